@@ -1,0 +1,289 @@
+package clock
+
+import (
+	"errors"
+	"math"
+	"sync"
+	"testing"
+	"time"
+)
+
+// manualMono is a monotonic source the test advances by hand.
+type manualMono struct {
+	mu sync.Mutex
+	t  time.Duration
+}
+
+func (m *manualMono) now() time.Duration {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.t
+}
+
+func (m *manualMono) advance(d time.Duration) {
+	m.mu.Lock()
+	m.t += d
+	m.mu.Unlock()
+}
+
+var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func newTestVirtual() (*Virtual, *manualMono) {
+	m := &manualMono{t: 5 * time.Second} // a source that does not start at zero
+	return NewVirtual(m.now, epoch), m
+}
+
+func TestVirtualStartsAtStartAndFollowsSource(t *testing.T) {
+	v, m := newTestVirtual()
+	if got := v.Now(); !got.Equal(epoch) {
+		t.Fatalf("Now at start = %v, want %v", got, epoch)
+	}
+	m.advance(1234567 * time.Nanosecond)
+	if got, want := v.Now(), epoch.Add(1234567); !got.Equal(want) {
+		t.Fatalf("Now = %v, want %v", got, want)
+	}
+}
+
+func TestVirtualFrequency(t *testing.T) {
+	tests := []struct {
+		name    string
+		ppm     float64
+		elapsed time.Duration
+		want    time.Duration // clock advance
+		wantPPM float64
+	}{
+		{"RFC5905 §11.3 +100 ppm over 1000 s gains 100 ms", 100, 1000 * time.Second, 1000*time.Second + 100*time.Millisecond, 100},
+		{"-37.5 ppm over 10 s loses 375 µs", -37.5, 10 * time.Second, 10*time.Second - 375*time.Microsecond, -37.5},
+		{"RFC5905 §11.3 clamp +800 ppm to +500 ppm", 800, 100 * time.Second, 100*time.Second + 50*time.Millisecond, 500},
+		{"RFC5905 §11.3 clamp -1e9 ppm to -500 ppm", -1e9, 100 * time.Second, 100*time.Second - 50*time.Millisecond, -500},
+		{"fractional ppm rounds to the nanosecond", 0.001, 1500 * time.Millisecond, 1500*time.Millisecond + 2, 0.001},
+		{"zero ppm", 0, time.Hour, time.Hour, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			v, m := newTestVirtual()
+			if err := v.SetFrequency(tc.ppm); err != nil {
+				t.Fatal(err)
+			}
+			if got := v.Frequency(); got != tc.wantPPM {
+				t.Fatalf("Frequency() = %v, want %v", got, tc.wantPPM)
+			}
+			m.advance(tc.elapsed)
+			if got := v.Now().Sub(epoch); got != tc.want {
+				t.Fatalf("advance = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestVirtualSetFrequencyRefusesNonFinite(t *testing.T) {
+	for _, ppm := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+		v, m := newTestVirtual()
+		if err := v.SetFrequency(20); err != nil {
+			t.Fatal(err)
+		}
+		if err := v.SetFrequency(ppm); !errors.Is(err, ErrBadFrequency) {
+			t.Fatalf("SetFrequency(%v) error = %v, want ErrBadFrequency", ppm, err)
+		}
+		if got := v.Frequency(); got != 20 {
+			t.Fatalf("after refused SetFrequency(%v): Frequency() = %v, want 20 (unchanged)", ppm, got)
+		}
+		m.advance(time.Second)
+		if got, want := v.Now().Sub(epoch), time.Second+20*time.Microsecond; got != want {
+			t.Fatalf("advance = %v, want %v", got, want)
+		}
+	}
+}
+
+func TestVirtualFrequencyChangeIsPiecewiseLinear(t *testing.T) {
+	v, m := newTestVirtual()
+	_ = v.SetFrequency(200)
+	m.advance(10 * time.Second) // +2 ms
+	_ = v.SetFrequency(-100)
+	m.advance(10 * time.Second) // -1 ms
+	want := epoch.Add(20*time.Second + time.Millisecond)
+	if got := v.Now(); !got.Equal(want) {
+		t.Fatalf("Now = %v, want %v (each segment at its own rate)", got, want)
+	}
+}
+
+func TestVirtualSlew(t *testing.T) {
+	tests := []struct {
+		name   string
+		offset time.Duration
+	}{
+		{"positive 1 ms takes 2 s at 500 ppm", time.Millisecond},
+		{"negative 3 ms takes 6 s at 500 ppm", -3 * time.Millisecond},
+		{"odd 1001 ns", 1001},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			v, m := newTestVirtual()
+			if err := v.Slew(tc.offset); err != nil {
+				t.Fatal(err)
+			}
+			abs := max(tc.offset, -tc.offset)
+			done := abs * SlewRateDivisor
+			// Halfway: half applied.
+			m.advance(done / 2)
+			if got, want := v.Now().Sub(epoch)-done/2, tc.offset/2; got != want && got != want-1 && got != want+1 {
+				t.Fatalf("halfway applied %v, want ≈ %v", got, want)
+			}
+			// One nanosecond short of the end: not yet complete.
+			m.advance(done - done/2 - 1)
+			if left := v.SlewRemaining(); left == 0 {
+				t.Fatalf("slew complete 1 ns early")
+			}
+			// At the end: exactly complete.
+			m.advance(1)
+			if got := v.Now().Sub(epoch) - done; got != tc.offset {
+				t.Fatalf("at end applied %v, want %v", got, tc.offset)
+			}
+			if left := v.SlewRemaining(); left != 0 {
+				t.Fatalf("SlewRemaining at end = %v", left)
+			}
+			// Long after: no overshoot.
+			m.advance(time.Hour)
+			if got := v.Now().Sub(epoch) - done - time.Hour; got != tc.offset {
+				t.Fatalf("long after applied %v, want %v (overshoot)", got, tc.offset)
+			}
+		})
+	}
+}
+
+func TestVirtualSlewNeverOvershootsAtAnyInstant(t *testing.T) {
+	v, m := newTestVirtual()
+	const off = 777 * time.Microsecond
+	_ = v.Slew(off)
+	var elapsed time.Duration
+	for i := 0; i < 2000; i++ {
+		step := time.Duration(i%13+1) * time.Millisecond
+		m.advance(step)
+		elapsed += step
+		applied := v.Now().Sub(epoch) - elapsed
+		if applied > off || applied < 0 {
+			t.Fatalf("after %v applied %v, outside [0, %v]", elapsed, applied, off)
+		}
+		if want := min(off, elapsed/SlewRateDivisor); applied != want {
+			t.Fatalf("after %v applied %v, want %v", elapsed, applied, want)
+		}
+	}
+}
+
+func TestVirtualSlewReplacesSlewInProgress(t *testing.T) {
+	v, m := newTestVirtual()
+	_ = v.Slew(10 * time.Millisecond)
+	m.advance(2 * time.Second) // 1 ms applied
+	_ = v.Slew(-time.Millisecond)
+	if left := v.SlewRemaining(); left != -time.Millisecond {
+		t.Fatalf("SlewRemaining = %v, want -1ms (old slew dropped)", left)
+	}
+	m.advance(time.Hour)
+	if got, want := v.Now().Sub(epoch), 2*time.Second+time.Hour; got != want {
+		t.Fatalf("advance = %v, want %v (+1 ms applied then -1 ms)", got, want)
+	}
+}
+
+func TestVirtualSlewAddsToFrequency(t *testing.T) {
+	v, m := newTestVirtual()
+	_ = v.SetFrequency(100)
+	_ = v.Slew(time.Millisecond)
+	m.advance(10 * time.Second)
+	if got, want := v.Now().Sub(epoch), 10*time.Second+time.Millisecond+time.Millisecond; got != want {
+		t.Fatalf("advance = %v, want %v", got, want)
+	}
+}
+
+func TestVirtualStep(t *testing.T) {
+	tests := []struct {
+		name string
+		step time.Duration
+	}{
+		{"RFC5905 §12 step forward 100 s", 100 * time.Second},
+		{"RFC5905 §12 step back 250 ms", -250 * time.Millisecond},
+		{"zero step", 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			v, m := newTestVirtual()
+			_ = v.SetFrequency(50)
+			_ = v.Slew(time.Millisecond)
+			m.advance(time.Second)
+			before := v.Now()
+			if err := v.Step(tc.step); err != nil {
+				t.Fatal(err)
+			}
+			if got := v.Now().Sub(before); got != tc.step {
+				t.Fatalf("step moved %v, want %v", got, tc.step)
+			}
+			if left := v.SlewRemaining(); left != 0 {
+				t.Fatalf("slew left after step = %v, want cancelled", left)
+			}
+			if got := v.Frequency(); got != 50 {
+				t.Fatalf("frequency after step = %v, want kept 50", got)
+			}
+			m.advance(time.Second)
+			if got, want := v.Now().Sub(before), tc.step+time.Second+50*time.Microsecond; got != want {
+				t.Fatalf("after step advance = %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+func TestVirtualMonotonicUnderFrequencyAndSlewChanges(t *testing.T) {
+	v, m := newTestVirtual()
+	prev := v.Now()
+	ppms := []float64{500, -500, 0.5, -499.999, 123, -1, 500}
+	slews := []time.Duration{-time.Second, time.Second, -3, 0}
+	for i := 0; i < 5000; i++ {
+		m.advance(time.Duration(i%7) * 997 * time.Nanosecond)
+		switch i % 5 {
+		case 0:
+			_ = v.SetFrequency(ppms[i%len(ppms)])
+		case 3:
+			_ = v.Slew(slews[i%len(slews)])
+		}
+		now := v.Now()
+		if now.Before(prev) {
+			t.Fatalf("iteration %d: time went backwards from %v to %v", i, prev, now)
+		}
+		prev = now
+	}
+}
+
+func TestVirtualConcurrentUse(t *testing.T) {
+	v := NewVirtualFromHost()
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			prev := v.Now()
+			for i := 0; i < 500; i++ {
+				switch i % 3 {
+				case 0:
+					_ = v.SetFrequency(float64(i%100) - 50)
+				case 1:
+					_ = v.Slew(time.Duration(i) * time.Microsecond)
+				}
+				now := v.Now()
+				if now.Before(prev) {
+					t.Errorf("time went backwards: %v -> %v", prev, now)
+					return
+				}
+				prev = now
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func TestVirtualFromHostStartsNearHostTime(t *testing.T) {
+	before := time.Now()
+	v := NewVirtualFromHost()
+	got := v.Now()
+	after := time.Now()
+	if got.Before(before.Add(-time.Second)) || got.After(after.Add(time.Second)) {
+		t.Fatalf("Now = %v, host between %v and %v", got, before, after)
+	}
+}
