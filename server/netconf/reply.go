@@ -1,0 +1,110 @@
+package netconf
+
+import (
+	"bytes"
+	"sort"
+	"strings"
+
+	"github.com/ntpagent/ntpagent/datastore/rpcerror"
+)
+
+// replyOpen starts an <rpc-reply> in the base namespace carrying every
+// attribute of the <rpc> (RFC 6241 §4.2), with the declarations that their
+// prefixes need.
+func replyOpen(buf *bytes.Buffer, rpc *element) {
+	buf.WriteString(`<rpc-reply xmlns="` + NSBase + `"`)
+	if rpc == nil {
+		buf.WriteByte('>')
+		return
+	}
+	scope := rpc.scope()
+	declared := map[string]bool{}
+	var decl, attrs bytes.Buffer
+	for _, a := range rpc.Attr {
+		attrs.WriteByte(' ')
+		if a.Name.Space != "" {
+			p := prefixFor(scope, a.Name.Space)
+			if p == "" {
+				continue // cannot happen: resolve refused unbound prefixes
+			}
+			if p != "xml" && !declared[p] {
+				declared[p] = true
+				decl.WriteString(" xmlns:" + p + `="`)
+				xmlEscape(&decl, a.Name.Space)
+				decl.WriteByte('"')
+			}
+			attrs.WriteString(p + ":")
+		}
+		attrs.WriteString(a.Name.Local + `="`)
+		xmlEscape(&attrs, a.Value)
+		attrs.WriteByte('"')
+	}
+	buf.Write(decl.Bytes())
+	buf.Write(attrs.Bytes())
+	buf.WriteByte('>')
+}
+
+// writeRPCErrors renders errors as <rpc-error> elements (RFC 6241 §4.3 and
+// Appendix A). error-path holds prefixes of our modules; their namespaces
+// are declared on the <error-path> element so that the path stays an XPath
+// expression a client can evaluate.
+func writeRPCErrors(buf *bytes.Buffer, errs []*rpcerror.Error, prefixes map[string]string) {
+	for _, e := range errs {
+		typ := e.Type
+		if typ == "" {
+			typ = rpcerror.TypeApplication
+		}
+		tag := e.Tag
+		if tag == "" {
+			tag = rpcerror.TagOperationFailed
+		}
+		sev := e.Severity
+		if sev == "" {
+			sev = "error"
+		}
+		buf.WriteString("<rpc-error><error-type>" + string(typ) + "</error-type><error-tag>" + string(tag) +
+			"</error-tag><error-severity>" + sev + "</error-severity>")
+		if e.AppTag != "" {
+			buf.WriteString("<error-app-tag>")
+			xmlEscape(buf, e.AppTag)
+			buf.WriteString("</error-app-tag>")
+		}
+		if e.Path != "" {
+			buf.WriteString("<error-path")
+			var used []string
+			for p := range prefixes {
+				if strings.Contains(e.Path, p+":") {
+					used = append(used, p)
+				}
+			}
+			sort.Strings(used)
+			for _, p := range used {
+				buf.WriteString(" xmlns:" + p + `="`)
+				xmlEscape(buf, prefixes[p])
+				buf.WriteByte('"')
+			}
+			buf.WriteByte('>')
+			xmlEscape(buf, e.Path)
+			buf.WriteString("</error-path>")
+		}
+		msg := e.Message
+		if msg == "" && e.Err != nil {
+			msg = e.Err.Error()
+		}
+		if msg != "" {
+			buf.WriteString(`<error-message xml:lang="en">`)
+			xmlEscape(buf, msg)
+			buf.WriteString("</error-message>")
+		}
+		if len(e.Info) > 0 {
+			buf.WriteString("<error-info>")
+			for _, in := range e.Info {
+				buf.WriteString("<" + in.Name + ">")
+				xmlEscape(buf, in.Value)
+				buf.WriteString("</" + in.Name + ">")
+			}
+			buf.WriteString("</error-info>")
+		}
+		buf.WriteString("</rpc-error>")
+	}
+}
