@@ -1,0 +1,64 @@
+package netio
+
+import (
+	"context"
+	"net/netip"
+	"testing"
+	"time"
+)
+
+// waitTimeout bounds every wait in these tests.
+const waitTimeout = 5 * time.Second
+
+func newTestTransport(t *testing.T, cfg Config) *Transport {
+	t.Helper()
+	if cfg.Open == nil {
+		cfg.Open = []string{PublicVPN}
+	}
+	tr, err := NewTransport(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("NewTransport(%+v): %v", cfg.Listen, err)
+	}
+	t.Cleanup(func() { tr.Close() })
+	return tr
+}
+
+// receive waits (bounded) for the next datagram.
+func receive(t *testing.T, tr *Transport) Received {
+	t.Helper()
+	select {
+	case r, ok := <-tr.Received():
+		if !ok {
+			t.Fatal("Received channel closed")
+		}
+		return r
+	case <-time.After(waitTimeout):
+		t.Fatalf("no datagram within %v", waitTimeout)
+	}
+	return Received{}
+}
+
+// expectNothing checks that no datagram arrives within a short time: used
+// only to prove that something did NOT reach a socket.
+func expectNothing(t *testing.T, tr *Transport, d time.Duration) {
+	t.Helper()
+	select {
+	case r := <-tr.Received():
+		t.Fatalf("unexpected datagram %q from %v to %v in %q", r.Data, r.Src, r.Dst, r.VPN)
+	case <-time.After(d):
+	}
+}
+
+// localAddr returns the bound address of tr's socket of vpn with address a.
+func localAddr(t *testing.T, tr *Transport, vpn string, a netip.Addr) netip.AddrPort {
+	t.Helper()
+	for _, ap := range tr.LocalAddrs(vpn) {
+		if ap.Addr() == a {
+			return ap
+		}
+	}
+	t.Fatalf("no socket on %v in %q: %v", a, vpn, tr.LocalAddrs(vpn))
+	return netip.AddrPort{}
+}
+
+func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }

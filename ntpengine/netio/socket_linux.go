@@ -1,0 +1,297 @@
+package netio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"syscall"
+	"time"
+
+	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
+	"golang.org/x/sys/unix"
+)
+
+// ErrTruncated reports a datagram larger than the receive buffer; it is
+// dropped (an NTP packet never comes close to the buffer size).
+var ErrTruncated = errors.New("datagram truncated")
+
+// MaxDatagram is the receive buffer size per datagram. An NTP packet with a
+// MAC is 68 bytes; extension fields (RFC 7822, NTS) stay well under this.
+const MaxDatagram = 2048
+
+// Received is one datagram as it arrived.
+type Received struct {
+	// Data is the payload; the receiver owns it.
+	Data []byte
+	// Src is the sender; Dst is the address and port the datagram was sent
+	// to (from IP_PKTINFO / IPV6_PKTINFO), which is the source address a
+	// reply must leave from. Link-local addresses carry a numeric zone (the
+	// interface index), valid in the datagram's vpn-instance.
+	Src, Dst netip.AddrPort
+	// IfIndex is the interface the datagram arrived on (0 if unknown).
+	IfIndex int
+	// VPN is the vpn-instance of the socket that received it.
+	VPN string
+	// RxTime is when the datagram arrived, on the host's CLOCK_REALTIME:
+	// the kernel's timestamp (SO_TIMESTAMPNS) when KernelTimestamp is set,
+	// otherwise the time the read returned. To express it on another clock
+	// (the engine's virtual clock), subtract time.Since(RxTime) from that
+	// clock's Now.
+	RxTime          time.Time
+	KernelTimestamp bool
+}
+
+// Socket is one UDP socket of the NTP service, for one vpn-instance, one
+// address family and one local address. Safe for concurrent use.
+type Socket struct {
+	vpn      string
+	local    netip.AddrPort
+	conn     *net.UDPConn
+	p4       *ipv4.PacketConn
+	p6       *ipv6.PacketConn
+	kernelTS bool
+}
+
+// OpenSocket opens a socket for vpn-instance vpn (see Transport for what the
+// name may mean) bound to local, e.g. 127.0.0.1:10123 or [::]:123. Port 0
+// picks a free port.
+func OpenSocket(vpn string, local netip.AddrPort) (*Socket, error) {
+	inst, err := resolveVPN(vpn, DefaultNetnsDir)
+	if err != nil {
+		return nil, err
+	}
+	return openSocket(inst, local, false)
+}
+
+func openSocket(inst vpnInstance, local netip.AddrPort, reuseAddr bool) (*Socket, error) {
+	if !local.IsValid() {
+		return nil, fmt.Errorf("listen address %v: %w", local, ErrInvalidAddress)
+	}
+	local = netip.AddrPortFrom(local.Addr().Unmap(), local.Port())
+	network := "udp6"
+	if local.Addr().Is4() {
+		network = "udp4"
+	}
+	device := ""
+	if inst.kind == vpnDevice {
+		device = inst.device
+		reuseAddr = true // the public socket may hold the same port (see Transport)
+	}
+	kernelTS := false
+	lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		err := rc.Control(func(fd uintptr) {
+			if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1) == nil {
+				kernelTS = true
+			}
+			if reuseAddr {
+				if err := unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+					serr = fmt.Errorf("SO_REUSEADDR: %w", err)
+					return
+				}
+			}
+			if device != "" {
+				if err := unix.SetsockoptString(int(fd), unix.SOL_SOCKET, unix.SO_BINDTODEVICE, device); err != nil {
+					serr = &VPNError{VPN: inst.name, Op: "bind to device " + device, Err: err}
+				}
+			}
+		})
+		return errors.Join(err, serr)
+	}}
+	var pc net.PacketConn
+	err := inst.do(func() error {
+		var err error
+		pc, err = lc.ListenPacket(context.Background(), network, local.String())
+		return err
+	})
+	if err != nil {
+		var ve *VPNError
+		if errors.As(err, &ve) {
+			return nil, err
+		}
+		if inst.kind == vpnNamespace {
+			return nil, &VPNError{VPN: inst.name, Op: "listen on " + local.String() + " in namespace", Err: err}
+		}
+		return nil, fmt.Errorf("vpn-instance %q: listen on %v: %w", inst.name, local, err)
+	}
+	conn := pc.(*net.UDPConn)
+	s := &Socket{vpn: inst.name, conn: conn, kernelTS: kernelTS}
+	s.local = conn.LocalAddr().(*net.UDPAddr).AddrPort()
+	s.local = netip.AddrPortFrom(s.local.Addr().Unmap(), s.local.Port())
+	if network == "udp4" {
+		s.p4 = ipv4.NewPacketConn(conn)
+		err = s.p4.SetControlMessage(ipv4.FlagDst|ipv4.FlagInterface, true)
+	} else {
+		s.p6 = ipv6.NewPacketConn(conn)
+		err = s.p6.SetControlMessage(ipv6.FlagDst|ipv6.FlagInterface, true)
+	}
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("enable packet info on %v: %w", s.local, err)
+	}
+	return s, nil
+}
+
+// LocalAddr is the address and port the socket is bound to.
+func (s *Socket) LocalAddr() netip.AddrPort { return s.local }
+
+// VPN is the socket's vpn-instance.
+func (s *Socket) VPN() string { return s.vpn }
+
+// Is4 tells whether this is an IPv4 socket.
+func (s *Socket) Is4() bool { return s.p4 != nil }
+
+// KernelTimestamps tells whether the kernel stamps received datagrams.
+func (s *Socket) KernelTimestamps() bool { return s.kernelTS }
+
+// Close closes the socket; a blocked Receive returns net.ErrClosed.
+func (s *Socket) Close() error { return s.conn.Close() }
+
+// setReuseAddr sets SO_REUSEADDR on the bound socket so that a device-bound
+// socket of the same port can be bound after it (Linux checks the flag on
+// both sockets at bind time).
+func (s *Socket) setReuseAddr() error {
+	rc, err := s.conn.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
+	}); err != nil {
+		return err
+	}
+	return serr
+}
+
+// Receive blocks for one datagram and reads it into buf (Data aliases buf).
+func (s *Socket) Receive(buf []byte) (Received, error) {
+	oob := make([]byte, oobSize)
+	n, oobn, flags, from, err := s.conn.ReadMsgUDPAddrPort(buf, oob)
+	now := time.Now()
+	if err != nil {
+		return Received{}, err
+	}
+	if flags&unix.MSG_TRUNC != 0 {
+		return Received{}, fmt.Errorf("from %v: %w", from, ErrTruncated)
+	}
+	return s.decode(buf[:n], oob[:oobn], from, now), nil
+}
+
+// decode builds a Received from one datagram.
+func (s *Socket) decode(data, oob []byte, from netip.AddrPort, readTime time.Time) Received {
+	c := parseControl(oob)
+	r := Received{Data: data, IfIndex: c.ifIndex, VPN: s.vpn, RxTime: readTime}
+	if c.hasTime {
+		r.RxTime, r.KernelTimestamp = c.rxTime, true
+	}
+	src := from.Addr().Unmap()
+	dst := c.dst
+	if !dst.IsValid() {
+		dst = s.local.Addr()
+	}
+	// Zones as interface indexes: a name would be looked up in the process's
+	// own namespace, which is wrong for a socket opened in another one.
+	if c.ifIndex > 0 {
+		zone := strconv.Itoa(c.ifIndex)
+		if src.Is6() && src.IsLinkLocalUnicast() {
+			src = src.WithZone(zone)
+		}
+		if dst.Is6() && dst.IsLinkLocalUnicast() {
+			dst = dst.WithZone(zone)
+		}
+	}
+	r.Src = netip.AddrPortFrom(src, from.Port())
+	r.Dst = netip.AddrPortFrom(dst, s.local.Port())
+	return r
+}
+
+// Send sends payload to dst from source address src (the zero Addr lets the
+// kernel choose). On a socket bound to a wildcard address the source is set
+// per datagram with IP_PKTINFO / IPV6_PKTINFO; on a socket bound to one
+// address, src must be that address or zero.
+func (s *Socket) Send(payload []byte, dst netip.AddrPort, src netip.Addr) error {
+	dst = netip.AddrPortFrom(dst.Addr().Unmap(), dst.Port())
+	src = src.Unmap()
+	if !dst.IsValid() || dst.Port() == 0 || dst.Addr().IsUnspecified() {
+		return fmt.Errorf("send to %v: %w", dst, ErrInvalidAddress)
+	}
+	if dst.Addr().Is4() != s.Is4() || (src.IsValid() && src.Is4() != s.Is4()) {
+		return fmt.Errorf("send to %v from %v on %v: %w", dst, src, s.local, ErrNoSocket)
+	}
+	if src.IsValid() && !s.local.Addr().IsUnspecified() {
+		if src.WithZone("") != s.local.Addr().WithZone("") {
+			return fmt.Errorf("send from %v on a socket bound to %v: %w", src, s.local, ErrNoSocket)
+		}
+		src = netip.Addr{} // bound: the kernel uses the bound address
+	}
+	ua := net.UDPAddrFromAddrPort(dst)
+	var err error
+	if s.p4 != nil {
+		var cm *ipv4.ControlMessage
+		if src.IsValid() {
+			cm = &ipv4.ControlMessage{Src: src.AsSlice()}
+		}
+		_, err = s.p4.WriteTo(payload, cm, ua)
+	} else {
+		var cm *ipv6.ControlMessage
+		if src.IsValid() {
+			cm = &ipv6.ControlMessage{Src: src.WithZone("").AsSlice()}
+		}
+		_, err = s.p6.WriteTo(payload, cm, ua)
+	}
+	if err != nil {
+		return fmt.Errorf("send to %v from %v (vpn-instance %q): %w", dst, src, s.vpn, err)
+	}
+	return nil
+}
+
+// batch is a reusable set of receive buffers for recvmmsg(2).
+type batch struct {
+	ms []ipv4.Message // the same type as ipv6.Message
+}
+
+func newBatch(n int) *batch {
+	b := &batch{ms: make([]ipv4.Message, n)}
+	for i := range b.ms {
+		b.ms[i].Buffers = [][]byte{make([]byte, MaxDatagram)}
+		b.ms[i].OOB = make([]byte, oobSize)
+	}
+	return b
+}
+
+// readBatch blocks until at least one datagram is there and calls deliver
+// for each datagram read (with a fresh copy of the payload), and truncated
+// for each one too large.
+func (s *Socket) readBatch(b *batch, deliver func(Received), truncated func()) error {
+	var n int
+	var err error
+	if s.p4 != nil {
+		n, err = s.p4.ReadBatch(b.ms, 0)
+	} else {
+		n, err = s.p6.ReadBatch(b.ms, 0)
+	}
+	now := time.Now()
+	if err != nil {
+		return err
+	}
+	for i := range n {
+		m := &b.ms[i]
+		if m.Flags&unix.MSG_TRUNC != 0 {
+			truncated()
+			continue
+		}
+		ua, ok := m.Addr.(*net.UDPAddr)
+		if !ok {
+			continue
+		}
+		data := make([]byte, m.N)
+		copy(data, m.Buffers[0][:m.N])
+		deliver(s.decode(data, m.OOB[:m.NN], ua.AddrPort(), now))
+	}
+	return nil
+}
