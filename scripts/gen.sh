@@ -1,13 +1,23 @@
 #!/usr/bin/env bash
-# Regenerates the ygot Go structs from the YANG modules in yang/.
-# Usage: scripts/gen.sh [OUTPUT_DIR]   (default: gen)
-# Run through `make gen` or `go generate ./gen`. -trimpath keeps the
-# generated header identical on every machine.
+# Regenerates the ygot Go structs from the YANG modules.
+# Usage: scripts/gen.sh [OUTPUT_DIR [YANG_DIR]]   (defaults: gen, yang)
+# Run through `make gen` or `go generate ./gen`.
+#
+# The generator is the version pinned by the `tool` line of go.mod, built with
+# -trimpath; it runs in a staging folder where the modules sit under the
+# relative name yang/, so the generated header is the same on every machine
+# and for every YANG_DIR.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-out="${1:-gen}"
-mkdir -p "$out"
-go run -trimpath github.com/openconfig/ygot/generator \
+root="$(cd "$(dirname "$0")/.." && pwd)"
+out="$(mkdir -p "${1:-$root/gen}" && cd "${1:-$root/gen}" && pwd)"
+yangdir="$(cd "${2:-$root/yang}" && pwd)"
+stage="$(mktemp -d)"
+trap 'rm -rf "$stage"' EXIT
+mkdir -p "$stage/yang"
+cp "$yangdir"/ntpagent-ntp.yang "$yangdir"/ntpagent-system.yang "$stage/yang/"
+(cd "$root" && go build -trimpath -o "$stage/generator" github.com/openconfig/ygot/generator)
+cd "$stage"
+./generator \
   -path=yang \
   -output_file="$out/ntpagent.go" \
   -package_name=gen \

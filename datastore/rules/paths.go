@@ -1,0 +1,42 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Module prefixes used in error paths (the prefixes declared by the modules).
+const (
+	NtpPrefix    = "ntpa"
+	SystemPrefix = "ntps"
+)
+
+// quoteKey renders a key value for a path predicate (XPath 1.0 literal).
+func quoteKey(v string) string {
+	if !strings.Contains(v, "'") {
+		return "'" + v + "'"
+	}
+	return `"` + v + `"`
+}
+
+// PeerPath is the instance path of a unicast peer, or of its leaf when leaf is
+// not empty.
+func PeerPath(address, vpn, leaf string) string {
+	p := fmt.Sprintf("/ntpa:ntp/ntpa:unicast-peer[ntpa:address=%s][ntpa:vpn-instance=%s]", quoteKey(address), quoteKey(vpn))
+	if leaf != "" {
+		p += "/ntpa:" + leaf
+	}
+	return p
+}
+
+// KeyPath is the instance path of an authentication key, or of its leaf.
+func KeyPath(id uint32, leaf string) string {
+	p := fmt.Sprintf("/ntpa:ntp/ntpa:authentication/ntpa:key[ntpa:key-id='%d']", id)
+	if leaf != "" {
+		p += "/ntpa:" + leaf
+	}
+	return p
+}
+
+// UnsyncPath is the instance path of a leaf of /ntp/unsync.
+func UnsyncPath(leaf string) string { return "/ntpa:ntp/ntpa:unsync/ntpa:" + leaf }

@@ -1,0 +1,257 @@
+package rules
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/openconfig/ygot/ytypes"
+
+	"github.com/ntpagent/ntpagent/datastore/rpcerror"
+	"github.com/ntpagent/ntpagent/gen"
+)
+
+// Option adjusts a validation.
+type Option func(*options)
+
+type options struct {
+	localPrefixes func() []netip.Prefix
+}
+
+// WithLocalPrefixes sets the subnets of the device's interfaces, whose
+// broadcast addresses are not host addresses (rule 1). By default they are
+// read from the host's interfaces.
+func WithLocalPrefixes(fn func() []netip.Prefix) Option {
+	return func(o *options) { o.localPrefixes = fn }
+}
+
+// HostPrefixes returns the IP prefixes of the host's interfaces.
+func HostPrefixes() []netip.Prefix {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil
+	}
+	var out []netip.Prefix
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok {
+			if p, err := netip.ParsePrefix(n.String()); err == nil {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+func buildOptions(opts []Option) options {
+	o := options{localPrefixes: HostPrefixes}
+	for _, f := range opts {
+		f(&o)
+	}
+	return o
+}
+
+// must-violation is the error-app-tag of RFC 7950 §15.4; instance-required
+// that of §15.5.
+const (
+	appTagMust     = "must-violation"
+	appTagInstance = "instance-required"
+)
+
+// Validate checks a configuration tree completely: the YANG types, ranges,
+// patterns and mandatory leaves of every node (with keyed instance paths), then
+// the product rules of Check. It returns nil or an rpcerror.List.
+func Validate(root *gen.Device, opts ...Option) error {
+	var errs rpcerror.List
+	errs = append(errs, checkSchema(root)...)
+	if len(errs) == 0 {
+		// Safety net: ygot's own validation of the whole tree, for anything
+		// the walk above does not cover. Its messages carry schema paths
+		// without keys.
+		// Leafrefs are left to Check, whose message names the missing key.
+		if err := root.Validate(&ytypes.LeafrefOptions{IgnoreMissingData: true}); err != nil {
+			for _, m := range strings.Split(err.Error(), "\n") {
+				if m = strings.TrimSpace(m); m != "" {
+					errs = append(errs, &rpcerror.Error{Type: rpcerror.TypeApplication, Tag: rpcerror.TagInvalidValue, Message: m})
+				}
+			}
+		}
+	}
+	if err := Check(root, opts...); err != nil {
+		errs = append(errs, rpcerror.All(err)...)
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return errs
+}
+
+// Check enforces the product rules of DESIGN §3 that YANG types do not:
+// host addresses (rule 1), key references (rule 3), minpoll ≤ maxpoll and
+// max-poll-interval with dec-step (rule 4), IPv6 peers at version 4,
+// mandatory leaves, and key values that fit their algorithm. It returns nil or
+// an rpcerror.List, in a stable order.
+func Check(root *gen.Device, opts ...Option) error {
+	o := buildOptions(opts)
+	var errs rpcerror.List
+	add := func(tag rpcerror.Tag, appTag, path, format string, args ...any) {
+		e := rpcerror.New(tag, path, format, args...)
+		e.AppTag = appTag
+		errs = append(errs, e)
+	}
+	ntp := root.GetNtp()
+	if ntp == nil {
+		return nil
+	}
+
+	// Rule 4, second half (seed page step 2: the command takes both values).
+	if u := ntp.GetUnsync(); u != nil {
+		switch {
+		case u.MaxPollInterval != nil && u.DecStep == nil:
+			add(rpcerror.TagOperationFailed, appTagMust, UnsyncPath("max-poll-interval"), "max-poll-interval and dec-step must be configured together.")
+		case u.MaxPollInterval == nil && u.DecStep != nil:
+			add(rpcerror.TagOperationFailed, appTagMust, UnsyncPath("dec-step"), "max-poll-interval and dec-step must be configured together.")
+		}
+	}
+
+	for _, af := range sortedKeys(ntp.SourceInterface) {
+		si := ntp.SourceInterface[af]
+		if si.Interface == nil {
+			add(rpcerror.TagDataMissing, "", fmt.Sprintf("/ntpa:ntp/ntpa:source-interface[ntpa:address-family='%s']/ntpa:interface", familyName(af)),
+				"The %s source interface names no interface.", familyName(af))
+		}
+	}
+
+	var keys map[uint32]*gen.NtpagentNtp_Ntp_Authentication_Key
+	if a := ntp.GetAuthentication(); a != nil {
+		keys = a.Key
+		for _, id := range sortedKeys(a.Key) {
+			k := a.Key[id]
+			if k.Mode == gen.NtpagentNtp_Ntp_Authentication_Key_Mode_UNSET {
+				add(rpcerror.TagDataMissing, "", KeyPath(id, "mode"), "Authentication key %d has no authentication mode.", id)
+			}
+			if k.KeyValue == nil {
+				add(rpcerror.TagDataMissing, "", KeyPath(id, "key-value"), "Authentication key %d has no key value.", id)
+				continue
+			}
+			plain, err := DecryptKey(*k.KeyValue)
+			if err != nil {
+				add(rpcerror.TagInvalidValue, "", KeyPath(id, "key-value"), "The cipher text of authentication key %d is damaged.", id)
+				continue
+			}
+			if k.Mode != gen.NtpagentNtp_Ntp_Authentication_Key_Mode_UNSET {
+				if _, err := KeyBytes(modeName(k.Mode), plain); err != nil {
+					add(rpcerror.TagInvalidValue, "", KeyPath(id, "key-value"), "Authentication key %d is not valid: %s.", id, err)
+				}
+			}
+		}
+	}
+
+	var prefixes []netip.Prefix
+	peers := ntp.UnicastPeer
+	if len(peers) > 0 && o.localPrefixes != nil {
+		prefixes = o.localPrefixes()
+	}
+	for _, k := range sortedPeerKeys(peers) {
+		p := peers[k]
+		// Rule 1: a host address (seed page, step 4).
+		if err := CheckHostAddress(k.Address, prefixes); err != nil {
+			add(rpcerror.TagInvalidValue, "", PeerPath(k.Address, k.VpnInstance, "address"), "%s", err)
+		}
+		kind, _ := ClassifyAddress(k.Address)
+		if kind == IPv6 && p.Version != nil && *p.Version != 4 {
+			add(rpcerror.TagOperationFailed, appTagMust, PeerPath(k.Address, k.VpnInstance, "version"), "An IPv6 peer uses NTP version 4.")
+		}
+		if p.GetMinpoll() > p.GetMaxpoll() {
+			add(rpcerror.TagOperationFailed, appTagMust, PeerPath(k.Address, k.VpnInstance, "minpoll"),
+				"minpoll must not be greater than maxpoll (minpoll %d, maxpoll %d).", p.GetMinpoll(), p.GetMaxpoll())
+		}
+		// Rule 3: the key must exist (RFC 7950 §15.5 for the leafref).
+		if p.AuthenticationKeyid != nil {
+			if _, ok := keys[*p.AuthenticationKeyid]; !ok {
+				add(rpcerror.TagDataMissing, appTagInstance, PeerPath(k.Address, k.VpnInstance, "authentication-keyid"),
+					"Authentication key %d is not configured.", *p.AuthenticationKeyid)
+			}
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return errs
+}
+
+// EffectiveSourceInterface resolves rule 2: the source interface of packets
+// to peer is the peer's own source-interface when set (fromPeer true),
+// otherwise the global source interface of the peer's address family when
+// its vpn-instance is the peer's, otherwise none (""). For a domain peer the
+// family is that of resolved; with no resolved address only the peer's own
+// setting applies.
+func EffectiveSourceInterface(root *gen.Device, peer *gen.NtpagentNtp_Ntp_UnicastPeer, resolved netip.Addr) (ifname string, fromPeer bool) {
+	if peer == nil {
+		return "", false
+	}
+	if peer.SourceInterface != nil {
+		return *peer.SourceInterface, true
+	}
+	kind, a := ClassifyAddress(peer.GetAddress())
+	if kind == Domain {
+		a = resolved
+	}
+	if !a.IsValid() {
+		return "", false
+	}
+	af := gen.NtpagentNtp_AddressFamily_ipv4
+	if !a.Unmap().Is4() {
+		af = gen.NtpagentNtp_AddressFamily_ipv6
+	}
+	si := root.GetNtp().GetSourceInterface(af)
+	if si == nil || si.GetInterface() == "" {
+		return "", false
+	}
+	vpn := peer.GetVpnInstance()
+	if vpn == "" {
+		vpn = DefaultVPN
+	}
+	if si.GetVpnInstance() != vpn {
+		return "", false
+	}
+	return si.GetInterface(), false
+}
+
+// DefaultVPN is the name of the default routing table.
+const DefaultVPN = "_public_"
+
+func familyName(af gen.E_NtpagentNtp_AddressFamily) string {
+	if af == gen.NtpagentNtp_AddressFamily_ipv6 {
+		return "ipv6"
+	}
+	return "ipv4"
+}
+
+func modeName(m gen.E_NtpagentNtp_Ntp_Authentication_Key_Mode) string {
+	return gen.ΛEnum["E_NtpagentNtp_Ntp_Authentication_Key_Mode"][int64(m)].Name
+}
+
+func sortedKeys[K ~uint32 | ~int64, V any](m map[K]V) []K {
+	ks := make([]K, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+func sortedPeerKeys(m map[gen.NtpagentNtp_Ntp_UnicastPeer_Key]*gen.NtpagentNtp_Ntp_UnicastPeer) []gen.NtpagentNtp_Ntp_UnicastPeer_Key {
+	ks := make([]gen.NtpagentNtp_Ntp_UnicastPeer_Key, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.SortFunc(ks, func(a, b gen.NtpagentNtp_Ntp_UnicastPeer_Key) int {
+		if c := strings.Compare(a.Address, b.Address); c != 0 {
+			return c
+		}
+		return strings.Compare(a.VpnInstance, b.VpnInstance)
+	})
+	return ks
+}

@@ -1,0 +1,124 @@
+package rules
+
+import (
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+
+	"github.com/openconfig/goyang/pkg/yang"
+	"github.com/openconfig/ygot/ygot"
+	"github.com/openconfig/ygot/ytypes"
+
+	"github.com/ntpagent/ntpagent/datastore/rpcerror"
+	"github.com/ntpagent/ntpagent/gen"
+)
+
+// modulePrefix maps our module names to the prefixes their YANG declares.
+func modulePrefix(module string) string {
+	switch module {
+	case "ntpagent-ntp":
+		return NtpPrefix
+	case "ntpagent-system":
+		return SystemPrefix
+	}
+	return module
+}
+
+// checkSchema walks the configuration nodes of root with their schema and
+// validates each leaf's type, range and pattern on its own, so that an error
+// carries the full instance path with list keys (ygot's whole-tree Validate
+// loses the keys). Config-false nodes are skipped.
+func checkSchema(root *gen.Device) rpcerror.List {
+	var errs rpcerror.List
+	walkStruct(reflect.ValueOf(root).Elem(), gen.SchemaTree["Device"], "", &errs)
+	return errs
+}
+
+func walkStruct(v reflect.Value, entry *yang.Entry, path string, errs *rpcerror.List) {
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, ok := f.Tag.Lookup("path")
+		if !ok {
+			continue
+		}
+		child := entry.Dir[name]
+		if child == nil || child.ReadOnly() {
+			continue
+		}
+		fv := v.Field(i)
+		if fv.IsZero() {
+			continue
+		}
+		cpath := path + "/" + modulePrefix(f.Tag.Get("module")) + ":" + name
+		switch {
+		case child.IsList():
+			keys := fv.MapKeys()
+			slices.SortFunc(keys, func(a, b reflect.Value) int {
+				return strings.Compare(fmt.Sprint(a.Interface()), fmt.Sprint(b.Interface()))
+			})
+			for _, k := range keys {
+				elem := fv.MapIndex(k).Elem()
+				walkStruct(elem, child, cpath+keyPredicates(elem, child), errs)
+			}
+		case child.IsContainer():
+			walkStruct(fv.Elem(), child, cpath, errs)
+		case child.IsLeaf() || child.IsLeafList():
+			if child.Type != nil && child.Type.Kind == yang.Yleafref {
+				continue // checked with the whole tree by Check
+			}
+			if verrs := ytypes.Validate(child, fv.Interface()); len(verrs) > 0 {
+				msg := verrs[0].Error()
+				if i := strings.LastIndex(msg, ": "); i >= 0 && strings.HasPrefix(msg, "/") {
+					msg = msg[i+2:]
+				}
+				*errs = append(*errs, &rpcerror.Error{
+					Type: rpcerror.TypeApplication, Tag: rpcerror.TagInvalidValue, Path: cpath,
+					Message: fmt.Sprintf("The value %s of %s is not valid: %s.", leafText(fv), name, strings.TrimSuffix(msg, ".")),
+				})
+			}
+		}
+	}
+}
+
+// keyPredicates renders [prefix:key='value'] for each key of a list entry,
+// in the order of the YANG key statement.
+func keyPredicates(elem reflect.Value, list *yang.Entry) string {
+	var b strings.Builder
+	prefix := ""
+	if list.Prefix != nil {
+		prefix = list.Prefix.Name
+	}
+	t := elem.Type()
+	for _, k := range strings.Fields(list.Key) {
+		for i := 0; i < t.NumField(); i++ {
+			if t.Field(i).Tag.Get("path") == k {
+				if prefix == "" {
+					prefix = modulePrefix(t.Field(i).Tag.Get("module"))
+				}
+				fmt.Fprintf(&b, "[%s:%s=%s]", prefix, k, quoteKey(leafText(elem.Field(i))))
+			}
+		}
+	}
+	return b.String()
+}
+
+// leafText renders a leaf value as it appears in XML.
+func leafText(v reflect.Value) string {
+	if !v.IsValid() {
+		return ""
+	}
+	if e, ok := v.Interface().(ygot.GoEnum); ok {
+		if s, err := ygot.EnumName(e); err == nil {
+			return s
+		}
+	}
+	if v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return ""
+		}
+		v = v.Elem()
+	}
+	return fmt.Sprint(v.Interface())
+}
