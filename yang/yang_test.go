@@ -1,6 +1,7 @@
 package yang
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -59,3 +60,5 @@ func TestLoadRejectsModuleThatDoesNotParse(t *testing.T) {
 		t.Fatalf("err = %v, want one naming the file", err)
 	}
 }
+
+func writeFile(path, s string) error { return os.WriteFile(path, []byte(s), 0o644) }

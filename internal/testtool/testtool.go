@@ -1,0 +1,44 @@
+// Package testtool lets a test ask for an external program (yanglint,
+// chronyd, python3 with ncclient, ansible-playbook, tshark, ip): the test
+// skips when the program is missing on a developer's machine, and fails
+// under CI=true, where `make test` has installed everything (a missing tool
+// in CI is a failure, never a silent skip).
+package testtool
+
+import (
+	"os"
+	"os/exec"
+	"testing"
+)
+
+// InCI tells whether the tests run under CI=true.
+func InCI() bool { return os.Getenv("CI") == "true" }
+
+// Require returns the path of program name, or ends the test: Fatal under
+// CI=true, Skip otherwise.
+func Require(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		Missing(t, name+" is not installed (scripts/install-test-deps.sh installs it)")
+	}
+	return p
+}
+
+// Missing ends the test for a missing prerequisite described by why: Fatal
+// under CI=true, Skip otherwise.
+func Missing(t testing.TB, why string) {
+	t.Helper()
+	if InCI() {
+		t.Fatal("CI=true and a test prerequisite is missing: " + why)
+	}
+	t.Skip(why)
+}
+
+// RequireRoot ends the test unless it runs as root (network namespaces).
+func RequireRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		Missing(t, "needs root")
+	}
+}

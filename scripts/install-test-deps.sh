@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs the Debian programs the tests drive (real peers and checkers),
+# only those that are missing; runs `apt-get update` at most once. Idempotent.
+# Usage: scripts/install-test-deps.sh [--bench]   (--bench adds netconfd + sshd)
+set -euo pipefail
+
+# command -> Debian package
+declare -A need=(
+  [yanglint]=libyang2-tools
+  [chronyd]=chrony
+  [chronyc]=chrony
+  [tshark]=tshark
+  [ip]=iproute2
+  [ssh]=openssh-client
+  [tmux]=tmux
+  [ansible-playbook]=ansible
+  [openssl]=openssl
+)
+if [[ "${1:-}" == "--bench" ]]; then
+  need[netconfd]=netconfd
+  need[/usr/sbin/sshd]=openssh-server
+fi
+
+missing=()
+for cmd in "${!need[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${need[$cmd]}")
+done
+# python3 with ncclient (Debian's python3-ncclient installs for /usr/bin/python3).
+if ! /usr/bin/python3 -c 'import ncclient' >/dev/null 2>&1; then
+  missing+=(python3-ncclient)
+fi
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+mapfile -t pkgs < <(printf '%s\n' "${missing[@]}" | sort -u)
+echo "install-test-deps: installing ${pkgs[*]}"
+if [[ $(id -u) -ne 0 ]]; then
+  echo "install-test-deps: not root; install these packages: ${pkgs[*]}" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections 2>/dev/null || true
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+# chrony's package may start its own daemon: the tests run their own chronyd
+# with -x on other ports, and the system one must not touch the host clock.
+if command -v systemctl >/dev/null 2>&1; then systemctl stop chrony >/dev/null 2>&1 || true; fi
+pkill -x chronyd >/dev/null 2>&1 || true

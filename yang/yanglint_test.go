@@ -1,0 +1,56 @@
+package yang
+
+import (
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/ntpagent/ntpagent/internal/testtool"
+)
+
+// TestYanglintAcceptsModules runs the real yanglint (libyang2-tools) on each
+// module: it must report no error and no warning.
+func TestYanglintAcceptsModules(t *testing.T) {
+	yl := testtool.Require(t, "yanglint")
+	for _, m := range []string{"ntpagent-ntp.yang", "ntpagent-system.yang"} {
+		out, err := exec.Command(yl, "-p", ".", m).CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != "" {
+			t.Errorf("yanglint %s: %v\n%s", m, err, out)
+		}
+	}
+}
+
+// TestYanglintRejectsBrokenModule shows the test above would catch a module
+// error (a default outside its range).
+func TestYanglintRejectsBrokenModule(t *testing.T) {
+	yl := testtool.Require(t, "yanglint")
+	dir := t.TempDir()
+	bad := `module bad { yang-version 1.1; namespace "urn:bad"; prefix b;
+  leaf minpoll { type uint8 { range "3..17"; } default "2"; } }`
+	if err := writeFile(dir+"/bad.yang", bad); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(yl, dir+"/bad.yang").CombinedOutput()
+	if err == nil && !strings.Contains(string(out), "rror") {
+		t.Fatalf("yanglint accepted a broken module: %s", out)
+	}
+}
+
+// TestReadmeTreeIsCurrent checks that README.md shows the tree yanglint
+// prints for the modules today (scripts/readme-tree.sh rewrites it).
+func TestReadmeTreeIsCurrent(t *testing.T) {
+	yl := testtool.Require(t, "yanglint")
+	out, err := exec.Command(yl, "-f", "tree", "ntpagent-ntp.yang", "ntpagent-system.yang").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "<!-- yang-tree:begin -->\n```\n" + strings.TrimRight(string(out), "\n") + "\n```\n<!-- yang-tree:end -->"
+	if !strings.Contains(string(readme), want) {
+		t.Fatal("README.md's YANG tree is stale: run scripts/readme-tree.sh")
+	}
+}
