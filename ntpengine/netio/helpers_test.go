@@ -2,16 +2,24 @@ package netio
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"net/netip"
 	"testing"
 	"time"
 )
+
+// quietLogger keeps the transports' Info lines out of test output.
+var quietLogger = slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
 // waitTimeout bounds every wait in these tests.
 const waitTimeout = 5 * time.Second
 
 func newTestTransport(t *testing.T, cfg Config) *Transport {
 	t.Helper()
+	if cfg.Logger == nil {
+		cfg.Logger = quietLogger
+	}
 	if cfg.Open == nil {
 		cfg.Open = []string{PublicVPN}
 	}
