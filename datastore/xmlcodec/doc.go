@@ -1,0 +1,16 @@
+// Package xmlcodec is NETCONF XML for ntpagent's ygot structs (gen.Device):
+// it decodes the <config> of <edit-config> (RFC 6241 §7.2) into an edit tree
+// and applies it with the operation attribute, default-operation and
+// error-option semantics; decodes the inline <config> of <copy-config>;
+// encodes a tree as the content of <data> with the four with-defaults modes
+// of RFC 6243; and filters the output with subtree filters (RFC 6241 §6) or
+// XPath 1.0 (RFC 6241 §8.9).
+//
+// Everything is driven by the YANG schema (package yang, goyang entries)
+// mapped once onto the generated Go structs; ygot itself has no XML support.
+//
+// It owns no state: the schema table is computed once, read-only. It must
+// not touch datastores, sessions, locks or validation rules (package
+// datastore and datastore/rules own those); Apply edits only the tree it is
+// given, and the caller (the datastore) decides whether to keep it.
+package xmlcodec

@@ -1,0 +1,611 @@
+package xmlcodec
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+
+	"github.com/ntpagent/ntpagent/datastore/rpcerror"
+	"github.com/ntpagent/ntpagent/gen"
+)
+
+// Op is an edit operation (RFC 6241 §7.2): the value of the operation
+// attribute or of default-operation.
+type Op string
+
+// The operations. None is valid only as a default-operation.
+const (
+	OpMerge   Op = "merge"
+	OpReplace Op = "replace"
+	OpCreate  Op = "create"
+	OpDelete  Op = "delete"
+	OpRemove  Op = "remove"
+	OpNone    Op = "none"
+)
+
+// The error-option values of RFC 6241 §7.2.
+const (
+	StopOnError     = "stop-on-error"
+	ContinueOnError = "continue-on-error"
+	RollbackOnError = "rollback-on-error"
+)
+
+// opBits records which explicit operations a subtree holds.
+type opBits uint8
+
+const (
+	bitCreating opBits = 1 << iota // create, merge, replace
+	bitDeleting                    // delete, remove
+)
+
+// Tree is a decoded <config>: the edit of <edit-config>, resolved against
+// the schema but not yet applied. It is read-only and may be applied to
+// several trees.
+type Tree struct {
+	roots  []*enode
+	hasOps bool // some element carries an operation attribute
+}
+
+// enode is one element of the edit.
+type enode struct {
+	s       *snode
+	op      Op // explicit operation, "" when inherited
+	kids    []*enode
+	val     reflect.Value   // leaf, leaf-list: the parsed value
+	verr    *rpcerror.Error // leaf, leaf-list: the value does not parse
+	keys    []reflect.Value // list entry: key values in key order
+	keyErr  *rpcerror.Error // list entry: a key does not parse
+	bits    opBits          // explicit operations in the subtree, this node included
+	rawText string
+	path    string
+	line    int
+}
+
+// ParseConfig decodes the content of a <config> element (RFC 6241 §7.2):
+// top-level data elements carrying operation attributes in the base
+// namespace. A document whose single root is <config> itself is accepted
+// too. Problems with the shape of the document (XML syntax, limits, unknown
+// elements or namespaces, state data, missing list keys, bad operation
+// attributes) are returned here, and nothing is applied; a value that does
+// not parse for its type is reported by Apply, following error-option.
+func ParseConfig(content []byte, lim Limits) (*Tree, error) {
+	return ParseConfigNS(content, lim, nil)
+}
+
+// ParseConfigNS is ParseConfig for content cut out of a larger document:
+// inScope holds the namespace declarations in scope at the <config> element
+// (prefix → namespace; "" is the default namespace).
+func ParseConfigNS(content []byte, lim Limits, inScope map[string]string) (*Tree, error) {
+	s, err := loadSchema()
+	if err != nil {
+		return nil, err
+	}
+	roots, err := parseXML(content, lim, inScope)
+	if err != nil {
+		return nil, err
+	}
+	t := &Tree{}
+	for _, x := range unwrapConfig(roots) {
+		n, err := t.resolve(s.root, x, "")
+		if err != nil {
+			return nil, err
+		}
+		t.roots = append(t.roots, n)
+	}
+	return t, nil
+}
+
+func badElement(tag rpcerror.Tag, path, name string, format string, args ...any) *rpcerror.Error {
+	e := rpcerror.New(tag, path, format, args...)
+	e.Info = append(e.Info, rpcerror.InfoItem{Name: "bad-element", Value: name})
+	return e
+}
+
+func (t *Tree) resolve(parent *snode, x *xelem, ppath string) (*enode, error) {
+	sn := parent.child(x.ns, x.local)
+	if sn == nil {
+		if len(parent.byName[x.local]) == 0 {
+			where := "at the top level"
+			if parent.kind != kRoot {
+				where = "in " + parent.path
+			}
+			if x.ns == "" {
+				return nil, badElement(rpcerror.TagUnknownElement, ppath, x.local, "Element %s has no namespace; no such element is known %s.", x.local, where)
+			}
+			if _, known := loadSchemaNS(x.ns); !known {
+				e := badElement(rpcerror.TagUnknownNamespace, ppath, x.local, "Namespace %s of element %s is not supported.", x.ns, x.local)
+				e.Info = append(e.Info, rpcerror.InfoItem{Name: "bad-namespace", Value: x.ns})
+				return nil, e
+			}
+			return nil, badElement(rpcerror.TagUnknownElement, ppath, x.local, "Element %s is not known %s.", x.local, where)
+		}
+		e := badElement(rpcerror.TagUnknownNamespace, ppath, x.local, "Element %s is not in namespace %q; it is in %s.", x.local, x.ns, parent.byName[x.local][0].ns)
+		e.Info = append(e.Info, rpcerror.InfoItem{Name: "bad-namespace", Value: x.ns})
+		return nil, e
+	}
+	n := &enode{s: sn, path: ppath + "/" + sn.prefix + ":" + sn.name, line: x.line}
+	if !sn.config {
+		// RFC 7950 §7.21.1: config false nodes are state data; they are not
+		// part of any configuration datastore, so an edit of them carries an
+		// unacceptable value for the config parameter.
+		return nil, badElement(rpcerror.TagInvalidValue, n.path, sn.name, "%s is state data (config false) and cannot be edited.", sn.path)
+	}
+	for _, a := range x.attrs {
+		if a.ns != nsBase {
+			continue // other attributes (e.g. wd:default, RFC 6243 §6) do not change the edit
+		}
+		if a.local != "operation" {
+			e := rpcerror.New(rpcerror.TagUnknownAttribute, n.path, "Attribute %s is not known in the NETCONF base namespace.", a.local)
+			e.Info = []rpcerror.InfoItem{{Name: "bad-attribute", Value: a.local}, {Name: "bad-element", Value: sn.name}}
+			return nil, e
+		}
+		switch op := Op(a.value); op {
+		case OpMerge, OpReplace, OpCreate, OpDelete, OpRemove:
+			n.op = op
+			t.hasOps = true
+		default:
+			e := rpcerror.New(rpcerror.TagBadAttribute, n.path, "The operation attribute %q is not merge, replace, create, delete or remove.", a.value)
+			e.Info = []rpcerror.InfoItem{{Name: "bad-attribute", Value: "operation"}, {Name: "bad-element", Value: sn.name}}
+			return nil, e
+		}
+	}
+	switch n.op {
+	case OpCreate, OpMerge, OpReplace:
+		n.bits |= bitCreating
+	case OpDelete, OpRemove:
+		n.bits |= bitDeleting
+	}
+	switch sn.kind {
+	case kLeaf, kLeafList:
+		if len(x.kids) > 0 {
+			return nil, badElement(rpcerror.TagInvalidValue, n.path, sn.name, "Leaf %s has child elements.", sn.path)
+		}
+		n.rawText = x.text
+		v, err := sn.lt.parse(x.text, sn.elemType, x.scope)
+		if err != nil {
+			n.verr = badElement(rpcerror.TagInvalidValue, n.path, sn.name, "Value %q of %s is not valid: %v.", x.text, sn.path, stripErr(err))
+		} else {
+			n.val = v
+		}
+		return n, nil
+	}
+	if strings.TrimSpace(x.text) != "" {
+		return nil, badElement(rpcerror.TagInvalidValue, n.path, sn.name, "%s holds text; it has child elements only.", sn.path)
+	}
+	seen := map[*snode]bool{}
+	var keyNodes []*enode
+	if sn.kind == kList {
+		keyNodes = make([]*enode, len(sn.keys))
+	}
+	for _, cx := range x.kids {
+		c, err := t.resolve(sn, cx, n.path)
+		if err != nil {
+			return nil, err
+		}
+		if c.s.kind != kLeafList && c.s.kind != kList {
+			if seen[c.s] {
+				return nil, badElement(rpcerror.TagInvalidValue, c.path, c.s.name, "%s appears more than once.", c.s.path)
+			}
+			seen[c.s] = true
+		}
+		if c.s.isKey {
+			keyNodes[sn.keyIndex[c.s]] = c
+		}
+		n.bits |= c.bits
+		n.kids = append(n.kids, c)
+	}
+	if sn.kind == kList {
+		var preds strings.Builder
+		for i, k := range keyNodes {
+			if k == nil {
+				// RFC 7950 §7.8.5 / RFC 6241 Appendix A: the key leaves
+				// identify the entry and must be present.
+				return nil, badElement(rpcerror.TagMissingElement, n.path, sn.keys[i].name, "The list entry %s lacks its key %s.", sn.path, sn.keys[i].name)
+			}
+			if k.op != "" && k.op != n.op {
+				e := rpcerror.New(rpcerror.TagBadAttribute, k.path, "The key leaf %s cannot carry its own operation %q; put it on the list entry.", sn.keys[i].name, k.op)
+				e.Info = []rpcerror.InfoItem{{Name: "bad-attribute", Value: "operation"}, {Name: "bad-element", Value: sn.keys[i].name}}
+				return nil, e
+			}
+			n.keys = append(n.keys, k.val)
+			if k.verr != nil && n.keyErr == nil {
+				n.keyErr = k.verr
+			}
+			text := string(k.s.lt.format(nil, k.val))
+			if k.verr != nil {
+				text = k.rawText
+			}
+			q := "'"
+			if strings.Contains(text, "'") {
+				q = `"`
+			}
+			fmt.Fprintf(&preds, "[%s:%s=%s%s%s]", k.s.prefix, k.s.name, q, text, q)
+		}
+		old := n.path
+		n.path += preds.String()
+		for _, c := range n.kids {
+			rebase(c, old, n.path)
+		}
+	}
+	return n, nil
+}
+
+// rebase rewrites the paths of a subtree whose parent path changed from
+// old to new (a list entry's key predicates are known only after its
+// children are read).
+func rebase(n *enode, old, new string) {
+	n.path = new + strings.TrimPrefix(n.path, old)
+	for _, e := range []*rpcerror.Error{n.verr, n.keyErr} {
+		if e != nil && strings.HasPrefix(e.Path, old) {
+			e.Path = new + strings.TrimPrefix(e.Path, old)
+		}
+	}
+	for _, c := range n.kids {
+		rebase(c, old, new)
+	}
+}
+
+func stripErr(err error) string {
+	s := err.Error()
+	s = strings.TrimPrefix(s, errType.Error()+": ")
+	return strings.TrimSuffix(s, ".")
+}
+
+func loadSchemaNS(ns string) (string, bool) {
+	s, err := loadSchema()
+	if err != nil {
+		return "", false
+	}
+	p, ok := s.prefixByNS[ns]
+	return p, ok
+}
+
+// Apply applies the edit to root (RFC 6241 §7.2). defaultOp is the
+// default-operation (merge when empty); errorOption is stop-on-error (when
+// empty), continue-on-error or rollback-on-error.
+//
+// Apply changes root in place. On error with stop-on-error or
+// rollback-on-error root may hold part of the edit and the caller must
+// discard it (the datastore applies edits to a copy, so an edit applies
+// whole or not at all). With continue-on-error every valid part is applied
+// and the error lists every failure (an rpcerror.List): the caller keeps
+// root and reports the errors.
+func (t *Tree) Apply(root *gen.Device, defaultOp Op, errorOption string) error {
+	if root == nil {
+		return rpcerror.New(rpcerror.TagOperationFailed, "", "No tree to apply the edit to.")
+	}
+	switch defaultOp {
+	case "":
+		defaultOp = OpMerge
+	case OpMerge, OpReplace, OpNone:
+	default:
+		return rpcerror.New(rpcerror.TagInvalidValue, "", "default-operation %q is not merge, replace or none.", defaultOp)
+	}
+	a := &applier{}
+	switch errorOption {
+	case "", StopOnError, RollbackOnError:
+	case ContinueOnError:
+		a.cont = true
+	default:
+		return rpcerror.New(rpcerror.TagInvalidValue, "", "error-option %q is not stop-on-error, continue-on-error or rollback-on-error.", errorOption)
+	}
+	s, err := loadSchema()
+	if err != nil {
+		return err
+	}
+	a.applyKids(reflect.ValueOf(root).Elem(), s.root, t.roots, defaultOp)
+	if len(a.errs) > 0 {
+		return a.errs
+	}
+	return nil
+}
+
+type applier struct {
+	cont bool
+	stop bool
+	errs rpcerror.List
+}
+
+func (a *applier) fail(e *rpcerror.Error) {
+	a.errs = append(a.errs, e)
+	if !a.cont {
+		a.stop = true
+	}
+}
+
+// applyKids applies the children of an edit node to the struct sv.
+func (a *applier) applyKids(sv reflect.Value, sn *snode, kids []*enode, inherited Op) {
+	for _, k := range kids {
+		if a.stop {
+			return
+		}
+		op := k.op
+		if op == "" {
+			op = inherited
+		}
+		f := sv.Field(k.s.field)
+		switch k.s.kind {
+		case kContainer:
+			a.container(f, k, op)
+		case kList:
+			a.listEntry(f, k, op)
+		case kLeaf:
+			if k.s.isKey {
+				continue // identifies the entry; set when it is created
+			}
+			a.leaf(f, k, op)
+		case kLeafList:
+			a.leafListEntry(f, k, op)
+		}
+	}
+}
+
+func (a *applier) container(f reflect.Value, k *enode, op Op) {
+	exists := !f.IsNil() && (k.s.presence || hasData(f.Elem(), k.s))
+	switch op {
+	case OpCreate:
+		if exists {
+			a.fail(rpcerror.New(rpcerror.TagDataExists, k.path, "%s already exists.", k.path))
+			return
+		}
+		f.Set(reflect.New(k.s.structType))
+	case OpDelete, OpRemove:
+		if !exists {
+			if op == OpDelete {
+				a.fail(rpcerror.New(rpcerror.TagDataMissing, k.path, "%s does not exist, so it cannot be deleted.", k.path))
+			}
+			return
+		}
+		f.Set(reflect.Zero(f.Type()))
+		return
+	case OpReplace:
+		f.Set(reflect.New(k.s.structType))
+	case OpMerge:
+		if f.IsNil() {
+			f.Set(reflect.New(k.s.structType))
+		}
+	case OpNone:
+		if !exists && (k.s.presence || k.bits == 0) {
+			// RFC 6241 §7.2 none: the request names data that has no
+			// corresponding level in the datastore.
+			a.fail(rpcerror.New(rpcerror.TagDataMissing, k.path, "%s does not exist.", k.path))
+			return
+		}
+		if f.IsNil() {
+			f.Set(reflect.New(k.s.structType))
+		}
+	}
+	a.applyKids(f.Elem(), k.s, k.kids, op)
+	if !k.s.presence && !hasData(f.Elem(), k.s) {
+		f.Set(reflect.Zero(f.Type())) // a non-presence container exists only through its children
+	}
+}
+
+func (a *applier) listEntry(f reflect.Value, k *enode, op Op) {
+	if k.keyErr != nil {
+		a.fail(k.keyErr)
+		return
+	}
+	key := k.s.mapKey(k.keys)
+	var cur reflect.Value
+	if !f.IsNil() {
+		cur = f.MapIndex(key)
+	}
+	exists := cur.IsValid()
+	newEntry := func() reflect.Value {
+		e := reflect.New(k.s.structType)
+		for i, kn := range k.s.keys {
+			kf := e.Elem().Field(kn.field)
+			if kf.Kind() == reflect.Ptr {
+				p := reflect.New(kn.elemType)
+				p.Elem().Set(k.keys[i])
+				kf.Set(p)
+			} else {
+				kf.Set(k.keys[i])
+			}
+		}
+		if f.IsNil() {
+			f.Set(reflect.MakeMap(f.Type()))
+		}
+		f.SetMapIndex(key, e)
+		return e
+	}
+	transient := false
+	switch op {
+	case OpCreate:
+		if exists {
+			a.fail(rpcerror.New(rpcerror.TagDataExists, k.path, "%s already exists.", k.path))
+			return
+		}
+		cur = newEntry()
+	case OpDelete, OpRemove:
+		if !exists {
+			if op == OpDelete {
+				a.fail(rpcerror.New(rpcerror.TagDataMissing, k.path, "%s does not exist, so it cannot be deleted.", k.path))
+			}
+			return
+		}
+		f.SetMapIndex(key, reflect.Value{})
+		if f.Len() == 0 {
+			f.Set(reflect.Zero(f.Type()))
+		}
+		return
+	case OpReplace:
+		cur = newEntry()
+	case OpMerge:
+		if !exists {
+			cur = newEntry()
+		}
+	case OpNone:
+		if !exists {
+			if k.bits == 0 {
+				a.fail(rpcerror.New(rpcerror.TagDataMissing, k.path, "%s does not exist.", k.path))
+				return
+			}
+			// Only a path to operations further down: it stays only if
+			// one of them creates something (RFC 6241 §7.2, none).
+			cur = newEntry()
+			transient = true
+		}
+	}
+	a.applyKids(cur.Elem(), k.s, k.kids, op)
+	if transient && !hasData(cur.Elem(), k.s) {
+		f.SetMapIndex(key, reflect.Value{})
+		if f.Len() == 0 {
+			f.Set(reflect.Zero(f.Type()))
+		}
+	}
+}
+
+func (a *applier) leaf(f reflect.Value, k *enode, op Op) {
+	exists := leafSet(f)
+	switch op {
+	case OpCreate, OpMerge, OpReplace:
+		if op == OpCreate && exists {
+			a.fail(rpcerror.New(rpcerror.TagDataExists, k.path, "%s already exists.", k.path))
+			return
+		}
+		if k.verr != nil {
+			a.fail(k.verr)
+			return
+		}
+		setLeaf(f, k.val)
+	case OpDelete, OpRemove:
+		if !exists {
+			if op == OpDelete {
+				a.fail(rpcerror.New(rpcerror.TagDataMissing, k.path, "%s does not exist, so it cannot be deleted.", k.path))
+			}
+			return
+		}
+		f.Set(reflect.Zero(f.Type()))
+	case OpNone:
+		if !exists {
+			a.fail(rpcerror.New(rpcerror.TagDataMissing, k.path, "%s does not exist.", k.path))
+		}
+	}
+}
+
+func (a *applier) leafListEntry(f reflect.Value, k *enode, op Op) {
+	if k.verr != nil {
+		a.fail(k.verr)
+		return
+	}
+	idx := -1
+	for i := 0; i < f.Len(); i++ {
+		if reflect.DeepEqual(f.Index(i).Interface(), k.val.Interface()) {
+			idx = i
+			break
+		}
+	}
+	switch op {
+	case OpCreate, OpMerge, OpReplace:
+		if idx >= 0 {
+			if op == OpCreate {
+				a.fail(rpcerror.New(rpcerror.TagDataExists, k.path, "%s already holds %v.", k.path, k.val.Interface()))
+			}
+			return
+		}
+		f.Set(reflect.Append(f, k.val))
+	case OpDelete, OpRemove:
+		if idx < 0 {
+			if op == OpDelete {
+				a.fail(rpcerror.New(rpcerror.TagDataMissing, k.path, "%s does not hold %v, so it cannot be deleted.", k.path, k.val.Interface()))
+			}
+			return
+		}
+		n := reflect.AppendSlice(reflect.MakeSlice(f.Type(), 0, f.Len()-1), f.Slice(0, idx))
+		n = reflect.AppendSlice(n, f.Slice(idx+1, f.Len()))
+		if n.Len() == 0 {
+			n = reflect.Zero(f.Type())
+		}
+		f.Set(n)
+	case OpNone:
+		if idx < 0 {
+			a.fail(rpcerror.New(rpcerror.TagDataMissing, k.path, "%s does not hold %v.", k.path, k.val.Interface()))
+		}
+	}
+}
+
+// leafSet reports whether a leaf field holds a value (ygot: nil pointer,
+// zero enum, false empty, nil slice or interface mean unset).
+func leafSet(f reflect.Value) bool {
+	switch f.Kind() {
+	case reflect.Ptr, reflect.Interface, reflect.Slice, reflect.Map:
+		return !f.IsNil()
+	case reflect.Int64:
+		return f.Int() != 0 // enumerations: 0 is UNSET
+	case reflect.Bool:
+		return f.Bool() // empty
+	}
+	return !f.IsZero()
+}
+
+func setLeaf(f reflect.Value, v reflect.Value) {
+	if f.Kind() == reflect.Ptr {
+		p := reflect.New(f.Type().Elem())
+		p.Elem().Set(v)
+		f.Set(p)
+		return
+	}
+	f.Set(v)
+}
+
+// hasData reports whether a container or list entry struct holds any data
+// beyond its keys.
+func hasData(sv reflect.Value, sn *snode) bool {
+	for _, c := range sn.children {
+		if c.isKey {
+			continue
+		}
+		f := sv.Field(c.field)
+		switch c.kind {
+		case kContainer:
+			if !f.IsNil() && (c.presence || hasData(f.Elem(), c)) {
+				return true
+			}
+		case kList:
+			if f.Len() > 0 {
+				return true
+			}
+		default:
+			if leafSet(f) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// DecodeConfig decodes the inline <config> of <copy-config> (RFC 6241 §7.3)
+// into a new tree: the whole configuration, so operation attributes are
+// refused. Value errors are reported all together.
+func DecodeConfig(content []byte) (*gen.Device, error) {
+	t, err := ParseConfig(content, Limits{})
+	if err != nil {
+		return nil, err
+	}
+	return t.decodeConfig()
+}
+
+// DecodeConfigNS is DecodeConfig with the namespace declarations in scope
+// at the <config> element.
+func DecodeConfigNS(content []byte, lim Limits, inScope map[string]string) (*gen.Device, error) {
+	t, err := ParseConfigNS(content, lim, inScope)
+	if err != nil {
+		return nil, err
+	}
+	return t.decodeConfig()
+}
+
+func (t *Tree) decodeConfig() (*gen.Device, error) {
+	if t.hasOps {
+		e := rpcerror.New(rpcerror.TagBadAttribute, "", "copy-config takes a whole configuration; operation attributes are not allowed in it.")
+		e.Info = []rpcerror.InfoItem{{Name: "bad-attribute", Value: "operation"}}
+		return nil, e
+	}
+	d := &gen.Device{}
+	if err := t.Apply(d, OpMerge, ContinueOnError); err != nil {
+		return nil, err
+	}
+	return d, nil
+}

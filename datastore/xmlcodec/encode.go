@@ -1,0 +1,390 @@
+package xmlcodec
+
+import (
+	"cmp"
+	"io"
+	"reflect"
+	"slices"
+
+	goyang "github.com/openconfig/goyang/pkg/yang"
+
+	"github.com/ntpagent/ntpagent/datastore/rpcerror"
+	"github.com/ntpagent/ntpagent/gen"
+)
+
+// The with-defaults retrieval modes of RFC 6243 §3.
+const (
+	WDReportAll       = "report-all"
+	WDTrim            = "trim"
+	WDExplicit        = "explicit" // the basic mode: what was set is what is shown
+	WDReportAllTagged = "report-all-tagged"
+)
+
+// EncodeOptions selects what Encode writes.
+type EncodeOptions struct {
+	// WithDefaults is one of the RFC 6243 modes; "" is the basic mode
+	// (explicit).
+	WithDefaults string
+	// ConfigOnly leaves out config false nodes (get-config).
+	ConfigOnly bool
+	// Subtree, when not nil, is the content of <filter type="subtree">
+	// (RFC 6241 §6). An empty, non-nil Subtree selects nothing.
+	Subtree []byte
+	// XPath, when not empty, is the select expression of
+	// <filter type="xpath"> (RFC 6241 §8.9).
+	XPath string
+	// Namespaces are the declarations in scope at the <filter> element
+	// (prefix → namespace, "" for the default namespace): the XPath
+	// prefixes, and the namespaces of an unprefixed subtree filter.
+	Namespaces map[string]string
+}
+
+type wdMode uint8
+
+const (
+	wdExplicit wdMode = iota
+	wdReportAll
+	wdTrim
+	wdTagged
+)
+
+// Encode writes root as the children of <data> (or <config>): one element
+// per top-level node, each with its module's namespace as default xmlns.
+// Output is canonical: list keys first in key order, other children in
+// schema order (RFC 7950 §7.8.5), list entries sorted by key, no
+// whitespace, so the same tree always gives the same bytes.
+func Encode(w io.Writer, root *gen.Device, opt EncodeOptions) error {
+	b, err := AppendEncode(nil, root, opt)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
+}
+
+// AppendEncode is Encode appending to a byte slice.
+func AppendEncode(b []byte, root *gen.Device, opt EncodeOptions) ([]byte, error) {
+	s, err := loadSchema()
+	if err != nil {
+		return b, err
+	}
+	var mode wdMode
+	switch opt.WithDefaults {
+	case "", WDExplicit:
+	case WDReportAll:
+		mode = wdReportAll
+	case WDTrim:
+		mode = wdTrim
+	case WDReportAllTagged:
+		mode = wdTagged
+	default:
+		e := rpcerror.New(rpcerror.TagInvalidValue, "", "with-defaults %q is not report-all, trim, explicit or report-all-tagged.", opt.WithDefaults)
+		e.Info = []rpcerror.InfoItem{{Name: "bad-element", Value: "with-defaults"}}
+		return b, e
+	}
+	wk := walker{mode: mode, configOnly: opt.ConfigOnly}
+	var rv reflect.Value
+	if root != nil {
+		rv = reflect.ValueOf(root).Elem()
+	}
+	if opt.Subtree == nil && opt.XPath == "" {
+		xw := &xmlWriter{buf: b, tagged: mode == wdTagged}
+		wk.sink = xw
+		wk.walkKids(s.root, rv)
+		return xw.buf, nil
+	}
+	tb := &treeBuilder{}
+	tb.stack = []*dnode{{s: s.root}}
+	wk.sink = tb
+	wk.walkKids(s.root, rv)
+	doc := tb.stack[0]
+	if opt.Subtree != nil {
+		if err := subtreeFilter(s, doc, opt.Subtree, opt.Namespaces); err != nil {
+			return b, err
+		}
+	}
+	if opt.XPath != "" {
+		if opt.Subtree != nil {
+			return b, rpcerror.New(rpcerror.TagInvalidValue, "", "A filter is either a subtree or an XPath expression, not both.")
+		}
+		if err := xpathFilter(doc, opt.XPath, opt.Namespaces); err != nil {
+			return b, err
+		}
+	}
+	xw := &xmlWriter{buf: b, tagged: mode == wdTagged}
+	emitSelected(xw, doc)
+	return xw.buf, nil
+}
+
+// sink receives the walk of a data tree. open starts a container or list
+// entry, which a sink writes only once something is inside it (or at once
+// when force is true: a presence container).
+type sink interface {
+	open(s *snode, force bool)
+	leaf(s *snode, v reflect.Value, text []byte, dflt bool)
+	close(s *snode)
+}
+
+type walker struct {
+	mode       wdMode
+	configOnly bool
+	sink       sink
+	scratch    []byte
+	keys       []keyed
+}
+
+// walkKids walks the children of a container or list entry whose struct is
+// sv; sv is invalid for a container that is absent but whose defaults are
+// reported (RFC 6243 report-all: a non-presence container always exists).
+func (w *walker) walkKids(sn *snode, sv reflect.Value) {
+	for _, c := range sn.children {
+		if w.configOnly && !c.config {
+			continue
+		}
+		var f reflect.Value
+		if sv.IsValid() {
+			f = sv.Field(c.field)
+		}
+		switch c.kind {
+		case kContainer:
+			var cv reflect.Value
+			if f.IsValid() && !f.IsNil() {
+				cv = f.Elem()
+			} else if c.presence || (w.mode != wdReportAll && w.mode != wdTagged) {
+				continue
+			}
+			w.sink.open(c, c.presence)
+			w.walkKids(c, cv)
+			w.sink.close(c)
+		case kList:
+			if f.IsValid() && f.Len() > 0 {
+				w.walkList(c, f)
+			}
+		case kLeaf:
+			w.walkLeaf(c, f)
+		case kLeafList:
+			w.walkLeafList(c, f)
+		}
+	}
+}
+
+func (w *walker) walkLeaf(c *snode, f reflect.Value) {
+	if f.IsValid() && leafSet(f) {
+		v := f
+		if v.Kind() == reflect.Ptr {
+			v = v.Elem()
+		}
+		w.scratch = c.lt.format(w.scratch[:0], v)
+		dflt := !c.isKey && len(c.defaults) == 1 && string(w.scratch) == c.defaults[0]
+		if dflt && w.mode == wdTrim {
+			return // RFC 6243 §3.2: a value equal to the default is left out
+		}
+		w.sink.leaf(c, v, w.scratch, dflt && w.mode == wdTagged)
+		return
+	}
+	if len(c.defaults) == 1 && !c.isKey && (w.mode == wdReportAll || w.mode == wdTagged) {
+		w.sink.leaf(c, reflect.Value{}, []byte(c.defaults[0]), w.mode == wdTagged)
+	}
+}
+
+func (w *walker) walkLeafList(c *snode, f reflect.Value) {
+	if f.IsValid() && f.Len() > 0 {
+		for i := 0; i < f.Len(); i++ {
+			w.scratch = c.lt.format(w.scratch[:0], f.Index(i))
+			w.sink.leaf(c, f.Index(i), w.scratch, false)
+		}
+		return
+	}
+	// RFC 7950 §7.7.2: the defaults of a leaf-list are used when it has no
+	// values at all.
+	if w.mode == wdReportAll || w.mode == wdTagged {
+		for _, d := range c.defaults {
+			w.sink.leaf(c, reflect.Value{}, []byte(d), w.mode == wdTagged)
+		}
+	}
+}
+
+// keyed is a list entry with its key values ready for comparison.
+type keyed struct {
+	v    reflect.Value
+	strs [3]string
+	nums [3]uint64
+	neg  [3]bool
+}
+
+func (w *walker) walkList(c *snode, m reflect.Value) {
+	start := len(w.keys)
+	it := m.MapRange()
+	for it.Next() {
+		k := keyed{v: it.Value()}
+		key := it.Key()
+		for i := range c.keys {
+			if i >= len(k.strs) {
+				break
+			}
+			kv := key
+			if len(c.keys) > 1 {
+				kv = key.Field(c.keyField[i])
+			}
+			switch kv.Kind() {
+			case reflect.String:
+				k.strs[i] = kv.String()
+			case reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+				n := kv.Int()
+				k.neg[i] = n < 0
+				k.nums[i] = uint64(n) ^ (1 << 63)
+			case reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+				k.nums[i] = kv.Uint()
+			case reflect.Bool:
+				if kv.Bool() {
+					k.nums[i] = 1
+				}
+			default:
+				k.strs[i] = string(c.keys[i].lt.format(nil, kv))
+			}
+		}
+		w.keys = append(w.keys, k)
+	}
+	entries := w.keys[start:]
+	// ordered-by system: any stable order will do; sorting by key makes
+	// the output canonical (the map's own order is random).
+	slices.SortFunc(entries, func(a, b keyed) int {
+		for i := range a.strs {
+			if r := cmp.Compare(a.nums[i], b.nums[i]); r != 0 {
+				return r
+			}
+			if r := cmp.Compare(a.strs[i], b.strs[i]); r != 0 {
+				return r
+			}
+		}
+		return 0
+	})
+	for i := range entries {
+		e := w.keys[start+i].v
+		w.sink.open(c, true)
+		w.walkKids(c, e.Elem())
+		w.sink.close(c)
+	}
+	w.keys = w.keys[:start]
+}
+
+// xmlWriter writes the walk as XML text.
+type xmlWriter struct {
+	buf     []byte
+	tagged  bool
+	pending []pend // open elements; written marks those whose start tag is out
+}
+
+type pend struct {
+	s       *snode
+	written bool
+}
+
+func (x *xmlWriter) open(s *snode, force bool) {
+	x.pending = append(x.pending, pend{s: s})
+	if force {
+		x.flush()
+	}
+}
+
+// flush writes the start tags of the open elements that are not out yet.
+func (x *xmlWriter) flush() {
+	for i := range x.pending {
+		p := &x.pending[i]
+		if p.written {
+			continue
+		}
+		p.written = true
+		x.buf = append(x.buf, '<')
+		x.buf = append(x.buf, p.s.name...)
+		x.nsAttrs(p.s, i == 0)
+		x.buf = append(x.buf, '>')
+	}
+}
+
+// nsAttrs declares the default namespace on top-level elements and where
+// the namespace changes (an augment), and the wd prefix on top-level
+// elements in report-all-tagged mode (RFC 6243 §6).
+func (x *xmlWriter) nsAttrs(s *snode, top bool) {
+	if top || s.parent == nil || s.parent.ns != s.ns {
+		x.buf = append(x.buf, ` xmlns="`...)
+		x.buf = appendEscaped(x.buf, s.ns, true)
+		x.buf = append(x.buf, '"')
+	}
+	if top && x.tagged {
+		x.buf = append(x.buf, ` xmlns:wd="`+nsWD+`"`...)
+	}
+}
+
+func (x *xmlWriter) leaf(s *snode, v reflect.Value, text []byte, dflt bool) {
+	x.flush()
+	x.buf = append(x.buf, '<')
+	x.buf = append(x.buf, s.name...)
+	x.nsAttrs(s, len(x.pending) == 0)
+	if s.lt.kind == goyang.Yidentityref && v.IsValid() {
+		if ns, prefix, ok := s.lt.identityNS(v); ok {
+			x.buf = append(x.buf, " xmlns:"...)
+			x.buf = append(x.buf, prefix...)
+			x.buf = append(x.buf, `="`...)
+			x.buf = appendEscaped(x.buf, ns, true)
+			x.buf = append(x.buf, '"')
+		}
+	}
+	if dflt {
+		x.buf = append(x.buf, ` wd:default="true"`...)
+	}
+	if len(text) == 0 {
+		x.buf = append(x.buf, "/>"...)
+		return
+	}
+	x.buf = append(x.buf, '>')
+	x.buf = appendEscaped(x.buf, string(text), false)
+	x.buf = append(x.buf, "</"...)
+	x.buf = append(x.buf, s.name...)
+	x.buf = append(x.buf, '>')
+}
+
+func (x *xmlWriter) close(s *snode) {
+	p := x.pending[len(x.pending)-1]
+	x.pending = x.pending[:len(x.pending)-1]
+	if !p.written {
+		return // nothing inside: a non-presence container is not shown
+	}
+	x.buf = append(x.buf, "</"...)
+	x.buf = append(x.buf, s.name...)
+	x.buf = append(x.buf, '>')
+}
+
+// appendEscaped escapes XML text (and, in attributes, quotes). Characters
+// that XML 1.0 cannot carry at all are replaced by U+FFFD.
+func appendEscaped(b []byte, s string, attr bool) []byte {
+	last := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		var rep string
+		switch {
+		case c == '&':
+			rep = "&amp;"
+		case c == '<':
+			rep = "&lt;"
+		case c == '>':
+			rep = "&gt;"
+		case c == '"' && attr:
+			rep = "&quot;"
+		case c == '\r':
+			rep = "&#xD;"
+		case attr && c == '\n':
+			rep = "&#xA;"
+		case attr && c == '\t':
+			rep = "&#x9;"
+		case c < 0x20 && c != '\n' && c != '\t':
+			rep = "\uFFFD"
+		default:
+			continue
+		}
+		b = append(b, s[last:i]...)
+		b = append(b, rep...)
+		last = i + 1
+	}
+	return append(b, s[last:]...)
+}

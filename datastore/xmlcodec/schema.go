@@ -1,0 +1,340 @@
+package xmlcodec
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+
+	goyang "github.com/openconfig/goyang/pkg/yang"
+	"github.com/openconfig/ygot/ygot"
+
+	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/yang"
+)
+
+// kind is the kind of a schema node as the codec sees it.
+type kind uint8
+
+const (
+	kRoot kind = iota
+	kContainer
+	kList
+	kLeaf
+	kLeafList
+)
+
+// snode is one schema node mapped onto the generated Go structs. The table
+// of snodes is built once (schemaTable) so that encoding and decoding never
+// look names or tags up by reflection per call.
+type snode struct {
+	name   string
+	ns     string
+	prefix string
+	kind   kind
+	config bool // false for config false nodes and their descendants
+	// presence is true for presence containers (RFC 7950 §7.5.1); they
+	// exist on their own, non-presence containers only through children.
+	presence bool
+	entry    *goyang.Entry
+	parent   *snode
+
+	// children in XML order: for a list, the keys in key order first, then
+	// the other children in schema order (RFC 7950 §7.8.5).
+	children []*snode
+	byName   map[string][]*snode // local name → nodes (one per namespace)
+
+	field      int          // index of the field in the parent's struct
+	goType     reflect.Type // the field's type
+	structType reflect.Type // container, list: the struct type
+
+	// list
+	keys     []*snode
+	keyIndex map[*snode]int
+	keyType  reflect.Type // the map's key type
+	keyField []int        // for a key struct: field index of each key
+
+	// leaf, leaf-list
+	lt       *ltype
+	elemType reflect.Type // leaf: goType without pointer; leaf-list: slice element
+	defaults []string     // canonical default values
+	isKey    bool
+
+	path string // schema path with prefixes, for messages
+}
+
+// schema is the read-only table for the whole device.
+type schema struct {
+	root *snode
+	ys   *yang.Schema
+	// byNS lists the modules' prefixes by namespace.
+	prefixByNS map[string]string
+}
+
+var loadSchema = sync.OnceValues(buildSchema) // computed once, never mutated after
+
+func buildSchema() (*schema, error) {
+	ys, err := yang.Load()
+	if err != nil {
+		return nil, err
+	}
+	s := &schema{ys: ys, prefixByNS: map[string]string{}}
+	root := &snode{kind: kRoot, config: true, byName: map[string][]*snode{},
+		structType: reflect.TypeOf(gen.Device{})}
+	s.root = root
+	for _, m := range ys.Modules() {
+		s.prefixByNS[m.Namespace] = m.Prefix
+	}
+	fields := fieldsByPath(root.structType)
+	for _, m := range ys.Modules() {
+		for _, name := range orderedChildren(m.Entry) {
+			e := m.Entry.Dir[name]
+			if e.RPC != nil || e.Kind == goyang.NotificationEntry {
+				continue
+			}
+			f, ok := fields[m.Name+"\x00"+e.Name]
+			if !ok {
+				return nil, fmt.Errorf("xmlcodec: no field of gen.Device for /%s:%s", m.Prefix, e.Name)
+			}
+			c, err := s.build(e, root, f)
+			if err != nil {
+				return nil, err
+			}
+			root.add(c)
+		}
+	}
+	return s, nil
+}
+
+func (p *snode) add(c *snode) {
+	p.children = append(p.children, c)
+	p.byName[c.name] = append(p.byName[c.name], c)
+}
+
+// child finds the child with the given namespace and local name. An empty
+// ns matches any namespace when exactly one child has the name.
+func (p *snode) child(ns, name string) *snode {
+	for _, c := range p.byName[name] {
+		if c.ns == ns {
+			return c
+		}
+	}
+	return nil
+}
+
+type fieldRef struct {
+	index int
+	typ   reflect.Type
+}
+
+// fieldsByPath maps "module\x00path" of a generated struct's fields to the
+// field; ygot tags each field with path and module.
+func fieldsByPath(t reflect.Type) map[string]fieldRef {
+	m := map[string]fieldRef{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		p, ok := f.Tag.Lookup("path")
+		if !ok {
+			continue
+		}
+		m[f.Tag.Get("module")+"\x00"+p] = fieldRef{i, f.Type}
+	}
+	return m
+}
+
+// orderedChildren returns the names of e's children in the order of the
+// module text (goyang's Dir is a map): statement order first, then any
+// children that came from elsewhere (augments), by name.
+func orderedChildren(e *goyang.Entry) []string {
+	seen := map[string]bool{}
+	var out []string
+	if e.Node != nil {
+		if st := e.Node.Statement(); st != nil {
+			for _, sub := range st.SubStatements() {
+				switch sub.Keyword {
+				case "container", "list", "leaf", "leaf-list":
+					if _, ok := e.Dir[sub.Argument]; ok && !seen[sub.Argument] {
+						seen[sub.Argument] = true
+						out = append(out, sub.Argument)
+					}
+				}
+			}
+		}
+	}
+	var rest []string
+	for n := range e.Dir {
+		if !seen[n] {
+			rest = append(rest, n)
+		}
+	}
+	sort.Strings(rest)
+	return append(out, rest...)
+}
+
+func (s *schema) build(e *goyang.Entry, parent *snode, f fieldRef) (*snode, error) {
+	n := &snode{
+		name:   e.Name,
+		ns:     e.Namespace().Name,
+		entry:  e,
+		parent: parent,
+		config: parent.config && !e.ReadOnly(),
+		field:  f.index,
+		goType: f.typ,
+		byName: map[string][]*snode{},
+	}
+	n.prefix = s.prefixByNS[n.ns]
+	n.path = parent.path + "/" + n.prefix + ":" + n.name
+	mod, _ := s.ys.ByNamespace(n.ns)
+	switch {
+	case e.IsList():
+		n.kind = kList
+		if f.typ.Kind() != reflect.Map {
+			return nil, fmt.Errorf("xmlcodec: %s: list field is %s, want a map (keyless lists are not supported)", n.path, f.typ)
+		}
+		n.keyType = f.typ.Key()
+		n.structType = f.typ.Elem().Elem()
+	case e.IsContainer():
+		n.kind = kContainer
+		if c, ok := e.Node.(*goyang.Container); ok && c.Presence != nil {
+			n.presence = true
+		}
+		if f.typ.Kind() != reflect.Ptr || f.typ.Elem().Kind() != reflect.Struct {
+			return nil, fmt.Errorf("xmlcodec: %s: container field is %s", n.path, f.typ)
+		}
+		n.structType = f.typ.Elem()
+	case e.IsLeafList():
+		n.kind = kLeafList
+		if f.typ.Kind() != reflect.Slice {
+			return nil, fmt.Errorf("xmlcodec: %s: leaf-list field is %s", n.path, f.typ)
+		}
+		n.elemType = f.typ.Elem()
+	case e.IsLeaf():
+		n.kind = kLeaf
+		n.elemType = f.typ
+		if f.typ.Kind() == reflect.Ptr {
+			n.elemType = f.typ.Elem()
+		}
+	default:
+		return nil, fmt.Errorf("xmlcodec: %s: unsupported schema node kind", n.path)
+	}
+	if n.kind == kLeaf || n.kind == kLeafList {
+		lt, err := s.leafType(e, e.Type, n.elemType, 0)
+		if err != nil {
+			return nil, fmt.Errorf("xmlcodec: %s: %w", n.path, err)
+		}
+		n.lt = lt
+		for _, d := range e.DefaultValues() {
+			v, err := lt.parse(d, n.elemType, nil)
+			if err != nil {
+				return nil, fmt.Errorf("xmlcodec: %s: default %q: %w", n.path, d, err)
+			}
+			n.defaults = append(n.defaults, string(lt.format(nil, v)))
+		}
+		return n, nil
+	}
+	_ = mod
+	fields := fieldsByPath(n.structType)
+	for _, name := range orderedChildren(e) {
+		ce := e.Dir[name]
+		if ce.IsChoice() || ce.IsCase() {
+			return nil, fmt.Errorf("xmlcodec: %s/%s: choice is not supported", n.path, name)
+		}
+		cm, err := ce.InstantiatingModule()
+		if err != nil {
+			return nil, err
+		}
+		cf, ok := fields[cm+"\x00"+ce.Name]
+		if !ok {
+			// -ignore_unsupported leaves out anydata and the like.
+			continue
+		}
+		c, err := s.build(ce, n, cf)
+		if err != nil {
+			return nil, err
+		}
+		n.add(c)
+	}
+	if n.kind == kList {
+		if err := n.setupKeys(); err != nil {
+			return nil, err
+		}
+	}
+	return n, nil
+}
+
+// setupKeys orders a list's children keys first and records how the map
+// key is made from the key leaves.
+func (n *snode) setupKeys() error {
+	names := strings.Fields(n.entry.Key)
+	if len(names) == 0 {
+		return fmt.Errorf("xmlcodec: %s: keyless lists are not supported", n.path)
+	}
+	n.keyIndex = map[*snode]int{}
+	for i, k := range names {
+		var c *snode
+		for _, cc := range n.children {
+			if cc.name == k {
+				c = cc
+			}
+		}
+		if c == nil || c.kind != kLeaf {
+			return fmt.Errorf("xmlcodec: %s: key %s is not a leaf", n.path, k)
+		}
+		c.isKey = true
+		n.keys = append(n.keys, c)
+		n.keyIndex[c] = i
+	}
+	ordered := append([]*snode(nil), n.keys...)
+	for _, c := range n.children {
+		if !c.isKey {
+			ordered = append(ordered, c)
+		}
+	}
+	n.children = ordered
+	if len(n.keys) == 1 {
+		if n.keyType != n.keys[0].elemType {
+			return fmt.Errorf("xmlcodec: %s: key type %s, leaf type %s", n.path, n.keyType, n.keys[0].elemType)
+		}
+		return nil
+	}
+	if n.keyType.Kind() != reflect.Struct {
+		return fmt.Errorf("xmlcodec: %s: key type %s is not a struct", n.path, n.keyType)
+	}
+	for _, k := range n.keys {
+		found := -1
+		for i := 0; i < n.keyType.NumField(); i++ {
+			if n.keyType.Field(i).Tag.Get("path") == k.name {
+				found = i
+			}
+		}
+		if found < 0 || n.keyType.Field(found).Type != k.elemType {
+			return fmt.Errorf("xmlcodec: %s: no key field for %s", n.path, k.name)
+		}
+		n.keyField = append(n.keyField, found)
+	}
+	return nil
+}
+
+// mapKey builds the Go map key of a list entry from its key values (one
+// reflect.Value of each key leaf's elemType, in key order).
+func (n *snode) mapKey(vals []reflect.Value) reflect.Value {
+	if len(n.keys) == 1 {
+		return vals[0]
+	}
+	k := reflect.New(n.keyType).Elem()
+	for i, fi := range n.keyField {
+		k.Field(fi).Set(vals[i])
+	}
+	return k
+}
+
+// enumInfo returns name↔value maps of a generated enum type.
+func enumInfo(t reflect.Type) (map[int64]ygot.EnumDefinition, bool) {
+	v, ok := reflect.Zero(t).Interface().(ygot.GoEnum)
+	if !ok {
+		return nil, false
+	}
+	m, ok := v.ΛMap()[t.Name()]
+	return m, ok
+}
