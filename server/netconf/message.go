@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"strings"
 
 	"github.com/ntpagent/ntpagent/datastore/rpcerror"
 )
@@ -305,13 +304,29 @@ func prefixFor(scope map[string]string, ns string) string {
 	return best
 }
 
+// xmlEscape writes s escaped for element text or a double-quoted attribute
+// value. Newlines stay as they are so that YANG text in <get-schema> reads well.
 func xmlEscape(buf *bytes.Buffer, s string) {
-	_ = xml.EscapeText(buf, []byte(s))
-}
-
-// escapeString returns s escaped for XML text or attribute content.
-func escapeString(s string) string {
-	var b strings.Builder
-	_ = xml.EscapeText(&b, []byte(s))
-	return b.String()
+	last := 0
+	for i := 0; i < len(s); i++ {
+		var esc string
+		switch s[i] {
+		case '&':
+			esc = "&amp;"
+		case '<':
+			esc = "&lt;"
+		case '>':
+			esc = "&gt;"
+		case '"':
+			esc = "&quot;"
+		case '\r':
+			esc = "&#xD;"
+		default:
+			continue
+		}
+		buf.WriteString(s[last:i])
+		buf.WriteString(esc)
+		last = i + 1
+	}
+	buf.WriteString(s[last:])
 }

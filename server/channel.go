@@ -1,0 +1,143 @@
+package server
+
+import (
+	"context"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/ntpagent/ntpagent/datastore"
+	"github.com/ntpagent/ntpagent/server/netconf"
+)
+
+// RFC 4254 §6.2 pty-req and §6.7 window-change payloads.
+type ptyReq struct {
+	Term          string
+	Cols, Rows    uint32
+	Width, Height uint32
+	Modes         string
+}
+
+type windowChange struct {
+	Cols, Rows    uint32
+	Width, Height uint32
+}
+
+// handleChannel serves one session channel: the first subsystem, shell or
+// exec request decides what runs on it (RFC 4254 §6.5).
+func (s *Server) handleChannel(ctx context.Context, sc *ssh.ServerConn, ch ssh.Channel, reqs <-chan *ssh.Request) {
+	defer ch.Close()
+	role := Role(sc.Permissions.Extensions["role"])
+	var (
+		started  bool
+		done     = make(chan struct{})
+		resize   = make(chan [2]int, 8)
+		pty      ptyReq
+		hasPTY   bool
+	)
+	start := func(run func()) {
+		started = true
+		go func() {
+			defer close(done)
+			run()
+		}()
+	}
+	for {
+		select {
+		case <-done:
+			// Drain requests so the connection's mux never blocks on us.
+			go func() {
+				for r := range reqs {
+					if r.WantReply {
+						_ = r.Reply(false, nil)
+					}
+				}
+			}()
+			return
+		case req, ok := <-reqs:
+			if !ok {
+				if started {
+					ch.Close()
+					<-done
+				}
+				return
+			}
+			switch req.Type {
+			case "pty-req":
+				ok := !started && ssh.Unmarshal(req.Payload, &pty) == nil
+				hasPTY = hasPTY || ok
+				reply(req, ok)
+			case "window-change":
+				var w windowChange
+				if ssh.Unmarshal(req.Payload, &w) == nil {
+					pty.Cols, pty.Rows = w.Cols, w.Rows
+					select {
+					case resize <- [2]int{int(w.Cols), int(w.Rows)}:
+					default: // the terminal reads the latest size; old ones may go
+					}
+				}
+				reply(req, true)
+			case "env":
+				reply(req, !started)
+			case "subsystem":
+				var p struct{ Name string }
+				if started || ssh.Unmarshal(req.Payload, &p) != nil || p.Name != "netconf" || !s.acquireSession() {
+					reply(req, false)
+					continue
+				}
+				reply(req, true)
+				id := s.nextID.Add(1)
+				start(func() {
+					defer s.releaseSession()
+					_ = s.nc.Serve(ctx, ch, netconf.SessionInfo{
+						ID: id, User: sc.User(), ReadOnly: role != RoleAdmin,
+						SourceHost: hostOf(sc.RemoteAddr()), Transport: "netconf-ssh",
+					})
+				})
+			case "shell", "exec":
+				var cmd struct{ Command string }
+				if req.Type == "exec" && ssh.Unmarshal(req.Payload, &cmd) != nil {
+					reply(req, false)
+					continue
+				}
+				if started || s.cfg.CLI == nil || !s.acquireSession() {
+					reply(req, false)
+					continue
+				}
+				reply(req, true)
+				id := s.nextID.Add(1)
+				ts := &TerminalSession{
+					ID: id, User: sc.User(), Role: role, RemoteAddr: sc.RemoteAddr(),
+					PTY: hasPTY, Term: pty.Term, Width: int(pty.Cols), Height: int(pty.Rows),
+					Resize: resize, Command: cmd.Command, Stdin: ch, Stdout: ch, Stderr: ch.Stderr(),
+				}
+				start(func() {
+					defer s.releaseSession()
+					defer s.cfg.Store.CloseSession(datastore.Session{ID: id, User: sc.User(), Origin: "cli"})
+					status := s.cfg.CLI.ServeTerminal(ctx, ts)
+					_, _ = ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{uint32(status)}))
+					_ = ch.CloseWrite()
+					ch.Close()
+				})
+			default:
+				reply(req, false)
+			}
+		}
+	}
+}
+
+func reply(r *ssh.Request, ok bool) {
+	if r.WantReply {
+		_ = r.Reply(ok, nil)
+	}
+}
+
+func (s *Server) acquireSession() bool {
+	if s.sessions.Add(1) > int32(s.cfg.MaxSessions) {
+		s.sessions.Add(-1)
+		s.log.Warn("session refused: limit reached", "max", s.cfg.MaxSessions)
+		return false
+	}
+	return true
+}
+
+func (s *Server) releaseSession() { s.sessions.Add(-1) }

@@ -1,0 +1,478 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"regexp"
+	"strings"
+
+	"golang.org/x/term"
+
+	"github.com/ntpagent/ntpagent/datastore/rpcerror"
+	"github.com/ntpagent/ntpagent/datastore/rules"
+	"github.com/ntpagent/ntpagent/gen"
+)
+
+// Config is what a CLI needs.
+type Config struct {
+	// Store is the shared datastore (see StoreOf).
+	Store Store
+	// State returns a snapshot of the operational state (Ntp.Status and
+	// Ntp.Sessions filled); nil means no engine is running.
+	State func() *gen.Device
+	// Check returns the product rules' verdict on a tree (rules.Check by
+	// default). The CLI refuses a command whose edit makes a new violation,
+	// except a reference to something not configured yet (data-missing),
+	// which the commit reports.
+	Check func(root *gen.Device) error
+	// Software is shown in the header of display current-configuration.
+	Software string
+	Logger   *slog.Logger
+}
+
+// CLI serves VRP-style command line sessions. It implements
+// server.TerminalHandler; one CLI serves any number of sessions at once.
+type CLI struct {
+	cfg   Config
+	roots map[view]*node
+	log   *slog.Logger
+}
+
+// New returns a CLI over cfg.Store.
+func New(cfg Config) *CLI {
+	if cfg.Check == nil {
+		cfg.Check = func(root *gen.Device) error { return rules.Check(root) }
+	}
+	if cfg.Software == "" {
+		cfg.Software = "ntpagent"
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &CLI{cfg: cfg, roots: grammar(), log: log}
+}
+
+// maxLineBytes bounds one command line. Longer lines are refused whole with
+// an error (x/term's own limit of 4096 runes is never reached).
+const maxLineBytes = 2048
+
+// ServeTerminal runs one session: an interactive shell when the client asked
+// for a PTY, a batch of lines read from stdin for a shell without one, or the
+// command of an exec request. It returns the exit status: 0, or 1 when a
+// batch or exec command failed.
+func (c *CLI) ServeTerminal(ctx context.Context, ts *TerminalSession) int {
+	s := &session{
+		c:    c,
+		ts:   ts,
+		ss:   Session{ID: ts.ID, User: ts.User},
+		view: userView,
+		ctx:  ctx,
+	}
+	c.log.Info("cli session", "id", ts.ID, "user", ts.User, "role", ts.Role, "pty", ts.PTY, "exec", ts.Command != "")
+	switch {
+	case ts.Command != "":
+		return s.serveExec(ts.Command)
+	case ts.PTY:
+		return s.serveInteractive()
+	default:
+		return s.serveBatch()
+	}
+}
+
+// session is the state of one CLI session.
+type session struct {
+	c    *CLI
+	ts   *TerminalSession
+	ss   Session
+	view view
+	ctx  context.Context
+	done bool // quit in the user view
+
+	out     bytes.Buffer   // output of the running command
+	w       io.Writer      // where output goes
+	term    *term.Terminal // interactive only
+	guard   *inputGuard    // interactive only
+	failed  bool           // some command failed (exit status)
+	leadCol int            // columns on screen before the command line (prompt)
+}
+
+func (s *session) printf(format string, a ...any) { fmt.Fprintf(&s.out, format, a...) }
+
+// prompt is VRP's: <NAME> in the user view; in the system view [~NAME] when
+// the candidate holds no uncommitted change and [*NAME] when it does (VRP's
+// two-stage configuration mode). NAME is the running sysname.
+func (s *session) prompt() string {
+	name := s.c.cfg.Store.Running().GetSystem().GetSysname()
+	if name == "" {
+		name = "ntpagent"
+	}
+	if s.view == userView {
+		return "<" + name + ">"
+	}
+	mark := "~"
+	if s.c.cfg.Store.CandidateModified() {
+		mark = "*"
+	}
+	return "[" + mark + name + "]"
+}
+
+func (s *session) flush() {
+	if s.out.Len() == 0 {
+		return
+	}
+	s.w.Write(s.out.Bytes())
+	s.out.Reset()
+}
+
+// execute runs one command line and reports whether it succeeded. Its output
+// (and errors) go to s.w.
+func (s *session) execute(line string) bool {
+	defer s.flush()
+	line = strings.TrimRight(line, "\r\n")
+	trimmed := strings.TrimLeft(line, " \t")
+	if trimmed == "" || trimmed[0] == '#' || trimmed[0] == '!' {
+		return true // comment lines of display current-configuration
+	}
+	p, serr := parse(s.c.roots[s.view], line)
+	if serr != nil {
+		s.caret(serr)
+		return false
+	}
+	if p.admin && s.ts.Role != RoleAdmin {
+		s.printf("Error: The %s role may not run this command; it needs the %s role.\n", roleName(s.ts.Role), RoleAdmin)
+		return false
+	}
+	err := p.run(s, p.args)
+	if err == nil && p.args.has("pipe") {
+		err = s.filterOutput(p.args["pipe"], p.args["regex"])
+	}
+	if err != nil {
+		s.printError(err)
+		return false
+	}
+	return true
+}
+
+func roleName(r Role) string {
+	if r == "" {
+		return "operator"
+	}
+	return string(r)
+}
+
+// caret prints VRP's syntax error: a caret under the failing word, then the
+// error line.
+func (s *session) caret(e *syntaxError) {
+	s.printf("%s^\n%s\n", strings.Repeat(" ", s.leadCol+e.col), e.Error())
+}
+
+// printError prints each rpc-error as "Error: <message>", the error-message
+// NETCONF shows for the same failure.
+func (s *session) printError(err error) {
+	for _, e := range rpcerror.All(err) {
+		s.printf("Error: %s\n", e.Message)
+	}
+}
+
+// filterOutput keeps the lines of the command's output that the pipe
+// selects.
+func (s *session) filterOutput(mode, expr string) error {
+	re, err := regexp.Compile(expr)
+	if err != nil {
+		s.out.Reset()
+		return cliErrorf("The regular expression is not valid: %s.", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+	}
+	var kept bytes.Buffer
+	begun := false
+	for _, l := range strings.SplitAfter(s.out.String(), "\n") {
+		if l == "" {
+			continue
+		}
+		m := re.MatchString(strings.TrimRight(l, "\n"))
+		switch mode {
+		case "include":
+			if m {
+				kept.WriteString(l)
+			}
+		case "exclude":
+			if !m {
+				kept.WriteString(l)
+			}
+		case "begin":
+			if m {
+				begun = true
+			}
+			if begun {
+				kept.WriteString(l)
+			}
+		}
+	}
+	s.out.Reset()
+	s.out.Write(kept.Bytes())
+	return nil
+}
+
+// cliErrorf makes the CLI's own errors rpc-errors too, so every failure
+// prints the same way.
+func cliErrorf(format string, a ...any) error {
+	return rpcerror.New(rpcerror.TagOperationFailed, "", format, a...)
+}
+
+// serveExec runs the command of an exec request: commands separated by ';'
+// or new lines, run in order from the user view; the first failure stops the
+// rest and makes the exit status 1.
+func (s *session) serveExec(command string) int {
+	s.w = s.ts.Stdout
+	for _, line := range strings.FieldsFunc(command, func(r rune) bool { return r == ';' || r == '\n' }) {
+		if s.ctx.Err() != nil || s.done {
+			break
+		}
+		if len(line) > maxLineBytes {
+			fmt.Fprintf(s.w, "Error: The command is longer than %d bytes.\n", maxLineBytes)
+			return 1
+		}
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		// The caret needs the line above it.
+		p, serr := parse(s.c.roots[s.view], line)
+		if serr != nil || p == nil {
+			if serr != nil {
+				fmt.Fprintf(s.w, "%s\n", line)
+				s.caret(serr)
+				s.flush()
+				return 1
+			}
+			continue
+		}
+		if !s.execute(line) {
+			return 1
+		}
+	}
+	return 0
+}
+
+// serveBatch reads lines from stdin (a shell without a PTY): each is echoed
+// after the prompt, like a transcript, and run; a failing line does not stop
+// the batch but makes the exit status 1.
+func (s *session) serveBatch() int {
+	s.w = s.ts.Stdout
+	br := bufio.NewReaderSize(s.ts.Stdin, maxLineBytes+2)
+	for s.ctx.Err() == nil && !s.done {
+		line, tooLong, err := readBoundedLine(br)
+		if line == "" && !tooLong && err != nil {
+			break
+		}
+		p := s.prompt()
+		s.leadCol = len([]rune(p))
+		if tooLong {
+			fmt.Fprintf(s.w, "%s%s...\nError: The command is longer than %d bytes.\n", p, line[:min(len(line), 40)], maxLineBytes)
+			s.failed = true
+		} else {
+			fmt.Fprintf(s.w, "%s%s\n", p, printableEcho(line))
+			if !s.execute(line) {
+				s.failed = true
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
+	if s.failed {
+		return 1
+	}
+	return 0
+}
+
+// printableEcho shows control characters of an echoed line as ^X, so a batch
+// cannot drive the client's terminal.
+func printableEcho(line string) string {
+	if printable(line) {
+		return line
+	}
+	var b strings.Builder
+	for _, r := range strings.ToValidUTF8(line, "\uFFFD") {
+		if r < 0x20 || r == 0x7f {
+			b.WriteByte('^')
+			b.WriteByte(byte(r) ^ 0x40)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// readBoundedLine reads one line of at most maxLineBytes bytes; a longer line
+// is consumed to its end and reported with tooLong (line holds its start).
+func readBoundedLine(br *bufio.Reader) (line string, tooLong bool, err error) {
+	b, err := br.ReadSlice('\n')
+	if errors.Is(err, bufio.ErrBufferFull) || len(bytes.TrimRight(b, "\r\n")) > maxLineBytes {
+		head := string(b[:min(len(b), 64)])
+		for errors.Is(err, bufio.ErrBufferFull) {
+			_, err = br.ReadSlice('\n')
+		}
+		return head, true, err
+	}
+	return strings.TrimRight(string(b), "\r\n"), false, err
+}
+
+// serveInteractive runs a shell with a PTY: golang.org/x/term's line editor
+// (history, cursor keys), '?' help and Tab completion.
+func (s *session) serveInteractive() int {
+	s.guard = &inputGuard{r: s.ts.Stdin}
+	rw := struct {
+		io.Reader
+		io.Writer
+	}{s.guard, s.ts.Stdout}
+	t := term.NewTerminal(rw, "")
+	s.term = t
+	s.w = t
+	if s.ts.Width > 0 && s.ts.Height > 0 {
+		t.SetSize(s.ts.Width, s.ts.Height)
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	if s.ts.Resize != nil {
+		go func() {
+			for {
+				select {
+				case <-stop:
+					return
+				case <-s.ctx.Done():
+					return
+				case wh, ok := <-s.ts.Resize:
+					if !ok {
+						return
+					}
+					t.SetSize(wh[0], wh[1])
+				}
+			}
+		}()
+	}
+	t.AutoCompleteCallback = s.keypress
+	for s.ctx.Err() == nil && !s.done {
+		p := s.prompt()
+		s.leadCol = len([]rune(p))
+		t.SetPrompt(p)
+		line, err := t.ReadLine()
+		if errors.Is(err, term.ErrPasteIndicator) {
+			err = nil
+		}
+		if err != nil {
+			break
+		}
+		if s.guard.overflow {
+			s.guard.overflow = false
+			fmt.Fprintf(t, "Error: The command is longer than %d bytes.\n", maxLineBytes)
+			continue
+		}
+		s.execute(line)
+	}
+	return 0
+}
+
+// inputGuard filters the keystrokes of an interactive session before the
+// line editor sees them: a line longer than maxLineBytes is cut and flagged
+// (refused when Enter comes), and Ctrl-C (which x/term would turn into end of
+// file) becomes Ctrl-U, which abandons the line typed so far.
+type inputGuard struct {
+	r        io.Reader
+	n        int
+	drop     bool
+	overflow bool
+}
+
+func (g *inputGuard) Read(p []byte) (int, error) {
+	n, err := g.r.Read(p)
+	out := p[:0]
+	for _, b := range p[:n] {
+		switch {
+		case b == '\r' || b == '\n':
+			g.n, g.drop = 0, false
+			out = append(out, b)
+		case g.drop:
+		case b == 0x03:
+			g.n = 0
+			out = append(out, 0x15)
+		default:
+			g.n++
+			if g.n > maxLineBytes {
+				g.drop, g.overflow = true, true
+				continue
+			}
+			out = append(out, b)
+		}
+	}
+	return len(out), err
+}
+
+// keypress is x/term's AutoCompleteCallback: '?' shows help for the words
+// before the cursor, Tab completes the word at the cursor.
+func (s *session) keypress(line string, pos int, key rune) (string, int, bool) {
+	switch key {
+	case '?':
+		before := line[:pos]
+		s.leadCol = len([]rune(s.prompt()))
+		s.printf("%s%s?\n", s.prompt(), before)
+		s.help(before)
+		s.flush()
+		return line, pos, true
+	case '\t':
+		return s.tab(line, pos)
+	}
+	return "", 0, false
+}
+
+// help writes '?' help for the text before the cursor: "dis?" lists the
+// words starting with dis, "dis ?" what may follow display.
+func (s *session) help(before string) {
+	items, serr := helpFor(s.c.roots[s.view], before)
+	if serr != nil {
+		s.caret(serr)
+		return
+	}
+	width := 0
+	for _, it := range items {
+		width = max(width, len(it.word))
+	}
+	for _, it := range items {
+		if it.help == "" {
+			s.printf("  %s\n", it.word)
+			continue
+		}
+		s.printf("  %-*s  %s\n", width, it.word, it.help)
+	}
+}
+
+func (s *session) tab(line string, pos int) (string, int, bool) {
+	before, after := line[:pos], line[pos:]
+	words, start := complete(s.c.roots[s.view], before)
+	partial := before[start:]
+	switch len(words) {
+	case 0:
+		return line, pos, true
+	case 1:
+		nl := before[:start] + words[0] + " "
+		return nl + strings.TrimLeft(after, " "), len(nl), true
+	}
+	lcp := words[0]
+	for _, w := range words[1:] {
+		for !strings.HasPrefix(w, lcp) {
+			lcp = lcp[:len(lcp)-1]
+		}
+	}
+	if len(lcp) > len(partial) {
+		nl := before[:start] + lcp
+		return nl + after, len(nl), true
+	}
+	s.printf("%s%s\n  %s\n", s.prompt(), line, strings.Join(words, "  "))
+	s.flush()
+	return line, pos, true
+}

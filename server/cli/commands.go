@@ -1,0 +1,400 @@
+package cli
+
+import (
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/ntpagent/ntpagent/datastore/rpcerror"
+	"github.com/ntpagent/ntpagent/datastore/rules"
+	"github.com/ntpagent/ntpagent/gen"
+)
+
+// The default VPN instance of the CLI (DESIGN §3): the NETCONF list key is
+// always spelled out.
+const publicVPN = "_public_"
+
+func cmdSystemView(s *session, a args) error {
+	s.view = systemView
+	s.printf("Enter system view, return user view with return command.\n")
+	return nil
+}
+
+func cmdQuit(s *session, a args) error {
+	if s.view == userView {
+		s.done = true
+		return nil
+	}
+	return cmdReturn(s, a)
+}
+
+func cmdReturn(s *session, a args) error {
+	s.view = userView
+	if s.c.cfg.Store.CandidateModified() {
+		s.printf("Warning: The candidate configuration has uncommitted changes; they stay until commit or abort.\n")
+	}
+	return nil
+}
+
+func cmdAbort(s *session, a args) error {
+	if err := s.c.cfg.Store.Discard(s.ss); err != nil {
+		return err
+	}
+	s.view = userView
+	return nil
+}
+
+func cmdCommit(s *session, a args) error {
+	if !s.c.cfg.Store.CandidateModified() {
+		s.printf("Info: No configuration change to commit.\n")
+		return nil
+	}
+	_, err := s.c.cfg.Store.Commit(s.ss, a["label"])
+	return err
+}
+
+func cmdRollback(s *session, a args) error {
+	id, _ := strconv.ParseUint(a["id"], 10, 32)
+	ci, err := s.c.cfg.Store.Rollback(s.ss, uint32(id))
+	if err != nil {
+		return err
+	}
+	s.printf("Info: The configuration was rolled back to commit %d (new commit %d).\n", id, ci.ID)
+	return nil
+}
+
+// edit applies a configuration command to the shared candidate. The product
+// rules run before and after: a violation the command introduces refuses it
+// (with the rule's own message), except a reference to a key that is not
+// configured yet (data-missing), which commit reports — VRP lets a peer name
+// its key before the key is configured.
+func (s *session) edit(apply func(root *gen.Device) error) error {
+	return s.c.cfg.Store.EditCandidate(s.ss, func(root *gen.Device) error {
+		before := map[string]bool{}
+		for _, e := range rpcerror.All(s.c.cfg.Check(root)) {
+			before[e.Path+"\x00"+e.Message] = true
+		}
+		if err := apply(root); err != nil {
+			return err
+		}
+		prune(root)
+		var fresh rpcerror.List
+		for _, e := range rpcerror.All(s.c.cfg.Check(root)) {
+			if !before[e.Path+"\x00"+e.Message] && e.Tag != rpcerror.TagDataMissing {
+				fresh = append(fresh, e)
+			}
+		}
+		if len(fresh) > 0 {
+			return fresh
+		}
+		return nil
+	})
+}
+
+// prune removes containers and lists a CLI undo left empty, so that the
+// candidate holds exactly what is configured.
+func prune(root *gen.Device) {
+	if sys := root.System; sys != nil && sys.Sysname == nil {
+		root.System = nil
+	}
+	ntp := root.Ntp
+	if ntp == nil {
+		return
+	}
+	if u := ntp.Unsync; u != nil && u.MaxPollInterval == nil && u.DecStep == nil {
+		ntp.Unsync = nil
+	}
+	if au := ntp.Authentication; au != nil {
+		if len(au.Key) == 0 {
+			au.Key = nil
+		}
+		if au.Enable == nil && au.Key == nil {
+			ntp.Authentication = nil
+		}
+	}
+	if len(ntp.UnicastPeer) == 0 {
+		ntp.UnicastPeer = nil
+	}
+	if len(ntp.SourceInterface) == 0 {
+		ntp.SourceInterface = nil
+	}
+	if ntp.Unsync == nil && ntp.Authentication == nil && ntp.UnicastPeer == nil && ntp.SourceInterface == nil &&
+		ntp.Status == nil && ntp.Sessions == nil {
+		root.Ntp = nil
+	}
+}
+
+func cmdSysname(s *session, a args) error {
+	return s.edit(func(root *gen.Device) error {
+		name := a["sysname"]
+		root.GetOrCreateSystem().Sysname = &name
+		return nil
+	})
+}
+
+func cmdUndoSysname(s *session, a args) error {
+	return s.edit(func(root *gen.Device) error {
+		if root.System != nil {
+			root.System.Sysname = nil
+		}
+		return nil
+	})
+}
+
+func u8(v string) *uint8 {
+	n, _ := strconv.ParseUint(v, 10, 8)
+	x := uint8(n)
+	return &x
+}
+
+func u32(v string) uint32 {
+	n, _ := strconv.ParseUint(v, 10, 32)
+	return uint32(n)
+}
+
+func cmdUnsync(s *session, a args) error {
+	return s.edit(func(root *gen.Device) error {
+		u := root.GetOrCreateNtp().GetOrCreateUnsync()
+		u.MaxPollInterval, u.DecStep = u8(a["maxpoll"]), u8(a["decstep"])
+		return nil
+	})
+}
+
+func cmdUndoUnsync(s *session, a args) error {
+	return s.edit(func(root *gen.Device) error {
+		if u := root.GetNtp().GetUnsync(); u != nil {
+			u.MaxPollInterval, u.DecStep = nil, nil
+		}
+		return nil
+	})
+}
+
+func family(a args) gen.E_NtpagentNtp_AddressFamily {
+	if a.has("ipv6") {
+		return gen.NtpagentNtp_AddressFamily_ipv6
+	}
+	return gen.NtpagentNtp_AddressFamily_ipv4
+}
+
+// interfaceName joins "TYPE NUMBER" into one Linux interface name
+// (yang typedef interface-name), or returns the single name given.
+func interfaceName(name, number string) (string, error) {
+	joined := name + number
+	if _, ok := pIfName.check(joined); !ok {
+		return "", cliErrorf("The interface name %s is not valid: at most 15 characters, without '/', ':' or spaces.", joined)
+	}
+	return joined, nil
+}
+
+// cmdSourceInterface: ntp [ ipv6 ] source-interface IF [ vpn-instance VPN ]
+// replaces the family's entry.
+func cmdSourceInterface(s *session, a args) error {
+	ifname, err := interfaceName(a["if"], a["ifnum"])
+	if err != nil {
+		return err
+	}
+	return s.edit(func(root *gen.Device) error {
+		ntp := root.GetOrCreateNtp()
+		af := family(a)
+		ntp.DeleteSourceInterface(af)
+		si, err := ntp.NewSourceInterface(af)
+		if err != nil {
+			return err
+		}
+		si.Interface = &ifname
+		if v, ok := a["vpn"]; ok {
+			si.VpnInstance = &v
+		}
+		return nil
+	})
+}
+
+func cmdUndoSourceInterface(s *session, a args) error {
+	return s.edit(func(root *gen.Device) error {
+		if ntp := root.GetNtp(); ntp != nil {
+			ntp.DeleteSourceInterface(family(a))
+		}
+		return nil
+	})
+}
+
+// findPeer finds the configured peer an address of the CLI names: IPv6
+// addresses compare as addresses, domain names without regard to case.
+func findPeer(ntp *gen.NtpagentNtp_Ntp, addr, vpn string) (gen.NtpagentNtp_Ntp_UnicastPeer_Key, bool) {
+	want, werr := netip.ParseAddr(addr)
+	for k := range ntp.GetOrCreateUnicastPeerMap() {
+		if k.VpnInstance != vpn {
+			continue
+		}
+		if k.Address == addr {
+			return k, true
+		}
+		if werr == nil {
+			if got, err := netip.ParseAddr(k.Address); err == nil && got == want {
+				return k, true
+			}
+		} else if strings.EqualFold(k.Address, addr) {
+			return k, true
+		}
+	}
+	return gen.NtpagentNtp_Ntp_UnicastPeer_Key{}, false
+}
+
+// cmdPeer: ntp unicast-peer { IPV4 | ipv6 IPV6 | domain NAME } [ options ]*.
+// As on VRP, the command is the whole configuration of that peer: entering
+// it again for the same address and VPN instance replaces the entry, so an
+// option left out returns to its default.
+func cmdPeer(s *session, a args) error {
+	vpn := publicVPN
+	if v, ok := a["vpn"]; ok {
+		vpn = v
+	}
+	var ifname string
+	if a.has("peer-if") {
+		var err error
+		if ifname, err = interfaceName(a["peer-if"], a["peer-ifnum"]); err != nil {
+			return err
+		}
+	}
+	addr := a["addr"]
+	return s.edit(func(root *gen.Device) error {
+		ntp := root.GetOrCreateNtp()
+		if k, ok := findPeer(ntp, addr, vpn); ok {
+			delete(ntp.UnicastPeer, k)
+		}
+		p, err := ntp.NewUnicastPeer(addr, vpn)
+		if err != nil {
+			return err
+		}
+		if v, ok := a["version"]; ok {
+			p.Version = u8(v)
+		}
+		if v, ok := a["port"]; ok {
+			n, _ := strconv.ParseUint(v, 10, 16)
+			port := uint16(n)
+			p.Port = &port
+		}
+		if v, ok := a["keyid"]; ok {
+			id := u32(v)
+			p.AuthenticationKeyid = &id
+		}
+		if ifname != "" {
+			p.SourceInterface = &ifname
+		}
+		if a.has("preferred") {
+			t := true
+			p.Preferred = &t
+		}
+		if a.has("preempt") {
+			t := true
+			p.Preempt = &t
+		}
+		if v, ok := a["maxpoll"]; ok {
+			p.Maxpoll = u8(v)
+		}
+		if v, ok := a["minpoll"]; ok {
+			p.Minpoll = u8(v)
+		}
+		return nil
+	})
+}
+
+func cmdUndoPeer(s *session, a args) error {
+	vpn := publicVPN
+	if v, ok := a["vpn"]; ok {
+		vpn = v
+	}
+	addr := a["addr"]
+	return s.edit(func(root *gen.Device) error {
+		ntp := root.GetOrCreateNtp()
+		k, ok := findPeer(ntp, addr, vpn)
+		if !ok {
+			return cliErrorf("The NTP peer %s in VPN instance %s is not configured.", addr, vpn)
+		}
+		delete(ntp.UnicastPeer, k)
+		return nil
+	})
+}
+
+func cmdAuthEnable(s *session, a args) error {
+	return s.edit(func(root *gen.Device) error {
+		t := true
+		root.GetOrCreateNtp().GetOrCreateAuthentication().Enable = &t
+		return nil
+	})
+}
+
+func cmdUndoAuthEnable(s *session, a args) error {
+	return s.edit(func(root *gen.Device) error {
+		if au := root.GetNtp().GetAuthentication(); au != nil {
+			au.Enable = nil
+		}
+		return nil
+	})
+}
+
+var modeByWord = map[string]gen.E_NtpagentNtp_Ntp_Authentication_Key_Mode{
+	"md5":          gen.NtpagentNtp_Ntp_Authentication_Key_Mode_md5,
+	"sha1":         gen.NtpagentNtp_Ntp_Authentication_Key_Mode_sha1,
+	"hmac-sha256":  gen.NtpagentNtp_Ntp_Authentication_Key_Mode_hmac_sha256,
+	"aes-128-cmac": gen.NtpagentNtp_Ntp_Authentication_Key_Mode_aes_128_cmac,
+	"aes-256-cmac": gen.NtpagentNtp_Ntp_Authentication_Key_Mode_aes_256_cmac,
+}
+
+// cmdKey: ntp authentication-keyid K authentication-mode MODE { cipher |
+// plain } VALUE. The value is stored only in cipher form (DESIGN §3); a key
+// entered again keeps its trusted setting, which has a command of its own.
+func cmdKey(s *session, a args) error {
+	id := u32(a["keyid"])
+	value := rules.CipherKey(a["key"])
+	mode := modeByWord[a["mode"]]
+	return s.edit(func(root *gen.Device) error {
+		au := root.GetOrCreateNtp().GetOrCreateAuthentication()
+		var trusted *bool
+		if old := au.GetKey(id); old != nil {
+			trusted = old.Trusted
+			au.DeleteKey(id)
+		}
+		k, err := au.NewKey(id)
+		if err != nil {
+			return err
+		}
+		k.Mode, k.KeyValue, k.Trusted = mode, &value, trusted
+		return nil
+	})
+}
+
+func keyNotConfigured(id uint32) error {
+	return rpcerror.New(rpcerror.TagDataMissing, rules.KeyPath(id, "key-id"), "Authentication key %d is not configured.", id)
+}
+
+func cmdUndoKey(s *session, a args) error {
+	id := u32(a["keyid"])
+	return s.edit(func(root *gen.Device) error {
+		au := root.GetNtp().GetAuthentication()
+		if au.GetKey(id) == nil {
+			return keyNotConfigured(id)
+		}
+		au.DeleteKey(id)
+		return nil
+	})
+}
+
+func setTrusted(s *session, a args, on bool) error {
+	id := u32(a["keyid"])
+	return s.edit(func(root *gen.Device) error {
+		k := root.GetNtp().GetAuthentication().GetKey(id)
+		if k == nil {
+			return keyNotConfigured(id)
+		}
+		if on {
+			k.Trusted = &on
+		} else {
+			k.Trusted = nil
+		}
+		return nil
+	})
+}
+
+func cmdTrusted(s *session, a args) error     { return setTrusted(s, a, true) }
+func cmdUndoTrusted(s *session, a args) error { return setTrusted(s, a, false) }

@@ -1,0 +1,209 @@
+package cli
+
+// cmdFunc runs a parsed command in a session. It writes its output with the
+// session's printf and returns an error to print as "Error: <message>".
+type cmdFunc func(s *session, a args) error
+
+func kw(word, help string, next ...*node) *node {
+	return &node{word: word, help: help, next: next}
+}
+
+func prm(spec *paramSpec, tag, help string, next ...*node) *node {
+	return &node{param: spec, tag: tag, help: help, next: next}
+}
+
+func hub(run cmdFunc, next ...*node) *node { return &node{run: run, next: next} }
+
+func (n *node) runs(f cmdFunc) *node       { n.run = f; return n }
+func (n *node) tagged(tag string) *node    { n.tag = tag; return n }
+func (n *node) onceAs(id string) *node     { n.once = id; return n }
+func (n *node) adminOnly() *node           { n.admin = true; return n }
+func (n *node) then(next ...*node) *node   { n.next = append(n.next, next...); return n }
+func (n *node) loopTo(h *node) *node       { n.next = append(n.next, h); return n }
+func (n *node) onceTagged(id string) *node { return n.onceAs(id).tagged(id) }
+
+// view is a CLI view; each has its own command set.
+type view int
+
+const (
+	userView view = iota
+	systemView
+)
+
+// pipe is the output filter of display commands: | { include | exclude |
+// begin } REGEX.
+func pipe(run cmdFunc) *node {
+	re := func() *node { return prm(pRegex, "regex", "Regular expression").runs(run) }
+	return kw("|", "Matching output",
+		kw("begin", "Begin with the line that matches the regular expression", re()).tagged("pipe"),
+		kw("exclude", "Match the lines that do not match the regular expression", re()).tagged("pipe"),
+		kw("include", "Match the lines that match the regular expression", re()).tagged("pipe"),
+	)
+}
+
+func displayable(word, help string, run cmdFunc, next ...*node) *node {
+	n := kw(word, help, next...).runs(run)
+	return n.then(pipe(run))
+}
+
+func displayTree() *node {
+	verbose := displayable("verbose", "Detailed information", cmdDisplaySessions).tagged("verbose")
+	return kw("display", "Display information",
+		displayable("current-configuration", "Current configuration", cmdDisplayCurrent),
+		displayable("this", "Configuration of the current view", cmdDisplayThis),
+		kw("configuration", "Configuration database",
+			displayable("candidate", "Candidate configuration (uncommitted changes included)", cmdDisplayCandidate),
+			kw("commit", "Commit records",
+				displayable("list", "List of commit records", cmdDisplayCommitList),
+			),
+		),
+		kw("ntp", "NTP",
+			displayable("sessions", "NTP sessions", cmdDisplaySessions, verbose),
+			displayable("status", "NTP status", cmdDisplayStatus),
+		),
+	)
+}
+
+// peerOptions builds the options of ntp unicast-peer that may follow the
+// address in any order, each at most once (seed page, step 4). IPv6 peers
+// have no version option.
+func peerOptions(run cmdFunc, withVersion bool) *node {
+	h := hub(run)
+	ifname := prm(pIfName, "peer-if", "Interface name, or interface type followed by its number")
+	ifname.then(prm(pIfNum, "peer-ifnum", "Interface number").loopTo(h)).loopTo(h)
+	opts := []*node{
+		kw("authentication-keyid", "Key that authenticates the peer",
+			prm(pKeyID, "keyid", "Key ID").loopTo(h)).onceAs("keyid"),
+		kw("maxpoll", "Largest poll interval (log2 seconds)",
+			prm(pPoll, "maxpoll", "Maximum poll exponent").loopTo(h)).onceAs("maxpoll"),
+		kw("minpoll", "Smallest poll interval (log2 seconds)",
+			prm(pPoll, "minpoll", "Minimum poll exponent").loopTo(h)).onceAs("minpoll"),
+		kw("port", "UDP port of the peer",
+			prm(pPort, "port", "Port number").loopTo(h)).onceAs("port"),
+		kw("preempt", "Preemptible association").onceTagged("preempt").loopTo(h),
+		kw("preferred", "Preferred peer").onceTagged("preferred").loopTo(h),
+		kw("source-interface", "Source interface of packets to the peer", ifname).onceAs("peer-if"),
+		kw("vpn-instance", "VPN instance of the peer",
+			prm(pVPN, "vpn", "VPN instance name").loopTo(h)).onceAs("vpn"),
+	}
+	if withVersion {
+		opts = append(opts, kw("version", "NTP version",
+			prm(pVersion, "version", "Version number").loopTo(h)).onceAs("version"))
+	}
+	h.next = opts
+	return h
+}
+
+// sourceInterface builds IFNAME [IFNUM] [vpn-instance VPN].
+func sourceInterface(run cmdFunc) *node {
+	vpn := kw("vpn-instance", "VPN instance whose peers use the interface",
+		prm(pVPN, "vpn", "VPN instance name").runs(run))
+	return kw("source-interface", "Source interface of NTP packets",
+		prm(pIfName, "if", "Interface name, or interface type followed by its number",
+			prm(pIfNum, "ifnum", "Interface number", vpn).runs(run),
+			vpn,
+		).runs(run),
+	)
+}
+
+func ntpTree() *node {
+	modes := []*node{}
+	for _, m := range []struct{ word, help string }{
+		{"aes-128-cmac", "AES-CMAC with a 128-bit key (RFC 8573)"},
+		{"aes-256-cmac", "AES-CMAC with a 256-bit key (RFC 8573)"},
+		{"hmac-sha256", "HMAC-SHA256"},
+		{"md5", "MD5 (RFC 5905)"},
+		{"sha1", "SHA-1"},
+	} {
+		modes = append(modes, kw(m.word, m.help,
+			kw("cipher", "The key is shown in cipher text (input: cipher or clear text)",
+				prm(pCipherKey, "key", "Key value").runs(cmdKey)).tagged("form"),
+			kw("plain", "The key is given in clear text (shown in cipher text)",
+				prm(pPlainKey, "key", "Key value").runs(cmdKey)).tagged("form"),
+		).tagged("mode"))
+	}
+	peer := func(run cmdFunc) *node {
+		return kw("unicast-peer", "Symmetric passive peer",
+			prm(pIPv4, "addr", "IPv4 address of the peer").loopTo(peerOptions(run, true)),
+			kw("domain", "Domain name of the peer",
+				prm(pDomain, "addr", "Domain name").loopTo(peerOptions(run, true))).tagged("domain"),
+			kw("ipv6", "IPv6 peer",
+				prm(pIPv6, "addr", "IPv6 address of the peer").loopTo(peerOptions(run, false))).tagged("ipv6"),
+		)
+	}
+	return kw("ntp", "NTP",
+		kw("authentication", "Authentication",
+			kw("enable", "Require authentication").runs(cmdAuthEnable)),
+		kw("authentication-keyid", "Authentication key",
+			prm(pKeyID, "keyid", "Key ID",
+				kw("authentication-mode", "Authentication mode", modes...))),
+		kw("ipv6", "IPv6", sourceInterface(cmdSourceInterface)).tagged("ipv6"),
+		sourceInterface(cmdSourceInterface),
+		kw("trusted", "Trusted key",
+			kw("authentication-keyid", "Authentication key",
+				prm(pKeyID, "keyid", "Key ID").runs(cmdTrusted))),
+		peer(cmdPeer),
+		kw("unsync", "Polling while the clock is unsynchronized",
+			kw("max-poll-interval", "Largest poll interval while unsynchronized (log2 seconds)",
+				prm(pPoll, "maxpoll", "Poll exponent",
+					kw("dec-step", "Step by which the poll exponent decreases",
+						prm(pDecStep, "decstep", "Step").runs(cmdUnsync))))),
+	)
+}
+
+func undoNtpTree() *node {
+	peerUndo := func() *node {
+		vpn := kw("vpn-instance", "VPN instance of the peer", prm(pVPN, "vpn", "VPN instance name").runs(cmdUndoPeer))
+		return kw("unicast-peer", "Symmetric passive peer",
+			prm(pIPv4, "addr", "IPv4 address of the peer", vpn).runs(cmdUndoPeer),
+			kw("domain", "Domain name of the peer", prm(pDomain, "addr", "Domain name", vpn).runs(cmdUndoPeer)).tagged("domain"),
+			kw("ipv6", "IPv6 peer", prm(pIPv6, "addr", "IPv6 address of the peer", vpn).runs(cmdUndoPeer)).tagged("ipv6"),
+		)
+	}
+	srcUndo := func() *node {
+		return kw("source-interface", "Source interface of NTP packets").runs(cmdUndoSourceInterface)
+	}
+	return kw("ntp", "NTP",
+		kw("authentication", "Authentication",
+			kw("enable", "Require authentication").runs(cmdUndoAuthEnable)),
+		kw("authentication-keyid", "Authentication key",
+			prm(pKeyID, "keyid", "Key ID").runs(cmdUndoKey)),
+		kw("ipv6", "IPv6", srcUndo()).tagged("ipv6"),
+		srcUndo(),
+		kw("trusted", "Trusted key",
+			kw("authentication-keyid", "Authentication key",
+				prm(pKeyID, "keyid", "Key ID").runs(cmdUndoTrusted))),
+		peerUndo(),
+		kw("unsync", "Polling while the clock is unsynchronized",
+			kw("max-poll-interval", "Largest poll interval while unsynchronized").runs(cmdUndoUnsync)),
+	)
+}
+
+// grammar returns the command roots of the views.
+func grammar() map[view]*node {
+	user := &node{next: []*node{
+		displayTree(),
+		kw("quit", "Exit from the current view").runs(cmdQuit),
+		kw("rollback", "Roll back the configuration",
+			kw("configuration", "Running configuration",
+				kw("to", "Target of the rollback",
+					kw("commit-id", "A commit of the commit list",
+						prm(pCommitID, "id", "Commit ID").runs(cmdRollback))))).adminOnly(),
+		kw("system-view", "Enter the system view").runs(cmdSystemView).adminOnly(),
+	}}
+	system := &node{next: []*node{
+		kw("abort", "Discard the uncommitted configuration and return to the user view").runs(cmdAbort),
+		kw("commit", "Commit the candidate configuration",
+			kw("label", "Label of the commit", prm(pLabel, "label", "Label").runs(cmdCommit))).runs(cmdCommit),
+		displayTree(),
+		ntpTree(),
+		kw("quit", "Exit from the current view").runs(cmdQuit),
+		kw("return", "Return to the user view").runs(cmdReturn),
+		kw("sysname", "Host name", prm(pSysname, "sysname", "Host name").runs(cmdSysname)),
+		kw("undo", "Undo a configuration",
+			undoNtpTree(),
+			kw("sysname", "Host name").runs(cmdUndoSysname),
+		),
+	}}
+	return map[view]*node{userView: user, systemView: system}
+}

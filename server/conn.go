@@ -1,0 +1,98 @@
+package server
+
+import (
+	"context"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/ntpagent/ntpagent/server/netconf"
+)
+
+// activityConn records when the client last sent bytes, for the idle timeout.
+type activityConn struct {
+	net.Conn
+	clock netconf.Clock
+	last  atomic.Int64 // UnixNano
+}
+
+func (c *activityConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.last.Store(c.clock.Now().UnixNano())
+	}
+	return n, err
+}
+
+// watchIdle closes c once it has been idle for d. It returns a stop function.
+func watchIdle(c *activityConn, d time.Duration) func() {
+	var mu sync.Mutex
+	stopped := false
+	var t netconf.Timer
+	var check func()
+	check = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped {
+			return
+		}
+		idle := c.clock.Now().Sub(time.Unix(0, c.last.Load()))
+		if idle >= d {
+			c.Close()
+			return
+		}
+		t = c.clock.AfterFunc(d-idle, check)
+	}
+	mu.Lock()
+	t = c.clock.AfterFunc(d, check)
+	mu.Unlock()
+	return func() {
+		mu.Lock()
+		stopped = true
+		if t != nil {
+			t.Stop()
+		}
+		mu.Unlock()
+	}
+}
+
+func (s *Server) handleConn(raw net.Conn) {
+	c := &activityConn{Conn: raw, clock: s.clock}
+	c.last.Store(s.clock.Now().UnixNano())
+	_ = raw.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
+	sc, chans, reqs, err := ssh.NewServerConn(c, s.ssh)
+	if err != nil {
+		s.log.Debug("ssh handshake failed", "remote", raw.RemoteAddr().String(), "err", err)
+		return
+	}
+	_ = raw.SetDeadline(time.Time{})
+	defer sc.Close()
+	if s.cfg.IdleTimeout > 0 {
+		stop := watchIdle(c, s.cfg.IdleTimeout)
+		defer stop()
+	}
+	ctx, cancel := context.WithCancel(s.ctx)
+	defer cancel()
+	go ssh.DiscardRequests(reqs)
+	var wg sync.WaitGroup
+	for nch := range chans {
+		if nch.ChannelType() != "session" {
+			_ = nch.Reject(ssh.UnknownChannelType, "only session channels are served")
+			continue
+		}
+		ch, creqs, err := nch.Accept()
+		if err != nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.handleChannel(ctx, sc, ch, creqs)
+		}()
+	}
+	cancel()
+	wg.Wait()
+}

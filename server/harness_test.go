@@ -1,0 +1,118 @@
+package server
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/ntpagent/ntpagent/datastore"
+)
+
+// Test users: passwords are bcrypt-hashed in the users file like any other.
+const (
+	adminPassword    = "admin-secret-1"
+	operatorPassword = "operator-secret-1"
+)
+
+// testAgent is a Store plus this package's Server on 127.0.0.1:0 with a
+// temporary state directory: the in-process agent of the integration tests.
+type testAgent struct {
+	dir     string
+	store   *datastore.Store
+	srv     *Server
+	addr    string // first listener
+	addrs   []string
+	keyFile string // admin's private key, OpenSSH format
+	signer  ssh.Signer
+}
+
+type agentOption func(*Config)
+
+func startAgent(t testing.TB, opts ...agentOption) *testAgent {
+	t.Helper()
+	dir := t.TempDir()
+	a := &testAgent{dir: dir}
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blk, err := ssh.MarshalPrivateKey(priv, "test admin key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.keyFile = filepath.Join(dir, "admin_key")
+	if err := os.WriteFile(a.keyFile, pem.EncodeToMemory(blk), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if a.signer, err = ssh.NewSignerFromKey(priv); err != nil {
+		t.Fatal(err)
+	}
+	state := filepath.Join(dir, "state")
+	if err := os.MkdirAll(state, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	users := &Users{}
+	if err := users.Set("admin", RoleAdmin, adminPassword); err != nil {
+		t.Fatal(err)
+	}
+	if err := users.AddKey("admin", string(ssh.MarshalAuthorizedKey(a.signer.PublicKey()))); err != nil {
+		t.Fatal(err)
+	}
+	if err := users.Set("operator", RoleOperator, operatorPassword); err != nil {
+		t.Fatal(err)
+	}
+	if err := users.Save(filepath.Join(state, UsersFileName)); err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	a.store, err = datastore.Open(datastore.Options{Dir: filepath.Join(dir, "store"), Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{StateDir: state, Listen: []string{"127.0.0.1:0", "127.0.0.1:0"}, Store: a.store, Logger: logger}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.Store != a.store {
+		a.store.Close()
+		a.store = cfg.Store
+	}
+	a.srv, err = New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for _, ad := range a.srv.Addrs() {
+		a.addrs = append(a.addrs, ad.String())
+	}
+	a.addr = a.addrs[0]
+	t.Cleanup(func() {
+		a.srv.Close()
+		a.store.Close()
+	})
+	return a
+}
+
+func (a *testAgent) adminKey() *ssh.ClientConfig {
+	return sshConfig("admin", ssh.PublicKeys(a.signer))
+}
+
+func (a *testAgent) adminPassword() *ssh.ClientConfig {
+	return sshConfig("admin", ssh.Password(adminPassword))
+}
+
+func (a *testAgent) operator() *ssh.ClientConfig {
+	return sshConfig("operator", ssh.Password(operatorPassword))
+}

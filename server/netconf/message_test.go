@@ -1,0 +1,117 @@
+package netconf
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/ntpagent/ntpagent/datastore/rpcerror"
+)
+
+func wantMalformed(t *testing.T, err error) {
+	t.Helper()
+	var e *rpcerror.Error
+	if !errors.As(err, &e) || e.Tag != rpcerror.TagMalformedMessage {
+		t.Fatalf("err = %v, want malformed-message", err)
+	}
+}
+
+func TestParseMessageRefusesBadInput(t *testing.T) {
+	for _, tc := range []struct{ name, xml string }{
+		{"DTD with entities (billion laughs)", `<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]><rpc message-id="1">&b;</rpc>`},
+		{"external entity", `<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><rpc>&x;</rpc>`},
+		{"undefined entity", `<rpc message-id="1">&foo;</rpc>`},
+		{"unclosed", `<rpc message-id="1"><get>`},
+		{"mismatched end tag", `<rpc><get></rpc></get>`},
+		{"two roots", `<a/><b/>`},
+		{"text outside root", `<a/>junk`},
+		{"empty", ``},
+		{"unbound prefix", `<nc:rpc message-id="1"/>`},
+		{"processing instruction", `<rpc><?php x?></rpc>`},
+		{"10,000-deep nesting", strings.Repeat("<a>", 10000) + strings.Repeat("</a>", 10000)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parseMessage([]byte(tc.xml), 0)
+			wantMalformed(t, err)
+		})
+	}
+}
+
+func TestParseMessageResolvesNamespaces(t *testing.T) {
+	msg := `<?xml version="1.0"?><nc:rpc xmlns:nc="` + NSBase + `" xmlns:t="urn:ntpagent:yang:ntpagent-ntp" message-id="urn:uuid:1">` +
+		`<nc:edit-config><nc:target><nc:candidate/></nc:target><nc:config><ntp xmlns="urn:ntpagent:yang:ntpagent-ntp">` +
+		`<key nc:operation="replace"><type>t:md5</type><v>a&amp;b&lt;</v></key></ntp></nc:config></nc:edit-config></nc:rpc>`
+	el, err := parseMessage([]byte(msg), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if el.Name.Space != NSBase || el.Name.Local != "rpc" {
+		t.Fatalf("root = %v", el.Name)
+	}
+	if id, _ := el.attr("message-id"); id != "urn:uuid:1" {
+		t.Fatalf("message-id = %q", id)
+	}
+	cfg := el.child(NSBase, "edit-config").child(NSBase, "config")
+	got := string(cfg.innerXML())
+	want := `<ntp xmlns="urn:ntpagent:yang:ntpagent-ntp" xmlns:nc="` + NSBase + `" xmlns:t="urn:ntpagent:yang:ntpagent-ntp">` +
+		`<key nc:operation="replace"><type>t:md5</type><v>a&amp;b&lt;</v></key></ntp>`
+	if got != want {
+		t.Fatalf("innerXML\n got %s\nwant %s", got, want)
+	}
+	// The re-serialized subtree parses on its own with the same meaning.
+	again, err := parseMessage([]byte(got), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := again.Children[0]
+	if key.Attr[0].Name.Space != NSBase || key.Attr[0].Name.Local != "operation" || key.Children[1].Text != "a&b<" {
+		t.Fatalf("reparsed %+v", key)
+	}
+}
+
+func TestReplyCopiesRPCAttributes(t *testing.T) {
+	// RFC 6241 §4.2: every attribute of <rpc> appears on <rpc-reply>.
+	el, err := parseMessage([]byte(`<rpc xmlns="`+NSBase+`" xmlns:ex="http://example.net/content/1.0" message-id="101" ex:user-id="fred"><get/></rpc>`), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	var buf = new(bytesBuffer)
+	replyOpen(&buf.Buffer, el)
+	b.WriteString(buf.String())
+	want := `<rpc-reply xmlns="` + NSBase + `" xmlns:ex="http://example.net/content/1.0" message-id="101" ex:user-id="fred">`
+	if b.String() != want {
+		t.Fatalf("got  %s\nwant %s", b.String(), want)
+	}
+}
+
+func FuzzParseMessage(f *testing.F) {
+	for _, s := range []string{
+		`<rpc message-id="1" xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"><get/></rpc>`,
+		`<nc:rpc xmlns:nc="urn:ietf:params:xml:ns:netconf:base:1.0" message-id="x"><nc:get-config><nc:source><nc:running/></nc:source></nc:get-config></nc:rpc>`,
+		`<!DOCTYPE a [<!ENTITY b "c">]><a>&b;</a>`,
+		`<a><b></a></b>`, `<a xmlns:p="u"><p:b p:c="d">e</p:b></a>`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		el, err := parseMessage(data, 32)
+		if err != nil {
+			var e *rpcerror.Error
+			if !errors.As(err, &e) || e.Tag != rpcerror.TagMalformedMessage {
+				t.Fatalf("error %v is not malformed-message", err)
+			}
+			return
+		}
+		// Whatever parses must re-serialize to XML that parses again.
+		holder := &element{Children: []*element{el}}
+		el.parent = nil
+		out := holder.innerXML()
+		if _, err := parseMessage(out, 64); err != nil {
+			t.Fatalf("re-serialized %q does not parse: %v", out, err)
+		}
+	})
+}
+
+type bytesBuffer struct{ bytes.Buffer }

@@ -1,0 +1,329 @@
+package netconf
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ntpagent/ntpagent/datastore"
+	"github.com/ntpagent/ntpagent/datastore/rpcerror"
+)
+
+// nsNetmodNotification holds replayComplete and notificationComplete
+// (RFC 5277 §3.6, §4).
+const nsNetmodNotification = "urn:ietf:params:xml:ns:netmod:notification"
+
+// event is one notification of the NETCONF stream.
+type event struct {
+	time  time.Time
+	ns    string
+	local string
+	body  []byte // the event element, standalone XML
+}
+
+// eventLog is the NETCONF stream: a bounded replay buffer and the live
+// subscriptions (RFC 5277 §3.2).
+type eventLog struct {
+	mu   sync.Mutex
+	max  int
+	buf  []event
+	subs map[*subscription]struct{}
+}
+
+func newEventLog(max int) *eventLog {
+	return &eventLog{max: max, subs: map[*subscription]struct{}{}}
+}
+
+func (s *Server) publish(ev event) {
+	ev.time = s.cfg.Clock.Now()
+	l := s.events
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.buf) == l.max {
+		copy(l.buf, l.buf[1:])
+		l.buf = l.buf[:len(l.buf)-1]
+	}
+	l.buf = append(l.buf, ev)
+	for sub := range l.subs {
+		sub.offer(ev)
+	}
+}
+
+// subscription is a session's create-subscription. Events queue in a
+// bounded channel written to the session by one goroutine; a subscriber that
+// falls 256 events behind loses its subscription, never the session.
+type subscription struct {
+	x     *session
+	names map[[2]string]bool // event elements selected by a subtree filter; nil: all
+	stop  time.Time
+	queue chan []byte
+	quit  chan struct{}
+	once  sync.Once
+	timer Timer
+
+	replayFrom time.Time
+	started    bool
+}
+
+func (sub *subscription) selects(ev event) bool {
+	if sub.names != nil && !sub.names[[2]string{ev.ns, ev.local}] {
+		return false
+	}
+	return sub.stop.IsZero() || !ev.time.After(sub.stop)
+}
+
+// offer queues ev; called with the log locked.
+func (sub *subscription) offer(ev event) {
+	if !sub.selects(ev) {
+		return
+	}
+	select {
+	case sub.queue <- notificationXML(ev):
+	default:
+		sub.x.srv.log.Warn("netconf subscriber too slow; events dropped", "session", sub.x.info.ID)
+	}
+}
+
+func notificationXML(ev event) []byte {
+	var b bytes.Buffer
+	b.WriteString(`<notification xmlns="` + NSNotification + `"><eventTime>` + rfc3339(ev.time) + "</eventTime>")
+	b.Write(ev.body)
+	b.WriteString("</notification>")
+	return b.Bytes()
+}
+
+func (sub *subscription) run() {
+	for {
+		select {
+		case m := <-sub.queue:
+			if m == nil {
+				sub.end()
+				return
+			}
+			if err := sub.x.out.WriteMessage(m); err != nil {
+				sub.end()
+				return
+			}
+			sub.x.outNotifications.Add(1)
+			sub.x.srv.stats.outNotifies.Add(1)
+		case <-sub.quit:
+			return
+		}
+	}
+}
+
+func (sub *subscription) end() {
+	sub.once.Do(func() {
+		l := sub.x.srv.events
+		l.mu.Lock()
+		delete(l.subs, sub)
+		l.mu.Unlock()
+		if sub.timer != nil {
+			sub.timer.Stop()
+		}
+		close(sub.quit)
+	})
+}
+
+func (x *session) endSubscription() {
+	x.subMu.Lock()
+	sub := x.sub
+	x.subMu.Unlock()
+	if sub != nil {
+		sub.end()
+	}
+}
+
+// createSubscription handles RFC 5277 §2.1.1. The subscription starts
+// sending once the <ok/> reply is written (startSubscription).
+func (x *session) createSubscription(op *element) error {
+	x.subMu.Lock()
+	active := x.sub != nil
+	x.subMu.Unlock()
+	if active {
+		return &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagInUse,
+			Message: "This session already has a subscription (RFC 5277 §2.1.1)."}
+	}
+	if s := op.child(NSNotification, "stream"); s != nil && strings.TrimSpace(s.Text) != "NETCONF" {
+		return invalidValue("stream", "The only stream is NETCONF.")
+	}
+	now := x.srv.cfg.Clock.Now()
+	var start, stop time.Time
+	if e := op.child(NSNotification, "startTime"); e != nil {
+		t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(e.Text))
+		if err != nil {
+			return invalidValue("startTime", "startTime is not an RFC 3339 date-time.")
+		}
+		if t.After(now) {
+			return badElement("startTime", "startTime is in the future.")
+		}
+		start = t
+	}
+	if e := op.child(NSNotification, "stopTime"); e != nil {
+		t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(e.Text))
+		if err != nil {
+			return invalidValue("stopTime", "stopTime is not an RFC 3339 date-time.")
+		}
+		if start.IsZero() {
+			return missingElement("create-subscription", "startTime")
+		}
+		if t.Before(start) {
+			return badElement("stopTime", "stopTime is before startTime.")
+		}
+		stop = t
+	}
+	sub := &subscription{x: x, stop: stop, queue: make(chan []byte, 256), quit: make(chan struct{})}
+	if f := op.child(NSNotification, "filter"); f != nil {
+		for _, a := range f.Attr {
+			if a.Name.Local == "type" && a.Value != "subtree" {
+				return &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagOperationNotSupported,
+					Message: "Notification filters must be subtree filters."}
+			}
+		}
+		sub.names = map[[2]string]bool{}
+		for _, c := range f.Children {
+			sub.names[[2]string{c.Name.Space, c.Name.Local}] = true
+		}
+	}
+	x.subMu.Lock()
+	x.sub = sub
+	x.subMu.Unlock()
+	sub.replayFrom = start
+	return nil
+}
+
+// startSubscription registers a subscription created by the RPC just
+// answered, replays the buffered events from startTime and starts the writer.
+func (x *session) startSubscription() {
+	x.subMu.Lock()
+	sub := x.sub
+	x.subMu.Unlock()
+	if sub == nil || sub.started {
+		return
+	}
+	sub.started = true
+	l := x.srv.events
+	l.mu.Lock()
+	if !sub.replayFrom.IsZero() {
+		for _, ev := range l.buf {
+			if !ev.time.Before(sub.replayFrom) && sub.selects(ev) {
+				select {
+				case sub.queue <- notificationXML(ev):
+				default:
+				}
+			}
+		}
+		done := event{time: x.srv.cfg.Clock.Now(), ns: nsNetmodNotification, local: "replayComplete",
+			body: []byte(`<replayComplete xmlns="` + nsNetmodNotification + `"/>`)}
+		select {
+		case sub.queue <- notificationXML(done):
+		default:
+		}
+	}
+	l.subs[sub] = struct{}{}
+	l.mu.Unlock()
+	if !sub.stop.IsZero() {
+		finish := func() {
+			l.mu.Lock()
+			delete(l.subs, sub)
+			ev := event{time: x.srv.cfg.Clock.Now(), ns: nsNetmodNotification, local: "notificationComplete",
+				body: []byte(`<notificationComplete xmlns="` + nsNetmodNotification + `"/>`)}
+			select {
+			case sub.queue <- notificationXML(ev):
+			default:
+			}
+			select {
+			case sub.queue <- nil: // ends the writer after the queued events
+			default:
+			}
+			l.mu.Unlock()
+		}
+		if d := sub.stop.Sub(x.srv.cfg.Clock.Now()); d > 0 {
+			sub.timer = x.srv.cfg.Clock.AfterFunc(d, finish)
+		} else {
+			finish()
+		}
+	}
+	go sub.run()
+}
+
+// changedBy renders the RFC 6470 changed-by-parms grouping.
+func changedBy(b *bytes.Buffer, user string, sessionID uint32, host string) {
+	b.WriteString("<username>")
+	xmlEscape(b, user)
+	fmt.Fprintf(b, "</username><session-id>%d</session-id>", sessionID)
+	if host != "" {
+		b.WriteString("<source-host>")
+		xmlEscape(b, host)
+		b.WriteString("</source-host>")
+	}
+}
+
+func sessionStartEvent(info SessionInfo) event {
+	var b bytes.Buffer
+	b.WriteString(`<netconf-session-start xmlns="` + NSNotifications + `">`)
+	changedBy(&b, info.User, info.ID, info.SourceHost)
+	b.WriteString("</netconf-session-start>")
+	return event{ns: NSNotifications, local: "netconf-session-start", body: b.Bytes()}
+}
+
+func sessionEndEvent(info SessionInfo, killedBy uint32, reason string) event {
+	var b bytes.Buffer
+	b.WriteString(`<netconf-session-end xmlns="` + NSNotifications + `">`)
+	changedBy(&b, info.User, info.ID, info.SourceHost)
+	if killedBy != 0 {
+		fmt.Fprintf(&b, "<killed-by>%d</killed-by>", killedBy)
+	}
+	b.WriteString("<termination-reason>" + reason + "</termination-reason></netconf-session-end>")
+	return event{ns: NSNotifications, local: "netconf-session-end", body: b.Bytes()}
+}
+
+func confirmedCommitEvent(info SessionInfo, what string, timeout time.Duration) event {
+	var b bytes.Buffer
+	b.WriteString(`<netconf-confirmed-commit xmlns="` + NSNotifications + `">`)
+	if info.ID != 0 {
+		changedBy(&b, info.User, info.ID, info.SourceHost)
+	}
+	b.WriteString("<confirm-event>" + what + "</confirm-event>")
+	if what == "start" || what == "extend" {
+		fmt.Fprintf(&b, "<timeout>%d</timeout>", int64(timeout/time.Second))
+	}
+	b.WriteString("</netconf-confirmed-commit>")
+	return event{ns: NSNotifications, local: "netconf-confirmed-commit", body: b.Bytes()}
+}
+
+// pumpChanges turns datastore changes into netconf-config-change events
+// (RFC 6470 §2.1), one <edit> per top-level container that changed.
+func (s *Server) pumpChanges(ch <-chan datastore.Change) {
+	defer close(s.pumpDone)
+	for c := range ch {
+		if c.Commit.Origin == "confirmed-commit-rollback" {
+			s.publish(confirmedCommitEvent(SessionInfo{}, "timeout", 0))
+		}
+		var b bytes.Buffer
+		b.WriteString(`<netconf-config-change xmlns="` + NSNotifications + `"><changed-by>`)
+		if c.Commit.User == "" {
+			b.WriteString("<server/>")
+		} else {
+			changedBy(&b, c.Commit.User, c.SessionID, "")
+		}
+		// RFC 6470 §2.1: the datastore that changed; every Change is a
+		// change of running (a commit copies candidate into it).
+		b.WriteString("</changed-by><datastore>running</datastore>")
+		for _, e := range c.Edits {
+			b.WriteString("<edit><target")
+			for p, ns := range s.prefixes {
+				if strings.Contains(e.Path, p+":") {
+					fmt.Fprintf(&b, ` xmlns:%s="%s"`, p, ns)
+				}
+			}
+			b.WriteByte('>')
+			xmlEscape(&b, e.Path)
+			b.WriteString("</target><operation>" + e.Operation + "</operation></edit>")
+		}
+		b.WriteString("</netconf-config-change>")
+		s.publish(event{ns: NSNotifications, local: "netconf-config-change", body: b.Bytes()})
+	}
+}

@@ -1,0 +1,540 @@
+package netconf
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ntpagent/ntpagent/datastore"
+	"github.com/ntpagent/ntpagent/datastore/rpcerror"
+	"github.com/ntpagent/ntpagent/datastore/xmlcodec"
+	"github.com/ntpagent/ntpagent/gen"
+)
+
+// writeOps are refused for read-only (operator) sessions.
+var writeOps = map[string]bool{
+	"edit-config": true, "copy-config": true, "delete-config": true, "lock": true, "unlock": true,
+	"commit": true, "cancel-commit": true, "discard-changes": true, "kill-session": true,
+	"rollback-to-commit": true,
+}
+
+func opNotSupported(op *element) *rpcerror.Error {
+	return &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagOperationNotSupported,
+		Message: fmt.Sprintf("The operation %s is not supported.", op.Name.Local),
+		Info:    []rpcerror.InfoItem{{Name: "bad-element", Value: op.Name.Local}}}
+}
+
+func missingElement(parent, name string) *rpcerror.Error {
+	return &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagMissingElement,
+		Message: fmt.Sprintf("The %s operation needs a <%s> element.", parent, name),
+		Info:    []rpcerror.InfoItem{{Name: "bad-element", Value: name}}}
+}
+
+func badElement(name, format string, args ...any) *rpcerror.Error {
+	return &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagBadElement,
+		Message: fmt.Sprintf(format, args...),
+		Info:    []rpcerror.InfoItem{{Name: "bad-element", Value: name}}}
+}
+
+func invalidValue(name, format string, args ...any) *rpcerror.Error {
+	return &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagInvalidValue,
+		Message: fmt.Sprintf(format, args...),
+		Info:    []rpcerror.InfoItem{{Name: "bad-element", Value: name}}}
+}
+
+// dispatch runs one operation; it returns the reply body (nil for <ok/>).
+func (x *session) dispatch(op *element) ([]byte, error) {
+	switch op.Name.Space {
+	case NSBase:
+	case NSMonitoring:
+		if op.Name.Local == "get-schema" {
+			return x.getSchema(op)
+		}
+		return nil, opNotSupported(op)
+	case NSNotification:
+		if op.Name.Local == "create-subscription" {
+			return nil, x.createSubscription(op)
+		}
+		return nil, opNotSupported(op)
+	case NSSystem:
+		if op.Name.Local == "rollback-to-commit" {
+			if x.info.ReadOnly {
+				return nil, accessDenied(op.Name.Local)
+			}
+			return x.rollback(op)
+		}
+		return nil, opNotSupported(op)
+	default:
+		return nil, opNotSupported(op)
+	}
+	if x.info.ReadOnly && writeOps[op.Name.Local] {
+		return nil, accessDenied(op.Name.Local)
+	}
+	st := x.srv.cfg.Store
+	ss := x.storeSession()
+	switch op.Name.Local {
+	case "get":
+		return x.get(op)
+	case "get-config":
+		return x.getConfig(op)
+	case "edit-config":
+		return nil, x.editConfig(op)
+	case "copy-config":
+		return nil, x.copyConfig(op)
+	case "delete-config":
+		ds, err := datastoreArg(op, "target", false)
+		if err != nil {
+			return nil, err
+		}
+		return nil, st.Delete(ss, ds)
+	case "lock", "unlock":
+		ds, err := datastoreArg(op, "target", false)
+		if err != nil {
+			return nil, err
+		}
+		if op.Name.Local == "lock" {
+			return nil, st.Lock(ss, ds)
+		}
+		return nil, st.Unlock(ss, ds)
+	case "close-session":
+		return nil, errClose
+	case "kill-session":
+		return nil, x.killSession(op)
+	case "commit":
+		return nil, x.commit(op)
+	case "cancel-commit":
+		id := ""
+		if p := op.child(NSBase, "persist-id"); p != nil {
+			id = p.Text
+		}
+		if err := st.CancelCommit(ss, id); err != nil {
+			return nil, err
+		}
+		x.srv.publish(confirmedCommitEvent(x.info, "cancel", 0))
+		return nil, nil
+	case "discard-changes":
+		return nil, st.Discard(ss)
+	case "validate":
+		return nil, x.validate(op)
+	}
+	return nil, opNotSupported(op)
+}
+
+func accessDenied(op string) *rpcerror.Error {
+	return &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagAccessDenied,
+		Message: fmt.Sprintf("The role operator may not use %s.", op)}
+}
+
+// datastoreArg reads <target>/<source> holding <running/> or <candidate/>
+// (RFC 6241 §7.1). With allowConfig, an inline <config> is returned as nil
+// name and ok.
+func datastoreArg(op *element, which string, allowConfig bool) (datastore.Name, error) {
+	w := op.child(NSBase, which)
+	if w == nil {
+		return "", missingElement(op.Name.Local, which)
+	}
+	if len(w.Children) != 1 {
+		return "", badElement(which, "<%s> must hold exactly one datastore.", which)
+	}
+	c := w.Children[0]
+	if c.Name.Space != NSBase {
+		return "", badElement(c.Name.Local, "Unknown datastore %s.", c.Name.Local)
+	}
+	switch c.Name.Local {
+	case "running":
+		return datastore.Running, nil
+	case "candidate":
+		return datastore.Candidate, nil
+	case "config":
+		if allowConfig {
+			return "", nil
+		}
+	case "url":
+		return "", &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagOperationNotSupported,
+			Message: "The :url capability is not supported."}
+	case "startup":
+		return "", &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagOperationNotSupported,
+			Message: "The startup datastore is not supported."}
+	}
+	return "", badElement(c.Name.Local, "Unknown datastore %s.", c.Name.Local)
+}
+
+// withDefaults reads the RFC 6243 §4.5.1 parameter.
+func withDefaults(op *element) (string, error) {
+	w := op.child(NSWithDefaults, "with-defaults")
+	if w == nil {
+		return "", nil
+	}
+	v := strings.TrimSpace(w.Text)
+	switch v {
+	case "report-all", "trim", "explicit", "report-all-tagged":
+		return v, nil
+	}
+	return "", invalidValue("with-defaults", "Unknown with-defaults mode %q.", v)
+}
+
+// filterSpec is a parsed <filter> (RFC 6241 §6, §8.9).
+type filterSpec struct {
+	present bool
+	subtree []*element // top-level selection elements, subtree filter
+	xpath   string
+	nsmap   map[string]string
+}
+
+func parseFilter(op *element) (filterSpec, error) {
+	f := op.child(NSBase, "filter")
+	if f == nil {
+		return filterSpec{}, nil
+	}
+	typ := "subtree"
+	for _, a := range f.Attr {
+		if a.Name.Local == "type" {
+			typ = a.Value
+		}
+	}
+	switch typ {
+	case "subtree":
+		return filterSpec{present: true, subtree: f.Children}, nil
+	case "xpath":
+		sel := ""
+		for _, a := range f.Attr {
+			if a.Name.Local == "select" {
+				sel = a.Value
+			}
+		}
+		if sel == "" {
+			return filterSpec{}, &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagMissingAttribute,
+				Message: "An xpath filter needs a select attribute.",
+				Info:    []rpcerror.InfoItem{{Name: "bad-attribute", Value: "select"}, {Name: "bad-element", Value: "filter"}}}
+		}
+		ns := f.scope()
+		delete(ns, "xml")
+		return filterSpec{present: true, xpath: sel, nsmap: ns}, nil
+	}
+	return filterSpec{}, &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagBadAttribute,
+		Message: fmt.Sprintf("Unknown filter type %q.", typ),
+		Info:    []rpcerror.InfoItem{{Name: "bad-attribute", Value: "type"}, {Name: "bad-element", Value: "filter"}}}
+}
+
+// encode writes root's data under the filter. ok is false when a filter is
+// present but selects nothing of the configuration modules.
+func (x *session) encode(b *bytes.Buffer, root *gen.Device, f filterSpec, wd string, configOnly bool) error {
+	opt := xmlcodec.EncodeOptions{WithDefaults: wd, ConfigOnly: configOnly}
+	if f.present {
+		if f.xpath != "" {
+			opt.XPath = f.xpath
+			opt.Namespaces = f.nsmap
+		} else {
+			var sel []*element
+			for _, e := range f.subtree {
+				if _, ok := x.srv.cfg.Schema.ByNamespace(e.Name.Space); ok {
+					sel = append(sel, e)
+				}
+			}
+			if len(sel) == 0 {
+				return nil // an empty or foreign-only subtree filter selects nothing here
+			}
+			holder := &element{Children: sel, parent: sel[0].parent}
+			opt.Subtree = holder.innerXML()
+		}
+	}
+	return xmlcodec.Encode(b, root, opt)
+}
+
+func (x *session) getConfig(op *element) ([]byte, error) {
+	ds, err := datastoreArg(op, "source", false)
+	if err != nil {
+		return nil, err
+	}
+	f, err := parseFilter(op)
+	if err != nil {
+		return nil, err
+	}
+	wd, err := withDefaults(op)
+	if err != nil {
+		return nil, err
+	}
+	root := x.srv.cfg.Store.Snapshot(ds)
+	var b bytes.Buffer
+	b.WriteString("<data>")
+	if err := x.encode(&b, root, f, wd, true); err != nil {
+		return nil, err
+	}
+	b.WriteString("</data>")
+	return b.Bytes(), nil
+}
+
+func (x *session) get(op *element) ([]byte, error) {
+	f, err := parseFilter(op)
+	if err != nil {
+		return nil, err
+	}
+	wd, err := withDefaults(op)
+	if err != nil {
+		return nil, err
+	}
+	root := x.srv.cfg.Store.Snapshot(datastore.Running)
+	if x.srv.cfg.State != nil {
+		x.srv.cfg.State(root)
+	}
+	fillHistory(root, x.srv.cfg.Store.History())
+	var b bytes.Buffer
+	b.WriteString("<data>")
+	if err := x.encode(&b, root, f, wd, false); err != nil {
+		return nil, err
+	}
+	x.srv.writeMonitoring(&b, f)
+	b.WriteString("</data>")
+	return b.Bytes(), nil
+}
+
+// fillHistory renders the Store's commit history as /ntps:commit-history.
+func fillHistory(root *gen.Device, hist []datastore.CommitInfo) {
+	if len(hist) == 0 {
+		return
+	}
+	ch := root.GetOrCreateCommitHistory()
+	for _, h := range hist {
+		c := ch.GetOrCreateCommit(h.ID)
+		if h.User != "" {
+			c.User = ptr(h.User)
+		}
+		c.Timestamp = ptr(h.Time.UTC().Format(time.RFC3339))
+		if h.Label != "" {
+			c.Label = ptr(h.Label)
+		}
+		switch h.Origin {
+		case "netconf":
+			c.Origin = gen.NtpagentSystem_CommitHistory_Commit_Origin_netconf
+		case "cli":
+			c.Origin = gen.NtpagentSystem_CommitHistory_Commit_Origin_cli
+		case "rollback":
+			c.Origin = gen.NtpagentSystem_CommitHistory_Commit_Origin_rollback
+		case "confirmed-commit-rollback":
+			c.Origin = gen.NtpagentSystem_CommitHistory_Commit_Origin_confirmed_commit_rollback
+		case "system":
+			c.Origin = gen.NtpagentSystem_CommitHistory_Commit_Origin_system
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func (x *session) editConfig(op *element) error {
+	target, err := datastoreArg(op, "target", false)
+	if err != nil {
+		return err
+	}
+	defOp := xmlcodec.Op("merge")
+	if d := op.child(NSBase, "default-operation"); d != nil {
+		switch v := strings.TrimSpace(d.Text); v {
+		case "merge", "replace", "none":
+			defOp = xmlcodec.Op(v)
+		default:
+			return invalidValue("default-operation", "Unknown default-operation %q.", v)
+		}
+	}
+	testOpt := "test-then-set"
+	if t := op.child(NSBase, "test-option"); t != nil {
+		switch v := strings.TrimSpace(t.Text); v {
+		case "test-then-set", "set", "test-only":
+			testOpt = v
+		default:
+			return invalidValue("test-option", "Unknown test-option %q.", v)
+		}
+	}
+	errOpt := "stop-on-error"
+	if e := op.child(NSBase, "error-option"); e != nil {
+		switch v := strings.TrimSpace(e.Text); v {
+		case "stop-on-error", "continue-on-error", "rollback-on-error":
+			errOpt = v
+		default:
+			return invalidValue("error-option", "Unknown error-option %q.", v)
+		}
+	}
+	cfg := op.child(NSBase, "config")
+	if cfg == nil {
+		if op.child(NSBase, "url") != nil {
+			return &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagOperationNotSupported,
+				Message: "The :url capability is not supported."}
+		}
+		return missingElement("edit-config", "config")
+	}
+	if err := x.checkNamespaces(cfg); err != nil {
+		return err
+	}
+	tree, err := xmlcodec.ParseConfig(cfg.innerXML(), xmlcodec.Limits{})
+	if err != nil {
+		return err
+	}
+	return x.srv.cfg.Store.Edit(x.storeSession(), target, datastore.EditOptions{TestOption: testOpt},
+		func(root *gen.Device) error { return tree.Apply(root, defOp, errOpt) })
+}
+
+// checkNamespaces refuses top-level config elements outside our modules
+// with unknown-namespace (RFC 6241 Appendix A).
+func (x *session) checkNamespaces(cfg *element) error {
+	for _, c := range cfg.Children {
+		if _, ok := x.srv.cfg.Schema.ByNamespace(c.Name.Space); !ok {
+			return &rpcerror.Error{Type: rpcerror.TypeApplication, Tag: rpcerror.TagUnknownNamespace,
+				Message: fmt.Sprintf("No module of this device has namespace %q.", c.Name.Space),
+				Info:    []rpcerror.InfoItem{{Name: "bad-element", Value: c.Name.Local}, {Name: "bad-namespace", Value: c.Name.Space}}}
+		}
+	}
+	return nil
+}
+
+func (x *session) copyConfig(op *element) error {
+	target, err := datastoreArg(op, "target", false)
+	if err != nil {
+		return err
+	}
+	src, err := datastoreArg(op, "source", true)
+	if err != nil {
+		return err
+	}
+	var inline *gen.Device
+	if src == "" {
+		cfg := op.child(NSBase, "source").child(NSBase, "config")
+		if err := x.checkNamespaces(cfg); err != nil {
+			return err
+		}
+		if inline, err = xmlcodec.DecodeConfig(cfg.innerXML()); err != nil {
+			return err
+		}
+	}
+	return x.srv.cfg.Store.Copy(x.storeSession(), target, src, inline)
+}
+
+func (x *session) validate(op *element) error {
+	src, err := datastoreArg(op, "source", true)
+	if err != nil {
+		return err
+	}
+	if src != "" {
+		return x.srv.cfg.Store.Validate(x.storeSession(), src)
+	}
+	cfg := op.child(NSBase, "source").child(NSBase, "config")
+	if err := x.checkNamespaces(cfg); err != nil {
+		return err
+	}
+	root, err := xmlcodec.DecodeConfig(cfg.innerXML())
+	if err != nil {
+		return err
+	}
+	return x.srv.cfg.Store.ValidateTree(root)
+}
+
+// commit runs <commit> with the :confirmed-commit:1.1 parameters (RFC 6241 §8.4.5).
+func (x *session) commit(op *element) error {
+	opt := datastore.CommitOptions{}
+	if op.child(NSBase, "confirmed") != nil {
+		opt.Confirmed = true
+		opt.Timeout = 600 * time.Second
+	}
+	if t := op.child(NSBase, "confirm-timeout"); t != nil {
+		v, err := parseUint32(t.Text)
+		if err != nil || v == 0 {
+			return invalidValue("confirm-timeout", "confirm-timeout must be a number of seconds from 1 to 4294967295.")
+		}
+		opt.Timeout = time.Duration(v) * time.Second
+	}
+	if p := op.child(NSBase, "persist"); p != nil {
+		opt.Persist = strings.TrimSpace(p.Text)
+	}
+	if p := op.child(NSBase, "persist-id"); p != nil {
+		opt.PersistID = strings.TrimSpace(p.Text)
+	}
+	_, wasPending := x.srv.cfg.Store.ConfirmedCommitPending()
+	if _, err := x.srv.cfg.Store.Commit(x.storeSession(), opt); err != nil {
+		return err
+	}
+	switch {
+	case opt.Confirmed && wasPending:
+		x.srv.publish(confirmedCommitEvent(x.info, "extend", opt.Timeout))
+	case opt.Confirmed:
+		x.srv.publish(confirmedCommitEvent(x.info, "start", opt.Timeout))
+	case wasPending:
+		x.srv.publish(confirmedCommitEvent(x.info, "complete", 0))
+	}
+	return nil
+}
+
+func (x *session) killSession(op *element) error {
+	e := op.child(NSBase, "session-id")
+	if e == nil {
+		return missingElement("kill-session", "session-id")
+	}
+	id, err := parseUint32(e.Text)
+	if err != nil || id == 0 {
+		return invalidValue("session-id", "%q is not a session id.", e.Text)
+	}
+	if id == x.info.ID {
+		return invalidValue("session-id", "A session cannot kill itself; use close-session.")
+	}
+	x.srv.mu.Lock()
+	target, ok := x.srv.sessions[id]
+	x.srv.mu.Unlock()
+	if !ok {
+		return invalidValue("session-id", "No NETCONF session %d.", id)
+	}
+	target.kill(x.info.ID)
+	// RFC 6241 §7.9: locks are released and the session's pending
+	// confirmed commit is rolled back before the reply.
+	x.srv.cfg.Store.CloseSession(target.storeSession())
+	return nil
+}
+
+func (x *session) rollback(op *element) ([]byte, error) {
+	e := op.child(NSSystem, "commit-id")
+	if e == nil {
+		return nil, &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagMissingElement,
+			Message: "rollback-to-commit needs a commit-id.", Info: []rpcerror.InfoItem{{Name: "bad-element", Value: "commit-id"}}}
+	}
+	id, err := parseUint32(e.Text)
+	if err != nil || id == 0 {
+		return nil, invalidValue("commit-id", "%q is not a commit id.", e.Text)
+	}
+	label := ""
+	if l := op.child(NSSystem, "label"); l != nil {
+		label = l.Text
+	}
+	info, err := x.srv.cfg.Store.Rollback(x.storeSession(), id, label)
+	if err != nil {
+		return nil, err
+	}
+	return fmt.Appendf(nil, `<commit-id xmlns="%s">%d</commit-id>`, NSSystem, info.ID), nil
+}
+
+func (x *session) getSchema(op *element) ([]byte, error) {
+	id := op.child(NSMonitoring, "identifier")
+	if id == nil {
+		return nil, missingElement("get-schema", "identifier")
+	}
+	version := ""
+	if v := op.child(NSMonitoring, "version"); v != nil {
+		version = strings.TrimSpace(v.Text)
+	}
+	if f := op.child(NSMonitoring, "format"); f != nil {
+		v := strings.TrimSpace(f.Text)
+		if i := strings.LastIndexByte(v, ':'); i >= 0 {
+			v = v[i+1:]
+		}
+		if v != "yang" {
+			return nil, invalidValue("format", "Only the yang format is served.")
+		}
+	}
+	text, err := x.srv.cfg.Schema.Text(strings.TrimSpace(id.Text), version)
+	if err != nil {
+		// RFC 6022 §3.1: invalid-value when the schema does not exist.
+		return nil, &rpcerror.Error{Type: rpcerror.TypeApplication, Tag: rpcerror.TagInvalidValue,
+			Message: fmt.Sprintf("No schema %q (version %q) is served here.", id.Text, version), Err: errors.Unwrap(err)}
+	}
+	var b bytes.Buffer
+	b.WriteString(`<data xmlns="` + NSMonitoring + `">`)
+	xmlEscape(&b, text)
+	b.WriteString("</data>")
+	return b.Bytes(), nil
+}

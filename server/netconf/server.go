@@ -1,0 +1,221 @@
+package netconf
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ntpagent/ntpagent/datastore"
+	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/yang"
+)
+
+// Capabilities advertised in the server <hello>: exactly what works
+// (RFC 6241 §8, RFC 6243 §4, RFC 5277 §3.1, RFC 6022 §2).
+func capabilities(schema *yang.Schema) []string {
+	caps := []string{
+		"urn:ietf:params:netconf:base:1.0",
+		"urn:ietf:params:netconf:base:1.1",
+		"urn:ietf:params:netconf:capability:candidate:1.0",
+		"urn:ietf:params:netconf:capability:confirmed-commit:1.1",
+		"urn:ietf:params:netconf:capability:rollback-on-error:1.0",
+		"urn:ietf:params:netconf:capability:validate:1.1",
+		"urn:ietf:params:netconf:capability:writable-running:1.0",
+		"urn:ietf:params:netconf:capability:xpath:1.0",
+		"urn:ietf:params:netconf:capability:with-defaults:1.0?basic-mode=explicit&also-supported=report-all,trim,report-all-tagged",
+		"urn:ietf:params:netconf:capability:notification:1.0",
+		"urn:ietf:params:netconf:capability:interleave:1.0",
+	}
+	for _, m := range schema.Modules() {
+		caps = append(caps, fmt.Sprintf("%s?module=%s&revision=%s", m.Namespace, m.Name, m.Revision))
+	}
+	caps = append(caps,
+		NSMonitoring+"?module=ietf-netconf-monitoring&revision=2010-10-04",
+		NSWithDefaults+"?module=ietf-netconf-with-defaults&revision=2011-06-01",
+		NSNotifications+"?module=ietf-netconf-notifications&revision=2012-02-06",
+	)
+	return caps
+}
+
+// Clock gives the time for event notifications and monitoring, and the
+// timer that ends a subscription at its stopTime. It is the datastore's
+// Clock, so one hand-driven clock drives a whole test.
+type Clock = datastore.Clock
+
+// Timer is a timer started by Clock.AfterFunc.
+type Timer = datastore.Timer
+
+// Config configures a Server.
+type Config struct {
+	Store  *datastore.Store
+	Schema *yang.Schema
+	// State fills the config false nodes (Ntp.Status, Ntp.Sessions) of a
+	// copy of running for <get>; nil leaves them empty.
+	State  func(*gen.Device)
+	Logger *slog.Logger
+	Clock  Clock
+	// MaxMessage bounds one message (DefaultMaxMessage when 0).
+	MaxMessage int
+	// MaxDepth bounds element nesting (DefaultMaxDepth when 0).
+	MaxDepth int
+	// ReplayEvents is how many past events create-subscription can replay
+	// (default 1000).
+	ReplayEvents int
+}
+
+// SessionInfo describes the transport session a NETCONF session runs on.
+type SessionInfo struct {
+	ID         uint32 // unique among all sessions of the process
+	User       string
+	ReadOnly   bool // role operator: RFC 6241 access-denied for writes
+	SourceHost string
+	Transport  string // "netconf-ssh" (RFC 6022 identity)
+}
+
+// Server serves NETCONF sessions over a shared Store. Create one per process.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	caps     []string
+	prefixes map[string]string // prefix -> namespace of our modules
+	start    time.Time
+	events   *eventLog
+
+	mu       sync.Mutex
+	sessions map[uint32]*session
+
+	stats struct {
+		inBadHellos, inSessions, droppedSessions     atomic.Uint32
+		inRPCs, inBadRPCs, outRPCErrors, outNotifies atomic.Uint32
+	}
+
+	stop     func()
+	pumpDone chan struct{}
+}
+
+// New creates a Server and starts relaying datastore changes as
+// netconf-config-change events.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil || cfg.Schema == nil {
+		return nil, errors.New("netconf: Config needs Store and Schema")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = datastore.SystemClock{}
+	}
+	if cfg.MaxMessage <= 0 {
+		cfg.MaxMessage = DefaultMaxMessage
+	}
+	if cfg.MaxDepth <= 0 {
+		cfg.MaxDepth = DefaultMaxDepth
+	}
+	if cfg.ReplayEvents <= 0 {
+		cfg.ReplayEvents = 1000
+	}
+	s := &Server{
+		cfg:      cfg,
+		log:      cfg.Logger,
+		caps:     capabilities(cfg.Schema),
+		prefixes: map[string]string{},
+		start:    cfg.Clock.Now(),
+		sessions: map[uint32]*session{},
+		pumpDone: make(chan struct{}),
+	}
+	s.events = newEventLog(cfg.ReplayEvents)
+	for _, m := range cfg.Schema.Modules() {
+		s.prefixes[m.Prefix] = m.Namespace
+	}
+	ch, cancel := cfg.Store.Subscribe(64)
+	s.stop = cancel
+	go s.pumpChanges(ch)
+	return s, nil
+}
+
+// Capabilities returns the capabilities of the server hello.
+func (s *Server) Capabilities() []string { return append([]string(nil), s.caps...) }
+
+// Close stops the change relay. Sessions end when their transports close.
+func (s *Server) Close() {
+	s.stop()
+	<-s.pumpDone
+}
+
+// Serve runs one NETCONF session on rwc until the client closes it, sends
+// <close-session>, is killed, or breaks the framing. It closes rwc and
+// releases the session's locks in the Store before returning.
+func (s *Server) Serve(ctx context.Context, rwc io.ReadWriteCloser, info SessionInfo) error {
+	if info.Transport == "" {
+		info.Transport = "netconf-ssh"
+	}
+	sess := &session{
+		srv:   s,
+		info:  info,
+		rwc:   rwc,
+		in:    NewFrameReader(rwc, s.cfg.MaxMessage),
+		out:   NewFrameWriter(rwc),
+		login: s.cfg.Clock.Now(),
+		done:  make(chan struct{}),
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-ctx.Done():
+			rwc.Close()
+		case <-sess.done:
+		}
+	}()
+	err := sess.run()
+	close(sess.done)
+	rwc.Close()
+	sess.endSubscription()
+	s.mu.Lock()
+	_, registered := s.sessions[info.ID]
+	delete(s.sessions, info.ID)
+	killedBy := sess.killedBy
+	s.mu.Unlock()
+	s.cfg.Store.CloseSession(sess.storeSession())
+	if registered {
+		reason := "closed"
+		switch {
+		case killedBy != 0:
+			reason = "killed"
+		case !sess.closeRequested:
+			reason = "dropped"
+			s.stats.droppedSessions.Add(1)
+		}
+		s.publish(sessionEndEvent(info, killedBy, reason))
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		s.log.Info("netconf session ended", "session", info.ID, "user", info.User, "err", err)
+		return err
+	}
+	return nil
+}
+
+func (s *Server) register(sess *session) {
+	s.mu.Lock()
+	s.sessions[sess.info.ID] = sess
+	s.mu.Unlock()
+	s.stats.inSessions.Add(1)
+	s.publish(sessionStartEvent(sess.info))
+}
+
+func (s *Server) sessionList() []*session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := make([]*session, 0, len(s.sessions))
+	for _, x := range s.sessions {
+		l = append(l, x)
+	}
+	sort.Slice(l, func(i, j int) bool { return l[i].info.ID < l[j].info.ID })
+	return l
+}

@@ -1,0 +1,207 @@
+package netconf
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ntpagent/ntpagent/datastore"
+	"github.com/ntpagent/ntpagent/datastore/rpcerror"
+)
+
+// session is one NETCONF session. RPCs run one at a time in arrival order
+// (RFC 6241 §4.1); notifications are written by the event relay between
+// whole messages.
+type session struct {
+	srv   *Server
+	info  SessionInfo
+	rwc   io.ReadWriteCloser
+	in    *FrameReader
+	out   *FrameWriter
+	login time.Time
+	done  chan struct{}
+
+	inRPCs, inBadRPCs, outErrors, outNotifications atomic.Uint32
+
+	closeRequested bool
+	killedBy       uint32 // guarded by srv.mu
+
+	subMu sync.Mutex
+	sub   *subscription
+}
+
+func (x *session) storeSession() datastore.Session {
+	return datastore.Session{ID: x.info.ID, User: x.info.User, Origin: "netconf"}
+}
+
+var errClose = errors.New("netconf: close-session")
+
+func (x *session) run() error {
+	if err := x.sendHello(); err != nil {
+		return err
+	}
+	if err := x.readHello(); err != nil {
+		x.srv.stats.inBadHellos.Add(1)
+		return err
+	}
+	x.srv.register(x)
+	for {
+		msg, err := x.in.ReadMessage()
+		if err != nil {
+			return err
+		}
+		if err := x.handle(msg); err != nil {
+			if errors.Is(err, errClose) {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+func (x *session) sendHello() error {
+	var b bytes.Buffer
+	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?><hello xmlns="` + NSBase + `"><capabilities>`)
+	for _, c := range x.srv.caps {
+		b.WriteString("<capability>")
+		xmlEscape(&b, c)
+		b.WriteString("</capability>")
+	}
+	fmt.Fprintf(&b, "</capabilities><session-id>%d</session-id></hello>", x.info.ID)
+	return x.out.WriteMessage(b.Bytes())
+}
+
+// readHello reads the client hello (RFC 6241 §8.1) and picks the framing
+// (RFC 6242 §4.1): chunked when both sides announce base:1.1.
+func (x *session) readHello() error {
+	msg, err := x.in.ReadMessage()
+	if err != nil {
+		return fmt.Errorf("reading client hello: %w", err)
+	}
+	el, err := parseMessage(msg, x.srv.cfg.MaxDepth)
+	if err != nil {
+		return fmt.Errorf("client hello: %w", err)
+	}
+	if el.Name.Space != NSBase || el.Name.Local != "hello" {
+		return fmt.Errorf("netconf: first message is <%s>, not <hello>", el.Name.Local)
+	}
+	if el.child(NSBase, "session-id") != nil {
+		return errors.New("netconf: client hello carries a session-id (RFC 6241 §8.1)")
+	}
+	caps := el.child(NSBase, "capabilities")
+	if caps == nil {
+		return errors.New("netconf: client hello without capabilities")
+	}
+	var b10, b11 bool
+	for _, c := range caps.Children {
+		switch strings.TrimSpace(c.Text) {
+		case "urn:ietf:params:netconf:base:1.0":
+			b10 = true
+		case "urn:ietf:params:netconf:base:1.1":
+			b11 = true
+		}
+	}
+	switch {
+	case b11:
+		x.in.SetChunked()
+		x.out.SetChunked()
+	case !b10:
+		return errors.New("netconf: client hello has no base capability in common")
+	}
+	return nil
+}
+
+// handle processes one message. A returned error ends the session.
+func (x *session) handle(msg []byte) error {
+	x.inRPCs.Add(1)
+	x.srv.stats.inRPCs.Add(1)
+	el, err := parseMessage(msg, x.srv.cfg.MaxDepth)
+	if err != nil {
+		x.countBad()
+		return x.reply(nil, nil, err)
+	}
+	if el.Name.Space != NSBase || el.Name.Local != "rpc" {
+		x.countBad()
+		if el.Name.Local == "hello" {
+			return errors.New("netconf: second <hello>")
+		}
+		return x.reply(nil, nil, &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagUnknownElement,
+			Message: fmt.Sprintf("Expected an <rpc> in namespace %s, got <%s>.", NSBase, el.Name.Local),
+			Info:    []rpcerror.InfoItem{{Name: "bad-element", Value: el.Name.Local}}})
+	}
+	if _, ok := el.attr("message-id"); !ok {
+		x.countBad()
+		return x.reply(el, nil, &rpcerror.Error{Type: rpcerror.TypeRPC, Tag: rpcerror.TagMissingAttribute,
+			Message: "The rpc element has no message-id attribute.",
+			Info:    []rpcerror.InfoItem{{Name: "bad-attribute", Value: "message-id"}, {Name: "bad-element", Value: "rpc"}}})
+	}
+	if len(el.Children) != 1 {
+		x.countBad()
+		return x.reply(el, nil, &rpcerror.Error{Type: rpcerror.TypeRPC, Tag: rpcerror.TagMalformedMessage,
+			Message: fmt.Sprintf("An rpc holds exactly one operation, not %d.", len(el.Children))})
+	}
+	op := el.Children[0]
+	body, err := x.dispatch(op)
+	if errors.Is(err, errClose) {
+		x.closeRequested = true
+		if werr := x.reply(el, nil, nil); werr != nil {
+			return werr
+		}
+		return errClose
+	}
+	if werr := x.reply(el, body, err); werr != nil {
+		return werr
+	}
+	if err == nil && op.Name.Local == "create-subscription" {
+		x.startSubscription()
+	}
+	return nil
+}
+
+func (x *session) countBad() {
+	x.inBadRPCs.Add(1)
+	x.srv.stats.inBadRPCs.Add(1)
+}
+
+// reply writes an <rpc-reply>: the errors of err, else body, else <ok/>.
+func (x *session) reply(rpc *element, body []byte, err error) error {
+	var b bytes.Buffer
+	replyOpen(&b, rpc)
+	if err != nil {
+		errs := rpcerror.All(err)
+		for _, e := range errs {
+			if e.Tag == rpcerror.TagOperationFailed && e.Err != nil && e.Message == e.Err.Error() {
+				x.srv.log.Warn("netconf operation failed", "session", x.info.ID, "err", e.Err)
+			}
+		}
+		n := uint32(len(errs))
+		x.outErrors.Add(n)
+		x.srv.stats.outRPCErrors.Add(n)
+		writeRPCErrors(&b, errs, x.srv.prefixes)
+	} else if body != nil {
+		b.Write(body)
+	} else {
+		b.WriteString("<ok/>")
+	}
+	b.WriteString("</rpc-reply>")
+	return x.out.WriteMessage(b.Bytes())
+}
+
+// kill ends the session from another session (RFC 6241 §7.9).
+func (x *session) kill(by uint32) {
+	x.srv.mu.Lock()
+	x.killedBy = by
+	x.srv.mu.Unlock()
+	x.rwc.Close()
+}
+
+func parseUint32(s string) (uint32, error) {
+	v, err := strconv.ParseUint(strings.TrimSpace(s), 10, 32)
+	return uint32(v), err
+}

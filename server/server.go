@@ -1,0 +1,343 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/ntpagent/ntpagent/datastore"
+	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/server/netconf"
+	"github.com/ntpagent/ntpagent/yang"
+)
+
+// Config configures the SSH server.
+type Config struct {
+	// StateDir holds the host key and the users file; created if missing.
+	StateDir string
+	// Listen lists the addresses to serve (e.g. the NETCONF and CLI
+	// addresses); every listener accepts every kind of channel.
+	Listen []string
+	// Store is the datastore shared by NETCONF and CLI sessions.
+	Store *datastore.Store
+	// Schema is the loaded YANG modules; nil loads them with yang.Load.
+	Schema *yang.Schema
+	// StateProvider fills config false nodes for NETCONF <get>; may be nil.
+	StateProvider func(*gen.Device)
+	// CLI serves shell and exec channels; nil refuses them.
+	CLI TerminalHandler
+	// Logger receives structured logs; nil discards them.
+	Logger *slog.Logger
+	// Clock drives idle timeouts, the authentication back-off and event
+	// times; nil is the host clock.
+	Clock netconf.Clock
+	// MaxSessions bounds the NETCONF and CLI sessions open at once, and the
+	// SSH connections (default 64).
+	MaxSessions int
+	// MaxAuthTries bounds authentication attempts per connection (default 6).
+	MaxAuthTries int
+	// IdleTimeout closes a connection that sent nothing for this long
+	// (default 30 minutes; negative disables).
+	IdleTimeout time.Duration
+	// HandshakeTimeout bounds key exchange and authentication (default 20 s).
+	HandshakeTimeout time.Duration
+	// AdminPassword is the password of the admin user created at first start
+	// (cmd/ntpagent passes $NTPAGENT_ADMIN_PASSWORD); empty makes a random one
+	// that is printed once to Announce.
+	AdminPassword string
+	// Announce receives the one-time message with a generated password
+	// (default os.Stderr).
+	Announce io.Writer
+	// MaxMessage bounds one NETCONF message (default 16 MiB).
+	MaxMessage int
+}
+
+// Server is the SSH server.
+type Server struct {
+	cfg       Config
+	log       *slog.Logger
+	clock     netconf.Clock
+	ssh       *ssh.ServerConfig
+	users     *Users
+	dummyHash []byte
+	nc        *netconf.Server
+	backoff   *backoff
+
+	nextID   atomic.Uint32
+	sessions atomic.Int32
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu        sync.Mutex
+	listeners []net.Listener
+	conns     map[net.Conn]struct{}
+	closed    bool
+}
+
+// New loads (or creates at first start) the host key and the users file and
+// prepares the NETCONF server. It does not listen yet: see Start and Serve.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("server: Config.Store is required")
+	}
+	if cfg.StateDir == "" {
+		return nil, errors.New("server: Config.StateDir is required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = datastore.SystemClock{}
+	}
+	if cfg.MaxSessions <= 0 {
+		cfg.MaxSessions = 64
+	}
+	if cfg.MaxAuthTries <= 0 {
+		cfg.MaxAuthTries = 6
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = 30 * time.Minute
+	}
+	if cfg.HandshakeTimeout <= 0 {
+		cfg.HandshakeTimeout = 20 * time.Second
+	}
+	if cfg.Announce == nil {
+		cfg.Announce = os.Stderr
+	}
+	if cfg.Schema == nil {
+		sch, err := yang.Load()
+		if err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+		cfg.Schema = sch
+	}
+	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("server: state directory: %w", err)
+	}
+	hostKey, err := loadHostKey(filepath.Join(cfg.StateDir, HostKeyFileName))
+	if err != nil {
+		return nil, err
+	}
+	usersPath := filepath.Join(cfg.StateDir, UsersFileName)
+	users, err := LoadUsers(usersPath)
+	if err != nil {
+		return nil, err
+	}
+	if len(users.Users) == 0 {
+		pw, generated := cfg.AdminPassword, false
+		if pw == "" {
+			if pw, err = randomPassword(); err != nil {
+				return nil, fmt.Errorf("server: %w", err)
+			}
+			generated = true
+		}
+		if err := users.Set("admin", RoleAdmin, pw); err != nil {
+			return nil, err
+		}
+		if err := users.Save(usersPath); err != nil {
+			return nil, err
+		}
+		if generated {
+			fmt.Fprintf(cfg.Announce, "ntpagent: created user admin with password %s (shown once; users are in %s)\n", pw, usersPath)
+		}
+		cfg.Logger.Info("created the first user", "user", "admin", "file", usersPath)
+	}
+	dummy, err := bcrypt.GenerateFromPassword([]byte(hostKey.PublicKey().Type()), bcrypt.DefaultCost)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	nc, err := netconf.New(netconf.Config{
+		Store: cfg.Store, Schema: cfg.Schema, State: cfg.StateProvider, Logger: cfg.Logger,
+		Clock: cfg.Clock, MaxMessage: cfg.MaxMessage,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg: cfg, log: cfg.Logger, clock: cfg.Clock, users: users, dummyHash: dummy, nc: nc,
+		backoff: newBackoff(cfg.Clock), conns: map[net.Conn]struct{}{},
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.ssh = &ssh.ServerConfig{
+		MaxAuthTries:      cfg.MaxAuthTries,
+		PasswordCallback:  s.checkPassword,
+		PublicKeyCallback: s.checkKey,
+		ServerVersion:     "SSH-2.0-ntpagent",
+	}
+	s.ssh.AddHostKey(hostKey)
+	return s, nil
+}
+
+// NETCONF returns the NETCONF server (for its capabilities).
+func (s *Server) NETCONF() *netconf.Server { return s.nc }
+
+// Start listens on every Config.Listen address and serves in the
+// background until Close.
+func (s *Server) Start() error {
+	for _, addr := range s.cfg.Listen {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			s.Close()
+			return fmt.Errorf("server: listen %s: %w", addr, err)
+		}
+		if !s.addListener(ln) {
+			return net.ErrClosed
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			_ = s.serve(ln)
+		}()
+	}
+	return nil
+}
+
+func (s *Server) addListener(ln net.Listener) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		ln.Close()
+		return false
+	}
+	s.listeners = append(s.listeners, ln)
+	return true
+}
+
+// Addrs returns the addresses being listened on, in Config.Listen order.
+func (s *Server) Addrs() []net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var a []net.Addr
+	for _, ln := range s.listeners {
+		a = append(a, ln.Addr())
+	}
+	return a
+}
+
+// Serve accepts SSH connections on ln until Close.
+func (s *Server) Serve(ln net.Listener) error {
+	if !s.addListener(ln) {
+		return net.ErrClosed
+	}
+	return s.serve(ln)
+}
+
+func (s *Server) serve(ln net.Listener) error {
+	s.log.Info("ssh server listening", "addr", ln.Addr().String())
+	var delay time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if s.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			// Out of file descriptors and the like: wait, then go on.
+			s.log.Warn("ssh accept failed", "err", err)
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		if !s.track(c) {
+			c.Close()
+			continue
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer s.untrack(c)
+			s.handleConn(c)
+		}()
+	}
+}
+
+// track registers a connection; it refuses past the connection limit.
+func (s *Server) track(c net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || len(s.conns) >= s.cfg.MaxSessions+8 {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	return true
+}
+
+func (s *Server) untrack(c net.Conn) {
+	c.Close()
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+}
+
+// Close stops listening, closes every connection and waits for their
+// goroutines, then stops the NETCONF event relay.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.cancel()
+	for _, ln := range s.listeners {
+		ln.Close()
+	}
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	s.nc.Close()
+	return nil
+}
+
+func (s *Server) checkPassword(meta ssh.ConnMetadata, pw []byte) (*ssh.Permissions, error) {
+	src := hostOf(meta.RemoteAddr())
+	if !s.backoff.allowed(src) {
+		return nil, fmt.Errorf("server: %s is backing off after failed logins", src)
+	}
+	role, ok := s.users.checkPassword(meta.User(), pw, s.dummyHash)
+	if !ok {
+		s.backoff.fail(src)
+		s.log.Info("ssh password refused", "user", meta.User(), "source", src)
+		return nil, errors.New("server: wrong user or password")
+	}
+	s.backoff.succeed(src)
+	return &ssh.Permissions{Extensions: map[string]string{"role": string(role)}}, nil
+}
+
+func (s *Server) checkKey(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
+	src := hostOf(meta.RemoteAddr())
+	if !s.backoff.allowed(src) {
+		return nil, fmt.Errorf("server: %s is backing off after failed logins", src)
+	}
+	role, ok := s.users.checkKey(meta.User(), key)
+	if !ok {
+		return nil, errors.New("server: key not authorized")
+	}
+	return &ssh.Permissions{Extensions: map[string]string{"role": string(role)}}, nil
+}
+
+func hostOf(a net.Addr) string {
+	if a == nil {
+		return ""
+	}
+	h, _, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	return h
+}

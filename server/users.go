@@ -1,0 +1,196 @@
+package server
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/crypto/ssh"
+)
+
+// Role is what a user may do.
+type Role string
+
+// The two roles: admin reads and writes, operator only reads.
+const (
+	RoleAdmin    Role = "admin"
+	RoleOperator Role = "operator"
+)
+
+// UsersFileName is the users file inside the state directory.
+const UsersFileName = "users.json"
+
+// User is one account of the users file.
+type User struct {
+	Name string `json:"name"`
+	Role Role   `json:"role"`
+	// PasswordHash is a bcrypt hash; empty disables password login.
+	PasswordHash string `json:"password-hash,omitempty"`
+	// AuthorizedKeys are lines in OpenSSH authorized_keys format.
+	AuthorizedKeys []string `json:"authorized-keys,omitempty"`
+}
+
+// Users is the content of the users file.
+type Users struct {
+	Users []User `json:"users"`
+}
+
+// LoadUsers reads a users file. A missing file gives an empty set.
+func LoadUsers(path string) (*Users, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return &Users{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("server: reading users: %w", err)
+	}
+	var u Users
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&u); err != nil {
+		return nil, fmt.Errorf("server: users file %s: %w", path, err)
+	}
+	for i, x := range u.Users {
+		if x.Name == "" {
+			return nil, fmt.Errorf("server: users file %s: user %d has no name", path, i+1)
+		}
+		if x.Role != RoleAdmin && x.Role != RoleOperator {
+			return nil, fmt.Errorf("server: users file %s: user %s has role %q, want admin or operator", path, x.Name, x.Role)
+		}
+		for _, k := range x.AuthorizedKeys {
+			if _, _, _, _, err := ssh.ParseAuthorizedKey([]byte(k)); err != nil {
+				return nil, fmt.Errorf("server: users file %s: user %s: bad key: %w", path, x.Name, err)
+			}
+		}
+	}
+	return &u, nil
+}
+
+// Save writes the users file atomically with mode 0600.
+func (u *Users) Save(path string) error {
+	b, err := json.MarshalIndent(u, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("server: writing users: %w", err)
+	}
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		f.Close()
+		return fmt.Errorf("server: writing users: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("server: writing users: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("server: writing users: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("server: writing users: %w", err)
+	}
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+func (u *Users) find(name string) *User {
+	for i := range u.Users {
+		if u.Users[i].Name == name {
+			return &u.Users[i]
+		}
+	}
+	return nil
+}
+
+// Set adds or updates a user's role and, when password is not empty, its password.
+func (u *Users) Set(name string, role Role, password string) error {
+	if name == "" || strings.ContainsAny(name, " \t\n:/") {
+		return fmt.Errorf("server: bad user name %q", name)
+	}
+	if role != RoleAdmin && role != RoleOperator {
+		return fmt.Errorf("server: bad role %q", role)
+	}
+	x := u.find(name)
+	if x == nil {
+		u.Users = append(u.Users, User{Name: name})
+		x = &u.Users[len(u.Users)-1]
+	}
+	x.Role = role
+	if password != "" {
+		h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+		if err != nil {
+			return fmt.Errorf("server: hashing password: %w", err)
+		}
+		x.PasswordHash = string(h)
+	}
+	return nil
+}
+
+// AddKey adds an authorized public key (authorized_keys line) to a user.
+func (u *Users) AddKey(name, line string) error {
+	x := u.find(name)
+	if x == nil {
+		return fmt.Errorf("server: no user %q", name)
+	}
+	if _, _, _, _, err := ssh.ParseAuthorizedKey([]byte(line)); err != nil {
+		return fmt.Errorf("server: bad key for %s: %w", name, err)
+	}
+	x.AuthorizedKeys = append(x.AuthorizedKeys, strings.TrimSpace(line))
+	return nil
+}
+
+// checkPassword returns the user's role when the password matches.
+func (u *Users) checkPassword(name string, password, dummyHash []byte) (Role, bool) {
+	x := u.find(name)
+	if x == nil || x.PasswordHash == "" {
+		// Spend the same time as a real check so that names cannot be probed.
+		_ = bcrypt.CompareHashAndPassword(dummyHash, password)
+		return "", false
+	}
+	if bcrypt.CompareHashAndPassword([]byte(x.PasswordHash), password) != nil {
+		return "", false
+	}
+	return x.Role, true
+}
+
+func (u *Users) checkKey(name string, key ssh.PublicKey) (Role, bool) {
+	x := u.find(name)
+	if x == nil {
+		return "", false
+	}
+	want := key.Marshal()
+	for _, line := range x.AuthorizedKeys {
+		k, _, _, _, err := ssh.ParseAuthorizedKey([]byte(line))
+		if err == nil && subtle.ConstantTimeCompare(k.Marshal(), want) == 1 {
+			return x.Role, true
+		}
+	}
+	return "", false
+}
+
+// randomPassword returns a 20-character password from an unambiguous alphabet.
+func randomPassword() (string, error) {
+	const alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+	b := make([]byte, 20)
+	for i := range b {
+		n, err := rand.Int(rand.Reader, big.NewInt(int64(len(alphabet))))
+		if err != nil {
+			return "", err
+		}
+		b[i] = alphabet[n.Int64()]
+	}
+	return string(b), nil
+}

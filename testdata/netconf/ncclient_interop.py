@@ -1,0 +1,175 @@
+#!/usr/bin/python3
+"""ncclient interop script for ntpagent's NETCONF server (issue 4).
+
+Started by server/interop_test.go against an agent on loopback:
+  ncclient_interop.py HOST PORT ADMIN_PASSWORD ADMIN_KEYFILE OPERATOR_PASSWORD OUTDIR
+Every check raises on failure (exit status 1). Each get-config reply is
+written to OUTDIR/getconfig-N.xml and each <get-schema> text to
+OUTDIR/NAME.yang, for the Go test to validate with yanglint.
+"""
+import os
+import sys
+import time
+
+from ncclient import manager
+from ncclient.operations import RPCError
+
+HOST, PORT, ADMIN_PW, KEYFILE, OPER_PW, OUT = sys.argv[1:7]
+PORT = int(PORT)
+NTP = "urn:ntpagent:yang:ntpagent-ntp"
+NS = {"ntpa": NTP}
+saved = 0
+
+
+def connect(user, password=None, key=None):
+    return manager.connect(host=HOST, port=PORT, username=user, password=password,
+                           key_filename=key, hostkey_verify=False, allow_agent=False,
+                           look_for_keys=False, timeout=30)
+
+
+def check(cond, what):
+    if not cond:
+        raise SystemExit("FAIL: " + what)
+    print("ok:", what, flush=True)
+
+
+def save_config(reply):
+    global saved
+    saved += 1
+    with open(os.path.join(OUT, "getconfig-%d.xml" % saved), "w") as f:
+        f.write(reply.data_xml)
+
+
+def peer(addr, extra="", op=""):
+    attr = ' xmlns:nc="urn:ietf:params:xml:ns:netconf:base:1.0" nc:operation="%s"' % op if op else ""
+    return ('<config><ntp xmlns="%s"><unicast-peer%s><address>%s</address>'
+            '<vpn-instance>_public_</vpn-instance>%s</unicast-peer></ntp></config>' % (NTP, attr, addr, extra))
+
+
+def running_has(m, addr):
+    r = m.get_config(source="running", filter=("subtree", '<ntp xmlns="%s"/>' % NTP))
+    save_config(r)
+    return ("<address>%s</address>" % addr) in r.data_xml
+
+
+def expect_error(fn, tag):
+    try:
+        fn()
+    except RPCError as e:
+        check(e.tag == tag, "rpc-error tag %s (got %s: %s)" % (tag, e.tag, e.message))
+        return e
+    raise SystemExit("FAIL: expected rpc-error " + tag)
+
+
+# 1. Key authentication; capabilities.
+m = connect("admin", key=KEYFILE)
+caps = list(m.server_capabilities)
+check(m.session_id is not None, "session-id from the hello")
+for c in (":candidate", ":confirmed-commit:1.1", ":validate:1.1", ":with-defaults", ":notification", "base:1.1"):
+    check(any(c in x for x in caps), "capability " + c)
+check(not any("huawei" in x.lower() for x in caps), "no huawei capability")
+
+# 2. get-schema of our modules.
+for name in ("ntpagent-ntp", "ntpagent-system"):
+    text = m.get_schema(name).data
+    check(text.lstrip().startswith("module " + name), "get-schema " + name)
+    with open(os.path.join(OUT, name + ".yang"), "w") as f:
+        f.write(text)
+
+# 3. A second session, password authentication, subscribed to the NETCONF stream.
+sub = connect("admin", password=ADMIN_PW)
+sub.create_subscription()
+check(True, "create-subscription")
+
+# 4. edit-config candidate, validate, commit.
+m.edit_config(target="candidate", config=peer("10.1.1.1", "<minpoll>4</minpoll><maxpoll>8</maxpoll>"))
+m.validate(source="candidate")
+m.commit()
+check(running_has(m, "10.1.1.1"), "edit-config candidate + validate + commit")
+
+# 5. The subscriber sees a netconf-config-change.
+seen = False
+for _ in range(20):
+    n = sub.take_notification(block=True, timeout=10)
+    if n is None:
+        break
+    if "netconf-config-change" in n.notification_xml:
+        seen = True
+        break
+check(seen, "netconf-config-change notification received")
+
+# 6. Filters: subtree and XPath.
+r = m.get_config(source="running", filter=("subtree",
+    '<ntp xmlns="%s"><unicast-peer><address>10.1.1.1</address></unicast-peer></ntp>' % NTP))
+save_config(r)
+check("<minpoll>4</minpoll>" in r.data_xml, "get-config with a subtree filter")
+r = m.get_config(source="running", filter=("xpath", (NS, "/ntpa:ntp/ntpa:unicast-peer[ntpa:address='10.1.1.1']")))
+save_config(r)
+check("10.1.1.1" in r.data_xml, "get-config with an XPath filter")
+r = m.get(filter=("subtree", '<ntp xmlns="%s"/>' % NTP))
+check("10.1.1.1" in r.data_xml, "get with a subtree filter")
+
+# 7. with-defaults (RFC 6243).
+r = m.get_config(source="running", with_defaults="report-all")
+save_config(r)
+check("<port>123</port>" in r.data_xml, "with-defaults report-all shows default port")
+r = m.get_config(source="running", with_defaults="explicit")
+save_config(r)
+check("<port>123</port>" not in r.data_xml and "<minpoll>4</minpoll>" in r.data_xml, "with-defaults explicit")
+
+# 8. Confirmed commit, then confirm.
+m.edit_config(target="candidate", config=peer("10.2.2.2"))
+m.commit(confirmed=True, timeout="60")
+m.commit()
+check(running_has(m, "10.2.2.2"), "confirmed commit + confirming commit")
+
+# 9. Confirmed commit not confirmed in time rolls back.
+m.edit_config(target="candidate", config=peer("10.3.3.3"))
+m.commit(confirmed=True, timeout="2")
+check(running_has(m, "10.3.3.3"), "confirmed commit applied")
+deadline = time.time() + 15
+while time.time() < deadline and running_has(m, "10.3.3.3"):
+    time.sleep(0.5)
+check(not running_has(m, "10.3.3.3"), "unconfirmed commit rolled back after confirm-timeout")
+
+# 10. lock / unlock; another session is refused the lock.
+m.lock("candidate")
+expect_error(lambda: sub.lock("candidate"), "lock-denied")
+m.unlock("candidate")
+sub.lock("candidate")
+sub.unlock("candidate")
+check(True, "lock/unlock")
+
+# 11. discard-changes.
+m.edit_config(target="candidate", config=peer("10.4.4.4"))
+m.discard_changes()
+r = m.get_config(source="candidate")
+save_config(r)
+check("10.4.4.4" not in r.data_xml, "discard-changes")
+
+# 12. An expected rpc-error with its path: minpoll greater than maxpoll.
+m.edit_config(target="candidate", config=peer("10.1.1.1", "<minpoll>9</minpoll><maxpoll>6</maxpoll>"))
+e = None
+try:
+    m.validate(source="candidate")
+except RPCError as err:
+    e = err
+check(e is not None and e.path is not None and "minpoll" in e.path,
+      "rpc-error for minpoll > maxpoll has a path (tag=%s path=%s)" % (e and e.tag, e and e.path))
+m.discard_changes()
+expect_error(lambda: m.edit_config(target="candidate", config=peer("10.1.1.1", "<port>100</port>")), "invalid-value")
+m.discard_changes()
+
+# 13. Operator: reads, cannot edit, commit or lock.
+op = connect("operator", password=OPER_PW)
+r = op.get_config(source="running")
+save_config(r)
+check("10.1.1.1" in r.data_xml, "operator can get-config")
+expect_error(lambda: op.edit_config(target="candidate", config=peer("10.9.9.9")), "access-denied")
+expect_error(lambda: op.commit(), "access-denied")
+expect_error(lambda: op.lock("candidate"), "access-denied")
+op.close_session()
+
+sub.close_session()
+m.close_session()
+print("ALL OK")
