@@ -23,7 +23,7 @@ func (s *session) printLines(lines []string) {
 func cmdDisplayCurrent(s *session, a args) error {
 	s.printf("!Software Version %s\n", s.c.cfg.Software)
 	if h := s.c.cfg.Store.History(); len(h) > 0 {
-		s.printf("!Last configuration was committed at %s by %s (commit %d)\n", h[0].Time.UTC().Format(vrpTime), h[0].User, h[0].ID)
+		s.printf("!Last configuration was updated at %s by %s\n", h[0].Time.UTC().Format(vrpTime), h[0].User)
 	}
 	s.printLines(configLines(s.c.cfg.Store.Running()))
 	return nil
@@ -238,11 +238,13 @@ func numOrDash[T any](v *T) string {
 	return fmt.Sprint(*v)
 }
 
-func f4(v *float64) string {
+func f4(v *float64) string { return fixed(v, 4) }
+
+func fixed(v *float64, prec int) string {
 	if v == nil {
 		return "-"
 	}
-	return fmt.Sprintf("%.4f", *v)
+	return fmt.Sprintf("%.*f", prec, *v)
 }
 
 // cmdDisplaySessions renders /ntp/sessions: a table, or with verbose one
@@ -260,17 +262,22 @@ func cmdDisplaySessions(s *session, a args) error {
 		s.printf(" Total number of sessions: %d\n", len(sessions))
 		return nil
 	}
-	s.printf("  %-24s %-15s %4s %5s %5s %4s %10s %9s %9s\n", "source", "reference", "stra", "reach", "poll", "now", "offset", "delay", "disper")
-	s.printf("  %s\n", strings.Repeat("*", 90))
+	s.printf(" %-17s%-16s%4s%6s%5s%5s%9s%8s%8s\n", "source", "reference", "stra", "reach", "poll", "now", "offset", "delay", "disper")
+	s.printf(" %s\n", strings.Repeat("*", 78))
 	for _, se := range sessions {
 		digits, _ := sessionNotes(se)
 		src := "[" + digits + "]" + se.GetAddress()
-		s.printf("  %-24s %-15s %4s %5s %5s %4s %10s %9s %9s\n", src, dashIfEmpty(se.GetReferenceId()),
+		if len(src) > 17 {
+			// A long address (IPv6, domain) gets a line of its own.
+			s.printf(" %s\n", src)
+			src = ""
+		}
+		s.printf(" %-17s%-16s%4s%6s%5s%5s%9s%8s%8s\n", src, dashIfEmpty(se.GetReferenceId()),
 			numOrDash(se.Stratum), reachOctal(se), pollSeconds(se), numOrDash(se.Now),
-			f4(se.Offset), f4(se.Delay), f4(se.Dispersion))
+			fixed(se.Offset, 3), fixed(se.Delay, 2), fixed(se.Dispersion, 2))
 	}
-	s.printf("  note: 1 source(master), 2 source(peer), 3 selected, 4 candidate, 5 configured\n")
-	s.printf("  Total number of sessions: %d\n", len(sessions))
+	s.printf(" note: 1 source(master), 2 source(peer), 3 selected, 4 candidate, 5 configured\n")
+	s.printf(" Total number of sessions: %d\n", len(sessions))
 	return nil
 }
 

@@ -1,0 +1,147 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/cockroachdb/datadriven"
+	"github.com/openconfig/ygot/ygot"
+
+	"github.com/ntpagent/ntpagent/datastore/rules"
+	"github.com/ntpagent/ntpagent/gen"
+)
+
+// env is one fixture file's world: a store shared by the sessions it runs,
+// and the operational state the State func returns.
+type env struct {
+	t      testing.TB
+	store  *testStore
+	cli    *CLI
+	state  *gen.Device
+	nextID uint32
+}
+
+func newEnv(t testing.TB) *env {
+	e := &env{t: t, store: newTestStore(t), nextID: 1}
+	e.cli = New(Config{
+		Store: e.store.cli(),
+		State: func() *gen.Device { return e.state },
+		Check: func(root *gen.Device) error { return rules.Check(root, rules.WithLocalPrefixes(nil)) },
+	})
+	return e
+}
+
+// keys turns fixture input into keystrokes: every line ends with Enter
+// unless it ends with a backslash; <tab>, <up>, <down>, <left>, <right>,
+// <bs>, <ctrl-c>, <ctrl-u> name keys.
+func keys(input string) string {
+	var b strings.Builder
+	for _, l := range strings.Split(input, "\n") {
+		enter := true
+		if strings.HasSuffix(l, `\`) {
+			l, enter = strings.TrimSuffix(l, `\`), false
+		}
+		l = strings.NewReplacer("<tab>", "\t", "<up>", "\x1b[A", "<down>", "\x1b[B", "<left>", "\x1b[D",
+			"<right>", "\x1b[C", "<bs>", "\x7f", "<ctrl-c>", "\x03", "<ctrl-u>", "\x15").Replace(l)
+		b.WriteString(l)
+		if enter {
+			b.WriteString("\r")
+		}
+	}
+	return b.String()
+}
+
+// run runs one session with the given input and returns what its user sees.
+func (e *env) run(mode, user string, role Role, width int, input string) string {
+	e.nextID++
+	var out bytes.Buffer
+	ts := &TerminalSession{ID: e.nextID, User: user, Role: role, Stdout: &out, Stderr: &out}
+	switch mode {
+	case "pty":
+		ts.PTY, ts.Width, ts.Height = true, width, 24
+		ts.Stdin = strings.NewReader(keys(input))
+	case "batch":
+		ts.Stdin = strings.NewReader(input + "\n")
+	case "exec":
+		ts.Command = input
+		ts.Stdin = strings.NewReader("")
+	default:
+		e.t.Fatalf("unknown mode %q", mode)
+	}
+	status := e.cli.ServeTerminal(context.Background(), ts)
+	e.store.closeSession(ts.ID, user)
+	switch mode {
+	case "pty":
+		sc := newScreen(width)
+		sc.write(out.Bytes())
+		return sc.String()
+	case "exec":
+		return out.String() + fmt.Sprintf("[exit status %d]\n", status)
+	}
+	return out.String() + fmt.Sprintf("[exit status %d]\n", status)
+}
+
+func emitJSON(t testing.TB, d *gen.Device) string {
+	if d == nil {
+		return "{}\n"
+	}
+	s, err := ygot.EmitJSON(d, &ygot.EmitJSONConfig{Format: ygot.RFC7951, Indent: "  ", SkipValidation: true})
+	if err != nil {
+		t.Fatalf("emit: %v", err)
+	}
+	return s + "\n"
+}
+
+// dispatch runs a fixture command:
+//
+//	cli [mode=pty|batch|exec] [user=NAME] [role=admin|operator] [width=N]
+//	    input: keystrokes (pty) or lines → the screen / output
+//	state   input: RFC 7951 JSON of the operational state → "ok"
+//	show ds=running|candidate → the datastore as RFC 7951 JSON
+//	lock id=N / unlock id=N → another session locks the candidate
+func (e *env) dispatch(t *testing.T, d *datadriven.TestData) string {
+	switch d.Cmd {
+	case "cli":
+		mode, user, role, width := "pty", "admin", string(RoleAdmin), 80
+		d.MaybeScanArgs(t, "mode", &mode)
+		d.MaybeScanArgs(t, "user", &user)
+		d.MaybeScanArgs(t, "role", &role)
+		d.MaybeScanArgs(t, "width", &width)
+		return e.run(mode, user, Role(role), width, d.Input)
+	case "state":
+		st := &gen.Device{}
+		if err := gen.Unmarshal([]byte(d.Input), st); err != nil {
+			return "error: " + err.Error() + "\n"
+		}
+		e.state = st
+		return "ok\n"
+	case "show":
+		var ds string
+		d.ScanArgs(t, "ds", &ds)
+		if ds == "running" {
+			return emitJSON(t, e.store.cli().Running())
+		}
+		return emitJSON(t, e.store.cli().Candidate())
+	case "lock", "unlock":
+		var id int
+		d.ScanArgs(t, "id", &id)
+		if err := e.store.lockCandidate(uint32(id), d.Cmd == "lock"); err != nil {
+			return "error: " + err.Error() + "\n"
+		}
+		return "ok\n"
+	}
+	t.Fatalf("unknown command %q", d.Cmd)
+	return ""
+}
+
+// TestTranscripts runs the fixtures of testdata/cli: every command form,
+// every error form with its caret, help, completion, views and prompts.
+func TestTranscripts(t *testing.T) {
+	datadriven.Walk(t, "../../testdata/cli", func(t *testing.T, path string) {
+		e := newEnv(t)
+		datadriven.RunTest(t, path, e.dispatch)
+	})
+}
