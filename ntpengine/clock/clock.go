@@ -10,6 +10,8 @@ type Clock interface {
 	// Now returns the clock's current time.
 	Now() time.Time
 	// Step jumps the clock by d (RFC 5905 §12, step threshold exceeded).
+	// It cancels a slew in progress: the step corrects the whole measured
+	// offset, and the rest of an older slew would correct it twice.
 	Step(d time.Duration) error
 	// SetFrequency sets the frequency correction in parts per million
 	// (positive makes the clock run faster); clamped to ±500 ppm (RFC 5905 §11.3).

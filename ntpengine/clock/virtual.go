@@ -34,16 +34,25 @@ type Virtual struct {
 	// anchorTime.
 	anchorMono time.Duration
 	anchorTime time.Time
-	ppm        float64
+	// lastMono is the highest monotonic reading seen: a source that goes
+	// backwards is held there, so that time never does.
+	lastMono time.Duration
+	// lastTime is the latest time returned: the frequency and slew terms
+	// are each rounded to the nanosecond, and both roundings can take a
+	// nanosecond away at the same instant; time holds instead.
+	lastTime time.Time
+	ppm      float64
 	// slew is the offset still to amortize at the anchor (signed).
 	slew time.Duration
 }
 
 // NewVirtual returns a clock that reads start when mono() returns its current
-// value, and advances with mono from there. mono must never decrease (tests
-// drive it by hand; NewVirtualFromHost uses the host's monotonic clock).
+// value, and advances with mono from there. mono should never decrease (if
+// it does, the clock holds); tests drive it by hand, NewVirtualFromHost uses
+// the host's monotonic clock.
 func NewVirtual(mono func() time.Duration, start time.Time) *Virtual {
-	return &Virtual{mono: mono, anchorMono: mono(), anchorTime: start}
+	m := mono()
+	return &Virtual{mono: mono, anchorMono: m, anchorTime: start, lastMono: m, lastTime: start}
 }
 
 // NewVirtualFromHost returns a clock that starts at the host's current wall
@@ -58,18 +67,31 @@ func NewVirtualFromHost() *Virtual {
 func (v *Virtual) Now() time.Time {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	t, _ := v.at(v.mono())
+	t, _ := v.at(v.read())
+	return v.hold(t)
+}
+
+// hold returns t, or the latest time returned if t is before it. The caller
+// holds v.mu.
+func (v *Virtual) hold(t time.Time) time.Time {
+	if t.Before(v.lastTime) {
+		return v.lastTime
+	}
+	v.lastTime = t
 	return t
+}
+
+// read returns the monotonic reading, never below one already seen. The
+// caller holds v.mu.
+func (v *Virtual) read() time.Duration {
+	v.lastMono = max(v.lastMono, v.mono())
+	return v.lastMono
 }
 
 // at returns the time at monotonic reading m and the slew still left then.
 // The caller holds v.mu.
 func (v *Virtual) at(m time.Duration) (time.Time, time.Duration) {
 	e := m - v.anchorMono
-	if e < 0 {
-		// A source that went backwards would make time go backwards: hold.
-		e = 0
-	}
 	// Frequency correction, rounded to the nanosecond. e + round(e·f) never
 	// decreases as e grows because |f| < 1.
 	corr := time.Duration(math.Round(float64(e) * v.ppm / 1e6))
@@ -92,12 +114,9 @@ func (v *Virtual) at(m time.Duration) (time.Time, time.Duration) {
 // reanchor moves the anchor to the current monotonic reading, keeping the
 // current time and the slew left. The caller holds v.mu.
 func (v *Virtual) reanchor() {
-	m := v.mono()
-	if m < v.anchorMono {
-		m = v.anchorMono
-	}
-	v.anchorTime, v.slew = v.at(m)
-	v.anchorMono = m
+	m := v.read()
+	t, left := v.at(m)
+	v.anchorTime, v.slew, v.anchorMono = v.hold(t), left, m
 }
 
 // Step jumps the clock by d (RFC 5905 §12: the offset exceeded the step
@@ -108,6 +127,7 @@ func (v *Virtual) Step(d time.Duration) error {
 	defer v.mu.Unlock()
 	v.reanchor()
 	v.anchorTime = v.anchorTime.Add(d)
+	v.lastTime = v.anchorTime // a step may go backwards
 	v.slew = 0
 	return nil
 }
@@ -147,7 +167,7 @@ func (v *Virtual) Slew(d time.Duration) error {
 func (v *Virtual) SlewRemaining() time.Duration {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	_, left := v.at(max(v.mono(), v.anchorMono))
+	_, left := v.at(v.read())
 	return left
 }
 

@@ -287,3 +287,39 @@ func TestVirtualFromHostStartsNearHostTime(t *testing.T) {
 		t.Fatalf("Now = %v, host between %v and %v", got, before, after)
 	}
 }
+
+func TestVirtualHoldsWhenSourceGoesBackwards(t *testing.T) {
+	v, m := newTestVirtual()
+	m.advance(time.Second)
+	at := v.Now()
+	m.advance(-500 * time.Millisecond) // a broken source
+	if got := v.Now(); got.Before(at) {
+		t.Fatalf("time went backwards with the source: %v -> %v", at, got)
+	}
+	_ = v.SetFrequency(10) // re-anchoring on a backwards source keeps the time
+	if got := v.Now(); got.Before(at) {
+		t.Fatalf("time went backwards after re-anchoring: %v -> %v", at, got)
+	}
+}
+
+// With frequency and slew both at -500 ppm, each term's rounding can take
+// away a nanosecond at the same instant; time must still never go back.
+func TestVirtualMonotonicAtNanosecondSteps(t *testing.T) {
+	// At -497.283 ppm both roundings step down between 183999 ns and
+	// 184000 ns after the anchor (found by search).
+	for _, ppm := range []float64{-497.283, -500, -250.3} {
+		v, m := newTestVirtual()
+		_ = v.SetFrequency(ppm)
+		_ = v.Slew(-time.Second)
+		m.advance(183000)
+		prev := v.Now()
+		for i := 0; i < 2000; i++ {
+			m.advance(1)
+			now := v.Now()
+			if now.Before(prev) {
+				t.Fatalf("ppm %v, step %d: time went backwards %v -> %v", ppm, i, prev, now)
+			}
+			prev = now
+		}
+	}
+}

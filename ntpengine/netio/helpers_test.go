@@ -46,17 +46,6 @@ func receive(t *testing.T, tr *Transport) Received {
 	return Received{}
 }
 
-// expectNothing checks that no datagram arrives within a short time: used
-// only to prove that something did NOT reach a socket.
-func expectNothing(t *testing.T, tr *Transport, d time.Duration) {
-	t.Helper()
-	select {
-	case r := <-tr.Received():
-		t.Fatalf("unexpected datagram %q from %v to %v in %q", r.Data, r.Src, r.Dst, r.VPN)
-	case <-time.After(d):
-	}
-}
-
 // localAddr returns the bound address of tr's socket of vpn with address a.
 func localAddr(t *testing.T, tr *Transport, vpn string, a netip.Addr) netip.AddrPort {
 	t.Helper()

@@ -25,6 +25,9 @@ type Config struct {
 	// every vpn-instance in use: e.g. 127.0.0.1:10123 for development or
 	// [::]:123 on a device. The IPv6 unspecified address stands for both
 	// families ([::]:P opens 0.0.0.0:P too, the IPv6 socket being IPv6-only).
+	// In a namespace vpn-instance the same addresses are bound inside the
+	// namespace (127.0.0.1 there is the namespace's own loopback, which must
+	// be up).
 	Listen []netip.AddrPort
 	// QueueLen bounds the channel of received datagrams; when it is full,
 	// datagrams are dropped and counted. Default DefaultQueueLen.
