@@ -28,11 +28,11 @@ func (s *Server) handleChannel(ctx context.Context, sc *ssh.ServerConn, ch ssh.C
 	defer ch.Close()
 	role := Role(sc.Permissions.Extensions["role"])
 	var (
-		started  bool
-		done     = make(chan struct{})
-		resize   = make(chan [2]int, 8)
-		pty      ptyReq
-		hasPTY   bool
+		started bool
+		done    = make(chan struct{})
+		resize  = make(chan [2]int, 8)
+		pty     ptyReq
+		hasPTY  bool
 	)
 	start := func(run func()) {
 		started = true

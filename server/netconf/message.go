@@ -39,13 +39,21 @@ type element struct {
 }
 
 // child returns the first child with the given namespace and local name.
+// A child in no namespace matches too: clients such as ncclient send
+// unqualified parameters (<config>, <filter>) inside a qualified <rpc>.
 func (e *element) child(ns, local string) *element {
+	var loose *element
 	for _, c := range e.Children {
-		if c.Name.Local == local && c.Name.Space == ns {
-			return c
+		if c.Name.Local == local {
+			if c.Name.Space == ns {
+				return c
+			}
+			if c.Name.Space == "" && loose == nil {
+				loose = c
+			}
 		}
 	}
-	return nil
+	return loose
 }
 
 func (e *element) attr(local string) (string, bool) {
@@ -182,7 +190,7 @@ func resolve(e *element, scope map[string]string) error {
 		scope = s
 	}
 	ns, ok := scope[e.Name.Space]
-	if !ok {
+	if !ok && e.Name.Space != "" {
 		return malformed("The prefix %q of element %s is not declared.", e.Name.Space, e.Name.Local)
 	}
 	e.Name.Space = ns

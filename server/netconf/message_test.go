@@ -28,6 +28,7 @@ func TestParseMessageRefusesBadInput(t *testing.T) {
 		{"text outside root", `<a/>junk`},
 		{"empty", ``},
 		{"unbound prefix", `<nc:rpc message-id="1"/>`},
+		{"unbound attribute prefix", `<rpc a:b="1"/>`},
 		{"processing instruction", `<rpc><?php x?></rpc>`},
 		{"10,000-deep nesting", strings.Repeat("<a>", 10000) + strings.Repeat("</a>", 10000)},
 	} {

@@ -139,7 +139,7 @@ func datastoreArg(op *element, which string, allowConfig bool) (datastore.Name, 
 		return "", badElement(which, "<%s> must hold exactly one datastore.", which)
 	}
 	c := w.Children[0]
-	if c.Name.Space != NSBase {
+	if c.Name.Space != NSBase && c.Name.Space != "" {
 		return "", badElement(c.Name.Local, "Unknown datastore %s.", c.Name.Local)
 	}
 	switch c.Name.Local {

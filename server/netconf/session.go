@@ -124,6 +124,7 @@ func (x *session) handle(msg []byte) error {
 	el, err := parseMessage(msg, x.srv.cfg.MaxDepth)
 	if err != nil {
 		x.countBad()
+		x.srv.log.Debug("netconf malformed message", "session", x.info.ID, "err", err, "bytes", len(msg))
 		return x.reply(nil, nil, err)
 	}
 	if el.Name.Space != NSBase || el.Name.Local != "rpc" {

@@ -1,0 +1,89 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ntpagent/ntpagent/internal/testtool"
+)
+
+// repoFile returns the path of a file of the repository from this package.
+func repoFile(parts ...string) string {
+	return filepath.Join(append([]string{".."}, parts...)...)
+}
+
+func requireNcclient(t *testing.T) string {
+	t.Helper()
+	const py = "/usr/bin/python3"
+	if _, err := os.Stat(py); err != nil {
+		testtool.Missing(t, "/usr/bin/python3 is not installed")
+	}
+	if err := exec.Command(py, "-c", "import ncclient").Run(); err != nil {
+		testtool.Missing(t, "python3-ncclient is not installed (scripts/install-test-deps.sh installs it)")
+	}
+	return py
+}
+
+// yanglintConfigs validates every *.xml in dir (children of a get-config
+// <data>) against the module texts that <get-schema> returned (*.yang in dir).
+func yanglintConfigs(t *testing.T, dir string) int {
+	t.Helper()
+	yl := testtool.Require(t, "yanglint")
+	mods, _ := filepath.Glob(filepath.Join(dir, "*.yang"))
+	if len(mods) == 0 {
+		t.Fatalf("no module text from <get-schema> in %s", dir)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.xml"))
+	sort.Strings(files)
+	n := 0
+	for _, f := range files {
+		st, err := os.Stat(f)
+		if err != nil || st.Size() == 0 {
+			continue // an empty <data/> has nothing to validate
+		}
+		args := append([]string{"-t", "config", "-p", dir}, mods...)
+		args = append(args, f)
+		out, err := exec.Command(yl, args...).CombinedOutput()
+		if err != nil {
+			b, _ := os.ReadFile(f)
+			t.Errorf("yanglint %s: %v\n%s\ndata: %s", filepath.Base(f), err, out, b)
+		}
+		n++
+	}
+	return n
+}
+
+func TestNcclientInterop(t *testing.T) {
+	py := requireNcclient(t)
+	testtool.Require(t, "yanglint")
+	a := startAgent(t)
+	out := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, py, repoFile("testdata", "netconf", "ncclient_interop.py"),
+		"127.0.0.1", portOf(a.addrs[1]), adminPassword, a.keyFile, operatorPassword, out)
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("ncclient script: %v\n%s", err, buf.String())
+	}
+	if !strings.Contains(buf.String(), "ALL OK") {
+		t.Fatalf("ncclient script did not finish:\n%s", buf.String())
+	}
+	t.Logf("ncclient:\n%s", buf.String())
+	if n := yanglintConfigs(t, out); n < 5 {
+		t.Fatalf("only %d get-config replies validated", n)
+	}
+}
+
+func portOf(addr string) string {
+	i := strings.LastIndexByte(addr, ':')
+	return addr[i+1:]
+}
