@@ -1,0 +1,171 @@
+package datastore
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"net/netip"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ntpagent/ntpagent/datastore/rpcerror"
+	"github.com/ntpagent/ntpagent/gen"
+)
+
+// fakeClock is a hand-driven Clock: Advance runs the due AfterFunc calls in
+// the caller's goroutine.
+type fakeClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers []*fakeTimer
+}
+
+type fakeTimer struct {
+	c       *fakeClock
+	at      time.Time
+	f       func()
+	stopped bool
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) AfterFunc(d time.Duration, f func()) Timer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := &fakeTimer{c: c, at: c.now.Add(d), f: f}
+	c.timers = append(c.timers, t)
+	return t
+}
+
+func (t *fakeTimer) Stop() bool {
+	t.c.mu.Lock()
+	defer t.c.mu.Unlock()
+	was := !t.stopped
+	t.stopped = true
+	return was
+}
+
+// Advance moves the clock by d and runs every timer that falls due.
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	var due []*fakeTimer
+	keep := c.timers[:0]
+	for _, t := range c.timers {
+		if t.stopped {
+			continue
+		}
+		if !t.at.After(c.now) {
+			t.stopped = true
+			due = append(due, t)
+		} else {
+			keep = append(keep, t)
+		}
+	}
+	c.timers = keep
+	c.mu.Unlock()
+	sort.Slice(due, func(i, j int) bool { return due[i].at.Before(due[j].at) })
+	for _, t := range due {
+		t.f()
+	}
+}
+
+var (
+	alice = Session{ID: 1, User: "alice", Origin: OriginNETCONF}
+	bob   = Session{ID: 2, User: "bob", Origin: OriginCLI}
+	carol = Session{ID: 3, User: "carol", Origin: OriginNETCONF}
+)
+
+func noPrefixes() []netip.Prefix { return []netip.Prefix{netip.MustParsePrefix("192.0.2.1/24")} }
+
+func openStore(t testing.TB, dir string, clk Clock) *Store {
+	t.Helper()
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	if clk == nil {
+		clk = newFakeClock()
+	}
+	s, err := Open(Options{Dir: dir, Clock: clk, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), LocalPrefixes: noPrefixes})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func setPeer(addr string, minpoll uint8) func(*gen.Device) error {
+	return func(d *gen.Device) error {
+		p := d.GetOrCreateNtp().GetOrCreateUnicastPeer(addr, "_public_")
+		p.SetMinpoll(minpoll)
+		return nil
+	}
+}
+
+func delPeer(addr string) func(*gen.Device) error {
+	return func(d *gen.Device) error {
+		d.GetOrCreateNtp().DeleteUnicastPeer(addr, "_public_")
+		return nil
+	}
+}
+
+func mustEdit(t testing.TB, s *Store, sess Session, ds Name, f func(*gen.Device) error) {
+	t.Helper()
+	if err := s.Edit(sess, ds, EditOptions{}, f); err != nil {
+		t.Fatalf("Edit %s: %v", ds, err)
+	}
+}
+
+func mustCommit(t testing.TB, s *Store, sess Session, opt CommitOptions) CommitInfo {
+	t.Helper()
+	ci, err := s.Commit(sess, opt)
+	if err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
+	return ci
+}
+
+// tagOf returns the error-tag of the first rpc-error in err ("" for nil).
+func tagOf(err error) rpcerror.Tag {
+	if err == nil {
+		return ""
+	}
+	var e *rpcerror.Error
+	var l rpcerror.List
+	switch {
+	case errors.As(err, &l) && len(l) > 0:
+		return l[0].Tag
+	case errors.As(err, &e):
+		return e.Tag
+	}
+	return "not-an-rpc-error"
+}
+
+func infoOf(err error, name string) string {
+	for _, e := range rpcerror.All(err) {
+		for _, i := range e.Info {
+			if i.Name == name {
+				return i.Value
+			}
+		}
+	}
+	return ""
+}
+
+func peerSet(d *gen.Device) map[string]uint8 {
+	out := map[string]uint8{}
+	for k, p := range peers(d) {
+		out[k.Address] = p.GetMinpoll()
+	}
+	return out
+}

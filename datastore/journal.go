@@ -1,0 +1,443 @@
+package datastore
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/openconfig/ygot/ygot"
+
+	"github.com/ntpagent/ntpagent/gen"
+)
+
+const (
+	journalName = "journal"
+	runningName = "running.json"
+	confirmName = "confirm.json"
+)
+
+// record is one line of the journal: a commit and the parts of the tree it
+// changed (or, with Full, the whole tree), as an RFC 7951 document.
+type record struct {
+	ID     uint32          `json:"id"`
+	User   string          `json:"user,omitempty"`
+	Time   time.Time       `json:"time"`
+	Label  string          `json:"label,omitempty"`
+	Origin string          `json:"origin"`
+	Full   bool            `json:"full,omitempty"`
+	Top    bool            `json:"top,omitempty"` // Set carries /system, /ntp/unsync and /ntp/authentication/enable
+	Set    json.RawMessage `json:"set,omitempty"`
+	Del    *deletions      `json:"del,omitempty"`
+}
+
+type deletions struct {
+	Peers            []peerKey `json:"unicast-peer,omitempty"`
+	Keys             []uint32  `json:"key,omitempty"`
+	SourceInterfaces []string  `json:"source-interface,omitempty"`
+}
+
+type peerKey struct {
+	Address     string `json:"address"`
+	VpnInstance string `json:"vpn-instance"`
+}
+
+func (r *record) info() CommitInfo {
+	return CommitInfo{ID: r.ID, User: r.User, Time: r.Time, Label: r.Label, Origin: r.Origin}
+}
+
+func newRecord(ci CommitInfo) record {
+	return record{ID: ci.ID, User: ci.User, Time: ci.Time.UTC(), Label: ci.Label, Origin: ci.Origin}
+}
+
+// emitRFC7951 renders a tree with ygot's RFC 7951 emitter, module names on
+// the top-level nodes, compact.
+func emitRFC7951(d *gen.Device) (json.RawMessage, error) {
+	m, err := ygot.ConstructIETFJSON(d, &ygot.RFC7951JSONConfig{AppendModuleName: true})
+	if err != nil {
+		return nil, fmt.Errorf("encode RFC 7951 JSON: %w", err)
+	}
+	return json.Marshal(m)
+}
+
+// fullRecord encodes the whole tree.
+func fullRecord(ci CommitInfo, tree *gen.Device) (record, error) {
+	r := newRecord(ci)
+	r.Full = true
+	var err error
+	r.Set, err = emitRFC7951(tree)
+	return r, err
+}
+
+// deltaRecord encodes what turns old into next: list entries added or
+// changed, list entries deleted, and the non-list parts when they changed.
+func deltaRecord(ci CommitInfo, old, next *gen.Device) (record, error) {
+	r := newRecord(ci)
+	set := &gen.Device{}
+	if !equalTop(old, next) {
+		r.Top = true
+		set.System = next.System
+		if n := next.Ntp; n != nil && (n.Unsync != nil || authEnable(n) != nil) {
+			set.Ntp = &gen.NtpagentNtp_Ntp{Unsync: n.Unsync}
+			if e := authEnable(n); e != nil {
+				set.Ntp.Authentication = &gen.NtpagentNtp_Ntp_Authentication{Enable: e}
+			}
+		}
+	}
+	ntp := func() *gen.NtpagentNtp_Ntp {
+		if set.Ntp == nil {
+			set.Ntp = &gen.NtpagentNtp_Ntp{}
+		}
+		return set.Ntp
+	}
+	var del deletions
+	op, np := peers(old), peers(next)
+	for k, p := range np {
+		if !equalPeer(op[k], p) {
+			n := ntp()
+			if n.UnicastPeer == nil {
+				n.UnicastPeer = map[gen.NtpagentNtp_Ntp_UnicastPeer_Key]*gen.NtpagentNtp_Ntp_UnicastPeer{}
+			}
+			n.UnicastPeer[k] = p
+		}
+	}
+	for k := range op {
+		if _, ok := np[k]; !ok {
+			del.Peers = append(del.Peers, peerKey{k.Address, k.VpnInstance})
+		}
+	}
+	ok, nk := keys(old), keys(next)
+	for id, k := range nk {
+		if !equalKey(ok[id], k) {
+			n := ntp()
+			if n.Authentication == nil {
+				n.Authentication = &gen.NtpagentNtp_Ntp_Authentication{}
+			}
+			if n.Authentication.Key == nil {
+				n.Authentication.Key = map[uint32]*gen.NtpagentNtp_Ntp_Authentication_Key{}
+			}
+			n.Authentication.Key[id] = k
+		}
+	}
+	for id := range ok {
+		if _, ok := nk[id]; !ok {
+			del.Keys = append(del.Keys, id)
+		}
+	}
+	os, ns := sourceInterfaces(old), sourceInterfaces(next)
+	for af, si := range ns {
+		if !equalSourceInterface(os[af], si) {
+			n := ntp()
+			if n.SourceInterface == nil {
+				n.SourceInterface = map[gen.E_NtpagentNtp_AddressFamily]*gen.NtpagentNtp_Ntp_SourceInterface{}
+			}
+			n.SourceInterface[af] = si
+		}
+	}
+	for af := range os {
+		if _, ok := ns[af]; !ok {
+			del.SourceInterfaces = append(del.SourceInterfaces, familyName(af))
+		}
+	}
+	slices.SortFunc(del.Peers, func(a, b peerKey) int {
+		if a.Address != b.Address {
+			return cmpString(a.Address, b.Address)
+		}
+		return cmpString(a.VpnInstance, b.VpnInstance)
+	})
+	slices.Sort(del.Keys)
+	slices.Sort(del.SourceInterfaces)
+	if del.Peers != nil || del.Keys != nil || del.SourceInterfaces != nil {
+		r.Del = &del
+	}
+	var err error
+	r.Set, err = emitRFC7951(set)
+	return r, err
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func decodeRFC7951(data []byte) (*gen.Device, error) {
+	d := &gen.Device{}
+	if len(data) == 0 {
+		return d, nil
+	}
+	if err := gen.Unmarshal(data, d); err != nil {
+		return nil, fmt.Errorf("decode RFC 7951 JSON: %w", err)
+	}
+	return d, nil
+}
+
+// apply returns the tree the record describes, given the tree of the
+// previous record (prev is not changed).
+func (r *record) apply(prev *gen.Device) (*gen.Device, error) {
+	set, err := decodeRFC7951(r.Set)
+	if err != nil {
+		return nil, err
+	}
+	if r.Full {
+		return set, normalize(set)
+	}
+	t := copyTree(prev)
+	n := t.GetOrCreateNtp()
+	if r.Top {
+		t.System = set.System
+		n.Unsync = set.GetNtp().GetUnsync()
+		if e := authEnable(set.Ntp); e != nil {
+			n.GetOrCreateAuthentication().Enable = e
+		} else if n.Authentication != nil {
+			n.Authentication.Enable = nil
+		}
+	}
+	for k, p := range peers(set) {
+		n.GetOrCreateUnicastPeerMap()[k] = p
+	}
+	for id, k := range keys(set) {
+		n.GetOrCreateAuthentication().GetOrCreateKeyMap()[id] = k
+	}
+	for af, si := range sourceInterfaces(set) {
+		n.GetOrCreateSourceInterfaceMap()[af] = si
+	}
+	if d := r.Del; d != nil {
+		for _, k := range d.Peers {
+			delete(n.UnicastPeer, gen.NtpagentNtp_Ntp_UnicastPeer_Key{Address: k.Address, VpnInstance: k.VpnInstance})
+		}
+		for _, id := range d.Keys {
+			if n.Authentication != nil {
+				delete(n.Authentication.Key, id)
+			}
+		}
+		for _, name := range d.SourceInterfaces {
+			af := gen.NtpagentNtp_AddressFamily_ipv4
+			if name == "ipv6" {
+				af = gen.NtpagentNtp_AddressFamily_ipv6
+			}
+			delete(n.SourceInterface, af)
+		}
+	}
+	return t, normalize(t)
+}
+
+// encodeLine frames a record: "<crc32 of json, 8 hex digits> <json>\n".
+func encodeLine(r record) ([]byte, error) {
+	js, err := json.Marshal(r)
+	if err != nil {
+		return nil, fmt.Errorf("encode journal record: %w", err)
+	}
+	line := make([]byte, 0, len(js)+10)
+	line = fmt.Appendf(line, "%08x ", crc32.ChecksumIEEE(js))
+	line = append(line, js...)
+	return append(line, '\n'), nil
+}
+
+func decodeLine(line []byte) (record, bool) {
+	var r record
+	if len(line) < 10 || line[8] != ' ' {
+		return r, false
+	}
+	sum, err := strconv.ParseUint(string(line[:8]), 16, 32)
+	if err != nil || uint32(sum) != crc32.ChecksumIEEE(line[9:]) {
+		return r, false
+	}
+	if json.Unmarshal(line[9:], &r) != nil || r.ID == 0 {
+		return r, false
+	}
+	return r, true
+}
+
+// readJournal returns the records of the journal at path and the length of
+// its valid prefix. A torn last line (a write that was never acknowledged)
+// ends the valid prefix; a damaged line followed by valid ones is an error.
+func readJournal(path string) ([]record, int64, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	var recs []record
+	var off int64
+	for len(data) > 0 {
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 {
+			break // torn tail without its newline
+		}
+		r, ok := decodeLine(data[:i])
+		if !ok {
+			// Is anything valid after it? Then the file is damaged, not torn.
+			rest := data[i+1:]
+			for len(rest) > 0 {
+				j := bytes.IndexByte(rest, '\n')
+				if j < 0 {
+					break
+				}
+				if _, ok := decodeLine(rest[:j]); ok {
+					return nil, 0, fmt.Errorf("journal %s: damaged record at byte %d", path, off)
+				}
+				rest = rest[j+1:]
+			}
+			break
+		}
+		if n := len(recs); n > 0 && r.ID <= recs[n-1].ID {
+			return nil, 0, fmt.Errorf("journal %s: commit id %d after %d at byte %d", path, r.ID, recs[n-1].ID, off)
+		}
+		recs = append(recs, r)
+		off += int64(i + 1)
+		data = data[i+1:]
+	}
+	return recs, off, nil
+}
+
+// journal is the open journal file, appended to with one fdatasync per
+// commit.
+type journal struct {
+	dir     string
+	f       *os.File
+	size    int64
+	records int
+}
+
+func openJournalAppend(dir string, size int64, records int) (*journal, error) {
+	f, err := os.OpenFile(filepath.Join(dir, journalName), os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Truncate(size); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("truncate journal: %w", err)
+	}
+	if _, err := f.Seek(size, 0); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &journal{dir: dir, f: f, size: size, records: records}, nil
+}
+
+// append writes one line and makes it durable before returning. On failure
+// the file is cut back to its previous length.
+func (j *journal) append(line []byte) error {
+	if _, err := j.f.Write(line); err != nil {
+		j.f.Truncate(j.size)
+		j.f.Seek(j.size, 0)
+		return fmt.Errorf("write journal: %w", err)
+	}
+	if err := syscall.Fdatasync(int(j.f.Fd())); err != nil {
+		j.f.Truncate(j.size)
+		j.f.Seek(j.size, 0)
+		return fmt.Errorf("sync journal: %w", err)
+	}
+	j.size += int64(len(line))
+	j.records++
+	return nil
+}
+
+func (j *journal) close() error {
+	if j == nil || j.f == nil {
+		return nil
+	}
+	err := j.f.Close()
+	j.f = nil
+	return err
+}
+
+// writeJournal replaces the journal with the given lines (temp file, fsync,
+// rename, fsync of the directory) and opens it for appending.
+func writeJournal(dir string, lines [][]byte) (*journal, error) {
+	var buf bytes.Buffer
+	for _, l := range lines {
+		buf.Write(l)
+	}
+	if err := writeFileAtomic(dir, journalName, buf.Bytes()); err != nil {
+		return nil, err
+	}
+	return openJournalAppend(dir, int64(buf.Len()), len(lines))
+}
+
+// writeFileAtomic writes data to dir/name so that after a crash the file
+// holds either its old or its new content: temp file, fsync, rename, fsync
+// of the directory.
+func writeFileAtomic(dir, name string, data []byte) error {
+	tmp := filepath.Join(dir, name+".tmp")
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, filepath.Join(dir, name))
+	}
+	if err == nil {
+		err = syncDir(dir)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	return nil
+}
+
+// removeFileDurably removes dir/name and syncs the directory.
+func removeFileDurably(dir, name string) error {
+	if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove %s: %w", name, err)
+	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// confirmMarker is confirm.json: written before a confirmed commit is
+// acknowledged, removed when it is confirmed or rolled back. If the process
+// starts and finds it, the commit was never confirmed (RFC 6241 §8.4: the
+// server must restore the configuration as it was before the confirmed commit).
+type confirmMarker struct {
+	RollbackTo uint32    `json:"rollback-to"`
+	SessionID  uint32    `json:"session-id"`
+	User       string    `json:"user,omitempty"`
+	Persist    string    `json:"persist,omitempty"`
+	Deadline   time.Time `json:"deadline"`
+}
+
+func readMarker(dir string) (*confirmMarker, error) {
+	data, err := os.ReadFile(filepath.Join(dir, confirmName))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var m confirmMarker
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("%s is damaged: %v", confirmName, err)
+	}
+	return &m, nil
+}

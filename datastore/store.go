@@ -1,0 +1,1056 @@
+package datastore
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/ntpagent/ntpagent/datastore/rpcerror"
+	"github.com/ntpagent/ntpagent/datastore/rules"
+	"github.com/ntpagent/ntpagent/gen"
+)
+
+// Name names a configuration datastore (RFC 6241 §5.1). "startup" is not
+// supported.
+type Name string
+
+// The datastores.
+const (
+	Running   Name = "running"
+	Candidate Name = "candidate"
+)
+
+// Session is who asks: the session id (unique across NETCONF and CLI
+// sessions, allocated by the SSH server), the user and the origin
+// ("netconf", "cli" or "system").
+type Session struct {
+	ID     uint32
+	User   string
+	Origin string
+}
+
+// Commit origins, the enum of /ntps:commit-history/commit/origin.
+const (
+	OriginNETCONF                 = "netconf"
+	OriginCLI                     = "cli"
+	OriginRollback                = "rollback"
+	OriginConfirmedCommitRollback = "confirmed-commit-rollback"
+	OriginSystem                  = "system"
+)
+
+// Options configure Open.
+type Options struct {
+	// Dir is the state directory (created if missing).
+	Dir string
+	// Clock times confirmed commits and stamps commits; SystemClock if nil.
+	Clock Clock
+	// HistoryLimit is how many commits are kept for History and Rollback
+	// (default 50).
+	HistoryLimit int
+	// Logger; slog.Default() if nil.
+	Logger *slog.Logger
+	// LocalPrefixes returns the subnets of the device's interfaces for the
+	// broadcast-address rule; rules.HostPrefixes if nil.
+	LocalPrefixes func() []netip.Prefix
+}
+
+// EditOptions are the options of an edit (RFC 6241 §7.2).
+type EditOptions struct {
+	// TestOption is "test-then-set" (the default when empty), "set" or
+	// "test-only" (RFC 6241 §8.6.4).
+	TestOption string
+}
+
+// The test-option values of RFC 6241 §7.2 / §8.6.4.
+const (
+	TestThenSet = "test-then-set"
+	SetOnly     = "set"
+	TestOnly    = "test-only"
+)
+
+// CommitOptions are the parameters of <commit> (RFC 6241 §8.3, §8.4.5.1).
+type CommitOptions struct {
+	Confirmed bool
+	// Timeout is the confirm-timeout; 600 s when zero.
+	Timeout time.Duration
+	// Persist makes the confirmed commit survive the end of the session; a
+	// later commit confirms it from any session by giving the same value as
+	// PersistID.
+	Persist   string
+	PersistID string
+	// Label is kept in the commit history.
+	Label string
+}
+
+// DefaultConfirmTimeout is the confirm-timeout of RFC 6241 §8.4.5.1.
+const DefaultConfirmTimeout = 600 * time.Second
+
+// CommitInfo describes one commit of running.
+type CommitInfo struct {
+	ID     uint32
+	User   string
+	Time   time.Time
+	Label  string
+	Origin string
+}
+
+// LockInfo describes a held lock (for ietf-netconf-monitoring, RFC 6022).
+type LockInfo struct {
+	Datastore Name
+	SessionID uint32
+	User      string
+	Since     time.Time
+}
+
+// PendingConfirm describes an unconfirmed confirmed commit.
+type PendingConfirm struct {
+	SessionID  uint32
+	User       string
+	Persist    string
+	Deadline   time.Time
+	RollbackTo uint32 // the commit running returns to; 0 for the empty configuration
+}
+
+// Change is one change of running, delivered to subscribers in commit order.
+// Old and New are the subscriber's own copies.
+type Change struct {
+	Old, New  *gen.Device
+	Commit    CommitInfo
+	SessionID uint32 // the session that made it; 0 for the system
+	Datastore Name   // the datastore that was written (running, or candidate for a commit)
+	Edits     []EditedPath
+}
+
+type commit struct {
+	info CommitInfo
+	tree *gen.Device // never changed once stored
+	line []byte      // its journal record
+}
+
+type pending struct {
+	PendingConfirm
+	timer Timer
+	gen   uint64
+}
+
+// Store holds the candidate and running datastores. It is safe for
+// concurrent use by many sessions.
+type Store struct {
+	dir      string
+	clock    Clock
+	limit    int
+	log      *slog.Logger
+	prefixes func() []netip.Prefix
+
+	mu         sync.Mutex
+	closed     bool
+	running    *gen.Device // never changed once stored
+	candidate  *gen.Device // never changed once stored
+	modifiedBy map[uint32]bool
+	locks      map[Name]LockInfo
+	history    []commit // oldest first
+	lastID     uint32
+	pending    *pending
+	timerGen   uint64
+	runValid   bool
+	j          *journal
+	subs       map[*subscriber]struct{}
+}
+
+// Open loads the datastores from opts.Dir: running is the last commit of the
+// journal (or running.json when there is no journal yet, or empty). If the
+// process died while a confirmed commit was unconfirmed, running goes back to
+// the configuration before it, as a new commit (RFC 6241 §8.4). The
+// candidate starts equal to running.
+func Open(opts Options) (*Store, error) {
+	if opts.Dir == "" {
+		return nil, errors.New("datastore: Options.Dir is empty")
+	}
+	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("datastore: %w", err)
+	}
+	s := &Store{
+		dir: opts.Dir, clock: opts.Clock, limit: opts.HistoryLimit, log: opts.Logger, prefixes: opts.LocalPrefixes,
+		modifiedBy: map[uint32]bool{}, locks: map[Name]LockInfo{}, subs: map[*subscriber]struct{}{},
+	}
+	if s.clock == nil {
+		s.clock = SystemClock{}
+	}
+	if s.limit <= 0 {
+		s.limit = 50
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if err := s.load(); err != nil {
+		s.j.close()
+		return nil, fmt.Errorf("datastore: open %s: %w", opts.Dir, err)
+	}
+	return s, nil
+}
+
+func (s *Store) load() error {
+	recs, size, err := readJournal(filepath.Join(s.dir, journalName))
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		s.running = &gen.Device{}
+		data, rerr := os.ReadFile(filepath.Join(s.dir, runningName))
+		if rerr == nil {
+			t, derr := decodeRFC7951(data)
+			if derr == nil {
+				derr = normalize(t)
+			}
+			if derr != nil {
+				return fmt.Errorf("%s: %w", runningName, derr)
+			}
+			s.candidate = s.running
+			if _, err := s.commitTree(Session{User: "system", Origin: OriginSystem}, t, Running, "loaded from "+runningName, OriginSystem); err != nil {
+				return err
+			}
+		} else if !errors.Is(rerr, os.ErrNotExist) {
+			return rerr
+		}
+	case err != nil:
+		return err
+	default:
+		if len(recs) > 0 && !recs[0].Full {
+			return fmt.Errorf("journal: the first record (commit %d) does not hold a whole tree", recs[0].ID)
+		}
+		var prev *gen.Device
+		for i := range recs {
+			t, err := recs[i].apply(prev)
+			if err != nil {
+				return fmt.Errorf("journal: commit %d: %w", recs[i].ID, err)
+			}
+			line, err := encodeLine(recs[i])
+			if err != nil {
+				return err
+			}
+			s.history = append(s.history, commit{info: recs[i].info(), tree: t, line: line})
+			prev = t
+		}
+		s.running = &gen.Device{}
+		if prev != nil {
+			s.running = prev
+			s.lastID = recs[len(recs)-1].ID
+		}
+		if len(recs) > 0 {
+			if s.j, err = openJournalAppend(s.dir, size, len(recs)); err != nil {
+				return err
+			}
+		} else {
+			os.Remove(filepath.Join(s.dir, journalName))
+		}
+	}
+	s.candidate = s.running
+	if err := rules.Validate(s.running, s.ruleOptions()...); err != nil {
+		s.log.Warn("running configuration does not validate", "err", err)
+	} else {
+		s.runValid = true
+	}
+
+	m, err := readMarker(s.dir)
+	if err != nil {
+		return err
+	}
+	if m != nil {
+		// RFC 6241 §8.4: the device restarted before the confirmation.
+		s.pruneHistoryKeeping(m.RollbackTo)
+		to, ok := s.treeOf(m.RollbackTo)
+		if !ok {
+			return fmt.Errorf("%s: commit %d to return to is not in the journal", confirmName, m.RollbackTo)
+		}
+		s.log.Warn("confirmed commit was not confirmed before the restart; rolling back", "to", m.RollbackTo)
+		if !equalTree(to, s.running) {
+			if _, err := s.commitTree(Session{User: "system", Origin: OriginSystem}, to, Running, "", OriginConfirmedCommitRollback); err != nil {
+				return err
+			}
+		}
+		if err := removeFileDurably(s.dir, confirmName); err != nil {
+			return err
+		}
+		s.candidate = s.running
+	}
+	s.pruneHistory()
+	return nil
+}
+
+func (s *Store) ruleOptions() []rules.Option {
+	if s.prefixes == nil {
+		return nil
+	}
+	return []rules.Option{rules.WithLocalPrefixes(s.prefixes)}
+}
+
+// treeOf returns the tree of a retained commit; id 0 is the empty tree.
+func (s *Store) treeOf(id uint32) (*gen.Device, bool) {
+	if id == 0 {
+		return &gen.Device{}, true
+	}
+	for i := len(s.history) - 1; i >= 0; i-- {
+		if s.history[i].info.ID == id {
+			return s.history[i].tree, true
+		}
+	}
+	return nil, false
+}
+
+// Close writes running.json and closes the journal. Pending confirmed
+// commits stay pending on disk: the next Open rolls them back.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	if s.pending != nil && s.pending.timer != nil {
+		s.pending.timer.Stop()
+	}
+	for sub := range s.subs {
+		sub.stop()
+	}
+	s.subs = nil
+	var err error
+	if s.j != nil {
+		err = s.writeRunningJSON()
+	}
+	if cerr := s.j.close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func (s *Store) writeRunningJSON() error {
+	data, err := emitIndented(s.running)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(s.dir, runningName, data)
+}
+
+func errClosed() error {
+	return rpcerror.New(rpcerror.TagOperationFailed, "", "The configuration datastore is closed.")
+}
+
+// Snapshot returns a deep copy of the configuration in ds (config only).
+func (s *Store) Snapshot(ds Name) *gen.Device {
+	s.mu.Lock()
+	t := s.running
+	if ds == Candidate {
+		t = s.candidate
+	}
+	s.mu.Unlock()
+	return copyTree(t) // stored trees never change: copy outside the lock
+}
+
+func checkName(ds Name) error {
+	if ds != Running && ds != Candidate {
+		return &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagInvalidValue,
+			Message: fmt.Sprintf("The datastore %q is not supported (running and candidate are).", string(ds))}
+	}
+	return nil
+}
+
+// lockedByOther refuses when another session holds the lock on ds
+// (RFC 6241 §7.5), with the holder's session-id in error-info.
+func (s *Store) lockedByOther(sess Session, ds Name) error {
+	l, ok := s.locks[ds]
+	if !ok || l.SessionID == sess.ID {
+		return nil
+	}
+	return lockDenied(l.SessionID, "The %s datastore is locked by session %d.", ds, l.SessionID)
+}
+
+func lockDenied(holder uint32, format string, args ...any) *rpcerror.Error {
+	e := rpcerror.New(rpcerror.TagLockDenied, "", format, args...)
+	e.Type = rpcerror.TypeProtocol
+	e.Info = []rpcerror.InfoItem{{Name: "session-id", Value: strconv.FormatUint(uint64(holder), 10)}}
+	return e
+}
+
+// asRPCError keeps rpc-errors as they are and wraps any other error as
+// operation-failed.
+func asRPCError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var l rpcerror.List
+	var e *rpcerror.Error
+	if errors.As(err, &l) || errors.As(err, &e) {
+		return err
+	}
+	return &rpcerror.Error{Type: rpcerror.TypeApplication, Tag: rpcerror.TagOperationFailed, Message: err.Error(), Err: err}
+}
+
+// validateNext validates next, a tree that would become a datastore's
+// content, with rules.Validate. When running is known to be valid, only
+// what differs from running is looked at (see sparseFor).
+func (s *Store) validateNext(next *gen.Device) error {
+	if s.runValid {
+		sparse, changed, ok := sparseFor(s.running, next)
+		if ok {
+			if !changed || sparse == nil {
+				return nil
+			}
+			return rules.Validate(sparse, s.ruleOptions()...)
+		}
+	}
+	return rules.Validate(next, s.ruleOptions()...)
+}
+
+// Edit changes target with apply, which runs on a deep copy of target's
+// content (RFC 6241 §7.2 edit-config; the XML codec's Tree.Apply or a CLI
+// command). If apply fails, or the result does not validate (test-then-set),
+// nothing changes: an edit applies whole or not at all. Plain key values are
+// turned into cipher form. With test-only the result is validated and
+// thrown away. An edit of running (:writable-running) is always validated,
+// made durable, recorded in the history and sent to subscribers. apply must
+// not call the Store.
+func (s *Store) Edit(sess Session, target Name, opt EditOptions, apply func(root *gen.Device) error) error {
+	if err := checkName(target); err != nil {
+		return err
+	}
+	switch opt.TestOption {
+	case "", TestThenSet, SetOnly, TestOnly:
+	default:
+		return &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagInvalidValue, Path: "/nc:rpc/nc:edit-config/nc:test-option",
+			Message: fmt.Sprintf("The test-option %q is not one of test-then-set, set, test-only.", opt.TestOption)}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errClosed()
+	}
+	if err := s.lockedByOther(sess, target); err != nil {
+		return err
+	}
+	base := s.candidate
+	if target == Running {
+		base = s.running
+	}
+	work := copyTree(base)
+	if err := apply(work); err != nil {
+		return asRPCError(err)
+	}
+	if err := normalize(work); err != nil {
+		return err
+	}
+	if opt.TestOption != SetOnly || target == Running {
+		if err := s.validateNext(work); err != nil {
+			return err
+		}
+	}
+	if opt.TestOption == TestOnly {
+		return nil
+	}
+	if target == Running {
+		if equalTree(work, s.running) {
+			return nil
+		}
+		_, err := s.commitTree(sess, work, Running, "", sessionOrigin(sess))
+		return err
+	}
+	s.setCandidate(sess, work)
+	return nil
+}
+
+func sessionOrigin(sess Session) string {
+	switch sess.Origin {
+	case OriginNETCONF, OriginCLI, OriginSystem:
+		return sess.Origin
+	case "":
+		return OriginSystem
+	}
+	return OriginNETCONF
+}
+
+// setCandidate stores t as the candidate, written by sess. The candidate
+// has uncommitted changes exactly when it differs from running; the sessions
+// that made them are tracked for the lock rule of RFC 6241 §7.5.
+func (s *Store) setCandidate(sess Session, t *gen.Device) {
+	s.candidate = t
+	if equalTree(t, s.running) {
+		s.candidate = s.running
+		clear(s.modifiedBy)
+		return
+	}
+	s.modifiedBy[sess.ID] = true
+}
+
+// Validate validates the content of source (RFC 6241 §8.6).
+func (s *Store) Validate(sess Session, source Name) error {
+	if err := checkName(source); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if source == Running {
+		return rules.Validate(s.running, s.ruleOptions()...)
+	}
+	return s.validateNext(s.candidate)
+}
+
+// ValidateTree validates a configuration given inline (<validate> with
+// <source><config>); root is not changed.
+func (s *Store) ValidateTree(root *gen.Device) error {
+	t := copyTree(root)
+	if err := normalize(t); err != nil {
+		return err
+	}
+	return rules.Validate(t, s.ruleOptions()...)
+}
+
+// commitTree makes t the running configuration: a new commit id, a durable
+// journal record, the history, the candidate (when it has no uncommitted
+// changes it follows running) and the subscribers. Called with s.mu held.
+func (s *Store) commitTree(sess Session, t *gen.Device, ds Name, label, origin string) (CommitInfo, error) {
+	if s.lastID == ^uint32(0) {
+		return CommitInfo{}, rpcerror.New(rpcerror.TagOperationFailed, "", "The commit identifiers are exhausted.")
+	}
+	user := sess.User
+	if user == "" {
+		user = "system"
+	}
+	ci := CommitInfo{ID: s.lastID + 1, User: user, Time: s.clock.Now().UTC().Round(time.Microsecond), Label: label, Origin: origin}
+	old := s.running
+	line, err := s.appendCommit(ci, t)
+	if err != nil {
+		return CommitInfo{}, err
+	}
+	s.lastID = ci.ID
+	s.running = t
+	s.runValid = true // callers commit validated trees, or recompute this
+	s.history = append(s.history, commit{info: ci, tree: t, line: line})
+	s.pruneHistory()
+	if s.candidate == old {
+		s.candidate = t
+	} else if equalTree(s.candidate, t) {
+		s.candidate = t
+		clear(s.modifiedBy)
+	}
+	s.notify(Change{Old: old, New: t, Commit: ci, SessionID: sess.ID, Datastore: ds})
+	s.maybeCompact()
+	return ci, nil
+}
+
+// appendCommit writes the journal record of a commit and makes it durable.
+// The first record of a journal holds the whole tree.
+func (s *Store) appendCommit(ci CommitInfo, t *gen.Device) ([]byte, error) {
+	var rec record
+	var err error
+	if s.j == nil {
+		rec, err = fullRecord(ci, t)
+	} else {
+		rec, err = deltaRecord(ci, s.running, t)
+	}
+	if err != nil {
+		return nil, asRPCError(err)
+	}
+	line, err := encodeLine(rec)
+	if err != nil {
+		return nil, asRPCError(err)
+	}
+	if s.j == nil {
+		s.j, err = writeJournal(s.dir, [][]byte{line})
+	} else {
+		err = s.j.append(line)
+	}
+	if err != nil {
+		s.log.Error("cannot make a commit durable", "err", err)
+		return nil, asRPCError(fmt.Errorf("the commit could not be saved: %w", err))
+	}
+	return line, nil
+}
+
+// pruneHistory keeps the last limit commits, and every commit from the one
+// an unconfirmed commit returns to.
+func (s *Store) pruneHistory() {
+	keep := uint32(0)
+	if s.pending != nil {
+		keep = s.pending.RollbackTo
+	}
+	s.pruneHistoryKeeping(keep)
+}
+
+func (s *Store) pruneHistoryKeeping(keep uint32) {
+	drop := len(s.history) - s.limit
+	if drop <= 0 {
+		return
+	}
+	if keep != 0 {
+		for i := 0; i < drop; i++ {
+			if s.history[i].info.ID >= keep {
+				drop = i
+				break
+			}
+		}
+	}
+	if drop > 0 {
+		s.history = append([]commit(nil), s.history[drop:]...)
+	}
+}
+
+// maybeCompact rewrites the journal when it holds many more records than
+// the history: a whole-tree record of the oldest kept commit, then the
+// records of the later ones. A failure is logged: the long journal is still
+// correct.
+func (s *Store) maybeCompact() {
+	if s.j == nil || s.j.records <= 2*s.limit+16 || len(s.history) == 0 {
+		return
+	}
+	if err := s.compact(); err != nil {
+		s.log.Error("journal compaction failed", "err", err)
+	}
+}
+
+func (s *Store) compact() error {
+	first := s.history[0]
+	rec, err := fullRecord(first.info, first.tree)
+	if err != nil {
+		return err
+	}
+	line, err := encodeLine(rec)
+	if err != nil {
+		return err
+	}
+	lines := [][]byte{line}
+	for _, c := range s.history[1:] {
+		lines = append(lines, c.line)
+	}
+	s.j.close()
+	j, err := writeJournal(s.dir, lines)
+	if err != nil {
+		// Reopen the old journal, which rename left in place.
+		if j2, err2 := openJournalAppend(s.dir, s.j.size, s.j.records); err2 == nil {
+			s.j = j2
+		} else {
+			s.j = nil
+			s.log.Error("journal cannot be reopened", "err", err2)
+		}
+		return err
+	}
+	s.j = j
+	s.history[0].line = line
+	return s.writeRunningJSON()
+}
+
+// Commit makes the candidate the running configuration (RFC 6241 §8.3),
+// possibly as a confirmed commit (§8.4). A commit while a confirmed commit is
+// pending confirms it: from the same session, or from any session with the
+// matching PersistID when it was given Persist. A Confirmed commit while one
+// is pending extends it with the new timeout.
+func (s *Store) Commit(sess Session, opt CommitOptions) (CommitInfo, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return CommitInfo{}, errClosed()
+	}
+	if err := s.lockedByOther(sess, Running); err != nil {
+		return CommitInfo{}, err
+	}
+	if err := s.lockedByOther(sess, Candidate); err != nil {
+		return CommitInfo{}, err
+	}
+	p := s.pending
+	switch {
+	case opt.PersistID != "" && (p == nil || p.Persist != opt.PersistID):
+		// RFC 6241 §8.4.5.1: persist-id must name the pending commit's persist.
+		return CommitInfo{}, &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagInvalidValue, Path: "/nc:rpc/nc:commit/nc:persist-id",
+			Message: "No confirmed commit with this persist-id is pending."}
+	case p != nil && opt.PersistID == "" && p.Persist != "":
+		return CommitInfo{}, rpcerror.New(rpcerror.TagInUse, "", "A persistent confirmed commit is pending: give its persist-id to confirm or extend it.")
+	case p != nil && opt.PersistID == "" && p.SessionID != sess.ID:
+		return CommitInfo{}, rpcerror.New(rpcerror.TagInUse, "", "A confirmed commit of session %d is pending: only that session can confirm it.", p.SessionID)
+	}
+	timeout := opt.Timeout
+	if timeout == 0 {
+		timeout = DefaultConfirmTimeout
+	}
+	if timeout < 0 {
+		return CommitInfo{}, &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagInvalidValue, Path: "/nc:rpc/nc:commit/nc:confirm-timeout",
+			Message: "The confirm-timeout must be positive."}
+	}
+	if err := s.validateNext(s.candidate); err != nil {
+		return CommitInfo{}, err
+	}
+	if opt.Confirmed {
+		m := confirmMarker{RollbackTo: s.lastID, SessionID: sess.ID, User: sess.User, Persist: opt.Persist, Deadline: s.clock.Now().Add(timeout)}
+		if p != nil {
+			m.RollbackTo = p.RollbackTo
+		}
+		data, err := jsonIndent(m)
+		if err == nil {
+			// Durable before the commit is acknowledged: a restart before the
+			// confirmation rolls back to RollbackTo.
+			err = writeFileAtomic(s.dir, confirmName, data)
+		}
+		if err != nil {
+			return CommitInfo{}, asRPCError(fmt.Errorf("the confirmed commit could not be saved: %w", err))
+		}
+		ci, err := s.commitCandidate(sess, opt.Label)
+		if err != nil {
+			if p == nil {
+				removeFileDurably(s.dir, confirmName)
+			}
+			return CommitInfo{}, err
+		}
+		if p != nil && p.timer != nil {
+			p.timer.Stop()
+		}
+		s.timerGen++
+		g := s.timerGen
+		s.pending = &pending{PendingConfirm: PendingConfirm{SessionID: sess.ID, User: sess.User, Persist: opt.Persist, Deadline: m.Deadline, RollbackTo: m.RollbackTo}, gen: g}
+		s.pending.timer = s.clock.AfterFunc(timeout, func() { s.confirmTimeout(g) })
+		return ci, nil
+	}
+	ci, err := s.commitCandidate(sess, opt.Label)
+	if err != nil {
+		return CommitInfo{}, err
+	}
+	if p != nil {
+		// The confirming commit (RFC 6241 §8.4.5.1).
+		if p.timer != nil {
+			p.timer.Stop()
+		}
+		s.pending = nil
+		if err := removeFileDurably(s.dir, confirmName); err != nil {
+			s.log.Error("cannot remove the confirmed-commit marker", "err", err)
+			return ci, asRPCError(err)
+		}
+		s.pruneHistory()
+	}
+	return ci, nil
+}
+
+// commitCandidate commits the candidate; with nothing to commit it returns
+// the last commit and writes nothing.
+func (s *Store) commitCandidate(sess Session, label string) (CommitInfo, error) {
+	if s.candidate == s.running || equalTree(s.candidate, s.running) {
+		s.candidate = s.running
+		clear(s.modifiedBy)
+		return s.lastInfo(), nil
+	}
+	ci, err := s.commitTree(sess, s.candidate, Candidate, label, sessionOrigin(sess))
+	if err == nil {
+		s.candidate = s.running
+		clear(s.modifiedBy)
+	}
+	return ci, err
+}
+
+func (s *Store) lastInfo() CommitInfo {
+	if n := len(s.history); n > 0 {
+		return s.history[n-1].info
+	}
+	return CommitInfo{}
+}
+
+func (s *Store) confirmTimeout(g uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.pending == nil || s.pending.gen != g {
+		return
+	}
+	s.log.Warn("confirmed commit not confirmed in time; rolling back", "to", s.pending.RollbackTo)
+	if err := s.rollbackPending(Session{User: "system", Origin: OriginSystem}); err != nil {
+		s.log.Error("confirmed-commit rollback failed", "err", err)
+	}
+}
+
+// rollbackPending returns running to the configuration before the pending
+// confirmed commit (timeout, cancel-commit, end of the session).
+func (s *Store) rollbackPending(sess Session) error {
+	p := s.pending
+	to, ok := s.treeOf(p.RollbackTo)
+	if !ok {
+		return rpcerror.New(rpcerror.TagRollbackFailed, "", "The configuration before the confirmed commit (commit %d) is lost.", p.RollbackTo)
+	}
+	if p.timer != nil {
+		p.timer.Stop()
+	}
+	if !equalTree(to, s.running) {
+		if _, err := s.commitTree(sess, to, Running, "", OriginConfirmedCommitRollback); err != nil {
+			return err
+		}
+	}
+	s.pending = nil
+	s.runValid = rules.Validate(s.running, s.ruleOptions()...) == nil
+	s.pruneHistory()
+	return asRPCError(removeFileDurably(s.dir, confirmName))
+}
+
+// CancelCommit cancels the pending confirmed commit (RFC 6241 §8.4.5.2,
+// <cancel-commit>): from the session that made it, or from any session with
+// the matching persist-id when it was given persist.
+func (s *Store) CancelCommit(sess Session, persistID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errClosed()
+	}
+	p := s.pending
+	switch {
+	case p == nil:
+		return rpcerror.New(rpcerror.TagOperationFailed, "", "No confirmed commit is pending.")
+	case persistID != "" && persistID != p.Persist:
+		return &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagInvalidValue, Path: "/nc:rpc/nc:cancel-commit/nc:persist-id",
+			Message: "No confirmed commit with this persist-id is pending."}
+	case persistID == "" && p.Persist != "":
+		return rpcerror.New(rpcerror.TagInUse, "", "A persistent confirmed commit is pending: give its persist-id to cancel it.")
+	case persistID == "" && p.SessionID != sess.ID:
+		return rpcerror.New(rpcerror.TagInUse, "", "The pending confirmed commit belongs to session %d.", p.SessionID)
+	}
+	if err := s.lockedByOther(sess, Running); err != nil {
+		return err
+	}
+	return s.rollbackPending(sess)
+}
+
+// ConfirmedCommitPending reports the unconfirmed confirmed commit, if any.
+func (s *Store) ConfirmedCommitPending() (PendingConfirm, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pending == nil {
+		return PendingConfirm{}, false
+	}
+	return s.pending.PendingConfirm, true
+}
+
+// Discard makes the candidate equal to running (RFC 6241 §8.3.4.2,
+// <discard-changes>).
+func (s *Store) Discard(sess Session) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errClosed()
+	}
+	if err := s.lockedByOther(sess, Candidate); err != nil {
+		return err
+	}
+	s.candidate = s.running
+	clear(s.modifiedBy)
+	return nil
+}
+
+// Copy replaces target with the content of src, or with inline when src is
+// "" (RFC 6241 §7.3 <copy-config>). The new content is validated; a copy to
+// running is a commit.
+func (s *Store) Copy(sess Session, target Name, src Name, inline *gen.Device) error {
+	if err := checkName(target); err != nil {
+		return err
+	}
+	if src != "" {
+		if err := checkName(src); err != nil {
+			return err
+		}
+		if src == target {
+			return &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagInvalidValue,
+				Message: "The source and the target of copy-config are the same datastore."}
+		}
+	} else if inline == nil {
+		return &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagMissingElement, Message: "copy-config has no source.",
+			Info: []rpcerror.InfoItem{{Name: "bad-element", Value: "source"}}}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errClosed()
+	}
+	if err := s.lockedByOther(sess, target); err != nil {
+		return err
+	}
+	var t *gen.Device
+	switch src {
+	case Running:
+		t = s.running
+	case Candidate:
+		t = s.candidate
+	default:
+		t = copyTree(inline)
+		if err := normalize(t); err != nil {
+			return err
+		}
+	}
+	if err := s.validateNext(t); err != nil {
+		return err
+	}
+	if target == Candidate {
+		s.setCandidate(sess, t)
+		return nil
+	}
+	if equalTree(t, s.running) {
+		return nil
+	}
+	_, err := s.commitTree(sess, t, Running, "", sessionOrigin(sess))
+	return err
+}
+
+// Delete is <delete-config> (RFC 6241 §7.4). running cannot be deleted.
+// Deleting the candidate empties it (an uncommitted change like any other);
+// RFC 6241 §7.4 excludes only running.
+func (s *Store) Delete(sess Session, target Name) error {
+	if err := checkName(target); err != nil {
+		return err
+	}
+	if target == Running {
+		return &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagOperationNotSupported,
+			Message: "The running datastore cannot be deleted."}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errClosed()
+	}
+	if err := s.lockedByOther(sess, target); err != nil {
+		return err
+	}
+	s.setCandidate(sess, &gen.Device{})
+	return nil
+}
+
+// Lock locks ds for sess (RFC 6241 §7.5). It is refused while another
+// session holds it (or sess itself), and for the candidate while it holds
+// uncommitted changes of another session.
+func (s *Store) Lock(sess Session, ds Name) error {
+	if err := checkName(ds); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errClosed()
+	}
+	if l, ok := s.locks[ds]; ok {
+		return lockDenied(l.SessionID, "The %s datastore is already locked by session %d.", ds, l.SessionID)
+	}
+	if ds == Candidate {
+		for id := range s.modifiedBy {
+			if id != sess.ID {
+				return lockDenied(id, "The candidate datastore has uncommitted changes of session %d: commit or discard them first.", id)
+			}
+		}
+	}
+	s.locks[ds] = LockInfo{Datastore: ds, SessionID: sess.ID, User: sess.User, Since: s.clock.Now()}
+	return nil
+}
+
+// Unlock releases sess's lock on ds (RFC 6241 §7.6). Releasing the lock on
+// the candidate discards its uncommitted changes (RFC 6241 §8.3.5.2); while
+// the lock was held only its owner could make them.
+func (s *Store) Unlock(sess Session, ds Name) error {
+	if err := checkName(ds); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errClosed()
+	}
+	l, ok := s.locks[ds]
+	if !ok {
+		return rpcerror.New(rpcerror.TagOperationFailed, "", "The %s datastore is not locked.", ds)
+	}
+	if l.SessionID != sess.ID {
+		return lockDenied(l.SessionID, "The lock on the %s datastore belongs to session %d.", ds, l.SessionID)
+	}
+	s.release(ds)
+	return nil
+}
+
+func (s *Store) release(ds Name) {
+	delete(s.locks, ds)
+	if ds == Candidate {
+		s.candidate = s.running
+		clear(s.modifiedBy)
+	}
+}
+
+// Locks lists the held locks.
+func (s *Store) Locks() []LockInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []LockInfo
+	for _, ds := range []Name{Running, Candidate} {
+		if l, ok := s.locks[ds]; ok {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// CloseSession is called when a session ends: its locks are released (its
+// uncommitted candidate changes discarded if it held the candidate lock), and
+// its non-persistent confirmed commit is rolled back (RFC 6241 §8.4.5.1).
+func (s *Store) CloseSession(sess Session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	for _, ds := range []Name{Running, Candidate} {
+		if l, ok := s.locks[ds]; ok && l.SessionID == sess.ID {
+			s.release(ds)
+		}
+	}
+	if p := s.pending; p != nil && p.Persist == "" && p.SessionID == sess.ID {
+		s.log.Warn("session of an unconfirmed commit ended; rolling back", "session", sess.ID, "to", p.RollbackTo)
+		if err := s.rollbackPending(Session{ID: sess.ID, User: sess.User, Origin: OriginSystem}); err != nil {
+			s.log.Error("confirmed-commit rollback failed", "err", err)
+		}
+	}
+}
+
+// CandidateModified reports whether the candidate has uncommitted changes.
+func (s *Store) CandidateModified() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.modifiedBy) > 0
+}
+
+// History lists the kept commits, newest first.
+func (s *Store) History() []CommitInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]CommitInfo, 0, len(s.history))
+	for i := len(s.history) - 1; i >= 0; i-- {
+		out = append(out, s.history[i].info)
+	}
+	return out
+}
+
+// Rollback makes running what it was right after commit id, as a new commit
+// with origin "rollback" (ntps:rollback-to-commit). It is refused while a
+// confirmed commit is pending.
+func (s *Store) Rollback(sess Session, id uint32, label string) (CommitInfo, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return CommitInfo{}, errClosed()
+	}
+	if err := s.lockedByOther(sess, Running); err != nil {
+		return CommitInfo{}, err
+	}
+	if s.pending != nil {
+		return CommitInfo{}, rpcerror.New(rpcerror.TagInUse, "", "A confirmed commit is pending: confirm or cancel it first.")
+	}
+	var t *gen.Device
+	for _, c := range s.history {
+		if c.info.ID == id {
+			t = c.tree
+		}
+	}
+	if t == nil {
+		return CommitInfo{}, rpcerror.New(rpcerror.TagInvalidValue, "/ntps:rollback-to-commit/ntps:commit-id", "Commit %d is not in the commit history.", id)
+	}
+	if err := s.validateNext(t); err != nil {
+		return CommitInfo{}, err
+	}
+	return s.commitTree(sess, t, Running, label, OriginRollback)
+}

@@ -1,0 +1,119 @@
+package datastore
+
+import (
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	"github.com/openconfig/ygot/ygot"
+
+	"github.com/ntpagent/ntpagent/gen"
+)
+
+// subscriber delivers changes in commit order through its own goroutine, so
+// that a slow reader never blocks a commit: changes wait in an unbounded
+// queue (each entry shares the immutable stored trees; the copies handed to
+// the reader are made by the goroutine).
+type subscriber struct {
+	mu    sync.Mutex
+	queue []Change
+	wake  chan struct{}
+	done  chan struct{}
+	out   chan Change
+	once  sync.Once
+}
+
+// Subscribe returns a channel that receives every later change of running
+// (commits, writes to running, rollbacks), in commit order, each with its
+// own copies of the old and new trees and the list of edited paths; and a
+// function that ends the subscription and closes the channel. buf is the
+// channel's buffer.
+func (s *Store) Subscribe(buf int) (<-chan Change, func()) {
+	if buf < 0 {
+		buf = 0
+	}
+	sub := &subscriber{wake: make(chan struct{}, 1), done: make(chan struct{}), out: make(chan Change, buf)}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		close(sub.out)
+		return sub.out, func() {}
+	}
+	s.subs[sub] = struct{}{}
+	s.mu.Unlock()
+	go sub.run()
+	return sub.out, func() {
+		s.mu.Lock()
+		delete(s.subs, sub)
+		s.mu.Unlock()
+		sub.stop()
+	}
+}
+
+func (sub *subscriber) stop() { sub.once.Do(func() { close(sub.done) }) }
+
+func (sub *subscriber) push(c Change) {
+	sub.mu.Lock()
+	sub.queue = append(sub.queue, c)
+	sub.mu.Unlock()
+	select {
+	case sub.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (sub *subscriber) run() {
+	defer close(sub.out)
+	for {
+		select {
+		case <-sub.done:
+			return
+		case <-sub.wake:
+		}
+		for {
+			sub.mu.Lock()
+			if len(sub.queue) == 0 {
+				sub.mu.Unlock()
+				break
+			}
+			c := sub.queue[0]
+			sub.queue[0] = Change{}
+			sub.queue = sub.queue[1:]
+			sub.mu.Unlock()
+			c.Edits = diffTrees(c.Old, c.New)
+			c.Old, c.New = copyTree(c.Old), copyTree(c.New)
+			select {
+			case sub.out <- c:
+			case <-sub.done:
+				return
+			}
+		}
+	}
+}
+
+// notify queues a change for every subscriber. Called with s.mu held, so
+// the queues receive changes in commit order.
+func (s *Store) notify(c Change) {
+	for sub := range s.subs {
+		sub.push(c)
+	}
+}
+
+// emitIndented renders running.json: ygot's RFC 7951 emitter with module
+// names, indented for a human.
+func emitIndented(d *gen.Device) ([]byte, error) {
+	js, err := ygot.EmitJSON(d, &ygot.EmitJSONConfig{Format: ygot.RFC7951, Indent: "  ", SkipValidation: true,
+		RFC7951Config: &ygot.RFC7951JSONConfig{AppendModuleName: true}})
+	if err != nil {
+		return nil, fmt.Errorf("encode running.json: %w", err)
+	}
+	return append([]byte(js), '\n'), nil
+}
+
+func jsonIndent(v any) ([]byte, error) {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(data, '\n'), nil
+}

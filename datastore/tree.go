@@ -1,0 +1,433 @@
+package datastore
+
+import (
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+
+	"github.com/ntpagent/ntpagent/datastore/rpcerror"
+	"github.com/ntpagent/ntpagent/datastore/rules"
+	"github.com/ntpagent/ntpagent/gen"
+)
+
+// The datastore holds configuration trees of a schema it knows, and works on
+// them with typed code rather than ygot's reflection: copying, comparing and
+// diffing 1,000 peers takes microseconds this way and milliseconds through
+// ygot.DeepCopy / ygot.Diff. TestTreeHelpersCoverEverySchemaField fills
+// every configuration field of gen.Device by reflection and fails when a
+// field is added to the YANG modules and not handled here.
+
+func ptr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
+}
+
+func eq[T comparable](a, b *T) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}
+
+// copyTree returns a deep copy of the configuration nodes of d (config false
+// nodes are not copied). nil copies to an empty tree.
+func copyTree(d *gen.Device) *gen.Device {
+	out := &gen.Device{}
+	if d == nil {
+		return out
+	}
+	if d.System != nil {
+		out.System = &gen.NtpagentSystem_System{Sysname: ptr(d.System.Sysname)}
+	}
+	n := d.Ntp
+	if n == nil {
+		return out
+	}
+	on := &gen.NtpagentNtp_Ntp{}
+	out.Ntp = on
+	if n.Unsync != nil {
+		on.Unsync = &gen.NtpagentNtp_Ntp_Unsync{DecStep: ptr(n.Unsync.DecStep), MaxPollInterval: ptr(n.Unsync.MaxPollInterval)}
+	}
+	if n.SourceInterface != nil {
+		on.SourceInterface = make(map[gen.E_NtpagentNtp_AddressFamily]*gen.NtpagentNtp_Ntp_SourceInterface, len(n.SourceInterface))
+		for k, v := range n.SourceInterface {
+			on.SourceInterface[k] = copySourceInterface(v)
+		}
+	}
+	if n.UnicastPeer != nil {
+		on.UnicastPeer = make(map[gen.NtpagentNtp_Ntp_UnicastPeer_Key]*gen.NtpagentNtp_Ntp_UnicastPeer, len(n.UnicastPeer))
+		for k, v := range n.UnicastPeer {
+			on.UnicastPeer[k] = copyPeer(v)
+		}
+	}
+	if a := n.Authentication; a != nil {
+		oa := &gen.NtpagentNtp_Ntp_Authentication{Enable: ptr(a.Enable)}
+		if a.Key != nil {
+			oa.Key = make(map[uint32]*gen.NtpagentNtp_Ntp_Authentication_Key, len(a.Key))
+			for k, v := range a.Key {
+				oa.Key[k] = copyKey(v)
+			}
+		}
+		on.Authentication = oa
+	}
+	return out
+}
+
+func copySourceInterface(v *gen.NtpagentNtp_Ntp_SourceInterface) *gen.NtpagentNtp_Ntp_SourceInterface {
+	if v == nil {
+		return nil
+	}
+	return &gen.NtpagentNtp_Ntp_SourceInterface{AddressFamily: v.AddressFamily, Interface: ptr(v.Interface), VpnInstance: ptr(v.VpnInstance)}
+}
+
+func copyPeer(v *gen.NtpagentNtp_Ntp_UnicastPeer) *gen.NtpagentNtp_Ntp_UnicastPeer {
+	if v == nil {
+		return nil
+	}
+	return &gen.NtpagentNtp_Ntp_UnicastPeer{
+		Address: ptr(v.Address), AuthenticationKeyid: ptr(v.AuthenticationKeyid), Maxpoll: ptr(v.Maxpoll),
+		Minpoll: ptr(v.Minpoll), Port: ptr(v.Port), Preempt: ptr(v.Preempt), Preferred: ptr(v.Preferred),
+		SourceInterface: ptr(v.SourceInterface), Version: ptr(v.Version), VpnInstance: ptr(v.VpnInstance),
+	}
+}
+
+func copyKey(v *gen.NtpagentNtp_Ntp_Authentication_Key) *gen.NtpagentNtp_Ntp_Authentication_Key {
+	if v == nil {
+		return nil
+	}
+	return &gen.NtpagentNtp_Ntp_Authentication_Key{KeyId: ptr(v.KeyId), KeyValue: ptr(v.KeyValue), Mode: v.Mode, Trusted: ptr(v.Trusted)}
+}
+
+func equalPeer(a, b *gen.NtpagentNtp_Ntp_UnicastPeer) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return eq(a.Address, b.Address) && eq(a.AuthenticationKeyid, b.AuthenticationKeyid) && eq(a.Maxpoll, b.Maxpoll) &&
+		eq(a.Minpoll, b.Minpoll) && eq(a.Port, b.Port) && eq(a.Preempt, b.Preempt) && eq(a.Preferred, b.Preferred) &&
+		eq(a.SourceInterface, b.SourceInterface) && eq(a.Version, b.Version) && eq(a.VpnInstance, b.VpnInstance)
+}
+
+func equalKey(a, b *gen.NtpagentNtp_Ntp_Authentication_Key) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return eq(a.KeyId, b.KeyId) && eq(a.KeyValue, b.KeyValue) && a.Mode == b.Mode && eq(a.Trusted, b.Trusted)
+}
+
+func equalSourceInterface(a, b *gen.NtpagentNtp_Ntp_SourceInterface) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.AddressFamily == b.AddressFamily && eq(a.Interface, b.Interface) && eq(a.VpnInstance, b.VpnInstance)
+}
+
+func equalMap[K comparable, V any](a, b map[K]*V, f func(x, y *V) bool) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		w, ok := b[k]
+		if !ok || !f(v, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// equalTop compares everything but the three lists: /ntp/unsync,
+// /ntp/authentication/enable and /system.
+func equalTop(a, b *gen.Device) bool {
+	an, bn := a.GetNtp(), b.GetNtp()
+	return eq(sysnamePtr(a), sysnamePtr(b)) &&
+		eq(unsyncDec(an), unsyncDec(bn)) && eq(unsyncMax(an), unsyncMax(bn)) &&
+		eq(authEnable(an), authEnable(bn))
+}
+
+func unsyncDec(n *gen.NtpagentNtp_Ntp) *uint8 {
+	if n == nil || n.Unsync == nil {
+		return nil
+	}
+	return n.Unsync.DecStep
+}
+
+func unsyncMax(n *gen.NtpagentNtp_Ntp) *uint8 {
+	if n == nil || n.Unsync == nil {
+		return nil
+	}
+	return n.Unsync.MaxPollInterval
+}
+
+func authEnable(n *gen.NtpagentNtp_Ntp) *bool {
+	if n == nil || n.Authentication == nil {
+		return nil
+	}
+	return n.Authentication.Enable
+}
+
+func peers(d *gen.Device) map[gen.NtpagentNtp_Ntp_UnicastPeer_Key]*gen.NtpagentNtp_Ntp_UnicastPeer {
+	if d == nil || d.Ntp == nil {
+		return nil
+	}
+	return d.Ntp.UnicastPeer
+}
+
+func keys(d *gen.Device) map[uint32]*gen.NtpagentNtp_Ntp_Authentication_Key {
+	if d == nil || d.Ntp == nil || d.Ntp.Authentication == nil {
+		return nil
+	}
+	return d.Ntp.Authentication.Key
+}
+
+func sourceInterfaces(d *gen.Device) map[gen.E_NtpagentNtp_AddressFamily]*gen.NtpagentNtp_Ntp_SourceInterface {
+	if d == nil || d.Ntp == nil {
+		return nil
+	}
+	return d.Ntp.SourceInterface
+}
+
+// equalTree compares the configuration of two trees.
+func equalTree(a, b *gen.Device) bool {
+	return equalTop(a, b) && equalMap(peers(a), peers(b), equalPeer) &&
+		equalMap(keys(a), keys(b), equalKey) && equalMap(sourceInterfaces(a), sourceInterfaces(b), equalSourceInterface)
+}
+
+// normalize turns a tree as an edit left it into the stored form: plain key
+// values in cipher form (rules.CipherKey, deterministic so that repeating an
+// edit changes nothing), empty containers and lists removed (with-defaults
+// "explicit": what is not set is absent). It refuses config false data.
+func normalize(d *gen.Device) error {
+	if d.CommitHistory != nil && !reflect.ValueOf(*d.CommitHistory).IsZero() {
+		return rpcerror.New(rpcerror.TagInvalidValue, "/ntps:commit-history", "The commit history is state data and cannot be configured.")
+	}
+	d.CommitHistory = nil
+	if n := d.Ntp; n != nil {
+		if n.Status != nil && !reflect.ValueOf(*n.Status).IsZero() {
+			return rpcerror.New(rpcerror.TagInvalidValue, "/ntpa:ntp/ntpa:status", "The NTP status is state data and cannot be configured.")
+		}
+		if n.Sessions != nil && len(n.Sessions.Session) > 0 {
+			return rpcerror.New(rpcerror.TagInvalidValue, "/ntpa:ntp/ntpa:sessions", "The NTP sessions are state data and cannot be configured.")
+		}
+		n.Status, n.Sessions = nil, nil
+		if n.Unsync != nil && n.Unsync.DecStep == nil && n.Unsync.MaxPollInterval == nil {
+			n.Unsync = nil
+		}
+		if a := n.Authentication; a != nil {
+			for id, k := range a.Key {
+				if k == nil {
+					return rpcerror.New(rpcerror.TagInvalidValue, rules.KeyPath(id, ""), "Authentication key %d is empty.", id)
+				}
+				if k.KeyId == nil || *k.KeyId != id {
+					return rpcerror.New(rpcerror.TagInvalidValue, rules.KeyPath(id, "key-id"), "The key-id of authentication key %d does not match its list key.", id)
+				}
+				if k.KeyValue != nil && !rules.IsCipher(*k.KeyValue) {
+					c := rules.CipherKey(*k.KeyValue)
+					k.KeyValue = &c
+				}
+			}
+			if len(a.Key) == 0 {
+				a.Key = nil
+			}
+			if a.Enable == nil && a.Key == nil {
+				n.Authentication = nil
+			}
+		}
+		for k, p := range n.UnicastPeer {
+			if p == nil || !eq(p.Address, &k.Address) || !eq(p.VpnInstance, &k.VpnInstance) {
+				return rpcerror.New(rpcerror.TagInvalidValue, rules.PeerPath(k.Address, k.VpnInstance, ""), "The keys of unicast peer %s do not match its list key.", k.Address)
+			}
+		}
+		for af, si := range n.SourceInterface {
+			if si == nil || si.AddressFamily != af {
+				return rpcerror.New(rpcerror.TagInvalidValue, sourceInterfacePath(af, ""), "The address-family of a source interface does not match its list key.")
+			}
+		}
+		if len(n.UnicastPeer) == 0 {
+			n.UnicastPeer = nil
+		}
+		if len(n.SourceInterface) == 0 {
+			n.SourceInterface = nil
+		}
+		if n.Unsync == nil && n.Authentication == nil && n.UnicastPeer == nil && n.SourceInterface == nil {
+			d.Ntp = nil
+		}
+	}
+	if d.System != nil && d.System.Sysname == nil {
+		d.System = nil
+	}
+	return nil
+}
+
+func familyName(af gen.E_NtpagentNtp_AddressFamily) string {
+	if af == gen.NtpagentNtp_AddressFamily_ipv6 {
+		return "ipv6"
+	}
+	return "ipv4"
+}
+
+func sourceInterfacePath(af gen.E_NtpagentNtp_AddressFamily, leaf string) string {
+	p := fmt.Sprintf("/ntpa:ntp/ntpa:source-interface[ntpa:address-family='%s']", familyName(af))
+	if leaf != "" {
+		p += "/ntpa:" + leaf
+	}
+	return p
+}
+
+// sparseFor returns the smallest tree that validates like next, given that
+// base is valid: next's non-list parts, keys and source interfaces with only
+// the peers that differ from base. The product rules (rules.Check) judge a
+// peer by itself, the keys and the host's prefixes, never by another peer,
+// so the peers equal to base's need no second look. ok is false when a part
+// other than the peers differs: then only the whole of next will do.
+// changed is false when nothing differs.
+func sparseFor(base, next *gen.Device) (sparse *gen.Device, changed, ok bool) {
+	if !equalTop(base, next) || !equalMap(keys(base), keys(next), equalKey) ||
+		!equalMap(sourceInterfaces(base), sourceInterfaces(next), equalSourceInterface) {
+		return nil, true, false
+	}
+	bp := peers(base)
+	var diff map[gen.NtpagentNtp_Ntp_UnicastPeer_Key]*gen.NtpagentNtp_Ntp_UnicastPeer
+	for k, p := range peers(next) {
+		if !equalPeer(bp[k], p) {
+			if diff == nil {
+				diff = make(map[gen.NtpagentNtp_Ntp_UnicastPeer_Key]*gen.NtpagentNtp_Ntp_UnicastPeer)
+			}
+			diff[k] = p
+		}
+	}
+	if diff == nil {
+		return nil, len(bp) != len(peers(next)), true
+	}
+	s := &gen.Device{System: next.System}
+	if n := next.Ntp; n != nil {
+		s.Ntp = &gen.NtpagentNtp_Ntp{Unsync: n.Unsync, Authentication: n.Authentication, SourceInterface: n.SourceInterface, UnicastPeer: diff}
+	}
+	return s, true, true
+}
+
+// EditedPath is one change of a commit, for RFC 6470 netconf-config-change:
+// the instance path (module prefixes, keys) and the operation that turns the
+// old tree into the new one: "create", "delete" or "replace".
+type EditedPath struct {
+	Path      string
+	Operation string
+}
+
+// diffTrees lists the changes from a to b: list entries created or deleted,
+// and leaves created, deleted or replaced, in a stable order.
+func diffTrees(a, b *gen.Device) []EditedPath {
+	var out []EditedPath
+	leaf := func(path string, x, y any, same bool) {
+		xs, ys := !reflect.ValueOf(x).IsNil(), !reflect.ValueOf(y).IsNil()
+		switch {
+		case !xs && ys:
+			out = append(out, EditedPath{path, "create"})
+		case xs && !ys:
+			out = append(out, EditedPath{path, "delete"})
+		case xs && ys && !same:
+			out = append(out, EditedPath{path, "replace"})
+		}
+	}
+	as, bs := sysnamePtr(a), sysnamePtr(b)
+	leaf("/ntps:system/ntps:sysname", as, bs, eq(as, bs))
+	an, bn := a.GetNtp(), b.GetNtp()
+	u1, u2 := unsyncMax(an), unsyncMax(bn)
+	leaf(rules.UnsyncPath("max-poll-interval"), u1, u2, eq(u1, u2))
+	u1, u2 = unsyncDec(an), unsyncDec(bn)
+	leaf(rules.UnsyncPath("dec-step"), u1, u2, eq(u1, u2))
+	e1, e2 := authEnable(an), authEnable(bn)
+	leaf("/ntpa:ntp/ntpa:authentication/ntpa:enable", e1, e2, eq(e1, e2))
+
+	sis := unionKeys(sourceInterfaces(a), sourceInterfaces(b))
+	slices.Sort(sis)
+	for _, af := range sis {
+		x, y := sourceInterfaces(a)[af], sourceInterfaces(b)[af]
+		switch {
+		case x == nil:
+			out = append(out, EditedPath{sourceInterfacePath(af, ""), "create"})
+		case y == nil:
+			out = append(out, EditedPath{sourceInterfacePath(af, ""), "delete"})
+		default:
+			leaf(sourceInterfacePath(af, "interface"), x.Interface, y.Interface, eq(x.Interface, y.Interface))
+			leaf(sourceInterfacePath(af, "vpn-instance"), x.VpnInstance, y.VpnInstance, eq(x.VpnInstance, y.VpnInstance))
+		}
+	}
+	ps := unionKeys(peers(a), peers(b))
+	slices.SortFunc(ps, func(x, y gen.NtpagentNtp_Ntp_UnicastPeer_Key) int {
+		if c := strings.Compare(x.Address, y.Address); c != 0 {
+			return c
+		}
+		return strings.Compare(x.VpnInstance, y.VpnInstance)
+	})
+	for _, k := range ps {
+		x, y := peers(a)[k], peers(b)[k]
+		p := func(l string) string { return rules.PeerPath(k.Address, k.VpnInstance, l) }
+		switch {
+		case x == nil:
+			out = append(out, EditedPath{p(""), "create"})
+		case y == nil:
+			out = append(out, EditedPath{p(""), "delete"})
+		case !equalPeer(x, y):
+			leaf(p("authentication-keyid"), x.AuthenticationKeyid, y.AuthenticationKeyid, eq(x.AuthenticationKeyid, y.AuthenticationKeyid))
+			leaf(p("maxpoll"), x.Maxpoll, y.Maxpoll, eq(x.Maxpoll, y.Maxpoll))
+			leaf(p("minpoll"), x.Minpoll, y.Minpoll, eq(x.Minpoll, y.Minpoll))
+			leaf(p("port"), x.Port, y.Port, eq(x.Port, y.Port))
+			leaf(p("preempt"), x.Preempt, y.Preempt, eq(x.Preempt, y.Preempt))
+			leaf(p("preferred"), x.Preferred, y.Preferred, eq(x.Preferred, y.Preferred))
+			leaf(p("source-interface"), x.SourceInterface, y.SourceInterface, eq(x.SourceInterface, y.SourceInterface))
+			leaf(p("version"), x.Version, y.Version, eq(x.Version, y.Version))
+		}
+	}
+	ks := unionKeys(keys(a), keys(b))
+	slices.Sort(ks)
+	for _, id := range ks {
+		x, y := keys(a)[id], keys(b)[id]
+		p := func(l string) string { return rules.KeyPath(id, l) }
+		switch {
+		case x == nil:
+			out = append(out, EditedPath{p(""), "create"})
+		case y == nil:
+			out = append(out, EditedPath{p(""), "delete"})
+		case !equalKey(x, y):
+			if x.Mode != y.Mode {
+				out = append(out, EditedPath{p("mode"), modeOp(x.Mode, y.Mode)})
+			}
+			leaf(p("key-value"), x.KeyValue, y.KeyValue, eq(x.KeyValue, y.KeyValue))
+			leaf(p("trusted"), x.Trusted, y.Trusted, eq(x.Trusted, y.Trusted))
+		}
+	}
+	return out
+}
+
+func modeOp(x, y gen.E_NtpagentNtp_Ntp_Authentication_Key_Mode) string {
+	switch {
+	case x == 0:
+		return "create"
+	case y == 0:
+		return "delete"
+	}
+	return "replace"
+}
+
+func unionKeys[K comparable, V any](a, b map[K]V) []K {
+	out := make([]K, 0, len(a)+len(b))
+	for k := range a {
+		out = append(out, k)
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func sysnamePtr(d *gen.Device) *string {
+	if d == nil || d.System == nil {
+		return nil
+	}
+	return d.System.Sysname
+}
