@@ -1,3 +1,5 @@
+//go:build linux
+
 package netio
 
 import (
@@ -58,4 +60,3 @@ func localAddr(t *testing.T, tr *Transport, vpn string, a netip.Addr) netip.Addr
 	return netip.AddrPort{}
 }
 
-func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }

@@ -62,3 +62,5 @@ func TestSourceErrorText(t *testing.T) {
 		t.Fatalf("error text %q", err)
 	}
 }
+
+func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
