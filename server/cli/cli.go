@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/ntpagent/ntpagent/datastore"
 	"github.com/ntpagent/ntpagent/datastore/rpcerror"
 	"github.com/ntpagent/ntpagent/datastore/rules"
 	"github.com/ntpagent/ntpagent/gen"
@@ -20,8 +21,9 @@ import (
 
 // Config is what a CLI needs.
 type Config struct {
-	// Store is the shared datastore (see StoreOf).
-	Store Store
+	// Store is the datastore shared with NETCONF: CLI edits go to its
+	// candidate, commit is its Commit.
+	Store *datastore.Store
 	// State returns a snapshot of the operational state (Ntp.Status and
 	// Ntp.Sessions filled); nil means no engine is running.
 	State func() *gen.Device
@@ -39,6 +41,7 @@ type Config struct {
 // server.TerminalHandler; one CLI serves any number of sessions at once.
 type CLI struct {
 	cfg   Config
+	store backend
 	roots map[view]*node
 	log   *slog.Logger
 }
@@ -55,7 +58,7 @@ func New(cfg Config) *CLI {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &CLI{cfg: cfg, roots: grammar(), log: log}
+	return &CLI{cfg: cfg, store: cfg.Store, roots: grammar(), log: log}
 }
 
 // maxLineBytes bounds one command line. Longer lines are refused whole with
@@ -70,7 +73,7 @@ func (c *CLI) ServeTerminal(ctx context.Context, ts *TerminalSession) int {
 	s := &session{
 		c:    c,
 		ts:   ts,
-		ss:   Session{ID: ts.ID, User: ts.User},
+		ss:   datastore.Session{ID: ts.ID, User: ts.User, Origin: datastore.OriginCLI},
 		view: userView,
 		ctx:  ctx,
 	}
@@ -89,7 +92,7 @@ func (c *CLI) ServeTerminal(ctx context.Context, ts *TerminalSession) int {
 type session struct {
 	c    *CLI
 	ts   *TerminalSession
-	ss   Session
+	ss   datastore.Session
 	view view
 	ctx  context.Context
 	done bool // quit in the user view
@@ -108,7 +111,7 @@ func (s *session) printf(format string, a ...any) { fmt.Fprintf(&s.out, format, 
 // the candidate holds no uncommitted change and [*NAME] when it does (VRP's
 // two-stage configuration mode). NAME is the running sysname.
 func (s *session) prompt() string {
-	name := s.c.cfg.Store.Running().GetSystem().GetSysname()
+	name := s.running().GetSystem().GetSysname()
 	if name == "" {
 		name = "ntpagent"
 	}
@@ -116,7 +119,7 @@ func (s *session) prompt() string {
 		return "<" + name + ">"
 	}
 	mark := "~"
-	if s.c.cfg.Store.CandidateModified() {
+	if s.c.store.CandidateModified() {
 		mark = "*"
 	}
 	return "[" + mark + name + "]"

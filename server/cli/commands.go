@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ntpagent/ntpagent/datastore"
 	"github.com/ntpagent/ntpagent/datastore/rpcerror"
 	"github.com/ntpagent/ntpagent/datastore/rules"
 	"github.com/ntpagent/ntpagent/gen"
@@ -30,14 +31,14 @@ func cmdQuit(s *session, a args) error {
 
 func cmdReturn(s *session, a args) error {
 	s.view = userView
-	if s.c.cfg.Store.CandidateModified() {
+	if s.c.store.CandidateModified() {
 		s.printf("Warning: The candidate configuration has uncommitted changes; they stay until commit or abort.\n")
 	}
 	return nil
 }
 
 func cmdAbort(s *session, a args) error {
-	if err := s.c.cfg.Store.Discard(s.ss); err != nil {
+	if err := s.c.store.Discard(s.ss); err != nil {
 		return err
 	}
 	s.view = userView
@@ -45,17 +46,17 @@ func cmdAbort(s *session, a args) error {
 }
 
 func cmdCommit(s *session, a args) error {
-	if !s.c.cfg.Store.CandidateModified() {
+	if !s.c.store.CandidateModified() {
 		s.printf("Info: No configuration change to commit.\n")
 		return nil
 	}
-	_, err := s.c.cfg.Store.Commit(s.ss, a["label"])
+	_, err := s.c.store.Commit(s.ss, datastore.CommitOptions{Label: a["label"]})
 	return err
 }
 
 func cmdRollback(s *session, a args) error {
 	id, _ := strconv.ParseUint(a["id"], 10, 32)
-	ci, err := s.c.cfg.Store.Rollback(s.ss, uint32(id))
+	ci, err := s.c.store.Rollback(s.ss, uint32(id), "")
 	if err != nil {
 		return err
 	}
@@ -69,7 +70,11 @@ func cmdRollback(s *session, a args) error {
 // configured yet (data-missing), which commit reports — VRP lets a peer name
 // its key before the key is configured.
 func (s *session) edit(apply func(root *gen.Device) error) error {
-	return s.c.cfg.Store.EditCandidate(s.ss, func(root *gen.Device) error {
+	// "set": the datastore does not validate the whole candidate at each
+	// command (VRP checks a configuration as a whole at commit); the check
+	// below looks at what this command changes.
+	opt := datastore.EditOptions{TestOption: datastore.SetOnly}
+	return s.c.store.Edit(s.ss, datastore.Candidate, opt, func(root *gen.Device) error {
 		before := map[string]bool{}
 		for _, e := range rpcerror.All(s.c.cfg.Check(root)) {
 			before[e.Path+"\x00"+e.Message] = true

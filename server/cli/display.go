@@ -22,10 +22,10 @@ func (s *session) printLines(lines []string) {
 // typed lines), so changes made over NETCONF show here too.
 func cmdDisplayCurrent(s *session, a args) error {
 	s.printf("!Software Version %s\n", s.c.cfg.Software)
-	if h := s.c.cfg.Store.History(); len(h) > 0 {
+	if h := s.c.store.History(); len(h) > 0 {
 		s.printf("!Last configuration was updated at %s by %s\n", h[0].Time.UTC().Format(vrpTime), h[0].User)
 	}
-	s.printLines(configLines(s.c.cfg.Store.Running()))
+	s.printLines(configLines(s.running()))
 	return nil
 }
 
@@ -36,20 +36,20 @@ func cmdDisplayThis(s *session, a args) error {
 		s.printLines([]string{"#", "return"})
 		return nil
 	}
-	s.printLines(configLines(s.c.cfg.Store.Running()))
+	s.printLines(configLines(s.running()))
 	return nil
 }
 
 func cmdDisplayCandidate(s *session, a args) error {
-	if s.c.cfg.Store.CandidateModified() {
+	if s.c.store.CandidateModified() {
 		s.printf("!The candidate configuration has uncommitted changes\n")
 	}
-	s.printLines(configLines(s.c.cfg.Store.Candidate()))
+	s.printLines(configLines(s.candidate()))
 	return nil
 }
 
 func cmdDisplayCommitList(s *session, a args) error {
-	h := s.c.cfg.Store.History()
+	h := s.c.store.History()
 	if len(h) == 0 {
 		s.printf("Info: No commit record.\n")
 		return nil

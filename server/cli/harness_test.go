@@ -2,6 +2,8 @@ package cli
 
 import (
 	"bytes"
+	"net/netip"
+	"time"
 	"context"
 	"fmt"
 	"strings"
@@ -10,6 +12,7 @@ import (
 	"github.com/cockroachdb/datadriven"
 	"github.com/openconfig/ygot/ygot"
 
+	"github.com/ntpagent/ntpagent/datastore"
 	"github.com/ntpagent/ntpagent/datastore/rules"
 	"github.com/ntpagent/ntpagent/gen"
 )
@@ -18,16 +21,16 @@ import (
 // and the operational state the State func returns.
 type env struct {
 	t      testing.TB
-	store  *testStore
+	store  *datastore.Store
 	cli    *CLI
 	state  *gen.Device
 	nextID uint32
 }
 
 func newEnv(t testing.TB) *env {
-	e := &env{t: t, store: newTestStore(t), nextID: 1}
+	e := &env{t: t, store: openStore(t, t.TempDir()), nextID: 1}
 	e.cli = New(Config{
-		Store: e.store.cli(),
+		Store: e.store,
 		State: func() *gen.Device { return e.state },
 		Check: func(root *gen.Device) error { return rules.Check(root, rules.WithLocalPrefixes(nil)) },
 	})
@@ -72,7 +75,7 @@ func (e *env) run(mode, user string, role Role, width int, input string) string 
 		e.t.Fatalf("unknown mode %q", mode)
 	}
 	status := e.cli.ServeTerminal(context.Background(), ts)
-	e.store.closeSession(ts.ID, user)
+	e.store.CloseSession(datastore.Session{ID: ts.ID, User: user, Origin: datastore.OriginCLI})
 	switch mode {
 	case "pty":
 		sc := newScreen(width)
@@ -121,14 +124,16 @@ func (e *env) dispatch(t *testing.T, d *datadriven.TestData) string {
 	case "show":
 		var ds string
 		d.ScanArgs(t, "ds", &ds)
-		if ds == "running" {
-			return emitJSON(t, e.store.cli().Running())
-		}
-		return emitJSON(t, e.store.cli().Candidate())
+		return emitJSON(t, e.store.Snapshot(datastore.Name(ds)))
 	case "lock", "unlock":
 		var id int
 		d.ScanArgs(t, "id", &id)
-		if err := e.store.lockCandidate(uint32(id), d.Cmd == "lock"); err != nil {
+		other := datastore.Session{ID: uint32(id), User: "netconf-user", Origin: datastore.OriginNETCONF}
+		lock := e.store.Lock
+		if d.Cmd == "unlock" {
+			lock = e.store.Unlock
+		}
+		if err := lock(other, datastore.Candidate); err != nil {
 			return "error: " + err.Error() + "\n"
 		}
 		return "ok\n"
@@ -144,4 +149,27 @@ func TestTranscripts(t *testing.T) {
 		e := newEnv(t)
 		datadriven.RunTest(t, path, e.dispatch)
 	})
+}
+
+// fixedClock is the datastore's clock in tests: every commit happens at the
+// same instant, so transcripts do not depend on the wall clock; timers never
+// fire (no confirmed commit here).
+type fixedClock struct{}
+
+func (fixedClock) Now() time.Time { return time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC) }
+
+func (fixedClock) AfterFunc(time.Duration, func()) datastore.Timer { return stoppedTimer{} }
+
+type stoppedTimer struct{}
+
+func (stoppedTimer) Stop() bool { return true }
+
+func openStore(t testing.TB, dir string) *datastore.Store {
+	st, err := datastore.Open(datastore.Options{Dir: dir, Clock: fixedClock{},
+		LocalPrefixes: func() []netip.Prefix { return nil }})
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }

@@ -1,45 +1,24 @@
 package cli
 
 import (
-	"time"
-
+	"github.com/ntpagent/ntpagent/datastore"
 	"github.com/ntpagent/ntpagent/gen"
 )
 
-// Store is what the CLI needs of the shared datastore (one candidate and one
-// running for NETCONF and CLI sessions alike). StoreOf adapts
-// *datastore.Store to it.
-type Store interface {
-	// Running and Candidate return deep copies of the configuration.
-	Running() *gen.Device
-	Candidate() *gen.Device
-	// EditCandidate applies an edit to a copy of the candidate and stores it
-	// whole, or changes nothing and returns an error (lock-denied when
-	// another session holds a lock on the candidate).
-	EditCandidate(sess Session, apply func(root *gen.Device) error) error
-	// Commit is the NETCONF <commit>: candidate becomes running.
-	Commit(sess Session, label string) (CommitInfo, error)
-	// Discard is <discard-changes>: candidate := running.
-	Discard(sess Session) error
-	// CandidateModified tells whether the candidate differs from running.
+// backend is what the CLI uses of the shared datastore (one candidate and
+// one running for NETCONF and CLI sessions alike).
+type backend interface {
+	Snapshot(ds datastore.Name) *gen.Device
+	Edit(sess datastore.Session, target datastore.Name, opt datastore.EditOptions, apply func(root *gen.Device) error) error
+	Commit(sess datastore.Session, opt datastore.CommitOptions) (datastore.CommitInfo, error)
+	Discard(sess datastore.Session) error
 	CandidateModified() bool
-	// History is the commit list, newest first.
-	History() []CommitInfo
-	// Rollback makes running what it was after commit id, as a new commit.
-	Rollback(sess Session, id uint32) (CommitInfo, error)
+	History() []datastore.CommitInfo
+	Rollback(sess datastore.Session, id uint32, label string) (datastore.CommitInfo, error)
+	Locks() []datastore.LockInfo
 }
 
-// Session identifies the CLI session to the datastore (locks, history).
-type Session struct {
-	ID   uint32
-	User string
-}
+var _ backend = (*datastore.Store)(nil)
 
-// CommitInfo is one entry of the commit history.
-type CommitInfo struct {
-	ID     uint32
-	User   string
-	Time   time.Time
-	Label  string
-	Origin string
-}
+func (s *session) running() *gen.Device   { return s.c.store.Snapshot(datastore.Running) }
+func (s *session) candidate() *gen.Device { return s.c.store.Snapshot(datastore.Candidate) }

@@ -1,41 +1,20 @@
 package cli
 
-import (
-	"context"
-	"io"
-	"net"
-)
+import "github.com/ntpagent/ntpagent/server"
 
-// Role is the authorization role of an SSH user (mirrors server.Role of
-// contracts.md until package server defines it).
-type Role string
+// The SSH server's types (package server must not import cli, so the CLI
+// uses the server's).
+type (
+	// TerminalSession is one SSH "shell" or "exec" channel.
+	TerminalSession = server.TerminalSession
+	// Role is the authorization role of the SSH user.
+	Role = server.Role
+)
 
 // The roles.
 const (
-	RoleAdmin    Role = "admin"
-	RoleOperator Role = "operator"
+	RoleAdmin    = server.RoleAdmin
+	RoleOperator = server.RoleOperator
 )
 
-// TerminalSession is one SSH "shell" or "exec" channel (mirrors
-// server.TerminalSession of contracts.md until package server defines it).
-type TerminalSession struct {
-	ID            uint32
-	User          string
-	Role          Role
-	RemoteAddr    net.Addr
-	PTY           bool
-	Term          string
-	Width, Height int
-	Resize        <-chan [2]int // width, height
-	Command       string        // exec request's command; "" for a shell
-	Stdin         io.Reader
-	Stdout        io.Writer
-	Stderr        io.Writer
-}
-
-// TerminalHandler is what the SSH server calls for shell and exec channels.
-type TerminalHandler interface {
-	ServeTerminal(ctx context.Context, s *TerminalSession) (exitStatus int)
-}
-
-var _ TerminalHandler = (*CLI)(nil)
+var _ server.TerminalHandler = (*CLI)(nil)
