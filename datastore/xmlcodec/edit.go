@@ -104,24 +104,27 @@ func badElement(tag rpcerror.Tag, path, name string, format string, args ...any)
 func (t *Tree) resolve(parent *snode, x *xelem, ppath string) (*enode, error) {
 	sn := parent.child(x.ns, x.local)
 	if sn == nil {
-		if len(parent.byName[x.local]) == 0 {
-			where := "at the top level"
-			if parent.kind != kRoot {
-				where = "in " + parent.path
-			}
-			if x.ns == "" {
-				return nil, badElement(rpcerror.TagUnknownElement, ppath, x.local, "Element %s has no namespace; no such element is known %s.", x.local, where)
-			}
-			if _, known := loadSchemaNS(x.ns); !known {
-				e := badElement(rpcerror.TagUnknownNamespace, ppath, x.local, "Namespace %s of element %s is not supported.", x.ns, x.local)
-				e.Info = append(e.Info, rpcerror.InfoItem{Name: "bad-namespace", Value: x.ns})
-				return nil, e
-			}
-			return nil, badElement(rpcerror.TagUnknownElement, ppath, x.local, "Element %s is not known %s.", x.local, where)
+		where := "at the top level"
+		if parent.kind != kRoot {
+			where = "in " + parent.path
 		}
-		e := badElement(rpcerror.TagUnknownNamespace, ppath, x.local, "Element %s is not in namespace %q; it is in %s.", x.local, x.ns, parent.byName[x.local][0].ns)
-		e.Info = append(e.Info, rpcerror.InfoItem{Name: "bad-namespace", Value: x.ns})
-		return nil, e
+		others := parent.byName[x.local]
+		switch {
+		case x.ns == "" && len(others) > 0:
+			return nil, badElement(rpcerror.TagUnknownElement, ppath, x.local, "Element %s has no namespace; %s expects it in namespace %s.", x.local, where, others[0].ns)
+		case x.ns == "":
+			return nil, badElement(rpcerror.TagUnknownElement, ppath, x.local, "Element %s has no namespace; no such element is known %s.", x.local, where)
+		case len(others) > 0:
+			e := badElement(rpcerror.TagUnknownNamespace, ppath, x.local, "Element %s is not in namespace %s; %s expects it in %s.", x.local, x.ns, where, others[0].ns)
+			e.Info = append(e.Info, rpcerror.InfoItem{Name: "bad-namespace", Value: x.ns})
+			return nil, e
+		}
+		if _, known := loadSchemaNS(x.ns); !known {
+			e := badElement(rpcerror.TagUnknownNamespace, ppath, x.local, "Namespace %s of element %s is not supported.", x.ns, x.local)
+			e.Info = append(e.Info, rpcerror.InfoItem{Name: "bad-namespace", Value: x.ns})
+			return nil, e
+		}
+		return nil, badElement(rpcerror.TagUnknownElement, ppath, x.local, "Element %s is not known %s.", x.local, where)
 	}
 	n := &enode{s: sn, path: ppath + "/" + sn.prefix + ":" + sn.name, line: x.line}
 	if !sn.config {
@@ -131,7 +134,10 @@ func (t *Tree) resolve(parent *snode, x *xelem, ppath string) (*enode, error) {
 		return nil, badElement(rpcerror.TagInvalidValue, n.path, sn.name, "%s is state data (config false) and cannot be edited.", sn.path)
 	}
 	for _, a := range x.attrs {
-		if a.ns != nsBase {
+		// The attribute is in the base namespace (RFC 6241 §7.2); an
+		// unprefixed operation attribute, which many clients send, is taken
+		// as the same (our schema has no attributes of its own).
+		if a.ns != nsBase && (a.ns != "" || a.local != "operation") {
 			continue // other attributes (e.g. wd:default, RFC 6243 §6) do not change the edit
 		}
 		if a.local != "operation" {
@@ -172,11 +178,36 @@ func (t *Tree) resolve(parent *snode, x *xelem, ppath string) (*enode, error) {
 	if strings.TrimSpace(x.text) != "" {
 		return nil, badElement(rpcerror.TagInvalidValue, n.path, sn.name, "%s holds text; it has child elements only.", sn.path)
 	}
-	seen := map[*snode]bool{}
-	var keyNodes []*enode
 	if sn.kind == kList {
-		keyNodes = make([]*enode, len(sn.keys))
+		// The keys identify the entry (RFC 7950 §7.8.5): find them first,
+		// so that every error below names the entry.
+		var preds strings.Builder
+		for _, k := range sn.keys {
+			var kx *xelem
+			for _, c := range x.kids {
+				if c.local == k.name && c.ns == k.ns {
+					kx = c
+					break
+				}
+			}
+			if kx == nil {
+				// RFC 6241 Appendix A missing-element, with bad-element.
+				return nil, badElement(rpcerror.TagMissingElement, n.path, k.name, "The list entry %s lacks its key %s.", sn.path, k.name)
+			}
+			text := kx.text
+			if v, err := k.lt.parse(kx.text, k.elemType, kx.scope); err == nil {
+				text = string(k.lt.format(nil, v))
+			}
+			q := "'"
+			if strings.Contains(text, "'") {
+				q = `"`
+			}
+			fmt.Fprintf(&preds, "[%s:%s=%s%s%s]", k.prefix, k.name, q, text, q)
+		}
+		n.path += preds.String()
+		n.keys = make([]reflect.Value, len(sn.keys))
 	}
+	seen := map[*snode]bool{}
 	for _, cx := range x.kids {
 		c, err := t.resolve(sn, cx, n.path)
 		if err != nil {
@@ -189,60 +220,20 @@ func (t *Tree) resolve(parent *snode, x *xelem, ppath string) (*enode, error) {
 			seen[c.s] = true
 		}
 		if c.s.isKey {
-			keyNodes[sn.keyIndex[c.s]] = c
+			if c.op != "" && c.op != n.op {
+				e := rpcerror.New(rpcerror.TagBadAttribute, c.path, "The key leaf %s cannot carry its own operation %q; put it on the list entry.", c.s.name, c.op)
+				e.Info = []rpcerror.InfoItem{{Name: "bad-attribute", Value: "operation"}, {Name: "bad-element", Value: c.s.name}}
+				return nil, e
+			}
+			n.keys[sn.keyIndex[c.s]] = c.val
+			if c.verr != nil && n.keyErr == nil {
+				n.keyErr = c.verr
+			}
 		}
 		n.bits |= c.bits
 		n.kids = append(n.kids, c)
 	}
-	if sn.kind == kList {
-		var preds strings.Builder
-		for i, k := range keyNodes {
-			if k == nil {
-				// RFC 7950 §7.8.5 / RFC 6241 Appendix A: the key leaves
-				// identify the entry and must be present.
-				return nil, badElement(rpcerror.TagMissingElement, n.path, sn.keys[i].name, "The list entry %s lacks its key %s.", sn.path, sn.keys[i].name)
-			}
-			if k.op != "" && k.op != n.op {
-				e := rpcerror.New(rpcerror.TagBadAttribute, k.path, "The key leaf %s cannot carry its own operation %q; put it on the list entry.", sn.keys[i].name, k.op)
-				e.Info = []rpcerror.InfoItem{{Name: "bad-attribute", Value: "operation"}, {Name: "bad-element", Value: sn.keys[i].name}}
-				return nil, e
-			}
-			n.keys = append(n.keys, k.val)
-			if k.verr != nil && n.keyErr == nil {
-				n.keyErr = k.verr
-			}
-			text := string(k.s.lt.format(nil, k.val))
-			if k.verr != nil {
-				text = k.rawText
-			}
-			q := "'"
-			if strings.Contains(text, "'") {
-				q = `"`
-			}
-			fmt.Fprintf(&preds, "[%s:%s=%s%s%s]", k.s.prefix, k.s.name, q, text, q)
-		}
-		old := n.path
-		n.path += preds.String()
-		for _, c := range n.kids {
-			rebase(c, old, n.path)
-		}
-	}
 	return n, nil
-}
-
-// rebase rewrites the paths of a subtree whose parent path changed from
-// old to new (a list entry's key predicates are known only after its
-// children are read).
-func rebase(n *enode, old, new string) {
-	n.path = new + strings.TrimPrefix(n.path, old)
-	for _, e := range []*rpcerror.Error{n.verr, n.keyErr} {
-		if e != nil && strings.HasPrefix(e.Path, old) {
-			e.Path = new + strings.TrimPrefix(e.Path, old)
-		}
-	}
-	for _, c := range n.kids {
-		rebase(c, old, new)
-	}
 }
 
 func stripErr(err error) string {
@@ -293,9 +284,41 @@ func (t *Tree) Apply(root *gen.Device, defaultOp Op, errorOption string) error {
 	if err != nil {
 		return err
 	}
+	if !a.cont {
+		// A value that does not parse fails the edit before anything is
+		// touched, so that the tree is left as it was.
+		if e := firstValueError(t.roots, defaultOp); e != nil {
+			return rpcerror.List{e}
+		}
+	}
 	a.applyKids(reflect.ValueOf(root).Elem(), s.root, t.roots, defaultOp)
 	if len(a.errs) > 0 {
 		return a.errs
+	}
+	return nil
+}
+
+// firstValueError finds, in document order, the first value that does not
+// parse and that the edit would use: a list key, a leaf-list value, or a
+// leaf that is created, merged or replaced.
+func firstValueError(ns []*enode, inherited Op) *rpcerror.Error {
+	for _, n := range ns {
+		op := n.op
+		if op == "" {
+			op = inherited
+		}
+		switch {
+		case n.keyErr != nil:
+			return n.keyErr
+		case n.verr != nil && !n.s.isKey && (n.s.kind == kLeafList || op == OpCreate || op == OpMerge || op == OpReplace):
+			return n.verr
+		}
+		if op == OpDelete || op == OpRemove {
+			continue // the subtree's values are not used
+		}
+		if e := firstValueError(n.kids, op); e != nil {
+			return e
+		}
 	}
 	return nil
 }
