@@ -15,6 +15,9 @@ import (
 // microseconds in a 32-bit-safe range); larger offsets are for Step.
 const MaxSlew = 2145 * time.Second
 
+// ErrNoCapSysTime reports a process that may not adjust the host clock.
+var ErrNoCapSysTime = errors.New("clock: the process lacks CAP_SYS_TIME, needed to adjust the system clock")
+
 // ErrSlewTooLarge reports a slew beyond MaxSlew.
 var ErrSlewTooLarge = errors.New("clock: slew offset beyond ±2145 s, step instead")
 
@@ -44,6 +47,22 @@ type System struct {
 // NewSystem returns the host clock. Nothing is changed until a Step, Slew or
 // SetFrequency call.
 func NewSystem() *System { return &System{adjtime: unix.ClockAdjtime} }
+
+// CheckPrivilege tells, without changing anything, whether this process may
+// adjust the host clock (CAP_SYS_TIME in its effective set, capget(2)), so
+// that a daemon started with the system clock fails at once with a clear
+// error instead of at its first clock update.
+func (s *System) CheckPrivilege() error {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("capget: %w", err)
+	}
+	if data[unix.CAP_SYS_TIME/32].Effective&(1<<(unix.CAP_SYS_TIME%32)) == 0 {
+		return ErrNoCapSysTime
+	}
+	return nil
+}
 
 // Now returns the host's wall time.
 func (s *System) Now() time.Time { return time.Now() }

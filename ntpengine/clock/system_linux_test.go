@@ -3,6 +3,9 @@ package clock
 import (
 	"errors"
 	"math"
+	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -226,5 +229,36 @@ func TestSystemReadsHostStateReadOnly(t *testing.T) {
 	}
 	if now := s.Now(); now.IsZero() {
 		t.Fatal("Now is zero")
+	}
+}
+
+// TestCheckPrivilegeAgreesWithProcStatus compares capget(2) with the
+// kernel's other account of the same fact, CapEff in /proc/self/status.
+func TestCheckPrivilegeAgreesWithProcStatus(t *testing.T) {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var capEff uint64
+	found := false
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "CapEff:"); ok {
+			capEff, err = strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			found = true
+		}
+	}
+	if !found {
+		t.Fatal("no CapEff line in /proc/self/status")
+	}
+	want := capEff&(1<<unix.CAP_SYS_TIME) != 0
+	err = NewSystem().CheckPrivilege()
+	if want && err != nil {
+		t.Fatalf("CapEff has CAP_SYS_TIME but CheckPrivilege = %v", err)
+	}
+	if !want && !errors.Is(err, ErrNoCapSysTime) {
+		t.Fatalf("CapEff lacks CAP_SYS_TIME but CheckPrivilege = %v", err)
 	}
 }

@@ -133,3 +133,41 @@ func FuzzParseControl(f *testing.F) {
 		}
 	})
 }
+
+func TestDecode(t *testing.T) {
+	read := time.Unix(1764000000, 0)
+	stamp := time.Unix(1763999999, 999000000)
+	s4 := &Socket{vpn: "v", local: netip.MustParseAddrPort("0.0.0.0:123")}
+	s6 := &Socket{vpn: "v", local: netip.MustParseAddrPort("[::]:123")}
+	tests := []struct {
+		name     string
+		s        *Socket
+		oob      []byte
+		from     string
+		src, dst string
+		ifIndex  int
+		rx       time.Time
+		kernel   bool
+	}{
+		{"no kernel timestamp: the time of the read, flagged", s4,
+			pktinfo4(3, [4]byte{}, [4]byte{198, 18, 0, 1}), "198.18.0.2:5000", "198.18.0.2:5000", "198.18.0.1:123", 3, read, false},
+		{"kernel timestamp wins", s4,
+			append(pktinfo4(3, [4]byte{}, [4]byte{198, 18, 0, 1}), timestampns(stamp.Unix(), int64(stamp.Nanosecond()))...),
+			"198.18.0.2:5000", "198.18.0.2:5000", "198.18.0.1:123", 3, stamp, true},
+		{"no pktinfo: the bound address", s4, nil, "198.18.0.2:5000", "198.18.0.2:5000", "0.0.0.0:123", 0, read, false},
+		{"link-local addresses get the interface index as zone", s6,
+			pktinfo6(netip.MustParseAddr("fe80::1").As16(), 7), "[fe80::2%eth0]:123", "[fe80::2%7]:123", "[fe80::1%7]:123", 7, read, false},
+		{"IPv4-mapped source is unmapped", s6,
+			pktinfo6(netip.MustParseAddr("fd00::1").As16(), 2), "[::ffff:198.18.0.9]:40000", "198.18.0.9:40000", "[fd00::1]:123", 2, read, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := tc.s.decode([]byte("d"), tc.oob, netip.MustParseAddrPort(tc.from), read)
+			if r.Src.String() != tc.src || r.Dst.String() != tc.dst || r.IfIndex != tc.ifIndex ||
+				!r.RxTime.Equal(tc.rx) || r.KernelTimestamp != tc.kernel || r.VPN != "v" {
+				t.Fatalf("got src %v dst %v if %d rx %v kernel %v, want %s %s %d %v %v",
+					r.Src, r.Dst, r.IfIndex, r.RxTime, r.KernelTimestamp, tc.src, tc.dst, tc.ifIndex, tc.rx, tc.kernel)
+			}
+		})
+	}
+}

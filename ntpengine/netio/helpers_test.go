@@ -59,4 +59,3 @@ func localAddr(t *testing.T, tr *Transport, vpn string, a netip.Addr) netip.Addr
 	t.Fatalf("no socket on %v in %q: %v", a, vpn, tr.LocalAddrs(vpn))
 	return netip.AddrPort{}
 }
-
