@@ -212,9 +212,16 @@ func (t *Transport) vpn(name string) (*vpnSockets, error) {
 			}
 		}
 	}
+	// The same holds the other way round: _public_ opened after a device.
+	reuse := false
+	if inst.kind == vpnPublic {
+		for _, other := range t.vpns {
+			reuse = reuse || other.inst.kind == vpnDevice
+		}
+	}
 	v := &vpnSockets{inst: inst}
 	for _, ap := range t.listen {
-		s, err := openSocket(inst, ap, false)
+		s, err := openSocket(inst, ap, reuse)
 		if err != nil {
 			for _, s := range v.socks {
 				s.Close()

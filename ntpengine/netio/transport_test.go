@@ -281,6 +281,13 @@ func TestVPNDeviceBindingSharesPortWithPublic(t *testing.T) {
 	if tr.LocalAddrs("lo") != nil {
 		t.Fatal("CloseVPN left sockets")
 	}
+	tr.Close()
+
+	// The other order: the device first, then _public_ on the same port.
+	tr2 := newTestTransport(t, Config{Listen: []netip.AddrPort{netip.AddrPortFrom(lo4, port)}, Open: []string{"lo", PublicVPN}})
+	if a, b := tr2.LocalAddrs("lo"), tr2.LocalAddrs(PublicVPN); len(a) != 1 || len(b) != 1 || a[0] != b[0] {
+		t.Fatalf("lo %v, _public_ %v: want both on %v:%d", a, b, lo4, port)
+	}
 }
 
 func TestFullQueueDropsAndCounts(t *testing.T) {
