@@ -1,0 +1,211 @@
+package xmlcodec
+
+import (
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/ntpagent/ntpagent/gen"
+)
+
+// wdDevice is the data of RFC 6243 Appendix A written as NTP: the default
+// of minpoll is 6; peer .1 sets 4, peer .2 sets 6 (the default, set
+// explicitly), peer .3 sets nothing. The session list is state data.
+func wdDevice(t testing.TB) *gen.Device {
+	d := mustDecode(t, ntp(peer("10.0.0.1", `<minpoll>4</minpoll>`)+peer("10.0.0.2", `<minpoll>6</minpoll>`)+peer("10.0.0.3", ``)))
+	s := d.GetOrCreateNtp().GetOrCreateSessions().GetOrCreateSession("10.0.0.1", "_public_", 123)
+	s.SetStratum(2)
+	s.SetOffset(-0.25)
+	s.SetLocalMode(gen.NtpagentNtp_Ntp_Sessions_Session_LocalMode_symmetric_active)
+	return d
+}
+
+func TestWithDefaultsRFC6243(t *testing.T) {
+	p := func(addr, inner string) string {
+		return `<unicast-peer><address>` + addr + `</address><vpn-instance>_public_</vpn-instance>` + inner + `</unicast-peer>`
+	}
+	all := func(addr, min string) string {
+		return p(addr, `<version>4</version><port>123</port><preferred>false</preferred><minpoll>`+min+`</minpoll><maxpoll>10</maxpoll><preempt>false</preempt>`)
+	}
+	tag := func(name, v string) string { return `<` + name + ` wd:default="true">` + v + `</` + name + `>` }
+	tagged := func(addr, min string, minDefault bool) string {
+		m := `<minpoll>` + min + `</minpoll>`
+		if minDefault {
+			m = tag("minpoll", min)
+		}
+		return p(addr, tag("version", "4")+tag("port", "123")+tag("preferred", "false")+m+tag("maxpoll", "10")+tag("preempt", "false"))
+	}
+	const ntpOpen = `<ntp xmlns="urn:ntpagent:yang:ntpagent-ntp">`
+	const ntpOpenWD = `<ntp xmlns="urn:ntpagent:yang:ntpagent-ntp" xmlns:wd="urn:ietf:params:xml:ns:netconf:default:1.0">`
+	const sysOpenWD = `<system xmlns="urn:ntpagent:yang:ntpagent-system" xmlns:wd="urn:ietf:params:xml:ns:netconf:default:1.0">`
+	const session = `<sessions><session><address>10.0.0.1</address><vpn-instance>_public_</vpn-instance><port>123</port><local-mode>symmetric-active</local-mode><stratum>2</stratum><offset>-0.25</offset></session></sessions>`
+	cases := []struct {
+		name       string
+		mode       string
+		configOnly bool
+		want       string
+	}{
+		{"RFC6243 3.1 report-all: every default is reported, in every existing container and list entry", WDReportAll, true,
+			ntpOpen + all("10.0.0.1", "4") + all("10.0.0.2", "6") + all("10.0.0.3", "6") + `<authentication><enable>false</enable></authentication></ntp>` +
+				`<system xmlns="urn:ntpagent:yang:ntpagent-system"><sysname>ntpagent</sysname></system>`},
+		{"RFC6243 3.2 trim: values equal to the schema default are left out, even when set", WDTrim, true,
+			ntpOpen + p("10.0.0.1", `<minpoll>4</minpoll>`) + p("10.0.0.2", ``) + p("10.0.0.3", ``) + `</ntp>`},
+		{"RFC6243 3.3 explicit: what was set is reported, defaults that were not set are not", WDExplicit, true,
+			ntpOpen + p("10.0.0.1", `<minpoll>4</minpoll>`) + p("10.0.0.2", `<minpoll>6</minpoll>`) + p("10.0.0.3", ``) + `</ntp>`},
+		{"RFC6243 2.1 the basic mode (no with-defaults parameter) is explicit", "", true,
+			ntpOpen + p("10.0.0.1", `<minpoll>4</minpoll>`) + p("10.0.0.2", `<minpoll>6</minpoll>`) + p("10.0.0.3", ``) + `</ntp>`},
+		{"RFC6243 3.4 report-all-tagged: defaults are reported and tagged wd:default, also when set to the default", WDReportAllTagged, true,
+			ntpOpenWD + p("10.0.0.1", tag("version", "4")+tag("port", "123")+tag("preferred", "false")+`<minpoll>4</minpoll>`+tag("maxpoll", "10")+tag("preempt", "false")) +
+				tagged("10.0.0.2", "6", true) + tagged("10.0.0.3", "6", true) + `<authentication>` + tag("enable", "false") + `</authentication></ntp>` +
+				sysOpenWD + tag("sysname", "ntpagent") + `</system>`},
+		{"RFC6243 3.3 explicit on <get>: state data is reported as it is", WDExplicit, false,
+			ntpOpen + p("10.0.0.1", `<minpoll>4</minpoll>`) + p("10.0.0.2", `<minpoll>6</minpoll>`) + p("10.0.0.3", ``) + session + `</ntp>`},
+		{"RFC6243 3.2 trim on <get>: state data without defaults is unaffected", WDTrim, false,
+			ntpOpen + p("10.0.0.1", `<minpoll>4</minpoll>`) + p("10.0.0.2", ``) + p("10.0.0.3", ``) + session + `</ntp>`},
+	}
+	d := wdDevice(t)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := encodeString(t, d, EncodeOptions{WithDefaults: c.mode, ConfigOnly: c.configOnly})
+			if got != c.want {
+				t.Errorf("got\n%s\nwant\n%s", got, c.want)
+			}
+		})
+	}
+	if err := Encode(&strings.Builder{}, d, EncodeOptions{WithDefaults: "report-some"}); err == nil {
+		t.Error("an unknown with-defaults mode was accepted")
+	}
+}
+
+func TestEncodeEmptyAndNil(t *testing.T) {
+	for _, d := range []*gen.Device{nil, {}, {Ntp: &gen.NtpagentNtp_Ntp{Unsync: &gen.NtpagentNtp_Ntp_Unsync{}}}} {
+		if got := encodeString(t, d, EncodeOptions{}); got != "" {
+			t.Errorf("empty tree encodes as %q", got)
+		}
+	}
+	// report-all of an empty tree still shows the defaults: non-presence
+	// containers always exist (RFC 7950 §7.5.1, RFC 6243 §3.1).
+	got := encodeString(t, &gen.Device{}, EncodeOptions{WithDefaults: WDReportAll, ConfigOnly: true})
+	want := `<ntp xmlns="urn:ntpagent:yang:ntpagent-ntp"><authentication><enable>false</enable></authentication></ntp><system xmlns="urn:ntpagent:yang:ntpagent-system"><sysname>ntpagent</sysname></system>`
+	if got != want {
+		t.Errorf("report-all of an empty tree:\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestEncodeCanonical: the same tree gives the same bytes however it was
+// built (Ansible decides "changed" by comparing get-config text).
+func TestEncodeCanonical(t *testing.T) {
+	var peers []string
+	for i := 0; i < 50; i++ {
+		peers = append(peers, peer("10.0.0."+itoa(i), `<minpoll>`+itoa(3+i%10)+`</minpoll>`))
+	}
+	var first string
+	r := rand.New(rand.NewSource(1))
+	for round := 0; round < 5; round++ {
+		r.Shuffle(len(peers), func(i, j int) { peers[i], peers[j] = peers[j], peers[i] })
+		d := mustDecode(t, ntp(strings.Join(peers, "")+`<authentication>`+key("9", `<key-value>x</key-value><mode>sha1</mode>`)+key("10", `<mode>md5</mode><key-value>y</key-value>`)+`</authentication>`))
+		got := encodeString(t, d, EncodeOptions{})
+		if round == 0 {
+			first = got
+		} else if got != first {
+			t.Fatalf("round %d gives other bytes", round)
+		}
+	}
+	// Keys first in key order, then schema order (RFC 7950 §7.8.5);
+	// numeric keys in numeric order.
+	if !strings.Contains(first, `<key><key-id>9</key-id><mode>sha1</mode><key-value>x</key-value></key><key><key-id>10</key-id>`) {
+		t.Errorf("key list not in canonical order: %s", first)
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func TestEncodeValues(t *testing.T) {
+	d := &gen.Device{}
+	st := d.GetOrCreateNtp().GetOrCreateStatus()
+	st.SetOffset(1.23456789)    // decimal64 fraction-digits 6: rounded
+	st.SetFrequency(-12)        // one digit after the point at least
+	st.SetJitter(0.000001)      // the smallest step
+	st.SetRootDelay(-0.0000001) // rounds to zero, without a sign
+	st.SetPrecision(-20)
+	st.SetClockState(gen.NtpagentNtp_Ntp_Status_ClockState_synchronized)
+	st.SetReferenceId(`<&>"'`)
+	d.GetOrCreateSystem().SetSysname("r&d")
+	got := encodeString(t, d, EncodeOptions{})
+	want := `<ntp xmlns="urn:ntpagent:yang:ntpagent-ntp"><status><clock-state>synchronized</clock-state><reference-id>&lt;&amp;&gt;"'</reference-id>` +
+		`<offset>1.234568</offset><frequency>-12.0</frequency><jitter>0.000001</jitter><precision>-20</precision><root-delay>0.0</root-delay></status></ntp>` +
+		`<system xmlns="urn:ntpagent:yang:ntpagent-system"><sysname>r&amp;d</sysname></system>`
+	if got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	if got := encodeString(t, d, EncodeOptions{ConfigOnly: true}); got != `<system xmlns="urn:ntpagent:yang:ntpagent-system"><sysname>r&amp;d</sysname></system>` {
+		t.Errorf("ConfigOnly kept state data: %s", got)
+	}
+}
+
+// yanglint runs libyang's yanglint (RFC 7950 validation) on XML data.
+func yanglint(t *testing.T, typ, data string) {
+	t.Helper()
+	bin, err := exec.LookPath("yanglint")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("yanglint is not installed (apt-get install libyang2-tools)")
+		}
+		t.Skip("yanglint is not installed")
+	}
+	dir := t.TempDir()
+	f := filepath.Join(dir, "data.xml")
+	if err := os.WriteFile(f, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, "-t", typ, "../../yang/ntpagent-ntp.yang", "../../yang/ntpagent-system.yang", f).CombinedOutput()
+	if err != nil {
+		t.Errorf("yanglint -t %s rejects our output: %v\n%s\n%s", typ, err, out, data)
+	}
+}
+
+func fullConfig() string {
+	return ntp(`<unsync><max-poll-interval>8</max-poll-interval><dec-step>2</dec-step></unsync>`+
+		`<source-interface><address-family>ipv4</address-family><interface>eth0</interface></source-interface>`+
+		`<source-interface><address-family>ipv6</address-family><interface>eth1</interface><vpn-instance>blue</vpn-instance></source-interface>`+
+		peer("10.0.0.1", `<minpoll>4</minpoll><maxpoll>6</maxpoll><authentication-keyid>7</authentication-keyid><preferred>true</preferred>`)+
+		peer("2001:db8::1", `<version>4</version><source-interface>eth1</source-interface>`)+
+		peer("ntp.example.net", `<port>1123</port><preempt>true</preempt>`)+
+		`<authentication><enable>true</enable>`+key("7", `<mode>hmac-sha256</mode><key-value>%^%#secret%^%#</key-value><trusted>true</trusted>`)+`</authentication>`) +
+		sys(`<sysname>edge-1</sysname>`)
+}
+
+func TestEncodedOutputValidatesWithYanglint(t *testing.T) {
+	d := mustDecode(t, fullConfig())
+	for _, mode := range []string{WDExplicit, WDReportAll, WDTrim} {
+		yanglint(t, "config", encodeString(t, d, EncodeOptions{WithDefaults: mode, ConfigOnly: true}))
+	}
+	d = wdDevice(t)
+	d.Ntp.Sessions.Session[gen.NtpagentNtp_Ntp_Sessions_Session_Key{Address: "10.0.0.1", VpnInstance: "_public_", Port: 123}].
+		GetOrCreateFilter(1).SetDelay(0.5)
+	st := d.Ntp.GetOrCreateStatus()
+	st.SetStratum(3)
+	st.SetOffset(0.000123)
+	st.SetSyncState(gen.NtpagentNtp_Ntp_Status_SyncState_synchronized)
+	d.GetOrCreateCommitHistory().GetOrCreateCommit(4).SetUser("admin")
+	yanglint(t, "data", encodeString(t, d, EncodeOptions{}))
+	// A broken value is caught, so the check above means something.
+	t.Run("yanglint catches a bad value", func(t *testing.T) {
+		bad := strings.Replace(encodeString(t, mustDecode(t, fullConfig()), EncodeOptions{ConfigOnly: true}), "<minpoll>4</minpoll>", "<minpoll>40</minpoll>", 1)
+		bin, err := exec.LookPath("yanglint")
+		if err != nil {
+			t.Skip("no yanglint")
+		}
+		f := filepath.Join(t.TempDir(), "bad.xml")
+		if err := os.WriteFile(f, []byte(bad), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command(bin, "-t", "config", "../../yang/ntpagent-ntp.yang", "../../yang/ntpagent-system.yang", f).CombinedOutput(); err == nil {
+			t.Errorf("yanglint accepted minpoll 40: %s", out)
+		}
+	})
+}
