@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"regexp"
 	"strings"
@@ -20,7 +21,7 @@ type ncClient struct {
 	t       *testing.T
 	conn    *ssh.Client
 	sess    *ssh.Session
-	stdin   interface{ Write([]byte) (int, error) }
+	stdin   io.WriteCloser
 	r       *netconf.FrameReader
 	w       *netconf.FrameWriter
 	hello   string
