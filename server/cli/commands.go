@@ -32,7 +32,7 @@ func cmdQuit(s *session, a args) error {
 func cmdReturn(s *session, a args) error {
 	s.view = userView
 	if s.c.store.CandidateModified() {
-		s.printf("Warning: The candidate configuration has uncommitted changes; they stay until commit or abort.\n")
+		s.printf("Warning: Uncommitted changes stay in the candidate until commit or abort.\n")
 	}
 	return nil
 }
@@ -262,6 +262,11 @@ func cmdPeer(s *session, a args) error {
 		}
 	}
 	addr := a["addr"]
+	if _, err := netip.ParseAddr(addr); err == nil && a.has("domain") {
+		// yang typedef domain-name: a name that is itself an IP address
+		// would be a different peer.
+		return cliErrorf("The domain name %s is an IP address: configure the address instead.", addr)
+	}
 	return s.edit(func(root *gen.Device) error {
 		ntp := root.GetOrCreateNtp()
 		if k, ok := findPeer(ntp, addr, vpn); ok {

@@ -311,14 +311,24 @@ func helpFor(root *node, line string) ([]helpItem, *syntaxError) {
 	if w.rest {
 		return []helpItem{{"<cr>", ""}}, nil
 	}
-	var items []helpItem
+	// VRP's order: parameters, keywords alphabetically, the pipe, <cr>.
+	var items, words []helpItem
+	var pipeItem *helpItem
 	for _, c := range successors(w.at, w.used) {
 		switch {
 		case c.param != nil:
 			items = append(items, helpItem{c.param.name, c.help})
-		case strings.HasPrefix(c.word, partial):
-			items = append(items, helpItem{c.word, c.help})
+		case !strings.HasPrefix(c.word, partial):
+		case c.word == "|":
+			pipeItem = &helpItem{c.word, c.help}
+		default:
+			words = append(words, helpItem{c.word, c.help})
 		}
+	}
+	sort.Slice(words, func(i, j int) bool { return words[i].word < words[j].word })
+	items = append(items, words...)
+	if pipeItem != nil {
+		items = append(items, *pipeItem)
 	}
 	if partial == "" && runnable(w.at) != nil {
 		items = append(items, helpItem{"<cr>", ""})
