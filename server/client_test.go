@@ -42,6 +42,7 @@ func dialNC(t *testing.T, addr string, cfg *ssh.ClientConfig, base11 bool) *ncCl
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { c.conn.Close() })
 	return c
 }
 
@@ -62,7 +63,6 @@ func dialNCErr(t *testing.T, addr string, cfg *ssh.ClientConfig, base11 bool) (*
 		return nil, err
 	}
 	c := &ncClient{t: t, conn: conn, sess: sess, stdin: stdin, r: netconf.NewFrameReader(stdout, 0), w: netconf.NewFrameWriter(stdin)}
-	t.Cleanup(func() { c.conn.Close() })
 	h, err := c.r.ReadMessage()
 	if err != nil {
 		conn.Close()
