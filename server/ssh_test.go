@@ -1,0 +1,358 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/ntpagent/ntpagent/datastore"
+	"github.com/ntpagent/ntpagent/server/netconf"
+)
+
+// fakeClock is a hand-driven clock: timers fire only in Advance.
+type fakeClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers []*fakeTimer
+}
+
+type fakeTimer struct {
+	c       *fakeClock
+	at      time.Time
+	f       func()
+	stopped bool
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) AfterFunc(d time.Duration, f func()) netconf.Timer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := &fakeTimer{c: c, at: c.now.Add(d), f: f}
+	c.timers = append(c.timers, t)
+	return t
+}
+
+func (t *fakeTimer) Stop() bool {
+	t.c.mu.Lock()
+	defer t.c.mu.Unlock()
+	was := !t.stopped
+	t.stopped = true
+	return was
+}
+
+// Advance moves time on and runs the timers that fall due, in order.
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	var due []*fakeTimer
+	rest := c.timers[:0]
+	for _, t := range c.timers {
+		switch {
+		case t.stopped:
+		case !t.at.After(c.now):
+			t.stopped = true
+			due = append(due, t)
+		default:
+			rest = append(rest, t)
+		}
+	}
+	c.timers = rest
+	c.mu.Unlock()
+	for _, t := range due {
+		t.f()
+	}
+}
+
+func openStore(t *testing.T) *datastore.Store {
+	t.Helper()
+	st, err := datastore.Open(datastore.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func TestFirstStartCreatesAdminAndHostKey(t *testing.T) {
+	dir := t.TempDir()
+	st := openStore(t)
+	var announce bytes.Buffer
+	srv, err := New(Config{StateDir: dir, Listen: []string{"127.0.0.1:0"}, Store: st, Announce: &announce})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`created user admin with password (\S+) `).FindStringSubmatch(announce.String())
+	if m == nil {
+		t.Fatalf("announcement: %q", announce.String())
+	}
+	var hostKey1 []byte
+	cfg := sshConfig("admin", ssh.Password(m[1]))
+	cfg.HostKeyCallback = func(_ string, _ net.Addr, k ssh.PublicKey) error { hostKey1 = k.Marshal(); return nil }
+	c := dialNC(t, srv.Addrs()[0].String(), cfg, false)
+	wantOK(t, c.rpc(`<lock><target><candidate/></target></lock>`))
+	c.conn.Close()
+	srv.Close()
+	if fi, err := os.Stat(filepath.Join(dir, HostKeyFileName)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("host key file: %v %v", fi, err)
+	}
+
+	// Second start: same host key, same users, nothing announced.
+	announce.Reset()
+	srv, err = New(Config{StateDir: dir, Listen: []string{"127.0.0.1:0"}, Store: st, Announce: &announce})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if announce.Len() != 0 {
+		t.Fatalf("announced again: %q", announce.String())
+	}
+	var hostKey2 []byte
+	cfg.HostKeyCallback = func(_ string, _ net.Addr, k ssh.PublicKey) error { hostKey2 = k.Marshal(); return nil }
+	dialNC(t, srv.Addrs()[0].String(), cfg, false)
+	if !bytes.Equal(hostKey1, hostKey2) {
+		t.Fatal("host key changed across restarts")
+	}
+}
+
+func TestFirstStartAdminPasswordFromConfig(t *testing.T) {
+	dir := t.TempDir()
+	var announce bytes.Buffer
+	srv, err := New(Config{StateDir: dir, Listen: []string{"127.0.0.1:0"}, Store: openStore(t), Announce: &announce, AdminPassword: "from-env-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if announce.Len() != 0 {
+		t.Fatalf("a given password must not be printed: %q", announce.String())
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, UsersFileName))
+	if strings.Contains(string(b), "from-env-1") || !strings.Contains(string(b), "$2a$") {
+		t.Fatalf("users file must hold a bcrypt hash only: %s", b)
+	}
+	dialNC(t, srv.Addrs()[0].String(), sshConfig("admin", ssh.Password("from-env-1")), false)
+}
+
+func TestUsersFileRefusesBadContent(t *testing.T) {
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"bad role":    `{"users":[{"name":"x","role":"root"}]}`,
+		"no name":     `{"users":[{"role":"admin"}]}`,
+		"bad key":     `{"users":[{"name":"x","role":"admin","authorized-keys":["ssh-ed25519 nope"]}]}`,
+		"unknown key": `{"users":[{"name":"x","role":"admin","shell":"/bin/sh"}]}`,
+		"not json":    `users: x`,
+	} {
+		p := filepath.Join(dir, "users.json")
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := LoadUsers(p); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+// Authentication attempts per connection are bounded (MaxAuthTries).
+func TestAuthAttemptsBounded(t *testing.T) {
+	a := startAgent(t, func(c *Config) { c.MaxAuthTries = 3 })
+	tries := 0
+	cfg := sshConfig("admin", ssh.RetryableAuthMethod(ssh.PasswordCallback(func() (string, error) {
+		tries++
+		return "wrong", nil
+	}), 20))
+	_, err := ssh.Dial("tcp", a.addr, cfg)
+	if err == nil {
+		t.Fatal("wrong password accepted")
+	}
+	if tries > 3 {
+		t.Fatalf("server allowed %d password attempts on one connection, want at most 3", tries)
+	}
+}
+
+// After repeated failures a source backs off: even the right password is
+// refused until the back-off delay has passed on the (hand-driven) clock.
+func TestPerSourceBackoff(t *testing.T) {
+	clk := newFakeClock()
+	a := startAgent(t, func(c *Config) { c.Clock = clk; c.MaxAuthTries = 2 })
+	bad := sshConfig("operator", ssh.Password("wrong"))
+	for i := 0; i < freeFailures+1; i++ {
+		if _, err := ssh.Dial("tcp", a.addr, bad); err == nil {
+			t.Fatal("wrong password accepted")
+		}
+	}
+	if _, err := ssh.Dial("tcp", a.addr, a.operator()); err == nil {
+		t.Fatal("right password accepted while the source backs off")
+	}
+	clk.Advance(maxDelay)
+	c, err := ssh.Dial("tcp", a.addr, a.operator())
+	if err != nil {
+		t.Fatalf("after the back-off: %v", err)
+	}
+	c.Close()
+}
+
+func TestBackoffTableStaysBounded(t *testing.T) {
+	b := newBackoff(newFakeClock())
+	for i := 0; i < maxTracked*2; i++ {
+		b.fail(strings.Repeat("x", i%7) + string(rune('a'+i%26)) + string(rune(i)))
+	}
+	if len(b.src) > maxTracked {
+		t.Fatalf("%d sources tracked", len(b.src))
+	}
+}
+
+func TestIdleTimeoutClosesConnection(t *testing.T) {
+	clk := newFakeClock()
+	a := startAgent(t, func(c *Config) { c.Clock = clk; c.IdleTimeout = 10 * time.Minute })
+	c := dialNC(t, a.addr, a.adminKey(), true)
+	clk.Advance(9 * time.Minute)
+	wantOK(t, c.rpc(`<lock><target><candidate/></target></lock>`)) // activity resets the timer
+	clk.Advance(9 * time.Minute)
+	wantOK(t, c.rpc(`<unlock><target><candidate/></target></unlock>`))
+	clk.Advance(10 * time.Minute)
+	if _, err := c.r.ReadMessage(); err == nil {
+		t.Fatal("idle connection still open")
+	}
+}
+
+func TestMaxSessions(t *testing.T) {
+	a := startAgent(t, func(c *Config) { c.MaxSessions = 2 })
+	c1 := dialNC(t, a.addr, a.adminKey(), true)
+	dialNC(t, a.addr, a.adminKey(), true)
+	if _, err := dialNCErr(t, a.addr, a.adminKey(), true); err == nil {
+		t.Fatal("third session accepted with MaxSessions 2")
+	}
+	c1.conn.Close()
+	// The slot comes back once the first session has ended.
+	var err error
+	for i := 0; i < 100; i++ {
+		var c *ncClient
+		if c, err = dialNCErr(t, a.addr, a.adminKey(), true); err == nil {
+			c.conn.Close()
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("slot not released: %v", err)
+}
+
+// recordingTerminal is a TerminalHandler that echoes what it was given.
+type recordingTerminal struct {
+	mu       sync.Mutex
+	sessions []*TerminalSession
+}
+
+func (r *recordingTerminal) ServeTerminal(ctx context.Context, s *TerminalSession) int {
+	r.mu.Lock()
+	r.sessions = append(r.sessions, s)
+	r.mu.Unlock()
+	if s.Command != "" {
+		io.WriteString(s.Stdout, "ran "+s.Command+" as "+string(s.Role)+"\n")
+		return 3
+	}
+	io.WriteString(s.Stdout, "<ntpagent>")
+	select {
+	case sz := <-s.Resize:
+		io.WriteString(s.Stdout, " resized "+itoa(sz[0])+"x"+itoa(sz[1]))
+	case <-ctx.Done():
+	case <-time.After(10 * time.Second):
+	}
+	return 0
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func TestShellAndExecGoToTerminalHandler(t *testing.T) {
+	term := &recordingTerminal{}
+	a := startAgent(t, func(c *Config) { c.CLI = term })
+	conn, err := ssh.Dial("tcp", a.addrs[1], a.operator())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	s, err := conn.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.Output("display ntp status")
+	var ee *ssh.ExitError
+	if !errors.As(err, &ee) || ee.ExitStatus() != 3 || string(out) != "ran display ntp status as operator\n" {
+		t.Fatalf("exec: %q %v", out, err)
+	}
+	s, err = conn.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RequestPty("xterm", 24, 80, ssh.TerminalModes{}); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	s.Stdout = &buf
+	if err := s.Shell(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WindowChange(50, 132); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if buf.String() != "<ntpagent> resized 132x50" {
+		t.Fatalf("shell output %q", buf.String())
+	}
+	term.mu.Lock()
+	defer term.mu.Unlock()
+	if len(term.sessions) != 2 {
+		t.Fatalf("%d terminal sessions", len(term.sessions))
+	}
+	sh := term.sessions[1]
+	if !sh.PTY || sh.Term != "xterm" || sh.Width != 80 || sh.Height != 24 || sh.User != "operator" || sh.Role != RoleOperator {
+		t.Fatalf("shell session %+v", sh)
+	}
+	if term.sessions[0].ID == 0 || term.sessions[0].ID == sh.ID {
+		t.Fatalf("session ids %d %d", term.sessions[0].ID, sh.ID)
+	}
+}
+
+// Without a CLI handler shell is refused, but NETCONF works on the CLI port.
+func TestNetconfOnEveryListener(t *testing.T) {
+	a := startAgent(t)
+	c := dialNC(t, a.addrs[1], a.adminKey(), false)
+	wantOK(t, c.rpc(`<discard-changes/>`))
+	conn, err := ssh.Dial("tcp", a.addrs[1], a.adminKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	s, _ := conn.NewSession()
+	if err := s.Shell(); err == nil {
+		t.Fatal("shell accepted without a CLI handler")
+	}
+}
