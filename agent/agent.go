@@ -1,0 +1,699 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ntpagent/ntpagent/datastore"
+	"github.com/ntpagent/ntpagent/datastore/rules"
+	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/ntpengine"
+	"github.com/ntpagent/ntpagent/ntpengine/auth"
+	"github.com/ntpagent/ntpagent/ntpengine/clock"
+	"github.com/ntpagent/ntpagent/ntpengine/netio"
+	"github.com/ntpagent/ntpagent/ntpengine/packet"
+)
+
+// Options configure an Agent.
+type Options struct {
+	// Store is the datastore whose running configuration drives the
+	// engine; Run subscribes to its commits. Nil: only Apply configures.
+	Store *datastore.Store
+	// Clock is the disciplined clock; nil is a virtual clock over the
+	// host's monotonic clock (clock.NewVirtualFromHost).
+	Clock clock.Clock
+	// Listen are the local NTP addresses (e.g. 127.0.0.1:10123, or
+	// [::]:123 on a device). Required.
+	Listen []netip.AddrPort
+	// NetnsDir is where named network namespaces live (netio's default
+	// when empty).
+	NetnsDir string
+	// Resolver resolves domain peers; nil is net.DefaultResolver.
+	Resolver Resolver
+	// Logger; nil discards.
+	Logger *slog.Logger
+	// MaxWait is the longest time the loop sleeps between two Ticks
+	// (default 1 s; the engine needs a Tick at least at NextDeadline).
+	MaxWait time.Duration
+	// ResolveRetry is the first delay before a failed lookup is retried; it
+	// doubles up to 5 minutes (default 5 s).
+	ResolveRetry time.Duration
+	// Engine holds the engine settings that the YANG model does not carry
+	// (MaxEphemeral, RateLimit, MaxClock, LocalStratum, Deny, Precision,
+	// Rand). Its Peers, Keys, AuthEnabled and Unsync fields are ignored:
+	// they come from the configuration.
+	Engine ntpengine.Config
+	// OnSyncChange, when set, is called (from the agent's goroutine; it
+	// must not block) for every sync-state-change notification.
+	OnSyncChange func(SyncStateChange)
+	// QueueLen bounds netio's receive queue (netio's default when 0).
+	QueueLen int
+}
+
+// Agent runs the NTP engine for a configuration. Create it with New, run it
+// with Run; every other method may be called from any goroutine.
+type Agent struct {
+	opts     Options
+	log      *slog.Logger
+	clock    clock.Clock
+	resolver Resolver
+	tr       *netio.Transport
+	trCancel context.CancelFunc
+
+	calls   chan func()
+	results chan resolved
+	stop    chan struct{} // closed when Run returns
+	running sync.Mutex    // held by Run
+	notes   chan SyncStateChange
+
+	// Owned by the Run goroutine (or by New before Run starts).
+	eng      *ntpengine.Engine
+	root     *gen.Device
+	plan     plan
+	keyring  *auth.Keyring
+	names    map[string]*resolution // domain name → state
+	vpnErr   map[string]string      // vpn-instance → why it cannot be opened
+	vpnOpen  map[string]bool
+	ioErr    map[string]string // association key → last send problem
+	counters map[string]*counters
+	local    map[string]netip.Addr // association key → our address
+	index    map[sessionAddr]sessionRef
+	sync     syncView
+}
+
+type counters struct{ sent, received, authErrors uint64 }
+
+type sessionAddr struct {
+	vpn string
+	ap  netip.AddrPort
+}
+
+type sessionRef struct {
+	key       string
+	keyID     uint32
+	ephemeral bool
+}
+
+type syncView struct {
+	synced  bool
+	peer    string // display name
+	stratum uint8
+}
+
+// New opens the NTP sockets and prepares an engine with no peers (it
+// already answers clients). Run starts the service.
+func New(opts Options) (*Agent, error) {
+	if len(opts.Listen) == 0 {
+		return nil, errors.New("agent: no NTP listen address")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.NewVirtualFromHost()
+	}
+	if opts.Resolver == nil {
+		opts.Resolver = net.DefaultResolver
+	}
+	if opts.MaxWait <= 0 {
+		opts.MaxWait = time.Second
+	}
+	if opts.ResolveRetry <= 0 {
+		opts.ResolveRetry = 5 * time.Second
+	}
+	base := opts.Engine
+	base.Peers, base.Keys, base.AuthEnabled, base.UnsyncMaxPoll, base.UnsyncDecStep = nil, nil, false, 0, 0
+	if base.Logger == nil {
+		base.Logger = opts.Logger.With("component", "ntpengine")
+	}
+	opts.Engine = base
+	eng, err := ntpengine.New(base, opts.Clock.Now())
+	if err != nil {
+		return nil, fmt.Errorf("agent: engine: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	tr, err := netio.NewTransport(ctx, netio.Config{
+		Listen: opts.Listen, Open: []string{netio.PublicVPN}, NetnsDir: opts.NetnsDir,
+		Logger: opts.Logger, QueueLen: opts.QueueLen,
+	})
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("agent: %w", err)
+	}
+	kr, _ := auth.NewKeyring(nil)
+	a := &Agent{
+		opts: opts, log: opts.Logger.With("component", "agent"), clock: opts.Clock, resolver: opts.Resolver,
+		tr: tr, trCancel: cancel,
+		calls: make(chan func()), results: make(chan resolved, 16), stop: make(chan struct{}),
+		notes: make(chan SyncStateChange, 64),
+		eng:   eng, root: &gen.Device{}, keyring: kr,
+		names: map[string]*resolution{}, vpnErr: map[string]string{}, vpnOpen: map[string]bool{netio.PublicVPN: true},
+		ioErr: map[string]string{}, counters: map[string]*counters{}, local: map[string]netip.Addr{},
+		index: map[sessionAddr]sessionRef{},
+		sync:  syncView{stratum: 16},
+	}
+	return a, nil
+}
+
+// LocalAddrs returns the bound NTP addresses of the public vpn-instance
+// (useful when Listen had port 0).
+func (a *Agent) LocalAddrs() []netip.AddrPort { return a.tr.LocalAddrs(netio.PublicVPN) }
+
+// TransportStats returns netio's counters.
+func (a *Agent) TransportStats() netio.Stats { return a.tr.Stats() }
+
+// Notifications delivers the sync-state-change notifications (bounded: when
+// nobody reads, the oldest are dropped, never the loop blocked).
+func (a *Agent) Notifications() <-chan SyncStateChange { return a.notes }
+
+// Run serves until ctx is done, then closes the sockets. It applies the
+// running configuration of the Store and every later commit.
+func (a *Agent) Run(ctx context.Context) error {
+	if !a.running.TryLock() {
+		return errors.New("agent: Run called twice")
+	}
+	defer a.running.Unlock()
+	defer func() {
+		close(a.stop)
+		a.trCancel()
+		a.tr.Close()
+	}()
+	var changes <-chan datastore.Change
+	if a.opts.Store != nil {
+		ch, cancel := a.opts.Store.Subscribe(64)
+		defer cancel()
+		changes = ch
+		a.apply(a.opts.Store.Snapshot(datastore.Running))
+	}
+	recv := a.tr.Received()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		timer.Reset(a.nextWait())
+		select {
+		case <-ctx.Done():
+			a.log.Info("NTP service stopping")
+			return nil
+		case r, ok := <-recv:
+			if !ok {
+				return errors.New("agent: the NTP transport closed")
+			}
+			a.receive(r)
+			// Drain what is already queued before looking at timers, a
+			// bounded batch so that ticks and calls still get their turn.
+			for range 64 {
+				select {
+				case r, ok := <-recv:
+					if !ok {
+						return errors.New("agent: the NTP transport closed")
+					}
+					a.receive(r)
+					continue
+				default:
+				}
+				break
+			}
+		case ch, ok := <-changes:
+			if !ok {
+				changes = nil // the store closed; keep serving the last configuration
+				continue
+			}
+			a.apply(ch.New)
+		case res := <-a.results:
+			a.lookupDone(res)
+		case fn := <-a.calls:
+			fn()
+		case <-timer.C:
+			a.tick()
+		}
+	}
+}
+
+// do runs fn on the agent's goroutine and waits for it. It returns false
+// when the agent is not running (fn did not run).
+func (a *Agent) do(ctx context.Context, fn func()) bool {
+	done := make(chan struct{})
+	wrapped := func() { fn(); close(done) }
+	select {
+	case a.calls <- wrapped:
+	case <-a.stop:
+		return false
+	case <-ctx.Done():
+		return false
+	}
+	<-done
+	return true
+}
+
+// Apply makes root the configuration, as a commit would (for tools and
+// tests that run without a Store). It waits until the engine has it.
+func (a *Agent) Apply(ctx context.Context, root *gen.Device) error {
+	if !a.do(ctx, func() { a.apply(root) }) {
+		return errors.New("agent: not running")
+	}
+	return nil
+}
+
+// nextWait is how long the loop may sleep.
+func (a *Agent) nextWait() time.Duration {
+	d := a.eng.NextDeadline().Sub(a.clock.Now())
+	d = min(d, a.opts.MaxWait)
+	for _, r := range a.names {
+		if !r.retryAt.IsZero() && !r.running {
+			d = min(d, time.Until(r.retryAt))
+		}
+	}
+	return max(d, 0)
+}
+
+func (a *Agent) tick() {
+	now := time.Now()
+	for _, r := range a.names {
+		if !r.retryAt.IsZero() && !r.running && !now.Before(r.retryAt) {
+			a.startLookup(r)
+		}
+	}
+	a.process(a.eng.Tick(a.clock.Now()))
+}
+
+// rxTime converts netio's host-clock receive time to the disciplined clock
+// (see the package documentation).
+func (a *Agent) rxTime(host time.Time) time.Time {
+	now := a.clock.Now()
+	age := time.Since(host)
+	if age < 0 {
+		age = 0
+	}
+	return now.Add(-age)
+}
+
+func (a *Agent) receive(r netio.Received) {
+	in := ntpengine.Incoming{
+		Data: r.Data, Src: r.Src, Dst: r.Dst, VPN: r.VPN, IfIndex: r.IfIndex,
+		RxTime: a.rxTime(r.RxTime),
+	}
+	if in.VPN == "" {
+		in.VPN = netio.PublicVPN
+	}
+	a.count(in)
+	a.process(a.eng.Handle(in))
+}
+
+// count keeps the per-session packet and authentication-error counters the
+// engine does not report: a datagram from a session's address is counted as
+// received when it parses and, for a keyed session that must authenticate,
+// carries a valid MAC of its key; otherwise as an authentication error.
+func (a *Agent) count(in ntpengine.Incoming) {
+	ref, ok := a.index[sessionAddr{in.VPN, in.Src}]
+	if !ok {
+		return
+	}
+	p, err := packet.Unmarshal(in.Data)
+	if err != nil {
+		return
+	}
+	c := a.counter(ref.key)
+	if ref.keyID != 0 && (a.plan.engine.AuthEnabled || ref.ephemeral) {
+		if p.MAC == nil || len(p.MAC.Digest) == 0 {
+			c.authErrors++
+			return
+		}
+		id, err := a.keyring.Verify(in.Data[:p.AuthLen], in.Data[p.AuthLen:])
+		if err != nil || id != ref.keyID {
+			c.authErrors++
+			return
+		}
+	}
+	c.received++
+	if in.Dst.IsValid() {
+		a.local[ref.key] = in.Dst.Addr()
+	}
+}
+
+func (a *Agent) counter(key string) *counters {
+	c := a.counters[key]
+	if c == nil {
+		c = &counters{}
+		a.counters[key] = c
+	}
+	return c
+}
+
+// process applies what the engine asked for: clock commands, datagrams,
+// events.
+func (a *Agent) process(rd ntpengine.Ready) {
+	for _, c := range rd.Clock {
+		var err error
+		switch c.Op {
+		case ntpengine.ClockStep:
+			a.log.Info("clock step", "step", c.Step)
+			err = a.clock.Step(c.Step)
+		case ntpengine.ClockSetFrequency:
+			err = a.clock.SetFrequency(c.FrequencyPPM)
+		case ntpengine.ClockSlew:
+			err = a.clock.Slew(c.Slew)
+		}
+		if err != nil {
+			a.log.Error("clock command failed", "op", int(c.Op), "err", err)
+		}
+	}
+	for _, o := range rd.Packets {
+		a.send(o)
+	}
+	reindex := false
+	for _, ev := range rd.Events {
+		a.event(ev)
+		switch ev.Kind {
+		case ntpengine.EventMobilize, ntpengine.EventDemobilize:
+			reindex = true
+		}
+	}
+	if reindex {
+		a.reindex()
+	}
+	if len(rd.Events) > 0 || len(rd.Clock) > 0 {
+		a.checkSync()
+	}
+}
+
+func (a *Agent) send(o ntpengine.Outgoing) {
+	var src netio.Source
+	switch {
+	case o.Src.IsValid():
+		src.Addr = o.Src
+	case o.SourceInterface != "":
+		src.Interface = o.SourceInterface
+	}
+	vpn := o.VPN
+	if vpn == "" {
+		vpn = netio.PublicVPN
+	}
+	err := a.tr.Send(o.Data, o.Dst, src, vpn)
+	if o.AssocKey == "" {
+		if err != nil {
+			a.log.Debug("reply not sent", "dst", o.Dst, "err", err)
+		}
+		return
+	}
+	if err != nil {
+		if a.ioErr[o.AssocKey] != err.Error() {
+			a.log.Warn("NTP packet not sent", "assoc", o.AssocKey, "dst", o.Dst, "err", err)
+		}
+		a.ioErr[o.AssocKey] = err.Error()
+		return
+	}
+	delete(a.ioErr, o.AssocKey)
+	a.counter(o.AssocKey).sent++
+	if o.Src.IsValid() {
+		a.local[o.AssocKey] = o.Src
+	}
+}
+
+func (a *Agent) event(ev ntpengine.Event) {
+	level := slog.LevelInfo
+	switch ev.Kind {
+	case ntpengine.EventMobilize, ntpengine.EventDemobilize:
+		if strings.HasPrefix(ev.AssocKey, "ephemeral") {
+			level = slog.LevelDebug
+		}
+	}
+	a.log.Log(context.Background(), level, "ntp event", "kind", string(ev.Kind), "assoc", ev.AssocKey, "msg", ev.Message)
+	switch ev.Kind {
+	case ntpengine.EventUnreachable, ntpengine.EventPreempt:
+		// A domain peer re-resolves its name (DESIGN §3).
+		for _, pp := range a.plan.peers {
+			if pp.key == ev.AssocKey && pp.kind == rules.Domain {
+				if r := a.names[pp.address]; r != nil {
+					a.startLookup(r)
+				}
+			}
+		}
+	}
+}
+
+// reindex rebuilds the address → session index from the engine, and drops
+// the counters of sessions that are gone.
+func (a *Agent) reindex() {
+	sessions := a.eng.Sessions(a.clock.Now())
+	idx := make(map[sessionAddr]sessionRef, len(sessions))
+	live := make(map[string]bool, len(sessions))
+	for _, s := range sessions {
+		live[s.Key] = true
+		idx[sessionAddr{s.VPN, s.Address}] = sessionRef{key: s.Key, keyID: s.KeyID, ephemeral: !s.Configured}
+	}
+	a.index = idx
+	for k := range a.counters {
+		if !live[k] && !a.isConfigured(k) {
+			delete(a.counters, k)
+		}
+	}
+	for k := range a.local {
+		if !live[k] {
+			delete(a.local, k)
+		}
+	}
+	for k := range a.ioErr {
+		if !live[k] && !a.isConfigured(k) {
+			delete(a.ioErr, k)
+		}
+	}
+}
+
+func (a *Agent) isConfigured(key string) bool {
+	for _, pp := range a.plan.peers {
+		if pp.key == key {
+			return true
+		}
+	}
+	return false
+}
+
+// apply makes root the running configuration.
+func (a *Agent) apply(root *gen.Device) {
+	if root == nil {
+		root = &gen.Device{}
+	}
+	a.root = root
+	a.reconcile()
+}
+
+// reconcile translates the current configuration and resolutions into the
+// engine's configuration and hands it to Reconfigure, which keeps the
+// associations whose configuration did not change.
+func (a *Agent) reconcile() {
+	p := translate(a.root, a.opts.Engine, a.resolution)
+	// Domain names no longer configured are forgotten.
+	used := map[string]bool{}
+	vpns := map[string]bool{netio.PublicVPN: true}
+	for i := range p.peers {
+		pp := &p.peers[i]
+		if pp.kind == rules.Domain {
+			used[pp.address] = true
+		}
+		vpns[pp.vpn] = true
+		if pp.blocked != "" {
+			continue
+		}
+		if why := a.openVPN(pp.vpn); why != "" {
+			pp.blocked = why
+		}
+	}
+	for name := range a.names {
+		if !used[name] {
+			delete(a.names, name)
+		}
+	}
+	for vpn := range a.vpnOpen {
+		if !vpns[vpn] {
+			a.tr.CloseVPN(vpn)
+			delete(a.vpnOpen, vpn)
+		}
+	}
+	for vpn := range a.vpnErr {
+		if !vpns[vpn] {
+			delete(a.vpnErr, vpn)
+		}
+	}
+	// Peers blocked by their vpn-instance leave the engine configuration.
+	cfg := p.engine
+	cfg.Peers = nil
+	for _, pp := range p.peers {
+		if pp.blocked == "" {
+			cfg.Peers = append(cfg.Peers, pp.cfg)
+		}
+	}
+	p.engine = cfg
+	rd, err := a.eng.Reconfigure(cfg, a.clock.Now())
+	if err != nil {
+		// The datastore's rules should have refused this configuration;
+		// keep the engine as it is and say why.
+		a.log.Error("configuration not applied to the NTP engine", "err", err)
+		return
+	}
+	kr, err := auth.NewKeyring(cfg.Keys)
+	if err == nil {
+		a.keyring = kr
+	}
+	a.plan = p
+	a.log.Info("NTP configuration applied", "peers", len(p.peers), "running", len(cfg.Peers))
+	a.process(rd)
+	a.reindex()
+	a.checkSync()
+}
+
+// openVPN opens a vpn-instance's sockets; it returns why that failed.
+func (a *Agent) openVPN(vpn string) string {
+	if a.vpnOpen[vpn] {
+		return ""
+	}
+	if err := a.tr.OpenVPN(vpn); err != nil {
+		why := err.Error()
+		if a.vpnErr[vpn] != why {
+			a.log.Warn("vpn-instance not usable", "vpn", vpn, "err", err)
+		}
+		a.vpnErr[vpn] = why
+		return why
+	}
+	delete(a.vpnErr, vpn)
+	a.vpnOpen[vpn] = true
+	return ""
+}
+
+// resolution is translate's view of a domain name: its address, or why
+// there is none yet (a lookup starts when the name is new).
+func (a *Agent) resolution(name string) (netip.Addr, string) {
+	r := a.names[name]
+	if r == nil {
+		r = &resolution{name: name}
+		a.names[name] = r
+		a.startLookup(r)
+	}
+	if r.addr.IsValid() {
+		return r.addr, ""
+	}
+	if r.err != "" {
+		return netip.Addr{}, r.err
+	}
+	return netip.Addr{}, fmt.Sprintf("resolving %s", name)
+}
+
+func (a *Agent) startLookup(r *resolution) {
+	if r.running {
+		return
+	}
+	r.running = true
+	r.retryAt = time.Time{}
+	name, res, stop, results := r.name, a.resolver, a.stop, a.results
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
+		defer cancel()
+		addrs, err := res.LookupNetIP(ctx, "ip", name)
+		out := resolved{name: name, err: err}
+		if err == nil {
+			out.addr = pickAddress(addrs)
+			if !out.addr.IsValid() {
+				out.err = fmt.Errorf("%s: %w", name, ErrNotFound)
+			}
+		}
+		select {
+		case results <- out:
+		case <-stop:
+		}
+	}()
+}
+
+const maxResolveBackoff = 5 * time.Minute
+
+func (a *Agent) lookupDone(res resolved) {
+	r := a.names[res.name]
+	if r == nil {
+		return // no longer configured
+	}
+	r.running = false
+	if res.err != nil {
+		r.err = fmt.Sprintf("cannot resolve %s: %v", res.name, res.err)
+		if r.backoff == 0 {
+			r.backoff = a.opts.ResolveRetry
+		} else {
+			r.backoff = min(2*r.backoff, maxResolveBackoff)
+		}
+		r.retryAt = time.Now().Add(r.backoff)
+		a.log.Warn("domain peer not resolved", "name", res.name, "err", res.err, "retry", r.backoff)
+		if !r.addr.IsValid() {
+			// Still no address: the session shows the new error.
+			a.reconcile()
+		}
+		return
+	}
+	r.err, r.backoff, r.retryAt = "", 0, time.Time{}
+	if r.addr == res.addr {
+		return
+	}
+	a.log.Info("domain peer resolved", "name", res.name, "address", res.addr, "was", r.addr)
+	r.addr = res.addr
+	a.reconcile()
+}
+
+// displayName is how a session names its peer: the configured address (a
+// domain name for a domain peer), or the IP address of an ephemeral one.
+func (a *Agent) displayName(key string) string {
+	for _, pp := range a.plan.peers {
+		if pp.key == key {
+			return pp.address
+		}
+	}
+	for sa, ref := range a.index {
+		if ref.key == key {
+			return sa.ap.Addr().String()
+		}
+	}
+	return key
+}
+
+// checkSync compares the sync state with the last one seen and reports a
+// change (RFC 5277 notification sync-state-change).
+func (a *Agent) checkSync() {
+	st := a.eng.Status(a.clock.Now())
+	v := syncView{synced: st.Synchronized, stratum: st.Stratum}
+	if st.Synchronized && st.SystemPeer != "" {
+		v.peer = a.displayName(st.SystemPeer)
+	}
+	if v.synced == a.sync.synced && v.peer == a.sync.peer {
+		a.sync.stratum = v.stratum
+		return
+	}
+	n := SyncStateChange{
+		Time: a.clock.Now(), Synchronized: v.synced, SystemPeer: v.peer,
+		PreviousSystemPeer: a.sync.peer, Stratum: v.stratum,
+	}
+	if n.Stratum == 0 {
+		n.Stratum = 16
+	}
+	a.sync = v
+	a.log.Info("sync state changed", "synchronized", n.Synchronized, "system_peer", n.SystemPeer,
+		"previous", n.PreviousSystemPeer, "stratum", n.Stratum)
+	if a.opts.OnSyncChange != nil {
+		a.opts.OnSyncChange(n)
+	}
+	select {
+	case a.notes <- n:
+	default:
+		// Nobody reads: drop the oldest, keep the newest.
+		select {
+		case <-a.notes:
+		default:
+		}
+		select {
+		case a.notes <- n:
+		default:
+		}
+	}
+}
+

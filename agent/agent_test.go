@@ -1,0 +1,95 @@
+package agent
+
+import (
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/ntpengine"
+)
+
+// Two agents on loopback: B serves its own clock at stratum 5 (a local
+// reference); A is configured with B as its unicast peer. A runs a
+// symmetric active association, B mobilizes a symmetric passive one (RFC
+// 5905 §9.2 NEWPS), A synchronizes at stratum 6 and reports it in its state
+// and with a sync-state-change notification.
+func TestTwoAgentsSymmetricPeers(t *testing.T) {
+	t.Parallel()
+	const scale = 16
+	b := startAgent(t, Options{Clock: fastClock(scale), MaxWait: 20 * time.Millisecond,
+		Engine: ntpengine.Config{LocalStratum: 5}})
+	a := startAgent(t, Options{Clock: fastClock(scale), MaxWait: 20 * time.Millisecond})
+	a.apply(t, config(false, nil, peer{address: "127.0.0.1", port: b.addr.Port()}))
+
+	var st *gen.Device
+	waitFor(t, 30*time.Second, "A synchronized to B", func() bool {
+		st = a.State()
+		return st.GetNtp().GetStatus().ClockState == gen.NtpagentNtp_Ntp_Status_ClockState_synchronized
+	})
+	s := session(st, "127.0.0.1", b.addr.Port())
+	if s == nil {
+		t.Fatalf("no session for B: %s", describeSessions(st))
+	}
+	if got := st.GetNtp().GetStatus().GetStratum(); got != 6 {
+		t.Errorf("stratum %d, want 6 (B's local stratum 5 + 1)", got)
+	}
+	if got := st.GetNtp().GetStatus().GetSystemPeer(); got != "127.0.0.1" {
+		t.Errorf("system-peer %q, want 127.0.0.1", got)
+	}
+	if s.LocalMode != gen.NtpagentNtp_Ntp_Sessions_Session_LocalMode_symmetric_active || !s.GetConfigured() {
+		t.Errorf("A's session: mode %v configured %v, want symmetric-active configured", s.LocalMode, s.GetConfigured())
+	}
+	if s.SelectionStatus != gen.NtpagentNtp_Ntp_Sessions_Session_SelectionStatus_system_peer {
+		t.Errorf("selection %v, want system-peer", s.SelectionStatus)
+	}
+	if s.GetStratum() != 5 || s.GetReach() == 0 || s.GetPacketsSent() == 0 || s.GetPacketsReceived() == 0 {
+		t.Errorf("A's session for B: %s", describeSessions(st))
+	}
+	if len(s.Filter) != 8 {
+		t.Errorf("filter has %d stages, want 8", len(s.Filter))
+	}
+	if s.GetLocalAddress() != "127.0.0.1" {
+		t.Errorf("local-address %q, want 127.0.0.1", s.GetLocalAddress())
+	}
+
+	// B sees A through an ephemeral symmetric passive association.
+	bs := b.State()
+	ps := session(bs, "127.0.0.1", a.addr.Port())
+	if ps == nil {
+		t.Fatalf("B has no session for A: %s", describeSessions(bs))
+	}
+	if ps.LocalMode != gen.NtpagentNtp_Ntp_Sessions_Session_LocalMode_symmetric_passive || ps.GetConfigured() {
+		t.Errorf("B's session: mode %v configured %v, want ephemeral symmetric-passive", ps.LocalMode, ps.GetConfigured())
+	}
+
+	select {
+	case n := <-a.Notifications():
+		if !n.Synchronized || n.SystemPeer != "127.0.0.1" || n.Stratum != 6 {
+			t.Errorf("notification %+v", n)
+		}
+		x := string(n.XML())
+		want := `<sync-state-change xmlns="urn:ntpagent:yang:ntpagent-ntp"><clock-state>synchronized</clock-state><system-peer>127.0.0.1</system-peer><stratum>6</stratum></sync-state-change>`
+		if x != want {
+			t.Errorf("notification XML\n%s\nwant\n%s", x, want)
+		}
+	default:
+		t.Error("no sync-state-change notification")
+	}
+
+	// Removing the peer unsynchronizes A and says so.
+	a.apply(t, config(false, nil))
+	st = a.State()
+	if st.GetNtp().GetStatus().ClockState != gen.NtpagentNtp_Ntp_Status_ClockState_unsynchronized {
+		t.Errorf("after removing the only peer: %s", describeSessions(st))
+	}
+	select {
+	case n := <-a.Notifications():
+		if n.Synchronized || n.PreviousSystemPeer != "127.0.0.1" {
+			t.Errorf("notification %+v, want unsynchronized with previous 127.0.0.1", n)
+		}
+	default:
+		t.Error("no notification for the loss of synchronization")
+	}
+	_ = strconv.Itoa
+}

@@ -1,0 +1,192 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/ntpengine/clock"
+)
+
+// testLogger writes to the test log only with -v and NTPAGENT_TEST_LOG=1.
+func testLogger(t testing.TB) *slog.Logger {
+	if os.Getenv("NTPAGENT_TEST_LOG") == "" {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug})).With("agent", t.Name())
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
+
+var _ io.Writer = testWriter{}
+
+// fastClock is a virtual clock that runs scale times faster than the host:
+// two agents on such clocks poll every 8/scale s of real time and see each
+// other as perfectly in step, so a test of protocol plumbing takes seconds.
+// It never touches the host clock.
+func fastClock(scale float64) *clock.Virtual {
+	origin := time.Now()
+	return clock.NewVirtual(func() time.Duration {
+		return time.Duration(float64(time.Since(origin)) * scale)
+	}, origin.Round(0))
+}
+
+// testAgent is an agent running on a free loopback port.
+type testAgent struct {
+	*Agent
+	addr   netip.AddrPort
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func startAgent(t testing.TB, opts Options) *testAgent {
+	t.Helper()
+	if len(opts.Listen) == 0 {
+		opts.Listen = []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:0")}
+	}
+	if opts.Logger == nil {
+		opts.Logger = testLogger(t)
+	}
+	a, err := New(opts)
+	if err != nil {
+		t.Fatalf("agent.New: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ta := &testAgent{Agent: a, cancel: cancel, done: make(chan error, 1)}
+	for _, l := range a.LocalAddrs() {
+		if l.Addr().Is4() == opts.Listen[0].Addr().Is4() {
+			ta.addr = l
+		}
+	}
+	go func() { ta.done <- a.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-ta.done:
+			if err != nil {
+				t.Errorf("agent.Run: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Errorf("agent.Run did not return")
+		}
+	})
+	return ta
+}
+
+func (ta *testAgent) apply(t testing.TB, root *gen.Device) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := ta.Apply(ctx, root); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// peer describes one unicast peer of a test configuration.
+type peer struct {
+	address         string
+	vpn             string
+	port            uint16
+	key             uint32
+	minpoll         uint8
+	maxpoll         uint8
+	version         uint8
+	sourceInterface string
+	preferred       bool
+}
+
+// key describes one authentication key.
+type key struct {
+	id      uint32
+	mode    gen.E_NtpagentNtp_Ntp_Authentication_Key_Mode
+	value   string
+	trusted bool
+}
+
+func config(authEnable bool, keys []key, peers ...peer) *gen.Device {
+	root := &gen.Device{}
+	ntp := root.GetOrCreateNtp()
+	if authEnable || len(keys) > 0 {
+		au := ntp.GetOrCreateAuthentication()
+		au.Enable = ptr(authEnable)
+		for _, k := range keys {
+			kk := au.GetOrCreateKey(k.id)
+			kk.Mode = k.mode
+			kk.KeyValue = ptr(k.value)
+			kk.Trusted = ptr(k.trusted)
+		}
+	}
+	for _, p := range peers {
+		vpn := p.vpn
+		if vpn == "" {
+			vpn = PublicVPN
+		}
+		up := ntp.GetOrCreateUnicastPeer(p.address, vpn)
+		if p.port != 0 {
+			up.Port = ptr(p.port)
+		}
+		if p.key != 0 {
+			up.AuthenticationKeyid = ptr(p.key)
+		}
+		mp, xp := p.minpoll, p.maxpoll
+		if mp == 0 {
+			mp = 3
+		}
+		if xp == 0 {
+			xp = 4
+		}
+		up.Minpoll, up.Maxpoll = ptr(mp), ptr(xp)
+		if p.version != 0 {
+			up.Version = ptr(p.version)
+		}
+		if p.sourceInterface != "" {
+			up.SourceInterface = ptr(p.sourceInterface)
+		}
+		if p.preferred {
+			up.Preferred = ptr(true)
+		}
+	}
+	return root
+}
+
+// waitFor polls cond every 50 ms until it holds or limit passes; limit
+// only bounds a failing test, it asserts nothing about speed.
+func waitFor(t testing.TB, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up after %v waiting for %s", limit, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// session returns the session with the given address (and port, if not 0).
+func session(root *gen.Device, address string, port uint16) *gen.NtpagentNtp_Ntp_Sessions_Session {
+	for k, s := range root.GetNtp().GetSessions().Session {
+		if k.Address == address && (port == 0 || k.Port == port) {
+			return s
+		}
+	}
+	return nil
+}
+
+func describeSessions(root *gen.Device) string {
+	out := ""
+	for k, s := range root.GetNtp().GetSessions().Session {
+		out += fmt.Sprintf("\n  %s %s %d mode=%v reach=%o stratum=%d sel=%v err=%q sent=%d rcvd=%d autherr=%d",
+			k.Address, k.VpnInstance, k.Port, s.LocalMode, s.GetReach(), s.GetStratum(), s.SelectionStatus,
+			s.GetLastError(), s.GetPacketsSent(), s.GetPacketsReceived(), s.GetAuthenticationErrors())
+	}
+	st := root.GetNtp().GetStatus()
+	return fmt.Sprintf("status: %v stratum=%d peer=%q ref=%q%s", st.ClockState, st.GetStratum(), st.GetSystemPeer(), st.GetReferenceId(), out)
+}

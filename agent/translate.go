@@ -1,0 +1,190 @@
+package agent
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+
+	"github.com/ntpagent/ntpagent/datastore/rules"
+	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/ntpengine"
+	"github.com/ntpagent/ntpagent/ntpengine/auth"
+)
+
+// PublicVPN is the default routing table's vpn-instance name.
+const PublicVPN = rules.DefaultVPN
+
+// peerPlan is one configured unicast peer after translation.
+type peerPlan struct {
+	key     string // the engine's association key
+	address string // as configured: an IP literal or a domain name
+	vpn     string
+	port    uint16
+	kind    rules.AddressKind
+	// ip is the literal address or the resolved one; invalid while a
+	// domain name is unresolved.
+	ip  netip.Addr
+	cfg ntpengine.PeerConfig
+	// blocked says why the peer cannot run (an unusable key, an unresolved
+	// name); such a peer is not given to the engine, and its session shows
+	// this as its last error.
+	blocked string
+}
+
+// plan is a running configuration translated for the engine.
+type plan struct {
+	engine ntpengine.Config // only the peers that can run
+	peers  []peerPlan       // every configured peer, in key order
+}
+
+// peerKey is the association key of a configured peer: its list keys.
+func peerKey(address, vpn string) string { return "peer " + address + " vpn " + vpn }
+
+// keyModeName is the YANG enum name of a key mode (what rules.KeyBytes and
+// auth.ParseMode take).
+func keyModeName(m gen.E_NtpagentNtp_Ntp_Authentication_Key_Mode) string {
+	switch m {
+	case gen.NtpagentNtp_Ntp_Authentication_Key_Mode_md5:
+		return "md5"
+	case gen.NtpagentNtp_Ntp_Authentication_Key_Mode_sha1:
+		return "sha1"
+	case gen.NtpagentNtp_Ntp_Authentication_Key_Mode_hmac_sha256:
+		return "hmac-sha256"
+	case gen.NtpagentNtp_Ntp_Authentication_Key_Mode_aes_128_cmac:
+		return "aes-128-cmac"
+	case gen.NtpagentNtp_Ntp_Authentication_Key_Mode_aes_256_cmac:
+		return "aes-256-cmac"
+	}
+	return ""
+}
+
+// translateKeys turns the configured keys into auth keys. A key whose value
+// does not decrypt or does not fit its mode is left out and reported in bad
+// (the datastore's rules refuse such keys at commit, so this only guards
+// against a hand-edited state folder).
+func translateKeys(root *gen.Device) (keys []auth.Key, bad map[uint32]string) {
+	bad = map[uint32]string{}
+	a := root.GetNtp().GetAuthentication()
+	if a == nil {
+		return nil, bad
+	}
+	ids := make([]uint32, 0, len(a.Key))
+	for id := range a.Key {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	for _, id := range ids {
+		k := a.Key[id]
+		mode := keyModeName(k.GetMode())
+		m, err := auth.ParseMode(mode)
+		if err != nil {
+			bad[id] = fmt.Sprintf("authentication key %d: %v", id, err)
+			continue
+		}
+		plain, err := rules.DecryptKey(k.GetKeyValue())
+		if err != nil {
+			bad[id] = fmt.Sprintf("authentication key %d: %v", id, err)
+			continue
+		}
+		secret, err := rules.KeyBytes(mode, plain)
+		if err != nil {
+			bad[id] = fmt.Sprintf("authentication key %d: %v", id, err)
+			continue
+		}
+		keys = append(keys, auth.Key{ID: id, Mode: m, Secret: secret, Trusted: k.GetTrusted()})
+	}
+	return keys, bad
+}
+
+// translate builds the engine configuration of root. base carries the
+// settings that do not come from the YANG model (limits, local stratum,
+// logger); resolved returns the current address of a domain peer (invalid
+// when unresolved) and why it is unresolved.
+func translate(root *gen.Device, base ntpengine.Config, resolved func(name string) (netip.Addr, string)) plan {
+	cfg := base
+	cfg.Peers = nil
+	ntp := root.GetNtp()
+	if u := ntp.GetUnsync(); u != nil && u.MaxPollInterval != nil && u.DecStep != nil {
+		cfg.UnsyncMaxPoll, cfg.UnsyncDecStep = int8(u.GetMaxPollInterval()), int8(u.GetDecStep())
+	} else {
+		cfg.UnsyncMaxPoll, cfg.UnsyncDecStep = 0, 0
+	}
+	cfg.AuthEnabled = ntp.GetAuthentication().GetEnable()
+	keys, badKeys := translateKeys(root)
+	cfg.Keys = keys
+
+	var out plan
+	for _, p := range ntp.UnicastPeer {
+		vpn := p.GetVpnInstance()
+		if vpn == "" {
+			vpn = PublicVPN
+		}
+		pp := peerPlan{
+			key:     peerKey(p.GetAddress(), vpn),
+			address: p.GetAddress(),
+			vpn:     vpn,
+			port:    p.GetPort(),
+		}
+		var lit netip.Addr
+		pp.kind, lit = rules.ClassifyAddress(pp.address)
+		switch pp.kind {
+		case rules.IPv4, rules.IPv6:
+			pp.ip = lit.Unmap()
+		case rules.Domain:
+			var why string
+			pp.ip, why = resolved(pp.address)
+			if !pp.ip.IsValid() {
+				pp.blocked = why
+			}
+		default:
+			pp.blocked = fmt.Sprintf("%q is not an address or a domain name", pp.address)
+		}
+		ifname, _ := rules.EffectiveSourceInterface(root, p, pp.ip)
+		pp.cfg = ntpengine.PeerConfig{
+			Key:             pp.key,
+			VPN:             vpn,
+			Mode:            ntpengine.AssocSymmetric,
+			Version:         int(p.GetVersion()),
+			MinPoll:         int8(p.GetMinpoll()),
+			MaxPoll:         int8(p.GetMaxpoll()),
+			Prefer:          p.GetPreferred(),
+			Preempt:         p.GetPreempt(),
+			SourceInterface: ifname,
+		}
+		if pp.ip.IsValid() && pp.ip.Is6() && pp.cfg.Version != 4 {
+			// An IPv6 peer always speaks version 4 (DESIGN §3); a name
+			// that resolved to IPv6 is held to it too.
+			pp.cfg.Version = 4
+		}
+		if p.AuthenticationKeyid != nil {
+			id := p.GetAuthenticationKeyid()
+			pp.cfg.KeyID = id
+			if why, ok := badKeys[id]; ok && pp.blocked == "" {
+				pp.blocked = why
+			} else if !hasKey(keys, id) && pp.blocked == "" {
+				pp.blocked = fmt.Sprintf("authentication key %d is not configured", id)
+			}
+		}
+		if pp.ip.IsValid() {
+			pp.cfg.Address = netip.AddrPortFrom(pp.ip, pp.port)
+		}
+		out.peers = append(out.peers, pp)
+	}
+	sort.Slice(out.peers, func(i, j int) bool { return out.peers[i].key < out.peers[j].key })
+	for _, pp := range out.peers {
+		if pp.blocked == "" {
+			cfg.Peers = append(cfg.Peers, pp.cfg)
+		}
+	}
+	out.engine = cfg
+	return out
+}
+
+func hasKey(keys []auth.Key, id uint32) bool {
+	for _, k := range keys {
+		if k.ID == id {
+			return true
+		}
+	}
+	return false
+}
