@@ -696,4 +696,3 @@ func (a *Agent) checkSync() {
 		}
 	}
 }
-
