@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/term"
 
@@ -180,6 +181,14 @@ func (s *session) caret(e *syntaxError) {
 func (s *session) printError(err error) {
 	for _, e := range rpcerror.All(err) {
 		s.printf("Error: %s\n", e.Message)
+		if e.Tag == rpcerror.TagLockDenied {
+			for _, l := range s.c.store.Locks() {
+				if l.SessionID != s.ss.ID {
+					s.printf("Info: Session %d of user %s has held the lock on %s since %s.\n",
+						l.SessionID, l.User, l.Datastore, l.Since.UTC().Format(vrpTime))
+				}
+			}
+		}
 	}
 }
 
@@ -248,7 +257,7 @@ func (s *session) serveExec(command string) int {
 		p, serr := parse(s.c.roots[s.view], line)
 		if serr != nil || p == nil {
 			if serr != nil {
-				fmt.Fprintf(s.w, "%s\n", line)
+				fmt.Fprintf(s.w, "%s\n", printableEcho(line))
 				s.caret(serr)
 				s.flush()
 				return 1
@@ -294,20 +303,29 @@ func (s *session) serveBatch() int {
 	return 0
 }
 
-// printableEcho shows control characters of an echoed line as ^X, so a batch
+// printableEcho shows control characters of an echoed line as pictures, so a batch
 // cannot drive the client's terminal.
 func printableEcho(line string) string {
 	if printable(line) {
 		return line
 	}
+	// One column for one rune of the tokenizer, so the caret stays aligned:
+	// control characters as their Unicode control pictures (U+2400...), bytes
+	// that are not UTF-8 as U+FFFD.
 	var b strings.Builder
-	for _, r := range strings.ToValidUTF8(line, "\uFFFD") {
-		if r < 0x20 || r == 0x7f {
-			b.WriteByte('^')
-			b.WriteByte(byte(r) ^ 0x40)
-			continue
+	for i := 0; i < len(line); {
+		r, sz := utf8.DecodeRuneInString(line[i:])
+		i += sz
+		switch {
+		case r < 0x20:
+			b.WriteRune(0x2400 + r)
+		case r == 0x7f:
+			b.WriteRune(0x2421)
+		case r >= 0x80 && r < 0xa0:
+			b.WriteRune(0xFFFD)
+		default:
+			b.WriteRune(r)
 		}
-		b.WriteRune(r)
 	}
 	return b.String()
 }
@@ -383,19 +401,44 @@ func (s *session) serveInteractive() int {
 
 // inputGuard filters the keystrokes of an interactive session before the
 // line editor sees them: a line longer than maxLineBytes is cut and flagged
-// (refused when Enter comes), and Ctrl-C (which x/term would turn into end of
-// file) becomes Ctrl-U, which abandons the line typed so far.
+// (refused when Enter comes); Ctrl-C (which x/term would turn into end of
+// file) becomes Ctrl-U, which abandons the line typed so far; bytes that are
+// not UTF-8 are dropped (x/term would wait forever for the rest of such a
+// "rune").
 type inputGuard struct {
 	r        io.Reader
 	n        int
 	drop     bool
 	overflow bool
+	pending  []byte // the start of a rune split across reads
+	buf      [512]byte
 }
 
 func (g *inputGuard) Read(p []byte) (int, error) {
-	n, err := g.r.Read(p)
+	if len(p) < utf8.UTFMax+1 {
+		return 0, io.ErrShortBuffer
+	}
+	room := min(len(p)-len(g.pending), len(g.buf)-len(g.pending))
+	copy(g.buf[:], g.pending)
+	n, err := g.r.Read(g.buf[len(g.pending) : len(g.pending)+room])
+	in := g.buf[:len(g.pending)+n]
+	g.pending = g.pending[:0]
 	out := p[:0]
-	for _, b := range p[:n] {
+	for len(in) > 0 {
+		b := in[0]
+		size := 1
+		if b >= utf8.RuneSelf {
+			if !utf8.FullRune(in) && err == nil {
+				g.pending = append(g.pending, in...)
+				break
+			}
+			r, sz := utf8.DecodeRune(in)
+			if r == utf8.RuneError && sz <= 1 {
+				in = in[1:]
+				continue
+			}
+			size = sz
+		}
 		switch {
 		case b == '\r' || b == '\n':
 			g.n, g.drop = 0, false
@@ -405,13 +448,14 @@ func (g *inputGuard) Read(p []byte) (int, error) {
 			g.n = 0
 			out = append(out, 0x15)
 		default:
-			g.n++
+			g.n += size
 			if g.n > maxLineBytes {
 				g.drop, g.overflow = true, true
-				continue
+				break
 			}
-			out = append(out, b)
+			out = append(out, in[:size]...)
 		}
+		in = in[size:]
 	}
 	return len(out), err
 }

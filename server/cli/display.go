@@ -54,16 +54,16 @@ func cmdDisplayCommitList(s *session, a args) error {
 		s.printf("Info: No commit record.\n")
 		return nil
 	}
-	rule := " " + strings.Repeat("-", 86) + "\n"
+	rule := " " + strings.Repeat("-", 78) + "\n"
 	s.printf("%s", rule)
-	s.printf(" %-5s %-11s %-20s %-12s %-10s %s\n", "No.", "CommitId", "Label", "User", "Origin", "Date Time")
+	s.printf(" %-5s %-9s %-16s %-10s %-9s %s\n", "No.", "CommitId", "Label", "User", "Origin", "Date Time")
 	s.printf("%s", rule)
 	for i, c := range h {
 		label := c.Label
 		if label == "" {
 			label = "-"
 		}
-		s.printf(" %-5d %-11d %-20s %-12s %-10s %s\n", i+1, c.ID, label, c.User, c.Origin, c.Time.UTC().Format(vrpTime))
+		s.printf(" %-5d %-9d %-16s %-10s %-9s %s\n", i+1, c.ID, label, c.User, c.Origin, c.Time.UTC().Format(vrpTime))
 	}
 	return nil
 }

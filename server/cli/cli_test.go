@@ -1,0 +1,287 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/ntpagent/ntpagent/datastore"
+	"github.com/ntpagent/ntpagent/gen"
+)
+
+// richConfig exercises every command form; it is committed by a batch.
+const richConfig = `system-view
+sysname edge-7
+ntp authentication enable
+ntp authentication-keyid 1 authentication-mode md5 plain Huawei@123
+ntp authentication-keyid 2 authentication-mode sha1 cipher Two-2
+ntp authentication-keyid 3 authentication-mode hmac-sha256 plain three
+ntp authentication-keyid 4 authentication-mode aes-128-cmac plain 00112233445566778899aabbccddeeff
+ntp authentication-keyid 5 authentication-mode aes-256-cmac plain 0123456789abcdef0123456789abcdef
+ntp trusted authentication-keyid 1
+ntp trusted authentication-keyid 4
+ntp unsync max-poll-interval 7 dec-step 2
+ntp source-interface eth0 vpn-instance _public_
+ntp ipv6 source-interface Vlanif 100 vpn-instance mgmt
+ntp unicast-peer 10.1.1.1 version 3 port 1025 authentication-keyid 1 source-interface eth1 vpn-instance blue preferred maxpoll 9 minpoll 4 preempt
+ntp unicast-peer 10.1.1.1
+ntp unicast-peer 192.0.2.10 minpoll 3 maxpoll 3
+ntp unicast-peer ipv6 2001:db8::10 port 65535 authentication-keyid 4 source-interface eth 3 vpn-instance red maxpoll 17 minpoll 10
+ntp unicast-peer ipv6 fc00::1 preempt
+ntp unicast-peer domain ntp.example.com version 4 port 123 authentication-keyid 3 source-interface lo preferred
+ntp unicast-peer domain time.example.net vpn-instance blue
+commit label rich
+`
+
+func (e *env) batch(t *testing.T, input string) string {
+	t.Helper()
+	out := e.run("batch", "admin", RoleAdmin, 80, input)
+	if !strings.HasSuffix(out, "[exit status 0]\n") {
+		t.Fatalf("batch failed:\n%s", out)
+	}
+	return out
+}
+
+func (e *env) exec(t *testing.T, command string) string {
+	t.Helper()
+	out := e.run("exec", "admin", RoleAdmin, 80, command)
+	if !strings.HasSuffix(out, "[exit status 0]\n") {
+		t.Fatalf("exec %q failed:\n%s", command, out)
+	}
+	return strings.TrimSuffix(out, "[exit status 0]\n")
+}
+
+// TestRoundTrip: display current-configuration of a rich configuration, fed
+// as a batch to a fresh store, reproduces the same running tree.
+func TestRoundTrip(t *testing.T) {
+	a := newEnv(t)
+	a.batch(t, richConfig)
+	shown := a.exec(t, "display current-configuration")
+	if !strings.Contains(shown, "cipher %^%#") || strings.Contains(shown, "Huawei@123") {
+		t.Fatalf("keys must be shown only in cipher form:\n%s", shown)
+	}
+
+	b := newEnv(t)
+	b.batch(t, "system-view\n"+shown+"\nsystem-view\ncommit\n")
+	want := emitJSON(t, a.store.Snapshot(datastore.Running))
+	got := emitJSON(t, b.store.Snapshot(datastore.Running))
+	if got != want {
+		t.Fatalf("round trip changed the running tree:\nwant %s\ngot  %s", want, got)
+	}
+	// The rendering is canonical: the second store shows the same lines.
+	if again := b.exec(t, "display current-configuration | exclude ^!"); again != a.exec(t, "display current-configuration | exclude ^!") {
+		t.Fatalf("renderings differ:\n%s\n%s", shown, again)
+	}
+}
+
+// TestRoundTripOfNETCONFTree: a tree written the NETCONF way, with leaves set
+// explicitly to their defaults, also survives the round trip.
+func TestRoundTripOfNETCONFTree(t *testing.T) {
+	a := newEnv(t)
+	nc := datastore.Session{ID: 500, User: "netconf", Origin: datastore.OriginNETCONF}
+	err := a.store.Edit(nc, datastore.Candidate, datastore.EditOptions{}, func(root *gen.Device) error {
+		p := root.GetOrCreateNtp().GetOrCreateUnicastPeer("198.51.100.7", "_public_")
+		v, port, minp, maxp := uint8(4), uint16(123), uint8(6), uint8(10)
+		p.Version, p.Port, p.Minpoll, p.Maxpoll = &v, &port, &minp, &maxp
+		si := root.GetNtp().GetOrCreateSourceInterface(gen.NtpagentNtp_AddressFamily_ipv6)
+		name, vpn := "eth9", "_public_"
+		si.Interface, si.VpnInstance = &name, &vpn
+		sys := "from-netconf"
+		root.GetOrCreateSystem().Sysname = &sys
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.store.Commit(nc, datastore.CommitOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	shown := a.exec(t, "display current-configuration")
+	b := newEnv(t)
+	b.batch(t, "system-view\n"+shown+"\nsystem-view\ncommit\n")
+	if want, got := emitJSON(t, a.store.Snapshot(datastore.Running)), emitJSON(t, b.store.Snapshot(datastore.Running)); got != want {
+		t.Fatalf("round trip changed the running tree:\nwant %s\ngot  %s", want, got)
+	}
+}
+
+// TestCrossInterface: a CLI edit is in the shared candidate (what NETCONF
+// get-config reads); a NETCONF commit shows in display
+// current-configuration; a CLI commit reaches the store's subscribers (the
+// engine) like a NETCONF commit.
+func TestCrossInterface(t *testing.T) {
+	e := newEnv(t)
+	changes, stop := e.store.Subscribe(4)
+	defer stop()
+
+	e.batch(t, "system-view\nntp unicast-peer 10.20.30.40 maxpoll 8")
+	cand := e.store.Snapshot(datastore.Candidate)
+	p := cand.GetNtp().GetUnicastPeer("10.20.30.40", "_public_")
+	if p == nil || p.GetMaxpoll() != 8 {
+		t.Fatalf("CLI edit not in the candidate: %s", emitJSON(t, cand))
+	}
+	if e.store.Snapshot(datastore.Running).GetNtp().GetUnicastPeer("10.20.30.40", "_public_") != nil {
+		t.Fatal("an uncommitted CLI edit reached running")
+	}
+
+	// NETCONF commits the shared candidate (with its own addition).
+	nc := datastore.Session{ID: 900, User: "netconf", Origin: datastore.OriginNETCONF}
+	if err := e.store.Edit(nc, datastore.Candidate, datastore.EditOptions{}, func(root *gen.Device) error {
+		root.GetOrCreateNtp().GetOrCreateUnicastPeer("2001:db8::99", "_public_")
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.Commit(nc, datastore.CommitOptions{Label: "from-netconf"}); err != nil {
+		t.Fatal(err)
+	}
+	shown := e.exec(t, "display current-configuration")
+	for _, want := range []string{"ntp unicast-peer 10.20.30.40 maxpoll 8", "ntp unicast-peer ipv6 2001:db8::99"} {
+		if !strings.Contains(shown, want) {
+			t.Fatalf("display current-configuration lacks %q:\n%s", want, shown)
+		}
+	}
+	if c := <-changes; c.Commit.Origin != datastore.OriginNETCONF {
+		t.Fatalf("first change: %+v", c.Commit)
+	}
+
+	e.exec(t, "system-view; undo ntp unicast-peer ipv6 2001:db8::99; commit label cli-commit")
+	c := <-changes
+	if c.Commit.Origin != datastore.OriginCLI || c.Commit.Label != "cli-commit" || c.Commit.User != "admin" {
+		t.Fatalf("CLI commit: %+v", c.Commit)
+	}
+	if c.New.GetNtp().GetUnicastPeer("2001:db8::99", "_public_") != nil {
+		t.Fatal("the CLI commit did not reach the subscribers")
+	}
+}
+
+// TestBadInputChangesNothing: 1 MB lines, control characters, unknown
+// commands and ambiguous abbreviations give a clear error, the session goes
+// on (the command after them runs), and the configuration is unchanged.
+func TestBadInputChangesNothing(t *testing.T) {
+	e := newEnv(t)
+	e.batch(t, "system-view\nntp unicast-peer 10.0.0.1\ncommit")
+	before := emitJSON(t, e.store.Snapshot(datastore.Candidate))
+	huge := strings.Repeat("ntp unicast-peer 10.0.0.2 ", 1<<20/26+1)
+	bad := []string{
+		huge,
+		"ntp \x01unicast-peer 10.0.0.3",
+		"ntp unicast-peer 10.0.0.3 vpn-instance a\x1b[31mb",
+		"\x1b[2J\x1b[H",
+		"sysname \x7f",
+		"ntp unicast-peer 10.0.0.3 source-interface \xff\xfe",
+		"frobnicate",
+		"ntp a 1",
+		"ntp unicast-peer 10.0.0.3 p",
+	}
+	for _, mode := range []string{"pty", "batch", "exec"} {
+		for i, b := range bad {
+			if mode == "pty" && strings.Contains(b, "\x1b") {
+				// In a terminal an escape sequence is a key (x/term's line
+				// editor acts on it or drops it), not text of the line.
+				continue
+			}
+			var input string
+			switch mode {
+			case "exec":
+				input = "system-view\n" + b
+			default:
+				input = "system-view\n" + b + "\ndisplay ntp status | include stratum"
+			}
+			out := e.run(mode, "admin", RoleAdmin, 80, input)
+			if !strings.Contains(out, "Error: ") {
+				t.Errorf("%s input %d: no error:\n%.2000s", mode, i, out)
+			}
+			if mode != "exec" && !strings.Contains(out, "clock stratum: 16") {
+				t.Errorf("%s input %d: the session did not go on:\n%.2000s", mode, i, out)
+			}
+			if mode != "pty" && strings.ContainsAny(out, "\x1b\x01\x7f") {
+				t.Errorf("%s input %d: control characters echoed raw:\n%q", mode, i, out)
+			}
+			if len(out) > 64<<10 {
+				t.Errorf("%s input %d: %d bytes of output for one bad line", mode, i, len(out))
+			}
+			if after := emitJSON(t, e.store.Snapshot(datastore.Candidate)); after != before {
+				t.Fatalf("%s input %d changed the candidate:\n%s", mode, i, after)
+			}
+		}
+	}
+}
+
+// TestExitStatus: an exec command's status tells whether it worked; a batch
+// goes on after a failing line but reports it.
+func TestExitStatus(t *testing.T) {
+	e := newEnv(t)
+	for _, c := range []struct {
+		mode, input string
+		status      string
+	}{
+		{"exec", "display ntp status", "[exit status 0]"},
+		{"exec", "display ntp sttus", "[exit status 1]"},
+		{"exec", "system-view; ntp unicast-peer 224.0.0.1; commit", "[exit status 1]"},
+		{"batch", "display ntp status\nbogus\ndisplay this", "[exit status 1]"},
+		{"batch", "display ntp status\n\n# comment\n!comment\ndisplay this", "[exit status 0]"},
+		{"batch", "quit\nbogus", "[exit status 0]"},
+	} {
+		out := e.run(c.mode, "admin", RoleAdmin, 80, c.input)
+		if !strings.HasSuffix(out, c.status+"\n") {
+			t.Errorf("%s %q: want %s, got:\n%s", c.mode, c.input, c.status, out)
+		}
+	}
+}
+
+// TestContextEndsSession: a cancelled context ends a batch at the next line.
+func TestContextEndsSession(t *testing.T) {
+	e := newEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out bytes.Buffer
+	status := e.cli.ServeTerminal(ctx, &TerminalSession{ID: 3, User: "admin", Role: RoleAdmin,
+		Stdin: strings.NewReader("system-view\nntp unicast-peer 10.0.0.9\n"), Stdout: &out, Stderr: &out})
+	if status != 0 || out.Len() != 0 {
+		t.Fatalf("status %d, output %q", status, out.String())
+	}
+	if e.store.CandidateModified() {
+		t.Fatal("a cancelled session edited the candidate")
+	}
+}
+
+// TestInputGuard: runes split across reads pass whole, bytes that are not
+// UTF-8 are dropped, Ctrl-C becomes Ctrl-U, an over-long line is cut and
+// flagged until the next Enter.
+func TestInputGuard(t *testing.T) {
+	chunks := []string{"ab\xc3", "\xa9c\xff\x03", "d\r", strings.Repeat("x", maxLineBytes+10), "\rz"}
+	g := &inputGuard{r: &chunkReader{chunks: chunks}}
+	var got []byte
+	buf := make([]byte, 256)
+	for range 100 {
+		n, err := g.Read(buf)
+		got = append(got, buf[:n]...)
+		if err != nil {
+			break
+		}
+	}
+	want := "ab\u00e9c\x15d\r" + strings.Repeat("x", maxLineBytes) + "\rz"
+	if string(got) != want {
+		t.Fatalf("got %q\nwant %q", got, want)
+	}
+	if !g.overflow {
+		t.Fatal("over-long line not flagged")
+	}
+}
+
+type chunkReader struct{ chunks []string }
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	if len(c.chunks) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, c.chunks[0])
+	if n == len(c.chunks[0]) {
+		c.chunks = c.chunks[1:]
+	} else {
+		c.chunks[0] = c.chunks[0][n:]
+	}
+	return n, nil
+}
