@@ -2,12 +2,12 @@ package cli
 
 import (
 	"bytes"
-	"net/netip"
-	"time"
 	"context"
 	"fmt"
+	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cockroachdb/datadriven"
 	"github.com/openconfig/ygot/ygot"
