@@ -1,0 +1,117 @@
+package ntpengine
+
+import (
+	"math"
+	"net/netip"
+
+	"github.com/ntpagent/ntpagent/ntpengine/packet"
+)
+
+// association is the peer state of RFC 5905 §9.1 (A.1.2 struct p).
+type association struct {
+	key       string
+	cfg       PeerConfig
+	ephemeral bool
+	hmode     packet.Mode
+	addr      netip.AddrPort
+	vpn       string
+	version   uint8
+	keyID     uint32
+	localAddr netip.Addr // our address as the peer sees it (loop test)
+
+	// Packet variables of the last packet that passed the header tests.
+	leap      packet.Leap
+	stratum   uint8
+	ppoll     int8
+	precision int8
+	rootDelay float64
+	rootDisp  float64
+	refID     uint32
+	refTime   packet.Timestamp
+
+	// On-wire protocol state (RFC 5905 §8).
+	org packet.Timestamp // transmit timestamp of the last packet received (T3)
+	rec packet.Timestamp // our receive timestamp of it (T4)
+	xmt packet.Timestamp // transmit timestamp of our last packet (T1)
+
+	filter    ClockFilter
+	lastUsed  float64 // time of the last sample given to the system process
+	usedOff   float64 // its offset
+	lastDelay float64 // its delay
+
+	// Poll process (RFC 5905 §13).
+	reach    uint8
+	unreach  int
+	hpoll    int8
+	minPoll  int8
+	maxPoll  int8
+	outdate  float64
+	nextdate float64
+	lastRx   float64
+	heard    bool
+	burst    int  // packets left in the current burst
+	bursted  bool // the initial burst was sent since last unreachable
+
+	status      string
+	rejectCount int
+	lastError   string
+	// stopped: a configured association demobilized by KoD (for good) or
+	// by preemption (until retryAt).
+	stopped bool
+	retryAt float64 // 0: never
+	backoff float64
+}
+
+func newAssociation(p PeerConfig, t float64, firstPoll float64) *association {
+	a := &association{
+		key:     p.Key,
+		cfg:     p,
+		hmode:   packet.ModeSymmetricActive,
+		addr:    p.Address,
+		vpn:     p.VPN,
+		version: p.version(),
+		keyID:   p.KeyID,
+		minPoll: p.minPoll(),
+		maxPoll: p.maxPoll(),
+		status:  StatusReject,
+		leap:    packet.LeapUnsync,
+		stratum: maxStratum,
+	}
+	if p.Mode == AssocClient {
+		a.hmode = packet.ModeClient
+	}
+	a.hpoll = a.minPoll
+	a.filter = newClockFilter()
+	a.outdate = t
+	a.nextdate = t + firstPoll
+	return a
+}
+
+// restart clears the protocol state as RFC 5905 clear() does, keeping the
+// configuration.
+func (a *association) restart(t, firstPoll float64) {
+	*a = *newAssociation(a.cfg, t, firstPoll)
+}
+
+// rootDist is the root synchronization distance of RFC 5905 §11.2 (A.5.5.2
+// root_dist) at time t.
+func (a *association) rootDist(t float64) float64 {
+	f := &a.filter
+	return math.Max(minDisp, a.rootDelay+f.Delay)/2 + a.rootDisp + f.Dispersion + phi*math.Max(0, t-f.t) + f.Jitter
+}
+
+// pollUpdate sets the poll exponent within the association's limits and
+// schedules the next poll (RFC 5905 A.5.7.2 poll_update).
+func (a *association) pollUpdate(poll int8) {
+	a.hpoll = max(a.minPoll, min(a.maxPoll, poll))
+	p := a.hpoll
+	if a.ppoll != 0 && a.ppoll < p {
+		p = a.ppoll
+	}
+	p = max(p, a.minPoll)
+	a.nextdate = a.outdate + math.Ldexp(1, int(p))
+}
+
+func (a *association) localMode() string {
+	return a.hmode.String()
+}

@@ -1,0 +1,197 @@
+package ntpengine
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/netip"
+	"time"
+
+	"github.com/ntpagent/ntpagent/ntpengine/auth"
+)
+
+// AssocMode is the local mode of a configured association.
+type AssocMode int
+
+const (
+	// AssocSymmetric is a symmetric active association (RFC 5905 mode 1),
+	// the product's "unicast-peer".
+	AssocSymmetric AssocMode = iota
+	// AssocClient is a client association (mode 3) polling a server.
+	AssocClient
+)
+
+// PeerConfig is one configured association.
+type PeerConfig struct {
+	// Key identifies the association across Reconfigure calls (for
+	// example "peer 192.0.2.1 vpn _public_").
+	Key     string
+	Address netip.AddrPort
+	VPN     string
+	Mode    AssocMode
+	// Version is the NTP version sent, 1..4; 0 means 4.
+	Version int
+	// KeyID, when not 0, names the key that signs our packets and must
+	// authenticate the peer's.
+	KeyID uint32
+	// MinPoll and MaxPoll are log2 seconds, 3..17; 0 means 6 and 10.
+	MinPoll, MaxPoll int8
+	Prefer, Preempt  bool
+	// SourceInterface is copied to outgoing packets for the I/O layer.
+	SourceInterface string
+}
+
+// RateLimit bounds the stateless server (RFC 5905 §9.2 FXMIT): each source
+// address may send on average one request per Interval with bursts of
+// Burst; excess requests get a RATE Kiss-o'-Death (at most one per
+// Interval) when KoD is set, or are dropped.
+type RateLimit struct {
+	Interval   time.Duration // 0 → 1 s; negative disables rate limiting
+	Burst      int           // 0 → 8
+	KoD        bool
+	MaxSources int // sources tracked; 0 → 4096
+}
+
+// Config is everything the engine needs. The zero value of each optional
+// field selects the default documented on it.
+type Config struct {
+	Peers []PeerConfig
+	// UnsyncMaxPoll and UnsyncDecStep define the unsync poll cap of
+	// DESIGN §3; both 0 = unset.
+	UnsyncMaxPoll, UnsyncDecStep int8
+	// AuthEnabled requires a valid MAC by a trusted key on packets of
+	// associations that have a KeyID and on mode-1 packets that mobilize
+	// an ephemeral association. Associations without KeyID stay
+	// unauthenticated.
+	AuthEnabled bool
+	Keys        []auth.Key
+	// MaxClock is the number of associations above which preemptible ones
+	// are demobilized (DESIGN §3); 0 → 10.
+	MaxClock int
+	// MaxEphemeral bounds symmetric passive associations; 0 → 16,
+	// negative → none are created.
+	MaxEphemeral int
+	RateLimit    RateLimit
+	// Deny lists source prefixes whose packets are refused (RFC 5905
+	// access test); client requests from them get a DENY KoD.
+	Deny []netip.Prefix
+	// LocalStratum, when 1..15, makes the engine serve its own clock at
+	// that stratum while it has no system peer (a local reference).
+	LocalStratum uint8
+	// Precision of the clock, log2 s; 0 → -20.
+	Precision int8
+	// Discipline selects the steady-state clock discipline; the default
+	// is DisciplineRegression.
+	Discipline DisciplineMode
+	// Rand is the only source of randomness (poll phase); nil → a fixed seed.
+	Rand   *rand.Rand
+	Logger *slog.Logger
+}
+
+// Errors from configuration; test with errors.Is.
+var (
+	ErrConfig = errors.New("ntpengine: invalid configuration")
+)
+
+const (
+	defaultMinPoll = 6
+	defaultMaxPoll = 10
+	minPollLimit   = 3
+	maxPollLimit   = 17
+)
+
+func (p PeerConfig) minPoll() int8 {
+	if p.MinPoll == 0 {
+		return defaultMinPoll
+	}
+	return p.MinPoll
+}
+
+func (p PeerConfig) maxPoll() int8 {
+	if p.MaxPoll == 0 {
+		if p.minPoll() > defaultMaxPoll {
+			return p.minPoll()
+		}
+		return defaultMaxPoll
+	}
+	return p.MaxPoll
+}
+
+func (p PeerConfig) version() uint8 {
+	if p.Version == 0 {
+		return 4
+	}
+	return uint8(p.Version)
+}
+
+// Validate checks the configuration; New and Reconfigure call it.
+func (c *Config) Validate() error {
+	keys := map[string]bool{}
+	for i, p := range c.Peers {
+		where := fmt.Sprintf("peer %d (%q)", i, p.Key)
+		switch {
+		case p.Key == "":
+			return fmt.Errorf("%w: %s: empty key", ErrConfig, where)
+		case keys[p.Key]:
+			return fmt.Errorf("%w: %s: duplicate key", ErrConfig, where)
+		case !p.Address.IsValid() || p.Address.Port() == 0:
+			return fmt.Errorf("%w: %s: address %v is not a host:port", ErrConfig, where, p.Address)
+		case p.Address.Addr().IsMulticast() || p.Address.Addr().IsUnspecified():
+			return fmt.Errorf("%w: %s: %v is not a unicast host address", ErrConfig, where, p.Address.Addr())
+		case p.Version < 0 || p.Version > 4:
+			return fmt.Errorf("%w: %s: version %d not in 1..4", ErrConfig, where, p.Version)
+		case p.Mode != AssocSymmetric && p.Mode != AssocClient:
+			return fmt.Errorf("%w: %s: unknown mode %d", ErrConfig, where, p.Mode)
+		case p.minPoll() < minPollLimit || p.maxPoll() > maxPollLimit || p.minPoll() > p.maxPoll():
+			return fmt.Errorf("%w: %s: minpoll %d maxpoll %d not 3 ≤ minpoll ≤ maxpoll ≤ 17", ErrConfig, where, p.minPoll(), p.maxPoll())
+		}
+		if p.KeyID != 0 {
+			found := false
+			for _, k := range c.Keys {
+				found = found || k.ID == p.KeyID
+			}
+			if !found {
+				return fmt.Errorf("%w: %s: key %d is not configured", ErrConfig, where, p.KeyID)
+			}
+		}
+		keys[p.Key] = true
+	}
+	if (c.UnsyncMaxPoll == 0) != (c.UnsyncDecStep == 0) {
+		return fmt.Errorf("%w: unsync max-poll-interval and dec-step go together", ErrConfig)
+	}
+	if c.UnsyncMaxPoll != 0 && (c.UnsyncMaxPoll < minPollLimit || c.UnsyncMaxPoll > maxPollLimit || c.UnsyncDecStep < 1) {
+		return fmt.Errorf("%w: unsync max-poll-interval %d dec-step %d", ErrConfig, c.UnsyncMaxPoll, c.UnsyncDecStep)
+	}
+	if c.LocalStratum >= maxStratum {
+		return fmt.Errorf("%w: local stratum %d not in 1..15", ErrConfig, c.LocalStratum)
+	}
+	if _, err := auth.NewKeyring(c.Keys); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	return nil
+}
+
+func (c *Config) maxClock() int {
+	if c.MaxClock <= 0 {
+		return 10
+	}
+	return c.MaxClock
+}
+
+func (c *Config) maxEphemeral() int {
+	switch {
+	case c.MaxEphemeral < 0:
+		return 0
+	case c.MaxEphemeral == 0:
+		return 16
+	}
+	return c.MaxEphemeral
+}
+
+func (c *Config) precision() int8 {
+	if c.Precision == 0 {
+		return -20
+	}
+	return c.Precision
+}

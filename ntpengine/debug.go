@@ -1,0 +1,3 @@
+package ntpengine
+
+const debugDisc = false

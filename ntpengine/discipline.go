@@ -1,0 +1,500 @@
+package ntpengine
+
+import (
+	"math"
+	"slices"
+)
+
+// Constants of the clock discipline, RFC 5905 Appendix A.1.1.
+const (
+	stepThreshold  = 0.128  // STEPT, s
+	stepout        = 900.0  // WATCH, s
+	panicThreshold = 1000.0 // PANICT, s
+	pllGain        = 16     // PLL
+	fllGain        = maxPollLimit + 1
+	avgConst       = 4    // AVG
+	allan          = 1500 // ALLAN, s
+	pollLimit      = 30   // LIMIT
+	pollGate       = 4    // PGATE
+	maxFreq        = 500e-6
+	// maxSlew is the fastest phase correction, the same 500 ppm that
+	// adjtime(3) and clock.Clock.Slew allow.
+	maxSlew = 500e-6
+	// freqEstimateDone is the standard error of the initial frequency
+	// estimate (s/s) at which the FREQ state ends before the stepout.
+	freqEstimateDone = 5e-6
+	// freqMinSamples is the fewest samples of the initial frequency fit.
+	freqMinSamples = 3
+)
+
+// DisciplineState is the state of the clock discipline (RFC 5905 §11.3,
+// Appendix A.5.5.6).
+type DisciplineState int
+
+// The states. FSET (frequency known from a file) is not used: the engine
+// has no drift file and always measures.
+const (
+	StateNSET DisciplineState = iota // never set
+	StateFREQ                        // measuring the frequency
+	StateSPIK                        // spike detected, waiting for stepout
+	StateSYNC                        // normal operation
+)
+
+func (s DisciplineState) String() string {
+	return [...]string{"NSET", "FREQ", "SPIK", "SYNC"}[s]
+}
+
+// Result is what one discipline update did.
+type Result int
+
+// The results of local_clock (A.5.5.6).
+const (
+	ResultIgnore Result = iota
+	ResultSlew
+	ResultStep
+	ResultPanic
+)
+
+type point struct{ t, off, delay float64 }
+
+// Mode selects the steady-state algorithm of the discipline.
+type DisciplineMode int
+
+const (
+	// DisciplineRegression (the default) keeps the RFC 5905 state machine
+	// (NSET, FREQ, SPIK, SYNC; step, stepout and panic thresholds;
+	// ±500 ppm) but estimates the frequency by a least-squares fit over
+	// the recent samples, weighted by their delay, and slews the fitted
+	// offset at up to 500 ppm. Much more accurate than the textbook loop.
+	DisciplineRegression DisciplineMode = iota
+	// DisciplineRFC is the textbook hybrid PLL/FLL of RFC 5905 §11.3 in
+	// SYNC (phase amortized with time constant 16·2^τ s).
+	DisciplineRFC
+)
+
+// discipline is the hybrid PLL/FLL of RFC 5905 §11.3 (A.5.5.6 local_clock
+// and A.5.6.1 clock_adjust). It returns its corrections as a frequency
+// (phase amortization included) and steps; the caller applies them.
+//
+// Two deliberate refinements over the textbook algorithm, both at start:
+//   - In FREQ the clock runs free and the frequency is a least-squares fit
+//     over the samples, ending as soon as its standard error is below
+//     freqEstimateDone (at least freqMinSamples samples) instead of always
+//     waiting the 900 s stepout.
+//   - The offset left after that measurement is slewed at the full 500 ppm
+//     rather than through the 16·2^τ s PLL time constant; the PLL/FLL takes
+//     over once the residual is within the noise. Without these, a 0.1 s
+//     initial offset takes hours to settle.
+//
+// In DisciplineRegression mode the fit continues in SYNC (see the mode).
+type discipline struct {
+	mode      DisciplineMode
+	state     DisciplineState
+	t         float64 // time of the last update
+	offset    float64 // phase still to amortize, s
+	last      float64 // last offset measured
+	freq      float64 // frequency correction, s/s
+	jitter    float64
+	wander    float64
+	count     int
+	poll      int8
+	minPoll   int8
+	maxPoll   int8
+	precision float64
+	fast      bool
+	// fx holds the samples of the frequency fit: offsets of the
+	// uncorrected clock (offset + phase) at their sample times.
+	fx []point
+
+	phase     float64 // cumulative correction applied (frequency, slews, steps), s
+	adjT      float64 // time of the last clock adjustment
+	phaseRate float64 // phase correction rate in force (PLL), s/s
+	// slewing: the clock is slewing d.offset at maxSlew (fast mode);
+	// newSlew: a new slew target must be commanded.
+	slewing, newSlew bool
+	// Regression mode: the last fit and the error of its prediction for
+	// the newest sample.
+	fitSlope, fitIcept, fitSigma, predErr, predNoise float64
+	fitOK                                            bool
+	applied                                          float64 // total frequency last commanded, s/s
+	commanded                                        bool
+}
+
+func newDiscipline(precision float64, minPoll, maxPoll int8) discipline {
+	return discipline{minPoll: minPoll, maxPoll: maxPoll, poll: minPoll, precision: precision, jitter: precision}
+}
+
+// clockOut collects the clock commands of one update.
+type clockOut struct {
+	step    float64
+	stepped bool
+	slew    float64
+	doSlew  bool
+	freq    float64
+	setFreq bool
+}
+
+// update is local_clock: offset is the combined offset at t; sampleT is
+// when it was measured (used by the frequency fit).
+func (d *discipline) update(offset, sampleT, t, delay float64) (Result, clockOut) {
+	if debugDisc {
+		println("upd", int(t), int(sampleT), d.state.String(), int(offset*1e6), int(d.freq*1e9), d.poll, int(d.predErr*1e6), int(d.fitSigma*1e6), len(d.fx), int(delay*1e6))
+	}
+	var out clockOut
+	if math.Abs(offset) > panicThreshold {
+		return ResultPanic, out
+	}
+	d.adjust(t, &out)
+	mu := t - d.t
+	var freq float64
+	res := ResultSlew
+	if d.state == StateFREQ {
+		return d.freqState(offset, sampleT, t, delay, &out)
+	}
+	if math.Abs(offset) > stepThreshold {
+		switch d.state {
+		case StateSYNC:
+			d.state = StateSPIK
+			return ResultIgnore, out
+		case StateSPIK:
+			if mu < stepout {
+				return ResultIgnore, out
+			}
+		}
+		d.doStep(offset, &out)
+		if d.state == StateNSET {
+			d.state = StateFREQ
+			d.fx = d.fx[:0]
+			d.t = t
+			d.adjust(t, &out)
+			return ResultStep, out
+		}
+		d.rst(StateSYNC, t, 0)
+		d.fast = false
+		res = ResultStep
+	} else {
+		e := d.jitter * d.jitter
+		x := math.Max(math.Abs(offset-d.last), d.precision)
+		d.jitter = math.Sqrt(e + (x*x-e)/avgConst)
+		switch d.state {
+		case StateNSET:
+			// First sample: start measuring the frequency with the
+			// clock running free.
+			d.state = StateFREQ
+			d.fx = append(d.fx[:0], point{sampleT, offset + d.phase, delay})
+			d.t = t
+			d.last = offset
+			return ResultIgnore, out
+		default: // SYNC, SPIK
+			if d.mode == DisciplineRegression {
+				offset = d.regress(offset, sampleT, t, delay)
+				d.rst(StateSYNC, t, offset)
+				d.fast, d.newSlew = true, true
+				break
+			}
+			if !d.fast {
+				poll := math.Ldexp(1, int(d.poll))
+				// FLL part, effective beyond the Allan intercept.
+				if poll > allan/2 {
+					g := float64(fllGain - int(d.poll))
+					if g < avgConst {
+						g = avgConst
+					}
+					freq += (offset - d.offset) / (math.Max(mu, allan) * g)
+				}
+				// PLL part.
+				g := math.Min(mu, poll)
+				den := 4 * pllGain * poll
+				freq += offset * g / (den * den)
+			} else if math.Abs(offset) < math.Max(4*d.jitter, 200e-6) {
+				d.fast = false
+			}
+		}
+		d.rst(StateSYNC, t, offset)
+		d.newSlew = d.fast
+	}
+	if d.mode != DisciplineRegression || res == ResultStep {
+		d.setFreq(d.freq + freq)
+	}
+	e := d.wander * d.wander
+	d.wander = math.Sqrt(e + (freq*freq-e)/avgConst)
+	// Poll adjustment (jiggle counter, A.5.5.6).
+	// In regression mode the test is the error of the fit's prediction
+	// against the noise of the samples: wander makes it grow and the poll
+	// interval shrink.
+	x, gate := math.Abs(d.offset), pollGate*d.jitter
+	if d.mode == DisciplineRegression {
+		x, gate = math.Abs(d.predErr), pollGate*math.Max(d.predNoise, d.precision)
+	}
+	if (!d.fast || d.mode == DisciplineRegression) && res == ResultSlew {
+		if x < gate {
+			d.count += int(d.poll)
+			if d.count > pollLimit {
+				d.count = pollLimit
+				if d.poll < d.maxPoll {
+					d.count = 0
+					d.poll++
+				}
+			}
+		} else {
+			d.count -= int(d.poll) << 1
+			if d.count < -pollLimit {
+				d.count = -pollLimit
+				if d.poll > d.minPoll {
+					d.count = 0
+					d.poll--
+				}
+			}
+		}
+	}
+	d.adjust(t, &out)
+	return res, out
+}
+
+// freqState measures the frequency while the clock runs free (FREQ).
+func (d *discipline) freqState(offset, sampleT, t, delay float64, out *clockOut) (Result, clockOut) {
+	d.fx = append(d.fx, point{sampleT, offset + d.phase, delay})
+	if len(d.fx) > 64 {
+		d.fx = d.fx[1:]
+	}
+	mu := sampleT - d.fx[0].t
+	slope, icept, se, ok := fitLine(d.fx, d.precision)
+	done := ok && len(d.fx) >= freqMinSamples && se <= freqEstimateDone
+	if !done && !(mu >= stepout && len(d.fx) >= 2) {
+		return ResultIgnore, *out
+	}
+	if !ok {
+		p0, p1 := d.fx[0], d.fx[len(d.fx)-1]
+		slope = (p1.off - p0.off) / (p1.t - p0.t)
+		icept = p1.off - slope*p1.t
+	}
+	d.setFreq(d.freq + slope)
+	now := icept + slope*t - d.phase // fitted offset now, less noisy than the last sample
+	res := ResultSlew
+	if math.Abs(now) > stepThreshold {
+		d.doStep(now, out)
+		d.rst(StateSYNC, t, 0)
+		res = ResultStep
+	} else {
+		d.rst(StateSYNC, t, now)
+		d.fast, d.newSlew = true, true
+	}
+	if d.mode != DisciplineRegression || res == ResultStep {
+		d.fx = d.fx[:0]
+	}
+	d.adjust(t, out)
+	return res, *out
+}
+
+// fitLine is a weighted least-squares fit off = icept + slope·t, with the
+// standard error of the slope. A sample's weight falls with its delay
+// above the smallest in the set: the extra delay of one direction shifts
+// the offset by up to half of it (RFC 5905 §10 picks the minimum-delay
+// sample for the same reason).
+func fitLine(p []point, precision float64) (slope, icept, se float64, ok bool) {
+	if len(p) < 2 {
+		return 0, 0, 0, false
+	}
+	dmin := math.Inf(1)
+	for _, x := range p {
+		dmin = math.Min(dmin, x.delay)
+	}
+	// sigma0 is the noise floor of the best sample: a quarter of the
+	// median excess delay, at least the precision.
+	ex := make([]float64, 0, len(p))
+	for _, x := range p {
+		ex = append(ex, x.delay-dmin)
+	}
+	slices.Sort(ex)
+	sigma0 := math.Max(precision, ex[len(ex)/2]/4)
+	w := make([]float64, len(p))
+	var sw, mt, mo float64
+	for i, x := range p {
+		e := (x.delay-dmin)/2 + sigma0
+		w[i] = 1 / (e * e)
+		sw += w[i]
+		mt += w[i] * x.t
+		mo += w[i] * x.off
+	}
+	mt /= sw
+	mo /= sw
+	var stt, sto float64
+	for i, x := range p {
+		stt += w[i] * (x.t - mt) * (x.t - mt)
+		sto += w[i] * (x.t - mt) * (x.off - mo)
+	}
+	if stt == 0 {
+		return 0, 0, 0, false
+	}
+	slope = sto / stt
+	icept = mo - slope*mt
+	if len(p) < 3 {
+		return slope, icept, math.Inf(1), true
+	}
+	var rss float64
+	for i, x := range p {
+		r := x.off - icept - slope*x.t
+		rss += w[i] * r * r
+	}
+	n := float64(len(p))
+	// Weighted residual variance, scaled so that the weights only matter
+	// relative to each other.
+	// Standard error of the slope with the weights taken as inverse
+	// variances, inflated by the reduced chi-square when the residuals
+	// are larger than the delays predict.
+	chi2 := math.Max(1, rss/(n-2))
+	return slope, icept, math.Sqrt(chi2 / stt), true
+}
+
+func (d *discipline) rst(state DisciplineState, t, offset float64) {
+	d.state = state
+	d.t = t
+	d.offset = offset
+	d.last = offset
+}
+
+func (d *discipline) doStep(offset float64, out *clockOut) {
+	out.step += offset
+	out.stepped = true
+	d.phase += offset
+	d.offset = 0
+	d.phaseRate = 0
+	d.count = 0
+	d.poll = d.minPoll
+}
+
+func (d *discipline) setFreq(f float64) {
+	d.freq = math.Max(-maxFreq, math.Min(maxFreq, f))
+}
+
+// adjust is clock_adjust (A.5.6.1): it accounts for the phase corrected
+// since the last call at the rate then in force and sets the rate for
+// the time until the next call (expected within a second).
+func (d *discipline) adjust(now float64, out *clockOut) {
+	dt := now - d.adjT
+	if dt > 0 {
+		if d.slewing {
+			done := math.Copysign(math.Min(math.Abs(d.offset), maxSlew*dt), d.offset)
+			d.offset -= done
+			d.phase += done
+		} else {
+			d.offset -= d.phaseRate * dt
+		}
+		d.phase += d.applied * dt
+	}
+	d.adjT = now
+	rate := 0.0
+	inSync := d.state == StateSYNC || d.state == StateSPIK
+	switch {
+	case inSync && d.fast:
+		// Fast mode: the clock slews the whole offset at 500 ppm
+		// (clock.Clock.Slew), on top of the frequency.
+		if d.newSlew {
+			out.slew, out.doSlew = d.offset, true
+			d.newSlew = false
+		}
+		d.slewing = true
+	case d.slewing:
+		// Leaving fast mode (or stepped): stop the clock's slew.
+		out.slew, out.doSlew = 0, true
+		d.slewing = false
+	}
+	if inSync && !d.fast {
+		rate = d.offset / (pllGain * math.Min(math.Ldexp(1, int(d.poll)), allan))
+		if math.Abs(rate) > math.Abs(d.offset) { // do not overshoot within 1 s
+			rate = d.offset
+		}
+	}
+	total := math.Max(-maxFreq, math.Min(maxFreq, d.freq+rate))
+	d.phaseRate = total - d.freq
+	if !d.commanded || math.Abs(total-d.applied) > 1e-12 {
+		d.applied = total
+		d.commanded = true
+		out.freq = total
+		out.setFreq = true
+	}
+}
+
+// active reports whether the phase is being amortized, so that adjust
+// must run every second.
+func (d *discipline) active() bool {
+	return !d.slewing && (d.phaseRate != 0 || d.offset != 0 && (d.state == StateSYNC || d.state == StateSPIK))
+}
+
+// regressMax bounds the samples of the steady-state fit.
+const regressMax = 16
+
+// regress adds a sample to the steady-state fit, sets the frequency from
+// its slope and returns the fitted offset at t.
+func (d *discipline) regress(offset, sampleT, t, delay float64) float64 {
+	u := offset + d.phase
+	d.predErr = 0
+	if d.fitOK {
+		// Judge the prediction error against the noise expected of this
+		// sample: the fit's residual plus half its excess delay.
+		dmin := math.Inf(1)
+		for _, x := range d.fx {
+			dmin = math.Min(dmin, x.delay)
+		}
+		d.predNoise = math.Max(0, delay-dmin)/2 + math.Max(d.fitSigma, d.precision)
+		d.predErr = u - (d.fitIcept + d.fitSlope*sampleT)
+		if math.Abs(d.predErr) > 8*d.predNoise && len(d.fx) > 3 {
+			// The model no longer predicts: start again from the
+			// latest samples.
+			d.fx = d.fx[len(d.fx)-2:]
+		}
+	}
+	d.fx = append(d.fx, point{sampleT, u, delay})
+	// Keep at most regressMax samples, spanning at most 8 polls.
+	span := 8 * math.Ldexp(1, int(d.poll))
+	for len(d.fx) > regressMax || len(d.fx) > freqMinSamples && sampleT-d.fx[0].t > span {
+		d.fx = d.fx[1:]
+	}
+	slope, icept, _, ok := fitLine(d.fx, d.precision)
+	if !ok || len(d.fx) < freqMinSamples {
+		d.fitOK = false
+		return offset
+	}
+	d.fitSlope, d.fitIcept, d.fitOK = slope, icept, true
+	d.fitSigma = residualSigma(d.fx, slope, icept)
+	old := d.freq
+	d.setFreq(slope)
+	e := d.wander * d.wander
+	df := d.freq - old
+	d.wander = math.Sqrt(e + (df*df-e)/avgConst)
+	return icept + slope*t - d.phase
+}
+
+// residualSigma is the RMS residual of the fit over the better half of
+// the samples by delay: the measurement noise the fit should explain.
+func residualSigma(p []point, slope, icept float64) float64 {
+	q := slices.Clone(p)
+	slices.SortFunc(q, func(a, b point) int { return cmpFloat(a.delay, b.delay) })
+	q = q[:max(2, len(q)/2)]
+	var s float64
+	for _, x := range q {
+		r := x.off - icept - slope*x.t
+		s += r * r
+	}
+	return math.Sqrt(s / float64(len(q)))
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// phaseAt approximates the cumulative correction at an earlier time ts,
+// assuming the rates now in force (frequency and slew) held since.
+func (d *discipline) phaseAt(ts float64) float64 {
+	rate := d.applied
+	if d.slewing && d.offset != 0 {
+		rate += math.Copysign(maxSlew, d.offset)
+	}
+	return d.phase - rate*(d.adjT-ts)
+}

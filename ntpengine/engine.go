@@ -1,0 +1,523 @@
+package ntpengine
+
+import (
+	"crypto/md5"
+	"encoding/binary"
+	"fmt"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"net/netip"
+	"reflect"
+	"time"
+
+	"github.com/ntpagent/ntpagent/ntpengine/auth"
+	"github.com/ntpagent/ntpagent/ntpengine/packet"
+)
+
+// Incoming is one received datagram.
+type Incoming struct {
+	Data    []byte
+	Src     netip.AddrPort // the sender
+	Dst     netip.AddrPort // the local address it came to
+	VPN     string
+	IfIndex int
+	RxTime  time.Time // the disciplined clock's time at reception
+}
+
+// Outgoing is one datagram to send.
+type Outgoing struct {
+	Data []byte
+	Dst  netip.AddrPort
+	// Src, for replies, is the address the request came to; the I/O layer
+	// must send from it. Invalid for association packets (use
+	// SourceInterface or the routing table).
+	Src             netip.Addr
+	IfIndex         int
+	VPN             string
+	SourceInterface string
+	AssocKey        string // empty for server replies
+}
+
+// ClockOp is the kind of a ClockCommand.
+type ClockOp int
+
+// The clock operations, as in clock.Clock.
+const (
+	ClockStep         ClockOp = iota + 1 // Step(Step)
+	ClockSetFrequency                    // SetFrequency(FrequencyPPM)
+	ClockSlew                            // Slew(Slew): amortize at 500 ppm, replacing a slew in progress
+)
+
+// ClockCommand is one operation on the disciplined clock. Apply them in
+// order.
+type ClockCommand struct {
+	Op           ClockOp
+	Step         time.Duration
+	FrequencyPPM float64
+	Slew         time.Duration
+}
+
+// EventKind names an event.
+type EventKind string
+
+// Events the engine reports.
+const (
+	EventMobilize    EventKind = "mobilize"
+	EventDemobilize  EventKind = "demobilize"
+	EventReachable   EventKind = "reachable"
+	EventUnreachable EventKind = "unreachable"
+	EventSysPeer     EventKind = "sys-peer"
+	EventNoSysPeer   EventKind = "no-sys-peer"
+	EventStep        EventKind = "clock-step"
+	EventSync        EventKind = "clock-sync"
+	EventFreqSet     EventKind = "frequency-set"
+	EventPanic       EventKind = "panic"
+	EventKoD         EventKind = "kiss-o-death"
+	EventPreempt     EventKind = "preempt"
+	EventRetry       EventKind = "retry"
+)
+
+// Event is something worth a log line or a notification.
+type Event struct {
+	Kind     EventKind
+	AssocKey string
+	Message  string
+}
+
+// Ready is what one Handle or Tick call asks of the caller.
+type Ready struct {
+	Packets []Outgoing
+	Clock   []ClockCommand
+	Events  []Event
+}
+
+// Engine is the NTP state machine. It is not safe for concurrent use.
+type Engine struct {
+	cfg    Config
+	keys   *auth.Keyring
+	rnd    *rand.Rand
+	log    *slog.Logger
+	epoch  time.Time // engine time 0 on the caller's clock
+	now    float64
+	assocs []*association
+	sys    systemVars
+	disc   discipline
+	rl     rateLimiter
+	out    Ready
+	prec   float64
+}
+
+type systemVars struct {
+	leap      packet.Leap
+	stratum   uint8
+	refID     uint32
+	refTime   time.Time
+	rootDelay float64
+	rootDisp  float64
+	offset    float64
+	jitter    float64
+	peer      *association
+	t         float64 // time of the last clock update
+	synced    bool
+	panicked  bool
+}
+
+// New builds an engine from cfg at clock time now.
+func New(cfg Config, now time.Time) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	keys, _ := auth.NewKeyring(cfg.Keys)
+	e := &Engine{cfg: cfg, keys: keys, epoch: now, rnd: cfg.Rand, log: cfg.Logger}
+	if e.rnd == nil {
+		e.rnd = rand.New(rand.NewPCG(1, 2))
+	}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	e.prec = math.Ldexp(1, int(cfg.precision()))
+	lo, hi := pollBounds(cfg.Peers)
+	e.disc = newDiscipline(e.prec, lo, hi)
+	e.disc.mode = cfg.Discipline
+	e.sys = systemVars{leap: packet.LeapUnsync, stratum: maxStratum}
+	e.rl = newRateLimiter(cfg.RateLimit)
+	for _, p := range cfg.Peers {
+		e.assocs = append(e.assocs, newAssociation(p, 0, e.firstPoll()))
+	}
+	return e, nil
+}
+
+func pollBounds(peers []PeerConfig) (lo, hi int8) {
+	if len(peers) == 0 {
+		return defaultMinPoll, defaultMaxPoll
+	}
+	lo, hi = maxPollLimit, minPollLimit
+	for _, p := range peers {
+		lo = min(lo, p.minPoll())
+		hi = max(hi, p.maxPoll())
+	}
+	return lo, hi
+}
+
+// firstPoll spreads the first polls over 1..3 s.
+func (e *Engine) firstPoll() float64 { return 1 + 2*e.rnd.Float64() }
+
+func (e *Engine) t(now time.Time) float64 { return now.Sub(e.epoch).Seconds() }
+
+func (e *Engine) clockTime(t float64) time.Time {
+	return e.epoch.Add(time.Duration(t * 1e9))
+}
+
+// Reconfigure applies a new configuration: associations whose PeerConfig is
+// unchanged keep their state; removed ones are demobilized; new and
+// changed ones (re)start. Ephemeral associations are kept. A configuration
+// that does not validate changes nothing.
+func (e *Engine) Reconfigure(cfg Config, now time.Time) (Ready, error) {
+	if err := cfg.Validate(); err != nil {
+		return Ready{}, err
+	}
+	e.begin(now)
+	keys, _ := auth.NewKeyring(cfg.Keys)
+	old := map[string]*association{}
+	var eph []*association
+	for _, a := range e.assocs {
+		if a.ephemeral {
+			eph = append(eph, a)
+		} else {
+			old[a.key] = a
+		}
+	}
+	var next []*association
+	for _, p := range cfg.Peers {
+		if a, ok := old[p.Key]; ok && reflect.DeepEqual(a.cfg, p) {
+			next = append(next, a)
+			delete(old, p.Key)
+			continue
+		}
+		if a, ok := old[p.Key]; ok {
+			e.event(EventDemobilize, a, "configuration changed")
+			e.dropSysPeer(a)
+			delete(old, p.Key)
+		}
+		a := newAssociation(p, e.now, e.firstPoll())
+		next = append(next, a)
+		e.event(EventMobilize, a, "configured")
+	}
+	for _, a := range old {
+		e.event(EventDemobilize, a, "removed from configuration")
+		e.dropSysPeer(a)
+	}
+	e.cfg = cfg
+	e.keys = keys
+	if cfg.Rand != nil {
+		e.rnd = cfg.Rand
+	}
+	if cfg.Logger != nil {
+		e.log = cfg.Logger
+	}
+	e.prec = math.Ldexp(1, int(cfg.precision()))
+	e.disc.minPoll, e.disc.maxPoll = pollBounds(cfg.Peers)
+	e.disc.mode = cfg.Discipline
+	e.disc.poll = max(e.disc.minPoll, min(e.disc.maxPoll, e.disc.poll))
+	e.rl.configure(cfg.RateLimit)
+	e.assocs = append(next, eph...)
+	return e.finish(), nil
+}
+
+func (e *Engine) dropSysPeer(a *association) {
+	if e.sys.peer == a {
+		e.sys.peer = nil
+		e.unsync("system peer removed")
+	}
+}
+
+func (e *Engine) begin(now time.Time) {
+	e.out = Ready{}
+	t := e.t(now)
+	if t > e.now {
+		e.now = t
+	}
+}
+
+func (e *Engine) finish() Ready {
+	r := e.out
+	e.out = Ready{}
+	return r
+}
+
+func (e *Engine) event(k EventKind, a *association, msg string) {
+	ev := Event{Kind: k, Message: msg}
+	if a != nil {
+		ev.AssocKey = a.key
+	}
+	e.out.Events = append(e.out.Events, ev)
+	e.log.Debug("ntp event", "kind", string(k), "assoc", ev.AssocKey, "msg", msg)
+}
+
+// Tick runs the clock adjustment and the poll process at now. Call it at
+// NextDeadline or more often (every second is fine).
+func (e *Engine) Tick(now time.Time) Ready {
+	e.begin(now)
+	t := e.now
+	var co clockOut
+	e.disc.adjust(t, &co)
+	e.applyClock(co)
+	for _, a := range append([]*association(nil), e.assocs...) {
+		if a.stopped {
+			if a.retryAt > 0 && t >= a.retryAt {
+				b := a.backoff
+				a.restart(t, e.firstPoll())
+				a.backoff = b
+				e.event(EventRetry, a, "preempted association restarted")
+			}
+			continue
+		}
+		if t >= a.nextdate {
+			e.poll(a, t)
+		}
+	}
+	return e.finish()
+}
+
+// NextDeadline is the latest clock time at which Tick must be called.
+func (e *Engine) NextDeadline() time.Time {
+	next := math.Inf(1)
+	for _, a := range e.assocs {
+		switch {
+		case !a.stopped:
+			next = math.Min(next, a.nextdate)
+		case a.retryAt > 0:
+			next = math.Min(next, a.retryAt)
+		}
+	}
+	if e.disc.active() || !e.disc.commanded {
+		next = math.Min(next, e.now+1)
+	}
+	if math.IsInf(next, 1) {
+		next = e.now + 3600
+	}
+	return e.clockTime(next)
+}
+
+func (e *Engine) applyClock(co clockOut) {
+	if co.stepped {
+		d := time.Duration(co.step * 1e9)
+		e.out.Clock = append(e.out.Clock, ClockCommand{Op: ClockStep, Step: d})
+		// The caller's clock jumps by d: move our epoch with it so that
+		// engine time stays continuous.
+		e.epoch = e.epoch.Add(d)
+	}
+	if co.doSlew {
+		e.out.Clock = append(e.out.Clock, ClockCommand{Op: ClockSlew, Slew: time.Duration(co.slew * 1e9)})
+	}
+	if co.setFreq {
+		e.out.Clock = append(e.out.Clock, ClockCommand{Op: ClockSetFrequency, FrequencyPPM: co.freq * 1e6})
+	}
+}
+
+// synchronized reports whether the system clock is synchronized: a system
+// peer exists and the discipline has accepted an update.
+func (e *Engine) synchronized() bool { return e.sys.peer != nil && e.sys.synced }
+
+// poll is the poll process of RFC 5905 §13 (A.5.7.1) for one association.
+func (e *Engine) poll(a *association, t float64) {
+	if a.burst > 0 {
+		// Burst in progress (RFC 5905 §13): BCOUNT packets BTIME apart;
+		// the reach register shifts only at the poll that starts it.
+		a.burst--
+		e.transmit(a, t)
+		a.outdate = t
+		a.nextdate = t + burstInterval
+		if a.burst == 0 {
+			a.pollUpdate(a.hpoll)
+		}
+		return
+	}
+	hpoll := a.hpoll
+	oreach := a.reach
+	a.reach <<= 1
+	a.outdate = t
+	if a.reach == 0 {
+		if oreach != 0 {
+			e.event(EventUnreachable, a, "no reply in 8 polls")
+		}
+		if a.unreach < unreachLim {
+			a.unreach++
+		} else {
+			hpoll++
+		}
+		if a.ephemeral && a.unreach >= 8 {
+			e.demobilize(a, "ephemeral association timed out")
+			return
+		}
+	} else {
+		a.unreach = 0
+		if a.reach&7 == 0 {
+			// Three polls without reply: age the filter with a dummy
+			// stage (A.5.7.1).
+			a.filter.add(FilterSample{T: t, Delay: maxDisp, Dispersion: maxDisp}, e.prec, e.disc.freq)
+		}
+		hpoll = e.disc.poll
+	}
+	// Preemption (DESIGN §3).
+	if (a.cfg.Preempt || a.ephemeral) && e.active() > e.cfg.maxClock() &&
+		(a.unreach >= unreachLim || a.rejectCount >= preemptRejects) {
+		e.preempt(a, t)
+		return
+	}
+	// Unsync poll cap (DESIGN §3): while unsynchronized, never poll slower
+	// than 2^UnsyncMaxPoll and drop by UnsyncDecStep at every poll.
+	if e.cfg.UnsyncMaxPoll != 0 && !e.synchronized() {
+		hpoll = min(hpoll, e.cfg.UnsyncMaxPoll, a.hpoll-e.cfg.UnsyncDecStep)
+	}
+	e.transmit(a, t)
+	a.pollUpdate(hpoll)
+	// iburst (RFC 5905 §13): an unreachable configured association sends
+	// a burst so that the filter fills in seconds, not in eight polls.
+	if a.reach == 0 && !a.ephemeral && !a.bursted {
+		a.bursted = true
+		a.burst = burstCount - 1
+		a.nextdate = t + burstInterval
+	}
+	if a.reach != 0 {
+		a.bursted = false
+	}
+}
+
+// Burst parameters of RFC 5905 §13 (BCOUNT, BTIME).
+const (
+	burstCount    = 8
+	burstInterval = 2.0
+)
+
+// preemptRejects is how many consecutive selection rounds an association
+// may be rejected before it counts as useless for preemption.
+const preemptRejects = 8
+
+func (e *Engine) active() int {
+	n := 0
+	for _, a := range e.assocs {
+		if !a.stopped {
+			n++
+		}
+	}
+	return n
+}
+
+func (e *Engine) preempt(a *association, t float64) {
+	if a.ephemeral {
+		e.demobilize(a, "preempted")
+		return
+	}
+	e.dropSysPeer(a)
+	if a.backoff == 0 {
+		a.backoff = math.Ldexp(1, int(a.maxPoll))
+	} else {
+		a.backoff = math.Min(2*a.backoff, 86400)
+	}
+	a.stopped = true
+	a.retryAt = t + a.backoff
+	a.lastError = "preempted"
+	a.status = StatusReject
+	e.event(EventPreempt, a, fmt.Sprintf("demobilized, retry in %.0f s", a.backoff))
+}
+
+// demobilize removes an ephemeral association, or stops a configured one
+// for good (KoD DENY/RSTR).
+func (e *Engine) demobilize(a *association, why string) {
+	e.dropSysPeer(a)
+	e.event(EventDemobilize, a, why)
+	if !a.ephemeral {
+		a.stopped = true
+		a.retryAt = 0
+		a.lastError = why
+		a.status = StatusReject
+		return
+	}
+	for i, b := range e.assocs {
+		if b == a {
+			e.assocs = append(e.assocs[:i], e.assocs[i+1:]...)
+			break
+		}
+	}
+}
+
+// header fills the system part of an outgoing header (RFC 5905 A.5.3).
+func (e *Engine) header(t float64) packet.Header {
+	h := packet.Header{
+		Leap:      e.sys.leap,
+		Stratum:   e.sys.stratum,
+		Precision: e.cfg.precision(),
+	}
+	switch {
+	case e.synchronized():
+		h.RootDelay = packet.ShortFromSeconds(e.sys.rootDelay)
+		h.RootDispersion = packet.ShortFromSeconds(e.sys.rootDisp + phi*(t-e.sys.t))
+		h.ReferenceID = e.sys.refID
+		h.ReferenceTime = packet.TimestampFromTime(e.sys.refTime)
+	case e.cfg.LocalStratum > 0:
+		h.Leap = packet.LeapNone
+		h.Stratum = e.cfg.LocalStratum
+		h.ReferenceID = 0x4c4f434c // "LOCL"
+		h.ReferenceTime = packet.TimestampFromTime(e.clockTime(t))
+	default:
+		// Unsynchronized: stratum 16 goes on the wire as 0 with the
+		// INIT kiss code (RFC 5905 §7.3, §7.4).
+		h.Leap = packet.LeapUnsync
+		h.Stratum = 0
+		h.ReferenceID = 0x494e4954 // "INIT"
+	}
+	return h
+}
+
+// transmit sends the association's packet (RFC 5905 A.5.3 peer_xmit).
+func (e *Engine) transmit(a *association, t float64) {
+	h := e.header(t)
+	h.Version = a.version
+	h.Mode = a.hmode
+	h.Poll = a.hpoll
+	h.OriginTime = a.org
+	h.ReceiveTime = a.rec
+	xmt := packet.TimestampFromTime(e.clockTime(t))
+	if xmt == a.xmt { // never send the same transmit timestamp twice
+		xmt++
+	}
+	h.TransmitTime = xmt
+	data := h.AppendHeader(make([]byte, 0, packet.HeaderLen+packet.MaxV4MACLen))
+	if a.keyID != 0 {
+		tr, err := e.keys.Sign(data, a.keyID)
+		if err != nil {
+			a.lastError = "auth: " + err.Error()
+			return
+		}
+		data = append(data, tr...)
+	}
+	a.xmt = xmt
+	e.out.Packets = append(e.out.Packets, Outgoing{
+		Data: data, Dst: a.addr, VPN: a.vpn, SourceInterface: a.cfg.SourceInterface, AssocKey: a.key,
+	})
+}
+
+// refIDOf is the reference id naming a system peer at addr (RFC 5905 §7.3):
+// the IPv4 address, or the first four octets of the MD5 of the IPv6 address.
+func refIDOf(addr netip.Addr) uint32 {
+	addr = addr.Unmap()
+	if addr.Is4() {
+		b := addr.As4()
+		return binary.BigEndian.Uint32(b[:])
+	}
+	b := addr.As16()
+	h := md5.Sum(b[:])
+	return binary.BigEndian.Uint32(h[:4])
+}
+
+func (e *Engine) unsync(why string) {
+	if e.sys.synced {
+		e.event(EventNoSysPeer, nil, why)
+	}
+	e.sys.synced = false
+	e.sys.peer = nil
+	e.sys.leap = packet.LeapUnsync
+	e.sys.stratum = maxStratum
+}

@@ -1,0 +1,121 @@
+package ntpengine
+
+import (
+	"math"
+	"sort"
+)
+
+// Constants of RFC 5905 Appendix A.1.1 used by the filter and mitigation.
+const (
+	maxStratum = 16   // MAXSTRAT
+	maxDisp    = 16.0 // MAXDISP, s
+	minDisp    = 0.01 // MINDISP, s
+	maxDist    = 1.0  // MAXDIST, s
+	phi        = 15e-6
+	nstage     = 8 // NSTAGE
+	nmin       = 3 // NMIN: cluster stops at this many survivors
+	sgate      = 3 // SGATE: popcorn spike gate
+	unreachLim = 12
+)
+
+// FilterSample is one stage of the clock filter register (RFC 5905 §10).
+type FilterSample struct {
+	T          float64 // engine time of the sample, s
+	Offset     float64 // as measured
+	Delay      float64
+	Dispersion float64
+	// Correction is the cumulative correction the discipline had applied
+	// to the clock when the sample was taken (steps, frequency and
+	// slews). Offset+Correction is the offset of the uncorrected clock.
+	Correction float64
+}
+
+func (s FilterSample) norm() float64 { return s.Offset + s.Correction }
+
+// ClockFilter is the 8-stage shift register of RFC 5905 §10 with the
+// statistics computed from it.
+type ClockFilter struct {
+	Stages [nstage]FilterSample // Stages[0] is the newest
+	// Last update time, for dispersion growth.
+	t float64
+	// Outputs. Offset is the best sample's offset of the uncorrected
+	// clock, projected to time t with the frequency estimate (see add).
+	Offset, Delay, Dispersion, Jitter float64
+	// BestT is the time of the sample chosen (lowest delay).
+	BestT float64
+	// Newest is the newest sample's uncorrected offset.
+	Newest float64
+	valid  int
+}
+
+func newClockFilter() ClockFilter {
+	var f ClockFilter
+	f.reset()
+	return f
+}
+
+func (f *ClockFilter) reset() {
+	for i := range f.Stages {
+		f.Stages[i] = FilterSample{Delay: maxDisp, Dispersion: maxDisp}
+	}
+	f.Offset, f.Delay, f.Dispersion, f.Jitter = 0, maxDisp, maxDisp, 0
+	f.BestT = 0
+	f.t = 0
+	f.valid = 0
+}
+
+// add shifts a sample in (RFC 5905 §10 / A.5.2 clock_filter): older stages
+// age by PHI per second, the stages are ordered by delay, and the peer
+// offset, delay, dispersion and jitter are recomputed. precision is the
+// system precision in seconds (jitter floor).
+//
+// One refinement: before offsets of different ages are compared, each is
+// projected to the time of the newest with freq, the discipline's current
+// frequency estimate (s/s), and freed of our own corrections. The RFC
+// assumes the residual frequency error times the sample age is negligible;
+// at start, with 100 ppm and 8 stages of 64 s, it is not.
+func (f *ClockFilter) add(s FilterSample, precision, freq float64) {
+	age := s.T - f.t
+	if f.t == 0 || age < 0 {
+		age = 0
+	}
+	for i := nstage - 1; i > 0; i-- {
+		f.Stages[i] = f.Stages[i-1]
+		f.Stages[i].Dispersion = math.Min(f.Stages[i].Dispersion+phi*age, maxDisp)
+	}
+	f.Stages[0] = s
+	f.t = s.T
+
+	sorted := f.Stages
+	sort.SliceStable(sorted[:], func(i, j int) bool {
+		vi, vj := sorted[i].Dispersion < maxDisp, sorted[j].Dispersion < maxDisp
+		if vi != vj {
+			return vi
+		}
+		return sorted[i].Delay < sorted[j].Delay
+	})
+	m := 0
+	disp := 0.0
+	for i := nstage - 1; i >= 0; i-- {
+		disp = 0.5 * (disp + sorted[i].Dispersion)
+		if sorted[i].Dispersion < maxDisp {
+			m++
+		}
+	}
+	f.valid = m
+	f.Dispersion = disp
+	proj := func(x FilterSample) float64 { return x.norm() + freq*(s.T-x.T) }
+	f.Offset = proj(sorted[0])
+	f.Delay = sorted[0].Delay
+	f.BestT = sorted[0].T
+	f.Newest = proj(s)
+	j := 0.0
+	for i := 1; i < m; i++ {
+		d := proj(sorted[i]) - proj(sorted[0])
+		j += d * d
+	}
+	if m > 1 {
+		j = math.Sqrt(j / float64(m-1))
+	}
+	f.Jitter = math.Max(j, precision)
+}

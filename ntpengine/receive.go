@@ -1,0 +1,409 @@
+package ntpengine
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/ntpagent/ntpagent/ntpengine/auth"
+	"github.com/ntpagent/ntpagent/ntpengine/packet"
+)
+
+// Action is a cell of the dispatch table of RFC 5905 §9.2 (figure 25).
+type Action int
+
+// The dispatch actions.
+const (
+	ActDiscard  Action = iota // DSCRD: drop
+	ActProcess                // PROC: process as an association packet
+	ActMobilize               // NEWPS: mobilize a symmetric passive association
+	ActReply                  // FXMIT: stateless server reply
+	ActError                  // ERR: drop and demobilize
+)
+
+func (a Action) String() string {
+	return [...]string{"DSCRD", "PROC", "NEWPS", "FXMIT", "ERR"}[a]
+}
+
+// dispatch is the table of RFC 5905 §9.2 for the association modes this
+// engine has: none (0), symmetric active (1), symmetric passive (2),
+// client (3). Broadcast rows and columns are discarded: the product does
+// not use broadcast.
+func dispatch(pkt packet.Mode, assoc packet.Mode) Action {
+	switch pkt {
+	case packet.ModeSymmetricActive:
+		switch assoc {
+		case 0:
+			return ActMobilize
+		case packet.ModeSymmetricActive, packet.ModeSymmetricPassive:
+			return ActProcess
+		}
+	case packet.ModeSymmetricPassive:
+		switch assoc {
+		case packet.ModeSymmetricActive:
+			return ActProcess
+		case packet.ModeSymmetricPassive:
+			return ActError
+		}
+	case packet.ModeClient:
+		if assoc == 0 {
+			return ActReply
+		}
+	case packet.ModeServer:
+		if assoc == packet.ModeClient {
+			return ActProcess
+		}
+	}
+	return ActDiscard
+}
+
+// Errors of the packet tests (RFC 5905 §8, A.5.1), shown as an
+// association's last error and usable with errors.Is on Session.Err.
+var (
+	ErrDuplicate = errors.New("duplicate packet")
+	ErrBogus     = errors.New("bogus packet: origin timestamp mismatch")
+	ErrInvalid   = errors.New("invalid packet")
+	ErrAccess    = errors.New("access denied")
+	ErrAuth      = errors.New("authentication failed")
+	ErrUnsync    = errors.New("peer unsynchronized")
+	ErrDistance  = errors.New("root distance exceeded")
+)
+
+// macResult is the outcome of checking a packet's MAC.
+type macResult struct {
+	present bool
+	nak     bool
+	keyID   uint32
+	err     error // nil: valid and trusted
+}
+
+func (e *Engine) checkMAC(in *Incoming, p *packet.Packet) macResult {
+	if p.MAC == nil {
+		return macResult{}
+	}
+	if len(p.MAC.Digest) == 0 {
+		return macResult{present: true, nak: true, err: fmt.Errorf("%w: crypto-NAK", ErrAuth)}
+	}
+	id, err := e.keys.Verify(in.Data[:p.AuthLen], in.Data[p.AuthLen:])
+	if err != nil {
+		err = fmt.Errorf("%w: %w", ErrAuth, err)
+	}
+	return macResult{present: true, keyID: id, err: err}
+}
+
+// Handle processes one received datagram (RFC 5905 A.5.1 receive).
+// Packets that do not parse, fail validation, come from a denied source or
+// fail authentication change no protocol state.
+func (e *Engine) Handle(in Incoming) Ready {
+	if in.RxTime.IsZero() || !in.Src.IsValid() {
+		return Ready{}
+	}
+	p, err := packet.Unmarshal(in.Data)
+	if err != nil || p.Validate() != nil {
+		return Ready{}
+	}
+	src := in.Src.Addr()
+	if in.Src.Port() == 0 || src.IsUnspecified() || src.IsMulticast() {
+		return Ready{}
+	}
+	e.begin(in.RxTime)
+	a := e.find(in)
+	var amode packet.Mode
+	if a != nil {
+		amode = a.hmode
+	}
+	act := dispatch(p.Mode, amode)
+	if act == ActDiscard {
+		return e.finish()
+	}
+	if e.denied(in) {
+		if a != nil {
+			a.lastError = ErrAccess.Error()
+		}
+		if act == ActReply {
+			e.reply(in, p, packet.KissDeny, macResult{})
+		}
+		return e.finish()
+	}
+	mac := e.checkMAC(&in, p)
+	switch act {
+	case ActReply:
+		e.serve(in, p, mac)
+	case ActMobilize:
+		e.mobilize(in, p, mac)
+	case ActError:
+		if a.ephemeral && e.authOK(a, mac) == nil {
+			e.demobilize(a, "symmetric passive packet for a passive association (RFC 5905 §9.2 ERR)")
+		}
+	case ActProcess:
+		e.process(a, in, p, mac)
+	}
+	return e.finish()
+}
+
+func (e *Engine) find(in Incoming) *association {
+	for _, a := range e.assocs {
+		if !a.stopped && a.addr == in.Src && a.vpn == in.VPN {
+			return a
+		}
+	}
+	return nil
+}
+
+func (e *Engine) denied(in Incoming) bool {
+	for _, p := range e.cfg.Deny {
+		if p.Contains(in.Src.Addr().Unmap()) || p.Contains(in.Src.Addr()) {
+			return true
+		}
+	}
+	return false
+}
+
+// authOK is the authentication test (RFC 5905 §8 TEST5 / A.5.1 AUTH):
+// with authentication enabled, an association with a key accepts only
+// packets carrying a valid MAC of that trusted key.
+func (e *Engine) authOK(a *association, mac macResult) error {
+	if a.keyID == 0 || !e.cfg.AuthEnabled && !a.ephemeral {
+		return nil
+	}
+	if !mac.present {
+		return fmt.Errorf("%w: packet has no MAC, key %d required", ErrAuth, a.keyID)
+	}
+	if mac.err != nil {
+		return mac.err
+	}
+	if mac.keyID != a.keyID {
+		return fmt.Errorf("%w: key %d used, key %d required", ErrAuth, mac.keyID, a.keyID)
+	}
+	return nil
+}
+
+// mobilize is NEWPS: an ephemeral symmetric passive association for a
+// mode-1 packet from an unknown peer, only when authentication is off or
+// the packet carries a valid MAC of a trusted key, and within MaxEphemeral.
+func (e *Engine) mobilize(in Incoming, p *packet.Packet, mac macResult) {
+	if e.cfg.AuthEnabled && (!mac.present || mac.err != nil) {
+		return
+	}
+	n := 0
+	for _, a := range e.assocs {
+		if a.ephemeral {
+			n++
+		}
+	}
+	if n >= e.cfg.maxEphemeral() {
+		return
+	}
+	pc := PeerConfig{
+		Key:     fmt.Sprintf("ephemeral %v vpn %s", in.Src, in.VPN),
+		Address: in.Src,
+		VPN:     in.VPN,
+		Version: int(p.Version),
+		MinPoll: max(minPollLimit, min(p.Poll, maxPollLimit)),
+	}
+	pc.MaxPoll = max(pc.MinPoll, defaultMaxPoll)
+	if mac.present && mac.err == nil {
+		pc.KeyID = mac.keyID
+	} else if mac.present && !mac.nak && !e.cfg.AuthEnabled {
+		// Authentication off: sign with the peer's key when we have it,
+		// trusted or not, so that a peer requiring it accepts us.
+		if errors.Is(mac.err, auth.ErrUntrusted) {
+			pc.KeyID = mac.keyID
+		}
+	}
+	a := newAssociation(pc, e.now, 1)
+	a.ephemeral = true
+	a.hmode = packet.ModeSymmetricPassive
+	e.assocs = append(e.assocs, a)
+	e.event(EventMobilize, a, "symmetric passive, mobilized by a symmetric active packet")
+	e.process(a, in, p, mac)
+}
+
+// process runs the on-wire tests (RFC 5905 §8, A.5.1 and A.5.1.1 packet)
+// and hands a good sample to the clock filter.
+func (e *Engine) process(a *association, in Incoming, p *packet.Packet, mac macResult) {
+	if debugDisc {
+		println("proc", int(e.now), a.key, p.Mode, p.Stratum)
+		defer func() { println("  ->", a.lastError) }()
+	}
+	if err := e.authOK(a, mac); err != nil {
+		a.lastError = err.Error()
+		return
+	}
+	rx := packet.TimestampFromTime(in.RxTime)
+	t := e.now
+	switch {
+	case p.TransmitTime == 0:
+		a.lastError = fmt.Errorf("%w: zero transmit timestamp", ErrInvalid).Error()
+		return
+	case p.TransmitTime == a.org:
+		a.lastError = ErrDuplicate.Error()
+		return
+	case p.OriginTime == 0 && a.hmode != packet.ModeClient:
+		// The peer has not heard from us yet: remember its timestamps
+		// so that our next packet lets it compute a sample.
+		a.org, a.rec, a.localAddr = p.TransmitTime, rx, in.Dst.Addr()
+		a.lastError = fmt.Errorf("%w: origin timestamp zero", ErrUnsync).Error()
+		return
+	case p.OriginTime != a.xmt:
+		if a.hmode != packet.ModeClient {
+			// Symmetric modes must resynchronize after a lost packet.
+			a.org, a.rec = p.TransmitTime, rx
+		}
+		a.lastError = ErrBogus.Error()
+		return
+	}
+	a.org, a.rec, a.localAddr = p.TransmitTime, rx, in.Dst.Addr()
+	if a.hmode == packet.ModeClient {
+		a.xmt = 0 // a reply is accepted once (replay protection)
+	}
+	if code, ok := p.IsKoD(); ok {
+		e.kiss(a, p, code)
+		return
+	}
+	a.leap, a.stratum = p.Leap, p.Stratum
+	if p.Leap == packet.LeapUnsync || p.Stratum >= maxStratum {
+		a.lastError = ErrUnsync.Error()
+		return
+	}
+	rd, rdisp := p.RootDelay.Seconds(), p.RootDispersion.Seconds()
+	if rd/2+rdisp >= maxDisp || p.ReferenceTime.Sub(p.TransmitTime) > 0 {
+		a.lastError = fmt.Errorf("%w: root distance or reference time", ErrInvalid).Error()
+		return
+	}
+	a.ppoll, a.precision = p.Poll, p.Precision
+	a.rootDelay, a.rootDisp = rd, rdisp
+	a.refID, a.refTime, a.version = p.ReferenceID, p.ReferenceTime, p.Version
+	if a.reach == 0 {
+		e.event(EventReachable, a, "")
+	}
+	a.reach |= 1
+	a.lastRx, a.heard = t, true
+	a.lastError = ""
+	if a.burst == 0 {
+		a.pollUpdate(a.hpoll)
+	}
+
+	// On-wire calculation (RFC 5905 §8): differences first, era-safe.
+	t1, t2, t3, t4 := p.OriginTime, p.ReceiveTime, p.TransmitTime, rx
+	offset := (t2.SubSeconds(t1) + t3.SubSeconds(t4)) / 2
+	delay := math.Max(t4.SubSeconds(t1)-t3.SubSeconds(t2), e.prec)
+	disp := math.Ldexp(1, int(p.Precision)) + e.prec + phi*math.Max(0, t4.SubSeconds(t1))
+	var co clockOut
+	e.disc.adjust(t, &co) // bring the phase accounting to t
+	e.applyClock(co)
+	// The offset is the mean of two clock differences, at T1 and at T4:
+	// it belongs to their midpoint, long before T4 in symmetric mode
+	// where the peer may answer a poll interval later.
+	age := math.Max(0, t4.SubSeconds(t1)) / 2
+	ts := t - age
+	a.filter.add(FilterSample{T: ts, Offset: offset, Delay: delay, Dispersion: disp, Correction: e.disc.phaseAt(ts)}, e.prec, e.disc.freq)
+
+	// Use a sample only once and never one older than the last used
+	// (A.5.2); the popcorn spike suppressor drops a sample whose offset
+	// jumps by more than SGATE jitters within two poll intervals, once
+	// the filter holds enough samples for its jitter to mean something.
+	// While the discipline measures the frequency (NSET, FREQ) every new
+	// sample is used: the fit needs points, not the filter's minimum.
+	f := &a.filter
+	measuring := e.usesNewest()
+	useT, delay := f.BestT, f.Delay
+	if measuring {
+		useT, delay = f.Stages[0].T, f.Stages[0].Delay
+	}
+	if useT <= a.lastUsed {
+		return
+	}
+	cur := e.offsetNow(a, t)
+	if !measuring && a.lastUsed != 0 && f.valid >= 3 && math.Abs(cur-a.usedOff) > sgate*f.Jitter &&
+		useT-a.lastUsed < 2*math.Ldexp(1, int(a.hpoll)) {
+		a.lastError = "popcorn spike suppressed"
+		return
+	}
+	a.lastUsed, a.usedOff, a.lastDelay = useT, cur, delay
+	e.clockSelect(t)
+}
+
+// usesNewest reports whether the system process takes every new sample
+// (frequency measurement and regression mode, which weigh samples by
+// delay themselves) rather than the filter's minimum-delay choice.
+func (e *Engine) usesNewest() bool {
+	return e.disc.state == StateNSET || e.disc.state == StateFREQ || e.disc.mode == DisciplineRegression
+}
+
+// offsetNow is the association's offset at t: the filter's choice (or the
+// newest sample while the frequency is measured), projected to t with the
+// frequency estimate and net of the corrections applied since.
+func (e *Engine) offsetNow(a *association, t float64) float64 {
+	f := &a.filter
+	u := f.Offset
+	if e.usesNewest() {
+		u = f.Newest
+	}
+	return u + e.disc.freq*(t-f.t) - e.disc.phase
+}
+
+// kiss acts on a Kiss-o'-Death (RFC 5905 §7.4).
+func (e *Engine) kiss(a *association, p *packet.Packet, code string) {
+	switch p.ReferenceID {
+	case packet.KissDeny, packet.KissRstr:
+		e.event(EventKoD, a, code)
+		e.demobilize(a, "kiss-o'-death "+code)
+	case packet.KissRate:
+		e.event(EventKoD, a, code)
+		a.lastError = "kiss-o'-death RATE: backing off"
+		a.pollUpdate(max(a.hpoll, p.Poll) + 1)
+	default:
+		a.leap, a.stratum = packet.LeapUnsync, maxStratum
+		a.lastError = fmt.Errorf("%w: kiss code %s", ErrUnsync, code).Error()
+	}
+}
+
+// serve is FXMIT: the stateless server reply to a client request, rate
+// limited, never longer than the request.
+func (e *Engine) serve(in Incoming, p *packet.Packet, mac macResult) {
+	ok, kod := e.rl.allow(in.Src.Addr(), e.now)
+	if !ok {
+		if kod {
+			e.reply(in, p, packet.KissRate, macResult{})
+		}
+		return
+	}
+	e.reply(in, p, 0, mac)
+}
+
+// reply builds a mode-4 reply, or a KoD when kiss is not 0.
+func (e *Engine) reply(in Incoming, p *packet.Packet, kiss uint32, mac macResult) {
+	h := e.header(e.now)
+	h.Version = p.Version
+	h.Mode = packet.ModeServer
+	h.Poll = p.Poll
+	rx := packet.TimestampFromTime(in.RxTime)
+	h.OriginTime = p.TransmitTime
+	h.ReceiveTime = rx
+	h.TransmitTime = rx
+	if kiss != 0 {
+		h.Leap, h.Stratum, h.ReferenceID = packet.LeapUnsync, 0, kiss
+		h.RootDelay, h.RootDispersion, h.ReferenceTime = 0, 0, 0
+	}
+	data := h.AppendHeader(make([]byte, 0, packet.HeaderLen+packet.MaxV4MACLen))
+	switch {
+	case kiss != 0 || !mac.present:
+	case mac.err == nil || (!e.cfg.AuthEnabled && errors.Is(mac.err, auth.ErrUntrusted)):
+		tr, err := e.keys.Sign(data, mac.keyID)
+		if err != nil {
+			return
+		}
+		data = append(data, tr...)
+	default:
+		// RFC 5905 §7.4: a request that fails authentication gets a
+		// crypto-NAK.
+		data = append(data, 0, 0, 0, 0)
+	}
+	if len(data) > len(in.Data) {
+		return // never amplify
+	}
+	e.out.Packets = append(e.out.Packets, Outgoing{
+		Data: data, Dst: in.Src, Src: in.Dst.Addr(), IfIndex: in.IfIndex, VPN: in.VPN,
+	})
+}

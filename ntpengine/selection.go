@@ -1,0 +1,142 @@
+package ntpengine
+
+import (
+	"math"
+	"sort"
+)
+
+// Selection status of an association, as ntpq's tally codes name them.
+const (
+	StatusReject      = "reject"      // not fit to synchronize (§11.2 fit)
+	StatusFalseticker = "falseticker" // outside the intersection (§11.2.1)
+	StatusOutlier     = "outlier"     // discarded by clustering (§11.2.2)
+	StatusCandidate   = "candidate"   // survivor, combined (§11.2.3)
+	StatusSysPeer     = "sys.peer"    // the system peer
+)
+
+// candidate is one fit association entering selection.
+type candidate struct {
+	a      *association
+	offset float64
+	dist   float64 // root distance
+	jitter float64
+	metric float64
+	prefer bool
+}
+
+// intersect is the selection algorithm of RFC 5905 §11.2.1: it finds the
+// smallest interval containing points of the correctness intervals of a
+// majority of the candidates and returns the truechimers (whose offsets
+// lie inside it). ok is false when no majority agrees.
+func intersect(c []candidate) (trues []candidate, low, high float64, ok bool) {
+	n := len(c)
+	if n == 0 {
+		return nil, 0, 0, false
+	}
+	type edge struct {
+		v   float64
+		typ int // -1 lower, 0 midpoint, +1 upper
+	}
+	e := make([]edge, 0, 3*n)
+	for _, x := range c {
+		e = append(e, edge{x.offset - x.dist, -1}, edge{x.offset, 0}, edge{x.offset + x.dist, 1})
+	}
+	sort.Slice(e, func(i, j int) bool {
+		if e[i].v != e[j].v {
+			return e[i].v < e[j].v
+		}
+		return e[i].typ < e[j].typ
+	})
+	for allow := 0; 2*allow < n; allow++ {
+		found, chime := 0, 0
+		low, high = math.Inf(1), math.Inf(-1)
+		for i := 0; i < len(e); i++ {
+			chime -= e[i].typ
+			if chime >= n-allow {
+				low = e[i].v
+				break
+			}
+			if e[i].typ == 0 {
+				found++
+			}
+		}
+		chime = 0
+		for i := len(e) - 1; i >= 0; i-- {
+			chime += e[i].typ
+			if chime >= n-allow {
+				high = e[i].v
+				break
+			}
+			if e[i].typ == 0 {
+				found++
+			}
+		}
+		if found > allow {
+			continue
+		}
+		if high > low {
+			ok = true
+			break
+		}
+	}
+	if !ok {
+		return nil, 0, 0, false
+	}
+	for _, x := range c {
+		if x.offset >= low && x.offset <= high {
+			trues = append(trues, x)
+		}
+	}
+	return trues, low, high, len(trues) > 0
+}
+
+// cluster is the clustering algorithm of RFC 5905 §11.2.2: survivors are
+// ordered by metric and the one with the largest selection jitter is cast
+// off while that jitter exceeds the smallest peer jitter and more than
+// NMIN remain. The prefer peer is never cast off (DESIGN §3). It returns
+// the survivors and the outliers.
+func cluster(s []candidate) (survivors, outliers []candidate) {
+	s = append([]candidate(nil), s...)
+	sort.SliceStable(s, func(i, j int) bool { return s[i].metric < s[j].metric })
+	for len(s) > nmin {
+		maxJ, qmax := -1.0, -1
+		minJ := math.Inf(1)
+		for i := range s {
+			sum := 0.0
+			for j := range s {
+				d := s[j].offset - s[i].offset
+				sum += d * d
+			}
+			phiI := math.Sqrt(sum / float64(len(s)-1))
+			if !s[i].prefer && phiI > maxJ {
+				maxJ, qmax = phiI, i
+			}
+			minJ = math.Min(minJ, s[i].jitter)
+		}
+		if qmax < 0 || maxJ <= minJ {
+			break
+		}
+		outliers = append(outliers, s[qmax])
+		s = append(s[:qmax], s[qmax+1:]...)
+	}
+	return s, outliers
+}
+
+// combine is RFC 5905 §11.2.3: the offsets of the survivors weighted by
+// the reciprocal of their root distance, and the selection jitter relative
+// to the system peer (survivors[sys]).
+func combine(s []candidate, sys int) (offset, jitter float64) {
+	var x, y, z float64
+	for _, c := range s {
+		w := 1 / c.dist
+		y += w
+		z += w * c.offset
+	}
+	offset = z / y
+	for _, c := range s {
+		d := c.offset - s[sys].offset
+		x += d * d / c.dist
+	}
+	jitter = math.Sqrt(x / y)
+	return offset, jitter
+}

@@ -1,0 +1,95 @@
+package sim
+
+import (
+	"time"
+)
+
+// Clock is a simulated clock over the simulator's true time. Its error
+// (clock − true) grows at its intrinsic frequency error plus the
+// correction set through SetFrequency and any slew in progress. It
+// implements ntpengine/clock.Clock.
+type Clock struct {
+	net *Network
+	// err is clock − true at trueAt.
+	err    float64
+	trueAt float64
+	// intrinsic frequency error (s/s), driven by wander
+	freqErr float64
+	// correction set by SetFrequency (s/s)
+	corr float64
+	// slew in progress: remaining phase and its rate
+	slewLeft float64
+}
+
+const maxSlewRate = 500e-6
+
+// advance brings err up to true time t.
+func (c *Clock) advance(t float64) {
+	dt := t - c.trueAt
+	if dt <= 0 {
+		return
+	}
+	c.err += (c.freqErr + c.corr) * dt
+	if c.slewLeft != 0 {
+		s := maxSlewRate * dt
+		if s >= abs(c.slewLeft) {
+			c.err += c.slewLeft
+			c.slewLeft = 0
+		} else if c.slewLeft > 0 {
+			c.err += s
+			c.slewLeft -= s
+		} else {
+			c.err -= s
+			c.slewLeft += s
+		}
+	}
+	c.trueAt = t
+}
+
+func abs(x float64) float64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// Error is clock − true time now, in seconds.
+func (c *Clock) Error() float64 {
+	c.advance(c.net.now)
+	return c.err
+}
+
+// FrequencyError is the clock's rate error (intrinsic plus correction,
+// slew excluded), s/s.
+func (c *Clock) FrequencyError() float64 { return c.freqErr + c.corr }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.advance(c.net.now)
+	return c.net.epoch.Add(time.Duration((c.net.now + c.err) * 1e9))
+}
+
+// Step jumps the clock by d.
+func (c *Clock) Step(d time.Duration) error {
+	c.advance(c.net.now)
+	c.err += d.Seconds()
+	return nil
+}
+
+// SetFrequency sets the frequency correction in ppm, clamped to ±500.
+func (c *Clock) SetFrequency(ppm float64) error {
+	c.advance(c.net.now)
+	ppm = max(-500, min(500, ppm))
+	c.corr = ppm * 1e-6
+	return nil
+}
+
+// Frequency returns the correction in ppm.
+func (c *Clock) Frequency() float64 { return c.corr * 1e6 }
+
+// Slew amortizes d at 500 ppm, replacing any slew in progress.
+func (c *Clock) Slew(d time.Duration) error {
+	c.advance(c.net.now)
+	c.slewLeft = d.Seconds()
+	return nil
+}

@@ -1,0 +1,29 @@
+package sim
+
+// Named returns the scenarios of the ntpsim table: chrony's default
+// scenario, its jitter sweep, and the harder cases of issue 5.
+func Named() []Scenario {
+	d := Default()
+	with := func(name string, f func(*Scenario)) Scenario {
+		s := d
+		s.Name = name
+		f(&s)
+		return s
+	}
+	return []Scenario{
+		d,
+		with("jitter 10us", func(s *Scenario) { s.Jitter = 10e-6 }),
+		with("jitter 100us", func(s *Scenario) { s.Jitter = 100e-6 }),
+		with("jitter 1ms", func(s *Scenario) { s.Jitter = 1e-3 }),
+		with("jitter 10ms", func(s *Scenario) { s.Jitter = 10e-3 }),
+		with("wander 100ppb/s", func(s *Scenario) { s.Wander = 100e-9 }),
+		with("freq +500ppm", func(s *Scenario) { s.FreqOffset = 500e-6 }),
+		with("freq -500ppm", func(s *Scenario) { s.FreqOffset = -500e-6 }),
+		with("offset +100s", func(s *Scenario) { s.InitialOffset = 100 }),
+		with("offset -100s", func(s *Scenario) { s.InitialOffset = -100 }),
+		with("symmetric peer", func(s *Scenario) { s.Symmetric = true }),
+		with("two symmetric engines", func(s *Scenario) { s.Topology = "pair" }),
+		with("reference stops at 3000s", func(s *Scenario) { s.Topology = "stop"; s.StopAt = 3000 }),
+		with("loss 20%", func(s *Scenario) { s.Loss = 0.2 }),
+	}
+}

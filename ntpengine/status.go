@@ -1,0 +1,128 @@
+package ntpengine
+
+import (
+	"math"
+	"net/netip"
+	"time"
+
+	"github.com/ntpagent/ntpagent/ntpengine/packet"
+)
+
+// Status is the system state for /ntp/status and `display ntp status`.
+type Status struct {
+	Synchronized   bool
+	ClockState     string // discipline state: NSET, FREQ, SPIK, SYNC, or PANIC
+	Leap           packet.Leap
+	Stratum        uint8 // 16 when unsynchronized
+	ReferenceID    uint32
+	Reference      string // refid as text: dotted IPv4, hex for IPv6 hashes, or ASCII
+	Offset         time.Duration
+	FrequencyPPM   float64
+	Jitter         time.Duration
+	Wander         float64 // frequency wander, ppm
+	Precision      int8
+	Poll           int8
+	RootDelay      time.Duration
+	RootDispersion time.Duration
+	ReferenceTime  time.Time
+	SystemPeer     string // association key, empty if none
+	SystemPeerAddr netip.AddrPort
+}
+
+func secs(s float64) time.Duration { return time.Duration(math.Round(s * 1e9)) }
+
+// Status returns the system variables at clock time now.
+func (e *Engine) Status(now time.Time) Status {
+	t := math.Max(e.t(now), e.now)
+	s := Status{
+		Synchronized: e.synchronized(),
+		ClockState:   e.disc.state.String(),
+		Leap:         e.sys.leap,
+		Stratum:      e.sys.stratum,
+		FrequencyPPM: e.disc.freq * 1e6,
+		Wander:       e.disc.wander * 1e6,
+		Precision:    e.cfg.precision(),
+		Poll:         e.disc.poll,
+	}
+	if e.sys.panicked {
+		s.ClockState = "PANIC"
+	}
+	if s.Synchronized {
+		s.ReferenceID = e.sys.refID
+		s.Reference = refIDText(e.sys.refID, e.sys.peer.addr.Addr())
+		s.Offset = secs(e.sys.offset)
+		s.Jitter = secs(e.sys.jitter)
+		s.RootDelay = secs(e.sys.rootDelay)
+		s.RootDispersion = secs(e.sys.rootDisp + phi*(t-e.sys.t))
+		s.ReferenceTime = e.sys.refTime
+		s.SystemPeer = e.sys.peer.key
+		s.SystemPeerAddr = e.sys.peer.addr
+	} else if e.cfg.LocalStratum > 0 {
+		s.Leap, s.Stratum, s.Reference = packet.LeapNone, e.cfg.LocalStratum, "LOCL"
+		s.ReferenceID = 0x4c4f434c
+	}
+	return s
+}
+
+func refIDText(id uint32, peer netip.Addr) string {
+	if peer.Unmap().Is4() {
+		return netip.AddrFrom4([4]byte{byte(id >> 24), byte(id >> 16), byte(id >> 8), byte(id)}).String()
+	}
+	return packet.RefIDString(id)
+}
+
+// Session is one association for /ntp/sessions/session and
+// `display ntp sessions`.
+type Session struct {
+	Key        string
+	Address    netip.AddrPort
+	VPN        string
+	LocalMode  string // symmetric-active, symmetric-passive, client
+	Configured bool
+	Preempt    bool
+	Prefer     bool
+	KeyID      uint32
+	Reach      uint8
+	Stratum    uint8
+	Poll       int8          // host poll exponent
+	PeerPoll   int8          // peer's poll exponent
+	Now        time.Duration // since the last valid packet; -1 if none
+	Offset     time.Duration // filter offset corrected for our own slewing since
+	Delay      time.Duration
+	Dispersion time.Duration
+	Jitter     time.Duration
+	RootDelay  time.Duration
+	RootDisp   time.Duration
+	RefID      uint32
+	Selection  string // sys.peer, candidate, outlier, falseticker, reject
+	LastError  string
+	Stopped    bool // demobilized by KoD or preempted (see LastError)
+	Filter     [nstage]FilterSample
+}
+
+// Sessions returns every association, configured ones first in
+// configuration order, at clock time now.
+func (e *Engine) Sessions(now time.Time) []Session {
+	t := math.Max(e.t(now), e.now)
+	out := make([]Session, 0, len(e.assocs))
+	for _, a := range e.assocs {
+		s := Session{
+			Key: a.key, Address: a.addr, VPN: a.vpn, LocalMode: a.localMode(),
+			Configured: !a.ephemeral, Preempt: a.cfg.Preempt, Prefer: a.cfg.Prefer, KeyID: a.keyID,
+			Reach: a.reach, Stratum: a.stratum, Poll: a.hpoll, PeerPoll: a.ppoll, Now: -1,
+			Selection: a.status, LastError: a.lastError, Stopped: a.stopped, Filter: a.filter.Stages,
+			RootDelay: secs(a.rootDelay), RootDisp: secs(a.rootDisp), RefID: a.refID,
+		}
+		if a.heard {
+			s.Now = secs(t - a.lastRx)
+		}
+		if a.filter.valid > 0 {
+			s.Offset = secs(e.offsetNow(a, t))
+			s.Delay = secs(a.filter.Delay)
+			s.Dispersion = secs(a.filter.Dispersion + phi*math.Max(0, t-a.filter.t))
+			s.Jitter = secs(a.filter.Jitter)
+		}
+		out = append(out, s)
+	}
+	return out
+}
