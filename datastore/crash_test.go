@@ -63,7 +63,7 @@ func TestCrashChild(t *testing.T) {
 			id = next[0].ID + 1
 		}
 		tree := crashTree(id)
-		if mode == "confirmed" && i >= 2 {
+		if mode == "confirmed" && i >= 1 {
 			if err := s.Copy(sess, Candidate, "", tree); err != nil {
 				fmt.Printf("error %v\n", err)
 				os.Exit(2)
@@ -142,7 +142,7 @@ func TestCrash(t *testing.T) {
 						t.Fatal("child not ready in 10 s")
 					}
 				}
-				time.Sleep(time.Duration(rng.IntN(8000)) * time.Microsecond)
+				time.Sleep(time.Duration(500+rng.IntN(8000)) * time.Microsecond)
 				cmd.Process.Signal(syscall.SIGKILL)
 				cmd.Wait()
 				kills++

@@ -1,0 +1,244 @@
+package datastore
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"pgregory.net/rapid"
+
+	"github.com/ntpagent/ntpagent/datastore/rpcerror"
+	"github.com/ntpagent/ntpagent/gen"
+)
+
+// refModel is the reference the store is checked against: peers as
+// address → minpoll (maxpoll stays at its default 10, so minpoll > 10 is
+// invalid), and the kept history.
+type refModel struct {
+	cand, run map[string]uint8
+	hist      []refCommit
+	lastID    uint32
+}
+
+type refCommit struct {
+	id  uint32
+	run map[string]uint8
+}
+
+func validModel(m map[string]uint8) bool {
+	for _, v := range m {
+		if v > 10 {
+			return false
+		}
+	}
+	return true
+}
+
+const propLimit = 5
+
+func (m *refModel) commit(run map[string]uint8) {
+	if maps.Equal(m.cand, m.run) {
+		m.cand = maps.Clone(run)
+	}
+	m.run = maps.Clone(run)
+	m.lastID++
+	m.hist = append(m.hist, refCommit{m.lastID, maps.Clone(run)})
+	if len(m.hist) > propLimit {
+		m.hist = m.hist[len(m.hist)-propLimit:]
+	}
+}
+
+// TestStoreAgreesWithModel: random sequences of edits (all three
+// test-options), writes to running, commits, discards, rollbacks and
+// restarts agree with refModel; every running tree is also checked by
+// yanglint against the YANG modules.
+func TestStoreAgreesWithModel(t *testing.T) {
+	seen := map[string][]byte{}
+	addrs := []string{"10.0.0.1", "10.0.0.2", "10.0.0.3", "2001:db8::5", "ntp.example.net"}
+	rapid.Check(t, func(rt *rapid.T) {
+		dir, err := os.MkdirTemp("", "ds-prop-")
+		if err != nil {
+			rt.Fatal(err)
+		}
+		defer os.RemoveAll(dir)
+		open := func() *Store {
+			s, err := Open(Options{Dir: dir, HistoryLimit: propLimit, Clock: newFakeClock(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), LocalPrefixes: noPrefixes})
+			if err != nil {
+				rt.Fatalf("Open: %v", err)
+			}
+			return s
+		}
+		s := open()
+		defer func() { s.Close() }()
+		m := &refModel{cand: map[string]uint8{}, run: map[string]uint8{}}
+		sess := Session{ID: 1, User: "prop", Origin: OriginCLI}
+		check := func(what string) {
+			if got := peerSet(s.Snapshot(Candidate)); !maps.Equal(got, m.cand) {
+				rt.Fatalf("after %s: candidate %v, model %v", what, got, m.cand)
+			}
+			if got := peerSet(s.Snapshot(Running)); !maps.Equal(got, m.run) {
+				rt.Fatalf("after %s: running %v, model %v", what, got, m.run)
+			}
+			if got := s.CandidateModified(); got != !maps.Equal(m.cand, m.run) {
+				rt.Fatalf("after %s: CandidateModified %v", what, got)
+			}
+			h := s.History()
+			if len(h) != len(m.hist) {
+				rt.Fatalf("after %s: %d commits kept, model %d", what, len(h), len(m.hist))
+			}
+			for i, c := range h {
+				if c.ID != m.hist[len(m.hist)-1-i].id {
+					rt.Fatalf("after %s: history %v, model %v", what, h, m.hist)
+				}
+			}
+		}
+		edit := func(ds Name, opt string, addr string, minpoll uint8, del bool) {
+			f := setPeer(addr, minpoll)
+			if del {
+				f = delPeer(addr)
+			}
+			err := s.Edit(sess, ds, EditOptions{TestOption: opt}, f)
+			base := m.cand
+			if ds == Running {
+				base = m.run
+			}
+			next := maps.Clone(base)
+			if del {
+				delete(next, addr)
+			} else {
+				next[addr] = minpoll
+			}
+			wantOK := validModel(next) || (opt == SetOnly && ds == Candidate)
+			if (err == nil) != wantOK {
+				rt.Fatalf("edit %s %s %s %d del=%v: err %v, model expects ok=%v", ds, opt, addr, minpoll, del, err, wantOK)
+			}
+			if err != nil {
+				if len(rpcerror.All(err)) == 0 {
+					rt.Fatal("error without rpc-error")
+				}
+				return
+			}
+			if opt == TestOnly {
+				return
+			}
+			if ds == Candidate {
+				m.cand = next
+			} else if !maps.Equal(next, m.run) {
+				m.commit(next)
+			}
+		}
+		rt.Repeat(map[string]func(*rapid.T){
+			"editCandidate": func(rt *rapid.T) {
+				edit(Candidate, rapid.SampledFrom([]string{"", TestThenSet, SetOnly, TestOnly}).Draw(rt, "opt"),
+					rapid.SampledFrom(addrs).Draw(rt, "addr"), rapid.Uint8Range(3, 12).Draw(rt, "minpoll"), rapid.Bool().Draw(rt, "del"))
+				check("editCandidate")
+			},
+			"editRunning": func(rt *rapid.T) {
+				edit(Running, rapid.SampledFrom([]string{"", SetOnly}).Draw(rt, "opt"),
+					rapid.SampledFrom(addrs).Draw(rt, "addr"), rapid.Uint8Range(3, 11).Draw(rt, "minpoll"), rapid.Bool().Draw(rt, "del"))
+				check("editRunning")
+			},
+			"commit": func(rt *rapid.T) {
+				_, err := s.Commit(sess, CommitOptions{})
+				if (err == nil) != validModel(m.cand) {
+					rt.Fatalf("commit: err %v, candidate valid %v", err, validModel(m.cand))
+				}
+				if err == nil && !maps.Equal(m.cand, m.run) {
+					m.commit(m.cand)
+				}
+				check("commit")
+			},
+			"discard": func(rt *rapid.T) {
+				if err := s.Discard(sess); err != nil {
+					rt.Fatal(err)
+				}
+				m.cand = maps.Clone(m.run)
+				check("discard")
+			},
+			"rollback": func(rt *rapid.T) {
+				if len(m.hist) == 0 {
+					rt.Skip("no history")
+				}
+				c := rapid.SampledFrom(m.hist).Draw(rt, "to")
+				if _, err := s.Rollback(sess, c.id, ""); err != nil {
+					rt.Fatalf("rollback to %d: %v", c.id, err)
+				}
+				m.commit(c.run)
+				check("rollback")
+			},
+			"restart": func(rt *rapid.T) {
+				if err := s.Close(); err != nil {
+					rt.Fatal(err)
+				}
+				s = open()
+				m.cand = maps.Clone(m.run)
+				check("restart")
+			},
+		})
+		js, err := emitIndented(s.Snapshot(Running))
+		if err != nil {
+			rt.Fatal(err)
+		}
+		seen[string(js)] = js
+	})
+	yanglintAll(t, slices.Sorted(maps.Keys(seen)))
+}
+
+// yanglintAll validates RFC 7951 documents with the real yanglint against
+// the YANG modules (up to 40 of them, to keep the test fast).
+func yanglintAll(t *testing.T, docs []string) {
+	bin, err := exec.LookPath("yanglint")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("yanglint is missing (apt-get install libyang2-tools)")
+		}
+		t.Skip("yanglint is missing")
+	}
+	mods, _ := filepath.Glob("../yang/*.yang")
+	if len(mods) == 0 {
+		t.Fatal("no YANG modules in ../yang")
+	}
+	if len(docs) > 40 {
+		docs = docs[:40]
+	}
+	dir := t.TempDir()
+	for i, d := range docs {
+		f := filepath.Join(dir, fmt.Sprintf("running%d.json", i))
+		os.WriteFile(f, []byte(d), 0o600)
+		out, err := exec.Command(bin, append(append([]string{"-t", "config"}, mods...), f)...).CombinedOutput()
+		if err != nil {
+			t.Errorf("yanglint rejects a running tree: %v\n%s\n%s", err, out, d)
+		}
+	}
+	t.Logf("yanglint accepted %d distinct running trees", len(docs))
+}
+
+// A tree the rules refuse is also one yanglint refuses: the check above is
+// not vacuous.
+func TestYanglintRefusesInvalidTree(t *testing.T) {
+	d := &gen.Device{}
+	setPeer("10.0.0.1", 12)(d) // minpoll 12 > maxpoll 10: a must violation
+	js, err := emitIndented(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := exec.LookPath("yanglint")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("yanglint is missing")
+		}
+		t.Skip("yanglint is missing")
+	}
+	mods, _ := filepath.Glob("../yang/*.yang")
+	f := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(f, js, 0o600)
+	if out, err := exec.Command(bin, append(append([]string{"-t", "config"}, mods...), f)...).CombinedOutput(); err == nil {
+		t.Fatalf("yanglint accepted minpoll > maxpoll:\n%s", out)
+	}
+}
