@@ -104,6 +104,9 @@ func translate(root *gen.Device, base ntpengine.Config, resolved func(name strin
 	cfg := base
 	cfg.Peers = nil
 	ntp := root.GetNtp()
+	if ntp == nil {
+		ntp = &gen.NtpagentNtp_Ntp{}
+	}
 	if u := ntp.GetUnsync(); u != nil && u.MaxPollInterval != nil && u.DecStep != nil {
 		cfg.UnsyncMaxPoll, cfg.UnsyncDecStep = int8(u.GetMaxPollInterval()), int8(u.GetDecStep())
 	} else {

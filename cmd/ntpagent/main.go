@@ -1,0 +1,207 @@
+// Command ntpagent is the daemon: the NTP engine driven by the committed
+// configuration, the NETCONF and CLI servers over SSH that edit it, and an
+// optional Prometheus endpoint. `go run ./cmd/ntpagent` with no flags works
+// on a fresh machine: unprivileged loopback ports, a state folder in the
+// current directory and the virtual clock (the host clock is never touched
+// unless --clock system is given).
+//
+// It owns the process: settings (flags and a settings file), logging, the
+// order of start-up and shutdown, and signals. It must not reach into the
+// packages it wires beyond their exported APIs.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/ntpagent/ntpagent/agent"
+	"github.com/ntpagent/ntpagent/datastore"
+	"github.com/ntpagent/ntpagent/ntpengine"
+	"github.com/ntpagent/ntpagent/ntpengine/clock"
+	"github.com/ntpagent/ntpagent/server"
+	"github.com/ntpagent/ntpagent/server/cli"
+)
+
+func main() {
+	s, err := parseSettings(os.Args[1:], os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ntpagent:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := run(ctx, s, os.Stdout, os.Stderr, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "ntpagent:", err)
+		os.Exit(1)
+	}
+}
+
+// started reports the daemon's bound addresses (for tests).
+type started struct {
+	SSH     []net.Addr // NETCONF, then CLI
+	NTP     string
+	Metrics string
+	Agent   *agent.Agent
+}
+
+// run starts everything, prints how to connect, and serves until ctx is
+// done; then it shuts down in the reverse order.
+func run(ctx context.Context, s *settings, stdout, stderr io.Writer, onStart func(started)) error {
+	level, _ := s.level()
+	var h slog.Handler = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})
+	if s.LogFormat == "json" {
+		h = slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})
+	}
+	log := slog.New(h)
+
+	if err := os.MkdirAll(s.StateDir, 0o700); err != nil {
+		return fmt.Errorf("state folder: %w", err)
+	}
+	store, err := datastore.Open(datastore.Options{Dir: filepath.Join(s.StateDir, "datastore"), Logger: log.With("component", "datastore")})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	var clk clock.Clock
+	switch s.Clock {
+	case "system":
+		log.Warn("disciplining the host clock (--clock system): needs CAP_SYS_TIME")
+		clk = clock.NewSystem()
+	default:
+		clk = clock.NewVirtualFromHost()
+	}
+	listen, _ := s.ntpListen()
+	var resolver agent.Resolver = net.DefaultResolver
+	if s.HostsFile != "" {
+		resolver = agent.HostsResolver{Path: s.HostsFile, Fallback: net.DefaultResolver}
+	}
+	var nc notifier
+	ag, err := agent.New(agent.Options{
+		Store: store, Clock: clk, Listen: listen, Resolver: resolver, Logger: log,
+		Engine:       ntpengine.Config{LocalStratum: uint8(s.LocalStratum)},
+		OnSyncChange: nc.publish,
+	})
+	if err != nil {
+		return err
+	}
+	agentCtx, stopAgent := context.WithCancel(context.Background())
+	agentDone := make(chan error, 1)
+	go func() { agentDone <- ag.Run(agentCtx) }()
+	defer func() {
+		stopAgent()
+		if err := <-agentDone; err != nil {
+			log.Error("NTP service", "err", err)
+		}
+	}()
+
+	pw := os.Getenv("NTPAGENT_ADMIN_PASSWORD")
+	srv, err := server.New(server.Config{
+		StateDir:      filepath.Join(s.StateDir, "ssh"),
+		Listen:        []string{s.NetconfListen, s.CLIListen},
+		Store:         store,
+		StateProvider: ag.StateProvider,
+		CLI:           cli.New(cli.Config{Store: store, State: ag.State, Logger: log.With("component", "cli")}),
+		Logger:        log.With("component", "server"),
+		AdminPassword: pw,
+		Announce:      stdout,
+	})
+	if err != nil {
+		return err
+	}
+	nc.bind(srv, log)
+	if err := srv.Start(); err != nil {
+		return err
+	}
+	defer srv.Close()
+
+	var metricsAddr string
+	if s.MetricsListen != "" {
+		ln, err := net.Listen("tcp", s.MetricsListen)
+		if err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
+		metricsAddr = ln.Addr().String()
+		hs := &http.Server{Handler: metricsHandler(ag), ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("metrics server", "err", err)
+			}
+		}()
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			hs.Shutdown(sctx)
+		}()
+	}
+
+	addrs := srv.Addrs()
+	ntpAddrs := ag.LocalAddrs()
+	ntpText := s.NTPListen
+	if len(ntpAddrs) > 0 {
+		ntpText = ntpAddrs[0].String()
+	}
+	printWelcome(stdout, s, addrs, ntpText, metricsAddr, pw != "")
+	log.Info("ntpagent started", "netconf", addrs[0].String(), "cli", addrs[len(addrs)-1].String(),
+		"ntp", ntpText, "clock", s.Clock, "state_dir", s.StateDir)
+	if onStart != nil {
+		onStart(started{SSH: addrs, NTP: ntpText, Metrics: metricsAddr, Agent: ag})
+	}
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+		return nil
+	case err := <-agentDone:
+		agentDone <- err // for the deferred wait
+		return fmt.Errorf("NTP service stopped: %w", err)
+	}
+}
+
+func hostPort(a net.Addr) (string, string) {
+	h, p, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String(), ""
+	}
+	return h, p
+}
+
+func printWelcome(w io.Writer, s *settings, addrs []net.Addr, ntp, metrics string, pwFromEnv bool) {
+	nh, np := hostPort(addrs[0])
+	ch, cp := hostPort(addrs[len(addrs)-1])
+	users := filepath.Join(s.StateDir, "ssh", server.UsersFileName)
+	fmt.Fprintf(w, "ntpagent is running (clock %s, state in %s)\n", s.Clock, s.StateDir)
+	fmt.Fprintf(w, "  CLI:     ssh -p %s admin@%s\n", cp, ch)
+	fmt.Fprintf(w, "  NETCONF: ssh -p %s -s admin@%s netconf\n", np, nh)
+	fmt.Fprintf(w, "  ncclient:\n")
+	fmt.Fprintf(w, "    from ncclient import manager\n")
+	fmt.Fprintf(w, "    m = manager.connect(host=%s, port=%s, username='admin', password=PASSWORD,\n", strconv.Quote(nh), np)
+	fmt.Fprintf(w, "                        hostkey_verify=False, allow_agent=False, look_for_keys=False)\n")
+	fmt.Fprintf(w, "    print(m.get(filter=('subtree', '<ntp xmlns=\"urn:ntpagent:yang:ntpagent-ntp\"/>')).data_xml)\n")
+	if pwFromEnv {
+		fmt.Fprintf(w, "  credentials: user admin, password from $NTPAGENT_ADMIN_PASSWORD (at the first start; users are in %s)\n", users)
+	} else {
+		fmt.Fprintf(w, "  credentials: user admin; its password was printed once at the first start (set NTPAGENT_ADMIN_PASSWORD before the first start to choose it); users are in %s\n", users)
+	}
+	fmt.Fprintf(w, "  NTP:     %s (query it: chronyd -Q -f /dev/null 'server %s port %s iburst')\n", ntp, hostOf(ntp), portOf(ntp))
+	if metrics != "" {
+		fmt.Fprintf(w, "  metrics: http://%s/metrics\n", metrics)
+	}
+}
+
+func hostOf(ap string) string { h, _, _ := net.SplitHostPort(ap); return h }
+func portOf(ap string) string { _, p, _ := net.SplitHostPort(ap); return p }

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"strings"
+)
+
+// settings are the daemon's start-up settings: flags, or the same keys in a
+// settings file (--config FILE), flags winning.
+type settings struct {
+	StateDir      string
+	NetconfListen string
+	CLIListen     string
+	NTPListen     string
+	Clock         string // "virtual" or "system"
+	LogLevel      string
+	LogFormat     string
+	MetricsListen string
+	HostsFile     string
+	LocalStratum  uint
+	Config        string
+}
+
+// maxSettingsFile bounds a settings file.
+const maxSettingsFile = 64 << 10
+
+func newFlagSet(s *settings, out io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("ntpagent", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&s.StateDir, "state-dir", "./ntpagent-state", "folder for the configuration journal, host key and users")
+	fs.StringVar(&s.NetconfListen, "netconf-listen", "127.0.0.1:8830", "NETCONF over SSH listen address (830 on a device)")
+	fs.StringVar(&s.CLIListen, "cli-listen", "127.0.0.1:2222", "CLI over SSH listen address")
+	fs.StringVar(&s.NTPListen, "ntp-listen", "127.0.0.1:10123", "NTP listen addresses, comma-separated ([::]:123 on a device: both families)")
+	fs.StringVar(&s.Clock, "clock", "virtual", "clock to discipline: virtual (a software clock; never touches the host) or system (the host clock; needs CAP_SYS_TIME)")
+	fs.StringVar(&s.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&s.LogFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&s.MetricsListen, "metrics-listen", "", "serve Prometheus /metrics on this address (off when empty)")
+	fs.StringVar(&s.HostsFile, "hosts-file", "", "resolve domain peers from this hosts(5) file first (then DNS)")
+	fs.UintVar(&s.LocalStratum, "local-stratum", 0, "serve the local clock at this stratum (1..15) while unsynchronized (0: off)")
+	fs.StringVar(&s.Config, "config", "", "settings file: lines 'key = value' with the flag names as keys, '#' comments")
+	return fs
+}
+
+// parseSettings reads args, then the settings file if --config names one;
+// a flag given on the command line overrides the file.
+func parseSettings(args []string, out io.Writer) (*settings, error) {
+	s := &settings{}
+	fs := newFlagSet(s, out)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if s.Config != "" {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		kv, err := readSettingsFile(s.Config)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range kv {
+			if e.key == "config" {
+				return nil, fmt.Errorf("%s:%d: a settings file cannot name another one", s.Config, e.line)
+			}
+			if fs.Lookup(e.key) == nil {
+				return nil, fmt.Errorf("%s:%d: unknown setting %q", s.Config, e.line, e.key)
+			}
+			if set[e.key] {
+				continue
+			}
+			if err := fs.Set(e.key, e.value); err != nil {
+				return nil, fmt.Errorf("%s:%d: %s: %w", s.Config, e.line, e.key, err)
+			}
+		}
+	}
+	return s, s.check()
+}
+
+type setting struct {
+	key, value string
+	line       int
+}
+
+func readSettingsFile(path string) ([]setting, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("settings file: %w", err)
+	}
+	if len(data) > maxSettingsFile {
+		return nil, fmt.Errorf("settings file %s: larger than %d bytes", path, maxSettingsFile)
+	}
+	var out []setting
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	n := 0
+	for sc.Scan() {
+		n++
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			return nil, fmt.Errorf("%s:%d: want 'key = value'", path, n)
+		}
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		v = strings.Trim(v, `"`)
+		out = append(out, setting{key: k, value: v, line: n})
+	}
+	return out, sc.Err()
+}
+
+func (s *settings) check() error {
+	switch s.Clock {
+	case "virtual", "system":
+	default:
+		return fmt.Errorf("--clock %q: want virtual or system", s.Clock)
+	}
+	if _, err := s.level(); err != nil {
+		return err
+	}
+	if s.LogFormat != "text" && s.LogFormat != "json" {
+		return fmt.Errorf("--log-format %q: want text or json", s.LogFormat)
+	}
+	if _, err := s.ntpListen(); err != nil {
+		return err
+	}
+	if s.LocalStratum > 15 {
+		return fmt.Errorf("--local-stratum %d: want 0 (off) or 1..15", s.LocalStratum)
+	}
+	if s.StateDir == "" {
+		return errors.New("--state-dir is empty")
+	}
+	return nil
+}
+
+func (s *settings) level() (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s.LogLevel)); err != nil {
+		return 0, fmt.Errorf("--log-level %q: want debug, info, warn or error", s.LogLevel)
+	}
+	return l, nil
+}
+
+func (s *settings) ntpListen() ([]netip.AddrPort, error) {
+	var out []netip.AddrPort
+	for _, f := range strings.Split(s.NTPListen, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		ap, err := netip.ParseAddrPort(f)
+		if err != nil {
+			return nil, fmt.Errorf("--ntp-listen %q: %w", f, err)
+		}
+		out = append(out, ap)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("--ntp-listen is empty")
+	}
+	return out, nil
+}
