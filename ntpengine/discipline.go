@@ -181,7 +181,7 @@ func (d *discipline) update(offset, sampleT, t, delay float64) (Result, clockOut
 			// First sample: start measuring the frequency with the
 			// clock running free.
 			d.state = StateFREQ
-			d.fx = append(d.fx[:0], point{sampleT, offset + d.phase, delay})
+			d.fx = append(d.fx[:0], point{sampleT, d.uncorrected(offset, sampleT, t), delay})
 			d.t = t
 			d.last = offset
 			return ResultIgnore, out
@@ -253,13 +253,18 @@ func (d *discipline) update(offset, sampleT, t, delay float64) (Result, clockOut
 
 // freqState measures the frequency while the clock runs free (FREQ).
 func (d *discipline) freqState(offset, sampleT, t, delay float64, out *clockOut) (Result, clockOut) {
-	d.fx = append(d.fx, point{sampleT, offset + d.phase, delay})
+	d.fx = append(d.fx, point{sampleT, d.uncorrected(offset, sampleT, t), delay})
 	if len(d.fx) > 64 {
 		d.fx = d.fx[1:]
 	}
 	mu := sampleT - d.fx[0].t
 	slope, icept, se, ok := fitLine(d.fx, d.precision)
 	done := ok && len(d.fx) >= freqMinSamples && se <= freqEstimateDone
+	if d.mode == DisciplineRegression && len(d.fx) >= freqMinSamples && mu >= 8 {
+		// The fit goes on in SYNC: no need to let the clock run free
+		// for the whole stepout when the samples are noisy.
+		done = true
+	}
 	if !done && !(mu >= stepout && len(d.fx) >= 2) {
 		return ResultIgnore, *out
 	}
@@ -279,7 +284,9 @@ func (d *discipline) freqState(offset, sampleT, t, delay float64, out *clockOut)
 		d.rst(StateSYNC, t, now)
 		d.fast, d.newSlew = true, true
 	}
-	if d.mode != DisciplineRegression || res == ResultStep {
+	if d.mode != DisciplineRegression {
+		// Regression mode keeps its points: they are offsets of the
+		// uncorrected clock, unaffected by our steps and slews.
 		d.fx = d.fx[:0]
 	}
 	d.adjust(t, out)
@@ -299,14 +306,7 @@ func fitLine(p []point, precision float64) (slope, icept, se float64, ok bool) {
 	for _, x := range p {
 		dmin = math.Min(dmin, x.delay)
 	}
-	// sigma0 is the noise floor of the best sample: a quarter of the
-	// median excess delay, at least the precision.
-	ex := make([]float64, 0, len(p))
-	for _, x := range p {
-		ex = append(ex, x.delay-dmin)
-	}
-	slices.Sort(ex)
-	sigma0 := math.Max(precision, ex[len(ex)/2]/4)
+	sigma0 := noiseFloor(p, dmin, precision)
 	w := make([]float64, len(p))
 	var sw, mt, mo float64
 	for i, x := range p {
@@ -427,7 +427,7 @@ const regressMax = 16
 // regress adds a sample to the steady-state fit, sets the frequency from
 // its slope and returns the fitted offset at t.
 func (d *discipline) regress(offset, sampleT, t, delay float64) float64 {
-	u := offset + d.phase
+	u := d.uncorrected(offset, sampleT, t)
 	d.predErr = 0
 	if d.fitOK {
 		// Judge the prediction error against the noise expected of this
@@ -436,7 +436,7 @@ func (d *discipline) regress(offset, sampleT, t, delay float64) float64 {
 		for _, x := range d.fx {
 			dmin = math.Min(dmin, x.delay)
 		}
-		d.predNoise = math.Max(0, delay-dmin)/2 + math.Max(d.fitSigma, d.precision)
+		d.predNoise = math.Max(0, delay-dmin)/2 + noiseFloor(d.fx, dmin, d.precision)
 		d.predErr = u - (d.fitIcept + d.fitSlope*sampleT)
 		if math.Abs(d.predErr) > 8*d.predNoise && len(d.fx) > 3 {
 			// The model no longer predicts: start again from the
@@ -497,4 +497,22 @@ func (d *discipline) phaseAt(ts float64) float64 {
 		rate += math.Copysign(maxSlew, d.offset)
 	}
 	return d.phase - rate*(d.adjT-ts)
+}
+
+// uncorrected turns an offset projected to t back into the offset of the
+// uncorrected clock at its sample time, the quantity the fits work on.
+func (d *discipline) uncorrected(offset, sampleT, t float64) float64 {
+	return offset + d.phase - d.freq*(t-sampleT)
+}
+
+// noiseFloor is the offset noise expected of the best sample: a quarter of
+// the median excess delay, at least the precision. It comes from delays
+// alone, so that wander (which breaks the linear model) does not raise it.
+func noiseFloor(p []point, dmin, precision float64) float64 {
+	ex := make([]float64, 0, len(p))
+	for _, x := range p {
+		ex = append(ex, x.delay-dmin)
+	}
+	slices.Sort(ex)
+	return math.Max(precision, ex[len(ex)/2]/4)
 }

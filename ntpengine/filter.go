@@ -10,7 +10,7 @@ const (
 	maxStratum = 16   // MAXSTRAT
 	maxDisp    = 16.0 // MAXDISP, s
 	minDisp    = 0.01 // MINDISP, s
-	maxDist    = 1.0  // MAXDIST, s
+	maxDist    = 1.5  // MAXDIST, s (RFC 5905: 1; ntpd default 1.5, kinder to lossy paths)
 	phi        = 15e-6
 	nstage     = 8 // NSTAGE
 	nmin       = 3 // NMIN: cluster stops at this many survivors

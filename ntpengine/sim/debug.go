@@ -1,0 +1,2 @@
+package sim
+const debugSim = false
