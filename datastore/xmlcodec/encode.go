@@ -93,26 +93,23 @@ func AppendEncode(b []byte, root *gen.Device, opt EncodeOptions) ([]byte, error)
 		wk.walkKids(s.root, rv)
 		return xw.buf, nil
 	}
-	tb := &treeBuilder{}
-	tb.stack = []*dnode{{s: s.root}}
-	wk.sink = tb
-	wk.walkKids(s.root, rv)
-	doc := tb.stack[0]
+	lt := &lazyTree{w: walker{mode: mode, configOnly: opt.ConfigOnly}}
+	doc := &dnode{s: s.root, sv: rv}
+	if opt.Subtree != nil && opt.XPath != "" {
+		return b, rpcerror.New(rpcerror.TagInvalidValue, "", "A filter is either a subtree or an XPath expression, not both.")
+	}
 	if opt.Subtree != nil {
-		if err := subtreeFilter(s, doc, opt.Subtree, opt.Namespaces); err != nil {
+		if err := lt.subtreeFilter(doc, opt.Subtree, opt.Namespaces); err != nil {
 			return b, err
 		}
 	}
 	if opt.XPath != "" {
-		if opt.Subtree != nil {
-			return b, rpcerror.New(rpcerror.TagInvalidValue, "", "A filter is either a subtree or an XPath expression, not both.")
-		}
-		if err := xpathFilter(doc, opt.XPath, opt.Namespaces); err != nil {
+		if err := lt.xpathFilter(doc, opt.XPath, opt.Namespaces); err != nil {
 			return b, err
 		}
 	}
 	xw := &xmlWriter{buf: b, tagged: mode == wdTagged}
-	emitSelected(xw, doc)
+	lt.emitSelected(xw, doc)
 	return xw.buf, nil
 }
 
@@ -131,6 +128,7 @@ type walker struct {
 	sink       sink
 	scratch    []byte
 	keys       []keyed
+	order      []int32
 }
 
 // walkKids walks the children of a container or list entry whose struct is
@@ -183,7 +181,7 @@ func (w *walker) walkLeaf(c *snode, f reflect.Value) {
 		return
 	}
 	if len(c.defaults) == 1 && !c.isKey && (w.mode == wdReportAll || w.mode == wdTagged) {
-		w.sink.leaf(c, reflect.Value{}, []byte(c.defaults[0]), w.mode == wdTagged)
+		w.sink.leaf(c, reflect.Value{}, c.defaultBytes[0], w.mode == wdTagged)
 	}
 }
 
@@ -198,41 +196,63 @@ func (w *walker) walkLeafList(c *snode, f reflect.Value) {
 	// RFC 7950 §7.7.2: the defaults of a leaf-list are used when it has no
 	// values at all.
 	if w.mode == wdReportAll || w.mode == wdTagged {
-		for _, d := range c.defaults {
-			w.sink.leaf(c, reflect.Value{}, []byte(d), w.mode == wdTagged)
+		for _, d := range c.defaultBytes {
+			w.sink.leaf(c, reflect.Value{}, d, w.mode == wdTagged)
 		}
 	}
 }
 
 // keyed is a list entry with its key values ready for comparison.
 type keyed struct {
-	v    reflect.Value
-	strs [3]string
-	nums [3]uint64
-	neg  [3]bool
+	key, val reflect.Value
+	strs     [2]string
+	nums     [2]uint64
+	rest     string // keys after the second, formatted
 }
 
-func (w *walker) walkList(c *snode, m reflect.Value) {
-	start := len(w.keys)
+func cmpKeyed(a, b *keyed) int {
+	for i := range a.strs {
+		if r := cmp.Compare(a.nums[i], b.nums[i]); r != 0 {
+			return r
+		}
+		if r := cmp.Compare(a.strs[i], b.strs[i]); r != 0 {
+			return r
+		}
+	}
+	return cmp.Compare(a.rest, b.rest)
+}
+
+// sortedEntries returns the entries of list map m in canonical order.
+// ordered-by system: any stable order will do; sorting by key makes the
+// output canonical (the map's own order is random). The returned slice is
+// the walker's scratch space, valid until the next call.
+func (w *walker) sortedEntries(c *snode, m reflect.Value, wantKey bool) []keyed {
+	if cap(w.keys) < m.Len() {
+		w.keys = make([]keyed, 0, m.Len())
+	}
+	ks := w.keys[:0]
 	it := m.MapRange()
+	kbuf := reflect.New(c.keyType).Elem() // SetIterKey avoids a copy per entry
 	for it.Next() {
-		k := keyed{v: it.Value()}
-		key := it.Key()
+		k := keyed{val: it.Value()}
+		kbuf.SetIterKey(it)
+		if wantKey {
+			k.key = it.Key()
+		}
 		for i := range c.keys {
-			if i >= len(k.strs) {
-				break
-			}
-			kv := key
+			kv := kbuf
 			if len(c.keys) > 1 {
-				kv = key.Field(c.keyField[i])
+				kv = kv.Field(c.keyField[i])
+			}
+			if i >= len(k.strs) {
+				k.rest += string(c.keys[i].lt.format(nil, kv)) + "\x00"
+				continue
 			}
 			switch kv.Kind() {
 			case reflect.String:
 				k.strs[i] = kv.String()
 			case reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-				n := kv.Int()
-				k.neg[i] = n < 0
-				k.nums[i] = uint64(n) ^ (1 << 63)
+				k.nums[i] = uint64(kv.Int()) ^ (1 << 63)
 			case reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 				k.nums[i] = kv.Uint()
 			case reflect.Bool:
@@ -243,29 +263,38 @@ func (w *walker) walkList(c *snode, m reflect.Value) {
 				k.strs[i] = string(c.keys[i].lt.format(nil, kv))
 			}
 		}
-		w.keys = append(w.keys, k)
+		ks = append(ks, k)
 	}
-	entries := w.keys[start:]
-	// ordered-by system: any stable order will do; sorting by key makes
-	// the output canonical (the map's own order is random).
-	slices.SortFunc(entries, func(a, b keyed) int {
-		for i := range a.strs {
-			if r := cmp.Compare(a.nums[i], b.nums[i]); r != 0 {
-				return r
-			}
-			if r := cmp.Compare(a.strs[i], b.strs[i]); r != 0 {
-				return r
-			}
-		}
-		return 0
-	})
-	for i := range entries {
-		e := w.keys[start+i].v
+	if cap(w.order) < len(ks) {
+		w.order = make([]int32, len(ks))
+	}
+	order := w.order[:len(ks)]
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int { return cmpKeyed(&ks[a], &ks[b]) })
+	out := make([]keyed, len(ks))
+	for i, o := range order {
+		out[i] = ks[o]
+	}
+	w.keys = ks[:0]
+	return out
+}
+
+func (w *walker) walkList(c *snode, m reflect.Value) {
+	if m.Len() == 1 {
+		it := m.MapRange()
+		it.Next()
 		w.sink.open(c, true)
-		w.walkKids(c, e.Elem())
+		w.walkKids(c, it.Value().Elem())
+		w.sink.close(c)
+		return
+	}
+	for _, e := range w.sortedEntries(c, m, false) {
+		w.sink.open(c, true)
+		w.walkKids(c, e.val.Elem())
 		w.sink.close(c)
 	}
-	w.keys = w.keys[:start]
 }
 
 // xmlWriter writes the walk as XML text.

@@ -8,16 +8,24 @@ import (
 )
 
 // dnode is the generic data tree that filters work on: one node per
-// element that the unfiltered output would hold, in output order.
+// element that the unfiltered output could hold, in output order. It is
+// built lazily, one level at a time, from the ygot tree, so that a filter
+// that names one list entry by its keys does not build the whole list.
 type dnode struct {
 	s      *snode
 	parent *dnode
+	idx    int           // position among the parent's kids
+	sv     reflect.Value // container, list entry: the struct (invalid for a container shown only for its defaults)
+	key    any           // list entry: its map key
+
+	built  bool
 	kids   []*dnode
-	idx    int    // position among the parent's kids
-	text   string // leaf, leaf-list entry
-	val    reflect.Value
-	dflt   bool // tagged as a default (report-all-tagged)
-	sel    selMark
+	looked map[any]*dnode // list entries found by key before the level was built
+
+	text string // leaf, leaf-list entry
+	val  reflect.Value
+	dflt bool // tagged as a default (report-all-tagged)
+	sel  selMark
 }
 
 type selMark uint8
@@ -28,35 +36,138 @@ const (
 	selFull            // the node and everything below it
 )
 
-// treeBuilder is the sink that builds the dnode tree.
-type treeBuilder struct {
-	stack []*dnode
+// lazyTree builds dnodes on demand with the walker's with-defaults and
+// config-only settings.
+type lazyTree struct {
+	w walker
 }
 
-func (t *treeBuilder) open(s *snode, force bool) {
-	p := t.stack[len(t.stack)-1]
-	n := &dnode{s: s, parent: p, idx: len(p.kids)}
-	p.kids = append(p.kids, n)
-	t.stack = append(t.stack, n)
-	if force {
-		n.sel = selFull // marks "keep even when empty" until close
+// leafCollector is the sink that turns the leaves of one level into dnodes.
+type leafCollector struct{ d *dnode }
+
+func (l *leafCollector) open(*snode, bool) {}
+func (l *leafCollector) close(*snode)      {}
+func (l *leafCollector) leaf(s *snode, v reflect.Value, text []byte, dflt bool) {
+	l.d.add(&dnode{s: s, text: string(text), val: v, dflt: dflt, built: true})
+}
+
+func (d *dnode) add(c *dnode) {
+	c.parent = d
+	c.idx = len(d.kids)
+	d.kids = append(d.kids, c)
+}
+
+// kids returns the children of d, building them on first use.
+func (t *lazyTree) kids(d *dnode) []*dnode {
+	if d.built {
+		return d.kids
+	}
+	d.built = true
+	w := t.w
+	w.sink = &leafCollector{d}
+	for _, c := range d.s.children {
+		if w.configOnly && !c.config {
+			continue
+		}
+		var f reflect.Value
+		if d.sv.IsValid() {
+			f = d.sv.Field(c.field)
+		}
+		switch c.kind {
+		case kContainer:
+			if f.IsValid() && !f.IsNil() {
+				d.add(&dnode{s: c, sv: f.Elem()})
+			} else if !c.presence && (w.mode == wdReportAll || w.mode == wdTagged) {
+				d.add(&dnode{s: c})
+			}
+		case kList:
+			if !f.IsValid() || f.Len() == 0 {
+				continue
+			}
+			entries := w.sortedEntries(c, f, true)
+			for _, e := range entries {
+				k := e.key.Interface()
+				if n := d.looked[k]; n != nil {
+					d.add(n)
+					continue
+				}
+				d.add(&dnode{s: c, sv: e.val.Elem(), key: k})
+			}
+		case kLeaf:
+			w.walkLeaf(c, f)
+		case kLeafList:
+			w.walkLeafList(c, f)
+		}
+	}
+	d.looked = nil
+	t.w.keys = w.keys[:0]
+	return d.kids
+}
+
+// lookup finds the entry of list c under d by its key values without
+// building the level.
+// emitLooked writes the selected entries that lookup found under an unbuilt
+// node, list by list in schema order, entries in key order.
+func (t *lazyTree) emitLooked(x *xmlWriter, n *dnode) {
+	for _, c := range n.s.children {
+		if c.kind != kList {
+			continue
+		}
+		var es []*dnode
+		for _, e := range n.looked {
+			if e.s == c && e.sel != selNone {
+				es = append(es, e)
+			}
+		}
+		if len(es) > 1 {
+			m := reflect.MakeMapWithSize(n.sv.Field(c.field).Type(), len(es))
+			byPtr := map[uintptr]*dnode{}
+			for _, e := range es {
+				m.SetMapIndex(reflect.ValueOf(e.key), e.sv.Addr())
+				byPtr[e.sv.Addr().Pointer()] = e
+			}
+			es = es[:0]
+			for _, k := range t.w.sortedEntries(c, m, false) {
+				es = append(es, byPtr[k.val.Pointer()])
+			}
+		}
+		for _, e := range es {
+			t.emitNode(x, e, false)
+		}
 	}
 }
 
-func (t *treeBuilder) leaf(s *snode, v reflect.Value, text []byte, dflt bool) {
-	p := t.stack[len(t.stack)-1]
-	p.kids = append(p.kids, &dnode{s: s, parent: p, idx: len(p.kids), text: string(text), val: v, dflt: dflt})
-}
-
-func (t *treeBuilder) close(s *snode) {
-	n := t.stack[len(t.stack)-1]
-	t.stack = t.stack[:len(t.stack)-1]
-	keep := n.sel == selFull || len(n.kids) > 0
-	n.sel = selNone
-	if !keep {
-		p := n.parent
-		p.kids = p.kids[:len(p.kids)-1]
+func (t *lazyTree) lookup(d *dnode, c *snode, keyVals []reflect.Value) *dnode {
+	if !d.sv.IsValid() {
+		return nil
 	}
+	f := d.sv.Field(c.field)
+	if f.IsNil() {
+		return nil
+	}
+	mk := c.mapKey(keyVals)
+	e := f.MapIndex(mk)
+	if !e.IsValid() {
+		return nil
+	}
+	k := mk.Interface()
+	if d.built {
+		for _, n := range d.kids {
+			if n.s == c && n.key == k {
+				return n
+			}
+		}
+		return nil
+	}
+	if n := d.looked[k]; n != nil {
+		return n
+	}
+	if d.looked == nil {
+		d.looked = map[any]*dnode{}
+	}
+	n := &dnode{s: c, parent: d, sv: e.Elem(), key: k}
+	d.looked[k] = n
+	return n
 }
 
 // mark selects n (with mode m) and makes its ancestors partial.
@@ -71,14 +182,18 @@ func mark(n *dnode, m selMark) {
 
 // emitSelected writes the selected part of the tree. A partially selected
 // list entry always carries its keys (RFC 7950 §7.8.5: an entry is
-// identified by them).
-func emitSelected(x *xmlWriter, doc *dnode) {
-	for _, c := range doc.kids {
-		emitNode(x, c, false)
+// identified by them). Whole subtrees are written straight from the ygot
+// tree.
+func (t *lazyTree) emitSelected(x *xmlWriter, doc *dnode) {
+	if doc.sel == selNone {
+		return
+	}
+	for _, c := range t.kids(doc) {
+		t.emitNode(x, c, false)
 	}
 }
 
-func emitNode(x *xmlWriter, n *dnode, all bool) {
+func (t *lazyTree) emitNode(x *xmlWriter, n *dnode, all bool) {
 	if !all && n.sel == selNone {
 		return
 	}
@@ -88,9 +203,22 @@ func emitNode(x *xmlWriter, n *dnode, all bool) {
 		x.leaf(n.s, n.val, []byte(n.text), n.dflt)
 		return
 	}
-	x.open(n.s, true)
-	for _, c := range n.kids {
-		emitNode(x, c, all || (c.s.isKey && n.s.kind == kList))
+	force := n.s.kind == kList || n.s.presence
+	x.open(n.s, force)
+	switch {
+	case all:
+		w := t.w
+		w.sink = x
+		w.walkKids(n.s, n.sv)
+		t.w.keys = w.keys[:0]
+	case !n.built:
+		// Only list entries found by key were selected below n: write
+		// them without building the level.
+		t.emitLooked(x, n)
+	default:
+		for _, c := range t.kids(n) {
+			t.emitNode(x, c, c.s.isKey && n.s.kind == kList)
+		}
 	}
 	x.close(n.s)
 }
@@ -142,7 +270,7 @@ func contentEqual(f *felem, n *dnode) bool {
 }
 
 // subtreeFilter marks the nodes of doc selected by the filter.
-func subtreeFilter(s *schema, doc *dnode, filter []byte, inScope map[string]string) error {
+func (t *lazyTree) subtreeFilter(doc *dnode, filter []byte, inScope map[string]string) error {
 	roots, err := parseXML(filter, Limits{}, inScope)
 	if err != nil {
 		return err
@@ -155,14 +283,14 @@ func subtreeFilter(s *schema, doc *dnode, filter []byte, inScope map[string]stri
 	if len(fs) == 0 {
 		return nil
 	}
-	evalSet(fs, doc)
+	t.evalSet(fs, doc)
 	return nil
 }
 
 // evalSet evaluates a sibling set of filter nodes against the children of
 // d (RFC 6241 §6.2.3-§6.2.5) and marks what it selects. It reports
 // whether anything was selected.
-func evalSet(fs []*felem, d *dnode) bool {
+func (t *lazyTree) evalSet(fs []*felem, d *dnode) bool {
 	// §6.2.5: content match nodes are ANDed; if one fails, nothing of this
 	// sibling set (and so of d) is selected.
 	var matched []*dnode
@@ -173,7 +301,7 @@ func evalSet(fs []*felem, d *dnode) bool {
 			continue
 		}
 		found := false
-		for _, c := range d.kids {
+		for _, c := range t.kids(d) {
 			if (c.s.kind == kLeaf || c.s.kind == kLeafList) && f.matches(c) && contentEqual(f, c) {
 				matched = append(matched, c)
 				found = true
@@ -185,7 +313,7 @@ func evalSet(fs []*felem, d *dnode) bool {
 	}
 	if onlyContent && len(matched) > 0 {
 		// Only content match nodes: the whole of d is selected.
-		for _, c := range d.kids {
+		for _, c := range t.kids(d) {
 			if c.s.kind == kLeafList && !containsNode(matched, c) && anyMatchesName(fs, c) {
 				continue // of a matched leaf-list only the matching entries
 			}
@@ -203,7 +331,7 @@ func evalSet(fs []*felem, d *dnode) bool {
 		case f.isContent():
 		case f.isSelection():
 			// §6.2.4: a selection node selects every instance, whole.
-			for _, c := range d.kids {
+			for _, c := range t.kids(d) {
 				if f.matches(c) {
 					mark(c, selFull)
 					any = true
@@ -212,8 +340,8 @@ func evalSet(fs []*felem, d *dnode) bool {
 		default:
 			// §6.2.3: a containment node: its children are a sibling set
 			// evaluated for each instance.
-			for _, c := range d.kids {
-				if f.matches(c) && (c.s.kind == kContainer || c.s.kind == kList) && evalSet(f.kids, c) {
+			for _, c := range t.candidates(f, d) {
+				if t.evalSet(f.kids, c) {
 					mark(c, selPartial)
 					any = true
 				}
@@ -221,6 +349,68 @@ func evalSet(fs []*felem, d *dnode) bool {
 		}
 	}
 	return any
+}
+
+// candidates returns the containers and list entries under d that the
+// containment node f names. When f holds content matches for every key of
+// a list, the entry is found by its key instead of by building the list.
+func (t *lazyTree) candidates(f *felem, d *dnode) []*dnode {
+	if !d.built && !f.attrMatch {
+		var list *snode
+		for _, c := range d.s.byName[f.local] {
+			if c.kind == kList && (f.ns == "" || f.ns == c.ns) {
+				if list != nil {
+					list = nil // the wildcard names lists of two namespaces
+					break
+				}
+				list = c
+			}
+		}
+		if list != nil && (!t.w.configOnly || list.config) {
+			if vals, ok := keyMatches(f, list); ok {
+				if n := t.lookup(d, list, vals); n != nil {
+					return []*dnode{n}
+				}
+				return nil
+			}
+		}
+	}
+	var out []*dnode
+	for _, c := range t.kids(d) {
+		if f.matches(c) && (c.s.kind == kContainer || c.s.kind == kList) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// keyMatches returns the values of the key content match nodes of f when
+// there is exactly one for each key of list and each parses.
+func keyMatches(f *felem, list *snode) ([]reflect.Value, bool) {
+	vals := make([]reflect.Value, len(list.keys))
+	for _, k := range f.kids {
+		if !k.isContent() || k.attrMatch {
+			continue
+		}
+		for i, ks := range list.keys {
+			if k.local == ks.name && (k.ns == "" || k.ns == ks.ns) {
+				if vals[i].IsValid() {
+					return nil, false
+				}
+				v, err := ks.lt.parse(k.text, ks.elemType, nil)
+				if err != nil {
+					return nil, false
+				}
+				vals[i] = v
+			}
+		}
+	}
+	for _, v := range vals {
+		if !v.IsValid() {
+			return nil, false
+		}
+	}
+	return vals, true
 }
 
 func containsNode(ns []*dnode, n *dnode) bool {

@@ -67,6 +67,17 @@ func TestSubtreeFilterRFC6241(t *testing.T) {
 		{name: "RFC6241 6.4.7 two filters on the same entry: the union of their selections",
 			filter: ntp(`<unicast-peer><address>ntp.example.net</address><port/></unicast-peer><unicast-peer><address>ntp.example.net</address><preempt/></unicast-peer>`),
 			want:   ntp(peer("ntp.example.net", `<port>1123</port><preempt>true</preempt>`))},
+		{name: "RFC6241 6.4.7 entries named by all their keys are found directly and shown in key order",
+			filter: ntp(`<unicast-peer><address>ntp.example.net</address><vpn-instance>_public_</vpn-instance><port/></unicast-peer>` +
+				`<unicast-peer><address>10.0.0.1</address><vpn-instance>blue</vpn-instance></unicast-peer>` +
+				`<unicast-peer><address>10.0.0.1</address><vpn-instance>_public_</vpn-instance><minpoll/></unicast-peer>` +
+				`<unicast-peer><address>10.0.0.1</address><vpn-instance>_public_</vpn-instance><maxpoll/></unicast-peer>` +
+				`<unicast-peer><address>10.9.9.9</address><vpn-instance>_public_</vpn-instance></unicast-peer>`),
+			want: `<ntp xmlns="urn:ntpagent:yang:ntpagent-ntp">` + peer("10.0.0.1", `<minpoll>4</minpoll><maxpoll>6</maxpoll>`) + peerIn("10.0.0.1", "blue", `<minpoll>5</minpoll>`) +
+				peer("ntp.example.net", `<port>1123</port>`) + `</ntp>`, exact: true},
+		{name: "RFC6241 6.4.7 an entry named by its keys and a selection of the whole list",
+			filter: ntp(`<unicast-peer><address>ntp.example.net</address><vpn-instance>_public_</vpn-instance><port/></unicast-peer><unicast-peer><address/></unicast-peer>`),
+			want:   ntp(peer("10.0.0.1", ``) + peerIn("10.0.0.1", "blue", ``) + peer("2001:db8::1", ``) + peer("ntp.example.net", `<port>1123</port>`))},
 		{name: "RFC6241 6.4.8 attribute match expressions: our data carries no attributes, nothing matches",
 			filter: ntp(`<unicast-peer xmlns:t="urn:example:t" t:kind="server"/>`), want: "", exact: true},
 		{name: "RFC6241 6.2.1 an element without a namespace matches every namespace (wildcard)",

@@ -56,10 +56,11 @@ type snode struct {
 	keyField []int        // for a key struct: field index of each key
 
 	// leaf, leaf-list
-	lt       *ltype
-	elemType reflect.Type // leaf: goType without pointer; leaf-list: slice element
-	defaults []string     // canonical default values
-	isKey    bool
+	lt           *ltype
+	elemType     reflect.Type // leaf: goType without pointer; leaf-list: slice element
+	defaults     []string     // canonical default values
+	defaultBytes [][]byte     // the same as bytes
+	isKey        bool
 
 	path string // schema path with prefixes, for messages
 }
@@ -230,6 +231,7 @@ func (s *schema) build(e *goyang.Entry, parent *snode, f fieldRef) (*snode, erro
 				return nil, fmt.Errorf("xmlcodec: %s: default %q: %w", n.path, d, err)
 			}
 			n.defaults = append(n.defaults, string(lt.format(nil, v)))
+			n.defaultBytes = append(n.defaultBytes, lt.format(nil, v))
 		}
 		return n, nil
 	}

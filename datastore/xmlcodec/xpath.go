@@ -16,7 +16,7 @@ const maxXPathLen = 4096
 // keys of the list entries on the way. Prefixes come from the namespace
 // declarations in scope at the <filter> element; an unprefixed name test
 // matches the local name in any of our namespaces.
-func xpathFilter(doc *dnode, expr string, ns map[string]string) (err error) {
+func (t *lazyTree) xpathFilter(doc *dnode, expr string, ns map[string]string) (err error) {
 	if len(expr) > maxXPathLen {
 		return filterErr("The XPath expression is longer than %d characters.", maxXPathLen)
 	}
@@ -38,7 +38,7 @@ func xpathFilter(doc *dnode, expr string, ns map[string]string) (err error) {
 	if cerr != nil {
 		return filterErr("The XPath expression %q is not valid: %v.", expr, cerr)
 	}
-	res := e.Evaluate(&navigator{root: doc, cur: doc})
+	res := e.Evaluate(&navigator{t: t, root: doc, cur: doc})
 	it, ok := res.(*xpath.NodeIterator)
 	if !ok {
 		return filterErr("The XPath expression %q does not evaluate to a node-set.", expr)
@@ -53,7 +53,7 @@ func xpathFilter(doc *dnode, expr string, ns map[string]string) (err error) {
 		}
 		switch {
 		case nav.cur == doc:
-			for _, c := range doc.kids {
+			for _, c := range t.kids(doc) {
 				mark(c, selFull)
 			}
 		default:
@@ -66,6 +66,7 @@ func xpathFilter(doc *dnode, expr string, ns map[string]string) (err error) {
 // navigator is an xpath.NodeNavigator over the dnode tree. Leaves have one
 // text child; there are no attributes.
 type navigator struct {
+	t    *lazyTree
 	root *dnode
 	cur  *dnode
 	text bool // on the text child of cur
@@ -107,17 +108,17 @@ func (n *navigator) Value() string {
 		return n.cur.text
 	}
 	var b strings.Builder
-	stringValue(&b, n.cur)
+	n.t.stringValue(&b, n.cur)
 	return b.String()
 }
 
-func stringValue(b *strings.Builder, d *dnode) {
+func (t *lazyTree) stringValue(b *strings.Builder, d *dnode) {
 	if d.s.kind == kLeaf || d.s.kind == kLeafList {
 		b.WriteString(d.text)
 		return
 	}
-	for _, c := range d.kids {
-		stringValue(b, c)
+	for _, c := range t.kids(d) {
+		t.stringValue(b, c)
 	}
 }
 
@@ -154,10 +155,11 @@ func (n *navigator) MoveToChild() bool {
 		n.text = true
 		return true
 	}
-	if len(n.cur.kids) == 0 {
+	kids := n.t.kids(n.cur)
+	if len(kids) == 0 {
 		return false
 	}
-	n.cur = n.cur.kids[0]
+	n.cur = kids[0]
 	return true
 }
 
