@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/ntpagent/ntpagent/datastore/rpcerror"
 	"github.com/ntpagent/ntpagent/datastore/rules"
@@ -257,6 +258,37 @@ func normalize(d *gen.Device) error {
 	}
 	if d.System != nil && d.System.Sysname == nil {
 		d.System = nil
+	}
+	return checkUTF8(d)
+}
+
+// checkUTF8 refuses strings that are not UTF-8: neither XML nor RFC 7951
+// JSON can carry them, so they could be neither shown nor stored.
+func checkUTF8(d *gen.Device) error {
+	bad := func(p *string) bool { return p != nil && !utf8.ValidString(*p) }
+	fail := func(path string) error {
+		return rpcerror.New(rpcerror.TagInvalidValue, path, "The value is not valid UTF-8 text.")
+	}
+	if d.System != nil && bad(d.System.Sysname) {
+		return fail("/ntps:system/ntps:sysname")
+	}
+	for k, p := range peers(d) {
+		if !utf8.ValidString(k.Address) || !utf8.ValidString(k.VpnInstance) {
+			return fail("/ntpa:ntp/ntpa:unicast-peer")
+		}
+		if bad(p.SourceInterface) {
+			return fail(rules.PeerPath(k.Address, k.VpnInstance, "source-interface"))
+		}
+	}
+	for id, k := range keys(d) {
+		if bad(k.KeyValue) {
+			return fail(rules.KeyPath(id, "key-value"))
+		}
+	}
+	for af, si := range sourceInterfaces(d) {
+		if bad(si.Interface) || bad(si.VpnInstance) {
+			return fail(sourceInterfacePath(af, ""))
+		}
 	}
 	return nil
 }
