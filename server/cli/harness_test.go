@@ -13,6 +13,7 @@ import (
 	"github.com/openconfig/ygot/ygot"
 
 	"github.com/ntpagent/ntpagent/datastore"
+	"github.com/ntpagent/ntpagent/datastore/rpcerror"
 	"github.com/ntpagent/ntpagent/datastore/rules"
 	"github.com/ntpagent/ntpagent/gen"
 )
@@ -25,6 +26,7 @@ type env struct {
 	cli    *CLI
 	state  *gen.Device
 	nextID uint32
+	ssh    *sshAgent // when set, sessions run over SSH
 }
 
 func newEnv(t testing.TB) *env {
@@ -59,6 +61,9 @@ func keys(input string) string {
 
 // run runs one session with the given input and returns what its user sees.
 func (e *env) run(mode, user string, role Role, width int, input string) string {
+	if e.ssh != nil {
+		return e.runSSH(mode, role, width, input)
+	}
 	e.nextID++
 	var out bytes.Buffer
 	ts := &TerminalSession{ID: e.nextID, User: user, Role: role, Stdout: &out, Stderr: &out}
@@ -134,7 +139,9 @@ func (e *env) dispatch(t *testing.T, d *datadriven.TestData) string {
 			lock = e.store.Unlock
 		}
 		if err := lock(other, datastore.Candidate); err != nil {
-			return "error: " + err.Error() + "\n"
+			// The tag only: the message names session ids, which the SSH
+			// server allocates.
+			return "error: " + string(rpcerror.All(err)[0].Tag) + "\n"
 		}
 		return "ok\n"
 	}
