@@ -127,8 +127,6 @@ type walker struct {
 	configOnly bool
 	sink       sink
 	scratch    []byte
-	keys       []keyed
-	order      []int32
 }
 
 // walkKids walks the children of a container or list entry whose struct is
@@ -202,50 +200,66 @@ func (w *walker) walkLeafList(c *snode, f reflect.Value) {
 	}
 }
 
-// keyed is a list entry with its key values ready for comparison.
+// keyed is a list entry with its first two key values ready for
+// comparison.
 type keyed struct {
-	key, val reflect.Value
-	strs     [2]string
-	nums     [2]uint64
-	rest     string // keys after the second, formatted
+	val  reflect.Value
+	strs [2]string
+	nums [2]uint64
 }
 
-func cmpKeyed(a, b *keyed) int {
-	for i := range a.strs {
-		if r := cmp.Compare(a.nums[i], b.nums[i]); r != 0 {
+// entries is a list's entries in canonical order: ks[order[i]] is the i-th.
+type entries struct {
+	ks    []keyed
+	order []int32
+	keys  []reflect.Value // map keys, when asked for
+	rest  []string        // keys after the second, formatted, for lists with more than two
+}
+
+func (es *entries) cmp(a, b int32) int {
+	x, y := &es.ks[a], &es.ks[b]
+	for i := range x.strs {
+		if r := cmp.Compare(x.nums[i], y.nums[i]); r != 0 {
 			return r
 		}
-		if r := cmp.Compare(a.strs[i], b.strs[i]); r != 0 {
+		if r := cmp.Compare(x.strs[i], y.strs[i]); r != 0 {
 			return r
 		}
 	}
-	return cmp.Compare(a.rest, b.rest)
+	if es.rest != nil {
+		return cmp.Compare(es.rest[a], es.rest[b])
+	}
+	return 0
 }
 
 // sortedEntries returns the entries of list map m in canonical order.
 // ordered-by system: any stable order will do; sorting by key makes the
-// output canonical (the map's own order is random). The returned slice is
-// the walker's scratch space, valid until the next call.
-func (w *walker) sortedEntries(c *snode, m reflect.Value, wantKey bool) []keyed {
-	if cap(w.keys) < m.Len() {
-		w.keys = make([]keyed, 0, m.Len())
+// output canonical (the map's own order is random).
+func (w *walker) sortedEntries(c *snode, m reflect.Value, wantKey bool) *entries {
+	n := m.Len()
+	es := &entries{ks: make([]keyed, 0, n), order: make([]int32, n)}
+	if wantKey {
+		es.keys = make([]reflect.Value, 0, n)
 	}
-	ks := w.keys[:0]
+	if len(c.keys) > 2 {
+		es.rest = make([]string, 0, n)
+	}
 	it := m.MapRange()
 	kbuf := reflect.New(c.keyType).Elem() // SetIterKey avoids a copy per entry
 	for it.Next() {
 		k := keyed{val: it.Value()}
 		kbuf.SetIterKey(it)
 		if wantKey {
-			k.key = it.Key()
+			es.keys = append(es.keys, it.Key())
 		}
+		rest := ""
 		for i := range c.keys {
 			kv := kbuf
 			if len(c.keys) > 1 {
 				kv = kv.Field(c.keyField[i])
 			}
 			if i >= len(k.strs) {
-				k.rest += string(c.keys[i].lt.format(nil, kv)) + "\x00"
+				rest += string(c.keys[i].lt.format(nil, kv)) + "\x00"
 				continue
 			}
 			switch kv.Kind() {
@@ -263,22 +277,16 @@ func (w *walker) sortedEntries(c *snode, m reflect.Value, wantKey bool) []keyed 
 				k.strs[i] = string(c.keys[i].lt.format(nil, kv))
 			}
 		}
-		ks = append(ks, k)
+		if es.rest != nil {
+			es.rest = append(es.rest, rest)
+		}
+		es.ks = append(es.ks, k)
 	}
-	if cap(w.order) < len(ks) {
-		w.order = make([]int32, len(ks))
+	for i := range es.order {
+		es.order[i] = int32(i)
 	}
-	order := w.order[:len(ks)]
-	for i := range order {
-		order[i] = int32(i)
-	}
-	slices.SortFunc(order, func(a, b int32) int { return cmpKeyed(&ks[a], &ks[b]) })
-	out := make([]keyed, len(ks))
-	for i, o := range order {
-		out[i] = ks[o]
-	}
-	w.keys = ks[:0]
-	return out
+	slices.SortFunc(es.order, es.cmp)
+	return es
 }
 
 func (w *walker) walkList(c *snode, m reflect.Value) {
@@ -290,9 +298,10 @@ func (w *walker) walkList(c *snode, m reflect.Value) {
 		w.sink.close(c)
 		return
 	}
-	for _, e := range w.sortedEntries(c, m, false) {
+	es := w.sortedEntries(c, m, false)
+	for _, i := range es.order {
 		w.sink.open(c, true)
-		w.walkKids(c, e.val.Elem())
+		w.walkKids(c, es.ks[i].val.Elem())
 		w.sink.close(c)
 	}
 }

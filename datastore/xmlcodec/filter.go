@@ -84,14 +84,14 @@ func (t *lazyTree) kids(d *dnode) []*dnode {
 			if !f.IsValid() || f.Len() == 0 {
 				continue
 			}
-			entries := w.sortedEntries(c, f, true)
-			for _, e := range entries {
-				k := e.key.Interface()
+			es := w.sortedEntries(c, f, true)
+			for _, i := range es.order {
+				k := es.keys[i].Interface()
 				if n := d.looked[k]; n != nil {
 					d.add(n)
 					continue
 				}
-				d.add(&dnode{s: c, sv: e.val.Elem(), key: k})
+				d.add(&dnode{s: c, sv: es.ks[i].val.Elem(), key: k})
 			}
 		case kLeaf:
 			w.walkLeaf(c, f)
@@ -100,7 +100,6 @@ func (t *lazyTree) kids(d *dnode) []*dnode {
 		}
 	}
 	d.looked = nil
-	t.w.keys = w.keys[:0]
 	return d.kids
 }
 
@@ -127,8 +126,9 @@ func (t *lazyTree) emitLooked(x *xmlWriter, n *dnode) {
 				byPtr[e.sv.Addr().Pointer()] = e
 			}
 			es = es[:0]
-			for _, k := range t.w.sortedEntries(c, m, false) {
-				es = append(es, byPtr[k.val.Pointer()])
+			sorted := t.w.sortedEntries(c, m, false)
+			for _, i := range sorted.order {
+				es = append(es, byPtr[sorted.ks[i].val.Pointer()])
 			}
 		}
 		for _, e := range es {
@@ -210,7 +210,6 @@ func (t *lazyTree) emitNode(x *xmlWriter, n *dnode, all bool) {
 		w := t.w
 		w.sink = x
 		w.walkKids(n.s, n.sv)
-		t.w.keys = w.keys[:0]
 	case !n.built:
 		// Only list entries found by key were selected below n: write
 		// them without building the level.
