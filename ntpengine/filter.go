@@ -42,7 +42,8 @@ type ClockFilter struct {
 	// clock, projected to time t with the frequency estimate (see add).
 	Offset, Delay, Dispersion, Jitter float64
 	// BestT is the time of the sample chosen (lowest delay).
-	BestT float64
+	BestT   float64
+	started bool
 	// Newest is the newest sample's uncorrected offset.
 	Newest float64
 	valid  int
@@ -62,6 +63,7 @@ func (f *ClockFilter) reset() {
 	f.BestT = 0
 	f.t = 0
 	f.valid = 0
+	f.started = false
 }
 
 // add shifts a sample in (RFC 5905 §10 / A.5.2 clock_filter): older stages
@@ -76,9 +78,10 @@ func (f *ClockFilter) reset() {
 // at start, with 100 ppm and 8 stages of 64 s, it is not.
 func (f *ClockFilter) add(s FilterSample, precision, freq float64) {
 	age := s.T - f.t
-	if f.t == 0 || age < 0 {
+	if !f.started || age < 0 {
 		age = 0
 	}
+	f.started = true
 	for i := nstage - 1; i > 0; i-- {
 		f.Stages[i] = f.Stages[i-1]
 		f.Stages[i].Dispersion = math.Min(f.Stages[i].Dispersion+phi*age, maxDisp)

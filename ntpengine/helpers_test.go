@@ -1,6 +1,7 @@
 package ntpengine
 
 import (
+	"errors"
 	"net/netip"
 	"testing"
 	"time"
@@ -55,8 +56,8 @@ func serverReply(req *packet.Packet, mode packet.Mode, sent, offset, d float64) 
 	return packet.Header{
 		Leap: packet.LeapNone, Version: 4, Mode: mode, Stratum: 1, Poll: 6, Precision: -20,
 		ReferenceID: 0x47505300, ReferenceTime: packet.TimestampFromTime(at(sent + offset - 10)),
-		OriginTime:  req.TransmitTime,
-		ReceiveTime: packet.TimestampFromTime(at(sent + d + offset)),
+		OriginTime:   req.TransmitTime,
+		ReceiveTime:  packet.TimestampFromTime(at(sent + d + offset)),
 		TransmitTime: packet.TimestampFromTime(at(sent + d + offset + 0.0001)),
 	}
 }
@@ -104,3 +105,5 @@ func sign(t *testing.T, h packet.Header, id uint32) []byte {
 	}
 	return tr
 }
+
+func errorsIs(err, target error) bool { return errors.Is(err, target) }

@@ -1,2 +1,3 @@
 package sim
+
 const debugSim = false

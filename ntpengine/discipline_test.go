@@ -1,0 +1,185 @@
+package ntpengine
+
+import (
+	"math"
+	"testing"
+)
+
+func newDisc(mode DisciplineMode) *discipline {
+	d := newDiscipline(1e-6, 6, 10)
+	d.mode = mode
+	return &d
+}
+
+// feed gives the discipline samples of a clock whose offset is off0 +
+// slope·t, every step seconds from t0, and returns the last result.
+func feed(d *discipline, t0, step float64, n int, off func(t float64) float64) (Result, clockOut, float64) {
+	var r Result
+	var o clockOut
+	t := t0
+	for i := 0; i < n; i++ {
+		t = t0 + float64(i)*step
+		r, o = d.update(off(t)-d.phaseAt(t), t, t, 0.001)
+	}
+	return r, o, t
+}
+
+// TestDisciplineTransitions is one row per state transition of the clock
+// discipline state machine (RFC 5905 §11.3, A.5.5.6).
+func TestDisciplineTransitions(t *testing.T) {
+	t.Run("RFC5905 §11.3 NSET small offset → FREQ, ignored", func(t *testing.T) {
+		d := newDisc(DisciplineRFC)
+		r, o := d.update(0.01, 1, 1, 0.001)
+		if r != ResultIgnore || d.state != StateFREQ || o.stepped {
+			t.Errorf("result %v state %v out %+v", r, d.state, o)
+		}
+	})
+	t.Run("RFC5905 §11.3 NSET offset above 128 ms → step, FREQ", func(t *testing.T) {
+		d := newDisc(DisciplineRFC)
+		r, o := d.update(0.2, 1, 1, 0.001)
+		if r != ResultStep || d.state != StateFREQ || !o.stepped || o.step != 0.2 {
+			t.Errorf("result %v state %v out %+v", r, d.state, o)
+		}
+	})
+	t.Run("RFC5905 §11.3 offset above panic threshold → panic, nothing done", func(t *testing.T) {
+		d := newDisc(DisciplineRFC)
+		r, o := d.update(1001, 1, 1, 0.001)
+		if r != ResultPanic || o.stepped || d.state != StateNSET {
+			t.Errorf("result %v state %v out %+v", r, d.state, o)
+		}
+	})
+	t.Run("RFC5905 §11.3 FREQ measures the frequency, then SYNC", func(t *testing.T) {
+		d := newDisc(DisciplineRFC)
+		// The clock gains 50 µs/s: the offset falls 50 ppm.
+		r, _, _ := feed(d, 0, 64, 3, func(t float64) float64 { return 0.01 - 50e-6*t })
+		if r != ResultSlew || d.state != StateSYNC {
+			t.Fatalf("result %v state %v", r, d.state)
+		}
+		if math.Abs(d.freq-(-50e-6)) > 1e-9 {
+			t.Errorf("frequency %v ppm", d.freq*1e6)
+		}
+	})
+	t.Run("RFC5905 §11.3 FREQ with noisy samples waits for the stepout", func(t *testing.T) {
+		d := newDisc(DisciplineRFC)
+		noise := []float64{0.04, -0.03, 0.05, -0.06, 0.02, 0.035, -0.04, 0.01, -0.02, 0.03, -0.05, 0.04, 0.0, 0.03, -0.03, 0.01}
+		i := 0
+		r, _, last := feed(d, 0, 64, 16, func(float64) float64 { i++; return noise[i-1] })
+		if last < stepout || r != ResultSlew || d.state != StateSYNC {
+			t.Errorf("left FREQ at %v with %v, state %v", last, r, d.state)
+		}
+	})
+	t.Run("RFC5905 §11.3 FREQ ends with a step when the offset grew past 128 ms", func(t *testing.T) {
+		d := newDisc(DisciplineRFC)
+		r, o, _ := feed(d, 0, 64, 3, func(t float64) float64 { return 0.1 + 400e-6*t })
+		if r != ResultStep || !o.stepped || d.state != StateSYNC {
+			t.Errorf("result %v state %v out %+v", r, d.state, o)
+		}
+	})
+	sync := func(mode DisciplineMode) *discipline {
+		d := newDisc(mode)
+		feed(d, 0, 64, 3, func(float64) float64 { return 0 })
+		if d.state != StateSYNC {
+			t.Fatal("not in SYNC")
+		}
+		return d
+	}
+	t.Run("RFC5905 §11.3 SYNC offset above 128 ms → SPIK, ignored", func(t *testing.T) {
+		d := sync(DisciplineRFC)
+		r, o := d.update(0.3, 200, 200, 0.001)
+		if r != ResultIgnore || d.state != StateSPIK || o.stepped {
+			t.Errorf("result %v state %v", r, d.state)
+		}
+	})
+	t.Run("RFC5905 §11.3 SPIK then a normal offset → SYNC", func(t *testing.T) {
+		d := sync(DisciplineRFC)
+		d.update(0.3, 200, 200, 0.001)
+		r, _ := d.update(0.001, 264, 264, 0.001)
+		if r != ResultSlew || d.state != StateSYNC {
+			t.Errorf("result %v state %v", r, d.state)
+		}
+	})
+	t.Run("RFC5905 §11.3 SPIK persisting past the stepout → step", func(t *testing.T) {
+		d := sync(DisciplineRFC)
+		d.update(0.3, 200, 200, 0.001)
+		r, _ := d.update(0.3, 600, 600, 0.001)
+		if r != ResultIgnore {
+			t.Errorf("within stepout: %v", r)
+		}
+		r, o := d.update(0.3, 200+stepout, 200+stepout, 0.001)
+		if r != ResultStep || !o.stepped || d.state != StateSYNC || d.poll != d.minPoll {
+			t.Errorf("result %v state %v out %+v", r, d.state, o)
+		}
+	})
+	t.Run("RFC5905 §11.3 PLL frequency update", func(t *testing.T) {
+		d := sync(DisciplineRFC)
+		d.fast = false
+		f0 := d.freq
+		mu := 64.0
+		d.update(0.001, d.t+mu, d.t+mu, 0.001)
+		den := 4 * pllGain * 64.0
+		want := f0 + 0.001*mu/(den*den)
+		if math.Abs(d.freq-want) > 1e-15 {
+			t.Errorf("freq %v want %v", d.freq, want)
+		}
+	})
+	t.Run("RFC5905 §11.3 clock_adjust amortizes the phase over 16·2^τ s", func(t *testing.T) {
+		d := sync(DisciplineRFC)
+		d.fast = false
+		_, o := d.update(0.002, d.t+64, d.t+64, 0.001)
+		want := d.freq + 0.002/(pllGain*64)
+		if !o.setFreq || math.Abs(o.freq-want) > 1e-12 {
+			t.Errorf("commanded %v want %v", o.freq, want)
+		}
+	})
+	t.Run("RFC5905 §11.3 frequency limited to ±500 ppm", func(t *testing.T) {
+		d := newDisc(DisciplineRFC)
+		feed(d, 0, 64, 3, func(t float64) float64 { return -900e-6 * t })
+		if d.freq != -maxFreq {
+			t.Errorf("freq %v ppm", d.freq*1e6)
+		}
+	})
+	t.Run("RFC5905 A.5.5.6 poll interval rises with small offsets", func(t *testing.T) {
+		d := sync(DisciplineRFC)
+		d.fast = false
+		d.jitter = 0.001
+		for i := 0; i < 40; i++ {
+			d.update(0.0001*float64(1-2*(i%2)), d.t+64, d.t+64, 0.001)
+		}
+		if d.poll <= 6 {
+			t.Errorf("poll %d", d.poll)
+		}
+	})
+	t.Run("RFC5905 A.5.5.6 poll interval falls with large offsets", func(t *testing.T) {
+		d := sync(DisciplineRFC)
+		d.fast = false
+		d.poll = 9
+		for i := 0; i < 40; i++ {
+			d.update(0.05, d.t+512, d.t+512, 0.001)
+		}
+		if d.poll != d.minPoll {
+			t.Errorf("poll %d", d.poll)
+		}
+	})
+	t.Run("regression mode: FREQ → SYNC after 3 samples, offset slewed", func(t *testing.T) {
+		d := newDisc(DisciplineRegression)
+		r, o, _ := feed(d, 0, 2, 3, func(t float64) float64 { return 0.05 - 80e-6*t })
+		if r != ResultSlew || d.state != StateSYNC || !o.doSlew {
+			t.Fatalf("result %v state %v out %+v", r, d.state, o)
+		}
+		if math.Abs(d.freq+80e-6) > 1e-9 || math.Abs(o.slew-(0.05-80e-6*4)) > 1e-6 {
+			t.Errorf("freq %v slew %v", d.freq, o.slew)
+		}
+	})
+}
+
+func TestFitLine(t *testing.T) {
+	p := []point{{0, 1, 0.01}, {10, 2, 0.01}, {20, 3, 0.01}, {30, 4.5, 0.5}}
+	slope, icept, se, ok := fitLine(p, 1e-6)
+	// The high-delay point has almost no weight.
+	if !ok || math.Abs(slope-0.1) > 0.01 || math.Abs(icept-1) > 0.05 || se <= 0 {
+		t.Errorf("slope %v icept %v se %v", slope, icept, se)
+	}
+	if _, _, _, ok := fitLine(p[:1], 1e-6); ok {
+		t.Error("one point fitted")
+	}
+}

@@ -1,0 +1,229 @@
+package ntpengine
+
+import (
+	"math"
+	"net/netip"
+	"testing"
+)
+
+func TestClockFilter(t *testing.T) {
+	t.Run("RFC5905 §10 minimum delay sample chosen", func(t *testing.T) {
+		f := newClockFilter()
+		for i, s := range []struct{ off, delay float64 }{{0.010, 0.050}, {0.002, 0.020}, {0.007, 0.090}} {
+			f.add(FilterSample{T: float64(i * 64), Offset: s.off, Delay: s.delay, Dispersion: 1e-6}, 1e-6, 0)
+		}
+		if f.Offset != 0.002 || f.Delay != 0.020 || f.BestT != 64 || f.valid != 3 {
+			t.Errorf("offset %v delay %v bestT %v valid %d", f.Offset, f.Delay, f.BestT, f.valid)
+		}
+		// Jitter: RMS of differences to the chosen offset over m-1.
+		want := math.Sqrt(((0.007-0.002)*(0.007-0.002) + (0.010-0.002)*(0.010-0.002)) / 2)
+		if math.Abs(f.Jitter-want) > 1e-12 {
+			t.Errorf("jitter %v want %v", f.Jitter, want)
+		}
+		// Dispersion: Σ disp_i / 2^(i+1) with empty stages at MAXDISP.
+		if f.Dispersion < maxDisp/16 || f.Dispersion > maxDisp/8 {
+			t.Errorf("dispersion %v", f.Dispersion)
+		}
+	})
+	t.Run("RFC5905 §10 stages age by PHI per second", func(t *testing.T) {
+		f := newClockFilter()
+		f.add(FilterSample{T: 0, Delay: 0.01, Dispersion: 0.001}, 1e-6, 0)
+		f.add(FilterSample{T: 1000, Delay: 0.02, Dispersion: 0.001}, 1e-6, 0)
+		if got := f.Stages[1].Dispersion; math.Abs(got-(0.001+phi*1000)) > 1e-12 {
+			t.Errorf("aged dispersion %v", got)
+		}
+	})
+	t.Run("RFC5905 §10 eight stages, oldest shifted out", func(t *testing.T) {
+		f := newClockFilter()
+		for i := 0; i < 10; i++ {
+			f.add(FilterSample{T: float64(i), Offset: float64(i), Delay: 0.01 + float64(i)*1e-3, Dispersion: 1e-6}, 1e-6, 0)
+		}
+		if f.valid != nstage || f.Offset != 2 {
+			t.Errorf("valid %d offset %v (samples 0 and 1 must be gone)", f.valid, f.Offset)
+		}
+	})
+	t.Run("jitter floor is the precision", func(t *testing.T) {
+		f := newClockFilter()
+		f.add(FilterSample{T: 1, Delay: 0.01, Dispersion: 1e-6}, 1e-3, 0)
+		if f.Jitter != 1e-3 {
+			t.Errorf("jitter %v", f.Jitter)
+		}
+	})
+}
+
+func cand(name string, off, dist float64) candidate {
+	return candidate{a: &association{key: name}, offset: off, dist: dist, jitter: 1e-3, metric: dist}
+}
+
+func keys(c []candidate) string {
+	s := ""
+	for _, x := range c {
+		s += x.a.key
+	}
+	return s
+}
+
+// TestIntersection is RFC 5905 §11.2.1 with the figure-23 style examples.
+func TestIntersection(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		c     []candidate
+		trues string
+		ok    bool
+	}{
+		{"RFC5905 §11.2.1 three agreeing", []candidate{cand("A", 0.001, 0.01), cand("B", 0.002, 0.01), cand("C", -0.001, 0.01)}, "ABC", true},
+		{"RFC5905 §11.2.1 one falseticker of three", []candidate{cand("A", 0.001, 0.01), cand("B", 0.002, 0.01), cand("C", 0.5, 0.01)}, "AB", true},
+		{"RFC5905 §11.2.1 two of four far away: no majority", []candidate{cand("A", 0, 0.01), cand("B", 0.001, 0.01), cand("C", 1, 0.01), cand("D", 1.001, 0.01)}, "", false},
+		{"RFC5905 §11.2.1 two disjoint: no majority", []candidate{cand("A", 0, 0.01), cand("B", 1, 0.01)}, "", false},
+		{"RFC5905 §11.2.1 two overlapping with midpoints inside", []candidate{cand("A", 0, 0.02), cand("B", 0.005, 0.02)}, "AB", true},
+		{"RFC5905 §11.2.1 overlap without the midpoints: no majority", []candidate{cand("A", 0, 0.01), cand("B", 0.015, 0.01)}, "", false},
+		{"RFC5905 §11.2.1 single candidate", []candidate{cand("A", 0.3, 0.01)}, "A", true},
+		{"RFC5905 §11.2.1 no candidates", nil, "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr, _, _, ok := intersect(tc.c)
+			if ok != tc.ok || keys(tr) != tc.trues {
+				t.Errorf("truechimers %q ok %v", keys(tr), ok)
+			}
+		})
+	}
+}
+
+// TestCluster is RFC 5905 §11.2.2.
+func TestCluster(t *testing.T) {
+	five := []candidate{cand("A", 0, 0.01), cand("B", 0.0001, 0.011), cand("C", -0.0001, 0.012), cand("D", 0.004, 0.013), cand("E", -0.005, 0.014)}
+	for i := range five {
+		five[i].jitter = 1e-4
+	}
+	t.Run("RFC5905 §11.2.2 outliers cast off down to NMIN", func(t *testing.T) {
+		s, out := cluster(five)
+		if keys(s) != "ABC" || len(out) != 2 {
+			t.Errorf("survivors %q outliers %q", keys(s), keys(out))
+		}
+	})
+	t.Run("RFC5905 §11.2.2 stops when selection jitter below peer jitter", func(t *testing.T) {
+		c := append([]candidate(nil), five...)
+		for i := range c {
+			c[i].jitter = 0.1
+		}
+		if s, _ := cluster(c); len(s) != 5 {
+			t.Errorf("survivors %q", keys(s))
+		}
+	})
+	t.Run("DESIGN §3 prefer peer never cast off", func(t *testing.T) {
+		c := append([]candidate(nil), five...)
+		c[4].prefer = true
+		s, _ := cluster(c)
+		if len(s) != 3 || !containsKey(s, "E") {
+			t.Errorf("survivors %q", keys(s))
+		}
+	})
+}
+
+func containsKey(c []candidate, k string) bool {
+	for _, x := range c {
+		if x.a.key == k {
+			return true
+		}
+	}
+	return false
+}
+
+// TestCombine is RFC 5905 §11.2.3: offsets weighted by 1/root distance.
+func TestCombine(t *testing.T) {
+	c := []candidate{cand("A", 0.001, 0.01), cand("B", 0.004, 0.02)}
+	off, jit := combine(c, 0)
+	want := (0.001/0.01 + 0.004/0.02) / (1/0.01 + 1/0.02)
+	if math.Abs(off-want) > 1e-15 {
+		t.Errorf("offset %v want %v", off, want)
+	}
+	wantJ := math.Sqrt((0.003 * 0.003 / 0.02) / (1/0.01 + 1/0.02))
+	if math.Abs(jit-wantJ) > 1e-15 {
+		t.Errorf("jitter %v want %v", jit, wantJ)
+	}
+}
+
+// fakePeer installs an association with a filter holding one sample.
+func fakePeer(e *Engine, key string, addr string, off, delay float64, stratum uint8, prefer bool) *association {
+	p := PeerConfig{Key: key, Address: netip.MustParseAddrPort(addr), Prefer: prefer}
+	a := newAssociation(p, 0, 1)
+	a.reach, a.leap, a.stratum = 1, 0, stratum
+	a.filter.add(FilterSample{T: 10, Offset: off, Delay: delay, Dispersion: 1e-5}, e.prec, 0)
+	for i := 0; i < 7; i++ {
+		a.filter.add(FilterSample{T: 10 + float64(i+1)*0.001, Offset: off, Delay: delay, Dispersion: 1e-5}, e.prec, 0)
+	}
+	a.lastUsed = 10
+	e.assocs = append(e.assocs, a)
+	return a
+}
+
+// TestSelectionStatuses runs the whole system process (§11.2) over fake
+// associations and checks each status, the system peer and prefer.
+func TestSelectionStatuses(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		prefer  string
+		sysPeer string
+		want    map[string]string
+	}{
+		{"RFC5905 §11.2 lowest stratum survivor is system peer", "", "B",
+			map[string]string{"A": StatusCandidate, "B": StatusSysPeer, "C": StatusCandidate, "F": StatusFalseticker, "U": StatusReject}},
+		{"DESIGN §3 prefer peer is system peer when it survives", "C", "C",
+			map[string]string{"A": StatusCandidate, "B": StatusCandidate, "C": StatusSysPeer, "F": StatusFalseticker}},
+		{"DESIGN §3 prefer peer that is a falseticker is not used", "F", "B",
+			map[string]string{"B": StatusSysPeer, "F": StatusFalseticker}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := mustNew(t, Config{})
+			e.disc.state = StateSYNC // offsets are taken from the filter
+			e.disc.mode = DisciplineRFC
+			fakePeer(e, "A", "192.0.2.1:123", 0.0010, 0.01, 2, tc.prefer == "A")
+			fakePeer(e, "B", "192.0.2.2:123", 0.0012, 0.01, 1, tc.prefer == "B")
+			fakePeer(e, "C", "192.0.2.3:123", 0.0015, 0.01, 2, tc.prefer == "C")
+			fakePeer(e, "F", "192.0.2.4:123", 0.9, 0.01, 1, tc.prefer == "F")
+			u := fakePeer(e, "U", "192.0.2.5:123", 0.001, 0.01, 16, false) // unsynchronized
+			u.leap = 3
+			e.clockSelect(11)
+			if e.sys.peer == nil || e.sys.peer.key != tc.sysPeer {
+				t.Fatalf("system peer %v", e.sys.peer)
+			}
+			for k, want := range tc.want {
+				if got := assoc(e, k).status; got != want {
+					t.Errorf("%s: %s, want %s", k, got, want)
+				}
+			}
+			if tc.prefer == "C" && math.Abs(e.sys.offset-0.0015) > 1e-9 {
+				t.Errorf("DESIGN §3 prefer offset used alone: %v", e.sys.offset)
+			}
+		})
+	}
+}
+
+// TestFitness is one row per fitness rule of RFC 5905 §11.2 (A.5.5.3).
+func TestFitness(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		mod  func(a *association)
+		err  error
+	}{
+		{"RFC5905 §11.2 fit", func(*association) {}, nil},
+		{"RFC5905 §11.2 unreachable", func(a *association) { a.reach = 0 }, ErrUnsync},
+		{"RFC5905 §11.2 leap 3", func(a *association) { a.leap = 3 }, ErrUnsync},
+		{"RFC5905 §11.2 stratum ≥ 16", func(a *association) { a.stratum = 16 }, ErrUnsync},
+		{"RFC5905 §11.2 root distance above MAXDIST", func(a *association) { a.rootDelay = 4 }, ErrDistance},
+		{"RFC5905 §11.2 loop: peer's refid is our address", func(a *association) {
+			a.localAddr = netip.MustParseAddr("192.0.2.100")
+			a.refID = refIDOf(a.localAddr)
+		}, ErrUnsync},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := mustNew(t, Config{})
+			a := fakePeer(e, "A", "192.0.2.1:123", 0, 0.01, 2, false)
+			tc.mod(a)
+			err := e.fit(a, 11)
+			if tc.err == nil && err != nil || tc.err != nil && !errorsIs(err, tc.err) {
+				t.Errorf("fit = %v, want %v", err, tc.err)
+			}
+		})
+	}
+}
