@@ -1,0 +1,76 @@
+package cli
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/ntpagent/ntpagent/datastore"
+)
+
+// FuzzParse feeds arbitrary lines to the parser, '?' help and Tab
+// completion of both views, and runs those that parse in the system view on
+// a real store. Invariants: no panic; a syntax error's caret is within the
+// line (or just past its end); every line that display configuration
+// candidate renders parses again; the session survives every line.
+func FuzzParse(f *testing.F) {
+	for _, seed := range []string{
+		"display ntp sessions verbose",
+		"dis ntp ses",
+		"ntp unicast-peer 10.1.1.1 version 3 port 1025 authentication-keyid 1 source-interface eth 0 vpn-instance a preferred maxpoll 9 minpoll 4 preempt",
+		"ntp unicast-peer ipv6 fc00::1 minpoll 3 maxpoll 17",
+		"ntp unicast-peer domain ntp.example.com",
+		"ntp ipv6 source-interface Vlanif 100 vpn-instance x",
+		"ntp authentication-keyid 7 authentication-mode md5 plain \"k ey\"",
+		"ntp unsync max-poll-interval 6 dec-step 2",
+		"undo ntp unicast-peer 10.1.1.1 vpn-instance a",
+		"display current-configuration | include ^ntp (",
+		"sysname \"",
+		"ntp \x01 \xff",
+		"commit label x",
+	} {
+		f.Add(seed)
+	}
+	e := newEnv(f)
+	roots := grammar()
+	s := &session{c: e.cli, ts: &TerminalSession{ID: 1, User: "fuzz", Role: RoleAdmin}, ctx: context.Background(),
+		ss: datastore.Session{ID: 1, User: "fuzz", Origin: datastore.OriginCLI}, view: systemView}
+	var sink strings.Builder
+	s.w = &sink
+	f.Fuzz(func(t *testing.T, line string) {
+		if len(line) > maxLineBytes {
+			return
+		}
+		n := utf8.RuneCountInString(line)
+		for _, v := range []view{userView, systemView} {
+			p, serr := parse(roots[v], line)
+			if serr != nil {
+				if p != nil || serr.col < 0 || serr.col > n+1 {
+					t.Fatalf("view %d, %q: parse %v, caret at %d of %d", v, line, p, serr.col, n)
+				}
+			}
+			if _, herr := helpFor(roots[v], line); herr != nil && (herr.col < 0 || herr.col > n+1) {
+				t.Fatalf("help %q: caret at %d of %d", line, herr.col, n)
+			}
+			if words, start := complete(roots[v], line); start < 0 || start > len(line) || len(words) > 64 {
+				t.Fatalf("complete %q: %d words from %d", line, len(words), start)
+			}
+		}
+		s.view = systemView
+		s.done = false
+		sink.Reset()
+		s.execute(line)
+		for _, l := range configLines(e.store.Snapshot(datastore.Candidate)) {
+			if l == "#" || l == "return" || strings.HasPrefix(l, "# ") {
+				continue
+			}
+			if _, serr := parse(roots[systemView], l); serr != nil {
+				t.Fatalf("after %q the rendered line %q does not parse: %v", line, l, serr)
+			}
+		}
+		if err := e.store.Discard(s.ss); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
