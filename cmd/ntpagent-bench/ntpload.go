@@ -1,0 +1,241 @@
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/net/ipv4"
+)
+
+// NTPLoad configures the server-mode load generator.
+type NTPLoad struct {
+	Name     string // server name for the results
+	Addr     *net.UDPAddr
+	Senders  int           // goroutines, one socket each
+	Window   int           // requests in flight per sender
+	Warmup   time.Duration // replies in the warm-up are not counted
+	Duration time.Duration // the counted interval
+	Timeout  time.Duration // a window with no reply for this long is lost and resent
+}
+
+// ntpCounts are the outcomes seen by one sender in the counted interval.
+type ntpCounts struct {
+	sent, valid, kod, unsync, invalid, lost, late uint64
+}
+
+func (c *ntpCounts) add(o ntpCounts) {
+	c.sent += o.sent
+	c.valid += o.valid
+	c.kod += o.kod
+	c.unsync += o.unsync
+	c.invalid += o.invalid
+	c.lost += o.lost
+	c.late += o.late
+}
+
+const ntpHeaderLen = 48
+
+// request fills p with a client request (RFC 5905 §7.3: LI 0, VN 4, mode 3)
+// whose transmit timestamp is token; a server copies it into the origin
+// timestamp of its reply (RFC 5905 §8), which is how replies are matched.
+func request(p []byte, token uint64) {
+	clear(p[:ntpHeaderLen])
+	p[0] = 0<<6 | 4<<3 | 3
+	binary.BigEndian.PutUint64(p[40:48], token)
+}
+
+// replyKind classifies a reply to one of our requests.
+type replyKind int
+
+const (
+	replyInvalid replyKind = iota
+	replyValid             // mode 4 answer to an outstanding request
+	replyUnsync            // valid, but the server says it is unsynchronized (LI 3 or stratum 16)
+	replyKoD               // kiss-o'-death (stratum 0, RFC 5905 §7.4)
+	replyLate              // an answer to a request given up as lost
+)
+
+// classify checks a datagram against RFC 5905 §8's client rules and returns
+// its kind and the origin timestamp it answers.
+func classify(b []byte) (replyKind, uint64) {
+	if len(b) < ntpHeaderLen {
+		return replyInvalid, 0
+	}
+	li, vn, mode := b[0]>>6, b[0]>>3&7, b[0]&7
+	stratum := b[1]
+	origin := binary.BigEndian.Uint64(b[24:32])
+	xmt := binary.BigEndian.Uint64(b[40:48])
+	if mode != 4 || vn != 4 || origin == 0 || xmt == 0 {
+		return replyInvalid, origin
+	}
+	switch {
+	case stratum == 0:
+		return replyKoD, origin
+	case li == 3 || stratum >= 16:
+		return replyUnsync, origin
+	}
+	return replyValid, origin
+}
+
+// RunNTPLoad sends mode 3 requests from l.Senders sockets, each keeping
+// l.Window requests in flight, and counts the replies received in the
+// counted interval.
+func RunNTPLoad(ctx context.Context, l NTPLoad) (Result, error) {
+	if !l.Addr.IP.IsLoopback() {
+		return Result{}, fmt.Errorf("ntp load: %s is not a loopback address", l.Addr)
+	}
+	start := time.Now()
+	from := start.Add(l.Warmup)
+	until := from.Add(l.Duration)
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		total ntpCounts
+		errs  []error
+	)
+	for id := range l.Senders {
+		wg.Go(func() {
+			c, err := ntpSender(ctx, l, uint64(id+1), from, until)
+			mu.Lock()
+			defer mu.Unlock()
+			total.add(c)
+			if err != nil {
+				errs = append(errs, err)
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return Result{}, err
+	}
+	answered := total.valid + total.unsync
+	r := Result{Server: l.Name, Measure: mNTPRate, Unit: "1/s", Median: float64(answered) / l.Duration.Seconds(), N: int(answered),
+		Note: fmt.Sprintf("%d senders × %d in flight, %.1f s; sent %d, unsynchronized %d, KoD %d, invalid %d, lost %d, late %d",
+			l.Senders, l.Window, l.Duration.Seconds(), total.sent, total.unsync, total.kod, total.invalid, total.lost, total.late)}
+	if answered == 0 {
+		return r, fmt.Errorf("ntp load: no valid reply from %s (%s)", l.Addr, r.Note)
+	}
+	return r, nil
+}
+
+// ntpSender runs one socket's closed loop: every answered request is
+// replaced by a new one; a window that stays unanswered for l.Timeout is
+// counted lost and sent again.
+func ntpSender(ctx context.Context, l NTPLoad, id uint64, from, until time.Time) (ntpCounts, error) {
+	var c ntpCounts
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		return c, fmt.Errorf("ntp load: %w", err)
+	}
+	defer conn.Close()
+	pc := ipv4.NewPacketConn(conn)
+	wmsgs := make([]ipv4.Message, l.Window)
+	for i := range wmsgs {
+		wmsgs[i] = ipv4.Message{Buffers: [][]byte{make([]byte, ntpHeaderLen)}, Addr: l.Addr}
+	}
+	rmsgs := make([]ipv4.Message, 2*l.Window)
+	for i := range rmsgs {
+		rmsgs[i] = ipv4.Message{Buffers: [][]byte{make([]byte, 1024)}}
+	}
+	outstanding := make(map[uint64]struct{}, 2*l.Window)
+	seq := uint64(0)
+	counting := func() bool { now := time.Now(); return !now.Before(from) && now.Before(until) }
+	send := func(k int) error {
+		for i := range k {
+			seq++
+			token := id<<48 | seq // never 0; unique per sender
+			request(wmsgs[i].Buffers[0], token)
+			outstanding[token] = struct{}{}
+		}
+		if counting() {
+			c.sent += uint64(k)
+		}
+		for done := 0; done < k; {
+			n, err := pc.WriteBatch(wmsgs[done:k], 0)
+			if err != nil {
+				return fmt.Errorf("ntp load: send: %w", err)
+			}
+			done += n
+		}
+		return nil
+	}
+	if err := send(l.Window); err != nil {
+		return c, err
+	}
+	// Bounded by time, and by a count far above what a second of loopback
+	// traffic can reach.
+	for iter := 0; iter < 1<<30 && ctx.Err() == nil; iter++ {
+		now := time.Now()
+		if !now.Before(until) {
+			break
+		}
+		dl := now.Add(l.Timeout)
+		if dl.After(until) {
+			dl = until
+		}
+		_ = conn.SetReadDeadline(dl)
+		n, err := pc.ReadBatch(rmsgs, 0)
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded) {
+				if time.Now().Before(until) {
+					if counting() {
+						c.lost += uint64(len(outstanding))
+					}
+					clear(outstanding)
+					if err := send(l.Window); err != nil {
+						return c, err
+					}
+				}
+				continue
+			}
+			return c, fmt.Errorf("ntp load: receive: %w", err)
+		}
+		count := counting()
+		matched := 0
+		for _, m := range rmsgs[:n] {
+			kind, origin := classify(m.Buffers[0][:m.N])
+			src, _ := m.Addr.(*net.UDPAddr)
+			_, ours := outstanding[origin]
+			switch {
+			case src == nil || !src.IP.Equal(l.Addr.IP) || src.Port != l.Addr.Port:
+				kind = replyInvalid
+			case !ours && kind != replyInvalid && origin>>48 == id && origin&(1<<48-1) <= seq:
+				// An answer to a request already counted lost and resent.
+				kind = replyLate
+			case !ours:
+				kind = replyInvalid
+			default:
+				delete(outstanding, origin)
+				matched++
+			}
+			if !count {
+				continue
+			}
+			switch kind {
+			case replyValid:
+				c.valid++
+			case replyUnsync:
+				c.unsync++
+			case replyKoD:
+				c.kod++
+			case replyLate:
+				c.late++
+			default:
+				c.invalid++
+			}
+		}
+		if matched > 0 && time.Now().Before(until) {
+			if err := send(matched); err != nil {
+				return c, err
+			}
+		}
+	}
+	return c, nil
+}

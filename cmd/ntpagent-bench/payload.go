@@ -1,0 +1,79 @@
+package main
+
+import (
+	"bytes"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+const nsNTP = "urn:ntpagent:yang:ntpagent-ntp"
+
+// peerAddress returns the address of peer i: a loopback host address outside
+// 127.127.0.0/16 (reference clocks, DESIGN §3 rule 1), so that an agent that
+// starts associations for these peers sends only to loopback.
+func peerAddress(i int) string {
+	return fmt.Sprintf("127.1.%d.%d", i/250, i%250+1)
+}
+
+// peerXML is one unicast-peer entry with every leaf the bench sets.
+func peerXML(b *strings.Builder, i, minpoll int) {
+	b.WriteString("<unicast-peer><address>")
+	b.WriteString(peerAddress(i))
+	b.WriteString("</address><vpn-instance>_public_</vpn-instance><minpoll>")
+	b.WriteString(strconv.Itoa(minpoll))
+	b.WriteString("</minpoll><maxpoll>10</maxpoll></unicast-peer>")
+}
+
+// editPeersRPC is an edit-config (merge) of peers [from, to) on the candidate.
+func editPeersRPC(from, to, minpoll int) string {
+	var b strings.Builder
+	b.WriteString(`<edit-config><target><candidate/></target><config><ntp xmlns="` + nsNTP + `">`)
+	for i := from; i < to; i++ {
+		peerXML(&b, i, minpoll)
+	}
+	b.WriteString(`</ntp></config></edit-config>`)
+	return b.String()
+}
+
+// removeNTPRPC removes all of /ntpa:ntp from the candidate (RFC 6241 §7.2
+// "remove": no error when absent).
+func removeNTPRPC() string {
+	return `<edit-config><target><candidate/></target><config><ntp xmlns="` + nsNTP +
+		`" xmlns:nc="` + nsBase + `" nc:operation="remove"/></config></edit-config>`
+}
+
+const (
+	commitRPC    = `<commit/>`
+	getConfigRPC = `<get-config><source><running/></source></get-config>`
+)
+
+// countPeers parses a get-config reply and counts unicast-peer entries of our
+// namespace under <data>.
+func countPeers(reply []byte) (int, error) {
+	d := xml.NewDecoder(bytes.NewReader(reply))
+	n, sawData := 0, false
+	for range 10_000_000 {
+		tok, err := d.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return 0, fmt.Errorf("get-config reply is not XML: %w", err)
+		}
+		if se, ok := tok.(xml.StartElement); ok {
+			switch {
+			case se.Name.Local == "data" && se.Name.Space == nsBase:
+				sawData = true
+			case se.Name.Local == "unicast-peer" && se.Name.Space == nsNTP:
+				n++
+			}
+		}
+	}
+	if !sawData {
+		return 0, fmt.Errorf("get-config reply without <data>: %.300s", reply)
+	}
+	return n, nil
+}

@@ -1,0 +1,205 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// row is one line of the report: our measure against the peer's.
+type row struct {
+	label   string
+	measure string
+	peer    string // "netconfd", "chronyd" or "" (no peer)
+	// target is the ratio ntpagent/peer to meet: at most (less) or at least.
+	target float64
+	less   bool
+	// absTarget is a target in the measure's unit for rows without a peer.
+	absTarget float64
+	source    string // the issue the target comes from
+}
+
+// rows are the NETCONF and NTP rows, with the targets of issues 4 and 6.
+var reportRows = []row{
+	{label: "SSH connect → server hello", measure: mConnect, peer: "netconfd", target: 0.1, less: true, source: "#4"},
+	{label: "edit one peer + commit (100 peers present)", measure: mEdit100, peer: "netconfd", target: 0.4, less: true, source: "#4"},
+	{label: "edit one peer + commit (1,000 peers present)", measure: mEdit1000, peer: "netconfd", target: 0.4, less: true, source: "#4"},
+	{label: "get-config, 100 peers", measure: mGet100, peer: "netconfd", target: 0.33, less: true, source: "#4"},
+	{label: "get-config, 1,000 peers", measure: mGet1000, peer: "netconfd", target: 0.33, less: true, source: "#4"},
+	{label: "get-config replies/s, 2 sessions", measure: mThroughput, peer: "netconfd", target: 4, less: false, source: "#4"},
+	{label: "NTP server-mode replies/s", measure: mNTPRate, peer: "chronyd", target: 1, less: false, source: "#6"},
+	{label: "RSS idle", measure: mRSSIdle, peer: "netconfd"},
+	{label: "RSS, 128 peers configured", measure: mRSS128, peer: "netconfd"},
+	{label: "RSS, 1,000 peers configured", measure: mRSS1000, peer: "netconfd"},
+	{label: "get-config reply size, 100 peers", measure: mGetConfigSize, peer: "netconfd"},
+}
+
+// goBenchTargets are the absolute targets of issue #3 for Go micro-benchmarks
+// (matched on the benchmark name), in milliseconds.
+var goBenchTargets = []struct {
+	re *regexp.Regexp
+	ms float64
+}{
+	{regexp.MustCompile(`GetConfig100Peers$`), 0.2},
+	{regexp.MustCompile(`GetConfig1000Peers$`), 2},
+	{regexp.MustCompile(`(?i)commit`), 1},
+}
+
+// Machine describes where the run happened.
+type Machine struct {
+	Date, CPU, Kernel string
+	NProc             int
+	LoadAvg           string // /proc/loadavg's 1, 5 and 15 minute figures
+}
+
+func formatValue(r Result) string {
+	switch r.Unit {
+	case "ms":
+		s := fmtNum(r.Median) + " ms"
+		if r.N > 1 {
+			s += " (p90 " + fmtNum(r.P90) + ", n=" + strconv.Itoa(r.N) + ")"
+		}
+		return s
+	case "ns":
+		if r.Median < 1e6 {
+			return fmtNum(r.Median/1e3) + " µs"
+		}
+		return fmtNum(r.Median/1e6) + " ms"
+	case "1/s":
+		return fmtNum(r.Median) + "/s"
+	case "MiB":
+		return fmtNum(r.Median) + " MiB"
+	case "bytes":
+		return strconv.Itoa(int(r.Median)) + " B"
+	}
+	return fmtNum(r.Median) + " " + r.Unit
+}
+
+// fmtNum prints 3 significant digits, without exponent.
+func fmtNum(v float64) string {
+	switch a := max(v, -v); {
+	case a >= 100:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case a >= 10:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	case a >= 1:
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	default:
+		return strconv.FormatFloat(v, 'f', 3, 64)
+	}
+}
+
+// WriteReport writes the markdown table. missing maps a server to the reason
+// it was not measured (shown in empty cells).
+func WriteReport(w io.Writer, rs []Result, m Machine, missing map[string]string) error {
+	find := func(server, measure string) (Result, bool) {
+		for _, r := range rs {
+			if r.Server == server && r.Measure == measure {
+				return r, true
+			}
+		}
+		return Result{}, false
+	}
+	cell := func(server, measure string) string {
+		if r, ok := find(server, measure); ok {
+			return formatValue(r)
+		}
+		if why := missing[server]; why != "" {
+			return "not measured (" + why + ")"
+		}
+		if r, ok := find(server, mError); ok {
+			why := r.Note
+			if len(why) > 120 {
+				why = why[:120] + "…"
+			}
+			return "failed (" + strings.ReplaceAll(why, "|", "/") + ")"
+		}
+		return "—"
+	}
+	bw := bufio.NewWriter(w)
+	fmt.Fprintf(bw, "Benchmarks of %s on %d CPU (%s), Linux %s, load average %s at the end; loopback only.\n\n",
+		m.Date, m.NProc, m.CPU, m.Kernel, m.LoadAvg)
+	fmt.Fprintln(bw, "| measure | ntpagent | peer | ratio | target |")
+	fmt.Fprintln(bw, "|---|---|---|---|---|")
+	for _, x := range reportRows {
+		ours, okOurs := find("ntpagent", x.measure)
+		theirs, okTheirs := find(x.peer, x.measure)
+		ratio := "—"
+		if okOurs && okTheirs && theirs.Median != 0 {
+			ratio = fmtNum(ours.Median/theirs.Median) + "×"
+		}
+		target := "reported"
+		if x.target > 0 {
+			sign := "≥"
+			if x.less {
+				sign = "≤"
+			}
+			target = fmt.Sprintf("%s %s× %s (%s)", sign, strconv.FormatFloat(x.target, 'g', -1, 64), x.peer, x.source)
+			if okOurs && okTheirs && theirs.Median != 0 {
+				q := ours.Median / theirs.Median
+				if x.less && q <= x.target || !x.less && q >= x.target {
+					target += " **met**"
+				} else {
+					target += " **missed**"
+				}
+			}
+		}
+		fmt.Fprintf(bw, "| %s | %s | %s: %s | %s | %s |\n", x.label, cell("ntpagent", x.measure), x.peer, cell(x.peer, x.measure), ratio, target)
+	}
+	for _, r := range rs {
+		if r.Server != "go-bench" {
+			continue
+		}
+		target := "reported"
+		for _, t := range goBenchTargets {
+			if t.re.MatchString(r.Measure) {
+				ms := r.Median / 1e6
+				verdict := "**missed**"
+				if ms <= t.ms {
+					verdict = "**met**"
+				}
+				target = fmt.Sprintf("≤ %s ms (#3) %s", strconv.FormatFloat(t.ms, 'g', -1, 64), verdict)
+				break
+			}
+		}
+		fmt.Fprintf(bw, "| go test: %s | %s | — | — | %s |\n", r.Measure, formatValue(r), target)
+	}
+	return bw.Flush()
+}
+
+// benchLine matches one `go test -bench` result line.
+var benchLine = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+(\d+)\s+([0-9.]+) ns/op`)
+
+// ParseGoBench reads `go test -bench` output; pkg lines ("pkg: X") name the
+// package of the results that follow.
+func ParseGoBench(r io.Reader) ([]Result, error) {
+	var out []Result
+	pkg := ""
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if p, ok := strings.CutPrefix(line, "pkg: "); ok {
+			pkg = strings.TrimPrefix(strings.TrimSpace(p), "github.com/ntpagent/ntpagent/")
+			continue
+		}
+		m := benchLine.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		n, _ := strconv.Atoi(m[2])
+		ns, err := strconv.ParseFloat(m[3], 64)
+		if err != nil {
+			return nil, fmt.Errorf("bench line %q: %w", line, err)
+		}
+		name := m[1]
+		if pkg != "" {
+			name = pkg + "." + name
+		}
+		out = append(out, Result{Server: "go-bench", Measure: name, Unit: "ns", Median: ns, N: n})
+	}
+	return out, sc.Err()
+}

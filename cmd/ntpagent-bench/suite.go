@@ -1,0 +1,301 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// SuiteConfig says how many samples each NETCONF measure takes.
+type SuiteConfig struct {
+	ConnectRuns   int
+	GetRuns       int
+	EditRuns      int
+	Throughput    time.Duration // how long the get-config loop of each server runs
+	Sessions      int           // concurrent sessions of the get-config loop
+	SettleForRSS  time.Duration // pause before reading RSS after a commit
+	MaxRPCsPerRun int           // bound of the get-config loop per session
+	Log           *slog.Logger
+}
+
+// server is one target of a suite run and what it has produced so far.
+type server struct {
+	t       *Target
+	pid     int // for RSS; 0 skips RSS
+	ctl     *Session
+	results []Result
+	err     error // the first failure; the server takes no further part
+}
+
+func (s *server) fail(err error) {
+	if s.err == nil {
+		s.err = err
+	}
+}
+
+// RunNETCONF times several servers with the same sequence of operations,
+// alternating between the servers sample by sample, so that a change of the
+// machine's load during the run affects all of them alike: RSS idle; connect;
+// load 100 peers; get-config (100 peers); edit+commit (100 peers); get-config
+// rate (one server after the other); load to 128 peers, RSS; load to 1,000
+// peers, RSS; get-config (1,000); edit+commit (1,000); remove the peers.
+// A server that fails drops out; its error is returned with the results of
+// all servers.
+func RunNETCONF(ctx context.Context, targets []*Target, pids []int, c SuiteConfig) ([]Result, error) {
+	servers := make([]*server, len(targets))
+	for i, t := range targets {
+		servers[i] = &server{t: t, pid: pids[i]}
+	}
+	active := func() []*server {
+		var a []*server
+		for _, s := range servers {
+			if s.err == nil && ctx.Err() == nil {
+				a = append(a, s)
+			}
+		}
+		return a
+	}
+	step := func(name string) { c.Log.Info("measuring", "step", name) }
+	rss := func(measure string, peers int) {
+		time.Sleep(c.SettleForRSS)
+		for _, s := range active() {
+			if s.pid <= 0 {
+				continue
+			}
+			v, err := readRSS(s.pid)
+			if err != nil {
+				s.fail(err)
+				continue
+			}
+			s.results = append(s.results, Result{Server: s.t.Name, Measure: measure, Unit: "MiB", Median: v, N: 1,
+				Note: fmt.Sprintf("%d peers", peers)})
+		}
+	}
+	// timed runs `runs` rounds of op on every active server in turn and
+	// records the durations (3 untimed warm-up rounds first).
+	timed := func(measure string, runs int, op func(s *server, round int) error) {
+		const warmup = 3
+		samples := map[*server][]time.Duration{}
+		for round := range warmup + runs {
+			for _, s := range active() {
+				t0 := time.Now()
+				if err := op(s, round); err != nil {
+					s.fail(fmt.Errorf("%s: %w", measure, err))
+					continue
+				}
+				if round >= warmup {
+					samples[s] = append(samples[s], time.Since(t0))
+				}
+			}
+		}
+		for _, s := range active() {
+			s.results = append(s.results, durations(s.t.Name, measure, samples[s]))
+		}
+	}
+	defer func() {
+		for _, s := range servers {
+			if s.ctl != nil {
+				s.ctl.Close(s.err == nil)
+			}
+		}
+	}()
+
+	rss(mRSSIdle, 0)
+
+	// SSH connect → server hello: a new TCP connection and SSH transport
+	// each time.
+	step("connect")
+	timed(mConnect, c.ConnectRuns, func(s *server, _ int) error {
+		sess, err := Dial(ctx, s.t)
+		if err != nil {
+			return err
+		}
+		// Closing is not timed: the sample ends at the hello.
+		defer sess.Close(false)
+		return nil
+	})
+
+	step("load 100 peers")
+	for _, s := range active() {
+		ctl, err := dialHello(ctx, s.t)
+		if err != nil {
+			s.fail(err)
+			continue
+		}
+		s.ctl = ctl
+		if err := commitEdit(ctl, removeNTPRPC()); err != nil {
+			s.fail(fmt.Errorf("clearing /ntp: %w", err))
+			continue
+		}
+		if err := loadPeers(ctl, 0, 100); err != nil {
+			s.fail(err)
+			continue
+		}
+		reply, err := ctl.RPC(getConfigRPC)
+		if err != nil {
+			s.fail(err)
+			continue
+		}
+		s.results = append(s.results, Result{Server: s.t.Name, Measure: mGetConfigSize, Unit: "bytes", Median: float64(len(reply)), N: 1})
+	}
+	getConfig := func(s *server, _ int) error { _, err := s.ctl.RPC(getConfigRPC); return err }
+	editOne := func(s *server, round int) error { return editOnePeer(s.ctl, round) }
+
+	step("get-config 100")
+	timed(mGet100, c.GetRuns, getConfig)
+	step("edit+commit 100")
+	timed(mEdit100, c.EditRuns, editOne)
+
+	for _, s := range active() {
+		step("get-config rate " + s.t.Name)
+		r, err := throughput(ctx, s.t, c)
+		if err != nil {
+			s.fail(err)
+			continue
+		}
+		s.results = append(s.results, r)
+	}
+
+	for _, s := range active() {
+		s.fail(loadPeers(s.ctl, 100, 128))
+	}
+	rss(mRSS128, 128)
+	step("load 1,000 peers")
+	for _, s := range active() {
+		s.fail(loadPeers(s.ctl, 128, 1000))
+	}
+	rss(mRSS1000, 1000)
+
+	step("get-config 1,000")
+	timed(mGet1000, max(c.GetRuns/4, 5), getConfig)
+	step("edit+commit 1,000")
+	timed(mEdit1000, max(c.EditRuns/2, 5), editOne)
+
+	// Leave the servers without peers (an agent would otherwise keep 1,000
+	// associations polling during the NTP load that follows).
+	for _, s := range active() {
+		s.fail(commitEdit(s.ctl, removeNTPRPC()))
+	}
+
+	var out []Result
+	var errs []error
+	for _, s := range servers {
+		out = append(out, s.results...)
+		if s.err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", s.t.Name, s.err))
+			// The report shows why this server's remaining cells are empty.
+			out = append(out, Result{Server: s.t.Name, Measure: mError, Note: s.err.Error()})
+		}
+	}
+	if ctx.Err() != nil {
+		errs = append(errs, ctx.Err())
+	}
+	return out, errors.Join(errs...)
+}
+
+// editOnePeer changes peer 0's minpoll (4 and 5 in turn, so that every
+// commit changes running) and commits; both replies must be <ok/>.
+func editOnePeer(s *Session, round int) error {
+	return commitEdit(s, editPeersRPC(0, 1, 4+round%2))
+}
+
+func dialHello(ctx context.Context, t *Target) (*Session, error) {
+	s, err := Dial(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.SendHello(); err != nil {
+		s.Close(false)
+		return nil, err
+	}
+	return s, nil
+}
+
+// commitEdit sends one edit-config and a commit, each of which must be <ok/>.
+func commitEdit(s *Session, edit string) error {
+	for _, rpc := range []string{edit, commitRPC} {
+		reply, err := s.RPC(rpc)
+		if err != nil {
+			return err
+		}
+		if !IsOK(reply) {
+			return fmt.Errorf("%s: want <ok/>, got %.300s", s.t.Name, reply)
+		}
+	}
+	return nil
+}
+
+// loadPeers adds peers [from, to) with minpoll 6 and checks that running
+// then holds exactly `to` peers.
+func loadPeers(s *Session, from, to int) error {
+	if err := commitEdit(s, editPeersRPC(from, to, 6)); err != nil {
+		return fmt.Errorf("loading peers %d..%d: %w", from, to-1, err)
+	}
+	reply, err := s.RPC(getConfigRPC)
+	if err != nil {
+		return err
+	}
+	n, err := countPeers(reply)
+	if err != nil {
+		return fmt.Errorf("%s: %w", s.t.Name, err)
+	}
+	if n != to {
+		return fmt.Errorf("%s: running holds %d peers after loading %d", s.t.Name, n, to)
+	}
+	return nil
+}
+
+// throughput opens c.Sessions sessions and has each send get-config
+// requests one after the other for c.Throughput; it reports replies per
+// second over all sessions.
+func throughput(ctx context.Context, t *Target, c SuiteConfig) (Result, error) {
+	sessions := make([]*Session, 0, c.Sessions)
+	defer func() {
+		for _, s := range sessions {
+			s.Close(true)
+		}
+	}()
+	for range c.Sessions {
+		s, err := dialHello(ctx, t)
+		if err != nil {
+			return Result{}, err
+		}
+		sessions = append(sessions, s)
+	}
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		total int
+		errs  []error
+	)
+	start := time.Now()
+	deadline := start.Add(c.Throughput)
+	for _, s := range sessions {
+		wg.Go(func() {
+			n := 0
+			var err error
+			for n < c.MaxRPCsPerRun && time.Now().Before(deadline) && ctx.Err() == nil {
+				if _, err = s.RPC(getConfigRPC); err != nil {
+					break
+				}
+				n++
+			}
+			mu.Lock()
+			total += n
+			if err != nil {
+				errs = append(errs, err)
+			}
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if err := errors.Join(errs...); err != nil {
+		return Result{}, err
+	}
+	return Result{Server: t.Name, Measure: mThroughput, Unit: "1/s", Median: float64(total) / elapsed.Seconds(), N: total,
+		Note: fmt.Sprintf("%d sessions, %.1f s", c.Sessions, elapsed.Seconds())}, nil
+}

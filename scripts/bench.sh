@@ -1,0 +1,251 @@
+#!/usr/bin/env bash
+# `make bench`: times ntpagent against real peers in one run, on loopback only.
+#
+#   NETCONF: yuma123 netconfd (behind an sshd of its own, loaded with
+#            yang/ntpagent-ntp.yang) and bin/ntpagent, by the same Go client
+#            (cmd/ntpagent-bench netconf).
+#   NTP:     chronyd -x (server mode; never touches the host clock) and
+#            bin/ntpagent's --ntp-listen, by the same load generator
+#            (cmd/ntpagent-bench ntp).
+#   Go:      the repository's micro-benchmarks (go test -bench).
+#
+# Prints one markdown table and writes it to bench-results/latest.md (raw
+# results: bench-results/latest.jsonl). Everything started here is stopped
+# and removed on exit.
+#
+# Knobs (environment): BENCH_DURATION (rate loops, default 5s),
+# BENCH_GO_BENCHTIME (default 300ms; "0" skips the Go micro-benchmarks),
+# BENCH_CONNECT_RUNS (20), BENCH_GET_RUNS (200), BENCH_EDIT_RUNS (60),
+# BENCH_USER (system user for netconfd's sshd, default ntpbench),
+# BENCH_AGENT (daemon binary, default bin/ntpagent).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+DURATION=${BENCH_DURATION:-5s}
+GO_BENCHTIME=${BENCH_GO_BENCHTIME:-300ms}
+CONNECT_RUNS=${BENCH_CONNECT_RUNS:-20}
+GET_RUNS=${BENCH_GET_RUNS:-200}
+EDIT_RUNS=${BENCH_EDIT_RUNS:-60}
+NC_USER=${BENCH_USER:-ntpbench}
+AGENT=${BENCH_AGENT:-$ROOT/bin/ntpagent}
+OUT_DIR=$ROOT/bench-results
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+
+WORK=$(mktemp -d /tmp/ntpagent-bench.XXXXXX)
+# netconf-subsystem runs as $NC_USER and must reach netconfd's socket here.
+chmod 0755 "$WORK"
+declare -a PIDS=()
+declare -a MISSING=()
+
+cleanup() {
+  local rc=$?
+  local pid
+  for pid in "${PIDS[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  # Bounded wait (5 s), then SIGKILL whatever of ours is left.
+  local i
+  for i in $(seq 1 50); do
+    local alive=0
+    for pid in "${PIDS[@]}"; do
+      kill -0 "$pid" 2>/dev/null && alive=1
+    done
+    ((alive)) || break
+    sleep 0.1
+  done
+  for pid in "${PIDS[@]}"; do
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  if ((rc != 0)) && [[ -d $WORK ]]; then
+    for f in "$WORK"/*.log "$WORK"/*.out; do
+      [[ -s $f ]] || continue
+      log "--- $(basename "$f") (last lines)"
+      tail -n 15 "$f" >&2 || true
+    done
+  fi
+  rm -rf "$WORK"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+BENCH=$WORK/ntpagent-bench
+go build -trimpath -o "$BENCH" ./cmd/ntpagent-bench
+RESULTS=$WORK/results.jsonl
+: >"$RESULTS"
+
+read -r P_NCSSH P_AGENT_NC P_AGENT_CLI P_AGENT_NTP P_CHRONY < <("$BENCH" freeport -n 5)
+
+# One client key for both NETCONF servers, so both do the same public-key
+# authentication.
+ssh-keygen -q -t ed25519 -N '' -C ntpagent-bench -f "$WORK/client_key"
+
+# wait_file FILE: bounded wait (20 s) until FILE exists.
+wait_file() {
+  local i
+  for i in $(seq 1 200); do
+    [[ -e $1 ]] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# alive PID: the process still runs.
+alive() { kill -0 "$1" 2>/dev/null; }
+
+################################################################ netconfd
+NETCONFD_PID=
+start_netconfd() {
+  if [[ $(id -u) -ne 0 ]]; then
+    MISSING+=("netconfd=needs root for its sshd user")
+    return 1
+  fi
+  local need
+  for need in netconfd /usr/sbin/netconf-subsystem /usr/sbin/sshd ssh-keygen; do
+    if ! command -v "$need" >/dev/null 2>&1; then
+      MISSING+=("netconfd=$need not installed")
+      return 1
+    fi
+  done
+  # A dedicated system user that can log in by key only ('*': no password,
+  # not locked) with a shell for sshd to run the subsystem with.
+  if ! id -u "$NC_USER" >/dev/null 2>&1 &&
+    ! useradd --system --no-create-home --home-dir /nonexistent --shell /bin/sh "$NC_USER"; then
+    MISSING+=("netconfd=cannot create user $NC_USER")
+    return 1
+  fi
+  usermod -p '*' -s /bin/sh "$NC_USER" || return 1
+  install -d -m 0755 /run/sshd || return 1 # sshd's privilege separation directory
+
+  # (Called in an && list, where set -e does not apply: check each step.)
+  if ! ssh-keygen -q -t ed25519 -N '' -f "$WORK/ssh_host_ed25519_key" ||
+    ! install -m 0644 "$WORK/client_key.pub" "$WORK/authorized_keys" ||
+    ! sed -e "s|@PORT@|$P_NCSSH|g" -e "s|@WORK@|$WORK|g" -e "s|@USER@|$NC_USER|g" \
+      testdata/bench/sshd_config.in >"$WORK/sshd_config" ||
+    ! /usr/sbin/sshd -t -f "$WORK/sshd_config"; then
+    MISSING+=("netconfd=sshd configuration failed")
+    return 1
+  fi
+
+  mkdir -p "$WORK/netconfd-home"
+  # --no-startup: start with an empty running; the module has no SIL code,
+  # netconfd stores its data generically.
+  HOME=$WORK/netconfd-home netconfd \
+    --module="$ROOT/yang/ntpagent-ntp.yang" \
+    --superuser="$NC_USER" --target=candidate --port="$P_NCSSH" --no-startup \
+    --ncxserver-sockname="$WORK/ncx.sock" \
+    --log="$WORK/netconfd.log" --log-level=warn </dev/null >"$WORK/netconfd.out" 2>&1 &
+  NETCONFD_PID=$!
+  PIDS+=("$NETCONFD_PID")
+  if ! wait_file "$WORK/ncx.sock" || ! alive "$NETCONFD_PID"; then
+    MISSING+=("netconfd=did not start, see its log")
+    tail -n 20 "$WORK/netconfd.log" "$WORK/netconfd.out" >&2 || true
+    return 1
+  fi
+  /usr/sbin/sshd -D -e -f "$WORK/sshd_config" 2>"$WORK/sshd.log" &
+  PIDS+=("$!")
+  if ! "$BENCH" waitport "127.0.0.1:$P_NCSSH"; then
+    MISSING+=("netconfd=its sshd did not start")
+    return 1
+  fi
+  log "netconfd $NETCONFD_PID behind sshd on 127.0.0.1:$P_NCSSH"
+}
+
+################################################################ ntpagent
+AGENT_PID=
+start_agent() {
+  if [[ ! -x $AGENT ]]; then
+    MISSING+=("ntpagent=$AGENT not built")
+    return 1
+  fi
+  local state=$WORK/agent
+  install -d -m 0700 "$state"
+  # The first admin, with the bench's key (and a password, unused).
+  printf '{"users":[{"name":"admin","role":"admin","authorized-keys":["%s"]}]}\n' \
+    "$(tr -d '\n' <"$WORK/client_key.pub")" >"$state/users.json"
+  chmod 0600 "$state/users.json"
+  NTPAGENT_ADMIN_PASSWORD=bench-$RANDOM$RANDOM "$AGENT" \
+    --state-dir "$state" \
+    --netconf-listen "127.0.0.1:$P_AGENT_NC" \
+    --cli-listen "127.0.0.1:$P_AGENT_CLI" \
+    --ntp-listen "127.0.0.1:$P_AGENT_NTP" </dev/null >"$WORK/ntpagent.log" 2>&1 &
+  AGENT_PID=$!
+  PIDS+=("$AGENT_PID")
+  if ! "$BENCH" waitport "127.0.0.1:$P_AGENT_NC" || ! alive "$AGENT_PID"; then
+    MISSING+=("ntpagent=daemon did not start, see its log")
+    tail -n 20 "$WORK/ntpagent.log" >&2 || true
+    return 1
+  fi
+  log "ntpagent $AGENT_PID: netconf 127.0.0.1:$P_AGENT_NC, ntp 127.0.0.1:$P_AGENT_NTP"
+}
+
+################################################################ chronyd
+start_chronyd() {
+  if ! command -v chronyd >/dev/null 2>&1; then
+    MISSING+=("chronyd=not installed")
+    return 1
+  fi
+  local dir=$WORK/chrony
+  install -d -m 0700 "$dir"
+  sed -e "s|@PORT@|$P_CHRONY|g" -e "s|@DIR@|$dir|g" testdata/bench/chronyd.conf.in >"$dir/chronyd.conf"
+  # -x: never adjust the host clock. -u root: keep access to the 0700 folder.
+  chronyd -d -x -u root -f "$dir/chronyd.conf" </dev/null >"$WORK/chronyd.log" 2>&1 &
+  PIDS+=("$!")
+  if ! "$BENCH" waitport -net udp "127.0.0.1:$P_CHRONY"; then
+    MISSING+=("chronyd=did not start, see its log")
+    return 1
+  fi
+  log "chronyd $! on 127.0.0.1:$P_CHRONY"
+}
+
+start_netconfd && HAVE_NETCONFD=1 || HAVE_NETCONFD=0
+start_agent && HAVE_AGENT=1 || HAVE_AGENT=0
+start_chronyd && HAVE_CHRONYD=1 || HAVE_CHRONYD=0
+
+# NETCONF first: one run times both servers, alternating sample by sample
+# (it reads the idle RSS first and removes its peers at the end); then the
+# NTP load, with no peers configured.
+targets=()
+((HAVE_NETCONFD)) && targets+=(-target "name=netconfd,addr=127.0.0.1:$P_NCSSH,user=$NC_USER,pid=$NETCONFD_PID")
+((HAVE_AGENT)) && targets+=(-target "name=ntpagent,addr=127.0.0.1:$P_AGENT_NC,user=admin,pid=$AGENT_PID")
+if ((${#targets[@]})); then
+  "$BENCH" netconf "${targets[@]}" -key "$WORK/client_key" \
+    -connect-runs "$CONNECT_RUNS" -get-runs "$GET_RUNS" -edit-runs "$EDIT_RUNS" \
+    -duration "$DURATION" -o "$RESULTS" || log "NETCONF suite: a server failed (see the table)"
+fi
+if ((HAVE_CHRONYD)); then
+  "$BENCH" ntp -name chronyd -addr "127.0.0.1:$P_CHRONY" -duration "$DURATION" -o "$RESULTS" ||
+    MISSING+=("chronyd=load failed, see above")
+fi
+if ((HAVE_AGENT)); then
+  "$BENCH" ntp -name ntpagent -addr "127.0.0.1:$P_AGENT_NTP" -duration "$DURATION" -o "$RESULTS" ||
+    log "ntpagent: NTP load failed"
+fi
+
+# Stop the servers before the micro-benchmarks so that they do not share
+# the CPUs with them.
+for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+
+################################################################ Go micro-benchmarks
+if [[ $GO_BENCHTIME != 0 ]]; then
+  pkgs=()
+  for p in ./datastore/... ./ntpengine/... ./server/...; do
+    [[ -d ${p%/...} ]] && pkgs+=("$p")
+  done
+  if ((${#pkgs[@]})); then
+    log "go test -bench (${pkgs[*]}, -benchtime $GO_BENCHTIME)"
+    go test -run '^$' -bench . -benchtime "$GO_BENCHTIME" -count 1 -timeout 240s "${pkgs[@]}" \
+      >"$WORK/gobench.out" 2>&1 || log "go test -bench failed in some package (see below); results of the others are kept"
+    grep -E '^(ok|FAIL|---|panic)' "$WORK/gobench.out" | grep -v '^ok' >&2 || true
+    "$BENCH" gobench -o "$RESULTS" <"$WORK/gobench.out"
+  fi
+fi
+
+mkdir -p "$OUT_DIR"
+report_args=()
+for m in "${MISSING[@]}"; do report_args+=(-missing "$m"); done
+"$BENCH" report "${report_args[@]}" "$RESULTS" >"$OUT_DIR/latest.md"
+cp "$RESULTS" "$OUT_DIR/latest.jsonl"
+cat "$OUT_DIR/latest.md"
