@@ -1,0 +1,211 @@
+package ntpengine
+
+import (
+	"net/netip"
+	"reflect"
+	"testing"
+
+	"github.com/ntpagent/ntpagent/ntpengine/auth"
+	"github.com/ntpagent/ntpagent/ntpengine/packet"
+)
+
+// pollExponents runs the poll process of an unreachable association n
+// times and returns its poll exponent after each poll.
+func pollExponents(e *Engine, a *association, n int) []int8 {
+	var out []int8
+	t := a.nextdate
+	for i := 0; i < n; i++ {
+		a.burst, a.bursted = 0, true // no initial burst in these tests
+		e.poll(a, t)
+		out = append(out, a.hpoll)
+		t = a.nextdate
+	}
+	return out
+}
+
+// TestUnsyncPollCap: DESIGN §3 unsync max-poll-interval / dec-step.
+func TestUnsyncPollCap(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		cfg    Config
+		start  int8
+		synced bool
+		want   []int8
+	}{
+		{"DESIGN §3 unsynchronized: capped, then dec-step per poll down to minpoll",
+			Config{UnsyncMaxPoll: 8, UnsyncDecStep: 1}, 10, false, []int8{8, 7, 6, 5, 4, 4}},
+		{"DESIGN §3 dec-step 2", Config{UnsyncMaxPoll: 9, UnsyncDecStep: 2}, 10, false, []int8{8, 6, 4, 4}},
+		{"DESIGN §3 unset: poll unchanged while unreachable (below the unreach threshold)", Config{}, 10, false, []int8{10, 10, 10}},
+		{"DESIGN §3 synchronized: no cap", Config{UnsyncMaxPoll: 8, UnsyncDecStep: 1}, 10, true, []int8{10, 10, 10}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := tc.cfg
+			cfg.Peers = []PeerConfig{{Key: "p1", Address: peerAddr, MinPoll: 4, MaxPoll: 10}}
+			e := mustNew(t, cfg)
+			a := e.assocs[0]
+			a.hpoll = tc.start
+			if tc.synced {
+				other := &association{key: "sys"}
+				e.sys.peer, e.sys.synced = other, true
+			}
+			if got := pollExponents(e, a, len(tc.want)); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("poll exponents %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestReachAndBackoff: RFC 5905 §13 reach register and unreachable back-off.
+func TestReachAndBackoff(t *testing.T) {
+	e := mustNew(t, Config{Peers: []PeerConfig{{Key: "p1", Address: peerAddr, MinPoll: 6, MaxPoll: 8}}})
+	a := e.assocs[0]
+	a.reach = 0xff
+	got := pollExponents(e, a, 8+unreachLim+3)
+	if a.reach != 0 {
+		t.Errorf("reach %08b after 8+ silent polls", a.reach)
+	}
+	if got[7+unreachLim-1] != 6 || got[7+unreachLim] != 7 || got[len(got)-1] != 8 {
+		t.Errorf("RFC5905 §13 back-off after UNREACH polls: %v", got)
+	}
+}
+
+// TestInitialBurst: RFC 5905 §13 iburst, 8 packets 2 s apart.
+func TestInitialBurst(t *testing.T) {
+	e := mustNew(t, Config{Peers: []PeerConfig{peerCfg(AssocClient)}})
+	var times []float64
+	for s := 0.0; s < 60; s++ {
+		if len(e.Tick(at(s)).Packets) > 0 {
+			times = append(times, s)
+		}
+	}
+	if len(times) != burstCount || times[1]-times[0] != burstInterval {
+		t.Errorf("transmissions at %v", times)
+	}
+}
+
+// TestPreempt: DESIGN §3 preemptible associations.
+func TestPreempt(t *testing.T) {
+	mk := func(preempt bool) *Engine {
+		return mustNew(t, Config{MaxClock: 1, Peers: []PeerConfig{
+			{Key: "a", Address: netip.MustParseAddrPort("192.0.2.1:123"), Preempt: preempt},
+			{Key: "b", Address: netip.MustParseAddrPort("192.0.2.2:123")},
+		}})
+	}
+	run := func(e *Engine, from, to float64) []Event {
+		var ev []Event
+		for s := from; s < to; s++ {
+			ev = append(ev, e.Tick(at(s)).Events...)
+		}
+		return ev
+	}
+	has := func(ev []Event, k EventKind, key string) bool {
+		for _, x := range ev {
+			if x.Kind == k && x.AssocKey == key {
+				return true
+			}
+		}
+		return false
+	}
+	t.Run("DESIGN §3 unreachable preemptible association demobilized above maxclock", func(t *testing.T) {
+		e := mk(true)
+		ev := run(e, 0, 64*(unreachLim+4))
+		if !has(ev, EventPreempt, "a") || !session(t, e, "a").Stopped {
+			t.Fatal("not preempted")
+		}
+		if session(t, e, "b").Stopped || has(ev, EventPreempt, "b") {
+			t.Error("persistent association preempted")
+		}
+		// A configured peer comes back after the back-off.
+		ev = run(e, 64*(unreachLim+4), 64*(unreachLim+4)+1100)
+		if !has(ev, EventRetry, "a") {
+			t.Error("no retry after back-off")
+		}
+	})
+	t.Run("DESIGN §3 persistent associations are never demobilized", func(t *testing.T) {
+		e := mk(false)
+		ev := run(e, 0, 64*(unreachLim+10))
+		if has(ev, EventPreempt, "a") || has(ev, EventPreempt, "b") {
+			t.Error("persistent association preempted")
+		}
+	})
+	t.Run("DESIGN §3 not above maxclock: kept", func(t *testing.T) {
+		e := mustNew(t, Config{MaxClock: 2, Peers: []PeerConfig{
+			{Key: "a", Address: netip.MustParseAddrPort("192.0.2.1:123"), Preempt: true},
+			{Key: "b", Address: netip.MustParseAddrPort("192.0.2.2:123")},
+		}})
+		if has(run(e, 0, 64*(unreachLim+4)), EventPreempt, "a") {
+			t.Error("preempted at maxclock")
+		}
+	})
+	t.Run("DESIGN §3 repeatedly rejected by selection: demobilized", func(t *testing.T) {
+		e := mk(true)
+		a := assoc(e, "a")
+		a.reach, a.rejectCount = 0xff, preemptRejects
+		a.burst, a.bursted = 0, true
+		e.poll(a, a.nextdate)
+		if !a.stopped {
+			t.Error("not preempted")
+		}
+	})
+}
+
+// TestReconfigure: unchanged associations keep their state, changed ones
+// restart, removed ones stop, new ones start; bad config changes nothing.
+func TestReconfigure(t *testing.T) {
+	pa := PeerConfig{Key: "a", Address: netip.MustParseAddrPort("192.0.2.1:123"), Mode: AssocClient}
+	pb := PeerConfig{Key: "b", Address: netip.MustParseAddrPort("192.0.2.2:123"), Mode: AssocClient}
+	pc := PeerConfig{Key: "c", Address: netip.MustParseAddrPort("192.0.2.3:123"), Mode: AssocClient}
+	e := mustNew(t, Config{Peers: []PeerConfig{pa, pb}})
+	assoc(e, "a").reach = 0x0f
+	assoc(e, "b").reach = 0x0f
+	pb2 := pb
+	pb2.MaxPoll = 12
+	r, err := e.Reconfigure(Config{Peers: []PeerConfig{pa, pb2, pc}}, at(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if assoc(e, "a").reach != 0x0f {
+		t.Error("unchanged association lost its state")
+	}
+	if assoc(e, "b").reach != 0 || assoc(e, "b").maxPoll != 12 {
+		t.Error("changed association not restarted")
+	}
+	if assoc(e, "c") == nil || len(r.Events) != 3 {
+		t.Errorf("events %+v", r.Events)
+	}
+	if _, err := e.Reconfigure(Config{Peers: []PeerConfig{pc}}, at(101)); err != nil || len(e.assocs) != 1 {
+		t.Errorf("removal: %v, %d associations", err, len(e.assocs))
+	}
+	bad := Config{Peers: []PeerConfig{pc, pc}}
+	if _, err := e.Reconfigure(bad, at(102)); !errorsIs(err, ErrConfig) || len(e.assocs) != 1 {
+		t.Errorf("bad config: %v", err)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	ok := PeerConfig{Key: "a", Address: peerAddr}
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"empty key", Config{Peers: []PeerConfig{{Address: peerAddr}}}},
+		{"duplicate key", Config{Peers: []PeerConfig{ok, ok}}},
+		{"no address", Config{Peers: []PeerConfig{{Key: "a"}}}},
+		{"multicast address", Config{Peers: []PeerConfig{{Key: "a", Address: netip.MustParseAddrPort("224.0.1.1:123")}}}},
+		{"version 5", Config{Peers: []PeerConfig{{Key: "a", Address: peerAddr, Version: 5}}}},
+		{"minpoll > maxpoll", Config{Peers: []PeerConfig{{Key: "a", Address: peerAddr, MinPoll: 9, MaxPoll: 8}}}},
+		{"maxpoll 18", Config{Peers: []PeerConfig{{Key: "a", Address: peerAddr, MaxPoll: 18}}}},
+		{"unknown key id", Config{Peers: []PeerConfig{{Key: "a", Address: peerAddr, KeyID: 9}}}},
+		{"max-poll-interval without dec-step", Config{UnsyncMaxPoll: 8}},
+		{"local stratum 16", Config{LocalStratum: 16}},
+		{"bad key", Config{Keys: []auth.Key{{ID: 0}}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := New(tc.cfg, t0); !errorsIs(err, ErrConfig) {
+				t.Errorf("New = %v", err)
+			}
+		})
+	}
+}
+
+var _ = packet.HeaderLen
