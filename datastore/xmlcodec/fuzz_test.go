@@ -106,3 +106,35 @@ func TestTreeIsReusable(t *testing.T) {
 		t.Error("the same edit gave two trees")
 	}
 }
+
+// TestConcurrentUse: the schema table is shared read-only; encoding,
+// filtering and applying on separate trees may run at once (run with -race).
+func TestConcurrentUse(t *testing.T) {
+	d := filterDevice(t)
+	tree, err := ParseConfig([]byte(ntp(peer("10.0.0.5", `<minpoll>4</minpoll>`))), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := encodeString(t, d, EncodeOptions{XPath: "//n:minpoll", Namespaces: map[string]string{"n": nsNTP}})
+	done := make(chan string, 8)
+	for i := 0; i < 8; i++ {
+		go func() {
+			own := &gen.Device{}
+			if err := tree.Apply(own, "", ""); err != nil {
+				done <- err.Error()
+				return
+			}
+			var b bytes.Buffer
+			if err := Encode(&b, d, EncodeOptions{XPath: "//n:minpoll", Namespaces: map[string]string{"n": nsNTP}}); err != nil {
+				done <- err.Error()
+				return
+			}
+			done <- b.String()
+		}()
+	}
+	for i := 0; i < 8; i++ {
+		if got := <-done; got != want {
+			t.Errorf("goroutine got %s", got)
+		}
+	}
+}
