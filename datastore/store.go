@@ -159,7 +159,11 @@ type Store struct {
 	pending    *pending
 	timerGen   uint64
 	runValid   bool
-	j          *journal
+	// validCand is the candidate last found valid against validRun: a commit
+	// of that candidate onto that running needs no second validation.
+	validCand, validRun *gen.Device
+	compacting          chan struct{} // closed when the running compaction ends
+	j                   *journal
 	subs       map[*subscriber]struct{}
 }
 
@@ -309,6 +313,15 @@ func (s *Store) Close() error {
 	if s.closed {
 		return nil
 	}
+	if c := s.compacting; c != nil {
+		// Let the compaction in flight finish: it needs the lock to swap.
+		s.mu.Unlock()
+		<-c
+		s.mu.Lock()
+		if s.closed {
+			return nil
+		}
+	}
 	s.closed = true
 	if s.pending != nil && s.pending.timer != nil {
 		s.pending.timer.Stop()
@@ -442,10 +455,12 @@ func (s *Store) Edit(sess Session, target Name, opt EditOptions, apply func(root
 	if err := normalize(work); err != nil {
 		return err
 	}
+	validated := false
 	if opt.TestOption != SetOnly || target == Running {
 		if err := s.validateNext(work); err != nil {
 			return err
 		}
+		validated = true
 	}
 	if opt.TestOption == TestOnly {
 		return nil
@@ -458,6 +473,9 @@ func (s *Store) Edit(sess Session, target Name, opt EditOptions, apply func(root
 		return err
 	}
 	s.setCandidate(sess, work)
+	if validated {
+		s.validCand, s.validRun = s.candidate, s.running
+	}
 	return nil
 }
 
@@ -580,6 +598,9 @@ func (s *Store) pruneHistory() {
 }
 
 func (s *Store) pruneHistoryKeeping(keep uint32) {
+	if s.compacting != nil {
+		return // the compaction needs the records of every later commit
+	}
 	drop := len(s.history) - s.limit
 	if drop <= 0 {
 		return
@@ -597,22 +618,36 @@ func (s *Store) pruneHistoryKeeping(keep uint32) {
 	}
 }
 
-// maybeCompact rewrites the journal when it holds many more records than
-// the history: a whole-tree record of the oldest kept commit, then the
-// records of the later ones. A failure is logged: the long journal is still
+// maybeCompact starts a rewrite of the journal when it holds many more
+// records than the history: a whole-tree record of the oldest kept commit,
+// then the records of the later ones. The slow part (encoding 1,000 peers
+// takes tens of milliseconds) runs in its own goroutine on the immutable
+// stored trees; the history is not pruned meanwhile, so that the records
+// of every commit after the encoded one are at hand when the file is
+// swapped, under the lock. A failure is logged: the long journal is still
 // correct.
 func (s *Store) maybeCompact() {
-	if s.j == nil || s.j.records <= 2*s.limit+16 || len(s.history) == 0 {
+	if s.j == nil || s.compacting != nil || s.j.records <= 2*s.limit+16 || len(s.history) == 0 {
 		return
 	}
-	if err := s.compact(); err != nil {
-		s.log.Error("journal compaction failed", "err", err)
-	}
+	done := make(chan struct{})
+	s.compacting = done
+	base, running := s.history[0], s.running
+	go func() {
+		defer close(done)
+		err := s.compact(base, running)
+		s.mu.Lock()
+		s.compacting = nil
+		s.pruneHistory()
+		s.mu.Unlock()
+		if err != nil {
+			s.log.Error("journal compaction failed", "err", err)
+		}
+	}()
 }
 
-func (s *Store) compact() error {
-	first := s.history[0]
-	rec, err := fullRecord(first.info, first.tree)
+func (s *Store) compact(base commit, running *gen.Device) error {
+	rec, err := fullRecord(base.info, base.tree)
 	if err != nil {
 		return err
 	}
@@ -620,25 +655,38 @@ func (s *Store) compact() error {
 	if err != nil {
 		return err
 	}
-	lines := [][]byte{line}
-	for _, c := range s.history[1:] {
-		lines = append(lines, c.line)
+	readable, err := emitIndented(running)
+	if err != nil {
+		return err
 	}
-	s.j.close()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.j == nil {
+		return nil
+	}
+	lines := [][]byte{line}
+	for _, c := range s.history {
+		if c.info.ID > base.info.ID {
+			lines = append(lines, c.line)
+		}
+	}
+	old := s.j
+	old.close()
 	j, err := writeJournal(s.dir, lines)
 	if err != nil {
-		// Reopen the old journal, which rename left in place.
-		if j2, err2 := openJournalAppend(s.dir, s.j.size, s.j.records); err2 == nil {
-			s.j = j2
-		} else {
+		// The rename did not happen: reopen the old journal.
+		if s.j, err = openJournalAppend(s.dir, old.size, old.records); err != nil {
 			s.j = nil
-			s.log.Error("journal cannot be reopened", "err", err2)
+			s.closed = true
+			s.log.Error("journal cannot be reopened; the store is closed", "err", err)
 		}
 		return err
 	}
 	s.j = j
-	s.history[0].line = line
-	return s.writeRunningJSON()
+	if running == s.running {
+		return writeFileAtomic(s.dir, runningName, readable)
+	}
+	return nil
 }
 
 // Commit makes the candidate the running configuration (RFC 6241 §8.3),
@@ -677,8 +725,10 @@ func (s *Store) Commit(sess Session, opt CommitOptions) (CommitInfo, error) {
 		return CommitInfo{}, &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagInvalidValue, Path: "/nc:rpc/nc:commit/nc:confirm-timeout",
 			Message: "The confirm-timeout must be positive."}
 	}
-	if err := s.validateNext(s.candidate); err != nil {
-		return CommitInfo{}, err
+	if s.candidate != s.validCand || s.running != s.validRun {
+		if err := s.validateNext(s.candidate); err != nil {
+			return CommitInfo{}, err
+		}
 	}
 	if opt.Confirmed {
 		m := confirmMarker{RollbackTo: s.lastID, SessionID: sess.ID, User: sess.User, Persist: opt.Persist, Deadline: s.clock.Now().Add(timeout)}
@@ -883,6 +933,7 @@ func (s *Store) Copy(sess Session, target Name, src Name, inline *gen.Device) er
 	}
 	if target == Candidate {
 		s.setCandidate(sess, t)
+		s.validCand, s.validRun = s.candidate, s.running
 		return nil
 	}
 	if equalTree(t, s.running) {
@@ -1019,7 +1070,7 @@ func (s *Store) History() []CommitInfo {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]CommitInfo, 0, len(s.history))
-	for i := len(s.history) - 1; i >= 0; i-- {
+	for i := len(s.history) - 1; i >= 0 && len(out) < s.limit; i-- {
 		out = append(out, s.history[i].info)
 	}
 	return out

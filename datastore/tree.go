@@ -60,10 +60,7 @@ func copyTree(d *gen.Device) *gen.Device {
 		}
 	}
 	if n.UnicastPeer != nil {
-		on.UnicastPeer = make(map[gen.NtpagentNtp_Ntp_UnicastPeer_Key]*gen.NtpagentNtp_Ntp_UnicastPeer, len(n.UnicastPeer))
-		for k, v := range n.UnicastPeer {
-			on.UnicastPeer[k] = copyPeer(v)
-		}
+		on.UnicastPeer = copyPeers(n.UnicastPeer)
 	}
 	if a := n.Authentication; a != nil {
 		oa := &gen.NtpagentNtp_Ntp_Authentication{Enable: ptr(a.Enable)}
@@ -94,6 +91,64 @@ func copyPeer(v *gen.NtpagentNtp_Ntp_UnicastPeer) *gen.NtpagentNtp_Ntp_UnicastPe
 		Minpoll: ptr(v.Minpoll), Port: ptr(v.Port), Preempt: ptr(v.Preempt), Preferred: ptr(v.Preferred),
 		SourceInterface: ptr(v.SourceInterface), Version: ptr(v.Version), VpnInstance: ptr(v.VpnInstance),
 	}
+}
+
+// peerSlab holds a peer and its leaf values in one allocation; copyPeers
+// makes one slab for all the peers of a tree, so that copying 1,000 peers
+// is two allocations instead of 11,000.
+type peerSlab struct {
+	p                         gen.NtpagentNtp_Ntp_UnicastPeer
+	address, vpn, srcif       string
+	keyid                     uint32
+	maxpoll, minpoll, version uint8
+	port                      uint16
+	preempt, preferred        bool
+}
+
+func copyPeers(src map[gen.NtpagentNtp_Ntp_UnicastPeer_Key]*gen.NtpagentNtp_Ntp_UnicastPeer) map[gen.NtpagentNtp_Ntp_UnicastPeer_Key]*gen.NtpagentNtp_Ntp_UnicastPeer {
+	out := make(map[gen.NtpagentNtp_Ntp_UnicastPeer_Key]*gen.NtpagentNtp_Ntp_UnicastPeer, len(src))
+	slab := make([]peerSlab, len(src))
+	i := 0
+	for k, v := range src {
+		if v == nil {
+			out[k] = nil
+			continue
+		}
+		e := &slab[i]
+		i++
+		if v.Address != nil {
+			e.address, e.p.Address = *v.Address, &e.address
+		}
+		if v.VpnInstance != nil {
+			e.vpn, e.p.VpnInstance = *v.VpnInstance, &e.vpn
+		}
+		if v.SourceInterface != nil {
+			e.srcif, e.p.SourceInterface = *v.SourceInterface, &e.srcif
+		}
+		if v.AuthenticationKeyid != nil {
+			e.keyid, e.p.AuthenticationKeyid = *v.AuthenticationKeyid, &e.keyid
+		}
+		if v.Maxpoll != nil {
+			e.maxpoll, e.p.Maxpoll = *v.Maxpoll, &e.maxpoll
+		}
+		if v.Minpoll != nil {
+			e.minpoll, e.p.Minpoll = *v.Minpoll, &e.minpoll
+		}
+		if v.Version != nil {
+			e.version, e.p.Version = *v.Version, &e.version
+		}
+		if v.Port != nil {
+			e.port, e.p.Port = *v.Port, &e.port
+		}
+		if v.Preempt != nil {
+			e.preempt, e.p.Preempt = *v.Preempt, &e.preempt
+		}
+		if v.Preferred != nil {
+			e.preferred, e.p.Preferred = *v.Preferred, &e.preferred
+		}
+		out[k] = &e.p
+	}
+	return out
 }
 
 func copyKey(v *gen.NtpagentNtp_Ntp_Authentication_Key) *gen.NtpagentNtp_Ntp_Authentication_Key {
