@@ -291,7 +291,20 @@ func (t *Tree) Apply(root *gen.Device, defaultOp Op, errorOption string) error {
 			return rpcerror.List{e}
 		}
 	}
-	a.applyKids(reflect.ValueOf(root).Elem(), s.root, t.roots, defaultOp)
+	rv := reflect.ValueOf(root).Elem()
+	if defaultOp == OpReplace {
+		// RFC 6241 §7.2 default-operation replace: "the new configuration
+		// data in the <config> parameter completely replaces the
+		// configuration in the target datastore" — top-level configuration
+		// that the edit does not mention goes too.
+		for _, c := range s.root.children {
+			if c.config {
+				f := rv.Field(c.field)
+				f.Set(reflect.Zero(f.Type()))
+			}
+		}
+	}
+	a.applyKids(rv, s.root, t.roots, defaultOp)
 	if len(a.errs) > 0 {
 		return a.errs
 	}

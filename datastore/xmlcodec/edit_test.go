@@ -102,8 +102,11 @@ func TestEditConfigOperations(t *testing.T) {
 			want: ntp(p1+`<authentication>`+key("2", `<mode>sha1</mode><key-value>two</key-value>`)+`</authentication>`) + sys(`<sysname>r1</sysname>`)},
 		{name: "RFC6241 7.2 replace: created when it does not exist",
 			start: "", edit: ntp(peerOp("replace", "10.0.0.3", ``)), want: ntp(peer("10.0.0.3", ``))},
-		{name: "RFC6241 7.2 default-operation replace: only the configuration present in <config> is affected",
+		{name: "RFC6241 7.2 default-operation replace: the config completely replaces the configuration in the datastore",
 			start: start, edit: ntp(peer("10.0.0.9", ``)), defOp: OpReplace,
+			want: ntp(peer("10.0.0.9", ``))},
+		{name: "RFC6241 7.2 operation replace: only the configuration present in <config> is affected",
+			start: start, edit: `<ntp xmlns="` + nsNTP + `" operation="replace">` + peer("10.0.0.9", ``) + `</ntp>`,
 			want: ntp(peer("10.0.0.9", ``)) + sys(`<sysname>r1</sysname>`)},
 		{name: "RFC6241 7.2 create: added when it does not exist",
 			start: start, edit: ntp(peerOp("create", "10.0.0.2", `<port>1234</port>`)),
@@ -220,8 +223,11 @@ func TestEditConfigOperations(t *testing.T) {
 		{name: "RFC6241 7.2 a value that does not parse is not needed by delete",
 			start: start, edit: ntp(peer("10.0.0.1", `<maxpoll operation="delete">many</maxpoll>`)),
 			want: strings.Replace(start, `<maxpoll>8</maxpoll>`, ``, 1)},
-		{name: "RFC6241 7.2 replace of the whole ntp under default-operation replace keeps /system",
-			start: start, edit: ntp(``), defOp: OpReplace, want: sys(`<sysname>r1</sysname>`)},
+		{name: "RFC6241 7.2 default-operation replace with an empty ntp empties the datastore",
+			start: start, edit: ntp(``), defOp: OpReplace, want: ""},
+		{name: "RFC6241 7.2 default-operation replace: a nested delete finds nothing to delete",
+			start: start, edit: ntp(peerOp("delete", "10.0.0.1", ``)), defOp: OpReplace,
+			wantTags: []rpcerror.Tag{rpcerror.TagDataMissing}, wantPath: p1path},
 	}
 	for _, c := range cases {
 		for _, prefixed := range []bool{false, true} {
