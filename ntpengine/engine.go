@@ -341,6 +341,9 @@ func (e *Engine) poll(a *association, t float64) {
 	if a.reach == 0 {
 		if oreach != 0 {
 			e.event(EventUnreachable, a, "no reply in 8 polls")
+			// The system process must learn that it lost a candidate
+			// (the RFC runs it only on new samples).
+			defer e.clockSelect(t)
 		}
 		if a.unreach < unreachLim {
 			a.unreach++
