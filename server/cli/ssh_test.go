@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -22,11 +23,12 @@ import (
 // sshAgent is the SSH server of package server with this CLI as its
 // terminal handler, on 127.0.0.1, and a key per role for the clients.
 type sshAgent struct {
-	addr    string
-	signers map[Role]ssh.Signer
+	addr     string
+	signers  map[Role]ssh.Signer
+	adminKey []byte // the admin's private key, OpenSSH PEM (for ssh -i)
 }
 
-func newSigner(t testing.TB) ssh.Signer {
+func newKey(t testing.TB) (ssh.Signer, []byte) {
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -35,7 +37,11 @@ func newSigner(t testing.TB) ssh.Signer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s
+	blk, err := ssh.MarshalPrivateKey(priv, "cli test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, pem.EncodeToMemory(blk)
 }
 
 // startSSH serves e's CLI and store over SSH. The users "admin" and
@@ -45,7 +51,9 @@ func (e *env) startSSH(t testing.TB) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	a := &sshAgent{signers: map[Role]ssh.Signer{RoleAdmin: newSigner(t), RoleOperator: newSigner(t)}}
+	admin, adminKey := newKey(t)
+	operator, _ := newKey(t)
+	a := &sshAgent{signers: map[Role]ssh.Signer{RoleAdmin: admin, RoleOperator: operator}, adminKey: adminKey}
 	users := &server.Users{}
 	for role, signer := range a.signers {
 		name := string(role)

@@ -1,0 +1,139 @@
+package cli
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ntpagent/ntpagent/datastore"
+	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/testtool"
+)
+
+// tmuxWait bounds each wait for the screen; reaching it fails the test.
+const tmuxWait = 20 * time.Second
+
+type tmux struct {
+	t    *testing.T
+	bin  string
+	sock string
+	env  []string
+}
+
+func (x *tmux) cmd(args ...string) string {
+	x.t.Helper()
+	c := exec.Command(x.bin, append([]string{"-S", x.sock}, args...)...)
+	c.Env = x.env
+	out, err := c.CombinedOutput()
+	if err != nil {
+		x.t.Fatalf("tmux %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+func (x *tmux) screen() string { return x.cmd("capture-pane", "-p", "-J", "-S", "-200", "-t", "cli") }
+
+// waitFor polls the pane (bounded in count and time) until it shows want
+// count times.
+func (x *tmux) waitFor(want string, count int) string {
+	x.t.Helper()
+	deadline := time.Now().Add(tmuxWait)
+	for i := 0; i < 400; i++ {
+		sc := x.screen()
+		if strings.Count(sc, want) >= count {
+			return sc
+		}
+		if time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	x.t.Fatalf("the screen never showed %q %d times:\n%s", want, count, x.screen())
+	return ""
+}
+
+// TestOpenSSHUnderTmux is the smoke test with the real OpenSSH client: the
+// seed page's procedure typed into `ssh` running in tmux, then display ntp
+// sessions showing the peer.
+func TestOpenSSHUnderTmux(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	x := &tmux{t: t, bin: testtool.Require(t, "tmux")}
+	sshBin := testtool.Require(t, "ssh")
+	e := newEnv(t)
+	e.startSSH(t)
+	e.state = &gen.Device{}
+	se := e.state.GetOrCreateNtp().GetOrCreateSessions().GetOrCreateSession("10.1.1.1", "_public_", 123)
+	reach, stratum, poll := uint8(0o377), uint8(2), int8(6)
+	se.Reach, se.Stratum, se.Poll = &reach, &stratum, &poll
+	se.LocalMode = gen.NtpagentNtp_Ntp_Sessions_Session_LocalMode_symmetric_active
+	se.SelectionStatus = gen.NtpagentNtp_Ntp_Sessions_Session_SelectionStatus_system_peer
+	configured := true
+	se.Configured = &configured
+
+	dir := t.TempDir()
+	key := filepath.Join(dir, "id_admin")
+	if err := os.WriteFile(key, e.ssh.adminKey, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	host, port, _ := strings.Cut(e.ssh.addr, ":")
+	x.sock = filepath.Join(dir, "tmux.sock")
+	x.env = []string{"HOME=" + dir, "PATH=" + os.Getenv("PATH"), "TERM=xterm"}
+	sshCmd := strings.Join([]string{sshBin, "-F", "/dev/null", "-i", key, "-p", port,
+		"-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+		"-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "admin@" + host}, " ")
+	x.cmd("new-session", "-d", "-s", "cli", "-x", "120", "-y", "50", sshCmd)
+	t.Cleanup(func() {
+		c := exec.Command(x.bin, "-S", x.sock, "kill-server")
+		c.Env = x.env
+		_ = c.Run()
+	})
+
+	x.waitFor("<ntpagent>", 1)
+	steps := []struct{ line, prompt string }{
+		{"system-view", "[~ntpagent]"},
+		{"ntp unsync max-poll-interval 6 dec-step 2", "[*ntpagent]"},
+		{"ntp source-interface eth0", "[*ntpagent]"},
+		{"ntp unicast-peer 10.1.1.1 maxpoll 10 minpoll 6 preferred", "[*ntpagent]"},
+		{"commit", "[~ntpagent]"},
+		{"return", "<ntpagent>"},
+		{"display ntp sessions", "<ntpagent>"},
+	}
+	seen := map[string]int{"<ntpagent>": 1}
+	for _, st := range steps {
+		x.cmd("send-keys", "-t", "cli", "-l", st.line)
+		x.cmd("send-keys", "-t", "cli", "Enter")
+		seen[st.prompt]++
+		x.waitFor(st.prompt, seen[st.prompt])
+	}
+	sc := x.screen()
+	for _, want := range []string{"Enter system view, return user view with return command.", "[1235]10.1.1.1", "Total number of sessions: 1"} {
+		if !strings.Contains(sc, want) {
+			t.Errorf("the screen lacks %q:\n%s", want, sc)
+		}
+	}
+	run := e.store.Snapshot(datastore.Running)
+	if p := run.GetNtp().GetUnicastPeer("10.1.1.1", "_public_"); p == nil || !p.GetPreferred() {
+		t.Fatalf("the peer is not in running: %s", emitJSON(t, run))
+	}
+	// '?' help through the real terminal.
+	x.cmd("send-keys", "-t", "cli", "-l", "display ntp ?")
+	x.waitFor("status    NTP status", 1)
+	x.cmd("send-keys", "-t", "cli", "C-u")
+	x.cmd("send-keys", "-t", "cli", "-l", "quit")
+	x.cmd("send-keys", "-t", "cli", "Enter")
+	deadline := time.Now().Add(tmuxWait)
+	for i := 0; i < 400 && time.Now().Before(deadline); i++ {
+		c := exec.Command(x.bin, "-S", x.sock, "has-session", "-t", "cli")
+		c.Env = x.env
+		if c.Run() != nil {
+			return // ssh exited: quit in the user view ended the session
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("quit did not end the session:\n%s", x.screen())
+}
