@@ -1,0 +1,167 @@
+package sim
+
+import (
+	"math"
+	"testing"
+)
+
+// seeds per scenario in tests; ntpsim runs 20.
+const testSeeds = 5
+
+type limits struct {
+	sync, rms, max, freq float64 // 0 = not asserted
+	steps                int     // -1 = not asserted
+}
+
+func check(t *testing.T, s Scenario, l limits) []Result {
+	t.Helper()
+	var out []Result
+	for seed := uint64(1); seed <= testSeeds; seed++ {
+		r, err := Run(s, seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.sync > 0 && !(r.SyncTime <= l.sync) {
+			t.Errorf("seed %d: synchronized after %.0f s, limit %.0f s", seed, r.SyncTime, l.sync)
+		}
+		if l.rms > 0 && r.RMSOffset > l.rms {
+			t.Errorf("seed %d: RMS offset %.1f µs, limit %.1f µs", seed, r.RMSOffset*1e6, l.rms*1e6)
+		}
+		if l.max > 0 && r.MaxOffset > l.max {
+			t.Errorf("seed %d: max offset %.1f µs, limit %.1f µs", seed, r.MaxOffset*1e6, l.max*1e6)
+		}
+		if l.freq > 0 && r.RMSFreq > l.freq {
+			t.Errorf("seed %d: RMS frequency error %.3f ppm, limit %.3f ppm", seed, r.RMSFreq*1e6, l.freq*1e6)
+		}
+		if l.steps >= 0 && r.Steps != l.steps {
+			t.Errorf("seed %d: %d steps, want %d", seed, r.Steps, l.steps)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// chrony's pass limits for its default scenario (test/simulation/test.common),
+// with the sync time limit of issue 5 (600 s; chrony's own is 210 s).
+var chronyDefault = limits{sync: 600, rms: 300e-6, max: 1e-3, freq: 10e-6, steps: 0}
+
+func TestDefaultScenario(t *testing.T) {
+	check(t, Default(), chronyDefault)
+}
+
+func TestJitter10ms(t *testing.T) {
+	s := Default()
+	s.Jitter = 10e-3
+	check(t, s, limits{rms: 10e-3, steps: -1})
+}
+
+func TestWander100ppb(t *testing.T) {
+	s := Default()
+	s.Wander = 100e-9
+	check(t, s, limits{rms: 1e-3, steps: 0})
+}
+
+func TestFrequencyOffset500ppm(t *testing.T) {
+	for _, f := range []float64{500e-6, -500e-6} {
+		s := Default()
+		s.FreqOffset = f
+		check(t, s, chronyDefault)
+	}
+}
+
+func TestInitialOffset100s(t *testing.T) {
+	for _, o := range []float64{100, -100} {
+		s := Default()
+		s.InitialOffset = o
+		l := chronyDefault
+		l.steps = 1 // stepped once, then synchronized
+		check(t, s, l)
+	}
+}
+
+func TestTwoSymmetricEngines(t *testing.T) {
+	s := Default()
+	s.Topology = "pair"
+	for _, r := range check(t, s, limits{sync: 600, rms: 300e-6, max: 1e-3, steps: 0}) {
+		for _, n := range r.Nodes {
+			peers := 0
+			for _, ss := range n.Engine.Sessions(n.Clock.Now()) {
+				if ss.LocalMode == "symmetric-active" && ss.Reach != 0 {
+					peers++
+				}
+			}
+			if peers != 1 {
+				t.Errorf("%s: symmetric peer not reachable", n.Name)
+			}
+		}
+	}
+}
+
+func TestReferenceStopsAnswering(t *testing.T) {
+	s := Default()
+	s.Topology, s.StopAt = "stop", 3000
+	for _, r := range check(t, s, limits{sync: 600, rms: 300e-6, max: 1e-3, steps: 0}) {
+		n := r.Nodes[0]
+		now := n.Clock.Now()
+		st := n.Engine.Status(now)
+		if !st.Synchronized {
+			t.Fatal("not synchronized with two references left")
+		}
+		dead := 0
+		for _, ss := range n.Engine.Sessions(now) {
+			if ss.Reach == 0 {
+				dead++
+				if ss.Selection == "sys.peer" || ss.Address == st.SystemPeerAddr {
+					t.Error("stopped reference still the system peer")
+				}
+			}
+		}
+		if dead != 1 {
+			t.Errorf("%d unreachable references, want 1", dead)
+		}
+	}
+}
+
+// TestSymmetricPeerScenario: the measured engine is a symmetric active peer
+// of a stratum-1 engine that answers from an ephemeral passive association
+// at its own poll interval. One sample per poll means the filter needs four
+// polls before the root distance passes (RFC 5905 §11.2), by which time the
+// 100 ppm error has pushed the offset past 128 ms: one step is expected.
+func TestSymmetricPeerScenario(t *testing.T) {
+	s := Default()
+	s.Symmetric = true
+	check(t, s, limits{sync: 600, rms: 300e-6, max: 1e-3, steps: -1})
+}
+
+func TestDeterministic(t *testing.T) {
+	a, _ := Run(Default(), 7)
+	b, _ := Run(Default(), 7)
+	c, _ := Run(Default(), 8)
+	if a.RMSOffset != b.RMSOffset || a.SyncTime != b.SyncTime || a.Sent != b.Sent {
+		t.Error("same seed, different results")
+	}
+	if a.RMSOffset == c.RMSOffset {
+		t.Error("different seeds, same results")
+	}
+}
+
+func TestRunSeedsStats(t *testing.T) {
+	s := Default()
+	s.Duration = 1000
+	sum, err := RunSeeds(s, 3)
+	if err != nil || sum.Seeds != 3 || math.IsNaN(sum.RMSOffset.Mean) || sum.RMSOffset.SD < 0 {
+		t.Errorf("%+v %v", sum, err)
+	}
+	if _, err := Run(Scenario{Topology: "nope", Duration: 10}, 1); err == nil {
+		t.Error("unknown topology accepted")
+	}
+}
+
+// BenchmarkDefault10000s: a 10,000 s scenario must simulate in under 1 s.
+func BenchmarkDefault10000s(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		if _, err := Run(Default(), uint64(i+1)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
