@@ -186,6 +186,11 @@ func decodeRFC7951(data []byte) (*gen.Device, error) {
 // apply returns the tree the record describes, given the tree of the
 // previous record (prev is not changed).
 func (r *record) apply(prev *gen.Device) (*gen.Device, error) {
+	return r.applyTo(prev, false)
+}
+
+// applyTo is apply; with inPlace it changes prev and returns it.
+func (r *record) applyTo(prev *gen.Device, inPlace bool) (*gen.Device, error) {
 	set, err := decodeRFC7951(r.Set)
 	if err != nil {
 		return nil, err
@@ -193,7 +198,10 @@ func (r *record) apply(prev *gen.Device) (*gen.Device, error) {
 	if r.Full {
 		return set, normalize(set)
 	}
-	t := copyTree(prev)
+	t := prev
+	if !inPlace || t == nil {
+		t = copyTree(prev)
+	}
 	n := t.GetOrCreateNtp()
 	if r.Top {
 		t.System = set.System
@@ -304,10 +312,11 @@ func readJournal(path string) ([]record, int64, error) {
 // journal is the open journal file, appended to with one fdatasync per
 // commit.
 type journal struct {
-	dir     string
-	f       *os.File
-	size    int64
-	records int
+	dir      string
+	f        *os.File
+	size     int64
+	records  int
+	fullSize int64 // length of the first (whole-tree) record
 }
 
 func openJournalAppend(dir string, size int64, records int) (*journal, error) {
@@ -363,7 +372,11 @@ func writeJournal(dir string, lines [][]byte) (*journal, error) {
 	if err := writeFileAtomic(dir, journalName, buf.Bytes()); err != nil {
 		return nil, err
 	}
-	return openJournalAppend(dir, int64(buf.Len()), len(lines))
+	j, err := openJournalAppend(dir, int64(buf.Len()), len(lines))
+	if err == nil && len(lines) > 0 {
+		j.fullSize = int64(len(lines[0]))
+	}
+	return j, err
 }
 
 // writeFileAtomic writes data to dir/name so that after a crash the file

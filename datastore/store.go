@@ -226,9 +226,22 @@ func (s *Store) load() error {
 		if len(recs) > 0 && !recs[0].Full {
 			return fmt.Errorf("journal: the first record (commit %d) does not hold a whole tree", recs[0].ID)
 		}
+		// Only the trees of the commits that stay in the history are kept
+		// (and the one a pending confirmed commit returns to); the others
+		// are replayed in place.
+		keepFrom := len(recs) - s.limit
+		if m, _ := readMarker(s.dir); m != nil {
+			for i := range recs {
+				if recs[i].ID >= m.RollbackTo {
+					keepFrom = min(keepFrom, i)
+					break
+				}
+			}
+		}
 		var prev *gen.Device
+		var firstLen int64
 		for i := range recs {
-			t, err := recs[i].apply(prev)
+			t, err := recs[i].applyTo(prev, i < keepFrom)
 			if err != nil {
 				return fmt.Errorf("journal: commit %d: %w", recs[i].ID, err)
 			}
@@ -236,7 +249,12 @@ func (s *Store) load() error {
 			if err != nil {
 				return err
 			}
-			s.history = append(s.history, commit{info: recs[i].info(), tree: t, line: line})
+			if i == 0 {
+				firstLen = int64(len(line))
+			}
+			if i >= keepFrom {
+				s.history = append(s.history, commit{info: recs[i].info(), tree: t, line: line})
+			}
 			prev = t
 		}
 		s.running = &gen.Device{}
@@ -248,6 +266,7 @@ func (s *Store) load() error {
 			if s.j, err = openJournalAppend(s.dir, size, len(recs)); err != nil {
 				return err
 			}
+			s.j.fullSize = firstLen
 		} else {
 			os.Remove(filepath.Join(s.dir, journalName))
 		}
@@ -627,7 +646,10 @@ func (s *Store) pruneHistoryKeeping(keep uint32) {
 // swapped, under the lock. A failure is logged: the long journal is still
 // correct.
 func (s *Store) maybeCompact() {
-	if s.j == nil || s.compacting != nil || s.j.records <= 2*s.limit+16 || len(s.history) == 0 {
+	// Compact when the journal has many more records than the history and
+	// its deltas outweigh the whole tree several times: the cost of
+	// re-encoding the tree is then spread over many commits.
+	if s.j == nil || s.compacting != nil || s.j.records <= 2*s.limit+16 || s.j.size < 4*s.j.fullSize || len(s.history) == 0 {
 		return
 	}
 	done := make(chan struct{})
