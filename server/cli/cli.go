@@ -179,8 +179,12 @@ func (s *session) caret(e *syntaxError) {
 // printError prints each rpc-error as "Error: <message>", the error-message
 // NETCONF shows for the same failure.
 func (s *session) printError(err error) {
+	_, located := err.(locatedError)
 	for _, e := range rpcerror.All(err) {
 		s.printf("Error: %s\n", e.Message)
+		if located && (strings.HasPrefix(e.Path, "/ntpa:ntp") || strings.HasPrefix(e.Path, "/ntps:system")) {
+			s.printf("       (at %s)\n", e.Path)
+		}
 		if e.Tag == rpcerror.TagLockDenied {
 			for _, l := range s.c.store.Locks() {
 				if l.SessionID != s.ss.ID {
@@ -229,6 +233,12 @@ func (s *session) filterOutput(mode, expr string) error {
 	s.out.Write(kept.Bytes())
 	return nil
 }
+
+// locatedError marks the errors of commit and rollback: they may concern
+// any part of the configuration, so their paths are printed too.
+type locatedError struct{ error }
+
+func (e locatedError) Unwrap() error { return e.error }
 
 // cliErrorf makes the CLI's own errors rpc-errors too, so every failure
 // prints the same way.
@@ -480,7 +490,7 @@ func (s *session) keypress(line string, pos int, key rune) (string, int, bool) {
 // help writes '?' help for the text before the cursor: "dis?" lists the
 // words starting with dis, "dis ?" what may follow display.
 func (s *session) help(before string) {
-	items, serr := helpFor(s.c.roots[s.view], before)
+	items, serr := helpFor(s.c.roots[s.view], before, s.ts.Role == RoleAdmin)
 	if serr != nil {
 		s.caret(serr)
 		return
@@ -500,7 +510,7 @@ func (s *session) help(before string) {
 
 func (s *session) tab(line string, pos int) (string, int, bool) {
 	before, after := line[:pos], line[pos:]
-	words, start := complete(s.c.roots[s.view], before)
+	words, start := complete(s.c.roots[s.view], before, s.ts.Role == RoleAdmin)
 	partial := before[start:]
 	switch len(words) {
 	case 0:

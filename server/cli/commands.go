@@ -50,15 +50,17 @@ func cmdCommit(s *session, a args) error {
 		s.printf("Info: No configuration change to commit.\n")
 		return nil
 	}
-	_, err := s.c.store.Commit(s.ss, datastore.CommitOptions{Label: a["label"]})
-	return err
+	if _, err := s.c.store.Commit(s.ss, datastore.CommitOptions{Label: a["label"]}); err != nil {
+		return locatedError{err}
+	}
+	return nil
 }
 
 func cmdRollback(s *session, a args) error {
 	id, _ := strconv.ParseUint(a["id"], 10, 32)
 	ci, err := s.c.store.Rollback(s.ss, uint32(id), "")
 	if err != nil {
-		return err
+		return locatedError{err}
 	}
 	s.printf("Info: The configuration was rolled back to commit %d (new commit %d).\n", id, ci.ID)
 	return nil

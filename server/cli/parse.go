@@ -294,7 +294,10 @@ type helpItem struct {
 // helpFor lists what may come at the cursor: with partial != "" the keywords
 // it is a prefix of (and the parameters of that position), else every
 // successor of the words before it, and <cr> when the command may end there.
-func helpFor(root *node, line string) ([]helpItem, *syntaxError) {
+//
+// Commands of the admin role are left out when admin is false (VRP shows a
+// user only the commands of its level).
+func helpFor(root *node, line string, admin bool) ([]helpItem, *syntaxError) {
 	toks, serr := tokenize(line)
 	if serr != nil {
 		return nil, serr
@@ -316,6 +319,7 @@ func helpFor(root *node, line string) ([]helpItem, *syntaxError) {
 	var pipeItem *helpItem
 	for _, c := range successors(w.at, w.used) {
 		switch {
+		case c.admin && !admin:
 		case c.param != nil:
 			items = append(items, helpItem{c.param.name, c.help})
 		case !strings.HasPrefix(c.word, partial):
@@ -341,7 +345,7 @@ func helpFor(root *node, line string) ([]helpItem, *syntaxError) {
 
 // complete returns the keywords at the cursor that start with the partial
 // last word (sorted), and where that word starts (bytes).
-func complete(root *node, line string) (words []string, start int) {
+func complete(root *node, line string, admin bool) (words []string, start int) {
 	toks, serr := tokenize(line)
 	if serr != nil {
 		return nil, 0
@@ -359,7 +363,7 @@ func complete(root *node, line string) (words []string, start int) {
 		return nil, start
 	}
 	for _, c := range successors(w.at, w.used) {
-		if c.param == nil && strings.HasPrefix(c.word, partial) {
+		if c.param == nil && strings.HasPrefix(c.word, partial) && (admin || !c.admin) {
 			words = append(words, c.word)
 		}
 	}
