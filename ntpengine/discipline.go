@@ -137,9 +137,6 @@ type clockOut struct {
 // update is local_clock: offset is the combined offset at t; sampleT is
 // when it was measured (used by the frequency fit).
 func (d *discipline) update(offset, sampleT, t, delay float64) (Result, clockOut) {
-	if debugDisc {
-		println("upd", int(t), int(sampleT), d.state.String(), int(offset*1e6), int(d.freq*1e9), d.poll, int(d.predErr*1e6), int(d.fitSigma*1e6), len(d.fx), int(delay*1e6))
-	}
 	var out clockOut
 	if math.Abs(offset) > panicThreshold {
 		return ResultPanic, out

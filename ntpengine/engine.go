@@ -476,9 +476,6 @@ func (e *Engine) header(t float64) packet.Header {
 
 // transmit sends the association's packet (RFC 5905 A.5.3 peer_xmit).
 func (e *Engine) transmit(a *association, t float64) {
-	if debugDisc {
-		println("xmit", int(t), a.key, a.hpoll, a.reach, a.burst)
-	}
 	h := e.header(t)
 	h.Version = a.version
 	h.Mode = a.hmode

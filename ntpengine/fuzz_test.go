@@ -18,7 +18,7 @@ func snap(e *Engine) snapshot {
 }
 
 var fuzzSources = []netip.AddrPort{
-	peerAddr, // configured symmetric peer
+	peerAddr,                                 // configured symmetric peer
 	netip.MustParseAddrPort("192.0.2.2:123"), // configured client peer
 	otherSrc,
 	netip.MustParseAddrPort("[2001:db8::1]:123"),

@@ -222,10 +222,6 @@ func (e *Engine) mobilize(in Incoming, p *packet.Packet, mac macResult) {
 // process runs the on-wire tests (RFC 5905 §8, A.5.1 and A.5.1.1 packet)
 // and hands a good sample to the clock filter.
 func (e *Engine) process(a *association, in Incoming, p *packet.Packet, mac macResult) {
-	if debugDisc {
-		println("proc", int(e.now), a.key, p.Mode, p.Stratum)
-		defer func() { println("  ->", a.lastError) }()
-	}
 	if err := e.authOK(a, mac); err != nil {
 		a.lastError = err.Error()
 		return

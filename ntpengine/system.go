@@ -38,9 +38,6 @@ func (e *Engine) clockSelect(t float64) {
 			continue
 		}
 		if err := e.fit(a, t); err != nil {
-			if debugDisc {
-				println("fit", int(t), a.key, err.Error(), a.reach, a.filter.valid)
-			}
 			a.status = StatusReject
 			a.rejectCount++
 			continue

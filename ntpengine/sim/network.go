@@ -119,11 +119,6 @@ func (n *Network) link(a, b *Node) Link {
 
 // apply hands a Ready to the network and the node's clock.
 func (n *Network) apply(from *Node, r ntpengine.Ready) {
-	if debugSim {
-		for _, c := range r.Clock {
-			println("clk", int(n.now), from.Name, c.Op, c.Step.String(), int(c.FrequencyPPM*1000), c.Slew.String())
-		}
-	}
 	for _, c := range r.Clock {
 		switch c.Op {
 		case ntpengine.ClockStep:

@@ -1,3 +1,0 @@
-package ntpengine
-
-const debugDisc = false

@@ -1,3 +1,0 @@
-package sim
-
-const debugSim = false
