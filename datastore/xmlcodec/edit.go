@@ -220,7 +220,7 @@ func (t *Tree) resolve(parent *snode, x *xelem, ppath string) (*enode, error) {
 			seen[c.s] = true
 		}
 		if c.s.isKey {
-			if c.op != "" && c.op != n.op {
+			if c.op != "" && c.op != n.op && c.op != OpMerge {
 				e := rpcerror.New(rpcerror.TagBadAttribute, c.path, "The key leaf %s cannot carry its own operation %q; put it on the list entry.", c.s.name, c.op)
 				e.Info = []rpcerror.InfoItem{{Name: "bad-attribute", Value: "operation"}, {Name: "bad-element", Value: c.s.name}}
 				return nil, e

@@ -14,18 +14,22 @@ import (
 type dnode struct {
 	s      *snode
 	parent *dnode
-	idx    int           // position among the parent's kids
-	sv     reflect.Value // container, list entry: the struct (invalid for a container shown only for its defaults)
-	key    any           // list entry: its map key
-
-	built  bool
+	// sv is, for a container or list entry, its struct (invalid for a
+	// container shown only for its defaults); for a leaf, its value
+	// (invalid for a default that is not set).
+	sv     reflect.Value
 	kids   []*dnode
-	looked map[any]*dnode // list entries found by key before the level was built
+	looked map[uintptr]lookedEntry // list entries found by key before the level was built, by entry pointer
+	text   string                  // leaf, leaf-list entry
+	idx    int32                   // position among the parent's kids
+	built  bool
+	dflt   bool // tagged as a default (report-all-tagged)
+	sel    selMark
+}
 
-	text string // leaf, leaf-list entry
-	val  reflect.Value
-	dflt bool // tagged as a default (report-all-tagged)
-	sel  selMark
+type lookedEntry struct {
+	n   *dnode
+	key any // the map key
 }
 
 type selMark uint8
@@ -42,18 +46,43 @@ type lazyTree struct {
 	w walker
 }
 
-// leafCollector is the sink that turns the leaves of one level into dnodes.
-type leafCollector struct{ d *dnode }
+// levelBuilder is the sink that turns the leaves of one level into dnodes.
+// The dnodes of a level share one allocation, and the leaves' texts one
+// string.
+type levelBuilder struct {
+	d     *dnode
+	slab  []dnode
+	text  []byte
+	spans []textSpan
+}
 
-func (l *leafCollector) open(*snode, bool) {}
-func (l *leafCollector) close(*snode)      {}
-func (l *leafCollector) leaf(s *snode, v reflect.Value, text []byte, dflt bool) {
-	l.d.add(&dnode{s: s, text: string(text), val: v, dflt: dflt, built: true})
+type textSpan struct {
+	n          *dnode
+	start, end int
+}
+
+func (l *levelBuilder) add(n dnode) *dnode {
+	if len(l.slab) == cap(l.slab) {
+		l.slab = make([]dnode, 0, 8) // only when the count was short
+	}
+	l.slab = append(l.slab, n)
+	p := &l.slab[len(l.slab)-1]
+	l.d.add(p)
+	return p
+}
+
+func (l *levelBuilder) open(*snode, bool) {}
+func (l *levelBuilder) close(*snode)      {}
+func (l *levelBuilder) leaf(s *snode, v reflect.Value, text []byte, dflt bool) {
+	n := l.add(dnode{s: s, sv: v, dflt: dflt, built: true})
+	start := len(l.text)
+	l.text = append(l.text, text...)
+	l.spans = append(l.spans, textSpan{n, start, len(l.text)})
 }
 
 func (d *dnode) add(c *dnode) {
 	c.parent = d
-	c.idx = len(d.kids)
+	c.idx = int32(len(d.kids))
 	d.kids = append(d.kids, c)
 }
 
@@ -64,7 +93,16 @@ func (t *lazyTree) kids(d *dnode) []*dnode {
 	}
 	d.built = true
 	w := t.w
-	w.sink = &leafCollector{d}
+	size := 0
+	for _, c := range d.s.children {
+		size++
+		if (c.kind == kList || c.kind == kLeafList) && d.sv.IsValid() {
+			size += d.sv.Field(c.field).Len()
+		}
+	}
+	lb := &levelBuilder{d: d, slab: make([]dnode, 0, size)}
+	d.kids = make([]*dnode, 0, size)
+	w.sink = lb
 	for _, c := range d.s.children {
 		if w.configOnly && !c.config {
 			continue
@@ -76,22 +114,22 @@ func (t *lazyTree) kids(d *dnode) []*dnode {
 		switch c.kind {
 		case kContainer:
 			if f.IsValid() && !f.IsNil() {
-				d.add(&dnode{s: c, sv: f.Elem()})
+				lb.add(dnode{s: c, sv: f.Elem()})
 			} else if !c.presence && (w.mode == wdReportAll || w.mode == wdTagged) {
-				d.add(&dnode{s: c})
+				lb.add(dnode{s: c})
 			}
 		case kList:
 			if !f.IsValid() || f.Len() == 0 {
 				continue
 			}
-			es := w.sortedEntries(c, f, true)
+			es := w.sortedEntries(c, f, false)
 			for _, i := range es.order {
-				k := es.keys[i].Interface()
-				if n := d.looked[k]; n != nil {
-					d.add(n)
+				ev := es.ks[i].val
+				if le, ok := d.looked[ev.Pointer()]; ok {
+					d.add(le.n)
 					continue
 				}
-				d.add(&dnode{s: c, sv: es.ks[i].val.Elem(), key: k})
+				lb.add(dnode{s: c, sv: ev.Elem()})
 			}
 		case kLeaf:
 			w.walkLeaf(c, f)
@@ -99,12 +137,16 @@ func (t *lazyTree) kids(d *dnode) []*dnode {
 			w.walkLeafList(c, f)
 		}
 	}
+	if len(lb.spans) > 0 {
+		all := string(lb.text)
+		for _, sp := range lb.spans {
+			sp.n.text = all[sp.start:sp.end]
+		}
+	}
 	d.looked = nil
 	return d.kids
 }
 
-// lookup finds the entry of list c under d by its key values without
-// building the level.
 // emitLooked writes the selected entries that lookup found under an unbuilt
 // node, list by list in schema order, entries in key order.
 func (t *lazyTree) emitLooked(x *xmlWriter, n *dnode) {
@@ -113,16 +155,18 @@ func (t *lazyTree) emitLooked(x *xmlWriter, n *dnode) {
 			continue
 		}
 		var es []*dnode
-		for _, e := range n.looked {
-			if e.s == c && e.sel != selNone {
-				es = append(es, e)
+		keys := map[*dnode]any{}
+		for _, le := range n.looked {
+			if le.n.s == c && le.n.sel != selNone {
+				es = append(es, le.n)
+				keys[le.n] = le.key
 			}
 		}
 		if len(es) > 1 {
 			m := reflect.MakeMapWithSize(n.sv.Field(c.field).Type(), len(es))
 			byPtr := map[uintptr]*dnode{}
 			for _, e := range es {
-				m.SetMapIndex(reflect.ValueOf(e.key), e.sv.Addr())
+				m.SetMapIndex(reflect.ValueOf(keys[e]), e.sv.Addr())
 				byPtr[e.sv.Addr().Pointer()] = e
 			}
 			es = es[:0]
@@ -150,23 +194,23 @@ func (t *lazyTree) lookup(d *dnode, c *snode, keyVals []reflect.Value) *dnode {
 	if !e.IsValid() {
 		return nil
 	}
-	k := mk.Interface()
+	p := e.Pointer()
 	if d.built {
 		for _, n := range d.kids {
-			if n.s == c && n.key == k {
+			if n.s == c && n.sv.Addr().Pointer() == p {
 				return n
 			}
 		}
 		return nil
 	}
-	if n := d.looked[k]; n != nil {
-		return n
+	if le, ok := d.looked[p]; ok {
+		return le.n
 	}
 	if d.looked == nil {
-		d.looked = map[any]*dnode{}
+		d.looked = map[uintptr]lookedEntry{}
 	}
-	n := &dnode{s: c, parent: d, sv: e.Elem(), key: k}
-	d.looked[k] = n
+	n := &dnode{s: c, parent: d, sv: e.Elem()}
+	d.looked[p] = lookedEntry{n, mk.Interface()}
 	return n
 }
 
@@ -200,7 +244,7 @@ func (t *lazyTree) emitNode(x *xmlWriter, n *dnode, all bool) {
 	all = all || n.sel == selFull
 	switch n.s.kind {
 	case kLeaf, kLeafList:
-		x.leaf(n.s, n.val, []byte(n.text), n.dflt)
+		x.leaf(n.s, n.sv, []byte(n.text), n.dflt)
 		return
 	}
 	force := n.s.kind == kList || n.s.presence

@@ -172,7 +172,7 @@ func (n *navigator) MoveToFirst() bool {
 }
 
 func (n *navigator) MoveToNext() bool {
-	if n.text || n.cur.parent == nil || n.cur.idx+1 >= len(n.cur.parent.kids) {
+	if n.text || n.cur.parent == nil || int(n.cur.idx)+1 >= len(n.cur.parent.kids) {
 		return false
 	}
 	n.cur = n.cur.parent.kids[n.cur.idx+1]
