@@ -123,7 +123,7 @@ type Change struct {
 	Old, New  *gen.Device
 	Commit    CommitInfo
 	SessionID uint32 // the session that made it; 0 for the system
-	Datastore Name   // the datastore that was written (running, or candidate for a commit)
+	Datastore Name   // the datastore that changed: always running (RFC 6470 netconf-config-change)
 	Edits     []EditedPath
 }
 
@@ -809,7 +809,7 @@ func (s *Store) commitCandidate(sess Session, label string) (CommitInfo, error) 
 		clear(s.modifiedBy)
 		return s.lastInfo(), nil
 	}
-	ci, err := s.commitTree(sess, s.candidate, Candidate, label, sessionOrigin(sess))
+	ci, err := s.commitTree(sess, s.candidate, Running, label, sessionOrigin(sess))
 	if err == nil {
 		s.candidate = s.running
 		clear(s.modifiedBy)

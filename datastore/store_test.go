@@ -606,7 +606,7 @@ func TestSubscribeDeliversChangesInCommitOrder(t *testing.T) {
 		edits []EditedPath
 	}{
 		{1, Running, 1, []EditedPath{{rules.PeerPath("10.0.0.1", "_public_", ""), "create"}}},
-		{2, Candidate, 2, []EditedPath{{"/ntps:system/ntps:sysname", "create"}, {rules.PeerPath("10.0.0.1", "_public_", "minpoll"), "replace"}}},
+		{2, Running, 2, []EditedPath{{"/ntps:system/ntps:sysname", "create"}, {rules.PeerPath("10.0.0.1", "_public_", "minpoll"), "replace"}}},
 		{3, Running, 1, []EditedPath{{rules.PeerPath("10.0.0.1", "_public_", ""), "delete"}}},
 	}
 	for _, w := range want {
