@@ -164,7 +164,7 @@ type Store struct {
 	validCand, validRun *gen.Device
 	compacting          chan struct{} // closed when the running compaction ends
 	j                   *journal
-	subs       map[*subscriber]struct{}
+	subs                map[*subscriber]struct{}
 }
 
 // Open loads the datastores from opts.Dir: running is the last commit of the
