@@ -131,10 +131,11 @@ start_netconfd() {
 
   mkdir -p "$WORK/netconfd-home"
   # --no-startup: start with an empty running; the module has no SIL code,
-  # netconfd stores its data generically.
+  # netconfd stores its data generically. --indent=0: replies without the
+  # pretty-printing whitespace, as ntpagent sends them (same payload).
   HOME=$WORK/netconfd-home netconfd \
     --module="$ROOT/yang/ntpagent-ntp.yang" \
-    --superuser="$NC_USER" --target=candidate --port="$P_NCSSH" --no-startup \
+    --superuser="$NC_USER" --target=candidate --port="$P_NCSSH" --no-startup --indent=0 \
     --ncxserver-sockname="$WORK/ncx.sock" \
     --log="$WORK/netconfd.log" --log-level=warn </dev/null >"$WORK/netconfd.out" 2>&1 &
   NETCONFD_PID=$!
@@ -161,12 +162,26 @@ start_agent() {
     return 1
   fi
   local state=$WORK/agent
-  install -d -m 0700 "$state"
-  # The first admin, with the bench's key (and a password, unused).
+  # The daemon keeps the SSH server's files (host key, users.json) in
+  # STATE/ssh. The first admin gets the bench's key, as netconfd's user, so
+  # that both servers do the same public-key authentication.
+  install -d -m 0700 "$state" "$state/ssh"
   printf '{"users":[{"name":"admin","role":"admin","authorized-keys":["%s"]}]}\n' \
-    "$(tr -d '\n' <"$WORK/client_key.pub")" >"$state/users.json"
-  chmod 0600 "$state/users.json"
-  NTPAGENT_ADMIN_PASSWORD=bench-$RANDOM$RANDOM "$AGENT" \
+    "$(tr -d '\n' <"$WORK/client_key.pub")" >"$state/ssh/users.json"
+  chmod 0600 "$state/ssh/users.json"
+  # Like chronyd's `local stratum 1`: serve time while unsynchronized.
+  local extra=() help
+  help=$("$AGENT" --help 2>&1 || true)
+  if grep -q -- '-local-stratum' <<<"$help"; then extra+=(--local-stratum 1); fi
+  # chronyd answers every request (no `ratelimit` line); the agent's server
+  # rate-limits each source by default, and all the load comes from
+  # 127.0.0.1. Turn the limit off when the daemon offers the flag.
+  if grep -q -- '-ntp-rate-limit' <<<"$help"; then
+    extra+=(--ntp-rate-limit off)
+  else
+    log "ntpagent has no --ntp-rate-limit flag: its NTP rate is that of its per-source rate limiter"
+  fi
+  NTPAGENT_ADMIN_PASSWORD=bench-$RANDOM$RANDOM "$AGENT" "${extra[@]}" \
     --state-dir "$state" \
     --netconf-listen "127.0.0.1:$P_AGENT_NC" \
     --cli-listen "127.0.0.1:$P_AGENT_CLI" \
@@ -213,7 +228,7 @@ targets=()
 if ((${#targets[@]})); then
   "$BENCH" netconf "${targets[@]}" -key "$WORK/client_key" \
     -connect-runs "$CONNECT_RUNS" -get-runs "$GET_RUNS" -edit-runs "$EDIT_RUNS" \
-    -duration "$DURATION" -o "$RESULTS" || log "NETCONF suite: a server failed (see the table)"
+    -duration "$DURATION" -o "$RESULTS" -dump "$WORK" || log "NETCONF suite: a server failed (see the table)"
 fi
 if ((HAVE_CHRONYD)); then
   "$BENCH" ntp -name chronyd -addr "127.0.0.1:$P_CHRONY" -duration "$DURATION" -o "$RESULTS" ||
@@ -248,4 +263,5 @@ report_args=()
 for m in "${MISSING[@]}"; do report_args+=(-missing "$m"); done
 "$BENCH" report "${report_args[@]}" "$RESULTS" >"$OUT_DIR/latest.md"
 cp "$RESULTS" "$OUT_DIR/latest.jsonl"
+cp "$WORK"/*-get-config-100.xml "$OUT_DIR/" 2>/dev/null || true
 cat "$OUT_DIR/latest.md"

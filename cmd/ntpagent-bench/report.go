@@ -167,6 +167,18 @@ func WriteReport(w io.Writer, rs []Result, m Machine, missing map[string]string)
 		}
 		fmt.Fprintf(bw, "| go test: %s | %s | — | — | %s |\n", r.Measure, formatValue(r), target)
 	}
+	var notes []string
+	for _, r := range rs {
+		if r.Note != "" && (r.Measure == mNTPRate || r.Measure == mThroughput || r.Measure == mError) {
+			notes = append(notes, fmt.Sprintf("- %s, %s: %s", r.Server, r.Measure, r.Note))
+		}
+	}
+	if len(notes) > 0 {
+		fmt.Fprintln(bw)
+		for _, n := range notes {
+			fmt.Fprintln(bw, n)
+		}
+	}
 	return bw.Flush()
 }
 

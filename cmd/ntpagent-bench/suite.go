@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 )
@@ -19,6 +21,9 @@ type SuiteConfig struct {
 	SettleForRSS  time.Duration // pause before reading RSS after a commit
 	MaxRPCsPerRun int           // bound of the get-config loop per session
 	Log           *slog.Logger
+	// DumpDir, when set, receives each server's get-config reply with 100
+	// peers (NAME-get-config-100.xml), to compare the payloads.
+	DumpDir string
 }
 
 // server is one target of a suite run and what it has produced so far.
@@ -140,6 +145,11 @@ func RunNETCONF(ctx context.Context, targets []*Target, pids []int, c SuiteConfi
 			continue
 		}
 		s.results = append(s.results, Result{Server: s.t.Name, Measure: mGetConfigSize, Unit: "bytes", Median: float64(len(reply)), N: 1})
+		if c.DumpDir != "" {
+			if err := os.WriteFile(filepath.Join(c.DumpDir, s.t.Name+"-get-config-100.xml"), reply, 0o644); err != nil {
+				c.Log.Warn("dump", "err", err)
+			}
+		}
 	}
 	getConfig := func(s *server, _ int) error { _, err := s.ctl.RPC(getConfigRPC); return err }
 	editOne := func(s *server, round int) error { return editOnePeer(s.ctl, round) }

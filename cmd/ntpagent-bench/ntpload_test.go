@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func reply(li, vn, mode, stratum byte, origin, xmt uint64) []byte {
+	b := make([]byte, ntpHeaderLen)
+	b[0] = li<<6 | vn<<3 | mode
+	b[1] = stratum
+	binary.BigEndian.PutUint64(b[24:32], origin)
+	binary.BigEndian.PutUint64(b[40:48], xmt)
+	return b
+}
+
+// RFC 5905 §7.3, §7.4 and §8: what a client accepts as a server's answer.
+func TestClassify(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		b    []byte
+		want replyKind
+	}{
+		{"§8 mode 4 from a synchronized server", reply(0, 4, 4, 2, 7, 9), replyValid},
+		{"§7.3 LI 3: unsynchronized", reply(3, 4, 4, 2, 7, 9), replyUnsync},
+		{"§7.3 stratum 16: unsynchronized", reply(0, 4, 4, 16, 7, 9), replyUnsync},
+		{"§7.4 stratum 0: kiss-o'-death", reply(3, 4, 4, 0, 7, 9), replyKoD},
+		{"§8 not mode 4", reply(0, 4, 3, 2, 7, 9), replyInvalid},
+		{"version 3", reply(0, 3, 4, 2, 7, 9), replyInvalid},
+		{"§8 origin 0 (bogus)", reply(0, 4, 4, 2, 0, 9), replyInvalid},
+		{"§8 transmit 0", reply(0, 4, 4, 2, 7, 0), replyInvalid},
+		{"short", reply(0, 4, 4, 2, 7, 9)[:47], replyInvalid},
+	} {
+		if got, _ := classify(tc.b); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	req := make([]byte, ntpHeaderLen)
+	request(req, 42)
+	if req[0] != 0x23 || binary.BigEndian.Uint64(req[40:48]) != 42 {
+		t.Errorf("request header %x, transmit %d", req[0], binary.BigEndian.Uint64(req[40:48]))
+	}
+}
+
+// responder answers every mode 3 request as a stratum-1 server, except that
+// it ignores every dropEvery-th one (0: none) and sends garbage first when
+// noise is set.
+func responder(t *testing.T, dropEvery int, noise bool) *net.UDPAddr {
+	t.Helper()
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { c.Close(); wg.Wait() })
+	wg.Go(func() {
+		buf := make([]byte, 1024)
+		for i := 1; i < 10_000_000; i++ {
+			n, from, err := c.ReadFromUDP(buf)
+			if err != nil {
+				return
+			}
+			if n < ntpHeaderLen || buf[0]&7 != 3 || dropEvery > 0 && i%dropEvery == 0 {
+				continue
+			}
+			if noise {
+				c.WriteToUDP([]byte("not ntp"), from)
+			}
+			c.WriteToUDP(reply(0, 4, 4, 1, binary.BigEndian.Uint64(buf[40:48]), 1), from)
+		}
+	})
+	return c.LocalAddr().(*net.UDPAddr)
+}
+
+func TestNTPLoadCountsReplies(t *testing.T) {
+	addr := responder(t, 0, false)
+	r, err := RunNTPLoad(context.Background(), NTPLoad{Name: "fake", Addr: addr, Senders: 2, Window: 4,
+		Warmup: 20 * time.Millisecond, Duration: 200 * time.Millisecond, Timeout: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.N == 0 || r.Median <= 0 || r.Measure != mNTPRate || r.Server != "fake" {
+		t.Fatalf("%+v", r)
+	}
+	if !strings.Contains(r.Note, "invalid 0") || !strings.Contains(r.Note, "KoD 0") {
+		t.Errorf("note %q", r.Note)
+	}
+}
+
+// Datagrams that answer nothing of ours are counted invalid, never valid;
+// unanswered windows are counted lost and resent.
+func TestNTPLoadInvalidAndLost(t *testing.T) {
+	addr := responder(t, 3, true)
+	r, err := RunNTPLoad(context.Background(), NTPLoad{Name: "fake", Addr: addr, Senders: 1, Window: 2,
+		Duration: 300 * time.Millisecond, Timeout: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(r.Note, "invalid 0,") || strings.Contains(r.Note, "lost 0,") {
+		t.Errorf("note %q: want invalid and lost counted", r.Note)
+	}
+}
+
+func TestNTPLoadRefusesNonLoopback(t *testing.T) {
+	_, err := RunNTPLoad(context.Background(), NTPLoad{Addr: &net.UDPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 123}, Senders: 1, Window: 1, Duration: time.Millisecond})
+	if err == nil {
+		t.Fatal("load against 192.0.2.1 accepted")
+	}
+}

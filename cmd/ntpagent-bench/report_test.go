@@ -1,0 +1,119 @@
+package main
+
+import (
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestQuantiles(t *testing.T) {
+	for _, tc := range []struct {
+		in       []float64
+		med, p90 float64
+	}{
+		{nil, 0, 0},
+		{[]float64{5}, 5, 5},
+		{[]float64{4, 1, 3, 2}, 2.5, 4},
+		{[]float64{10, 9, 8, 7, 6, 5, 4, 3, 2, 1}, 5.5, 9},
+		{[]float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, 6, 10},
+	} {
+		med, p90 := quantiles(tc.in)
+		if med != tc.med || p90 != tc.p90 {
+			t.Errorf("quantiles(%v) = %v, %v; want %v, %v", tc.in, med, p90, tc.med, tc.p90)
+		}
+	}
+	r := durations("x", mConnect, []time.Duration{time.Millisecond, 3 * time.Millisecond, 2 * time.Millisecond})
+	if r.Median != 2 || r.P90 != 3 || r.N != 3 || r.Unit != "ms" {
+		t.Errorf("durations: %+v", r)
+	}
+}
+
+// Peers stay on loopback and outside the reference-clock range 127.127/16
+// (DESIGN §3 rule 1); the edits parse as XML with the right count.
+func TestPayloads(t *testing.T) {
+	seen := map[string]bool{}
+	for i := range 1000 {
+		a := netip.MustParseAddr(peerAddress(i))
+		if !a.IsLoopback() || netip.MustParsePrefix("127.127.0.0/16").Contains(a) || seen[a.String()] {
+			t.Fatalf("peer %d: %s", i, a)
+		}
+		seen[a.String()] = true
+	}
+	edit := editPeersRPC(0, 1000, 6)
+	data := `<rpc-reply xmlns="` + nsBase + `"><data>` + strings.TrimSuffix(strings.TrimPrefix(edit,
+		`<edit-config><target><candidate/></target><config>`), `</config></edit-config>`) + `</data></rpc-reply>`
+	if n, err := countPeers([]byte(data)); err != nil || n != 1000 {
+		t.Fatalf("countPeers = %d, %v", n, err)
+	}
+	if _, err := countPeers([]byte(`<rpc-reply xmlns="` + nsBase + `"><ok/></rpc-reply>`)); err == nil {
+		t.Error("a reply without <data> was counted")
+	}
+	if _, err := countPeers([]byte(`<rpc-reply><data>`)); err == nil {
+		t.Error("truncated XML was counted")
+	}
+}
+
+func TestReadRSSOfSelf(t *testing.T) {
+	v, err := readRSS(os.Getpid())
+	if err != nil || v <= 0 {
+		t.Fatalf("readRSS = %v, %v", v, err)
+	}
+	if _, err := readRSS(-1); err == nil {
+		t.Error("rss of pid -1")
+	}
+}
+
+func TestReportTable(t *testing.T) {
+	dir := t.TempDir()
+	f1, f2 := filepath.Join(dir, "a.jsonl"), filepath.Join(dir, "b.jsonl")
+	var b strings.Builder
+	writeResults(&b, []Result{
+		{Server: "netconfd", Measure: mConnect, Unit: "ms", Median: 100, P90: 120, N: 20},
+		{Server: "ntpagent", Measure: mConnect, Unit: "ms", Median: 50, P90: 60, N: 20}, // replaced below
+		{Server: "netconfd", Measure: mThroughput, Unit: "1/s", Median: 2000, N: 10000},
+		{Server: "ntpagent", Measure: mThroughput, Unit: "1/s", Median: 9000, N: 45000},
+		{Server: "ntpagent", Measure: mError, Note: "edit: rpc-error | boom"},
+	})
+	os.WriteFile(f1, []byte(b.String()), 0o644)
+	b.Reset()
+	writeResults(&b, []Result{{Server: "ntpagent", Measure: mConnect, Unit: "ms", Median: 5, P90: 6, N: 20}})
+	os.WriteFile(f2, []byte(b.String()), 0o644)
+	gb, err := ParseGoBench(strings.NewReader("goos: linux\npkg: github.com/ntpagent/ntpagent/datastore/xmlcodec\n" +
+		"BenchmarkGetConfig100Peers-2   \t    9000\t    150000 ns/op\t  20000 B/op\n" +
+		"BenchmarkEditOnePeerWith1000-2 \t     100\t   3000000 ns/op\nPASS\n"))
+	if err != nil || len(gb) != 2 || gb[0].Measure != "datastore/xmlcodec.BenchmarkGetConfig100Peers" || gb[0].Median != 150000 {
+		t.Fatalf("ParseGoBench = %+v, %v", gb, err)
+	}
+	b.Reset()
+	writeResults(&b, gb)
+	f3 := filepath.Join(dir, "c.jsonl")
+	os.WriteFile(f3, []byte(b.String()), 0o644)
+
+	rs, err := readResults([]string{f1, f2, f3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tb strings.Builder
+	if err := WriteReport(&tb, rs, Machine{Date: "d", CPU: "c", Kernel: "k", NProc: 2, LoadAvg: "1 2 3"},
+		map[string]string{"chronyd": "not installed"}); err != nil {
+		t.Fatal(err)
+	}
+	table := tb.String()
+	for _, want := range []string{
+		"| SSH connect → server hello | 5.00 ms (p90 6.00, n=20) | netconfd: 100 ms (p90 120, n=20) | 0.050× | ≤ 0.1× netconfd (#4) **met** |",
+		"| get-config replies/s, 2 sessions | 9000/s | netconfd: 2000/s | 4.50× | ≥ 4× netconfd (#4) **met** |",
+		"chronyd: not measured (not installed)",
+		"failed (edit: rpc-error / boom)",
+		"| go test: datastore/xmlcodec.BenchmarkGetConfig100Peers | 150 µs | — | — | ≤ 0.2 ms (#3) **met** |",
+	} {
+		if !strings.Contains(table, want) {
+			t.Errorf("table lacks %q:\n%s", want, table)
+		}
+	}
+	if !strings.Contains(table, "BenchmarkEditOnePeerWith1000 | 3.00 ms | — | — | reported |") {
+		t.Errorf("edit benchmark row:\n%s", table)
+	}
+}
