@@ -1,0 +1,240 @@
+package server
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+const (
+	nsMon   = "urn:ietf:params:xml:ns:yang:ietf-netconf-monitoring"
+	nsNotif = "urn:ietf:params:xml:ns:netconf:notification:1.0"
+	nsSys   = "urn:ntpagent:yang:ntpagent-system"
+	nsWD    = "urn:ietf:params:xml:ns:yang:ietf-netconf-with-defaults"
+)
+
+func TestHelloCapabilities(t *testing.T) {
+	a := startAgent(t)
+	c := dialNC(t, a.addr, a.adminKey(), false)
+	for _, want := range []string{
+		"urn:ietf:params:netconf:base:1.0", "urn:ietf:params:netconf:base:1.1",
+		"urn:ietf:params:netconf:capability:candidate:1.0",
+		"urn:ietf:params:netconf:capability:confirmed-commit:1.1",
+		"urn:ietf:params:netconf:capability:rollback-on-error:1.0",
+		"urn:ietf:params:netconf:capability:validate:1.1",
+		"urn:ietf:params:netconf:capability:writable-running:1.0",
+		"urn:ietf:params:netconf:capability:xpath:1.0",
+		"urn:ietf:params:netconf:capability:with-defaults:1.0?basic-mode=explicit&amp;also-supported=report-all,trim,report-all-tagged",
+		"urn:ietf:params:netconf:capability:notification:1.0",
+		"urn:ietf:params:netconf:capability:interleave:1.0",
+		"urn:ntpagent:yang:ntpagent-ntp?module=ntpagent-ntp&amp;revision=2026-11-25",
+		"urn:ntpagent:yang:ntpagent-system?module=ntpagent-system&amp;revision=2026-11-25",
+		nsMon + "?module=ietf-netconf-monitoring",
+	} {
+		if !strings.Contains(c.hello, "<capability>"+want) {
+			t.Errorf("hello lacks %s", want)
+		}
+	}
+	if strings.Contains(strings.ToLower(c.hello), "huawei") || strings.Contains(c.hello, ":startup") || strings.Contains(c.hello, ":url") {
+		t.Errorf("hello advertises something that does not work: %s", c.hello)
+	}
+}
+
+func TestMonitoringState(t *testing.T) {
+	a := startAgent(t)
+	c := dialNC(t, a.addr, a.adminKey(), true)
+	wantOK(t, c.rpc(`<lock><target><running/></target></lock>`))
+	r := c.rpc(`<get><filter type="subtree"><netconf-state xmlns="` + nsMon + `"/></filter></get>`)
+	for _, want := range []string{
+		"<capability>urn:ietf:params:netconf:capability:candidate:1.0</capability>",
+		"<datastore><name>running</name><locks><global-lock><locked-by-session>" + c.id + "</locked-by-session>",
+		"<datastore><name>candidate</name></datastore>",
+		"<schema><identifier>ntpagent-ntp</identifier><version>2026-11-25</version>",
+		"<session-id>" + c.id + "</session-id>", "<username>admin</username>", "<source-host>127.0.0.1</source-host>",
+		"<statistics><netconf-start-time>",
+	} {
+		if !strings.Contains(r, want) {
+			t.Errorf("monitoring lacks %s\n%s", want, r)
+		}
+	}
+	if strings.Contains(r, `xmlns="urn:ntpagent:yang:ntpagent-ntp"`) {
+		t.Errorf("a netconf-state filter returned configuration: %s", r)
+	}
+	// XPath selecting one part.
+	r = c.rpc(`<get><filter type="xpath" xmlns:ncm="` + nsMon + `" select="/ncm:netconf-state/ncm:schemas"/></get>`)
+	if !strings.Contains(r, "<schemas>") || strings.Contains(r, "<sessions>") {
+		t.Errorf("xpath schemas: %s", r)
+	}
+	// get-schema returns the module text, with and without version.
+	r = c.rpc(`<get-schema xmlns="` + nsMon + `"><identifier>ntpagent-system</identifier><version>2026-11-25</version><format>yang</format></get-schema>`)
+	if !strings.Contains(r, "module ntpagent-system {") || !strings.Contains(r, "rpc rollback-to-commit") {
+		t.Errorf("get-schema: %.300s", r)
+	}
+	wantErrorTag(t, c.rpc(`<get-schema xmlns="`+nsMon+`"><identifier>ntpagent-system</identifier><version>1999-01-01</version></get-schema>`), "invalid-value")
+	wantOK(t, c.rpc(`<unlock><target><running/></target></unlock>`))
+}
+
+func TestWithDefaultsModes(t *testing.T) {
+	a := startAgent(t)
+	c := dialNC(t, a.addr, a.adminKey(), true)
+	wantOK(t, c.rpc(`<edit-config><target><running/></target>`+peerConfig("10.5.5.5", "<port>123</port><minpoll>5</minpoll>")+`</edit-config>`))
+	get := func(mode string) string {
+		return c.rpc(`<get-config><source><running/></source><with-defaults xmlns="` + nsWD + `">` + mode + `</with-defaults></get-config>`)
+	}
+	// RFC 6243 §3: explicit reports what was set, even a default value.
+	if r := get("explicit"); !strings.Contains(r, "<port>123</port>") || strings.Contains(r, "<maxpoll>") {
+		t.Errorf("explicit: %s", r)
+	}
+	if r := get("report-all"); !strings.Contains(r, "<maxpoll>10</maxpoll>") {
+		t.Errorf("report-all: %s", r)
+	}
+	if r := get("trim"); strings.Contains(r, "<port>123</port>") || !strings.Contains(r, "<minpoll>5</minpoll>") {
+		t.Errorf("trim: %s", r)
+	}
+	if r := get("report-all-tagged"); !regexp.MustCompile(`<maxpoll [^>]*default="true"[^>]*>10</maxpoll>`).MatchString(r) {
+		t.Errorf("report-all-tagged: %s", r)
+	}
+}
+
+func TestCopyDeleteConfigAndWritableRunning(t *testing.T) {
+	a := startAgent(t)
+	c := dialNC(t, a.addr, a.adminKey(), false)
+	wantOK(t, c.rpc(`<copy-config><target><candidate/></target><source>`+peerConfig("10.6.6.6", "")+`</source></copy-config>`))
+	if r := c.rpc(`<get-config><source><candidate/></source></get-config>`); !strings.Contains(r, "10.6.6.6") {
+		t.Fatalf("copy-config inline: %s", r)
+	}
+	wantOK(t, c.rpc(`<copy-config><target><running/></target><source><candidate/></source></copy-config>`))
+	if r := c.rpc(`<get-config><source><running/></source></get-config>`); !strings.Contains(r, "10.6.6.6") {
+		t.Fatalf("copy-config candidate to running: %s", r)
+	}
+	r := c.rpc(`<delete-config><target><candidate/></target></delete-config>`)
+	if !strings.Contains(r, "<ok/>") && !strings.Contains(r, "rpc-error") {
+		t.Fatalf("delete-config: %s", r)
+	}
+	wantErrorTag(t, c.rpc(`<delete-config><target><running/></target></delete-config>`), "operation-not-supported")
+}
+
+func TestKillSessionReleasesLocks(t *testing.T) {
+	a := startAgent(t)
+	victim := dialNC(t, a.addr, a.adminKey(), true)
+	killer := dialNC(t, a.addr, a.adminKey(), true)
+	wantOK(t, victim.rpc(`<lock><target><candidate/></target></lock>`))
+	wantErrorTag(t, killer.rpc(`<lock><target><candidate/></target></lock>`), "lock-denied")
+	wantOK(t, killer.rpc(`<kill-session><session-id>`+victim.id+`</session-id></kill-session>`))
+	wantOK(t, killer.rpc(`<lock><target><candidate/></target></lock>`))
+	if _, err := victim.r.ReadMessage(); err == nil {
+		t.Fatal("killed session still open")
+	}
+	wantErrorTag(t, killer.rpc(`<kill-session><session-id>4000000</session-id></kill-session>`), "invalid-value")
+}
+
+func TestRollbackToCommitAndHistory(t *testing.T) {
+	a := startAgent(t)
+	c := dialNC(t, a.addr, a.adminKey(), true)
+	wantOK(t, c.rpc(`<edit-config><target><candidate/></target>`+peerConfig("10.7.7.1", "")+`</edit-config>`))
+	wantOK(t, c.rpc(`<commit/>`))
+	wantOK(t, c.rpc(`<edit-config><target><candidate/></target>`+peerConfig("10.7.7.2", "")+`</edit-config>`))
+	wantOK(t, c.rpc(`<commit/>`))
+	r := c.rpc(`<get><filter type="subtree"><commit-history xmlns="` + nsSys + `"/></filter></get>`)
+	ids := regexp.MustCompile(`<commit-id>(\d+)</commit-id>`).FindAllStringSubmatch(r, -1)
+	if len(ids) < 2 || !strings.Contains(r, "<user>admin</user>") || !strings.Contains(r, "<origin>netconf</origin>") {
+		t.Fatalf("commit-history: %s", r)
+	}
+	first := ids[0][1]
+	for _, m := range ids {
+		if len(m[1]) < len(first) || m[1] < first && len(m[1]) == len(first) {
+			first = m[1]
+		}
+	}
+	r = c.rpc(`<rollback-to-commit xmlns="` + nsSys + `"><commit-id>` + first + `</commit-id><label>back</label></rollback-to-commit>`)
+	if !regexp.MustCompile(`<commit-id xmlns="` + nsSys + `">\d+</commit-id>`).MatchString(r) {
+		t.Fatalf("rollback reply: %s", r)
+	}
+	r = c.rpc(`<get-config><source><running/></source></get-config>`)
+	if !strings.Contains(r, "10.7.7.1") || strings.Contains(r, "10.7.7.2") {
+		t.Fatalf("after rollback to %s: %s", first, r)
+	}
+}
+
+// Operator reads but cannot edit, commit, lock or roll back (access-denied).
+func TestOperatorRole(t *testing.T) {
+	a := startAgent(t)
+	c := dialNC(t, a.addr, a.operator(), true)
+	if r := c.rpc(`<get-config><source><running/></source></get-config>`); !strings.Contains(r, "<data") {
+		t.Fatalf("get-config: %s", r)
+	}
+	if r := c.rpc(`<get/>`); !strings.Contains(r, "<data") {
+		t.Fatalf("get: %s", r)
+	}
+	for _, op := range []string{
+		`<edit-config><target><candidate/></target>` + peerConfig("10.8.8.8", "") + `</edit-config>`,
+		`<copy-config><target><candidate/></target><source><running/></source></copy-config>`,
+		`<delete-config><target><candidate/></target></delete-config>`,
+		`<commit/>`, `<cancel-commit/>`, `<discard-changes/>`,
+		`<lock><target><candidate/></target></lock>`, `<unlock><target><candidate/></target></unlock>`,
+		`<kill-session><session-id>1</session-id></kill-session>`,
+		`<rollback-to-commit xmlns="` + nsSys + `"><commit-id>1</commit-id></rollback-to-commit>`,
+	} {
+		wantErrorTag(t, c.rpc(op), "access-denied")
+	}
+	wantOK(t, c.rpc(`<validate><source><candidate/></source></validate>`))
+}
+
+// Notifications (RFC 5277, RFC 6470): config change, session start/end,
+// confirmed-commit events, interleaved with RPCs, and replay from startTime.
+func TestNotifications(t *testing.T) {
+	a := startAgent(t)
+	sub := dialNC(t, a.addr, a.adminKey(), true)
+	wantOK(t, sub.rpc(`<create-subscription xmlns="`+nsNotif+`"/>`))
+	other := dialNC(t, a.addr, a.adminKey(), false)
+	wantOK(t, other.rpc(`<edit-config><target><candidate/></target>`+peerConfig("10.9.9.9", "")+`</edit-config>`))
+	wantOK(t, other.rpc(`<commit><confirmed/><confirm-timeout>120</confirm-timeout></commit>`))
+	wantOK(t, other.rpc(`<commit/>`))
+	wantOK(t, other.rpc(`<close-session/>`))
+	want := []string{"<netconf-session-start", "<netconf-confirmed-commit", "<confirm-event>start</confirm-event>",
+		"<netconf-config-change", "<confirm-event>complete</confirm-event>", "<netconf-session-end", "<termination-reason>closed</termination-reason>"}
+	var got strings.Builder
+	for i := 0; i < 20 && !containsAll(got.String(), want); i++ {
+		got.WriteString(sub.read())
+	}
+	if !containsAll(got.String(), want) {
+		t.Fatalf("notifications: %s", got.String())
+	}
+	if !strings.Contains(got.String(), `<target xmlns:ntpa="urn:ntpagent:yang:ntpagent-ntp">/ntpa:ntp/ntpa:unicast-peer[ntpa:address='10.9.9.9']`) {
+		t.Errorf("config-change edit target: %s", got.String())
+	}
+	// Interleave: RPCs still work on the subscribed session.
+	if r := sub.rpc(`<get-config><source><running/></source></get-config>`); !strings.Contains(r, "10.9.9.9") {
+		t.Fatalf("interleaved get-config: %s", r)
+	}
+	wantErrorTag(t, sub.rpc(`<create-subscription xmlns="`+nsNotif+`"/>`), "in-use")
+
+	// Replay: a new subscriber asking from the start gets past events, then replayComplete.
+	late := dialNC(t, a.addr, a.adminKey(), true)
+	start := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+	wantOK(t, late.rpc(`<create-subscription xmlns="`+nsNotif+`"><filter type="subtree"><netconf-config-change xmlns="urn:ietf:params:xml:ns:yang:ietf-netconf-notifications"/></filter><startTime>`+start+`</startTime></create-subscription>`))
+	first := late.read()
+	if !strings.Contains(first, "<netconf-config-change") {
+		t.Fatalf("replayed: %s", first)
+	}
+	for i := 0; i < 10; i++ {
+		m := late.read()
+		if strings.Contains(m, "replayComplete") {
+			return
+		}
+		if !strings.Contains(m, "<netconf-config-change") {
+			t.Fatalf("filter let through: %s", m)
+		}
+	}
+	t.Fatal("no replayComplete")
+}
+
+func containsAll(s string, subs []string) bool {
+	for _, x := range subs {
+		if !strings.Contains(s, x) {
+			return false
+		}
+	}
+	return true
+}
