@@ -111,11 +111,11 @@ func (t *Tree) resolve(parent *snode, x *xelem, ppath string) (*enode, error) {
 		others := parent.byName[x.local]
 		switch {
 		case x.ns == "" && len(others) > 0:
-			return nil, badElement(rpcerror.TagUnknownElement, ppath, x.local, "Element %s has no namespace; %s expects it in namespace %s.", x.local, where, others[0].ns)
+			return nil, badElement(rpcerror.TagUnknownElement, ppath, x.local, "Element %s has no namespace; it belongs in namespace %s.", x.local, others[0].ns)
 		case x.ns == "":
 			return nil, badElement(rpcerror.TagUnknownElement, ppath, x.local, "Element %s has no namespace; no such element is known %s.", x.local, where)
 		case len(others) > 0:
-			e := badElement(rpcerror.TagUnknownNamespace, ppath, x.local, "Element %s is not in namespace %s; %s expects it in %s.", x.local, x.ns, where, others[0].ns)
+			e := badElement(rpcerror.TagUnknownNamespace, ppath, x.local, "Element %s is not in namespace %s; it belongs in namespace %s.", x.local, x.ns, others[0].ns)
 			e.Info = append(e.Info, rpcerror.InfoItem{Name: "bad-namespace", Value: x.ns})
 			return nil, e
 		}
@@ -169,7 +169,7 @@ func (t *Tree) resolve(parent *snode, x *xelem, ppath string) (*enode, error) {
 		n.rawText = x.text
 		v, err := sn.lt.parse(x.text, sn.elemType, x.scope)
 		if err != nil {
-			n.verr = badElement(rpcerror.TagInvalidValue, n.path, sn.name, "Value %q of %s is not valid: %v.", x.text, sn.path, stripErr(err))
+			n.verr = badElement(rpcerror.TagInvalidValue, n.path, sn.name, "Invalid value for %s: %s.", sn.name, stripErr(err))
 		} else {
 			n.val = v
 		}

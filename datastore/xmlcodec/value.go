@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -249,7 +250,7 @@ func (lt *ltype) parse(text string, t reflect.Type, r resolver) (reflect.Value, 
 	case goyang.Yenum:
 		n, ok := lt.enum.byName[text]
 		if !ok {
-			return v, fmt.Errorf("%w: %q is not one of the enumeration's names", errType, text)
+			return v, fmt.Errorf("%w: %q is not one of %s", errType, text, lt.enumNames())
 		}
 		v.SetInt(n)
 	case goyang.Yidentityref:
@@ -273,6 +274,20 @@ func (lt *ltype) parse(text string, t reflect.Type, r resolver) (reflect.Value, 
 		return v, fmt.Errorf("%w: type %s is not supported", errType, lt.kind)
 	}
 	return v, nil
+}
+
+// enumNames lists an enumeration's names in value order.
+func (lt *ltype) enumNames() string {
+	vals := make([]int64, 0, len(lt.enum.names))
+	for n := range lt.enum.names {
+		vals = append(vals, n)
+	}
+	slices.Sort(vals)
+	names := make([]string, len(vals))
+	for i, n := range vals {
+		names[i] = lt.enum.names[n]
+	}
+	return strings.Join(names, ", ")
 }
 
 func decimalInteger(s string) bool {

@@ -113,7 +113,7 @@ func tooBig(format string, args ...any) *rpcerror.Error {
 func parseXML(data []byte, lim Limits, inScope map[string]string) ([]*xelem, error) {
 	lim = lim.withDefaults()
 	if int64(len(data)) > lim.MaxBytes {
-		return nil, tooBig("the XML content is %d bytes, more than the limit of %d", len(data), lim.MaxBytes)
+		return nil, tooBig("The XML content is %d bytes, more than the limit of %d.", len(data), lim.MaxBytes)
 	}
 	d := xml.NewDecoder(bytes.NewReader(data))
 	d.Strict = true
@@ -133,19 +133,19 @@ func parseXML(data []byte, lim Limits, inScope map[string]string) ([]*xelem, err
 		if err != nil {
 			var se *xml.SyntaxError
 			if errors.As(err, &se) {
-				return nil, malformed("the XML is not well-formed: line %d: %s", se.Line, se.Msg)
+				return nil, malformed("The XML is not well-formed: %s (line %d).", se.Msg, se.Line)
 			}
-			return nil, malformed("the XML is not well-formed: %v", err)
+			return nil, malformed("The XML is not well-formed: %v.", err)
 		}
 		line, _ := d.InputPos()
 		switch t := tok.(type) {
 		case xml.StartElement:
 			count++
 			if count > lim.MaxElements {
-				return nil, tooBig("the XML content has more than %d elements", lim.MaxElements)
+				return nil, tooBig("The XML content has more than %d elements.", lim.MaxElements)
 			}
 			if len(stack)+1 > lim.MaxDepth {
-				return nil, tooBig("the XML content is nested deeper than %d elements (line %d)", lim.MaxDepth, line)
+				return nil, tooBig("The XML content is nested deeper than %d elements (line %d).", lim.MaxDepth, line)
 			}
 			parent := top
 			if len(stack) > 0 {
@@ -162,14 +162,14 @@ func parseXML(data []byte, lim Limits, inScope map[string]string) ([]*xelem, err
 						p = ""
 					}
 					if p != "" && a.Value == "" {
-						return nil, malformed("line %d: the prefix %q is bound to an empty namespace", line, p)
+						return nil, malformed("The prefix %q is bound to an empty namespace (line %d).", p, line)
 					}
 					sc.decl[p] = a.Value
 				}
 			}
 			ns, ok := sc.lookup(t.Name.Space)
 			if !ok {
-				return nil, malformed("line %d: the prefix %q of element %s is not declared", line, t.Name.Space, t.Name.Local)
+				return nil, malformed("The prefix %q of element %s is not declared (line %d).", t.Name.Space, t.Name.Local, line)
 			}
 			el := &xelem{ns: ns, local: t.Name.Local, prefix: t.Name.Space, scope: sc, line: line}
 			for _, a := range t.Attr {
@@ -179,7 +179,7 @@ func parseXML(data []byte, lim Limits, inScope map[string]string) ([]*xelem, err
 				ans := ""
 				if a.Name.Space != "" {
 					if ans, ok = sc.lookup(a.Name.Space); !ok {
-						return nil, malformed("line %d: the prefix %q of attribute %s is not declared", line, a.Name.Space, a.Name.Local)
+						return nil, malformed("The prefix %q of attribute %s is not declared (line %d).", a.Name.Space, a.Name.Local, line)
 					}
 				}
 				el.attrs = append(el.attrs, xattr{ans, a.Name.Local, a.Value})
@@ -194,11 +194,11 @@ func parseXML(data []byte, lim Limits, inScope map[string]string) ([]*xelem, err
 			textBuf = append(textBuf, strings.Builder{})
 		case xml.EndElement:
 			if len(stack) == 0 {
-				return nil, malformed("line %d: unexpected end tag </%s>", line, t.Name.Local)
+				return nil, malformed("Unexpected end tag </%s> (line %d).", t.Name.Local, line)
 			}
 			el := stack[len(stack)-1]
 			if el.prefix != t.Name.Space || el.local != t.Name.Local {
-				return nil, malformed("line %d: element <%s> closed by </%s>", line, qn(el.prefix, el.local), qn(t.Name.Space, t.Name.Local))
+				return nil, malformed("Element <%s> is closed by </%s> (line %d).", qn(el.prefix, el.local), qn(t.Name.Space, t.Name.Local), line)
 			}
 			el.text = textBuf[len(textBuf)-1].String()
 			stack = stack[:len(stack)-1]
@@ -206,18 +206,18 @@ func parseXML(data []byte, lim Limits, inScope map[string]string) ([]*xelem, err
 		case xml.CharData:
 			if len(stack) == 0 {
 				if len(bytes.TrimSpace(t)) != 0 {
-					return nil, malformed("line %d: text outside of any element", line)
+					return nil, malformed("Text outside of any element (line %d).", line)
 				}
 				continue
 			}
 			textBuf[len(textBuf)-1].Write(t)
 		case xml.Directive:
-			return nil, malformed("line %d: document type declarations (<!DOCTYPE>, <!ENTITY>) are not accepted", line)
+			return nil, malformed("Document type declarations (<!DOCTYPE>, <!ENTITY>) are not accepted (line %d).", line)
 		case xml.ProcInst, xml.Comment:
 		}
 	}
 	if len(stack) > 0 {
-		return nil, malformed("the XML ends inside element <%s>", stack[len(stack)-1].local)
+		return nil, malformed("The XML ends inside element <%s>.", stack[len(stack)-1].local)
 	}
 	return roots, nil
 }
