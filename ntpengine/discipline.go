@@ -21,7 +21,7 @@ const (
 	// adjtime(3) and clock.Clock.Slew allow.
 	maxSlew = 500e-6
 	// freqEstimateDone is the standard error of the initial frequency
-	// estimate (s/s) at which the FREQ state ends before the stepout.
+	// estimate (s/s) at which regression mode leaves FREQ at once.
 	freqEstimateDone = 5e-6
 	// freqMinSamples is the fewest samples of the initial frequency fit.
 	freqMinSamples = 3
@@ -72,21 +72,33 @@ const (
 	DisciplineRFC
 )
 
-// discipline is the hybrid PLL/FLL of RFC 5905 §11.3 (A.5.5.6 local_clock
-// and A.5.6.1 clock_adjust). It returns its corrections as a frequency
-// (phase amortization included) and steps; the caller applies them.
+// discipline is the clock discipline of RFC 5905 §11.3 (A.5.5.6
+// local_clock and A.5.6.1 clock_adjust). It returns its corrections as
+// clock commands — steps, a frequency, and slews — that the caller applies.
 //
-// Two deliberate refinements over the textbook algorithm, both at start:
-//   - In FREQ the clock runs free and the frequency is a least-squares fit
-//     over the samples, ending as soon as its standard error is below
-//     freqEstimateDone (at least freqMinSamples samples) instead of always
-//     waiting the 900 s stepout.
-//   - The offset left after that measurement is slewed at the full 500 ppm
-//     rather than through the 16·2^τ s PLL time constant; the PLL/FLL takes
-//     over once the residual is within the noise. Without these, a 0.1 s
-//     initial offset takes hours to settle.
+// The state machine is the RFC's: NSET → (step if |θ| > 128 ms) → FREQ →
+// SYNC; in SYNC an offset above 128 ms is a spike (SPIK) ignored until it
+// has lasted the 900 s stepout, then stepped; offsets above 1000 s are a
+// panic and are not acted on; the frequency is held within ±500 ppm.
 //
-// In DisciplineRegression mode the fit continues in SYNC (see the mode).
+// Deliberate refinements, because the textbook loop needs hours to settle
+// a 0.1 s offset and is several times noisier than chrony:
+//   - FREQ lets the clock run free and fits a line through the samples
+//     (weighted by delay) instead of one difference after the 900 s
+//     stepout, which DisciplineRFC waits for; DisciplineRegression (which
+//     keeps fitting afterwards) leaves FREQ as soon as three samples span
+//     8 s.
+//   - The offset left after FREQ is slewed at 500 ppm (clock.Clock.Slew)
+//     rather than through the 16·2^τ s PLL time constant.
+//   - DisciplineRegression (the default) replaces the PLL/FLL in SYNC by
+//     the same weighted fit over the last 16 samples (at most 8 polls):
+//     its slope is the frequency and its value now is the offset, which
+//     is slewed at once. The poll interval follows the RFC's jiggle
+//     counter, driven by the fit's prediction error against the noise
+//     the delays predict, so wander shortens the poll.
+//   - Offsets are handled as offsets of the uncorrected clock (offset +
+//     the cumulative correction applied, phase), so steps and slews of
+//     our own never look like the peer's jitter or drift.
 type discipline struct {
 	mode      DisciplineMode
 	state     DisciplineState
@@ -170,9 +182,11 @@ func (d *discipline) update(offset, sampleT, t, delay float64) (Result, clockOut
 		d.fast = false
 		res = ResultStep
 	} else {
-		e := d.jitter * d.jitter
-		x := math.Max(math.Abs(offset-d.last), d.precision)
-		d.jitter = math.Sqrt(e + (x*x-e)/avgConst)
+		if d.state != StateNSET { // no previous offset to compare with
+			e := d.jitter * d.jitter
+			x := math.Max(math.Abs(offset-d.last), d.precision)
+			d.jitter = math.Sqrt(e + (x*x-e)/avgConst)
+		}
 		switch d.state {
 		case StateNSET:
 			// First sample: start measuring the frequency with the
@@ -256,11 +270,12 @@ func (d *discipline) freqState(offset, sampleT, t, delay float64, out *clockOut)
 	}
 	mu := sampleT - d.fx[0].t
 	slope, icept, se, ok := fitLine(d.fx, d.precision)
-	done := ok && len(d.fx) >= freqMinSamples && se <= freqEstimateDone
-	if d.mode == DisciplineRegression && len(d.fx) >= freqMinSamples && mu >= 8 {
-		// The fit goes on in SYNC: no need to let the clock run free
-		// for the whole stepout when the samples are noisy.
-		done = true
+	// DisciplineRFC measures for the whole stepout, as the RFC does.
+	done := false
+	if d.mode == DisciplineRegression && len(d.fx) >= freqMinSamples {
+		// The fit goes on in SYNC: leave FREQ when the estimate is good,
+		// or when three samples span 8 s if they are noisy.
+		done = ok && se <= freqEstimateDone || mu >= 8
 	}
 	if !done && !(mu >= stepout && len(d.fx) >= 2) {
 		return ResultIgnore, *out

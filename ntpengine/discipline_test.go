@@ -51,8 +51,8 @@ func TestDisciplineTransitions(t *testing.T) {
 	t.Run("RFC5905 §11.3 FREQ measures the frequency, then SYNC", func(t *testing.T) {
 		d := newDisc(DisciplineRFC)
 		// The clock gains 50 µs/s: the offset falls 50 ppm.
-		r, _, _ := feed(d, 0, 64, 3, func(t float64) float64 { return 0.01 - 50e-6*t })
-		if r != ResultSlew || d.state != StateSYNC {
+		r, _, last := feed(d, 0, 64, 16, func(t float64) float64 { return 0.01 - 50e-6*t })
+		if r != ResultSlew || d.state != StateSYNC || last < stepout {
 			t.Fatalf("result %v state %v", r, d.state)
 		}
 		if math.Abs(d.freq-(-50e-6)) > 1e-9 {
@@ -70,14 +70,14 @@ func TestDisciplineTransitions(t *testing.T) {
 	})
 	t.Run("RFC5905 §11.3 FREQ ends with a step when the offset grew past 128 ms", func(t *testing.T) {
 		d := newDisc(DisciplineRFC)
-		r, o, _ := feed(d, 0, 64, 3, func(t float64) float64 { return 0.1 + 400e-6*t })
+		r, o, _ := feed(d, 0, 64, 16, func(t float64) float64 { return 0.1 + 40e-6*t })
 		if r != ResultStep || !o.stepped || d.state != StateSYNC {
 			t.Errorf("result %v state %v out %+v", r, d.state, o)
 		}
 	})
 	sync := func(mode DisciplineMode) *discipline {
 		d := newDisc(mode)
-		feed(d, 0, 64, 3, func(float64) float64 { return 0 })
+		feed(d, 0, 64, 16, func(float64) float64 { return 0 })
 		if d.state != StateSYNC {
 			t.Fatal("not in SYNC")
 		}
@@ -85,27 +85,28 @@ func TestDisciplineTransitions(t *testing.T) {
 	}
 	t.Run("RFC5905 §11.3 SYNC offset above 128 ms → SPIK, ignored", func(t *testing.T) {
 		d := sync(DisciplineRFC)
-		r, o := d.update(0.3, 200, 200, 0.001)
+		r, o := d.update(0.3, d.t+64, d.t+64, 0.001)
 		if r != ResultIgnore || d.state != StateSPIK || o.stepped {
 			t.Errorf("result %v state %v", r, d.state)
 		}
 	})
 	t.Run("RFC5905 §11.3 SPIK then a normal offset → SYNC", func(t *testing.T) {
 		d := sync(DisciplineRFC)
-		d.update(0.3, 200, 200, 0.001)
-		r, _ := d.update(0.001, 264, 264, 0.001)
+		d.update(0.3, d.t+64, d.t+64, 0.001)
+		r, _ := d.update(0.001, d.t+128, d.t+128, 0.001)
 		if r != ResultSlew || d.state != StateSYNC {
 			t.Errorf("result %v state %v", r, d.state)
 		}
 	})
 	t.Run("RFC5905 §11.3 SPIK persisting past the stepout → step", func(t *testing.T) {
 		d := sync(DisciplineRFC)
-		d.update(0.3, 200, 200, 0.001)
-		r, _ := d.update(0.3, 600, 600, 0.001)
+		t0 := d.t
+		d.update(0.3, t0+64, t0+64, 0.001)
+		r, _ := d.update(0.3, t0+600, t0+600, 0.001)
 		if r != ResultIgnore {
 			t.Errorf("within stepout: %v", r)
 		}
-		r, o := d.update(0.3, 200+stepout, 200+stepout, 0.001)
+		r, o := d.update(0.3, t0+stepout+1, t0+stepout+1, 0.001)
 		if r != ResultStep || !o.stepped || d.state != StateSYNC || d.poll != d.minPoll {
 			t.Errorf("result %v state %v out %+v", r, d.state, o)
 		}
@@ -133,7 +134,7 @@ func TestDisciplineTransitions(t *testing.T) {
 	})
 	t.Run("RFC5905 §11.3 frequency limited to ±500 ppm", func(t *testing.T) {
 		d := newDisc(DisciplineRFC)
-		feed(d, 0, 64, 3, func(t float64) float64 { return -900e-6 * t })
+		feed(d, 0, 64, 16, func(t float64) float64 { return -900e-6 * t })
 		if d.freq != -maxFreq {
 			t.Errorf("freq %v ppm", d.freq*1e6)
 		}

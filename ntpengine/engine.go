@@ -265,7 +265,7 @@ func (e *Engine) Tick(now time.Time) Ready {
 	e.applyClock(co)
 	for _, a := range append([]*association(nil), e.assocs...) {
 		if a.stopped {
-			if a.retryAt > 0 && t >= a.retryAt {
+			if a.retryAt > 0 && t >= a.retryAt-1e-6 {
 				b := a.backoff
 				a.restart(t, e.firstPoll())
 				a.backoff = b
@@ -273,7 +273,7 @@ func (e *Engine) Tick(now time.Time) Ready {
 			}
 			continue
 		}
-		if t >= a.nextdate {
+		if t >= a.nextdate-1e-6 { // float rounding of NextDeadline
 			e.poll(a, t)
 		}
 	}
@@ -297,7 +297,7 @@ func (e *Engine) NextDeadline() time.Time {
 	if math.IsInf(next, 1) {
 		next = e.now + 3600
 	}
-	return e.clockTime(next)
+	return e.epoch.Add(time.Duration(math.Ceil(next * 1e9)))
 }
 
 func (e *Engine) applyClock(co clockOut) {

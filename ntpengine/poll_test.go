@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/ntpagent/ntpagent/ntpengine/auth"
 	"github.com/ntpagent/ntpagent/ntpengine/packet"
@@ -209,3 +210,22 @@ func TestConfigValidate(t *testing.T) {
 }
 
 var _ = packet.HeaderLen
+
+// TestNextDeadline: ticking at NextDeadline is enough to run every poll.
+func TestNextDeadline(t *testing.T) {
+	e := mustNew(t, Config{Peers: []PeerConfig{peerCfg(AssocClient)}})
+	now := t0
+	sent := 0
+	for i := 0; i < 50; i++ {
+		next := e.NextDeadline()
+		if !next.After(now) && i > 0 {
+			t.Fatalf("deadline %v not after %v", next, now)
+		}
+		now = next
+		sent += len(e.Tick(now).Packets)
+	}
+	// 8 burst packets, then one per 64 s poll.
+	if sent < 8 || now.Sub(t0) > 64*50*time.Second {
+		t.Errorf("%d packets by %v", sent, now.Sub(t0))
+	}
+}

@@ -111,7 +111,11 @@ func (e *Engine) clockUpdate(p *association, offset, t float64) {
 		return
 	}
 	e.sys.t = p.lastUsed
+	before := e.disc.state
 	res, co := e.disc.update(offset, p.lastUsed, t, p.lastDelay)
+	if before == StateFREQ && e.disc.state == StateSYNC {
+		e.event(EventFreqSet, p, fmt.Sprintf("frequency measured: %+.3f ppm", e.disc.freq*1e6))
+	}
 	switch res {
 	case ResultPanic:
 		e.sys.panicked = true

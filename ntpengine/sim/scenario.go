@@ -32,6 +32,8 @@ type Scenario struct {
 	// peer's reference stops answering at StopAt.
 	Topology string
 	StopAt   float64
+	// Discipline of the measured engines.
+	Discipline ntpengine.DisciplineMode
 }
 
 // Default is chrony's default simulation scenario: initial offset 0.1 s,
@@ -100,7 +102,7 @@ func Run(s Scenario, seed uint64) (Result, error) {
 	client := func(name string, peers ...ntpengine.PeerConfig) (*Node, error) {
 		r := rand.New(rand.NewPCG(seed, uint64(len(name))))
 		return net.AddNode(name, s.InitialOffset, s.FreqOffset, s.Wander, func(now time.Time) (*ntpengine.Engine, error) {
-			return ntpengine.New(ntpengine.Config{Peers: peers, Rand: r}, now)
+			return ntpengine.New(ntpengine.Config{Peers: peers, Rand: r, Discipline: s.Discipline}, now)
 		})
 	}
 	var measured []*Node

@@ -1,5 +1,7 @@
 package sim
 
+import "github.com/ntpagent/ntpagent/ntpengine"
+
 // Named returns the scenarios of the ntpsim table: chrony's default
 // scenario, its jitter sweep, and the harder cases of issue 5.
 func Named() []Scenario {
@@ -25,5 +27,7 @@ func Named() []Scenario {
 		with("two symmetric engines", func(s *Scenario) { s.Topology = "pair" }),
 		with("reference stops at 3000s", func(s *Scenario) { s.Topology = "stop"; s.StopAt = 3000 }),
 		with("loss 20%", func(s *Scenario) { s.Loss = 0.2 }),
+		with("default, RFC PLL/FLL", func(s *Scenario) { s.Discipline = ntpengine.DisciplineRFC }),
+		with("jitter 1ms, RFC PLL/FLL", func(s *Scenario) { s.Jitter = 1e-3; s.Discipline = ntpengine.DisciplineRFC }),
 	}
 }
