@@ -267,7 +267,7 @@ func cmdDisplaySessions(s *session, a args) error {
 	for _, se := range sessions {
 		digits, _ := sessionNotes(se)
 		src := "[" + digits + "]" + se.GetAddress()
-		if len(src) > 17 {
+		if len(src) > 16 {
 			// A long address (IPv6, domain) gets a line of its own.
 			s.printf(" %s\n", src)
 			src = ""
