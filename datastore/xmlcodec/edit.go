@@ -48,17 +48,18 @@ type Tree struct {
 
 // enode is one element of the edit.
 type enode struct {
-	s       *snode
-	op      Op // explicit operation, "" when inherited
-	kids    []*enode
-	val     reflect.Value   // leaf, leaf-list: the parsed value
-	verr    *rpcerror.Error // leaf, leaf-list: the value does not parse
-	keys    []reflect.Value // list entry: key values in key order
-	keyErr  *rpcerror.Error // list entry: a key does not parse
-	bits    opBits          // explicit operations in the subtree, this node included
-	rawText string
-	path    string
-	line    int
+	s         *snode
+	op        Op // explicit operation, "" when inherited
+	kids      []*enode
+	val       reflect.Value   // leaf, leaf-list: the parsed value
+	verr      *rpcerror.Error // leaf, leaf-list: the value does not parse
+	keys      []reflect.Value // list entry: key values in key order
+	keyErr    *rpcerror.Error // list entry: a key does not parse
+	bits      opBits          // explicit operations in the subtree, this node included
+	rawText   string
+	wdDefault bool // tagged wd:default="true" (RFC 6243 §6)
+	path      string
+	line      int
 }
 
 // ParseConfig decodes the content of a <config> element (RFC 6241 §7.2):
@@ -137,8 +138,16 @@ func (t *Tree) resolve(parent *snode, x *xelem, ppath string) (*enode, error) {
 		// The attribute is in the base namespace (RFC 6241 §7.2); an
 		// unprefixed operation attribute, which many clients send, is taken
 		// as the same (our schema has no attributes of its own).
+		if a.ns == nsWD && a.local == "default" {
+			// RFC 6243 §6: a value tagged as the default, as report-all-tagged
+			// shows it. Setting it means "use the default": the leaf is not
+			// stored as explicitly set, so a tagged <get-config> fed back as
+			// an edit changes nothing.
+			n.wdDefault = a.value == "true" || a.value == "1"
+			continue
+		}
 		if a.ns != nsBase && (a.ns != "" || a.local != "operation") {
-			continue // other attributes (e.g. wd:default, RFC 6243 §6) do not change the edit
+			continue // other attributes do not change the edit
 		}
 		if a.local != "operation" {
 			e := rpcerror.New(rpcerror.TagUnknownAttribute, n.path, "Attribute %s is not known in the NETCONF base namespace.", a.local)
@@ -168,6 +177,9 @@ func (t *Tree) resolve(parent *snode, x *xelem, ppath string) (*enode, error) {
 		}
 		n.rawText = x.text
 		v, err := sn.lt.parse(x.text, sn.elemType, x.scope)
+		if err == nil && n.wdDefault && sn.kind == kLeaf && (len(sn.defaults) != 1 || string(sn.lt.format(nil, v)) != sn.defaults[0]) {
+			err = fmt.Errorf("%w: it is tagged wd:default but is not the default value of %s", errType, sn.name)
+		}
 		if err != nil {
 			n.verr = badElement(rpcerror.TagInvalidValue, n.path, sn.name, "Invalid value for %s: %s.", sn.name, stripErr(err))
 		} else {
@@ -503,6 +515,10 @@ func (a *applier) leaf(f reflect.Value, k *enode, op Op) {
 		}
 		if k.verr != nil {
 			a.fail(k.verr)
+			return
+		}
+		if k.wdDefault && !k.s.isKey {
+			f.Set(reflect.Zero(f.Type())) // back to the default
 			return
 		}
 		setLeaf(f, k.val)

@@ -209,3 +209,31 @@ func TestEncodedOutputValidatesWithYanglint(t *testing.T) {
 		}
 	})
 }
+
+// TestTaggedOutputFedBack: a report-all-tagged <get-config> used as an
+// edit leaves the effective configuration as it was (RFC 6243 §6). Leaves
+// tagged as defaults go back to being defaults, so a leaf that was set
+// explicitly to its default value (version 4 of the IPv6 peer) is no longer
+// shown in explicit mode: the tag carries no more than that.
+func TestTaggedOutputFedBack(t *testing.T) {
+	d := mustDecode(t, fullConfig())
+	effective := encodeString(t, d, EncodeOptions{WithDefaults: WDReportAll})
+	trimmed := encodeString(t, d, EncodeOptions{WithDefaults: WDTrim})
+	tagged := encodeString(t, d, EncodeOptions{WithDefaults: WDReportAllTagged, ConfigOnly: true})
+	tree, err := ParseConfig([]byte(tagged), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tree.Apply(d, OpMerge, StopOnError); err != nil {
+		t.Fatal(err)
+	}
+	if after := encodeString(t, d, EncodeOptions{WithDefaults: WDReportAll}); after != effective {
+		t.Errorf("effective configuration changed:\n%s\n%s", effective, after)
+	}
+	if after := encodeString(t, d, EncodeOptions{WithDefaults: WDTrim}); after != trimmed {
+		t.Errorf("trimmed configuration changed:\n%s\n%s", trimmed, after)
+	}
+	if strings.Contains(encodeString(t, d, EncodeOptions{}), "<version>") {
+		t.Error("a leaf tagged as default is still explicitly set")
+	}
+}
