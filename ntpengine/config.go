@@ -45,11 +45,11 @@ type PeerConfig struct {
 // RateLimit bounds the stateless server (RFC 5905 §9.2 FXMIT): each source
 // address may send on average one request per Interval with bursts of
 // Burst; excess requests get a RATE Kiss-o'-Death (at most one per
-// Interval) when KoD is set, or are dropped.
+// Interval) unless NoKoD is set, in which case they are dropped.
 type RateLimit struct {
 	Interval   time.Duration // 0 → 1 s; negative disables rate limiting
 	Burst      int           // 0 → 8
-	KoD        bool
+	NoKoD      bool
 	MaxSources int // sources tracked; 0 → 4096
 }
 

@@ -2,15 +2,33 @@
 // a pure state machine, in the style of etcd's raft: RFC 5905 associations
 // (symmetric active/passive, client), stateless server replies with rate
 // limiting and Kiss-o'-Death, the on-wire checks of §8, the clock filter
-// (§10), selection, cluster and combine (§11.2), the hybrid PLL/FLL
-// discipline (§11.3), the poll process (§13) and the product's unsync
+// (§10), selection, cluster and combine (§11.2), the clock discipline
+// (§11.3), the poll process with burst (§13) and the product's unsync
 // poll cap, preferred and preemptible associations (DESIGN §3).
 //
 // The engine owns no socket, goroutine, wall clock or global randomness.
-// Its caller passes every received datagram to Handle and calls Tick at
-// least at NextDeadline (once a second is fine); both return a Ready: the
-// datagrams to send, the commands to apply to the disciplined clock
-// (ntpengine/clock.Clock), and events to log. The caller serializes calls.
+// The caller (the agent over netio, or ntpengine/sim) owns time and I/O:
+//
+//	e, err := ntpengine.New(cfg, clk.Now())
+//	// for every datagram received:
+//	r := e.Handle(ntpengine.Incoming{Data: b, Src: src, Dst: dst, VPN: vpn, RxTime: clk.Now()})
+//	// at e.NextDeadline() (or every second):
+//	r = e.Tick(clk.Now())
+//	// then, for every Ready r, in order:
+//	//   apply r.Clock to the clock.Clock (Step, SetFrequency, Slew),
+//	//   send r.Packets, log r.Events.
+//	// on commit: r, err = e.Reconfigure(newCfg, clk.Now())
+//	// for operational state: e.Status(clk.Now()), e.Sessions(clk.Now())
+//
+// RxTime and the now passed to Tick must be readings of the disciplined
+// clock; transmit timestamps are taken from them. The caller serializes
+// all calls (one mutex); Tick is cheap.
+//
+// Where the product deviates from the textbook RFC 5905 it says so at the
+// code: the default discipline (DisciplineRegression) estimates frequency
+// and offset with a delay-weighted least-squares fit and slews at 500 ppm;
+// DisciplineRFC is the textbook PLL/FLL. MAXDIST is ntpd's 1.5 s. An
+// unreachable configured association starts with a burst (iburst).
 //
 // It must not import the datastore, ygot structs, netio or clock
 // implementations: the agent translates its configuration into Config.

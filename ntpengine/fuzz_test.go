@@ -46,7 +46,7 @@ func FuzzHandle(f *testing.F) {
 			},
 			Keys:         testKeys,
 			LocalStratum: 3,
-			RateLimit:    RateLimit{KoD: true},
+			RateLimit:    RateLimit{Burst: 2},
 		}
 		if variant&1 != 0 {
 			cfg.AuthEnabled = true

@@ -40,7 +40,7 @@ func (r *rateLimiter) configure(c RateLimit) {
 	if c.Burst <= 0 {
 		r.burst = 8
 	}
-	r.kod = c.KoD
+	r.kod = !c.NoKoD
 	r.max = c.MaxSources
 	if r.max <= 0 {
 		r.max = 4096

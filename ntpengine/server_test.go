@@ -55,7 +55,7 @@ func TestServerUnsynchronized(t *testing.T) {
 // TestServerRateLimit: RFC 5905 §9.2 rate limiting answers abusers with a
 // RATE kiss, at most one per interval, and never amplifies.
 func TestServerRateLimit(t *testing.T) {
-	e := mustNew(t, Config{LocalStratum: 2, RateLimit: RateLimit{Interval: 2 * time.Second, Burst: 3, KoD: true}})
+	e := mustNew(t, Config{LocalStratum: 2, RateLimit: RateLimit{Interval: 2 * time.Second, Burst: 3}})
 	var served, kods, dropped int
 	for i := 0; i < 10; i++ {
 		req := clientRequest(float64(i))
@@ -212,4 +212,16 @@ func TestEphemeral(t *testing.T) {
 			t.Errorf("%d associations left", n)
 		}
 	})
+}
+
+func TestServerRateLimitNoKoD(t *testing.T) {
+	e := mustNew(t, Config{LocalStratum: 2, RateLimit: RateLimit{Interval: 2 * time.Second, Burst: 1, NoKoD: true}})
+	replies := 0
+	for i := 0; i < 5; i++ {
+		req := clientRequest(float64(i))
+		replies += len(e.Handle(Incoming{Data: req.AppendHeader(nil), Src: otherSrc, Dst: ourAddr, RxTime: at(10)}).Packets)
+	}
+	if replies != 1 {
+		t.Errorf("%d replies, want 1 and silence", replies)
+	}
 }
