@@ -159,6 +159,11 @@ func TestXPathFilter(t *testing.T) {
 		{"an unprefixed name matches in any of our namespaces", `/ntp/unsync/dec-step`, ntp(`<unsync><dec-step>2</dec-step></unsync>`), true},
 		{"a prefix of another namespace matches nothing", `/s:ntp`, "", true},
 		{"RFC6241 8.9 state data is not selected by get-config", `/n:ntp/n:sessions`, "", true},
+		{"XPath 1.0 the string-value of a container", `/n:ntp/n:unsync[. = '82']`, ntp(`<unsync><max-poll-interval>8</max-poll-interval><dec-step>2</dec-step></unsync>`), true},
+		{"XPath 1.0 position: the last entry in output order", `/n:ntp/n:unicast-peer[last()]/n:port`, ntp(peer("ntp.example.net", `<port>1123</port>`)), true},
+		{"XPath 1.0 sibling axes", `/n:ntp/n:unicast-peer[n:address='2001:db8::1']/preceding-sibling::n:unicast-peer[1]/n:minpoll`, ntp(peerIn("10.0.0.1", "blue", `<minpoll>5</minpoll>`)), true},
+		{"XPath 1.0 parent axis", `//n:key-id/..`, ntp(`<authentication>` + key("7", `<mode>md5</mode><key-value>k</key-value>`) + `</authentication>`), true},
+		{"XPath 1.0 our data has no attributes", `//@*`, "", true},
 		{"XPath 1.0 predicates on a non-key leaf", `/n:ntp/n:unicast-peer[n:preferred='true']/n:address`, ntp(peer("10.0.0.1", ``)), true},
 	}
 	for _, c := range cases {

@@ -186,7 +186,6 @@ func (s *schema) build(e *goyang.Entry, parent *snode, f fieldRef) (*snode, erro
 	}
 	n.prefix = s.prefixByNS[n.ns]
 	n.path = parent.path + "/" + n.prefix + ":" + n.name
-	mod, _ := s.ys.ByNamespace(n.ns)
 	switch {
 	case e.IsList():
 		n.kind = kList
@@ -235,7 +234,6 @@ func (s *schema) build(e *goyang.Entry, parent *snode, f fieldRef) (*snode, erro
 		}
 		return n, nil
 	}
-	_ = mod
 	fields := fieldsByPath(n.structType)
 	for _, name := range orderedChildren(e) {
 		ce := e.Dir[name]

@@ -193,3 +193,23 @@ func TestSchemaTable(t *testing.T) {
 		t.Error("sysname default")
 	}
 }
+
+// TestLeafListEncode: leaf-list entries are written one element each, in
+// their order; with report-all an empty leaf-list shows its defaults
+// (RFC 7950 §7.7.2). The NTP model has no leaf-list today.
+func TestLeafListEncode(t *testing.T) {
+	sn := &snode{name: "server", ns: "urn:example:x", kind: kLeafList, lt: &ltype{kind: goyang.Ystring}, elemType: reflect.TypeOf(""),
+		defaults: []string{"a&b", "c"}, defaultBytes: [][]byte{[]byte("a&b"), []byte("c")}}
+	x := &xmlWriter{}
+	w := walker{sink: x}
+	w.walkLeafList(sn, reflect.ValueOf([]string{"z", "y"}))
+	if got := string(x.buf); got != `<server xmlns="urn:example:x">z</server><server xmlns="urn:example:x">y</server>` {
+		t.Errorf("got %s", got)
+	}
+	x.buf = nil
+	w.mode = wdReportAll
+	w.walkLeafList(sn, reflect.ValueOf([]string(nil)))
+	if got := string(x.buf); got != `<server xmlns="urn:example:x">a&amp;b</server><server xmlns="urn:example:x">c</server>` {
+		t.Errorf("got %s", got)
+	}
+}

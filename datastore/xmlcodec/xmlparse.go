@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/xml"
 	"errors"
-	"fmt"
 	"io"
 	"strings"
 
@@ -76,19 +75,6 @@ func (s *scope) lookup(prefix string) (string, bool) {
 		return "", true // no default namespace: the empty namespace
 	}
 	return "", false
-}
-
-// all returns every prefix in scope (nearest declaration wins).
-func (s *scope) all() map[string]string {
-	m := map[string]string{}
-	for ; s != nil; s = s.parent {
-		for p, ns := range s.decl {
-			if _, ok := m[p]; !ok {
-				m[p] = ns
-			}
-		}
-	}
-	return m
 }
 
 func malformed(format string, args ...any) *rpcerror.Error {
@@ -237,5 +223,3 @@ func unwrapConfig(roots []*xelem) []*xelem {
 	}
 	return roots
 }
-
-func (e *xelem) String() string { return fmt.Sprintf("<%s>", qn(e.prefix, e.local)) }

@@ -1,7 +1,6 @@
 package xmlcodec
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/antchfx/xpath"
@@ -195,5 +194,3 @@ func (n *navigator) MoveTo(other xpath.NodeNavigator) bool {
 	*n = *o
 	return true
 }
-
-func (n *navigator) String() string { return fmt.Sprintf("nav(%s)", n.cur.s.path) }
