@@ -169,7 +169,9 @@ func (e *Engine) authOK(a *association, mac macResult) error {
 	if !mac.present {
 		return fmt.Errorf("%w: packet has no MAC, key %d required", ErrAuth, a.keyID)
 	}
-	if mac.err != nil {
+	if mac.err != nil && (e.cfg.AuthEnabled || !errors.Is(mac.err, auth.ErrUntrusted)) {
+		// With authentication off, trust is not required: an ephemeral
+		// association keeps the key its peer chose.
 		return mac.err
 	}
 	if mac.keyID != a.keyID {

@@ -2,6 +2,7 @@ package ntpengine
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -166,6 +167,7 @@ func TestEphemeral(t *testing.T) {
 		{"DESIGN §6 auth on, trusted key: mobilized", Config{AuthEnabled: true, Keys: testKeys}, 1, true},
 		{"DESIGN §6 auth on, untrusted key: refused", Config{AuthEnabled: true, Keys: testKeys}, 3, false},
 		{"DESIGN §6 MaxEphemeral < 0: refused", Config{MaxEphemeral: -1}, 0, false},
+		{"DESIGN §6 auth off, untrusted key: mobilized with that key", Config{Keys: testKeys}, 3, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := mustNew(t, tc.cfg)
@@ -176,6 +178,9 @@ func TestEphemeral(t *testing.T) {
 			}
 			if tc.created && ss[0].KeyID != tc.key {
 				t.Errorf("ephemeral key %d, want %d", ss[0].KeyID, tc.key)
+			}
+			if tc.created && strings.Contains(ss[0].LastError, "authentication") {
+				t.Errorf("mobilizing packet failed authentication: %s", ss[0].LastError)
 			}
 		})
 	}
