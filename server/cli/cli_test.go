@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -284,4 +285,30 @@ func (c *chunkReader) Read(p []byte) (int, error) {
 		c.chunks[0] = c.chunks[0][n:]
 	}
 	return n, nil
+}
+
+// TestConcurrentSessions: sessions run at the same time on one CLI and one
+// store; every edit lands in the shared candidate (run with -race).
+func TestConcurrentSessions(t *testing.T) {
+	e := newEnv(t)
+	const n = 4
+	done := make(chan string, n)
+	for i := range n {
+		go func() {
+			var out bytes.Buffer
+			lines := fmt.Sprintf("system-view\nntp unicast-peer 10.50.0.%d\nntp unicast-peer 10.60.0.%d\ndisplay configuration candidate\n", i+1, i+1)
+			e.cli.ServeTerminal(context.Background(), &TerminalSession{ID: uint32(100 + i), User: "admin", Role: RoleAdmin,
+				Stdin: strings.NewReader(lines), Stdout: &out, Stderr: &out})
+			done <- out.String()
+		}()
+	}
+	for range n {
+		if out := <-done; strings.Contains(out, "Error") {
+			t.Fatalf("a session failed:\n%s", out)
+		}
+	}
+	cand := e.store.Snapshot(datastore.Candidate)
+	if got := len(cand.GetNtp().UnicastPeer); got != 2*n {
+		t.Fatalf("%d peers in the candidate, want %d: %s", got, 2*n, emitJSON(t, cand))
+	}
 }
