@@ -76,58 +76,83 @@ func testPacket() []byte {
 	return b
 }
 
-// reference computes the expected full digest with an independent tool.
-func reference(t *testing.T, k Key, data []byte) []byte {
+// pyScript computes, for each argument "mode:keyhex:datahex", the digest
+// with Python's hashlib/hmac, one hex digest per line.
+const pyScript = `import sys,hashlib,hmac
+for a in sys.argv[1:]:
+    m,k,d=a.split(':'); k=bytes.fromhex(k); d=bytes.fromhex(d)
+    print(hmac.new(k,d,hashlib.sha256).hexdigest() if m=='hmac' else hashlib.new(m,k+d).hexdigest())`
+
+// references computes the expected full digests with independent tools:
+// one python3 run for MD5/SHA1/HMAC-SHA256, openssl for AES-CMAC.
+func references(t *testing.T, keys []Key, data [][]byte) map[[2]int][]byte {
 	t.Helper()
-	var cmd *exec.Cmd
-	switch k.Mode {
-	case MD5, SHA1, HMACSHA256:
-		py := needTool(t, "python3")
-		script := `import sys,hashlib,hmac
-m,key,data=sys.argv[1],bytes.fromhex(sys.argv[2]),bytes.fromhex(sys.argv[3])
-if m=='hmac': print(hmac.new(key,data,hashlib.sha256).hexdigest())
-else: print(hashlib.new(m,key+data).hexdigest())`
-		m := map[Mode]string{MD5: "md5", SHA1: "sha1", HMACSHA256: "hmac"}[k.Mode]
-		cmd = exec.Command(py, "-c", script, m, hex.EncodeToString(k.Secret), hex.EncodeToString(data))
-	case AES128CMAC, AES256CMAC:
-		ossl := needTool(t, "openssl")
-		cipher := map[Mode]string{AES128CMAC: "AES-128-CBC", AES256CMAC: "AES-256-CBC"}[k.Mode]
-		f, err := os.CreateTemp(t.TempDir(), "pkt")
-		if err != nil {
-			t.Fatal(err)
+	out := map[[2]int][]byte{}
+	var args []string
+	var idx [][2]int
+	for i, k := range keys {
+		for j, d := range data {
+			switch k.Mode {
+			case MD5, SHA1, HMACSHA256:
+				m := map[Mode]string{MD5: "md5", SHA1: "sha1", HMACSHA256: "hmac"}[k.Mode]
+				args = append(args, m+":"+hex.EncodeToString(k.Secret)+":"+hex.EncodeToString(d))
+				idx = append(idx, [2]int{i, j})
+			case AES128CMAC, AES256CMAC:
+				ossl := needTool(t, "openssl")
+				cipher := map[Mode]string{AES128CMAC: "AES-128-CBC", AES256CMAC: "AES-256-CBC"}[k.Mode]
+				f, err := os.CreateTemp(t.TempDir(), "pkt")
+				if err != nil {
+					t.Fatal(err)
+				}
+				f.Write(d)
+				f.Close()
+				b, err := exec.Command(ossl, "mac", "-cipher", cipher, "-macopt", "hexkey:"+hex.EncodeToString(k.Secret), "-in", f.Name(), "CMAC").Output()
+				if err != nil {
+					t.Fatalf("openssl: %v", err)
+				}
+				out[[2]int{i, j}] = unhex(t, strings.ToLower(strings.TrimSpace(string(b))))
+			}
 		}
-		f.Write(data)
-		f.Close()
-		cmd = exec.Command(ossl, "mac", "-cipher", cipher, "-macopt", "hexkey:"+hex.EncodeToString(k.Secret), "-in", f.Name(), "CMAC")
 	}
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("%v: %v", cmd.Args[0], err)
+	if len(args) > 0 {
+		py := needTool(t, "python3")
+		b, err := exec.Command(py, append([]string{"-c", pyScript}, args...)...).Output()
+		if err != nil {
+			t.Fatalf("python3: %v", err)
+		}
+		lines := strings.Fields(string(b))
+		if len(lines) != len(args) {
+			t.Fatalf("python3 printed %d digests for %d inputs", len(lines), len(args))
+		}
+		for n, l := range lines {
+			out[idx[n]] = unhex(t, l)
+		}
 	}
-	return unhex(t, strings.ToLower(strings.TrimSpace(string(out))))
+	return out
 }
 
 func TestDigestAgainstIndependentTools(t *testing.T) {
 	secret := []byte("0123456789abcdef0123456789abcdef")
-	for _, tc := range []struct {
-		name string
-		key  Key
-	}{
-		{"RFC5905 §9.1 MD5 key‖packet", Key{ID: 1, Mode: MD5, Secret: []byte("ntpagent-md5")}},
-		{"RFC5905 §9.1 SHA1 key‖packet", Key{ID: 2, Mode: SHA1, Secret: []byte("ntpagent-sha1-key")}},
-		{"RFC8573 HMAC-SHA256", Key{ID: 3, Mode: HMACSHA256, Secret: []byte("hmac secret")}},
-		{"RFC8573 AES-128-CMAC", Key{ID: 4, Mode: AES128CMAC, Secret: secret[:16]}},
-		{"RFC8573 AES-256-CMAC", Key{ID: 5, Mode: AES256CMAC, Secret: secret}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			for _, data := range [][]byte{testPacket(), append(testPacket(), make([]byte, 20)...)} {
-				want := reference(t, tc.key, data)
-				got, err := Digest(tc.key, data)
+	names := []string{"RFC5905 §9.1 MD5 key‖packet", "RFC5905 §9.1 SHA1 key‖packet", "RFC8573 HMAC-SHA256", "RFC8573 AES-128-CMAC", "RFC8573 AES-256-CMAC"}
+	keys := []Key{
+		{ID: 1, Mode: MD5, Secret: []byte("ntpagent-md5")},
+		{ID: 2, Mode: SHA1, Secret: []byte("ntpagent-sha1-key")},
+		{ID: 3, Mode: HMACSHA256, Secret: []byte("hmac secret")},
+		{ID: 4, Mode: AES128CMAC, Secret: secret[:16]},
+		{ID: 5, Mode: AES256CMAC, Secret: secret},
+	}
+	data := [][]byte{testPacket(), append(testPacket(), make([]byte, 20)...)}
+	ref := references(t, keys, data)
+	for i, k := range keys {
+		t.Run(names[i], func(t *testing.T) {
+			for j, d := range data {
+				want := ref[[2]int{i, j}]
+				got, err := Digest(k, d)
 				if err != nil || !bytes.Equal(got, want) {
 					t.Fatalf("Digest = %x, %v; want %x", got, err, want)
 				}
-				if len(got) != tc.key.Mode.DigestLen() {
-					t.Errorf("DigestLen %d, got %d", tc.key.Mode.DigestLen(), len(got))
+				if len(got) != k.Mode.DigestLen() {
+					t.Errorf("DigestLen %d, got %d", k.Mode.DigestLen(), len(got))
 				}
 			}
 		})
