@@ -79,6 +79,11 @@ func fullRecord(ci CommitInfo, tree *gen.Device) (record, error) {
 // deltaRecord encodes what turns old into next: list entries added or
 // changed, list entries deleted, and the non-list parts when they changed.
 func deltaRecord(ci CommitInfo, old, next *gen.Device) (record, error) {
+	return deltaRecordDiff(ci, old, next, diffEntries(old, next))
+}
+
+// deltaRecordDiff is deltaRecord with d = diffEntries(old, next) known.
+func deltaRecordDiff(ci CommitInfo, old, next *gen.Device, d entryDiff) (record, error) {
 	r := newRecord(ci)
 	set := &gen.Device{}
 	if !equalTop(old, next) {
@@ -98,20 +103,16 @@ func deltaRecord(ci CommitInfo, old, next *gen.Device) (record, error) {
 		return set.Ntp
 	}
 	var del deletions
-	op, np := peers(old), peers(next)
-	for k, p := range np {
-		if !equalPeer(op[k], p) {
-			n := ntp()
-			if n.UnicastPeer == nil {
-				n.UnicastPeer = map[gen.NtpagentNtp_Ntp_UnicastPeer_Key]*gen.NtpagentNtp_Ntp_UnicastPeer{}
-			}
-			n.UnicastPeer[k] = p
+	np := peers(next)
+	for _, k := range d.changed {
+		n := ntp()
+		if n.UnicastPeer == nil {
+			n.UnicastPeer = map[gen.NtpagentNtp_Ntp_UnicastPeer_Key]*gen.NtpagentNtp_Ntp_UnicastPeer{}
 		}
+		n.UnicastPeer[k] = np[k]
 	}
-	for k := range op {
-		if _, ok := np[k]; !ok {
-			del.Peers = append(del.Peers, peerKey{k.Address, k.VpnInstance})
-		}
+	for _, k := range d.deleted {
+		del.Peers = append(del.Peers, peerKey{k.Address, k.VpnInstance})
 	}
 	ok, nk := keys(old), keys(next)
 	for id, k := range nk {

@@ -162,6 +162,7 @@ type Store struct {
 	// validCand is the candidate last found valid against validRun: a commit
 	// of that candidate onto that running needs no second validation.
 	validCand, validRun *gen.Device
+	candDiff            *diffMemo
 	compacting          chan struct{} // closed when the running compaction ends
 	j                   *journal
 	subs                map[*subscriber]struct{}
@@ -214,7 +215,7 @@ func (s *Store) load() error {
 				return fmt.Errorf("%s: %w", runningName, derr)
 			}
 			s.candidate = s.running
-			if _, err := s.commitTree(Session{User: "system", Origin: OriginSystem}, t, Running, "loaded from "+runningName, OriginSystem); err != nil {
+			if _, err := s.commitTree(Session{User: "system", Origin: OriginSystem}, t, Running, "loaded from "+runningName, OriginSystem, nil); err != nil {
 				return err
 			}
 		} else if !errors.Is(rerr, os.ErrNotExist) {
@@ -291,7 +292,7 @@ func (s *Store) load() error {
 		}
 		s.log.Warn("confirmed commit was not confirmed before the restart; rolling back", "to", m.RollbackTo)
 		if !equalTree(to, s.running) {
-			if _, err := s.commitTree(Session{User: "system", Origin: OriginSystem}, to, Running, "", OriginConfirmedCommitRollback); err != nil {
+			if _, err := s.commitTree(Session{User: "system", Origin: OriginSystem}, to, Running, "", OriginConfirmedCommitRollback, nil); err != nil {
 				return err
 			}
 		}
@@ -423,18 +424,29 @@ func asRPCError(err error) error {
 
 // validateNext validates next, a tree that would become a datastore's
 // content, with rules.Validate. When running is known to be valid, only
-// what differs from running is looked at (see sparseFor).
-func (s *Store) validateNext(next *gen.Device) error {
-	if s.runValid {
-		sparse, changed, ok := sparseFor(s.running, next)
-		if ok {
-			if !changed || sparse == nil {
-				return nil
-			}
-			return rules.Validate(sparse, s.ruleOptions()...)
+// what differs from running is looked at (see sparseFor); d is
+// diffEntries(s.running, next).
+func (s *Store) validateNext(next *gen.Device, d entryDiff) error {
+	if s.runValid && !d.other {
+		if len(d.changed) == 0 {
+			return nil
 		}
+		return rules.Validate(sparseFor(next, d), s.ruleOptions()...)
 	}
 	return rules.Validate(next, s.ruleOptions()...)
+}
+
+// runningDiff is diffEntries(s.running, t), remembered for the candidate.
+func (s *Store) runningDiff(t *gen.Device) entryDiff {
+	if m := s.candDiff; m != nil && m.cand == t && m.run == s.running {
+		return m.d
+	}
+	return diffEntries(s.running, t)
+}
+
+type diffMemo struct {
+	cand, run *gen.Device
+	d         entryDiff
 }
 
 // Edit changes target with apply, which runs on a deep copy of target's
@@ -471,12 +483,13 @@ func (s *Store) Edit(sess Session, target Name, opt EditOptions, apply func(root
 	if err := apply(work); err != nil {
 		return asRPCError(err)
 	}
-	if err := normalize(work); err != nil {
+	if err := normalizeWith(work, base); err != nil {
 		return err
 	}
+	d := diffEntries(s.running, work)
 	validated := false
 	if opt.TestOption != SetOnly || target == Running {
-		if err := s.validateNext(work); err != nil {
+		if err := s.validateNext(work, d); err != nil {
 			return err
 		}
 		validated = true
@@ -485,13 +498,13 @@ func (s *Store) Edit(sess Session, target Name, opt EditOptions, apply func(root
 		return nil
 	}
 	if target == Running {
-		if equalTree(work, s.running) {
+		if d.empty() {
 			return nil
 		}
-		_, err := s.commitTree(sess, work, Running, "", sessionOrigin(sess))
+		_, err := s.commitTree(sess, work, Running, "", sessionOrigin(sess), &d)
 		return err
 	}
-	s.setCandidate(sess, work)
+	s.setCandidate(sess, work, d)
 	if validated {
 		s.validCand, s.validRun = s.candidate, s.running
 	}
@@ -511,14 +524,16 @@ func sessionOrigin(sess Session) string {
 // setCandidate stores t as the candidate, written by sess. The candidate
 // has uncommitted changes exactly when it differs from running; the sessions
 // that made them are tracked for the lock rule of RFC 6241 §7.5.
-func (s *Store) setCandidate(sess Session, t *gen.Device) {
+// d is diffEntries(s.running, t).
+func (s *Store) setCandidate(sess Session, t *gen.Device, d entryDiff) {
 	s.candidate = t
-	if equalTree(t, s.running) {
+	if d.empty() {
 		s.candidate = s.running
 		clear(s.modifiedBy)
 		return
 	}
 	s.modifiedBy[sess.ID] = true
+	s.candDiff = &diffMemo{cand: t, run: s.running, d: d}
 }
 
 // Validate validates the content of source (RFC 6241 §8.6).
@@ -531,7 +546,7 @@ func (s *Store) Validate(sess Session, source Name) error {
 	if source == Running {
 		return rules.Validate(s.running, s.ruleOptions()...)
 	}
-	return s.validateNext(s.candidate)
+	return s.validateNext(s.candidate, s.runningDiff(s.candidate))
 }
 
 // ValidateTree validates a configuration given inline (<validate> with
@@ -547,7 +562,8 @@ func (s *Store) ValidateTree(root *gen.Device) error {
 // commitTree makes t the running configuration: a new commit id, a durable
 // journal record, the history, the candidate (when it has no uncommitted
 // changes it follows running) and the subscribers. Called with s.mu held.
-func (s *Store) commitTree(sess Session, t *gen.Device, ds Name, label, origin string) (CommitInfo, error) {
+// d is diffEntries(s.running, t) when the caller knows it, or nil.
+func (s *Store) commitTree(sess Session, t *gen.Device, ds Name, label, origin string, d *entryDiff) (CommitInfo, error) {
 	if s.lastID == ^uint32(0) {
 		return CommitInfo{}, rpcerror.New(rpcerror.TagOperationFailed, "", "The commit identifiers are exhausted.")
 	}
@@ -557,7 +573,11 @@ func (s *Store) commitTree(sess Session, t *gen.Device, ds Name, label, origin s
 	}
 	ci := CommitInfo{ID: s.lastID + 1, User: user, Time: s.clock.Now().UTC().Round(time.Microsecond), Label: label, Origin: origin}
 	old := s.running
-	line, err := s.appendCommit(ci, t)
+	if d == nil {
+		dd := diffEntries(s.running, t)
+		d = &dd
+	}
+	line, err := s.appendCommit(ci, t, *d)
 	if err != nil {
 		return CommitInfo{}, err
 	}
@@ -568,7 +588,7 @@ func (s *Store) commitTree(sess Session, t *gen.Device, ds Name, label, origin s
 	s.pruneHistory()
 	if s.candidate == old {
 		s.candidate = t
-	} else if equalTree(s.candidate, t) {
+	} else if s.candidate == t || equalTree(s.candidate, t) {
 		s.candidate = t
 		clear(s.modifiedBy)
 	}
@@ -579,13 +599,13 @@ func (s *Store) commitTree(sess Session, t *gen.Device, ds Name, label, origin s
 
 // appendCommit writes the journal record of a commit and makes it durable.
 // The first record of a journal holds the whole tree.
-func (s *Store) appendCommit(ci CommitInfo, t *gen.Device) ([]byte, error) {
+func (s *Store) appendCommit(ci CommitInfo, t *gen.Device, d entryDiff) ([]byte, error) {
 	var rec record
 	var err error
 	if s.j == nil {
 		rec, err = fullRecord(ci, t)
 	} else {
-		rec, err = deltaRecord(ci, s.running, t)
+		rec, err = deltaRecordDiff(ci, s.running, t, d)
 	}
 	if err != nil {
 		return nil, asRPCError(err)
@@ -747,8 +767,9 @@ func (s *Store) Commit(sess Session, opt CommitOptions) (CommitInfo, error) {
 		return CommitInfo{}, &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagInvalidValue, Path: "/nc:rpc/nc:commit/nc:confirm-timeout",
 			Message: "The confirm-timeout must be positive."}
 	}
+	d := s.runningDiff(s.candidate)
 	if s.candidate != s.validCand || s.running != s.validRun {
-		if err := s.validateNext(s.candidate); err != nil {
+		if err := s.validateNext(s.candidate, d); err != nil {
 			return CommitInfo{}, err
 		}
 	}
@@ -766,7 +787,7 @@ func (s *Store) Commit(sess Session, opt CommitOptions) (CommitInfo, error) {
 		if err != nil {
 			return CommitInfo{}, asRPCError(fmt.Errorf("the confirmed commit could not be saved: %w", err))
 		}
-		ci, err := s.commitCandidate(sess, opt.Label)
+		ci, err := s.commitCandidate(sess, opt.Label, d)
 		if err != nil {
 			if p == nil {
 				removeFileDurably(s.dir, confirmName)
@@ -782,7 +803,7 @@ func (s *Store) Commit(sess Session, opt CommitOptions) (CommitInfo, error) {
 		s.pending.timer = s.clock.AfterFunc(timeout, func() { s.confirmTimeout(g) })
 		return ci, nil
 	}
-	ci, err := s.commitCandidate(sess, opt.Label)
+	ci, err := s.commitCandidate(sess, opt.Label, d)
 	if err != nil {
 		return CommitInfo{}, err
 	}
@@ -803,13 +824,13 @@ func (s *Store) Commit(sess Session, opt CommitOptions) (CommitInfo, error) {
 
 // commitCandidate commits the candidate; with nothing to commit it returns
 // the last commit and writes nothing.
-func (s *Store) commitCandidate(sess Session, label string) (CommitInfo, error) {
-	if s.candidate == s.running || equalTree(s.candidate, s.running) {
+func (s *Store) commitCandidate(sess Session, label string, d entryDiff) (CommitInfo, error) {
+	if s.candidate == s.running || d.empty() {
 		s.candidate = s.running
 		clear(s.modifiedBy)
 		return s.lastInfo(), nil
 	}
-	ci, err := s.commitTree(sess, s.candidate, Running, label, sessionOrigin(sess))
+	ci, err := s.commitTree(sess, s.candidate, Running, label, sessionOrigin(sess), &d)
 	if err == nil {
 		s.candidate = s.running
 		clear(s.modifiedBy)
@@ -848,7 +869,7 @@ func (s *Store) rollbackPending(sess Session) error {
 		p.timer.Stop()
 	}
 	if !equalTree(to, s.running) {
-		if _, err := s.commitTree(sess, to, Running, "", OriginConfirmedCommitRollback); err != nil {
+		if _, err := s.commitTree(sess, to, Running, "", OriginConfirmedCommitRollback, nil); err != nil {
 			return err
 		}
 	}
@@ -946,22 +967,23 @@ func (s *Store) Copy(sess Session, target Name, src Name, inline *gen.Device) er
 		t = s.candidate
 	default:
 		t = copyTree(inline)
-		if err := normalize(t); err != nil {
+		if err := normalizeWith(t, s.running); err != nil {
 			return err
 		}
 	}
-	if err := s.validateNext(t); err != nil {
+	d := s.runningDiff(t)
+	if err := s.validateNext(t, d); err != nil {
 		return err
 	}
 	if target == Candidate {
-		s.setCandidate(sess, t)
+		s.setCandidate(sess, t, d)
 		s.validCand, s.validRun = s.candidate, s.running
 		return nil
 	}
-	if equalTree(t, s.running) {
+	if d.empty() {
 		return nil
 	}
-	_, err := s.commitTree(sess, t, Running, "", sessionOrigin(sess))
+	_, err := s.commitTree(sess, t, Running, "", sessionOrigin(sess), &d)
 	return err
 }
 
@@ -984,7 +1006,8 @@ func (s *Store) Delete(sess Session, target Name) error {
 	if err := s.lockedByOther(sess, target); err != nil {
 		return err
 	}
-	s.setCandidate(sess, &gen.Device{})
+	empty := &gen.Device{}
+	s.setCandidate(sess, empty, diffEntries(s.running, empty))
 	return nil
 }
 
@@ -1122,8 +1145,9 @@ func (s *Store) Rollback(sess Session, id uint32, label string) (CommitInfo, err
 	if t == nil {
 		return CommitInfo{}, rpcerror.New(rpcerror.TagInvalidValue, "/ntps:rollback-to-commit/ntps:commit-id", "Commit %d is not in the commit history.", id)
 	}
-	if err := s.validateNext(t); err != nil {
+	d := diffEntries(s.running, t)
+	if err := s.validateNext(t, d); err != nil {
 		return CommitInfo{}, err
 	}
-	return s.commitTree(sess, t, Running, label, OriginRollback)
+	return s.commitTree(sess, t, Running, label, OriginRollback, &d)
 }

@@ -159,6 +159,9 @@ func copyKey(v *gen.NtpagentNtp_Ntp_Authentication_Key) *gen.NtpagentNtp_Ntp_Aut
 }
 
 func equalPeer(a, b *gen.NtpagentNtp_Ntp_UnicastPeer) bool {
+	if a == b {
+		return true
+	}
 	if a == nil || b == nil {
 		return a == b
 	}
@@ -168,6 +171,9 @@ func equalPeer(a, b *gen.NtpagentNtp_Ntp_UnicastPeer) bool {
 }
 
 func equalKey(a, b *gen.NtpagentNtp_Ntp_Authentication_Key) bool {
+	if a == b {
+		return true
+	}
 	if a == nil || b == nil {
 		return a == b
 	}
@@ -247,6 +253,9 @@ func sourceInterfaces(d *gen.Device) map[gen.E_NtpagentNtp_AddressFamily]*gen.Nt
 
 // equalTree compares the configuration of two trees.
 func equalTree(a, b *gen.Device) bool {
+	if a == b {
+		return true
+	}
 	return equalTop(a, b) && equalMap(peers(a), peers(b), equalPeer) &&
 		equalMap(keys(a), keys(b), equalKey) && equalMap(sourceInterfaces(a), sourceInterfaces(b), equalSourceInterface)
 }
@@ -254,8 +263,17 @@ func equalTree(a, b *gen.Device) bool {
 // normalize turns a tree as an edit left it into the stored form: plain key
 // values in cipher form (rules.CipherKey, deterministic so that repeating an
 // edit changes nothing), empty containers and lists removed (with-defaults
-// "explicit": what is not set is absent). It refuses config false data.
-func normalize(d *gen.Device) error {
+// "explicit": what is not set is absent). It refuses config false data,
+// list entries whose keys disagree with their list key, and strings that
+// are not UTF-8.
+func normalize(d *gen.Device) error { return normalizeWith(d, nil) }
+
+// normalizeWith is normalize for a tree about to be stored in place of
+// base: list entries equal to base's are replaced by base's (stored trees
+// are never changed, so they can share entries; later comparisons then
+// mostly compare pointers, and the history holds each unchanged entry once)
+// and need no second check.
+func normalizeWith(d, base *gen.Device) error {
 	if d.CommitHistory != nil && !reflect.ValueOf(*d.CommitHistory).IsZero() {
 		return rpcerror.New(rpcerror.TagInvalidValue, "/ntps:commit-history", "The commit history is state data and cannot be configured.")
 	}
@@ -272,6 +290,7 @@ func normalize(d *gen.Device) error {
 			n.Unsync = nil
 		}
 		if a := n.Authentication; a != nil {
+			bk := keys(base)
 			for id, k := range a.Key {
 				if k == nil {
 					return rpcerror.New(rpcerror.TagInvalidValue, rules.KeyPath(id, ""), "Authentication key %d is empty.", id)
@@ -283,6 +302,9 @@ func normalize(d *gen.Device) error {
 					c := rules.CipherKey(*k.KeyValue)
 					k.KeyValue = &c
 				}
+				if q, ok := bk[id]; ok && q != k && equalKey(q, k) {
+					a.Key[id] = q
+				}
 			}
 			if len(a.Key) == 0 {
 				a.Key = nil
@@ -291,9 +313,14 @@ func normalize(d *gen.Device) error {
 				n.Authentication = nil
 			}
 		}
+		bp := peers(base)
 		for k, p := range n.UnicastPeer {
-			if p == nil || !eq(p.Address, &k.Address) || !eq(p.VpnInstance, &k.VpnInstance) {
-				return rpcerror.New(rpcerror.TagInvalidValue, rules.PeerPath(k.Address, k.VpnInstance, ""), "The keys of unicast peer %s do not match its list key.", k.Address)
+			if q, ok := bp[k]; ok && (q == p || equalPeer(q, p)) {
+				n.UnicastPeer[k] = q
+				continue
+			}
+			if err := checkPeer(k, p); err != nil {
+				return err
 			}
 		}
 		for af, si := range n.SourceInterface {
@@ -317,7 +344,22 @@ func normalize(d *gen.Device) error {
 	return checkUTF8(d)
 }
 
-// checkUTF8 refuses strings that are not UTF-8: neither XML nor RFC 7951
+// checkPeer refuses a peer whose keys disagree with its list key or whose
+// strings are not UTF-8.
+func checkPeer(k gen.NtpagentNtp_Ntp_UnicastPeer_Key, p *gen.NtpagentNtp_Ntp_UnicastPeer) error {
+	if p == nil || !eq(p.Address, &k.Address) || !eq(p.VpnInstance, &k.VpnInstance) {
+		return rpcerror.New(rpcerror.TagInvalidValue, rules.PeerPath(k.Address, k.VpnInstance, ""), "The keys of unicast peer %s do not match its list key.", k.Address)
+	}
+	if !utf8.ValidString(k.Address) || !utf8.ValidString(k.VpnInstance) {
+		return rpcerror.New(rpcerror.TagInvalidValue, "/ntpa:ntp/ntpa:unicast-peer", "The value is not valid UTF-8 text.")
+	}
+	if p.SourceInterface != nil && !utf8.ValidString(*p.SourceInterface) {
+		return rpcerror.New(rpcerror.TagInvalidValue, rules.PeerPath(k.Address, k.VpnInstance, "source-interface"), "The value is not valid UTF-8 text.")
+	}
+	return nil
+}
+
+// checkUTF8 refuses strings (outside the peers, see checkPeer) that are not UTF-8: neither XML nor RFC 7951
 // JSON can carry them, so they could be neither shown nor stored.
 func checkUTF8(d *gen.Device) error {
 	bad := func(p *string) bool { return p != nil && !utf8.ValidString(*p) }
@@ -326,14 +368,6 @@ func checkUTF8(d *gen.Device) error {
 	}
 	if d.System != nil && bad(d.System.Sysname) {
 		return fail("/ntps:system/ntps:sysname")
-	}
-	for k, p := range peers(d) {
-		if !utf8.ValidString(k.Address) || !utf8.ValidString(k.VpnInstance) {
-			return fail("/ntpa:ntp/ntpa:unicast-peer")
-		}
-		if bad(p.SourceInterface) {
-			return fail(rules.PeerPath(k.Address, k.VpnInstance, "source-interface"))
-		}
 	}
 	for id, k := range keys(d) {
 		if bad(k.KeyValue) {
@@ -363,36 +397,60 @@ func sourceInterfacePath(af gen.E_NtpagentNtp_AddressFamily, leaf string) string
 	return p
 }
 
-// sparseFor returns the smallest tree that validates like next, given that
-// base is valid: next's non-list parts, keys and source interfaces with only
-// the peers that differ from base. The product rules (rules.Check) judge a
-// peer by itself, the keys and the host's prefixes, never by another peer,
-// so the peers equal to base's need no second look. ok is false when a part
-// other than the peers differs: then only the whole of next will do.
-// changed is false when nothing differs.
-func sparseFor(base, next *gen.Device) (sparse *gen.Device, changed, ok bool) {
-	if !equalTop(base, next) || !equalMap(keys(base), keys(next), equalKey) ||
-		!equalMap(sourceInterfaces(base), sourceInterfaces(next), equalSourceInterface) {
-		return nil, true, false
+// entryDiff is what differs between two trees, at the granularity the
+// datastore needs: the peers one by one, everything else as a whole.
+type entryDiff struct {
+	other   bool                                  // /system, /ntp/unsync, authentication or source interfaces differ
+	changed []gen.NtpagentNtp_Ntp_UnicastPeer_Key // peers of next that are new or different
+	deleted []gen.NtpagentNtp_Ntp_UnicastPeer_Key // peers of base that next lacks
+}
+
+func (d *entryDiff) empty() bool { return !d.other && len(d.changed) == 0 && len(d.deleted) == 0 }
+
+func diffEntries(base, next *gen.Device) entryDiff {
+	var d entryDiff
+	if base == next {
+		return d
 	}
-	bp := peers(base)
-	var diff map[gen.NtpagentNtp_Ntp_UnicastPeer_Key]*gen.NtpagentNtp_Ntp_UnicastPeer
-	for k, p := range peers(next) {
-		if !equalPeer(bp[k], p) {
-			if diff == nil {
-				diff = make(map[gen.NtpagentNtp_Ntp_UnicastPeer_Key]*gen.NtpagentNtp_Ntp_UnicastPeer)
-			}
-			diff[k] = p
+	d.other = !equalTop(base, next) || !equalMap(keys(base), keys(next), equalKey) ||
+		!equalMap(sourceInterfaces(base), sourceInterfaces(next), equalSourceInterface)
+	bp, np := peers(base), peers(next)
+	matched := 0
+	for k, p := range np {
+		q, ok := bp[k]
+		if ok {
+			matched++
+		}
+		if !ok || !equalPeer(q, p) {
+			d.changed = append(d.changed, k)
 		}
 	}
-	if diff == nil {
-		return nil, len(bp) != len(peers(next)), true
+	if matched != len(bp) {
+		for k := range bp {
+			if _, ok := np[k]; !ok {
+				d.deleted = append(d.deleted, k)
+			}
+		}
 	}
+	return d
+}
+
+// sparseFor returns the smallest tree that validates like next, given that
+// base is valid and d = diffEntries(base, next) has other false: next's
+// non-list parts, keys and source interfaces with only the changed peers.
+// The product rules (rules.Check) judge a peer by itself, the keys and the
+// host's prefixes, never by another peer, so the peers equal to base's need
+// no second look.
+func sparseFor(next *gen.Device, d entryDiff) *gen.Device {
 	s := &gen.Device{System: next.System}
 	if n := next.Ntp; n != nil {
+		diff := make(map[gen.NtpagentNtp_Ntp_UnicastPeer_Key]*gen.NtpagentNtp_Ntp_UnicastPeer, len(d.changed))
+		for _, k := range d.changed {
+			diff[k] = n.UnicastPeer[k]
+		}
 		s.Ntp = &gen.NtpagentNtp_Ntp{Unsync: n.Unsync, Authentication: n.Authentication, SourceInterface: n.SourceInterface, UnicastPeer: diff}
 	}
-	return s, true, true
+	return s
 }
 
 // EditedPath is one change of a commit, for RFC 6470 netconf-config-change:
