@@ -38,6 +38,7 @@ WORK=$(mktemp -d /tmp/ntpagent-bench.XXXXXX)
 chmod 0755 "$WORK"
 declare -a PIDS=()
 declare -a MISSING=()
+declare -a NOTES=()
 
 cleanup() {
   local rc=$?
@@ -134,10 +135,10 @@ start_netconfd() {
   # netconfd stores its data generically. --indent=0: replies without the
   # pretty-printing whitespace, as ntpagent sends them (same payload).
   HOME=$WORK/netconfd-home netconfd \
-    --module="$ROOT/yang/ntpagent-ntp.yang" \
+    --module="${BENCH_NETCONFD_MODULE:-$ROOT/yang/ntpagent-ntp.yang}" \
     --superuser="$NC_USER" --target=candidate --port="$P_NCSSH" --no-startup --indent=0 \
     --ncxserver-sockname="$WORK/ncx.sock" \
-    --log="$WORK/netconfd.log" --log-level=warn </dev/null >"$WORK/netconfd.out" 2>&1 &
+    --log="$WORK/netconfd.log" --log-level=warn ${BENCH_NETCONFD_ARGS:-} </dev/null >"$WORK/netconfd.out" 2>&1 &
   NETCONFD_PID=$!
   PIDS+=("$NETCONFD_PID")
   if ! wait_file "$WORK/ncx.sock" || ! alive "$NETCONFD_PID"; then
@@ -253,7 +254,10 @@ if [[ $GO_BENCHTIME != 0 ]]; then
     log "go test -bench (${pkgs[*]}, -benchtime $GO_BENCHTIME)"
     go test -run '^$' -bench . -benchtime "$GO_BENCHTIME" -count 1 -timeout 240s "${pkgs[@]}" \
       >"$WORK/gobench.out" 2>&1 || log "go test -bench failed in some package (see below); results of the others are kept"
-    grep -E '^(ok|FAIL|---|panic)' "$WORK/gobench.out" | grep -v '^ok' >&2 || true
+    while IFS= read -r line; do
+      log "$line"
+      NOTES+=("go test -bench: $line")
+    done < <(grep -E '^(FAIL|panic:)\s' "$WORK/gobench.out" || true)
     "$BENCH" gobench -o "$RESULTS" <"$WORK/gobench.out"
   fi
 fi
@@ -261,6 +265,7 @@ fi
 mkdir -p "$OUT_DIR"
 report_args=()
 for m in "${MISSING[@]}"; do report_args+=(-missing "$m"); done
+for m in "${NOTES[@]}"; do report_args+=(-note "$m"); done
 "$BENCH" report "${report_args[@]}" "$RESULTS" >"$OUT_DIR/latest.md"
 cp "$RESULTS" "$OUT_DIR/latest.jsonl"
 cp "$WORK"/*-get-config-100.xml "$OUT_DIR/" 2>/dev/null || true

@@ -260,6 +260,8 @@ func cmdReport(args []string) error {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
 	var missing multiFlag
 	fs.Var(&missing, "missing", "SERVER=REASON for a server that was not measured (repeatable)")
+	var notes multiFlag
+	fs.Var(&notes, "note", "a line for the notes under the table (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -272,7 +274,7 @@ func cmdReport(args []string) error {
 		k, v, _ := strings.Cut(m, "=")
 		why[k] = v
 	}
-	return WriteReport(os.Stdout, rs, machine(), why)
+	return WriteReport(os.Stdout, rs, machine(), why, notes)
 }
 
 type multiFlag []string

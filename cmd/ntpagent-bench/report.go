@@ -92,9 +92,10 @@ func fmtNum(v float64) string {
 	}
 }
 
-// WriteReport writes the markdown table. missing maps a server to the reason
-// it was not measured (shown in empty cells).
-func WriteReport(w io.Writer, rs []Result, m Machine, missing map[string]string) error {
+// WriteReport writes the markdown table, then notes: the NTP load counts,
+// why a server dropped out, and extraNotes. missing maps a server to the
+// reason it was not measured (shown in its empty cells).
+func WriteReport(w io.Writer, rs []Result, m Machine, missing map[string]string, extraNotes []string) error {
 	find := func(server, measure string) (Result, bool) {
 		for _, r := range rs {
 			if r.Server == server && r.Measure == measure {
@@ -169,9 +170,12 @@ func WriteReport(w io.Writer, rs []Result, m Machine, missing map[string]string)
 	}
 	var notes []string
 	for _, r := range rs {
-		if r.Note != "" && (r.Measure == mNTPRate || r.Measure == mThroughput || r.Measure == mError) {
+		if r.Note != "" && (r.Measure == mNTPRate || r.Measure == mError) {
 			notes = append(notes, fmt.Sprintf("- %s, %s: %s", r.Server, r.Measure, r.Note))
 		}
+	}
+	for _, n := range extraNotes {
+		notes = append(notes, "- "+n)
 	}
 	if len(notes) > 0 {
 		fmt.Fprintln(bw)

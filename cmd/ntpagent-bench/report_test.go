@@ -98,7 +98,7 @@ func TestReportTable(t *testing.T) {
 	}
 	var tb strings.Builder
 	if err := WriteReport(&tb, rs, Machine{Date: "d", CPU: "c", Kernel: "k", NProc: 2, LoadAvg: "1 2 3"},
-		map[string]string{"chronyd": "not installed"}); err != nil {
+		map[string]string{"chronyd": "not installed"}, []string{"extra line"}); err != nil {
 		t.Fatal(err)
 	}
 	table := tb.String()
@@ -107,6 +107,7 @@ func TestReportTable(t *testing.T) {
 		"| get-config replies/s, 2 sessions | 9000/s | netconfd: 2000/s | 4.50× | ≥ 4× netconfd (#4) **met** |",
 		"chronyd: not measured (not installed)",
 		"failed (edit: rpc-error / boom)",
+		"\n- extra line\n",
 		"| go test: datastore/xmlcodec.BenchmarkGetConfig100Peers | 150 µs | — | — | ≤ 0.2 ms (#3) **met** |",
 	} {
 		if !strings.Contains(table, want) {
