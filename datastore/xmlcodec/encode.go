@@ -311,6 +311,9 @@ type xmlWriter struct {
 	buf     []byte
 	tagged  bool
 	pending []pend // open elements; written marks those whose start tag is out
+	// unwritten counts the pending elements at the end of pending whose
+	// start tag is not out yet.
+	unwritten int
 }
 
 type pend struct {
@@ -320,6 +323,7 @@ type pend struct {
 
 func (x *xmlWriter) open(s *snode, force bool) {
 	x.pending = append(x.pending, pend{s: s})
+	x.unwritten++
 	if force {
 		x.flush()
 	}
@@ -327,27 +331,25 @@ func (x *xmlWriter) open(s *snode, force bool) {
 
 // flush writes the start tags of the open elements that are not out yet.
 func (x *xmlWriter) flush() {
-	for i := range x.pending {
+	if x.unwritten == 0 {
+		return
+	}
+	for i := len(x.pending) - x.unwritten; i < len(x.pending); i++ {
 		p := &x.pending[i]
-		if p.written {
-			continue
-		}
 		p.written = true
-		x.buf = append(x.buf, '<')
-		x.buf = append(x.buf, p.s.name...)
+		x.buf = append(x.buf, p.s.startTag...)
 		x.nsAttrs(p.s, i == 0)
 		x.buf = append(x.buf, '>')
 	}
+	x.unwritten = 0
 }
 
 // nsAttrs declares the default namespace on top-level elements and where
 // the namespace changes (an augment), and the wd prefix on top-level
 // elements in report-all-tagged mode (RFC 6243 §6).
 func (x *xmlWriter) nsAttrs(s *snode, top bool) {
-	if top || s.parent == nil || s.parent.ns != s.ns {
-		x.buf = append(x.buf, ` xmlns="`...)
-		x.buf = appendEscaped(x.buf, s.ns, true)
-		x.buf = append(x.buf, '"')
+	if top || s.nsChanges {
+		x.buf = append(x.buf, s.nsAttr...)
 	}
 	if top && x.tagged {
 		x.buf = append(x.buf, ` xmlns:wd="`+nsWD+`"`...)
@@ -356,9 +358,10 @@ func (x *xmlWriter) nsAttrs(s *snode, top bool) {
 
 func (x *xmlWriter) leaf(s *snode, v reflect.Value, text []byte, dflt bool) {
 	x.flush()
-	x.buf = append(x.buf, '<')
-	x.buf = append(x.buf, s.name...)
-	x.nsAttrs(s, len(x.pending) == 0)
+	x.buf = append(x.buf, s.startTag...)
+	if len(x.pending) == 0 || s.nsChanges || x.tagged {
+		x.nsAttrs(s, len(x.pending) == 0)
+	}
 	if s.lt.kind == goyang.Yidentityref && v.IsValid() {
 		if ns, prefix, ok := s.lt.identityNS(v); ok {
 			x.buf = append(x.buf, " xmlns:"...)
@@ -376,26 +379,23 @@ func (x *xmlWriter) leaf(s *snode, v reflect.Value, text []byte, dflt bool) {
 		return
 	}
 	x.buf = append(x.buf, '>')
-	x.buf = appendEscaped(x.buf, string(text), false)
-	x.buf = append(x.buf, "</"...)
-	x.buf = append(x.buf, s.name...)
-	x.buf = append(x.buf, '>')
+	x.buf = appendEscaped(x.buf, text, false)
+	x.buf = append(x.buf, s.endTag...)
 }
 
 func (x *xmlWriter) close(s *snode) {
 	p := x.pending[len(x.pending)-1]
 	x.pending = x.pending[:len(x.pending)-1]
 	if !p.written {
+		x.unwritten--
 		return // nothing inside: a non-presence container is not shown
 	}
-	x.buf = append(x.buf, "</"...)
-	x.buf = append(x.buf, s.name...)
-	x.buf = append(x.buf, '>')
+	x.buf = append(x.buf, s.endTag...)
 }
 
 // appendEscaped escapes XML text (and, in attributes, quotes). Characters
 // that XML 1.0 cannot carry at all are replaced by U+FFFD.
-func appendEscaped(b []byte, s string, attr bool) []byte {
+func appendEscaped[T string | []byte](b []byte, s T, attr bool) []byte {
 	last := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]

@@ -63,6 +63,12 @@ type snode struct {
 	isKey        bool
 
 	path string // schema path with prefixes, for messages
+
+	// XML output, precomputed
+	startTag  string // "<name"
+	endTag    string // "</name>"
+	nsAttr    string // ` xmlns="ns"`
+	nsChanges bool   // the namespace differs from the parent's (augments)
 }
 
 // schema is the read-only table for the whole device.
@@ -106,6 +112,14 @@ func buildSchema() (*schema, error) {
 		}
 	}
 	return s, nil
+}
+
+// initTags precomputes the XML text of the node's tags.
+func (n *snode) initTags() {
+	n.startTag = "<" + n.name
+	n.endTag = "</" + n.name + ">"
+	n.nsAttr = ` xmlns="` + string(appendEscaped(nil, n.ns, true)) + `"`
+	n.nsChanges = n.parent == nil || n.parent.kind == kRoot || n.parent.ns != n.ns
 }
 
 func (p *snode) add(c *snode) {
@@ -185,6 +199,7 @@ func (s *schema) build(e *goyang.Entry, parent *snode, f fieldRef) (*snode, erro
 		byName: map[string][]*snode{},
 	}
 	n.prefix = s.prefixByNS[n.ns]
+	n.initTags()
 	n.path = parent.path + "/" + n.prefix + ":" + n.name
 	switch {
 	case e.IsList():

@@ -200,6 +200,7 @@ func TestSchemaTable(t *testing.T) {
 func TestLeafListEncode(t *testing.T) {
 	sn := &snode{name: "server", ns: "urn:example:x", kind: kLeafList, lt: &ltype{kind: goyang.Ystring}, elemType: reflect.TypeOf(""),
 		defaults: []string{"a&b", "c"}, defaultBytes: [][]byte{[]byte("a&b"), []byte("c")}}
+	sn.initTags()
 	x := &xmlWriter{}
 	w := walker{sink: x}
 	w.walkLeafList(sn, reflect.ValueOf([]string{"z", "y"}))
