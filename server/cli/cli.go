@@ -156,11 +156,23 @@ func (s *session) execute(line string) bool {
 	if err == nil && p.args.has("pipe") {
 		err = s.filterOutput(p.args["pipe"], p.args["regex"])
 	}
+	s.c.log.Info("cli command", "session", s.ts.ID, "user", s.ts.User, "command", auditLine(line, p.args), "ok", err == nil)
 	if err != nil {
 		s.printError(err)
 		return false
 	}
 	return true
+}
+
+// auditLine is the command as the log records it: a key value is masked.
+func auditLine(line string, a args) string {
+	if k, ok := a["key"]; ok && k != "" {
+		line = strings.ReplaceAll(line, k, "******")
+	}
+	if len(line) > 256 {
+		line = line[:256] + "..."
+	}
+	return strings.ToValidUTF8(line, "?")
 }
 
 func roleName(r Role) string {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -310,5 +311,16 @@ func TestConcurrentSessions(t *testing.T) {
 	cand := e.store.Snapshot(datastore.Candidate)
 	if got := len(cand.GetNtp().UnicastPeer); got != 2*n {
 		t.Fatalf("%d peers in the candidate, want %d: %s", got, 2*n, emitJSON(t, cand))
+	}
+}
+
+// TestAuditLogMasksKeys: commands are logged for audit, key values masked.
+func TestAuditLogMasksKeys(t *testing.T) {
+	var logs bytes.Buffer
+	e := newEnv(t)
+	e.cli = New(Config{Store: e.store, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	e.batch(t, "system-view\nntp authentication-keyid 9 authentication-mode md5 plain TopSecret9")
+	if strings.Contains(logs.String(), "TopSecret9") || !strings.Contains(logs.String(), "plain ******") {
+		t.Fatalf("audit log:\n%s", logs.String())
 	}
 }
