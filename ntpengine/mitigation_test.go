@@ -1,9 +1,13 @@
 package ntpengine
 
 import (
+	"crypto/md5"
 	"math"
 	"net/netip"
 	"testing"
+	"time"
+
+	"github.com/ntpagent/ntpagent/ntpengine/packet"
 )
 
 func TestClockFilter(t *testing.T) {
@@ -225,5 +229,41 @@ func TestFitness(t *testing.T) {
 				t.Errorf("fit = %v, want %v", err, tc.err)
 			}
 		})
+	}
+}
+
+// TestSystemVariables: RFC 5905 §11.2.3 / A.5.5.4 clock_update sets the
+// system variables from the system peer, and our packets carry them.
+func TestSystemVariables(t *testing.T) {
+	e := mustNew(t, Config{})
+	e.disc.state = StateSYNC
+	a := fakePeer(e, "A", "192.0.2.1:123", 0.0001, 0.01, 2, false)
+	a.leap = packet.LeapAdd
+	a.rootDelay, a.rootDisp = 0.02, 0.003
+	e.clockSelect(11)
+	st := e.Status(at(11))
+	if !st.Synchronized || st.Leap != packet.LeapAdd || st.Stratum != 3 || st.Reference != "192.0.2.1" {
+		t.Fatalf("status %+v", st)
+	}
+	if st.RootDelay < 30*time.Millisecond-time.Microsecond || st.RootDispersion < 3*time.Millisecond {
+		t.Errorf("root delay %v dispersion %v", st.RootDelay, st.RootDispersion)
+	}
+	h := e.header(11)
+	if h.Leap != packet.LeapAdd || h.Stratum != 3 || h.ReferenceID != refIDOf(a.addr.Addr()) {
+		t.Errorf("outgoing header %+v", h)
+	}
+}
+
+func TestRefID(t *testing.T) {
+	if got := refIDOf(netip.MustParseAddr("192.0.2.1")); got != 0xc0000201 {
+		t.Errorf("IPv4 refid %08x", got)
+	}
+	// RFC 5905 §7.3: IPv6 refid is the first four octets of the MD5 of
+	// the address.
+	a := netip.MustParseAddr("2001:db8::1")
+	b := a.As16()
+	h := md5.Sum(b[:])
+	if got := refIDOf(a); got != uint32(h[0])<<24|uint32(h[1])<<16|uint32(h[2])<<8|uint32(h[3]) {
+		t.Errorf("IPv6 refid %08x", got)
 	}
 }
