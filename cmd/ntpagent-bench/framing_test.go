@@ -94,3 +94,39 @@ func TestFrameReaderLimit(t *testing.T) {
 		t.Fatalf("chunked: %v, want ErrTooLarge", err)
 	}
 }
+
+// FuzzFrameReader: any byte stream either fails cleanly or yields messages
+// that frame back to a stream yielding the same messages.
+func FuzzFrameReader(f *testing.F) {
+	f.Add([]byte("\n#3\nabc\n##\n"), true)
+	f.Add([]byte("\n#1\na\n#2\nbc\n##\n\n#1\nd\n##\n"), true)
+	f.Add([]byte("\n#4294967296\n"), true)
+	f.Add([]byte("<a/>]]>]]><b/>]]>]]>"), false)
+	f.Add([]byte("]]>]]]>]]>"), false)
+	f.Fuzz(func(t *testing.T, in []byte, chunked bool) {
+		fr := EndOfMessage
+		if chunked {
+			fr = Chunked
+		}
+		r := newFrameReader(iotest.HalfReader(bytes.NewReader(in)), 1<<16)
+		var msgs [][]byte
+		for range 1000 {
+			m, err := r.Read(fr)
+			if err != nil {
+				break
+			}
+			msgs = append(msgs, m)
+		}
+		var again []byte
+		for _, m := range msgs {
+			again = frame(again, fr, m)
+		}
+		r2 := newFrameReader(bytes.NewReader(again), 1<<16)
+		for i, m := range msgs {
+			got, err := r2.Read(fr)
+			if err != nil || !bytes.Equal(got, m) {
+				t.Fatalf("message %d: %q, %v; want %q", i, got, err, m)
+			}
+		}
+	})
+}

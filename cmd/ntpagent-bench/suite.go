@@ -80,19 +80,25 @@ func RunNETCONF(ctx context.Context, targets []*Target, pids []int, c SuiteConfi
 		}
 	}
 	// timed runs `runs` rounds of op on every active server in turn and
-	// records the durations (3 untimed warm-up rounds first).
-	timed := func(measure string, runs int, op func(s *server, round int) error) {
+	// records the durations (3 untimed warm-up rounds first). The cleanup
+	// op returns, if any, runs after the sample is taken.
+	timed := func(measure string, runs int, op func(s *server, round int) (cleanup func(), err error)) {
 		const warmup = 3
 		samples := map[*server][]time.Duration{}
 		for round := range warmup + runs {
 			for _, s := range active() {
 				t0 := time.Now()
-				if err := op(s, round); err != nil {
+				cleanup, err := op(s, round)
+				d := time.Since(t0)
+				if cleanup != nil {
+					cleanup()
+				}
+				if err != nil {
 					s.fail(fmt.Errorf("%s: %w", measure, err))
 					continue
 				}
 				if round >= warmup {
-					samples[s] = append(samples[s], time.Since(t0))
+					samples[s] = append(samples[s], d)
 				}
 			}
 		}
@@ -113,14 +119,13 @@ func RunNETCONF(ctx context.Context, targets []*Target, pids []int, c SuiteConfi
 	// SSH connect → server hello: a new TCP connection and SSH transport
 	// each time.
 	step("connect")
-	timed(mConnect, c.ConnectRuns, func(s *server, _ int) error {
+	timed(mConnect, c.ConnectRuns, func(s *server, _ int) (func(), error) {
 		sess, err := Dial(ctx, s.t)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		// Closing is not timed: the sample ends at the hello.
-		defer sess.Close(false)
-		return nil
+		// Closing is not timed: the sample ends at the server's hello.
+		return func() { sess.Close(false) }, nil
 	})
 
 	step("load 100 peers")
@@ -151,8 +156,8 @@ func RunNETCONF(ctx context.Context, targets []*Target, pids []int, c SuiteConfi
 			}
 		}
 	}
-	getConfig := func(s *server, _ int) error { _, err := s.ctl.RPC(getConfigRPC); return err }
-	editOne := func(s *server, round int) error { return editOnePeer(s.ctl, round) }
+	getConfig := func(s *server, _ int) (func(), error) { _, err := s.ctl.RPC(getConfigRPC); return nil, err }
+	editOne := func(s *server, round int) (func(), error) { return nil, editOnePeer(s.ctl, round) }
 
 	step("get-config 100")
 	timed(mGet100, c.GetRuns, getConfig)
