@@ -204,6 +204,13 @@ func TestXPathFilter(t *testing.T) {
 			}
 		})
 	}
+	t.Run("an expression that needs too much work is refused", func(t *testing.T) {
+		big := benchDevice(300)
+		err := Encode(&strings.Builder{}, big, EncodeOptions{XPath: "//*[count(//*) > count(//*[1])]"})
+		if errs := rpcerror.All(err); len(errs) != 1 || errs[0].Tag != rpcerror.TagInvalidValue || !strings.Contains(errs[0].Message, "too much work") {
+			t.Errorf("got %v", err)
+		}
+	})
 	if err := Encode(&strings.Builder{}, d, EncodeOptions{XPath: "/", Subtree: []byte("")}); err == nil {
 		t.Error("a subtree and an XPath filter together were accepted")
 	}

@@ -10,6 +10,13 @@ import (
 // on nesting.
 const maxXPathLen = 4096
 
+// maxXPathSteps bounds the navigation an evaluation may do (each step is a
+// move of a navigator), so that an expression like //*[count(//*) > 0]
+// over a large tree ends with an error instead of running for minutes.
+const maxXPathSteps = 2_000_000
+
+type xpathBudgetExceeded struct{}
+
 // xpathFilter marks the nodes selected by an XPath 1.0 expression (RFC 6241
 // §8.9): each selected node with its whole subtree, its ancestors, and the
 // keys of the list entries on the way. Prefixes come from the namespace
@@ -30,6 +37,10 @@ func (t *lazyTree) xpathFilter(doc *dnode, expr string, ns map[string]string) (e
 	}
 	defer func() {
 		if r := recover(); r != nil {
+			if _, ok := r.(xpathBudgetExceeded); ok {
+				err = filterErr("The XPath expression %q needs too much work to evaluate (more than %d steps).", expr, maxXPathSteps)
+				return
+			}
 			err = filterErr("The XPath expression %q cannot be evaluated: %v.", expr, r)
 		}
 	}()
@@ -37,7 +48,8 @@ func (t *lazyTree) xpathFilter(doc *dnode, expr string, ns map[string]string) (e
 	if cerr != nil {
 		return filterErr("The XPath expression %q is not valid: %v.", expr, cerr)
 	}
-	res := e.Evaluate(&navigator{t: t, root: doc, cur: doc})
+	steps := 0
+	res := e.Evaluate(&navigator{t: t, root: doc, cur: doc, steps: &steps})
 	it, ok := res.(*xpath.NodeIterator)
 	if !ok {
 		return filterErr("The XPath expression %q does not evaluate to a node-set.", expr)
@@ -65,10 +77,11 @@ func (t *lazyTree) xpathFilter(doc *dnode, expr string, ns map[string]string) (e
 // navigator is an xpath.NodeNavigator over the dnode tree. Leaves have one
 // text child; there are no attributes.
 type navigator struct {
-	t    *lazyTree
-	root *dnode
-	cur  *dnode
-	text bool // on the text child of cur
+	t     *lazyTree
+	steps *int // shared by the copies of one evaluation
+	root  *dnode
+	cur   *dnode
+	text  bool // on the text child of cur
 }
 
 var _ xpath.NodeNavigator = (*navigator)(nil)
@@ -123,9 +136,18 @@ func (t *lazyTree) stringValue(b *strings.Builder, d *dnode) {
 
 func (n *navigator) Copy() xpath.NodeNavigator { c := *n; return &c }
 
-func (n *navigator) MoveToRoot() { n.cur, n.text = n.root, false }
+// step counts one move against the evaluation's budget.
+func (n *navigator) step() {
+	*n.steps++
+	if *n.steps > maxXPathSteps {
+		panic(xpathBudgetExceeded{})
+	}
+}
+
+func (n *navigator) MoveToRoot() { n.step(); n.cur, n.text = n.root, false }
 
 func (n *navigator) MoveToParent() bool {
+	n.step()
 	if n.text {
 		n.text = false
 		return true
@@ -144,6 +166,7 @@ func (n *navigator) isLeaf() bool {
 }
 
 func (n *navigator) MoveToChild() bool {
+	n.step()
 	if n.text {
 		return false
 	}
@@ -163,6 +186,7 @@ func (n *navigator) MoveToChild() bool {
 }
 
 func (n *navigator) MoveToFirst() bool {
+	n.step()
 	if n.text || n.cur.parent == nil {
 		return false
 	}
@@ -171,6 +195,7 @@ func (n *navigator) MoveToFirst() bool {
 }
 
 func (n *navigator) MoveToNext() bool {
+	n.step()
 	if n.text || n.cur.parent == nil || int(n.cur.idx)+1 >= len(n.cur.parent.kids) {
 		return false
 	}
@@ -179,6 +204,7 @@ func (n *navigator) MoveToNext() bool {
 }
 
 func (n *navigator) MoveToPrevious() bool {
+	n.step()
 	if n.text || n.cur.parent == nil || n.cur.idx == 0 {
 		return false
 	}
