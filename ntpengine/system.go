@@ -60,9 +60,6 @@ func (e *Engine) clockSelect(t float64) {
 		}
 	}
 	if !ok {
-		if e.sys.peer != nil {
-			e.event(EventNoSysPeer, nil, "no majority of truechimers")
-		}
 		e.unsync("no majority of truechimers")
 		return
 	}
