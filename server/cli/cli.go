@@ -104,6 +104,9 @@ type session struct {
 	guard   *inputGuard    // interactive only
 	failed  bool           // some command failed (exit status)
 	leadCol int            // columns on screen before the command line (prompt)
+	// echoOnError: print the command above its caret (exec: no prompt and
+	// no echo show it).
+	echoOnError bool
 }
 
 func (s *session) printf(format string, a ...any) { fmt.Fprintf(&s.out, format, a...) }
@@ -145,6 +148,10 @@ func (s *session) execute(line string) bool {
 	}
 	p, serr := parse(s.c.roots[s.view], line)
 	if serr != nil {
+		if s.echoOnError {
+			// Nothing shows the command above the caret: show it.
+			s.printf("%s\n", printableEcho(line))
+		}
 		s.caret(serr)
 		return false
 	}
@@ -263,6 +270,7 @@ func cliErrorf(format string, a ...any) error {
 // rest and makes the exit status 1.
 func (s *session) serveExec(command string) int {
 	s.w = s.ts.Stdout
+	s.echoOnError = true
 	for _, line := range strings.FieldsFunc(command, func(r rune) bool { return r == ';' || r == '\n' }) {
 		if s.ctx.Err() != nil || s.done {
 			break
@@ -273,17 +281,6 @@ func (s *session) serveExec(command string) int {
 		}
 		line = strings.TrimSpace(line)
 		if line == "" {
-			continue
-		}
-		// The caret needs the line above it.
-		p, serr := parse(s.c.roots[s.view], line)
-		if serr != nil || p == nil {
-			if serr != nil {
-				fmt.Fprintf(s.w, "%s\n", printableEcho(line))
-				s.caret(serr)
-				s.flush()
-				return 1
-			}
 			continue
 		}
 		if !s.execute(line) {
@@ -483,7 +480,8 @@ func (g *inputGuard) Read(p []byte) (int, error) {
 }
 
 // keypress is x/term's AutoCompleteCallback: '?' shows help for the words
-// before the cursor, Tab completes the word at the cursor.
+// before the cursor, Tab completes the word at the cursor, Ctrl-Z returns to
+// the user view.
 func (s *session) keypress(line string, pos int, key rune) (string, int, bool) {
 	switch key {
 	case '?':
@@ -495,6 +493,16 @@ func (s *session) keypress(line string, pos int, key rune) (string, int, bool) {
 		return line, pos, true
 	case '\t':
 		return s.tab(line, pos)
+	case 0x1a:
+		// Ctrl-Z: VRP's shortcut for return, from any view.
+		if s.view == userView {
+			return line, pos, true
+		}
+		s.printf("%s%s^Z\n", s.prompt(), line)
+		cmdReturn(s, nil)
+		s.term.SetPrompt(s.prompt())
+		s.flush()
+		return "", 0, true
 	}
 	return "", 0, false
 }

@@ -50,7 +50,7 @@ func keys(input string) string {
 			l, enter = strings.TrimSuffix(l, `\`), false
 		}
 		l = strings.NewReplacer("<tab>", "\t", "<up>", "\x1b[A", "<down>", "\x1b[B", "<left>", "\x1b[D",
-			"<right>", "\x1b[C", "<bs>", "\x7f", "<ctrl-c>", "\x03", "<ctrl-u>", "\x15").Replace(l)
+			"<right>", "\x1b[C", "<bs>", "\x7f", "<ctrl-c>", "\x03", "<ctrl-u>", "\x15", "<ctrl-z>", "\x1a").Replace(l)
 		b.WriteString(l)
 		if enter {
 			b.WriteString("\r")
