@@ -314,7 +314,9 @@ func contentEqual(f *felem, n *dnode) bool {
 
 // subtreeFilter marks the nodes of doc selected by the filter.
 func (t *lazyTree) subtreeFilter(doc *dnode, filter []byte, inScope map[string]string) error {
-	roots, err := parseXML(filter, Limits{}, inScope)
+	// A filter is small; its size bounds the work (each filter node may scan
+	// a whole list).
+	roots, err := parseXML(filter, Limits{MaxBytes: 1 << 20, MaxElements: 10_000}, inScope)
 	if err != nil {
 		return err
 	}

@@ -131,6 +131,12 @@ func TestSubtreeFilterRFC6241(t *testing.T) {
 			t.Errorf("no filter differs from the full output")
 		}
 	})
+	t.Run("a filter of more than 10,000 elements is too-big", func(t *testing.T) {
+		err := Encode(&strings.Builder{}, d, EncodeOptions{Subtree: []byte(ntp(strings.Repeat(`<unsync/>`, 10_001)))})
+		if errs := rpcerror.All(err); len(errs) != 1 || errs[0].Tag != rpcerror.TagTooBig {
+			t.Errorf("got %v", err)
+		}
+	})
 	t.Run("a malformed filter is malformed-message", func(t *testing.T) {
 		err := Encode(&strings.Builder{}, d, EncodeOptions{Subtree: []byte(`<ntp><unsync></ntp>`)})
 		if errs := rpcerror.All(err); len(errs) != 1 || errs[0].Tag != rpcerror.TagMalformedMessage {
