@@ -371,6 +371,7 @@ func (d *discipline) doStep(offset float64, out *clockOut) {
 	d.phase += offset
 	d.offset = 0
 	d.phaseRate = 0
+	d.slewing = false // clock.Clock.Step cancels a slew in progress
 	d.count = 0
 	d.poll = d.minPoll
 }

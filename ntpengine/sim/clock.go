@@ -69,10 +69,12 @@ func (c *Clock) Now() time.Time {
 	return c.net.epoch.Add(time.Duration((c.net.now + c.err) * 1e9))
 }
 
-// Step jumps the clock by d.
+// Step jumps the clock by d and cancels a slew in progress (as
+// clock.Clock specifies: the step corrects the whole measured offset).
 func (c *Clock) Step(d time.Duration) error {
 	c.advance(c.net.now)
 	c.err += d.Seconds()
+	c.slewLeft = 0
 	return nil
 }
 
