@@ -240,7 +240,7 @@ func (s *schema) build(e *goyang.Entry, parent *snode, f fieldRef) (*snode, erro
 		}
 		n.lt = lt
 		for _, d := range e.DefaultValues() {
-			v, err := lt.parse(d, n.elemType, nil)
+			v, err := lt.parse(d, n.elemType, moduleResolver{e.Node})
 			if err != nil {
 				return nil, fmt.Errorf("xmlcodec: %s: default %q: %w", n.path, d, err)
 			}
@@ -342,6 +342,27 @@ func (n *snode) mapKey(vals []reflect.Value) reflect.Value {
 		k.Field(fi).Set(vals[i])
 	}
 	return k
+}
+
+// moduleResolver resolves the prefixes of a value written in a module
+// (an identityref default) through the module's own prefix and imports.
+type moduleResolver struct{ node goyang.Node }
+
+func (m moduleResolver) lookup(prefix string) (string, bool) {
+	if m.node == nil {
+		return "", false
+	}
+	mod := goyang.FindModuleByPrefix(m.node, prefix)
+	if mod == nil || mod.Namespace == nil {
+		return "", false
+	}
+	if mod.Kind() == "submodule" && mod.BelongsTo != nil {
+		if p := mod.Modules.Modules[mod.BelongsTo.Name]; p != nil && p.Namespace != nil {
+			return p.Namespace.Name, true
+		}
+		return "", false
+	}
+	return mod.Namespace.Name, true
 }
 
 // enumInfo returns name↔value maps of a generated enum type.

@@ -192,6 +192,18 @@ func TestSchemaTable(t *testing.T) {
 	if s.root.child(nsSys, "system").child(nsSys, "sysname").defaults[0] != "ntpagent" {
 		t.Error("sysname default")
 	}
+	// Prefixes in a module's own values (identityref defaults) resolve
+	// through the module's prefix and imports.
+	r := moduleResolver{ntpN.entry.Node}
+	if ns, ok := r.lookup("ntpa"); !ok || ns != nsNTP {
+		t.Errorf("lookup(ntpa) = %q %v", ns, ok)
+	}
+	if ns, ok := r.lookup(""); !ok || ns != nsNTP {
+		t.Errorf("lookup() = %q %v", ns, ok)
+	}
+	if _, ok := r.lookup("ntps"); ok {
+		t.Error("a prefix the module does not import resolved")
+	}
 }
 
 // TestLeafListEncode: leaf-list entries are written one element each, in
