@@ -269,7 +269,7 @@ func cliErrorf(format string, a ...any) error {
 // or new lines, run in order from the user view; the first failure stops the
 // rest and makes the exit status 1.
 func (s *session) serveExec(command string) int {
-	s.w = s.ts.Stdout
+	s.w = s.plainOut()
 	s.echoOnError = true
 	for _, line := range strings.FieldsFunc(command, func(r rune) bool { return r == ';' || r == '\n' }) {
 		if s.ctx.Err() != nil || s.done {
@@ -294,7 +294,7 @@ func (s *session) serveExec(command string) int {
 // after the prompt, like a transcript, and run; a failing line does not stop
 // the batch but makes the exit status 1.
 func (s *session) serveBatch() int {
-	s.w = s.ts.Stdout
+	s.w = s.plainOut()
 	br := bufio.NewReaderSize(s.ts.Stdin, maxLineBytes+2)
 	for s.ctx.Err() == nil && !s.done {
 		line, tooLong, err := readBoundedLine(br)
@@ -320,6 +320,24 @@ func (s *session) serveBatch() int {
 		return 1
 	}
 	return 0
+}
+
+// plainOut is stdout for exec and batch output: with a PTY (ssh -t) the
+// client's terminal is raw, so new lines become CR LF.
+func (s *session) plainOut() io.Writer {
+	if s.ts.PTY {
+		return crlfWriter{s.ts.Stdout}
+	}
+	return s.ts.Stdout
+}
+
+type crlfWriter struct{ w io.Writer }
+
+func (c crlfWriter) Write(p []byte) (int, error) {
+	if _, err := c.w.Write(bytes.ReplaceAll(p, []byte("\n"), []byte("\r\n"))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // printableEcho shows control characters of an echoed line as pictures, so a batch

@@ -324,3 +324,15 @@ func TestAuditLogMasksKeys(t *testing.T) {
 		t.Fatalf("audit log:\n%s", logs.String())
 	}
 }
+
+// TestExecWithPTY: ssh -t HOST 'command' asks for a PTY with an exec
+// request; the output then has CR LF line ends.
+func TestExecWithPTY(t *testing.T) {
+	e := newEnv(t)
+	var out bytes.Buffer
+	status := e.cli.ServeTerminal(context.Background(), &TerminalSession{ID: 9, User: "admin", Role: RoleAdmin, PTY: true,
+		Command: "display this", Stdin: strings.NewReader(""), Stdout: &out, Stderr: &out})
+	if status != 0 || out.String() != "#\r\nreturn\r\n" {
+		t.Fatalf("status %d, output %q", status, out.String())
+	}
+}
