@@ -1110,6 +1110,14 @@ func (s *Store) CandidateModified() bool {
 	return len(s.modifiedBy) > 0
 }
 
+// CandidateModifiedBy reports whether the session made some of the
+// candidate's uncommitted changes (a CLI asks before quitting).
+func (s *Store) CandidateModifiedBy(sessionID uint32) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.modifiedBy[sessionID]
+}
+
 // History lists the kept commits, newest first.
 func (s *Store) History() []CommitInfo {
 	s.mu.Lock()

@@ -326,6 +326,9 @@ func TestOperations(t *testing.T) {
 			if err := s.Lock(bob, Candidate); err != nil {
 				t.Fatalf("own changes must not block the lock: %v", err)
 			}
+			if !s.CandidateModifiedBy(bob.ID) || s.CandidateModifiedBy(alice.ID) {
+				t.Error("CandidateModifiedBy does not name the session that made the changes")
+			}
 		}},
 		{"RFC6241-7.5 after a commit the candidate can be locked by anyone", func(t *testing.T, s *Store) {
 			mustEdit(t, s, bob, Candidate, setPeer("10.0.0.2", 4))
