@@ -226,3 +226,38 @@ func TestLeafListEncode(t *testing.T) {
 		t.Errorf("got %s", got)
 	}
 }
+
+// TestSchemaTableCoversModules: every data node of the YANG modules has a
+// generated field (a stale gen/ would otherwise drop nodes silently).
+func TestSchemaTableCoversModules(t *testing.T) {
+	s, err := loadSchema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var countYANG func(e *goyang.Entry) int
+	countYANG = func(e *goyang.Entry) int {
+		n := 0
+		for _, c := range e.Dir {
+			if c.RPC != nil || c.Kind == goyang.NotificationEntry {
+				continue
+			}
+			n += 1 + countYANG(c)
+		}
+		return n
+	}
+	var countTable func(n *snode) int
+	countTable = func(n *snode) int {
+		c := 0
+		for _, k := range n.children {
+			c += 1 + countTable(k)
+		}
+		return c
+	}
+	want := 0
+	for _, m := range s.ys.Modules() {
+		want += countYANG(m.Entry)
+	}
+	if got := countTable(s.root); got != want || want < 80 {
+		t.Errorf("schema table has %d nodes, the modules %d", got, want)
+	}
+}
