@@ -272,10 +272,12 @@ func (d *discipline) freqState(offset, sampleT, t, delay float64, out *clockOut)
 	slope, icept, se, ok := fitLine(d.fx, d.precision)
 	// DisciplineRFC measures for the whole stepout, as the RFC does.
 	done := false
-	if d.mode == DisciplineRegression && len(d.fx) >= freqMinSamples {
-		// The fit goes on in SYNC: leave FREQ when the estimate is good,
-		// or when three samples span 8 s if they are noisy.
-		done = ok && se <= freqEstimateDone || mu >= 8
+	if d.mode == DisciplineRegression {
+		// The fit goes on in SYNC: leave FREQ when three samples span
+		// 8 s, or two span a minimum poll interval (samples are scarce:
+		// better a rough frequency than a clock left running free).
+		done = len(d.fx) >= freqMinSamples && (ok && se <= freqEstimateDone || mu >= 8) ||
+			len(d.fx) >= 2 && mu >= math.Ldexp(1, int(d.minPoll))
 	}
 	if !done && !(mu >= stepout && len(d.fx) >= 2) {
 		return ResultIgnore, *out
