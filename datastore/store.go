@@ -383,6 +383,20 @@ func (s *Store) Snapshot(ds Name) *gen.Device {
 	return copyTree(t) // stored trees never change: copy outside the lock
 }
 
+// Shared returns the stored configuration tree of ds itself, without the
+// copy Snapshot makes (which costs ~0.2–0.4 ms for 1,000 peers): for
+// encoders that only read, such as get-config. Stored trees are never
+// changed by the store; the caller must never change this one either (not
+// even PopulateDefaults: take a Snapshot for with-defaults report-all).
+func (s *Store) Shared(ds Name) *gen.Device {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ds == Candidate {
+		return s.candidate
+	}
+	return s.running
+}
+
 func checkName(ds Name) error {
 	if ds != Running && ds != Candidate {
 		return &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagInvalidValue,

@@ -179,6 +179,16 @@ func TestOperations(t *testing.T) {
 				t.Errorf("empty containers kept: %+v", c.Ntp)
 			}
 		}},
+		{"RFC6241-7.1 get-config reads: Shared is the stored tree, Snapshot an equal copy, neither changes with later edits", func(t *testing.T, s *Store) {
+			shared, snap := s.Shared(Running), s.Snapshot(Running)
+			if !equalTree(shared, snap) || shared == snap {
+				t.Fatal("Shared and Snapshot differ")
+			}
+			mustEdit(t, s, alice, Running, setPeer("10.0.0.1", 7))
+			if peerSet(shared)["10.0.0.1"] != 6 || peerSet(snap)["10.0.0.1"] != 6 {
+				t.Error("an edit changed a tree handed out before it")
+			}
+		}},
 		{"RFC6241-8.3.4.1 commit makes running the candidate and records the commit", func(t *testing.T, s *Store) {
 			mustEdit(t, s, alice, Candidate, setPeer("10.0.0.2", 4))
 			ci := mustCommit(t, s, alice, CommitOptions{Label: "two"})
