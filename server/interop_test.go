@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -61,6 +62,7 @@ func yanglintConfigs(t *testing.T, dir string) int {
 }
 
 func TestNcclientInterop(t *testing.T) {
+	t.Parallel() // mostly waiting on python: overlap it with the other tests
 	py := requireNcclient(t)
 	testtool.Require(t, "yanglint")
 	a := startAgent(t)
@@ -86,4 +88,46 @@ func TestNcclientInterop(t *testing.T) {
 func portOf(addr string) string {
 	i := strings.LastIndexByte(addr, ':')
 	return addr[i+1:]
+}
+
+// TestAnsibleInterop runs testdata/netconf/ansible/playbook.yml twice with
+// Debian's ansible (ansible.netcommon.netconf connection): both runs succeed,
+// the second reports changed=0.
+func TestAnsibleInterop(t *testing.T) {
+	t.Parallel()
+	pb := testtool.Require(t, "ansible-playbook")
+	a := startAgent(t)
+	dir := t.TempDir()
+	inv := "[agent]\nntpagent ansible_host=127.0.0.1 ansible_port=" + portOf(a.addr) +
+		" ansible_user=admin ansible_password=" + adminPassword +
+		" ansible_connection=ansible.netcommon.netconf ansible_network_os=default ansible_host_key_checking=false\n"
+	if err := os.WriteFile(filepath.Join(dir, "inventory.ini"), []byte(inv), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run := func() string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, pb, "-i", filepath.Join(dir, "inventory.ini"), repoFile("testdata", "netconf", "ansible", "playbook.yml"))
+		cmd.Env = append(os.Environ(), "HOME="+dir, "ANSIBLE_HOST_KEY_CHECKING=False", "ANSIBLE_PARAMIKO_LOOK_FOR_KEYS=False",
+			"ANSIBLE_LOCAL_TEMP="+filepath.Join(dir, "tmp"), "ANSIBLE_NOCOLOR=1", "ANSIBLE_RETRY_FILES_ENABLED=False")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("ansible-playbook: %v\n%s", err, out)
+		}
+		return string(out)
+	}
+	first := run()
+	if !regexp.MustCompile(`ntpagent\s+: ok=\d+\s+changed=[1-9]`).MatchString(first) {
+		t.Fatalf("first run changed nothing:\n%s", first)
+	}
+	second := run()
+	if !regexp.MustCompile(`ntpagent\s+: ok=\d+\s+changed=0\s+unreachable=0\s+failed=0`).MatchString(second) {
+		t.Fatalf("second run is not idempotent:\n%s", second)
+	}
+	c := dialNC(t, a.addr, a.adminKey(), true)
+	r := c.rpc(`<get-config><source><running/></source></get-config>`)
+	if !strings.Contains(r, "10.20.0.1") || !strings.Contains(r, "10.20.0.2") || strings.Contains(r, "10.20.0.9") {
+		t.Fatalf("running after the playbook: %s", r)
+	}
 }

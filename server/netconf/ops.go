@@ -47,7 +47,9 @@ func invalidValue(name, format string, args ...any) *rpcerror.Error {
 // dispatch runs one operation; it returns the reply body (nil for <ok/>).
 func (x *session) dispatch(op *element) ([]byte, error) {
 	switch op.Name.Space {
-	case NSBase:
+	case NSBase, "":
+		// An unqualified operation inside the base-namespace <rpc> is a base
+		// operation: Ansible's netconf_rpc sends <commit> without xmlns.
 	case NSMonitoring:
 		if op.Name.Local == "get-schema" {
 			return x.getSchema(op)
