@@ -33,6 +33,7 @@ OUT_DIR=$ROOT/bench-results
 
 log() { printf 'bench: %s\n' "$*" >&2; }
 
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 WORK=$(mktemp -d /tmp/ntpagent-bench.XXXXXX)
 # netconf-subsystem runs as $NC_USER and must reach netconfd's socket here.
 chmod 0755 "$WORK"
@@ -231,13 +232,13 @@ if ((${#targets[@]})); then
     -connect-runs "$CONNECT_RUNS" -get-runs "$GET_RUNS" -edit-runs "$EDIT_RUNS" \
     -duration "$DURATION" -o "$RESULTS" -dump "$WORK" || log "NETCONF suite: a server failed (see the table)"
 fi
-if ((HAVE_CHRONYD)); then
-  "$BENCH" ntp -name chronyd -addr "127.0.0.1:$P_CHRONY" -duration "$DURATION" -o "$RESULTS" ||
-    MISSING+=("chronyd=load failed, see above")
-fi
-if ((HAVE_AGENT)); then
-  "$BENCH" ntp -name ntpagent -addr "127.0.0.1:$P_AGENT_NTP" -duration "$DURATION" -o "$RESULTS" ||
-    log "ntpagent: NTP load failed"
+ntp_targets=()
+((HAVE_CHRONYD)) && ntp_targets+=(-target "name=chronyd,addr=127.0.0.1:$P_CHRONY")
+((HAVE_AGENT)) && ntp_targets+=(-target "name=ntpagent,addr=127.0.0.1:$P_AGENT_NTP")
+if ((${#ntp_targets[@]})); then
+  # The servers take turns (5 rounds), like the NETCONF samples.
+  "$BENCH" ntp "${ntp_targets[@]}" -duration "$DURATION" -o "$RESULTS" ||
+    log "NTP load: a server gave no valid reply (see the table)"
 fi
 
 # Stop the servers before the micro-benchmarks so that they do not share
@@ -256,12 +257,13 @@ if [[ $GO_BENCHTIME != 0 ]]; then
       >"$WORK/gobench.out" 2>&1 || log "go test -bench failed in some package (see below); results of the others are kept"
     while IFS= read -r line; do
       log "$line"
-      NOTES+=("go test -bench: $line")
+      NOTES+=("go test -bench: ${line//$'\t'/ }")
     done < <(grep -E '^(FAIL|panic:)\s' "$WORK/gobench.out" || true)
     "$BENCH" gobench -o "$RESULTS" <"$WORK/gobench.out"
   fi
 fi
 
+NOTES+=("load average at the start: $LOAD_START (the CPUs are shared; the servers take turns sample by sample, so ratios are fairer than absolute times)")
 mkdir -p "$OUT_DIR"
 report_args=()
 for m in "${MISSING[@]}"; do report_args+=(-missing "$m"); done

@@ -203,39 +203,56 @@ func cmdNETCONF(ctx context.Context, log *slog.Logger, args []string) error {
 
 func cmdNTP(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("ntp", flag.ContinueOnError)
-	name := fs.String("name", "", "server name in the results (ntpagent, chronyd)")
-	addr := fs.String("addr", "", "UDP address of the server, on loopback")
+	var targets multiFlag
+	fs.Var(&targets, "target", "name=NAME,addr=HOST:PORT of one NTP server on loopback (repeatable)")
 	senders := fs.Int("senders", 2, "sender goroutines (one socket each)")
 	window := fs.Int("window", 32, "requests in flight per sender")
-	warm := fs.Duration("warmup", 500*time.Millisecond, "warm-up, not counted")
-	dur := fs.Duration("duration", 5*time.Second, "counted interval")
+	warm := fs.Duration("warmup", 300*time.Millisecond, "warm-up of each round, not counted")
+	dur := fs.Duration("duration", 5*time.Second, "counted time per server, over all rounds")
+	rounds := fs.Int("rounds", 5, "the servers take turns this many times")
 	outPath := fs.String("o", "", "append results to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *name == "" || *addr == "" {
-		return errors.New("ntp: -name and -addr are required")
+	if len(targets) == 0 {
+		return errors.New("ntp: at least one -target")
 	}
-	if err := loopbackOnly(*addr); err != nil {
-		return err
+	if *senders < 1 || *senders > 64 || *window < 1 || *window > 1024 || *dur <= 0 || *dur > 10*time.Minute || *rounds < 1 || *rounds > 100 {
+		return errors.New("ntp: senders 1..64, window 1..1024, duration up to 10m, rounds 1..100")
 	}
-	ua, err := net.ResolveUDPAddr("udp4", *addr)
-	if err != nil {
-		return err
+	var loads []NTPLoad
+	for _, v := range targets {
+		var name, addr string
+		for field := range strings.SplitSeq(v, ",") {
+			k, val, _ := strings.Cut(field, "=")
+			switch k {
+			case "name":
+				name = val
+			case "addr":
+				addr = val
+			default:
+				return fmt.Errorf("ntp: target %q: unknown key %q", v, k)
+			}
+		}
+		if name == "" || addr == "" {
+			return fmt.Errorf("ntp: target %q: name and addr are required", v)
+		}
+		if err := loopbackOnly(addr); err != nil {
+			return err
+		}
+		ua, err := net.ResolveUDPAddr("udp4", addr)
+		if err != nil {
+			return err
+		}
+		loads = append(loads, NTPLoad{Name: name, Addr: ua, Senders: *senders, Window: *window, Warmup: *warm, Duration: *dur, Timeout: 50 * time.Millisecond})
 	}
-	if *senders < 1 || *senders > 64 || *window < 1 || *window > 1024 || *dur <= 0 || *dur > 10*time.Minute {
-		return errors.New("ntp: senders 1..64, window 1..1024, duration up to 10m")
-	}
-	r, err := RunNTPLoad(ctx, NTPLoad{Name: *name, Addr: ua, Senders: *senders, Window: *window, Warmup: *warm, Duration: *dur, Timeout: 50 * time.Millisecond})
-	if err != nil {
-		return err
-	}
-	w, err := output(*outPath)
-	if err != nil {
-		return err
+	rs, err := RunNTPRounds(ctx, loads, *rounds)
+	w, oerr := output(*outPath)
+	if oerr != nil {
+		return errors.Join(err, oerr)
 	}
 	defer w.Close()
-	return writeResults(w, []Result{r})
+	return errors.Join(err, writeResults(w, rs))
 }
 
 func cmdGoBench(args []string) error {

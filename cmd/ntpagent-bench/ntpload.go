@@ -87,9 +87,60 @@ func classify(b []byte) (replyKind, uint64) {
 // l.Window requests in flight, and counts the replies received in the
 // counted interval.
 func RunNTPLoad(ctx context.Context, l NTPLoad) (Result, error) {
-	if !l.Addr.IP.IsLoopback() {
-		return Result{}, fmt.Errorf("ntp load: %s is not a loopback address", l.Addr)
+	rs, err := RunNTPRounds(ctx, []NTPLoad{l}, 1)
+	if len(rs) == 0 {
+		return Result{}, err
 	}
+	return rs[0], err
+}
+
+// RunNTPRounds loads several servers in turn, rounds times, each round
+// lasting Duration/rounds per server (with its own warm-up), so that a change
+// of the machine's load during the run affects all servers alike. Counts are
+// summed over the rounds.
+func RunNTPRounds(ctx context.Context, loads []NTPLoad, rounds int) ([]Result, error) {
+	totals := make([]ntpCounts, len(loads))
+	var errs []error
+	for _, l := range loads {
+		if !l.Addr.IP.IsLoopback() {
+			return nil, fmt.Errorf("ntp load: %s is not a loopback address", l.Addr)
+		}
+	}
+	for range max(rounds, 1) {
+		for i, l := range loads {
+			if ctx.Err() != nil {
+				break
+			}
+			l.Duration /= time.Duration(max(rounds, 1))
+			c, err := ntpRound(ctx, l)
+			totals[i].add(c)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", l.Name, err))
+			}
+		}
+	}
+	var out []Result
+	for i, l := range loads {
+		total := totals[i]
+		answered := total.valid + total.unsync
+		r := Result{Server: l.Name, Measure: mNTPRate, Unit: "1/s", Median: float64(answered) / l.Duration.Seconds(), N: int(answered),
+			Note: fmt.Sprintf("%d senders × %d in flight, %.1f s in %d rounds; sent %d, unsynchronized %d, KoD %d, invalid %d, lost %d, late %d",
+				l.Senders, l.Window, l.Duration.Seconds(), max(rounds, 1), total.sent, total.unsync, total.kod, total.invalid, total.lost, total.late)}
+		if answered == 0 {
+			// Kept as a 0/s result, with the counts that say why.
+			errs = append(errs, fmt.Errorf("ntp load: no valid reply from %s %s (%s)", l.Name, l.Addr, r.Note))
+		}
+		out = append(out, r)
+	}
+	if ctx.Err() != nil {
+		errs = append(errs, ctx.Err())
+	}
+	return out, errors.Join(errs...)
+}
+
+// ntpRound runs the senders against one server for one warm-up and one
+// counted interval.
+func ntpRound(ctx context.Context, l NTPLoad) (ntpCounts, error) {
 	start := time.Now()
 	from := start.Add(l.Warmup)
 	until := from.Add(l.Duration)
@@ -111,17 +162,7 @@ func RunNTPLoad(ctx context.Context, l NTPLoad) (Result, error) {
 		})
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return Result{}, err
-	}
-	answered := total.valid + total.unsync
-	r := Result{Server: l.Name, Measure: mNTPRate, Unit: "1/s", Median: float64(answered) / l.Duration.Seconds(), N: int(answered),
-		Note: fmt.Sprintf("%d senders × %d in flight, %.1f s; sent %d, unsynchronized %d, KoD %d, invalid %d, lost %d, late %d",
-			l.Senders, l.Window, l.Duration.Seconds(), total.sent, total.unsync, total.kod, total.invalid, total.lost, total.late)}
-	if answered == 0 {
-		return r, fmt.Errorf("ntp load: no valid reply from %s (%s)", l.Addr, r.Note)
-	}
-	return r, nil
+	return total, errors.Join(errs...)
 }
 
 // ntpSender runs one socket's closed loop: every answered request is

@@ -112,3 +112,27 @@ func TestNTPLoadRefusesNonLoopback(t *testing.T) {
 		t.Fatal("load against 192.0.2.1 accepted")
 	}
 }
+
+// Servers take turns; one that never answers gets a 0/s result and an error,
+// the other keeps its count.
+func TestNTPRounds(t *testing.T) {
+	good := responder(t, 0, false)
+	silent, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	mk := func(name string, a *net.UDPAddr) NTPLoad {
+		return NTPLoad{Name: name, Addr: a, Senders: 1, Window: 2, Duration: 200 * time.Millisecond, Timeout: 20 * time.Millisecond}
+	}
+	rs, err := RunNTPRounds(context.Background(), []NTPLoad{mk("good", good), mk("silent", silent.LocalAddr().(*net.UDPAddr))}, 2)
+	if err == nil || !strings.Contains(err.Error(), "silent") {
+		t.Fatalf("err = %v, want silent's", err)
+	}
+	if len(rs) != 2 || rs[0].Server != "good" || rs[0].N == 0 || rs[1].Server != "silent" || rs[1].N != 0 || rs[1].Measure != mNTPRate {
+		t.Fatalf("%+v", rs)
+	}
+	if !strings.Contains(rs[0].Note, "in 2 rounds") {
+		t.Errorf("note %q", rs[0].Note)
+	}
+}
