@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"golang.org/x/term"
@@ -107,6 +108,10 @@ type session struct {
 	// echoOnError: print the command above its caret (exec: no prompt and
 	// no echo show it).
 	echoOnError bool
+	inCallback  bool         // output of '?', Tab, Ctrl-Z: never paged
+	height      atomic.Int32 // terminal height (window-change updates it)
+	pageSet     bool         // screen-length set for this session
+	pageLines   int
 }
 
 func (s *session) printf(format string, a ...any) { fmt.Fprintf(&s.out, format, a...) }
@@ -133,8 +138,63 @@ func (s *session) flush() {
 	if s.out.Len() == 0 {
 		return
 	}
-	s.w.Write(s.out.Bytes())
+	if s.term != nil && !s.inCallback {
+		s.page()
+	} else {
+		s.w.Write(s.out.Bytes())
+	}
 	s.out.Reset()
+}
+
+// page writes the output of a command a screen at a time, as VRP does: at
+// "---- More ----" the space bar shows the next screen, Enter the next line,
+// any other key (or Ctrl-C) the prompt. screen-length N temporary sets the
+// screen (0: no paging); by default it is the terminal's height less one.
+func (s *session) page() {
+	lines := strings.SplitAfter(s.out.String(), "\n")
+	if lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
+	}
+	size := s.screenLength()
+	if size <= 0 || len(lines) <= size {
+		s.w.Write(s.out.Bytes())
+		return
+	}
+	next := size
+	s.w.Write([]byte(strings.Join(lines[:next], "")))
+	for next < len(lines) {
+		const more = "  ---- More ----"
+		s.w.Write([]byte(more))
+		key, err := s.guard.readKey()
+		// Erase the More prompt (x/term writes straight through here: the
+		// cursor is at the start of an empty line between ReadLine calls).
+		s.ts.Stdout.Write([]byte("\r" + strings.Repeat(" ", len(more)) + "\r"))
+		step := 0
+		switch {
+		case err != nil:
+		case key == ' ':
+			step = size
+		case key == '\r' || key == '\n':
+			step = 1
+			if key == '\r' {
+				s.guard.skipLF()
+			}
+		}
+		if step == 0 {
+			return
+		}
+		end := min(next+step, len(lines))
+		s.w.Write([]byte(strings.Join(lines[next:end], "")))
+		next = end
+	}
+}
+
+// screenLength is the paging size of the session.
+func (s *session) screenLength() int {
+	if s.pageSet {
+		return s.pageLines
+	}
+	return int(s.height.Load()) - 1
 }
 
 // execute runs one command line and reports whether it succeeded. Its output
@@ -395,6 +455,7 @@ func (s *session) serveInteractive() int {
 	if s.ts.Width > 0 && s.ts.Height > 0 {
 		t.SetSize(s.ts.Width, s.ts.Height)
 	}
+	s.height.Store(int32(s.ts.Height))
 	stop := make(chan struct{})
 	defer close(stop)
 	if s.ts.Resize != nil {
@@ -410,6 +471,7 @@ func (s *session) serveInteractive() int {
 						return
 					}
 					t.SetSize(wh[0], wh[1])
+					s.height.Store(int32(wh[1]))
 				}
 			}
 		}()
@@ -441,32 +503,35 @@ func (s *session) serveInteractive() int {
 // (refused when Enter comes); Ctrl-C (which x/term would turn into end of
 // file) becomes Ctrl-U, which abandons the line typed so far; bytes that are
 // not UTF-8 are dropped (x/term would wait forever for the rest of such a
-// "rune").
+// "rune"). It hands the line editor at most one line per Read, so that what
+// was typed after Enter is still here for the pager (readKey).
 type inputGuard struct {
 	r        io.Reader
 	n        int
 	drop     bool
 	overflow bool
-	pending  []byte // the start of a rune split across reads
+	err      error
+	partial  []byte // the start of a rune split across reads
+	queue    []byte // filtered bytes not handed out yet
 	buf      [512]byte
 }
 
-func (g *inputGuard) Read(p []byte) (int, error) {
-	if len(p) < utf8.UTFMax+1 {
-		return 0, io.ErrShortBuffer
+// fill reads once from the client and queues what passes the filter.
+func (g *inputGuard) fill() {
+	if g.err != nil {
+		return
 	}
-	room := min(len(p)-len(g.pending), len(g.buf)-len(g.pending))
-	copy(g.buf[:], g.pending)
-	n, err := g.r.Read(g.buf[len(g.pending) : len(g.pending)+room])
-	in := g.buf[:len(g.pending)+n]
-	g.pending = g.pending[:0]
-	out := p[:0]
+	copy(g.buf[:], g.partial)
+	n, err := g.r.Read(g.buf[len(g.partial):])
+	in := g.buf[:len(g.partial)+n]
+	g.partial = g.partial[:0]
+	g.err = err
 	for len(in) > 0 {
 		b := in[0]
 		size := 1
 		if b >= utf8.RuneSelf {
 			if !utf8.FullRune(in) && err == nil {
-				g.pending = append(g.pending, in...)
+				g.partial = append(g.partial, in...)
 				break
 			}
 			r, sz := utf8.DecodeRune(in)
@@ -479,28 +544,66 @@ func (g *inputGuard) Read(p []byte) (int, error) {
 		switch {
 		case b == '\r' || b == '\n':
 			g.n, g.drop = 0, false
-			out = append(out, b)
+			g.queue = append(g.queue, b)
 		case g.drop:
 		case b == 0x03:
 			g.n = 0
-			out = append(out, 0x15)
+			g.queue = append(g.queue, 0x15)
 		default:
 			g.n += size
 			if g.n > maxLineBytes {
 				g.drop, g.overflow = true, true
 				break
 			}
-			out = append(out, in[:size]...)
+			g.queue = append(g.queue, in[:size]...)
 		}
 		in = in[size:]
 	}
-	return len(out), err
+}
+
+func (g *inputGuard) Read(p []byte) (int, error) {
+	for i := 0; len(g.queue) == 0 && g.err == nil && i < 1<<16; i++ {
+		g.fill()
+	}
+	if len(g.queue) == 0 {
+		return 0, g.err
+	}
+	n := 0
+	for n < len(p) && n < len(g.queue) {
+		b := g.queue[n]
+		p[n] = b
+		n++
+		if b == '\r' || b == '\n' {
+			if b == '\r' && n < len(p) && n < len(g.queue) && g.queue[n] == '\n' {
+				p[n] = '\n'
+				n++
+			}
+			break
+		}
+	}
+	g.queue = g.queue[n:]
+	return n, nil
+}
+
+// readKey returns the next byte typed (for the pager).
+func (g *inputGuard) readKey() (byte, error) {
+	for i := 0; len(g.queue) == 0 && g.err == nil && i < 1<<16; i++ {
+		g.fill()
+	}
+	if len(g.queue) == 0 {
+		return 0, g.err
+	}
+	b := g.queue[0]
+	g.queue = g.queue[1:]
+	return b, nil
 }
 
 // keypress is x/term's AutoCompleteCallback: '?' shows help for the words
 // before the cursor, Tab completes the word at the cursor, Ctrl-Z returns to
 // the user view.
 func (s *session) keypress(line string, pos int, key rune) (string, int, bool) {
+	s.inCallback = true
+	defer func() { s.inCallback = false }()
 	switch key {
 	case '?':
 		before := line[:pos]
@@ -570,4 +673,11 @@ func (s *session) tab(line string, pos int) (string, int, bool) {
 	s.printf("%s%s\n  %s\n", s.prompt(), line, strings.Join(words, "  "))
 	s.flush()
 	return line, pos, true
+}
+
+// skipLF drops a LF that follows the CR of an Enter key.
+func (g *inputGuard) skipLF() {
+	if len(g.queue) > 0 && g.queue[0] == '\n' {
+		g.queue = g.queue[1:]
+	}
 }

@@ -21,6 +21,14 @@ func cmdSystemView(s *session, a args) error {
 	return nil
 }
 
+// cmdScreenLength: screen-length N temporary sets the paging of this
+// session (0 turns it off).
+func cmdScreenLength(s *session, a args) error {
+	n, _ := strconv.Atoi(a["lines"])
+	s.pageSet, s.pageLines = true, n
+	return nil
+}
+
 func cmdQuit(s *session, a args) error {
 	if s.view == userView {
 		s.done = true

@@ -189,6 +189,9 @@ func grammar() map[view]*node {
 				kw("to", "Target of the rollback",
 					kw("commit-id", "A commit of the commit list",
 						prm(pCommitID, "id", "Commit ID").runs(cmdRollback))))).adminOnly(),
+		kw("screen-length", "Lines of output per screen",
+			prm(uintRange("INTEGER<0-512>", 0, 512), "lines", "Lines per screen (0: no paging)",
+				kw("temporary", "For this session").runs(cmdScreenLength))),
 		kw("system-view", "Enter the system view").runs(cmdSystemView).adminOnly(),
 	}}
 	system := &node{next: []*node{

@@ -41,7 +41,7 @@ func newEnv(t testing.TB) *env {
 
 // keys turns fixture input into keystrokes: every line ends with Enter
 // unless it ends with a backslash; <tab>, <up>, <down>, <left>, <right>,
-// <bs>, <ctrl-c>, <ctrl-u> name keys.
+// <bs>, <ctrl-c>, <ctrl-u>, <ctrl-z>, <space> name keys.
 func keys(input string) string {
 	var b strings.Builder
 	for _, l := range strings.Split(input, "\n") {
@@ -50,7 +50,7 @@ func keys(input string) string {
 			l, enter = strings.TrimSuffix(l, `\`), false
 		}
 		l = strings.NewReplacer("<tab>", "\t", "<up>", "\x1b[A", "<down>", "\x1b[B", "<left>", "\x1b[D",
-			"<right>", "\x1b[C", "<bs>", "\x7f", "<ctrl-c>", "\x03", "<ctrl-u>", "\x15", "<ctrl-z>", "\x1a").Replace(l)
+			"<right>", "\x1b[C", "<bs>", "\x7f", "<ctrl-c>", "\x03", "<ctrl-u>", "\x15", "<ctrl-z>", "\x1a", "<space>", " ").Replace(l)
 		b.WriteString(l)
 		if enter {
 			b.WriteString("\r")
@@ -61,15 +61,19 @@ func keys(input string) string {
 
 // run runs one session with the given input and returns what its user sees.
 func (e *env) run(mode, user string, role Role, width int, input string) string {
+	return e.runSized(mode, user, role, width, 50, input)
+}
+
+func (e *env) runSized(mode, user string, role Role, width, height int, input string) string {
 	if e.ssh != nil {
-		return e.runSSH(mode, role, width, input)
+		return e.runSSH(mode, role, width, height, input)
 	}
 	e.nextID++
 	var out bytes.Buffer
 	ts := &TerminalSession{ID: e.nextID, User: user, Role: role, Stdout: &out, Stderr: &out}
 	switch mode {
 	case "pty":
-		ts.PTY, ts.Width, ts.Height = true, width, 24
+		ts.PTY, ts.Width, ts.Height = true, width, height
 		ts.Stdin = strings.NewReader(keys(input))
 	case "batch":
 		ts.Stdin = strings.NewReader(input + "\n")
@@ -113,12 +117,13 @@ func emitJSON(t testing.TB, d *gen.Device) string {
 func (e *env) dispatch(t *testing.T, d *datadriven.TestData) string {
 	switch d.Cmd {
 	case "cli":
-		mode, user, role, width := "pty", "admin", string(RoleAdmin), 80
+		mode, user, role, width, height := "pty", "admin", string(RoleAdmin), 80, 50
+		d.MaybeScanArgs(t, "height", &height)
 		d.MaybeScanArgs(t, "mode", &mode)
 		d.MaybeScanArgs(t, "user", &user)
 		d.MaybeScanArgs(t, "role", &role)
 		d.MaybeScanArgs(t, "width", &width)
-		return e.run(mode, user, Role(role), width, d.Input)
+		return e.runSized(mode, user, Role(role), width, height, d.Input)
 	case "state":
 		st := &gen.Device{}
 		if err := gen.Unmarshal([]byte(d.Input), st); err != nil {

@@ -81,7 +81,7 @@ func TestCrossInterfaceOverNETCONF(t *testing.T) {
 	nc := e.dialNETCONF(t)
 	defer nc.conn.Close()
 
-	e.runSSH("batch", RoleAdmin, 80, "system-view\nntp unicast-peer 10.7.7.7 preferred")
+	e.runSSH("batch", RoleAdmin, 80, 24, "system-view\nntp unicast-peer 10.7.7.7 preferred")
 	got := nc.rpc(`<get-config><source><candidate/></source></get-config>`)
 	if !strings.Contains(got, "<address>10.7.7.7</address>") || !strings.Contains(got, "<preferred>true</preferred>") {
 		t.Fatalf("CLI edit not in NETCONF get-config candidate:\n%s", got)
@@ -91,7 +91,7 @@ func TestCrossInterfaceOverNETCONF(t *testing.T) {
 		`<unicast-peer><address>2001:db8::77</address><vpn-instance>_public_</vpn-instance><maxpoll>12</maxpoll></unicast-peer>` +
 		`</ntp></config></edit-config>`)
 	nc.ok(`<commit/>`)
-	shown := e.runSSH("exec", RoleAdmin, 80, "display current-configuration")
+	shown := e.runSSH("exec", RoleAdmin, 80, 24, "display current-configuration")
 	for _, want := range []string{"ntp unicast-peer 10.7.7.7 preferred", "ntp unicast-peer ipv6 2001:db8::77 maxpoll 12"} {
 		if !strings.Contains(shown, want) {
 			t.Fatalf("display current-configuration lacks %q:\n%s", want, shown)
@@ -99,12 +99,12 @@ func TestCrossInterfaceOverNETCONF(t *testing.T) {
 	}
 
 	nc.ok(`<lock><target><candidate/></target></lock>`)
-	out := e.runSSH("batch", RoleAdmin, 80, "system-view\nundo ntp unicast-peer 10.7.7.7")
+	out := e.runSSH("batch", RoleAdmin, 80, 24, "system-view\nundo ntp unicast-peer 10.7.7.7")
 	if !strings.Contains(out, "Error: The candidate datastore is locked by session") || !strings.HasSuffix(out, "[exit status 1]\n") {
 		t.Fatalf("CLI edit under a NETCONF lock:\n%s", out)
 	}
 	nc.ok(`<unlock><target><candidate/></target></unlock>`)
-	out = e.runSSH("batch", RoleAdmin, 80, "system-view\nundo ntp unicast-peer 10.7.7.7\ncommit\ndisplay current-configuration | include 10.7.7.7")
+	out = e.runSSH("batch", RoleAdmin, 80, 24, "system-view\nundo ntp unicast-peer 10.7.7.7\ncommit\ndisplay current-configuration | include 10.7.7.7")
 	if !strings.HasSuffix(out, "[~ntpagent]display current-configuration | include 10.7.7.7\n[exit status 0]\n") {
 		t.Fatalf("CLI edit after the unlock:\n%s", out)
 	}

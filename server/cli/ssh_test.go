@@ -86,7 +86,7 @@ const sshTimeout = 30 * time.Second
 
 // runSSH runs one session over SSH: with a PTY for mode pty, a shell without
 // one for batch, an exec request for exec.
-func (e *env) runSSH(mode string, role Role, width int, input string) string {
+func (e *env) runSSH(mode string, role Role, width, height int, input string) string {
 	t := e.t
 	signer := e.ssh.signers[role]
 	if signer == nil {
@@ -116,7 +116,7 @@ func (e *env) runSSH(mode string, role Role, width int, input string) string {
 	done := make(chan error, 1)
 	switch mode {
 	case "pty":
-		if err := sess.RequestPty("xterm", 24, width, ssh.TerminalModes{ssh.ECHO: 0}); err != nil {
+		if err := sess.RequestPty("xterm", height, width, ssh.TerminalModes{ssh.ECHO: 0}); err != nil {
 			t.Fatalf("pty: %v", err)
 		}
 		if err := sess.Shell(); err != nil {
