@@ -154,6 +154,18 @@ func TestStoreAgreesWithModel(t *testing.T) {
 				}
 				check("commit")
 			},
+			"clear": func(rt *rapid.T) {
+				ds := rapid.SampledFrom([]Name{Candidate, Running}).Draw(rt, "ds")
+				if err := s.Edit(sess, ds, EditOptions{}, func(d *gen.Device) error { d.Ntp = nil; return nil }); err != nil {
+					rt.Fatal(err)
+				}
+				if ds == Candidate {
+					m.cand = map[string]uint8{}
+				} else if len(m.run) > 0 {
+					m.commit(map[string]uint8{})
+				}
+				check("clear")
+			},
 			"discard": func(rt *rapid.T) {
 				if err := s.Discard(sess); err != nil {
 					rt.Fatal(err)

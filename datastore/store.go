@@ -497,10 +497,13 @@ func (s *Store) Edit(sess Session, target Name, opt EditOptions, apply func(root
 	if err := apply(work); err != nil {
 		return asRPCError(err)
 	}
-	if err := normalizeWith(work, base); err != nil {
+	d, err := normalizeDiff(work, base)
+	if err != nil {
 		return err
 	}
-	d := diffEntries(s.running, work)
+	if base != s.running {
+		d = diffEntries(s.running, work)
+	}
 	validated := false
 	if opt.TestOption != SetOnly || target == Running {
 		if err := s.validateNext(work, d); err != nil {

@@ -91,6 +91,17 @@ func TestOperations(t *testing.T) {
 				t.Fatalf("err %v", err)
 			}
 		}},
+		{"RFC6241-7.2 an edit that removes the whole /ntp container deletes every peer", func(t *testing.T, s *Store) {
+			mustEdit(t, s, alice, Running, func(d *gen.Device) error { d.Ntp = nil; return nil })
+			if got := peerSet(s.Snapshot(Running)); len(got) != 0 || len(s.History()) != 2 {
+				t.Errorf("running %v, %d commits", got, len(s.History()))
+			}
+			mustEdit(t, s, alice, Running, setPeer("10.0.0.1", 6))
+			mustEdit(t, s, alice, Candidate, func(d *gen.Device) error { *d = gen.Device{}; return nil })
+			if len(peerSet(s.Snapshot(Candidate))) != 0 || !s.CandidateModified() {
+				t.Error("emptied candidate not modified")
+			}
+		}},
 		{"RFC6241-7.2 an unknown test-option is invalid-value", func(t *testing.T, s *Store) {
 			err := s.Edit(alice, Candidate, EditOptions{TestOption: "maybe"}, setPeer("10.0.0.2", 4))
 			if tagOf(err) != rpcerror.TagInvalidValue {

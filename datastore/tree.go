@@ -274,6 +274,40 @@ func normalize(d *gen.Device) error { return normalizeWith(d, nil) }
 // mostly compare pointers, and the history holds each unchanged entry once)
 // and need no second check.
 func normalizeWith(d, base *gen.Device) error {
+	_, err := normalizeDiff(d, base)
+	return err
+}
+
+// normalizeDiff is normalizeWith that also returns diffEntries(base, d),
+// found in the same pass over the peers.
+func normalizeDiff(d, base *gen.Device) (entryDiff, error) {
+	var diff entryDiff
+	err := normalizeInto(d, base, &diff)
+	if err != nil || base == nil {
+		return entryDiff{}, err
+	}
+	// Peers of base that d lacks: d's peers are its changed ones plus the
+	// ones it shares with base.
+	bp, np := peers(base), peers(d)
+	added := 0
+	for _, k := range diff.changed {
+		if _, ok := bp[k]; !ok {
+			added++
+		}
+	}
+	if len(np)-added != len(bp) {
+		for k := range bp {
+			if _, ok := np[k]; !ok {
+				diff.deleted = append(diff.deleted, k)
+			}
+		}
+	}
+	diff.other = !equalTop(base, d) || !equalMap(keys(base), keys(d), equalKey) ||
+		!equalMap(sourceInterfaces(base), sourceInterfaces(d), equalSourceInterface)
+	return diff, nil
+}
+
+func normalizeInto(d, base *gen.Device, diff *entryDiff) error {
 	if d.CommitHistory != nil && !reflect.ValueOf(*d.CommitHistory).IsZero() {
 		return rpcerror.New(rpcerror.TagInvalidValue, "/ntps:commit-history", "The commit history is state data and cannot be configured.")
 	}
@@ -322,6 +356,7 @@ func normalizeWith(d, base *gen.Device) error {
 			if err := checkPeer(k, p); err != nil {
 				return err
 			}
+			diff.changed = append(diff.changed, k)
 		}
 		for af, si := range n.SourceInterface {
 			if si == nil || si.AddressFamily != af {
