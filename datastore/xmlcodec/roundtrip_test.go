@@ -113,7 +113,7 @@ func randomDevice(r *rand.Rand) *gen.Device {
 // own RFC 7951 JSON), and every output is canonical.
 func TestRoundTripRandomTrees(t *testing.T) {
 	r := rand.New(rand.NewSource(7))
-	for i := 0; i < 300; i++ {
+	for i := 0; i < 150; i++ {
 		d := randomDevice(r)
 		explicit := encodeString(t, d, EncodeOptions{ConfigOnly: true})
 		back, err := DecodeConfig([]byte(explicit))
