@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"strconv"
 	"testing"
 	"time"
 
@@ -53,8 +52,14 @@ func TestTwoAgentsSymmetricPeers(t *testing.T) {
 		t.Errorf("local-address %q, want 127.0.0.1", s.GetLocalAddress())
 	}
 
+	// The <get> output (configuration and state) is valid YANG data.
+	full := config(false, nil, peer{address: "127.0.0.1", port: b.addr.Port()})
+	a.StateProvider(full)
+	yanglintGet(t, full)
+
 	// B sees A through an ephemeral symmetric passive association.
 	bs := b.State()
+	yanglintGet(t, bs)
 	ps := session(bs, "127.0.0.1", a.addr.Port())
 	if ps == nil {
 		t.Fatalf("B has no session for A: %s", describeSessions(bs))
@@ -91,5 +96,4 @@ func TestTwoAgentsSymmetricPeers(t *testing.T) {
 	default:
 		t.Error("no notification for the loss of synchronization")
 	}
-	_ = strconv.Itoa
 }
