@@ -189,6 +189,18 @@ func (s *session) page() {
 	}
 }
 
+// ask shows a question and reads the answer line (interactive sessions);
+// ok is false when the session's input ended.
+func (s *session) ask(question string) (answer string, ok bool) {
+	s.flush()
+	s.term.SetPrompt(question)
+	line, err := s.term.ReadLine()
+	if errors.Is(err, term.ErrPasteIndicator) {
+		err = nil
+	}
+	return line, err == nil
+}
+
 // screenLength is the paging size of the session.
 func (s *session) screenLength() int {
 	if s.pageSet {

@@ -37,11 +37,35 @@ func cmdQuit(s *session, a args) error {
 	return cmdReturn(s, a)
 }
 
+// cmdReturn leaves the system view. With uncommitted changes an interactive
+// session asks, as VRP does, whether to commit them first: Y commits (and
+// stays in the view if the commit fails), N leaves them in the candidate —
+// which is shared with NETCONF, so they are not thrown away (abort does
+// that) — and C stays. Other sessions (batch, exec, Ctrl-Z) only warn.
 func cmdReturn(s *session, a args) error {
-	s.view = userView
-	if s.c.store.CandidateModified() {
-		s.printf("Warning: Uncommitted changes stay in the candidate until commit or abort.\n")
+	if !s.c.store.CandidateModified() {
+		s.view = userView
+		return nil
 	}
+	if s.term == nil || s.inCallback {
+		s.view = userView
+		s.printf("Warning: Uncommitted changes stay in the candidate until commit or abort.\n")
+		return nil
+	}
+	answer, ok := s.ask("Warning: Uncommitted configurations found. Are you sure to commit them before exiting? [Y(yes)/N(no)/C(cancel)]:")
+	switch strings.ToLower(strings.TrimSpace(answer)) {
+	case "y", "yes":
+		if err := cmdCommit(s, args{}); err != nil {
+			return err
+		}
+	case "n", "no":
+		s.printf("Info: The uncommitted changes stay in the candidate until commit or abort.\n")
+	default:
+		if ok {
+			return nil // cancel: stay in the view
+		}
+	}
+	s.view = userView
 	return nil
 }
 
