@@ -272,13 +272,14 @@ type felem struct {
 	attrMatch bool   // carries attribute match expressions (§6.2.2)
 	text      string // content match value, trimmed
 	kids      []*felem
+	scope     *scope // namespaces in scope, for identityref values
 }
 
 func (f *felem) isContent() bool   { return len(f.kids) == 0 && f.text != "" }
 func (f *felem) isSelection() bool { return len(f.kids) == 0 && f.text == "" }
 
 func toFilter(x *xelem) *felem {
-	f := &felem{ns: x.ns, local: x.local}
+	f := &felem{ns: x.ns, local: x.local, scope: x.scope}
 	for _, a := range x.attrs {
 		if a.ns == nsBase || a.ns == nsWD {
 			continue
@@ -305,7 +306,7 @@ func contentEqual(f *felem, n *dnode) bool {
 	if n.text == f.text {
 		return true
 	}
-	v, err := n.s.lt.parse(f.text, n.s.elemType, nil)
+	v, err := n.s.lt.parse(f.text, n.s.elemType, f.scope)
 	if err != nil {
 		return false
 	}
@@ -442,7 +443,7 @@ func keyMatches(f *felem, list *snode) ([]reflect.Value, bool) {
 				if vals[i].IsValid() {
 					return nil, false
 				}
-				v, err := ks.lt.parse(k.text, ks.elemType, nil)
+				v, err := ks.lt.parse(k.text, ks.elemType, k.scope)
 				if err != nil {
 					return nil, false
 				}
