@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/ntpagent/ntpagent/datastore/rpcerror"
 	"github.com/ntpagent/ntpagent/datastore/rules"
@@ -646,5 +648,80 @@ func TestSubscribeDeliversChangesInCommitOrder(t *testing.T) {
 	cancel()
 	if _, ok := <-ch; ok {
 		t.Error("channel open after cancel")
+	}
+}
+
+// Sessions working at the same time: no data race (run with -race), every
+// commit reaches a subscriber once, in increasing id order, and the last
+// change's new tree is running.
+func TestConcurrentSessions(t *testing.T) {
+	s := openStore(t, "", nil)
+	ch, cancel := s.Subscribe(4)
+	defer cancel()
+	done := make(chan struct{})
+	var mu sync.Mutex
+	var ids []uint32
+	var last *gen.Device
+	go func() {
+		defer close(done)
+		for c := range ch {
+			mu.Lock()
+			ids = append(ids, c.Commit.ID)
+			last = c.New
+			mu.Unlock()
+		}
+	}()
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			sess := Session{ID: uint32(10 + g), User: fmt.Sprint("u", g), Origin: OriginCLI}
+			for i := 0; i < 40; i++ {
+				addr := fmt.Sprintf("10.0.%d.%d", g, i%7+1)
+				switch i % 5 {
+				case 0, 1:
+					s.Edit(sess, Candidate, EditOptions{}, setPeer(addr, uint8(3+i%8)))
+				case 2:
+					s.Commit(sess, CommitOptions{})
+				case 3:
+					s.Edit(sess, Running, EditOptions{}, delPeer(addr))
+				case 4:
+					if s.Lock(sess, Candidate) == nil {
+						s.Edit(sess, Candidate, EditOptions{}, setPeer(addr, 4))
+						s.Unlock(sess, Candidate)
+					}
+					s.Snapshot(Candidate)
+				}
+			}
+			s.CloseSession(sess)
+		}(g)
+	}
+	wg.Wait()
+	want := s.Snapshot(Running)
+	top := s.History()[0].ID
+	deadline := time.After(10 * time.Second)
+	for {
+		mu.Lock()
+		reached := len(ids) > 0 && ids[len(ids)-1] == top
+		mu.Unlock()
+		if reached {
+			break
+		}
+		select {
+		case <-deadline:
+			t.Fatalf("last delivered %v, want up to %d", ids, top)
+		case <-time.After(time.Millisecond):
+		}
+	}
+	cancel()
+	<-done
+	for i := 1; i < len(ids); i++ {
+		if ids[i] != ids[i-1]+1 {
+			t.Fatalf("ids not consecutive: %v", ids)
+		}
+	}
+	if !equalTree(last, want) {
+		t.Error("last change is not running")
 	}
 }
