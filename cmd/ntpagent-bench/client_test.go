@@ -22,7 +22,7 @@ import (
 // set of peer addresses, answers edit-config, commit, get-config and
 // close-session, and records the framing its sessions used.
 type fakeServer struct {
-	t        *testing.T
+	t        testing.TB
 	ln       net.Listener
 	cfg      *ssh.ServerConfig
 	offer11  bool
@@ -37,7 +37,7 @@ var (
 	reAddress = regexp.MustCompile(`<address>([^<]+)</address>`)
 )
 
-func newFakeServer(t *testing.T, offer11 bool, clientKey ssh.PublicKey) *fakeServer {
+func newFakeServer(t testing.TB, offer11 bool, clientKey ssh.PublicKey) *fakeServer {
 	t.Helper()
 	_, hk, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -160,7 +160,7 @@ func (s *fakeServer) serveNETCONF(ch ssh.Channel) {
 	}
 }
 
-func testTarget(t *testing.T, name string, offer11, accept11 bool) (*Target, *fakeServer) {
+func testTarget(t testing.TB, name string, offer11, accept11 bool) (*Target, *fakeServer) {
 	t.Helper()
 	_, ck, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
