@@ -150,10 +150,16 @@ func (f *FrameReader) readChunked() ([]byte, error) {
 		if uint64(len(msg))+n > uint64(f.max) {
 			return nil, fmt.Errorf("%w: message over %d bytes", ErrTooBig, f.max)
 		}
-		start := len(msg)
-		msg = append(msg, make([]byte, n)...)
-		if _, err := io.ReadFull(f.r, msg[start:]); err != nil {
-			return nil, unexpected(err)
+		// Grow with the data actually received, not with the size a peer
+		// claims: a header alone must not reserve megabytes.
+		for left := int(n); left > 0; {
+			step := min(left, 32<<10)
+			start := len(msg)
+			msg = append(msg, make([]byte, step)...)
+			if _, err := io.ReadFull(f.r, msg[start:]); err != nil {
+				return nil, unexpected(err)
+			}
+			left -= step
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ntpagent/ntpagent/datastore"
@@ -258,14 +259,58 @@ func (x *session) getConfig(op *element) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	root := x.srv.cfg.Store.Snapshot(ds)
+	// The stored tree itself: the encoder only reads it (no copy per request).
+	root := x.srv.cfg.Store.Shared(ds)
+	if !f.present {
+		if body, ok := x.srv.replies.get(root, wd); ok {
+			return body, nil
+		}
+	}
 	var b bytes.Buffer
 	b.WriteString("<data>")
 	if err := x.encode(&b, root, f, wd, true); err != nil {
 		return nil, err
 	}
 	b.WriteString("</data>")
+	if !f.present {
+		x.srv.replies.put(root, wd, b.Bytes())
+	}
 	return b.Bytes(), nil
+}
+
+// replyCache keeps the encoded <data> of unfiltered get-config replies.
+// Stored trees never change (datastore.Store.Shared), so a tree pointer and
+// a with-defaults mode identify the bytes exactly; holding the pointer keeps
+// the tree alive, so an address cannot be reused for another tree while it
+// is cached.
+type replyCache struct {
+	mu      sync.Mutex
+	entries [4]replyEntry
+	next    int
+}
+
+type replyEntry struct {
+	root *gen.Device
+	wd   string
+	body []byte
+}
+
+func (c *replyCache) get(root *gen.Device, wd string) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, e := range c.entries {
+		if e.root == root && e.wd == wd && e.body != nil {
+			return e.body, true
+		}
+	}
+	return nil, false
+}
+
+func (c *replyCache) put(root *gen.Device, wd string, body []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.entries[c.next] = replyEntry{root: root, wd: wd, body: body}
+	c.next = (c.next + 1) % len(c.entries)
 }
 
 func (x *session) get(op *element) ([]byte, error) {

@@ -86,6 +86,7 @@ type Server struct {
 	prefixes map[string]string // prefix -> namespace of our modules
 	start    time.Time
 	events   *eventLog
+	replies  replyCache
 
 	mu       sync.Mutex
 	sessions map[uint32]*session

@@ -173,6 +173,7 @@ func (x *session) countBad() {
 // reply writes an <rpc-reply>: the errors of err, else body, else <ok/>.
 func (x *session) reply(rpc *element, body []byte, err error) error {
 	var b bytes.Buffer
+	b.Grow(len(body) + 256)
 	replyOpen(&b, rpc)
 	if err != nil {
 		errs := rpcerror.All(err)

@@ -1,0 +1,138 @@
+package netconf
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+
+	"github.com/ntpagent/ntpagent/datastore"
+	"github.com/ntpagent/ntpagent/yang"
+)
+
+// pipeClient is the client end of a session served over net.Pipe.
+type pipeClient struct {
+	tb   testing.TB
+	conn net.Conn
+	r    *FrameReader
+	w    *FrameWriter
+	next int
+	done chan error
+}
+
+func newTestServer(tb testing.TB) *Server {
+	tb.Helper()
+	st, err := datastore.Open(datastore.Options{Dir: tb.TempDir()})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sch, err := yang.Load()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	srv, err := New(Config{Store: st, Schema: sch})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { srv.Close(); st.Close() })
+	return srv
+}
+
+// startPipeSession serves one session and returns the client end after the
+// server hello has been read; the client hello is not sent yet.
+func startPipeSession(tb testing.TB, srv *Server, id uint32) (*pipeClient, string) {
+	tb.Helper()
+	a, b := net.Pipe()
+	c := &pipeClient{tb: tb, conn: a, r: NewFrameReader(a, 0), w: NewFrameWriter(a), done: make(chan error, 1)}
+	go func() { c.done <- srv.Serve(context.Background(), b, SessionInfo{ID: id, User: "admin"}) }()
+	tb.Cleanup(func() { a.Close(); <-c.done })
+	hello, err := c.r.ReadMessage()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c, string(hello)
+}
+
+func (c *pipeClient) rpc(body string) string {
+	c.tb.Helper()
+	c.next++
+	if err := c.w.WriteMessage(fmt.Appendf(nil, `<rpc xmlns="%s" message-id="%d">%s</rpc>`, NSBase, c.next, body)); err != nil {
+		c.tb.Fatal(err)
+	}
+	m, err := c.r.ReadMessage()
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	return string(m)
+}
+
+const helloBase11 = `<hello xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"><capabilities><capability>urn:ietf:params:netconf:base:1.0</capability><capability>urn:ietf:params:netconf:base:1.1</capability></capabilities></hello>`
+
+// RFC 6242 §4.1: a client may send its first <rpc>, chunk-framed, in the
+// same write as its hello; the server switches framing right after the hello.
+func TestFirstRPCInSameWriteAsHello(t *testing.T) {
+	srv := newTestServer(t)
+	c, hello := startPipeSession(t, srv, 7)
+	if !strings.Contains(hello, "<session-id>7</session-id>") {
+		t.Fatalf("hello: %s", hello)
+	}
+	rpc := `<rpc xmlns="urn:ietf:params:xml:ns:netconf:base:1.0" message-id="1"><get-config><source><running/></source></get-config></rpc>`
+	if _, err := c.conn.Write(fmt.Appendf(nil, "%s]]>]]>\n#%d\n%s\n##\n", helloBase11, len(rpc), rpc)); err != nil {
+		t.Fatal(err)
+	}
+	c.r.SetChunked()
+	c.w.SetChunked()
+	m, err := c.r.ReadMessage()
+	if err != nil || !strings.Contains(string(m), `message-id="1"><data`) {
+		t.Fatalf("reply %q, %v", m, err)
+	}
+}
+
+// Hello rules (RFC 6241 §8.1): a client hello with a session-id, or without
+// a base capability in common, ends the session.
+func TestBadClientHello(t *testing.T) {
+	srv := newTestServer(t)
+	for i, h := range []string{
+		`<hello xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"><capabilities><capability>urn:ietf:params:netconf:base:1.0</capability></capabilities><session-id>4</session-id></hello>`,
+		`<hello xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"><capabilities><capability>urn:example:other</capability></capabilities></hello>`,
+		`<rpc xmlns="urn:ietf:params:xml:ns:netconf:base:1.0" message-id="1"><get/></rpc>`,
+		`<hello><capabilities/></hello>`,
+	} {
+		c, _ := startPipeSession(t, srv, uint32(10+i))
+		if err := c.w.WriteMessage([]byte(h)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.r.ReadMessage(); err == nil {
+			t.Errorf("hello %d: session went on", i)
+		}
+	}
+	if n := srv.stats.inBadHellos.Load(); n != 4 {
+		t.Errorf("in-bad-hellos = %d, want 4", n)
+	}
+}
+
+func BenchmarkGetConfig100Peers(b *testing.B) {
+	srv := newTestServer(b)
+	c, _ := startPipeSession(b, srv, 1)
+	if err := c.w.WriteMessage([]byte(helloBase11)); err != nil {
+		b.Fatal(err)
+	}
+	c.r.SetChunked()
+	c.w.SetChunked()
+	var cfg strings.Builder
+	cfg.WriteString(`<edit-config><target><running/></target><config><ntp xmlns="urn:ntpagent:yang:ntpagent-ntp">`)
+	for i := 0; i < 100; i++ {
+		fmt.Fprintf(&cfg, `<unicast-peer><address>10.0.%d.%d</address><vpn-instance>_public_</vpn-instance><minpoll>4</minpoll><maxpoll>8</maxpoll></unicast-peer>`, i/250, i%250+1)
+	}
+	cfg.WriteString(`</ntp></config></edit-config>`)
+	if r := c.rpc(cfg.String()); !strings.Contains(r, "<ok/>") {
+		b.Fatal(r)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if r := c.rpc(`<get-config><source><running/></source></get-config>`); !strings.Contains(r, "10.0.0.100") {
+			b.Fatal(r[:200])
+		}
+	}
+}
