@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/ntpagent/ntpagent/datastore"
@@ -335,4 +336,55 @@ func TestExecWithPTY(t *testing.T) {
 	if status != 0 || out.String() != "#\r\nreturn\r\n" {
 		t.Fatalf("status %d, output %q", status, out.String())
 	}
+}
+
+// TestWindowChange: a window-change (the Resize channel) sets the paging
+// height and the line editor's width of a running interactive session.
+func TestWindowChange(t *testing.T) {
+	e := newEnv(t)
+	var peers strings.Builder
+	peers.WriteString("system-view\n")
+	for i := 1; i <= 12; i++ {
+		fmt.Fprintf(&peers, "ntp unicast-peer 10.9.0.%d\n", i)
+	}
+	e.batch(t, peers.String()+"commit")
+
+	inR, inW := io.Pipe()
+	var out lockedBuffer
+	resize := make(chan [2]int) // unbuffered: a send returns when the session takes it
+	ts := &TerminalSession{ID: 40, User: "admin", Role: RoleAdmin, PTY: true, Width: 80, Height: 50,
+		Resize: resize, Stdin: inR, Stdout: &out, Stderr: &out}
+	done := make(chan int)
+	go func() { done <- e.cli.ServeTerminal(context.Background(), ts) }()
+	// The second send is taken only after the first size was applied.
+	resize <- [2]int{40, 6}
+	resize <- [2]int{40, 6}
+	inW.Write([]byte("display current-configuration | include 10.9.0\rq"))
+	inW.Close()
+	<-done
+	sc := newScreen(40)
+	sc.write(out.Bytes())
+	got := sc.String()
+	if !strings.Contains(got, "ntp unicast-peer 10.9.0.5\n<ntpagent>") || strings.Contains(got, "10.9.0.6") {
+		t.Fatalf("want a page of 5 lines after the resize to 40x6:\n%s", got)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer written by the session and read by the
+// test after the session ended.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) Bytes() []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]byte(nil), l.b.Bytes()...)
 }
