@@ -33,6 +33,10 @@ type association struct {
 	org packet.Timestamp // transmit timestamp of the last packet received (T3)
 	rec packet.Timestamp // our receive timestamp of it (T4)
 	xmt packet.Timestamp // transmit timestamp of our last packet (T1)
+	// xmtPhase is the discipline's cumulative correction at xmt: with the
+	// one at T4 it frees a sample of our own corrections exactly, even
+	// when a fast slew ran between T1 and T4.
+	xmtPhase float64
 
 	filter    ClockFilter
 	lastUsed  float64 // time of the last sample given to the system process

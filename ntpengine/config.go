@@ -84,6 +84,14 @@ type Config struct {
 	// Discipline selects the steady-state clock discipline; the default
 	// is DisciplineRegression.
 	Discipline DisciplineMode
+	// MaxSlewRate is the rate, in ppm, at which the caller's clock applies
+	// a ClockSlew command; 0 → 500 (adjtime(3), clock.AdjtimeSlewRate);
+	// at most 500,000. Set it from the clock that is disciplined:
+	// clock.MaxSlewRate(clk) (83,333 ppm for clock.Virtual by default,
+	// 500 for clock.System). The engine keeps account of the correction a
+	// slew has applied at this rate; a clock slewing at another rate
+	// makes the offsets measured during a slew look wrong.
+	MaxSlewRate float64
 	// Rand is the only source of randomness (poll phase); nil → a fixed seed.
 	Rand   *rand.Rand
 	Logger *slog.Logger
@@ -163,6 +171,9 @@ func (c *Config) Validate() error {
 	if c.UnsyncMaxPoll != 0 && (c.UnsyncMaxPoll < minPollLimit || c.UnsyncMaxPoll > maxPollLimit || c.UnsyncDecStep < 1) {
 		return fmt.Errorf("%w: unsync max-poll-interval %d dec-step %d", ErrConfig, c.UnsyncMaxPoll, c.UnsyncDecStep)
 	}
+	if c.MaxSlewRate != 0 && !(c.MaxSlewRate > 0 && c.MaxSlewRate <= maxSlewRateLimit*1e6) {
+		return fmt.Errorf("%w: max slew rate %v ppm not in (0, 500000]", ErrConfig, c.MaxSlewRate)
+	}
 	if c.LocalStratum >= maxStratum {
 		return fmt.Errorf("%w: local stratum %d not in 1..15", ErrConfig, c.LocalStratum)
 	}
@@ -187,6 +198,17 @@ func (c *Config) maxEphemeral() int {
 		return 16
 	}
 	return c.MaxEphemeral
+}
+
+// maxSlewRateLimit bounds Config.MaxSlewRate (s/s), as clock.Virtual does.
+const maxSlewRateLimit = 0.5
+
+// slewRate is the clock's slew rate in s/s.
+func (c *Config) slewRate() float64 {
+	if c.MaxSlewRate == 0 {
+		return defaultSlewRate
+	}
+	return c.MaxSlewRate * 1e-6
 }
 
 func (c *Config) precision() int8 {

@@ -17,9 +17,9 @@ const (
 	pollLimit      = 30   // LIMIT
 	pollGate       = 4    // PGATE
 	maxFreq        = 500e-6
-	// maxSlew is the fastest phase correction, the same 500 ppm that
-	// adjtime(3) and clock.Clock.Slew allow.
-	maxSlew = 500e-6
+	// defaultSlewRate is the rate of a ClockSlew unless Config.MaxSlewRate
+	// says otherwise: the 500 ppm of adjtime(3).
+	defaultSlewRate = 500e-6
 	// freqEstimateDone is the standard error of the initial frequency
 	// estimate (s/s) at which regression mode leaves FREQ at once.
 	freqEstimateDone = 5e-6
@@ -121,9 +121,15 @@ type discipline struct {
 	phase     float64 // cumulative correction applied (frequency, slews, steps), s
 	adjT      float64 // time of the last clock adjustment
 	phaseRate float64 // phase correction rate in force (PLL), s/s
-	// slewing: the clock is slewing d.offset at maxSlew (fast mode);
-	// newSlew: a new slew target must be commanded.
-	slewing, newSlew bool
+	// slewRate is the rate at which the clock applies a ClockSlew, s/s
+	// (Config.MaxSlewRate).
+	slewRate float64
+	// slewing: the clock is slewing d.offset at slewRate (fast mode);
+	// newSlew: a new slew target must be commanded. slewStart and
+	// slewTotal are when the slew in progress was commanded and its
+	// (signed) size.
+	slewing, newSlew     bool
+	slewStart, slewTotal float64
 	// Regression mode: the last fit and the error of its prediction for
 	// the newest sample.
 	fitSlope, fitIcept, fitSigma, predErr, predNoise float64
@@ -133,7 +139,8 @@ type discipline struct {
 }
 
 func newDiscipline(precision float64, minPoll, maxPoll int8) discipline {
-	return discipline{minPoll: minPoll, maxPoll: maxPoll, poll: minPoll, precision: precision, jitter: precision}
+	return discipline{minPoll: minPoll, maxPoll: maxPoll, poll: minPoll, precision: precision, jitter: precision,
+		slewRate: defaultSlewRate}
 }
 
 // clockOut collects the clock commands of one update.
@@ -389,7 +396,7 @@ func (d *discipline) adjust(now float64, out *clockOut) {
 	dt := now - d.adjT
 	if dt > 0 {
 		if d.slewing {
-			done := math.Copysign(math.Min(math.Abs(d.offset), maxSlew*dt), d.offset)
+			done := math.Copysign(math.Min(math.Abs(d.offset), d.slewRate*dt), d.offset)
 			d.offset -= done
 			d.phase += done
 		} else {
@@ -402,11 +409,12 @@ func (d *discipline) adjust(now float64, out *clockOut) {
 	inSync := d.state == StateSYNC || d.state == StateSPIK
 	switch {
 	case inSync && d.fast:
-		// Fast mode: the clock slews the whole offset at 500 ppm
-		// (clock.Clock.Slew), on top of the frequency.
+		// Fast mode: the clock slews the whole offset at its slew
+		// rate (clock.Clock.Slew), on top of the frequency.
 		if d.newSlew {
 			out.slew, out.doSlew = d.offset, true
 			d.newSlew = false
+			d.slewStart, d.slewTotal = now, d.offset
 		}
 		d.slewing = true
 	case d.slewing:
@@ -510,14 +518,23 @@ func cmpFloat(a, b float64) int {
 	return 0
 }
 
-// phaseAt approximates the cumulative correction at an earlier time ts,
-// assuming the rates now in force (frequency and slew) held since.
+// phaseAt is the cumulative correction at time ts: exact at the last
+// adjustment and after it (the rates in force, the slew in progress
+// ending when its offset is done); before it, the frequency now in force
+// is assumed to have held since ts and only the slew in progress is
+// counted (the engine records the phase at its transmit times instead).
 func (d *discipline) phaseAt(ts float64) float64 {
-	rate := d.applied
-	if d.slewing && d.offset != 0 {
-		rate += math.Copysign(maxSlew, d.offset)
+	p := d.phase + d.applied*(ts-d.adjT)
+	if !d.slewing {
+		return p
 	}
-	return d.phase - rate*(d.adjT-ts)
+	if ts >= d.adjT {
+		return p + math.Copysign(math.Min(math.Abs(d.offset), d.slewRate*(ts-d.adjT)), d.offset)
+	}
+	// The slew in progress has applied done since slewStart, linearly.
+	done := d.slewTotal - d.offset
+	doneAt := math.Copysign(math.Min(math.Abs(done), d.slewRate*math.Max(0, ts-d.slewStart)), done)
+	return p - (done - doneAt)
 }
 
 // uncorrected turns an offset projected to t back into the offset of the

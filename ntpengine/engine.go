@@ -46,7 +46,7 @@ type ClockOp int
 const (
 	ClockStep         ClockOp = iota + 1 // Step(Step)
 	ClockSetFrequency                    // SetFrequency(FrequencyPPM)
-	ClockSlew                            // Slew(Slew): amortize at 500 ppm, replacing a slew in progress
+	ClockSlew                            // Slew(Slew): amortize at Config.MaxSlewRate, replacing a slew in progress
 )
 
 // ClockCommand is one operation on the disciplined clock. Apply them in
@@ -140,6 +140,7 @@ func New(cfg Config, now time.Time) (*Engine, error) {
 	lo, hi := pollBounds(cfg.Peers)
 	e.disc = newDiscipline(e.prec, lo, hi)
 	e.disc.mode = cfg.Discipline
+	e.disc.slewRate = cfg.slewRate()
 	e.sys = systemVars{leap: packet.LeapUnsync, stratum: maxStratum}
 	e.rl = newRateLimiter(cfg.RateLimit)
 	for _, p := range cfg.Peers {
@@ -219,6 +220,7 @@ func (e *Engine) Reconfigure(cfg Config, now time.Time) (Ready, error) {
 	e.prec = math.Ldexp(1, int(cfg.precision()))
 	e.disc.minPoll, e.disc.maxPoll = pollBounds(cfg.Peers)
 	e.disc.mode = cfg.Discipline
+	e.disc.slewRate = cfg.slewRate()
 	e.disc.poll = max(e.disc.minPoll, min(e.disc.maxPoll, e.disc.poll))
 	e.rl.configure(cfg.RateLimit)
 	e.assocs = append(next, eph...)
@@ -497,6 +499,7 @@ func (e *Engine) transmit(a *association, t float64) {
 		data = append(data, tr...)
 	}
 	a.xmt = xmt
+	a.xmtPhase = e.disc.phaseAt(t)
 	e.out.Packets = append(e.out.Packets, Outgoing{
 		Data: data, Dst: a.addr, VPN: a.vpn, SourceInterface: a.cfg.SourceInterface, AssocKey: a.key,
 	})

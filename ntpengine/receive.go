@@ -295,7 +295,10 @@ func (e *Engine) process(a *association, in Incoming, p *packet.Packet, mac macR
 	// where the peer may answer a poll interval later.
 	age := math.Max(0, t4.SubSeconds(t1)) / 2
 	ts := t - age
-	a.filter.add(FilterSample{T: ts, Offset: offset, Delay: delay, Dispersion: disp, Correction: e.disc.phaseAt(ts)}, e.prec, e.disc.freq)
+	// Each half of the offset saw our clock with the correction of its
+	// instant: the correction to undo is the mean of those at T1 and T4.
+	corr := (a.xmtPhase + e.disc.phaseAt(t)) / 2
+	a.filter.add(FilterSample{T: ts, Offset: offset, Delay: delay, Dispersion: disp, Correction: corr}, e.prec, e.disc.freq)
 
 	// Use a sample only once and never one older than the last used
 	// (A.5.2); the popcorn spike suppressor drops a sample whose offset

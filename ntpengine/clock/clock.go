@@ -19,6 +19,40 @@ type Clock interface {
 	// Frequency returns the frequency correction currently applied, in ppm.
 	Frequency() float64
 	// Slew starts amortizing the phase offset d gradually, replacing any slew in
-	// progress, at no more than 500 ppm, like adjtime(3).
+	// progress, at the clock's maximum slew rate: 500 ppm like adjtime(3)
+	// unless the clock implements SlewRater and says otherwise.
 	Slew(d time.Duration) error
+}
+
+// AdjtimeSlewRate is the rate, in ppm, at which adjtime(3) and the kernel's
+// ADJ_OFFSET_SINGLESHOT amortize an offset: 500 µs per second. It is the
+// slew rate of System and of any Clock that does not implement SlewRater.
+const AdjtimeSlewRate = 500.0
+
+// DefaultVirtualSlewRate is the maximum slew rate of a Virtual clock unless
+// SetMaxSlewRate changes it, in ppm: 1/12 s per second (83,333 ppm), chrony's
+// maxslewrate default. A software clock has no kernel limit; a slewed
+// correction of 0.1 s takes 1.2 s instead of adjtime's 200 s.
+const DefaultVirtualSlewRate = 1e6 / 12
+
+// MaxVirtualSlewRate is the largest slew rate a Virtual clock accepts, in
+// ppm: with the frequency correction of ±500 ppm on top, the clock still
+// advances at more than half the rate of its source, so time never stops.
+const MaxVirtualSlewRate = 500000.0
+
+// SlewRater is implemented by clocks that know how fast Slew amortizes an
+// offset. The engine must be told this rate (ntpengine.Config.MaxSlewRate):
+// it keeps account of the correction applied while a slew is in progress.
+type SlewRater interface {
+	// MaxSlewRate returns the slew rate in ppm (µs of correction per s).
+	MaxSlewRate() float64
+}
+
+// MaxSlewRate returns the rate in ppm at which c slews: c.MaxSlewRate() if c
+// implements SlewRater, else AdjtimeSlewRate.
+func MaxSlewRate(c Clock) float64 {
+	if r, ok := c.(SlewRater); ok {
+		return r.MaxSlewRate()
+	}
+	return AdjtimeSlewRate
 }

@@ -207,4 +207,10 @@ func slewTimex(d time.Duration) unix.Timex {
 	return tx
 }
 
-var _ Clock = (*System)(nil)
+// MaxSlewRate is the kernel's singleshot slew rate, AdjtimeSlewRate (ppm).
+func (s *System) MaxSlewRate() float64 { return AdjtimeSlewRate }
+
+var (
+	_ Clock     = (*System)(nil)
+	_ SlewRater = (*System)(nil)
+)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"sync"
 	"time"
 )
@@ -14,15 +15,19 @@ const MaxFrequencyPPM = 500.0
 
 // SlewRateDivisor expresses the slew rate of 500 ppm as "one nanosecond of
 // correction per SlewRateDivisor nanoseconds of elapsed time", the rate at
-// which adjtime(3) amortizes an offset on Linux.
+// which adjtime(3) amortizes an offset on Linux (AdjtimeSlewRate).
 const SlewRateDivisor = 2000
+
+// ErrBadSlewRate reports a slew rate outside (0, MaxVirtualSlewRate] ppm.
+var ErrBadSlewRate = errors.New("clock: slew rate not in (0, 500000] ppm")
 
 // ErrBadFrequency reports a frequency that is not a finite number.
 var ErrBadFrequency = errors.New("clock: frequency is not a finite number")
 
 // Virtual is a software clock: its time is a piecewise-linear function of a
 // monotonic source. Between two changes it advances at rate
-// 1 + frequency·10⁻⁶ (plus ±500 ppm while a slew is in progress); every change
+// 1 + frequency·10⁻⁶ (plus or minus the slew rate, DefaultVirtualSlewRate
+// unless SetMaxSlewRate changes it, while a slew is in progress); every change
 // re-anchors the line at the current instant, so changing the frequency or
 // starting a slew never makes the time jump or go backwards. Only Step jumps.
 // A Virtual never changes the host's clock. It is safe for concurrent use.
@@ -44,6 +49,8 @@ type Virtual struct {
 	ppm      float64
 	// slew is the offset still to amortize at the anchor (signed).
 	slew time.Duration
+	// slewPPB is the slew rate in parts per 10⁹ (ns of correction per s).
+	slewPPB uint64
 }
 
 // NewVirtual returns a clock that reads start when mono() returns its current
@@ -52,7 +59,8 @@ type Virtual struct {
 // the host's monotonic clock.
 func NewVirtual(mono func() time.Duration, start time.Time) *Virtual {
 	m := mono()
-	return &Virtual{mono: mono, anchorMono: m, anchorTime: start, lastMono: m, lastTime: start}
+	return &Virtual{mono: mono, anchorMono: m, anchorTime: start, lastMono: m, lastTime: start,
+		slewPPB: ratePPB(DefaultVirtualSlewRate)}
 }
 
 // NewVirtualFromHost returns a clock that starts at the host's current wall
@@ -95,8 +103,8 @@ func (v *Virtual) at(m time.Duration) (time.Time, time.Duration) {
 	// Frequency correction, rounded to the nanosecond. e + round(e·f) never
 	// decreases as e grows because |f| < 1.
 	corr := time.Duration(math.Round(float64(e) * v.ppm / 1e6))
-	// Slew at exactly 500 ppm, floored so that it never overshoots.
-	applied := e / SlewRateDivisor
+	// Slew at exactly the slew rate, floored so that it never overshoots.
+	applied := slewed(e, v.slewPPB)
 	left := v.slew
 	switch {
 	case v.slew > 0:
@@ -153,14 +161,52 @@ func (v *Virtual) Frequency() float64 {
 	return v.ppm
 }
 
-// Slew starts amortizing d at 500 ppm of elapsed time, replacing any slew in
-// progress (like adjtime(3)). A slew of d takes |d|·2000 of monotonic time.
+// Slew starts amortizing d at the slew rate (MaxSlewRate ppm of elapsed
+// time), replacing any slew in progress (like adjtime(3)). At the default
+// rate a slew of d takes |d|·12 of monotonic time; at 500 ppm, |d|·2000.
 func (v *Virtual) Slew(d time.Duration) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.reanchor()
 	v.slew = d
 	return nil
+}
+
+// SetMaxSlewRate sets the slew rate in ppm, in (0, MaxVirtualSlewRate]; a
+// slew in progress goes on at the new rate from now. Use AdjtimeSlewRate
+// to make the clock behave like adjtime(3). A rate out of range (or not a
+// number) is refused and changes nothing.
+func (v *Virtual) SetMaxSlewRate(ppm float64) error {
+	if !(ppm > 0 && ppm <= MaxVirtualSlewRate) {
+		return fmt.Errorf("set slew rate %v ppm: %w", ppm, ErrBadSlewRate)
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.reanchor()
+	v.slewPPB = ratePPB(ppm)
+	return nil
+}
+
+// MaxSlewRate returns the slew rate in ppm (SlewRater).
+func (v *Virtual) MaxSlewRate() float64 {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return float64(v.slewPPB) / 1e3
+}
+
+// ratePPB converts ppm to parts per 10⁹, at least 1.
+func ratePPB(ppm float64) uint64 { return max(1, uint64(math.Round(ppm*1e3))) }
+
+// slewed is the correction applied in e at ppb parts per 10⁹, floored to the
+// nanosecond: floor(e·ppb/10⁹) in 128-bit arithmetic, exact for any e ≥ 0
+// and never decreasing as e grows.
+func slewed(e time.Duration, ppb uint64) time.Duration {
+	if e <= 0 {
+		return 0
+	}
+	hi, lo := bits.Mul64(uint64(e), ppb)
+	q, _ := bits.Div64(hi, lo, 1e9) // hi < 1e9 since ppb ≤ 5e8 and e < 2⁶³
+	return time.Duration(q)
 }
 
 // SlewRemaining returns the part of the last Slew not yet applied.
@@ -175,4 +221,7 @@ func clampPPM(ppm float64) float64 {
 	return max(-MaxFrequencyPPM, min(MaxFrequencyPPM, ppm))
 }
 
-var _ Clock = (*Virtual)(nil)
+var (
+	_ Clock     = (*Virtual)(nil)
+	_ SlewRater = (*Virtual)(nil)
+)

@@ -28,9 +28,16 @@ func (m *manualMono) advance(d time.Duration) {
 
 var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
+// newTestVirtual returns a clock slewing at adjtime's 500 ppm, the rate the
+// slew tests below are written for (SlewRateDivisor); TestVirtualSlewRates
+// covers the default and other rates.
 func newTestVirtual() (*Virtual, *manualMono) {
 	m := &manualMono{t: 5 * time.Second} // a source that does not start at zero
-	return NewVirtual(m.now, epoch), m
+	v := NewVirtual(m.now, epoch)
+	if err := v.SetMaxSlewRate(AdjtimeSlewRate); err != nil {
+		panic(err)
+	}
+	return v, m
 }
 
 func TestVirtualStartsAtStartAndFollowsSource(t *testing.T) {
@@ -321,5 +328,103 @@ func TestVirtualMonotonicAtNanosecondSteps(t *testing.T) {
 			}
 			prev = now
 		}
+	}
+}
+
+func TestVirtualDefaultSlewRateIsChronys(t *testing.T) {
+	m := &manualMono{}
+	v := NewVirtual(m.now, epoch)
+	if got := v.MaxSlewRate(); math.Abs(got-DefaultVirtualSlewRate) > 1e-3 {
+		t.Fatalf("MaxSlewRate = %v ppm, want %v", got, DefaultVirtualSlewRate)
+	}
+	if got := MaxSlewRate(v); math.Abs(got-DefaultVirtualSlewRate) > 1e-3 {
+		t.Fatalf("MaxSlewRate(Virtual) = %v ppm", got)
+	}
+	// chrony's maxslewrate: 0.1 s is amortized in 1.2 s.
+	_ = v.Slew(100 * time.Millisecond)
+	m.advance(600 * time.Millisecond)
+	if got := v.Now().Sub(epoch) - 600*time.Millisecond; got < 49999*time.Microsecond || got > 50*time.Millisecond {
+		t.Fatalf("after 0.6 s applied %v, want ≈ 50 ms", got)
+	}
+	m.advance(600 * time.Millisecond)
+	if left := v.SlewRemaining(); left > time.Microsecond {
+		t.Fatalf("after 1.2 s %v left", left)
+	}
+	m.advance(time.Hour)
+	if got := v.Now().Sub(epoch) - 1200*time.Millisecond - time.Hour; got != 100*time.Millisecond {
+		t.Fatalf("applied %v, want exactly 100 ms (no overshoot)", got)
+	}
+}
+
+// TestVirtualSlewRates: at any rate, the slew applied after e of elapsed
+// time is floor(e·rate), never more than the offset, and exactly the offset
+// once e·rate reaches it.
+func TestVirtualSlewRates(t *testing.T) {
+	for _, ppm := range []float64{1, AdjtimeSlewRate, 12345.678, DefaultVirtualSlewRate, MaxVirtualSlewRate} {
+		for _, off := range []time.Duration{100 * time.Millisecond, -37 * time.Millisecond, 999} {
+			m := &manualMono{t: time.Second}
+			v := NewVirtual(m.now, epoch)
+			if err := v.SetMaxSlewRate(ppm); err != nil {
+				t.Fatal(err)
+			}
+			_ = v.Slew(off)
+			abs := max(off, -off)
+			var elapsed time.Duration
+			for i := 0; i < 300; i++ {
+				step := time.Duration(i%17+1) * 3 * time.Millisecond
+				if ppm < 10 {
+					step *= 10000
+				}
+				m.advance(step)
+				elapsed += step
+				applied := v.Now().Sub(epoch) - elapsed
+				want := min(abs, time.Duration(math.Floor(float64(elapsed)*ppm/1e6+1e-6)))
+				if off < 0 {
+					want = -want
+				}
+				if d := applied - want; d > 1 || d < -1 {
+					t.Fatalf("rate %v ppm, slew %v, after %v: applied %v, want %v", ppm, off, elapsed, applied, want)
+				}
+				if max(applied, -applied) > abs {
+					t.Fatalf("rate %v ppm: overshoot %v of %v", ppm, applied, off)
+				}
+			}
+		}
+	}
+}
+
+func TestVirtualSetMaxSlewRate(t *testing.T) {
+	v, m := newTestVirtual()
+	_ = v.Slew(10 * time.Millisecond)
+	m.advance(2 * time.Second) // 1 ms applied at 500 ppm
+	for _, bad := range []float64{0, -1, MaxVirtualSlewRate + 1, math.NaN(), math.Inf(1)} {
+		if err := v.SetMaxSlewRate(bad); !errors.Is(err, ErrBadSlewRate) {
+			t.Fatalf("SetMaxSlewRate(%v) error %v, want ErrBadSlewRate", bad, err)
+		}
+	}
+	if got := v.MaxSlewRate(); got != AdjtimeSlewRate {
+		t.Fatalf("refused rates changed the rate to %v", got)
+	}
+	// A new rate applies to the rest of the slew in progress, from now.
+	if err := v.SetMaxSlewRate(9000); err != nil {
+		t.Fatal(err)
+	}
+	if left := v.SlewRemaining(); left != 9*time.Millisecond {
+		t.Fatalf("SlewRemaining = %v, want 9 ms", left)
+	}
+	m.advance(500 * time.Millisecond) // 4.5 ms more
+	if got, want := v.Now().Sub(epoch), 2500*time.Millisecond+5500*time.Microsecond; got != want {
+		t.Fatalf("Now = %v after start, want %v", got, want)
+	}
+}
+
+type plainClock struct{ Clock }
+
+func TestMaxSlewRateOfClocks(t *testing.T) {
+	if got := MaxSlewRate(NewSystem()); got != AdjtimeSlewRate {
+		t.Errorf("System slews at %v ppm, want adjtime's %v", got, AdjtimeSlewRate)
+	}
+	if got := MaxSlewRate(plainClock{}); got != AdjtimeSlewRate {
+		t.Errorf("a Clock without SlewRater: %v ppm, want %v", got, AdjtimeSlewRate)
 	}
 }

@@ -17,11 +17,16 @@ type Clock struct {
 	freqErr float64
 	// correction set by SetFrequency (s/s)
 	corr float64
-	// slew in progress: remaining phase and its rate
+	// slew in progress: remaining phase
 	slewLeft float64
+	// slewRate is the rate at which Slew amortizes an offset, s/s.
+	slewRate float64
 }
 
-const maxSlewRate = 500e-6
+// DefaultSlewRate is the slew rate of a simulated clock unless
+// Scenario.MaxSlewRate says otherwise, s/s: chrony's maxslewrate default
+// (83,333 ppm), as clock.DefaultVirtualSlewRate.
+const DefaultSlewRate = 1.0 / 12
 
 // advance brings err up to true time t.
 func (c *Clock) advance(t float64) {
@@ -31,7 +36,7 @@ func (c *Clock) advance(t float64) {
 	}
 	c.err += (c.freqErr + c.corr) * dt
 	if c.slewLeft != 0 {
-		s := maxSlewRate * dt
+		s := c.slewRate * dt
 		if s >= abs(c.slewLeft) {
 			c.err += c.slewLeft
 			c.slewLeft = 0
@@ -89,9 +94,13 @@ func (c *Clock) SetFrequency(ppm float64) error {
 // Frequency returns the correction in ppm.
 func (c *Clock) Frequency() float64 { return c.corr * 1e6 }
 
-// Slew amortizes d at 500 ppm, replacing any slew in progress.
+// Slew amortizes d at the clock's slew rate, replacing any slew in
+// progress.
 func (c *Clock) Slew(d time.Duration) error {
 	c.advance(c.net.now)
 	c.slewLeft = d.Seconds()
 	return nil
 }
+
+// MaxSlewRate returns the slew rate in ppm (clock.SlewRater).
+func (c *Clock) MaxSlewRate() float64 { return c.slewRate * 1e6 }

@@ -74,6 +74,9 @@ type Network struct {
 	onSecond func(t float64)
 	// Sent counts datagrams handed to links.
 	Sent int
+	// SlewRate is the slew rate of the clocks of nodes added from now on,
+	// s/s; 0 → DefaultSlewRate.
+	SlewRate float64
 }
 
 // NewNetwork creates an empty network whose true time starts at epoch.
@@ -96,7 +99,10 @@ func (n *Network) Rand() *rand.Rand { return n.rng }
 func (n *Network) AddNode(name string, offset, freq, wander float64, mk func(now time.Time) (*ntpengine.Engine, error)) (*Node, error) {
 	addr := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, byte(len(n.nodes) >> 8), byte(len(n.nodes) + 1)}), 123)
 	nd := &Node{Name: name, Addr: addr, Wander: wander}
-	nd.Clock = &Clock{net: n, err: offset, trueAt: n.now, freqErr: freq}
+	nd.Clock = &Clock{net: n, err: offset, trueAt: n.now, freqErr: freq, slewRate: n.SlewRate}
+	if nd.Clock.slewRate <= 0 {
+		nd.Clock.slewRate = DefaultSlewRate
+	}
 	e, err := mk(nd.Clock.Now())
 	if err != nil {
 		return nil, fmt.Errorf("sim: node %s: %w", name, err)

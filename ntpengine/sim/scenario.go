@@ -34,6 +34,10 @@ type Scenario struct {
 	StopAt   float64
 	// Discipline of the measured engines.
 	Discipline ntpengine.DisciplineMode
+	// MaxSlewRate is the slew rate of the simulated clocks in ppm, which
+	// the engines are told (Config.MaxSlewRate); 0 → chrony's 83,333 ppm
+	// (DefaultSlewRate). 500 is adjtime(3), as clock.System slews.
+	MaxSlewRate float64
 }
 
 // Default is chrony's default simulation scenario: initial offset 0.1 s,
@@ -86,6 +90,11 @@ func (a *acc) add(t, off, freq float64) {
 // Run simulates s with the given seed.
 func Run(s Scenario, seed uint64) (Result, error) {
 	net := NewNetwork(seed, epoch, Link{BaseDelay: s.BaseDelay, Jitter: s.Jitter, Loss: s.Loss})
+	net.SlewRate = s.MaxSlewRate * 1e-6
+	slewPPM := net.SlewRate * 1e6
+	if slewPPM <= 0 {
+		slewPPM = DefaultSlewRate * 1e6
+	}
 	ref := func(name string) (*Node, error) {
 		return net.AddNode(name, 0, 0, 0, func(now time.Time) (*ntpengine.Engine, error) {
 			return ntpengine.New(ntpengine.Config{LocalStratum: 1, Precision: -24,
@@ -102,7 +111,7 @@ func Run(s Scenario, seed uint64) (Result, error) {
 	client := func(name string, peers ...ntpengine.PeerConfig) (*Node, error) {
 		r := rand.New(rand.NewPCG(seed, uint64(len(name))))
 		return net.AddNode(name, s.InitialOffset, s.FreqOffset, s.Wander, func(now time.Time) (*ntpengine.Engine, error) {
-			return ntpengine.New(ntpengine.Config{Peers: peers, Rand: r, Discipline: s.Discipline}, now)
+			return ntpengine.New(ntpengine.Config{Peers: peers, Rand: r, Discipline: s.Discipline, MaxSlewRate: slewPPM}, now)
 		})
 	}
 	var measured []*Node
