@@ -252,7 +252,8 @@ func TestRunNETCONFAgainstFakes(t *testing.T) {
 		got[r.Server+"/"+r.Measure] = r
 	}
 	for _, server := range []string{"one", "two"} {
-		for _, m := range []string{mConnect, mGet100, mEdit100, mThroughput, mGet1000, mEdit1000, mGetConfigSize} {
+		for _, m := range []string{mConnect, mGet100, mEdit100, mThroughput, mGet1000, mEdit1000, mGetConfigSize,
+			mEdit100 + "/edit-config", mEdit1000 + "/commit"} {
 			r, ok := got[server+"/"+m]
 			if !ok || r.N == 0 || r.Median <= 0 {
 				t.Errorf("%s %s: %+v (present %v)", server, m, r, ok)

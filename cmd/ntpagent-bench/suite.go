@@ -157,12 +157,37 @@ func RunNETCONF(ctx context.Context, targets []*Target, pids []int, c SuiteConfi
 		}
 	}
 	getConfig := func(s *server, _ int) (func(), error) { _, err := s.ctl.RPC(getConfigRPC); return nil, err }
-	editOne := func(s *server, round int) (func(), error) { return nil, editOnePeer(s.ctl, round) }
+	// Each edit+commit sample is also split into its edit-config and commit
+	// parts (results MEASURE/edit-config and MEASURE/commit, in the JSON
+	// lines only), to show where a server spends the time.
+	parts := map[*server]map[string][]time.Duration{}
+	editOne := func(measure string) func(s *server, round int) (func(), error) {
+		return func(s *server, round int) (func(), error) {
+			edit, commit, err := editOnePeer(s.ctl, round)
+			if err == nil && round >= 3 {
+				if parts[s] == nil {
+					parts[s] = map[string][]time.Duration{}
+				}
+				parts[s][measure+"/edit-config"] = append(parts[s][measure+"/edit-config"], edit)
+				parts[s][measure+"/commit"] = append(parts[s][measure+"/commit"], commit)
+			}
+			return nil, err
+		}
+	}
+	flushParts := func() {
+		for s, m := range parts {
+			for _, k := range []string{mEdit100 + "/edit-config", mEdit100 + "/commit", mEdit1000 + "/edit-config", mEdit1000 + "/commit"} {
+				if len(m[k]) > 0 {
+					s.results = append(s.results, durations(s.t.Name, k, m[k]))
+				}
+			}
+		}
+	}
 
 	step("get-config 100")
 	timed(mGet100, c.GetRuns, getConfig)
 	step("edit+commit 100")
-	timed(mEdit100, c.EditRuns, editOne)
+	timed(mEdit100, c.EditRuns, editOne(mEdit100))
 
 	for _, s := range active() {
 		step("get-config rate " + s.t.Name)
@@ -187,7 +212,7 @@ func RunNETCONF(ctx context.Context, targets []*Target, pids []int, c SuiteConfi
 	step("get-config 1,000")
 	timed(mGet1000, max(c.GetRuns/4, 5), getConfig)
 	step("edit+commit 1,000")
-	timed(mEdit1000, max(c.EditRuns/2, 5), editOne)
+	timed(mEdit1000, max(c.EditRuns/2, 5), editOne(mEdit1000))
 
 	// Leave the servers without peers (an agent would otherwise keep 1,000
 	// associations polling during the NTP load that follows).
@@ -195,6 +220,7 @@ func RunNETCONF(ctx context.Context, targets []*Target, pids []int, c SuiteConfi
 		s.fail(commitEdit(s.ctl, removeNTPRPC()))
 	}
 
+	flushParts()
 	var out []Result
 	var errs []error
 	for _, s := range servers {
@@ -212,9 +238,22 @@ func RunNETCONF(ctx context.Context, targets []*Target, pids []int, c SuiteConfi
 }
 
 // editOnePeer changes peer 0's minpoll (4 and 5 in turn, so that every
-// commit changes running) and commits; both replies must be <ok/>.
-func editOnePeer(s *Session, round int) error {
-	return commitEdit(s, editPeersRPC(0, 1, 4+round%2))
+// commit changes running) and commits; both replies must be <ok/>. It
+// returns the time of each of the two exchanges.
+func editOnePeer(s *Session, round int) (edit, commit time.Duration, err error) {
+	var d [2]time.Duration
+	for i, rpc := range []string{editPeersRPC(0, 1, 4+round%2), commitRPC} {
+		t0 := time.Now()
+		reply, err := s.RPC(rpc)
+		d[i] = time.Since(t0)
+		if err != nil {
+			return 0, 0, err
+		}
+		if !IsOK(reply) {
+			return 0, 0, fmt.Errorf("%s: want <ok/>, got %.300s", s.t.Name, reply)
+		}
+	}
+	return d[0], d[1], nil
 }
 
 func dialHello(ctx context.Context, t *Target) (*Session, error) {
