@@ -74,3 +74,42 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzInputGuard: whatever a client sends, split at any point, the line
+// editor gets valid UTF-8 without Ctrl-C, no line longer than maxLineBytes,
+// and every Enter of the input.
+func FuzzInputGuard(f *testing.F) {
+	f.Add([]byte("display ntp status\r\n"), uint8(3))
+	f.Add([]byte("a\xc3\xa9\xff\x03b\rq"), uint8(1))
+	f.Add([]byte("\xf0\x9f\x98\x80\x1b[A\r"), uint8(2))
+	f.Fuzz(func(t *testing.T, in []byte, split uint8) {
+		size := int(split%16) + 1
+		var chunks []string
+		for rest := in; len(rest) > 0; {
+			n := min(size, len(rest))
+			chunks = append(chunks, string(rest[:n]))
+			rest = rest[n:]
+		}
+		g := &inputGuard{r: &chunkReader{chunks: chunks}}
+		var got []byte
+		buf := make([]byte, 64)
+		for i := 0; i < len(in)+10; i++ {
+			n, err := g.Read(buf)
+			got = append(got, buf[:n]...)
+			if err != nil {
+				break
+			}
+		}
+		if !utf8.Valid(got) || strings.ContainsRune(string(got), 0x03) {
+			t.Fatalf("%q gave %q", in, got)
+		}
+		for _, l := range strings.FieldsFunc(string(got), func(r rune) bool { return r == '\r' || r == '\n' }) {
+			if len(l) > maxLineBytes {
+				t.Fatalf("a line of %d bytes passed", len(l))
+			}
+		}
+		if c := strings.Count(string(in), "\r") + strings.Count(string(in), "\n"); strings.Count(string(got), "\r")+strings.Count(string(got), "\n") != c {
+			t.Fatalf("%q: line ends lost: %q", in, got)
+		}
+	})
+}
