@@ -164,13 +164,17 @@ start_agent() {
     return 1
   fi
   local state=$WORK/agent
+  # (Called in an && list, where set -e does not apply: steps are checked.)
   # The daemon keeps the SSH server's files (host key, users.json) in
   # STATE/ssh. The first admin gets the bench's key, as netconfd's user, so
   # that both servers do the same public-key authentication.
-  install -d -m 0700 "$state" "$state/ssh"
-  printf '{"users":[{"name":"admin","role":"admin","authorized-keys":["%s"]}]}\n' \
-    "$(tr -d '\n' <"$WORK/client_key.pub")" >"$state/ssh/users.json"
-  chmod 0600 "$state/ssh/users.json"
+  if ! install -d -m 0700 "$state" "$state/ssh" ||
+    ! printf '{"users":[{"name":"admin","role":"admin","authorized-keys":["%s"]}]}\n' \
+      "$(tr -d '\n' <"$WORK/client_key.pub")" >"$state/ssh/users.json" ||
+    ! chmod 0600 "$state/ssh/users.json"; then
+    MISSING+=("ntpagent=could not prepare its state folder")
+    return 1
+  fi
   # Like chronyd's `local stratum 1`: serve time while unsynchronized.
   local extra=() help
   help=$("$AGENT" --help 2>&1 || true)
@@ -205,8 +209,11 @@ start_chronyd() {
     return 1
   fi
   local dir=$WORK/chrony
-  install -d -m 0700 "$dir"
-  sed -e "s|@PORT@|$P_CHRONY|g" -e "s|@DIR@|$dir|g" testdata/bench/chronyd.conf.in >"$dir/chronyd.conf"
+  if ! install -d -m 0700 "$dir" ||
+    ! sed -e "s|@PORT@|$P_CHRONY|g" -e "s|@DIR@|$dir|g" testdata/bench/chronyd.conf.in >"$dir/chronyd.conf"; then
+    MISSING+=("chronyd=configuration failed")
+    return 1
+  fi
   # -x: never adjust the host clock. -u root: keep access to the 0700 folder.
   chronyd -d -x -u root -f "$dir/chronyd.conf" </dev/null >"$WORK/chronyd.log" 2>&1 &
   PIDS+=("$!")
