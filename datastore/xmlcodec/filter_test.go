@@ -221,3 +221,29 @@ func TestXPathFilter(t *testing.T) {
 		t.Error("a subtree and an XPath filter together were accepted")
 	}
 }
+
+// TestXPathUndeclaredModulePrefixes: a select expression that uses a module's
+// own prefix or its module name without declaring it still resolves, as
+// ncclient users expect; a prefix the client declared wins.
+func TestXPathUndeclaredModulePrefixes(t *testing.T) {
+	d := &gen.Device{}
+	for _, a := range []string{"10.0.0.1", "10.0.0.2"} {
+		if _, err := d.GetOrCreateNtp().NewUnicastPeer(a, "_public_"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, expr := range []string{
+		"/ntpa:ntp/ntpa:unicast-peer[ntpa:address='10.0.0.2']",
+		"/ntpagent-ntp:ntp/ntpagent-ntp:unicast-peer[ntpagent-ntp:address='10.0.0.2']",
+	} {
+		got := encodeString(t, d, EncodeOptions{XPath: expr, ConfigOnly: true})
+		if !strings.Contains(got, "10.0.0.2") || strings.Contains(got, "10.0.0.1") {
+			t.Errorf("%s selected %s", expr, got)
+		}
+	}
+	// A declared prefix that shadows ntpa with another namespace selects nothing of ours.
+	got := encodeString(t, d, EncodeOptions{XPath: "/ntpa:ntp", Namespaces: map[string]string{"ntpa": "urn:other"}, ConfigOnly: true})
+	if strings.Contains(got, "10.0.0") {
+		t.Errorf("a client's own prefix declaration was overridden: %s", got)
+	}
+}

@@ -30,6 +30,16 @@ func (t *lazyTree) xpathFilter(doc *dnode, expr string, ns map[string]string) (e
 		return filterErr("The XPath expression is nested too deeply.")
 	}
 	prefixes := map[string]string{}
+	// Clients such as ncclient send <filter type="xpath" select="..."/>
+	// without declaring the prefixes they use. Like other servers, accept
+	// each module's own prefix and its module name (the RFC 7951 JSON form)
+	// for its namespace, unless the client declared that prefix itself.
+	if sc, err := loadSchema(); err == nil {
+		for _, m := range sc.ys.Modules() {
+			prefixes[m.Prefix] = m.Namespace
+			prefixes[m.Name] = m.Namespace
+		}
+	}
 	for p, u := range ns {
 		if p != "" {
 			prefixes[p] = u
