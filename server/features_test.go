@@ -238,3 +238,53 @@ func containsAll(s string, subs []string) bool {
 	}
 	return true
 }
+
+// RFC 6241 §8.4: a confirmed commit not confirmed within confirm-timeout is
+// rolled back; RFC 6470 reports it as a netconf-confirmed-commit timeout.
+// The clock is hand-driven: 600 s pass in no time.
+func TestConfirmedCommitTimeoutEvent(t *testing.T) {
+	clk := newFakeClock()
+	a := startAgent(t, func(c *Config) { c.Clock = clk })
+	sub := dialNC(t, a.addr, a.adminKey(), true)
+	wantOK(t, sub.rpc(`<create-subscription xmlns="`+nsNotif+`"><filter type="subtree"><netconf-confirmed-commit xmlns="urn:ietf:params:xml:ns:yang:ietf-netconf-notifications"/></filter></create-subscription>`))
+	c := dialNC(t, a.addr, a.adminKey(), true)
+	wantOK(t, c.rpc(`<edit-config><target><candidate/></target>`+peerConfig("10.11.0.1", "")+`</edit-config>`))
+	wantOK(t, c.rpc(`<commit><confirmed/></commit>`))
+	if m := sub.read(); !strings.Contains(m, "<confirm-event>start</confirm-event>") || !strings.Contains(m, "<timeout>600</timeout>") {
+		t.Fatalf("start event: %s", m)
+	}
+	clk.Advance(601 * time.Second)
+	if m := sub.read(); !strings.Contains(m, "<confirm-event>timeout</confirm-event>") {
+		t.Fatalf("timeout event: %s", m)
+	}
+	if r := c.rpc(`<get-config><source><running/></source></get-config>`); strings.Contains(r, "10.11.0.1") {
+		t.Fatalf("not rolled back: %s", r)
+	}
+}
+
+// RFC 6241 §8.4.5.1: a persist confirmed commit outlives its session and is
+// confirmed from another session with persist-id; cancel-commit likewise.
+func TestConfirmedCommitPersist(t *testing.T) {
+	a := startAgent(t)
+	c1 := dialNC(t, a.addr, a.adminKey(), true)
+	wantOK(t, c1.rpc(`<edit-config><target><candidate/></target>`+peerConfig("10.12.0.1", "")+`</edit-config>`))
+	wantOK(t, c1.rpc(`<commit><confirmed/><persist>tok1</persist></commit>`))
+	wantOK(t, c1.rpc(`<close-session/>`))
+	c2 := dialNC(t, a.addr, a.adminKey(), false)
+	if r := c2.rpc(`<get-config><source><running/></source></get-config>`); !strings.Contains(r, "10.12.0.1") {
+		t.Fatalf("persist commit lost with its session: %s", r)
+	}
+	if r := c2.rpc(`<commit><persist-id>wrong</persist-id></commit>`); !strings.Contains(r, "<rpc-error>") {
+		t.Fatalf("wrong persist-id accepted: %s", r)
+	}
+	wantOK(t, c2.rpc(`<commit><persist-id>tok1</persist-id></commit>`))
+	// A second persist commit, cancelled from another session.
+	wantOK(t, c2.rpc(`<edit-config><target><candidate/></target>`+peerConfig("10.12.0.2", "")+`</edit-config>`))
+	wantOK(t, c2.rpc(`<commit><confirmed/><persist>tok2</persist></commit>`))
+	c3 := dialNC(t, a.addr, a.adminKey(), true)
+	wantOK(t, c3.rpc(`<cancel-commit><persist-id>tok2</persist-id></cancel-commit>`))
+	r := c3.rpc(`<get-config><source><running/></source></get-config>`)
+	if !strings.Contains(r, "10.12.0.1") || strings.Contains(r, "10.12.0.2") {
+		t.Fatalf("after cancel-commit: %s", r)
+	}
+}

@@ -75,18 +75,17 @@ func startAgent(t testing.TB, opts ...agentOption) *testAgent {
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	a.store, err = datastore.Open(datastore.Options{Dir: filepath.Join(dir, "store"), Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := Config{StateDir: state, Listen: []string{"127.0.0.1:0", "127.0.0.1:0"}, Store: a.store, Logger: logger}
+	cfg := Config{StateDir: state, Listen: []string{"127.0.0.1:0", "127.0.0.1:0"}, Logger: logger}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	if cfg.Store != a.store {
-		a.store.Close()
-		a.store = cfg.Store
+	// The Store shares the server's clock, so one hand-driven clock times
+	// confirmed commits, idle timeouts and events alike.
+	a.store, err = datastore.Open(datastore.Options{Dir: filepath.Join(dir, "store"), Logger: logger, Clock: cfg.Clock})
+	if err != nil {
+		t.Fatal(err)
 	}
+	cfg.Store = a.store
 	a.srv, err = New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -124,6 +124,13 @@ func (sub *subscription) end() {
 			sub.timer.Stop()
 		}
 		close(sub.quit)
+		// A finished subscription (notificationComplete) frees the session
+		// for a new create-subscription.
+		sub.x.subMu.Lock()
+		if sub.x.sub == sub {
+			sub.x.sub = nil
+		}
+		sub.x.subMu.Unlock()
 	})
 }
 
