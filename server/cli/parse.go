@@ -303,8 +303,10 @@ func helpFor(root *node, line string, admin bool) ([]helpItem, *syntaxError) {
 		return nil, serr
 	}
 	partial := ""
+	partialCol := utf8.RuneCountInString(line)
 	if len(toks) > 0 && !strings.HasSuffix(line, " ") && !strings.HasSuffix(line, "\t") {
 		partial = strings.ToLower(toks[len(toks)-1].text)
+		partialCol = toks[len(toks)-1].col
 		toks = toks[:len(toks)-1]
 	}
 	w, serr := walk(root, line, toks)
@@ -338,7 +340,7 @@ func helpFor(root *node, line string, admin bool) ([]helpItem, *syntaxError) {
 		items = append(items, helpItem{"<cr>", ""})
 	}
 	if len(items) == 0 {
-		return nil, &syntaxError{kind: errUnrecognized, col: len([]rune(line)) - len([]rune(partial))}
+		return nil, &syntaxError{kind: errUnrecognized, col: partialCol}
 	}
 	return items, nil
 }
