@@ -37,6 +37,8 @@ type association struct {
 	// one at T4 it frees a sample of our own corrections exactly, even
 	// when a fast slew ran between T1 and T4.
 	xmtPhase float64
+	// xmtBusy: a long slew was in progress at xmt (discipline.slewBusy).
+	xmtBusy bool
 
 	filter    ClockFilter
 	lastUsed  float64 // time of the last sample given to the system process
@@ -53,6 +55,10 @@ type association struct {
 	nextdate float64
 	lastRx   float64
 	heard    bool
+	// lastPkt is when the last authentic packet of the peer arrived
+	// (valid or not); promptAt when we last answered one at once
+	// (symmetric passive burst, see answerBurst).
+	lastPkt, promptAt float64
 	burst    int  // packets left in the current burst
 	bursted  bool // the initial burst was sent since last unreachable
 

@@ -117,6 +117,8 @@ type discipline struct {
 	// fx holds the samples of the frequency fit: offsets of the
 	// uncorrected clock (offset + phase) at their sample times.
 	fx []point
+	// seed: earlier samples for a frequency fit that has none (earlier).
+	seed []point
 
 	phase     float64 // cumulative correction applied (frequency, slews, steps), s
 	adjT      float64 // time of the last clock adjustment
@@ -130,6 +132,8 @@ type discipline struct {
 	// (signed) size.
 	slewing, newSlew     bool
 	slewStart, slewTotal float64
+	// rateKnown: the caller stated slewRate (Config.MaxSlewRate ≠ 0).
+	rateKnown bool
 	// Regression mode: the last fit and the error of its prediction for
 	// the newest sample.
 	fitSlope, fitIcept, fitSigma, predErr, predNoise float64
@@ -199,7 +203,7 @@ func (d *discipline) update(offset, sampleT, t, delay float64) (Result, clockOut
 			// First sample: start measuring the frequency with the
 			// clock running free.
 			d.state = StateFREQ
-			d.fx = append(d.fx[:0], point{sampleT, d.uncorrected(offset, sampleT, t), delay})
+			d.fx = append(append(d.fx[:0], d.earlier(sampleT)...), point{sampleT, d.uncorrected(offset, sampleT, t), delay})
 			d.t = t
 			d.last = offset
 			return ResultIgnore, out
@@ -271,6 +275,9 @@ func (d *discipline) update(offset, sampleT, t, delay float64) (Result, clockOut
 
 // freqState measures the frequency while the clock runs free (FREQ).
 func (d *discipline) freqState(offset, sampleT, t, delay float64, out *clockOut) (Result, clockOut) {
+	if len(d.fx) == 0 {
+		d.fx = append(d.fx, d.earlier(sampleT)...)
+	}
 	d.fx = append(d.fx, point{sampleT, d.uncorrected(offset, sampleT, t), delay})
 	if len(d.fx) > 64 {
 		d.fx = d.fx[1:]
@@ -312,6 +319,23 @@ func (d *discipline) freqState(offset, sampleT, t, delay float64, out *clockOut)
 	}
 	d.adjust(t, out)
 	return res, *out
+}
+
+// earlier returns the seed samples older than sampleT and forgets them.
+// The engine sets seed, before the first update of a frequency
+// measurement, to the system peer's earlier valid filter samples: the
+// fitness test (root distance, RFC 5905 §11.2) lets a peer's samples
+// reach the discipline only once its filter holds several, and those
+// before are good measurements that the frequency fit should not lose.
+func (d *discipline) earlier(sampleT float64) []point {
+	var p []point
+	for _, x := range d.seed {
+		if x.t < sampleT {
+			p = append(p, x)
+		}
+	}
+	d.seed = nil
+	return p
 }
 
 // fitLine is a weighted least-squares fit off = icept + slope·t, with the
@@ -443,6 +467,22 @@ func (d *discipline) adjust(now float64, out *clockOut) {
 func (d *discipline) active() bool {
 	return !d.slewing && (d.phaseRate != 0 || d.offset != 0 && (d.state == StateSYNC || d.state == StateSPIK))
 }
+
+// slewBusy reports whether, with a slew rate the caller did not state
+// (Config.MaxSlewRate 0, taken as adjtime's 500 ppm), a slew that needs
+// more than a second at that rate is in progress. Samples whose T1 or T4
+// falls in such a slew are not used: the correction the clock has
+// applied at those instants is known only as well as its slew rate, and
+// a clock slewing faster than assumed (clock.Virtual, 83,333 ppm) would
+// make them wrong by up to the slew's size, and the frequency fit with
+// them. Short slews (all of them in steady state) do not block sampling;
+// with a stated rate the accounting is trusted and nothing is blocked.
+func (d *discipline) slewBusy() bool {
+	return !d.rateKnown && d.slewing && math.Abs(d.offset) > d.slewRate*slewBusyTime
+}
+
+// slewBusyTime is the slew duration, s, beyond which sampling waits.
+const slewBusyTime = 1.0
 
 // regressMax bounds the samples of the steady-state fit.
 const regressMax = 16

@@ -140,7 +140,7 @@ func New(cfg Config, now time.Time) (*Engine, error) {
 	lo, hi := pollBounds(cfg.Peers)
 	e.disc = newDiscipline(e.prec, lo, hi)
 	e.disc.mode = cfg.Discipline
-	e.disc.slewRate = cfg.slewRate()
+	e.disc.slewRate, e.disc.rateKnown = cfg.slewRate(), cfg.MaxSlewRate != 0
 	e.sys = systemVars{leap: packet.LeapUnsync, stratum: maxStratum}
 	e.rl = newRateLimiter(cfg.RateLimit)
 	for _, p := range cfg.Peers {
@@ -220,7 +220,7 @@ func (e *Engine) Reconfigure(cfg Config, now time.Time) (Ready, error) {
 	e.prec = math.Ldexp(1, int(cfg.precision()))
 	e.disc.minPoll, e.disc.maxPoll = pollBounds(cfg.Peers)
 	e.disc.mode = cfg.Discipline
-	e.disc.slewRate = cfg.slewRate()
+	e.disc.slewRate, e.disc.rateKnown = cfg.slewRate(), cfg.MaxSlewRate != 0
 	e.disc.poll = max(e.disc.minPoll, min(e.disc.maxPoll, e.disc.poll))
 	e.rl.configure(cfg.RateLimit)
 	e.assocs = append(next, eph...)
@@ -500,6 +500,7 @@ func (e *Engine) transmit(a *association, t float64) {
 	}
 	a.xmt = xmt
 	a.xmtPhase = e.disc.phaseAt(t)
+	a.xmtBusy = e.disc.slewBusy()
 	e.out.Packets = append(e.out.Packets, Outgoing{
 		Data: data, Dst: a.addr, VPN: a.vpn, SourceInterface: a.cfg.SourceInterface, AssocKey: a.key,
 	})

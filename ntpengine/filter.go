@@ -66,6 +66,21 @@ func (f *ClockFilter) reset() {
 	f.started = false
 }
 
+// history returns the valid stages, oldest first, as points of the
+// uncorrected clock's offset, for the frequency fit; phase is the
+// discipline's cumulative correction, which a step (the only correction
+// not already in the samples' Correction) resets the filter with.
+func (f *ClockFilter) history(phase float64) []point {
+	var p []point
+	for i := nstage - 1; i >= 0; i-- {
+		s := f.Stages[i]
+		if s.Dispersion < maxDisp && s.Delay < maxDisp && s.T > 0 {
+			p = append(p, point{s.T, s.norm(), s.Delay})
+		}
+	}
+	return p
+}
+
 // add shifts a sample in (RFC 5905 §10 / A.5.2 clock_filter): older stages
 // age by PHI per second, the stages are ordered by delay, and the peer
 // offset, delay, dispersion and jitter are recomputed. precision is the

@@ -230,6 +230,9 @@ func (e *Engine) process(a *association, in Incoming, p *packet.Packet, mac macR
 	}
 	rx := packet.TimestampFromTime(in.RxTime)
 	t := e.now
+	if p.TransmitTime != 0 && p.TransmitTime != a.org {
+		defer e.passivePoll(a, p, t)
+	}
 	switch {
 	case p.TransmitTime == 0:
 		a.lastError = fmt.Errorf("%w: zero transmit timestamp", ErrInvalid).Error()
@@ -290,6 +293,10 @@ func (e *Engine) process(a *association, in Incoming, p *packet.Packet, mac macR
 	var co clockOut
 	e.disc.adjust(t, &co) // bring the phase accounting to t
 	e.applyClock(co)
+	if a.xmtBusy || e.disc.slewBusy() {
+		a.lastError = "clock slewing: sample not used"
+		return
+	}
 	// The offset is the mean of two clock differences, at T1 and at T4:
 	// it belongs to their midpoint, long before T4 in symmetric mode
 	// where the peer may answer a poll interval later.
@@ -323,6 +330,56 @@ func (e *Engine) process(a *association, in Incoming, p *packet.Packet, mac macR
 	}
 	a.lastUsed, a.usedOff, a.lastDelay = useT, cur, delay
 	e.clockSelect(t)
+}
+
+// passivePoll is how a symmetric passive association times its packets
+// (RFC 5905 §13 poll process and burst, §9.2 symmetric modes). It
+// transmits at its own poll interval, min(hpoll, ppoll), as the RFC has
+// it, with two refinements for the peer's sake:
+//
+//   - It answers a burst at once. The active side starts with a burst of
+//     packets BTIME (2 s) apart; a passive side answering only at its poll
+//     gives it one sample per poll interval, eight polls before its filter
+//     is full and the root distance fit (§11.2). A packet that arrives
+//     less than half the peer's poll interval after the previous one, or
+//     that mobilized the association, is part of a burst and is answered
+//     at once, as a server answers a client: one ordinary mode-2 packet
+//     per packet received, at most one per second, the size of any other
+//     packet of the association (no amplification). The active side gets
+//     a sample with the round trip of a client exchange.
+//   - Its poll keeps half a poll interval away from the peer's. Two
+//     symmetric peers whose polls fall at the same instant send crossing
+//     packets, each echoing the other's previous transmit timestamp: both
+//     fail the origin test (bogus) at every poll until their clocks drift
+//     apart, for hundreds of seconds. So after each packet of the peer
+//     the next poll is set half a poll interval later.
+//
+// Neither shifts the reach register: only the scheduled polls do.
+func (e *Engine) passivePoll(a *association, p *packet.Packet, t float64) {
+	prev := a.lastPkt
+	a.lastPkt = t
+	if a.hmode != packet.ModeSymmetricPassive || a.stopped || !e.has(a) {
+		return
+	}
+	ppoll := max(minPollLimit, min(p.Poll, maxPollLimit))
+	burst := prev == 0 || t-prev < math.Ldexp(1, int(ppoll))/2
+	if burst && (a.promptAt == 0 || t-a.promptAt >= 1) {
+		a.promptAt = t
+		e.transmit(a, t)
+	}
+	a.ppoll = ppoll
+	a.outdate = t
+	a.pollUpdate(a.hpoll)
+	a.nextdate = t + (a.nextdate-t)/2
+}
+
+func (e *Engine) has(a *association) bool {
+	for _, b := range e.assocs {
+		if b == a {
+			return true
+		}
+	}
+	return false
 }
 
 // usesNewest reports whether the system process takes every new sample

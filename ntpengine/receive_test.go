@@ -56,7 +56,9 @@ func TestHandleUnknownSource(t *testing.T) {
 		ephemeral bool
 	}{
 		{"RFC5905 §9.2 client packet FXMIT: stateless reply", packet.ModeClient, 1, false},
-		{"RFC5905 §9.2 symmetric active NEWPS: passive association", packet.ModeSymmetricActive, 0, true},
+		// The new passive association answers the first packet of the
+		// peer's burst at once (passivePoll, RFC 5905 §13).
+		{"RFC5905 §9.2 symmetric active NEWPS: passive association", packet.ModeSymmetricActive, 1, true},
 		{"RFC5905 §9.2 symmetric passive DSCRD", packet.ModeSymmetricPassive, 0, false},
 		{"RFC5905 §9.2 server DSCRD", packet.ModeServer, 0, false},
 		{"RFC5905 §9.2 broadcast DSCRD", packet.ModeBroadcast, 0, false},
@@ -69,6 +71,12 @@ func TestHandleUnknownSource(t *testing.T) {
 			r := e.Handle(Incoming{Data: h.AppendHeader(nil), Src: otherSrc, Dst: ourAddr, RxTime: at(1)})
 			if len(r.Packets) != tc.replies {
 				t.Fatalf("%d replies", len(r.Packets))
+			}
+			if tc.ephemeral {
+				p, err := packet.Unmarshal(r.Packets[0].Data)
+				if err != nil || p.Mode != packet.ModeSymmetricPassive || p.OriginTime != h.TransmitTime {
+					t.Fatalf("reply %+v, %v: want mode 2 echoing the transmit timestamp", p, err)
+				}
 			}
 			if got := len(e.Sessions(at(1))) == 1; got != tc.ephemeral {
 				t.Fatalf("ephemeral association: %v", got)

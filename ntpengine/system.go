@@ -109,7 +109,11 @@ func (e *Engine) clockUpdate(p *association, offset, t float64) {
 	}
 	e.sys.t = p.lastUsed
 	before := e.disc.state
+	if before == StateNSET || before == StateFREQ && len(e.disc.fx) == 0 {
+		e.disc.seed = p.filter.history(e.disc.phase)
+	}
 	res, co := e.disc.update(offset, p.lastUsed, t, p.lastDelay)
+	e.disc.seed = nil
 	if before == StateFREQ && e.disc.state == StateSYNC {
 		e.event(EventFreqSet, p, fmt.Sprintf("frequency measured: %+.3f ppm", e.disc.freq*1e6))
 	}

@@ -38,6 +38,9 @@ type Scenario struct {
 	// the engines are told (Config.MaxSlewRate); 0 → chrony's 83,333 ppm
 	// (DefaultSlewRate). 500 is adjtime(3), as clock.System slews.
 	MaxSlewRate float64
+	// Observe, when not nil, is called once per simulated second with the
+	// measured nodes, after the figures' sample (for traces).
+	Observe func(t float64, measured []*Node)
 }
 
 // Default is chrony's default simulation scenario: initial offset 0.1 s,
@@ -193,6 +196,9 @@ func Run(s Scenario, seed uint64) (Result, error) {
 		}
 		for i, nd := range measured {
 			accs[i].add(t, nd.Clock.Error(), nd.Clock.FrequencyError())
+		}
+		if s.Observe != nil {
+			s.Observe(t, measured)
 		}
 	})
 	res := Result{Nodes: measured, Net: net, Sent: net.Sent}
