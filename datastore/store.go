@@ -1161,10 +1161,12 @@ func (s *Store) Rollback(sess Session, id uint32, label string) (CommitInfo, err
 	if s.pending != nil {
 		return CommitInfo{}, rpcerror.New(rpcerror.TagInUse, "", "A confirmed commit is pending: confirm or cancel it first.")
 	}
+	// Only the commits History shows: more may be held for a compaction in
+	// flight or a pending confirmed commit.
 	var t *gen.Device
-	for _, c := range s.history {
-		if c.info.ID == id {
-			t = c.tree
+	for i := len(s.history) - 1; i >= 0 && i >= len(s.history)-s.limit; i-- {
+		if s.history[i].info.ID == id {
+			t = s.history[i].tree
 		}
 	}
 	if t == nil {
