@@ -60,6 +60,9 @@ type association struct {
 	// (symmetric passive burst, see answerBurst).
 	lastPkt, promptAt float64
 	burst    int  // packets left in the current burst
+	// burstSent and burstGot count the packets and the samples of the
+	// initial burst.
+	burstSent, burstGot int
 	bursted  bool // the initial burst was sent since last unreachable
 
 	status      string
