@@ -70,17 +70,37 @@ func TestReachAndBackoff(t *testing.T) {
 	}
 }
 
-// TestInitialBurst: RFC 5905 §13 iburst, 8 packets 2 s apart.
+// TestInitialBurst: RFC 5905 §13 iburst, 8 packets 2 s apart, and one more
+// for every reply lost, up to 16.
 func TestInitialBurst(t *testing.T) {
-	e := mustNew(t, Config{Peers: []PeerConfig{peerCfg(AssocClient)}})
-	var times []float64
-	for s := 0.0; s < 60; s++ {
-		if len(e.Tick(at(s)).Packets) > 0 {
-			times = append(times, s)
-		}
-	}
-	if len(times) != burstCount || times[1]-times[0] != burstInterval {
-		t.Errorf("transmissions at %v", times)
+	for _, tc := range []struct {
+		name   string
+		answer func(i int) bool // whether the i-th packet (from 0) is answered
+		want   int
+	}{
+		{"RFC5905 §13 every packet answered: BCOUNT packets", func(int) bool { return true }, burstCount},
+		{"RFC5905 §13 no reply: one more packet per lost reply, at most 16", func(int) bool { return false }, burstMax},
+		{"RFC5905 §13 every third reply lost: 8 answers in 11 packets", func(i int) bool { return i%3 != 2 }, 11},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := mustNew(t, Config{Peers: []PeerConfig{peerCfg(AssocClient)}})
+			var times []float64
+			for s := 0.0; s < 60; s++ {
+				for _, o := range e.Tick(at(s)).Packets {
+					req, err := packet.Unmarshal(o.Data)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if tc.answer(len(times)) {
+						deliver(e, serverReply(req, packet.ModeServer, s, 0, 0.001), s+0.002, nil)
+					}
+					times = append(times, s)
+				}
+			}
+			if len(times) != tc.want || times[1]-times[0] != burstInterval {
+				t.Errorf("transmissions at %v, want %d", times, tc.want)
+			}
+		})
 	}
 }
 
