@@ -18,7 +18,7 @@ import (
 // x/crypto/ssh and this package's framing: it sends exactly the bytes a
 // test asks for, including broken ones.
 type ncClient struct {
-	t       *testing.T
+	t       testing.TB
 	conn    *ssh.Client
 	sess    *ssh.Session
 	stdin   io.WriteCloser
@@ -46,7 +46,7 @@ func dialNC(t *testing.T, addr string, cfg *ssh.ClientConfig, base11 bool) *ncCl
 	return c
 }
 
-func dialNCErr(t *testing.T, addr string, cfg *ssh.ClientConfig, base11 bool) (*ncClient, error) {
+func dialNCErr(t testing.TB, addr string, cfg *ssh.ClientConfig, base11 bool) (*ncClient, error) {
 	conn, err := ssh.Dial("tcp", addr, cfg)
 	if err != nil {
 		return nil, err
@@ -132,3 +132,12 @@ func wantErrorTag(t *testing.T, reply, tag string) {
 }
 
 var _ net.Addr
+
+func dialNCBench(b *testing.B, a *testAgent) *ncClient {
+	c, err := dialNCErr(b, a.addr, a.adminKey(), true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { c.conn.Close() })
+	return c
+}

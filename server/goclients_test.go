@@ -42,6 +42,13 @@ func TestGoNetconfBase10Client(t *testing.T) {
 	if !strings.Contains(r.Data, "<maxpoll>12</maxpoll>") {
 		t.Fatalf("get-config: %s", r.Data)
 	}
+	yl := schemaDir(t, a)
+	saveDataChildren(t, yl, "filtered", r.Data)
+	r = exec(`<get-config><source><running/></source><with-defaults xmlns="urn:ietf:params:xml:ns:yang:ietf-netconf-with-defaults">report-all</with-defaults></get-config>`)
+	saveDataChildren(t, yl, "report-all", r.Data)
+	if n := yanglintConfigs(t, yl); n != 2 {
+		t.Fatalf("%d replies validated", n)
+	}
 	r = exec(`<get><filter type="subtree"><netconf-state xmlns="urn:ietf:params:xml:ns:yang:ietf-netconf-monitoring"><schemas/></netconf-state></filter></get>`)
 	if !strings.Contains(r.Data, "<identifier>ntpagent-ntp</identifier>") {
 		t.Fatalf("monitoring schemas: %s", r.Data)
@@ -91,6 +98,14 @@ func TestScrapligoBase11Client(t *testing.T) {
 	check("get-config", r.Result, err)
 	if !strings.Contains(r.Result, "<preferred>true</preferred>") || r.NetconfVersion != "1.1" {
 		t.Fatalf("get-config (netconf %s): %s", r.NetconfVersion, r.Result)
+	}
+	yl := schemaDir(t, a)
+	saveDataChildren(t, yl, "subtree", r.Result)
+	r, err = d.GetConfig("candidate")
+	check("get-config candidate", r.Result, err)
+	saveDataChildren(t, yl, "candidate", r.Result)
+	if n := yanglintConfigs(t, yl); n != 2 {
+		t.Fatalf("%d replies validated", n)
 	}
 	r, err = d.Get(`<ntp xmlns="` + ntpNS + `"/>`)
 	check("get", r.Result, err)

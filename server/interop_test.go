@@ -104,11 +104,13 @@ func TestAnsibleInterop(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "inventory.ini"), []byte(inv), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	replies := t.TempDir()
 	run := func() string {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, pb, "-i", filepath.Join(dir, "inventory.ini"), repoFile("testdata", "netconf", "ansible", "playbook.yml"))
+		cmd := exec.CommandContext(ctx, pb, "-i", filepath.Join(dir, "inventory.ini"), "-e", "reply_dir="+replies,
+			repoFile("testdata", "netconf", "ansible", "playbook.yml"))
 		cmd.Env = append(os.Environ(), "HOME="+dir, "ANSIBLE_HOST_KEY_CHECKING=False", "ANSIBLE_PARAMIKO_LOOK_FOR_KEYS=False",
 			"ANSIBLE_LOCAL_TEMP="+filepath.Join(dir, "tmp"), "ANSIBLE_NOCOLOR=1", "ANSIBLE_RETRY_FILES_ENABLED=False",
 			// No interpreter discovery, no fact gathering: keeps two runs fast.
@@ -131,5 +133,58 @@ func TestAnsibleInterop(t *testing.T) {
 	r := c.rpc(`<get-config><source><running/></source></get-config>`)
 	if !strings.Contains(r, "10.20.0.1") || !strings.Contains(r, "10.20.0.2") || strings.Contains(r, "10.20.0.9") {
 		t.Fatalf("running after the playbook: %s", r)
+	}
+	yl := schemaDir(t, a)
+	saveDataChildren(t, yl, "running", r)
+	for _, name := range []string{"running", "candidate"} {
+		b, err := os.ReadFile(filepath.Join(replies, "ansible-"+name+".reply"))
+		if err != nil {
+			t.Fatalf("the playbook kept no %s reply: %v", name, err)
+		}
+		saveDataChildren(t, yl, "ansible-"+name, string(b))
+	}
+	if n := yanglintConfigs(t, yl); n != 3 {
+		t.Fatalf("%d replies validated", n)
+	}
+}
+
+// schemaDir fetches our modules with <get-schema> into a new folder, for
+// yanglint (the text the server serves is what the data must conform to).
+func schemaDir(t *testing.T, a *testAgent) string {
+	t.Helper()
+	dir := t.TempDir()
+	c := dialNC(t, a.addr, a.adminKey(), true)
+	for _, name := range []string{"ntpagent-ntp", "ntpagent-system"} {
+		r := c.rpc(`<get-schema xmlns="urn:ietf:params:xml:ns:yang:ietf-netconf-monitoring"><identifier>` + name + `</identifier></get-schema>`)
+		i, j := strings.Index(r, ">module "), strings.LastIndex(r, "</data>")
+		if i < 0 || j < i {
+			t.Fatalf("get-schema %s: %.200s", name, r)
+		}
+		text := strings.NewReplacer("&lt;", "<", "&gt;", ">", "&quot;", `"`, "&#xD;", "\r", "&amp;", "&").Replace(r[i+1 : j])
+		if err := os.WriteFile(filepath.Join(dir, name+".yang"), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// saveDataChildren writes the children of the <data> of a get-config reply
+// into dir for yanglintConfigs.
+func saveDataChildren(t *testing.T, dir, name, reply string) {
+	t.Helper()
+	i := strings.Index(reply, "<data")
+	if i < 0 {
+		t.Fatalf("no <data> in %s", reply)
+	}
+	start := i + strings.IndexByte(reply[i:], '>') + 1
+	if strings.HasPrefix(reply[i:], "<data/>") {
+		start = i + len("<data/>")
+	}
+	end := strings.LastIndex(reply, "</data>")
+	if end < start {
+		end = start
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".xml"), []byte(reply[start:end]), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -1,0 +1,33 @@
+package server
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// BenchmarkGetConfig100PeersOverSSH is one get-config of 100 peers through
+// the whole stack: SSH channel, framing, parsing, encoding (base:1.1).
+func BenchmarkGetConfig100PeersOverSSH(b *testing.B) {
+	a := startAgent(b)
+	c := dialNCBench(b, a)
+	var cfg strings.Builder
+	cfg.WriteString(`<edit-config><target><running/></target><config><ntp xmlns="` + ntpNS + `">`)
+	for i := 0; i < 100; i++ {
+		fmt.Fprintf(&cfg, `<unicast-peer><address>10.0.%d.%d</address><vpn-instance>_public_</vpn-instance><minpoll>4</minpoll></unicast-peer>`, i/250, i%250+1)
+	}
+	cfg.WriteString(`</ntp></config></edit-config>`)
+	if r := c.rpc(cfg.String()); !strings.Contains(r, "<ok/>") {
+		b.Fatal(r)
+	}
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		c := dialNCBench(b, a)
+		for pb.Next() {
+			if r := c.rpc(`<get-config><source><running/></source></get-config>`); !strings.Contains(r, "10.0.0.100") {
+				b.Error(r)
+				return
+			}
+		}
+	})
+}
