@@ -288,3 +288,47 @@ func TestConfirmedCommitPersist(t *testing.T) {
 		t.Fatalf("after cancel-commit: %s", r)
 	}
 }
+
+// RFC 5277 §2.1.1: with startTime and stopTime, past events are replayed,
+// then replayComplete; at stopTime notificationComplete ends the
+// subscription, and the session may subscribe again.
+func TestSubscriptionStopTime(t *testing.T) {
+	clk := newFakeClock()
+	a := startAgent(t, func(c *Config) { c.Clock = clk })
+	c := dialNC(t, a.addr, a.adminKey(), true)
+	wantOK(t, c.rpc(`<edit-config><target><running/></target>`+peerConfig("10.13.0.1", "")+`</edit-config>`))
+	now := clk.Now()
+	start := now.Add(-time.Minute).Format(time.RFC3339)
+	stop := now.Add(30 * time.Second).Format(time.RFC3339)
+	wantErrorTag(t, c.rpc(`<create-subscription xmlns="`+nsNotif+`"><startTime>`+now.Add(time.Hour).Format(time.RFC3339)+`</startTime></create-subscription>`), "bad-element")
+	wantErrorTag(t, c.rpc(`<create-subscription xmlns="`+nsNotif+`"><stopTime>`+stop+`</stopTime></create-subscription>`), "missing-element")
+	wantOK(t, c.rpc(`<create-subscription xmlns="`+nsNotif+`"><startTime>`+start+`</startTime><stopTime>`+stop+`</stopTime></create-subscription>`))
+	var got strings.Builder
+	for i := 0; i < 10 && !strings.Contains(got.String(), "replayComplete"); i++ {
+		got.WriteString(c.read())
+	}
+	if !strings.Contains(got.String(), "10.13.0.1") || !strings.Contains(got.String(), "replayComplete") {
+		t.Fatalf("replay: %s", got.String())
+	}
+	clk.Advance(31 * time.Second)
+	for i := 0; ; i++ {
+		m := c.read()
+		if strings.Contains(m, "notificationComplete") {
+			break
+		}
+		if i == 10 {
+			t.Fatal("no notificationComplete")
+		}
+	}
+	// The ended subscription frees the session (bounded wait: the writer ends asynchronously).
+	for i := 0; ; i++ {
+		r := c.rpc(`<create-subscription xmlns="` + nsNotif + `"/>`)
+		if strings.Contains(r, "<ok/>") {
+			break
+		}
+		if i == 50 {
+			t.Fatalf("resubscribe: %s", r)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
