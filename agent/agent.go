@@ -55,6 +55,11 @@ type Options struct {
 	OnSyncChange func(SyncStateChange)
 	// QueueLen bounds netio's receive queue (netio's default when 0).
 	QueueLen int
+	// OpenVPNs are vpn-instances whose sockets open at start and stay
+	// open, so that peers there can reach us (ephemeral associations,
+	// clients) even when no configured peer uses the instance. The public
+	// instance is always open.
+	OpenVPNs []string
 }
 
 // Agent runs the NTP engine for a configuration. Create it with New, run it
@@ -140,7 +145,7 @@ func New(opts Options) (*Agent, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	tr, err := netio.NewTransport(ctx, netio.Config{
-		Listen: opts.Listen, Open: []string{netio.PublicVPN}, NetnsDir: opts.NetnsDir,
+		Listen: opts.Listen, Open: append([]string{netio.PublicVPN}, opts.OpenVPNs...), NetnsDir: opts.NetnsDir,
 		Logger: opts.Logger, QueueLen: opts.QueueLen,
 	})
 	if err != nil {
@@ -148,13 +153,17 @@ func New(opts Options) (*Agent, error) {
 		return nil, fmt.Errorf("agent: %w", err)
 	}
 	kr, _ := auth.NewKeyring(nil)
+	open := map[string]bool{netio.PublicVPN: true}
+	for _, v := range opts.OpenVPNs {
+		open[v] = true
+	}
 	a := &Agent{
 		opts: opts, log: opts.Logger.With("component", "agent"), clock: opts.Clock, resolver: opts.Resolver,
 		tr: tr, trCancel: cancel,
 		calls: make(chan func()), results: make(chan resolved, 16), stop: make(chan struct{}),
 		notes: make(chan SyncStateChange, 64),
 		eng:   eng, root: &gen.Device{}, keyring: kr,
-		names: map[string]*resolution{}, vpnErr: map[string]string{}, vpnOpen: map[string]bool{netio.PublicVPN: true},
+		names: map[string]*resolution{}, vpnErr: map[string]string{}, vpnOpen: open,
 		ioErr: map[string]string{}, counters: map[string]*counters{}, local: map[string]netip.Addr{},
 		index: map[sessionAddr]sessionRef{},
 		sync:  syncView{stratum: 16},
@@ -302,39 +311,44 @@ func (a *Agent) receive(r netio.Received) {
 	if in.VPN == "" {
 		in.VPN = netio.PublicVPN
 	}
-	a.count(in)
+	counted := a.count(in)
 	a.process(a.eng.Handle(in))
+	if !counted {
+		// The datagram may have just mobilized an ephemeral association.
+		a.count(in)
+	}
 }
 
 // count keeps the per-session packet and authentication-error counters the
 // engine does not report: a datagram from a session's address is counted as
 // received when it parses and, for a keyed session that must authenticate,
 // carries a valid MAC of its key; otherwise as an authentication error.
-func (a *Agent) count(in ntpengine.Incoming) {
+func (a *Agent) count(in ntpengine.Incoming) bool {
 	ref, ok := a.index[sessionAddr{in.VPN, in.Src}]
 	if !ok {
-		return
+		return false
 	}
 	p, err := packet.Unmarshal(in.Data)
 	if err != nil {
-		return
+		return true
 	}
 	c := a.counter(ref.key)
 	if ref.keyID != 0 && (a.plan.engine.AuthEnabled || ref.ephemeral) {
 		if p.MAC == nil || len(p.MAC.Digest) == 0 {
 			c.authErrors++
-			return
+			return true
 		}
 		id, err := a.keyring.Verify(in.Data[:p.AuthLen], in.Data[p.AuthLen:])
 		if err != nil || id != ref.keyID {
 			c.authErrors++
-			return
+			return true
 		}
 	}
 	c.received++
 	if in.Dst.IsValid() {
 		a.local[ref.key] = in.Dst.Addr()
 	}
+	return true
 }
 
 func (a *Agent) counter(key string) *counters {
@@ -383,6 +397,13 @@ func (a *Agent) process(rd ntpengine.Ready) {
 	}
 }
 
+func vpnOrPublic(v string) string {
+	if v == "" {
+		return netio.PublicVPN
+	}
+	return v
+}
+
 func (a *Agent) send(o ntpengine.Outgoing) {
 	var src netio.Source
 	switch {
@@ -390,6 +411,14 @@ func (a *Agent) send(o ntpengine.Outgoing) {
 		src.Addr = o.Src
 	case o.SourceInterface != "":
 		src.Interface = o.SourceInterface
+	case o.AssocKey != "":
+		// A symmetric passive association answers from the address its
+		// active peer sends to (RFC 5905 §9: the association is the pair
+		// of addresses), not from whatever the routing table picks on a
+		// multihomed host: the peer would not recognize the packet.
+		if ref, ok := a.index[sessionAddr{vpnOrPublic(o.VPN), o.Dst}]; ok && ref.ephemeral {
+			src.Addr = a.local[o.AssocKey]
+		}
 	}
 	vpn := o.VPN
 	if vpn == "" {
@@ -492,6 +521,9 @@ func (a *Agent) reconcile() {
 	// Domain names no longer configured are forgotten.
 	used := map[string]bool{}
 	vpns := map[string]bool{netio.PublicVPN: true}
+	for _, v := range a.opts.OpenVPNs {
+		vpns[v] = true
+	}
 	for i := range p.peers {
 		pp := &p.peers[i]
 		if pp.kind == rules.Domain {
