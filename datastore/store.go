@@ -215,7 +215,7 @@ func (s *Store) load() error {
 				return fmt.Errorf("%s: %w", runningName, derr)
 			}
 			s.candidate = s.running
-			if _, err := s.commitTree(Session{User: "system", Origin: OriginSystem}, t, Running, "loaded from "+runningName, OriginSystem, nil); err != nil {
+			if _, err := s.commitTree(Session{User: "system", Origin: OriginSystem}, t, "loaded from "+runningName, OriginSystem, nil); err != nil {
 				return err
 			}
 		} else if !errors.Is(rerr, os.ErrNotExist) {
@@ -292,7 +292,7 @@ func (s *Store) load() error {
 		}
 		s.log.Warn("confirmed commit was not confirmed before the restart; rolling back", "to", m.RollbackTo)
 		if !equalTree(to, s.running) {
-			if _, err := s.commitTree(Session{User: "system", Origin: OriginSystem}, to, Running, "", OriginConfirmedCommitRollback, nil); err != nil {
+			if _, err := s.commitTree(Session{User: "system", Origin: OriginSystem}, to, "", OriginConfirmedCommitRollback, nil); err != nil {
 				return err
 			}
 		}
@@ -518,7 +518,7 @@ func (s *Store) Edit(sess Session, target Name, opt EditOptions, apply func(root
 		if d.empty() {
 			return nil
 		}
-		_, err := s.commitTree(sess, work, Running, "", sessionOrigin(sess), &d)
+		_, err := s.commitTree(sess, work, "", sessionOrigin(sess), &d)
 		return err
 	}
 	s.setCandidate(sess, work, d)
@@ -580,7 +580,7 @@ func (s *Store) ValidateTree(root *gen.Device) error {
 // journal record, the history, the candidate (when it has no uncommitted
 // changes it follows running) and the subscribers. Called with s.mu held.
 // d is diffEntries(s.running, t) when the caller knows it, or nil.
-func (s *Store) commitTree(sess Session, t *gen.Device, ds Name, label, origin string, d *entryDiff) (CommitInfo, error) {
+func (s *Store) commitTree(sess Session, t *gen.Device, label, origin string, d *entryDiff) (CommitInfo, error) {
 	if s.lastID == ^uint32(0) {
 		return CommitInfo{}, rpcerror.New(rpcerror.TagOperationFailed, "", "The commit identifiers are exhausted.")
 	}
@@ -609,7 +609,7 @@ func (s *Store) commitTree(sess Session, t *gen.Device, ds Name, label, origin s
 		s.candidate = t
 		clear(s.modifiedBy)
 	}
-	s.notify(Change{Old: old, New: t, Commit: ci, SessionID: sess.ID, Datastore: ds})
+	s.notify(Change{Old: old, New: t, Commit: ci, SessionID: sess.ID, Datastore: Running})
 	s.maybeCompact()
 	return ci, nil
 }
@@ -847,7 +847,7 @@ func (s *Store) commitCandidate(sess Session, label string, d entryDiff) (Commit
 		clear(s.modifiedBy)
 		return s.lastInfo(), nil
 	}
-	ci, err := s.commitTree(sess, s.candidate, Running, label, sessionOrigin(sess), &d)
+	ci, err := s.commitTree(sess, s.candidate, label, sessionOrigin(sess), &d)
 	if err == nil {
 		s.candidate = s.running
 		clear(s.modifiedBy)
@@ -886,7 +886,7 @@ func (s *Store) rollbackPending(sess Session) error {
 		p.timer.Stop()
 	}
 	if !equalTree(to, s.running) {
-		if _, err := s.commitTree(sess, to, Running, "", OriginConfirmedCommitRollback, nil); err != nil {
+		if _, err := s.commitTree(sess, to, "", OriginConfirmedCommitRollback, nil); err != nil {
 			return err
 		}
 	}
@@ -1000,7 +1000,7 @@ func (s *Store) Copy(sess Session, target Name, src Name, inline *gen.Device) er
 	if d.empty() {
 		return nil
 	}
-	_, err := s.commitTree(sess, t, Running, "", sessionOrigin(sess), &d)
+	_, err := s.commitTree(sess, t, "", sessionOrigin(sess), &d)
 	return err
 }
 
@@ -1176,5 +1176,5 @@ func (s *Store) Rollback(sess Session, id uint32, label string) (CommitInfo, err
 	if err := s.validateNext(t, d); err != nil {
 		return CommitInfo{}, err
 	}
-	return s.commitTree(sess, t, Running, label, OriginRollback, &d)
+	return s.commitTree(sess, t, label, OriginRollback, &d)
 }
