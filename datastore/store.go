@@ -494,7 +494,7 @@ func (s *Store) Edit(sess Session, target Name, opt EditOptions, apply func(root
 		base = s.running
 	}
 	work := copyTree(base)
-	if err := apply(work); err != nil {
+	if err := runApply(apply, work); err != nil {
 		return asRPCError(err)
 	}
 	d, err := normalizeDiff(work, base)
@@ -526,6 +526,19 @@ func (s *Store) Edit(sess Session, target Name, opt EditOptions, apply func(root
 		s.validCand, s.validRun = s.candidate, s.running
 	}
 	return nil
+}
+
+// runApply runs an edit's apply function; a panic in it (a bug in a codec
+// or a command) becomes operation-failed and, as apply only sees a copy,
+// changes nothing.
+func runApply(apply func(*gen.Device) error, work *gen.Device) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &rpcerror.Error{Type: rpcerror.TypeApplication, Tag: rpcerror.TagOperationFailed,
+				Message: "The edit failed with an internal error.", Err: fmt.Errorf("panic in edit: %v", r)}
+		}
+	}()
+	return apply(work)
 }
 
 func sessionOrigin(sess Session) string {

@@ -104,6 +104,18 @@ func TestOperations(t *testing.T) {
 				t.Error("emptied candidate not modified")
 			}
 		}},
+		{"RFC6241-7.2 a panic in apply is operation-failed and changes nothing", func(t *testing.T, s *Store) {
+			err := s.Edit(alice, Candidate, EditOptions{}, func(d *gen.Device) error {
+				setPeer("10.0.0.7", 4)(d)
+				var m map[string]int
+				m["x"] = 1 // a bug in a codec
+				return nil
+			})
+			if tagOf(err) != rpcerror.TagOperationFailed || s.CandidateModified() {
+				t.Fatalf("err %v modified %v", err, s.CandidateModified())
+			}
+			mustEdit(t, s, alice, Candidate, setPeer("10.0.0.2", 4)) // the store still works
+		}},
 		{"RFC6241-7.2 an unknown test-option is invalid-value", func(t *testing.T, s *Store) {
 			err := s.Edit(alice, Candidate, EditOptions{TestOption: "maybe"}, setPeer("10.0.0.2", 4))
 			if tagOf(err) != rpcerror.TagInvalidValue {
