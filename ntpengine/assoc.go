@@ -59,11 +59,11 @@ type association struct {
 	// (valid or not); promptAt when we last answered one at once
 	// (symmetric passive burst, see answerBurst).
 	lastPkt, promptAt float64
-	burst    int  // packets left in the current burst
+	burst             int // packets left in the current burst
 	// burstSent and burstGot count the packets and the samples of the
 	// initial burst.
 	burstSent, burstGot int
-	bursted  bool // the initial burst was sent since last unreachable
+	bursted             bool // the initial burst was sent since last unreachable
 
 	status      string
 	rejectCount int

@@ -485,7 +485,87 @@ func (d *discipline) slewBusy() bool {
 const slewBusyTime = 1.0
 
 // regressMax bounds the samples of the steady-state fit.
-const regressMax = 16
+const regressMax = 64
+
+// regressSpanPolls is how many poll intervals the steady-state fit spans
+// when the samples are precise: long enough to average their noise, short
+// enough that a clock's wander (a random walk of its frequency) does not
+// bend the offsets away from a line within it.
+const regressSpanPolls = 8
+
+// noiseRef is the sample noise (noiseFloor) up to which the fit spans
+// regressSpanPolls; see regressPolls.
+const noiseRef = 50e-6
+
+// regressPolls is the span of the steady-state fit in poll intervals. The
+// error of a line fit's value at its newest end falls with the number of
+// samples, as σ/√n, while the bend that wander puts into the offsets
+// grows with the span T as T^(3/2): the best span grows as √σ. So noisy
+// samples (1 ms of jitter and more) are fitted over more polls, up to
+// regressMax: 8·√(σ/noiseRef). A runs test (runsWindow) then trims a long
+// window whose offsets no longer follow a line.
+func regressPolls(p []point, precision float64) float64 {
+	dmin := math.Inf(1)
+	for _, x := range p {
+		dmin = math.Min(dmin, x.delay)
+	}
+	if len(p) == 0 {
+		return regressSpanPolls
+	}
+	s := noiseFloor(p, dmin, precision)
+	return math.Max(regressSpanPolls, math.Min(regressMax, regressSpanPolls*math.Sqrt(s/noiseRef)))
+}
+
+// runsMin is the fewest samples the runs test judges.
+const runsMin = 8
+
+// runsWindow chooses how many of the samples (oldest first) the line fit
+// should use, as chrony's regression does: the most whose residuals pass
+// a runs test. Residual signs of a line through samples that a line
+// describes change at random; wander or a frequency change bends the
+// offsets, and the residuals then come in long runs of one sign. It
+// returns the index of the first sample to keep: starting with all of
+// them, it drops older samples until the number of runs is no longer
+// significantly low (normal approximation, one-sided, z = runsZ).
+func runsWindow(p []point, precision float64) int {
+	start := 0
+	for len(p)-start > runsMin {
+		q := p[start:]
+		slope, icept, _, ok := fitLine(q, precision)
+		if !ok {
+			break
+		}
+		var pos, neg, runs int
+		last := 0
+		for _, x := range q {
+			s := 1
+			if x.off-icept-slope*x.t < 0 {
+				s = -1
+			}
+			if s > 0 {
+				pos++
+			} else {
+				neg++
+			}
+			if s != last {
+				runs++
+				last = s
+			}
+		}
+		n := float64(len(q))
+		n1, n2 := float64(pos), float64(neg)
+		mu := 1 + 2*n1*n2/n
+		v := 2 * n1 * n2 * (2*n1*n2 - n) / (n * n * (n - 1))
+		if pos > 0 && neg > 0 && float64(runs) >= mu-runsZ*math.Sqrt(math.Max(v, 0)) {
+			return start
+		}
+		start += max(1, (len(p)-start)/8)
+	}
+	return start
+}
+
+// runsZ is the significance of the runs test (about 2 % one-sided).
+const runsZ = 2.0
 
 // regressPollGate: in regression mode the poll interval grows only while
 // the fit predicts each new sample within the noise its delay implies
@@ -514,10 +594,18 @@ func (d *discipline) regress(offset, sampleT, t, delay float64) float64 {
 		}
 	}
 	d.fx = append(d.fx, point{sampleT, u, delay})
-	// Keep at most regressMax samples, spanning at most 8 polls.
-	span := 8 * math.Ldexp(1, int(d.poll))
-	for len(d.fx) > regressMax || len(d.fx) > freqMinSamples && sampleT-d.fx[0].t > span {
+	// Keep at most regressMax samples, within regressPolls poll
+	// intervals, and of those the recent ones that a line fits.
+	if len(d.fx) > regressMax {
+		d.fx = d.fx[len(d.fx)-regressMax:]
+	}
+	polls := regressPolls(d.fx, d.precision)
+	span := polls * math.Ldexp(1, int(d.poll))
+	for len(d.fx) > freqMinSamples && sampleT-d.fx[0].t > span {
 		d.fx = d.fx[1:]
+	}
+	if polls > regressSpanPolls {
+		d.fx = d.fx[runsWindow(d.fx, d.precision):]
 	}
 	slope, icept, _, ok := fitLine(d.fx, d.precision)
 	if !ok || len(d.fx) < freqMinSamples {
