@@ -493,11 +493,11 @@ func (s *Store) Edit(sess Session, target Name, opt EditOptions, apply func(root
 	if target == Running {
 		base = s.running
 	}
-	work := copyTree(base)
+	work, tr := copyTreeTracked(base, true)
 	if err := runApply(apply, work); err != nil {
 		return asRPCError(err)
 	}
-	d, err := normalizeDiff(work, base)
+	d, err := normalizeDiff(work, base, tr)
 	if err != nil {
 		return err
 	}
