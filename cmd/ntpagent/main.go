@@ -83,8 +83,16 @@ func run(ctx context.Context, s *settings, stdout, stderr io.Writer, onStart fun
 	case "system":
 		log.Warn("disciplining the host clock (--clock system): needs CAP_SYS_TIME")
 		clk = clock.NewSystem()
-	default:
+	case "virtual":
 		clk = clock.NewVirtualFromHost()
+		if s.clockRate > 0 {
+			// Tests only: a virtual clock running clockRate times faster
+			// than the host's, so that polls come sooner.
+			origin := time.Now()
+			clk = clock.NewVirtual(func() time.Duration {
+				return time.Duration(float64(time.Since(origin)) * s.clockRate)
+			}, origin.Round(0))
+		}
 	}
 	listen, _ := s.ntpListen()
 	var resolver agent.Resolver = net.DefaultResolver
@@ -92,9 +100,17 @@ func run(ctx context.Context, s *settings, stdout, stderr io.Writer, onStart fun
 		resolver = agent.HostsResolver{Path: s.HostsFile, Fallback: net.DefaultResolver}
 	}
 	var nc notifier
+	maxWait := time.Duration(0)
+	if s.clockRate > 1 {
+		maxWait = time.Duration(float64(time.Second) / s.clockRate)
+	}
+	engine := ntpengine.Config{LocalStratum: uint8(s.LocalStratum)}
+	if s.NoRateLimit {
+		engine.RateLimit.Interval = -1
+	}
 	ag, err := agent.New(agent.Options{
-		Store: store, Clock: clk, Listen: listen, Resolver: resolver, Logger: log,
-		Engine:       ntpengine.Config{LocalStratum: uint8(s.LocalStratum)},
+		Store: store, Clock: clk, Listen: listen, Resolver: resolver, Logger: log, MaxWait: maxWait,
+		Engine:       engine,
 		OnSyncChange: nc.publish,
 	})
 	if err != nil {
@@ -124,7 +140,7 @@ func run(ctx context.Context, s *settings, stdout, stderr io.Writer, onStart fun
 	if err != nil {
 		return err
 	}
-	nc.bind(srv, log)
+	nc.bind(srv.NETCONF())
 	if err := srv.Start(); err != nil {
 		return err
 	}

@@ -1,44 +1,31 @@
 package main
 
 import (
-	"log/slog"
 	"sync"
 
 	"github.com/ntpagent/ntpagent/agent"
-	"github.com/ntpagent/ntpagent/server"
+	"github.com/ntpagent/ntpagent/server/netconf"
 )
 
 // notifier forwards the agent's sync-state-change notifications to the
-// NETCONF event stream (RFC 5277), when the NETCONF server offers a way to
-// publish an event of another module. The agent's callback may run before
-// the server exists; those early events are only logged.
+// NETCONF event stream (RFC 5277). The agent's callback may run before the
+// server exists; such early events are only logged by the agent.
 type notifier struct {
-	mu  sync.Mutex
-	pub func(agent.SyncStateChange)
+	mu sync.Mutex
+	nc *netconf.Server
 }
 
-// eventPublisher is the hook we look for on *netconf.Server: publish one
-// event element (standalone XML) of namespace ns and local name.
-type eventPublisher interface {
-	Publish(ns, local string, body []byte)
-}
-
-func (n *notifier) bind(srv *server.Server, log *slog.Logger) {
-	p, ok := any(srv.NETCONF()).(eventPublisher)
-	if !ok {
-		log.Warn("the NETCONF server has no hook for custom notifications; sync-state-change is only logged")
-		return
-	}
+func (n *notifier) bind(nc *netconf.Server) {
 	n.mu.Lock()
-	n.pub = func(c agent.SyncStateChange) { p.Publish(agent.NamespaceNTP, "sync-state-change", c.XML()) }
+	n.nc = nc
 	n.mu.Unlock()
 }
 
 func (n *notifier) publish(c agent.SyncStateChange) {
 	n.mu.Lock()
-	pub := n.pub
+	nc := n.nc
 	n.mu.Unlock()
-	if pub != nil {
-		pub(c)
+	if nc != nil {
+		nc.Publish(agent.NamespaceNTP, "sync-state-change", c.XML())
 	}
 }

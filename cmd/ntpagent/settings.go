@@ -26,7 +26,12 @@ type settings struct {
 	MetricsListen string
 	HostsFile     string
 	LocalStratum  uint
+	NoRateLimit   bool
 	Config        string
+
+	// clockRate, when > 0, makes the virtual clock run that many times
+	// faster than the host's (tests only; not a flag).
+	clockRate float64
 }
 
 // maxSettingsFile bounds a settings file.
@@ -45,6 +50,7 @@ func newFlagSet(s *settings, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&s.MetricsListen, "metrics-listen", "", "serve Prometheus /metrics on this address (off when empty)")
 	fs.StringVar(&s.HostsFile, "hosts-file", "", "resolve domain peers from this hosts(5) file first (then DNS)")
 	fs.UintVar(&s.LocalStratum, "local-stratum", 0, "serve the local clock at this stratum (1..15) while unsynchronized (0: off)")
+	fs.BoolVar(&s.NoRateLimit, "no-rate-limit", false, "answer clients without rate limiting (benchmarks; by default each source gets 1 request/s on average, bursts of 8, then a RATE kiss-o'-death)")
 	fs.StringVar(&s.Config, "config", "", "settings file: lines 'key = value' with the flag names as keys, '#' comments")
 	return fs
 }

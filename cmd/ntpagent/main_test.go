@@ -1,0 +1,346 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+func TestSettingsFlagsFileAndDefaults(t *testing.T) {
+	s, err := parseSettings(nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.StateDir != "./ntpagent-state" || s.NetconfListen != "127.0.0.1:8830" || s.CLIListen != "127.0.0.1:2222" ||
+		s.NTPListen != "127.0.0.1:10123" || s.Clock != "virtual" || s.LogLevel != "info" || s.MetricsListen != "" {
+		t.Errorf("defaults: %+v", s)
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "ntpagent.conf")
+	os.WriteFile(file, []byte("# settings\nstate-dir = /var/lib/ntpagent\nntp-listen = [::]:123\nlog-level = \"debug\"\n\nclock=system\n"), 0o600)
+	s, err = parseSettings([]string{"--config", file, "--log-level", "warn"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.StateDir != "/var/lib/ntpagent" || s.NTPListen != "[::]:123" || s.Clock != "system" || s.LogLevel != "warn" {
+		t.Errorf("file with a flag overriding it: %+v", s)
+	}
+	bad := map[string]string{
+		"unknown key":  "colour = blue\n",
+		"no equals":    "state-dir /tmp\n",
+		"bad clock":    "clock = sundial\n",
+		"bad listen":   "ntp-listen = localhost\n",
+		"nested file":  "config = other.conf\n",
+		"bad stratum":  "local-stratum = 16\n",
+		"bad loglevel": "log-level = loud\n",
+	}
+	for name, content := range bad {
+		f := filepath.Join(dir, strings.ReplaceAll(name, " ", "_"))
+		os.WriteFile(f, []byte(content), 0o600)
+		if _, err := parseSettings([]string{"--config", f}, io.Discard); err == nil {
+			t.Errorf("%s: accepted %q", name, content)
+		}
+	}
+	if _, err := parseSettings([]string{"--clock", "system", "extra"}, io.Discard); err == nil {
+		t.Error("a stray argument was accepted")
+	}
+}
+
+// syncWriter is a goroutine-safe buffer for the daemon's output.
+type syncWriter struct {
+	mu chan struct{}
+	b  bytes.Buffer
+}
+
+func newSyncWriter() *syncWriter { w := &syncWriter{mu: make(chan struct{}, 1)}; return w }
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu <- struct{}{}
+	defer func() { <-w.mu }()
+	return w.b.Write(p)
+}
+func (w *syncWriter) String() string {
+	w.mu <- struct{}{}
+	defer func() { <-w.mu }()
+	return w.b.String()
+}
+
+type daemon struct {
+	started started
+	out     *syncWriter
+	cancel  context.CancelFunc
+	done    chan error
+}
+
+func startDaemon(t *testing.T, s *settings) *daemon {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &daemon{out: newSyncWriter(), cancel: cancel, done: make(chan error, 1)}
+	ready := make(chan started, 1)
+	go func() { d.done <- run(ctx, s, d.out, d.out, func(st started) { ready <- st }) }()
+	select {
+	case d.started = <-ready:
+	case err := <-d.done:
+		t.Fatalf("daemon did not start: %v\n%s", err, d.out.String())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("daemon did not start:\n%s", d.out.String())
+	}
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-d.done:
+			if err != nil {
+				t.Errorf("daemon: %v", err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Errorf("daemon did not stop")
+		}
+		if t.Failed() {
+			t.Logf("daemon output:\n%s", d.out.String())
+		}
+	})
+	return d
+}
+
+func testSettings(t *testing.T) *settings {
+	s, err := parseSettings([]string{"--state-dir", t.TempDir(), "--netconf-listen", "127.0.0.1:0", "--cli-listen", "127.0.0.1:0",
+		"--ntp-listen", "127.0.0.1:0", "--log-level", "debug"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.clockRate = 16
+	return s
+}
+
+// ncSession is a minimal NETCONF 1.0 client (end-of-message framing).
+type ncSession struct {
+	t    *testing.T
+	conn *ssh.Client
+	in   io.WriteCloser
+	out  *bufio.Reader
+	msgs chan string
+	id   int
+}
+
+func dialNETCONF(t *testing.T, addr net.Addr, password string) *ncSession {
+	t.Helper()
+	cfg := &ssh.ClientConfig{User: "admin", Auth: []ssh.AuthMethod{ssh.Password(password)},
+		HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second}
+	c, err := ssh.Dial("tcp", addr.String(), cfg)
+	if err != nil {
+		t.Fatalf("ssh: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	sess, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, _ := sess.StdinPipe()
+	out, _ := sess.StdoutPipe()
+	if err := sess.RequestSubsystem("netconf"); err != nil {
+		t.Fatal(err)
+	}
+	nc := &ncSession{t: t, conn: c, in: in, out: bufio.NewReader(out), msgs: make(chan string, 64)}
+	go func() {
+		defer close(nc.msgs)
+		for {
+			m, err := nc.out.ReadString('>')
+			for err == nil && !strings.HasSuffix(m, "]]>]]>") {
+				var more string
+				more, err = nc.out.ReadString('>')
+				m += more
+			}
+			if err != nil {
+				return
+			}
+			nc.msgs <- strings.TrimSuffix(m, "]]>]]>")
+		}
+	}()
+	nc.next("hello")
+	nc.send(`<hello xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"><capabilities><capability>urn:ietf:params:netconf:base:1.0</capability></capabilities></hello>`)
+	return nc
+}
+
+func (nc *ncSession) send(m string) {
+	nc.t.Helper()
+	if _, err := io.WriteString(nc.in, m+"]]>]]>"); err != nil {
+		nc.t.Fatal(err)
+	}
+}
+
+func (nc *ncSession) next(what string) string {
+	nc.t.Helper()
+	select {
+	case m, ok := <-nc.msgs:
+		if !ok {
+			nc.t.Fatalf("session closed waiting for %s", what)
+		}
+		return m
+	case <-time.After(30 * time.Second):
+		nc.t.Fatalf("no %s", what)
+	}
+	return ""
+}
+
+// rpc sends an operation and returns its reply, skipping notifications.
+func (nc *ncSession) rpc(op string) string {
+	nc.t.Helper()
+	nc.id++
+	nc.send(fmt.Sprintf(`<rpc message-id="%d" xmlns="urn:ietf:params:xml:ns:netconf:base:1.0">%s</rpc>`, nc.id, op))
+	for {
+		m := nc.next("rpc-reply")
+		if strings.Contains(m, "<rpc-reply") {
+			if strings.Contains(m, "<rpc-error>") {
+				nc.t.Fatalf("rpc %s: %s", op, m)
+			}
+			return m
+		}
+	}
+}
+
+func adminPassword(t *testing.T, out string) string {
+	m := regexp.MustCompile(`created user admin with password (\S+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no generated password in the output:\n%s", out)
+	}
+	return m[1]
+}
+
+// The daemon end to end: a reference daemon serves its own clock; the
+// daemon under test is configured over NETCONF (edit-config + commit) with
+// the reference as a domain peer resolved from --hosts-file; it
+// synchronizes, sends the sync-state-change notification to a subscribed
+// session, shows the session in <get>, in the CLI and in /metrics, and
+// stops cleanly.
+func TestDaemonEndToEnd(t *testing.T) {
+	ref := testSettings(t)
+	ref.LocalStratum = 3
+	ref.NTPListen = "127.0.0.41:0"
+	rd := startDaemon(t, ref)
+
+	hosts := filepath.Join(t.TempDir(), "hosts")
+	os.WriteFile(hosts, []byte("127.0.0.41 reference.ntpagent.test\n"), 0o600)
+	s := testSettings(t)
+	s.NTPListen = "127.0.0.40:0"
+	s.HostsFile = hosts
+	s.MetricsListen = "127.0.0.1:0"
+	d := startDaemon(t, s)
+	out := d.out.String()
+	for _, want := range []string{"ssh -p", "admin@127.0.0.1", "-s admin@127.0.0.1 netconf", "manager.connect(", "created user admin with password"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("welcome text lacks %q:\n%s", want, out)
+		}
+	}
+	pw := adminPassword(t, out)
+	nc := dialNETCONF(t, d.started.SSH[0], pw)
+	nc.rpc(`<create-subscription xmlns="urn:ietf:params:xml:ns:netconf:notification:1.0"/>`)
+	_, refPort, _ := net.SplitHostPort(rd.started.NTP)
+	nc.rpc(`<edit-config><target><candidate/></target><config>
+<ntp xmlns="urn:ntpagent:yang:ntpagent-ntp"><unicast-peer>
+<address>reference.ntpagent.test</address><vpn-instance>_public_</vpn-instance><port>` + refPort + `</port>
+<minpoll>3</minpoll><maxpoll>4</maxpoll></unicast-peer></ntp></config></edit-config>`)
+	nc.rpc(`<commit/>`)
+
+	// The notification arrives when the daemon synchronizes.
+	deadline := time.After(60 * time.Second)
+	for found := false; !found; {
+		select {
+		case m, ok := <-nc.msgs:
+			if !ok {
+				t.Fatal("NETCONF session closed")
+			}
+			if strings.Contains(m, "<sync-state-change") {
+				found = true
+				for _, want := range []string{"<clock-state>synchronized</clock-state>", "<system-peer>reference.ntpagent.test</system-peer>", "<stratum>4</stratum>", "<eventTime>"} {
+					if !strings.Contains(m, want) {
+						t.Errorf("notification lacks %s: %s", want, m)
+					}
+				}
+			}
+		case <-deadline:
+			t.Fatal("no sync-state-change notification")
+		}
+	}
+	get := nc.rpc(`<get><filter type="subtree"><ntp xmlns="urn:ntpagent:yang:ntpagent-ntp"><status/><sessions/></ntp></filter></get>`)
+	for _, want := range []string{"<clock-state>synchronized</clock-state>", "<stratum>4</stratum>",
+		"<address>reference.ntpagent.test</address>", "<resolved-address>127.0.0.41</resolved-address>", "<local-mode>symmetric-active</local-mode>"} {
+		if !strings.Contains(get, want) {
+			t.Errorf("<get> lacks %s:\n%s", want, get)
+		}
+	}
+
+	// The CLI over SSH (exec channel).
+	cfg := &ssh.ClientConfig{User: "admin", Auth: []ssh.AuthMethod{ssh.Password(pw)}, HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second}
+	c, err := ssh.Dial("tcp", d.started.SSH[1].String(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sess, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cliOut, _ := sess.CombinedOutput("display ntp sessions")
+	if !strings.Contains(string(cliOut), "reference.ntpagent.test") {
+		t.Errorf("display ntp sessions does not show the peer:\n%s", cliOut)
+	}
+
+	// Prometheus.
+	resp, err := http.Get("http://" + d.started.Metrics + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"ntpagent_synchronized 1", "ntpagent_stratum 4",
+		`ntpagent_peer_reach{address="reference.ntpagent.test",mode="symmetric-active",port="` + refPort + `",vpn_instance="_public_"}`,
+		"ntpagent_peer_offset_seconds{", "ntpagent_ntp_datagrams_received_total", "go_goroutines"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+
+	// A commit survives a restart: stop, start again on the same state.
+	d.cancel()
+	if err := <-d.done; err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	d.done <- nil
+	if !strings.Contains(d.out.String(), "shutting down") {
+		t.Error("no shutdown log line")
+	}
+	d2 := startDaemon(t, s)
+	if strings.Contains(d2.out.String(), "created user admin") {
+		t.Error("a second start created the admin user again")
+	}
+	st := d2.started.Agent.State()
+	if len(st.GetNtp().GetSessions().Session) != 1 {
+		t.Errorf("after a restart the committed peer is not running: %v", st.GetNtp().GetSessions().Session)
+	}
+}
+
+// NTPAGENT_ADMIN_PASSWORD chooses the first admin's password; nothing is
+// generated or printed then.
+func TestAdminPasswordFromEnvironment(t *testing.T) {
+	t.Setenv("NTPAGENT_ADMIN_PASSWORD", "correct-horse-battery")
+	d := startDaemon(t, testSettings(t))
+	out := d.out.String()
+	if strings.Contains(out, "created user admin with password") || !strings.Contains(out, "$NTPAGENT_ADMIN_PASSWORD") {
+		t.Errorf("welcome text with NTPAGENT_ADMIN_PASSWORD set:\n%s", out)
+	}
+	nc := dialNETCONF(t, d.started.SSH[0], "correct-horse-battery")
+	if r := nc.rpc(`<get-config><source><running/></source></get-config>`); !strings.Contains(r, "<data") {
+		t.Errorf("get-config: %s", r)
+	}
+}
