@@ -202,11 +202,13 @@ func (d *discipline) update(offset, sampleT, t, delay float64) (Result, clockOut
 		case StateNSET:
 			// First sample: start measuring the frequency with the
 			// clock running free.
+			// With earlier samples of the peer (seed) the measurement
+			// may be complete at once.
 			d.state = StateFREQ
-			d.fx = append(append(d.fx[:0], d.earlier(sampleT)...), point{sampleT, d.uncorrected(offset, sampleT, t), delay})
+			d.fx = append(d.fx[:0], d.earlier(sampleT)...)
 			d.t = t
 			d.last = offset
-			return ResultIgnore, out
+			return d.freqState(offset, sampleT, t, delay, &out)
 		default: // SYNC, SPIK
 			if d.mode == DisciplineRegression {
 				offset = d.regress(offset, sampleT, t, delay)

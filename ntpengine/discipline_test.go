@@ -184,3 +184,131 @@ func TestFitLine(t *testing.T) {
 		t.Error("one point fitted")
 	}
 }
+
+// TestDisciplineSlewAccounting: the discipline accounts for a slew at the
+// clock's slew rate (Config.MaxSlewRate), never beyond its size.
+func TestDisciplineSlewAccounting(t *testing.T) {
+	for _, rate := range []float64{500e-6, 1.0 / 12} {
+		d := newDisc(DisciplineRegression)
+		d.slewRate, d.rateKnown = rate, true
+		_, o, t0 := feed(d, 0, 2, 3, func(t float64) float64 { return 0.05 - 80e-6*t })
+		if !o.doSlew || o.slew < 0.049 {
+			t.Fatalf("rate %v: no slew commanded: %+v", rate, o)
+		}
+		slew, p0, f := o.slew, d.phase, d.applied
+		model := func(ts float64) float64 { return p0 + f*(ts-t0) + math.Min(slew, rate*(ts-t0)) }
+		for _, dt := range []float64{0.3, 1, 5, 100, 1000} {
+			if got := d.phaseAt(t0 + dt); math.Abs(got-model(t0+dt)) > 1e-12 {
+				t.Errorf("rate %v: phaseAt(+%v) = %v, want %v", rate, dt, got, model(t0+dt))
+			}
+		}
+		var co clockOut
+		d.adjust(t0+0.5, &co)
+		if math.Abs(d.phase-model(t0+0.5)) > 1e-12 {
+			t.Errorf("rate %v: phase after adjust %v, want %v", rate, d.phase, model(t0+0.5))
+		}
+		// Looking back into the slew in progress.
+		if got := d.phaseAt(t0 + 0.25); math.Abs(got-model(t0+0.25)) > 1e-12 {
+			t.Errorf("rate %v: phaseAt(+0.25) looking back = %v, want %v", rate, got, model(t0+0.25))
+		}
+		d.adjust(t0+3000, &co)
+		if math.Abs(d.phase-model(t0+3000)) > 1e-9 || d.offset != 0 {
+			t.Errorf("rate %v: slew overshot: phase %v want %v, left %v", rate, d.phase, model(t0+3000), d.offset)
+		}
+	}
+}
+
+// TestSlewBusy: samples wait only for long slews at a rate the caller did
+// not state.
+func TestSlewBusy(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		rate     float64
+		known    bool
+		offset   float64
+		wantBusy bool
+	}{
+		{"unstated rate, 50 ms slew (100 s at 500 ppm): busy", defaultSlewRate, false, 0.05, true},
+		{"unstated rate, 100 µs slew (0.2 s): not busy", defaultSlewRate, false, 100e-6, false},
+		{"stated 500 ppm, 50 ms slew: accounted, not busy", 500e-6, true, 0.05, false},
+		{"stated 83,333 ppm, 50 ms slew: not busy", 1.0 / 12, true, 0.05, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := newDisc(DisciplineRegression)
+			d.slewRate, d.rateKnown = tc.rate, tc.known
+			d.slewing, d.offset = true, tc.offset
+			if got := d.slewBusy(); got != tc.wantBusy {
+				t.Errorf("slewBusy = %v", got)
+			}
+		})
+	}
+}
+
+// TestFrequencyFitSeeded: the samples that reached the filter before the
+// peer passed the fitness test seed the frequency fit, so that FREQ ends
+// at the first update when they span 8 s.
+func TestFrequencyFitSeeded(t *testing.T) {
+	d := newDisc(DisciplineRegression)
+	line := func(t float64) float64 { return 0.05 - 100e-6*t }
+	for _, s := range []float64{0, 2, 4, 6} {
+		d.seed = append(d.seed, point{s, line(s), 0.001})
+	}
+	d.seed = append(d.seed, point{9, 1, 0.001}) // not older than the sample: ignored
+	r, o := d.update(line(8), 8, 8, 0.001)
+	if r != ResultSlew || d.state != StateSYNC || !o.doSlew {
+		t.Fatalf("result %v state %v: FREQ did not end at the first update", r, d.state)
+	}
+	if math.Abs(d.freq+100e-6) > 1e-9 || d.seed != nil {
+		t.Errorf("frequency %v ppm, seed %v", d.freq*1e6, d.seed)
+	}
+}
+
+// TestRunsWindow: a line with noise keeps every sample; offsets that bend
+// (a frequency change) lose the older ones.
+func TestRunsWindow(t *testing.T) {
+	noise := func(i int) float64 { return 20e-6 * math.Sin(float64(i)*2.7) }
+	var line, bent []point
+	for i := 0; i < 48; i++ {
+		x := float64(i) * 64
+		line = append(line, point{x, 1e-6*x + noise(i), 0.001})
+		b := 1e-6 * x
+		if i < 24 {
+			b += 2e-6 * (float64(i-24) * 64) // the frequency changed by 2 ppm at sample 24
+		}
+		bent = append(bent, point{x, b + noise(i), 0.001})
+	}
+	if got := runsWindow(line, 1e-6); got != 0 {
+		t.Errorf("line: window starts at %d, want 0", got)
+	}
+	if got := runsWindow(bent, 1e-6); got < 12 {
+		t.Errorf("bent: window starts at %d, want the older samples dropped", got)
+	}
+}
+
+// TestRegressPolls: the steady-state fit spans 8 polls for precise samples
+// and more, up to 64, for noisy ones (√σ).
+func TestRegressPolls(t *testing.T) {
+	mk := func(excess float64) []point {
+		var p []point
+		for i := 0; i < 16; i++ {
+			p = append(p, point{float64(i), 0, 0.0002 + excess*float64(i%2)})
+		}
+		return p
+	}
+	for _, tc := range []struct {
+		name   string
+		excess float64
+		want   float64
+	}{
+		{"precise samples: 8 polls", 0, 8},
+		{"median excess 100 µs (σ 25 µs): 8 polls", 100e-6, 8},
+		{"median excess 2 ms (σ 0.5 ms): 8·√10 polls", 2e-3, 8 * math.Sqrt(10)},
+		{"median excess 1 s: capped at 64", 1, 64},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := regressPolls(mk(tc.excess), 1e-6); math.Abs(got-tc.want) > 1e-9 {
+				t.Errorf("regressPolls = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

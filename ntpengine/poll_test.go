@@ -1,6 +1,7 @@
 package ntpengine
 
 import (
+	"math"
 	"net/netip"
 	"reflect"
 	"testing"
@@ -220,6 +221,9 @@ func TestConfigValidate(t *testing.T) {
 		{"max-poll-interval without dec-step", Config{UnsyncMaxPoll: 8}},
 		{"local stratum 16", Config{LocalStratum: 16}},
 		{"bad key", Config{Keys: []auth.Key{{ID: 0}}}},
+		{"negative max slew rate", Config{MaxSlewRate: -1}},
+		{"max slew rate above 500,000 ppm", Config{MaxSlewRate: 500001}},
+		{"max slew rate NaN", Config{MaxSlewRate: math.NaN()}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := New(tc.cfg, t0); !errorsIs(err, ErrConfig) {

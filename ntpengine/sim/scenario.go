@@ -38,6 +38,10 @@ type Scenario struct {
 	// the engines are told (Config.MaxSlewRate); 0 → chrony's 83,333 ppm
 	// (DefaultSlewRate). 500 is adjtime(3), as clock.System slews.
 	MaxSlewRate float64
+	// UnstatedSlewRate leaves Config.MaxSlewRate at 0 (the engines assume
+	// adjtime's 500 ppm whatever the clocks do), as a caller that forgets
+	// to pass clock.MaxSlewRate would.
+	UnstatedSlewRate bool
 	// Observe, when not nil, is called once per simulated second with the
 	// measured nodes, after the figures' sample (for traces).
 	Observe func(t float64, measured []*Node)
@@ -97,6 +101,9 @@ func Run(s Scenario, seed uint64) (Result, error) {
 	slewPPM := net.SlewRate * 1e6
 	if slewPPM <= 0 {
 		slewPPM = DefaultSlewRate * 1e6
+	}
+	if s.UnstatedSlewRate {
+		slewPPM = 0
 	}
 	ref := func(name string) (*Node, error) {
 		return net.AddNode(name, 0, 0, 0, func(now time.Time) (*ntpengine.Engine, error) {

@@ -28,6 +28,7 @@ func Named() []Scenario {
 		with("reference stops at 3000s", func(s *Scenario) { s.Topology = "stop"; s.StopAt = 3000 }),
 		with("loss 20%", func(s *Scenario) { s.Loss = 0.2 }),
 		with("default, 500 ppm slew", func(s *Scenario) { s.MaxSlewRate = 500 }),
+		with("default, slew rate not told", func(s *Scenario) { s.UnstatedSlewRate = true }),
 		with("default, RFC PLL/FLL", func(s *Scenario) { s.Discipline = ntpengine.DisciplineRFC }),
 		with("jitter 1ms, RFC PLL/FLL", func(s *Scenario) { s.Jitter = 1e-3; s.Discipline = ntpengine.DisciplineRFC }),
 	}

@@ -42,11 +42,89 @@ func check(t *testing.T, s Scenario, l limits) []Result {
 }
 
 // chrony's pass limits for its default scenario (test/simulation/test.common),
-// with the sync time limit of issue 5 (600 s; chrony's own is 210 s).
-var chronyDefault = limits{sync: 600, rms: 300e-6, max: 1e-3, freq: 10e-6, steps: 0}
+// its own sync time limit included (210 s; issue 5 asks for 600 s).
+var chronyDefault = limits{sync: 210, rms: 300e-6, max: 1e-3, freq: 10e-6, steps: 0}
+
+// issue5Default is chrony's limits with issue 5's sync time limit, for the
+// cases that a clock slewing at adjtime's 500 ppm cannot meet in 210 s.
+var issue5Default = limits{sync: 600, rms: 300e-6, max: 1e-3, freq: 10e-6, steps: 0}
 
 func TestDefaultScenario(t *testing.T) {
 	check(t, Default(), chronyDefault)
+}
+
+// TestDefaultScenarioAdjtimeSlew: a clock that slews at 500 ppm (the system
+// clock, adjtime) needs 200 s for the initial 0.1 s alone.
+func TestDefaultScenarioAdjtimeSlew(t *testing.T) {
+	s := Default()
+	s.MaxSlewRate = 500
+	check(t, s, issue5Default)
+}
+
+// TestSlewRateUnstated: clocks slewing at 83,333 ppm under engines that
+// were not told (they assume 500 ppm) still meet the limits: the engine
+// takes no sample during a slew it cannot account for.
+func TestSlewRateUnstated(t *testing.T) {
+	s := Default()
+	s.UnstatedSlewRate = true
+	check(t, s, issue5Default)
+}
+
+// TestSlewRateHonoured: the clock's error never changes faster than its
+// frequency error plus the slew rate, and the initial 0.1 s slew does not
+// overshoot (the error never goes past zero by more than 1 ms).
+func TestSlewRateHonoured(t *testing.T) {
+	for _, rate := range []float64{500, 0} {
+		s := Default()
+		s.MaxSlewRate = rate
+		s.Duration = 600
+		slew := rate * 1e-6
+		if rate == 0 {
+			slew = DefaultSlewRate
+		}
+		prev, prevT, prevF, minErr := math.NaN(), 0.0, 0.0, math.Inf(1)
+		fast := 0.0
+		s.Observe = func(tt float64, ms []*Node) {
+			c := ms[0].Clock
+			e := c.Error()
+			if !math.IsNaN(prev) && ms[0].Steps == 0 {
+				dt := tt - prevT
+				f := math.Max(math.Abs(prevF), math.Abs(c.FrequencyError()))
+				if math.Abs(e-prev) > (f+slew)*dt+1e-9 {
+					t.Errorf("rate %v ppm: error moved %.6f s in %.0f s", rate, e-prev, dt)
+				}
+				fast = math.Max(fast, math.Abs(e-prev)/dt)
+			}
+			prev, prevT, prevF, minErr = e, tt, c.FrequencyError(), math.Min(minErr, e)
+		}
+		for seed := uint64(1); seed <= 3; seed++ {
+			prev = math.NaN()
+			if _, err := Run(s, seed); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if minErr < -1e-3 {
+			t.Errorf("rate %v ppm: the 0.1 s slew overshot to %.6f s", rate, minErr)
+		}
+		if fast < 0.9*slew {
+			t.Errorf("rate %v ppm: fastest correction %.6f s/s, the slew rate was not used", rate, fast)
+		}
+	}
+}
+
+// TestJitter1ms: chrony's figures at 1 ms jitter are 202 s and 182 µs RMS.
+func TestJitter1ms(t *testing.T) {
+	s := Default()
+	s.Jitter = 1e-3
+	check(t, s, limits{sync: 600, rms: 400e-6, max: 2e-3, steps: 0})
+}
+
+// TestLoss20: 20 % loss each way (a third of the exchanges) costs little
+// accuracy and never a clock error of milliseconds.
+func TestLoss20(t *testing.T) {
+	s := Default()
+	s.Loss = 0.2
+	check(t, s, limits{sync: 210, rms: 300e-6, max: 2e-3, steps: -1})
 }
 
 func TestJitter10ms(t *testing.T) {
@@ -82,7 +160,7 @@ func TestInitialOffset100s(t *testing.T) {
 func TestTwoSymmetricEngines(t *testing.T) {
 	s := Default()
 	s.Topology = "pair"
-	for _, r := range check(t, s, limits{sync: 600, rms: 300e-6, max: 1e-3, steps: 0}) {
+	for _, r := range check(t, s, limits{sync: 210, rms: 300e-6, max: 1e-3, steps: 0}) {
 		for _, n := range r.Nodes {
 			peers := 0
 			for _, ss := range n.Engine.Sessions(n.Clock.Now()) {
@@ -123,14 +201,13 @@ func TestReferenceStopsAnswering(t *testing.T) {
 }
 
 // TestSymmetricPeerScenario: the measured engine is a symmetric active peer
-// of a stratum-1 engine that answers from an ephemeral passive association
-// at its own poll interval. One sample per poll means the filter needs four
-// polls before the root distance passes (RFC 5905 §11.2), by which time the
-// 100 ppm error has pushed the offset past 128 ms: one step is expected.
+// of a stratum-1 engine that answers from an ephemeral passive association.
+// The passive side answers the initial burst at once, so the active side
+// fills its filter as fast as a client and is never stepped.
 func TestSymmetricPeerScenario(t *testing.T) {
 	s := Default()
 	s.Symmetric = true
-	check(t, s, limits{sync: 600, rms: 300e-6, max: 1e-3, steps: -1})
+	check(t, s, chronyDefault)
 }
 
 func TestDeterministic(t *testing.T) {
