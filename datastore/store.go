@@ -493,11 +493,11 @@ func (s *Store) Edit(sess Session, target Name, opt EditOptions, apply func(root
 	if target == Running {
 		base = s.running
 	}
-	work, tr := copyTreeTracked(base, true)
+	work := copyTree(base)
 	if err := runApply(apply, work); err != nil {
 		return asRPCError(err)
 	}
-	d, err := normalizeDiff(work, base, tr)
+	d, err := normalizeDiff(work, base)
 	if err != nil {
 		return err
 	}

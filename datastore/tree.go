@@ -37,25 +37,16 @@ func eq[T comparable](a, b *T) bool {
 // copyTree returns a deep copy of the configuration nodes of d (config false
 // nodes are not copied). nil copies to an empty tree.
 func copyTree(d *gen.Device) *gen.Device {
-	out, _ := copyTreeTracked(d, false)
-	return out
-}
-
-// copyTreeTracked is copyTree; with track it also returns where each peer
-// was copied, so that normalizeDiff can tell the peers an edit did not
-// touch without comparing them field by field.
-func copyTreeTracked(d *gen.Device, track bool) (*gen.Device, *peerTrack) {
 	out := &gen.Device{}
-	var tr *peerTrack
 	if d == nil {
-		return out, tr
+		return out
 	}
 	if d.System != nil {
 		out.System = &gen.NtpagentSystem_System{Sysname: ptr(d.System.Sysname)}
 	}
 	n := d.Ntp
 	if n == nil {
-		return out, tr
+		return out
 	}
 	on := &gen.NtpagentNtp_Ntp{}
 	out.Ntp = on
@@ -69,7 +60,7 @@ func copyTreeTracked(d *gen.Device, track bool) (*gen.Device, *peerTrack) {
 		}
 	}
 	if n.UnicastPeer != nil {
-		on.UnicastPeer, tr = copyPeers(n.UnicastPeer, track)
+		on.UnicastPeer = copyPeers(n.UnicastPeer)
 	}
 	if a := n.Authentication; a != nil {
 		oa := &gen.NtpagentNtp_Ntp_Authentication{Enable: ptr(a.Enable)}
@@ -81,7 +72,7 @@ func copyTreeTracked(d *gen.Device, track bool) (*gen.Device, *peerTrack) {
 		}
 		on.Authentication = oa
 	}
-	return out, tr
+	return out
 }
 
 func copySourceInterface(v *gen.NtpagentNtp_Ntp_SourceInterface) *gen.NtpagentNtp_Ntp_SourceInterface {
@@ -114,27 +105,9 @@ type peerSlab struct {
 	preempt, preferred        bool
 }
 
-// peerTrack records a tracked copy of a peer list: slab[i] is the copy of
-// base[i] under keys[i], orig[i] what slab[i] held right after the copy.
-type peerTrack struct {
-	keys []gen.NtpagentNtp_Ntp_UnicastPeer_Key
-	base []*gen.NtpagentNtp_Ntp_UnicastPeer
-	slab []peerSlab
-	orig []peerSlab
-}
-
-// untouched reports whether p is the i-th copy, unchanged since the copy.
-func (tr *peerTrack) untouched(i int, p *gen.NtpagentNtp_Ntp_UnicastPeer) bool {
-	return p == &tr.slab[i].p && tr.slab[i] == tr.orig[i]
-}
-
-func copyPeers(src map[gen.NtpagentNtp_Ntp_UnicastPeer_Key]*gen.NtpagentNtp_Ntp_UnicastPeer, track bool) (map[gen.NtpagentNtp_Ntp_UnicastPeer_Key]*gen.NtpagentNtp_Ntp_UnicastPeer, *peerTrack) {
+func copyPeers(src map[gen.NtpagentNtp_Ntp_UnicastPeer_Key]*gen.NtpagentNtp_Ntp_UnicastPeer) map[gen.NtpagentNtp_Ntp_UnicastPeer_Key]*gen.NtpagentNtp_Ntp_UnicastPeer {
 	out := make(map[gen.NtpagentNtp_Ntp_UnicastPeer_Key]*gen.NtpagentNtp_Ntp_UnicastPeer, len(src))
 	slab := make([]peerSlab, len(src))
-	var tr *peerTrack
-	if track {
-		tr = &peerTrack{keys: make([]gen.NtpagentNtp_Ntp_UnicastPeer_Key, 0, len(src)), base: make([]*gen.NtpagentNtp_Ntp_UnicastPeer, 0, len(src))}
-	}
 	i := 0
 	for k, v := range src {
 		if v == nil {
@@ -143,10 +116,6 @@ func copyPeers(src map[gen.NtpagentNtp_Ntp_UnicastPeer_Key]*gen.NtpagentNtp_Ntp_
 		}
 		e := &slab[i]
 		i++
-		if tr != nil {
-			tr.keys = append(tr.keys, k)
-			tr.base = append(tr.base, v)
-		}
 		if v.Address != nil {
 			e.address, e.p.Address = *v.Address, &e.address
 		}
@@ -179,11 +148,7 @@ func copyPeers(src map[gen.NtpagentNtp_Ntp_UnicastPeer_Key]*gen.NtpagentNtp_Ntp_
 		}
 		out[k] = &e.p
 	}
-	if tr != nil {
-		tr.slab = slab[:i]
-		tr.orig = append([]peerSlab(nil), tr.slab...)
-	}
-	return out, tr
+	return out
 }
 
 func copyKey(v *gen.NtpagentNtp_Ntp_Authentication_Key) *gen.NtpagentNtp_Ntp_Authentication_Key {
@@ -309,17 +274,15 @@ func normalize(d *gen.Device) error { return normalizeWith(d, nil) }
 // mostly compare pointers, and the history holds each unchanged entry once)
 // and need no second check.
 func normalizeWith(d, base *gen.Device) error {
-	_, err := normalizeDiff(d, base, nil)
+	_, err := normalizeDiff(d, base)
 	return err
 }
 
 // normalizeDiff is normalizeWith that also returns diffEntries(base, d),
 // found in the same pass over the peers.
-//
-// With tr, d's peers are the tracked copy of base's (copyTreeTracked).
-func normalizeDiff(d, base *gen.Device, tr *peerTrack) (entryDiff, error) {
+func normalizeDiff(d, base *gen.Device) (entryDiff, error) {
 	var diff entryDiff
-	err := normalizeInto(d, base, tr, &diff)
+	err := normalizeInto(d, base, &diff)
 	if err != nil || base == nil {
 		return entryDiff{}, err
 	}
@@ -344,7 +307,7 @@ func normalizeDiff(d, base *gen.Device, tr *peerTrack) (entryDiff, error) {
 	return diff, nil
 }
 
-func normalizeInto(d, base *gen.Device, tr *peerTrack, diff *entryDiff) error {
+func normalizeInto(d, base *gen.Device, diff *entryDiff) error {
 	if d.CommitHistory != nil && !reflect.ValueOf(*d.CommitHistory).IsZero() {
 		return rpcerror.New(rpcerror.TagInvalidValue, "/ntps:commit-history", "The commit history is state data and cannot be configured.")
 	}
@@ -385,47 +348,15 @@ func normalizeInto(d, base *gen.Device, tr *peerTrack, diff *entryDiff) error {
 			}
 		}
 		bp := peers(base)
-		if tr != nil {
-			// The peers the edit left alone are the copies it did not
-			// touch: no field-by-field comparison for them.
-			present := 0
-			for i, k := range tr.keys {
-				p, ok := n.UnicastPeer[k]
-				if !ok {
-					continue
-				}
-				present++
-				if q := tr.base[i]; tr.untouched(i, p) || equalPeer(q, p) {
-					n.UnicastPeer[k] = q
-					continue
-				}
-				if err := checkPeer(k, p); err != nil {
-					return err
-				}
-				diff.changed = append(diff.changed, k)
+		for k, p := range n.UnicastPeer {
+			if q, ok := bp[k]; ok && (q == p || equalPeer(q, p)) {
+				n.UnicastPeer[k] = q
+				continue
 			}
-			if present != len(n.UnicastPeer) {
-				for k, p := range n.UnicastPeer {
-					if _, ok := bp[k]; ok {
-						continue
-					}
-					if err := checkPeer(k, p); err != nil {
-						return err
-					}
-					diff.changed = append(diff.changed, k)
-				}
+			if err := checkPeer(k, p); err != nil {
+				return err
 			}
-		} else {
-			for k, p := range n.UnicastPeer {
-				if q, ok := bp[k]; ok && (q == p || equalPeer(q, p)) {
-					n.UnicastPeer[k] = q
-					continue
-				}
-				if err := checkPeer(k, p); err != nil {
-					return err
-				}
-				diff.changed = append(diff.changed, k)
-			}
+			diff.changed = append(diff.changed, k)
 		}
 		for af, si := range n.SourceInterface {
 			if si == nil || si.AddressFamily != af {
