@@ -300,6 +300,7 @@ func (s *Store) load() error {
 			return err
 		}
 		s.candidate = s.running
+		s.runValid = rules.Validate(s.running, s.ruleOptions()...) == nil
 	}
 	s.pruneHistory()
 	return nil
