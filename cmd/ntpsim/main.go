@@ -43,7 +43,7 @@ func run(args []string, out io.Writer) error {
 		}
 		return nil
 	}
-	fmt.Fprintf(tw, "scenario\tseeds\tsync time (s)\tRMS offset (us)\tmax offset (us)\tRMS freq (ppm)\tnever synced\t\n")
+	fmt.Fprintf(tw, "scenario\tseeds\tsync time (s)\tRMS offset (us)\tmax offset (us)\tRMS freq (ppm)\tpackets/h\tnever synced\t\n")
 	for _, s := range sim.Named() {
 		if *only != "" && !strings.Contains(s.Name, *only) {
 			continue
@@ -55,9 +55,9 @@ func run(args []string, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%.0f\t%s\t%d\t\n", s.Name, sum.Seeds,
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%.0f\t%s\t%.0f\t%d\t\n", s.Name, sum.Seeds,
 			pm(sum.SyncTime, 1, "%.0f"), pm(sum.RMSOffset, 1e6, "%.1f"), sum.MaxOffset*1e6,
-			pm(sum.RMSFreq, 1e6, "%.3f"), sum.NeverSynced)
+			pm(sum.RMSFreq, 1e6, "%.3f"), sum.PacketsPerHour.Mean, sum.NeverSynced)
 	}
 	return tw.Flush()
 }

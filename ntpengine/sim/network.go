@@ -31,6 +31,8 @@ type Node struct {
 	// sends nor answers.
 	DownAt float64
 	Steps  int
+	// Sent counts the datagrams the node sent.
+	Sent int
 }
 
 func (n *Node) down(t float64) bool { return n.DownAt > 0 && t >= n.DownAt }
@@ -146,6 +148,7 @@ func (n *Network) apply(from *Node, r ntpengine.Ready) {
 		}
 		l := n.link(from, to)
 		n.Sent++
+		from.Sent++
 		if l.Loss > 0 && n.rng.Float64() < l.Loss {
 			continue
 		}

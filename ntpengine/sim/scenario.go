@@ -65,6 +65,9 @@ type Result struct {
 	RMSFreq   float64 // s/s, after 420 s
 	Steps     int
 	Sent      int
+	// PacketsPerHour is the rate of datagrams a measured engine sent,
+	// averaged over the run and the measured engines.
+	PacketsPerHour float64
 	Nodes     []*Node // measured nodes
 	Net       *Network
 }
@@ -209,6 +212,9 @@ func Run(s Scenario, seed uint64) (Result, error) {
 		}
 	})
 	res := Result{Nodes: measured, Net: net, Sent: net.Sent}
+	for _, nd := range measured {
+		res.PacketsPerHour += float64(nd.Sent) / s.Duration * 3600 / float64(len(measured))
+	}
 	for i, a := range accs {
 		sync := a.lastBad + 1
 		if a.lastBad >= s.Duration-1 {
@@ -234,13 +240,14 @@ type Summary struct {
 	Scenario                     Scenario
 	Seeds                        int
 	SyncTime, RMSOffset, RMSFreq Stats
+	PacketsPerHour               Stats
 	MaxOffset                    float64
 	NeverSynced                  int
 }
 
 // RunSeeds runs s for seeds 1..n.
 func RunSeeds(s Scenario, n int) (Summary, error) {
-	var sync, rms, freq []float64
+	var sync, rms, freq, pph []float64
 	sum := Summary{Scenario: s, Seeds: n}
 	for seed := 1; seed <= n; seed++ {
 		r, err := Run(s, uint64(seed))
@@ -254,9 +261,11 @@ func RunSeeds(s Scenario, n int) (Summary, error) {
 		}
 		rms = append(rms, r.RMSOffset)
 		freq = append(freq, r.RMSFreq)
+		pph = append(pph, r.PacketsPerHour)
 		sum.MaxOffset = math.Max(sum.MaxOffset, r.MaxOffset)
 	}
 	sum.SyncTime, sum.RMSOffset, sum.RMSFreq = stats(sync), stats(rms), stats(freq)
+	sum.PacketsPerHour = stats(pph)
 	return sum, nil
 }
 
