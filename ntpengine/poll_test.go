@@ -254,3 +254,39 @@ func TestNextDeadline(t *testing.T) {
 		t.Errorf("%d packets by %v", sent, now.Sub(t0))
 	}
 }
+
+// TestBurstAfterStep: RFC 5905 A.5.5.4 clears every association after a
+// step; a configured one starts again with its initial burst, so that its
+// filter refills in seconds, not in four poll intervals.
+func TestBurstAfterStep(t *testing.T) {
+	e := mustNew(t, Config{Peers: []PeerConfig{peerCfg(AssocClient)}})
+	clk := 0.0 // our clock's error after the step (s)
+	stepped := -1.0
+	var after []float64
+	for s := 0.0; s < 120; s++ {
+		r := e.Tick(at(s + clk))
+		for _, o := range r.Packets {
+			req, err := packet.Unmarshal(o.Data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if stepped >= 0 {
+				after = append(after, s)
+			}
+			// The server is 100 s ahead of our clock until the step.
+			rd := deliver(e, serverReply(req, packet.ModeServer, s+clk, 100-clk, 0.001), s+clk+0.002, nil)
+			for _, c := range rd.Clock {
+				if c.Op == ClockStep {
+					clk += c.Step.Seconds()
+					stepped = s
+				}
+			}
+		}
+	}
+	if stepped < 0 {
+		t.Fatal("no step")
+	}
+	if len(after) < burstCount || after[1]-after[0] != burstInterval || after[0]-stepped > 2 {
+		t.Errorf("stepped at %v; transmissions after: %v, want a burst of %d 2 s apart", stepped, after, burstCount)
+	}
+}

@@ -126,11 +126,18 @@ func (e *Engine) clockUpdate(p *association, offset, t float64) {
 		e.sys.panicked = false
 		e.applyClock(co)
 		e.event(EventStep, p, fmt.Sprintf("clock stepped by %+.6f s", co.step))
-		// A.5.5.4: after a step every association starts afresh.
+		// A.5.5.4: after a step every association starts afresh
+		// (clear), and a configured one with its initial burst, as
+		// when it was mobilized: its filter must fill again before
+		// the root distance test passes (§11.2).
 		for _, a := range e.assocs {
 			a.filter.reset()
 			a.lastUsed = 0
 			a.xmt = 0
+			if !a.ephemeral && !a.stopped {
+				a.burst, a.burstSent, a.burstGot = burstCount, 0, 0
+				a.nextdate = math.Min(a.nextdate, t+1)
+			}
 		}
 		e.sys.t = 0
 		e.unsync("clock stepped")
