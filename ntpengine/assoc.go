@@ -57,7 +57,7 @@ type association struct {
 	heard    bool
 	// lastPkt is when the last authentic packet of the peer arrived
 	// (valid or not); promptAt when we last answered one at once
-	// (symmetric passive burst, see answerBurst).
+	// (symmetric passive burst, see passivePoll).
 	lastPkt, promptAt float64
 	burst             int // packets left in the current burst
 	// burstSent and burstGot count the packets and the samples of the

@@ -65,7 +65,8 @@ const (
 	// (NSET, FREQ, SPIK, SYNC; step, stepout and panic thresholds;
 	// ±500 ppm) but estimates the frequency by a least-squares fit over
 	// the recent samples, weighted by their delay, and slews the fitted
-	// offset at up to 500 ppm. Much more accurate than the textbook loop.
+	// offset at the clock's slew rate (Config.MaxSlewRate). Much more
+	// accurate than the textbook loop.
 	DisciplineRegression DisciplineMode = iota
 	// DisciplineRFC is the textbook hybrid PLL/FLL of RFC 5905 §11.3 in
 	// SYNC (phase amortized with time constant 16·2^τ s).
@@ -88,10 +89,17 @@ const (
 //     stepout, which DisciplineRFC waits for; DisciplineRegression (which
 //     keeps fitting afterwards) leaves FREQ as soon as three samples span
 //     8 s.
-//   - The offset left after FREQ is slewed at 500 ppm (clock.Clock.Slew)
-//     rather than through the 16·2^τ s PLL time constant.
+//   - The offset left after FREQ is slewed at the clock's slew rate
+//     (clock.Clock.Slew, Config.MaxSlewRate: 83,333 ppm for the virtual
+//     clock, 500 ppm for adjtime) rather than through the 16·2^τ s PLL
+//     time constant. Samples are freed of our corrections with the
+//     cumulative correction at their T1 and T4, exact through fast slews.
+//   - FREQ starts with the system peer's earlier filter samples (those
+//     that came before it passed the fitness test), so that it usually
+//     ends within the initial burst.
 //   - DisciplineRegression (the default) replaces the PLL/FLL in SYNC by
-//     the same weighted fit over the last 16 samples (at most 8 polls):
+//     the same weighted fit over up to 64 samples spanning 8 polls, or
+//     more when the samples are noisy (regressPolls, runsWindow):
 //     its slope is the frequency and its value now is the offset, which
 //     is slewed at once. The poll interval follows the RFC's jiggle
 //     counter, driven by the fit's prediction error against the noise

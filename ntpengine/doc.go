@@ -26,9 +26,15 @@
 //
 // Where the product deviates from the textbook RFC 5905 it says so at the
 // code: the default discipline (DisciplineRegression) estimates frequency
-// and offset with a delay-weighted least-squares fit and slews at 500 ppm;
+// and offset with a delay-weighted least-squares fit and slews the offset
+// at the clock's slew rate, which the caller states in Config.MaxSlewRate
+// (clock.MaxSlewRate(clk): 83,333 ppm for clock.Virtual, 500 for
+// clock.System; 0 assumes 500 and takes no sample during a long slew);
 // DisciplineRFC is the textbook PLL/FLL. MAXDIST is ntpd's 1.5 s. An
-// unreachable configured association starts with a burst (iburst).
+// unreachable configured association starts with a burst (iburst), with
+// one more packet per lost reply (up to 16), and again after a step. A
+// symmetric passive association answers the peer's burst at once and
+// keeps its polls half a poll interval from the peer's (passivePoll).
 //
 // It must not import the datastore, ygot structs, netio or clock
 // implementations: the agent translates its configuration into Config.
