@@ -1,6 +1,7 @@
 package datastore
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/ntpagent/ntpagent/datastore/rpcerror"
+	"github.com/ntpagent/ntpagent/datastore/xmlcodec"
 	"github.com/ntpagent/ntpagent/gen"
 )
 
@@ -199,12 +201,34 @@ func TestStoreAgreesWithModel(t *testing.T) {
 		}
 		seen[string(js)] = js
 	})
-	yanglintAll(t, slices.Sorted(maps.Keys(seen)))
+	// Each distinct running tree as RFC 7951 JSON (the journal's encoding)
+	// and as NETCONF XML (helper D1's encoder, what get-config sends).
+	var docs []yangDoc
+	for i, js := range slices.Sorted(maps.Keys(seen)) {
+		if i == 40 {
+			break
+		}
+		d, err := decodeRFC7951([]byte(js))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var x bytes.Buffer
+		if err := xmlcodec.Encode(&x, d, xmlcodec.EncodeOptions{ConfigOnly: true}); err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, yangDoc{fmt.Sprintf("running%d.json", i), js})
+		if x.Len() > 0 { // yanglint refuses an empty XML file; "{}" covers the empty tree
+			docs = append(docs, yangDoc{fmt.Sprintf("running%d.xml", i), x.String()})
+		}
+	}
+	yanglintAll(t, docs)
 }
 
-// yanglintAll validates RFC 7951 documents with the real yanglint against
-// the YANG modules (up to 40 of them, to keep the test fast).
-func yanglintAll(t *testing.T, docs []string) {
+type yangDoc struct{ name, text string }
+
+// yanglintAll validates data documents (JSON or XML by their extension)
+// with the real yanglint against the YANG modules.
+func yanglintAll(t *testing.T, docs []yangDoc) {
 	bin, err := exec.LookPath("yanglint")
 	if err != nil {
 		if os.Getenv("CI") == "true" {
@@ -216,19 +240,16 @@ func yanglintAll(t *testing.T, docs []string) {
 	if len(mods) == 0 {
 		t.Fatal("no YANG modules in ../yang")
 	}
-	if len(docs) > 40 {
-		docs = docs[:40]
-	}
 	dir := t.TempDir()
-	for i, d := range docs {
-		f := filepath.Join(dir, fmt.Sprintf("running%d.json", i))
-		os.WriteFile(f, []byte(d), 0o600)
+	for _, d := range docs {
+		f := filepath.Join(dir, d.name)
+		os.WriteFile(f, []byte(d.text), 0o600)
 		out, err := exec.Command(bin, append(append([]string{"-t", "config"}, mods...), f)...).CombinedOutput()
 		if err != nil {
-			t.Errorf("yanglint rejects a running tree: %v\n%s\n%s", err, out, d)
+			t.Errorf("yanglint rejects %s: %v\n%s\n%s", d.name, err, out, d.text)
 		}
 	}
-	t.Logf("yanglint accepted %d distinct running trees", len(docs))
+	t.Logf("yanglint checked %d documents", len(docs))
 }
 
 // A tree the rules refuse is also one yanglint refuses: the check above is
@@ -253,4 +274,50 @@ func TestYanglintRefusesInvalidTree(t *testing.T) {
 	if out, err := exec.Command(bin, append(append([]string{"-t", "config"}, mods...), f)...).CombinedOutput(); err == nil {
 		t.Fatalf("yanglint accepted minpoll > maxpoll:\n%s", out)
 	}
+}
+
+// A running tree using every configuration node (keys in cipher form, both
+// source interfaces, unsync, an IPv6 and a domain peer with every leaf)
+// validates with yanglint as JSON and as XML.
+func TestRichRunningTreeValidatesWithYanglint(t *testing.T) {
+	s := openStore(t, "", nil)
+	mustEdit(t, s, alice, Running, func(d *gen.Device) error {
+		d.GetOrCreateSystem().SetSysname("edge-1")
+		n := d.GetOrCreateNtp()
+		u := n.GetOrCreateUnsync()
+		u.SetMaxPollInterval(9)
+		u.SetDecStep(2)
+		a := n.GetOrCreateAuthentication()
+		a.SetEnable(true)
+		k := a.GetOrCreateKey(42)
+		k.SetMode(gen.NtpagentNtp_Ntp_Authentication_Key_Mode_aes_128_cmac)
+		k.SetKeyValue("00112233445566778899aabbccddeeff")
+		k.SetTrusted(true)
+		n.GetOrCreateSourceInterface(gen.NtpagentNtp_AddressFamily_ipv4).SetInterface("eth0")
+		si := n.GetOrCreateSourceInterface(gen.NtpagentNtp_AddressFamily_ipv6)
+		si.SetInterface("eth1")
+		si.SetVpnInstance("blue")
+		for _, addr := range []string{"2001:db8::10", "ntp.example.net", "192.0.2.10"} {
+			p := n.GetOrCreateUnicastPeer(addr, "blue")
+			p.SetVersion(4)
+			p.SetPort(1123)
+			p.SetAuthenticationKeyid(42)
+			p.SetSourceInterface("eth2")
+			p.SetPreferred(addr == "192.0.2.10")
+			p.SetMinpoll(4)
+			p.SetMaxpoll(12)
+			p.SetPreempt(true)
+		}
+		return nil
+	})
+	run := s.Snapshot(Running)
+	js, err := emitIndented(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var x bytes.Buffer
+	if err := xmlcodec.Encode(&x, run, xmlcodec.EncodeOptions{ConfigOnly: true}); err != nil {
+		t.Fatal(err)
+	}
+	yanglintAll(t, []yangDoc{{"rich.json", string(js)}, {"rich.xml", x.String()}})
 }
