@@ -91,6 +91,7 @@ type Agent struct {
 	local    map[string]netip.Addr // association key → our address
 	index    map[sessionAddr]sessionRef
 	sync     syncView
+	replies  chan<- ntpengine.Outgoing // to the reply senders while Run runs
 }
 
 type counters struct{ sent, received, authErrors uint64 }
@@ -201,6 +202,20 @@ func (a *Agent) Run(ctx context.Context) error {
 		changes = ch
 		a.apply(a.opts.Store.Snapshot(datastore.Running))
 	}
+	replies := make(chan ntpengine.Outgoing, 1024)
+	var senders sync.WaitGroup
+	for range replySenders {
+		senders.Add(1)
+		go a.sendReplies(replies, &senders)
+	}
+	if replySenders > 0 {
+		a.replies = replies
+	}
+	defer func() {
+		a.replies = nil
+		close(replies)
+		senders.Wait()
+	}()
 	recv := a.tr.Received()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -404,7 +419,30 @@ func vpnOrPublic(v string) string {
 	return v
 }
 
+// replySenders is how many goroutines send server replies, so that the
+// engine's goroutine hands a reply off and reads the next request while the
+// sendmsg(2) of the previous one runs on another core.
+const replySenders = 2
+
+// sendReplies sends stateless server replies (no association: nothing to
+// count or report per peer) until the channel closes.
+func (a *Agent) sendReplies(ch <-chan ntpengine.Outgoing, wg *sync.WaitGroup) {
+	defer wg.Done()
+	for o := range ch {
+		if err := a.tr.Send(o.Data, o.Dst, netio.Source{Addr: o.Src}, vpnOrPublic(o.VPN)); err != nil {
+			a.log.Debug("reply not sent", "dst", o.Dst, "err", err)
+		}
+	}
+}
+
 func (a *Agent) send(o ntpengine.Outgoing) {
+	if o.AssocKey == "" && a.replies != nil {
+		select {
+		case a.replies <- o:
+			return
+		default: // the senders are behind: send it here
+		}
+	}
 	var src netio.Source
 	switch {
 	case o.Src.IsValid():

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# NTP server benchmark: client requests answered per second by ntpagent and by
+# chronyd -x, measured by the same load generator (cmd/ntpload) in the same
+# run on loopback, alternating rounds; then the RSS of ntpagent with 128
+# configured peers. Prints "key value" lines for scripts/bench.sh.
+#
+# Usage: scripts/run-ntp-bench.sh [ROUNDS] [SECONDS]
+# Needs: go, chronyd (Debian chrony). Never touches the host clock
+# (chronyd -x, ntpagent's virtual clock); traffic stays on 127.0.0.1.
+set -euo pipefail
+rounds=${1:-3}
+secs=${2:-3}
+root=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d /tmp/ntpagent-bench.XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+cd "$root"
+go build -trimpath -o "$work/ntpagent" ./cmd/ntpagent
+go build -trimpath -o "$work/ntpload" ./cmd/ntpload
+
+free_port() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+agent_port=$(free_port)
+chrony_port=$(free_port)
+
+# ntpagent serving its own clock, without rate limiting (chronyd has none
+# unless configured).
+"$work/ntpagent" --state-dir "$work/agent" --netconf-listen 127.0.0.1:0 --cli-listen 127.0.0.1:0 \
+  --ntp-listen "127.0.0.1:$agent_port" --local-stratum 5 --no-rate-limit --log-level error \
+  >"$work/agent.out" 2>&1 &
+pids+=($!)
+
+# chronyd -x (never the host clock), a local reference on its own port.
+mkdir -m 0700 "$work/chrony"
+cat >"$work/chrony/chronyd.conf" <<EOF
+port $chrony_port
+bindaddress 127.0.0.1
+cmdport 0
+pidfile $work/chrony/chronyd.pid
+allow 127.0.0.1
+local stratum 5
+EOF
+if id _chrony >/dev/null 2>&1; then chown -R _chrony:_chrony "$work/chrony"; fi
+chronyd -d -x -f "$work/chrony/chronyd.conf" >"$work/chrony.out" 2>&1 &
+pids+=($!)
+sleep 2
+
+measure() { "$work/ntpload" -target "127.0.0.1:$1" -duration "${secs}s" | sed -n 's/.*replies_per_s=\([0-9]*\).*/\1/p'; }
+best_agent=0
+best_chrony=0
+for ((i = 1; i <= rounds; i++)); do
+  a=$(measure "$agent_port")
+  c=$(measure "$chrony_port")
+  echo "round $i ntpagent_replies_per_s $a chronyd_replies_per_s $c"
+  ((a > best_agent)) && best_agent=$a
+  ((c > best_chrony)) && best_chrony=$c
+done
+echo "ntpagent_replies_per_s $best_agent"
+echo "chronyd_replies_per_s $best_chrony"
+awk -v a="$best_agent" -v c="$best_chrony" 'BEGIN { if (c > 0) printf "ratio_ntpagent_to_chronyd %.2f\n", a / c }'
+
+# RSS with 128 configured peers: a state folder whose running.json (RFC
+# 7951 JSON, read at the first start) holds them; the peers are loopback
+# addresses where nothing answers.
+kill "${pids[0]}"
+wait "${pids[0]}" 2>/dev/null || true
+mkdir -p "$work/agent128/datastore"
+python3 - "$work/agent128/datastore/running.json" <<'EOF'
+import json, sys
+peers = [{"address": "127.0.%d.%d" % (2 + i // 200, 1 + i % 200), "vpn-instance": "_public_",
+          "port": 20000 + i, "minpoll": 6, "maxpoll": 10} for i in range(128)]
+json.dump({"ntpagent-ntp:ntp": {"unicast-peer": peers}}, open(sys.argv[1], "w"), indent=1)
+EOF
+"$work/ntpagent" --state-dir "$work/agent128" --netconf-listen 127.0.0.1:0 --cli-listen 127.0.0.1:0 \
+  --ntp-listen "127.0.0.1:$(free_port)" --log-level info >"$work/agent128.out" 2>&1 &
+pids[0]=$!
+sleep 5
+if ! grep -q 'running=128' "$work/agent128.out"; then
+  echo "ntpagent did not start the 128 peers:" >&2
+  cat "$work/agent128.out" >&2
+  exit 1
+fi
+echo "ntpagent_rss_kib_128_peers $(awk '/^VmRSS/ {print $2}' /proc/${pids[0]}/status)"
