@@ -17,6 +17,7 @@
 //	              no journal (first start from a hand-made configuration).
 //	confirm.json  present while a confirmed commit is unconfirmed: the commit
 //	              to return to if the process dies before the confirmation.
+//	lock          flock'ed while a Store has the directory open.
 //
 // It owns the folder datastore/ (package datastore and datastore/internal).
 // It must not touch datastore/xmlcodec (the XML codec), datastore/rules (the

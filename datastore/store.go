@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/ntpagent/ntpagent/datastore/rpcerror"
@@ -165,6 +166,7 @@ type Store struct {
 	candDiff            *diffMemo
 	compacting          chan struct{} // closed when the running compaction ends
 	j                   *journal
+	dirLock             *os.File // flock'ed while the store is open
 	subs                map[*subscriber]struct{}
 }
 
@@ -193,8 +195,20 @@ func Open(opts Options) (*Store, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	// One process at a time: two writers would interleave journal records.
+	// The kernel drops the lock when the process dies, even by SIGKILL.
+	lock, err := os.OpenFile(filepath.Join(opts.Dir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("datastore: %w", err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("datastore: the state directory %s is in use by another store: %w", opts.Dir, err)
+	}
+	s.dirLock = lock
 	if err := s.load(); err != nil {
 		s.j.close()
+		lock.Close()
 		return nil, fmt.Errorf("datastore: open %s: %w", opts.Dir, err)
 	}
 	return s, nil
@@ -357,6 +371,9 @@ func (s *Store) Close() error {
 	}
 	if cerr := s.j.close(); err == nil {
 		err = cerr
+	}
+	if s.dirLock != nil {
+		s.dirLock.Close() // releases the flock
 	}
 	return err
 }

@@ -775,3 +775,20 @@ func TestFailedJournalWriteChangesNothing(t *testing.T) {
 		t.Error("commit after recovery")
 	}
 }
+
+// Two stores on one state directory would interleave journal records: the
+// second Open is refused until the first store is closed.
+func TestStateDirectoryIsExclusive(t *testing.T) {
+	dir := t.TempDir()
+	s := openStore(t, dir, nil)
+	if s2, err := Open(Options{Dir: dir, LocalPrefixes: noPrefixes}); err == nil {
+		s2.Close()
+		t.Fatal("a second store opened the same directory")
+	}
+	s.Close()
+	s2, err := Open(Options{Dir: dir, LocalPrefixes: noPrefixes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2.Close()
+}
