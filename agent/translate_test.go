@@ -1,0 +1,99 @@
+package agent
+
+import (
+	"net/netip"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/ntpagent/ntpagent/datastore/rules"
+	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/ntpengine"
+	"github.com/ntpagent/ntpagent/ntpengine/auth"
+)
+
+func noNames(name string) (netip.Addr, string) { return netip.Addr{}, "resolving " + name }
+
+// Every leaf of the configuration reaches the engine's Config (DESIGN §3).
+func TestTranslateCarriesEveryLeaf(t *testing.T) {
+	t.Parallel()
+	root := &gen.Device{}
+	ntp := root.GetOrCreateNtp()
+	u := ntp.GetOrCreateUnsync()
+	u.MaxPollInterval, u.DecStep = ptr(uint8(8)), ptr(uint8(2))
+	au := ntp.GetOrCreateAuthentication()
+	au.Enable = ptr(true)
+	k1 := au.GetOrCreateKey(1)
+	k1.Mode, k1.KeyValue, k1.Trusted = gen.NtpagentNtp_Ntp_Authentication_Key_Mode_md5, ptr(rules.CipherKey("secret-one")), ptr(true)
+	k2 := au.GetOrCreateKey(2)
+	k2.Mode, k2.KeyValue = gen.NtpagentNtp_Ntp_Authentication_Key_Mode_aes_128_cmac, ptr(rules.CipherKey("000102030405060708090a0b0c0d0e0f"))
+	si := ntp.GetOrCreateSourceInterface(gen.NtpagentNtp_AddressFamily_ipv4)
+	si.Interface, si.VpnInstance = ptr("eth9"), ptr("_public_")
+	p := ntp.GetOrCreateUnicastPeer("198.18.0.1", "_public_")
+	p.Port, p.Version, p.AuthenticationKeyid = ptr(uint16(1123)), ptr(uint8(3)), ptr(uint32(1))
+	p.Minpoll, p.Maxpoll, p.Preferred, p.Preempt = ptr(uint8(4)), ptr(uint8(9)), ptr(true), ptr(true)
+	q := ntp.GetOrCreateUnicastPeer("fd00::1", "blue")
+	q.SourceInterface = ptr("eth7")
+	ntp.GetOrCreateUnicastPeer("peer.example", "_public_")
+
+	pl := translate(root, ntpengine.Config{MaxEphemeral: 3}, noNames)
+	c := pl.engine
+	if c.UnsyncMaxPoll != 8 || c.UnsyncDecStep != 2 || !c.AuthEnabled || c.MaxEphemeral != 3 {
+		t.Errorf("globals: %+v", c)
+	}
+	wantKeys := []auth.Key{
+		{ID: 1, Mode: auth.MD5, Secret: []byte("secret-one"), Trusted: true},
+		{ID: 2, Mode: auth.AES128CMAC, Secret: []byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}},
+	}
+	if !reflect.DeepEqual(c.Keys, wantKeys) {
+		t.Errorf("keys %+v, want %+v", c.Keys, wantKeys)
+	}
+	want := []ntpengine.PeerConfig{
+		{Key: "peer 198.18.0.1 vpn _public_", Address: netip.MustParseAddrPort("198.18.0.1:1123"), VPN: "_public_",
+			Version: 3, KeyID: 1, MinPoll: 4, MaxPoll: 9, Prefer: true, Preempt: true, SourceInterface: "eth9"},
+		{Key: "peer fd00::1 vpn blue", Address: netip.MustParseAddrPort("[fd00::1]:123"), VPN: "blue",
+			Version: 4, MinPoll: 6, MaxPoll: 10, SourceInterface: "eth7"},
+	}
+	if !reflect.DeepEqual(c.Peers, want) {
+		t.Errorf("peers\n%+v\nwant\n%+v", c.Peers, want)
+	}
+	if len(pl.peers) != 3 {
+		t.Fatalf("%d planned peers, want 3", len(pl.peers))
+	}
+	for _, pp := range pl.peers {
+		if pp.address == "peer.example" && (pp.blocked != "resolving peer.example" || pp.kind != rules.Domain) {
+			t.Errorf("unresolved domain peer: %+v", pp)
+		}
+	}
+	if err := c.Validate(); err != nil {
+		t.Errorf("the translated configuration does not validate: %v", err)
+	}
+}
+
+// A resolved domain peer runs at its address, with the global
+// source-interface of that address's family; a damaged key blocks only the
+// peers that use it.
+func TestTranslateDomainAndBadKey(t *testing.T) {
+	t.Parallel()
+	root := config(true, []key{{7, gen.NtpagentNtp_Ntp_Authentication_Key_Mode_sha1, "%^%#garbage%^%#", true}},
+		peer{address: "peer.example", port: 2000},
+		peer{address: "198.18.0.2", key: 7})
+	si := root.GetNtp().GetOrCreateSourceInterface(gen.NtpagentNtp_AddressFamily_ipv6)
+	si.Interface, si.VpnInstance = ptr("eth6"), ptr("_public_")
+	pl := translate(root, ntpengine.Config{}, func(string) (netip.Addr, string) { return netip.MustParseAddr("fd00::9"), "" })
+	if len(pl.engine.Peers) != 1 {
+		t.Fatalf("engine peers %+v, want only the domain peer", pl.engine.Peers)
+	}
+	p := pl.engine.Peers[0]
+	if p.Address != netip.MustParseAddrPort("[fd00::9]:2000") || p.SourceInterface != "eth6" || p.Version != 4 {
+		t.Errorf("domain peer %+v", p)
+	}
+	for _, pp := range pl.peers {
+		if pp.address == "198.18.0.2" && !strings.Contains(pp.blocked, "authentication key 7") {
+			t.Errorf("peer with a damaged key: blocked %q", pp.blocked)
+		}
+	}
+	if len(pl.engine.Keys) != 0 {
+		t.Errorf("a damaged key reached the engine: %+v", pl.engine.Keys)
+	}
+}
