@@ -348,11 +348,21 @@ func (d *discipline) earlier(sampleT float64) []point {
 	return p
 }
 
+// ageDisp is how fast an old sample loses weight in the fits, s/s: the
+// expected error of a sample grows by 30 ns per second of its age
+// against the newest. A clock's frequency wanders (tens of ppb within an
+// hour for a quartz oscillator), so a line through old samples bends away
+// from the present; without this, one old sample of low delay can hold
+// the fit for hours while the newer ones drift away. It plays the part of
+// the RFC's dispersion growth PHI (15 ppm, a bound for the worst clock)
+// at the scale of a typical clock's stability.
+const ageDisp = 30e-9
+
 // fitLine is a weighted least-squares fit off = icept + slope·t, with the
 // standard error of the slope. A sample's weight falls with its delay
 // above the smallest in the set: the extra delay of one direction shifts
 // the offset by up to half of it (RFC 5905 §10 picks the minimum-delay
-// sample for the same reason).
+// sample for the same reason); and with its age (ageDisp).
 func fitLine(p []point, precision float64) (slope, icept, se float64, ok bool) {
 	if len(p) < 2 {
 		return 0, 0, 0, false
@@ -364,8 +374,9 @@ func fitLine(p []point, precision float64) (slope, icept, se float64, ok bool) {
 	sigma0 := noiseFloor(p, dmin, precision)
 	w := make([]float64, len(p))
 	var sw, mt, mo float64
+	tmax := p[len(p)-1].t
 	for i, x := range p {
-		e := (x.delay-dmin)/2 + sigma0
+		e := (x.delay-dmin)/2 + sigma0 + ageDisp*(tmax-x.t)
 		w[i] = 1 / (e * e)
 		sw += w[i]
 		mt += w[i] * x.t

@@ -312,3 +312,14 @@ func TestRegressPolls(t *testing.T) {
 		})
 	}
 }
+
+// TestFitLineAgesOldSamples: of samples with the same delay, the older
+// weigh less (ageDisp): with equal weights the line through these three
+// would read -16.7 µs at the newest.
+func TestFitLineAgesOldSamples(t *testing.T) {
+	p := []point{{0, 100e-6, 0.001}, {1000, 0, 0.001}, {2000, 0, 0.001}}
+	slope, icept, _, ok := fitLine(p, 1e-6)
+	if now := icept + slope*2000; !ok || math.Abs(now) > 5e-6 {
+		t.Errorf("fitted offset at the newest sample %.1f µs, want ≈ 0", now*1e6)
+	}
+}
