@@ -68,8 +68,8 @@ type Result struct {
 	// PacketsPerHour is the rate of datagrams a measured engine sent,
 	// averaged over the run and the measured engines.
 	PacketsPerHour float64
-	Nodes     []*Node // measured nodes
-	Net       *Network
+	Nodes          []*Node // measured nodes
+	Net            *Network
 }
 
 // measureFrom is where RMS and max figures start (chrony: 420 s).
