@@ -2,6 +2,10 @@
 // interface, Virtual (a software clock over a monotonic source, the default,
 // which never changes the host's time) and System (the host's CLOCK_REALTIME
 // through clock_adjtime(2), for operators only; it needs CAP_SYS_TIME).
+// A clock says how fast Slew amortizes an offset through SlewRater
+// (MaxSlewRate(c)): Virtual at DefaultVirtualSlewRate (83,333 ppm, chrony's
+// maxslewrate) unless SetMaxSlewRate changes it, System at adjtime's 500 ppm.
+// The caller passes that rate to the engine (ntpengine.Config.MaxSlewRate).
 //
 // It must not touch: the engine's state (the engine returns commands, a caller
 // applies them here), sockets, or — in any test — the host clock. Tests use

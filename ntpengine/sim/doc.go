@@ -12,6 +12,10 @@
 // synchronize = one second after the last sample with |offset| > 1 ms or
 // |frequency error| > 500 ppm; RMS and max |offset| and RMS frequency
 // error over the samples after 420 s. A seed makes every run reproducible.
+// Simulated clocks slew at chrony's maxslewrate (83,333 ppm, as
+// clock.Virtual) unless a scenario sets MaxSlewRate (500 ppm is adjtime,
+// as clock.System); the engines are told the rate (Config.MaxSlewRate)
+// unless the scenario sets UnstatedSlewRate.
 //
 // It never reads the wall clock, opens a socket or starts a goroutine, and
 // does not touch ntpengine/clock implementations: Clock here is its own.
