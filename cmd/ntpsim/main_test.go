@@ -24,4 +24,13 @@ func TestRunPrintsTable(t *testing.T) {
 	if err := run([]string{"-seeds", "0"}, &out); err == nil {
 		t.Error("-seeds 0 accepted")
 	}
+	out.Reset()
+	if err := run([]string{"-seeds", "1", "-run", "jitter 10us", "-duration", "500", "-markdown"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	md := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(md) != 3 || !strings.HasPrefix(md[0], "| scenario |") || !strings.HasPrefix(md[1], "| --- |") ||
+		!strings.HasPrefix(md[2], "| jitter 10us | 1 |") || strings.Count(md[2], "|") != 9 {
+		t.Errorf("markdown output:\n%s", out.String())
+	}
 }
