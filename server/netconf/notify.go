@@ -334,3 +334,12 @@ func (s *Server) pumpChanges(ch <-chan datastore.Change) {
 		s.publish(event{ns: NSNotifications, local: "netconf-config-change", body: b.Bytes()})
 	}
 }
+
+// Publish sends an event of another module to the NETCONF stream (RFC 5277):
+// body is the event element itself, standalone XML with its namespace
+// declared, e.g. ntpagent-ntp's <sync-state-change xmlns="…">. ns and local
+// name it for subscription filters. The event gets the current eventTime and
+// enters the replay buffer.
+func (s *Server) Publish(ns, local string, body []byte) {
+	s.publish(event{ns: ns, local: local, body: append([]byte(nil), body...)})
+}

@@ -136,3 +136,28 @@ func BenchmarkGetConfig100Peers(b *testing.B) {
 		}
 	}
 }
+
+// Events of our modules published by the agent reach subscribers whose
+// filter selects them.
+func TestPublishCustomEvent(t *testing.T) {
+	srv := newTestServer(t)
+	c, _ := startPipeSession(t, srv, 3)
+	if err := c.w.WriteMessage([]byte(helloBase11)); err != nil {
+		t.Fatal(err)
+	}
+	c.r.SetChunked()
+	c.w.SetChunked()
+	if r := c.rpc(`<create-subscription xmlns="` + NSNotification + `"><filter><sync-state-change xmlns="urn:ntpagent:yang:ntpagent-ntp"/></filter></create-subscription>`); !strings.Contains(r, "<ok/>") {
+		t.Fatal(r)
+	}
+	srv.Publish("urn:example:other", "noise", []byte(`<noise xmlns="urn:example:other"/>`))
+	srv.Publish("urn:ntpagent:yang:ntpagent-ntp", "sync-state-change", []byte(`<sync-state-change xmlns="urn:ntpagent:yang:ntpagent-ntp"><clock-state>synchronized</clock-state></sync-state-change>`))
+	m, err := c.r.ReadMessage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(m), `<notification xmlns="urn:ietf:params:xml:ns:netconf:notification:1.0"><eventTime>`) ||
+		!strings.Contains(string(m), "<clock-state>synchronized</clock-state>") {
+		t.Fatalf("notification: %s", m)
+	}
+}
