@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ntpagent/ntpagent/datastore"
@@ -75,7 +76,7 @@ type Agent struct {
 	calls   chan func()
 	results chan resolved
 	stop    chan struct{} // closed when Run returns
-	running sync.Mutex    // held by Run
+	ran     atomic.Bool   // Run was called (it may run only once)
 	notes   chan SyncStateChange
 
 	// Owned by the Run goroutine (or by New before Run starts).
@@ -186,10 +187,9 @@ func (a *Agent) Notifications() <-chan SyncStateChange { return a.notes }
 // Run serves until ctx is done, then closes the sockets. It applies the
 // running configuration of the Store and every later commit.
 func (a *Agent) Run(ctx context.Context) error {
-	if !a.running.TryLock() {
+	if !a.ran.CompareAndSwap(false, true) {
 		return errors.New("agent: Run called twice")
 	}
-	defer a.running.Unlock()
 	defer func() {
 		close(a.stop)
 		a.trCancel()

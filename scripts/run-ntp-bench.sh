@@ -64,6 +64,8 @@ echo "ntpagent_replies_per_s $best_agent"
 echo "chronyd_replies_per_s $best_chrony"
 awk -v a="$best_agent" -v c="$best_chrony" 'BEGIN { if (c > 0) printf "ratio_ntpagent_to_chronyd %.2f\n", a / c }'
 
+echo "ntpagent_rss_kib_idle_after_load $(awk '/^VmRSS/ {print $2}' /proc/${pids[0]}/status)"
+
 # RSS with 128 configured peers: a state folder whose running.json (RFC
 # 7951 JSON, read at the first start) holds them; the peers are loopback
 # addresses where nothing answers.
