@@ -7,8 +7,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/openconfig/ygot/ytypes"
-
 	"github.com/ntpagent/ntpagent/datastore/rpcerror"
 	"github.com/ntpagent/ntpagent/gen"
 )
@@ -59,25 +57,13 @@ const (
 	appTagInstance = "instance-required"
 )
 
-// Validate checks a configuration tree completely: the YANG types, ranges,
-// patterns and mandatory leaves of every node (with keyed instance paths), then
-// the product rules of Check. It returns nil or an rpcerror.List.
+// Validate checks a configuration tree completely: the YANG types, lengths,
+// ranges and patterns of every configuration leaf (with keyed instance
+// paths), then the product rules of Check (mandatory leaves, must and leafref
+// semantics, host addresses, keys). It returns nil or an rpcerror.List.
 func Validate(root *gen.Device, opts ...Option) error {
 	var errs rpcerror.List
 	errs = append(errs, checkSchema(root)...)
-	if len(errs) == 0 {
-		// Safety net: ygot's own validation of the whole tree, for anything
-		// the walk above does not cover. Its messages carry schema paths
-		// without keys.
-		// Leafrefs are left to Check, whose message names the missing key.
-		if err := root.Validate(&ytypes.LeafrefOptions{IgnoreMissingData: true}); err != nil {
-			for _, m := range strings.Split(err.Error(), "\n") {
-				if m = strings.TrimSpace(m); m != "" {
-					errs = append(errs, &rpcerror.Error{Type: rpcerror.TypeApplication, Tag: rpcerror.TagInvalidValue, Message: m})
-				}
-			}
-		}
-	}
 	if err := Check(root, opts...); err != nil {
 		errs = append(errs, rpcerror.All(err)...)
 	}

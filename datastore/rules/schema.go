@@ -8,7 +8,6 @@ import (
 
 	"github.com/openconfig/goyang/pkg/yang"
 	"github.com/openconfig/ygot/ygot"
-	"github.com/openconfig/ygot/ytypes"
 
 	"github.com/ntpagent/ntpagent/datastore/rpcerror"
 	"github.com/ntpagent/ntpagent/gen"
@@ -26,16 +25,18 @@ func modulePrefix(module string) string {
 }
 
 // checkSchema walks the configuration nodes of root with their schema and
-// validates each leaf's type, range and pattern on its own, so that an error
-// carries the full instance path with list keys (ygot's whole-tree Validate
-// loses the keys). Config-false nodes are skipped.
+// validates each leaf's type, length, range and pattern on its own, so that
+// an error carries the full instance path with list keys (ygot's whole-tree
+// Validate loses the keys). Config-false nodes are skipped. Paths are built
+// only for errors, and the errors are sorted by path.
 func checkSchema(root *gen.Device) rpcerror.List {
 	var errs rpcerror.List
-	walkStruct(reflect.ValueOf(root).Elem(), gen.SchemaTree["Device"], "", &errs)
+	walkStruct(reflect.ValueOf(root).Elem(), gen.SchemaTree["Device"], func() string { return "" }, &errs)
+	slices.SortStableFunc(errs, func(a, b *rpcerror.Error) int { return strings.Compare(a.Path, b.Path) })
 	return errs
 }
 
-func walkStruct(v reflect.Value, entry *yang.Entry, path string, errs *rpcerror.List) {
+func walkStruct(v reflect.Value, entry *yang.Entry, path func() string, errs *rpcerror.List) {
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
@@ -51,16 +52,13 @@ func walkStruct(v reflect.Value, entry *yang.Entry, path string, errs *rpcerror.
 		if fv.IsZero() {
 			continue
 		}
-		cpath := path + "/" + modulePrefix(f.Tag.Get("module")) + ":" + name
+		cpath := func() string { return path() + "/" + modulePrefix(f.Tag.Get("module")) + ":" + name }
 		switch {
 		case child.IsList():
-			keys := fv.MapKeys()
-			slices.SortFunc(keys, func(a, b reflect.Value) int {
-				return strings.Compare(fmt.Sprint(a.Interface()), fmt.Sprint(b.Interface()))
-			})
-			for _, k := range keys {
-				elem := fv.MapIndex(k).Elem()
-				walkStruct(elem, child, cpath+keyPredicates(elem, child), errs)
+			it := fv.MapRange()
+			for it.Next() {
+				elem := it.Value().Elem()
+				walkStruct(elem, child, func() string { return cpath() + keyPredicates(elem, child) }, errs)
 			}
 		case child.IsContainer():
 			walkStruct(fv.Elem(), child, cpath, errs)
@@ -68,13 +66,13 @@ func walkStruct(v reflect.Value, entry *yang.Entry, path string, errs *rpcerror.
 			if child.Type != nil && child.Type.Kind == yang.Yleafref {
 				continue // checked with the whole tree by Check
 			}
-			if verrs := ytypes.Validate(child, fv.Interface()); len(verrs) > 0 {
-				msg := verrs[0].Error()
+			if err := checkLeaf(child, fv); err != nil {
+				msg := err.Error()
 				if i := strings.LastIndex(msg, ": "); i >= 0 && strings.HasPrefix(msg, "/") {
 					msg = msg[i+2:]
 				}
 				*errs = append(*errs, &rpcerror.Error{
-					Type: rpcerror.TypeApplication, Tag: rpcerror.TagInvalidValue, Path: cpath,
+					Type: rpcerror.TypeApplication, Tag: rpcerror.TagInvalidValue, Path: cpath(),
 					Message: fmt.Sprintf("The value %s of %s is not valid: %s.", leafText(fv), name, strings.TrimSuffix(msg, ".")),
 				})
 			}
