@@ -3,6 +3,7 @@ package ntpengine
 import (
 	"math"
 	"testing"
+	"time"
 
 	"github.com/ntpagent/ntpagent/ntpengine/packet"
 )
@@ -85,4 +86,26 @@ func TestPassiveAnswersBurst(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestPassiveBurstRateLimited: prompt answers count against the server's
+// rate limit (Config.RateLimit) like replies to a client.
+func TestPassiveBurstRateLimited(t *testing.T) {
+	e := mustNew(t, Config{LocalStratum: 1, RateLimit: RateLimit{Interval: 60 * time.Second, Burst: 2}})
+	var org packet.Timestamp
+	answered := 0
+	for _, s := range []float64{10, 12, 14, 16, 18} {
+		r := e.Handle(Incoming{Data: activePacket(s, org), Src: otherSrc, Dst: ourAddr, RxTime: at(s)})
+		for _, o := range r.Packets {
+			p, err := packet.Unmarshal(o.Data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			org = p.TransmitTime
+			answered++
+		}
+	}
+	if answered != 2 {
+		t.Errorf("%d prompt answers, want the rate limit's burst of 2", answered)
+	}
 }

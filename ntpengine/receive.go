@@ -345,7 +345,8 @@ func (e *Engine) process(a *association, in Incoming, p *packet.Packet, mac macR
 //     less than half the peer's poll interval after the previous one, or
 //     that mobilized the association, is part of a burst and is answered
 //     at once, as a server answers a client: one ordinary mode-2 packet
-//     per packet received, at most one per second, the size of any other
+//     per packet received, at most one per second and within the
+//     server's rate limit (Config.RateLimit), the size of any other
 //     packet of the association (no amplification). The active side gets
 //     a sample with the round trip of a client exchange.
 //   - Its poll keeps half a poll interval away from the peer's. Two
@@ -364,7 +365,7 @@ func (e *Engine) passivePoll(a *association, p *packet.Packet, t float64) {
 	}
 	ppoll := max(minPollLimit, min(p.Poll, maxPollLimit))
 	burst := prev == 0 || t-prev < math.Ldexp(1, int(ppoll))/2
-	if burst && (a.promptAt == 0 || t-a.promptAt >= 1) {
+	if burst && (a.promptAt == 0 || t-a.promptAt >= 1) && e.allowPrompt(a) {
 		a.promptAt = t
 		e.transmit(a, t)
 	}
@@ -372,6 +373,14 @@ func (e *Engine) passivePoll(a *association, p *packet.Packet, t float64) {
 	a.outdate = t
 	a.pollUpdate(a.hpoll)
 	a.nextdate = t + (a.nextdate-t)/2
+}
+
+// allowPrompt passes a prompt answer through the server's rate limiter
+// (RFC 5905 §9.2 FXMIT limits), as a reply to a client would be: a
+// burst (BTIME 2 s) stays within the default limits.
+func (e *Engine) allowPrompt(a *association) bool {
+	ok, _ := e.rl.allow(a.addr.Addr(), e.now)
+	return ok
 }
 
 func (e *Engine) has(a *association) bool {
