@@ -63,8 +63,7 @@ type subscription struct {
 	once  sync.Once
 	timer Timer
 
-	replayFrom time.Time
-	started    bool
+	started bool
 }
 
 func (sub *subscription) selects(ev event) bool {
@@ -194,15 +193,37 @@ func (x *session) createSubscription(op *element) error {
 			sub.names[[2]string{c.Name.Space, c.Name.Local}] = true
 		}
 	}
+	// Register now, so that no event between this RPC and its reply is
+	// lost; the writer starts after the reply (startSubscription), so the
+	// queued events follow the <ok/>.
+	l := x.srv.events
+	l.mu.Lock()
+	if !start.IsZero() {
+		for _, ev := range l.buf {
+			if !ev.time.Before(start) && sub.selects(ev) {
+				select {
+				case sub.queue <- notificationXML(ev):
+				default:
+				}
+			}
+		}
+		done := event{time: now, ns: nsNetmodNotification, local: "replayComplete",
+			body: []byte(`<replayComplete xmlns="` + nsNetmodNotification + `"/>`)}
+		select {
+		case sub.queue <- notificationXML(done):
+		default:
+		}
+	}
+	l.subs[sub] = struct{}{}
+	l.mu.Unlock()
 	x.subMu.Lock()
 	x.sub = sub
 	x.subMu.Unlock()
-	sub.replayFrom = start
 	return nil
 }
 
-// startSubscription registers a subscription created by the RPC just
-// answered, replays the buffered events from startTime and starts the writer.
+// startSubscription starts the writer of the subscription created by the
+// RPC just answered, and the timer of its stopTime.
 func (x *session) startSubscription() {
 	x.subMu.Lock()
 	sub := x.sub
@@ -212,25 +233,6 @@ func (x *session) startSubscription() {
 	}
 	sub.started = true
 	l := x.srv.events
-	l.mu.Lock()
-	if !sub.replayFrom.IsZero() {
-		for _, ev := range l.buf {
-			if !ev.time.Before(sub.replayFrom) && sub.selects(ev) {
-				select {
-				case sub.queue <- notificationXML(ev):
-				default:
-				}
-			}
-		}
-		done := event{time: x.srv.cfg.Clock.Now(), ns: nsNetmodNotification, local: "replayComplete",
-			body: []byte(`<replayComplete xmlns="` + nsNetmodNotification + `"/>`)}
-		select {
-		case sub.queue <- notificationXML(done):
-		default:
-		}
-	}
-	l.subs[sub] = struct{}{}
-	l.mu.Unlock()
 	if !sub.stop.IsZero() {
 		finish := func() {
 			l.mu.Lock()
