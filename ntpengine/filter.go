@@ -67,10 +67,10 @@ func (f *ClockFilter) reset() {
 }
 
 // history returns the valid stages, oldest first, as points of the
-// uncorrected clock's offset, for the frequency fit; phase is the
-// discipline's cumulative correction, which a step (the only correction
-// not already in the samples' Correction) resets the filter with.
-func (f *ClockFilter) history(phase float64) []point {
+// uncorrected clock's offset (Offset+Correction) for the frequency fit. A
+// step, the only correction that could make them disagree, resets the
+// filter.
+func (f *ClockFilter) history() []point {
 	var p []point
 	for i := nstage - 1; i >= 0; i-- {
 		s := f.Stages[i]

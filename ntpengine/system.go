@@ -110,7 +110,7 @@ func (e *Engine) clockUpdate(p *association, offset, t float64) {
 	e.sys.t = p.lastUsed
 	before := e.disc.state
 	if before == StateNSET || before == StateFREQ && len(e.disc.fx) == 0 {
-		e.disc.seed = p.filter.history(e.disc.phase)
+		e.disc.seed = p.filter.history()
 	}
 	res, co := e.disc.update(offset, p.lastUsed, t, p.lastDelay)
 	e.disc.seed = nil
