@@ -93,6 +93,9 @@ type Agent struct {
 	index    map[sessionAddr]sessionRef
 	sync     syncView
 	replies  chan<- ntpengine.Outgoing // to the reply senders while Run runs
+	// vpnRetryAt is when a vpn-instance that could not be opened is tried
+	// again (the namespace or VRF may appear later).
+	vpnRetryAt time.Time
 }
 
 type counters struct{ sent, received, authErrors uint64 }
@@ -294,6 +297,9 @@ func (a *Agent) nextWait() time.Duration {
 			d = min(d, time.Until(r.retryAt))
 		}
 	}
+	if len(a.vpnErr) > 0 {
+		d = min(d, time.Until(a.vpnRetryAt))
+	}
 	return max(d, 0)
 }
 
@@ -303,6 +309,9 @@ func (a *Agent) tick() {
 		if !r.retryAt.IsZero() && !r.running && !now.Before(r.retryAt) {
 			a.startLookup(r)
 		}
+	}
+	if len(a.vpnErr) > 0 && !now.Before(a.vpnRetryAt) {
+		a.reconcile() // opens the vpn-instances that failed, if they exist now
 	}
 	a.process(a.eng.Tick(a.clock.Now()))
 }
@@ -629,6 +638,7 @@ func (a *Agent) openVPN(vpn string) string {
 			a.log.Warn("vpn-instance not usable", "vpn", vpn, "err", err)
 		}
 		a.vpnErr[vpn] = why
+		a.vpnRetryAt = time.Now().Add(a.opts.ResolveRetry)
 		return why
 	}
 	delete(a.vpnErr, vpn)

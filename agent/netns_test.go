@@ -198,3 +198,26 @@ func TestNamespacesTwoAgents(t *testing.T) {
 		return s != nil && strings.Contains(s.GetLastError(), "nosuch0")
 	})
 }
+
+// A peer in a vpn-instance that does not exist shows why; when the
+// namespace appears, the peer starts without another commit.
+func TestMissingVPNInstanceIsRetried(t *testing.T) {
+	testtool.RequireRoot(t)
+	testtool.Require(t, "ip")
+	t.Parallel()
+	ns := fmt.Sprintf("ntpat%d-late", os.Getpid()%100000)
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
+	a := startAgent(t, Options{Clock: fastClock(8), MaxWait: 20 * time.Millisecond, ResolveRetry: 100 * time.Millisecond,
+		Listen: []netip.AddrPort{netip.AddrPortFrom(netip.IPv4Unspecified(), freeUDPPort(t))}})
+	a.apply(t, config(false, nil, peer{address: "127.0.0.1", vpn: ns, port: 4123}))
+	waitFor(t, 10*time.Second, "the missing vpn-instance to show", func() bool {
+		s := session(a.State(), "127.0.0.1", 4123)
+		return s != nil && strings.Contains(s.GetLastError(), ns)
+	})
+	ipCmd(t, "netns", "add", ns)
+	ipCmd(t, "-n", ns, "link", "set", "lo", "up")
+	waitFor(t, 10*time.Second, "the peer to start in the new namespace", func() bool {
+		s := session(a.State(), "127.0.0.1", 4123)
+		return s != nil && s.GetPacketsSent() > 0
+	})
+}
