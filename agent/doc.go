@@ -26,6 +26,18 @@
 // together, so the host clock's offset from the virtual clock cancels and
 // only the (microsecond) queueing age is carried over.
 //
+// Counters: the engine reports no per-session packet counts, so the agent
+// keeps them: packets-sent counts datagrams netio accepted for the
+// association; packets-received counts datagrams from the session's address
+// that parse and, for a keyed session that must authenticate, carry a valid
+// MAC of its key (the others count as authentication-errors). On-wire test
+// failures (duplicates, bogus origins) are not subtracted: they show as the
+// session's last-error.
+//
+// Symmetric passive associations answer from the local address their peer
+// sent to (the engine leaves the source open for association packets), so
+// that a multihomed peer recognizes the answer.
+//
 // It must not touch the datastore's files, the engine's internals or the
 // host's clock (the system clock is used only when the daemon is started with
 // --clock system), and it must not change host network state: namespaces and
