@@ -143,6 +143,12 @@ func New(opts Options) (*Agent, error) {
 	if base.Logger == nil {
 		base.Logger = opts.Logger.With("component", "ntpengine")
 	}
+	if base.MaxSlewRate == 0 {
+		// The engine plans phase corrections at the rate the clock can
+		// slew: 83,333 ppm for the virtual clock, adjtime's 500 ppm for the
+		// system clock.
+		base.MaxSlewRate = clock.MaxSlewRate(opts.Clock)
+	}
 	opts.Engine = base
 	eng, err := ntpengine.New(base, opts.Clock.Now())
 	if err != nil {

@@ -1,11 +1,13 @@
 package agent
 
 import (
+	"net/netip"
 	"testing"
 	"time"
 
 	"github.com/ntpagent/ntpagent/gen"
 	"github.com/ntpagent/ntpagent/ntpengine"
+	"github.com/ntpagent/ntpagent/ntpengine/clock"
 )
 
 // Two agents on loopback: B serves its own clock at stratum 5 (a local
@@ -95,5 +97,39 @@ func TestTwoAgentsSymmetricPeers(t *testing.T) {
 		}
 	default:
 		t.Error("no notification for the loss of synchronization")
+	}
+}
+
+// TestEngineLearnsTheClockSlewRate: the engine plans phase corrections at
+// the rate the configured clock can slew (the virtual clock's fast slew, the
+// system clock's adjtime limit), unless the options set a rate themselves.
+func TestEngineLearnsTheClockSlewRate(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		clock    func() clock.Clock
+		explicit float64
+		want     float64
+	}{
+		{"virtual clock default rate (83,333 ppm, to the ppb)", func() clock.Clock { return clock.NewVirtualFromHost() }, 0, 83333.333},
+		{"virtual clock at 1000 ppm", func() clock.Clock {
+			v := clock.NewVirtualFromHost()
+			if err := v.SetMaxSlewRate(1000); err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}, 0, 1000},
+		{"an explicit engine rate wins", func() clock.Clock { return clock.NewVirtualFromHost() }, 700, 700},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			opts := Options{Listen: []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:0")}, Clock: c.clock(), Logger: testLogger(t)}
+			opts.Engine.MaxSlewRate = c.explicit
+			a, err := New(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := a.opts.Engine.MaxSlewRate; got != c.want {
+				t.Errorf("engine MaxSlewRate = %v, want %v", got, c.want)
+			}
+		})
 	}
 }
