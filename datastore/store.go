@@ -126,6 +126,10 @@ type Change struct {
 	SessionID uint32 // the session that made it; 0 for the system
 	Datastore Name   // the datastore that changed: always running (RFC 6470 netconf-config-change)
 	Edits     []EditedPath
+	// Coalesced counts the earlier commits folded into this change because
+	// the subscriber fell behind (see Subscribe); 0 normally. Old is then
+	// running before the first of them, Commit and SessionID are the last's.
+	Coalesced int
 }
 
 type commit struct {

@@ -3,6 +3,7 @@ package datastore
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"sync"
 
 	"github.com/openconfig/ygot/ygot"
@@ -10,29 +11,40 @@ import (
 	"github.com/ntpagent/ntpagent/gen"
 )
 
+// maxQueued bounds the changes that wait for one subscriber beyond its
+// channel's buffer. A reader that falls further behind gets the newest
+// changes folded into the last waiting one (see subscriber.push): memory
+// stays bounded and the order of delivery is kept.
+const maxQueued = 64
+
 // subscriber delivers changes in commit order through its own goroutine, so
-// that a slow reader never blocks a commit: changes wait in an unbounded
-// queue (each entry shares the immutable stored trees; the copies handed to
-// the reader are made by the goroutine).
+// that a slow reader never blocks a commit: changes wait in a queue of at
+// most maxQueued entries (each entry shares the immutable stored trees; the
+// copies handed to the reader are made by the goroutine).
 type subscriber struct {
-	mu    sync.Mutex
-	queue []Change
-	wake  chan struct{}
-	done  chan struct{}
-	out   chan Change
-	once  sync.Once
+	log    *slog.Logger
+	mu     sync.Mutex
+	queue  []Change
+	behind bool // the reader is behind: changes are being folded
+	wake   chan struct{}
+	done   chan struct{}
+	out    chan Change
+	once   sync.Once
 }
 
 // Subscribe returns a channel that receives every later change of running
 // (commits, writes to running, rollbacks), in commit order, each with its
 // own copies of the old and new trees and the list of edited paths; and a
 // function that ends the subscription and closes the channel. buf is the
-// channel's buffer.
+// channel's buffer. A reader that falls more than buf+maxQueued changes
+// behind receives the later ones folded together: one Change from the Old
+// of the first to the New of the last, with the Commit of the last and
+// Coalesced counting the commits folded into it.
 func (s *Store) Subscribe(buf int) (<-chan Change, func()) {
 	if buf < 0 {
 		buf = 0
 	}
-	sub := &subscriber{wake: make(chan struct{}, 1), done: make(chan struct{}), out: make(chan Change, buf)}
+	sub := &subscriber{log: s.log, wake: make(chan struct{}, 1), done: make(chan struct{}), out: make(chan Change, buf)}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -52,9 +64,23 @@ func (s *Store) Subscribe(buf int) (<-chan Change, func()) {
 
 func (sub *subscriber) stop() { sub.once.Do(func() { close(sub.done) }) }
 
+// push queues c. When maxQueued changes already wait, c is folded into the
+// last of them, which then goes from its own Old to c.New (the edits are
+// computed at delivery from those two trees).
 func (sub *subscriber) push(c Change) {
 	sub.mu.Lock()
-	sub.queue = append(sub.queue, c)
+	if n := len(sub.queue); n >= maxQueued {
+		last := &sub.queue[n-1]
+		last.Coalesced += 1 + c.Coalesced
+		last.New, last.Commit, last.SessionID = c.New, c.Commit, c.SessionID
+		if !sub.behind {
+			sub.behind = true
+			sub.log.Warn("a subscriber to configuration changes is behind; folding its pending changes together",
+				"waiting", n, "commit", c.Commit.ID)
+		}
+	} else {
+		sub.queue = append(sub.queue, c)
+	}
 	sub.mu.Unlock()
 	select {
 	case sub.wake <- struct{}{}:
@@ -73,6 +99,7 @@ func (sub *subscriber) run() {
 		for {
 			sub.mu.Lock()
 			if len(sub.queue) == 0 {
+				sub.behind = false
 				sub.mu.Unlock()
 				break
 			}
