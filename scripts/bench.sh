@@ -132,14 +132,19 @@ start_netconfd() {
   fi
 
   mkdir -p "$WORK/netconfd-home"
+  local module
+  module=$(realpath "${BENCH_NETCONFD_MODULE:-$ROOT/yang/ntpagent-ntp.yang}") || return 1
   # --no-startup: start with an empty running; the module has no SIL code,
   # netconfd stores its data generically. --indent=0: replies without the
   # pretty-printing whitespace, as ntpagent sends them (same payload).
-  HOME=$WORK/netconfd-home netconfd \
-    --module="${BENCH_NETCONFD_MODULE:-$ROOT/yang/ntpagent-ntp.yang}" \
+  # Its working directory is its home in $WORK: netconfd writes backup-cfg.xml (the
+  # configuration to return to) into its current directory at each commit,
+  # which must not be the repository.
+  (cd "$WORK/netconfd-home" && HOME=$WORK/netconfd-home exec netconfd \
+    --module="$module" \
     --superuser="$NC_USER" --target=candidate --port="$P_NCSSH" --no-startup --indent=0 \
     --ncxserver-sockname="$WORK/ncx.sock" \
-    --log="$WORK/netconfd.log" --log-level=warn ${BENCH_NETCONFD_ARGS:-} </dev/null >"$WORK/netconfd.out" 2>&1 &
+    --log="$WORK/netconfd.log" --log-level=warn ${BENCH_NETCONFD_ARGS:-} </dev/null >"$WORK/netconfd.out" 2>&1) &
   NETCONFD_PID=$!
   PIDS+=("$NETCONFD_PID")
   if ! wait_file "$WORK/ncx.sock" || ! alive "$NETCONFD_PID"; then
