@@ -187,10 +187,10 @@ start_agent() {
   # chronyd answers every request (no `ratelimit` line); the agent's server
   # rate-limits each source by default, and all the load comes from
   # 127.0.0.1. Turn the limit off when the daemon offers the flag.
-  if grep -q -- '-ntp-rate-limit' <<<"$help"; then
-    extra+=(--ntp-rate-limit off)
+  if grep -q -- '-no-rate-limit' <<<"$help"; then
+    extra+=(--no-rate-limit)
   else
-    log "ntpagent has no --ntp-rate-limit flag: its NTP rate is that of its per-source rate limiter"
+    log "ntpagent has no --no-rate-limit flag: its NTP rate is that of its per-source rate limiter"
   fi
   NTPAGENT_ADMIN_PASSWORD=bench-$RANDOM$RANDOM "$AGENT" "${extra[@]}" \
     --state-dir "$state" \
