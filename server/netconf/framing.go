@@ -212,3 +212,31 @@ func (f *FrameWriter) WriteMessage(msg []byte) error {
 	_, err := f.w.Write(buf)
 	return err
 }
+
+// headroom is the space a message buffer reserves in front for the chunk
+// header ("\n#4294967295\n" is 13 bytes), so that a reply is framed in
+// place without another copy.
+const headroom = 16
+
+// writeInPlace writes buf[headroom:] as one message; buf's first headroom
+// bytes are scratch space for the chunk header.
+func (f *FrameWriter) writeInPlace(buf []byte) error {
+	msg := buf[headroom:]
+	if len(msg) == 0 {
+		return fmt.Errorf("netconf: empty message")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.chunked {
+		_, err := f.w.Write(append(msg, endOfMessage...))
+		return err
+	}
+	var hdr [headroom]byte
+	h := append(hdr[:0], "\n#"...)
+	h = strconv.AppendInt(h, int64(len(msg)), 10)
+	h = append(h, '\n')
+	start := headroom - len(h)
+	copy(buf[start:], h)
+	_, err := f.w.Write(append(buf[start:], "\n##\n"...))
+	return err
+}

@@ -179,3 +179,31 @@ func FuzzFrameReader(f *testing.F) {
 		}
 	})
 }
+
+// Replies are framed in place in the headroom of their buffer.
+func TestFrameWriterInPlace(t *testing.T) {
+	for _, chunked := range []bool{false, true} {
+		for _, n := range []int{1, 9, 10, 99999, 100000} {
+			a, b := net.Pipe()
+			w := NewFrameWriter(a)
+			r := NewFrameReader(b, 0)
+			if chunked {
+				w.SetChunked()
+				r.SetChunked()
+			}
+			msg := bytes.Repeat([]byte("x"), n)
+			go func() {
+				buf := append(make([]byte, headroom, headroom+n), msg...)
+				_ = w.writeInPlace(buf)
+				a.Close()
+			}()
+			got, err := r.ReadMessage()
+			if err != nil || !bytes.Equal(got, msg) {
+				t.Fatalf("chunked=%v n=%d: %d bytes, %v", chunked, n, len(got), err)
+			}
+			if _, err := r.ReadMessage(); !errors.Is(err, io.EOF) {
+				t.Fatalf("chunked=%v n=%d: stray bytes: %v", chunked, n, err)
+			}
+		}
+	}
+}

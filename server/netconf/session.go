@@ -173,7 +173,8 @@ func (x *session) countBad() {
 // reply writes an <rpc-reply>: the errors of err, else body, else <ok/>.
 func (x *session) reply(rpc *element, body []byte, err error) error {
 	var b bytes.Buffer
-	b.Grow(len(body) + 256)
+	b.Grow(len(body) + 256 + headroom)
+	b.Write(make([]byte, headroom))
 	replyOpen(&b, rpc)
 	if err != nil {
 		errs := rpcerror.All(err)
@@ -192,7 +193,7 @@ func (x *session) reply(rpc *element, body []byte, err error) error {
 		b.WriteString("<ok/>")
 	}
 	b.WriteString("</rpc-reply>")
-	return x.out.WriteMessage(b.Bytes())
+	return x.out.writeInPlace(b.Bytes())
 }
 
 // kill ends the session from another session (RFC 6241 §7.9).
