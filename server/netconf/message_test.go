@@ -116,3 +116,13 @@ func FuzzParseMessage(f *testing.F) {
 }
 
 type bytesBuffer struct{ bytes.Buffer }
+
+func BenchmarkParseGetConfigRPC(b *testing.B) {
+	msg := []byte(`<rpc xmlns="urn:ietf:params:xml:ns:netconf:base:1.0" message-id="101"><get-config><source><running/></source></get-config></rpc>`)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := parseMessage(msg, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
