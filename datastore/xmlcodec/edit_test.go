@@ -512,3 +512,33 @@ func TestErrorsAreRPCErrors(t *testing.T) {
 		t.Fatalf("%v is not an rpc-layer *rpcerror.Error", err)
 	}
 }
+
+// Clients indent their XML (ncclient, Ansible, yangcli): whitespace text
+// around child elements at every depth is ignored, and nothing panics.
+func TestParseConfigIndented(t *testing.T) {
+	doc := `<config xmlns="urn:ietf:params:xml:ns:netconf:base:1.0">
+  <ntp xmlns="` + nsNTP + `">
+    <unicast-peer>
+      <address>10.0.0.1</address>
+      <vpn-instance>_public_</vpn-instance>
+      <minpoll>4</minpoll>
+    </unicast-peer>
+    <authentication>
+      <enable>true</enable>
+    </authentication>
+  </ntp>
+</config>
+`
+	tree, err := ParseConfig([]byte(doc), Limits{})
+	if err != nil {
+		t.Fatalf("ParseConfig: %v", err)
+	}
+	d := &gen.Device{}
+	if err := tree.Apply(d, OpMerge, StopOnError); err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	p := d.GetNtp().GetUnicastPeer("10.0.0.1", "_public_")
+	if p.GetMinpoll() != 4 || !d.GetNtp().GetAuthentication().GetEnable() {
+		t.Errorf("applied %+v, authentication %+v", p, d.GetNtp().GetAuthentication())
+	}
+}

@@ -109,7 +109,7 @@ func parseXML(data []byte, lim Limits, inScope map[string]string) ([]*xelem, err
 	}
 	var roots []*xelem
 	var stack []*xelem
-	var textBuf []strings.Builder
+	var textBuf []*strings.Builder // pointers: a Builder must not be copied when the slice grows
 	count := 0
 	for {
 		tok, err := d.RawToken()
@@ -177,7 +177,7 @@ func parseXML(data []byte, lim Limits, inScope map[string]string) ([]*xelem, err
 				p.kids = append(p.kids, el)
 			}
 			stack = append(stack, el)
-			textBuf = append(textBuf, strings.Builder{})
+			textBuf = append(textBuf, new(strings.Builder))
 		case xml.EndElement:
 			if len(stack) == 0 {
 				return nil, malformed("Unexpected end tag </%s> (line %d).", t.Name.Local, line)
