@@ -66,7 +66,22 @@ type EditOptions struct {
 	// TestOption is "test-then-set" (the default when empty), "set" or
 	// "test-only" (RFC 6241 §8.6.4).
 	TestOption string
+	// ErrorOption is "stop-on-error" (the default when empty),
+	// "rollback-on-error" or "continue-on-error" (RFC 6241 §7.2). With the
+	// first two a failing apply changes nothing. With continue-on-error
+	// the parts of the edit that apply are kept: when apply returns an
+	// rpc-error (the failures it recorded, having applied the rest), the
+	// result is validated and stored like any edit and Edit returns those
+	// errors. A panic in apply always changes nothing.
+	ErrorOption string
 }
+
+// The error-option values of RFC 6241 §7.2.
+const (
+	StopOnError     = "stop-on-error"
+	ContinueOnError = "continue-on-error"
+	RollbackOnError = "rollback-on-error"
+)
 
 // The test-option values of RFC 6241 §7.2 / §8.6.4.
 const (
@@ -503,6 +518,12 @@ func (s *Store) Edit(sess Session, target Name, opt EditOptions, apply func(root
 		return &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagInvalidValue, Path: "/nc:rpc/nc:edit-config/nc:test-option",
 			Message: fmt.Sprintf("The test-option %q is not one of test-then-set, set, test-only.", opt.TestOption)}
 	}
+	switch opt.ErrorOption {
+	case "", StopOnError, RollbackOnError, ContinueOnError:
+	default:
+		return &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagInvalidValue, Path: "/nc:rpc/nc:edit-config/nc:error-option",
+			Message: fmt.Sprintf("The error-option %q is not one of stop-on-error, continue-on-error, rollback-on-error.", opt.ErrorOption)}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -516,12 +537,18 @@ func (s *Store) Edit(sess Session, target Name, opt EditOptions, apply func(root
 		base = s.running
 	}
 	work := copyTree(base)
-	if err := runApply(apply, work); err != nil {
-		return asRPCError(err)
+	panicked, applyErr := runApply(apply, work)
+	if applyErr != nil && (panicked || opt.ErrorOption != ContinueOnError) {
+		return asRPCError(applyErr)
+	}
+	if applyErr != nil {
+		// continue-on-error: what applied is kept, and the failures are
+		// the answer whatever happens to it.
+		applyErr = asRPCError(applyErr)
 	}
 	d, err := normalizeDiff(work, base)
 	if err != nil {
-		return err
+		return joinErrors(applyErr, err)
 	}
 	if base != s.running {
 		d = diffEntries(s.running, work)
@@ -529,38 +556,51 @@ func (s *Store) Edit(sess Session, target Name, opt EditOptions, apply func(root
 	validated := false
 	if opt.TestOption != SetOnly || target == Running {
 		if err := s.validateNext(work, d); err != nil {
-			return err
+			return joinErrors(applyErr, err)
 		}
 		validated = true
 	}
 	if opt.TestOption == TestOnly {
-		return nil
+		return applyErr
 	}
 	if target == Running {
 		if d.empty() {
-			return nil
+			return applyErr
 		}
 		_, err := s.commitTree(sess, work, "", sessionOrigin(sess), &d)
-		return err
+		return joinErrors(applyErr, err)
 	}
 	s.setCandidate(sess, work, d)
 	if validated {
 		s.validCand, s.validRun = s.candidate, s.running
 	}
-	return nil
+	return applyErr
+}
+
+// joinErrors reports the rpc-errors of a and then those of b; nil when
+// both are nil.
+func joinErrors(a, b error) error {
+	switch {
+	case a == nil:
+		return b
+	case b == nil:
+		return a
+	}
+	return append(append(rpcerror.List{}, rpcerror.All(a)...), rpcerror.All(b)...)
 }
 
 // runApply runs an edit's apply function; a panic in it (a bug in a codec
 // or a command) becomes operation-failed and, as apply only sees a copy,
 // changes nothing.
-func runApply(apply func(*gen.Device) error, work *gen.Device) (err error) {
+func runApply(apply func(*gen.Device) error, work *gen.Device) (panicked bool, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = &rpcerror.Error{Type: rpcerror.TypeApplication, Tag: rpcerror.TagOperationFailed,
 				Message: "The edit failed with an internal error.", Err: fmt.Errorf("panic in edit: %v", r)}
+			panicked = true
 		}
 	}()
-	return apply(work)
+	return false, apply(work)
 }
 
 func sessionOrigin(sess Session) string {
