@@ -473,10 +473,7 @@ func (a *applier) listEntry(f reflect.Value, k *enode, op Op) {
 			}
 			return
 		}
-		f.SetMapIndex(key, reflect.Value{})
-		if f.Len() == 0 {
-			f.Set(reflect.Zero(f.Type()))
-		}
+		deleteEntry(f, key)
 		return
 	case OpReplace:
 		cur = newEntry()
@@ -498,10 +495,16 @@ func (a *applier) listEntry(f reflect.Value, k *enode, op Op) {
 	}
 	a.applyKids(cur.Elem(), k.s, k.kids, op)
 	if transient && !hasData(cur.Elem(), k.s) {
-		f.SetMapIndex(key, reflect.Value{})
-		if f.Len() == 0 {
-			f.Set(reflect.Zero(f.Type()))
-		}
+		deleteEntry(f, key)
+	}
+}
+
+// deleteEntry removes a list entry from the list's map; an empty list is
+// unset (nil map), as ygot leaves a list that was never configured.
+func deleteEntry(f, key reflect.Value) {
+	f.SetMapIndex(key, reflect.Value{})
+	if f.Len() == 0 {
+		f.Set(reflect.Zero(f.Type()))
 	}
 }
 
