@@ -24,7 +24,7 @@ type windowChange struct {
 
 // handleChannel serves one session channel: the first subsystem, shell or
 // exec request decides what runs on it (RFC 4254 §6.5).
-func (s *Server) handleChannel(ctx context.Context, sc *ssh.ServerConn, ch ssh.Channel, reqs <-chan *ssh.Request) {
+func (s *Server) handleChannel(ctx context.Context, sc *ssh.ServerConn, conn *activityConn, ch ssh.Channel, reqs <-chan *ssh.Request) {
 	defer ch.Close()
 	role := Role(sc.Permissions.Extensions["role"])
 	var (
@@ -91,6 +91,13 @@ func (s *Server) handleChannel(ctx context.Context, sc *ssh.ServerConn, ch ssh.C
 					_ = s.nc.Serve(ctx, ch, netconf.SessionInfo{
 						ID: id, User: sc.User(), ReadOnly: role != RoleAdmin,
 						SourceHost: hostOf(sc.RemoteAddr()), Transport: "netconf-ssh",
+						Subscribed: func(active bool) {
+							if active {
+								conn.waiting.Add(1)
+							} else {
+								conn.waiting.Add(-1)
+							}
+						},
 					})
 				})
 			case "shell", "exec":

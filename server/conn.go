@@ -17,6 +17,9 @@ type activityConn struct {
 	net.Conn
 	clock netconf.Clock
 	last  atomic.Int64 // UnixNano
+	// waiting counts event subscriptions on the connection; while one is
+	// active the connection is not idle, only waiting for events.
+	waiting atomic.Int32
 }
 
 func (c *activityConn) Read(p []byte) (int, error) {
@@ -40,6 +43,10 @@ func watchIdle(c *activityConn, d time.Duration) func() {
 			return
 		}
 		idle := c.clock.Now().Sub(time.Unix(0, c.last.Load()))
+		if c.waiting.Load() > 0 {
+			idle = 0
+			c.last.Store(c.clock.Now().UnixNano())
+		}
 		if idle >= d {
 			c.Close()
 			return
@@ -90,7 +97,7 @@ func (s *Server) handleConn(raw net.Conn) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.handleChannel(ctx, sc, ch, creqs)
+			s.handleChannel(ctx, sc, c, ch, creqs)
 		}()
 	}
 	cancel()

@@ -244,6 +244,23 @@ func TestIdleTimeoutClosesConnection(t *testing.T) {
 	}
 }
 
+// A session subscribed to events sends nothing while it waits for them:
+// the idle timeout leaves it alone, and applies again once it ends.
+func TestIdleTimeoutSparesSubscriptions(t *testing.T) {
+	clk := newFakeClock()
+	a := startAgent(t, func(c *Config) { c.Clock = clk; c.IdleTimeout = 10 * time.Minute })
+	c := dialNC(t, a.addr, a.adminKey(), true)
+	wantOK(t, c.rpc(`<create-subscription xmlns="urn:ietf:params:xml:ns:netconf:notification:1.0"/>`))
+	clk.Advance(11 * time.Minute)
+	clk.Advance(11 * time.Minute)
+	other := dialNC(t, a.addr, a.adminKey(), true)
+	wantOK(t, other.rpc(`<discard-changes/>`))
+	// The subscriber still gets the session-start event of the other session.
+	if m := c.read(); !strings.Contains(m, "netconf-session-start") {
+		t.Fatalf("subscriber: %s", m)
+	}
+}
+
 func TestMaxSessions(t *testing.T) {
 	a := startAgent(t, func(c *Config) { c.MaxSessions = 2 })
 	c1 := dialNC(t, a.addr, a.adminKey(), true)

@@ -123,6 +123,9 @@ func (sub *subscription) end() {
 			sub.timer.Stop()
 		}
 		close(sub.quit)
+		if f := sub.x.info.Subscribed; f != nil {
+			f(false)
+		}
 		// A finished subscription (notificationComplete) frees the session
 		// for a new create-subscription.
 		sub.x.subMu.Lock()
@@ -219,6 +222,9 @@ func (x *session) createSubscription(op *element) error {
 	x.subMu.Lock()
 	x.sub = sub
 	x.subMu.Unlock()
+	if f := x.info.Subscribed; f != nil {
+		f(true)
+	}
 	return nil
 }
 

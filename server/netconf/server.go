@@ -76,6 +76,11 @@ type SessionInfo struct {
 	ReadOnly   bool // role operator: RFC 6241 access-denied for writes
 	SourceHost string
 	Transport  string // "netconf-ssh" (RFC 6022 identity)
+	// Subscribed, when set, is told when an event subscription of the
+	// session starts (true) and ends (false): a subscribed session waits
+	// for events and sends nothing, so the transport's idle timeout must
+	// not end it.
+	Subscribed func(active bool)
 }
 
 // Server serves NETCONF sessions over a shared Store. Create one per process.
