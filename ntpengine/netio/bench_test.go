@@ -80,3 +80,54 @@ func BenchmarkLoopbackPipelined(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "roundtrips/s")
 }
+
+// echoResponder answers every datagram on the reader's goroutine.
+type echoResponder struct{}
+
+func (echoResponder) Respond(in []Received, handled []bool, out *Replies) {
+	for i, r := range in {
+		handled[i] = out.Add(r.Data, r.Src, r.Dst.Addr())
+	}
+}
+
+// BenchmarkLoopbackResponderPipelined is BenchmarkLoopbackPipelined with
+// the server answering through a Responder (recvmmsg → sendmmsg on the
+// reader's goroutine) instead of the channel and Send.
+func BenchmarkLoopbackResponderPipelined(b *testing.B) {
+	server, err := NewTransport(context.Background(), Config{
+		Listen: []netip.AddrPort{netip.AddrPortFrom(netip.IPv4Unspecified(), 0)}, Open: []string{PublicVPN},
+		Logger: quietLogger, Responder: echoResponder{},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { server.Close() })
+	client, err := NewTransport(context.Background(), Config{Listen: []netip.AddrPort{netip.AddrPortFrom(lo4, 0)}, Open: []string{PublicVPN}, Logger: quietLogger})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { client.Close() })
+	dst := netip.AddrPortFrom(lo4, server.LocalAddrs(PublicVPN)[0].Port())
+	payload := make([]byte, 48)
+	const window = 32
+	inFlight, done := 0, 0
+	b.ResetTimer()
+	for i := 0; done < b.N; {
+		for inFlight < window && i < b.N {
+			if err := client.Send(payload, dst, Source{}, PublicVPN); err != nil {
+				b.Fatal(err)
+			}
+			inFlight++
+			i++
+		}
+		select {
+		case <-client.Received():
+			inFlight--
+			done++
+		case <-time.After(200 * time.Millisecond):
+			done += inFlight
+			inFlight = 0
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "roundtrips/s")
+}

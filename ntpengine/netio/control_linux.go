@@ -27,21 +27,24 @@ const oobSize = 128
 // control data, it only loses the facts it lacks.
 func parseControl(oob []byte) rxControl {
 	var c rxControl
-	msgs, err := unix.ParseSocketControlMessage(oob)
-	if err != nil {
-		return c
-	}
 	ne := binary.NativeEndian
-	for _, m := range msgs {
-		d := m.Data
+	// One message at a time (no slice of them is built: this runs for
+	// every datagram). Bounded by the buffer: each step consumes at least
+	// a header.
+	for len(oob) >= unix.SizeofCmsghdr {
+		h, d, rest, err := unix.ParseOneSocketControlMessage(oob)
+		if err != nil {
+			break
+		}
+		oob = rest
 		switch {
-		case m.Header.Level == unix.IPPROTO_IP && m.Header.Type == unix.IP_PKTINFO && len(d) >= 12:
+		case h.Level == unix.IPPROTO_IP && h.Type == unix.IP_PKTINFO && len(d) >= 12:
 			c.ifIndex = int(int32(ne.Uint32(d[0:4])))
 			c.dst = netip.AddrFrom4([4]byte(d[8:12]))
-		case m.Header.Level == unix.IPPROTO_IPV6 && m.Header.Type == unix.IPV6_PKTINFO && len(d) >= 20:
+		case h.Level == unix.IPPROTO_IPV6 && h.Type == unix.IPV6_PKTINFO && len(d) >= 20:
 			c.dst = netip.AddrFrom16([16]byte(d[0:16])).Unmap()
 			c.ifIndex = int(int32(ne.Uint32(d[16:20])))
-		case m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SCM_TIMESTAMPNS:
+		case h.Level == unix.SOL_SOCKET && h.Type == unix.SCM_TIMESTAMPNS:
 			var sec, nsec int64
 			switch {
 			case len(d) >= 16: // 64-bit timespec

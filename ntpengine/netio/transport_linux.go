@@ -16,7 +16,7 @@ import (
 // Defaults for Config.
 const (
 	DefaultQueueLen  = 4096
-	DefaultBatchSize = 16
+	DefaultBatchSize = 32
 )
 
 // Config says where the NTP service listens.
@@ -32,9 +32,13 @@ type Config struct {
 	// QueueLen bounds the channel of received datagrams; when it is full,
 	// datagrams are dropped and counted. Default DefaultQueueLen.
 	QueueLen int
-	// BatchSize is how many datagrams one recvmmsg(2) reads. Default
-	// DefaultBatchSize.
+	// BatchSize is how many datagrams one recvmmsg(2) reads (and how many
+	// replies one sendmmsg(2) sends). Default DefaultBatchSize.
 	BatchSize int
+	// Responder, when set, answers datagrams on the sockets' reader
+	// goroutines before they reach the channel (server replies); see
+	// Responder.
+	Responder Responder
 	// Open are the vpn-instances NewTransport opens (normally
 	// []string{PublicVPN}); others open on first use or with OpenVPN.
 	Open []string
@@ -58,10 +62,11 @@ type Source struct {
 // Stats counts what the transport did.
 type Stats struct {
 	Received      uint64 // datagrams delivered to the channel
+	Responded     uint64 // datagrams the Responder handled (not on the channel)
 	Dropped       uint64 // datagrams dropped because the channel was full
 	Truncated     uint64 // datagrams larger than MaxDatagram, dropped
 	KernelStamped uint64 // delivered datagrams with a kernel timestamp
-	Sent          uint64
+	Sent          uint64 // datagrams sent, Responder replies included
 	SendErrors    uint64
 	ReadErrors    uint64
 }
@@ -85,6 +90,7 @@ type Transport struct {
 
 	received, dropped, truncated, stamped atomic.Uint64
 	sent, sendErrors, readErrors          atomic.Uint64
+	responded                             atomic.Uint64
 }
 
 type vpnSockets struct {
@@ -165,7 +171,7 @@ func (t *Transport) Received() <-chan Received { return t.recv }
 // Stats returns the counters.
 func (t *Transport) Stats() Stats {
 	return Stats{
-		Received: t.received.Load(), Dropped: t.dropped.Load(), Truncated: t.truncated.Load(),
+		Received: t.received.Load(), Responded: t.responded.Load(), Dropped: t.dropped.Load(), Truncated: t.truncated.Load(),
 		KernelStamped: t.stamped.Load(), Sent: t.sent.Load(), SendErrors: t.sendErrors.Load(),
 		ReadErrors: t.readErrors.Load(),
 	}
@@ -395,43 +401,74 @@ func pickSocket(socks []*Socket, dst, src netip.Addr) (*Socket, error) {
 }
 
 // readLoop reads s until it is closed, delivering without ever blocking.
+// With a Responder, it offers each read to it first and sends the replies
+// in one batch before the next read.
 func (t *Transport) readLoop(s *Socket) {
 	defer t.wg.Done()
 	b := newBatch(t.cfg.BatchSize)
-	deliver := func(r Received) {
-		select {
-		case t.recv <- r:
-			t.received.Add(1)
-			if r.KernelTimestamp {
-				t.stamped.Add(1)
-			}
-		default:
-			t.dropped.Add(1)
-		}
-	}
-	truncated := func() { t.truncated.Add(1) }
+	resp := t.cfg.Responder
 	const maxConsecutiveErrors = 100
 	errs := 0
 	for {
-		err := s.readBatch(b, deliver, truncated)
-		if err == nil {
-			errs = 0
+		truncated, err := s.readBatch(b)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) || t.ctx.Err() != nil {
+				return
+			}
+			t.readErrors.Add(1)
+			errs++
+			if errs >= maxConsecutiveErrors {
+				t.log.Error("socket keeps failing, reader stops", "vpn", s.vpn, "local", s.local, "err", err)
+				return
+			}
+			t.log.Warn("read error", "vpn", s.vpn, "local", s.local, "err", err)
+			select {
+			case <-t.ctx.Done():
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
 			continue
 		}
-		if errors.Is(err, net.ErrClosed) || t.ctx.Err() != nil {
-			return
+		errs = 0
+		if truncated > 0 {
+			t.truncated.Add(uint64(truncated))
 		}
-		t.readErrors.Add(1)
-		errs++
-		if errs >= maxConsecutiveErrors {
-			t.log.Error("socket keeps failing, reader stops", "vpn", s.vpn, "local", s.local, "err", err)
-			return
+		handled := b.handled[:len(b.rs)]
+		clear(handled)
+		if resp != nil && len(b.rs) > 0 {
+			b.out.reset(s.Is4())
+			resp.Respond(b.rs, handled, b.out)
+			answered := 0
+			for _, h := range handled {
+				if h {
+					answered++
+				}
+			}
+			t.responded.Add(uint64(answered))
+			if b.out.n > 0 {
+				sent, failed, err := s.sendReplies(b.out)
+				t.sent.Add(uint64(sent))
+				if failed > 0 {
+					t.sendErrors.Add(uint64(failed))
+					t.log.Debug("replies not sent", "vpn", s.vpn, "local", s.local, "failed", failed, "err", err)
+				}
+			}
 		}
-		t.log.Warn("read error", "vpn", s.vpn, "local", s.local, "err", err)
-		select {
-		case <-t.ctx.Done():
-			return
-		case <-time.After(10 * time.Millisecond):
+		for i := range b.rs {
+			if handled[i] {
+				continue
+			}
+			r := b.rs[i]
+			r.Data = append([]byte(nil), r.Data...) // the receiver owns it
+			select {
+			case t.recv <- r:
+				t.received.Add(1)
+				if r.KernelTimestamp {
+					t.stamped.Add(1)
+				}
+			default:
+				t.dropped.Add(1)
+			}
 		}
 	}
 }
