@@ -106,6 +106,30 @@ type Engine struct {
 	rl     rateLimiter
 	out    Ready
 	prec   float64
+	// addrs holds the (address, vpn) of every association, for Serve's
+	// check that a client request comes from no association's address;
+	// rebuilt when addrsStale (set wherever assocs changes).
+	addrs      map[assocAddr]struct{}
+	addrsStale bool
+}
+
+type assocAddr struct {
+	ap  netip.AddrPort
+	vpn string
+}
+
+// hasAssocAt tells whether some association (running or stopped) has
+// address ap in vpn.
+func (e *Engine) hasAssocAt(ap netip.AddrPort, vpn string) bool {
+	if e.addrs == nil || e.addrsStale {
+		e.addrs = make(map[assocAddr]struct{}, len(e.assocs))
+		for _, a := range e.assocs {
+			e.addrs[assocAddr{a.addr, a.vpn}] = struct{}{}
+		}
+		e.addrsStale = false
+	}
+	_, ok := e.addrs[assocAddr{ap, vpn}]
+	return ok
 }
 
 type systemVars struct {
@@ -224,6 +248,7 @@ func (e *Engine) Reconfigure(cfg Config, now time.Time) (Ready, error) {
 	e.disc.poll = max(e.disc.minPoll, min(e.disc.maxPoll, e.disc.poll))
 	e.rl.configure(cfg.RateLimit)
 	e.assocs = append(next, eph...)
+	e.addrsStale = true
 	return e.finish(), nil
 }
 
@@ -456,6 +481,7 @@ func (e *Engine) demobilize(a *association, why string) {
 	for i, b := range e.assocs {
 		if b == a {
 			e.assocs = append(e.assocs[:i], e.assocs[i+1:]...)
+			e.addrsStale = true
 			break
 		}
 	}

@@ -1,6 +1,7 @@
 package ntpengine
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -217,6 +218,7 @@ func (e *Engine) mobilize(in Incoming, p *packet.Packet, mac macResult) {
 	a.ephemeral = true
 	a.hmode = packet.ModeSymmetricPassive
 	e.assocs = append(e.assocs, a)
+	e.addrsStale = true
 	e.event(EventMobilize, a, "symmetric passive, mobilized by a symmetric active packet")
 	e.process(a, in, p, mac)
 }
@@ -442,36 +444,104 @@ func (e *Engine) serve(in Incoming, p *packet.Packet, mac macResult) {
 
 // reply builds a mode-4 reply, or a KoD when kiss is not 0.
 func (e *Engine) reply(in Incoming, p *packet.Packet, kiss uint32, mac macResult) {
+	data, ok := e.appendReply(make([]byte, 0, packet.HeaderLen+packet.MaxV4MACLen), &in, &p.Header, kiss, mac)
+	if !ok {
+		return
+	}
+	e.out.Packets = append(e.out.Packets, Outgoing{
+		Data: data, Dst: in.Src, Src: in.Dst.Addr(), IfIndex: in.IfIndex, VPN: in.VPN,
+	})
+}
+
+// appendReply appends to b the mode-4 reply to req (a KoD when kiss is not
+// 0); ok is false when there is none to send: signing failed, or it would
+// be longer than the request (never amplify).
+func (e *Engine) appendReply(b []byte, in *Incoming, req *packet.Header, kiss uint32, mac macResult) (_ []byte, ok bool) {
 	h := e.header(e.now)
-	h.Version = p.Version
+	h.Version = req.Version
 	h.Mode = packet.ModeServer
-	h.Poll = p.Poll
+	h.Poll = req.Poll
 	rx := packet.TimestampFromTime(in.RxTime)
-	h.OriginTime = p.TransmitTime
+	h.OriginTime = req.TransmitTime
 	h.ReceiveTime = rx
 	h.TransmitTime = rx
 	if kiss != 0 {
 		h.Leap, h.Stratum, h.ReferenceID = packet.LeapUnsync, 0, kiss
 		h.RootDelay, h.RootDispersion, h.ReferenceTime = 0, 0, 0
 	}
-	data := h.AppendHeader(make([]byte, 0, packet.HeaderLen+packet.MaxV4MACLen))
+	start := len(b)
+	b = h.AppendHeader(b)
 	switch {
 	case kiss != 0 || !mac.present:
 	case mac.err == nil || (!e.cfg.AuthEnabled && errors.Is(mac.err, auth.ErrUntrusted)):
-		tr, err := e.keys.Sign(data, mac.keyID)
+		tr, err := e.keys.Sign(b[start:], mac.keyID)
 		if err != nil {
-			return
+			return b[:start], false
 		}
-		data = append(data, tr...)
+		b = append(b, tr...)
 	default:
 		// RFC 5905 §7.4: a request that fails authentication gets a
 		// crypto-NAK.
-		data = append(data, 0, 0, 0, 0)
+		b = append(b, 0, 0, 0, 0)
 	}
-	if len(data) > len(in.Data) {
-		return // never amplify
+	if len(b)-start > len(in.Data) {
+		return b[:start], false // never amplify
 	}
-	e.out.Packets = append(e.out.Packets, Outgoing{
-		Data: data, Dst: in.Src, Src: in.Dst.Addr(), IfIndex: in.IfIndex, VPN: in.VPN,
-	})
+	return b, true
+}
+
+// ServeResult says what Serve did with a datagram.
+type ServeResult int
+
+const (
+	// ServePass: not a plain client request for the stateless server
+	// (another mode, a MAC or extension fields, a source that has an
+	// association, a bad header): give it to Handle, which decides.
+	ServePass ServeResult = iota
+	// ServeDrop: a client request that gets no reply (rate limited
+	// without a KoD).
+	ServeDrop
+	// ServeReply: the reply (mode 4, or a RATE or DENY KoD) is the
+	// returned slice; send it to in.Src from in.Dst's address.
+	ServeReply
+)
+
+// Serve is Handle's fast path for the stateless server (RFC 5905 §9.2
+// FXMIT), for a caller that answers clients in batches: for a 48-octet
+// client request (mode 3, no MAC, no extension field) from a source with no
+// association it decides as Handle would — access (DENY KoD), rate limit
+// (RATE KoD or drop), reply — and appends the reply to buf without
+// allocating. Everything else is ServePass: Handle's. It changes only the
+// engine's time (monotonic, as Handle) and the rate limiter's state.
+func (e *Engine) Serve(in *Incoming, buf []byte) ([]byte, ServeResult) {
+	b := in.Data
+	if len(b) != packet.HeaderLen || in.RxTime.IsZero() || !in.Src.IsValid() {
+		return buf, ServePass
+	}
+	req := packet.Header{
+		Version: (b[0] >> 3) & 7, Mode: packet.Mode(b[0] & 7), Poll: int8(b[2]),
+		TransmitTime: packet.Timestamp(binary.BigEndian.Uint64(b[40:48])),
+	}
+	src := in.Src.Addr()
+	if req.Mode != packet.ModeClient || req.Version < 1 || req.Version > 4 ||
+		in.Src.Port() == 0 || src.IsUnspecified() || src.IsMulticast() || e.hasAssocAt(in.Src, in.VPN) {
+		return buf, ServePass
+	}
+	if t := e.t(in.RxTime); t > e.now {
+		e.now = t
+	}
+	kiss := uint32(0)
+	if e.denied(*in) {
+		kiss = packet.KissDeny
+	} else if ok, kod := e.rl.allow(src, e.now); !ok {
+		if !kod {
+			return buf, ServeDrop
+		}
+		kiss = packet.KissRate
+	}
+	out, ok := e.appendReply(buf, in, &req, kiss, macResult{})
+	if !ok {
+		return buf, ServeDrop
+	}
+	return out, ServeReply
 }
