@@ -18,7 +18,7 @@ func TestServeMatchesHandle(t *testing.T) {
 	denied := netip.MustParseAddrPort("203.0.113.7:40000")
 	cfg := Config{
 		LocalStratum: 3, RateLimit: RateLimit{Interval: 2 * time.Second, Burst: 2},
-		Deny: []netip.Prefix{netip.MustParsePrefix("203.0.113.0/24")},
+		Deny:  []netip.Prefix{netip.MustParsePrefix("203.0.113.0/24")},
 		Peers: []PeerConfig{{Key: "peer", Address: netip.MustParseAddrPort("192.0.2.50:123"), VPN: "blue"}},
 	}
 	fast, slow := mustNew(t, cfg), mustNew(t, cfg)
