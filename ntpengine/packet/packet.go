@@ -254,8 +254,9 @@ const (
 	KissRate = 0x52415445 // "RATE": rate exceeded, back off
 )
 
-// IsKoD reports whether the packet is a Kiss-o'-Death (stratum 0 with
-// leap indicator unsynchronized, RFC 5905 §7.4) and returns the code.
+// IsKoD reports whether the packet is a Kiss-o'-Death and returns the code.
+// RFC 5905 §7.4: a stratum of 0 means the reference id is a kiss code; the
+// leap indicator is not looked at (servers differ in what they put there).
 func (h *Header) IsKoD() (code string, ok bool) {
 	if h.Stratum != 0 {
 		return "", false
