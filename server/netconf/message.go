@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"unicode/utf8"
 
 	"github.com/ntpagent/ntpagent/datastore/rpcerror"
 )
@@ -313,28 +314,45 @@ func prefixFor(scope map[string]string, ns string) string {
 }
 
 // xmlEscape writes s escaped for element text or a double-quoted attribute
-// value. Newlines stay as they are so that YANG text in <get-schema> reads well.
+// value. Newlines stay as they are so that YANG text in <get-schema> reads
+// well. Bytes that are not UTF-8 and characters XML 1.0 cannot carry (most
+// C0 controls) become U+FFFD, so that echoing a client's bad input in an
+// error-message never makes our own reply malformed.
 func xmlEscape(buf *bytes.Buffer, s string) {
 	last := 0
-	for i := 0; i < len(s); i++ {
+	for i := 0; i < len(s); {
+		c := s[i]
 		var esc string
-		switch s[i] {
-		case '&':
+		size := 1
+		switch {
+		case c == '&':
 			esc = "&amp;"
-		case '<':
+		case c == '<':
 			esc = "&lt;"
-		case '>':
+		case c == '>':
 			esc = "&gt;"
-		case '"':
+		case c == '"':
 			esc = "&quot;"
-		case '\r':
+		case c == '\r':
 			esc = "&#xD;"
+		case c < 0x20 && c != '\n' && c != '\t':
+			esc = "\uFFFD"
+		case c >= utf8.RuneSelf:
+			r, n := utf8.DecodeRuneInString(s[i:])
+			size = n
+			if (r != utf8.RuneError || n != 1) && r != 0xFFFE && r != 0xFFFF {
+				i += n
+				continue
+			}
+			esc = "\uFFFD"
 		default:
+			i++
 			continue
 		}
 		buf.WriteString(s[last:i])
 		buf.WriteString(esc)
-		last = i + 1
+		i += size
+		last = i
 	}
 	buf.WriteString(s[last:])
 }

@@ -1,6 +1,7 @@
 package netconf
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -160,4 +161,49 @@ func TestPublishCustomEvent(t *testing.T) {
 		!strings.Contains(string(m), "<clock-state>synchronized</clock-state>") {
 		t.Fatalf("notification: %s", m)
 	}
+}
+
+// FuzzRPC sends arbitrary bytes as one framed message to a live session:
+// whatever comes in, the answer is one well-formed <rpc-reply> in the base
+// namespace (or the session ends for a second hello), and nothing panics.
+func FuzzRPC(f *testing.F) {
+	for _, s := range []string{
+		`<rpc xmlns="urn:ietf:params:xml:ns:netconf:base:1.0" message-id="1"><get-config><source><running/></source></get-config></rpc>`,
+		`<rpc xmlns="urn:ietf:params:xml:ns:netconf:base:1.0" message-id="2"><edit-config><target><candidate/></target><config><ntp xmlns="urn:ntpagent:yang:ntpagent-ntp"><unicast-peer><address>10.0.0.1</address><vpn-instance>_public_</vpn-instance></unicast-peer></ntp></config></edit-config></rpc>`,
+		`<rpc xmlns="urn:ietf:params:xml:ns:netconf:base:1.0" message-id="3"><get><filter type="xpath" select="/*"/></get></rpc>`,
+		`<rpc xmlns="urn:ietf:params:xml:ns:netconf:base:1.0" message-id="4"><commit><confirmed/><confirm-timeout>0</confirm-timeout></commit></rpc>`,
+		`<rpc message-id="5"><lock><target><candidate/></target></lock></rpc>`,
+		`<rpc xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"/>`,
+		`<notrpc/>`, `<<<`,
+	} {
+		f.Add([]byte(s))
+	}
+	srv := newTestServer(f)
+	c, _ := startPipeSession(f, srv, 1)
+	if err := c.w.WriteMessage([]byte(helloBase11)); err != nil {
+		f.Fatal(err)
+	}
+	c.r.SetChunked()
+	c.w.SetChunked()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) == 0 {
+			return // not a message in chunked framing
+		}
+		if el, err := parseMessage(data, 0); err == nil && el.Name.Local == "hello" ||
+			bytes.Contains(data, []byte("close-session")) || bytes.Contains(data, []byte("kill-session")) ||
+			bytes.Contains(data, []byte("create-subscription")) {
+			return // these legitimately end sessions or add notifications between replies
+		}
+		if err := c.w.WriteMessage(data); err != nil {
+			t.Fatal(err)
+		}
+		m, err := c.r.ReadMessage()
+		if err != nil {
+			t.Fatalf("session ended on %q: %v", data, err)
+		}
+		el, err := parseMessage(m, 0)
+		if err != nil || el.Name.Space != NSBase || el.Name.Local != "rpc-reply" {
+			t.Fatalf("reply to %q is not an rpc-reply: %s", data, m)
+		}
+	})
 }
