@@ -79,8 +79,13 @@ type Agent struct {
 	ran     atomic.Bool   // Run was called (it may run only once)
 	notes   chan SyncStateChange
 
+	// engMu guards eng: the Run goroutine holds it for each engine call,
+	// netio's socket readers for each batch of client requests they
+	// answer (responder).
+	engMu sync.Mutex
+	eng   *ntpengine.Engine
+
 	// Owned by the Run goroutine (or by New before Run starts).
-	eng      *ntpengine.Engine
 	root     *gen.Device
 	plan     plan
 	keyring  *auth.Keyring
@@ -92,7 +97,6 @@ type Agent struct {
 	local    map[string]netip.Addr // association key → our address
 	index    map[sessionAddr]sessionRef
 	sync     syncView
-	replies  chan<- ntpengine.Outgoing // to the reply senders while Run runs
 	// vpnRetryAt is when a vpn-instance that could not be opened is tried
 	// again (the namespace or VRF may appear later).
 	vpnRetryAt time.Time
@@ -154,15 +158,6 @@ func New(opts Options) (*Agent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("agent: engine: %w", err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	tr, err := netio.NewTransport(ctx, netio.Config{
-		Listen: opts.Listen, Open: append([]string{netio.PublicVPN}, opts.OpenVPNs...), NetnsDir: opts.NetnsDir,
-		Logger: opts.Logger, QueueLen: opts.QueueLen,
-	})
-	if err != nil {
-		cancel()
-		return nil, fmt.Errorf("agent: %w", err)
-	}
 	kr, _ := auth.NewKeyring(nil)
 	open := map[string]bool{netio.PublicVPN: true}
 	for _, v := range opts.OpenVPNs {
@@ -170,7 +165,6 @@ func New(opts Options) (*Agent, error) {
 	}
 	a := &Agent{
 		opts: opts, log: opts.Logger.With("component", "agent"), clock: opts.Clock, resolver: opts.Resolver,
-		tr: tr, trCancel: cancel,
 		calls: make(chan func()), results: make(chan resolved, 16), stop: make(chan struct{}),
 		notes: make(chan SyncStateChange, 64),
 		eng:   eng, root: &gen.Device{}, keyring: kr,
@@ -179,6 +173,16 @@ func New(opts Options) (*Agent, error) {
 		index: map[sessionAddr]sessionRef{},
 		sync:  syncView{stratum: 16},
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	tr, err := netio.NewTransport(ctx, netio.Config{
+		Listen: opts.Listen, Open: append([]string{netio.PublicVPN}, opts.OpenVPNs...), NetnsDir: opts.NetnsDir,
+		Logger: opts.Logger, QueueLen: opts.QueueLen, Responder: responder{a},
+	})
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("agent: %w", err)
+	}
+	a.tr, a.trCancel = tr, cancel
 	return a, nil
 }
 
@@ -211,20 +215,6 @@ func (a *Agent) Run(ctx context.Context) error {
 		changes = ch
 		a.apply(a.opts.Store.Snapshot(datastore.Running))
 	}
-	replies := make(chan ntpengine.Outgoing, 1024)
-	var senders sync.WaitGroup
-	for range replySenders {
-		senders.Add(1)
-		go a.sendReplies(replies, &senders)
-	}
-	if replySenders > 0 {
-		a.replies = replies
-	}
-	defer func() {
-		a.replies = nil
-		close(replies)
-		senders.Wait()
-	}()
 	recv := a.tr.Received()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -296,7 +286,10 @@ func (a *Agent) Apply(ctx context.Context, root *gen.Device) error {
 
 // nextWait is how long the loop may sleep.
 func (a *Agent) nextWait() time.Duration {
-	d := a.eng.NextDeadline().Sub(a.clock.Now())
+	a.engMu.Lock()
+	next := a.eng.NextDeadline()
+	a.engMu.Unlock()
+	d := next.Sub(a.clock.Now())
 	d = min(d, a.opts.MaxWait)
 	for _, r := range a.names {
 		if !r.retryAt.IsZero() && !r.running {
@@ -319,7 +312,10 @@ func (a *Agent) tick() {
 	if len(a.vpnErr) > 0 && !now.Before(a.vpnRetryAt) {
 		a.reconcile() // opens the vpn-instances that failed, if they exist now
 	}
-	a.process(a.eng.Tick(a.clock.Now()))
+	a.engMu.Lock()
+	rd := a.eng.Tick(a.clock.Now())
+	a.engMu.Unlock()
+	a.process(rd)
 }
 
 // rxTime converts netio's host-clock receive time to the disciplined clock
@@ -342,7 +338,10 @@ func (a *Agent) receive(r netio.Received) {
 		in.VPN = netio.PublicVPN
 	}
 	counted := a.count(in)
-	a.process(a.eng.Handle(in))
+	a.engMu.Lock()
+	rd := a.eng.Handle(in)
+	a.engMu.Unlock()
+	a.process(rd)
 	if !counted {
 		// The datagram may have just mobilized an ephemeral association.
 		a.count(in)
@@ -434,30 +433,42 @@ func vpnOrPublic(v string) string {
 	return v
 }
 
-// replySenders is how many goroutines send server replies, so that the
-// engine's goroutine hands a reply off and reads the next request while the
-// sendmsg(2) of the previous one runs on another core.
-const replySenders = 2
+// responder answers client requests on netio's socket readers, a whole
+// read at a time under one lock of the engine, with the engine's
+// allocation-free Serve; netio sends the replies in one sendmmsg(2). What
+// Serve leaves (association packets, requests with a MAC) goes on netio's
+// channel to Run and Handle.
+type responder struct{ a *Agent }
 
-// sendReplies sends stateless server replies (no association: nothing to
-// count or report per peer) until the channel closes.
-func (a *Agent) sendReplies(ch <-chan ntpengine.Outgoing, wg *sync.WaitGroup) {
-	defer wg.Done()
-	for o := range ch {
-		if err := a.tr.Send(o.Data, o.Dst, netio.Source{Addr: o.Src}, vpnOrPublic(o.VPN)); err != nil {
-			a.log.Debug("reply not sent", "dst", o.Dst, "err", err)
+func (r responder) Respond(in []netio.Received, handled []bool, out *netio.Replies) {
+	a := r.a
+	// One pair of clock readings for the batch: rx = clock.Now() − the
+	// datagram's age (see the package documentation).
+	now, host := a.clock.Now(), time.Now()
+	a.engMu.Lock()
+	defer a.engMu.Unlock()
+	for i := range in {
+		rcv := &in[i]
+		buf := out.Buffer()
+		if buf == nil {
+			return
+		}
+		age := max(host.Sub(rcv.RxTime), 0)
+		req := ntpengine.Incoming{
+			Data: rcv.Data, Src: rcv.Src, Dst: rcv.Dst, VPN: vpnOrPublic(rcv.VPN), IfIndex: rcv.IfIndex,
+			RxTime: now.Add(-age),
+		}
+		data, res := a.eng.Serve(&req, buf)
+		switch res {
+		case ntpengine.ServeReply:
+			handled[i] = out.Add(data, rcv.Src, rcv.Dst.Addr())
+		case ntpengine.ServeDrop:
+			handled[i] = true
 		}
 	}
 }
 
 func (a *Agent) send(o ntpengine.Outgoing) {
-	if o.AssocKey == "" && a.replies != nil {
-		select {
-		case a.replies <- o:
-			return
-		default: // the senders are behind: send it here
-		}
-	}
 	var src netio.Source
 	switch {
 	case o.Src.IsValid():
@@ -523,7 +534,9 @@ func (a *Agent) event(ev ntpengine.Event) {
 // reindex rebuilds the address → session index from the engine, and drops
 // the counters of sessions that are gone.
 func (a *Agent) reindex() {
+	a.engMu.Lock()
 	sessions := a.eng.Sessions(a.clock.Now())
+	a.engMu.Unlock()
 	idx := make(map[sessionAddr]sessionRef, len(sessions))
 	live := make(map[string]bool, len(sessions))
 	for _, s := range sessions {
@@ -615,7 +628,9 @@ func (a *Agent) reconcile() {
 		}
 	}
 	p.engine = cfg
+	a.engMu.Lock()
 	rd, err := a.eng.Reconfigure(cfg, a.clock.Now())
+	a.engMu.Unlock()
 	if err != nil {
 		// The datastore's rules should have refused this configuration;
 		// keep the engine as it is and say why.
@@ -746,7 +761,9 @@ func (a *Agent) displayName(key string) string {
 // checkSync compares the sync state with the last one seen and reports a
 // change (RFC 5277 notification sync-state-change).
 func (a *Agent) checkSync() {
+	a.engMu.Lock()
 	st := a.eng.Status(a.clock.Now())
+	a.engMu.Unlock()
 	v := syncView{synced: st.Synchronized, stratum: st.Stratum}
 	if st.Synchronized && st.SystemPeer != "" {
 		v.peer = a.displayName(st.SystemPeer)

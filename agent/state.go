@@ -58,12 +58,15 @@ func ptr[T any](v T) *T { return &v }
 
 func (a *Agent) fillState(root *gen.Device) {
 	now := a.clock.Now()
+	a.engMu.Lock()
 	st := a.eng.Status(now)
+	sessions := a.eng.Sessions(now)
+	a.engMu.Unlock()
 	ntp := root.GetOrCreateNtp()
 	ntp.Status = a.status(st)
 	ntp.Sessions = &gen.NtpagentNtp_Ntp_Sessions{}
 	seen := map[string]bool{}
-	for _, s := range a.eng.Sessions(now) {
+	for _, s := range sessions {
 		seen[s.Key] = true
 		a.addSession(ntp.Sessions, s)
 	}
