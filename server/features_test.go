@@ -325,7 +325,7 @@ func TestSubscriptionStopTime(t *testing.T) {
 		if strings.Contains(r, "<ok/>") {
 			break
 		}
-		if i == 50 {
+		if i == 500 { // bounded: 5 s
 			t.Fatalf("resubscribe: %s", r)
 		}
 		time.Sleep(10 * time.Millisecond)

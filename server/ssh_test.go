@@ -271,7 +271,7 @@ func TestMaxSessions(t *testing.T) {
 	c1.conn.Close()
 	// The slot comes back once the first session has ended.
 	var err error
-	for i := 0; i < 100; i++ {
+	for i := 0; i < 500; i++ { // bounded: 10 s
 		var c *ncClient
 		if c, err = dialNCErr(t, a.addr, a.adminKey(), true); err == nil {
 			c.conn.Close()
