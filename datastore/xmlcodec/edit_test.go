@@ -542,3 +542,36 @@ func TestParseConfigIndented(t *testing.T) {
 		t.Errorf("applied %+v, authentication %+v", p, d.GetNtp().GetAuthentication())
 	}
 }
+
+// One IPv6 address is one peer however it is written: values of the IPv6
+// address typedefs are kept in the RFC 5952 form (the form the CLI enters),
+// so an edit or a filter that spells the address otherwise finds the
+// entry instead of making a second association to the same peer. Domain
+// names and IPv4 addresses are kept as given.
+func TestIPv6PeerAddressesAreCanonical(t *testing.T) {
+	d := mustDecode(t, ntp(peer("2001:db8::1", `<minpoll>6</minpoll>`)+peer("NTP.Example.net", ``)))
+	apply := func(x string) error {
+		tree, err := ParseConfig([]byte(withNC(x)), Limits{})
+		if err != nil {
+			return err
+		}
+		return tree.Apply(d, OpMerge, StopOnError)
+	}
+	if err := apply(ntp(peer("2001:DB8:0:0::1", `<minpoll>7</minpoll>`))); err != nil {
+		t.Fatal(err)
+	}
+	want := canon(t, ntp(peer("2001:db8::1", `<minpoll>7</minpoll>`)+peer("NTP.Example.net", ``)))
+	if got := encodeString(t, d, EncodeOptions{}); got != want {
+		t.Fatalf("after a merge of 2001:DB8:0:0::1:\n got %s\nwant %s", got, want)
+	}
+	sel := encodeString(t, d, EncodeOptions{Subtree: []byte(ntp(`<unicast-peer><address>2001:0DB8::0001</address></unicast-peer>`))})
+	if !strings.Contains(sel, "<address>2001:db8::1</address>") || strings.Contains(sel, "Example") {
+		t.Errorf("subtree filter on 2001:0DB8::0001 selected %s", sel)
+	}
+	if err := apply(ntp(peerOp("delete", "2001:0db8:0000::0001", ``))); err != nil {
+		t.Fatalf("delete of 2001:0db8:0000::0001: %v", err)
+	}
+	if got, want := encodeString(t, d, EncodeOptions{}), canon(t, ntp(peer("NTP.Example.net", ``))); got != want {
+		t.Errorf("after the delete:\n got %s\nwant %s", got, want)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/netip"
 	"reflect"
 	"slices"
 	"strconv"
@@ -22,6 +23,34 @@ type ltype struct {
 	fd      int       // decimal64 fraction-digits
 	members []*ltype  // union members in order (RFC 7950 §9.12)
 	enum    *enumMaps // enumeration, identityref
+	// ipv6 is set for a string typedef of IPv6 addresses, and for a union
+	// with such a member: an IPv6 address is then stored in the RFC 5952
+	// form (as the CLI enters it), so that one address is one list entry
+	// and "2001:DB8:0::1" finds the peer "2001:db8::1".
+	ipv6 bool
+}
+
+// ipv6Typedef reports whether the typedef name is one whose values are IPv6
+// addresses: ours (yang/ntpagent-ntp.yang) and those of RFC 6991.
+func ipv6Typedef(name string) bool {
+	switch name {
+	case "ipv6-host-address", "ipv6-address", "ipv6-address-no-zone":
+		return true
+	}
+	return false
+}
+
+// canonicalIPv6 returns the RFC 5952 text of an IPv6 address without a
+// zone, or text unchanged when it is not one.
+func canonicalIPv6(text string) string {
+	if !strings.Contains(text, ":") {
+		return text
+	}
+	a, err := netip.ParseAddr(text)
+	if err != nil || !a.Is6() || a.Zone() != "" {
+		return text
+	}
+	return a.String()
 }
 
 type enumMaps struct {
@@ -75,7 +104,7 @@ func (s *schema) leafType(e *goyang.Entry, yt *goyang.YangType, goType reflect.T
 	if depth > 16 {
 		return nil, errors.New("leafref chain too long")
 	}
-	lt := &ltype{kind: yt.Kind, fd: yt.FractionDigits}
+	lt := &ltype{kind: yt.Kind, fd: yt.FractionDigits, ipv6: yt.Kind == goyang.Ystring && ipv6Typedef(yt.Name)}
 	switch yt.Kind {
 	case goyang.Yleafref:
 		t := e.Find(yt.Path)
@@ -90,6 +119,7 @@ func (s *schema) leafType(e *goyang.Entry, yt *goyang.YangType, goType reflect.T
 				return nil, err
 			}
 			lt.members = append(lt.members, mt)
+			lt.ipv6 = lt.ipv6 || mt.ipv6
 		}
 	case goyang.Yenum, goyang.Yidentityref:
 		if goType.Kind() == reflect.Interface {
@@ -132,6 +162,9 @@ var errType = errors.New("not a valid value")
 // parse turns the XML text of a leaf into a value of Go type t (the field
 // type without its pointer, or a leaf-list's element type).
 func (lt *ltype) parse(text string, t reflect.Type, r resolver) (reflect.Value, error) {
+	if lt.ipv6 {
+		text = canonicalIPv6(text)
+	}
 	if lt.kind == goyang.Yunion {
 		// RFC 7950 §9.12: the first member type that accepts the value.
 		for _, m := range lt.members {
