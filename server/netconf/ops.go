@@ -416,7 +416,7 @@ func (x *session) editConfig(op *element) error {
 	if err != nil {
 		return err
 	}
-	return x.srv.cfg.Store.Edit(x.storeSession(), target, datastore.EditOptions{TestOption: testOpt},
+	return x.srv.cfg.Store.Edit(x.storeSession(), target, datastore.EditOptions{TestOption: testOpt, ErrorOption: errOpt},
 		func(root *gen.Device) error { return tree.Apply(root, defOp, errOpt) })
 }
 
