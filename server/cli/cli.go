@@ -211,8 +211,19 @@ func (s *session) screenLength() int {
 
 // execute runs one command line and reports whether it succeeded. Its output
 // (and errors) go to s.w.
-func (s *session) execute(line string) bool {
+func (s *session) execute(line string) (ok bool) {
 	defer s.flush()
+	defer func() {
+		// A bug in a command (or in the State it renders, which the agent
+		// provides) ends that command, not the daemon and its other
+		// sessions. Edits cannot be left half-done: the store applies them
+		// to a copy.
+		if r := recover(); r != nil {
+			s.c.log.Error("cli command panicked", "session", s.ts.ID, "user", s.ts.User, "panic", fmt.Sprint(r))
+			s.printf("Error: The command failed with an internal error.\n")
+			ok = false
+		}
+	}()
 	line = strings.TrimRight(line, "\r\n")
 	trimmed := strings.TrimLeft(line, " \t")
 	if trimmed == "" || trimmed[0] == '#' || trimmed[0] == '!' {

@@ -388,3 +388,17 @@ func (l *lockedBuffer) Bytes() []byte {
 	defer l.mu.Unlock()
 	return append([]byte(nil), l.b.Bytes()...)
 }
+
+// A command that panics (here: the operational state the agent provides)
+// fails with an error; the session goes on and the process survives.
+func TestPanickingCommandEndsOnlyThatCommand(t *testing.T) {
+	e := newEnv(t)
+	e.cli.cfg.State = func() *gen.Device { panic("state provider bug") }
+	out := e.run("batch", "admin", RoleAdmin, 80, "display ntp status\nsystem-view\nsysname after-panic\ncommit")
+	if !strings.Contains(out, "Error: The command failed with an internal error.") || !strings.HasSuffix(out, "[exit status 1]\n") {
+		t.Errorf("output:\n%s", out)
+	}
+	if got := e.store.Snapshot(datastore.Running).GetSystem().GetSysname(); got != "after-panic" {
+		t.Errorf("the commands after the panic did not run: sysname %q", got)
+	}
+}
