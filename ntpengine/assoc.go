@@ -17,7 +17,11 @@ type association struct {
 	vpn       string
 	version   uint8
 	keyID     uint32
-	localAddr netip.Addr // our address as the peer sees it (loop test)
+	// localAddr is our address as the peer sees it: the destination of
+	// its last authentic packet (the loop test; the source of a symmetric
+	// passive association's packets).
+	localAddr netip.Addr
+	counts    PacketCounts
 
 	// Packet variables of the last packet that passed the header tests.
 	leap      packet.Leap
@@ -103,7 +107,9 @@ func newAssociation(p PeerConfig, t float64, firstPoll float64) *association {
 // restart clears the protocol state as RFC 5905 clear() does, keeping the
 // configuration.
 func (a *association) restart(t, firstPoll float64) {
+	counts := a.counts
 	*a = *newAssociation(a.cfg, t, firstPoll)
+	a.counts = counts
 }
 
 // rootDist is the root synchronization distance of RFC 5905 §11.2 (A.5.5.2

@@ -29,9 +29,12 @@ type Incoming struct {
 type Outgoing struct {
 	Data []byte
 	Dst  netip.AddrPort
-	// Src, for replies, is the address the request came to; the I/O layer
-	// must send from it. Invalid for association packets (use
-	// SourceInterface or the routing table).
+	// Src, when valid, is the address the I/O layer must send from: for
+	// replies the address the request came to; for a symmetric passive
+	// association's packets the address its peer sends to (RFC 5905 §9:
+	// an association is a pair of addresses, and a multihomed peer
+	// ignores an answer from another one). Invalid for other association
+	// packets (use SourceInterface or the routing table).
 	Src             netip.Addr
 	IfIndex         int
 	VPN             string
@@ -540,9 +543,12 @@ func (e *Engine) transmit(a *association, t float64) {
 	a.xmt = xmt
 	a.xmtPhase = e.disc.phaseAt(t)
 	a.xmtBusy = e.disc.slewBusy()
-	e.out.Packets = append(e.out.Packets, Outgoing{
-		Data: data, Dst: a.addr, VPN: a.vpn, SourceInterface: a.cfg.SourceInterface, AssocKey: a.key,
-	})
+	a.counts.Sent++
+	o := Outgoing{Data: data, Dst: a.addr, VPN: a.vpn, SourceInterface: a.cfg.SourceInterface, AssocKey: a.key}
+	if a.hmode == packet.ModeSymmetricPassive {
+		o.Src = a.localAddr
+	}
+	e.out.Packets = append(e.out.Packets, o)
 }
 
 // refIDOf is the reference id naming a system peer at addr (RFC 5905 §7.3):

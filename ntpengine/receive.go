@@ -120,6 +120,7 @@ func (e *Engine) Handle(in Incoming) Ready {
 	if e.denied(in) {
 		if a != nil {
 			a.lastError = ErrAccess.Error()
+			a.counts.Denied++
 		}
 		if act == ActReply {
 			e.reply(in, p, packet.KissDeny, macResult{})
@@ -228,7 +229,12 @@ func (e *Engine) mobilize(in Incoming, p *packet.Packet, mac macResult) {
 func (e *Engine) process(a *association, in Incoming, p *packet.Packet, mac macResult) {
 	if err := e.authOK(a, mac); err != nil {
 		a.lastError = err.Error()
+		a.counts.AuthErrors++
 		return
+	}
+	a.counts.Received++
+	if in.Dst.IsValid() {
+		a.localAddr = in.Dst.Addr()
 	}
 	rx := packet.TimestampFromTime(in.RxTime)
 	t := e.now
@@ -238,9 +244,11 @@ func (e *Engine) process(a *association, in Incoming, p *packet.Packet, mac macR
 	switch {
 	case p.TransmitTime == 0:
 		a.lastError = fmt.Errorf("%w: zero transmit timestamp", ErrInvalid).Error()
+		a.counts.Invalid++
 		return
 	case p.TransmitTime == a.org:
 		a.lastError = ErrDuplicate.Error()
+		a.counts.Duplicate++
 		return
 	case p.OriginTime == 0 && a.hmode != packet.ModeClient:
 		// The peer has not heard from us yet: remember its timestamps
@@ -254,6 +262,7 @@ func (e *Engine) process(a *association, in Incoming, p *packet.Packet, mac macR
 			a.org, a.rec = p.TransmitTime, rx
 		}
 		a.lastError = ErrBogus.Error()
+		a.counts.Bogus++
 		return
 	}
 	a.org, a.rec, a.localAddr = p.TransmitTime, rx, in.Dst.Addr()
@@ -267,11 +276,13 @@ func (e *Engine) process(a *association, in Incoming, p *packet.Packet, mac macR
 	a.leap, a.stratum = p.Leap, p.Stratum
 	if p.Leap == packet.LeapUnsync || p.Stratum >= maxStratum {
 		a.lastError = ErrUnsync.Error()
+		a.counts.Unsync++
 		return
 	}
 	rd, rdisp := p.RootDelay.Seconds(), p.RootDispersion.Seconds()
 	if rd/2+rdisp >= maxDisp || p.ReferenceTime.Sub(p.TransmitTime) > 0 {
 		a.lastError = fmt.Errorf("%w: root distance or reference time", ErrInvalid).Error()
+		a.counts.Invalid++
 		return
 	}
 	a.ppoll, a.precision = p.Poll, p.Precision
@@ -415,6 +426,7 @@ func (e *Engine) offsetNow(a *association, t float64) float64 {
 
 // kiss acts on a Kiss-o'-Death (RFC 5905 §7.4).
 func (e *Engine) kiss(a *association, p *packet.Packet, code string) {
+	a.counts.KoD++
 	switch p.ReferenceID {
 	case packet.KissDeny, packet.KissRstr:
 		e.event(EventKoD, a, code)

@@ -98,6 +98,32 @@ type Session struct {
 	LastError  string
 	Stopped    bool // demobilized by KoD or preempted (see LastError)
 	Filter     [nstage]FilterSample
+	// LocalAddress is our address as the peer sees it: the destination
+	// of its last authentic packet (invalid until one arrives).
+	LocalAddress netip.Addr
+	Counts       PacketCounts
+}
+
+// PacketCounts are an association's packet counters. They survive a
+// restart of the association (preemption retry), not a change of its
+// configuration (a new association).
+type PacketCounts struct {
+	// Sent counts the packets the engine handed to the caller to send.
+	Sent uint64
+	// Received counts the packets of the peer that passed the access and
+	// authentication tests, whatever the later tests said.
+	Received uint64
+	// AuthErrors counts packets that failed the authentication test
+	// (RFC 5905 §8 / A.5.1 AUTH: no MAC, a wrong key, a bad digest).
+	AuthErrors uint64
+	// The RFC 5905 §8 packet tests that failed, among Received (Denied:
+	// the access test, before authentication).
+	Duplicate uint64 // the transmit timestamp was seen before
+	Bogus     uint64 // the origin timestamp is not our last transmit
+	Invalid   uint64 // zero transmit timestamp, root distance or reference time out of range
+	Unsync    uint64 // the peer is unsynchronized (leap 3 or stratum 16)
+	Denied    uint64 // the source is denied (access test)
+	KoD       uint64 // Kiss-o'-Death packets received
 }
 
 // Sessions returns every association, configured ones first in
@@ -112,6 +138,7 @@ func (e *Engine) Sessions(now time.Time) []Session {
 			Reach: a.reach, Stratum: a.stratum, Poll: a.hpoll, PeerPoll: a.ppoll, Now: -1,
 			Selection: a.status, LastError: a.lastError, Stopped: a.stopped, Filter: a.filter.Stages,
 			RootDelay: secs(a.rootDelay), RootDisp: secs(a.rootDisp), RefID: a.refID,
+			LocalAddress: a.localAddr, Counts: a.counts,
 		}
 		if a.heard {
 			s.Now = secs(t - a.lastRx)
