@@ -16,10 +16,8 @@ import (
 	"github.com/ntpagent/ntpagent/datastore/rules"
 	"github.com/ntpagent/ntpagent/gen"
 	"github.com/ntpagent/ntpagent/ntpengine"
-	"github.com/ntpagent/ntpagent/ntpengine/auth"
 	"github.com/ntpagent/ntpagent/ntpengine/clock"
 	"github.com/ntpagent/ntpagent/ntpengine/netio"
-	"github.com/ntpagent/ntpagent/ntpengine/packet"
 )
 
 // Options configure an Agent.
@@ -86,23 +84,18 @@ type Agent struct {
 	eng   *ntpengine.Engine
 
 	// Owned by the Run goroutine (or by New before Run starts).
-	root     *gen.Device
-	plan     plan
-	keyring  *auth.Keyring
-	names    map[string]*resolution // domain name → state
-	vpnErr   map[string]string      // vpn-instance → why it cannot be opened
-	vpnOpen  map[string]bool
-	ioErr    map[string]string // association key → last send problem
-	counters map[string]*counters
-	local    map[string]netip.Addr // association key → our address
-	index    map[sessionAddr]sessionRef
-	sync     syncView
+	root    *gen.Device
+	plan    plan
+	names   map[string]*resolution // domain name → state
+	vpnErr  map[string]string      // vpn-instance → why it cannot be opened
+	vpnOpen map[string]bool
+	ioErr   map[string]string // association key → last send problem
+	index   map[sessionAddr]sessionRef
+	sync    syncView
 	// vpnRetryAt is when a vpn-instance that could not be opened is tried
 	// again (the namespace or VRF may appear later).
 	vpnRetryAt time.Time
 }
-
-type counters struct{ sent, received, authErrors uint64 }
 
 type sessionAddr struct {
 	vpn string
@@ -110,9 +103,7 @@ type sessionAddr struct {
 }
 
 type sessionRef struct {
-	key       string
-	keyID     uint32
-	ephemeral bool
+	key string
 }
 
 type syncView struct {
@@ -158,7 +149,6 @@ func New(opts Options) (*Agent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("agent: engine: %w", err)
 	}
-	kr, _ := auth.NewKeyring(nil)
 	open := map[string]bool{netio.PublicVPN: true}
 	for _, v := range opts.OpenVPNs {
 		open[v] = true
@@ -167,9 +157,9 @@ func New(opts Options) (*Agent, error) {
 		opts: opts, log: opts.Logger.With("component", "agent"), clock: opts.Clock, resolver: opts.Resolver,
 		calls: make(chan func()), results: make(chan resolved, 16), stop: make(chan struct{}),
 		notes: make(chan SyncStateChange, 64),
-		eng:   eng, root: &gen.Device{}, keyring: kr,
+		eng:   eng, root: &gen.Device{},
 		names: map[string]*resolution{}, vpnErr: map[string]string{}, vpnOpen: open,
-		ioErr: map[string]string{}, counters: map[string]*counters{}, local: map[string]netip.Addr{},
+		ioErr: map[string]string{},
 		index: map[sessionAddr]sessionRef{},
 		sync:  syncView{stratum: 16},
 	}
@@ -337,56 +327,10 @@ func (a *Agent) receive(r netio.Received) {
 	if in.VPN == "" {
 		in.VPN = netio.PublicVPN
 	}
-	counted := a.count(in)
 	a.engMu.Lock()
 	rd := a.eng.Handle(in)
 	a.engMu.Unlock()
 	a.process(rd)
-	if !counted {
-		// The datagram may have just mobilized an ephemeral association.
-		a.count(in)
-	}
-}
-
-// count keeps the per-session packet and authentication-error counters the
-// engine does not report: a datagram from a session's address is counted as
-// received when it parses and, for a keyed session that must authenticate,
-// carries a valid MAC of its key; otherwise as an authentication error.
-func (a *Agent) count(in ntpengine.Incoming) bool {
-	ref, ok := a.index[sessionAddr{in.VPN, in.Src}]
-	if !ok {
-		return false
-	}
-	p, err := packet.Unmarshal(in.Data)
-	if err != nil {
-		return true
-	}
-	c := a.counter(ref.key)
-	if ref.keyID != 0 && (a.plan.engine.AuthEnabled || ref.ephemeral) {
-		if p.MAC == nil || len(p.MAC.Digest) == 0 {
-			c.authErrors++
-			return true
-		}
-		id, err := a.keyring.Verify(in.Data[:p.AuthLen], in.Data[p.AuthLen:])
-		if err != nil || id != ref.keyID {
-			c.authErrors++
-			return true
-		}
-	}
-	c.received++
-	if in.Dst.IsValid() {
-		a.local[ref.key] = in.Dst.Addr()
-	}
-	return true
-}
-
-func (a *Agent) counter(key string) *counters {
-	c := a.counters[key]
-	if c == nil {
-		c = &counters{}
-		a.counters[key] = c
-	}
-	return c
 }
 
 // process applies what the engine asked for: clock commands, datagrams,
@@ -475,14 +419,6 @@ func (a *Agent) send(o ntpengine.Outgoing) {
 		src.Addr = o.Src
 	case o.SourceInterface != "":
 		src.Interface = o.SourceInterface
-	case o.AssocKey != "":
-		// A symmetric passive association answers from the address its
-		// active peer sends to (RFC 5905 §9: the association is the pair
-		// of addresses), not from whatever the routing table picks on a
-		// multihomed host: the peer would not recognize the packet.
-		if ref, ok := a.index[sessionAddr{vpnOrPublic(o.VPN), o.Dst}]; ok && ref.ephemeral {
-			src.Addr = a.local[o.AssocKey]
-		}
 	}
 	vpn := o.VPN
 	if vpn == "" {
@@ -503,10 +439,6 @@ func (a *Agent) send(o ntpengine.Outgoing) {
 		return
 	}
 	delete(a.ioErr, o.AssocKey)
-	a.counter(o.AssocKey).sent++
-	if o.Src.IsValid() {
-		a.local[o.AssocKey] = o.Src
-	}
 }
 
 func (a *Agent) event(ev ntpengine.Event) {
@@ -532,7 +464,7 @@ func (a *Agent) event(ev ntpengine.Event) {
 }
 
 // reindex rebuilds the address → session index from the engine, and drops
-// the counters of sessions that are gone.
+// the send errors of sessions that are gone.
 func (a *Agent) reindex() {
 	a.engMu.Lock()
 	sessions := a.eng.Sessions(a.clock.Now())
@@ -541,19 +473,9 @@ func (a *Agent) reindex() {
 	live := make(map[string]bool, len(sessions))
 	for _, s := range sessions {
 		live[s.Key] = true
-		idx[sessionAddr{s.VPN, s.Address}] = sessionRef{key: s.Key, keyID: s.KeyID, ephemeral: !s.Configured}
+		idx[sessionAddr{s.VPN, s.Address}] = sessionRef{key: s.Key}
 	}
 	a.index = idx
-	for k := range a.counters {
-		if !live[k] && !a.isConfigured(k) {
-			delete(a.counters, k)
-		}
-	}
-	for k := range a.local {
-		if !live[k] {
-			delete(a.local, k)
-		}
-	}
 	for k := range a.ioErr {
 		if !live[k] && !a.isConfigured(k) {
 			delete(a.ioErr, k)
@@ -636,10 +558,6 @@ func (a *Agent) reconcile() {
 		// keep the engine as it is and say why.
 		a.log.Error("configuration not applied to the NTP engine", "err", err)
 		return
-	}
-	kr, err := auth.NewKeyring(cfg.Keys)
-	if err == nil {
-		a.keyring = kr
 	}
 	a.plan = p
 	a.log.Info("NTP configuration applied", "peers", len(p.peers), "running", len(cfg.Peers))

@@ -9,9 +9,13 @@
 // sync state (synchronized ↔ unsynchronized, system peer) as the
 // sync-state-change notification of ntpagent-ntp (RFC 5277).
 //
-// One goroutine (Run) owns the engine, the resolver state and the counters;
-// every other caller (StateProvider, Metrics, Apply) hands it a closure and
-// waits, so nothing here needs a lock around the engine.
+// One goroutine (Run) owns the resolver state and the configuration; every
+// other caller (StateProvider, Metrics, Apply) hands it a closure and waits.
+// The engine has one lock (engMu): Run holds it for each engine call, and
+// netio's socket readers hold it for each batch of client requests they
+// answer on their own goroutine (a responder with the engine's Serve, the
+// replies sent with one sendmmsg), so that a server reply costs no channel
+// hop; everything else netio reads goes on its channel to Run and Handle.
 //
 // Domain peers are resolved with a Resolver (net.Resolver by default, which
 // honours /etc/hosts; HostsResolver reads another hosts file for tests and
@@ -26,17 +30,14 @@
 // together, so the host clock's offset from the virtual clock cancels and
 // only the (microsecond) queueing age is carried over.
 //
-// Counters: the engine reports no per-session packet counts, so the agent
-// keeps them: packets-sent counts datagrams netio accepted for the
-// association; packets-received counts datagrams from the session's address
-// that parse and, for a keyed session that must authenticate, carry a valid
-// MAC of its key (the others count as authentication-errors). On-wire test
-// failures (duplicates, bogus origins) are not subtracted: they show as the
-// session's last-error.
-//
-// Symmetric passive associations answer from the local address their peer
-// sent to (the engine leaves the source open for association packets), so
-// that a multihomed peer recognizes the answer.
+// Counters are the engine's (ntpengine.PacketCounts): packets-sent counts
+// the packets the engine produced for the association, packets-received
+// those of its peer that passed the access and authentication tests
+// (on-wire test failures such as duplicates are among them and show as the
+// session's last-error), authentication-errors those that failed
+// authentication. local-address is the engine's too: where the peer's
+// packets arrive; symmetric passive associations send from it (the engine
+// sets Outgoing.Src), so that a multihomed peer recognizes the answer.
 //
 // It must not touch the datastore's files, the engine's internals or the
 // host's clock (the system clock is used only when the daemon is started with

@@ -99,7 +99,7 @@ func (a *Agent) fillState(root *gen.Device) {
 			sess.ResolvedAddress = ptr(pp.ip.String())
 		}
 		sess.LastError = ptr(pp.blocked)
-		a.fillCounters(sess, pp.key)
+		fillCounters(sess, ntpengine.PacketCounts{})
 	}
 }
 
@@ -252,10 +252,10 @@ func (a *Agent) addSession(sessions *gen.NtpagentNtp_Ntp_Sessions, s ntpengine.S
 	if lastErr != "" {
 		sess.LastError = ptr(lastErr)
 	}
-	if l, ok := a.local[s.Key]; ok {
-		sess.LocalAddress = ptr(l.String())
+	if s.LocalAddress.IsValid() {
+		sess.LocalAddress = ptr(s.LocalAddress.String())
 	}
-	a.fillCounters(sess, s.Key)
+	fillCounters(sess, s.Counts)
 	for i, f := range s.Filter {
 		stage := uint8(i + 1)
 		fs, err := sess.NewFilter(stage)
@@ -268,14 +268,14 @@ func (a *Agent) addSession(sessions *gen.NtpagentNtp_Ntp_Sessions, s ntpengine.S
 	}
 }
 
-func (a *Agent) fillCounters(sess *gen.NtpagentNtp_Ntp_Sessions_Session, key string) {
-	c := a.counters[key]
-	if c == nil {
-		c = &counters{}
-	}
-	sess.PacketsSent = ptr(c.sent)
-	sess.PacketsReceived = ptr(c.received)
-	sess.AuthenticationErrors = ptr(c.authErrors)
+// fillCounters shows the engine's counters: packets-sent counts the
+// packets the engine produced for the association, packets-received those
+// of its peer that passed the access and authentication tests, and
+// authentication-errors those that failed authentication.
+func fillCounters(sess *gen.NtpagentNtp_Ntp_Sessions_Session, c ntpengine.PacketCounts) {
+	sess.PacketsSent = ptr(c.Sent)
+	sess.PacketsReceived = ptr(c.Received)
+	sess.AuthenticationErrors = ptr(c.AuthErrors)
 }
 
 // NamespaceNTP is the namespace of the ntpagent-ntp module.
