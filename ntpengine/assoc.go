@@ -21,7 +21,11 @@ type association struct {
 	// its last authentic packet (the loop test; the source of a symmetric
 	// passive association's packets).
 	localAddr netip.Addr
-	counts    PacketCounts
+	// localRefID caches refIDOf(localRefOf), what the peer calls us when
+	// it is synchronized to us (see localRef).
+	localRefOf netip.Addr
+	localRefID uint32
+	counts     PacketCounts
 
 	// Packet variables of the last packet that passed the header tests.
 	leap      packet.Leap
@@ -129,6 +133,15 @@ func (a *association) pollUpdate(poll int8) {
 	}
 	p = max(p, a.minPoll)
 	a.nextdate = a.outdate + math.Ldexp(1, int(p))
+}
+
+// localRef is the reference id our local address has for the peer
+// (refIDOf(localAddr), an MD5 for IPv6, computed once per address).
+func (a *association) localRef() uint32 {
+	if a.localRefOf != a.localAddr {
+		a.localRefOf, a.localRefID = a.localAddr, refIDOf(a.localAddr)
+	}
+	return a.localRefID
 }
 
 func (a *association) localMode() string {

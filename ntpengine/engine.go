@@ -564,6 +564,25 @@ func refIDOf(addr netip.Addr) uint32 {
 	return binary.BigEndian.Uint32(h[:4])
 }
 
+// syncLoop reports whether a's peer is synchronized to us (RFC 5905 §11.2
+// loop test, A.5.5.3): its reference id (stratum 2 and up) names one of our
+// addresses as its peers see it (§7.3: the IPv4 address, or the first four
+// octets of the MD5 of the IPv6 address). Every association's local address
+// in a's vpn-instance counts, not only a's own: a dual-stacked peer that is
+// synchronized to us over IPv6 names our IPv6 address while our
+// association with it over IPv4 knows only our IPv4 one.
+func (e *Engine) syncLoop(a *association) bool {
+	if a.stratum <= 1 || a.stratum >= maxStratum {
+		return false
+	}
+	for _, b := range e.assocs {
+		if b.vpn == a.vpn && b.localAddr.IsValid() && b.localRef() == a.refID {
+			return true
+		}
+	}
+	return false
+}
+
 func (e *Engine) unsync(why string) {
 	if e.sys.synced {
 		e.event(EventNoSysPeer, nil, why)

@@ -253,7 +253,7 @@ func (e *Engine) process(a *association, in Incoming, p *packet.Packet, mac macR
 	case p.OriginTime == 0 && a.hmode != packet.ModeClient:
 		// The peer has not heard from us yet: remember its timestamps
 		// so that our next packet lets it compute a sample.
-		a.org, a.rec, a.localAddr = p.TransmitTime, rx, in.Dst.Addr()
+		a.org, a.rec = p.TransmitTime, rx
 		a.lastError = fmt.Errorf("%w: origin timestamp zero", ErrUnsync).Error()
 		return
 	case p.OriginTime != a.xmt:
@@ -265,7 +265,7 @@ func (e *Engine) process(a *association, in Incoming, p *packet.Packet, mac macR
 		a.counts.Bogus++
 		return
 	}
-	a.org, a.rec, a.localAddr = p.TransmitTime, rx, in.Dst.Addr()
+	a.org, a.rec = p.TransmitTime, rx
 	if a.hmode == packet.ModeClient {
 		a.xmt = 0 // a reply is accepted once (replay protection)
 	}

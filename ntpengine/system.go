@@ -19,7 +19,7 @@ func (e *Engine) fit(a *association, t float64) error {
 		return ErrUnsync
 	case a.rootDist(t) > maxDist+phi*math.Ldexp(1, int(e.disc.poll)):
 		return ErrDistance
-	case a.localAddr.IsValid() && a.stratum > 1 && a.refID == refIDOf(a.localAddr):
+	case e.syncLoop(a):
 		return fmt.Errorf("%w: synchronization loop (peer is synchronized to us)", ErrUnsync)
 	case e.cfg.AuthEnabled && a.keyID != 0:
 		if k, ok := e.keys.Key(a.keyID); !ok || !k.Trusted {
