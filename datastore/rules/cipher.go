@@ -113,7 +113,7 @@ func KeyBytes(mode, plain string) ([]byte, error) {
 		b = []byte(plain)
 	}
 	if want != 0 && len(b) != want {
-		return nil, fmt.Errorf("a %s key is %d bytes: %d ASCII characters or %d hexadecimal digits", mode, want, want, 2*want)
+		return nil, fmt.Errorf("an %s key is %d bytes: %d ASCII characters or %d hexadecimal digits", mode, want, want, 2*want)
 	}
 	if want == 0 && (len(b) < 1 || len(b) > 255) {
 		return nil, fmt.Errorf("a %s key is 1 to 255 bytes long", mode)

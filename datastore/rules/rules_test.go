@@ -100,7 +100,7 @@ func TestRules(t *testing.T) {
 		}, "", "", ""},
 		{"key: an AES-128-CMAC key must be 16 bytes", func(d *gen.Device) {
 			key(d, 1, gen.NtpagentNtp_Ntp_Authentication_Key_Mode_aes_128_cmac, "short")
-		}, rpcerror.TagInvalidValue, "/ntpa:ntp/ntpa:authentication/ntpa:key[ntpa:key-id='1']/ntpa:key-value", "a aes-128-cmac key is 16 bytes"},
+		}, rpcerror.TagInvalidValue, "/ntpa:ntp/ntpa:authentication/ntpa:key[ntpa:key-id='1']/ntpa:key-value", "an aes-128-cmac key is 16 bytes"},
 		{"key: a damaged cipher text is refused", func(d *gen.Device) {
 			k := key(d, 2, gen.NtpagentNtp_Ntp_Authentication_Key_Mode_sha1, "x")
 			k.KeyValue = ygot.String("%^%#AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA%^%#")

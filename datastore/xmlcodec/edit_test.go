@@ -575,3 +575,21 @@ func TestIPv6PeerAddressesAreCanonical(t *testing.T) {
 		t.Errorf("after the delete:\n got %s\nwant %s", got, want)
 	}
 }
+
+// TestDomainPeerNamesAreCaseInsensitive: DNS names compare without case
+// (RFC 4343), so a domain peer is stored in lower case and one name is one
+// list entry however a client spells it, as in the CLI.
+func TestDomainPeerNamesAreCaseInsensitive(t *testing.T) {
+	d := mustDecode(t, ntp(peer("NTP.Example.net", `<minpoll>6</minpoll>`)))
+	tree, err := ParseConfig([]byte(withNC(ntp(peer("ntp.EXAMPLE.net", `<minpoll>7</minpoll>`)))), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tree.Apply(d, OpMerge, StopOnError); err != nil {
+		t.Fatal(err)
+	}
+	got := encodeString(t, d, EncodeOptions{})
+	if strings.Count(got, "<unicast-peer>") != 1 || !strings.Contains(got, "<address>ntp.example.net</address>") || !strings.Contains(got, "<minpoll>7</minpoll>") {
+		t.Fatalf("two spellings of one name gave %s", got)
+	}
+}

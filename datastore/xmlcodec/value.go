@@ -28,6 +28,10 @@ type ltype struct {
 	// form (as the CLI enters it), so that one address is one list entry
 	// and "2001:DB8:0::1" finds the peer "2001:db8::1".
 	ipv6 bool
+	// domain is set for the domain-name typedef and unions holding it:
+	// DNS names are case-insensitive (RFC 4343), so a name is stored in
+	// lower case and "NTP.Example.net" is the peer "ntp.example.net".
+	domain bool
 }
 
 // ipv6Typedef reports whether the typedef name is one whose values are IPv6
@@ -104,7 +108,8 @@ func (s *schema) leafType(e *goyang.Entry, yt *goyang.YangType, goType reflect.T
 	if depth > 16 {
 		return nil, errors.New("leafref chain too long")
 	}
-	lt := &ltype{kind: yt.Kind, fd: yt.FractionDigits, ipv6: yt.Kind == goyang.Ystring && ipv6Typedef(yt.Name)}
+	lt := &ltype{kind: yt.Kind, fd: yt.FractionDigits, ipv6: yt.Kind == goyang.Ystring && ipv6Typedef(yt.Name),
+		domain: yt.Kind == goyang.Ystring && yt.Name == "domain-name"}
 	switch yt.Kind {
 	case goyang.Yleafref:
 		t := e.Find(yt.Path)
@@ -120,6 +125,7 @@ func (s *schema) leafType(e *goyang.Entry, yt *goyang.YangType, goType reflect.T
 			}
 			lt.members = append(lt.members, mt)
 			lt.ipv6 = lt.ipv6 || mt.ipv6
+			lt.domain = lt.domain || mt.domain
 		}
 	case goyang.Yenum, goyang.Yidentityref:
 		if goType.Kind() == reflect.Interface {
@@ -164,6 +170,11 @@ var errType = errors.New("not a valid value")
 func (lt *ltype) parse(text string, t reflect.Type, r resolver) (reflect.Value, error) {
 	if lt.ipv6 {
 		text = canonicalIPv6(text)
+	}
+	if lt.domain {
+		if _, err := netip.ParseAddr(text); err != nil {
+			text = strings.ToLower(text)
+		}
 	}
 	if lt.kind == goyang.Yunion {
 		// RFC 7950 §9.12: the first member type that accepts the value.
