@@ -17,6 +17,7 @@ import (
 	"github.com/ntpagent/ntpagent/datastore/rpcerror"
 	"github.com/ntpagent/ntpagent/datastore/xmlcodec"
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/testtool"
 )
 
 // refModel is the reference the store is checked against: peers as
@@ -229,13 +230,7 @@ type yangDoc struct{ name, text string }
 // yanglintAll validates data documents (JSON or XML by their extension)
 // with the real yanglint against the YANG modules.
 func yanglintAll(t *testing.T, docs []yangDoc) {
-	bin, err := exec.LookPath("yanglint")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("yanglint is missing (apt-get install libyang2-tools)")
-		}
-		t.Skip("yanglint is missing")
-	}
+	bin := testtool.Require(t, "yanglint")
 	mods, _ := filepath.Glob("../yang/*.yang")
 	if len(mods) == 0 {
 		t.Fatal("no YANG modules in ../yang")
@@ -261,13 +256,7 @@ func TestYanglintRefusesInvalidTree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin, err := exec.LookPath("yanglint")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("yanglint is missing")
-		}
-		t.Skip("yanglint is missing")
-	}
+	bin := testtool.Require(t, "yanglint")
 	mods, _ := filepath.Glob("../yang/*.yang")
 	f := filepath.Join(t.TempDir(), "bad.json")
 	os.WriteFile(f, js, 0o600)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/testtool"
 )
 
 // wdDevice is the data of RFC 6243 Appendix A written as NTP: the default
@@ -150,13 +151,7 @@ func TestEncodeValues(t *testing.T) {
 // yanglint runs libyang's yanglint (RFC 7950 validation) on XML data.
 func yanglint(t *testing.T, typ, data string) {
 	t.Helper()
-	bin, err := exec.LookPath("yanglint")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("yanglint is not installed (apt-get install libyang2-tools)")
-		}
-		t.Skip("yanglint is not installed")
-	}
+	bin := testtool.Require(t, "yanglint")
 	dir := t.TempDir()
 	f := filepath.Join(dir, "data.xml")
 	if err := os.WriteFile(f, []byte(data), 0o600); err != nil {
@@ -196,10 +191,7 @@ func TestEncodedOutputValidatesWithYanglint(t *testing.T) {
 	// A broken value is caught, so the check above means something.
 	t.Run("yanglint catches a bad value", func(t *testing.T) {
 		bad := strings.Replace(encodeString(t, mustDecode(t, fullConfig()), EncodeOptions{ConfigOnly: true}), "<minpoll>4</minpoll>", "<minpoll>40</minpoll>", 1)
-		bin, err := exec.LookPath("yanglint")
-		if err != nil {
-			t.Skip("no yanglint")
-		}
+		bin := testtool.Require(t, "yanglint")
 		f := filepath.Join(t.TempDir(), "bad.xml")
 		if err := os.WriteFile(f, []byte(bad), 0o600); err != nil {
 			t.Fatal(err)

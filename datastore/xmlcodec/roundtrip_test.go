@@ -11,6 +11,7 @@ import (
 	"github.com/openconfig/ygot/ygot"
 
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/testtool"
 )
 
 // randomDevice builds a configuration that satisfies the module's must
@@ -141,13 +142,7 @@ func TestRoundTripRandomTrees(t *testing.T) {
 // TestRandomTreesValidateWithYanglint runs yanglint over several random
 // configurations in each with-defaults mode.
 func TestRandomTreesValidateWithYanglint(t *testing.T) {
-	bin, err := exec.LookPath("yanglint")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("yanglint is not installed (apt-get install libyang2-tools)")
-		}
-		t.Skip("yanglint is not installed")
-	}
+	bin := testtool.Require(t, "yanglint")
 	r := rand.New(rand.NewSource(11))
 	dir := t.TempDir()
 	args := []string{"-t", "config", "../../yang/ntpagent-ntp.yang", "../../yang/ntpagent-system.yang"}

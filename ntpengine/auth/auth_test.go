@@ -10,6 +10,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/ntpagent/ntpagent/internal/testtool"
 )
 
 func unhex(t *testing.T, s string) []byte {
@@ -25,14 +27,7 @@ func unhex(t *testing.T, s string) []byte {
 // test under CI=true and skips it otherwise.
 func needTool(t *testing.T, name string) string {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required under CI: %v", name, err)
-		}
-		t.Skipf("%s not installed", name)
-	}
-	return p
+	return testtool.Require(t, name)
 }
 
 // TestCMACRFC4493 checks CMAC against the published examples of RFC 4493 §4.
