@@ -91,6 +91,7 @@ func (s *Server) handleChannel(ctx context.Context, sc *ssh.ServerConn, conn *ac
 					_ = s.nc.Serve(ctx, ch, netconf.SessionInfo{
 						ID: id, User: sc.User(), ReadOnly: role != RoleAdmin,
 						SourceHost: hostOf(sc.RemoteAddr()), Transport: "netconf-ssh",
+						TimedOut: conn.timedOut.Load,
 						Subscribed: func(active bool) {
 							if active {
 								conn.waiting.Add(1)

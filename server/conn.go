@@ -20,6 +20,8 @@ type activityConn struct {
 	// waiting counts event subscriptions on the connection; while one is
 	// active the connection is not idle, only waiting for events.
 	waiting atomic.Int32
+	// timedOut is set when watchIdle closed the connection.
+	timedOut atomic.Bool
 }
 
 func (c *activityConn) Read(p []byte) (int, error) {
@@ -48,6 +50,7 @@ func watchIdle(c *activityConn, d time.Duration) func() {
 			c.last.Store(c.clock.Now().UnixNano())
 		}
 		if idle >= d {
+			c.timedOut.Store(true)
 			c.Close()
 			return
 		}

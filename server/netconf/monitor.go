@@ -8,8 +8,9 @@ import (
 )
 
 // monitoringParts decides which children of /ncm:netconf-state (RFC 6022)
-// a <get> filter selects. Selection below those children is not refined:
-// the whole child is returned.
+// a <get> filter selects. For an XPath filter, selection below those
+// children is not refined (the whole child is returned); a subtree filter
+// is then applied at every depth by writeMonitoring.
 func monitoringParts(f filterSpec) map[string]bool {
 	all := map[string]bool{"capabilities": true, "datastores": true, "schemas": true, "sessions": true, "statistics": true}
 	if !f.present {
@@ -36,6 +37,7 @@ func monitoringParts(f filterSpec) map[string]bool {
 		}
 		return nil
 	}
+	var sel map[string]bool
 	for _, e := range f.subtree {
 		if e.Name.Space != NSMonitoring || e.Name.Local != "netconf-state" {
 			continue
@@ -43,15 +45,16 @@ func monitoringParts(f filterSpec) map[string]bool {
 		if len(e.Children) == 0 {
 			return all
 		}
-		sel := map[string]bool{}
+		if sel == nil {
+			sel = map[string]bool{}
+		}
 		for _, c := range e.Children {
 			if all[c.Name.Local] {
 				sel[c.Name.Local] = true
 			}
 		}
-		return sel
 	}
-	return nil
+	return sel
 }
 
 func localPart(step string) string {
@@ -63,12 +66,132 @@ func localPart(step string) string {
 
 func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
-// writeMonitoring writes /ncm:netconf-state as the filter selects it.
+// writeMonitoring writes /ncm:netconf-state as the filter selects it. A
+// subtree filter is applied at every depth (RFC 6241 §6): the state is
+// rendered for the children the filter names, parsed back, and pruned by
+// the filter's netconf-state elements.
 func (s *Server) writeMonitoring(b *bytes.Buffer, f filterSpec) {
 	parts := monitoringParts(f)
 	if len(parts) == 0 {
 		return
 	}
+	if !f.present || f.xpath != "" {
+		s.writeMonitoringParts(b, parts)
+		return
+	}
+	var full bytes.Buffer
+	s.writeMonitoringParts(&full, parts)
+	data, err := parseMessage(full.Bytes(), DefaultMaxDepth)
+	if err != nil {
+		// Our own rendering always parses; should it not, say so and
+		// return nothing rather than unfiltered data.
+		s.log.Error("netconf: monitoring state does not parse", "err", err)
+		return
+	}
+	marks := map[*element]selMark{}
+	for _, fe := range f.subtree {
+		if fe.Name.Space == NSMonitoring && fe.Name.Local == "netconf-state" {
+			subtreeSelect(data, fe, marks)
+		}
+	}
+	if marks[data] != selNone {
+		writeElement(b, pruned(data, marks), map[string]string{}, false, "")
+	}
+}
+
+// selMark is what a subtree filter selected of a data element.
+type selMark uint8
+
+const (
+	selNone  selMark = iota
+	selPath          // the element, for selected elements below it
+	selWhole         // the element and everything below it
+)
+
+// subtreeSelect applies the filter element f, whose name matches the data
+// element d, following RFC 6241 §6.2 without a schema: a filter element
+// with no children and no text is a selection node (all of d); a leaf with
+// text is a content match node; one with children is a containment node.
+// It records selections in marks (so that several filter elements unite)
+// and reports whether it selected anything.
+func subtreeSelect(d, f *element, marks map[*element]selMark) bool {
+	if len(f.Children) == 0 {
+		if t := strings.TrimSpace(f.Text); t != "" && strings.TrimSpace(d.Text) != t {
+			return false // a content match node at the top that fails
+		}
+		marks[d] = selWhole
+		return true
+	}
+	var matches, others []*element
+	for _, c := range f.Children {
+		if len(c.Children) == 0 && strings.TrimSpace(c.Text) != "" {
+			matches = append(matches, c)
+		} else {
+			others = append(others, c)
+		}
+	}
+	// §6.2.5: sibling content match nodes are ANDed; one false test
+	// selects nothing of this sibling set.
+	var picked []*element
+	for _, m := range matches {
+		ok := false
+		for _, dc := range d.Children {
+			if nameMatches(dc, m) && len(dc.Children) == 0 && strings.TrimSpace(dc.Text) == strings.TrimSpace(m.Text) {
+				picked = append(picked, dc)
+				ok = true
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	// Only content match nodes: the whole matching element (§6.4.7, one
+	// list entry selected by its key).
+	if len(others) == 0 {
+		marks[d] = selWhole
+		return true
+	}
+	// Content match nodes that hold are output with whatever the selection
+	// and containment nodes select (§6.2.5).
+	any := len(picked) > 0
+	for _, dc := range picked {
+		marks[dc] = selWhole
+	}
+	for _, o := range others {
+		for _, dc := range d.Children {
+			if nameMatches(dc, o) && subtreeSelect(dc, o, marks) {
+				any = true
+			}
+		}
+	}
+	if any && marks[d] == selNone {
+		marks[d] = selPath
+	}
+	return any
+}
+
+// nameMatches reports whether data element d has the filter element f's
+// name; a filter element without a namespace matches any (§6.2.1).
+func nameMatches(d, f *element) bool {
+	return d.Name.Local == f.Name.Local && (f.Name.Space == "" || f.Name.Space == d.Name.Space)
+}
+
+// pruned returns d cut down to what marks selected.
+func pruned(d *element, marks map[*element]selMark) *element {
+	if marks[d] == selWhole {
+		return d
+	}
+	out := &element{Name: d.Name, Attr: d.Attr, Decl: d.Decl}
+	for _, c := range d.Children {
+		if marks[c] != selNone {
+			out.Children = append(out.Children, pruned(c, marks))
+		}
+	}
+	return out
+}
+
+// writeMonitoringParts renders the selected children of netconf-state.
+func (s *Server) writeMonitoringParts(b *bytes.Buffer, parts map[string]bool) {
 	b.WriteString(`<netconf-state xmlns="` + NSMonitoring + `">`)
 	if parts["capabilities"] {
 		b.WriteString("<capabilities>")
@@ -124,8 +247,8 @@ func (s *Server) writeMonitoring(b *bytes.Buffer, f filterSpec) {
 	if parts["statistics"] {
 		st := &s.stats
 		fmt.Fprintf(b, "<statistics><netconf-start-time>%s</netconf-start-time><in-bad-hellos>%d</in-bad-hellos><in-sessions>%d</in-sessions><dropped-sessions>%d</dropped-sessions><in-rpcs>%d</in-rpcs><in-bad-rpcs>%d</in-bad-rpcs><out-rpc-errors>%d</out-rpc-errors><out-notifications>%d</out-notifications></statistics>",
-			rfc3339(s.start), st.inBadHellos.Load(), st.inSessions.Load(), st.droppedSessions.Load(),
-			st.inRPCs.Load(), st.inBadRPCs.Load(), st.outRPCErrors.Load(), st.outNotifies.Load())
+			rfc3339(s.start), uint32(st.inBadHellos.Load()), uint32(st.inSessions.Load()), uint32(st.droppedSessions.Load()),
+			uint32(st.inRPCs.Load()), uint32(st.inBadRPCs.Load()), uint32(st.outRPCErrors.Load()), uint32(st.outNotifies.Load()))
 	}
 	b.WriteString("</netconf-state>")
 }

@@ -81,6 +81,10 @@ type SessionInfo struct {
 	// for events and sends nothing, so the transport's idle timeout must
 	// not end it.
 	Subscribed func(active bool)
+	// TimedOut, when set, reports whether the transport closed the session
+	// because it was idle too long; the netconf-session-end event then says
+	// termination-reason "timeout" (RFC 6470 §2.3) instead of "dropped".
+	TimedOut func() bool
 }
 
 // Server serves NETCONF sessions over a shared Store. Create one per process.
@@ -96,9 +100,12 @@ type Server struct {
 	mu       sync.Mutex
 	sessions map[uint32]*session
 
+	// stats are the RFC 6022 statistics (zero32 counters in the YANG
+	// module; kept 64 bits wide here and truncated when rendered).
 	stats struct {
-		inBadHellos, inSessions, droppedSessions     atomic.Uint32
-		inRPCs, inBadRPCs, outRPCErrors, outNotifies atomic.Uint32
+		inBadHellos, inSessions, droppedSessions     atomic.Uint64
+		inRPCs, inBadRPCs, outRPCErrors, outNotifies atomic.Uint64
+		ops                                          opCounters
 	}
 
 	stop     func()
@@ -190,12 +197,10 @@ func (s *Server) Serve(ctx context.Context, rwc io.ReadWriteCloser, info Session
 	s.mu.Unlock()
 	s.cfg.Store.CloseSession(sess.storeSession())
 	if registered {
-		reason := "closed"
-		switch {
-		case killedBy != 0:
-			reason = "killed"
-		case !sess.closeRequested:
-			reason = "dropped"
+		reason := endReason(killedBy, sess.closeRequested, info.TimedOut != nil && info.TimedOut())
+		if reason == "dropped" || reason == "timeout" {
+			// RFC 6022 dropped-sessions: ended abnormally, e.g. by the idle
+			// timeout or a transport close; not by close- or kill-session.
 			s.stats.droppedSessions.Add(1)
 		}
 		s.publish(sessionEndEvent(info, killedBy, reason))
@@ -205,6 +210,19 @@ func (s *Server) Serve(ctx context.Context, rwc io.ReadWriteCloser, info Session
 		return err
 	}
 	return nil
+}
+
+// endReason is the RFC 6470 §2.3 termination-reason of a session.
+func endReason(killedBy uint32, closeRequested, timedOut bool) string {
+	switch {
+	case killedBy != 0:
+		return "killed"
+	case closeRequested:
+		return "closed"
+	case timedOut:
+		return "timeout"
+	}
+	return "dropped"
 }
 
 func (s *Server) register(sess *session) {

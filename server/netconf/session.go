@@ -148,6 +148,7 @@ func (x *session) handle(msg []byte) error {
 			Message: fmt.Sprintf("An rpc holds exactly one operation, not %d.", len(el.Children))})
 	}
 	op := el.Children[0]
+	x.srv.stats.ops.add(op.Name.Local)
 	body, err := x.dispatch(op)
 	if errors.Is(err, errClose) {
 		x.closeRequested = true
@@ -183,9 +184,9 @@ func (x *session) reply(rpc *element, body []byte, err error) error {
 				x.srv.log.Warn("netconf operation failed", "session", x.info.ID, "err", e.Err)
 			}
 		}
-		n := uint32(len(errs))
-		x.outErrors.Add(n)
-		x.srv.stats.outRPCErrors.Add(n)
+		n := len(errs)
+		x.outErrors.Add(uint32(n))
+		x.srv.stats.outRPCErrors.Add(uint64(n))
 		writeRPCErrors(&b, errs, x.srv.prefixes)
 	} else if body != nil {
 		b.Write(body)

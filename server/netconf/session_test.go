@@ -44,9 +44,15 @@ func newTestServer(tb testing.TB) *Server {
 // server hello has been read; the client hello is not sent yet.
 func startPipeSession(tb testing.TB, srv *Server, id uint32) (*pipeClient, string) {
 	tb.Helper()
+	return startPipeSessionInfo(tb, srv, SessionInfo{ID: id, User: "admin"})
+}
+
+// startPipeSessionInfo is startPipeSession with a chosen SessionInfo.
+func startPipeSessionInfo(tb testing.TB, srv *Server, info SessionInfo) (*pipeClient, string) {
+	tb.Helper()
 	a, b := net.Pipe()
 	c := &pipeClient{tb: tb, conn: a, r: NewFrameReader(a, 0), w: NewFrameWriter(a), done: make(chan error, 1)}
-	go func() { c.done <- srv.Serve(context.Background(), b, SessionInfo{ID: id, User: "admin"}) }()
+	go func() { c.done <- srv.Serve(context.Background(), b, info) }()
 	tb.Cleanup(func() { a.Close(); <-c.done })
 	hello, err := c.r.ReadMessage()
 	if err != nil {
