@@ -50,30 +50,50 @@ chronyd -d -x -f "$work/chrony/chronyd.conf" >"$work/chrony.out" 2>&1 &
 pids+=($!)
 sleep 2
 
-measure() { "$work/ntpload" -target "127.0.0.1:$1" -duration "${secs}s" | sed -n 's/.*replies_per_s=\([0-9]*\).*/\1/p'; }
+# measure PORT PID: replies/s from the load generator, and the server's CPU
+# time per reply in µs (utime+stime of PID over the run): the second figure
+# hardly depends on how busy the shared machine is.
+hz=$(getconf CLK_TCK)
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+measure() {
+  local t0 t1 out
+  t0=$(ticks "$2")
+  out=$("$work/ntpload" -target "127.0.0.1:$1" -duration "${secs}s")
+  t1=$(ticks "$2")
+  awk -v out="$out" -v d=$((t1 - t0)) -v hz="$hz" 'BEGIN {
+    match(out, /replies_per_s=[0-9]+/); rps = substr(out, RSTART + 14, RLENGTH - 14)
+    match(out, /replies=[0-9]+/); n = substr(out, RSTART + 8, RLENGTH - 8)
+    printf "%d %.2f\n", rps, (n > 0 ? 1e6 * d / hz / n : 0) }'
+}
 # The machine is shared and noisy: report medians over the rounds, and the
 # median of the per-round ratios (each round measures both servers back to
 # back, in alternating order, so a change of load hits both alike).
 agent_all=()
 chrony_all=()
 ratio_all=()
+agent_cpu=()
+chrony_cpu=()
 for ((i = 1; i <= rounds; i++)); do
   if ((i % 2)); then
-    a=$(measure "$agent_port")
-    c=$(measure "$chrony_port")
+    read -r a acpu < <(measure "$agent_port" "${pids[0]}")
+    read -r c ccpu < <(measure "$chrony_port" "${pids[1]}")
   else
-    c=$(measure "$chrony_port")
-    a=$(measure "$agent_port")
+    read -r c ccpu < <(measure "$chrony_port" "${pids[1]}")
+    read -r a acpu < <(measure "$agent_port" "${pids[0]}")
   fi
-  echo "round $i ntpagent_replies_per_s $a chronyd_replies_per_s $c"
+  echo "round $i ntpagent_replies_per_s $a chronyd_replies_per_s $c ntpagent_cpu_us_per_reply $acpu chronyd_cpu_us_per_reply $ccpu"
   agent_all+=("$a")
   chrony_all+=("$c")
+  agent_cpu+=("$acpu")
+  chrony_cpu+=("$ccpu")
   ratio_all+=("$(awk -v a="$a" -v c="$c" 'BEGIN { if (c > 0) printf "%.3f", a / c; else print 0 }')")
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 echo "ntpagent_replies_per_s $(median "${agent_all[@]}")"
 echo "chronyd_replies_per_s $(median "${chrony_all[@]}")"
 printf 'ratio_ntpagent_to_chronyd %.2f\n' "$(median "${ratio_all[@]}")"
+echo "ntpagent_cpu_us_per_reply $(median "${agent_cpu[@]}")"
+echo "chronyd_cpu_us_per_reply $(median "${chrony_cpu[@]}")"
 
 echo "ntpagent_rss_kib_idle_after_load $(awk '/^VmRSS/ {print $2}' /proc/${pids[0]}/status)"
 
