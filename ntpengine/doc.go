@@ -19,6 +19,8 @@
 //	//   send r.Packets, log r.Events.
 //	// on commit: r, err = e.Reconfigure(newCfg, clk.Now())
 //	// for operational state: e.Status(clk.Now()), e.Sessions(clk.Now())
+//	// a server answering clients in batches may first try, per datagram:
+//	//   reply, res := e.Serve(&in, buf) // ServeReply / ServeDrop / ServePass (→ Handle)
 //
 // RxTime and the now passed to Tick must be readings of the disciplined
 // clock; transmit timestamps are taken from them. The caller serializes
