@@ -375,3 +375,38 @@ func TestNetconfOnEveryListener(t *testing.T) {
 		t.Fatal("shell accepted without a CLI handler")
 	}
 }
+
+// RFC 6470 §2.3 over the real transport: a session ended by the idle
+// timeout is reported with termination-reason "timeout", a killed one with
+// "killed" and killed-by, a closed one with "closed".
+func TestSessionEndReasonsOverSSH(t *testing.T) {
+	clk := newFakeClock()
+	a := startAgent(t, func(c *Config) { c.Clock = clk; c.IdleTimeout = 10 * time.Minute })
+	sub := dialNC(t, a.addr, a.adminKey(), true)
+	wantOK(t, sub.rpc(`<create-subscription xmlns="urn:ietf:params:xml:ns:netconf:notification:1.0"><filter type="subtree"><netconf-session-end xmlns="urn:ietf:params:xml:ns:yang:ietf-netconf-notifications"/></filter></create-subscription>`))
+
+	idle := dialNC(t, a.addr, a.adminKey(), true)
+	// One round trip, so the server has read the client hello (the session
+	// is registered) before the timeout.
+	wantOK(t, idle.rpc(`<discard-changes/>`))
+	clk.Advance(11 * time.Minute)
+	if _, err := idle.r.ReadMessage(); err == nil {
+		t.Fatal("idle connection still open")
+	}
+	if m := sub.read(); !strings.Contains(m, "<session-id>"+idle.id+"</session-id>") || !strings.Contains(m, "<termination-reason>timeout</termination-reason>") {
+		t.Fatalf("idle session end: %s", m)
+	}
+
+	victim := dialNC(t, a.addr, a.adminKey(), true)
+	wantOK(t, victim.rpc(`<discard-changes/>`))
+	killer := dialNC(t, a.addr, a.adminKey(), true)
+	wantOK(t, killer.rpc(`<kill-session><session-id>`+victim.id+`</session-id></kill-session>`))
+	if m := sub.read(); !strings.Contains(m, "<session-id>"+victim.id+"</session-id>") || !strings.Contains(m, "<killed-by>"+killer.id+"</killed-by>") ||
+		!strings.Contains(m, "<termination-reason>killed</termination-reason>") {
+		t.Fatalf("killed session end: %s", m)
+	}
+	wantOK(t, killer.rpc(`<close-session/>`))
+	if m := sub.read(); !strings.Contains(m, "<session-id>"+killer.id+"</session-id>") || !strings.Contains(m, "<termination-reason>closed</termination-reason>") {
+		t.Fatalf("closed session end: %s", m)
+	}
+}
