@@ -143,7 +143,7 @@ func run(ctx context.Context, s *settings, stdout, stderr io.Writer, onStart fun
 			return fmt.Errorf("metrics: %w", err)
 		}
 		metricsAddr = ln.Addr().String()
-		hs := &http.Server{Handler: metricsHandler(ag), ReadHeaderTimeout: 10 * time.Second}
+		hs := &http.Server{Handler: metricsHandler(ag, srv.NETCONF()), ReadHeaderTimeout: 10 * time.Second}
 		go func() {
 			if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				log.Error("metrics server", "err", err)

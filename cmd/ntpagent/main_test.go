@@ -311,6 +311,31 @@ func TestDaemonEndToEnd(t *testing.T) {
 		}
 	}
 
+	// The NETCONF statistics (RFC 6022) move with the RPCs, read at scrape time.
+	before := scrapeMetrics(t, d.started.Metrics)
+	nc.rpc(`<get-config><source><running/></source></get-config>`)
+	nc.id++
+	nc.send(fmt.Sprintf(`<rpc message-id="%d" xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"><frobnicate/></rpc>`, nc.id))
+	for m := nc.next("rpc-reply"); !strings.Contains(m, "<rpc-reply"); m = nc.next("rpc-reply") {
+	}
+	after := scrapeMetrics(t, d.started.Metrics)
+	for name, delta := range map[string]float64{
+		"ntpagent_netconf_rpcs_total":                                   2,
+		"ntpagent_netconf_rpc_errors_total":                             1,
+		`ntpagent_netconf_operation_rpcs_total{operation="get-config"}`: 1,
+		`ntpagent_netconf_operation_rpcs_total{operation="other"}`:      1,
+		"ntpagent_netconf_sessions_total":                               0,
+	} {
+		b, okb := before[name]
+		a, oka := after[name]
+		if !okb || !oka || a-b != delta {
+			t.Errorf("%s: %v -> %v, want +%v", name, b, a, delta)
+		}
+	}
+	if after["ntpagent_netconf_sessions_total"] < 1 || after["ntpagent_netconf_notifications_total"] < 1 {
+		t.Errorf("sessions %v, notifications %v", after["ntpagent_netconf_sessions_total"], after["ntpagent_netconf_notifications_total"])
+	}
+
 	// A commit survives a restart: stop, start again on the same state.
 	d.cancel()
 	if err := <-d.done; err != nil {
@@ -343,4 +368,31 @@ func TestAdminPasswordFromEnvironment(t *testing.T) {
 	if r := nc.rpc(`<get-config><source><running/></source></get-config>`); !strings.Contains(r, "<data") {
 		t.Errorf("get-config: %s", r)
 	}
+}
+
+// scrapeMetrics reads /metrics into sample name (with labels) -> value.
+func scrapeMetrics(t *testing.T, addr string) map[string]float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	m := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		i := strings.LastIndexByte(line, ' ')
+		if strings.HasPrefix(line, "#") || i < 0 {
+			continue
+		}
+		var v float64
+		if _, err := fmt.Sscan(line[i+1:], &v); err == nil {
+			m[line[:i]] = v
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ntpagent/ntpagent/agent"
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/server/netconf"
 )
 
 // ntpCollector reads the agent's operational state at each scrape (the same
@@ -115,12 +116,61 @@ func (c *ntpCollector) Collect(ch chan<- prometheus.Metric) {
 	ctr(c.txErr, float64(ts.SendErrors))
 }
 
-// metricsHandler serves /metrics: the NTP state and the Go runtime and
-// process collectors. (The NETCONF server exports no RPC counters yet; they
-// are in its ietf-netconf-monitoring statistics.)
-func metricsHandler(ag *agent.Agent) http.Handler {
+// netconfCollector reads the NETCONF server's RFC 6022 statistics at each
+// scrape: the counters ietf-netconf-monitoring shows, nothing counted twice.
+type netconfCollector struct {
+	stats func() netconf.Statistics
+
+	inSessions, inBadHellos, dropped, inRPCs, inBadRPCs, outErrors, outNotifs, rpcs, start *prometheus.Desc
+}
+
+func newNETCONFCollector(stats func() netconf.Statistics) *netconfCollector {
+	d := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc("ntpagent_netconf_"+name, help, labels, nil)
+	}
+	return &netconfCollector{
+		stats:       stats,
+		inSessions:  d("sessions_total", "NETCONF sessions started (RFC 6022 in-sessions)."),
+		inBadHellos: d("bad_hellos_total", "NETCONF sessions refused for a bad client hello (RFC 6022 in-bad-hellos)."),
+		dropped:     d("dropped_sessions_total", "NETCONF sessions ended without close-session or kill-session, idle timeouts included (RFC 6022 dropped-sessions)."),
+		inRPCs:      d("rpcs_total", "NETCONF messages received after the hello (RFC 6022 in-rpcs)."),
+		inBadRPCs:   d("bad_rpcs_total", "NETCONF messages that were not a valid rpc (RFC 6022 in-bad-rpcs)."),
+		outErrors:   d("rpc_errors_total", "rpc-error elements sent (RFC 6022 out-rpc-errors)."),
+		outNotifs:   d("notifications_total", "Notifications sent (RFC 6022 out-notifications)."),
+		rpcs:        d("operation_rpcs_total", "Valid rpcs by operation (unknown operations as \"other\").", "operation"),
+		start:       d("start_time_seconds", "When the NETCONF server started (RFC 6022 netconf-start-time), Unix seconds."),
+	}
+}
+
+func (c *netconfCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.inSessions, c.inBadHellos, c.dropped, c.inRPCs, c.inBadRPCs, c.outErrors, c.outNotifs, c.rpcs, c.start} {
+		ch <- d
+	}
+}
+
+func (c *netconfCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.stats()
+	ctr := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	ctr(c.inSessions, st.InSessions)
+	ctr(c.inBadHellos, st.InBadHellos)
+	ctr(c.dropped, st.DroppedSessions)
+	ctr(c.inRPCs, st.InRPCs)
+	ctr(c.inBadRPCs, st.InBadRPCs)
+	ctr(c.outErrors, st.OutRPCErrors)
+	ctr(c.outNotifs, st.OutNotifications)
+	for op, n := range st.RPCs {
+		ctr(c.rpcs, n, op)
+	}
+	ch <- prometheus.MustNewConstMetric(c.start, prometheus.GaugeValue, float64(st.StartTime.UnixNano())/1e9)
+}
+
+// metricsHandler serves /metrics: the NTP state, the NETCONF server's
+// statistics and the Go runtime and process collectors.
+func metricsHandler(ag *agent.Agent, nc *netconf.Server) http.Handler {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(newNTPCollector(ag), collectors.NewGoCollector(),
+	reg.MustRegister(newNTPCollector(ag), newNETCONFCollector(nc.Statistics), collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
