@@ -69,7 +69,7 @@ type Server struct {
 	log       *slog.Logger
 	clock     netconf.Clock
 	ssh       *ssh.ServerConfig
-	users     *Users
+	users     *usersFile
 	dummyHash []byte
 	nc        *netconf.Server
 	backoff   *backoff
@@ -167,7 +167,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg: cfg, log: cfg.Logger, clock: cfg.Clock, users: users, dummyHash: dummy, nc: nc,
+		cfg: cfg, log: cfg.Logger, clock: cfg.Clock, users: newUsersFile(usersPath, cfg.Logger, users), dummyHash: dummy, nc: nc,
 		backoff: newBackoff(cfg.Clock), conns: map[net.Conn]struct{}{},
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -309,7 +309,7 @@ func (s *Server) checkPassword(meta ssh.ConnMetadata, pw []byte) (*ssh.Permissio
 	if !s.backoff.allowed(src) {
 		return nil, fmt.Errorf("server: %s is backing off after failed logins", src)
 	}
-	role, ok := s.users.checkPassword(meta.User(), pw, s.dummyHash)
+	role, ok := s.users.current().checkPassword(meta.User(), pw, s.dummyHash)
 	if !ok {
 		s.backoff.fail(src)
 		s.log.Info("ssh password refused", "user", meta.User(), "source", src)
@@ -324,7 +324,7 @@ func (s *Server) checkKey(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permis
 	if !s.backoff.allowed(src) {
 		return nil, fmt.Errorf("server: %s is backing off after failed logins", src)
 	}
-	role, ok := s.users.checkKey(meta.User(), key)
+	role, ok := s.users.current().checkKey(meta.User(), key)
 	if !ok {
 		return nil, errors.New("server: key not authorized")
 	}

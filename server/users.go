@@ -7,10 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/crypto/ssh"
@@ -193,4 +195,50 @@ func randomPassword() (string, error) {
 		b[i] = alphabet[n.Int64()]
 	}
 	return string(b), nil
+}
+
+// usersFile is the users file as the server sees it: read again when it
+// changes on disk, so that adding a user or a key needs no restart. The
+// file is checked (one stat) at each authentication; a file that does not
+// load (bad JSON, bad key, removed) is logged once and the last good users
+// stay in force.
+type usersFile struct {
+	path string
+	log  *slog.Logger
+
+	mu    sync.Mutex
+	users *Users
+	seen  os.FileInfo // the version last looked at, good or bad
+}
+
+func newUsersFile(path string, log *slog.Logger, users *Users) *usersFile {
+	f := &usersFile{path: path, log: log, users: users}
+	f.seen, _ = os.Stat(path)
+	return f
+}
+
+// current returns the users, reloading the file first if it changed.
+func (f *usersFile) current() *Users {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fi, err := os.Stat(f.path)
+	if err != nil {
+		if f.seen != nil {
+			f.log.Error("users file unreadable; keeping the users loaded before", "file", f.path, "err", err)
+			f.seen = nil
+		}
+		return f.users
+	}
+	if f.seen != nil && os.SameFile(f.seen, fi) && fi.ModTime().Equal(f.seen.ModTime()) && fi.Size() == f.seen.Size() {
+		return f.users
+	}
+	f.seen = fi
+	u, err := LoadUsers(f.path)
+	if err != nil {
+		f.log.Error("users file changed but does not load; keeping the users loaded before", "file", f.path, "err", err)
+		return f.users
+	}
+	f.users = u
+	f.log.Info("users file reloaded", "file", f.path, "users", len(u.Users))
+	return u
 }
