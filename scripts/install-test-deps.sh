@@ -40,9 +40,27 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections 2>/dev/null || true
+# No package may start a service while we install: Debian's chrony would
+# start a chronyd that steers the host clock, and no test may ever change the
+# host clock (the tests run their own `chronyd -x`). policy-rc.d exit code
+# 101 is Debian's "action forbidden" (invoke-rc.d(8)); ours is removed after.
+policy=/usr/sbin/policy-rc.d
+own_policy=0
+if [[ ! -e $policy ]]; then
+  printf '#!/bin/sh\n# installed by ntpagent scripts/install-test-deps.sh while it installs packages\nexit 101\n' > "$policy"
+  chmod 755 "$policy"
+  own_policy=1
+fi
+cleanup() { if ((own_policy)); then rm -f "$policy"; fi; }
+trap cleanup EXIT
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
-# chrony's package may start its own daemon: the tests run their own chronyd
-# with -x on other ports, and the system one must not touch the host clock.
+# Belt and braces: stop a system chronyd if one runs anyway (systemd starts
+# units without invoke-rc.d on some images).
 if command -v systemctl >/dev/null 2>&1; then systemctl stop chrony >/dev/null 2>&1 || true; fi
-pkill -x chronyd >/dev/null 2>&1 || true
+for pid in $(pgrep -x chronyd || true); do
+  # Only a chronyd that may steer the clock (no -x) is stopped.
+  if ! tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q -- ' -x'; then
+    kill "$pid" 2>/dev/null || true
+  fi
+done
