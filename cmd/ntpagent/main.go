@@ -71,8 +71,12 @@ func run(ctx context.Context, s *settings, stdout, stderr io.Writer, onStart fun
 	var clk clock.Clock
 	switch s.Clock {
 	case "system":
-		log.Warn("disciplining the host clock (--clock system): needs CAP_SYS_TIME")
-		clk = clock.NewSystem()
+		sys := clock.NewSystem()
+		if err := sys.CheckPrivilege(); err != nil {
+			return fmt.Errorf("--clock system disciplines the host clock and needs CAP_SYS_TIME: %w", err)
+		}
+		log.Warn("disciplining the host clock (--clock system)")
+		clk = sys
 	case "virtual":
 		clk = clock.NewVirtualFromHost()
 		if s.clockRate > 0 {
