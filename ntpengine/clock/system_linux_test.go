@@ -262,3 +262,24 @@ func TestCheckPrivilegeAgreesWithProcStatus(t *testing.T) {
 		t.Fatalf("CapEff lacks CAP_SYS_TIME but CheckPrivilege = %v", err)
 	}
 }
+
+// TestSystemNowHasNoMonotonicReading: times from the system clock carry no
+// monotonic reading, so that time differences follow the wall clock across a
+// step (Go subtracts by monotonic readings when both times have one, and a
+// kernel step does not move the monotonic clock). Read-only: nothing here
+// changes the host clock.
+func TestSystemNowHasNoMonotonicReading(t *testing.T) {
+	s := NewSystem()
+	a := s.Now()
+	if a != a.Round(0) {
+		t.Fatal("System.Now carries a monotonic reading")
+	}
+	// What the engine does at a step: move its epoch by the step. With wall
+	// times the interval from the moved epoch shrinks by the step, as it must.
+	epoch := a
+	moved := epoch.Add(10 * time.Second)
+	b := s.Now()
+	if got := b.Sub(moved); got > 0 {
+		t.Fatalf("after moving the epoch 10 s ahead, now − epoch = %v, want negative", got)
+	}
+}
