@@ -110,7 +110,7 @@ func (x *session) dispatch(op *element) ([]byte, error) {
 	case "cancel-commit":
 		id := ""
 		if p := op.child(NSBase, "persist-id"); p != nil {
-			id = p.Text
+			id = strings.TrimSpace(p.Text) // as commit does: clients pretty-print
 		}
 		if err := st.CancelCommit(ss, id); err != nil {
 			return nil, err
