@@ -554,6 +554,18 @@ func (a *Agent) reconcile() {
 	rd, err := a.eng.Reconfigure(cfg, a.clock.Now())
 	a.engMu.Unlock()
 	if err != nil {
+		// Translation should have kept every peer the engine refuses out;
+		// if one slipped through, it alone stays out (its session says
+		// why) rather than the whole commit being lost.
+		if cfg, dropped := dropRefusedPeers(&p, cfg); dropped > 0 {
+			a.log.Warn("peers refused by the NTP engine left out", "err", err, "peers", dropped)
+			p.engine = cfg
+			a.engMu.Lock()
+			rd, err = a.eng.Reconfigure(cfg, a.clock.Now())
+			a.engMu.Unlock()
+		}
+	}
+	if err != nil {
 		// The datastore's rules should have refused this configuration;
 		// keep the engine as it is and say why.
 		a.log.Error("configuration not applied to the NTP engine", "err", err)
@@ -564,6 +576,41 @@ func (a *Agent) reconcile() {
 	a.process(rd)
 	a.reindex()
 	a.checkSync()
+}
+
+// dropRefusedPeers marks blocked every peer of cfg that the engine's
+// validation refuses on its own, and returns cfg without them and how many
+// were dropped.
+func dropRefusedPeers(p *plan, cfg ntpengine.Config) (ntpengine.Config, int) {
+	none := cfg
+	none.Peers = nil
+	if none.Validate() != nil {
+		return cfg, 0 // not a peer's fault
+	}
+	refused := map[string]string{}
+	for _, pc := range cfg.Peers {
+		one := cfg
+		one.Peers = []ntpengine.PeerConfig{pc}
+		if err := one.Validate(); err != nil {
+			refused[pc.Key] = err.Error()
+		}
+	}
+	if len(refused) == 0 {
+		return cfg, 0
+	}
+	out := cfg
+	out.Peers = nil
+	for _, pc := range cfg.Peers {
+		if _, bad := refused[pc.Key]; !bad {
+			out.Peers = append(out.Peers, pc)
+		}
+	}
+	for i := range p.peers {
+		if why, bad := refused[p.peers[i].key]; bad {
+			p.peers[i].blocked = "not accepted by the NTP engine: " + why
+		}
+	}
+	return out, len(refused)
 }
 
 // openVPN opens a vpn-instance's sockets; it returns why that failed.

@@ -76,3 +76,50 @@ func TestDomainPeerRetriesAndReresolves(t *testing.T) {
 		return s != nil && s.GetResolvedAddress() == "127.0.0.52" && s.GetReach() != 0
 	})
 }
+
+// A name that resolves to something that is not a host address (a DNS
+// sinkhole answers 0.0.0.0), or to the address of another peer, keeps only
+// that peer out of the engine, with the reason in its session; the other
+// peers of the same and of later commits still reach the engine.
+func TestDomainPeerResolvingToNonHostAddress(t *testing.T) {
+	t.Parallel()
+	const scale = 16
+	hosts := filepath.Join(t.TempDir(), "hosts")
+	os.WriteFile(hosts, []byte("0.0.0.0 sink.ntpagent.test\n127.0.0.61 dup.ntpagent.test\n"), 0o600)
+	ref := startAgent(t, Options{Clock: fastClock(scale), MaxWait: 20 * time.Millisecond,
+		Listen: []netip.AddrPort{netip.MustParseAddrPort("127.0.0.61:0")}, Engine: ntpengine.Config{LocalStratum: 4}})
+	port := ref.addr.Port()
+	a := startAgent(t, Options{Clock: fastClock(scale), MaxWait: 20 * time.Millisecond,
+		Listen:   []netip.AddrPort{netip.MustParseAddrPort("127.0.0.60:0")},
+		Resolver: HostsResolver{Path: hosts}, ResolveRetry: 100 * time.Millisecond})
+	gone := peer{address: "127.0.0.63", port: port}
+	sink := peer{address: "sink.ntpagent.test", port: port}
+	a.apply(t, config(false, nil, gone, sink))
+	waitFor(t, 10*time.Second, "the sinkholed name to show why it does not run", func() bool {
+		s := session(a.State(), "sink.ntpagent.test", port)
+		return s != nil && strings.Contains(s.GetLastError(), "resolved to 0.0.0.0, which is not a host address")
+	})
+	// The next commit (the name's resolution is now known): one peer
+	// removed, one added, one more name at the added peer's address.
+	added := peer{address: "127.0.0.61", port: port}
+	dup := peer{address: "dup.ntpagent.test", port: port}
+	a.apply(t, config(false, nil, added, sink, dup))
+	st := a.State()
+	if s := session(st, "127.0.0.63", port); s != nil {
+		t.Errorf("removed peer still has a session: %s", describeSessions(st))
+	}
+	if s := session(st, "127.0.0.61", port); s == nil || !s.GetConfigured() {
+		t.Errorf("added peer has no configured session: %s", describeSessions(st))
+	}
+	waitFor(t, 30*time.Second, "the added peer to answer", func() bool {
+		s := session(a.State(), "127.0.0.61", port)
+		return s != nil && s.GetReach() != 0
+	})
+	waitFor(t, 10*time.Second, "the duplicate name to show why it does not run", func() bool {
+		s := session(a.State(), "dup.ntpagent.test", port)
+		return s != nil && strings.Contains(s.GetLastError(), "the same address and port as the peer 127.0.0.61")
+	})
+	if s := session(a.State(), "sink.ntpagent.test", port); s == nil || !strings.Contains(s.GetLastError(), "0.0.0.0") {
+		t.Errorf("sinkholed peer lost its reason: %s", describeSessions(a.State()))
+	}
+}

@@ -168,12 +168,43 @@ func translate(root *gen.Device, base ntpengine.Config, resolved func(name strin
 				pp.blocked = fmt.Sprintf("authentication key %d is not configured", id)
 			}
 		}
+		if pp.ip.IsValid() && pp.blocked == "" {
+			// A name may resolve to anything (a DNS sinkhole answers
+			// 0.0.0.0); the engine refuses a configuration holding such
+			// a peer, so it stays out with its reason.
+			if err := rules.CheckHostAddress(pp.ip.String(), nil); err != nil {
+				if pp.kind == rules.Domain {
+					pp.blocked = fmt.Sprintf("%s resolved to %s, which is not a host address: %v", pp.address, pp.ip, err)
+				} else {
+					pp.blocked = err.Error()
+				}
+			}
+		}
 		if pp.ip.IsValid() {
 			pp.cfg.Address = netip.AddrPortFrom(pp.ip, pp.port)
 		}
 		out.peers = append(out.peers, pp)
 	}
 	sort.Slice(out.peers, func(i, j int) bool { return out.peers[i].key < out.peers[j].key })
+	// Two peers at the same (address, vpn-instance, port) would be one
+	// association on the wire; the first in key order runs.
+	type where struct {
+		addr netip.AddrPort
+		vpn  string
+	}
+	first := map[where]string{}
+	for i := range out.peers {
+		pp := &out.peers[i]
+		if pp.blocked != "" || !pp.ip.IsValid() {
+			continue
+		}
+		w := where{pp.cfg.Address, pp.vpn}
+		if other, ok := first[w]; ok {
+			pp.blocked = fmt.Sprintf("%s is at %s in vpn-instance %s, the same address and port as the peer %s; only that one runs", pp.address, pp.cfg.Address, pp.vpn, other)
+			continue
+		}
+		first[w] = pp.address
+	}
 	for _, pp := range out.peers {
 		if pp.blocked == "" {
 			cfg.Peers = append(cfg.Peers, pp.cfg)

@@ -97,3 +97,28 @@ func TestTranslateDomainAndBadKey(t *testing.T) {
 		t.Errorf("a damaged key reached the engine: %+v", pl.engine.Keys)
 	}
 }
+
+// A peer the engine refuses on its own is dropped with the engine's reason;
+// the others stay. A configuration wrong as a whole drops no peer.
+func TestDropRefusedPeers(t *testing.T) {
+	good := ntpengine.PeerConfig{Key: "peer 127.0.0.1 vpn _public_", Address: netip.MustParseAddrPort("127.0.0.1:123"), Mode: ntpengine.AssocSymmetric}
+	bad := ntpengine.PeerConfig{Key: "peer x.test vpn _public_", Address: netip.MustParseAddrPort("0.0.0.0:123"), Mode: ntpengine.AssocSymmetric}
+	p := plan{peers: []peerPlan{{key: good.Key}, {key: bad.Key}}}
+	cfg := ntpengine.Config{Peers: []ntpengine.PeerConfig{good, bad}}
+	if cfg.Validate() == nil {
+		t.Fatal("the engine accepts a peer at 0.0.0.0; the test needs another refused peer")
+	}
+	out, n := dropRefusedPeers(&p, cfg)
+	if n != 1 || len(out.Peers) != 1 || out.Peers[0].Key != good.Key || out.Validate() != nil {
+		t.Errorf("dropped %d, kept %+v", n, out.Peers)
+	}
+	if p.peers[0].blocked != "" || !strings.Contains(p.peers[1].blocked, "not accepted by the NTP engine") {
+		t.Errorf("blocked: %q, %q", p.peers[0].blocked, p.peers[1].blocked)
+	}
+	whole := cfg
+	whole.UnsyncMaxPoll = 6 // without its dec-step
+	p2 := plan{peers: []peerPlan{{key: good.Key}, {key: bad.Key}}}
+	if _, n := dropRefusedPeers(&p2, whole); n != 0 || p2.peers[0].blocked != "" {
+		t.Errorf("a configuration wrong as a whole dropped %d peers", n)
+	}
+}
