@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/ntpagent/ntpagent/datastore/rpcerror"
@@ -25,6 +26,17 @@ const (
 
 // DefaultMaxDepth is the deepest element nesting accepted in a message.
 const DefaultMaxDepth = 64
+
+// MaxElements bounds the number of elements in one message: each costs a
+// few hundred bytes of heap, so 4M tiny <a/> in a 16 MiB message would
+// otherwise cost hundreds of MiB.
+const MaxElements = 100000
+
+// MaxText bounds the total character data kept from one message.
+const MaxText = 8 << 20
+
+// MaxHelloMessage bounds the client <hello>, read before anything else.
+const MaxHelloMessage = 1 << 20
 
 // element is one parsed XML element with its namespace resolved. Decl holds
 // the namespace declarations written on it, so that a subtree can be
@@ -99,6 +111,10 @@ func parseMessage(b []byte, maxDepth int) (*element, error) {
 	d.Strict = true
 	var root, cur *element
 	depth := 0
+	elements, textLen := 0, 0
+	// texts holds one builder per open element (index depth-1), as pointers:
+	// appending with += was quadratic for text split by comments.
+	var texts []*strings.Builder
 	for {
 		tok, err := d.RawToken()
 		if errors.Is(err, io.EOF) {
@@ -116,6 +132,14 @@ func parseMessage(b []byte, maxDepth int) (*element, error) {
 			if depth > maxDepth {
 				return nil, malformed("The message nests elements deeper than %d.", maxDepth)
 			}
+			elements++
+			if elements > MaxElements {
+				return nil, malformed("The message holds more than %d elements.", MaxElements)
+			}
+			if len(texts) < depth {
+				texts = append(texts, new(strings.Builder))
+			}
+			texts[depth-1].Reset()
 			el := &element{Name: t.Name, parent: cur}
 			for _, a := range t.Attr {
 				if a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns") {
@@ -137,10 +161,11 @@ func parseMessage(b []byte, maxDepth int) (*element, error) {
 			if t.Name != cur.Name {
 				return nil, malformed("End tag %s does not match start tag %s.", t.Name.Local, cur.Name.Local)
 			}
-			depth--
-			if len(cur.Children) > 0 {
-				cur.Text = ""
+			if len(cur.Children) == 0 {
+				cur.Text = texts[depth-1].String()
 			}
+			texts[depth-1].Reset()
+			depth--
 			cur = cur.parent
 		case xml.CharData:
 			if cur == nil {
@@ -150,7 +175,11 @@ func parseMessage(b []byte, maxDepth int) (*element, error) {
 				continue
 			}
 			if len(cur.Children) == 0 {
-				cur.Text += string(t)
+				textLen += len(t)
+				if textLen > MaxText {
+					return nil, malformed("The message holds more than %d bytes of text.", MaxText)
+				}
+				texts[depth-1].Write(t)
 			}
 		case xml.Directive:
 			return nil, malformed("DOCTYPE and other XML declarations are not accepted.")

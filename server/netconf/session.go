@@ -80,7 +80,14 @@ func (x *session) sendHello() error {
 // readHello reads the client hello (RFC 6241 §8.1) and picks the framing
 // (RFC 6242 §4.1): chunked when both sides announce base:1.1.
 func (x *session) readHello() error {
+	// The hello is small (a list of capabilities): bound it well below the
+	// limit for ordinary messages.
+	saved := x.in.max
+	if x.in.max > MaxHelloMessage {
+		x.in.max = MaxHelloMessage
+	}
 	msg, err := x.in.ReadMessage()
+	x.in.max = saved
 	if err != nil {
 		return fmt.Errorf("reading client hello: %w", err)
 	}

@@ -213,3 +213,19 @@ func FuzzRPC(f *testing.F) {
 		}
 	})
 }
+
+// The client hello is bounded well below the ordinary message limit: a
+// well-formed 1.5 MiB hello ends the session.
+func TestOversizedClientHello(t *testing.T) {
+	srv := newTestServer(t)
+	c, _ := startPipeSession(t, srv, 30)
+	hello := `<hello xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"><capabilities><capability>urn:ietf:params:netconf:base:1.0</capability></capabilities><!--` +
+		strings.Repeat("p", 3<<19) + `--></hello>`
+	go func() {
+		c.w.WriteMessage([]byte(hello))
+		c.w.WriteMessage([]byte(`<rpc xmlns="urn:ietf:params:xml:ns:netconf:base:1.0" message-id="1"><get/></rpc>`))
+	}()
+	if m, err := c.r.ReadMessage(); err == nil {
+		t.Fatalf("session went on after an oversized hello: %.200s", m)
+	}
+}
