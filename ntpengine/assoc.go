@@ -21,6 +21,10 @@ type association struct {
 	// its last authentic packet (the loop test; the source of a symmetric
 	// passive association's packets).
 	localAddr netip.Addr
+	// ifIndex is the interface a link-local IPv6 peer was heard on (0:
+	// not yet, or not link-local); packets from it on another interface
+	// are from another host.
+	ifIndex int
 	// localRefID caches refIDOf(localRefOf), what the peer calls us when
 	// it is synchronized to us (see localRef).
 	localRefOf netip.Addr

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"reflect"
+	"strconv"
 	"time"
 
 	"github.com/ntpagent/ntpagent/ntpengine/auth"
@@ -127,12 +128,19 @@ func (e *Engine) hasAssocAt(ap netip.AddrPort, vpn string) bool {
 	if e.addrs == nil || e.addrsStale {
 		e.addrs = make(map[assocAddr]struct{}, len(e.assocs))
 		for _, a := range e.assocs {
-			e.addrs[assocAddr{a.addr, a.vpn}] = struct{}{}
+			e.addrs[assocAddr{unzoned(a.addr), a.vpn}] = struct{}{}
 		}
 		e.addrsStale = false
 	}
-	_, ok := e.addrs[assocAddr{ap, vpn}]
+	_, ok := e.addrs[assocAddr{unzoned(ap), vpn}]
 	return ok
+}
+
+// unzoned is ap without its zone: hasAssocAt answers for an address on any
+// link, which only sends its packet the slow way (find tells the links
+// apart).
+func unzoned(ap netip.AddrPort) netip.AddrPort {
+	return netip.AddrPortFrom(ap.Addr().WithZone(""), ap.Port())
 }
 
 type systemVars struct {
@@ -545,6 +553,11 @@ func (e *Engine) transmit(a *association, t float64) {
 	a.xmtBusy = e.disc.slewBusy()
 	a.counts.Sent++
 	o := Outgoing{Data: data, Dst: a.addr, VPN: a.vpn, SourceInterface: a.cfg.SourceInterface, AssocKey: a.key}
+	if a.ifIndex != 0 && a.addr.Addr().Is6() && a.addr.Addr().IsLinkLocalUnicast() {
+		// A link-local peer is reached on the link it was heard on.
+		o.IfIndex = a.ifIndex
+		o.Dst = netip.AddrPortFrom(a.addr.Addr().WithZone(strconv.Itoa(a.ifIndex)), a.addr.Port())
+	}
 	if a.hmode == packet.ModeSymmetricPassive {
 		o.Src = a.localAddr
 	}

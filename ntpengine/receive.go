@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/netip"
+	"strconv"
 
 	"github.com/ntpagent/ntpagent/ntpengine/auth"
 	"github.com/ntpagent/ntpagent/ntpengine/packet"
@@ -145,11 +147,61 @@ func (e *Engine) Handle(in Incoming) Ready {
 
 func (e *Engine) find(in Incoming) *association {
 	for _, a := range e.assocs {
-		if !a.stopped && a.addr == in.Src && a.vpn == in.VPN {
+		if a.stopped || a.vpn != in.VPN {
+			continue
+		}
+		if src := in.Src.Addr(); !src.Is6() || !src.IsLinkLocalUnicast() {
+			if a.addr == in.Src {
+				return a
+			}
+			continue
+		}
+		if ifx, ok := linkLocalMatch(a, in); ok {
+			if a.ifIndex == 0 {
+				// The peer's link is known from now on (its first
+				// packet answers ours, sent on that link).
+				a.ifIndex = ifx
+			}
 			return a
 		}
 	}
 	return nil
+}
+
+// linkLocalMatch tells whether in comes from a's link-local IPv6 address:
+// the same address and port whatever the zones' spelling (the I/O layer
+// adds the receiving interface's index; a configured address has none or
+// an interface name), on a's interface when that is known (a link-local
+// address names a host only on one link, RFC 4007 §6). It returns the
+// packet's interface index.
+func linkLocalMatch(a *association, in Incoming) (int, bool) {
+	src := in.Src.Addr()
+	if !src.Is6() || !src.IsLinkLocalUnicast() || in.Src.Port() != a.addr.Port() ||
+		src.WithZone("") != a.addr.Addr().WithZone("") {
+		return 0, false
+	}
+	got := in.IfIndex
+	if got == 0 {
+		got = zoneIndex(src)
+	}
+	want := a.ifIndex
+	if want == 0 {
+		want = zoneIndex(a.addr.Addr())
+	}
+	if want != 0 && got != 0 && want != got {
+		return 0, false
+	}
+	return got, true
+}
+
+// zoneIndex is a's zone as an interface index; 0 when a has no zone or an
+// interface name as its zone.
+func zoneIndex(a netip.Addr) int {
+	n, err := strconv.Atoi(a.Zone())
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
 }
 
 func (e *Engine) denied(in Incoming) bool {
@@ -218,6 +270,12 @@ func (e *Engine) mobilize(in Incoming, p *packet.Packet, mac macResult) {
 	a := newAssociation(pc, e.now, 1)
 	a.ephemeral = true
 	a.hmode = packet.ModeSymmetricPassive
+	if src := in.Src.Addr(); src.Is6() && src.IsLinkLocalUnicast() {
+		a.ifIndex = in.IfIndex
+		if a.ifIndex == 0 {
+			a.ifIndex = zoneIndex(src)
+		}
+	}
 	e.assocs = append(e.assocs, a)
 	e.addrsStale = true
 	e.event(EventMobilize, a, "symmetric passive, mobilized by a symmetric active packet")
