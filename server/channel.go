@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"sync"
 
 	"golang.org/x/crypto/ssh"
 
@@ -34,8 +35,33 @@ func (s *Server) handleChannel(ctx context.Context, sc *ssh.ServerConn, conn *ac
 		pty     ptyReq
 		hasPTY  bool
 	)
-	start := func(run func()) {
+	// A channel that never asks for anything is closed after
+	// ChannelRequestTimeout, so it does not hold its window and goroutine.
+	var (
+		timerMu sync.Mutex
+		expired bool
+	)
+	timer := s.clock.AfterFunc(s.cfg.ChannelRequestTimeout, func() {
+		timerMu.Lock()
+		defer timerMu.Unlock()
+		if !started {
+			expired = true
+			s.log.Debug("ssh channel closed: no subsystem, shell or exec request", "user", sc.User())
+			ch.Close()
+		}
+	})
+	defer timer.Stop()
+	// claim marks the channel started unless the timer already closed it.
+	claim := func() bool {
+		timerMu.Lock()
+		defer timerMu.Unlock()
+		if expired {
+			return false
+		}
 		started = true
+		return true
+	}
+	start := func(run func()) {
 		go func() {
 			defer close(done)
 			run()
@@ -84,6 +110,11 @@ func (s *Server) handleChannel(ctx context.Context, sc *ssh.ServerConn, conn *ac
 					reply(req, false)
 					continue
 				}
+				if !claim() {
+					s.releaseSession()
+					reply(req, false)
+					continue
+				}
 				reply(req, true)
 				id := s.nextID.Add(1)
 				start(func() {
@@ -108,6 +139,11 @@ func (s *Server) handleChannel(ctx context.Context, sc *ssh.ServerConn, conn *ac
 					continue
 				}
 				if started || s.cfg.CLI == nil || !s.acquireSession() {
+					reply(req, false)
+					continue
+				}
+				if !claim() {
+					s.releaseSession()
 					reply(req, false)
 					continue
 				}

@@ -88,18 +88,28 @@ func (s *Server) handleConn(raw net.Conn) {
 	defer cancel()
 	go ssh.DiscardRequests(reqs)
 	var wg sync.WaitGroup
+	// open counts the channels being served: each costs a goroutine and a
+	// receive window, so one login cannot open hundreds.
+	var open atomic.Int32
 	for nch := range chans {
 		if nch.ChannelType() != "session" {
 			_ = nch.Reject(ssh.UnknownChannelType, "only session channels are served")
+			continue
+		}
+		if open.Load() >= int32(s.cfg.MaxChannels) {
+			s.log.Warn("ssh channel refused: per-connection limit reached", "user", sc.User(), "max", s.cfg.MaxChannels)
+			_ = nch.Reject(ssh.ResourceShortage, "too many channels on this connection")
 			continue
 		}
 		ch, creqs, err := nch.Accept()
 		if err != nil {
 			continue
 		}
+		open.Add(1)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer open.Add(-1)
 			s.handleChannel(ctx, sc, c, ch, creqs)
 		}()
 	}

@@ -61,6 +61,13 @@ type Config struct {
 	Announce io.Writer
 	// MaxMessage bounds one NETCONF message (default 16 MiB).
 	MaxMessage int
+	// MaxChannels bounds the session channels open at once on one SSH
+	// connection (default 8); further opens are refused with
+	// resource-shortage (RFC 4254 §5.1).
+	MaxChannels int
+	// ChannelRequestTimeout closes a session channel that has not asked for
+	// a subsystem, shell or exec within this long (default 10 s).
+	ChannelRequestTimeout time.Duration
 }
 
 // Server is the SSH server.
@@ -104,6 +111,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.MaxSessions <= 0 {
 		cfg.MaxSessions = 64
+	}
+	if cfg.MaxChannels <= 0 {
+		cfg.MaxChannels = 8
+	}
+	if cfg.ChannelRequestTimeout <= 0 {
+		cfg.ChannelRequestTimeout = 10 * time.Second
 	}
 	if cfg.MaxAuthTries <= 0 {
 		cfg.MaxAuthTries = 6

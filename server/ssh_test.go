@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -408,5 +410,98 @@ func TestSessionEndReasonsOverSSH(t *testing.T) {
 	wantOK(t, killer.rpc(`<close-session/>`))
 	if m := sub.read(); !strings.Contains(m, "<session-id>"+killer.id+"</session-id>") || !strings.Contains(m, "<termination-reason>closed</termination-reason>") {
 		t.Fatalf("closed session end: %s", m)
+	}
+}
+
+// One login cannot open hundreds of session channels (each holds a
+// goroutine and a 2 MiB window): beyond MaxChannels opens are refused with
+// resource-shortage, and a channel that asks for nothing is closed after
+// ChannelRequestTimeout while a NETCONF channel stays.
+func TestChannelsPerConnectionBounded(t *testing.T) {
+	clk := newFakeClock()
+	a := startAgent(t, func(c *Config) { c.Clock = clk; c.ChannelRequestTimeout = 5 * time.Second })
+	conn, err := ssh.Dial("tcp", a.addr, a.operator())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	nc, _, err := conn.OpenChannel("session", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := nc.SendRequest("subsystem", true, ssh.Marshal(struct{ Name string }{"netconf"})); !ok || err != nil {
+		t.Fatalf("subsystem: %v %v", ok, err)
+	}
+	ncr, ncw := netconf.NewFrameReader(nc, 0), netconf.NewFrameWriter(nc)
+	if _, err := ncr.ReadMessage(); err != nil {
+		t.Fatal(err)
+	}
+	var idle []ssh.Channel
+	for i := 1; i < 8; i++ {
+		ch, _, err := conn.OpenChannel("session", nil)
+		if err != nil {
+			t.Fatalf("channel %d: %v", i+1, err)
+		}
+		idle = append(idle, ch)
+	}
+	before := runtime.NumGoroutine()
+	for i := 0; i < 50; i++ {
+		_, _, err := conn.OpenChannel("session", nil)
+		var oe *ssh.OpenChannelError
+		if !errors.As(err, &oe) || oe.Reason != ssh.ResourceShortage {
+			t.Fatalf("extra channel %d: err = %v, want resource-shortage", i, err)
+		}
+	}
+	if after := runtime.NumGoroutine(); after > before+4 {
+		t.Fatalf("goroutines grew from %d to %d while channels were refused", before, after)
+	}
+	closed := make(chan error, 1)
+	go func() {
+		for i, ch := range idle {
+			if _, err := ch.Read(make([]byte, 1)); err == nil {
+				closed <- fmt.Errorf("idle channel %d sent data", i)
+				return
+			}
+		}
+		closed <- nil
+	}()
+	// The channel goroutines arm their timers just after the opens; advance
+	// until all idle channels are closed (bounded: 10 s).
+	for i := 0; ; i++ {
+		clk.Advance(6 * time.Second)
+		select {
+		case err := <-closed:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(20 * time.Millisecond):
+			if i == 500 {
+				t.Fatal("idle channels still open")
+			}
+			continue
+		}
+		break
+	}
+	// The NETCONF channel is still served.
+	if err := ncw.WriteMessage([]byte(`<hello xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"><capabilities><capability>urn:ietf:params:netconf:base:1.0</capability></capabilities></hello>`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := ncw.WriteMessage([]byte(`<rpc xmlns="urn:ietf:params:xml:ns:netconf:base:1.0" message-id="1"><get-config><source><running/></source></get-config></rpc>`)); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := ncr.ReadMessage(); err != nil || !strings.Contains(string(m), "<data") {
+		t.Fatalf("netconf channel after the timeout: %q %v", m, err)
+	}
+	// The closed channels' slots come back.
+	for i := 0; ; i++ { // bounded: 10 s
+		ch, _, err := conn.OpenChannel("session", nil)
+		if err == nil {
+			ch.Close()
+			break
+		}
+		if i == 500 {
+			t.Fatalf("slots not released: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
