@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime/debug"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -186,7 +187,7 @@ func (s *Server) Serve(ctx context.Context, rwc io.ReadWriteCloser, info Session
 		case <-sess.done:
 		}
 	}()
-	err := sess.run()
+	err := sess.safeRun()
 	close(sess.done)
 	rwc.Close()
 	sess.endSubscription()
@@ -210,6 +211,19 @@ func (s *Server) Serve(ctx context.Context, rwc io.ReadWriteCloser, info Session
 		return err
 	}
 	return nil
+}
+
+// safeRun is run with a backstop: a panic outside an operation (framing,
+// parsing, replies) ends this session with an error, not the process.
+func (x *session) safeRun() (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			x.srv.log.Error("netconf session panicked", "session", x.info.ID, "user", x.info.User,
+				"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			err = fmt.Errorf("netconf: session %d: internal error: %v", x.info.ID, r)
+		}
+	}()
+	return x.run()
 }
 
 // endReason is the RFC 6470 §2.3 termination-reason of a session.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -156,7 +157,15 @@ func (x *session) handle(msg []byte) error {
 	}
 	op := el.Children[0]
 	x.srv.stats.ops.add(op.Name.Local)
-	body, err := x.dispatch(op)
+	body, panicked, err := x.safeDispatch(op)
+	if panicked {
+		// The operation's state is unknown: answer, then end this session
+		// only (its locks are released by Serve).
+		if werr := x.reply(el, nil, err); werr != nil {
+			return werr
+		}
+		return fmt.Errorf("netconf: %s panicked", op.Name.Local)
+	}
 	if errors.Is(err, errClose) {
 		x.closeRequested = true
 		if werr := x.reply(el, nil, nil); werr != nil {
@@ -171,6 +180,23 @@ func (x *session) handle(msg []byte) error {
 		x.startSubscription()
 	}
 	return nil
+}
+
+// safeDispatch runs dispatch and turns a panic into an operation-failed
+// error, so that a bug reachable from client XML ends one session, not the
+// daemon.
+func (x *session) safeDispatch(op *element) (body []byte, panicked bool, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			x.srv.log.Error("netconf operation panicked", "session", x.info.ID, "user", x.info.User,
+				"operation", op.Name.Local, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			body, panicked = nil, true
+			err = &rpcerror.Error{Type: rpcerror.TypeApplication, Tag: rpcerror.TagOperationFailed,
+				Severity: "error", Message: "Internal error while processing the operation; the session is closed."}
+		}
+	}()
+	body, err = x.dispatch(op)
+	return body, false, err
 }
 
 func (x *session) countBad() {

@@ -7,8 +7,10 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ntpagent/ntpagent/datastore"
+	"github.com/ntpagent/ntpagent/gen"
 	"github.com/ntpagent/ntpagent/yang"
 )
 
@@ -227,5 +229,55 @@ func TestOversizedClientHello(t *testing.T) {
 	}()
 	if m, err := c.r.ReadMessage(); err == nil {
 		t.Fatalf("session went on after an oversized hello: %.200s", m)
+	}
+}
+
+// A panic reachable from client XML (here: in the state provider of <get>)
+// is answered with operation-failed and ends that session only.
+func TestPanicInOperationEndsOnlyThatSession(t *testing.T) {
+	st, err := datastore.Open(datastore.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sch, err := yang.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(Config{Store: st, Schema: sch, State: func(*gen.Device) { panic("state provider bug") }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close(); st.Close() })
+	hello := `<hello xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"><capabilities><capability>urn:ietf:params:netconf:base:1.0</capability></capabilities></hello>`
+	c, _ := startPipeSession(t, srv, 40)
+	if err := c.w.WriteMessage([]byte(hello)); err != nil {
+		t.Fatal(err)
+	}
+	wantLock := c.rpc(`<lock><target><candidate/></target></lock>`)
+	if !strings.Contains(wantLock, "<ok/>") {
+		t.Fatalf("lock: %s", wantLock)
+	}
+	if m := c.rpc(`<get/>`); !strings.Contains(m, "<error-tag>operation-failed</error-tag>") {
+		t.Fatalf("get: %s", m)
+	}
+	if m, err := c.r.ReadMessage(); err == nil {
+		t.Fatalf("session went on after a panic: %s", m)
+	}
+	// The server still serves others, and the lock of the ended session is gone.
+	other, _ := startPipeSession(t, srv, 41)
+	if err := other.w.WriteMessage([]byte(hello)); err != nil {
+		t.Fatal(err)
+	}
+	// The ended session's locks are released just after its transport
+	// closes: retry (bounded: 5 s).
+	for i := 0; ; i++ {
+		m := other.rpc(`<lock><target><candidate/></target></lock>`)
+		if strings.Contains(m, "<ok/>") {
+			break
+		}
+		if i == 250 {
+			t.Fatalf("lock after the panic: %s", m)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
