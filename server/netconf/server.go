@@ -68,6 +68,9 @@ type Config struct {
 	// ReplayEvents is how many past events create-subscription can replay
 	// (default 1000).
 	ReplayEvents int
+	// HelloTimeout ends a session whose client has not sent its <hello>
+	// within this long (default 60 s), so it cannot hold a session slot.
+	HelloTimeout time.Duration
 }
 
 // SessionInfo describes the transport session a NETCONF session runs on.
@@ -130,6 +133,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.MaxDepth <= 0 {
 		cfg.MaxDepth = DefaultMaxDepth
+	}
+	if cfg.HelloTimeout <= 0 {
+		cfg.HelloTimeout = 60 * time.Second
 	}
 	if cfg.ReplayEvents <= 0 {
 		cfg.ReplayEvents = 1000

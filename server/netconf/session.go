@@ -47,9 +47,22 @@ func (x *session) run() error {
 	if err := x.sendHello(); err != nil {
 		return err
 	}
-	if err := x.readHello(); err != nil {
+	var helloTimedOut atomic.Bool
+	helloTimer := x.srv.cfg.Clock.AfterFunc(x.srv.cfg.HelloTimeout, func() {
+		helloTimedOut.Store(true)
+		x.rwc.Close()
+	})
+	err := x.readHello()
+	helloTimer.Stop()
+	if err != nil {
 		x.srv.stats.inBadHellos.Add(1)
+		if helloTimedOut.Load() {
+			return fmt.Errorf("netconf: no client hello within %v: %w", x.srv.cfg.HelloTimeout, err)
+		}
 		return err
+	}
+	if helloTimedOut.Load() {
+		return fmt.Errorf("netconf: no client hello within %v", x.srv.cfg.HelloTimeout)
 	}
 	x.srv.register(x)
 	for {

@@ -281,3 +281,34 @@ func TestPanicInOperationEndsOnlyThatSession(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// A client that logs in and never sends its hello is dropped after
+// HelloTimeout instead of holding a session slot until the idle timeout.
+func TestClientHelloTimeout(t *testing.T) {
+	st, err := datastore.Open(datastore.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sch, err := yang.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(Config{Store: st, Schema: sch, HelloTimeout: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close(); st.Close() })
+	c, _ := startPipeSession(t, srv, 50)
+	// Read returns once the server closes the session (the pipe has no
+	// deadline, so without the hello timeout this blocks until the test's
+	// own timeout).
+	if m, err := c.r.ReadMessage(); err == nil {
+		t.Fatalf("session sent %s instead of closing", m)
+	}
+	for i := 0; srv.stats.inBadHellos.Load() != 1; i++ { // bounded: 5 s
+		if i == 250 {
+			t.Fatalf("in-bad-hellos = %d, want 1", srv.stats.inBadHellos.Load())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
