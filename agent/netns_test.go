@@ -221,3 +221,51 @@ func TestMissingVPNInstanceIsRetried(t *testing.T) {
 		return s != nil && s.GetPacketsSent() > 0
 	})
 }
+
+// A link-local IPv6 peer (configured without a zone, with a
+// source-interface) is reached over a veth link between two namespaces:
+// its replies, which the I/O layer gives the interface's index as zone,
+// match the configured association (RFC 4007 §6), and no ephemeral
+// association appears.
+func TestNamespacesLinkLocalPeer(t *testing.T) {
+	testtool.RequireRoot(t)
+	testtool.Require(t, "ip")
+	t.Parallel()
+	id := os.Getpid() % 100000
+	nsA, nsB := fmt.Sprintf("ntpll%d-a", id), fmt.Sprintf("ntpll%d-b", id)
+	va, vb := fmt.Sprintf("nla%d", id), fmt.Sprintf("nlb%d", id)
+	t.Cleanup(func() {
+		exec.Command("ip", "netns", "del", nsA).Run()
+		exec.Command("ip", "netns", "del", nsB).Run()
+	})
+	ipCmd(t, "netns", "add", nsA)
+	ipCmd(t, "netns", "add", nsB)
+	ipCmd(t, "link", "add", va, "netns", nsA, "type", "veth", "peer", "name", vb, "netns", nsB)
+	ipCmd(t, "-n", nsA, "addr", "add", "fe80::a/64", "dev", va, "nodad")
+	ipCmd(t, "-n", nsB, "addr", "add", "fe80::b/64", "dev", vb, "nodad")
+	ipCmd(t, "-n", nsA, "link", "set", va, "up")
+	ipCmd(t, "-n", nsB, "link", "set", vb, "up")
+
+	const scale = 8
+	portA, portB := freeUDPPort(t), freeUDPPort(t)
+	b := startAgent(t, Options{Clock: fastClock(scale), MaxWait: 20 * time.Millisecond,
+		Listen:   []netip.AddrPort{netip.AddrPortFrom(netip.IPv6Unspecified(), portB)},
+		OpenVPNs: []string{nsB}, Engine: ntpengine.Config{LocalStratum: 5}})
+	a := startAgent(t, Options{Clock: fastClock(scale), MaxWait: 20 * time.Millisecond,
+		Listen: []netip.AddrPort{netip.AddrPortFrom(netip.IPv6Unspecified(), portA)}})
+	defer func() {
+		if t.Failed() {
+			t.Logf("A: %s\nB: %s", describeSessions(a.State()), describeSessions(b.State()))
+		}
+	}()
+	a.apply(t, config(false, nil, peer{address: "fe80::b", vpn: nsA, port: portB, sourceInterface: va}))
+	waitFor(t, 30*time.Second, "A to reach B at its link-local address", func() bool {
+		s := session(a.State(), "fe80::b", portB)
+		return s != nil && s.GetReach()&3 == 3
+	})
+	for k, s := range a.State().GetNtp().GetSessions().Session {
+		if !s.GetConfigured() {
+			t.Errorf("A has an unconfigured session %s port %d", k.Address, k.Port)
+		}
+	}
+}

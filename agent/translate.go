@@ -143,6 +143,11 @@ func translate(root *gen.Device, base ntpengine.Config, resolved func(name strin
 			pp.blocked = fmt.Sprintf("%q is not an address or a domain name", pp.address)
 		}
 		ifname, _ := rules.EffectiveSourceInterface(root, p, pp.ip)
+		if pp.ip.Is6() && pp.ip.IsLinkLocalUnicast() && pp.ip.Zone() == "" && ifname == "" && pp.blocked == "" {
+			// A link-local address names a host only on one link (RFC
+			// 4007 §6); the kernel cannot send to it without one.
+			pp.blocked = fmt.Sprintf("%s is a link-local address: set the peer's source-interface to say on which link it is", pp.ip)
+		}
 		pp.cfg = ntpengine.PeerConfig{
 			Key:             pp.key,
 			VPN:             vpn,

@@ -122,3 +122,19 @@ func TestDropRefusedPeers(t *testing.T) {
 		t.Errorf("a configuration wrong as a whole dropped %d peers", n)
 	}
 }
+
+// A link-local IPv6 peer runs only with a source-interface, which says on
+// which link it is (RFC 4007 §6); without one it shows why.
+func TestTranslateLinkLocalNeedsSourceInterface(t *testing.T) {
+	t.Parallel()
+	root := config(false, nil, peer{address: "fe80::1"}, peer{address: "fe80::2", sourceInterface: "eth1"})
+	pl := translate(root, ntpengine.Config{}, noNames)
+	if len(pl.engine.Peers) != 1 || pl.engine.Peers[0].Address.Addr() != netip.MustParseAddr("fe80::2") || pl.engine.Peers[0].SourceInterface != "eth1" {
+		t.Fatalf("engine peers %+v, want only fe80::2 on eth1", pl.engine.Peers)
+	}
+	for _, pp := range pl.peers {
+		if pp.address == "fe80::1" && !strings.Contains(pp.blocked, "source-interface") {
+			t.Errorf("link-local peer without a source-interface: blocked %q", pp.blocked)
+		}
+	}
+}
