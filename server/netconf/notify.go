@@ -62,6 +62,14 @@ type subscription struct {
 	quit  chan struct{}
 	once  sync.Once
 	timer Timer
+	// replay holds the replayed events and replayComplete, taken from the
+	// replay buffer when the subscription was created: the writer sends
+	// them first, whatever their number (the queue holds live events only).
+	replay [][]byte
+	// finished is closed at stopTime; complete is the notificationComplete
+	// to send then, after the events already queued (RFC 5277 §2.2.1).
+	finished chan struct{}
+	complete []byte
 
 	started bool
 }
@@ -93,20 +101,48 @@ func notificationXML(ev event) []byte {
 	return b.Bytes()
 }
 
+func (sub *subscription) write(m []byte) bool {
+	if err := sub.x.out.WriteMessage(m); err != nil {
+		sub.end()
+		return false
+	}
+	sub.x.outNotifications.Add(1)
+	sub.x.srv.stats.outNotifies.Add(1)
+	return true
+}
+
 func (sub *subscription) run() {
+	for i, m := range sub.replay {
+		select {
+		case <-sub.quit:
+			return
+		default:
+		}
+		if !sub.write(m) {
+			return
+		}
+		sub.replay[i] = nil
+	}
+	sub.replay = nil
 	for {
 		select {
 		case m := <-sub.queue:
-			if m == nil {
-				sub.end()
+			if !sub.write(m) {
 				return
 			}
-			if err := sub.x.out.WriteMessage(m); err != nil {
-				sub.end()
-				return
+		case <-sub.finished:
+			// No event is queued after finished is closed (the subscription
+			// left the log first): send what is queued, then the end marker.
+			for n := len(sub.queue); n > 0; n-- {
+				if !sub.write(<-sub.queue) {
+					return
+				}
 			}
-			sub.x.outNotifications.Add(1)
-			sub.x.srv.stats.outNotifies.Add(1)
+			// Detach first, so that a client that has read the marker can
+			// create a new subscription at once.
+			sub.end()
+			sub.write(sub.complete)
+			return
 		case <-sub.quit:
 			return
 		}
@@ -183,7 +219,7 @@ func (x *session) createSubscription(op *element) error {
 		}
 		stop = t
 	}
-	sub := &subscription{x: x, stop: stop, queue: make(chan []byte, 256), quit: make(chan struct{})}
+	sub := &subscription{x: x, stop: stop, queue: make(chan []byte, 256), quit: make(chan struct{}), finished: make(chan struct{})}
 	if f := op.child(NSNotification, "filter"); f != nil {
 		for _, a := range f.Attr {
 			if a.Name.Local == "type" && a.Value != "subtree" {
@@ -204,18 +240,12 @@ func (x *session) createSubscription(op *element) error {
 	if !start.IsZero() {
 		for _, ev := range l.buf {
 			if !ev.time.Before(start) && sub.selects(ev) {
-				select {
-				case sub.queue <- notificationXML(ev):
-				default:
-				}
+				sub.replay = append(sub.replay, notificationXML(ev))
 			}
 		}
 		done := event{time: now, ns: nsNetmodNotification, local: "replayComplete",
 			body: []byte(`<replayComplete xmlns="` + nsNetmodNotification + `"/>`)}
-		select {
-		case sub.queue <- notificationXML(done):
-		default:
-		}
+		sub.replay = append(sub.replay, notificationXML(done))
 	}
 	l.subs[sub] = struct{}{}
 	l.mu.Unlock()
@@ -243,17 +273,11 @@ func (x *session) startSubscription() {
 		finish := func() {
 			l.mu.Lock()
 			delete(l.subs, sub)
+			l.mu.Unlock()
 			ev := event{time: x.srv.cfg.Clock.Now(), ns: nsNetmodNotification, local: "notificationComplete",
 				body: []byte(`<notificationComplete xmlns="` + nsNetmodNotification + `"/>`)}
-			select {
-			case sub.queue <- notificationXML(ev):
-			default:
-			}
-			select {
-			case sub.queue <- nil: // ends the writer after the queued events
-			default:
-			}
-			l.mu.Unlock()
+			sub.complete = notificationXML(ev)
+			close(sub.finished) // the writer sends complete after the queued events
 		}
 		if d := sub.stop.Sub(x.srv.cfg.Clock.Now()); d > 0 {
 			sub.timer = x.srv.cfg.Clock.AfterFunc(d, finish)

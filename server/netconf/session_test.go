@@ -312,3 +312,47 @@ func TestClientHelloTimeout(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// RFC 5277 §2.1.1, §2.2.1: a replay larger than the live queue (256) is sent
+// in full, then replayComplete, then notificationComplete at stopTime.
+func TestReplayLargerThanQueueIsComplete(t *testing.T) {
+	srv := newTestServer(t)
+	const n = 600
+	for i := 0; i < n; i++ {
+		srv.Publish("urn:example:replay", "tick", fmt.Appendf(nil, `<tick xmlns="urn:example:replay"><n>%d</n></tick>`, i))
+	}
+	stop := time.Now().Format(time.RFC3339Nano)
+	c, _ := startPipeSession(t, srv, 60)
+	if err := c.w.WriteMessage([]byte(helloBase11)); err != nil {
+		t.Fatal(err)
+	}
+	c.r.SetChunked()
+	c.w.SetChunked()
+	if r := c.rpc(`<create-subscription xmlns="` + NSNotification + `"><filter><tick xmlns="urn:example:replay"/></filter>` +
+		`<startTime>2000-01-01T00:00:00Z</startTime><stopTime>` + stop + `</stopTime></create-subscription>`); !strings.Contains(r, "<ok/>") {
+		t.Fatal(r)
+	}
+	// Bound the wait: a lost event would otherwise block the read forever.
+	if err := c.conn.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < n; i++ {
+		m, err := c.r.ReadMessage()
+		if err != nil {
+			t.Fatalf("event %d: %v", i, err)
+		}
+		if want := fmt.Sprintf("<n>%d</n>", i); !strings.Contains(string(m), want) {
+			t.Fatalf("event %d: %s", i, m)
+		}
+	}
+	for _, want := range []string{"<replayComplete", "<notificationComplete"} {
+		m, err := c.r.ReadMessage()
+		if err != nil || !strings.Contains(string(m), want) {
+			t.Fatalf("want %s, got %s %v", want, m, err)
+		}
+	}
+	// The finished subscription frees the session for a new one.
+	if r := c.rpc(`<create-subscription xmlns="` + NSNotification + `"/>`); !strings.Contains(r, "<ok/>") {
+		t.Fatal(r)
+	}
+}
