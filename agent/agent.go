@@ -698,7 +698,19 @@ func (a *Agent) lookupDone(res resolved) {
 		}
 		return
 	}
-	r.err, r.backoff, r.retryAt = "", 0, time.Time{}
+	r.err = ""
+	if rules.CheckHostAddress(res.addr.String(), nil) != nil {
+		// A sinkholed name (0.0.0.0) is asked again, backing off, until
+		// it gives a host address; translate keeps it out meanwhile.
+		if r.backoff == 0 {
+			r.backoff = a.opts.ResolveRetry
+		} else {
+			r.backoff = min(2*r.backoff, maxResolveBackoff)
+		}
+		r.retryAt = time.Now().Add(r.backoff)
+	} else {
+		r.backoff, r.retryAt = 0, time.Time{}
+	}
 	if r.addr == res.addr {
 		return
 	}

@@ -11,6 +11,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/ntpagent/ntpagent/datastore/rules"
 )
 
 // Resolver resolves the domain names of peers. *net.Resolver satisfies it
@@ -95,12 +97,25 @@ type resolved struct {
 // lookupTimeout bounds one lookup.
 const lookupTimeout = 5 * time.Second
 
-// pickAddress prefers an IPv4 address (the common case of a dual-stacked
-// name; an operator who wants IPv6 configures the address) and is stable.
+// pickAddress prefers a host address (rules.CheckHostAddress: not 0.0.0.0,
+// multicast, broadcast…) and among those an IPv4 address (the common case
+// of a dual-stacked name; an operator who wants IPv6 configures the
+// address), and is stable. With no host address it picks as if all were,
+// so that translate can say what the name resolved to.
 func pickAddress(addrs []netip.Addr) netip.Addr {
+	if a := pickFamily(addrs, true); a.IsValid() {
+		return a
+	}
+	return pickFamily(addrs, false)
+}
+
+func pickFamily(addrs []netip.Addr, hostOnly bool) netip.Addr {
 	var v6 netip.Addr
 	for _, a := range addrs {
 		a = a.Unmap()
+		if hostOnly && rules.CheckHostAddress(a.String(), nil) != nil {
+			continue
+		}
 		if a.Is4() {
 			return a
 		}

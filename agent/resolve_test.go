@@ -28,6 +28,12 @@ func TestHostsResolver(t *testing.T) {
 	if pickAddress([]netip.Addr{netip.MustParseAddr("fd00::1"), netip.MustParseAddr("198.18.0.1")}) != netip.MustParseAddr("198.18.0.1") {
 		t.Error("pickAddress does not prefer IPv4")
 	}
+	if got := pickAddress([]netip.Addr{netip.MustParseAddr("0.0.0.0"), netip.MustParseAddr("ff02::1"), netip.MustParseAddr("fd00::1")}); got != netip.MustParseAddr("fd00::1") {
+		t.Errorf("pickAddress chose %v over a host address", got)
+	}
+	if got := pickAddress([]netip.Addr{netip.MustParseAddr("0.0.0.0")}); got != netip.MustParseAddr("0.0.0.0") {
+		t.Errorf("pickAddress of a sinkholed name: %v, want 0.0.0.0 (for translate to say why)", got)
+	}
 	for _, name := range []string{"b.test", "c.test"} {
 		if got, err := r.LookupNetIP(ctx, "ip", name); err == nil {
 			t.Errorf("%s resolved to %v", name, got)
@@ -122,4 +128,11 @@ func TestDomainPeerResolvingToNonHostAddress(t *testing.T) {
 	if s := session(a.State(), "sink.ntpagent.test", port); s == nil || !strings.Contains(s.GetLastError(), "0.0.0.0") {
 		t.Errorf("sinkholed peer lost its reason: %s", describeSessions(a.State()))
 	}
+	// The sinkholed name is asked again: once it gives a host address the
+	// peer runs there.
+	os.WriteFile(hosts, []byte("127.0.0.64 sink.ntpagent.test\n127.0.0.61 dup.ntpagent.test\n"), 0o600)
+	waitFor(t, 30*time.Second, "the sinkholed name to be resolved again", func() bool {
+		s := session(a.State(), "sink.ntpagent.test", port)
+		return s != nil && s.GetResolvedAddress() == "127.0.0.64" && s.GetLastError() == "" && s.GetPacketsSent() > 0
+	})
 }
