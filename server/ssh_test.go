@@ -236,6 +236,9 @@ func TestIdleTimeoutClosesConnection(t *testing.T) {
 	clk := newFakeClock()
 	a := startAgent(t, func(c *Config) { c.Clock = clk; c.IdleTimeout = 10 * time.Minute })
 	c := dialNC(t, a.addr, a.adminKey(), true)
+	// One round trip, so the server has read the client hello before the
+	// clock jumps past the hello timeout.
+	wantOK(t, c.rpc(`<discard-changes/>`))
 	clk.Advance(9 * time.Minute)
 	wantOK(t, c.rpc(`<lock><target><candidate/></target></lock>`)) // activity resets the timer
 	clk.Advance(9 * time.Minute)
@@ -436,6 +439,19 @@ func TestChannelsPerConnectionBounded(t *testing.T) {
 	if _, err := ncr.ReadMessage(); err != nil {
 		t.Fatal(err)
 	}
+	getConfig := func() {
+		t.Helper()
+		if err := ncw.WriteMessage([]byte(`<rpc xmlns="urn:ietf:params:xml:ns:netconf:base:1.0" message-id="1"><get-config><source><running/></source></get-config></rpc>`)); err != nil {
+			t.Fatal(err)
+		}
+		if m, err := ncr.ReadMessage(); err != nil || !strings.Contains(string(m), "<data") {
+			t.Fatalf("netconf channel: %q %v", m, err)
+		}
+	}
+	if err := ncw.WriteMessage([]byte(`<hello xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"><capabilities><capability>urn:ietf:params:netconf:base:1.0</capability></capabilities></hello>`)); err != nil {
+		t.Fatal(err)
+	}
+	getConfig() // the hello has been read before the clock moves
 	var idle []ssh.Channel
 	for i := 1; i < 8; i++ {
 		ch, _, err := conn.OpenChannel("session", nil)
@@ -483,15 +499,7 @@ func TestChannelsPerConnectionBounded(t *testing.T) {
 		break
 	}
 	// The NETCONF channel is still served.
-	if err := ncw.WriteMessage([]byte(`<hello xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"><capabilities><capability>urn:ietf:params:netconf:base:1.0</capability></capabilities></hello>`)); err != nil {
-		t.Fatal(err)
-	}
-	if err := ncw.WriteMessage([]byte(`<rpc xmlns="urn:ietf:params:xml:ns:netconf:base:1.0" message-id="1"><get-config><source><running/></source></get-config></rpc>`)); err != nil {
-		t.Fatal(err)
-	}
-	if m, err := ncr.ReadMessage(); err != nil || !strings.Contains(string(m), "<data") {
-		t.Fatalf("netconf channel after the timeout: %q %v", m, err)
-	}
+	getConfig()
 	// The closed channels' slots come back.
 	for i := 0; ; i++ { // bounded: 10 s
 		ch, _, err := conn.OpenChannel("session", nil)
