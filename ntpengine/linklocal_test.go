@@ -21,9 +21,17 @@ func TestLinkLocalPeerMatchesZonedReplies(t *testing.T) {
 		return netip.AddrPortFrom(peer.Addr().WithZone(strconv.Itoa(ifx)), peer.Port())
 	}
 	h := serverReply(req, packet.ModeServer, sent, 0.01, 0.005)
+	// A forged reply from the same address on another link, not echoing
+	// our poll, does not tie the association to that link.
+	forged := h
+	forged.OriginTime++
+	e.Handle(Incoming{Data: forged.AppendHeader(nil), Src: zoned(4), Dst: us, IfIndex: 4, RxTime: at(sent + 0.005)})
+	if a := assoc(e, "p1"); a.ifIndex != 0 || a.counts.Bogus != 1 {
+		t.Fatalf("a bogus packet from another link: interface %d, bogus %d", a.ifIndex, a.counts.Bogus)
+	}
 	e.Handle(Incoming{Data: h.AppendHeader(nil), Src: zoned(3), Dst: us, IfIndex: 3, RxTime: at(sent + 0.01)})
 	a := assoc(e, "p1")
-	if a.counts.Received != 1 || a.reach == 0 {
+	if a.counts.Received != 2 || a.reach == 0 {
 		t.Fatalf("the zoned reply was not matched: received %d, reach %o", a.counts.Received, a.reach)
 	}
 	if len(e.assocs) != 1 {

@@ -156,12 +156,7 @@ func (e *Engine) find(in Incoming) *association {
 			}
 			continue
 		}
-		if ifx, ok := linkLocalMatch(a, in); ok {
-			if a.ifIndex == 0 {
-				// The peer's link is known from now on (its first
-				// packet answers ours, sent on that link).
-				a.ifIndex = ifx
-			}
+		if linkLocalMatch(a, in) {
 			return a
 		}
 	}
@@ -173,25 +168,34 @@ func (e *Engine) find(in Incoming) *association {
 // adds the receiving interface's index; a configured address has none or
 // an interface name), on a's interface when that is known (a link-local
 // address names a host only on one link, RFC 4007 §6). It returns the
-// packet's interface index.
-func linkLocalMatch(a *association, in Incoming) (int, bool) {
+// packet's interface index. Until the association knows its interface,
+// a packet from any link matches; process learns the interface from the
+// first packet that passes the origin test (it answers one of ours).
+func linkLocalMatch(a *association, in Incoming) bool {
 	src := in.Src.Addr()
 	if !src.Is6() || !src.IsLinkLocalUnicast() || in.Src.Port() != a.addr.Port() ||
 		src.WithZone("") != a.addr.Addr().WithZone("") {
-		return 0, false
+		return false
 	}
-	got := in.IfIndex
-	if got == 0 {
-		got = zoneIndex(src)
-	}
+	got := inIfIndex(in)
 	want := a.ifIndex
 	if want == 0 {
 		want = zoneIndex(a.addr.Addr())
 	}
-	if want != 0 && got != 0 && want != got {
-		return 0, false
+	return want == 0 || got == 0 || want == got
+}
+
+// inIfIndex is the interface a link-local IPv6 packet came in on (0: not
+// link-local, or not known).
+func inIfIndex(in Incoming) int {
+	src := in.Src.Addr()
+	if !src.Is6() || !src.IsLinkLocalUnicast() {
+		return 0
 	}
-	return got, true
+	if in.IfIndex != 0 {
+		return in.IfIndex
+	}
+	return zoneIndex(src)
 }
 
 // zoneIndex is a's zone as an interface index; 0 when a has no zone or an
@@ -270,12 +274,7 @@ func (e *Engine) mobilize(in Incoming, p *packet.Packet, mac macResult) {
 	a := newAssociation(pc, e.now, 1)
 	a.ephemeral = true
 	a.hmode = packet.ModeSymmetricPassive
-	if src := in.Src.Addr(); src.Is6() && src.IsLinkLocalUnicast() {
-		a.ifIndex = in.IfIndex
-		if a.ifIndex == 0 {
-			a.ifIndex = zoneIndex(src)
-		}
-	}
+	a.ifIndex = inIfIndex(in)
 	e.assocs = append(e.assocs, a)
 	e.addrsStale = true
 	e.event(EventMobilize, a, "symmetric passive, mobilized by a symmetric active packet")
@@ -326,6 +325,10 @@ func (e *Engine) process(a *association, in Incoming, p *packet.Packet, mac macR
 	a.org, a.rec = p.TransmitTime, rx
 	if a.hmode == packet.ModeClient {
 		a.xmt = 0 // a reply is accepted once (replay protection)
+	}
+	if a.ifIndex == 0 {
+		// It answers our last packet: a link-local peer is on this link.
+		a.ifIndex = inIfIndex(in)
 	}
 	if code, ok := p.IsKoD(); ok {
 		e.kiss(a, p, code)
