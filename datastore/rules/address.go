@@ -106,3 +106,18 @@ func broadcastOf(p netip.Prefix) netip.Addr {
 	v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]) | host
 	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
 }
+
+// CanonicalPeerAddress is the one spelling under which a peer address is
+// stored, so that one peer is one list entry whichever interface wrote it: an
+// IPv6 address in RFC 5952 form, a domain name in lower case (DNS names
+// compare without case, RFC 4343), anything else unchanged. The XML codec
+// applies the same forms through the address typedefs.
+func CanonicalPeerAddress(s string) string {
+	switch kind, a := ClassifyAddress(s); kind {
+	case IPv6:
+		return a.String()
+	case Domain:
+		return strings.ToLower(s)
+	}
+	return s
+}

@@ -248,3 +248,16 @@ func TestKeyBytes(t *testing.T) {
 		}
 	}
 }
+
+func TestCanonicalPeerAddress(t *testing.T) {
+	for in, want := range map[string]string{
+		"10.1.1.1":         "10.1.1.1",
+		"2001:DB8:0:0::1":  "2001:db8::1",
+		"NTP.Example.net":  "ntp.example.net",
+		"ntp.example.net.": "ntp.example.net.",
+	} {
+		if got := CanonicalPeerAddress(in); got != want {
+			t.Errorf("CanonicalPeerAddress(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -159,6 +159,22 @@ func TestCrossInterface(t *testing.T) {
 	}
 }
 
+// TestDomainPeerStoredLikeNETCONF: the CLI stores a domain name in the same
+// (lower-case) spelling as an edit-config does, so a name typed in either
+// interface is one peer, and the CLI's re-entry replaces it.
+func TestDomainPeerStoredLikeNETCONF(t *testing.T) {
+	e := newEnv(t)
+	e.batch(t, "system-view\nntp unicast-peer domain NTP.Example.net maxpoll 8\nntp unicast-peer domain ntp.EXAMPLE.net maxpoll 9")
+	peers := e.store.Snapshot(datastore.Candidate).GetNtp().UnicastPeer
+	if len(peers) != 1 {
+		t.Fatalf("candidate holds %d peers, want 1: %v", len(peers), peers)
+	}
+	p := e.store.Snapshot(datastore.Candidate).GetNtp().GetUnicastPeer("ntp.example.net", "_public_")
+	if p == nil || p.GetMaxpoll() != 9 {
+		t.Fatalf("the peer is not stored as ntp.example.net with maxpoll 9: %v", peers)
+	}
+}
+
 // TestBadInputChangesNothing: 1 MB lines, control characters, unknown
 // commands and ambiguous abbreviations give a clear error, the session goes
 // on (the command after them runs), and the configuration is unchanged.

@@ -74,13 +74,14 @@ var (
 			return "", false
 		}
 		// RFC 5952 form, so that one address is one list entry.
-		return a.String(), true
+		return rules.CanonicalPeerAddress(a.String()), true
 	}}
 	pDomain = &paramSpec{name: "STRING<1-253>", check: func(tok string) (string, bool) {
 		if len(tok) > 253 || !domainPattern.MatchString(tok) {
 			return "", false
 		}
-		return tok, true
+		// Lower case, as NETCONF stores it: one name is one list entry.
+		return rules.CanonicalPeerAddress(tok), true
 	}}
 	// interface-name: 1..15 characters, no '/', ':' or white space.
 	pIfName = stringParam("STRING<1-15>", 1, 15, "/: ?")
