@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
+	"runtime"
+	"strconv"
 	"time"
+	"unsafe"
 
-	"golang.org/x/net/ipv4"
 	"golang.org/x/sys/unix"
 )
 
@@ -27,26 +30,27 @@ type Responder interface {
 }
 
 // Replies collects the replies to one read, at most one per datagram read.
+// They are kept as the message headers of one sendmmsg(2), set up once.
 type Replies struct {
 	is4   bool
 	n     int
-	ms    []ipv4.Message // the same type as ipv6.Message
-	bufs  [][]byte       // each of capacity MaxDatagram
-	addrs []net.UDPAddr
-	ips   [][16]byte
+	hdrs  []unix.Mmsghdr
+	iovs  []unix.Iovec
+	names [][unix.SizeofSockaddrInet6]byte // struct sockaddr_in or sockaddr_in6
+	bufs  [][]byte                         // each of capacity MaxDatagram
 	srcs  []netip.Addr
-	oobs  [][]byte
+	dsts  []netip.AddrPort
+	oobs  [][]byte // each of capacity oobSize
 }
 
 func newReplies(n int) *Replies {
 	r := &Replies{
-		ms: make([]ipv4.Message, n), bufs: make([][]byte, n), addrs: make([]net.UDPAddr, n),
-		ips: make([][16]byte, n), srcs: make([]netip.Addr, n), oobs: make([][]byte, n),
+		hdrs: make([]unix.Mmsghdr, n), iovs: make([]unix.Iovec, n), names: make([][unix.SizeofSockaddrInet6]byte, n),
+		bufs: make([][]byte, n), srcs: make([]netip.Addr, n), dsts: make([]netip.AddrPort, n), oobs: make([][]byte, n),
 	}
 	for i := range n {
 		r.bufs[i] = make([]byte, 0, MaxDatagram)
 		r.oobs[i] = make([]byte, 0, oobSize)
-		r.ms[i].Buffers = make([][]byte, 1)
 	}
 	return r
 }
@@ -63,7 +67,7 @@ func (r *Replies) Len() int { return r.n }
 // MaxDatagram) to build it in place, or nil when no room is left. Passing
 // it (filled) to Add costs no copy.
 func (r *Replies) Buffer() []byte {
-	if r.n >= len(r.ms) {
+	if r.n >= len(r.hdrs) {
 		return nil
 	}
 	return r.bufs[r.n][:0]
@@ -74,7 +78,7 @@ func (r *Replies) Buffer() []byte {
 // nothing, when there is no room, data is larger than MaxDatagram, or dst
 // is not a unicast address and port of the socket's family.
 func (r *Replies) Add(data []byte, dst netip.AddrPort, src netip.Addr) bool {
-	if r.n >= len(r.ms) || len(data) > MaxDatagram {
+	if r.n >= len(r.hdrs) || len(data) > MaxDatagram || len(data) == 0 {
 		return false
 	}
 	a := dst.Addr().Unmap()
@@ -85,120 +89,182 @@ func (r *Replies) Add(data []byte, dst netip.AddrPort, src netip.Addr) bool {
 	}
 	i := r.n
 	r.bufs[i] = append(r.bufs[i][:0], data...) // a no-op copy when data is Buffer()
-	r.ms[i].Buffers[0] = r.bufs[i]
-	ua := &r.addrs[i]
-	if r.is4 {
-		b := a.As4()
-		copy(r.ips[i][:4], b[:])
-		ua.IP = r.ips[i][:4]
-	} else {
-		r.ips[i] = a.As16()
-		ua.IP = r.ips[i][:]
-	}
-	ua.Port, ua.Zone = int(dst.Port()), a.Zone()
-	r.ms[i].Addr = ua
+	r.dsts[i] = netip.AddrPortFrom(a, dst.Port())
 	r.srcs[i] = src
 	r.n++
 	return true
 }
 
+// header fills message header i for sendmmsg(2): the payload, the
+// destination as a struct sockaddr_in / sockaddr_in6 (a link-local
+// destination's zone is its interface index) and the control message
+// that sets the source address, if any.
+func (r *Replies) header(i int, oob []byte) {
+	h := &r.hdrs[i]
+	*h = unix.Mmsghdr{}
+	r.iovs[i].Base = &r.bufs[i][0]
+	r.iovs[i].SetLen(len(r.bufs[i]))
+	h.Hdr.Iov = &r.iovs[i]
+	h.Hdr.SetIovlen(1)
+	name := &r.names[i]
+	*name = [unix.SizeofSockaddrInet6]byte{}
+	dst := r.dsts[i]
+	if r.is4 {
+		binary.NativeEndian.PutUint16(name[0:2], unix.AF_INET)
+		binary.BigEndian.PutUint16(name[2:4], dst.Port())
+		a := dst.Addr().As4()
+		copy(name[4:8], a[:])
+		h.Hdr.Namelen = unix.SizeofSockaddrInet4
+	} else {
+		binary.NativeEndian.PutUint16(name[0:2], unix.AF_INET6)
+		binary.BigEndian.PutUint16(name[2:4], dst.Port())
+		a := dst.Addr().As16()
+		copy(name[8:24], a[:])
+		binary.NativeEndian.PutUint32(name[24:28], zoneIndex(dst.Addr().Zone()))
+		h.Hdr.Namelen = unix.SizeofSockaddrInet6
+	}
+	h.Hdr.Name = &name[0]
+	if len(oob) > 0 {
+		h.Hdr.Control = &oob[0]
+		h.Hdr.SetControllen(len(oob))
+	}
+}
+
+// zoneIndex is the interface index of an IPv6 zone: the zones of received
+// datagrams are numeric (see Received); a name is looked up in the
+// process's namespace.
+func zoneIndex(zone string) uint32 {
+	if zone == "" {
+		return 0
+	}
+	if n, err := strconv.ParseUint(zone, 10, 32); err == nil {
+		return uint32(n)
+	}
+	if ifi, err := net.InterfaceByName(zone); err == nil {
+		return uint32(ifi.Index)
+	}
+	return 0
+}
+
 // batch is the reusable state of one socket's reader: receive buffers for
 // recvmmsg(2), the decoded datagrams and the replies.
 type batch struct {
-	ms      []ipv4.Message // the same type as ipv6.Message
+	ring    *rxRing
 	rs      []Received
 	handled []bool
 	out     *Replies
 }
 
 func newBatch(n int) *batch {
-	b := &batch{ms: make([]ipv4.Message, n), rs: make([]Received, 0, n), handled: make([]bool, n), out: newReplies(n)}
-	for i := range b.ms {
-		b.ms[i].Buffers = [][]byte{make([]byte, MaxDatagram)}
-		b.ms[i].OOB = make([]byte, oobSize)
-	}
-	return b
+	return &batch{ring: newRxRing(n), rs: make([]Received, 0, n), handled: make([]bool, n), out: newReplies(n)}
 }
 
-// readBatch blocks until at least one datagram is there and decodes what
-// one recvmmsg(2) read into b.rs, whose Data alias b's buffers. It returns
-// how many datagrams were too large (dropped).
-func (s *Socket) readBatch(b *batch) (truncated int, err error) {
-	var n int
-	if s.p4 != nil {
-		n, err = s.p4.ReadBatch(b.ms, 0)
-	} else {
-		n, err = s.p6.ReadBatch(b.ms, 0)
-	}
-	now := time.Now()
-	b.rs = b.rs[:0]
+// readLoop reads s until it is closed: each read (one recvmmsg(2)) is
+// decoded into b.rs, whose Data alias b's buffers, and handed to handle
+// with the socket's descriptor (for sendReplies) and the number of
+// datagrams too large (dropped). When the socket has nothing to read, the
+// reader waits in the runtime's network poller. It returns nil when handle
+// returns false, net.ErrClosed when the socket is closed, or the error of a
+// failed read.
+func (s *Socket) readLoop(b *batch, handle func(fd uintptr, truncated int) bool) error {
+	rc, err := s.conn.SyscallConn()
 	if err != nil {
-		return 0, err
+		return err
 	}
-	for i := range n {
-		m := &b.ms[i]
-		if m.Flags&unix.MSG_TRUNC != 0 {
-			truncated++
-			continue
+	var rerr error
+	err = rc.Read(func(fd uintptr) bool {
+		// Bounded: every round reads at least one datagram, or returns.
+		for {
+			n, errno := b.ring.recv(fd)
+			switch errno {
+			case 0:
+			case unix.EINTR:
+				continue
+			case unix.EAGAIN:
+				return false // wait for the socket to be readable
+			default:
+				rerr = os.NewSyscallError("recvmmsg", errno)
+				return true
+			}
+			now := time.Now()
+			b.rs = b.rs[:0]
+			truncated := 0
+			for i := range n {
+				data, oob, from, trunc := b.ring.datagram(i)
+				switch {
+				case trunc:
+					truncated++
+				case from.IsValid():
+					b.rs = append(b.rs, s.decode(data, oob, from, now))
+				}
+			}
+			if !handle(fd, truncated) {
+				return true
+			}
 		}
-		ua, ok := m.Addr.(*net.UDPAddr)
-		if !ok {
-			continue
-		}
-		b.rs = append(b.rs, s.decode(m.Buffers[0][:m.N], m.OOB[:m.NN], ua.AddrPort(), now))
+	})
+	if err != nil {
+		return err
 	}
-	return truncated, nil
+	return rerr
 }
 
-// sendReplies sends r with sendmmsg(2), each from its source address: on
-// a socket bound to a wildcard address with IP_PKTINFO / IPV6_PKTINFO, on
-// a socket bound to one address from that address (a reply whose source
-// is another one is not sent). It returns how many left and the last
-// error; a datagram the kernel refuses is skipped, the others still go.
-func (s *Socket) sendReplies(r *Replies) (sent, failed int, err error) {
+// sendReplies sends r on fd (the socket's descriptor, inside a read of
+// the socket) with sendmmsg(2), each from its source address: on a socket
+// bound to a wildcard address with IP_PKTINFO / IPV6_PKTINFO, on a socket
+// bound to one address from that address (a reply whose source is another
+// one is not sent). It returns how many left and the last error; a
+// datagram the kernel refuses is skipped, the others still go.
+func (s *Socket) sendReplies(fd uintptr, r *Replies) (sent, failed int, err error) {
 	wildcard := s.local.Addr().IsUnspecified()
 	k := 0
 	for i := range r.n {
 		src := r.srcs[i]
+		var oob []byte
 		switch {
 		case !src.IsValid():
-			r.ms[i].OOB = nil
 		case !wildcard:
 			if src.WithZone("") != s.local.Addr().WithZone("") {
 				failed++
 				err = fmt.Errorf("reply from %v on a socket bound to %v: %w", src, s.local, ErrNoSocket)
 				continue
 			}
-			r.ms[i].OOB = nil
 		case r.is4:
-			r.ms[i].OOB = appendPktinfo4(r.oobs[i][:0], src)
+			oob = appendPktinfo4(r.oobs[i][:0], src)
 		default:
-			r.ms[i].OOB = appendPktinfo6(r.oobs[i][:0], src)
+			oob = appendPktinfo6(r.oobs[i][:0], src)
 		}
-		r.ms[k], r.ms[i] = r.ms[i], r.ms[k]
+		r.header(i, oob)
+		if k != i {
+			r.hdrs[k] = r.hdrs[i] // its pointers still lead to reply i's buffers
+			r.dsts[k] = r.dsts[i]
+		}
 		k++
 	}
-	ms := r.ms[:k]
+	hdrs := r.hdrs[:k]
+	dsts := r.dsts[:k]
 	// Bounded: every round sends at least one datagram or skips one.
-	for len(ms) > 0 {
-		var n int
-		var werr error
-		if s.p4 != nil {
-			n, werr = s.p4.WriteBatch(ms, 0)
-		} else {
-			n, werr = s.p6.WriteBatch(ms, 0)
-		}
-		if n > 0 {
-			sent += n
-			ms = ms[n:]
+	for len(hdrs) > 0 {
+		// A raw system call: the socket is non-blocking, so this never
+		// waits, and the runtime does not hand the reader's P to another
+		// thread while it runs (which costs two context switches).
+		n, _, errno := unix.RawSyscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&hdrs[0])), uintptr(len(hdrs)), unix.MSG_DONTWAIT, 0, 0)
+		runtime.KeepAlive(r)
+		if errno == unix.EINTR {
 			continue
 		}
-		if werr == nil {
+		if errno == 0 && n > 0 {
+			sent += int(n)
+			hdrs, dsts = hdrs[n:], dsts[n:]
+			continue
+		}
+		var werr error = errno
+		if errno == 0 {
 			werr = fmt.Errorf("sendmmsg sent nothing")
 		}
 		failed++
-		err = fmt.Errorf("reply to %v (vpn-instance %q): %w", ms[0].Addr, s.vpn, werr)
-		ms = ms[1:]
+		err = fmt.Errorf("reply to %v (vpn-instance %q): %w", dsts[0], s.vpn, os.NewSyscallError("sendmmsg", werr))
+		hdrs, dsts = hdrs[1:], dsts[1:]
 	}
 	return sent, failed, err
 }

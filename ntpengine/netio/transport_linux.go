@@ -406,69 +406,73 @@ func pickSocket(socks []*Socket, dst, src netip.Addr) (*Socket, error) {
 func (t *Transport) readLoop(s *Socket) {
 	defer t.wg.Done()
 	b := newBatch(t.cfg.BatchSize)
-	resp := t.cfg.Responder
 	const maxConsecutiveErrors = 100
 	errs := 0
 	for {
-		truncated, err := s.readBatch(b)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) || t.ctx.Err() != nil {
-				return
+		err := s.readLoop(b, func(fd uintptr, truncated int) bool {
+			errs = 0
+			t.handleBatch(s, fd, b, truncated)
+			return true
+		})
+		if err == nil || errors.Is(err, net.ErrClosed) || t.ctx.Err() != nil {
+			return
+		}
+		t.readErrors.Add(1)
+		errs++
+		if errs >= maxConsecutiveErrors {
+			t.log.Error("socket keeps failing, reader stops", "vpn", s.vpn, "local", s.local, "err", err)
+			return
+		}
+		t.log.Warn("read error", "vpn", s.vpn, "local", s.local, "err", err)
+		select {
+		case <-t.ctx.Done():
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// handleBatch answers (Responder) and delivers the datagrams of one read.
+func (t *Transport) handleBatch(s *Socket, fd uintptr, b *batch, truncated int) {
+	if truncated > 0 {
+		t.truncated.Add(uint64(truncated))
+	}
+	resp := t.cfg.Responder
+	handled := b.handled[:len(b.rs)]
+	clear(handled)
+	if resp != nil && len(b.rs) > 0 {
+		b.out.reset(s.Is4())
+		resp.Respond(b.rs, handled, b.out)
+		answered := 0
+		for _, h := range handled {
+			if h {
+				answered++
 			}
-			t.readErrors.Add(1)
-			errs++
-			if errs >= maxConsecutiveErrors {
-				t.log.Error("socket keeps failing, reader stops", "vpn", s.vpn, "local", s.local, "err", err)
-				return
+		}
+		t.responded.Add(uint64(answered))
+		if b.out.n > 0 {
+			sent, failed, err := s.sendReplies(fd, b.out)
+			t.sent.Add(uint64(sent))
+			if failed > 0 {
+				t.sendErrors.Add(uint64(failed))
+				t.log.Debug("replies not sent", "vpn", s.vpn, "local", s.local, "failed", failed, "err", err)
 			}
-			t.log.Warn("read error", "vpn", s.vpn, "local", s.local, "err", err)
-			select {
-			case <-t.ctx.Done():
-				return
-			case <-time.After(10 * time.Millisecond):
-			}
+		}
+	}
+	for i := range b.rs {
+		if handled[i] {
 			continue
 		}
-		errs = 0
-		if truncated > 0 {
-			t.truncated.Add(uint64(truncated))
-		}
-		handled := b.handled[:len(b.rs)]
-		clear(handled)
-		if resp != nil && len(b.rs) > 0 {
-			b.out.reset(s.Is4())
-			resp.Respond(b.rs, handled, b.out)
-			answered := 0
-			for _, h := range handled {
-				if h {
-					answered++
-				}
+		r := b.rs[i]
+		r.Data = append([]byte(nil), r.Data...) // the receiver owns it
+		select {
+		case t.recv <- r:
+			t.received.Add(1)
+			if r.KernelTimestamp {
+				t.stamped.Add(1)
 			}
-			t.responded.Add(uint64(answered))
-			if b.out.n > 0 {
-				sent, failed, err := s.sendReplies(b.out)
-				t.sent.Add(uint64(sent))
-				if failed > 0 {
-					t.sendErrors.Add(uint64(failed))
-					t.log.Debug("replies not sent", "vpn", s.vpn, "local", s.local, "failed", failed, "err", err)
-				}
-			}
-		}
-		for i := range b.rs {
-			if handled[i] {
-				continue
-			}
-			r := b.rs[i]
-			r.Data = append([]byte(nil), r.Data...) // the receiver owns it
-			select {
-			case t.recv <- r:
-				t.received.Add(1)
-				if r.KernelTimestamp {
-					t.stamped.Add(1)
-				}
-			default:
-				t.dropped.Add(1)
-			}
+		default:
+			t.dropped.Add(1)
 		}
 	}
 }
