@@ -12,8 +12,8 @@ import (
 
 // BenchmarkServerReplies measures client requests (mode 3) answered per
 // second by a running agent on loopback, with 4 client sockets keeping 32
-// requests each in flight (the load pattern of cmd/ntpload). b.N is the
-// number of replies.
+// requests each in flight. b.N is the number of replies. (The comparison
+// with chronyd is `make bench`, with cmd/ntpagent-bench ntp.)
 func BenchmarkServerReplies(b *testing.B) {
 	a := startAgent(b, Options{Engine: ntpengine.Config{LocalStratum: 5, RateLimit: ntpengine.RateLimit{Interval: -1}}})
 	const sockets, window = 4, 32

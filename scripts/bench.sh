@@ -208,6 +208,7 @@ start_agent() {
 }
 
 ################################################################ chronyd
+CHRONYD_PID=
 start_chronyd() {
   if ! command -v chronyd >/dev/null 2>&1; then
     MISSING+=("chronyd=not installed")
@@ -221,12 +222,13 @@ start_chronyd() {
   fi
   # -x: never adjust the host clock. -u root: keep access to the 0700 folder.
   chronyd -d -x -u root -f "$dir/chronyd.conf" </dev/null >"$WORK/chronyd.log" 2>&1 &
-  PIDS+=("$!")
+  CHRONYD_PID=$!
+  PIDS+=("$CHRONYD_PID")
   if ! "$BENCH" waitport -net udp "127.0.0.1:$P_CHRONY"; then
     MISSING+=("chronyd=did not start, see its log")
     return 1
   fi
-  log "chronyd $! on 127.0.0.1:$P_CHRONY"
+  log "chronyd $CHRONYD_PID on 127.0.0.1:$P_CHRONY"
 }
 
 start_netconfd && HAVE_NETCONFD=1 || HAVE_NETCONFD=0
@@ -245,10 +247,11 @@ if ((${#targets[@]})); then
     -duration "$DURATION" -o "$RESULTS" -dump "$WORK" || log "NETCONF suite: a server failed (see the table)"
 fi
 ntp_targets=()
-((HAVE_CHRONYD)) && ntp_targets+=(-target "name=chronyd,addr=127.0.0.1:$P_CHRONY")
-((HAVE_AGENT)) && ntp_targets+=(-target "name=ntpagent,addr=127.0.0.1:$P_AGENT_NTP")
+((HAVE_CHRONYD)) && ntp_targets+=(-target "name=chronyd,addr=127.0.0.1:$P_CHRONY,pid=$CHRONYD_PID")
+((HAVE_AGENT)) && ntp_targets+=(-target "name=ntpagent,addr=127.0.0.1:$P_AGENT_NTP,pid=$AGENT_PID")
 if ((${#ntp_targets[@]})); then
-  # The servers take turns (5 rounds), like the NETCONF samples.
+  # The servers take turns (5 rounds), like the NETCONF samples; their CPU
+  # time per reply is read from /proc over the counted intervals.
   "$BENCH" ntp "${ntp_targets[@]}" -duration "$DURATION" -o "$RESULTS" ||
     log "NTP load: a server gave no valid reply (see the table)"
 fi

@@ -204,7 +204,7 @@ func cmdNETCONF(ctx context.Context, log *slog.Logger, args []string) error {
 func cmdNTP(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("ntp", flag.ContinueOnError)
 	var targets multiFlag
-	fs.Var(&targets, "target", "name=NAME,addr=HOST:PORT of one NTP server on loopback (repeatable)")
+	fs.Var(&targets, "target", "name=NAME,addr=HOST:PORT[,pid=PID] of one NTP server on loopback (repeatable); with pid, its CPU time per reply too")
 	senders := fs.Int("senders", 2, "sender goroutines (one socket each)")
 	window := fs.Int("window", 32, "requests in flight per sender")
 	warm := fs.Duration("warmup", 300*time.Millisecond, "warm-up of each round, not counted")
@@ -223,6 +223,7 @@ func cmdNTP(ctx context.Context, args []string) error {
 	var loads []NTPLoad
 	for _, v := range targets {
 		var name, addr string
+		pid := 0
 		for field := range strings.SplitSeq(v, ",") {
 			k, val, _ := strings.Cut(field, "=")
 			switch k {
@@ -230,6 +231,12 @@ func cmdNTP(ctx context.Context, args []string) error {
 				name = val
 			case "addr":
 				addr = val
+			case "pid":
+				n, err := strconv.Atoi(val)
+				if err != nil || n <= 0 {
+					return fmt.Errorf("ntp: target %q: bad pid %q", v, val)
+				}
+				pid = n
 			default:
 				return fmt.Errorf("ntp: target %q: unknown key %q", v, k)
 			}
@@ -244,7 +251,7 @@ func cmdNTP(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		loads = append(loads, NTPLoad{Name: name, Addr: ua, Senders: *senders, Window: *window, Warmup: *warm, Duration: *dur, Timeout: 50 * time.Millisecond})
+		loads = append(loads, NTPLoad{Name: name, Addr: ua, Senders: *senders, Window: *window, Warmup: *warm, Duration: *dur, Timeout: 50 * time.Millisecond, PID: pid})
 	}
 	rs, err := RunNTPRounds(ctx, loads, *rounds)
 	w, oerr := output(*outPath)

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,11 +24,16 @@ type NTPLoad struct {
 	Warmup   time.Duration // replies in the warm-up are not counted
 	Duration time.Duration // the counted interval
 	Timeout  time.Duration // a window with no reply for this long is lost and resent
+	// PID, when set, is the server's process: its CPU time (user + system,
+	// all threads) over the counted intervals gives the CPU time per reply,
+	// a figure that hardly depends on what else the machine runs.
+	PID int
 }
 
 // ntpCounts are the outcomes seen by one sender in the counted interval.
 type ntpCounts struct {
 	sent, valid, kod, unsync, invalid, lost, late uint64
+	cpuTicks                                      uint64 // the server's, in the counted interval
 }
 
 func (c *ntpCounts) add(o ntpCounts) {
@@ -37,6 +44,7 @@ func (c *ntpCounts) add(o ntpCounts) {
 	c.invalid += o.invalid
 	c.lost += o.lost
 	c.late += o.late
+	c.cpuTicks += o.cpuTicks
 }
 
 const ntpHeaderLen = 48
@@ -131,6 +139,11 @@ func RunNTPRounds(ctx context.Context, loads []NTPLoad, rounds int) ([]Result, e
 			errs = append(errs, fmt.Errorf("ntp load: no valid reply from %s %s (%s)", l.Name, l.Addr, r.Note))
 		}
 		out = append(out, r)
+		if l.PID > 0 && answered > 0 {
+			cpu := float64(total.cpuTicks) * float64(time.Second/userHZ) / float64(answered)
+			out = append(out, Result{Server: l.Name, Measure: mNTPCPU, Unit: "ns", Median: cpu, N: int(answered),
+				Note: fmt.Sprintf("user+system CPU time of pid %d over the counted %.1f s: %d ticks of 1/%d s", l.PID, l.Duration.Seconds(), total.cpuTicks, userHZ)})
+		}
 	}
 	if ctx.Err() != nil {
 		errs = append(errs, ctx.Err())
@@ -150,6 +163,25 @@ func ntpRound(ctx context.Context, l NTPLoad) (ntpCounts, error) {
 		total ntpCounts
 		errs  []error
 	)
+	if l.PID > 0 {
+		// The server's CPU time over the counted interval.
+		wg.Go(func() {
+			t0, err := waitCPUTicks(ctx, l.PID, from)
+			if err == nil {
+				var t1 uint64
+				if t1, err = waitCPUTicks(ctx, l.PID, until); err == nil {
+					mu.Lock()
+					total.cpuTicks += t1 - min(t0, t1)
+					mu.Unlock()
+				}
+			}
+			if err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		})
+	}
 	for id := range l.Senders {
 		wg.Go(func() {
 			c, err := ntpSender(ctx, l, uint64(id+1), from, until)
@@ -279,4 +311,50 @@ func ntpSender(ctx context.Context, l NTPLoad, id uint64, from, until time.Time)
 		}
 	}
 	return c, nil
+}
+
+// userHZ is the unit of the CPU times in /proc/PID/stat (USER_HZ, 100 on
+// every Linux architecture that matters here; see proc(5)).
+const userHZ = 100
+
+// waitCPUTicks waits until at, then returns the CPU time (utime + stime,
+// in 1/userHZ s) of process pid and all its threads.
+func waitCPUTicks(ctx context.Context, pid int, at time.Time) (uint64, error) {
+	t := time.NewTimer(time.Until(at))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	case <-t.C:
+	}
+	return cpuTicks(pid)
+}
+
+// cpuTicks reads utime and stime (fields 14 and 15) of /proc/PID/stat.
+func cpuTicks(pid int) (uint64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("cpu time: %w", err)
+	}
+	return parseStatTicks(string(b))
+}
+
+// parseStatTicks reads utime + stime from a /proc/PID/stat line. The
+// command name (field 2) is in parentheses and may hold spaces or
+// parentheses itself: fields are counted after its last ')'.
+func parseStatTicks(stat string) (uint64, error) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("cpu time: malformed stat %q", stat)
+	}
+	f := strings.Fields(stat[i+1:]) // f[0] is field 3 (state)
+	if len(f) < 13 {
+		return 0, fmt.Errorf("cpu time: short stat %q", stat)
+	}
+	u, err1 := strconv.ParseUint(f[11], 10, 64)
+	s, err2 := strconv.ParseUint(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("cpu time: %w", err)
+	}
+	return u + s, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -134,5 +135,43 @@ func TestNTPRounds(t *testing.T) {
 	}
 	if !strings.Contains(rs[0].Note, "in 2 rounds") {
 		t.Errorf("note %q", rs[0].Note)
+	}
+}
+
+// With a pid, the server's CPU time per reply is reported too (here the
+// test process, which runs the fake server).
+func TestNTPLoadCPUPerReply(t *testing.T) {
+	addr := responder(t, 0, false)
+	l := NTPLoad{Name: "fake", Addr: addr, Senders: 2, Window: 8, Warmup: 20 * time.Millisecond,
+		Duration: 300 * time.Millisecond, Timeout: 50 * time.Millisecond, PID: os.Getpid()}
+	rs, err := RunNTPRounds(context.Background(), []NTPLoad{l}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 2 || rs[1].Measure != mNTPCPU || rs[1].Unit != "ns" || rs[1].N != rs[0].N {
+		t.Fatalf("%+v", rs)
+	}
+	// A reply over loopback costs this process well over 100 ns and far
+	// under a second of CPU time.
+	if rs[1].Median < 100 || rs[1].Median > 1e9 {
+		t.Errorf("CPU time per reply %v ns", rs[1].Median)
+	}
+	l.PID = 1 << 30 // no such process
+	if _, err := RunNTPRounds(context.Background(), []NTPLoad{l}, 1); err == nil || !strings.Contains(err.Error(), "cpu time") {
+		t.Errorf("a missing process: err = %v", err)
+	}
+}
+
+func TestParseStatTicks(t *testing.T) {
+	// proc(5): pid (comm) state ppid pgrp session tty tpgid flags minflt
+	// cminflt majflt cmajflt utime stime ...
+	stat := "4242 (a b) c)) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 17 0 0 20 0 3 0\n"
+	if n, err := parseStatTicks(stat); err != nil || n != 267 {
+		t.Errorf("got %d, %v; want 267", n, err)
+	}
+	for _, bad := range []string{"", "4242 (x S 1", "4242 (x) S 1 2 3", "4242 (x) S 1 4242 4242 0 -1 0 0 0 0 0 u 17"} {
+		if _, err := parseStatTicks(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
 	}
 }

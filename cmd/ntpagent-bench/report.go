@@ -31,6 +31,7 @@ var reportRows = []row{
 	{label: "get-config, 1,000 peers", measure: mGet1000, peer: "netconfd", target: 0.33, less: true, source: "#4"},
 	{label: "get-config replies/s, 2 sessions", measure: mThroughput, peer: "netconfd", target: 4, less: false, source: "#4"},
 	{label: "NTP server-mode replies/s", measure: mNTPRate, peer: "chronyd", target: 1, less: false, source: "#6"},
+	{label: "NTP server CPU time per reply", measure: mNTPCPU, peer: "chronyd"},
 	{label: "RSS idle", measure: mRSSIdle, peer: "netconfd"},
 	{label: "RSS, 128 peers configured", measure: mRSS128, peer: "netconfd"},
 	{label: "RSS, 1,000 peers configured", measure: mRSS1000, peer: "netconfd"},

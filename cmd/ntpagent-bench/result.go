@@ -32,6 +32,7 @@ const (
 	mGet1000       = "get-config-1000"
 	mThroughput    = "get-config-rate"
 	mNTPRate       = "ntp-replies"
+	mNTPCPU        = "ntp-cpu-per-reply"
 	mRSSIdle       = "rss-idle"
 	mRSS128        = "rss-128"
 	mRSS1000       = "rss-1000"
