@@ -120,7 +120,6 @@ func openSocket(inst vpnInstance, local netip.AddrPort, reuseAddr bool) (*Socket
 	}
 	conn := pc.(*net.UDPConn)
 	s := &Socket{vpn: inst.name, conn: conn, kernelTS: kernelTS}
-
 	s.local = conn.LocalAddr().(*net.UDPAddr).AddrPort()
 	s.local = netip.AddrPortFrom(s.local.Addr().Unmap(), s.local.Port())
 	if network == "udp4" {
