@@ -52,8 +52,11 @@ func (s *Server) publish(ev event) {
 }
 
 // subscription is a session's create-subscription. Events queue in a
-// bounded channel written to the session by one goroutine; a subscriber that
-// falls 256 events behind loses its subscription, never the session.
+// bounded channel written to the session by one goroutine. A subscriber
+// that falls subscriberQueue events behind would miss events without
+// knowing (RFC 5277 has no way to say so): its session is ended instead
+// (termination-reason "other", counted in dropped-sessions), and the client
+// can subscribe again with a startTime to replay what it missed.
 type subscription struct {
 	x     *session
 	names map[[2]string]bool // event elements selected by a subtree filter; nil: all
@@ -72,7 +75,11 @@ type subscription struct {
 	complete []byte
 
 	started bool
+	overrun sync.Once
 }
+
+// subscriberQueue bounds the live events waiting for one subscriber.
+const subscriberQueue = 256
 
 func (sub *subscription) selects(ev event) bool {
 	if sub.names != nil && !sub.names[[2]string{ev.ns, ev.local}] {
@@ -89,7 +96,13 @@ func (sub *subscription) offer(ev event) {
 	select {
 	case sub.queue <- notificationXML(ev):
 	default:
-		sub.x.srv.log.Warn("netconf subscriber too slow; events dropped", "session", sub.x.info.ID)
+		sub.overrun.Do(func() {
+			sub.x.srv.log.Warn("netconf subscriber fell behind its notifications; session ended so that it can replay",
+				"session", sub.x.info.ID, "user", sub.x.info.User, "queued", cap(sub.queue))
+			// Not under the event log's lock: closing the transport may
+			// wait for the writer.
+			go sub.x.abandon()
+		})
 	}
 }
 
@@ -219,7 +232,7 @@ func (x *session) createSubscription(op *element) error {
 		}
 		stop = t
 	}
-	sub := &subscription{x: x, stop: stop, queue: make(chan []byte, 256), quit: make(chan struct{}), finished: make(chan struct{})}
+	sub := &subscription{x: x, stop: stop, queue: make(chan []byte, subscriberQueue), quit: make(chan struct{}), finished: make(chan struct{})}
 	if f := op.child(NSNotification, "filter"); f != nil {
 		for _, a := range f.Attr {
 			if a.Name.Local == "type" && a.Value != "subtree" {

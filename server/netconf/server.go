@@ -200,14 +200,15 @@ func (s *Server) Serve(ctx context.Context, rwc io.ReadWriteCloser, info Session
 	s.mu.Lock()
 	_, registered := s.sessions[info.ID]
 	delete(s.sessions, info.ID)
-	killedBy := sess.killedBy
+	killedBy, overrun := sess.killedBy, sess.overrun
 	s.mu.Unlock()
 	s.cfg.Store.CloseSession(sess.storeSession())
 	if registered {
-		reason := endReason(killedBy, sess.closeRequested, info.TimedOut != nil && info.TimedOut())
-		if reason == "dropped" || reason == "timeout" {
+		reason := endReason(killedBy, sess.closeRequested, info.TimedOut != nil && info.TimedOut(), overrun)
+		if reason == "dropped" || reason == "timeout" || reason == "other" {
 			// RFC 6022 dropped-sessions: ended abnormally, e.g. by the idle
-			// timeout or a transport close; not by close- or kill-session.
+			// timeout, a transport close or a subscriber too slow for its
+			// notifications; not by close- or kill-session.
 			s.stats.droppedSessions.Add(1)
 		}
 		s.publish(sessionEndEvent(info, killedBy, reason))
@@ -233,7 +234,7 @@ func (x *session) safeRun() (err error) {
 }
 
 // endReason is the RFC 6470 §2.3 termination-reason of a session.
-func endReason(killedBy uint32, closeRequested, timedOut bool) string {
+func endReason(killedBy uint32, closeRequested, timedOut, overrun bool) string {
 	switch {
 	case killedBy != 0:
 		return "killed"
@@ -241,6 +242,8 @@ func endReason(killedBy uint32, closeRequested, timedOut bool) string {
 		return "closed"
 	case timedOut:
 		return "timeout"
+	case overrun:
+		return "other"
 	}
 	return "dropped"
 }

@@ -32,6 +32,7 @@ type session struct {
 
 	closeRequested bool
 	killedBy       uint32 // guarded by srv.mu
+	overrun        bool   // guarded by srv.mu: ended because its notifications fell behind
 
 	subMu sync.Mutex
 	sub   *subscription
@@ -241,6 +242,17 @@ func (x *session) reply(rpc *element, body []byte, err error) error {
 	}
 	b.WriteString("</rpc-reply>")
 	return x.out.writeInPlace(b.Bytes())
+}
+
+// abandon ends a session whose subscriber fell too far behind: its
+// termination reason is "other" (RFC 6470), and the client, whose
+// session drops, can subscribe again with a startTime to replay what it
+// missed (RFC 5277 §2.1.1) instead of silently missing events.
+func (x *session) abandon() {
+	x.srv.mu.Lock()
+	x.overrun = true
+	x.srv.mu.Unlock()
+	x.rwc.Close()
 }
 
 // kill ends the session from another session (RFC 6241 §7.9).
