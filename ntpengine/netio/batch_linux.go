@@ -75,8 +75,9 @@ func (r *Replies) Buffer() []byte {
 
 // Add queues a reply of data to dst, leaving from src: the address the
 // request came to (zero: the kernel chooses). It reports false, adding
-// nothing, when there is no room, data is larger than MaxDatagram, or dst
-// is not a unicast address and port of the socket's family.
+// nothing, when there is no room, data is empty or larger than
+// MaxDatagram, or dst is not a unicast address and port of the socket's
+// family.
 func (r *Replies) Add(data []byte, dst netip.AddrPort, src netip.Addr) bool {
 	if r.n >= len(r.hdrs) || len(data) > MaxDatagram || len(data) == 0 {
 		return false

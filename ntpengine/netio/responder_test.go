@@ -95,6 +95,7 @@ func TestRepliesRefuseWhatCannotBeSent(t *testing.T) {
 		{"unspecified destination", []byte("x"), netip.AddrPortFrom(any4, 123), netip.Addr{}},
 		{"multicast destination", []byte("x"), netip.MustParseAddrPort("224.0.0.1:123"), netip.Addr{}},
 		{"larger than MaxDatagram", make([]byte, MaxDatagram+1), dst, netip.Addr{}},
+		{"empty", nil, dst, netip.Addr{}},
 	}
 	for _, c := range cases {
 		if r.Add(c.data, c.dst, c.src) {
