@@ -51,6 +51,44 @@ func dialNCErr(t testing.TB, addr string, cfg *ssh.ClientConfig, base11 bool) (*
 	if err != nil {
 		return nil, err
 	}
+	return startNC(t, conn, base11)
+}
+
+// dialNCFrom is dialNC from the local address src (any of 127.0.0.0/8
+// on Linux), so that a test can play several sources.
+func dialNCFrom(t *testing.T, src, addr string, cfg *ssh.ClientConfig, base11 bool) *ncClient {
+	t.Helper()
+	conn, err := sshDialFrom(src, addr, cfg)
+	if err != nil {
+		t.Fatalf("ssh from %s: %v", src, err)
+	}
+	c, err := startNC(t, conn, base11)
+	if err != nil {
+		t.Fatalf("netconf from %s: %v", src, err)
+	}
+	t.Cleanup(func() { c.conn.Close() })
+	return c
+}
+
+func sshDialFrom(src, addr string, cfg *ssh.ClientConfig) (*ssh.Client, error) {
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: cfg.Timeout}
+	raw, err := d.Dial("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	// Bound the handshake as ssh.Dial's Timeout does.
+	_ = raw.SetDeadline(time.Now().Add(cfg.Timeout))
+	c, chans, reqs, err := ssh.NewClientConn(raw, addr, cfg)
+	if err != nil {
+		raw.Close()
+		return nil, err
+	}
+	_ = raw.SetDeadline(time.Time{})
+	return ssh.NewClient(c, chans, reqs), nil
+}
+
+// startNC opens the netconf subsystem on conn and exchanges hellos.
+func startNC(t testing.TB, conn *ssh.Client, base11 bool) (*ncClient, error) {
 	sess, err := conn.NewSession()
 	if err != nil {
 		conn.Close()

@@ -69,7 +69,9 @@ func watchIdle(c *activityConn, d time.Duration) func() {
 	}
 }
 
-func (s *Server) handleConn(raw net.Conn) {
+// handleConn serves one SSH connection; it calls authenticated once the
+// client has logged in.
+func (s *Server) handleConn(raw net.Conn, authenticated func()) {
 	c := &activityConn{Conn: raw, clock: s.clock}
 	c.last.Store(s.clock.Now().UnixNano())
 	_ = raw.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
@@ -78,6 +80,7 @@ func (s *Server) handleConn(raw net.Conn) {
 		s.log.Debug("ssh handshake failed", "remote", raw.RemoteAddr().String(), "err", err)
 		return
 	}
+	authenticated()
 	_ = raw.SetDeadline(time.Time{})
 	defer sc.Close()
 	if s.cfg.IdleTimeout > 0 {

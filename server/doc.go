@@ -1,7 +1,8 @@
 // Package server owns ntpagent's SSH server: the host key, the users file
 // and authentication (passwords hashed with bcrypt, authorized public keys,
 // bounded attempts and a per-source back-off), the session id counter shared
-// by NETCONF and CLI sessions, limits (sessions, idle time) and the dispatch
+// by NETCONF and CLI sessions, limits (connections not yet authenticated,
+// in all and per source; sessions; idle time) and the dispatch
 // of SSH channel requests: subsystem "netconf" to package server/netconf,
 // "shell" and "exec" to a TerminalHandler (the CLI).
 //

@@ -1,8 +1,14 @@
 package server
 
 import (
+	"io"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/ntpagent/ntpagent/server/netconf"
 )
 
 const ntpNS = "urn:ntpagent:yang:ntpagent-ntp"
@@ -46,4 +52,48 @@ func TestNETCONFReplyCopiesAttributesAndBaseNamespace(t *testing.T) {
 		!strings.HasPrefix(r, `<rpc-reply xmlns="urn:ietf:params:xml:ns:netconf:base:1.0" xmlns:ex="urn:example" message-id="urn:uuid:42" ex:user="fred">`) {
 		t.Fatalf("reply = %s", r)
 	}
+}
+
+// Config.HelloTimeout reaches the NETCONF server: a client that sends no
+// <hello> is ended after it, well before netconf's own 60 s default. The
+// clock is hand-driven, advanced one second at a time.
+func TestNETCONFHelloTimeoutFromConfig(t *testing.T) {
+	clk := newFakeClock()
+	a := startAgent(t, func(c *Config) { c.Clock, c.HelloTimeout = clk, 3*time.Second })
+	conn, err := ssh.Dial("tcp", a.addr, a.adminKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	sess, err := conn.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := sess.StdoutPipe()
+	if err := sess.RequestSubsystem("netconf"); err != nil {
+		t.Fatal(err)
+	}
+	r := netconf.NewFrameReader(out, 0)
+	if _, err := r.ReadMessage(); err != nil {
+		t.Fatalf("server hello: %v", err)
+	}
+	ended := make(chan error, 1)
+	go func() {
+		_, err := r.ReadMessage()
+		ended <- err
+	}()
+	// The hello timer starts just after the server's hello is written:
+	// step the clock until the session ends, for less than the default.
+	for step := 1; step < 60; step++ {
+		clk.Advance(time.Second)
+		select {
+		case err := <-ended:
+			if err != io.EOF && !strings.Contains(err.Error(), "EOF") {
+				t.Fatalf("session ended with %v; want EOF", err)
+			}
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	t.Fatal("no hello for 59 s of clock time and the session is still open")
 }

@@ -43,8 +43,15 @@ type Config struct {
 	// times; nil is the host clock.
 	Clock netconf.Clock
 	// MaxSessions bounds the NETCONF and CLI sessions open at once, and the
-	// SSH connections (default 64).
+	// SSH connections (default 64; MaxSessions+8 connections in all).
 	MaxSessions int
+	// MaxStartups bounds the SSH connections that have not completed
+	// authentication yet, from all sources together (default 32). A
+	// connection past it is closed before any SSH byte is sent.
+	MaxStartups int
+	// MaxStartupsPerSource bounds the same per source: an IPv4 address, or
+	// an IPv6 /64 prefix (default 8).
+	MaxStartupsPerSource int
 	// MaxAuthTries bounds authentication attempts per connection (default 6).
 	MaxAuthTries int
 	// IdleTimeout closes a connection that sent nothing for this long
@@ -52,6 +59,9 @@ type Config struct {
 	IdleTimeout time.Duration
 	// HandshakeTimeout bounds key exchange and authentication (default 20 s).
 	HandshakeTimeout time.Duration
+	// HelloTimeout ends a NETCONF session whose client has not sent its
+	// <hello> within this long (default 60 s; netconf.Config.HelloTimeout).
+	HelloTimeout time.Duration
 	// AdminPassword is the password of the admin user created at first start
 	// (cmd/ntpagent passes $NTPAGENT_ADMIN_PASSWORD); empty makes a random one
 	// that is printed once to Announce.
@@ -80,6 +90,8 @@ type Server struct {
 	dummyHash []byte
 	nc        *netconf.Server
 	backoff   *backoff
+	startups  *startups
+	refusals  *refusalLog
 
 	nextID   atomic.Uint32
 	sessions atomic.Int32
@@ -111,6 +123,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.MaxSessions <= 0 {
 		cfg.MaxSessions = 64
+	}
+	if cfg.MaxStartups <= 0 {
+		cfg.MaxStartups = 32
+	}
+	if cfg.MaxStartupsPerSource <= 0 {
+		cfg.MaxStartupsPerSource = 8
 	}
 	if cfg.MaxChannels <= 0 {
 		cfg.MaxChannels = 8
@@ -174,7 +192,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	nc, err := netconf.New(netconf.Config{
 		Store: cfg.Store, Schema: cfg.Schema, State: cfg.StateProvider, Logger: cfg.Logger,
-		Clock: cfg.Clock, MaxMessage: cfg.MaxMessage,
+		Clock: cfg.Clock, MaxMessage: cfg.MaxMessage, HelloTimeout: cfg.HelloTimeout,
 	})
 	if err != nil {
 		return nil, err
@@ -182,6 +200,8 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg: cfg, log: cfg.Logger, clock: cfg.Clock, users: newUsersFile(usersPath, cfg.Logger, users), dummyHash: dummy, nc: nc,
 		backoff: newBackoff(cfg.Clock), conns: map[net.Conn]struct{}{},
+		startups: newStartups(cfg.MaxStartups, cfg.MaxStartupsPerSource),
+		refusals: newRefusalLog(cfg.Logger, cfg.Clock),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.ssh = &ssh.ServerConfig{
@@ -264,7 +284,23 @@ func (s *Server) serve(ln net.Listener) error {
 			continue
 		}
 		delay = 0
-		if !s.track(c) {
+		source := sourceKey(c.RemoteAddr())
+		// Refused connections are closed before the server's version line,
+		// so a flood costs an accept and a close each.
+		if limit := s.startups.acquire(source); limit != "" {
+			bound := s.cfg.MaxStartupsPerSource
+			if limit == limitStartups {
+				bound = s.cfg.MaxStartups
+			}
+			s.refusals.refused(source, hostOf(c.RemoteAddr()), limit, bound)
+			c.Close()
+			continue
+		}
+		if ok, closed := s.track(c); !ok {
+			s.startups.release(source)
+			if !closed {
+				s.refusals.refused(source, hostOf(c.RemoteAddr()), limitConnections, s.cfg.MaxSessions+8)
+			}
 			c.Close()
 			continue
 		}
@@ -272,20 +308,29 @@ func (s *Server) serve(ln net.Listener) error {
 		go func() {
 			defer s.wg.Done()
 			defer s.untrack(c)
-			s.handleConn(c)
+			// The connection leaves the startup count once authenticated
+			// (then only the session limits apply), or when it ends.
+			var once sync.Once
+			authenticated := func() { once.Do(func() { s.startups.release(source) }) }
+			defer authenticated()
+			s.handleConn(c, authenticated)
 		}()
 	}
 }
 
-// track registers a connection; it refuses past the connection limit.
-func (s *Server) track(c net.Conn) bool {
+// track registers a connection; it refuses past the connection limit
+// (MaxSessions+8) and once the server is closed.
+func (s *Server) track(c net.Conn) (ok, closed bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed || len(s.conns) >= s.cfg.MaxSessions+8 {
-		return false
+	if s.closed {
+		return false, true
+	}
+	if len(s.conns) >= s.cfg.MaxSessions+8 {
+		return false, false
 	}
 	s.conns[c] = struct{}{}
-	return true
+	return true, false
 }
 
 func (s *Server) untrack(c net.Conn) {

@@ -121,7 +121,7 @@ func run(ctx context.Context, s *settings, stdout, stderr io.Writer, onStart fun
 	}()
 
 	pw := os.Getenv("NTPAGENT_ADMIN_PASSWORD")
-	srv, err := server.New(server.Config{
+	srvCfg := server.Config{
 		StateDir:      filepath.Join(s.StateDir, "ssh"),
 		Listen:        []string{s.NetconfListen, s.CLIListen},
 		Store:         store,
@@ -130,7 +130,9 @@ func run(ctx context.Context, s *settings, stdout, stderr io.Writer, onStart fun
 		Logger:        log.With("component", "server"),
 		AdminPassword: pw,
 		Announce:      stdout,
-	})
+	}
+	s.sshLimits(&srvCfg)
+	srv, err := server.New(srvCfg)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/ntpagent/ntpagent/server"
 )
 
 func TestSettingsFlagsFileAndDefaults(t *testing.T) {
@@ -55,6 +57,49 @@ func TestSettingsFlagsFileAndDefaults(t *testing.T) {
 	}
 	if _, err := parseSettings([]string{"--clock", "system", "extra"}, io.Discard); err == nil {
 		t.Error("a stray argument was accepted")
+	}
+}
+
+// The SSH startup limits and the NETCONF hello timeout: defaults, the
+// settings file, a flag winning, refusals, and the server.Config they give.
+func TestSettingsSSHLimits(t *testing.T) {
+	s, err := parseSettings(nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.SSHMaxStartups != 32 || s.SSHMaxStartupsPerSource != 8 || s.NetconfHelloTimeout != 60*time.Second {
+		t.Errorf("defaults: %+v", s)
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "ntpagent.conf")
+	os.WriteFile(file, []byte("ssh-max-startups = 100\nssh-max-startups-per-source = 4\nnetconf-hello-timeout = \"30s\"\n"), 0o600)
+	s, err = parseSettings([]string{"--config", file, "--ssh-max-startups", "50"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg server.Config
+	s.sshLimits(&cfg)
+	if cfg.MaxStartups != 50 || cfg.MaxStartupsPerSource != 4 || cfg.HelloTimeout != 30*time.Second {
+		t.Errorf("file with a flag overriding it: %+v", cfg)
+	}
+	for _, bad := range [][]string{
+		{"--ssh-max-startups", "0"},
+		{"--ssh-max-startups", "-1"},
+		{"--ssh-max-startups", "ten"},
+		{"--ssh-max-startups-per-source", "0"},
+		{"--ssh-max-startups-per-source", "1.5"},
+		{"--netconf-hello-timeout", "0s"},
+		{"--netconf-hello-timeout", "-5s"},
+		{"--netconf-hello-timeout", "60"},
+	} {
+		if _, err := parseSettings(bad, io.Discard); err == nil {
+			t.Errorf("accepted %q", bad)
+		}
+		f := filepath.Join(dir, "bad.conf")
+		os.WriteFile(f, []byte(strings.TrimPrefix(bad[0], "--")+" = "+bad[1]+"\n"), 0o600)
+		if _, err := parseSettings([]string{"--config", f}, io.Discard); err == nil {
+			t.Errorf("settings file: accepted %q", bad)
+		}
 	}
 }
 

@@ -11,6 +11,9 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"time"
+
+	"github.com/ntpagent/ntpagent/server"
 )
 
 // settings are the daemon's start-up settings: flags, or the same keys in a
@@ -27,7 +30,12 @@ type settings struct {
 	HostsFile     string
 	LocalStratum  uint
 	NoRateLimit   bool
-	Config        string
+
+	SSHMaxStartups          int
+	SSHMaxStartupsPerSource int
+	NetconfHelloTimeout     time.Duration
+
+	Config string
 
 	// clockRate, when > 0, makes the virtual clock run that many times
 	// faster than the host's (tests only; not a flag).
@@ -51,6 +59,9 @@ func newFlagSet(s *settings, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&s.HostsFile, "hosts-file", "", "resolve domain peers from this hosts(5) file first (then DNS)")
 	fs.UintVar(&s.LocalStratum, "local-stratum", 0, "serve the local clock at this stratum (1..15) while unsynchronized (0: off)")
 	fs.BoolVar(&s.NoRateLimit, "no-rate-limit", false, "answer clients without rate limiting (benchmarks; by default each source gets 1 request/s on average, bursts of 8, then a RATE kiss-o'-death)")
+	fs.IntVar(&s.SSHMaxStartups, "ssh-max-startups", 32, "SSH connections not yet logged in, from all sources together; more are closed at once")
+	fs.IntVar(&s.SSHMaxStartupsPerSource, "ssh-max-startups-per-source", 8, "SSH connections not yet logged in, per source address (IPv6: per /64); more are closed at once")
+	fs.DurationVar(&s.NetconfHelloTimeout, "netconf-hello-timeout", 60*time.Second, "end a NETCONF session whose client sends no <hello> within this long")
 	fs.StringVar(&s.Config, "config", "", "settings file: lines 'key = value' with the flag names as keys, '#' comments")
 	return fs
 }
@@ -145,7 +156,23 @@ func (s *settings) check() error {
 	if s.StateDir == "" {
 		return errors.New("--state-dir is empty")
 	}
+	if s.SSHMaxStartups < 1 {
+		return fmt.Errorf("--ssh-max-startups %d: want 1 or more", s.SSHMaxStartups)
+	}
+	if s.SSHMaxStartupsPerSource < 1 {
+		return fmt.Errorf("--ssh-max-startups-per-source %d: want 1 or more", s.SSHMaxStartupsPerSource)
+	}
+	if s.NetconfHelloTimeout <= 0 {
+		return fmt.Errorf("--netconf-hello-timeout %v: want a positive duration such as 60s", s.NetconfHelloTimeout)
+	}
 	return nil
+}
+
+// sshLimits copies the SSH and NETCONF limits of s into c.
+func (s *settings) sshLimits(c *server.Config) {
+	c.MaxStartups = s.SSHMaxStartups
+	c.MaxStartupsPerSource = s.SSHMaxStartupsPerSource
+	c.HelloTimeout = s.NetconfHelloTimeout
 }
 
 func (s *settings) level() (slog.Level, error) {
