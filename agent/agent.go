@@ -34,8 +34,16 @@ type Options struct {
 	// NetnsDir is where named network namespaces live (netio's default
 	// when empty).
 	NetnsDir string
-	// Resolver resolves domain peers; nil is net.DefaultResolver.
+	// Resolver resolves the domain peers of the public vpn-instance; nil
+	// is net.DefaultResolver.
 	Resolver Resolver
+	// ResolverForVPN returns the resolver for the domain peers of a named
+	// vpn-instance (called for each lookup). Nil: the instance's own,
+	// VPNResolver (its namespace's nameservers and hosts file, or DNS over
+	// sockets bound to its device) — behind Resolver when Resolver layers
+	// itself over another (VPNLayer: a HostsResolver, the daemon's
+	// --hosts-file, answers first in every instance).
+	ResolverForVPN func(vpn string) Resolver
 	// Logger; nil discards.
 	Logger *slog.Logger
 	// MaxWait is the longest time the loop sleeps between two Ticks
@@ -67,7 +75,6 @@ type Agent struct {
 	opts     Options
 	log      *slog.Logger
 	clock    clock.Clock
-	resolver Resolver
 	tr       *netio.Transport
 	trCancel context.CancelFunc
 
@@ -86,8 +93,8 @@ type Agent struct {
 	// Owned by the Run goroutine (or by New before Run starts).
 	root    *gen.Device
 	plan    plan
-	names   map[string]*resolution // domain name → state
-	vpnErr  map[string]string      // vpn-instance → why it cannot be opened
+	names   map[nameKey]*resolution // domain name in a vpn-instance → state
+	vpnErr  map[string]string       // vpn-instance → why it cannot be opened
 	vpnOpen map[string]bool
 	ioErr   map[string]string // association key → last send problem
 	index   map[sessionAddr]sessionRef
@@ -127,6 +134,16 @@ func New(opts Options) (*Agent, error) {
 	if opts.Resolver == nil {
 		opts.Resolver = net.DefaultResolver
 	}
+	if opts.ResolverForVPN == nil {
+		netnsDir, layer := opts.NetnsDir, opts.Resolver
+		opts.ResolverForVPN = func(vpn string) Resolver {
+			var own Resolver = VPNResolver{VPN: vpn, NetnsDir: netnsDir}
+			if l, ok := layer.(VPNLayer); ok {
+				return l.InVPN(vpn, own)
+			}
+			return own
+		}
+	}
 	if opts.MaxWait <= 0 {
 		opts.MaxWait = time.Second
 	}
@@ -154,11 +171,11 @@ func New(opts Options) (*Agent, error) {
 		open[v] = true
 	}
 	a := &Agent{
-		opts: opts, log: opts.Logger.With("component", "agent"), clock: opts.Clock, resolver: opts.Resolver,
+		opts: opts, log: opts.Logger.With("component", "agent"), clock: opts.Clock,
 		calls: make(chan func()), results: make(chan resolved, 16), stop: make(chan struct{}),
 		notes: make(chan SyncStateChange, 64),
 		eng:   eng, root: &gen.Device{},
-		names: map[string]*resolution{}, vpnErr: map[string]string{}, vpnOpen: open,
+		names: map[nameKey]*resolution{}, vpnErr: map[string]string{}, vpnOpen: open,
 		ioErr: map[string]string{},
 		index: map[sessionAddr]sessionRef{},
 		sync:  syncView{stratum: 16},
@@ -455,7 +472,7 @@ func (a *Agent) event(ev ntpengine.Event) {
 		// A domain peer re-resolves its name (DESIGN §3).
 		for _, pp := range a.plan.peers {
 			if pp.key == ev.AssocKey && pp.kind == rules.Domain {
-				if r := a.names[pp.address]; r != nil {
+				if r := a.names[nameKey{pp.vpn, pp.address}]; r != nil {
 					a.startLookup(r)
 				}
 			}
@@ -507,7 +524,7 @@ func (a *Agent) apply(root *gen.Device) {
 func (a *Agent) reconcile() {
 	p := translate(a.root, a.opts.Engine, a.resolution)
 	// Domain names no longer configured are forgotten.
-	used := map[string]bool{}
+	used := map[nameKey]bool{}
 	vpns := map[string]bool{netio.PublicVPN: true}
 	for _, v := range a.opts.OpenVPNs {
 		vpns[v] = true
@@ -515,7 +532,7 @@ func (a *Agent) reconcile() {
 	for i := range p.peers {
 		pp := &p.peers[i]
 		if pp.kind == rules.Domain {
-			used[pp.address] = true
+			used[nameKey{pp.vpn, pp.address}] = true
 		}
 		vpns[pp.vpn] = true
 		if pp.blocked != "" {
@@ -525,9 +542,9 @@ func (a *Agent) reconcile() {
 			pp.blocked = why
 		}
 	}
-	for name := range a.names {
-		if !used[name] {
-			delete(a.names, name)
+	for k := range a.names {
+		if !used[k] {
+			delete(a.names, k)
 		}
 	}
 	for vpn := range a.vpnOpen {
@@ -632,13 +649,14 @@ func (a *Agent) openVPN(vpn string) string {
 	return ""
 }
 
-// resolution is translate's view of a domain name: its address, or why
-// there is none yet (a lookup starts when the name is new).
-func (a *Agent) resolution(name string) (netip.Addr, string) {
-	r := a.names[name]
+// resolution is translate's view of a domain name in a vpn-instance: its
+// address, or why there is none yet (a lookup starts when the name is new).
+func (a *Agent) resolution(name, vpn string) (netip.Addr, string) {
+	k := nameKey{vpn, name}
+	r := a.names[k]
 	if r == nil {
-		r = &resolution{name: name}
-		a.names[name] = r
+		r = &resolution{nameKey: k}
+		a.names[k] = r
 		a.startLookup(r)
 	}
 	if r.addr.IsValid() {
@@ -647,7 +665,23 @@ func (a *Agent) resolution(name string) (netip.Addr, string) {
 	if r.err != "" {
 		return netip.Addr{}, r.err
 	}
-	return netip.Addr{}, fmt.Sprintf("resolving %s", name)
+	return netip.Addr{}, fmt.Sprintf("resolving %s%s", name, inVPN(vpn))
+}
+
+// inVPN names a vpn-instance other than the public one in a message.
+func inVPN(vpn string) string {
+	if vpn == PublicVPN || vpn == "" {
+		return ""
+	}
+	return " in vpn-instance " + vpn
+}
+
+// resolverFor is the resolver of a vpn-instance's domain peers.
+func (a *Agent) resolverFor(vpn string) Resolver {
+	if vpn == PublicVPN || vpn == "" {
+		return a.opts.Resolver
+	}
+	return a.opts.ResolverForVPN(vpn)
 }
 
 func (a *Agent) startLookup(r *resolution) {
@@ -656,16 +690,16 @@ func (a *Agent) startLookup(r *resolution) {
 	}
 	r.running = true
 	r.retryAt = time.Time{}
-	name, res, stop, results := r.name, a.resolver, a.stop, a.results
+	k, res, stop, results := r.nameKey, a.resolverFor(r.vpn), a.stop, a.results
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
 		defer cancel()
-		addrs, err := res.LookupNetIP(ctx, "ip", name)
-		out := resolved{name: name, err: err}
+		addrs, err := res.LookupNetIP(ctx, "ip", k.name)
+		out := resolved{nameKey: k, err: err}
 		if err == nil {
 			out.addr = pickAddress(addrs)
 			if !out.addr.IsValid() {
-				out.err = fmt.Errorf("%s: %w", name, ErrNotFound)
+				out.err = fmt.Errorf("%s: %w", k.name, ErrNotFound)
 			}
 		}
 		select {
@@ -678,20 +712,20 @@ func (a *Agent) startLookup(r *resolution) {
 const maxResolveBackoff = 5 * time.Minute
 
 func (a *Agent) lookupDone(res resolved) {
-	r := a.names[res.name]
+	r := a.names[res.nameKey]
 	if r == nil {
 		return // no longer configured
 	}
 	r.running = false
 	if res.err != nil {
-		r.err = fmt.Sprintf("cannot resolve %s: %v", res.name, res.err)
+		r.err = fmt.Sprintf("cannot resolve %s%s: %v", res.name, inVPN(res.vpn), res.err)
 		if r.backoff == 0 {
 			r.backoff = a.opts.ResolveRetry
 		} else {
 			r.backoff = min(2*r.backoff, maxResolveBackoff)
 		}
 		r.retryAt = time.Now().Add(r.backoff)
-		a.log.Warn("domain peer not resolved", "name", res.name, "err", res.err, "retry", r.backoff)
+		a.log.Warn("domain peer not resolved", "name", res.name, "vpn", res.vpn, "err", res.err, "retry", r.backoff)
 		if !r.addr.IsValid() {
 			// Still no address: the session shows the new error.
 			a.reconcile()
@@ -714,7 +748,7 @@ func (a *Agent) lookupDone(res resolved) {
 	if r.addr == res.addr {
 		return
 	}
-	a.log.Info("domain peer resolved", "name", res.name, "address", res.addr, "was", r.addr)
+	a.log.Info("domain peer resolved", "name", res.name, "vpn", res.vpn, "address", res.addr, "was", r.addr)
 	r.addr = res.addr
 	a.reconcile()
 }

@@ -19,9 +19,13 @@
 //
 // Domain peers are resolved with a Resolver (net.Resolver by default, which
 // honours /etc/hosts; HostsResolver reads another hosts file for tests and
-// labs). A name that does not resolve leaves a session whose last-error says
-// so; it is retried with a back-off, and re-resolved when its association
-// becomes unreachable or is preempted.
+// labs), each in its own vpn-instance: a peer of a named instance is
+// resolved by that instance's resolver (VPNResolver by default: the
+// namespace's /etc/netns/NAME/resolv.conf and hosts, or DNS over sockets
+// bound to the VRF device; a HostsResolver given as Resolver is asked
+// first), so one name may have a different address in each instance. A name that does not resolve leaves a session whose
+// last-error says so; it is retried with a back-off, and re-resolved when
+// its association becomes unreachable or is preempted.
 //
 // Receive timestamps: netio reports the kernel's receive time on the host's
 // CLOCK_REALTIME. The engine wants it on the disciplined clock, so the agent

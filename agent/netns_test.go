@@ -98,9 +98,11 @@ func TestNamespacesTwoAgents(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := startAgent(t, Options{Clock: fastClock(scale), MaxWait: 20 * time.Millisecond,
-		Listen:       []netip.AddrPort{netip.AddrPortFrom(netip.IPv6Unspecified(), portA)},
-		Resolver:     HostsResolver{Path: hosts},
-		ResolveRetry: 200 * time.Millisecond})
+		Listen:   []netip.AddrPort{netip.AddrPortFrom(netip.IPv6Unspecified(), portA)},
+		Resolver: HostsResolver{Path: hosts},
+		// Only the test's hosts file, no DNS, in every vpn-instance.
+		ResolverForVPN: func(string) Resolver { return HostsResolver{Path: hosts} },
+		ResolveRetry:   200 * time.Millisecond})
 	defer func() {
 		if t.Failed() {
 			t.Logf("A: %s\nB: %s", describeSessions(a.State()), describeSessions(b.State()))

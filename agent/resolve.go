@@ -21,13 +21,30 @@ type Resolver interface {
 	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
 }
 
+// VPNLayer is a Resolver that answers some names itself and leaves the
+// rest to another: given as Options.Resolver, it is layered over each named
+// vpn-instance's own resolver too.
+type VPNLayer interface {
+	Resolver
+	// InVPN returns the resolver for vpn-instance vpn, whose own resolver
+	// is own.
+	InVPN(vpn string, own Resolver) Resolver
+}
+
 // HostsResolver resolves names from a hosts file (hosts(5) format) read at
 // every lookup, so that a test or a lab can point the agent at its own
 // names without touching /etc/hosts. Names it does not list go to Fallback
-// when set, otherwise they fail as not found.
+// when set, otherwise they fail as not found. In a named vpn-instance
+// (InVPN) the same file comes first and the instance's own resolver takes
+// Fallback's place.
 type HostsResolver struct {
 	Path     string
 	Fallback Resolver
+}
+
+// InVPN implements VPNLayer.
+func (h HostsResolver) InVPN(_ string, own Resolver) Resolver {
+	return HostsResolver{Path: h.Path, Fallback: own}
 }
 
 // ErrNotFound is returned for a name that has no address.
@@ -77,9 +94,15 @@ func (h HostsResolver) LookupNetIP(ctx context.Context, network, host string) ([
 	return nil, &net.DNSError{Err: ErrNotFound.Error(), Name: host, IsNotFound: true}
 }
 
+// nameKey is a domain name in a vpn-instance: the same name may mean
+// different addresses in different instances.
+type nameKey struct {
+	vpn, name string
+}
+
 // resolution is the state of one domain peer's name.
 type resolution struct {
-	name    string
+	nameKey
 	addr    netip.Addr
 	err     string
 	running bool      // a lookup is in flight
@@ -89,7 +112,7 @@ type resolution struct {
 
 // resolved is the result of one lookup, sent back to the loop.
 type resolved struct {
-	name string
+	nameKey
 	addr netip.Addr
 	err  error
 }

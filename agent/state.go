@@ -245,7 +245,7 @@ func (a *Agent) addSession(sessions *gen.NtpagentNtp_Ntp_Sessions, s ntpengine.S
 		lastErr = e // the packets do not even leave: that comes first
 	}
 	if pp != nil && pp.kind == rules.Domain {
-		if r := a.names[pp.address]; r != nil && r.err != "" && lastErr == "" {
+		if r := a.names[nameKey{pp.vpn, pp.address}]; r != nil && r.err != "" && lastErr == "" {
 			lastErr = r.err
 		}
 	}

@@ -98,9 +98,9 @@ func translateKeys(root *gen.Device) (keys []auth.Key, bad map[uint32]string) {
 
 // translate builds the engine configuration of root. base carries the
 // settings that do not come from the YANG model (limits, local stratum,
-// logger); resolved returns the current address of a domain peer (invalid
-// when unresolved) and why it is unresolved.
-func translate(root *gen.Device, base ntpengine.Config, resolved func(name string) (netip.Addr, string)) plan {
+// logger); resolved returns the current address of a domain peer's name in
+// its vpn-instance (invalid when unresolved) and why it is unresolved.
+func translate(root *gen.Device, base ntpengine.Config, resolved func(name, vpn string) (netip.Addr, string)) plan {
 	cfg := base
 	cfg.Peers = nil
 	ntp := root.GetNtp()
@@ -135,7 +135,7 @@ func translate(root *gen.Device, base ntpengine.Config, resolved func(name strin
 			pp.ip = lit.Unmap()
 		case rules.Domain:
 			var why string
-			pp.ip, why = resolved(pp.address)
+			pp.ip, why = resolved(pp.address, vpn)
 			if !pp.ip.IsValid() {
 				pp.blocked = why
 			}

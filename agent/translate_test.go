@@ -12,7 +12,7 @@ import (
 	"github.com/ntpagent/ntpagent/ntpengine/auth"
 )
 
-func noNames(name string) (netip.Addr, string) { return netip.Addr{}, "resolving " + name }
+func noNames(name, _ string) (netip.Addr, string) { return netip.Addr{}, "resolving " + name }
 
 // Every leaf of the configuration reaches the engine's Config (DESIGN §3).
 func TestTranslateCarriesEveryLeaf(t *testing.T) {
@@ -80,7 +80,7 @@ func TestTranslateDomainAndBadKey(t *testing.T) {
 		peer{address: "198.18.0.2", key: 7})
 	si := root.GetNtp().GetOrCreateSourceInterface(gen.NtpagentNtp_AddressFamily_ipv6)
 	si.Interface, si.VpnInstance = ptr("eth6"), ptr("_public_")
-	pl := translate(root, ntpengine.Config{}, func(string) (netip.Addr, string) { return netip.MustParseAddr("fd00::9"), "" })
+	pl := translate(root, ntpengine.Config{}, func(string, string) (netip.Addr, string) { return netip.MustParseAddr("fd00::9"), "" })
 	if len(pl.engine.Peers) != 1 {
 		t.Fatalf("engine peers %+v, want only the domain peer", pl.engine.Peers)
 	}
