@@ -319,6 +319,21 @@ func TestVPNInstanceDNS(t *testing.T) {
 			t.Errorf("red's hosts file answered in %s: %v", blue, got)
 		}
 	})
+	t.Run("the next nameserver when one cannot be reached", func(t *testing.T) {
+		// blue has no route to 198.18.99.1 (only lo): that server fails at
+		// once, and the second, blue's own, answers.
+		conf := filepath.Join(tmp, "two.conf")
+		os.WriteFile(conf, []byte("nameserver 198.18.99.1\nnameserver 198.18.53.1\n"), 0o600)
+		if got, err := lookup(VPNResolver{VPN: blue, ResolvConf: conf}, "ip4", name); err != nil || !slices.Equal(got, addrList("198.18.53.20")) {
+			t.Errorf("%s in %s: %v, %v; want 198.18.53.20 from the second nameserver", name, blue, got, err)
+		}
+		conf = filepath.Join(tmp, "none.conf")
+		os.WriteFile(conf, []byte("nameserver 198.18.99.1\nnameserver 198.18.99.2\n"), 0o600)
+		_, err := lookup(VPNResolver{VPN: blue, ResolvConf: conf}, "ip4", name)
+		if err == nil || !strings.Contains(err.Error(), "198.18.99.1:53") || !strings.Contains(err.Error(), "198.18.99.2:53") {
+			t.Errorf("no reachable nameserver: %v; want both servers' errors", err)
+		}
+	})
 	t.Run("the daemon's hosts file first, then the instance's DNS", func(t *testing.T) {
 		lab := filepath.Join(tmp, "lab-hosts")
 		os.WriteFile(lab, []byte("198.18.53.77 lab.ntpagent.test\n"), 0o600)

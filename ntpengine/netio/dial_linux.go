@@ -64,7 +64,7 @@ func (v VPNInstance) DialContext(ctx context.Context, network, address string) (
 		return err
 	})
 	if err != nil {
-		return nil, &VPNError{VPN: v.inst.name, Op: "dial " + network + " " + address, Err: err}
+		return nil, &VPNError{VPN: v.inst.name, Op: v.where(), Err: err}
 	}
 	return c, nil
 }
@@ -88,9 +88,22 @@ func (v VPNInstance) ListenPacket(ctx context.Context, network, address string) 
 		return err
 	})
 	if err != nil {
-		return nil, &VPNError{VPN: v.inst.name, Op: "listen " + network + " " + address, Err: err}
+		return nil, &VPNError{VPN: v.inst.name, Op: v.where(), Err: err}
 	}
 	return pc, nil
+}
+
+// where says where the instance's sockets are opened, for errors (the
+// net package's error names the operation and the address).
+func (v VPNInstance) where() string {
+	switch v.inst.kind {
+	case vpnNamespace:
+		return "socket in namespace " + v.inst.nsPath
+	case vpnDevice:
+		return "socket bound to device " + v.inst.device
+	default:
+		return "socket"
+	}
 }
 
 // checkNetwork accepts the UDP and TCP networks and an IP literal with a
