@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net/netip"
 	"time"
@@ -92,6 +93,22 @@ type Config struct {
 	// slew has applied at this rate; a clock slewing at another rate
 	// makes the offsets measured during a slew look wrong.
 	MaxSlewRate float64
+	// InitialFrequencyPPM, when not nil, is the clock's frequency
+	// correction in ppm from an earlier run (a drift file, which the
+	// caller reads: the engine does no file I/O). The discipline then
+	// starts in FSET with it (RFC 5905 Appendix A.1 main(), A.5.5.6):
+	// the first update corrects only the phase and the discipline goes
+	// to SYNC, skipping the initial frequency measurement (FREQ). With
+	// DisciplineRegression the value also weighs in the frequency fit
+	// as a prior (standard error 1 ppm) until the samples alone know the
+	// frequency better. It must be finite and within ±MaxFrequencyPPM
+	// (500). Only New reads it: Reconfigure leaves the discipline as it
+	// is. Nil: the discipline starts in NSET and measures.
+	InitialFrequencyPPM *float64
+	// SettledFrequencyPPM is the standard error of the frequency estimate,
+	// in ppm, at or below which Status.FrequencySettled may be true (see
+	// there); 0 → 1 ppm, at most MaxFrequencyPPM.
+	SettledFrequencyPPM float64
 	// Rand is the only source of randomness (poll phase); nil → a fixed seed.
 	Rand   *rand.Rand
 	Logger *slog.Logger
@@ -174,6 +191,12 @@ func (c *Config) Validate() error {
 	if c.MaxSlewRate != 0 && !(c.MaxSlewRate > 0 && c.MaxSlewRate <= maxSlewRateLimit*1e6) {
 		return fmt.Errorf("%w: max slew rate %v ppm not in (0, 500000]", ErrConfig, c.MaxSlewRate)
 	}
+	if f := c.InitialFrequencyPPM; f != nil && !(math.Abs(*f) <= MaxFrequencyPPM) {
+		return fmt.Errorf("%w: initial frequency %v ppm not in [-%v, %v]", ErrConfig, *f, MaxFrequencyPPM, MaxFrequencyPPM)
+	}
+	if !(c.SettledFrequencyPPM >= 0 && c.SettledFrequencyPPM <= MaxFrequencyPPM) {
+		return fmt.Errorf("%w: settled frequency error %v ppm not in [0, %v]", ErrConfig, c.SettledFrequencyPPM, MaxFrequencyPPM)
+	}
 	if c.LocalStratum >= maxStratum {
 		return fmt.Errorf("%w: local stratum %d not in 1..15", ErrConfig, c.LocalStratum)
 	}
@@ -209,6 +232,14 @@ func (c *Config) slewRate() float64 {
 		return defaultSlewRate
 	}
 	return c.MaxSlewRate * 1e-6
+}
+
+// settledFreq is SettledFrequencyPPM in s/s.
+func (c *Config) settledFreq() float64 {
+	if c.SettledFrequencyPPM == 0 {
+		return defaultSettledFreq
+	}
+	return c.SettledFrequencyPPM * 1e-6
 }
 
 func (c *Config) precision() int8 {

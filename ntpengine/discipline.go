@@ -25,23 +25,43 @@ const (
 	freqEstimateDone = 5e-6
 	// freqMinSamples is the fewest samples of the initial frequency fit.
 	freqMinSamples = 3
+	// freqPriorSigma is the standard error assumed of a frequency read
+	// from a file (Config.InitialFrequencyPPM), s/s: a quartz oscillator's
+	// frequency moves by about 0.1 ppm per °C, so a file written an hour or
+	// a day before the start is good to about a ppm.
+	freqPriorSigma = 1e-6
+	// defaultSettledFreq is the standard error of the frequency estimate
+	// below which the frequency is worth saving (Status.FrequencySettled)
+	// unless Config.SettledFrequencyPPM says otherwise: the error assumed
+	// when such a file is read back (freqPriorSigma).
+	defaultSettledFreq = freqPriorSigma
+	// settleUpdates is the fewest updates in SYNC, since the last step or
+	// frequency measurement, before the frequency counts as settled.
+	settleUpdates = 8
 )
+
+// MaxFrequencyPPM is the largest frequency correction of the discipline
+// (RFC 5905 Appendix A.1.1 MAXFREQ), ppm; Config.InitialFrequencyPPM must be
+// within ±MaxFrequencyPPM.
+const MaxFrequencyPPM = maxFreq * 1e6
 
 // DisciplineState is the state of the clock discipline (RFC 5905 §11.3,
 // Appendix A.5.5.6).
 type DisciplineState int
 
-// The states. FSET (frequency known from a file) is not used: the engine
-// has no drift file and always measures.
+// The states. The discipline starts in NSET, or in FSET when the caller
+// gives it a frequency (Config.InitialFrequencyPPM, read from a drift
+// file by the caller).
 const (
 	StateNSET DisciplineState = iota // never set
 	StateFREQ                        // measuring the frequency
 	StateSPIK                        // spike detected, waiting for stepout
 	StateSYNC                        // normal operation
+	StateFSET                        // frequency set from a file, no update yet
 )
 
 func (s DisciplineState) String() string {
-	return [...]string{"NSET", "FREQ", "SPIK", "SYNC"}[s]
+	return [...]string{"NSET", "FREQ", "SPIK", "SYNC", "FSET"}[s]
 }
 
 // Result is what one discipline update did.
@@ -78,7 +98,8 @@ const (
 // clock commands — steps, a frequency, and slews — that the caller applies.
 //
 // The state machine is the RFC's: NSET → (step if |θ| > 128 ms) → FREQ →
-// SYNC; in SYNC an offset above 128 ms is a spike (SPIK) ignored until it
+// SYNC, or, with a frequency from a file, FSET → (step if |θ| > 128 ms) →
+// SYNC at the first update; in SYNC an offset above 128 ms is a spike (SPIK) ignored until it
 // has lasted the 900 s stepout, then stepped; offsets above 1000 s are a
 // panic and are not acted on; the frequency is held within ±500 ppm.
 //
@@ -148,11 +169,49 @@ type discipline struct {
 	fitOK                                            bool
 	applied                                          float64 // total frequency last commanded, s/s
 	commanded                                        bool
+	// fitSE is the standard error of the frequency of the last
+	// regression fit (with the prior, when one is in force), s/s.
+	fitSE float64
+	// prior is the frequency from a file (FSET), used as a prior of
+	// the regression fit's slope while priorOn (see regress).
+	prior   float64
+	priorOn bool
+	// syncUpdates counts the updates in SYNC since the last step or
+	// frequency measurement; settledFreq is Config.SettledFrequencyPPM
+	// in s/s (see settled).
+	syncUpdates int
+	settledFreq float64
 }
 
 func newDiscipline(precision float64, minPoll, maxPoll int8) discipline {
 	return discipline{minPoll: minPoll, maxPoll: maxPoll, poll: minPoll, precision: precision, jitter: precision,
-		slewRate: defaultSlewRate}
+		slewRate: defaultSlewRate, settledFreq: defaultSettledFreq}
+}
+
+// setInitialFrequency starts the discipline in FSET with frequency f
+// (s/s, within ±maxFreq), as RFC 5905 Appendix A.1 main() does when a
+// frequency file is present: the initial frequency measurement (FREQ) is
+// skipped. The next adjust commands the frequency to the clock.
+func (d *discipline) setInitialFrequency(f float64) {
+	d.setFreq(f)
+	d.state = StateFSET
+	d.prior, d.priorOn = d.freq, true
+}
+
+// settled reports whether the frequency estimate is worth saving to a
+// file: the discipline is in SYNC (not holding off a spike), has taken
+// settleUpdates updates there since its last step or frequency
+// measurement, and the estimate's standard error is at most settledFreq:
+// the regression fit's (DisciplineRegression), or the wander, the RMS of
+// the PLL/FLL's frequency changes (DisciplineRFC, RFC 5905 §11.3).
+func (d *discipline) settled() bool {
+	if d.state != StateSYNC || d.syncUpdates < settleUpdates {
+		return false
+	}
+	if d.mode == DisciplineRegression {
+		return d.fitOK && d.fitSE <= d.settledFreq
+	}
+	return d.wander <= d.settledFreq
 }
 
 // clockOut collects the clock commands of one update.
@@ -189,6 +248,8 @@ func (d *discipline) update(offset, sampleT, t, delay float64) (Result, clockOut
 				return ResultIgnore, out
 			}
 		}
+		// NSET and FSET step at once (A.5.5.6); from FSET the
+		// discipline goes on to SYNC with the file's frequency.
 		d.doStep(offset, &out)
 		if d.state == StateNSET {
 			d.state = StateFREQ
@@ -201,7 +262,7 @@ func (d *discipline) update(offset, sampleT, t, delay float64) (Result, clockOut
 		d.fast = false
 		res = ResultStep
 	} else {
-		if d.state != StateNSET { // no previous offset to compare with
+		if d.state != StateNSET && d.state != StateFSET { // no previous offset to compare with
 			e := d.jitter * d.jitter
 			x := math.Max(math.Abs(offset-d.last), d.precision)
 			d.jitter = math.Sqrt(e + (x*x-e)/avgConst)
@@ -217,6 +278,17 @@ func (d *discipline) update(offset, sampleT, t, delay float64) (Result, clockOut
 			d.t = t
 			d.last = offset
 			return d.freqState(offset, sampleT, t, delay, &out)
+		case StateFSET:
+			// First update with the frequency from a file (A.5.5.6
+			// FSET): adjust the phase, not the frequency, and go to
+			// SYNC. As after FREQ, the offset is slewed at the
+			// clock's slew rate (fast). Regression mode starts its
+			// fit with this sample; the file's frequency stays its
+			// prior (regress).
+			if d.mode == DisciplineRegression {
+				offset = d.regress(offset, sampleT, t, delay)
+			}
+			d.fast = true
 		default: // SYNC, SPIK
 			if d.mode == DisciplineRegression {
 				offset = d.regress(offset, sampleT, t, delay)
@@ -247,6 +319,9 @@ func (d *discipline) update(offset, sampleT, t, delay float64) (Result, clockOut
 	}
 	if d.mode != DisciplineRegression || res == ResultStep {
 		d.setFreq(d.freq + freq)
+	}
+	if res == ResultSlew {
+		d.syncUpdates++
 	}
 	e := d.wander * d.wander
 	d.wander = math.Sqrt(e + (freq*freq-e)/avgConst)
@@ -364,8 +439,36 @@ const ageDisp = 30e-9
 // the offset by up to half of it (RFC 5905 §10 picks the minimum-delay
 // sample for the same reason); and with its age (ageDisp).
 func fitLine(p []point, precision float64) (slope, icept, se float64, ok bool) {
+	f := fitWeighted(p, precision)
+	return f.slope, f.icept, f.se, f.ok
+}
+
+// lineFit is the result of fitWeighted: the line, the standard error of
+// its slope, and the weighted mean time the line is anchored at.
+type lineFit struct {
+	slope, icept, se, mt float64
+	ok                   bool
+}
+
+// withPrior combines the fitted slope with a prior estimate of standard
+// error sigma, weighting each by its inverse variance, and moves the line
+// to the combined slope about its weighted mean point (where a slope error
+// moves it least).
+func (f lineFit) withPrior(prior, sigma float64) lineFit {
+	wf, wp := 0.0, 1/(sigma*sigma)
+	if f.se > 0 && !math.IsInf(f.se, 1) {
+		wf = 1 / (f.se * f.se)
+	}
+	mo := f.icept + f.slope*f.mt
+	f.slope = (wf*f.slope + wp*prior) / (wf + wp)
+	f.icept = mo - f.slope*f.mt
+	f.se = 1 / math.Sqrt(wf+wp)
+	return f
+}
+
+func fitWeighted(p []point, precision float64) lineFit {
 	if len(p) < 2 {
-		return 0, 0, 0, false
+		return lineFit{}
 	}
 	dmin := math.Inf(1)
 	for _, x := range p {
@@ -390,12 +493,12 @@ func fitLine(p []point, precision float64) (slope, icept, se float64, ok bool) {
 		sto += w[i] * (x.t - mt) * (x.off - mo)
 	}
 	if stt == 0 {
-		return 0, 0, 0, false
+		return lineFit{}
 	}
-	slope = sto / stt
-	icept = mo - slope*mt
+	slope := sto / stt
+	icept := mo - slope*mt
 	if len(p) < 3 {
-		return slope, icept, math.Inf(1), true
+		return lineFit{slope: slope, icept: icept, se: math.Inf(1), mt: mt, ok: true}
 	}
 	var rss float64
 	for i, x := range p {
@@ -409,7 +512,7 @@ func fitLine(p []point, precision float64) (slope, icept, se float64, ok bool) {
 	// variances, inflated by the reduced chi-square when the residuals
 	// are larger than the delays predict.
 	chi2 := math.Max(1, rss/(n-2))
-	return slope, icept, math.Sqrt(chi2 / stt), true
+	return lineFit{slope: slope, icept: icept, se: math.Sqrt(chi2 / stt), mt: mt, ok: true}
 }
 
 func (d *discipline) rst(state DisciplineState, t, offset float64) {
@@ -426,6 +529,7 @@ func (d *discipline) doStep(offset float64, out *clockOut) {
 	d.offset = 0
 	d.phaseRate = 0
 	d.slewing = false // clock.Clock.Step cancels a slew in progress
+	d.syncUpdates = 0
 	d.count = 0
 	d.poll = d.minPoll
 }
@@ -628,12 +732,23 @@ func (d *discipline) regress(offset, sampleT, t, delay float64) float64 {
 	if polls > regressSpanPolls {
 		d.fx = d.fx[runsWindow(d.fx, d.precision):]
 	}
-	slope, icept, _, ok := fitLine(d.fx, d.precision)
-	if !ok || len(d.fx) < freqMinSamples {
+	f := fitWeighted(d.fx, d.precision)
+	if d.priorOn && f.ok {
+		if f.se <= freqPriorSigma {
+			// The samples alone now know the frequency at least as
+			// well as the file did: drop the prior for good, so that
+			// a stale file does not bias the fit later.
+			d.priorOn = false
+		} else {
+			f = f.withPrior(d.prior, freqPriorSigma)
+		}
+	}
+	if !f.ok || len(d.fx) < freqMinSamples {
 		d.fitOK = false
 		return offset
 	}
-	d.fitSlope, d.fitIcept, d.fitOK = slope, icept, true
+	slope, icept := f.slope, f.icept
+	d.fitSlope, d.fitIcept, d.fitSE, d.fitOK = slope, icept, f.se, true
 	d.fitSigma = residualSigma(d.fx, slope, icept)
 	old := d.freq
 	d.setFreq(slope)

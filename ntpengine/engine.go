@@ -176,6 +176,10 @@ func New(cfg Config, now time.Time) (*Engine, error) {
 	e.disc = newDiscipline(e.prec, lo, hi)
 	e.disc.mode = cfg.Discipline
 	e.disc.slewRate, e.disc.rateKnown = cfg.slewRate(), cfg.MaxSlewRate != 0
+	e.disc.settledFreq = cfg.settledFreq()
+	if f := cfg.InitialFrequencyPPM; f != nil {
+		e.disc.setInitialFrequency(*f * 1e-6)
+	}
 	e.sys = systemVars{leap: packet.LeapUnsync, stratum: maxStratum}
 	e.rl = newRateLimiter(cfg.RateLimit)
 	for _, p := range cfg.Peers {
@@ -256,6 +260,7 @@ func (e *Engine) Reconfigure(cfg Config, now time.Time) (Ready, error) {
 	e.disc.minPoll, e.disc.maxPoll = pollBounds(cfg.Peers)
 	e.disc.mode = cfg.Discipline
 	e.disc.slewRate, e.disc.rateKnown = cfg.slewRate(), cfg.MaxSlewRate != 0
+	e.disc.settledFreq = cfg.settledFreq()
 	e.disc.poll = max(e.disc.minPoll, min(e.disc.maxPoll, e.disc.poll))
 	e.rl.configure(cfg.RateLimit)
 	e.assocs = append(next, eph...)

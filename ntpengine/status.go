@@ -11,7 +11,7 @@ import (
 // Status is the system state for /ntp/status and `display ntp status`.
 type Status struct {
 	Synchronized   bool
-	ClockState     string // discipline state: NSET, FREQ, SPIK, SYNC, or PANIC
+	ClockState     string // discipline state: NSET, FSET, FREQ, SPIK, SYNC, or PANIC
 	Leap           packet.Leap
 	Stratum        uint8 // 16 when unsynchronized
 	ReferenceID    uint32
@@ -27,6 +27,16 @@ type Status struct {
 	ReferenceTime  time.Time
 	SystemPeer     string // association key, empty if none
 	SystemPeerAddr netip.AddrPort
+	// FrequencySettled tells whether FrequencyPPM is worth saving for the
+	// next start (a drift file, Config.InitialFrequencyPPM): the clock is
+	// synchronized, the discipline is in SYNC (not after a spike or a
+	// panic) and has taken at least 8 updates there since its last step
+	// or frequency measurement, and the standard error of the frequency
+	// estimate is at most Config.SettledFrequencyPPM (1 ppm by default):
+	// that of the regression fit, or for DisciplineRFC the wander (the
+	// RMS of its frequency changes). Never save the frequency while this
+	// is false.
+	FrequencySettled bool
 }
 
 func secs(s float64) time.Duration { return time.Duration(math.Round(s * 1e9)) }
@@ -47,6 +57,7 @@ func (e *Engine) Status(now time.Time) Status {
 	if e.sys.panicked {
 		s.ClockState = "PANIC"
 	}
+	s.FrequencySettled = s.Synchronized && !e.sys.panicked && e.disc.settled()
 	if s.Synchronized {
 		s.ReferenceID = e.sys.refID
 		s.Reference = refIDText(e.sys.refID, e.sys.peer.addr.Addr())

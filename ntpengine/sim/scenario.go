@@ -42,6 +42,10 @@ type Scenario struct {
 	// adjtime's 500 ppm whatever the clocks do), as a caller that forgets
 	// to pass clock.MaxSlewRate would.
 	UnstatedSlewRate bool
+	// InitialFrequencyPPM, when not nil, is given to the measured engines
+	// (Config.InitialFrequencyPPM), as a drift file read at start would:
+	// -FreqOffset·1e6 is the exact correction of their clocks.
+	InitialFrequencyPPM *float64
 	// Observe, when not nil, is called once per simulated second with the
 	// measured nodes, after the figures' sample (for traces).
 	Observe func(t float64, measured []*Node)
@@ -124,7 +128,8 @@ func Run(s Scenario, seed uint64) (Result, error) {
 	client := func(name string, peers ...ntpengine.PeerConfig) (*Node, error) {
 		r := rand.New(rand.NewPCG(seed, uint64(len(name))))
 		return net.AddNode(name, s.InitialOffset, s.FreqOffset, s.Wander, func(now time.Time) (*ntpengine.Engine, error) {
-			return ntpengine.New(ntpengine.Config{Peers: peers, Rand: r, Discipline: s.Discipline, MaxSlewRate: slewPPM}, now)
+			return ntpengine.New(ntpengine.Config{Peers: peers, Rand: r, Discipline: s.Discipline, MaxSlewRate: slewPPM,
+				InitialFrequencyPPM: s.InitialFrequencyPPM}, now)
 		})
 	}
 	var measured []*Node
