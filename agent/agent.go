@@ -62,6 +62,18 @@ type Options struct {
 	OnSyncChange func(SyncStateChange)
 	// QueueLen bounds netio's receive queue (netio's default when 0).
 	QueueLen int
+	// DriftFile is the frequency (drift) file, as ntpd's: New reads the
+	// clock's frequency correction from it (one number in ppm) and starts
+	// the engine in FSET with it, unless Engine.InitialFrequencyPPM is set;
+	// a missing, unreadable, malformed or out-of-range file is logged and
+	// ignored. Run writes it atomically while the engine's frequency is
+	// settled (ntpengine.Status.FrequencySettled: never while
+	// unsynchronized), at most once per DriftInterval and when it stops.
+	// Empty: no drift file.
+	DriftFile string
+	// DriftInterval is the least time between two writes of DriftFile
+	// while running (default 1 h).
+	DriftInterval time.Duration
 	// OpenVPNs are vpn-instances whose sockets open at start and stay
 	// open, so that peers there can reach us (ephemeral associations,
 	// clients) even when no configured peer uses the instance. The public
@@ -102,6 +114,8 @@ type Agent struct {
 	// vpnRetryAt is when a vpn-instance that could not be opened is tried
 	// again (the namespace or VRF may appear later).
 	vpnRetryAt time.Time
+	// driftAt is when the drift file was last written (or tried).
+	driftAt time.Time
 }
 
 type sessionAddr struct {
@@ -150,6 +164,10 @@ func New(opts Options) (*Agent, error) {
 	if opts.ResolveRetry <= 0 {
 		opts.ResolveRetry = 5 * time.Second
 	}
+	if opts.DriftInterval <= 0 {
+		opts.DriftInterval = defaultDriftInterval
+	}
+	opts.Engine.InitialFrequencyPPM = opts.initialFrequency()
 	base := opts.Engine
 	base.Peers, base.Keys, base.AuthEnabled, base.UnsyncMaxPoll, base.UnsyncDecStep = nil, nil, false, 0, 0
 	if base.Logger == nil {
@@ -230,6 +248,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			a.log.Info("NTP service stopping")
+			a.saveDrift(true)
 			return nil
 		case r, ok := <-recv:
 			if !ok {
@@ -323,6 +342,7 @@ func (a *Agent) tick() {
 	rd := a.eng.Tick(a.clock.Now())
 	a.engMu.Unlock()
 	a.process(rd)
+	a.saveDrift(false)
 }
 
 // rxTime converts netio's host-clock receive time to the disciplined clock

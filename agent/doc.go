@@ -43,6 +43,12 @@
 // packets arrive; symmetric passive associations send from it (the engine
 // sets Outgoing.Src), so that a multihomed peer recognizes the answer.
 //
+// The frequency (drift) file (Options.DriftFile, drift.go) carries the
+// clock's frequency correction across restarts, as ntpd's does: read once
+// by New (a bad file is logged and ignored), written atomically by Run
+// while the engine says the frequency is settled, at most hourly and at a
+// clean stop.
+//
 // It must not touch the datastore's files, the engine's internals or the
 // host's clock (the system clock is used only when the daemon is started with
 // --clock system), and it must not change host network state: namespaces and

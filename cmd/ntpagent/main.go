@@ -106,6 +106,7 @@ func run(ctx context.Context, s *settings, stdout, stderr io.Writer, onStart fun
 		Store: store, Clock: clk, Listen: listen, Resolver: resolver, Logger: log, MaxWait: maxWait,
 		Engine:       engine,
 		OnSyncChange: nc.publish,
+		DriftFile:    s.driftPath(),
 	})
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -28,6 +29,7 @@ type settings struct {
 	LogFormat     string
 	MetricsListen string
 	HostsFile     string
+	DriftFile     string // relative: inside StateDir; empty: none
 	LocalStratum  uint
 	NoRateLimit   bool
 
@@ -57,6 +59,7 @@ func newFlagSet(s *settings, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&s.LogFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&s.MetricsListen, "metrics-listen", "", "serve Prometheus /metrics on this address (off when empty)")
 	fs.StringVar(&s.HostsFile, "hosts-file", "", "resolve domain peers from this hosts(5) file first (then DNS)")
+	fs.StringVar(&s.DriftFile, "drift-file", "ntp.drift", "frequency (drift) file, ppm, read at start and written hourly and at stop while synchronized; a relative path is inside --state-dir; empty: none")
 	fs.UintVar(&s.LocalStratum, "local-stratum", 0, "serve the local clock at this stratum (1..15) while unsynchronized (0: off)")
 	fs.BoolVar(&s.NoRateLimit, "no-rate-limit", false, "answer clients without rate limiting (benchmarks; by default each source gets 1 request/s on average, bursts of 8, then a RATE kiss-o'-death)")
 	fs.IntVar(&s.SSHMaxStartups, "ssh-max-startups", 32, "SSH connections not yet logged in, from all sources together; more are closed at once")
@@ -166,6 +169,15 @@ func (s *settings) check() error {
 		return fmt.Errorf("--netconf-hello-timeout %v: want a positive duration such as 60s", s.NetconfHelloTimeout)
 	}
 	return nil
+}
+
+// driftPath is the drift file's path: DriftFile, inside StateDir when it
+// is relative; empty when there is none.
+func (s *settings) driftPath() string {
+	if s.DriftFile == "" || filepath.IsAbs(s.DriftFile) {
+		return s.DriftFile
+	}
+	return filepath.Join(s.StateDir, s.DriftFile)
 }
 
 // sshLimits copies the SSH and NETCONF limits of s into c.
