@@ -125,6 +125,10 @@ const (
 //     is slewed at once. The poll interval follows the RFC's jiggle
 //     counter, driven by the fit's prediction error against the noise
 //     the delays predict, so wander shortens the poll.
+//   - After FSET, DisciplineRegression weighs the file's frequency into
+//     its fit as a prior of 1 ppm standard error (freqPriorSigma), so that
+//     a few close burst samples do not replace it with a noisier slope;
+//     the prior is dropped for good once the fit alone is as precise.
 //   - Offsets are handled as offsets of the uncorrected clock (offset +
 //     the cumulative correction applied, phase), so steps and slews of
 //     our own never look like the peer's jitter or drift.
