@@ -98,7 +98,7 @@ func run(ctx context.Context, s *settings, stdout, stderr io.Writer, onStart fun
 	if s.clockRate > 1 {
 		maxWait = time.Duration(float64(time.Second) / s.clockRate)
 	}
-	engine := ntpengine.Config{LocalStratum: uint8(s.LocalStratum)}
+	engine := ntpengine.Config{LocalStratum: uint8(s.LocalStratum), SettledFrequencyPPM: s.settledPPM}
 	if s.NoRateLimit {
 		engine.RateLimit.Interval = -1
 	}

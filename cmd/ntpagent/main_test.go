@@ -280,6 +280,7 @@ func TestDaemonEndToEnd(t *testing.T) {
 	s.NTPListen = "127.0.0.40:0"
 	s.HostsFile = hosts
 	s.MetricsListen = "127.0.0.1:0"
+	s.settledPPM = 500
 	d := startDaemon(t, s)
 	out := d.out.String()
 	for _, want := range []string{"ssh -p", "admin@127.0.0.1", "-s admin@127.0.0.1 netconf", "manager.connect(", "created user admin with password"} {
@@ -381,6 +382,17 @@ func TestDaemonEndToEnd(t *testing.T) {
 		t.Errorf("sessions %v, notifications %v", after["ntpagent_netconf_sessions_total"], after["ntpagent_netconf_notifications_total"])
 	}
 
+	// The drift file is written once the frequency is settled (a loose
+	// threshold: loopback noise on a fast clock).
+	for end := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if _, err := os.Stat(s.driftPath()); err == nil {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatal("no drift file after 60 s")
+		}
+	}
+
 	// A commit survives a restart: stop, start again on the same state.
 	d.cancel()
 	if err := <-d.done; err != nil {
@@ -393,6 +405,9 @@ func TestDaemonEndToEnd(t *testing.T) {
 	d2 := startDaemon(t, s)
 	if strings.Contains(d2.out.String(), "created user admin") {
 		t.Error("a second start created the admin user again")
+	}
+	if !strings.Contains(d2.out.String(), "clock frequency from the drift file") {
+		t.Error("the second start did not read the drift file")
 	}
 	st := d2.started.Agent.State()
 	if len(st.GetNtp().GetSessions().Session) != 1 {
