@@ -7,11 +7,11 @@ import (
 	"io/fs"
 	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/ntpagent/ntpagent/internal/atomicfile"
 	"github.com/ntpagent/ntpagent/ntpengine"
 )
 
@@ -113,51 +113,9 @@ func (a *Agent) saveDrift(final bool) {
 		return
 	}
 	a.driftAt = time.Now()
-	if err := writeFileAtomic(a.opts.DriftFile, formatDrift(st.FrequencyPPM)); err != nil {
+	if err := atomicfile.Write(a.opts.DriftFile, formatDrift(st.FrequencyPPM), 0o644); err != nil {
 		a.log.Warn("drift file not written", "err", err)
 		return
 	}
 	a.log.Debug("drift file written", "path", a.opts.DriftFile, "ppm", st.FrequencyPPM)
-}
-
-// writeFileAtomic replaces path with data so that after a crash or power
-// loss it holds either the old or the new content. The temporary file is
-// created next to path (a rename does not cross file systems) under a
-// unique name, and removed if anything fails.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = tmp.Write(data); err != nil {
-		return err
-	}
-	if err = tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/openconfig/ygot/ygot"
 
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/atomicfile"
 )
 
 const (
@@ -370,7 +371,7 @@ func writeJournal(dir string, lines [][]byte) (*journal, error) {
 	for _, l := range lines {
 		buf.Write(l)
 	}
-	if err := writeFileAtomic(dir, journalName, buf.Bytes()); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, journalName), buf.Bytes(), 0o600); err != nil {
 		return nil, err
 	}
 	j, err := openJournalAppend(dir, int64(buf.Len()), len(lines))
@@ -378,55 +379,6 @@ func writeJournal(dir string, lines [][]byte) (*journal, error) {
 		j.fullSize = int64(len(lines[0]))
 	}
 	return j, err
-}
-
-// writeFileAtomic writes data to dir/name so that after a crash the file
-// holds either its old or its new content: temp file, fsync, rename, fsync
-// of the directory.
-func writeFileAtomic(dir, name string, data []byte) error {
-	tmp := filepath.Join(dir, name+".tmp")
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, filepath.Join(dir, name))
-	}
-	if err == nil {
-		err = syncDir(dir)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	return nil
-}
-
-// removeFileDurably removes dir/name and syncs the directory.
-func removeFileDurably(dir, name string) error {
-	if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("remove %s: %w", name, err)
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // confirmMarker is confirm.json: written before a confirmed commit is

@@ -15,6 +15,7 @@ import (
 	"github.com/ntpagent/ntpagent/datastore/rpcerror"
 	"github.com/ntpagent/ntpagent/datastore/rules"
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/atomicfile"
 )
 
 // Name names a configuration datastore (RFC 6241 §5.1). "startup" is not
@@ -329,7 +330,7 @@ func (s *Store) load() error {
 				return err
 			}
 		}
-		if err := removeFileDurably(s.dir, confirmName); err != nil {
+		if err := atomicfile.Remove(filepath.Join(s.dir, confirmName)); err != nil {
 			return err
 		}
 		s.candidate = s.running
@@ -402,7 +403,7 @@ func (s *Store) writeRunningJSON() error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(s.dir, runningName, data)
+	return atomicfile.Write(filepath.Join(s.dir, runningName), data, 0o600)
 }
 
 func errClosed() error {
@@ -818,7 +819,7 @@ func (s *Store) compact(base commit, running *gen.Device) error {
 	}
 	s.j = j
 	if running == s.running {
-		return writeFileAtomic(s.dir, runningName, readable)
+		return atomicfile.Write(filepath.Join(s.dir, runningName), readable, 0o600)
 	}
 	return nil
 }
@@ -874,7 +875,7 @@ func (s *Store) Commit(sess Session, opt CommitOptions) (CommitInfo, error) {
 		if err == nil {
 			// Durable before the commit is acknowledged: a restart before the
 			// confirmation rolls back to RollbackTo.
-			err = writeFileAtomic(s.dir, confirmName, data)
+			err = atomicfile.Write(filepath.Join(s.dir, confirmName), data, 0o600)
 		}
 		if err != nil {
 			return CommitInfo{}, asRPCError(fmt.Errorf("the confirmed commit could not be saved: %w", err))
@@ -882,7 +883,7 @@ func (s *Store) Commit(sess Session, opt CommitOptions) (CommitInfo, error) {
 		ci, err := s.commitCandidate(sess, opt.Label, d)
 		if err != nil {
 			if p == nil {
-				removeFileDurably(s.dir, confirmName)
+				atomicfile.Remove(filepath.Join(s.dir, confirmName))
 			}
 			return CommitInfo{}, err
 		}
@@ -905,7 +906,7 @@ func (s *Store) Commit(sess Session, opt CommitOptions) (CommitInfo, error) {
 			p.timer.Stop()
 		}
 		s.pending = nil
-		if err := removeFileDurably(s.dir, confirmName); err != nil {
+		if err := atomicfile.Remove(filepath.Join(s.dir, confirmName)); err != nil {
 			s.log.Error("cannot remove the confirmed-commit marker", "err", err)
 			return ci, asRPCError(err)
 		}
@@ -968,7 +969,7 @@ func (s *Store) rollbackPending(sess Session) error {
 	s.pending = nil
 	s.runValid = rules.Validate(s.running, s.ruleOptions()...) == nil
 	s.pruneHistory()
-	return asRPCError(removeFileDurably(s.dir, confirmName))
+	return asRPCError(atomicfile.Remove(filepath.Join(s.dir, confirmName)))
 }
 
 // CancelCommit cancels the pending confirmed commit (RFC 6241 §8.4.5.2,
