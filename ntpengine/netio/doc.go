@@ -21,6 +21,10 @@
 // before, did both). When the socket is empty the reader waits in the
 // runtime's network poller.
 //
+// FindVPN returns a VPNInstance with which other code (the agent's DNS
+// client for domain peers) opens its own sockets in a vpn-instance the same
+// way.
+//
 // It moves opaque []byte payloads: it must not parse NTP, import the engine,
 // read or steer the engine's clock, or change any host state (addresses,
 // routes, namespaces) — only sockets it opened.
