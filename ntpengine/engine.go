@@ -115,6 +115,7 @@ type Engine struct {
 	// rebuilt when addrsStale (set wherever assocs changes).
 	addrs      map[assocAddr]struct{}
 	addrsStale bool
+	stats      Statistics
 }
 
 type assocAddr struct {
@@ -164,7 +165,7 @@ func New(cfg Config, now time.Time) (*Engine, error) {
 		return nil, err
 	}
 	keys, _ := auth.NewKeyring(cfg.Keys)
-	e := &Engine{cfg: cfg, keys: keys, epoch: now, rnd: cfg.Rand, log: cfg.Logger}
+	e := &Engine{cfg: cfg, keys: keys, epoch: now, rnd: cfg.Rand, log: cfg.Logger, stats: Statistics{Since: now}}
 	if e.rnd == nil {
 		e.rnd = rand.New(rand.NewPCG(1, 2))
 	}
@@ -557,6 +558,7 @@ func (e *Engine) transmit(a *association, t float64) {
 	a.xmtPhase = e.disc.phaseAt(t)
 	a.xmtBusy = e.disc.slewBusy()
 	a.counts.Sent++
+	e.stats.Sent++
 	o := Outgoing{Data: data, Dst: a.addr, VPN: a.vpn, SourceInterface: a.cfg.SourceInterface, AssocKey: a.key}
 	if a.ifIndex != 0 && a.addr.Addr().Is6() && a.addr.Addr().IsLinkLocalUnicast() {
 		// A link-local peer is reached on the link it was heard on.

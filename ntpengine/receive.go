@@ -97,16 +97,23 @@ func (e *Engine) checkMAC(in *Incoming, p *packet.Packet) macResult {
 // Handle processes one received datagram (RFC 5905 A.5.1 receive).
 // Packets that do not parse, fail validation, come from a denied source or
 // fail authentication change no protocol state.
+//
+// Every datagram counts in Statistics: in Received, and in the counter of
+// the reason it was dropped for, if it was.
 func (e *Engine) Handle(in Incoming) Ready {
+	e.stats.Received++
 	if in.RxTime.IsZero() || !in.Src.IsValid() {
+		e.stats.BadFormat++
 		return Ready{}
 	}
 	p, err := packet.Unmarshal(in.Data)
 	if err != nil || p.Validate() != nil {
+		e.stats.BadFormat++
 		return Ready{}
 	}
 	src := in.Src.Addr()
 	if in.Src.Port() == 0 || src.IsUnspecified() || src.IsMulticast() {
+		e.stats.BadFormat++
 		return Ready{}
 	}
 	e.begin(in.RxTime)
@@ -117,9 +124,14 @@ func (e *Engine) Handle(in Incoming) Ready {
 	}
 	act := dispatch(p.Mode, amode)
 	if act == ActDiscard {
+		e.stats.NoAssociation++
 		return e.finish()
 	}
+	if act == ActReply {
+		e.stats.ClientRequests++
+	}
 	if e.denied(in) {
+		e.stats.AccessDenied++
 		if a != nil {
 			a.lastError = ErrAccess.Error()
 			a.counts.Denied++
@@ -136,7 +148,9 @@ func (e *Engine) Handle(in Incoming) Ready {
 	case ActMobilize:
 		e.mobilize(in, p, mac)
 	case ActError:
-		if a.ephemeral && e.authOK(a, mac) == nil {
+		if e.authOK(a, mac) != nil {
+			e.stats.AuthFailures++
+		} else if a.ephemeral {
 			e.demobilize(a, "symmetric passive packet for a passive association (RFC 5905 §9.2 ERR)")
 		}
 	case ActProcess:
@@ -243,6 +257,7 @@ func (e *Engine) authOK(a *association, mac macResult) error {
 // the packet carries a valid MAC of a trusted key, and within MaxEphemeral.
 func (e *Engine) mobilize(in Incoming, p *packet.Packet, mac macResult) {
 	if e.cfg.AuthEnabled && (!mac.present || mac.err != nil) {
+		e.stats.AuthFailures++
 		return
 	}
 	n := 0
@@ -252,6 +267,7 @@ func (e *Engine) mobilize(in Incoming, p *packet.Packet, mac macResult) {
 		}
 	}
 	if n >= e.cfg.maxEphemeral() {
+		e.stats.NoAssociation++
 		return
 	}
 	pc := PeerConfig{
@@ -287,6 +303,7 @@ func (e *Engine) process(a *association, in Incoming, p *packet.Packet, mac macR
 	if err := e.authOK(a, mac); err != nil {
 		a.lastError = err.Error()
 		a.counts.AuthErrors++
+		e.stats.AuthFailures++
 		return
 	}
 	a.counts.Received++
@@ -302,10 +319,12 @@ func (e *Engine) process(a *association, in Incoming, p *packet.Packet, mac macR
 	case p.TransmitTime == 0:
 		a.lastError = fmt.Errorf("%w: zero transmit timestamp", ErrInvalid).Error()
 		a.counts.Invalid++
+		e.stats.BogusOrDuplicate++
 		return
 	case p.TransmitTime == a.org:
 		a.lastError = ErrDuplicate.Error()
 		a.counts.Duplicate++
+		e.stats.BogusOrDuplicate++
 		return
 	case p.OriginTime == 0 && a.hmode != packet.ModeClient:
 		// The peer has not heard from us yet: remember its timestamps
@@ -320,6 +339,7 @@ func (e *Engine) process(a *association, in Incoming, p *packet.Packet, mac macR
 		}
 		a.lastError = ErrBogus.Error()
 		a.counts.Bogus++
+		e.stats.BogusOrDuplicate++
 		return
 	}
 	a.org, a.rec = p.TransmitTime, rx
@@ -507,12 +527,22 @@ func (e *Engine) kiss(a *association, p *packet.Packet, code string) {
 func (e *Engine) serve(in Incoming, p *packet.Packet, mac macResult) {
 	ok, kod := e.rl.allow(in.Src.Addr(), e.now)
 	if !ok {
+		e.stats.RateLimited++
 		if kod {
 			e.reply(in, p, packet.KissRate, macResult{})
 		}
 		return
 	}
+	if mac.present && !e.macAccepted(mac) {
+		e.stats.AuthFailures++ // answered with a crypto-NAK
+	}
 	e.reply(in, p, 0, mac)
+}
+
+// macAccepted tells whether a request's MAC lets the server sign its reply
+// (RFC 5905 §9.2): valid, or only untrusted while authentication is off.
+func (e *Engine) macAccepted(mac macResult) bool {
+	return mac.err == nil || (!e.cfg.AuthEnabled && errors.Is(mac.err, auth.ErrUntrusted))
 }
 
 // reply builds a mode-4 reply, or a KoD when kiss is not 0.
@@ -521,9 +551,19 @@ func (e *Engine) reply(in Incoming, p *packet.Packet, kiss uint32, mac macResult
 	if !ok {
 		return
 	}
+	e.countReply(kiss)
 	e.out.Packets = append(e.out.Packets, Outgoing{
 		Data: data, Dst: in.Src, Src: in.Dst.Addr(), IfIndex: in.IfIndex, VPN: in.VPN,
 	})
+}
+
+// countReply counts a server reply about to be handed to the caller.
+func (e *Engine) countReply(kiss uint32) {
+	e.stats.Sent++
+	e.stats.ServerReplies++
+	if kiss != 0 {
+		e.stats.KoDSent++
+	}
 }
 
 // appendReply appends to b the mode-4 reply to req (a KoD when kiss is not
@@ -546,7 +586,7 @@ func (e *Engine) appendReply(b []byte, in *Incoming, req *packet.Header, kiss ui
 	b = h.AppendHeader(b)
 	switch {
 	case kiss != 0 || !mac.present:
-	case mac.err == nil || (!e.cfg.AuthEnabled && errors.Is(mac.err, auth.ErrUntrusted)):
+	case e.macAccepted(mac):
 		tr, err := e.keys.Sign(b[start:], mac.keyID)
 		if err != nil {
 			return b[:start], false
@@ -584,8 +624,9 @@ const (
 // client request (mode 3, no MAC, no extension field) from a source with no
 // association it decides as Handle would — access (DENY KoD), rate limit
 // (RATE KoD or drop), reply — and appends the reply to buf without
-// allocating. Everything else is ServePass: Handle's. It changes only the
-// engine's time (monotonic, as Handle) and the rate limiter's state.
+// allocating. Everything else is ServePass: Handle's, and not counted. It
+// changes only the engine's time (monotonic, as Handle), the rate
+// limiter's state and the Statistics of what it decided.
 func (e *Engine) Serve(in *Incoming, buf []byte) ([]byte, ServeResult) {
 	b := in.Data
 	if len(b) != packet.HeaderLen || in.RxTime.IsZero() || !in.Src.IsValid() {
@@ -603,10 +644,16 @@ func (e *Engine) Serve(in *Incoming, buf []byte) ([]byte, ServeResult) {
 	if t := e.t(in.RxTime); t > e.now {
 		e.now = t
 	}
+	// Counted as Handle counts (plain increments: the caller holds the
+	// engine as for Handle).
+	e.stats.Received++
+	e.stats.ClientRequests++
 	kiss := uint32(0)
 	if e.denied(*in) {
+		e.stats.AccessDenied++
 		kiss = packet.KissDeny
 	} else if ok, kod := e.rl.allow(src, e.now); !ok {
+		e.stats.RateLimited++
 		if !kod {
 			return buf, ServeDrop
 		}
@@ -616,5 +663,6 @@ func (e *Engine) Serve(in *Incoming, buf []byte) ([]byte, ServeResult) {
 	if !ok {
 		return buf, ServeDrop
 	}
+	e.countReply(kiss)
 	return out, ServeReply
 }
