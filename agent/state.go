@@ -12,14 +12,15 @@ import (
 	"github.com/ntpagent/ntpagent/datastore/rules"
 	"github.com/ntpagent/ntpagent/gen"
 	"github.com/ntpagent/ntpagent/ntpengine"
+	"github.com/ntpagent/ntpagent/ntpengine/netio"
 	"github.com/ntpagent/ntpagent/ntpengine/packet"
 )
 
 // stateTimeout bounds how long a <get> waits for the agent's goroutine.
 const stateTimeout = 5 * time.Second
 
-// StateProvider fills the config false nodes /ntp/status and
-// /ntp/sessions/session of root (a copy of running made for a <get>) from
+// StateProvider fills the config false nodes /ntp/status,
+// /ntp/statistics and /ntp/sessions/session of root (a copy of running made for a <get>) from
 // the engine. It is the server's Config.StateProvider and the CLI's State
 // source. When the agent is not running it leaves root as it is.
 func (a *Agent) StateProvider(root *gen.Device) {
@@ -60,10 +61,12 @@ func (a *Agent) fillState(root *gen.Device) {
 	now := a.clock.Now()
 	a.engMu.Lock()
 	st := a.eng.Status(now)
+	stats := a.eng.Statistics()
 	sessions := a.eng.Sessions(now)
 	a.engMu.Unlock()
 	ntp := root.GetOrCreateNtp()
 	ntp.Status = a.status(st)
+	ntp.Statistics = statistics(stats, a.tr.Stats())
 	ntp.Sessions = &gen.NtpagentNtp_Ntp_Sessions{}
 	seen := map[string]bool{}
 	for _, s := range sessions {
@@ -100,6 +103,27 @@ func (a *Agent) fillState(root *gen.Device) {
 		}
 		sess.LastError = ptr(pp.blocked)
 		fillCounters(sess, ntpengine.PacketCounts{})
+	}
+}
+
+// statistics shows the engine's system-wide counters and the two of the
+// transport that count datagrams the engine never saw.
+func statistics(s ntpengine.Statistics, tr netio.Stats) *gen.NtpagentNtp_Ntp_Statistics {
+	return &gen.NtpagentNtp_Ntp_Statistics{
+		DiscontinuityTime:      ptr(s.Since.UTC().Format(time.RFC3339Nano)),
+		PacketsReceived:        ptr(s.Received),
+		PacketsSent:            ptr(s.Sent),
+		ClientRequests:         ptr(s.ClientRequests),
+		ServerReplies:          ptr(s.ServerReplies),
+		KissOfDeathSent:        ptr(s.KoDSent),
+		RateLimited:            ptr(s.RateLimited),
+		AccessDenied:           ptr(s.AccessDenied),
+		BadFormat:              ptr(s.BadFormat),
+		AuthenticationFailures: ptr(s.AuthFailures),
+		BogusOrDuplicate:       ptr(s.BogusOrDuplicate),
+		NoAssociationDropped:   ptr(s.NoAssociation),
+		ReceiveQueueOverflows:  ptr(tr.Dropped),
+		OversizeDropped:        ptr(tr.Truncated),
 	}
 }
 
