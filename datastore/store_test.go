@@ -192,6 +192,18 @@ func TestOperations(t *testing.T) {
 				t.Fatalf("err %v", err)
 			}
 		}},
+		{"RFC7950-7.21.1 statistics in an edit are refused", func(t *testing.T, s *Store) {
+			err := s.Edit(alice, Candidate, EditOptions{}, func(d *gen.Device) error {
+				d.GetOrCreateNtp().GetOrCreateStatistics().SetBadFormat(3)
+				return nil
+			})
+			if tagOf(err) != rpcerror.TagInvalidValue || !strings.Contains(rpcerror.All(err)[0].Path, "statistics") {
+				t.Fatalf("err %v", err)
+			}
+			if s.CandidateModified() {
+				t.Error("the refused edit changed the candidate")
+			}
+		}},
 		{"RFC6243-3.3 explicit: an edit that leaves empty containers stores nothing for them", func(t *testing.T, s *Store) {
 			mustEdit(t, s, alice, Candidate, func(d *gen.Device) error {
 				d.GetOrCreateNtp().GetOrCreateUnsync()

@@ -316,10 +316,13 @@ func normalizeInto(d, base *gen.Device, diff *entryDiff) error {
 		if n.Status != nil && !reflect.ValueOf(*n.Status).IsZero() {
 			return rpcerror.New(rpcerror.TagInvalidValue, "/ntpa:ntp/ntpa:status", "The NTP status is state data and cannot be configured.")
 		}
+		if n.Statistics != nil && !reflect.ValueOf(*n.Statistics).IsZero() {
+			return rpcerror.New(rpcerror.TagInvalidValue, "/ntpa:ntp/ntpa:statistics", "The NTP statistics are state data and cannot be configured.")
+		}
 		if n.Sessions != nil && len(n.Sessions.Session) > 0 {
 			return rpcerror.New(rpcerror.TagInvalidValue, "/ntpa:ntp/ntpa:sessions", "The NTP sessions are state data and cannot be configured.")
 		}
-		n.Status, n.Sessions = nil, nil
+		n.Status, n.Statistics, n.Sessions = nil, nil, nil
 		if n.Unsync != nil && n.Unsync.DecStep == nil && n.Unsync.MaxPollInterval == nil {
 			n.Unsync = nil
 		}
