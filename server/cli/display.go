@@ -156,6 +156,42 @@ func cmdDisplayStatus(s *session, a args) error {
 	return nil
 }
 
+// cmdDisplayStatistics renders /ntp/statistics, the system-wide packet
+// counters (ntpd's sysstats, chrony's serverstats), one per line as
+// display ntp status does; "-" when the engine gave none.
+func cmdDisplayStatistics(s *session, a args) error {
+	st := s.state().GetNtp().GetStatistics()
+	if st == nil {
+		st = &gen.NtpagentNtp_Ntp_Statistics{}
+	}
+	since := "-"
+	if t, err := time.Parse(time.RFC3339Nano, st.GetDiscontinuityTime()); err == nil {
+		since = t.UTC().Format(vrpTime)
+	}
+	s.printf(" statistics since: %s\n", since)
+	for _, c := range []struct {
+		name string
+		v    *uint64
+	}{
+		{"packets received", st.PacketsReceived},
+		{"packets sent", st.PacketsSent},
+		{"client requests", st.ClientRequests},
+		{"server replies", st.ServerReplies},
+		{"kiss-of-death sent", st.KissOfDeathSent},
+		{"rate limited", st.RateLimited},
+		{"access denied", st.AccessDenied},
+		{"bad format", st.BadFormat},
+		{"authentication failures", st.AuthenticationFailures},
+		{"bogus or duplicate", st.BogusOrDuplicate},
+		{"no association", st.NoAssociationDropped},
+		{"receive queue overflows", st.ReceiveQueueOverflows},
+		{"oversize dropped", st.OversizeDropped},
+	} {
+		s.printf(" %s: %s\n", c.name, numOrDash(c.v))
+	}
+	return nil
+}
+
 // systemPeerDispersion is the dispersion of the session that is the system
 // peer, if any.
 func systemPeerDispersion(root *gen.Device) *float64 {

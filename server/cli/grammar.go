@@ -59,6 +59,7 @@ func displayTree() *node {
 		),
 		kw("ntp", "NTP",
 			displayable("sessions", "NTP sessions", cmdDisplaySessions, verbose),
+			displayable("statistics", "NTP packet statistics", cmdDisplayStatistics),
 			displayable("status", "NTP status", cmdDisplayStatus),
 		),
 	)

@@ -122,7 +122,7 @@ func TestOpenSSHUnderTmux(t *testing.T) {
 	}
 	// '?' help through the real terminal.
 	x.cmd("send-keys", "-t", "cli", "-l", "display ntp ?")
-	x.waitFor("status    NTP status", 1)
+	x.waitFor("status      NTP status", 1)
 	x.cmd("send-keys", "-t", "cli", "C-u")
 	x.cmd("send-keys", "-t", "cli", "-l", "quit")
 	x.cmd("send-keys", "-t", "cli", "Enter")
