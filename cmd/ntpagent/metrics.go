@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -22,6 +23,41 @@ type ntpCollector struct {
 	peerOffset, peerDelay, peerJitter, peerReach, peerStratum  *prometheus.Desc
 	peerSent, peerRcvd, peerAuthErr                            *prometheus.Desc
 	rx, dropped, tx, txErr                                     *prometheus.Desc
+	// packet counts /ntp/statistics, one counter each; statsStart is
+	// its discontinuity-time.
+	packet     []statCounter
+	statsStart *prometheus.Desc
+}
+
+// statCounter is one leaf of /ntp/statistics exported as a counter.
+type statCounter struct {
+	desc  *prometheus.Desc
+	value func(*gen.NtpagentNtp_Ntp_Statistics) *uint64
+}
+
+type ntpStats = gen.NtpagentNtp_Ntp_Statistics
+
+// packetCounters are the /ntp/statistics leaves exported as
+// ntpagent_ntp_NAME_total (receive-queue-overflows is already
+// ntpagent_ntp_datagrams_dropped_total, from the same transport counter).
+func packetCounters(d func(name, help string, labels ...string) *prometheus.Desc) []statCounter {
+	c := func(name, help string, v func(*ntpStats) *uint64) statCounter {
+		return statCounter{d("ntp_"+name+"_total", help), v}
+	}
+	return []statCounter{
+		c("packets_received", "NTP datagrams handed to the engine (/ntp/statistics/packets-received).", func(s *ntpStats) *uint64 { return s.PacketsReceived }),
+		c("packets_sent", "NTP packets the engine produced, polls and replies (packets-sent).", func(s *ntpStats) *uint64 { return s.PacketsSent }),
+		c("client_requests", "Client requests (mode 3) received (client-requests).", func(s *ntpStats) *uint64 { return s.ClientRequests }),
+		c("server_replies", "Server replies (mode 4) sent, kiss-o'-death and crypto-NAK included (server-replies).", func(s *ntpStats) *uint64 { return s.ServerReplies }),
+		c("kiss_of_death_sent", "RATE and DENY kiss-o'-death replies sent (kiss-of-death-sent).", func(s *ntpStats) *uint64 { return s.KissOfDeathSent }),
+		c("rate_limited", "Client requests refused by the rate limiter (rate-limited).", func(s *ntpStats) *uint64 { return s.RateLimited }),
+		c("access_denied", "Packets from a denied source (access-denied).", func(s *ntpStats) *uint64 { return s.AccessDenied }),
+		c("bad_format", "Datagrams dropped as malformed NTP (bad-format).", func(s *ntpStats) *uint64 { return s.BadFormat }),
+		c("authentication_failures", "Packets that failed authentication (authentication-failures).", func(s *ntpStats) *uint64 { return s.AuthenticationFailures }),
+		c("bogus_or_duplicate", "Association packets failing the RFC 5905 section 8 on-wire tests (bogus-or-duplicate).", func(s *ntpStats) *uint64 { return s.BogusOrDuplicate }),
+		c("no_association_dropped", "Packets no association may take, dropped (no-association-dropped).", func(s *ntpStats) *uint64 { return s.NoAssociationDropped }),
+		c("oversize_dropped", "Datagrams dropped on reception for being larger than any NTP packet (oversize-dropped).", func(s *ntpStats) *uint64 { return s.OversizeDropped }),
+	}
 }
 
 func newNTPCollector(ag *agent.Agent) *ntpCollector {
@@ -50,14 +86,19 @@ func newNTPCollector(ag *agent.Agent) *ntpCollector {
 		dropped:     d("ntp_datagrams_dropped_total", "NTP datagrams dropped because the engine fell behind."),
 		tx:          d("ntp_datagrams_sent_total", "NTP datagrams sent."),
 		txErr:       d("ntp_send_errors_total", "NTP datagrams that could not be sent."),
+		packet:      packetCounters(d),
+		statsStart:  d("ntp_statistics_start_time_seconds", "When the NTP packet counters started (/ntp/statistics/discontinuity-time), Unix seconds."),
 	}
 }
 
 func (c *ntpCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.synced, c.stratum, c.offset, c.jitter, c.freq, c.rootDelay, c.rootDisp,
 		c.peerOffset, c.peerDelay, c.peerJitter, c.peerReach, c.peerStratum, c.peerSent, c.peerRcvd, c.peerAuthErr,
-		c.rx, c.dropped, c.tx, c.txErr} {
+		c.rx, c.dropped, c.tx, c.txErr, c.statsStart} {
 		ch <- d
+	}
+	for _, p := range c.packet {
+		ch <- p.desc
 	}
 }
 
@@ -108,6 +149,16 @@ func (c *ntpCollector) Collect(ch chan<- prometheus.Metric) {
 		ctr(c.peerSent, float64(s.GetPacketsSent()), l...)
 		ctr(c.peerRcvd, float64(s.GetPacketsReceived()), l...)
 		ctr(c.peerAuthErr, float64(s.GetAuthenticationErrors()), l...)
+	}
+	if s := st.GetNtp().GetStatistics(); s != nil {
+		for _, p := range c.packet {
+			if v := p.value(s); v != nil {
+				ctr(p.desc, float64(*v))
+			}
+		}
+		if t, err := time.Parse(time.RFC3339Nano, s.GetDiscontinuityTime()); err == nil {
+			g(c.statsStart, float64(t.UnixNano())/1e9)
+		}
 	}
 	ts := c.ag.TransportStats()
 	ctr(c.rx, float64(ts.Received))
