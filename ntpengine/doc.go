@@ -18,7 +18,8 @@
 //	//   apply r.Clock to the clock.Clock (Step, SetFrequency, Slew),
 //	//   send r.Packets, log r.Events.
 //	// on commit: r, err = e.Reconfigure(newCfg, clk.Now())
-//	// for operational state: e.Status(clk.Now()), e.Sessions(clk.Now())
+//	// for operational state: e.Status(clk.Now()), e.Sessions(clk.Now()),
+//	// and the system-wide packet counters e.Statistics()
 //	// a server answering clients in batches may first try, per datagram:
 //	//   reply, res := e.Serve(&in, buf) // ServeReply / ServeDrop / ServePass (→ Handle)
 //
