@@ -29,7 +29,7 @@ var fuzzSources = []netip.AddrPort{
 
 // FuzzHandle feeds random datagrams from random sources: no panic, no
 // reply larger than the request, and no state change from a datagram that
-// is not a valid NTP packet.
+// is not a valid NTP packet but its count as bad format.
 func FuzzHandle(f *testing.F) {
 	req := packet.Header{Version: 4, Mode: packet.ModeClient, TransmitTime: 12345}
 	f.Add(req.AppendHeader(nil), byte(2), byte(0))
@@ -56,13 +56,19 @@ func FuzzHandle(f *testing.F) {
 		for s := 0.0; s < 20; s++ {
 			e.Tick(at(s))
 		}
-		before := snap(e)
+		before, stats := snap(e), e.Statistics()
 		in := Incoming{Data: data, Src: fuzzSources[int(src)%len(fuzzSources)], Dst: ourAddr, RxTime: at(21)}
 		r := e.Handle(in)
 		for _, o := range r.Packets {
 			if len(o.Data) > len(data) {
 				t.Fatalf("reply of %d octets to a request of %d", len(o.Data), len(data))
 			}
+		}
+		// Every datagram counts once, and every packet handed out counts
+		// as sent.
+		got := diff(e.Statistics(), stats)
+		if got.Received != 1 || got.Sent != uint64(len(r.Packets)) || got.ServerReplies > got.Sent {
+			t.Fatalf("counted %+v for %d packets out", got, len(r.Packets))
 		}
 		p, err := packet.Unmarshal(data)
 		if err == nil {
@@ -74,6 +80,9 @@ func FuzzHandle(f *testing.F) {
 			}
 			if after := snap(e); !reflect.DeepEqual(before, after) {
 				t.Fatalf("invalid packet changed state")
+			}
+			if got != (Statistics{Received: 1, BadFormat: 1}) {
+				t.Fatalf("invalid packet counted %+v, want bad format", got)
 			}
 		}
 		_ = e.Tick(at(22))
