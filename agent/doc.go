@@ -4,7 +4,8 @@
 // associations keep their filter, reach and poll state; added ones start;
 // removed ones stop; changed ones restart), and runs the engine against the
 // network (ntpengine/netio) and the disciplined clock (ntpengine/clock).
-// In the other direction it fills the config false nodes /ntp/status and
+// In the other direction it fills the config false nodes /ntp/status,
+// /ntp/statistics (the engine's packet counters and netio's drops) and
 // /ntp/sessions/session of a <get> (StateProvider) and reports changes of the
 // sync state (synchronized ↔ unsynchronized, system peer) as the
 // sync-state-change notification of ntpagent-ntp (RFC 5277).

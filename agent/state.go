@@ -19,9 +19,9 @@ import (
 // stateTimeout bounds how long a <get> waits for the agent's goroutine.
 const stateTimeout = 5 * time.Second
 
-// StateProvider fills the config false nodes /ntp/status,
-// /ntp/statistics and /ntp/sessions/session of root (a copy of running made for a <get>) from
-// the engine. It is the server's Config.StateProvider and the CLI's State
+// StateProvider fills the config false nodes /ntp/status, /ntp/statistics
+// and /ntp/sessions/session of root (a copy of running made for a <get>)
+// from the engine. It is the server's Config.StateProvider and the CLI's State
 // source. When the agent is not running it leaves root as it is.
 func (a *Agent) StateProvider(root *gen.Device) {
 	ctx, cancel := context.WithTimeout(context.Background(), stateTimeout)
