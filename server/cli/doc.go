@@ -6,7 +6,8 @@
 // grammar with unique-prefix abbreviations, '?' help and Tab completion, the
 // translation of configuration commands into edits of the shared candidate
 // datastore, and the rendering of configuration (display
-// current-configuration) and operational state (display ntp status/statistics/sessions).
+// current-configuration) and operational state (display ntp status,
+// statistics and sessions).
 //
 // It must not keep configuration of its own: every configuration command is
 // an edit of the datastore's candidate and every display of configuration is
