@@ -12,7 +12,8 @@ import (
 )
 
 // TestStatisticsCountTheWire: a running agent counts what arrives on its
-// socket in /ntp/statistics — client requests answered, a datagram too
+// socket in /ntp/statistics — client requests answered, one that fails
+// authentication (crypto-NAK), a datagram too
 // short to be NTP, a server packet nobody asked for, a datagram larger
 // than any NTP packet — and the <get> state holding them is valid YANG
 // data.
@@ -37,6 +38,16 @@ func TestStatisticsCountTheWire(t *testing.T) {
 			t.Fatalf("request %d: no reply: %v", i, err)
 		}
 	}
+	// A request signed with a key the agent does not have goes the slow
+	// way (Handle) and gets a crypto-NAK (RFC 5905 §7.4).
+	nak := md5MAC(ntpPacket(packet.ModeClient, 4, time.Time{}, time.Now()), 77, []byte("unknown"))
+	if _, err := c.WriteToUDPAddrPort(nak, a.addr); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, _, err := c.ReadFromUDPAddrPort(buf); err != nil || n != packet.HeaderLen+4 {
+		t.Fatalf("signed request: %d-octet reply (%v), want a crypto-NAK", n, err)
+	}
 	bad := map[string][]byte{
 		"short":     make([]byte, 20),
 		"server":    ntpPacket(packet.ModeServer, 4, time.Now(), time.Now()),
@@ -54,10 +65,10 @@ func TestStatisticsCountTheWire(t *testing.T) {
 		return st.GetBadFormat() >= 1 && st.GetNoAssociationDropped() >= 1 && st.GetOversizeDropped() >= 1
 	})
 	want := gen.NtpagentNtp_Ntp_Statistics{
-		PacketsReceived: ptr(uint64(requests + 2)), PacketsSent: ptr(uint64(requests)),
-		ClientRequests: ptr(uint64(requests)), ServerReplies: ptr(uint64(requests)),
+		PacketsReceived: ptr(uint64(requests + 3)), PacketsSent: ptr(uint64(requests + 1)),
+		ClientRequests: ptr(uint64(requests + 1)), ServerReplies: ptr(uint64(requests + 1)),
 		KissOfDeathSent: ptr(uint64(0)), RateLimited: ptr(uint64(0)), AccessDenied: ptr(uint64(0)),
-		BadFormat: ptr(uint64(1)), AuthenticationFailures: ptr(uint64(0)), BogusOrDuplicate: ptr(uint64(0)),
+		BadFormat: ptr(uint64(1)), AuthenticationFailures: ptr(uint64(1)), BogusOrDuplicate: ptr(uint64(0)),
 		NoAssociationDropped: ptr(uint64(1)), ReceiveQueueOverflows: ptr(uint64(0)), OversizeDropped: ptr(uint64(1)),
 		DiscontinuityTime: st.DiscontinuityTime,
 	}
