@@ -303,8 +303,12 @@ func TestSubscriptionStopTime(t *testing.T) {
 	wantErrorTag(t, c.rpc(`<create-subscription xmlns="`+nsNotif+`"><startTime>`+now.Add(time.Hour).Format(time.RFC3339)+`</startTime></create-subscription>`), "bad-element")
 	wantErrorTag(t, c.rpc(`<create-subscription xmlns="`+nsNotif+`"><stopTime>`+stop+`</stopTime></create-subscription>`), "missing-element")
 	wantOK(t, c.rpc(`<create-subscription xmlns="`+nsNotif+`"><startTime>`+start+`</startTime><stopTime>`+stop+`</stopTime></create-subscription>`))
+	// The config change is replayed, or (when the datastore's change reaches
+	// the event stream after the subscription began) delivered live; wait
+	// for it before stopTime passes, or a late live event would carry a
+	// time after stopTime and rightly not be sent.
 	var got strings.Builder
-	for i := 0; i < 10 && !strings.Contains(got.String(), "replayComplete"); i++ {
+	for i := 0; i < 10 && !(strings.Contains(got.String(), "replayComplete") && strings.Contains(got.String(), "10.13.0.1")); i++ {
 		got.WriteString(c.read())
 	}
 	clk.Advance(31 * time.Second)
@@ -314,8 +318,6 @@ func TestSubscriptionStopTime(t *testing.T) {
 		}
 		got.WriteString(c.read())
 	}
-	// The config change is replayed, or (when the datastore's change reaches
-	// the event stream after the subscription began) delivered live.
 	if !strings.Contains(got.String(), "10.13.0.1") || !strings.Contains(got.String(), "replayComplete") {
 		t.Fatalf("events: %s", got.String())
 	}
