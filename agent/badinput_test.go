@@ -156,7 +156,7 @@ func TestBadInputOnTheWire(t *testing.T) {
 		}
 		return true
 	}
-	waitFor(t, 60*time.Second, "the agent to synchronize with both peers", func() bool { return synced(a.State()) })
+	waitFor(t, 120*time.Second, "the agent to synchronize with both peers", func() bool { return synced(a.State()) })
 	before := session(a.State(), "127.0.0.31", 0)
 
 	// Replays of a real packet of each peer.
