@@ -1,40 +1,22 @@
 package agent
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/ntpagent/ntpagent/internal/testtool"
 	"github.com/ntpagent/ntpagent/ntpengine"
 )
 
-// logBuffer collects log lines for assertions (safe across goroutines).
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func (l *logBuffer) logger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
+// debugLogger logs everything to w.
+func debugLogger(w *testtool.Buffer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 // samePPM compares frequencies to a nano-ppm: the engine keeps them in s/s.
@@ -216,8 +198,8 @@ func TestDriftFileContents(t *testing.T) {
 			if err := os.WriteFile(path, []byte(c.content), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			var logs logBuffer
-			a := startAgent(t, Options{DriftFile: path, Logger: logs.logger()})
+			var logs testtool.Buffer
+			a := startAgent(t, Options{DriftFile: path, Logger: debugLogger(&logs)})
 			st := a.engineStatus()
 			warned := strings.Contains(logs.String(), "level=WARN msg=\"drift file ignored")
 			if c.ok {
@@ -233,16 +215,16 @@ func TestDriftFileContents(t *testing.T) {
 	}
 	t.Run("missing file: no warning", func(t *testing.T) {
 		t.Parallel()
-		var logs logBuffer
-		a := startAgent(t, Options{DriftFile: filepath.Join(t.TempDir(), "ntp.drift"), Logger: logs.logger()})
+		var logs testtool.Buffer
+		a := startAgent(t, Options{DriftFile: filepath.Join(t.TempDir(), "ntp.drift"), Logger: debugLogger(&logs)})
 		if st := a.engineStatus(); st.ClockState != "NSET" || strings.Contains(logs.String(), "level=WARN") {
 			t.Errorf("state %s; log:\n%s", st.ClockState, logs.String())
 		}
 	})
 	t.Run("a folder instead of a file", func(t *testing.T) {
 		t.Parallel()
-		var logs logBuffer
-		a := startAgent(t, Options{DriftFile: t.TempDir(), Logger: logs.logger()})
+		var logs testtool.Buffer
+		a := startAgent(t, Options{DriftFile: t.TempDir(), Logger: debugLogger(&logs)})
 		if st := a.engineStatus(); st.ClockState != "NSET" || !strings.Contains(logs.String(), "drift file ignored") {
 			t.Errorf("state %s; log:\n%s", st.ClockState, logs.String())
 		}

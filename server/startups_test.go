@@ -8,28 +8,11 @@ import (
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/ntpagent/ntpagent/internal/testtool"
 )
-
-// lockedBuffer collects log lines from the server's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (w *lockedBuffer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *lockedBuffer) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
-}
 
 // idleConn opens a TCP connection from src to addr that sends nothing, and
 // waits for the server's SSH version line: the server has then counted it.
@@ -99,7 +82,7 @@ func waitStartups(t *testing.T, a *testAgent, source string, want int) {
 // once, with a Warn line naming the source and the limit, while an
 // administrator from another address still logs in (issue 4, limits).
 func TestStartupsPerSourceLimit(t *testing.T) {
-	var logs lockedBuffer
+	var logs testtool.Buffer
 	a := startAgent(t, func(c *Config) {
 		c.MaxStartups, c.MaxStartupsPerSource = 10, 3
 		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
@@ -189,7 +172,7 @@ func TestStartupsAuthenticatedDoesNotCount(t *testing.T) {
 // The total connection limit (MaxSessions+8) still holds when the startup
 // limits are wider, and its refusals are logged too.
 func TestConnectionLimitKept(t *testing.T) {
-	var logs lockedBuffer
+	var logs testtool.Buffer
 	a := startAgent(t, func(c *Config) {
 		c.MaxSessions, c.MaxStartups, c.MaxStartupsPerSource = 1, 100, 100
 		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
@@ -293,7 +276,7 @@ func TestStartupsCounting(t *testing.T) {
 // Refusal lines: one per source per second, at most refusalLogSources
 // sources per second, the rest counted into the next line.
 func TestRefusalLogRateLimited(t *testing.T) {
-	var out lockedBuffer
+	var out testtool.Buffer
 	clk := newFakeClock()
 	r := newRefusalLog(slog.New(slog.NewTextHandler(&out, nil)), clk)
 	lines := func() int { return strings.Count(out.String(), "\n") }

@@ -7,11 +7,11 @@ import (
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/ntpagent/ntpagent/datastore"
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/testtool"
 )
 
 // richConfig exercises every command form; it is committed by a batch.
@@ -366,7 +366,7 @@ func TestWindowChange(t *testing.T) {
 	e.batch(t, peers.String()+"commit")
 
 	inR, inW := io.Pipe()
-	var out lockedBuffer
+	var out testtool.Buffer
 	resize := make(chan [2]int) // unbuffered: a send returns when the session takes it
 	ts := &TerminalSession{ID: 40, User: "admin", Role: RoleAdmin, PTY: true, Width: 80, Height: 50,
 		Resize: resize, Stdin: inR, Stdout: &out, Stderr: &out}
@@ -384,25 +384,6 @@ func TestWindowChange(t *testing.T) {
 	if !strings.Contains(got, "ntp unicast-peer 10.9.0.5\n<ntpagent>") || strings.Contains(got, "10.9.0.6") {
 		t.Fatalf("want a page of 5 lines after the resize to 40x6:\n%s", got)
 	}
-}
-
-// lockedBuffer is a bytes.Buffer written by the session and read by the
-// test after the session ended.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) Bytes() []byte {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]byte(nil), l.b.Bytes()...)
 }
 
 // A command that panics (here: the operational state the agent provides)
