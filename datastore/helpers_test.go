@@ -23,7 +23,6 @@ func (c fakeClock) AfterFunc(d time.Duration, f func()) Timer { return c.Schedul
 var (
 	alice = Session{ID: 1, User: "alice", Origin: OriginNETCONF}
 	bob   = Session{ID: 2, User: "bob", Origin: OriginCLI}
-	carol = Session{ID: 3, User: "carol", Origin: OriginNETCONF}
 )
 
 func noPrefixes() []netip.Prefix { return []netip.Prefix{netip.MustParsePrefix("192.0.2.1/24")} }

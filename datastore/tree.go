@@ -82,17 +82,6 @@ func copySourceInterface(v *gen.NtpagentNtp_Ntp_SourceInterface) *gen.NtpagentNt
 	return &gen.NtpagentNtp_Ntp_SourceInterface{AddressFamily: v.AddressFamily, Interface: ptr(v.Interface), VpnInstance: ptr(v.VpnInstance)}
 }
 
-func copyPeer(v *gen.NtpagentNtp_Ntp_UnicastPeer) *gen.NtpagentNtp_Ntp_UnicastPeer {
-	if v == nil {
-		return nil
-	}
-	return &gen.NtpagentNtp_Ntp_UnicastPeer{
-		Address: ptr(v.Address), AuthenticationKeyid: ptr(v.AuthenticationKeyid), Maxpoll: ptr(v.Maxpoll),
-		Minpoll: ptr(v.Minpoll), Port: ptr(v.Port), Preempt: ptr(v.Preempt), Preferred: ptr(v.Preferred),
-		SourceInterface: ptr(v.SourceInterface), Version: ptr(v.Version), VpnInstance: ptr(v.VpnInstance),
-	}
-}
-
 // peerSlab holds a peer and its leaf values in one allocation; copyPeers
 // makes one slab for all the peers of a tree, so that copying 1,000 peers
 // is two allocations instead of 11,000.

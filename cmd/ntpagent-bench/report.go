@@ -17,9 +17,7 @@ type row struct {
 	// target is the ratio ntpagent/peer to meet: at most (less) or at least.
 	target float64
 	less   bool
-	// absTarget is a target in the measure's unit for rows without a peer.
-	absTarget float64
-	source    string // the issue the target comes from
+	source string // the issue the target comes from
 }
 
 // rows are the NETCONF and NTP rows, with the targets of issues 4 and 6.

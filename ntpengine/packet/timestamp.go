@@ -13,9 +13,6 @@ type Timestamp uint64
 // ntpEpochOffset is the number of seconds from 1900-01-01 to 1970-01-01.
 const ntpEpochOffset = 2208988800
 
-// eraSeconds is the length of one NTP era, 2^32 s (RFC 5905 §6).
-const eraSeconds = 1 << 32
-
 // TimestampFromTime converts t into the NTP timestamp of its era. The zero
 // time.Time becomes the zero Timestamp, which RFC 5905 reserves for "unknown".
 func TimestampFromTime(t time.Time) Timestamp {
