@@ -86,8 +86,7 @@ func TestDriftFileRoundTrip(t *testing.T) {
 	if st := a.engineStatus(); !st.Synchronized {
 		t.Errorf("drift file written; engine status %+v", st)
 	}
-	got, err := readDriftFile(path)
-	if err != nil {
+	if _, err := readDriftFile(path); err != nil { // a number within range, as ntpd writes it
 		t.Fatalf("drift file written by the agent: %v", err)
 	}
 	onlyFile(t, dir, "ntp.drift")
@@ -108,7 +107,7 @@ func TestDriftFileRoundTrip(t *testing.T) {
 	}
 	waitFor(t, 30*time.Second, "a settled frequency before the stop", func() bool { return a.engineStatus().FrequencySettled })
 	a.stop(t)
-	got, err = readDriftFile(path)
+	got, err := readDriftFile(path)
 	if err != nil || got == 499.5 {
 		t.Fatalf("after a clean stop the drift file holds %v (%v), want the agent's frequency", got, err)
 	}
