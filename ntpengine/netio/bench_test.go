@@ -17,26 +17,29 @@ func echo(srv *Transport) {
 	}
 }
 
-func benchPair(b *testing.B) (client, server *Transport, dst netip.AddrPort) {
+func benchPair(b *testing.B, resp Responder) (client, server *Transport, dst netip.AddrPort) {
 	b.Helper()
-	mk := func(listen netip.AddrPort) *Transport {
-		tr, err := NewTransport(context.Background(), Config{Listen: []netip.AddrPort{listen}, Open: []string{PublicVPN}, Logger: quietLogger})
+	mk := func(listen netip.AddrPort, resp Responder) *Transport {
+		tr, err := NewTransport(context.Background(), Config{Listen: []netip.AddrPort{listen}, Open: []string{PublicVPN},
+			Logger: quietLogger, Responder: resp})
 		if err != nil {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { tr.Close() })
 		return tr
 	}
-	server = mk(netip.AddrPortFrom(netip.IPv4Unspecified(), 0))
-	client = mk(netip.AddrPortFrom(lo4, 0))
-	go echo(server)
+	server = mk(netip.AddrPortFrom(netip.IPv4Unspecified(), 0), resp)
+	client = mk(netip.AddrPortFrom(lo4, 0), nil)
+	if resp == nil {
+		go echo(server)
+	}
 	return client, server, netip.AddrPortFrom(lo4, server.LocalAddrs(PublicVPN)[0].Port())
 }
 
 // BenchmarkLoopbackRoundTrip: one 48-byte datagram at a time, client →
 // server → client over 127.0.0.1, through Send and the Received channel.
 func BenchmarkLoopbackRoundTrip(b *testing.B) {
-	client, _, dst := benchPair(b)
+	client, _, dst := benchPair(b, nil)
 	payload := make([]byte, 48)
 	b.ResetTimer()
 	for b.Loop() {
@@ -55,7 +58,13 @@ func BenchmarkLoopbackRoundTrip(b *testing.B) {
 // BenchmarkLoopbackPipelined keeps up to 32 requests in flight, as a load
 // generator does against a server.
 func BenchmarkLoopbackPipelined(b *testing.B) {
-	client, _, dst := benchPair(b)
+	client, _, dst := benchPair(b, nil)
+	pipelined(b, client, dst)
+}
+
+// pipelined sends b.N datagrams to dst keeping up to 32 in flight and
+// waits for their echoes.
+func pipelined(b *testing.B, client *Transport, dst netip.AddrPort) {
 	payload := make([]byte, 48)
 	const window = 32
 	inFlight, done := 0, 0
@@ -94,40 +103,6 @@ func (echoResponder) Respond(in []Received, handled []bool, out *Replies) {
 // the server answering through a Responder (recvmmsg → sendmmsg on the
 // reader's goroutine) instead of the channel and Send.
 func BenchmarkLoopbackResponderPipelined(b *testing.B) {
-	server, err := NewTransport(context.Background(), Config{
-		Listen: []netip.AddrPort{netip.AddrPortFrom(netip.IPv4Unspecified(), 0)}, Open: []string{PublicVPN},
-		Logger: quietLogger, Responder: echoResponder{},
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { server.Close() })
-	client, err := NewTransport(context.Background(), Config{Listen: []netip.AddrPort{netip.AddrPortFrom(lo4, 0)}, Open: []string{PublicVPN}, Logger: quietLogger})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { client.Close() })
-	dst := netip.AddrPortFrom(lo4, server.LocalAddrs(PublicVPN)[0].Port())
-	payload := make([]byte, 48)
-	const window = 32
-	inFlight, done := 0, 0
-	b.ResetTimer()
-	for i := 0; done < b.N; {
-		for inFlight < window && i < b.N {
-			if err := client.Send(payload, dst, Source{}, PublicVPN); err != nil {
-				b.Fatal(err)
-			}
-			inFlight++
-			i++
-		}
-		select {
-		case <-client.Received():
-			inFlight--
-			done++
-		case <-time.After(200 * time.Millisecond):
-			done += inFlight
-			inFlight = 0
-		}
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "roundtrips/s")
+	client, _, dst := benchPair(b, echoResponder{})
+	pipelined(b, client, dst)
 }
