@@ -2,6 +2,7 @@ package datastore
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -150,9 +151,9 @@ func deltaRecordDiff(ci CommitInfo, old, next *gen.Device, d entryDiff) (record,
 	}
 	slices.SortFunc(del.Peers, func(a, b peerKey) int {
 		if a.Address != b.Address {
-			return cmpString(a.Address, b.Address)
+			return cmp.Compare(a.Address, b.Address)
 		}
-		return cmpString(a.VpnInstance, b.VpnInstance)
+		return cmp.Compare(a.VpnInstance, b.VpnInstance)
 	})
 	slices.Sort(del.Keys)
 	slices.Sort(del.SourceInterfaces)
@@ -162,16 +163,6 @@ func deltaRecordDiff(ci CommitInfo, old, next *gen.Device, d entryDiff) (record,
 	var err error
 	r.Set, err = emitRFC7951(set)
 	return r, err
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func decodeRFC7951(data []byte) (*gen.Device, error) {

@@ -1,6 +1,7 @@
 package ntpengine
 
 import (
+	"cmp"
 	"math"
 	"slices"
 )
@@ -766,7 +767,7 @@ func (d *discipline) regress(offset, sampleT, t, delay float64) float64 {
 // the samples by delay: the measurement noise the fit should explain.
 func residualSigma(p []point, slope, icept float64) float64 {
 	q := slices.Clone(p)
-	slices.SortFunc(q, func(a, b point) int { return cmpFloat(a.delay, b.delay) })
+	slices.SortFunc(q, func(a, b point) int { return cmp.Compare(a.delay, b.delay) })
 	q = q[:max(2, len(q)/2)]
 	var s float64
 	for _, x := range q {
@@ -774,16 +775,6 @@ func residualSigma(p []point, slope, icept float64) float64 {
 		s += r * r
 	}
 	return math.Sqrt(s / float64(len(q)))
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // phaseAt is the cumulative correction at time ts: exact at the last
