@@ -175,3 +175,23 @@ func TestParseStatTicks(t *testing.T) {
 		}
 	}
 }
+
+// A port where nothing listens answers with ICMP port unreachable, which a
+// connected socket reports as ECONNREFUSED: the load counts its windows
+// lost, resends them at the timeout's pace, and ends on time with an error.
+func TestNTPLoadRefusedPort(t *testing.T) {
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := c.LocalAddr().(*net.UDPAddr)
+	c.Close() // nothing listens there now
+	r, err := RunNTPLoad(context.Background(), NTPLoad{Name: "closed", Addr: addr, Senders: 1, Window: 4,
+		Duration: 300 * time.Millisecond, Timeout: 20 * time.Millisecond})
+	if err == nil || !strings.Contains(err.Error(), "no valid reply") {
+		t.Fatalf("err = %v", err)
+	}
+	if r.N != 0 || strings.Contains(r.Note, "lost 0,") || strings.Contains(r.Note, "sent 0,") {
+		t.Errorf("result %+v: want nothing answered, windows sent and lost", r)
+	}
+}
