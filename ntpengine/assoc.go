@@ -78,6 +78,7 @@ type association struct {
 	bursted             bool // the initial burst was sent since last unreachable
 
 	status      string
+	selReason   string // why status is not a candidate (Session.SelectionReason)
 	rejectCount int
 	lastError   string
 	// stopped: a configured association demobilized by KoD (for good) or

@@ -39,6 +39,15 @@ type PeerConfig struct {
 	// MinPoll and MaxPoll are log2 seconds, 3..17; 0 means 6 and 10.
 	MinPoll, MaxPoll int8
 	Prefer, Preempt  bool
+	// IBurst sends a burst of packets (RFC 5905 §13 BCOUNT, BTIME apart)
+	// when the association is unreachable (at start, after a step, after
+	// losing the peer), so that the clock filter fills in seconds rather
+	// than in eight polls: ntpd's and chrony's iburst. Zero value: off.
+	IBurst bool
+	// Burst sends such a burst at every poll while the peer is reachable
+	// (ntpd's burst), for paths whose jitter needs many samples per poll.
+	// Zero value: off.
+	Burst bool
 	// SourceInterface is copied to outgoing packets for the I/O layer.
 	SourceInterface string
 }
@@ -67,6 +76,15 @@ type Config struct {
 	// unauthenticated.
 	AuthEnabled bool
 	Keys        []auth.Key
+	// AllowUnauthenticatedPassive lets an ephemeral symmetric passive
+	// association that was mobilized, and is fed, by packets without a
+	// valid MAC of a trusted key take part in selection. Zero value
+	// (false): such an association is answered and shown, but never
+	// selected (its Session.SelectionReason says why): anyone who can
+	// send a mode-1 packet could otherwise outvote the configured
+	// sources and steer the clock (RFC 5905 §9.2 leaves NEWPS to the
+	// access and authentication policy).
+	AllowUnauthenticatedPassive bool
 	// MaxClock is the number of associations above which preemptible ones
 	// are demobilized (DESIGN §3); 0 → 10.
 	MaxClock int

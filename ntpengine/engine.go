@@ -157,6 +157,37 @@ type systemVars struct {
 	t         float64 // time of the last clock update
 	synced    bool
 	panicked  bool
+	// reason is why the last selection found no system peer ("" when
+	// it found one or has not run).
+	reason UnsyncReason
+}
+
+// unsyncReason is Status.UnsyncReason while the clock is not synchronized.
+func (e *Engine) unsyncReason() UnsyncReason {
+	switch {
+	case e.sys.panicked:
+		return UnsyncPanic
+	case e.sys.reason != "":
+		return e.sys.reason
+	}
+	why := UnsyncNoSources
+	for _, a := range e.assocs {
+		r := UnsyncUnreachable
+		switch {
+		case a.stopped:
+			continue
+		case a.reach != 0:
+			r = UnsyncAcquiring
+		case a.counts.Unsync > 0 && (a.leap == packet.LeapUnsync || a.stratum >= maxStratum):
+			// Its last packet said it is unsynchronized; such packets
+			// do not make it reachable (RFC 5905 A.5.1.1).
+			r = UnsyncSourcesUnsynchronized
+		}
+		if why == UnsyncNoSources || unsyncRank[r] > unsyncRank[why] {
+			why = r
+		}
+	}
+	return why
 }
 
 // New builds an engine from cfg at clock time now.
@@ -272,7 +303,7 @@ func (e *Engine) Reconfigure(cfg Config, now time.Time) (Ready, error) {
 func (e *Engine) dropSysPeer(a *association) {
 	if e.sys.peer == a {
 		e.sys.peer = nil
-		e.unsync("system peer removed")
+		e.unsync("system peer removed", "")
 	}
 }
 
@@ -426,17 +457,28 @@ func (e *Engine) poll(a *association, t float64) {
 	}
 	e.transmit(a, t)
 	a.pollUpdate(hpoll)
-	// iburst (RFC 5905 §13): an unreachable configured association sends
-	// a burst so that the filter fills in seconds, not in eight polls.
-	if a.reach == 0 && !a.ephemeral && !a.bursted {
+	switch {
+	case a.reach == 0 && a.cfg.IBurst && !a.bursted:
+		// iburst (RFC 5905 §13): an unreachable association sends a
+		// burst so that the filter fills in seconds, not in eight
+		// polls; once per period of unreachability.
 		a.bursted = true
-		a.burst = burstCount - 1
-		a.burstSent, a.burstGot = 1, 0
-		a.nextdate = t + burstInterval
+		a.startBurst(t)
+	case a.reach != 0 && a.cfg.Burst:
+		// burst (RFC 5905 §13): BCOUNT packets at every poll while
+		// the peer answers.
+		a.startBurst(t)
 	}
 	if a.reach != 0 {
 		a.bursted = false
 	}
+}
+
+// startBurst makes the packet just sent at t the first of a burst.
+func (a *association) startBurst(t float64) {
+	a.burst = burstCount - 1
+	a.burstSent, a.burstGot = 1, 0
+	a.nextdate = t + burstInterval
 }
 
 // Burst parameters of RFC 5905 §13 (BCOUNT, BTIME). The initial burst
@@ -603,10 +645,13 @@ func (e *Engine) syncLoop(a *association) bool {
 	return false
 }
 
-func (e *Engine) unsync(why string) {
+// unsync leaves the synchronized state; reason is the UnsyncReason to
+// show until the next selection ("" derives it from the associations).
+func (e *Engine) unsync(why string, reason UnsyncReason) {
 	if e.sys.synced {
 		e.event(EventNoSysPeer, nil, why)
 	}
+	e.sys.reason = reason
 	e.sys.synced = false
 	e.sys.peer = nil
 	e.sys.leap = packet.LeapUnsync

@@ -72,21 +72,30 @@ func TestReachAndBackoff(t *testing.T) {
 }
 
 // TestInitialBurst: RFC 5905 §13 iburst, 8 packets 2 s apart, and one more
-// for every reply lost, up to 16.
+// for every reply lost, up to 16; burst, 8 packets at every poll; neither
+// unless configured.
 func TestInitialBurst(t *testing.T) {
+	all := func(int) bool { return true }
 	for _, tc := range []struct {
-		name   string
-		answer func(i int) bool // whether the i-th packet (from 0) is answered
-		want   int
+		name          string
+		iburst, burst bool
+		answer        func(i int) bool // whether the i-th packet (from 0) is answered
+		end           float64          // s simulated
+		want          int
 	}{
-		{"RFC5905 §13 every packet answered: BCOUNT packets", func(int) bool { return true }, burstCount},
-		{"RFC5905 §13 no reply: one more packet per lost reply, at most 16", func(int) bool { return false }, burstMax},
-		{"RFC5905 §13 every third reply lost: 8 answers in 11 packets", func(i int) bool { return i%3 != 2 }, 11},
+		{"RFC5905 §13 iburst, every packet answered: BCOUNT packets", true, false, all, 60, burstCount},
+		{"RFC5905 §13 iburst, no reply: one more packet per lost reply, at most 16", true, false, func(int) bool { return false }, 60, burstMax},
+		{"RFC5905 §13 iburst, every third reply lost: 8 answers in 11 packets", true, false, func(i int) bool { return i%3 != 2 }, 60, 11},
+		{"RFC5905 §13 no iburst: one packet per poll from the start", false, false, all, 140, 3},
+		{"RFC5905 §13 burst: BCOUNT packets at every poll once reachable", false, true, all, 140, 1 + burstCount},
+		{"RFC5905 §13 iburst and burst: a burst at start and at every poll", true, true, all, 140, 2 * burstCount},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := mustNew(t, Config{Peers: []PeerConfig{peerCfg(AssocClient)}})
+			pc := peerCfg(AssocClient)
+			pc.IBurst, pc.Burst = tc.iburst, tc.burst
+			e := mustNew(t, Config{Peers: []PeerConfig{pc}})
 			var times []float64
-			for s := 0.0; s < 60; s++ {
+			for s := 0.0; s < tc.end; s++ {
 				for _, o := range e.Tick(at(s)).Packets {
 					req, err := packet.Unmarshal(o.Data)
 					if err != nil {
@@ -98,7 +107,11 @@ func TestInitialBurst(t *testing.T) {
 					times = append(times, s)
 				}
 			}
-			if len(times) != tc.want || times[1]-times[0] != burstInterval {
+			spacing := burstInterval
+			if !tc.iburst {
+				spacing = 64 // minpoll 6
+			}
+			if len(times) != tc.want || times[1]-times[0] != spacing {
 				t.Errorf("transmissions at %v, want %d", times, tc.want)
 			}
 		})
@@ -256,37 +269,47 @@ func TestNextDeadline(t *testing.T) {
 }
 
 // TestBurstAfterStep: RFC 5905 A.5.5.4 clears every association after a
-// step; a configured one starts again with its initial burst, so that its
-// filter refills in seconds, not in four poll intervals.
+// step; one configured with iburst starts again with its initial burst, so
+// that its filter refills in seconds, not in four poll intervals; one
+// without iburst keeps polling at its poll interval.
 func TestBurstAfterStep(t *testing.T) {
-	e := mustNew(t, Config{Peers: []PeerConfig{peerCfg(AssocClient)}})
-	clk := 0.0 // our clock's error after the step (s)
-	stepped := -1.0
-	var after []float64
-	for s := 0.0; s < 120; s++ {
-		r := e.Tick(at(s + clk))
-		for _, o := range r.Packets {
-			req, err := packet.Unmarshal(o.Data)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if stepped >= 0 {
-				after = append(after, s)
-			}
-			// The server is 100 s ahead of our clock until the step.
-			rd := deliver(e, serverReply(req, packet.ModeServer, s+clk, 100-clk, 0.001), s+clk+0.002, nil)
-			for _, c := range rd.Clock {
-				if c.Op == ClockStep {
-					clk += c.Step.Seconds()
-					stepped = s
+	for _, iburst := range []bool{true, false} {
+		pc := peerCfg(AssocClient)
+		pc.IBurst, pc.MinPoll, pc.MaxPoll = iburst, 4, 4
+		e := mustNew(t, Config{Peers: []PeerConfig{pc}})
+		clk := 0.0 // our clock's error after the step (s)
+		stepped := -1.0
+		var after []float64
+		for s := 0.0; s < 400; s++ {
+			r := e.Tick(at(s + clk))
+			for _, o := range r.Packets {
+				req, err := packet.Unmarshal(o.Data)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if stepped >= 0 {
+					after = append(after, s)
+				}
+				// The server is 100 s ahead of our clock until the step.
+				rd := deliver(e, serverReply(req, packet.ModeServer, s+clk, 100-clk, 0.001), s+clk+0.002, nil)
+				for _, c := range rd.Clock {
+					if c.Op == ClockStep {
+						clk += c.Step.Seconds()
+						stepped = s
+					}
 				}
 			}
 		}
-	}
-	if stepped < 0 {
-		t.Fatal("no step")
-	}
-	if len(after) < burstCount || after[1]-after[0] != burstInterval || after[0]-stepped > 2 {
-		t.Errorf("stepped at %v; transmissions after: %v, want a burst of %d 2 s apart", stepped, after, burstCount)
+		if stepped < 0 {
+			t.Fatalf("iburst %v: no step", iburst)
+		}
+		switch {
+		case len(after) < 2:
+			t.Errorf("iburst %v: stepped at %v; transmissions after: %v", iburst, stepped, after)
+		case iburst && (len(after) < burstCount || after[1]-after[0] != burstInterval || after[0]-stepped > 2):
+			t.Errorf("iburst: stepped at %v; transmissions after: %v, want a burst of %d 2 s apart", stepped, after, burstCount)
+		case !iburst && after[1]-after[0] != 16:
+			t.Errorf("no iburst: stepped at %v; transmissions after: %v, want one per 16 s poll", stepped, after)
+		}
 	}
 }

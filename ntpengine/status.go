@@ -37,6 +37,9 @@ type Status struct {
 	// RMS of its frequency changes). Never save the frequency while this
 	// is false.
 	FrequencySettled bool
+	// UnsyncReason says why the clock is not synchronized; "" when
+	// Synchronized.
+	UnsyncReason UnsyncReason
 }
 
 func secs(s float64) time.Duration { return time.Duration(math.Round(s * 1e9)) }
@@ -56,6 +59,9 @@ func (e *Engine) Status(now time.Time) Status {
 	}
 	if e.sys.panicked {
 		s.ClockState = "PANIC"
+	}
+	if !s.Synchronized {
+		s.UnsyncReason = e.unsyncReason()
 	}
 	s.FrequencySettled = s.Synchronized && !e.sys.panicked && e.disc.settled()
 	if s.Synchronized {
@@ -106,9 +112,12 @@ type Session struct {
 	RootDisp   time.Duration
 	RefID      uint32
 	Selection  string // sys.peer, candidate, outlier, falseticker, reject
-	LastError  string
-	Stopped    bool // demobilized by KoD or preempted (see LastError)
-	Filter     [nstage]FilterSample
+	// SelectionReason says why the association is not a candidate
+	// (Selection reject, falseticker or outlier), "" when it is one.
+	SelectionReason string
+	LastError       string
+	Stopped         bool // demobilized by KoD or preempted (see LastError)
+	Filter          [nstage]FilterSample
 	// LocalAddress is our address as the peer sees it: the destination
 	// of its last authentic packet (invalid until one arrives).
 	LocalAddress netip.Addr
@@ -147,7 +156,7 @@ func (e *Engine) Sessions(now time.Time) []Session {
 			Key: a.key, Address: a.addr, VPN: a.vpn, LocalMode: a.localMode(),
 			Configured: !a.ephemeral, Preempt: a.cfg.Preempt, Prefer: a.cfg.Prefer, KeyID: a.keyID,
 			Reach: a.reach, Stratum: a.stratum, Poll: a.hpoll, PeerPoll: a.ppoll, Now: -1,
-			Selection: a.status, LastError: a.lastError, Stopped: a.stopped, Filter: a.filter.Stages,
+			Selection: a.status, SelectionReason: a.selReason, LastError: a.lastError, Stopped: a.stopped, Filter: a.filter.Stages,
 			RootDelay: secs(a.rootDelay), RootDisp: secs(a.rootDisp), RefID: a.refID,
 			LocalAddress: a.localAddr, Counts: a.counts,
 		}
@@ -164,3 +173,45 @@ func (e *Engine) Sessions(now time.Time) []Session {
 	}
 	return out
 }
+
+// UnsyncReason says why the clock is not synchronized (Status.UnsyncReason);
+// "" when it is.
+type UnsyncReason string
+
+// The reasons, from the least to the most advanced stage of
+// synchronization they stand for. When selection finds no candidate, the
+// reason is that of the association that came furthest (the largest in
+// this order).
+const (
+	// UnsyncNoSources: no association is configured or mobilized.
+	UnsyncNoSources UnsyncReason = "no-sources"
+	// UnsyncUnreachable: no source has answered in the last eight polls
+	// (RFC 5905 §13 reach register).
+	UnsyncUnreachable UnsyncReason = "no-reachable-sources"
+	// UnsyncSourcesUnsynchronized: every reachable source is itself
+	// unsynchronized (leap 3 or stratum 16, RFC 5905 §7.3).
+	UnsyncSourcesUnsynchronized UnsyncReason = "sources-unsynchronized"
+	// UnsyncAcquiring: sources answer, but their clock filters are still
+	// filling (RFC 5905 §10) or the discipline is still measuring the
+	// frequency (§11.3) or a clock step was just made.
+	UnsyncAcquiring UnsyncReason = "acquiring"
+	// UnsyncDistance: every source with full clock filter has a root
+	// distance above MAXDIST (RFC 5905 §11.2 fitness test).
+	UnsyncDistance UnsyncReason = "root-distance-exceeded"
+	// UnsyncUnauthenticated: the only sources that would qualify fail
+	// authentication (an untrusted key) or are unauthenticated
+	// ephemeral passive peers, which Config.AllowUnauthenticatedPassive
+	// keeps out of selection.
+	UnsyncUnauthenticated UnsyncReason = "unauthenticated"
+	// UnsyncTimingLoop: the only sources that would qualify are
+	// synchronized to this system (RFC 5905 §11.2.1 stratum/refid loop
+	// test): following them would make a timing loop.
+	UnsyncTimingLoop UnsyncReason = "timing-loop"
+	// UnsyncNoMajority: candidates exist but no majority of them agree
+	// (RFC 5905 §11.2.1): each is a falseticker to the others, and the
+	// clock is not steered by any.
+	UnsyncNoMajority UnsyncReason = "no-majority"
+	// UnsyncPanic: the offset exceeds the panic threshold (RFC 5905
+	// §11.3 PANICT); the discipline does not steer the clock.
+	UnsyncPanic UnsyncReason = "panic"
+)

@@ -1,10 +1,20 @@
 package ntpengine
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
 	"github.com/ntpagent/ntpagent/ntpengine/packet"
+)
+
+// Reasons an association is not fit (errors.Is ErrUnsync, ErrDistance or
+// ErrAuth); fitReason maps them to an UnsyncReason.
+var (
+	errUnreachable = fmt.Errorf("%w: unreachable", ErrUnsync)
+	errNoSamples   = fmt.Errorf("%w: no samples", ErrUnsync)
+	errFilling     = fmt.Errorf("%w: clock filter still filling", ErrDistance)
+	errLoop        = fmt.Errorf("%w: synchronization loop (peer is synchronized to us)", ErrUnsync)
 )
 
 // fit is the fitness test of RFC 5905 §11.2 (A.5.5.3 accept): it returns
@@ -12,34 +22,69 @@ import (
 func (e *Engine) fit(a *association, t float64) error {
 	switch {
 	case a.reach == 0:
-		return fmt.Errorf("%w: unreachable", ErrUnsync)
+		return errUnreachable
 	case a.filter.valid == 0:
-		return fmt.Errorf("%w: no samples", ErrUnsync)
+		return errNoSamples
 	case a.leap == packet.LeapUnsync || a.stratum >= maxStratum:
 		return ErrUnsync
 	case a.rootDist(t) > maxDist+phi*math.Ldexp(1, int(e.disc.poll)):
+		if a.filter.valid < nstage {
+			return errFilling
+		}
 		return ErrDistance
 	case e.syncLoop(a):
-		return fmt.Errorf("%w: synchronization loop (peer is synchronized to us)", ErrUnsync)
-	case e.cfg.AuthEnabled && a.keyID != 0:
-		if k, ok := e.keys.Key(a.keyID); !ok || !k.Trusted {
-			return fmt.Errorf("%w: key %d not trusted", ErrAuth, a.keyID)
-		}
+		return errLoop
+	case e.cfg.AuthEnabled && a.keyID != 0 && !e.trusted(a.keyID):
+		return fmt.Errorf("%w: key %d not trusted", ErrAuth, a.keyID)
 	}
 	return nil
+}
+
+func (e *Engine) trusted(keyID uint32) bool {
+	k, ok := e.keys.Key(keyID)
+	return ok && k.Trusted
+}
+
+// unsyncRank orders the reasons an association is not fit by how far it
+// came: when no association is fit, the one that came furthest says why.
+var unsyncRank = map[UnsyncReason]int{
+	UnsyncUnreachable: 1, UnsyncSourcesUnsynchronized: 2, UnsyncAcquiring: 3,
+	UnsyncDistance: 4, UnsyncUnauthenticated: 5, UnsyncTimingLoop: 6,
+}
+
+// fitReason is the UnsyncReason of an error of fit.
+func fitReason(err error) UnsyncReason {
+	switch {
+	case errors.Is(err, errUnreachable):
+		return UnsyncUnreachable
+	case errors.Is(err, errLoop):
+		return UnsyncTimingLoop
+	case errors.Is(err, ErrAuth):
+		return UnsyncUnauthenticated
+	case errors.Is(err, errNoSamples), errors.Is(err, errFilling):
+		return UnsyncAcquiring
+	case errors.Is(err, ErrDistance):
+		return UnsyncDistance
+	}
+	return UnsyncSourcesUnsynchronized
 }
 
 // clockSelect is the system process (RFC 5905 §11.2, A.5.5.1): selection,
 // clustering, combining, then the clock update.
 func (e *Engine) clockSelect(t float64) {
 	var cands []candidate
+	why := UnsyncReason("")
 	for _, a := range e.assocs {
 		if a.stopped {
 			continue
 		}
 		if err := e.fit(a, t); err != nil {
 			a.status = StatusReject
+			a.selReason = err.Error()
 			a.rejectCount++
+			if r := fitReason(err); unsyncRank[r] > unsyncRank[why] {
+				why = r
+			}
 			continue
 		}
 		dist := a.rootDist(t)
@@ -47,6 +92,13 @@ func (e *Engine) clockSelect(t float64) {
 			a: a, offset: e.offsetNow(a, t), dist: dist, jitter: a.filter.Jitter,
 			metric: maxDist*float64(a.stratum) + dist, prefer: a.cfg.Prefer,
 		})
+	}
+	if len(cands) == 0 {
+		if why == "" {
+			why = UnsyncNoSources
+		}
+		e.unsync("no candidate: "+string(why), why)
+		return
 	}
 	trues, _, _, ok := intersect(cands)
 	inTrue := map[*association]bool{}
@@ -56,21 +108,25 @@ func (e *Engine) clockSelect(t float64) {
 	for _, c := range cands {
 		if !inTrue[c.a] {
 			c.a.status = StatusFalseticker
+			c.a.selReason = "outside the interval a majority of sources agree on (RFC 5905 §11.2.1)"
 			c.a.rejectCount++
 		}
 	}
 	if !ok {
-		e.unsync("no majority of truechimers")
+		e.unsync("no majority of truechimers", UnsyncNoMajority)
 		return
 	}
 	survivors, outliers := cluster(trues)
 	for _, c := range outliers {
 		c.a.status = StatusOutlier
+		c.a.selReason = "cast off by clustering (RFC 5905 §11.2.2)"
 		c.a.rejectCount++
 	}
+	e.sys.reason = ""
 	sys := 0
 	for i, c := range survivors {
 		c.a.status = StatusCandidate
+		c.a.selReason = ""
 		c.a.rejectCount = 0
 		// Keep the system peer unless a survivor of a lower stratum
 		// exists (A.5.5.1: avoid clock hopping).
@@ -127,20 +183,20 @@ func (e *Engine) clockUpdate(p *association, offset, t float64) {
 		e.applyClock(co)
 		e.event(EventStep, p, fmt.Sprintf("clock stepped by %+.6f s", co.step))
 		// A.5.5.4: after a step every association starts afresh
-		// (clear), and a configured one with its initial burst, as
-		// when it was mobilized: its filter must fill again before
+		// (clear), and one configured with IBurst with its initial
+		// burst, as when it was mobilized: its filter must fill again before
 		// the root distance test passes (§11.2).
 		for _, a := range e.assocs {
 			a.filter.reset()
 			a.lastUsed = 0
 			a.xmt = 0
-			if !a.ephemeral && !a.stopped {
+			if !a.ephemeral && !a.stopped && a.cfg.IBurst {
 				a.burst, a.burstSent, a.burstGot = burstCount, 0, 0
 				a.nextdate = math.Min(a.nextdate, t+1)
 			}
 		}
 		e.sys.t = 0
-		e.unsync("clock stepped")
+		e.unsync("clock stepped", UnsyncAcquiring)
 		return
 	case ResultIgnore:
 		e.applyClock(co)

@@ -14,6 +14,7 @@ func Named() []Scenario {
 	}
 	return []Scenario{
 		d,
+		with("default, no iburst", func(s *Scenario) { s.IBurst = false }),
 		with("jitter 10us", func(s *Scenario) { s.Jitter = 10e-6 }),
 		with("jitter 100us", func(s *Scenario) { s.Jitter = 100e-6 }),
 		with("jitter 1ms", func(s *Scenario) { s.Jitter = 1e-3 }),
