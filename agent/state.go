@@ -12,6 +12,7 @@ import (
 	"github.com/ntpagent/ntpagent/datastore/rules"
 	"github.com/ntpagent/ntpagent/gen"
 	"github.com/ntpagent/ntpagent/ntpengine"
+	"github.com/ntpagent/ntpagent/ntpengine/clock"
 	"github.com/ntpagent/ntpagent/ntpengine/netio"
 	"github.com/ntpagent/ntpagent/ntpengine/packet"
 )
@@ -66,6 +67,11 @@ func (a *Agent) fillState(root *gen.Device) {
 	a.engMu.Unlock()
 	ntp := root.GetOrCreateNtp()
 	ntp.Status = a.status(st)
+	if h, ok := a.clock.(clock.HostOffsetter); ok {
+		if off, ok := h.HostOffset(); ok {
+			ntp.Status.VirtualClockOffset = ms(off)
+		}
+	}
 	ntp.Statistics = statistics(stats, a.tr.Stats())
 	ntp.Sessions = &gen.NtpagentNtp_Ntp_Sessions{}
 	seen := map[string]bool{}

@@ -78,7 +78,15 @@ func run(ctx context.Context, s *settings, stdout, stderr io.Writer, onStart fun
 		log.Warn("disciplining the host clock (--clock system)")
 		clk = sys
 	case "virtual":
-		clk = clock.NewVirtualFromHost()
+		v, err := clock.NewVirtualOffHost(s.VirtualClockOffset, s.VirtualClockFrequencyError)
+		if err != nil {
+			return err
+		}
+		if s.VirtualClockOffset != 0 || s.VirtualClockFrequencyError != 0 {
+			log.Info("virtual clock starts off the host clock", "offset", s.VirtualClockOffset,
+				"frequency_error_ppm", s.VirtualClockFrequencyError)
+		}
+		clk = v
 		if s.clockRate > 0 {
 			// Tests only: a virtual clock running clockRate times faster
 			// than the host's, so that polls come sooner.

@@ -20,6 +20,7 @@ type ntpCollector struct {
 	ag *agent.Agent
 
 	synced, stratum, offset, jitter, freq, rootDelay, rootDisp *prometheus.Desc
+	virtualOffset                                              *prometheus.Desc
 	peerOffset, peerDelay, peerJitter, peerReach, peerStratum  *prometheus.Desc
 	peerSent, peerRcvd, peerAuthErr                            *prometheus.Desc
 	rx, dropped, tx, txErr                                     *prometheus.Desc
@@ -66,33 +67,34 @@ func newNTPCollector(ag *agent.Agent) *ntpCollector {
 		return prometheus.NewDesc("ntpagent_"+name, help, labels, nil)
 	}
 	return &ntpCollector{
-		ag:          ag,
-		synced:      d("synchronized", "1 when the clock has a system peer."),
-		stratum:     d("stratum", "Stratum of the device (16: unsynchronized)."),
-		offset:      d("offset_seconds", "Combined offset of the clock from the system peer."),
-		jitter:      d("jitter_seconds", "System jitter."),
-		freq:        d("frequency_ppm", "Frequency correction of the disciplined clock."),
-		rootDelay:   d("root_delay_seconds", "Round-trip delay to the primary reference."),
-		rootDisp:    d("root_dispersion_seconds", "Dispersion to the primary reference."),
-		peerOffset:  d("peer_offset_seconds", "Offset of a peer (clock filter).", peer...),
-		peerDelay:   d("peer_delay_seconds", "Round-trip delay to a peer.", peer...),
-		peerJitter:  d("peer_jitter_seconds", "Jitter of a peer.", peer...),
-		peerReach:   d("peer_reach", "Reach register of a peer (8 bits).", peer...),
-		peerStratum: d("peer_stratum", "Stratum of a peer.", peer...),
-		peerSent:    d("peer_packets_sent_total", "Packets sent to a peer.", peer...),
-		peerRcvd:    d("peer_packets_received_total", "Valid packets received from a peer.", peer...),
-		peerAuthErr: d("peer_authentication_errors_total", "Packets from a peer that failed authentication.", peer...),
-		rx:          d("ntp_datagrams_received_total", "NTP datagrams received by the sockets."),
-		dropped:     d("ntp_datagrams_dropped_total", "NTP datagrams dropped because the engine fell behind."),
-		tx:          d("ntp_datagrams_sent_total", "NTP datagrams sent."),
-		txErr:       d("ntp_send_errors_total", "NTP datagrams that could not be sent."),
-		packet:      packetCounters(d),
-		statsStart:  d("ntp_statistics_start_time_seconds", "When the NTP packet counters started (/ntp/statistics/discontinuity-time), Unix seconds."),
+		ag:            ag,
+		synced:        d("synchronized", "1 when the clock has a system peer."),
+		stratum:       d("stratum", "Stratum of the device (16: unsynchronized)."),
+		offset:        d("offset_seconds", "Combined offset of the clock from the system peer."),
+		jitter:        d("jitter_seconds", "System jitter."),
+		freq:          d("frequency_ppm", "Frequency correction of the disciplined clock."),
+		virtualOffset: d("virtual_clock_offset_seconds", "The virtual clock's time minus the host clock's (/ntp/status/virtual-clock-offset): its true error when the host clock is the truth. Absent when the host clock is disciplined."),
+		rootDelay:     d("root_delay_seconds", "Round-trip delay to the primary reference."),
+		rootDisp:      d("root_dispersion_seconds", "Dispersion to the primary reference."),
+		peerOffset:    d("peer_offset_seconds", "Offset of a peer (clock filter).", peer...),
+		peerDelay:     d("peer_delay_seconds", "Round-trip delay to a peer.", peer...),
+		peerJitter:    d("peer_jitter_seconds", "Jitter of a peer.", peer...),
+		peerReach:     d("peer_reach", "Reach register of a peer (8 bits).", peer...),
+		peerStratum:   d("peer_stratum", "Stratum of a peer.", peer...),
+		peerSent:      d("peer_packets_sent_total", "Packets sent to a peer.", peer...),
+		peerRcvd:      d("peer_packets_received_total", "Valid packets received from a peer.", peer...),
+		peerAuthErr:   d("peer_authentication_errors_total", "Packets from a peer that failed authentication.", peer...),
+		rx:            d("ntp_datagrams_received_total", "NTP datagrams received by the sockets."),
+		dropped:       d("ntp_datagrams_dropped_total", "NTP datagrams dropped because the engine fell behind."),
+		tx:            d("ntp_datagrams_sent_total", "NTP datagrams sent."),
+		txErr:         d("ntp_send_errors_total", "NTP datagrams that could not be sent."),
+		packet:        packetCounters(d),
+		statsStart:    d("ntp_statistics_start_time_seconds", "When the NTP packet counters started (/ntp/statistics/discontinuity-time), Unix seconds."),
 	}
 }
 
 func (c *ntpCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.synced, c.stratum, c.offset, c.jitter, c.freq, c.rootDelay, c.rootDisp,
+	for _, d := range []*prometheus.Desc{c.synced, c.stratum, c.offset, c.jitter, c.freq, c.rootDelay, c.rootDisp, c.virtualOffset,
 		c.peerOffset, c.peerDelay, c.peerJitter, c.peerReach, c.peerStratum, c.peerSent, c.peerRcvd, c.peerAuthErr,
 		c.rx, c.dropped, c.tx, c.txErr, c.statsStart} {
 		ch <- d
@@ -129,6 +131,9 @@ func (c *ntpCollector) Collect(ch chan<- prometheus.Metric) {
 		g(c.freq, s.GetFrequency())
 		g(c.rootDelay, msToSeconds(s.RootDelay))
 		g(c.rootDisp, msToSeconds(s.RootDispersion))
+		if s.VirtualClockOffset != nil {
+			g(c.virtualOffset, msToSeconds(s.VirtualClockOffset))
+		}
 	}
 	for k, s := range st.GetNtp().GetSessions().Session {
 		mode := "unknown"

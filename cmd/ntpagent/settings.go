@@ -8,12 +8,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/ntpagent/ntpagent/ntpengine/clock"
 	"github.com/ntpagent/ntpagent/server"
 )
 
@@ -32,6 +34,10 @@ type settings struct {
 	DriftFile     string // relative: inside StateDir; empty: none
 	LocalStratum  uint
 	NoRateLimit   bool
+	// VirtualClockOffset and VirtualClockFrequencyError start the virtual
+	// clock off the host's time and rate (tests and demonstrations).
+	VirtualClockOffset         time.Duration
+	VirtualClockFrequencyError float64
 
 	SSHMaxStartups          int
 	SSHMaxStartupsPerSource int
@@ -68,6 +74,8 @@ func newFlagSet(s *settings, out io.Writer) *flag.FlagSet {
 	fs.IntVar(&s.SSHMaxStartups, "ssh-max-startups", 32, "SSH connections not yet logged in, from all sources together; more are closed at once")
 	fs.IntVar(&s.SSHMaxStartupsPerSource, "ssh-max-startups-per-source", 8, "SSH connections not yet logged in, per source address (IPv6: per /64); more are closed at once")
 	fs.DurationVar(&s.NetconfHelloTimeout, "netconf-hello-timeout", 60*time.Second, "end a NETCONF session whose client sends no <hello> within this long")
+	fs.DurationVar(&s.VirtualClockOffset, "virtual-clock-offset", 0, "start the virtual clock this far from the host's time, e.g. 50ms or -2s (tests and demonstrations; the host clock is never touched)")
+	fs.Float64Var(&s.VirtualClockFrequencyError, "virtual-clock-frequency-error", 0, "make the virtual clock run this many ppm fast (negative: slow) against the host's clock before any correction, within ±500 (tests and demonstrations)")
 	fs.StringVar(&s.Config, "config", "", "settings file: lines 'key = value' with the flag names as keys, '#' comments")
 	return fs
 }
@@ -149,6 +157,12 @@ func (s *settings) check() error {
 	}
 	if _, err := s.level(); err != nil {
 		return err
+	}
+	if s.Clock != "virtual" && (s.VirtualClockOffset != 0 || s.VirtualClockFrequencyError != 0) {
+		return fmt.Errorf("--virtual-clock-offset and --virtual-clock-frequency-error apply to --clock virtual only (--clock %s)", s.Clock)
+	}
+	if f := s.VirtualClockFrequencyError; math.IsNaN(f) || math.Abs(f) > clock.MaxFrequencyPPM {
+		return fmt.Errorf("--virtual-clock-frequency-error %v: want a number of ppm within ±%v", f, clock.MaxFrequencyPPM)
 	}
 	if s.LogFormat != "text" && s.LogFormat != "json" {
 		return fmt.Errorf("--log-format %q: want text or json", s.LogFormat)

@@ -48,6 +48,14 @@ type SlewRater interface {
 	MaxSlewRate() float64
 }
 
+// HostOffsetter is implemented by clocks that run on the host's clocks
+// without being the host's clock (Virtual): HostOffset returns the clock's
+// time minus the host's wall time at one instant, ok false when the clock
+// does not run on the host.
+type HostOffsetter interface {
+	HostOffset() (offset time.Duration, ok bool)
+}
+
 // MaxSlewRate returns the rate in ppm at which c slews: c.MaxSlewRate() if c
 // implements SlewRater, else AdjtimeSlewRate.
 func MaxSlewRate(c Clock) float64 {

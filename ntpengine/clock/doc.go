@@ -6,6 +6,11 @@
 // (MaxSlewRate(c)): Virtual at DefaultVirtualSlewRate (83,333 ppm, chrony's
 // maxslewrate) unless SetMaxSlewRate changes it, System at adjtime's 500 ppm.
 // The caller passes that rate to the engine (ntpengine.Config.MaxSlewRate).
+// A Virtual on the host reports its offset from the host's wall clock
+// (HostOffset: its true error whenever the host clock is the truth) and can
+// start off the host's time and rate (NewVirtualOffHost), so that a test
+// or a demonstration shows a discipline converging from a known error
+// without touching the host clock.
 //
 // It must not touch: the engine's state (the engine returns commands, a caller
 // applies them here), sockets, or — in any test — the host clock. Tests use

@@ -24,15 +24,29 @@ var ErrBadSlewRate = errors.New("clock: slew rate not in (0, 500000] ppm")
 // ErrBadFrequency reports a frequency that is not a finite number.
 var ErrBadFrequency = errors.New("clock: frequency is not a finite number")
 
+// ErrBadFrequencyError reports a start-up frequency error that is not a
+// finite number within ±MaxFrequencyPPM (beyond it no correction could
+// bring the clock back to the host's rate).
+var ErrBadFrequencyError = errors.New("clock: frequency error not a finite number within ±500 ppm")
+
 // Virtual is a software clock: its time is a piecewise-linear function of a
 // monotonic source. Between two changes it advances at rate
-// 1 + frequency·10⁻⁶ (plus or minus the slew rate, DefaultVirtualSlewRate
+// 1 + (frequency + source error)·10⁻⁶ (the source error is zero unless
+// NewVirtualOffHost gives one; plus or minus the slew rate, DefaultVirtualSlewRate
 // unless SetMaxSlewRate changes it, while a slew is in progress); every change
 // re-anchors the line at the current instant, so changing the frequency or
 // starting a slew never makes the time jump or go backwards. Only Step jumps.
 // A Virtual never changes the host's clock. It is safe for concurrent use.
 type Virtual struct {
 	mono func() time.Duration
+	// host, when set, reads the monotonic source and the host's wall
+	// clock at one instant (HostOffset); nil for a clock over any other
+	// source.
+	host func() (time.Duration, time.Time)
+	// skew is the source's own rate error in ppm, applied under the
+	// frequency correction (NewVirtualOffHost): the clock advances at
+	// 1 + (skew + ppm)·10⁻⁶.
+	skew float64
 
 	mu sync.Mutex
 	// The line starts at monotonic reading anchorMono, where the clock read
@@ -67,8 +81,62 @@ func NewVirtual(mono func() time.Duration, start time.Time) *Virtual {
 // time and advances with the host's monotonic clock (Go's monotonic reading,
 // which the host's clock steps do not affect).
 func NewVirtualFromHost() *Virtual {
+	v, _ := NewVirtualOffHost(0, 0)
+	return v
+}
+
+// NewVirtualOffHost returns a clock over the host's monotonic clock that
+// starts offset away from the host's wall time and, before any frequency
+// correction, runs frequencyErrorPPM fast (negative: slow) against it: an
+// oscillator with a known error, for tests and demonstrations. The host
+// clock itself is never changed. A frequency error that is not a finite
+// number within ±MaxFrequencyPPM is refused (ErrBadFrequencyError).
+func NewVirtualOffHost(offset time.Duration, frequencyErrorPPM float64) (*Virtual, error) {
+	if math.IsNaN(frequencyErrorPPM) || math.Abs(frequencyErrorPPM) > MaxFrequencyPPM {
+		return nil, fmt.Errorf("virtual clock frequency error %v ppm: %w", frequencyErrorPPM, ErrBadFrequencyError)
+	}
 	origin := time.Now()
-	return NewVirtual(func() time.Duration { return time.Since(origin) }, origin.Round(0))
+	host := func() (time.Duration, time.Time) {
+		now := time.Now()
+		return now.Sub(origin), now.Round(0)
+	}
+	return newVirtualOn(host, offset, frequencyErrorPPM), nil
+}
+
+// newVirtualOn returns a clock over host's monotonic reading that starts
+// offset from host's wall time and runs skew ppm off its source. Both
+// start readings come from one call of host.
+func newVirtualOn(host func() (time.Duration, time.Time), offset time.Duration, skew float64) *Virtual {
+	m, wall := host()
+	start := wall.Add(offset)
+	return &Virtual{mono: func() time.Duration { m, _ := host(); return m }, host: host, skew: skew,
+		anchorMono: m, anchorTime: start, lastMono: m, lastTime: start, slewPPB: ratePPB(DefaultVirtualSlewRate)}
+}
+
+// HostOffset returns the clock's time minus the host's wall clock
+// (CLOCK_REALTIME), both read at one instant: the clock's true error
+// whenever the host's clock is the truth. ok is false for a clock that does
+// not run on the host's clocks (NewVirtual over another source).
+func (v *Virtual) HostOffset() (offset time.Duration, ok bool) {
+	if v.host == nil {
+		return 0, false
+	}
+	m, wall := v.host()
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.lastMono = max(v.lastMono, m)
+	t, _ := v.at(v.lastMono)
+	return v.hold(t).Sub(wall), true
+}
+
+// HostFrequencyOffset returns how fast the clock runs against its source,
+// in ppm: the frequency correction plus the source's own error
+// (NewVirtualOffHost). For a clock on the host this is its frequency error
+// against the host's clock, which the host's own steps do not change.
+func (v *Virtual) HostFrequencyOffset() float64 {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.ppm + v.skew
 }
 
 // Now returns the clock's current time.
@@ -100,9 +168,9 @@ func (v *Virtual) read() time.Duration {
 // The caller holds v.mu.
 func (v *Virtual) at(m time.Duration) (time.Time, time.Duration) {
 	e := m - v.anchorMono
-	// Frequency correction, rounded to the nanosecond. e + round(e·f) never
-	// decreases as e grows because |f| < 1.
-	corr := time.Duration(math.Round(float64(e) * v.ppm / 1e6))
+	// Frequency correction and the source's own error, rounded to the
+	// nanosecond. e + round(e·f) never decreases as e grows because |f| < 1.
+	corr := time.Duration(math.Round(float64(e) * (v.ppm + v.skew) / 1e6))
 	// Slew at exactly the slew rate, floored so that it never overshoots.
 	applied := slewed(e, v.slewPPB)
 	left := v.slew
@@ -222,6 +290,7 @@ func clampPPM(ppm float64) float64 {
 }
 
 var (
-	_ Clock     = (*Virtual)(nil)
-	_ SlewRater = (*Virtual)(nil)
+	_ Clock         = (*Virtual)(nil)
+	_ SlewRater     = (*Virtual)(nil)
+	_ HostOffsetter = (*Virtual)(nil)
 )

@@ -428,3 +428,114 @@ func TestMaxSlewRateOfClocks(t *testing.T) {
 		t.Errorf("a Clock without SlewRater: %v ppm, want %v", got, AdjtimeSlewRate)
 	}
 }
+
+// manualHost is a host whose monotonic and wall clocks the test moves by
+// hand, apart: a step of the wall clock does not move the monotonic one.
+type manualHost struct {
+	mu   sync.Mutex
+	mono time.Duration
+	wall time.Time
+}
+
+func (h *manualHost) read() (time.Duration, time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.mono, h.wall
+}
+
+func (h *manualHost) advance(d time.Duration) {
+	h.mu.Lock()
+	h.mono += d
+	h.wall = h.wall.Add(d)
+	h.mu.Unlock()
+}
+
+func (h *manualHost) stepWall(d time.Duration) {
+	h.mu.Lock()
+	h.wall = h.wall.Add(d)
+	h.mu.Unlock()
+}
+
+func TestVirtualHostOffsetIsClockMinusHostWallTime(t *testing.T) {
+	h := &manualHost{mono: time.Second, wall: epoch}
+	v := newVirtualOn(h.read, 5*time.Millisecond, 20)
+	if off, ok := v.HostOffset(); !ok || off != 5*time.Millisecond {
+		t.Fatalf("HostOffset at start = %v, %v; want 5ms, true", off, ok)
+	}
+	// 20 ppm fast: 20 µs more per second of host time.
+	h.advance(10 * time.Second)
+	if off, _ := v.HostOffset(); off != 5*time.Millisecond+200*time.Microsecond {
+		t.Fatalf("HostOffset after 10 s at +20 ppm = %v, want 5.2ms", off)
+	}
+	if got := v.HostFrequencyOffset(); got != 20 {
+		t.Fatalf("HostFrequencyOffset = %v, want the source error 20", got)
+	}
+	// A correction of −20 ppm cancels the source's error; a step moves the
+	// clock and its offset by the same amount.
+	if err := v.SetFrequency(-20); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Step(-5200 * time.Microsecond); err != nil {
+		t.Fatal(err)
+	}
+	h.advance(100 * time.Second)
+	if off, _ := v.HostOffset(); off != 0 {
+		t.Fatalf("HostOffset after correction = %v, want 0", off)
+	}
+	if got := v.HostFrequencyOffset(); got != 0 {
+		t.Fatalf("HostFrequencyOffset after correction = %v, want 0", got)
+	}
+	if got, want := v.Frequency(), -20.0; got != want {
+		t.Fatalf("Frequency = %v, want the correction alone, %v", got, want)
+	}
+	// The host's wall clock steps (its operator or its own NTP daemon): the
+	// virtual clock does not follow, and its offset from the host shows it.
+	h.stepWall(time.Second)
+	if off, _ := v.HostOffset(); off != -time.Second {
+		t.Fatalf("HostOffset after a host step of +1 s = %v, want -1s", off)
+	}
+	if now, _ := v.HostOffset(); now != -time.Second {
+		t.Fatalf("HostOffset is not stable: %v", now)
+	}
+}
+
+func TestVirtualOverOtherSourceHasNoHostOffset(t *testing.T) {
+	v, _ := newTestVirtual()
+	if off, ok := v.HostOffset(); ok {
+		t.Fatalf("HostOffset of a clock over a hand-driven source = %v, true; want false", off)
+	}
+}
+
+func TestVirtualOffHostStartsAtTheGivenOffset(t *testing.T) {
+	v, err := NewVirtualOffHost(-50*time.Millisecond, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off, ok := v.HostOffset()
+	// time.Now reads the host's wall and monotonic clocks one after the
+	// other: the offset read back differs from the one given by the time
+	// between those two readings (nanoseconds, unless the thread is
+	// preempted right between them).
+	if d := off + 50*time.Millisecond; !ok || d < -100*time.Microsecond || d > 100*time.Microsecond {
+		t.Fatalf("HostOffset = %v, %v; want -50ms, true", off, ok)
+	}
+	if d := time.Until(v.Now()); d > -49*time.Millisecond || d < -51*time.Millisecond-time.Second {
+		t.Fatalf("Now is %v from the host's time, want about -50ms", d)
+	}
+	if v.HostFrequencyOffset() != 0 || v.Frequency() != 0 {
+		t.Fatalf("frequencies %v %v, want 0", v.HostFrequencyOffset(), v.Frequency())
+	}
+}
+
+func TestNewVirtualOffHostRefusesBadFrequencyError(t *testing.T) {
+	for _, ppm := range []float64{math.NaN(), math.Inf(1), math.Inf(-1), 500.001, -501} {
+		if v, err := NewVirtualOffHost(0, ppm); !errors.Is(err, ErrBadFrequencyError) || v != nil {
+			t.Errorf("NewVirtualOffHost(0, %v) = %v, %v; want nil, ErrBadFrequencyError", ppm, v, err)
+		}
+	}
+	for _, ppm := range []float64{-500, 0, 500} {
+		if _, err := NewVirtualOffHost(0, ppm); err != nil {
+			t.Errorf("NewVirtualOffHost(0, %v): %v", ppm, err)
+		}
+	}
+}

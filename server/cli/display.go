@@ -140,6 +140,10 @@ func cmdDisplayStatus(s *session, a args) error {
 		s.printf(" clock precision: -\n")
 	}
 	s.printf(" clock offset: %s\n", ms(st.Offset, 4))
+	if st.VirtualClockOffset != nil {
+		// Only the virtual clock has one: its time minus the host clock's.
+		s.printf(" virtual clock offset: %s (from the host clock)\n", ms(st.VirtualClockOffset, 4))
+	}
 	s.printf(" root delay: %s\n", ms(st.RootDelay, 2))
 	s.printf(" root dispersion: %s\n", ms(st.RootDispersion, 2))
 	s.printf(" peer dispersion: %s\n", ms(systemPeerDispersion(s.state()), 2))
