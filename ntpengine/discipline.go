@@ -339,7 +339,7 @@ func (d *discipline) update(offset, sampleT, t, delay float64) (Result, clockOut
 		x, gate = math.Abs(d.predErr), regressPollGate*math.Max(d.predNoise, d.precision)
 	}
 	if (!d.fast || d.mode == DisciplineRegression) && res == ResultSlew {
-		if x < gate {
+		if x < gate && d.freqKnown() {
 			d.count += int(d.poll)
 			if d.count > pollLimit {
 				d.count = pollLimit
@@ -702,6 +702,40 @@ const runsZ = 2.0
 // (PGATE of the RFC is 4; 1 measured best in every ntpsim scenario, as it
 // keeps the interval short enough for wander to stay below the noise).
 const regressPollGate = 1
+
+// pollFreqSE is the standard error of the frequency estimate (s/s) up to
+// which regression mode lets the poll interval grow whatever the noise:
+// that of a frequency read from a file (freqPriorSigma).
+const pollFreqSE = freqPriorSigma
+
+// freqKnown reports whether the frequency is known well enough for the
+// poll interval to grow: its standard error is at most pollFreqSE, or
+// the offset error it can build up over the longer interval is below
+// the noise of the best samples. While the frequency is less certain, a
+// longer interval lets its error carry the clock away between updates
+// (20 ppm over 64 s is 1.3 ms) and gives the fit fewer samples to learn
+// it from, yet the offsets can look steady enough for the jiggle
+// counter, because each update slews the fitted offset away. The gate
+// holds the start-up (and a restart of the fit) at the shorter intervals,
+// as chrony keeps its minimum poll while its regression holds few
+// samples; in steady state the fit knows the frequency far better and
+// the RFC's counter alone decides. DisciplineRFC keeps the RFC's rule.
+func (d *discipline) freqKnown() bool {
+	if d.mode != DisciplineRegression {
+		return true
+	}
+	if !d.fitOK {
+		return false
+	}
+	if d.fitSE <= pollFreqSE {
+		return true
+	}
+	dmin := math.Inf(1)
+	for _, x := range d.fx {
+		dmin = math.Min(dmin, x.delay)
+	}
+	return d.fitSE*math.Ldexp(1, int(d.poll)+1) <= noiseFloor(d.fx, dmin, d.precision)
+}
 
 // regress adds a sample to the steady-state fit, sets the frequency from
 // its slope and returns the fitted offset at t.

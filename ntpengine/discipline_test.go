@@ -2,6 +2,7 @@ package ntpengine
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -321,5 +322,56 @@ func TestFitLineAgesOldSamples(t *testing.T) {
 	slope, icept, _, ok := fitLine(p, 1e-6)
 	if now := icept + slope*2000; !ok || math.Abs(now) > 5e-6 {
 		t.Errorf("fitted offset at the newest sample %.1f µs, want ≈ 0", now*1e6)
+	}
+}
+
+// TestPollHeldWhileFrequencyUncertain: in regression mode the poll
+// interval does not grow while the standard error of the frequency
+// estimate is above pollFreqSE, even when every new sample falls within
+// the noise the fit expects (which alone would let the jiggle counter of
+// RFC 5905 A.5.5.6 raise it); it grows once the frequency is known. The
+// samples are those of a path with 1 ms of exponential jitter each way:
+// the error of an offset is at most half its delay's excess.
+func TestPollHeldWhileFrequencyUncertain(t *testing.T) {
+	d := newDiscipline(1e-6, 4, 6)
+	r := rand.New(rand.NewPCG(3, 5))
+	const freq = -20e-6 // the clock loses 20 µs/s: the offset grows
+	held, grew := 0, false
+	// A start burst of 24 samples 2 s apart (its updates would fill the
+	// jiggle counter within a minute), then one sample per 16 s.
+	next := func(ts float64) float64 {
+		if ts < 48 {
+			return ts + 2
+		}
+		return ts + 16
+	}
+	for ts := 1.0; ts < 3000; ts = next(ts) {
+		out, back := r.ExpFloat64()*1e-3, r.ExpFloat64()*1e-3
+		off := -freq*ts + (back-out)/2 - d.phaseAt(ts)
+		poll, count := d.poll, d.count
+		d.update(off, ts, ts, 2e-3+out+back)
+		if d.state != StateSYNC {
+			continue
+		}
+		if d.poll > poll {
+			// The offset error the frequency's uncertainty builds up
+			// over the new interval, against the noise of the best
+			// samples (the smallest excess delay is about 0.1 ms).
+			drift := d.fitSE * math.Ldexp(1, int(d.poll))
+			if d.fitSE > pollFreqSE && drift > noiseFloor(d.fx, 2e-3, d.precision) {
+				t.Fatalf("t=%.0f s: poll %d → %d with the frequency's standard error at %.2f ppm (%.0f µs per interval)",
+					ts, poll, d.poll, d.fitSE*1e6, drift*1e6)
+			}
+			if ts < 100 {
+				t.Errorf("t=%.0f s: poll %d → %d within the first 100 s (frequency SE %.2f ppm)", ts, poll, d.poll, d.fitSE*1e6)
+			}
+		}
+		if d.poll == poll && d.count == count && math.Abs(d.predErr) < regressPollGate*math.Max(d.predNoise, d.precision) {
+			held++ // a sample the counter would have counted
+		}
+		grew = grew || d.poll > poll
+	}
+	if held == 0 || !grew {
+		t.Errorf("gate held the counter %d times; poll grew: %v (poll %d, frequency SE %.2f ppm)", held, grew, d.poll, d.fitSE*1e6)
 	}
 }
