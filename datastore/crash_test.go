@@ -2,6 +2,8 @@ package datastore
 
 import (
 	"bufio"
+	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -9,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -100,7 +103,9 @@ func TestCrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rng := rand.New(rand.NewPCG(1, uint64(time.Now().UnixNano())))
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(1, seed))
 	for _, mode := range []string{"plain", "confirmed"} {
 		t.Run(mode, func(t *testing.T) {
 			dir := t.TempDir()
@@ -168,10 +173,15 @@ func TestCrash(t *testing.T) {
 						pendingID = atou(t, f[2])
 					}
 				}
+				// A copy of the folder, damaged in one of the ways a disk or
+				// a careless hand damages it, is checked against the
+				// undamaged one below.
+				damaged, kind := corruptCopy(t, rng, dir)
 				s, err := Open(Options{Dir: dir, HistoryLimit: 5, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), LocalPrefixes: noPrefixes})
 				if err != nil {
 					t.Fatalf("run %d: Open after SIGKILL: %v (child said %v)", run, err, got)
 				}
+				checkDamagedCopy(t, run, damaged, kind, s)
 				h := s.History()
 				run1 := s.Snapshot(Running)
 				var top uint32
@@ -237,4 +247,122 @@ func atou(t *testing.T, s string) uint32 {
 		t.Fatal(err)
 	}
 	return uint32(n)
+}
+
+// Damage that the crash test applies to a copy of the folder. The ones
+// marked refuse must make Open refuse; the others are what a crash can
+// leave and must lose nothing.
+var damageKinds = []struct {
+	name   string
+	refuse bool
+}{
+	{"bit flip in a complete record", true},
+	{"record removed before the last", true},
+	{"first record truncated", true},
+	{"journal emptied", true},
+	{"journal deleted", true},
+	{"snapshot overwritten", true},
+	{"random bytes appended without an end of line", false},
+	{"zeros appended", false},
+}
+
+// corruptCopy copies dir and damages the copy in a random way; "" when that
+// damage does not apply to this folder (no journal yet, no snapshot, too
+// few records).
+func corruptCopy(t *testing.T, rng *rand.Rand, dir string) (string, string) {
+	t.Helper()
+	cp := t.TempDir()
+	for name, content := range folderFiles(t, dir) {
+		writeFile(t, cp, name, content)
+	}
+	kind := damageKinds[rng.IntN(len(damageKinds))].name
+	data, err := os.ReadFile(filepath.Join(cp, journalName))
+	if err != nil {
+		return cp, ""
+	}
+	complete := bytes.LastIndexByte(data, '\n') + 1
+	lines := bytes.SplitAfter(data[:complete], []byte("\n"))
+	lines = lines[:len(lines)-1]
+	put := func(b []byte) { writeFile(t, cp, journalName, string(b)) }
+	switch kind {
+	case "bit flip in a complete record":
+		if complete == 0 {
+			return cp, ""
+		}
+		data[rng.IntN(complete)] ^= 1 << rng.IntN(8)
+		put(data)
+	case "record removed before the last":
+		if len(lines) < 3 {
+			return cp, ""
+		}
+		i := 1 + rng.IntN(len(lines)-2)
+		put(slices.Concat(slices.Concat(lines[:i]...), slices.Concat(lines[i+1:]...)))
+	case "first record truncated":
+		if len(lines) == 0 {
+			return cp, ""
+		}
+		put(lines[0][:rng.IntN(len(lines[0])-1)])
+	case "journal emptied":
+		put(nil)
+	case "journal deleted":
+		if _, err := os.Stat(filepath.Join(cp, formatName)); err != nil {
+			return cp, "" // a crash before the format file: a first start
+		}
+		os.Remove(filepath.Join(cp, journalName))
+	case "snapshot overwritten":
+		if _, err := os.Stat(filepath.Join(cp, runningName)); err != nil {
+			return cp, ""
+		}
+		writeFile(t, cp, runningName, `{"ntpagent-ntp:ntp":`)
+	case "random bytes appended without an end of line":
+		tail := make([]byte, 1+rng.IntN(300))
+		for i := range tail {
+			tail[i] = byte(rng.IntN(256))
+			if tail[i] == '\n' {
+				tail[i] = ' '
+			}
+		}
+		put(append(data, tail...))
+	case "zeros appended":
+		put(append(data, make([]byte, 1+rng.IntN(4096))...))
+	}
+	return cp, kind
+}
+
+// checkDamagedCopy opens the damaged copy: it must refuse with a
+// DamageError, or open with exactly the undamaged folder's running and
+// history; after a refusal, Recover must open it.
+func checkDamagedCopy(t *testing.T, run int, cp, kind string, s *Store) {
+	t.Helper()
+	if kind == "" {
+		return
+	}
+	refuse := false
+	for _, k := range damageKinds {
+		if k.name == kind {
+			refuse = k.refuse
+		}
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	d, err := Open(Options{Dir: cp, HistoryLimit: 5, Logger: quiet, LocalPrefixes: noPrefixes})
+	var dmg *DamageError
+	switch {
+	case err == nil && refuse:
+		d.Close()
+		t.Fatalf("run %d: %s: Open accepted the damaged folder", run, kind)
+	case err == nil:
+		h, want := d.History(), s.History()
+		if !equalTree(d.Snapshot(Running), s.Snapshot(Running)) || len(h) != len(want) || (len(h) > 0 && h[0].ID != want[0].ID) {
+			t.Fatalf("run %d: %s: the damaged copy opened with commit %v, the folder with %v", run, kind, h, want)
+		}
+		d.Close()
+		return
+	case !errors.As(err, &dmg):
+		t.Fatalf("run %d: %s: refused without a DamageError: %v", run, kind, err)
+	}
+	d, err = Open(Options{Dir: cp, HistoryLimit: 5, Logger: quiet, LocalPrefixes: noPrefixes, Recover: true})
+	if err != nil {
+		t.Fatalf("run %d: %s: Recover: %v", run, kind, err)
+	}
+	d.Close()
 }

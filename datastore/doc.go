@@ -11,13 +11,32 @@
 //	              "<crc32 hex> <json>\n"; the json holds the commit's
 //	              id, user, time, label and origin and the changed parts of
 //	              the tree as an RFC 7951 document (ygot's emitter). The first
-//	              record holds a whole tree. The journal is the durable truth.
-//	running.json  a readable RFC 7951 copy of running, written when the
-//	              journal is compacted and at Close; read only when there is
-//	              no journal (first start from a hand-made configuration).
+//	              record holds a whole tree. The journal is the durable truth:
+//	              it is created whole (temporary file, fsync, rename, fsync of
+//	              the folder) and grows by one fdatasync'ed line per commit.
+//	running.json  the snapshot: a readable RFC 7951 copy of running, written
+//	              at compaction (before the journal is swapped) and at Close,
+//	              so it is always the tree of a commit the journal holds. At a
+//	              first start (no journal, no format file) it is a
+//	              configuration made by hand, imported as commit 1.
+//	format        "ntpagent-datastore 1": written once the first journal
+//	              exists; from then on a missing journal is damage.
 //	confirm.json  present while a confirmed commit is unconfirmed: the commit
 //	              to return to if the process dies before the confirmation.
 //	lock          flock'ed while a Store has the directory open.
+//
+// Integrity: a crash can leave only one kind of damage, a journal tail
+// without its end of line (the append that was never acknowledged); Open cuts
+// it off and logs a warning naming its offset and size. Any other damage — a
+// complete record whose checksum or content is wrong, a missing record (ids
+// are consecutive), an empty or missing journal, an unreadable snapshot or
+// one of a commit the journal does not hold, a damaged confirm.json — makes
+// Open refuse with a *DamageError and change nothing. Options.Recover starts
+// from the last good state instead (the records before the damage, or the
+// snapshot when it is newer), moves the damaged files aside as
+// NAME.damaged-TIME and logs what was lost. (A journal cut exactly at a
+// record boundary, after the last snapshot, looks like a shorter journal: no
+// file tells it apart.)
 //
 // It owns the folder datastore/ (package datastore and datastore/internal).
 // It must not touch datastore/xmlcodec (the XML codec), datastore/rules (the

@@ -246,60 +246,81 @@ func encodeLine(r record) ([]byte, error) {
 	return append(line, '\n'), nil
 }
 
-func decodeLine(line []byte) (record, bool) {
-	var r record
+// decodeLine parses one journal line (without its newline); a non-empty
+// reason says why it is not a valid record.
+func decodeLine(line []byte) (r record, reason string) {
 	if len(line) < 10 || line[8] != ' ' {
-		return r, false
+		return r, "not a journal record"
 	}
 	sum, err := strconv.ParseUint(string(line[:8]), 16, 32)
-	if err != nil || uint32(sum) != crc32.ChecksumIEEE(line[9:]) {
-		return r, false
+	if err != nil {
+		return r, "not a journal record"
 	}
-	if json.Unmarshal(line[9:], &r) != nil || r.ID == 0 {
-		return r, false
+	if uint32(sum) != crc32.ChecksumIEEE(line[9:]) {
+		return r, "checksum mismatch"
 	}
-	return r, true
+	if err := json.Unmarshal(line[9:], &r); err != nil {
+		return r, fmt.Sprintf("unreadable: %v", err)
+	}
+	if r.ID == 0 {
+		return r, "no commit id"
+	}
+	return r, ""
 }
 
-// readJournal returns the records of the journal at path and the length of
-// its valid prefix. A torn last line (a write that was never acknowledged)
-// ends the valid prefix; a damaged line followed by valid ones is an error.
-func readJournal(path string) ([]record, int64, error) {
+// journalRead is what readJournal found: the records of the complete,
+// valid lines, the length of that prefix, and the torn tail after it.
+type journalRead struct {
+	recs []record
+	size int64 // bytes of complete, valid records
+	torn int64 // bytes after them: an append a crash cut short
+}
+
+// readJournal reads the journal at path. The journal is created whole (its
+// first record is written to a temporary file that is renamed into place)
+// and grows by appends of one line each, acknowledged only after
+// fdatasync. So the only damage a crash can leave is a tail without its
+// newline — the one append that was never acknowledged — which is returned
+// as torn. Anything else is damage, returned as a *DamageError with the
+// records before it: a complete line whose checksum or JSON is wrong, a
+// commit id that is not the previous one plus one (a lost record), a first
+// record that is not a whole tree, or no complete record at all.
+func readJournal(path string) (journalRead, error) {
+	var jr journalRead
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, 0, err
+		return jr, err
 	}
-	var recs []record
-	var off int64
+	damage := func(off int64, format string, args ...any) (journalRead, error) {
+		return jr, newDamage(path, off, fmt.Sprintf(format, args...), jr.recs, jr.size)
+	}
+	if len(data) == 0 {
+		return damage(0, "the journal is empty")
+	}
 	for len(data) > 0 {
 		i := bytes.IndexByte(data, '\n')
 		if i < 0 {
 			break // torn tail without its newline
 		}
-		r, ok := decodeLine(data[:i])
-		if !ok {
-			// Is anything valid after it? Then the file is damaged, not torn.
-			rest := data[i+1:]
-			for len(rest) > 0 {
-				j := bytes.IndexByte(rest, '\n')
-				if j < 0 {
-					break
-				}
-				if _, ok := decodeLine(rest[:j]); ok {
-					return nil, 0, fmt.Errorf("journal %s: damaged record at byte %d", path, off)
-				}
-				rest = rest[j+1:]
-			}
-			break
+		r, why := decodeLine(data[:i])
+		if why != "" {
+			return damage(jr.size, "record %d: %s", len(jr.recs)+1, why)
 		}
-		if n := len(recs); n > 0 && r.ID <= recs[n-1].ID {
-			return nil, 0, fmt.Errorf("journal %s: commit id %d after %d at byte %d", path, r.ID, recs[n-1].ID, off)
+		if n := len(jr.recs); n == 0 && !r.Full {
+			return damage(0, "the first record (commit %d) does not hold a whole tree", r.ID)
+		} else if n > 0 && r.ID != jr.recs[n-1].ID+1 {
+			return damage(jr.size, "commit %d follows commit %d: records are missing", r.ID, jr.recs[n-1].ID)
 		}
-		recs = append(recs, r)
-		off += int64(i + 1)
+		jr.recs = append(jr.recs, r)
+		jr.size += int64(i + 1)
 		data = data[i+1:]
 	}
-	return recs, off, nil
+	jr.torn = int64(len(data))
+	if len(jr.recs) == 0 {
+		// The first record is written whole before the journal exists.
+		return damage(0, "the first record is incomplete (%d bytes without an end of line)", jr.torn)
+	}
+	return jr, nil
 }
 
 // journal is the open journal file, appended to with one fdatasync per

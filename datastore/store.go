@@ -60,6 +60,11 @@ type Options struct {
 	// LocalPrefixes returns the subnets of the device's interfaces for the
 	// broadcast-address rule; rules.HostPrefixes if nil.
 	LocalPrefixes func() []netip.Prefix
+	// Recover starts from the last good state when the folder is damaged
+	// (see DamageError) instead of refusing to open: the damaged files are
+	// moved aside as NAME.damaged-TIME and the loss is logged. False, the
+	// default, refuses and changes nothing.
+	Recover bool
 }
 
 // EditOptions are the options of an edit (RFC 6241 §7.2).
@@ -168,6 +173,7 @@ type Store struct {
 	limit    int
 	log      *slog.Logger
 	prefixes func() []netip.Prefix
+	recover  bool
 
 	mu         sync.Mutex
 	closed     bool
@@ -203,7 +209,7 @@ func Open(opts Options) (*Store, error) {
 		return nil, fmt.Errorf("datastore: %w", err)
 	}
 	s := &Store{
-		dir: opts.Dir, clock: opts.Clock, limit: opts.HistoryLimit, log: opts.Logger, prefixes: opts.LocalPrefixes,
+		dir: opts.Dir, clock: opts.Clock, limit: opts.HistoryLimit, log: opts.Logger, prefixes: opts.LocalPrefixes, recover: opts.Recover,
 		modifiedBy: map[uint32]bool{}, locks: map[Name]LockInfo{}, subs: map[*subscriber]struct{}{},
 	}
 	if s.clock == nil {
@@ -234,76 +240,60 @@ func Open(opts Options) (*Store, error) {
 	return s, nil
 }
 
+// load reads the state folder, refusing damage a crash cannot explain
+// (DamageError); with Options.Recover it starts from the last good state
+// instead.
 func (s *Store) load() error {
-	recs, size, err := readJournal(filepath.Join(s.dir, journalName))
+	err := s.loadOnce()
+	var d *DamageError
+	if errors.As(err, &d) && s.recover {
+		s.history, s.running, s.lastID = nil, nil, 0
+		s.j.close()
+		s.j = nil
+		if err := s.recoverFrom(d); err != nil {
+			return err
+		}
+		err = s.loadOnce()
+	}
+	return err
+}
+
+func (s *Store) loadOnce() error {
+	hadJournal, err := s.checkFormat()
+	if err != nil {
+		return err
+	}
+	snap, snapErr := s.readSnapshot()
+	jr, err := readJournal(filepath.Join(s.dir, journalName))
 	switch {
+	case errors.Is(err, os.ErrNotExist) && hadJournal:
+		return s.damage(journalName, -1, "the journal is missing, but this folder held one", nil, 0)
 	case errors.Is(err, os.ErrNotExist):
+		// First start: running.json, if any, is a configuration made by hand.
 		s.running = &gen.Device{}
-		data, rerr := os.ReadFile(filepath.Join(s.dir, runningName))
-		if rerr == nil {
-			t, derr := decodeRFC7951(data)
-			if derr == nil {
-				derr = normalize(t)
-			}
-			if derr != nil {
-				return fmt.Errorf("%s: %w", runningName, derr)
-			}
+		if snapErr != nil {
+			return fmt.Errorf("%s: %w", runningName, snapErr)
+		}
+		if snap != nil {
 			s.candidate = s.running
-			if _, err := s.commitTree(Session{User: "system", Origin: OriginSystem}, t, "loaded from "+runningName, OriginSystem, nil); err != nil {
+			if _, err := s.commitTree(Session{User: "system", Origin: OriginSystem}, snap, "loaded from "+runningName, OriginSystem, nil); err != nil {
 				return err
 			}
-		} else if !errors.Is(rerr, os.ErrNotExist) {
-			return rerr
 		}
 	case err != nil:
 		return err
 	default:
-		if len(recs) > 0 && !recs[0].Full {
-			return fmt.Errorf("journal: the first record (commit %d) does not hold a whole tree", recs[0].ID)
+		if snapErr != nil {
+			return s.damage(runningName, -1, fmt.Sprintf("the snapshot is unreadable: %v", snapErr), jr.recs, jr.size)
 		}
-		// Only the trees of the commits that stay in the history are kept
-		// (and the one a pending confirmed commit returns to); the others
-		// are replayed in place.
-		keepFrom := len(recs) - s.limit
-		if m, _ := readMarker(s.dir); m != nil {
-			for i := range recs {
-				if recs[i].ID >= m.RollbackTo {
-					keepFrom = min(keepFrom, i)
-					break
-				}
-			}
-		}
-		var prev *gen.Device
-		var firstLen int64
-		for i := range recs {
-			t, err := recs[i].applyTo(prev, i < keepFrom)
-			if err != nil {
-				return fmt.Errorf("journal: commit %d: %w", recs[i].ID, err)
-			}
-			line, err := encodeLine(recs[i])
-			if err != nil {
+		if !hadJournal {
+			// A folder from before the format file: say what it holds now.
+			if err := s.writeFormat(); err != nil {
 				return err
 			}
-			if i == 0 {
-				firstLen = int64(len(line))
-			}
-			if i >= keepFrom {
-				s.history = append(s.history, commit{info: recs[i].info(), tree: t, line: line})
-			}
-			prev = t
 		}
-		s.running = &gen.Device{}
-		if prev != nil {
-			s.running = prev
-			s.lastID = recs[len(recs)-1].ID
-		}
-		if len(recs) > 0 {
-			if s.j, err = openJournalAppend(s.dir, size, len(recs)); err != nil {
-				return err
-			}
-			s.j.fullSize = firstLen
-		} else {
-			os.Remove(filepath.Join(s.dir, journalName))
+		if err := s.replay(jr, snap); err != nil {
+			return err
 		}
 	}
 	s.candidate = s.running
@@ -315,14 +305,14 @@ func (s *Store) load() error {
 
 	m, err := readMarker(s.dir)
 	if err != nil {
-		return err
+		return s.damage(confirmName, -1, err.Error(), jr.recs, jr.size)
 	}
 	if m != nil {
 		// RFC 6241 §8.4: the device restarted before the confirmation.
 		s.pruneHistoryKeeping(m.RollbackTo)
 		to, ok := s.treeOf(m.RollbackTo)
 		if !ok {
-			return fmt.Errorf("%s: commit %d to return to is not in the journal", confirmName, m.RollbackTo)
+			return s.damage(confirmName, -1, fmt.Sprintf("the confirmed commit returns to commit %d, which the journal does not hold", m.RollbackTo), jr.recs, jr.size)
 		}
 		s.log.Warn("confirmed commit was not confirmed before the restart; rolling back", "to", m.RollbackTo)
 		if !equalTree(to, s.running) {
@@ -337,6 +327,66 @@ func (s *Store) load() error {
 		s.runValid = rules.Validate(s.running, s.ruleOptions()...) == nil
 	}
 	s.pruneHistory()
+	return nil
+}
+
+// replay rebuilds running and the history from the journal's records and
+// opens the journal for appending, cutting off a torn tail. The snapshot,
+// when there is one, must be the tree of one of the records: it is written
+// (at compaction and at Close) only of a commit the journal holds, so a
+// snapshot that matches none means records were lost.
+func (s *Store) replay(jr journalRead, snap *gen.Device) error {
+	recs := jr.recs
+	// Only the trees of the commits that stay in the history are kept
+	// (and the one a pending confirmed commit returns to); the others are
+	// replayed in place.
+	keepFrom := len(recs) - s.limit
+	if m, _ := readMarker(s.dir); m != nil {
+		for i := range recs {
+			if recs[i].ID >= m.RollbackTo {
+				keepFrom = min(keepFrom, i)
+				break
+			}
+		}
+	}
+	var prev *gen.Device
+	var firstLen, off int64
+	matched := snap == nil
+	for i := range recs {
+		line, err := encodeLine(recs[i])
+		if err != nil {
+			return err
+		}
+		t, err := recs[i].applyTo(prev, i < keepFrom)
+		if err != nil {
+			return s.damage(journalName, off, fmt.Sprintf("commit %d cannot be applied: %v", recs[i].ID, err), recs[:i], off)
+		}
+		if i == 0 {
+			firstLen = int64(len(line))
+		}
+		off += int64(len(line))
+		if i >= keepFrom {
+			s.history = append(s.history, commit{info: recs[i].info(), tree: t, line: line})
+		}
+		if !matched && equalTree(t, snap) {
+			matched = true
+		}
+		prev = t
+	}
+	if !matched {
+		return s.damage(runningName, -1, fmt.Sprintf("the snapshot is of a commit the journal (commits %d to %d) does not hold: journal records are missing", recs[0].ID, recs[len(recs)-1].ID), recs, jr.size)
+	}
+	s.running = prev
+	s.lastID = recs[len(recs)-1].ID
+	if jr.torn > 0 {
+		s.log.Warn("journal: cutting off a torn tail, an append a crash cut short that was never acknowledged",
+			"file", filepath.Join(s.dir, journalName), "offset", jr.size, "bytes", jr.torn)
+	}
+	var err error
+	if s.j, err = openJournalAppend(s.dir, jr.size, len(recs)); err != nil {
+		return err
+	}
+	s.j.fullSize = firstLen
 	return nil
 }
 
@@ -709,6 +759,14 @@ func (s *Store) appendCommit(ci CommitInfo, t *gen.Device, d entryDiff) ([]byte,
 	}
 	if s.j == nil {
 		s.j, err = writeJournal(s.dir, [][]byte{line})
+		if err == nil {
+			// The first journal of this folder: from now on a missing
+			// journal is damage, not a first start. (A crash before this
+			// write leaves a journal without it; Open writes it then.)
+			if ferr := s.writeFormat(); ferr != nil {
+				s.log.Warn("cannot write the format file; the next start writes it", "err", ferr)
+			}
+		}
 	} else {
 		err = s.j.append(line)
 	}
@@ -805,6 +863,17 @@ func (s *Store) compact(base commit, running *gen.Device) error {
 			lines = append(lines, c.line)
 		}
 	}
+	// The snapshot first: it must always be of a commit the journal holds
+	// (replay checks it), and the old journal holds running's record as
+	// the new one does.
+	if running != s.running {
+		if readable, err = emitIndented(s.running); err != nil {
+			return err
+		}
+	}
+	if err := atomicfile.Write(filepath.Join(s.dir, runningName), readable, 0o600); err != nil {
+		return err
+	}
 	old := s.j
 	old.close()
 	j, err := writeJournal(s.dir, lines)
@@ -818,9 +887,6 @@ func (s *Store) compact(base commit, running *gen.Device) error {
 		return err
 	}
 	s.j = j
-	if running == s.running {
-		return atomicfile.Write(filepath.Join(s.dir, runningName), readable, 0o600)
-	}
 	return nil
 }
 

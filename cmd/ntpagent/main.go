@@ -62,7 +62,11 @@ func run(ctx context.Context, s *settings, stdout, stderr io.Writer, onStart fun
 	if err := os.MkdirAll(s.StateDir, 0o700); err != nil {
 		return fmt.Errorf("state folder: %w", err)
 	}
-	store, err := datastore.Open(datastore.Options{Dir: filepath.Join(s.StateDir, "datastore"), Logger: log.With("component", "datastore")})
+	store, err := datastore.Open(datastore.Options{Dir: filepath.Join(s.StateDir, "datastore"), Logger: log.With("component", "datastore"), Recover: s.Recover})
+	var damage *datastore.DamageError
+	if errors.As(err, &damage) {
+		return fmt.Errorf("%w\nTo start from the last good configuration, start once with --recover: the damaged files are moved aside (NAME.damaged-TIME), nothing is deleted, and what was lost is logged. Or restore the state folder from a backup", err)
+	}
 	if err != nil {
 		return err
 	}

@@ -128,6 +128,18 @@ type daemon struct {
 	done    chan error
 }
 
+// stop ends the daemon and waits for it (the cleanup then finds it done).
+func (d *daemon) stop(t *testing.T) {
+	t.Helper()
+	d.cancel()
+	select {
+	case err := <-d.done:
+		d.done <- err
+	case <-time.After(15 * time.Second):
+		t.Fatal("daemon did not stop")
+	}
+}
+
 func startDaemon(t *testing.T, s *settings) *daemon {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -455,4 +467,55 @@ func scrapeMetrics(t *testing.T, addr string) map[string]float64 {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// A damaged state folder stops the daemon before anything listens, with a
+// message that names the damage and the way out (--recover); started once
+// with --recover, it comes up on the last good configuration.
+func TestDaemonRefusesDamagedStateThenRecovers(t *testing.T) {
+	s := testSettings(t)
+	d := startDaemon(t, s)
+	nc := dialNETCONF(t, d.started.SSH[0], adminPassword(t, d.out.String()))
+	nc.rpc(`<edit-config><target><running/></target><config><system xmlns="urn:ntpagent:yang:ntpagent-system"><sysname>kept</sysname></system></config></edit-config>`)
+	d.stop(t)
+
+	journal := filepath.Join(s.StateDir, "datastore", "journal")
+	data, err := os.ReadFile(journal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[len(data)/2] ^= 0x10 // a bit flip inside a complete record
+	os.WriteFile(journal, data, 0o600)
+
+	var out bytes.Buffer
+	err = run(context.Background(), s, &out, &out, func(started) { t.Error("the daemon started on a damaged folder") })
+	if err == nil || !strings.Contains(err.Error(), journal) || !strings.Contains(err.Error(), "--recover") {
+		t.Fatalf("run: %v", err)
+	}
+	if after, _ := os.ReadFile(journal); !bytes.Equal(after, data) {
+		t.Fatal("the refused start changed the journal")
+	}
+
+	s.Recover = true
+	d = startDaemon(t, s)
+	if !strings.Contains(d.out.String(), "recovered from a damaged state folder") {
+		t.Errorf("recovery not logged:\n%s", d.out.String())
+	}
+	if aside, _ := filepath.Glob(journal + ".damaged-*"); len(aside) != 1 {
+		t.Errorf("damaged journal kept aside as %v", aside)
+	}
+}
+
+// --recover repairs once; a settings file that said it would repair
+// silently at every start, so it is refused there.
+func TestRecoverIsACommandLineFlagOnly(t *testing.T) {
+	conf := filepath.Join(t.TempDir(), "ntpagent.conf")
+	os.WriteFile(conf, []byte("recover = true\n"), 0o600)
+	if _, err := parseSettings([]string{"--config", conf}, io.Discard); err == nil || !strings.Contains(err.Error(), "command-line flag") {
+		t.Fatalf("settings file with recover: %v", err)
+	}
+	s, err := parseSettings([]string{"--recover"}, io.Discard)
+	if err != nil || !s.Recover {
+		t.Fatalf("--recover: %+v %v", s, err)
+	}
 }

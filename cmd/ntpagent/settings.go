@@ -38,6 +38,10 @@ type settings struct {
 	// clock off the host's time and rate (tests and demonstrations).
 	VirtualClockOffset         time.Duration
 	VirtualClockFrequencyError float64
+	// Recover starts from the last good state of a damaged state folder
+	// (command line only: a settings file that said it would repair
+	// silently at every start).
+	Recover bool
 
 	SSHMaxStartups          int
 	SSHMaxStartupsPerSource int
@@ -76,6 +80,7 @@ func newFlagSet(s *settings, out io.Writer) *flag.FlagSet {
 	fs.DurationVar(&s.NetconfHelloTimeout, "netconf-hello-timeout", 60*time.Second, "end a NETCONF session whose client sends no <hello> within this long")
 	fs.DurationVar(&s.VirtualClockOffset, "virtual-clock-offset", 0, "start the virtual clock this far from the host's time, e.g. 50ms or -2s (tests and demonstrations; the host clock is never touched)")
 	fs.Float64Var(&s.VirtualClockFrequencyError, "virtual-clock-frequency-error", 0, "make the virtual clock run this many ppm fast (negative: slow) against the host's clock before any correction, within ±500 (tests and demonstrations)")
+	fs.BoolVar(&s.Recover, "recover", false, "once, after the daemon refused to start because its state folder is damaged: start from the last good configuration and move the damaged files aside (NAME.damaged-TIME); command line only")
 	fs.StringVar(&s.Config, "config", "", "settings file: lines 'key = value' with the flag names as keys, '#' comments")
 	return fs
 }
@@ -101,6 +106,9 @@ func parseSettings(args []string, out io.Writer) (*settings, error) {
 		for _, e := range kv {
 			if e.key == "config" {
 				return nil, fmt.Errorf("%s:%d: a settings file cannot name another one", s.Config, e.line)
+			}
+			if e.key == "recover" {
+				return nil, fmt.Errorf("%s:%d: recover is a command-line flag for one start, not a setting", s.Config, e.line)
 			}
 			if fs.Lookup(e.key) == nil {
 				return nil, fmt.Errorf("%s:%d: unknown setting %q", s.Config, e.line, e.key)
