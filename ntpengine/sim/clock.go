@@ -68,6 +68,21 @@ func (c *Clock) Error() float64 {
 // slew excluded), s/s.
 func (c *Clock) FrequencyError() float64 { return c.freqErr + c.corr }
 
+// TotalFrequency is the clock's rate error at this instant, slew
+// included (s/s): clknetsim's frequency, which chrony's simulation tests
+// limit.
+func (c *Clock) TotalFrequency() float64 {
+	c.advance(c.net.now)
+	f := c.freqErr + c.corr
+	switch {
+	case c.slewLeft > 0:
+		f += c.slewRate
+	case c.slewLeft < 0:
+		f -= c.slewRate
+	}
+	return f
+}
+
 // Now returns the clock's time.
 func (c *Clock) Now() time.Time {
 	c.advance(c.net.now)

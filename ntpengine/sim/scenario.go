@@ -3,8 +3,6 @@ package sim
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
-	"net/netip"
 	"time"
 
 	"github.com/ntpagent/ntpagent/ntpengine"
@@ -50,6 +48,9 @@ type Scenario struct {
 	// (Config.InitialFrequencyPPM), as a drift file read at start would:
 	// -FreqOffset·1e6 is the exact correction of their clocks.
 	InitialFrequencyPPM *float64
+	// MeasureAfter is chrony's max_sync_time: RMS and max figures are
+	// over the samples after it; 0 → 210 s.
+	MeasureAfter float64
 	// Observe, when not nil, is called once per simulated second with the
 	// measured nodes, after the figures' sample (for traces).
 	Observe func(t float64, measured []*Node)
@@ -71,12 +72,13 @@ func Default() Scenario {
 	}
 }
 
-// Result holds the figures of one run, for the measured engine(s).
+// Result holds the figures of one run, for the measured engine(s): the
+// worst of them when there are several.
 type Result struct {
 	SyncTime  float64 // s; +Inf if never synchronized
-	RMSOffset float64 // s, after 420 s
-	MaxOffset float64 // s, after 420 s
-	RMSFreq   float64 // s/s, after 420 s
+	RMSOffset float64 // s, after MeasureAfter (chrony's max_sync_time)
+	MaxOffset float64 // s, after MeasureAfter
+	RMSFreq   float64 // s/s, after MeasureAfter
 	Steps     int
 	Sent      int
 	// PacketsPerHour is the rate of datagrams a measured engine sent,
@@ -86,163 +88,97 @@ type Result struct {
 	Net            *Network
 }
 
-// measureFrom is where RMS and max figures start (chrony: 420 s).
-const measureFrom = 420
-
 // Epoch is the true time at which simulations start.
 var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
-type acc struct {
-	lastBad     float64
-	n           int
-	sumO2, maxO float64
-	sumF2       float64
-}
-
-func (a *acc) add(t, off, freq float64) {
-	if math.Abs(off) > 1e-3 || math.Abs(freq) > 500e-6 {
-		a.lastBad = t
-	}
-	if t >= measureFrom {
-		a.n++
-		a.sumO2 += off * off
-		a.sumF2 += freq * freq
-		a.maxO = math.Max(a.maxO, math.Abs(off))
-	}
-}
-
-// Run simulates s with the given seed.
-func Run(s Scenario, seed uint64) (Result, error) {
-	net := NewNetwork(seed, epoch, Link{BaseDelay: s.BaseDelay, Jitter: s.Jitter, Loss: s.Loss})
-	net.SlewRate = s.MaxSlewRate * 1e-6
-	slewPPM := net.SlewRate * 1e6
-	if slewPPM <= 0 {
-		slewPPM = DefaultSlewRate * 1e6
-	}
-	if s.UnstatedSlewRate {
-		slewPPM = 0
-	}
-	ref := func(name string) (*Node, error) {
-		return net.AddNode(name, 0, 0, 0, func(now time.Time) (*ntpengine.Engine, error) {
-			return ntpengine.New(ntpengine.Config{LocalStratum: 1, Precision: -24,
-				Rand: rand.New(rand.NewPCG(seed, 7)), RateLimit: ntpengine.RateLimit{Interval: -1}}, now)
-		})
-	}
-	peer := func(key string, to *Node, symmetric bool) ntpengine.PeerConfig {
-		m := ntpengine.AssocClient
-		if symmetric {
-			m = ntpengine.AssocSymmetric
+// World is the scenario in the scenario language: the same nodes,
+// links and engine settings (the "stop" topology's dynamic outage is an
+// Observe hook).
+func (s Scenario) World() (World, error) {
+	w := World{Name: s.Name, Duration: s.Duration,
+		Link:       Link{BaseDelay: s.BaseDelay, Jitter: s.Jitter, Loss: s.Loss},
+		Discipline: s.Discipline, MaxSlewRate: s.MaxSlewRate, UnstatedSlewRate: s.UnstatedSlewRate,
+		Measure: Measure{After: s.MeasureAfter}}
+	ref := func(name string) NodeSpec { return NodeSpec{Name: name, LocalStratum: 1} }
+	client := func(name string, sources ...Source) NodeSpec {
+		for i := range sources {
+			sources[i].MinPoll, sources[i].MaxPoll, sources[i].IBurst = s.MinPoll, s.MaxPoll, s.IBurst
 		}
-		return ntpengine.PeerConfig{Key: key, Address: to.Addr, Mode: m, MinPoll: s.MinPoll, MaxPoll: s.MaxPoll, IBurst: s.IBurst}
+		return NodeSpec{Name: name, Offset: s.InitialOffset, Freq: s.FreqOffset, Wander: s.Wander,
+			Sources: sources, Measured: true, InitialFrequencyPPM: s.InitialFrequencyPPM}
 	}
-	client := func(name string, peers ...ntpengine.PeerConfig) (*Node, error) {
-		r := rand.New(rand.NewPCG(seed, uint64(len(name))))
-		return net.AddNode(name, s.InitialOffset, s.FreqOffset, s.Wander, func(now time.Time) (*ntpengine.Engine, error) {
-			return ntpengine.New(ntpengine.Config{Peers: peers, Rand: r, Discipline: s.Discipline, MaxSlewRate: slewPPM,
-				InitialFrequencyPPM: s.InitialFrequencyPPM}, now)
-		})
-	}
-	var measured []*Node
+	var stopRefs []string
 	switch s.Topology {
 	case "":
-		r, err := ref("ref")
-		if err != nil {
-			return Result{}, err
-		}
-		c, err := client("client", peer("ref", r, s.Symmetric))
-		if err != nil {
-			return Result{}, err
-		}
-		measured = []*Node{c}
+		w.Nodes = []NodeSpec{ref("ref"), client("client", Source{Node: "ref", Peer: s.Symmetric})}
 	case "pair":
-		ra, err := ref("ref-a")
-		if err != nil {
-			return Result{}, err
-		}
-		rb, err := ref("ref-b")
-		if err != nil {
-			return Result{}, err
-		}
-		// Addresses are assigned in order: a is node 3, b node 4.
-		addrA := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 0, 3}), 123)
-		addrB := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 0, 4}), 123)
-		pa := ntpengine.PeerConfig{Key: "peer-b", Address: addrB, MinPoll: s.MinPoll, MaxPoll: s.MaxPoll, IBurst: s.IBurst}
-		pb := ntpengine.PeerConfig{Key: "peer-a", Address: addrA, MinPoll: s.MinPoll, MaxPoll: s.MaxPoll, IBurst: s.IBurst}
-		a, err := client("a", peer("ref-a", ra, s.Symmetric), pa)
-		if err != nil {
-			return Result{}, err
-		}
-		b, err := client("b", peer("ref-b", rb, s.Symmetric), pb)
-		if err != nil {
-			return Result{}, err
-		}
-		if a.Addr != addrA || b.Addr != addrB {
-			return Result{}, fmt.Errorf("sim: unexpected addresses %v %v", a.Addr, b.Addr)
-		}
-		measured = []*Node{a, b}
+		w.Nodes = []NodeSpec{ref("ref-a"), ref("ref-b"),
+			client("a", Source{Node: "ref-a", Peer: s.Symmetric}, Source{Node: "b", Peer: true}),
+			client("b", Source{Node: "ref-b", Peer: s.Symmetric}, Source{Node: "a", Peer: true})}
 	case "stop":
-		var peers []ntpengine.PeerConfig
-		var refs []*Node
+		var sources []Source
 		for i := range 3 {
-			r, err := ref(fmt.Sprintf("ref-%d", i))
-			if err != nil {
-				return Result{}, err
-			}
-			refs = append(refs, r)
-			peers = append(peers, peer(r.Name, r, s.Symmetric))
+			name := fmt.Sprintf("ref-%d", i)
+			w.Nodes = append(w.Nodes, ref(name))
+			sources = append(sources, Source{Node: name, Peer: s.Symmetric})
+			stopRefs = append(stopRefs, name)
 		}
-		c, err := client("client", peers...)
-		if err != nil {
-			return Result{}, err
-		}
-		measured = []*Node{c}
-		stopped := false
-		defer func() { _ = stopped }()
-		// The reference that is the system peer at StopAt goes down.
-		net.onSecond = func(t float64) {
-			if stopped || t < s.StopAt {
-				return
-			}
+		w.Nodes = append(w.Nodes, client("client", sources...))
+	default:
+		return World{}, fmt.Errorf("%w: unknown topology %q", ErrWorld, s.Topology)
+	}
+	stopped := false
+	w.Observe = func(t float64, net *Network) {
+		if stopRefs != nil && !stopped && t >= s.StopAt {
+			// The reference that is the system peer at StopAt goes down
+			// (the first one if there is none).
 			stopped = true
+			c := net.Node("client")
 			sp := c.Engine.Status(c.Clock.Now()).SystemPeerAddr
-			for _, r := range refs {
-				if r.Addr == sp || !sp.IsValid() && r == refs[0] {
+			for i, name := range stopRefs {
+				if r := net.Node(name); r.Addr == sp || !sp.IsValid() && i == 0 {
 					r.DownAt = t
 				}
 			}
 		}
-	default:
-		return Result{}, fmt.Errorf("sim: unknown topology %q", s.Topology)
-	}
-	accs := make([]acc, len(measured))
-	net.Run(s.Duration, func(t float64) {
-		if net.onSecond != nil {
-			net.onSecond(t)
-		}
-		for i, nd := range measured {
-			accs[i].add(t, nd.Clock.Error(), nd.Clock.FrequencyError())
-		}
 		if s.Observe != nil {
+			var measured []*Node
+			for i, spec := range w.Nodes {
+				if spec.Measured {
+					measured = append(measured, net.nodes[i])
+				}
+			}
 			s.Observe(t, measured)
 		}
-	})
-	res := Result{Nodes: measured, Net: net, Sent: net.Sent}
-	for _, nd := range measured {
-		res.PacketsPerHour += float64(nd.Sent) / s.Duration * 3600 / float64(len(measured))
 	}
-	for i, a := range accs {
-		sync := a.lastBad + 1
-		if a.lastBad >= s.Duration-1 {
-			sync = math.Inf(1)
+	return w, nil
+}
+
+// Run simulates s with the given seed.
+func Run(s Scenario, seed uint64) (Result, error) {
+	w, err := s.World()
+	if err != nil {
+		return Result{}, err
+	}
+	out, err := RunWorld(w, seed)
+	if err != nil {
+		return Result{}, err
+	}
+	res := Result{Net: out.Net, Sent: out.Net.Sent}
+	for i, spec := range w.Nodes {
+		if spec.Measured {
+			nd := out.Net.nodes[i]
+			res.Nodes = append(res.Nodes, nd)
+			res.PacketsPerHour += float64(nd.Sent) / s.Duration * 3600
 		}
-		// Report the worst of the measured engines.
-		res.SyncTime = math.Max(res.SyncTime, sync)
-		if a.n > 0 {
-			res.RMSOffset = math.Max(res.RMSOffset, math.Sqrt(a.sumO2/float64(a.n)))
-			res.RMSFreq = math.Max(res.RMSFreq, math.Sqrt(a.sumF2/float64(a.n)))
-		}
-		res.MaxOffset = math.Max(res.MaxOffset, a.maxO)
-		res.Steps += measured[i].Steps
+	}
+	res.PacketsPerHour /= float64(len(res.Nodes))
+	for _, f := range out.Measured {
+		res.SyncTime = math.Max(res.SyncTime, f.SyncTime)
+		res.RMSOffset = math.Max(res.RMSOffset, f.RMSOffset)
+		res.RMSFreq = math.Max(res.RMSFreq, f.RMSFreq)
+		res.MaxOffset = math.Max(res.MaxOffset, f.MaxOffset)
+		res.Steps += f.Steps
 	}
 	return res, nil
 }

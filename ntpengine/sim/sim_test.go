@@ -9,6 +9,8 @@ import (
 const testSeeds = 5
 
 type limits struct {
+	// sync is also where RMS and max figures start (chrony's
+	// max_sync_time), except that 0 means 210 s there.
 	sync, rms, max, freq float64 // 0 = not asserted
 	steps                int     // -1 = not asserted
 }
@@ -16,6 +18,7 @@ type limits struct {
 func check(t *testing.T, s Scenario, l limits) []Result {
 	t.Helper()
 	var out []Result
+	s.MeasureAfter = l.sync
 	for seed := uint64(1); seed <= testSeeds; seed++ {
 		r, err := Run(s, seed)
 		if err != nil {
@@ -106,7 +109,10 @@ func TestSlewRateHonoured(t *testing.T) {
 		if minErr < -1e-3 {
 			t.Errorf("rate %v ppm: the 0.1 s slew overshot to %.6f s", rate, minErr)
 		}
-		if fast < 0.9*slew {
+		// The slew of the initial 0.1 s lasts 1.2 s at 83,333 ppm and
+		// starts at a fraction of a second, so a whole second of it is
+		// not certain; at least 0.6 s of one second is.
+		if fast < 0.5*slew {
 			t.Errorf("rate %v ppm: fastest correction %.6f s/s, the slew rate was not used", rate, fast)
 		}
 	}

@@ -1,0 +1,288 @@
+package sim
+
+import (
+	"fmt"
+	"math"
+)
+
+// ChronyCase is one run of one of chrony's simulation tests
+// (test/simulation/NNN-name in chrony's repository) ported to this
+// engine: the harness settings, what the test's delay expressions and
+// configuration add to them, and which of chrony's checks apply with
+// which expected outcome.
+type ChronyCase struct {
+	Test    string // chrony's test, e.g. "009-sourceselection"
+	Variant string // the run within it, as "name=value" of the script's loop; "" if one
+	Params  ChronyParams
+	// Adjust adds to the world what test.common does not build (delay
+	// expressions that drop packets, extra sources).
+	Adjust func(*World)
+	// SyncFails: chrony's test expects check_sync to fail ("check_sync &&
+	// test_fail").
+	SyncFails bool
+	// PacketInterval: chrony's test runs check_packet_interval.
+	PacketInterval bool
+	// NoMinSyncTime: the lower bound of the sync time window is not
+	// asserted, because the engine deliberately synchronizes sooner than
+	// chrony; Differs says why.
+	NoMinSyncTime bool
+	// Differs says where this port departs from chrony's test and why
+	// ("" where it does not).
+	Differs string
+}
+
+// Key is the row key: test, and variant after a slash.
+func (c ChronyCase) Key() string {
+	if c.Variant == "" {
+		return c.Test
+	}
+	return c.Test + "/" + c.Variant
+}
+
+// World is the case's network.
+func (c ChronyCase) World() World {
+	w := c.Params.World(c.Key())
+	if c.Adjust != nil {
+		c.Adjust(&w)
+	}
+	return w
+}
+
+// ChronyRun is the outcome of one run of a case with chrony's checks.
+type ChronyRun struct {
+	Outcome
+	// SyncViolations are check_sync's failures over the clients;
+	// IntervalViolations check_packet_interval's (when it applies).
+	SyncViolations, IntervalViolations []string
+}
+
+// Worst is the figures of the run's worst client: the latest sync time,
+// the largest RMS and maximum values.
+func (r ChronyRun) Worst() Figures {
+	var w Figures
+	for _, f := range r.Measured {
+		w.SyncTime = math.Max(w.SyncTime, f.SyncTime)
+		w.RMSOffset = math.Max(w.RMSOffset, f.RMSOffset)
+		w.MaxOffset = math.Max(w.MaxOffset, f.MaxOffset)
+		w.RMSFreq = math.Max(w.RMSFreq, f.RMSFreq)
+		w.MaxFreq = math.Max(w.MaxFreq, f.MaxFreq)
+		w.Steps += f.Steps
+	}
+	return w
+}
+
+// Run simulates the case with a seed and applies chrony's checks (the
+// expected outcome is the caller's to judge: see SyncFails).
+func (c ChronyCase) Run(seed uint64, observe func(t float64, net *Network)) (ChronyRun, error) {
+	w := c.World()
+	w.Observe = observe
+	out, err := RunWorld(w, seed)
+	if err != nil {
+		return ChronyRun{}, fmt.Errorf("%s: %w", c.Key(), err)
+	}
+	r := ChronyRun{Outcome: out}
+	l := c.Params.Limits
+	if c.NoMinSyncTime {
+		l.MinSyncTime = 0
+	}
+	for _, f := range out.Measured {
+		r.SyncViolations = append(r.SyncViolations, l.SyncViolations(f)...)
+	}
+	if c.PacketInterval {
+		r.IntervalViolations = c.Params.PacketIntervalViolations(out.Net)
+	}
+	return r, nil
+}
+
+// stepDiffers is why the sync time of a large initial offset is shorter
+// than chrony's window.
+const stepDiffers = "the engine steps an offset above 128 ms (RFC 5905 STEPT, §10), where chrony " +
+	"without makestep slews it at 83,333 ppm for 1200 s; the lower bound of chrony's window " +
+	"(which checks that long slew) is not asserted, the upper bound is"
+
+// ChronyCases are chrony's simulation tests ported to this engine, one
+// case per run of each test. Scenario parameters and pass limits are
+// chrony's.
+func ChronyCases() []ChronyCase {
+	var cs []ChronyCase
+	d := ChronyDefaults()
+	add := func(c ChronyCase) { cs = append(cs, c) }
+
+	add(ChronyCase{Test: "001-defaults", Params: d, PacketInterval: true})
+
+	p := d
+	p.Limits.TimeRMS = 5e-4
+	p.ServerStrata, p.Servers, p.Clients, p.ClientStart = 3, 4, 5, 2000
+	p.Limits.MinSyncTime, p.Limits.MaxSyncTime = 2100, 2300
+	add(ChronyCase{Test: "002-largenetwork", Params: p, PacketInterval: true})
+
+	for _, f := range []float64{-5e-2, -5e-3, 5e-3, 5e-2} {
+		p := d
+		p.Limits.MaxSyncTime = 1000
+		p.FreqOffset = f
+		// Adjusted so that the offset is close to 0 at the first clock
+		// update (chrony's comment).
+		p.TimeOffset = -(f * 130)
+		add(ChronyCase{Test: "003-largefreqoffset", Variant: fmt.Sprintf("freq_offset=%g", f), Params: p, PacketInterval: true})
+	}
+
+	for _, o := range []float64{-1e2, 1e2} {
+		p := d
+		p.Limits.MinSyncTime, p.Limits.MaxSyncTime = 1300, 1400
+		p.TimeOffset = o
+		add(ChronyCase{Test: "004-largetimeoffset", Variant: fmt.Sprintf("time_offset=%g", o), Params: p,
+			PacketInterval: true, NoMinSyncTime: true, Differs: stepDiffers})
+	}
+
+	p = d
+	p.TimeOffset, p.Jitter = 1, 1e-1
+	p.Limits.TimeMax, p.Limits.FreqMax, p.Limits.TimeRMS, p.Limits.FreqRMS = 5e-1, 2e-1, 1e-1, 5e-3
+	add(ChronyCase{Test: "006-largejitter", Params: p, PacketInterval: true})
+
+	p = d
+	p.Wander = 1e-7
+	p.Limits.TimeMax, p.Limits.FreqMax, p.Limits.TimeRMS, p.Limits.FreqRMS = 5e-3, 5e-3, 1e-3, 1e-4
+	add(ChronyCase{Test: "007-largewander", Params: p, PacketInterval: true})
+
+	for _, n := range []int{1, 2, 3, 4} {
+		p := d
+		p.BaseDelay, p.Servers, p.Falsetickers = 1e-3, 5, n
+		add(ChronyCase{Test: "009-sourceselection", Variant: fmt.Sprintf("falsetickers=%d", n), Params: p,
+			PacketInterval: true, SyncFails: n >= 3})
+	}
+	p = d
+	p.BaseDelay, p.Servers = 1e-3, 3
+	add(ChronyCase{Test: "009-sourceselection", Variant: "asymmetric-delay", Params: p,
+		// base_delay (+ 1e-3 (equal 0.1 to 2) (equal 0.1 to 3)): 0.1 s
+		// more on every packet to servers 2 and 3.
+		Adjust: func(w *World) {
+			for _, to := range []string{NodeName(2), NodeName(3)} {
+				w.Links = append(w.Links, LinkRule{To: to, Link: Link{BaseDelay: 0.101, Jitter: p.Jitter}})
+			}
+		}})
+
+	p = d
+	p.Jitter, p.JitterAsymmetry, p.Limit, p.Limits.MaxSyncTime = 5e-4, 0.47, 100000, 2000
+	add(ChronyCase{Test: "011-asymjitter", Params: p, PacketInterval: true})
+
+	p = d
+	p.Limits.TimeMax, p.Limits.FreqMax, p.Limits.TimeRMS, p.Limits.FreqRMS = 1e-1, 1e-2, 2e-3, 2e-5
+	p.Limit = 100000
+	add(ChronyCase{Test: "014-intermittent", Variant: "window", Params: p,
+		// Packets pass only for 1200 s every 10,000 s (all links).
+		Adjust: func(w *World) {
+			w.Outages = append(w.Outages, OutageRule{Start: 1200 - 0.1, End: 10000, Every: 10000})
+		}})
+	p.Limits.TimeMax, p.Limits.FreqMax, p.Limits.TimeRMS, p.Limits.MaxSyncTime = 1e-2, 1e-4, 5e-3, 22000
+	add(ChronyCase{Test: "014-intermittent", Variant: "every-20th", Params: p,
+		// Only every 20th request of the client (node 2) passes.
+		Adjust: func(w *World) {
+			w.Outages = append(w.Outages, OutageRule{From: NodeName(2), To: NodeName(1), PassEvery: 20})
+		}})
+
+	for poll := int8(3); poll <= 14; poll++ {
+		p := d
+		p.Wander, p.Jitter = 0, 1e-6
+		p.Limits.TimeMax, p.Limits.FreqMax, p.Limits.TimeRMS, p.Limits.FreqRMS = 1e-5, 1e-5, 5e-6, 5e-6
+		p.ClientServer = Polls{poll, poll}
+		pp := math.Ldexp(1, int(poll))
+		p.Limit = pp * 10
+		p.Limits.MinSyncTime, p.Limits.MaxSyncTime = pp*2, math.Floor(pp*21/10)+1
+		p.Limits.ClientMaxMinOutInterval, p.Limits.ClientMinMeanOutInterval = pp*1.1, pp*0.99
+		add(ChronyCase{Test: "101-poll", Variant: fmt.Sprintf("poll=%d", poll), Params: p, PacketInterval: true,
+			Differs: "chrony's polls 1, 2 and the subsecond polls -7..-1 are below this engine's " +
+				"minpoll range 3..17 (RFC 5905 MINPOLL 4, extended down to 3) and are not ported; " +
+				"chrony's makestep 1e-2 1 is the engine's fixed step threshold of 128 ms (RFC 5905 STEPT), " +
+				"so the initial 0.1 s is slewed"})
+	}
+
+	p = d
+	p.Clients, p.Peers = 2, 2
+	p.Limits.FreqMax, p.Limits.MaxSyncTime = 1e-3, 1000
+	p.ClientServer, p.ClientPeer = Polls{6, 6}, Polls{6, 6}
+	add(ChronyCase{Test: "108-peer", Variant: "alternating", Params: p,
+		// Requests of node 2 to the server are dropped in the second
+		// 1000 s of every 2000 s, those of node 3 in the first: each
+		// client has the server only half of the time and must follow
+		// the other client as its peer for the rest.
+		Adjust: func(w *World) {
+			w.Outages = append(w.Outages,
+				OutageRule{From: NodeName(2), To: NodeName(1), Start: 1000 - 0.1, End: 2000, Every: 2000},
+				OutageRule{From: NodeName(3), To: NodeName(1), Start: 0, End: 1000 + 0.1, Every: 2000})
+		}})
+	for _, r := range []struct {
+		l, r Polls
+		sync float64
+	}{{Polls{3, 6}, Polls{3, 6}, 400}, {Polls{3, 3}, Polls{6, 6}, 450}, {Polls{6, 6}, Polls{3, 3}, 450},
+		{Polls{3, 6}, Polls{6, 6}, 450}, {Polls{6, 6}, Polls{3, 6}, 450}} {
+		p := p
+		p.Limits.FreqMax = d.Limits.FreqMax
+		p.ClientPeer, p.ClientLPeer, p.ClientRPeer = Polls{}, r.l, r.r
+		p.Limits.MaxSyncTime, p.Limit = r.sync, r.sync*10
+		add(ChronyCase{Test: "108-peer", Variant: fmt.Sprintf("polls=%d,%d,%d,%d", r.l.Min, r.l.Max, r.r.Min, r.r.Max), Params: p,
+			// Node 3 never reaches the server: it has only its peer.
+			Adjust: func(w *World) {
+				w.Outages = append(w.Outages, OutageRule{From: NodeName(3), To: NodeName(1), Start: 0, End: math.Inf(1)})
+			},
+			Differs: "chrony's rows with peer polls -2 and 2 are below this engine's minpoll 3 and are not ported"})
+	}
+
+	p = d
+	p.Limits.MaxSyncTime, p.BaseDelay, p.Jitter, p.Wander = 2000, 1e-5, 1e-5, 0
+	p.FreqOffset, p.FreqRamp = 0, 1e-10
+	p.Limits.TimeRMS = 2e-4
+	p.ClientServer = Polls{Max: 6}
+	add(ChronyCase{Test: "118-maxdelay", Variant: "maxdelay=3e-5", Params: p, PacketInterval: true,
+		Differs: "the engine has no maxdelay, maxdelayratio or maxdelaydevratio option: only its clock " +
+			"filter (the minimum-delay sample of the last eight, RFC 5905 §10) screens delays; chrony's " +
+			"runs that expect maxdelay 2e-5 to prevent synchronization and the minpoll 2 maxdelayquant run " +
+			"are not ported"})
+
+	p = d
+	p.Clients, p.Peers, p.Jitter, p.Limit, p.Limits.MaxSyncTime = 2, 2, 1e-5, 20000, 10000
+	p.ClientServer, p.ClientPeer = Polls{Max: 8}, Polls{Max: 8}
+	add(ChronyCase{Test: "125-packetloss", Variant: "maxpoll=8", Params: p,
+		// 33 % of all packets are lost, and all of node 3's to the server.
+		Adjust: func(w *World) {
+			w.Link.Loss = 0.33
+			w.Outages = append(w.Outages, OutageRule{From: NodeName(3), To: NodeName(1), Start: 0, End: math.Inf(1)})
+		},
+		Differs: "chrony's second run with xleave (interleaved mode) is not ported: the engine has no such option"})
+
+	add(ChronyCase{Test: "138-syncloop", Params: d,
+		// Both nodes have both as servers (each itself too); node 1 is
+		// also a local stratum-1 reference.
+		Adjust: func(w *World) {
+			both := []Source{{Node: NodeName(1)}, {Node: NodeName(2)}}
+			w.Nodes[0].Sources = append([]Source(nil), both...)
+			w.Nodes[1].Sources = append([]Source(nil), both...)
+		}})
+
+	p = d
+	p.Limit, p.Servers = 5000, 2
+	p.ClientServer = Polls{6, 6}
+	unreach := "the engine has no maxunreach or minsamples option: a source whose reach register is " +
+		"empty (8 polls without reply) fails the fitness test (RFC 5905 §11.2), the nearest " +
+		"equivalent of a small maxunreach"
+	adjust150 := func(w *World) {
+		// Requests of the client to server 1 are dropped from 2000 s;
+		// server 2 is 0.5 s away each way.
+		w.Outages = append(w.Outages, OutageRule{From: NodeName(3), To: NodeName(1), Start: 2000 - 0.1, End: math.Inf(1)})
+		far := Link{BaseDelay: p.BaseDelay + 0.5, Jitter: p.Jitter}
+		w.Links = append(w.Links, LinkRule{From: NodeName(2), Link: far}, LinkRule{To: NodeName(2), Link: far})
+	}
+	add(ChronyCase{Test: "150-maxunreach", Variant: "maxunreach=default", Params: p, PacketInterval: true,
+		Adjust: adjust150, Differs: unreach + "; chrony keeps the unreachable server 1 selected, this engine switches to server 2"})
+	add(ChronyCase{Test: "150-maxunreach", Variant: "maxunreach=10", Params: p, PacketInterval: true,
+		Adjust: adjust150, Differs: unreach})
+
+	for _, s := range []uint8{3, 5} {
+		p := d
+		p.PrimaryStratum = s
+		add(ChronyCase{Test: "151-stratumlimit", Variant: fmt.Sprintf("stratum=%d", s), Params: p, PacketInterval: true,
+			Differs: "the engine has no minstratum or maxstratum option: chrony's runs with servers at " +
+				"stratum 2 and 6, which those options reject, are not ported; a server of any " +
+				"stratum below 16 (RFC 5905 MAXSTRAT) is used"})
+	}
+	return cs
+}
