@@ -38,7 +38,17 @@ type ChronyParams struct {
 	// the clients' peers, and of a client's peer with a lower (L) or
 	// higher (R) number, which override ClientPeer when set.
 	ServerServer, ClientServer, ClientPeer, ClientLPeer, ClientRPeer Polls
-	Limits                                                           ChronyLimits
+	// IBurst gives every source of the servers and clients iburst, which
+	// chrony's tests do not use. ChronyDefaults sets it: the engine's
+	// clock filter (RFC 5905 §10) needs several samples before a source
+	// passes the root distance test (§11.2), eight polls of 64 s
+	// without a start burst, where chrony updates its clock from its
+	// third sample; chrony's 210 s would not allow that. With it, the
+	// lower bound of chrony's sync time window (min_sync_time, which
+	// chrony's tests set for a start without iburst; its own iburst test
+	// expects 4–6 s) is not asserted.
+	IBurst bool
+	Limits ChronyLimits
 }
 
 // Polls are the minpoll and maxpoll options of a source; 0: the engine's
@@ -71,6 +81,7 @@ func ChronyDefaults() ChronyParams {
 		BaseDelay: 1e-4, Jitter: 1e-4, ServerStrata: 1, Servers: 1, Clients: 1,
 		Limits: ChronyLimits{TimeMax: 1e-3, FreqMax: 5e-4, TimeRMS: 3e-4, FreqRMS: 1e-5,
 			MinSyncTime: 120, MaxSyncTime: 210, ClientMaxMinOutInterval: math.Inf(1)},
+		IBurst: true,
 	}
 }
 
@@ -109,14 +120,14 @@ func (p ChronyParams) World(name string) World {
 			if i < own {
 				o = l.or(common)
 			}
-			s = append(s, Source{Node: NodeName(first + i), Peer: true, MinPoll: o.Min, MaxPoll: o.Max})
+			s = append(s, Source{Node: NodeName(first + i), Peer: true, MinPoll: o.Min, MaxPoll: o.Max, IBurst: p.IBurst})
 		}
 		return s
 	}
 	servers := func(first int, o Polls) []Source {
 		var s []Source
 		for i := 1; i <= p.Servers; i++ {
-			s = append(s, Source{Node: NodeName(first + i), MinPoll: o.Min, MaxPoll: o.Max})
+			s = append(s, Source{Node: NodeName(first + i), MinPoll: o.Min, MaxPoll: o.Max, IBurst: p.IBurst})
 		}
 		return s
 	}

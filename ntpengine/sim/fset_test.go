@@ -50,7 +50,7 @@ func TestFrequencyFileStartsInFSET(t *testing.T) {
 					mode, seed, fsetSync, nsetSync, fset.SyncTime, nset.SyncTime)
 			}
 			if fset.Steps != 0 || fset.MaxOffset > 200e-6 {
-				t.Errorf("mode %d seed %d: %d steps, max offset %.1f µs after 420 s", mode, seed, fset.Steps, fset.MaxOffset*1e6)
+				t.Errorf("mode %d seed %d: %d steps, max offset %.1f µs after 210 s", mode, seed, fset.Steps, fset.MaxOffset*1e6)
 			}
 		}
 	}

@@ -17,10 +17,10 @@ link * * delay 1e-4 jitter 1e-4
 node n1 stratum 1
 node n2 offset 0.1 freq 1e-4 wander 1e-9 measured
 node n3 offset 0.1 freq 1e-4 wander 1e-9 measured
-server n2 n1 minpoll 6 maxpoll 6
-peer   n2 n3 minpoll 6 maxpoll 6
-server n3 n1 minpoll 6 maxpoll 6
-peer   n3 n2 minpoll 6 maxpoll 6
+server n2 n1 minpoll 6 maxpoll 6 iburst
+peer   n2 n3 minpoll 6 maxpoll 6 iburst
+server n3 n1 minpoll 6 maxpoll 6 iburst
+peer   n3 n2 minpoll 6 maxpoll 6 iburst
 outage n2 n1 999.9 2000 every 2000   # n2's requests lost in the second half
 outage n3 n1 0 1000.1 every 2000     # n3's in the first
 `
