@@ -175,8 +175,10 @@ type discipline struct {
 	applied                                          float64 // total frequency last commanded, s/s
 	commanded                                        bool
 	// fitSE is the standard error of the frequency of the last
-	// regression fit (with the prior, when one is in force), s/s.
+	// regression fit (with the prior, when one is in force), s/s; fit is
+	// that fit (valid while fitOK).
 	fitSE float64
+	fit   lineFit
 	// prior is the frequency from a file (FSET), used as a prior of
 	// the regression fit's slope while priorOn (see regress).
 	prior   float64
@@ -452,7 +454,17 @@ func fitLine(p []point, precision float64) (slope, icept, se float64, ok bool) {
 // its slope, and the weighted mean time the line is anchored at.
 type lineFit struct {
 	slope, icept, se, mt float64
-	ok                   bool
+	// vmean is the variance of the line's value at mt, s².
+	vmean float64
+	ok    bool
+}
+
+// predSD is the standard error of the line's value at t: that of its
+// value at the weighted mean time, and that of its slope times the
+// distance from it.
+func (f lineFit) predSD(t float64) float64 {
+	dt := t - f.mt
+	return math.Sqrt(f.vmean + f.se*f.se*dt*dt)
 }
 
 // withPrior combines the fitted slope with a prior estimate of standard
@@ -517,7 +529,7 @@ func fitWeighted(p []point, precision float64) lineFit {
 	// variances, inflated by the reduced chi-square when the residuals
 	// are larger than the delays predict.
 	chi2 := math.Max(1, rss/(n-2))
-	return lineFit{slope: slope, icept: icept, se: math.Sqrt(chi2 / stt), mt: mt, ok: true}
+	return lineFit{slope: slope, icept: icept, se: math.Sqrt(chi2 / stt), mt: mt, vmean: chi2 / sw, ok: true}
 }
 
 func (d *discipline) rst(state DisciplineState, t, offset float64) {
@@ -787,6 +799,7 @@ func (d *discipline) regress(offset, sampleT, t, delay float64) float64 {
 		return offset
 	}
 	slope, icept := f.slope, f.icept
+	d.fit = f
 	d.fitSlope, d.fitIcept, d.fitSE, d.fitOK = slope, icept, f.se, true
 	d.fitSigma = residualSigma(d.fx, slope, icept)
 	old := d.freq
@@ -795,6 +808,17 @@ func (d *discipline) regress(offset, sampleT, t, delay float64) float64 {
 	df := d.freq - old
 	d.wander = math.Sqrt(e + (df*df-e)/avgConst)
 	return icept + slope*t - d.phase
+}
+
+// offsetSD is the standard error of the offset the last regression fit
+// set the clock to, projected to t (the fit's value there), s; ok is
+// false when there is no such fit (DisciplineRFC, or fewer than three
+// samples since the fit started).
+func (d *discipline) offsetSD(t float64) (sd float64, ok bool) {
+	if d.mode != DisciplineRegression || !d.fitOK || math.IsInf(d.fit.se, 1) {
+		return 0, false
+	}
+	return d.fit.predSD(t), true
 }
 
 // residualSigma is the RMS residual of the fit over the better half of

@@ -33,7 +33,16 @@
 // at the clock's slew rate, which the caller states in Config.MaxSlewRate
 // (clock.MaxSlewRate(clk): 83,333 ppm for clock.Virtual, 500 for
 // clock.System; 0 assumes 500 and takes no sample during a long slew);
-// DisciplineRFC is the textbook PLL/FLL. MAXDIST is ntpd's 1.5 s. An
+// DisciplineRFC is the textbook PLL/FLL. In regression mode the poll
+// interval grows only once the frequency is known (its standard error at
+// most 1 ppm, or its effect over the longer interval below the sample
+// noise), and the root dispersion advertised is measured, as chrony's:
+// the peer's, the two clocks' reading errors and the standard error of
+// the fitted offset, growing at the frequency's standard error plus
+// 1 ppm, instead of the RFC 5905 §11.3 (A.5.5.4) sum with its 10 ms
+// MINDISP floor, which would widen every downstream root distance
+// (§11.2) by tens of milliseconds; DisciplineRFC keeps the RFC sum (see
+// rootDispersion). MAXDIST is ntpd's 1.5 s. An
 // unreachable configured association starts with a burst (iburst), with
 // one more packet per lost reply (up to 16), and again after a step. A
 // symmetric passive association answers the peer's burst at once and

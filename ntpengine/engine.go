@@ -151,6 +151,7 @@ type systemVars struct {
 	refTime   time.Time
 	rootDelay float64
 	rootDisp  float64
+	dispRate  float64 // growth of rootDisp after t, s/s (rootDispersion)
 	offset    float64
 	jitter    float64
 	peer      *association
@@ -556,7 +557,7 @@ func (e *Engine) header(t float64) packet.Header {
 	switch {
 	case e.synchronized():
 		h.RootDelay = packet.ShortFromSeconds(e.sys.rootDelay)
-		h.RootDispersion = packet.ShortFromSeconds(e.sys.rootDisp + phi*(t-e.sys.t))
+		h.RootDispersion = packet.ShortFromSeconds(e.rootDispAt(t))
 		h.ReferenceID = e.sys.refID
 		h.ReferenceTime = packet.TimestampFromTime(e.sys.refTime)
 	case e.cfg.LocalStratum > 0:

@@ -70,7 +70,7 @@ func (e *Engine) Status(now time.Time) Status {
 		s.Offset = secs(e.sys.offset)
 		s.Jitter = secs(e.sys.jitter)
 		s.RootDelay = secs(e.sys.rootDelay)
-		s.RootDispersion = secs(e.sys.rootDisp + phi*(t-e.sys.t))
+		s.RootDispersion = secs(e.rootDispAt(t))
 		s.ReferenceTime = e.sys.refTime
 		s.SystemPeer = e.sys.peer.key
 		s.SystemPeerAddr = e.sys.peer.addr

@@ -214,7 +214,5 @@ func (e *Engine) clockUpdate(p *association, offset, t float64) {
 	e.sys.refID = refIDOf(p.addr.Addr())
 	e.sys.refTime = e.clockTime(t)
 	e.sys.rootDelay = p.rootDelay + p.filter.Delay
-	d := math.Sqrt(p.filter.Jitter*p.filter.Jitter + e.sys.jitter*e.sys.jitter)
-	d += math.Max(p.filter.Dispersion+phi*(t-p.filter.t)+math.Abs(offset), minDisp)
-	e.sys.rootDisp = p.rootDisp + d
+	e.sys.rootDisp, e.sys.dispRate = e.rootDispersion(p, offset, t)
 }
