@@ -799,20 +799,23 @@ func (a *Agent) checkSync() {
 	if st.Synchronized && st.SystemPeer != "" {
 		v.peer = a.displayName(st.SystemPeer)
 	}
+	// A new reason while unsynchronized is not a notification of its own
+	// (it changes on the way to synchronization: unreachable, acquiring);
+	// /ntp/status/unsync-reason always has the current one.
 	if v.synced == a.sync.synced && v.peer == a.sync.peer {
 		a.sync.stratum = v.stratum
 		return
 	}
 	n := SyncStateChange{
 		Time: a.clock.Now(), Synchronized: v.synced, SystemPeer: v.peer,
-		PreviousSystemPeer: a.sync.peer, Stratum: v.stratum,
+		PreviousSystemPeer: a.sync.peer, Stratum: v.stratum, UnsyncReason: st.UnsyncReason,
 	}
 	if n.Stratum == 0 {
 		n.Stratum = 16
 	}
 	a.sync = v
 	a.log.Info("sync state changed", "synchronized", n.Synchronized, "system_peer", n.SystemPeer,
-		"previous", n.PreviousSystemPeer, "stratum", n.Stratum)
+		"previous", n.PreviousSystemPeer, "stratum", n.Stratum, "unsync_reason", string(n.UnsyncReason))
 	if a.opts.OnSyncChange != nil {
 		a.opts.OnSyncChange(n)
 	}

@@ -84,16 +84,29 @@ func TestTwoAgentsSymmetricPeers(t *testing.T) {
 		t.Error("no sync-state-change notification")
 	}
 
-	// Removing the peer unsynchronizes A and says so.
+	if r := st.GetNtp().GetStatus().UnsyncReason; r != gen.NtpagentNtp_UnsyncReason_UNSET {
+		t.Errorf("synchronized, yet unsync-reason %v", r)
+	}
+
+	// Removing the peer unsynchronizes A and says so, and why: no sources.
 	a.apply(t, config(false, nil))
 	st = a.State()
 	if st.GetNtp().GetStatus().ClockState != gen.NtpagentNtp_Ntp_Status_ClockState_unsynchronized {
 		t.Errorf("after removing the only peer: %s", describeSessions(st))
 	}
+	if r := st.GetNtp().GetStatus().UnsyncReason; r != gen.NtpagentNtp_UnsyncReason_no_sources {
+		t.Errorf("unsync-reason %v, want no-sources", r)
+	}
+	yanglintGet(t, st)
 	select {
 	case n := <-a.Notifications():
-		if n.Synchronized || n.PreviousSystemPeer != "127.0.0.1" {
-			t.Errorf("notification %+v, want unsynchronized with previous 127.0.0.1", n)
+		if n.Synchronized || n.PreviousSystemPeer != "127.0.0.1" || n.UnsyncReason != ntpengine.UnsyncNoSources {
+			t.Errorf("notification %+v, want unsynchronized with previous 127.0.0.1, no-sources", n)
+		}
+		x := string(n.XML())
+		want := `<sync-state-change xmlns="urn:ntpagent:yang:ntpagent-ntp"><clock-state>unsynchronized</clock-state><unsync-reason>no-sources</unsync-reason><previous-system-peer>127.0.0.1</previous-system-peer><stratum>16</stratum></sync-state-change>`
+		if x != want {
+			t.Errorf("notification XML\n%s\nwant\n%s", x, want)
 		}
 	default:
 		t.Error("no notification for the loss of synchronization")

@@ -306,15 +306,22 @@ func TestChronyd(t *testing.T) {
 	// the test takes as long as the slowest synchronization, whatever
 	// go test's -parallel.
 	for _, c := range cases {
-		if !c.passive {
-			var keys []key
-			p := peer{address: "127.0.0.1", port: chronyPort, minpoll: 3, maxpoll: 4}
-			if c.ourKey != nil {
-				keys = []key{*c.ourKey}
-				p.key = c.ourKey.id
-			}
-			c.agent.commit(t, config(c.ourKey != nil, keys, p))
+		if c.passive {
+			// chronyd drives this agent without authentication: only
+			// allow-unauthenticated-passive-peers lets its ephemeral
+			// association be selected.
+			root := config(false, nil)
+			root.GetNtp().AllowUnauthenticatedPassivePeers = ptr(true)
+			c.agent.commit(t, root)
+			continue
 		}
+		var keys []key
+		p := peer{address: "127.0.0.1", port: chronyPort, minpoll: 3, maxpoll: 4}
+		if c.ourKey != nil {
+			keys = []key{*c.ourKey}
+			p.key = c.ourKey.id
+		}
+		c.agent.commit(t, config(c.ourKey != nil, keys, p))
 	}
 	t.Run("group", func(t *testing.T) {
 		for _, c := range cases {

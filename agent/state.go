@@ -149,6 +149,8 @@ func (a *Agent) status(st ntpengine.Status) *gen.NtpagentNtp_Ntp_Status {
 	}
 	if st.Synchronized {
 		out.ClockState = gen.NtpagentNtp_Ntp_Status_ClockState_synchronized
+	} else if r, ok := unsyncReason(st.UnsyncReason); ok {
+		out.UnsyncReason = r
 	}
 	if st.Reference != "" {
 		out.ReferenceId = ptr(st.Reference)
@@ -184,6 +186,21 @@ func (a *Agent) status(st ntpengine.Status) *gen.NtpagentNtp_Ntp_Status {
 		out.SyncState = gen.NtpagentNtp_Ntp_Status_SyncState_synchronized
 	}
 	return out
+}
+
+// unsyncReason is the YANG enum value of an engine's UnsyncReason; the
+// engine's strings are the enum's names. A reason the model does not know
+// (a newer engine) is not shown rather than shown wrong.
+func unsyncReason(r ntpengine.UnsyncReason) (gen.E_NtpagentNtp_UnsyncReason, bool) {
+	if r == "" {
+		return 0, false
+	}
+	for v, def := range gen.ΛEnum["E_NtpagentNtp_UnsyncReason"] {
+		if def.Name == string(r) {
+			return gen.E_NtpagentNtp_UnsyncReason(v), true
+		}
+	}
+	return 0, false
 }
 
 // peerRefID renders a peer's reference id (RFC 5905 §7.3): ASCII for
@@ -270,6 +287,9 @@ func (a *Agent) addSession(sessions *gen.NtpagentNtp_Ntp_Sessions, s ntpengine.S
 	default:
 		sess.SelectionStatus = gen.NtpagentNtp_Ntp_Sessions_Session_SelectionStatus_reject
 	}
+	if s.SelectionReason != "" {
+		sess.SelectionReason = ptr(s.SelectionReason)
+	}
 	lastErr := s.LastError
 	if e := a.ioErr[s.Key]; e != "" {
 		lastErr = e // the packets do not even leave: that comes first
@@ -320,6 +340,9 @@ type SyncStateChange struct {
 	SystemPeer         string // the new system peer ("" if none)
 	PreviousSystemPeer string
 	Stratum            uint8
+	// UnsyncReason says why the clock is not synchronized ("" when it
+	// is); values outside the YANG enumeration are not rendered.
+	UnsyncReason ntpengine.UnsyncReason
 }
 
 // XML renders the notification's event element (the content of an RFC 5277
@@ -332,6 +355,9 @@ func (n SyncStateChange) XML() []byte {
 		state = "synchronized"
 	}
 	b.WriteString("<clock-state>" + state + "</clock-state>")
+	if _, ok := unsyncReason(n.UnsyncReason); ok && !n.Synchronized {
+		b.WriteString("<unsync-reason>" + string(n.UnsyncReason) + "</unsync-reason>")
+	}
 	if n.SystemPeer != "" {
 		b.WriteString("<system-peer>")
 		xml.EscapeText(&b, []byte(n.SystemPeer))

@@ -113,6 +113,7 @@ func translate(root *gen.Device, base ntpengine.Config, resolved func(name, vpn 
 		cfg.UnsyncMaxPoll, cfg.UnsyncDecStep = 0, 0
 	}
 	cfg.AuthEnabled = ntp.GetAuthentication().GetEnable()
+	cfg.AllowUnauthenticatedPassive = ntp.GetAllowUnauthenticatedPassivePeers()
 	keys, badKeys := translateKeys(root)
 	cfg.Keys = keys
 
@@ -157,6 +158,8 @@ func translate(root *gen.Device, base ntpengine.Config, resolved func(name, vpn 
 			MaxPoll:         int8(p.GetMaxpoll()),
 			Prefer:          p.GetPreferred(),
 			Preempt:         p.GetPreempt(),
+			IBurst:          p.GetIburst(),
+			Burst:           p.GetBurst(),
 			SourceInterface: ifname,
 		}
 		if pp.ip.IsValid() && pp.ip.Is6() && pp.cfg.Version != 4 {

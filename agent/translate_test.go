@@ -32,13 +32,16 @@ func TestTranslateCarriesEveryLeaf(t *testing.T) {
 	p := ntp.GetOrCreateUnicastPeer("198.18.0.1", "_public_")
 	p.Port, p.Version, p.AuthenticationKeyid = ptr(uint16(1123)), ptr(uint8(3)), ptr(uint32(1))
 	p.Minpoll, p.Maxpoll, p.Preferred, p.Preempt = ptr(uint8(4)), ptr(uint8(9)), ptr(true), ptr(true)
+	p.Iburst, p.Burst = ptr(true), ptr(true)
+	ntp.AllowUnauthenticatedPassivePeers = ptr(true)
 	q := ntp.GetOrCreateUnicastPeer("fd00::1", "blue")
+	q.Iburst = ptr(true)
 	q.SourceInterface = ptr("eth7")
 	ntp.GetOrCreateUnicastPeer("peer.example", "_public_")
 
 	pl := translate(root, ntpengine.Config{MaxEphemeral: 3}, noNames)
 	c := pl.engine
-	if c.UnsyncMaxPoll != 8 || c.UnsyncDecStep != 2 || !c.AuthEnabled || c.MaxEphemeral != 3 {
+	if c.UnsyncMaxPoll != 8 || c.UnsyncDecStep != 2 || !c.AuthEnabled || c.MaxEphemeral != 3 || !c.AllowUnauthenticatedPassive {
 		t.Errorf("globals: %+v", c)
 	}
 	wantKeys := []auth.Key{
@@ -50,9 +53,9 @@ func TestTranslateCarriesEveryLeaf(t *testing.T) {
 	}
 	want := []ntpengine.PeerConfig{
 		{Key: "peer 198.18.0.1 vpn _public_", Address: netip.MustParseAddrPort("198.18.0.1:1123"), VPN: "_public_",
-			Version: 3, KeyID: 1, MinPoll: 4, MaxPoll: 9, Prefer: true, Preempt: true, SourceInterface: "eth9"},
+			Version: 3, KeyID: 1, MinPoll: 4, MaxPoll: 9, Prefer: true, Preempt: true, IBurst: true, Burst: true, SourceInterface: "eth9"},
 		{Key: "peer fd00::1 vpn blue", Address: netip.MustParseAddrPort("[fd00::1]:123"), VPN: "blue",
-			Version: 4, MinPoll: 6, MaxPoll: 10, SourceInterface: "eth7"},
+			Version: 4, MinPoll: 6, MaxPoll: 10, IBurst: true, SourceInterface: "eth7"},
 	}
 	if !reflect.DeepEqual(c.Peers, want) {
 		t.Errorf("peers\n%+v\nwant\n%+v", c.Peers, want)
@@ -136,5 +139,47 @@ func TestTranslateLinkLocalNeedsSourceInterface(t *testing.T) {
 		if pp.address == "fe80::1" && !strings.Contains(pp.blocked, "source-interface") {
 			t.Errorf("link-local peer without a source-interface: blocked %q", pp.blocked)
 		}
+	}
+}
+
+// Start bursts, bursts and the selection of unauthenticated passive peers
+// are off unless configured (the leaves' YANG defaults).
+func TestTranslateBurstsAndUnauthenticatedPassiveOffByDefault(t *testing.T) {
+	t.Parallel()
+	pl := translate(config(false, nil, peer{address: "198.18.0.7"}), ntpengine.Config{}, noNames)
+	if len(pl.engine.Peers) != 1 {
+		t.Fatalf("engine peers %+v", pl.engine.Peers)
+	}
+	if p := pl.engine.Peers[0]; p.IBurst || p.Burst {
+		t.Errorf("peer without iburst/burst: IBurst %v Burst %v", p.IBurst, p.Burst)
+	}
+	if pl.engine.AllowUnauthenticatedPassive {
+		t.Error("AllowUnauthenticatedPassive without the leaf")
+	}
+}
+
+// Every reason the engine gives has its YANG enum value, of the same name,
+// and the status shows it only while unsynchronized.
+func TestUnsyncReasonHasItsYANGEnum(t *testing.T) {
+	t.Parallel()
+	for _, r := range []ntpengine.UnsyncReason{
+		ntpengine.UnsyncNoSources, ntpengine.UnsyncUnreachable, ntpengine.UnsyncSourcesUnsynchronized,
+		ntpengine.UnsyncAcquiring, ntpengine.UnsyncDistance, ntpengine.UnsyncUnauthenticated,
+		ntpengine.UnsyncTimingLoop, ntpengine.UnsyncNoMajority, ntpengine.UnsyncPanic,
+	} {
+		e, ok := unsyncReason(r)
+		if !ok || e.String() != string(r) {
+			t.Errorf("%q: enum %v %v", r, e, ok)
+		}
+		a := &Agent{}
+		if st := a.status(ntpengine.Status{UnsyncReason: r}); st.UnsyncReason != e {
+			t.Errorf("%q: status unsync-reason %v", r, st.UnsyncReason)
+		}
+		if st := a.status(ntpengine.Status{Synchronized: true, UnsyncReason: r}); st.UnsyncReason != gen.NtpagentNtp_UnsyncReason_UNSET {
+			t.Errorf("%q shown while synchronized", r)
+		}
+	}
+	if _, ok := unsyncReason("no-such-reason"); ok {
+		t.Error("an unknown reason maps to an enum value")
 	}
 }

@@ -91,8 +91,8 @@ func deltaRecordDiff(ci CommitInfo, old, next *gen.Device, d entryDiff) (record,
 	if !equalTop(old, next) {
 		r.Top = true
 		set.System = next.System
-		if n := next.Ntp; n != nil && (n.Unsync != nil || authEnable(n) != nil) {
-			set.Ntp = &gen.NtpagentNtp_Ntp{Unsync: n.Unsync}
+		if n := next.Ntp; n != nil && (n.Unsync != nil || authEnable(n) != nil || n.AllowUnauthenticatedPassivePeers != nil) {
+			set.Ntp = &gen.NtpagentNtp_Ntp{Unsync: n.Unsync, AllowUnauthenticatedPassivePeers: n.AllowUnauthenticatedPassivePeers}
 			if e := authEnable(n); e != nil {
 				set.Ntp.Authentication = &gen.NtpagentNtp_Ntp_Authentication{Enable: e}
 			}
@@ -199,6 +199,7 @@ func (r *record) applyTo(prev *gen.Device, inPlace bool) (*gen.Device, error) {
 	if r.Top {
 		t.System = set.System
 		n.Unsync = set.GetNtp().GetUnsync()
+		n.AllowUnauthenticatedPassivePeers = allowUnauthPassive(set.Ntp)
 		if e := authEnable(set.Ntp); e != nil {
 			n.GetOrCreateAuthentication().Enable = e
 		} else if n.Authentication != nil {

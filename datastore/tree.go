@@ -48,7 +48,7 @@ func copyTree(d *gen.Device) *gen.Device {
 	if n == nil {
 		return out
 	}
-	on := &gen.NtpagentNtp_Ntp{}
+	on := &gen.NtpagentNtp_Ntp{AllowUnauthenticatedPassivePeers: ptr(n.AllowUnauthenticatedPassivePeers)}
 	out.Ntp = on
 	if n.Unsync != nil {
 		on.Unsync = &gen.NtpagentNtp_Ntp_Unsync{DecStep: ptr(n.Unsync.DecStep), MaxPollInterval: ptr(n.Unsync.MaxPollInterval)}
@@ -92,6 +92,7 @@ type peerSlab struct {
 	maxpoll, minpoll, version uint8
 	port                      uint16
 	preempt, preferred        bool
+	iburst, burst             bool
 }
 
 func copyPeers(src map[gen.NtpagentNtp_Ntp_UnicastPeer_Key]*gen.NtpagentNtp_Ntp_UnicastPeer) map[gen.NtpagentNtp_Ntp_UnicastPeer_Key]*gen.NtpagentNtp_Ntp_UnicastPeer {
@@ -135,6 +136,12 @@ func copyPeers(src map[gen.NtpagentNtp_Ntp_UnicastPeer_Key]*gen.NtpagentNtp_Ntp_
 		if v.Preferred != nil {
 			e.preferred, e.p.Preferred = *v.Preferred, &e.preferred
 		}
+		if v.Iburst != nil {
+			e.iburst, e.p.Iburst = *v.Iburst, &e.iburst
+		}
+		if v.Burst != nil {
+			e.burst, e.p.Burst = *v.Burst, &e.burst
+		}
 		out[k] = &e.p
 	}
 	return out
@@ -156,7 +163,8 @@ func equalPeer(a, b *gen.NtpagentNtp_Ntp_UnicastPeer) bool {
 	}
 	return eq(a.Address, b.Address) && eq(a.AuthenticationKeyid, b.AuthenticationKeyid) && eq(a.Maxpoll, b.Maxpoll) &&
 		eq(a.Minpoll, b.Minpoll) && eq(a.Port, b.Port) && eq(a.Preempt, b.Preempt) && eq(a.Preferred, b.Preferred) &&
-		eq(a.SourceInterface, b.SourceInterface) && eq(a.Version, b.Version) && eq(a.VpnInstance, b.VpnInstance)
+		eq(a.SourceInterface, b.SourceInterface) && eq(a.Version, b.Version) && eq(a.VpnInstance, b.VpnInstance) &&
+		eq(a.Iburst, b.Iburst) && eq(a.Burst, b.Burst)
 }
 
 func equalKey(a, b *gen.NtpagentNtp_Ntp_Authentication_Key) bool {
@@ -190,12 +198,13 @@ func equalMap[K comparable, V any](a, b map[K]*V, f func(x, y *V) bool) bool {
 }
 
 // equalTop compares everything but the three lists: /ntp/unsync,
-// /ntp/authentication/enable and /system.
+// /ntp/authentication/enable, /ntp/allow-unauthenticated-passive-peers and
+// /system.
 func equalTop(a, b *gen.Device) bool {
 	an, bn := a.GetNtp(), b.GetNtp()
 	return eq(sysnamePtr(a), sysnamePtr(b)) &&
 		eq(unsyncDec(an), unsyncDec(bn)) && eq(unsyncMax(an), unsyncMax(bn)) &&
-		eq(authEnable(an), authEnable(bn))
+		eq(authEnable(an), authEnable(bn)) && eq(allowUnauthPassive(an), allowUnauthPassive(bn))
 }
 
 func unsyncDec(n *gen.NtpagentNtp_Ntp) *uint8 {
@@ -217,6 +226,13 @@ func authEnable(n *gen.NtpagentNtp_Ntp) *bool {
 		return nil
 	}
 	return n.Authentication.Enable
+}
+
+func allowUnauthPassive(n *gen.NtpagentNtp_Ntp) *bool {
+	if n == nil {
+		return nil
+	}
+	return n.AllowUnauthenticatedPassivePeers
 }
 
 func peers(d *gen.Device) map[gen.NtpagentNtp_Ntp_UnicastPeer_Key]*gen.NtpagentNtp_Ntp_UnicastPeer {
@@ -361,7 +377,7 @@ func normalizeInto(d, base *gen.Device, diff *entryDiff) error {
 		if len(n.SourceInterface) == 0 {
 			n.SourceInterface = nil
 		}
-		if n.Unsync == nil && n.Authentication == nil && n.UnicastPeer == nil && n.SourceInterface == nil {
+		if n.Unsync == nil && n.Authentication == nil && n.UnicastPeer == nil && n.SourceInterface == nil && n.AllowUnauthenticatedPassivePeers == nil {
 			d.Ntp = nil
 		}
 	}
@@ -512,6 +528,8 @@ func diffTrees(a, b *gen.Device) []EditedPath {
 	leaf(rules.UnsyncPath("dec-step"), u1, u2, eq(u1, u2))
 	e1, e2 := authEnable(an), authEnable(bn)
 	leaf("/ntpa:ntp/ntpa:authentication/ntpa:enable", e1, e2, eq(e1, e2))
+	e1, e2 = allowUnauthPassive(an), allowUnauthPassive(bn)
+	leaf("/ntpa:ntp/ntpa:allow-unauthenticated-passive-peers", e1, e2, eq(e1, e2))
 
 	sis := unionKeys(sourceInterfaces(a), sourceInterfaces(b))
 	slices.Sort(sis)
@@ -551,6 +569,8 @@ func diffTrees(a, b *gen.Device) []EditedPath {
 			leaf(p("preferred"), x.Preferred, y.Preferred, eq(x.Preferred, y.Preferred))
 			leaf(p("source-interface"), x.SourceInterface, y.SourceInterface, eq(x.SourceInterface, y.SourceInterface))
 			leaf(p("version"), x.Version, y.Version, eq(x.Version, y.Version))
+			leaf(p("iburst"), x.Iburst, y.Iburst, eq(x.Iburst, y.Iburst))
+			leaf(p("burst"), x.Burst, y.Burst, eq(x.Burst, y.Burst))
 		}
 	}
 	ks := unionKeys(keys(a), keys(b))

@@ -224,7 +224,12 @@ func TestTreeHelpersCoverEverySchemaField(t *testing.T) {
 		func(x *gen.Device) { x.Ntp.UnicastPeer = nil },
 		func(x *gen.Device) { x.Ntp.Authentication.Key = nil },
 		func(x *gen.Device) { x.Ntp.SourceInterface = nil },
-		func(x *gen.Device) { x.Ntp.Unsync = nil; x.System = nil; x.Ntp.Authentication.Enable = nil },
+		func(x *gen.Device) {
+			x.Ntp.Unsync = nil
+			x.System = nil
+			x.Ntp.Authentication.Enable = nil
+			x.Ntp.AllowUnauthenticatedPassivePeers = nil
+		},
 		func(x *gen.Device) { *x = gen.Device{} },
 	} {
 		m := copyTree(d)

@@ -30,7 +30,7 @@ func TestWithDefaultsRFC6243(t *testing.T) {
 		return `<unicast-peer><address>` + addr + `</address><vpn-instance>_public_</vpn-instance>` + inner + `</unicast-peer>`
 	}
 	all := func(addr, min string) string {
-		return p(addr, `<version>4</version><port>123</port><preferred>false</preferred><minpoll>`+min+`</minpoll><maxpoll>10</maxpoll><preempt>false</preempt>`)
+		return p(addr, `<version>4</version><port>123</port><preferred>false</preferred><minpoll>`+min+`</minpoll><maxpoll>10</maxpoll><preempt>false</preempt><iburst>false</iburst><burst>false</burst>`)
 	}
 	tag := func(name, v string) string { return `<` + name + ` wd:default="true">` + v + `</` + name + `>` }
 	tagged := func(addr, min string, minDefault bool) string {
@@ -38,7 +38,7 @@ func TestWithDefaultsRFC6243(t *testing.T) {
 		if minDefault {
 			m = tag("minpoll", min)
 		}
-		return p(addr, tag("version", "4")+tag("port", "123")+tag("preferred", "false")+m+tag("maxpoll", "10")+tag("preempt", "false"))
+		return p(addr, tag("version", "4")+tag("port", "123")+tag("preferred", "false")+m+tag("maxpoll", "10")+tag("preempt", "false")+tag("iburst", "false")+tag("burst", "false"))
 	}
 	const ntpOpen = `<ntp xmlns="urn:ntpagent:yang:ntpagent-ntp">`
 	const ntpOpenWD = `<ntp xmlns="urn:ntpagent:yang:ntpagent-ntp" xmlns:wd="urn:ietf:params:xml:ns:netconf:default:1.0">`
@@ -51,7 +51,7 @@ func TestWithDefaultsRFC6243(t *testing.T) {
 		want       string
 	}{
 		{"RFC6243 3.1 report-all: every default is reported, in every existing container and list entry", WDReportAll, true,
-			ntpOpen + all("10.0.0.1", "4") + all("10.0.0.2", "6") + all("10.0.0.3", "6") + `<authentication><enable>false</enable></authentication></ntp>` +
+			ntpOpen + all("10.0.0.1", "4") + all("10.0.0.2", "6") + all("10.0.0.3", "6") + `<allow-unauthenticated-passive-peers>false</allow-unauthenticated-passive-peers><authentication><enable>false</enable></authentication></ntp>` +
 				`<system xmlns="urn:ntpagent:yang:ntpagent-system"><sysname>ntpagent</sysname></system>`},
 		{"RFC6243 3.2 trim: values equal to the schema default are left out, even when set", WDTrim, true,
 			ntpOpen + p("10.0.0.1", `<minpoll>4</minpoll>`) + p("10.0.0.2", ``) + p("10.0.0.3", ``) + `</ntp>`},
@@ -60,8 +60,8 @@ func TestWithDefaultsRFC6243(t *testing.T) {
 		{"RFC6243 2.1 the basic mode (no with-defaults parameter) is explicit", "", true,
 			ntpOpen + p("10.0.0.1", `<minpoll>4</minpoll>`) + p("10.0.0.2", `<minpoll>6</minpoll>`) + p("10.0.0.3", ``) + `</ntp>`},
 		{"RFC6243 3.4 report-all-tagged: defaults are reported and tagged wd:default, also when set to the default", WDReportAllTagged, true,
-			ntpOpenWD + p("10.0.0.1", tag("version", "4")+tag("port", "123")+tag("preferred", "false")+`<minpoll>4</minpoll>`+tag("maxpoll", "10")+tag("preempt", "false")) +
-				tagged("10.0.0.2", "6", true) + tagged("10.0.0.3", "6", true) + `<authentication>` + tag("enable", "false") + `</authentication></ntp>` +
+			ntpOpenWD + p("10.0.0.1", tag("version", "4")+tag("port", "123")+tag("preferred", "false")+`<minpoll>4</minpoll>`+tag("maxpoll", "10")+tag("preempt", "false")+tag("iburst", "false")+tag("burst", "false")) +
+				tagged("10.0.0.2", "6", true) + tagged("10.0.0.3", "6", true) + tag("allow-unauthenticated-passive-peers", "false") + `<authentication>` + tag("enable", "false") + `</authentication></ntp>` +
 				sysOpenWD + tag("sysname", "ntpagent") + `</system>`},
 		{"RFC6243 3.3 explicit on <get>: state data is reported as it is", WDExplicit, false,
 			ntpOpen + p("10.0.0.1", `<minpoll>4</minpoll>`) + p("10.0.0.2", `<minpoll>6</minpoll>`) + p("10.0.0.3", ``) + session + `</ntp>`},
@@ -91,7 +91,7 @@ func TestEncodeEmptyAndNil(t *testing.T) {
 	// report-all of an empty tree still shows the defaults: non-presence
 	// containers always exist (RFC 7950 §7.5.1, RFC 6243 §3.1).
 	got := encodeString(t, &gen.Device{}, EncodeOptions{WithDefaults: WDReportAll, ConfigOnly: true})
-	want := `<ntp xmlns="urn:ntpagent:yang:ntpagent-ntp"><authentication><enable>false</enable></authentication></ntp><system xmlns="urn:ntpagent:yang:ntpagent-system"><sysname>ntpagent</sysname></system>`
+	want := `<ntp xmlns="urn:ntpagent:yang:ntpagent-ntp"><allow-unauthenticated-passive-peers>false</allow-unauthenticated-passive-peers><authentication><enable>false</enable></authentication></ntp><system xmlns="urn:ntpagent:yang:ntpagent-system"><sysname>ntpagent</sysname></system>`
 	if got != want {
 		t.Errorf("report-all of an empty tree:\n%s\nwant\n%s", got, want)
 	}

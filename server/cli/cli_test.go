@@ -399,3 +399,16 @@ func TestPanickingCommandEndsOnlyThatCommand(t *testing.T) {
 		t.Errorf("the commands after the panic did not run: sysname %q", got)
 	}
 }
+
+// Every value of /ntp/status/unsync-reason has its explanation in display
+// ntp status.
+func TestEveryUnsyncReasonIsExplained(t *testing.T) {
+	for v, def := range gen.ΛEnum["E_NtpagentNtp_UnsyncReason"] {
+		if unsyncReasonText[gen.E_NtpagentNtp_UnsyncReason(v)] == "" {
+			t.Errorf("unsync-reason %s has no text", def.Name)
+		}
+	}
+	if len(gen.ΛEnum["E_NtpagentNtp_UnsyncReason"]) < 9 {
+		t.Error("the enumeration is missing")
+	}
+}

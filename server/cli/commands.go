@@ -158,7 +158,7 @@ func prune(root *gen.Device) {
 		ntp.SourceInterface = nil
 	}
 	if ntp.Unsync == nil && ntp.Authentication == nil && ntp.UnicastPeer == nil && ntp.SourceInterface == nil &&
-		ntp.Status == nil && ntp.Sessions == nil {
+		ntp.AllowUnauthenticatedPassivePeers == nil && ntp.Status == nil && ntp.Sessions == nil {
 		root.Ntp = nil
 	}
 }
@@ -325,13 +325,16 @@ func cmdPeer(s *session, a args) error {
 		if ifname != "" {
 			p.SourceInterface = &ifname
 		}
-		if a.has("preferred") {
-			t := true
-			p.Preferred = &t
-		}
-		if a.has("preempt") {
-			t := true
-			p.Preempt = &t
+		// Boolean options are set only when given: leaving one out is its
+		// default, false.
+		for _, o := range []struct {
+			tag  string
+			leaf **bool
+		}{{"preferred", &p.Preferred}, {"preempt", &p.Preempt}, {"iburst", &p.Iburst}, {"burst", &p.Burst}} {
+			if a.has(o.tag) {
+				t := true
+				*o.leaf = &t
+			}
 		}
 		if v, ok := a["maxpoll"]; ok {
 			p.Maxpoll = u8(v)
@@ -356,6 +359,25 @@ func cmdUndoPeer(s *session, a args) error {
 			return cliErrorf("The NTP peer %s in VPN instance %s is not configured.", addr, vpn)
 		}
 		delete(ntp.UnicastPeer, k)
+		return nil
+	})
+}
+
+// cmdAllowUnauthPassive: ntp allow-unauthenticated-passive-peers lets
+// ephemeral passive associations of unauthenticated hosts be selected.
+func cmdAllowUnauthPassive(s *session, a args) error {
+	return s.edit(func(root *gen.Device) error {
+		t := true
+		root.GetOrCreateNtp().AllowUnauthenticatedPassivePeers = &t
+		return nil
+	})
+}
+
+func cmdUndoAllowUnauthPassive(s *session, a args) error {
+	return s.edit(func(root *gen.Device) error {
+		if ntp := root.GetNtp(); ntp != nil {
+			ntp.AllowUnauthenticatedPassivePeers = nil
+		}
 		return nil
 	})
 }

@@ -107,6 +107,19 @@ var syncStateText = map[gen.E_NtpagentNtp_Ntp_Status_SyncState]string{
 	gen.NtpagentNtp_Ntp_Status_SyncState_synchronized:      "clock synchronized",
 }
 
+// unsyncReasonText explains /ntp/status/unsync-reason.
+var unsyncReasonText = map[gen.E_NtpagentNtp_UnsyncReason]string{
+	gen.NtpagentNtp_UnsyncReason_no_sources:             "no peer is configured",
+	gen.NtpagentNtp_UnsyncReason_no_reachable_sources:   "no peer is reachable",
+	gen.NtpagentNtp_UnsyncReason_sources_unsynchronized: "every reachable peer is unsynchronized",
+	gen.NtpagentNtp_UnsyncReason_acquiring:              "acquiring (samples are being collected)",
+	gen.NtpagentNtp_UnsyncReason_root_distance_exceeded: "every peer is too far from its reference (root distance)",
+	gen.NtpagentNtp_UnsyncReason_unauthenticated:        "the usable peers are not authenticated",
+	gen.NtpagentNtp_UnsyncReason_timing_loop:            "the usable peers are synchronized to this device (timing loop)",
+	gen.NtpagentNtp_UnsyncReason_no_majority:            "no majority of the peers agree on the time",
+	gen.NtpagentNtp_UnsyncReason_panic:                  "the offset exceeds the panic threshold",
+}
+
 // nominalHz is the frequency of the clock the engine disciplines: a
 // nanosecond counter.
 const nominalHz = 1e9
@@ -130,6 +143,9 @@ func cmdDisplayStatus(s *session, a args) error {
 		ref = "none"
 	}
 	s.printf(" clock status: %s\n", clock)
+	if why := unsyncReasonText[st.GetUnsyncReason()]; why != "" && clock == "unsynchronized" {
+		s.printf(" unsynchronized because: %s\n", why)
+	}
 	s.printf(" clock stratum: %d\n", stratum)
 	s.printf(" reference clock ID: %s\n", ref)
 	s.printf(" nominal frequency: %.4f Hz\n", nominalHz)
@@ -374,6 +390,9 @@ func (s *session) verboseSession(se *gen.NtpagentNtp_Ntp_Sessions_Session) {
 	}
 	s.printf(" packets sent: %d, received: %d, authentication errors: %d\n",
 		se.GetPacketsSent(), se.GetPacketsReceived(), se.GetAuthenticationErrors())
+	if r := se.GetSelectionReason(); r != "" {
+		s.printf(" selection reason: %s\n", r)
+	}
 	s.printf(" last error: %s\n", dashIfEmpty(se.GetLastError()))
 	var offs, dels, disps []string
 	for stage := uint8(1); stage <= 8; stage++ {

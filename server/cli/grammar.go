@@ -75,6 +75,8 @@ func peerOptions(run cmdFunc, withVersion bool) *node {
 	opts := []*node{
 		kw("authentication-keyid", "Key that authenticates the peer",
 			prm(pKeyID, "keyid", "Key ID").loopTo(h)).onceAs("keyid"),
+		kw("burst", "Send a burst of packets at each poll").onceTagged("burst").loopTo(h),
+		kw("iburst", "Send a burst of packets while the peer is unreachable").onceTagged("iburst").loopTo(h),
 		kw("maxpoll", "Largest poll interval (log2 seconds)",
 			prm(pPoll, "maxpoll", "Maximum poll exponent").loopTo(h)).onceAs("maxpoll"),
 		kw("minpoll", "Smallest poll interval (log2 seconds)",
@@ -133,6 +135,7 @@ func ntpTree() *node {
 		)
 	}
 	return kw("ntp", "NTP",
+		kw("allow-unauthenticated-passive-peers", "Select unauthenticated passive peers").runs(cmdAllowUnauthPassive),
 		kw("authentication", "Authentication",
 			kw("enable", "Require authentication").runs(cmdAuthEnable)),
 		kw("authentication-keyid", "Authentication key",
@@ -165,6 +168,7 @@ func undoNtpTree() *node {
 		return kw("source-interface", "Source interface of NTP packets").runs(cmdUndoSourceInterface)
 	}
 	return kw("ntp", "NTP",
+		kw("allow-unauthenticated-passive-peers", "Select unauthenticated passive peers").runs(cmdUndoAllowUnauthPassive),
 		kw("authentication", "Authentication",
 			kw("enable", "Require authentication").runs(cmdUndoAuthEnable)),
 		kw("authentication-keyid", "Authentication key",

@@ -12,7 +12,8 @@ import (
 
 // configLines renders a configuration tree as the CLI commands that make it,
 // in a canonical order: sysname; authentication (enable, keys, trusted keys)
-// first so that peers find their keys; the unsync poll cap; the source
+// first so that peers find their keys; whether unauthenticated passive peers
+// may be selected; the unsync poll cap; the source
 // interfaces (IPv4, IPv6); the peers (IPv4 in numeric order, then IPv6, then
 // domain names; then by VPN instance). Leaves that are set are shown even
 // when they hold the default, so that feeding the lines back reproduces the
@@ -51,6 +52,9 @@ func configLines(root *gen.Device) []string {
 				lines = append(lines, fmt.Sprintf("ntp trusted authentication-keyid %d", id))
 			}
 		}
+	}
+	if ntp.GetAllowUnauthenticatedPassivePeers() {
+		lines = append(lines, "ntp allow-unauthenticated-passive-peers")
 	}
 	if u := ntp.GetUnsync(); u != nil && u.MaxPollInterval != nil && u.DecStep != nil {
 		lines = append(lines, fmt.Sprintf("ntp unsync max-poll-interval %d dec-step %d", *u.MaxPollInterval, *u.DecStep))
@@ -157,6 +161,12 @@ func peerLine(k gen.NtpagentNtp_Ntp_UnicastPeer_Key, p *gen.NtpagentNtp_Ntp_Unic
 	}
 	if p.Preempt != nil && *p.Preempt {
 		b.WriteString(" preempt")
+	}
+	if p.Iburst != nil && *p.Iburst {
+		b.WriteString(" iburst")
+	}
+	if p.Burst != nil && *p.Burst {
+		b.WriteString(" burst")
 	}
 	return b.String()
 }
