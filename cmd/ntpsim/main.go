@@ -27,6 +27,9 @@ func run(args []string, out io.Writer) error {
 	duration := fs.Float64("duration", 0, "override the simulated duration (s)")
 	list := fs.Bool("list", false, "list the scenarios and exit")
 	markdown := fs.Bool("markdown", false, "print a Markdown table")
+	chrony := fs.Bool("chrony", false, "print the table of chrony's ported simulation tests instead")
+	chronyRef := fs.String("chrony-figures", "", "chrony's own figures beside ours (summary TSV of scripts/chrony-sim-reference.sh)")
+	worldFile := fs.String("world", "", "run the world described in this file (the text form of sim.Parse) and print its measured nodes")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -42,17 +45,32 @@ func run(args []string, out io.Writer) error {
 		fmt.Fprintf(tw, "%s\t\n", strings.Join(cells, "\t"))
 	}
 	tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	header := func(cells ...string) {
+		row(cells...)
+		if *markdown {
+			row(strings.Split(strings.Repeat("---,", len(cells)-1)+"---", ",")...)
+		}
+	}
+	switch {
+	case *worldFile != "":
+		if err := worldTable(header, row, *worldFile, *seeds); err != nil {
+			return err
+		}
+		return tw.Flush()
+	case *chrony:
+		if err := chronyTable(out, header, row, *seeds, *only, *chronyRef); err != nil {
+			return err
+		}
+		return tw.Flush()
+	}
 	if *list {
 		for _, s := range sim.Named() {
 			fmt.Fprintln(out, s.Name)
 		}
 		return nil
 	}
-	header := []string{"scenario", "seeds", "sync time (s)", "RMS offset (us)", "max offset (us)", "RMS freq (ppm)", "packets/h", "never synced"}
-	row(header...)
-	if *markdown {
-		row(strings.Split(strings.Repeat("---,", len(header)-1)+"---", ",")...)
-	}
+	cols := []string{"scenario", "seeds", "sync time (s)", "RMS offset (us)", "max offset (us)", "RMS freq (ppm)", "packets/h", "never synced"}
+	header(cols...)
 	for _, s := range sim.Named() {
 		if *only != "" && !strings.Contains(s.Name, *only) {
 			continue

@@ -160,12 +160,12 @@ func checkStat(v, lo, hi, tol float64) bool {
 // it passes).
 func (l ChronyLimits) SyncViolations(f Figures) []string {
 	var v []string
-	sync := f.SyncTime
-	if math.IsInf(sync, 1) {
-		sync = math.MaxFloat64 // never synchronized: fails any maximum
-	}
-	if !checkStat(sync, l.MinSyncTime, l.MaxSyncTime, 0) {
-		v = append(v, fmt.Sprintf("%s: sync time %.0f s not in [%.0f, %.0f] s", f.Name, f.SyncTime, l.MinSyncTime, l.MaxSyncTime))
+	if !checkStat(f.SyncTime, l.MinSyncTime, l.MaxSyncTime, 0) {
+		never := ""
+		if !f.Synced {
+			never = " (never synchronized)"
+		}
+		v = append(v, fmt.Sprintf("%s: sync time %.0f s%s not in [%.0f, %.0f] s", f.Name, f.SyncTime, never, l.MinSyncTime, l.MaxSyncTime))
 	}
 	for _, c := range []struct {
 		what     string

@@ -13,6 +13,10 @@ import (
 type ChronyCase struct {
 	Test    string // chrony's test, e.g. "009-sourceselection"
 	Variant string // the run within it, as "name=value" of the script's loop; "" if one
+	// Run is the number of the run in chrony's script (its run_test
+	// calls in order, from 1; 108-peer's second run is its IPv6 repeat),
+	// which keys chrony's own figures.
+	Run int
 	Params  ChronyParams
 	// Adjust adds to the world what test.common does not build (delay
 	// expressions that drop packets, extra sources).
@@ -56,24 +60,9 @@ type ChronyRun struct {
 	SyncViolations, IntervalViolations []string
 }
 
-// Worst is the figures of the run's worst client: the latest sync time,
-// the largest RMS and maximum values.
-func (r ChronyRun) Worst() Figures {
-	var w Figures
-	for _, f := range r.Measured {
-		w.SyncTime = math.Max(w.SyncTime, f.SyncTime)
-		w.RMSOffset = math.Max(w.RMSOffset, f.RMSOffset)
-		w.MaxOffset = math.Max(w.MaxOffset, f.MaxOffset)
-		w.RMSFreq = math.Max(w.RMSFreq, f.RMSFreq)
-		w.MaxFreq = math.Max(w.MaxFreq, f.MaxFreq)
-		w.Steps += f.Steps
-	}
-	return w
-}
-
-// Run simulates the case with a seed and applies chrony's checks (the
+// Simulate runs the case with a seed and applies chrony's checks (the
 // expected outcome is the caller's to judge: see SyncFails).
-func (c ChronyCase) Run(seed uint64, observe func(t float64, net *Network)) (ChronyRun, error) {
+func (c ChronyCase) Simulate(seed uint64, observe func(t float64, net *Network)) (ChronyRun, error) {
 	w := c.World()
 	w.Observe = observe
 	out, err := RunWorld(w, seed)
@@ -94,6 +83,83 @@ func (c ChronyCase) Run(seed uint64, observe func(t float64, net *Network)) (Chr
 	return r, nil
 }
 
+// ChronySummary is a case's figures over seeds, aggregated as chrony's
+// reference figures are (scripts/chrony-sim-reference.sh): over every
+// client of every seed, RMS values pooled (the root of the mean square,
+// all windows having the same length), maxima the maximum, the sync time
+// and the mean outgoing packet interval of the clients the mean.
+type ChronySummary struct {
+	Case  ChronyCase
+	Seeds int
+	// Passed counts the seeds whose check_sync gave the result chrony's
+	// test expects and whose check_packet_interval (where the test runs
+	// it) passed; the test's own further checks are not counted.
+	Passed                                      int
+	TimeRMS, TimeMax, TimeMean, FreqRMS, FreqMax float64
+	SyncTime, SyncTimeMax                       float64
+	// NeverSynced counts clients (over seeds) whose last sample was
+	// outside the thresholds.
+	NeverSynced    int
+	PacketInterval float64
+}
+
+// Summarize runs the case on seeds 1..n.
+func (c ChronyCase) Summarize(n int) (ChronySummary, error) {
+	var runs []ChronyRun
+	for seed := uint64(1); seed <= uint64(n); seed++ {
+		r, err := c.Simulate(seed, nil)
+		if err != nil {
+			return ChronySummary{}, err
+		}
+		runs = append(runs, r)
+	}
+	return c.summarize(runs), nil
+}
+
+func (c ChronyCase) summarize(runs []ChronyRun) ChronySummary {
+	s := ChronySummary{Case: c, Seeds: len(runs)}
+	var clients, intervals int
+	for _, r := range runs {
+		if (len(r.SyncViolations) > 0) == c.SyncFails && len(r.IntervalViolations) == 0 {
+			s.Passed++
+		}
+		for _, f := range r.Measured {
+			clients++
+			s.TimeRMS += f.RMSOffset * f.RMSOffset
+			s.FreqRMS += f.RMSFreq * f.RMSFreq
+			s.TimeMean += f.MeanOffset
+			s.TimeMax, s.FreqMax = math.Max(s.TimeMax, f.MaxOffset), math.Max(s.FreqMax, f.MaxFreq)
+			s.SyncTime += f.SyncTime
+			s.SyncTimeMax = math.Max(s.SyncTimeMax, f.SyncTime)
+			if !f.Synced {
+				s.NeverSynced++
+			}
+			if iv := f.Packets.MeanOutInterval(); !math.IsInf(iv, 1) {
+				s.PacketInterval += iv
+				intervals++
+			}
+		}
+	}
+	if clients > 0 {
+		k := float64(clients)
+		s.TimeRMS, s.FreqRMS = math.Sqrt(s.TimeRMS/k), math.Sqrt(s.FreqRMS/k)
+		s.TimeMean /= k
+		s.SyncTime /= k
+	}
+	s.PacketInterval /= float64(intervals)
+	if intervals == 0 {
+		s.PacketInterval = math.Inf(1)
+	}
+	return s
+}
+
+// String states the summary in one line.
+func (s ChronySummary) String() string {
+	return fmt.Sprintf("%d seeds, %d pass chrony's checks: sync %.0f s (max %.0f, %d clients never), RMS offset %.3g s, "+
+		"max offset %.3g s, mean offset %.3g s, RMS freq %.3g, max freq %.3g, packet interval %.3g s",
+		s.Seeds, s.Passed, s.SyncTime, s.SyncTimeMax, s.NeverSynced, s.TimeRMS, s.TimeMax, s.TimeMean, s.FreqRMS, s.FreqMax, s.PacketInterval)
+}
+
 // stepDiffers is why the sync time of a large initial offset is shorter
 // than chrony's window.
 const stepDiffers = "the engine steps an offset above 128 ms (RFC 5905 STEPT, §10), where chrony " +
@@ -108,51 +174,51 @@ func ChronyCases() []ChronyCase {
 	d := ChronyDefaults()
 	add := func(c ChronyCase) { cs = append(cs, c) }
 
-	add(ChronyCase{Test: "001-defaults", Params: d, PacketInterval: true})
+	add(ChronyCase{Test: "001-defaults", Run: 1, Params: d, PacketInterval: true})
 
 	p := d
 	p.Limits.TimeRMS = 5e-4
 	p.ServerStrata, p.Servers, p.Clients, p.ClientStart = 3, 4, 5, 2000
 	p.Limits.MinSyncTime, p.Limits.MaxSyncTime = 2100, 2300
-	add(ChronyCase{Test: "002-largenetwork", Params: p, PacketInterval: true})
+	add(ChronyCase{Test: "002-largenetwork", Run: 1, Params: p, PacketInterval: true})
 
-	for _, f := range []float64{-5e-2, -5e-3, 5e-3, 5e-2} {
+	for i, f := range []float64{-5e-2, -5e-3, 5e-3, 5e-2} {
 		p := d
 		p.Limits.MaxSyncTime = 1000
 		p.FreqOffset = f
 		// Adjusted so that the offset is close to 0 at the first clock
 		// update (chrony's comment).
 		p.TimeOffset = -(f * 130)
-		add(ChronyCase{Test: "003-largefreqoffset", Variant: fmt.Sprintf("freq_offset=%g", f), Params: p, PacketInterval: true})
+		add(ChronyCase{Test: "003-largefreqoffset", Run: i + 1, Variant: fmt.Sprintf("freq_offset=%g", f), Params: p, PacketInterval: true})
 	}
 
-	for _, o := range []float64{-1e2, 1e2} {
+	for i, o := range []float64{-1e2, 1e2} {
 		p := d
 		p.Limits.MinSyncTime, p.Limits.MaxSyncTime = 1300, 1400
 		p.TimeOffset = o
-		add(ChronyCase{Test: "004-largetimeoffset", Variant: fmt.Sprintf("time_offset=%g", o), Params: p,
+		add(ChronyCase{Test: "004-largetimeoffset", Run: i + 1, Variant: fmt.Sprintf("time_offset=%g", o), Params: p,
 			PacketInterval: true, NoMinSyncTime: true, Differs: stepDiffers})
 	}
 
 	p = d
 	p.TimeOffset, p.Jitter = 1, 1e-1
 	p.Limits.TimeMax, p.Limits.FreqMax, p.Limits.TimeRMS, p.Limits.FreqRMS = 5e-1, 2e-1, 1e-1, 5e-3
-	add(ChronyCase{Test: "006-largejitter", Params: p, PacketInterval: true})
+	add(ChronyCase{Test: "006-largejitter", Run: 1, Params: p, PacketInterval: true})
 
 	p = d
 	p.Wander = 1e-7
 	p.Limits.TimeMax, p.Limits.FreqMax, p.Limits.TimeRMS, p.Limits.FreqRMS = 5e-3, 5e-3, 1e-3, 1e-4
-	add(ChronyCase{Test: "007-largewander", Params: p, PacketInterval: true})
+	add(ChronyCase{Test: "007-largewander", Run: 1, Params: p, PacketInterval: true})
 
 	for _, n := range []int{1, 2, 3, 4} {
 		p := d
 		p.BaseDelay, p.Servers, p.Falsetickers = 1e-3, 5, n
-		add(ChronyCase{Test: "009-sourceselection", Variant: fmt.Sprintf("falsetickers=%d", n), Params: p,
+		add(ChronyCase{Test: "009-sourceselection", Run: n, Variant: fmt.Sprintf("falsetickers=%d", n), Params: p,
 			PacketInterval: true, SyncFails: n >= 3})
 	}
 	p = d
 	p.BaseDelay, p.Servers = 1e-3, 3
-	add(ChronyCase{Test: "009-sourceselection", Variant: "asymmetric-delay", Params: p,
+	add(ChronyCase{Test: "009-sourceselection", Run: 5, Variant: "asymmetric-delay", Params: p,
 		// base_delay (+ 1e-3 (equal 0.1 to 2) (equal 0.1 to 3)): 0.1 s
 		// more on every packet to servers 2 and 3.
 		Adjust: func(w *World) {
@@ -163,18 +229,18 @@ func ChronyCases() []ChronyCase {
 
 	p = d
 	p.Jitter, p.JitterAsymmetry, p.Limit, p.Limits.MaxSyncTime = 5e-4, 0.47, 100000, 2000
-	add(ChronyCase{Test: "011-asymjitter", Params: p, PacketInterval: true})
+	add(ChronyCase{Test: "011-asymjitter", Run: 1, Params: p, PacketInterval: true})
 
 	p = d
 	p.Limits.TimeMax, p.Limits.FreqMax, p.Limits.TimeRMS, p.Limits.FreqRMS = 1e-1, 1e-2, 2e-3, 2e-5
 	p.Limit = 100000
-	add(ChronyCase{Test: "014-intermittent", Variant: "window", Params: p,
+	add(ChronyCase{Test: "014-intermittent", Run: 1, Variant: "window", Params: p,
 		// Packets pass only for 1200 s every 10,000 s (all links).
 		Adjust: func(w *World) {
 			w.Outages = append(w.Outages, OutageRule{Start: 1200 - 0.1, End: 10000, Every: 10000})
 		}})
 	p.Limits.TimeMax, p.Limits.FreqMax, p.Limits.TimeRMS, p.Limits.MaxSyncTime = 1e-2, 1e-4, 5e-3, 22000
-	add(ChronyCase{Test: "014-intermittent", Variant: "every-20th", Params: p,
+	add(ChronyCase{Test: "014-intermittent", Run: 2, Variant: "every-20th", Params: p,
 		// Only every 20th request of the client (node 2) passes.
 		Adjust: func(w *World) {
 			w.Outages = append(w.Outages, OutageRule{From: NodeName(2), To: NodeName(1), PassEvery: 20})
@@ -191,7 +257,7 @@ func ChronyCases() []ChronyCase {
 		p.Limit = pp * 10
 		p.Limits.MinSyncTime, p.Limits.MaxSyncTime = pp*2, math.Floor(pp*21/10)+1
 		p.Limits.ClientMaxMinOutInterval, p.Limits.ClientMinMeanOutInterval = pp*1.1, pp*0.99
-		add(ChronyCase{Test: "101-poll", Variant: fmt.Sprintf("poll=%d", poll), Params: p, PacketInterval: true,
+		add(ChronyCase{Test: "101-poll", Run: int(poll), Variant: fmt.Sprintf("poll=%d", poll), Params: p, PacketInterval: true,
 			Differs: "no iburst, as chrony (the sync time window is asserted whole); chrony's polls 1, 2 and the subsecond polls -7..-1 are below this engine's " +
 				"minpoll range 3..17 (RFC 5905 MINPOLL 4, extended down to 3) and are not ported; " +
 				"chrony's makestep 1e-2 1 is the engine's fixed step threshold of 128 ms (RFC 5905 STEPT), " +
@@ -202,7 +268,7 @@ func ChronyCases() []ChronyCase {
 	p.Clients, p.Peers = 2, 2
 	p.Limits.FreqMax, p.Limits.MaxSyncTime = 1e-3, 1000
 	p.ClientServer, p.ClientPeer = Polls{6, 6}, Polls{6, 6}
-	add(ChronyCase{Test: "108-peer", Variant: "alternating", Params: p,
+	add(ChronyCase{Test: "108-peer", Run: 1, Variant: "alternating", Params: p,
 		// Requests of node 2 to the server are dropped in the second
 		// 1000 s of every 2000 s, those of node 3 in the first: each
 		// client has the server only half of the time and must follow
@@ -212,7 +278,7 @@ func ChronyCases() []ChronyCase {
 				OutageRule{From: NodeName(2), To: NodeName(1), Start: 1000 - 0.1, End: 2000, Every: 2000},
 				OutageRule{From: NodeName(3), To: NodeName(1), Start: 0, End: 1000 + 0.1, Every: 2000})
 		}})
-	for _, r := range []struct {
+	for i, r := range []struct {
 		l, r Polls
 		sync float64
 	}{{Polls{3, 6}, Polls{3, 6}, 400}, {Polls{3, 3}, Polls{6, 6}, 450}, {Polls{6, 6}, Polls{3, 3}, 450},
@@ -221,7 +287,7 @@ func ChronyCases() []ChronyCase {
 		p.Limits.FreqMax = d.Limits.FreqMax
 		p.ClientPeer, p.ClientLPeer, p.ClientRPeer = Polls{}, r.l, r.r
 		p.Limits.MaxSyncTime, p.Limit = r.sync, r.sync*10
-		add(ChronyCase{Test: "108-peer", Variant: fmt.Sprintf("polls=%d,%d,%d,%d", r.l.Min, r.l.Max, r.r.Min, r.r.Max), Params: p,
+		add(ChronyCase{Test: "108-peer", Run: i + 3, Variant: fmt.Sprintf("polls=%d,%d,%d,%d", r.l.Min, r.l.Max, r.r.Min, r.r.Max), Params: p,
 			// Node 3 never reaches the server: it has only its peer.
 			Adjust: func(w *World) {
 				w.Outages = append(w.Outages, OutageRule{From: NodeName(3), To: NodeName(1), Start: 0, End: math.Inf(1)})
@@ -234,7 +300,7 @@ func ChronyCases() []ChronyCase {
 	p.FreqOffset, p.FreqRamp = 0, 1e-10
 	p.Limits.TimeRMS = 2e-4
 	p.ClientServer = Polls{Max: 6}
-	add(ChronyCase{Test: "118-maxdelay", Variant: "maxdelay=3e-5", Params: p, PacketInterval: true,
+	add(ChronyCase{Test: "118-maxdelay", Run: 1, Variant: "maxdelay=3e-5", Params: p, PacketInterval: true,
 		Differs: "the engine has no maxdelay, maxdelayratio or maxdelaydevratio option: only its clock " +
 			"filter (the minimum-delay sample of the last eight, RFC 5905 §10) screens delays; chrony's " +
 			"runs that expect maxdelay 2e-5 to prevent synchronization and the minpoll 2 maxdelayquant run " +
@@ -243,7 +309,7 @@ func ChronyCases() []ChronyCase {
 	p = d
 	p.Clients, p.Peers, p.Jitter, p.Limit, p.Limits.MaxSyncTime = 2, 2, 1e-5, 20000, 10000
 	p.ClientServer, p.ClientPeer = Polls{Max: 8}, Polls{Max: 8}
-	add(ChronyCase{Test: "125-packetloss", Variant: "maxpoll=8", Params: p,
+	add(ChronyCase{Test: "125-packetloss", Run: 1, Variant: "maxpoll=8", Params: p,
 		// 33 % of all packets are lost, and all of node 3's to the server.
 		Adjust: func(w *World) {
 			w.Link.Loss = 0.33
@@ -251,7 +317,7 @@ func ChronyCases() []ChronyCase {
 		},
 		Differs: "chrony's second run with xleave (interleaved mode) is not ported: the engine has no such option"})
 
-	add(ChronyCase{Test: "138-syncloop", Params: d,
+	add(ChronyCase{Test: "138-syncloop", Run: 1, Params: d,
 		// Both nodes have both as servers (each itself too); node 1 is
 		// also a local stratum-1 reference.
 		Adjust: func(w *World) {
@@ -273,15 +339,15 @@ func ChronyCases() []ChronyCase {
 		far := Link{BaseDelay: p.BaseDelay + 0.5, Jitter: p.Jitter}
 		w.Links = append(w.Links, LinkRule{From: NodeName(2), Link: far}, LinkRule{To: NodeName(2), Link: far})
 	}
-	add(ChronyCase{Test: "150-maxunreach", Variant: "maxunreach=default", Params: p, PacketInterval: true,
+	add(ChronyCase{Test: "150-maxunreach", Run: 1, Variant: "maxunreach=default", Params: p, PacketInterval: true,
 		Adjust: adjust150, Differs: unreach + "; chrony keeps the unreachable server 1 selected, this engine switches to server 2"})
-	add(ChronyCase{Test: "150-maxunreach", Variant: "maxunreach=10", Params: p, PacketInterval: true,
+	add(ChronyCase{Test: "150-maxunreach", Run: 2, Variant: "maxunreach=10", Params: p, PacketInterval: true,
 		Adjust: adjust150, Differs: unreach})
 
-	for _, s := range []uint8{3, 5} {
+	for i, s := range []uint8{3, 5} {
 		p := d
 		p.PrimaryStratum = s
-		add(ChronyCase{Test: "151-stratumlimit", Variant: fmt.Sprintf("stratum=%d", s), Params: p, PacketInterval: true,
+		add(ChronyCase{Test: "151-stratumlimit", Run: i + 1, Variant: fmt.Sprintf("stratum=%d", s), Params: p, PacketInterval: true,
 			Differs: "the engine has no minstratum or maxstratum option: chrony's runs with servers at " +
 				"stratum 2 and 6, which those options reject, are not ported; a server of any " +
 				"stratum below 16 (RFC 5905 MAXSTRAT) is used"})

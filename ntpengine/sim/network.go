@@ -331,10 +331,11 @@ func (n *Network) dropped(from, to *Node, l Link) bool {
 }
 
 // Run advances true time by whole seconds up to end. At each second t
-// it first moves the clocks (wander, scheduled jumps), then calls
+// it first moves the clocks (wander, scheduled jumps) and builds the
+// engines of the nodes that start, then calls
 // sample (if not nil) with t — so that a sample is taken before the
-// engines act at t, as clknetsim samples before it resumes its nodes —
-// then starts the nodes due, ticks the engines and delivers the packets
+// engines act at t, as clknetsim samples before it resumes its nodes,
+// from t = 0 on — then ticks the engines and delivers the packets
 // that arrive before t+1. The last call of sample is at end, after
 // which nothing more runs.
 func (n *Network) Run(end float64, sample func(t float64)) error {
@@ -351,18 +352,20 @@ func (n *Network) Run(end float64, sample func(t float64)) error {
 				nd.jumps = nd.jumps[1:]
 			}
 		}
-		if sample != nil && n.now > 0 {
-			sample(n.now)
-		}
-		if n.now >= end {
-			return nil
-		}
 		for _, nd := range n.nodes {
 			if nd.Engine == nil && nd.Start <= n.now {
 				if err := n.start(nd); err != nil {
 					return err
 				}
 			}
+		}
+		if sample != nil {
+			sample(n.now)
+		}
+		if n.now >= end {
+			return nil
+		}
+		for _, nd := range n.nodes {
 			if nd.Engine != nil {
 				n.tick(nd)
 			}

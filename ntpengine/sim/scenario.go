@@ -174,7 +174,11 @@ func Run(s Scenario, seed uint64) (Result, error) {
 	}
 	res.PacketsPerHour /= float64(len(res.Nodes))
 	for _, f := range out.Measured {
-		res.SyncTime = math.Max(res.SyncTime, f.SyncTime)
+		sync := f.SyncTime
+		if !f.Synced {
+			sync = math.Inf(1)
+		}
+		res.SyncTime = math.Max(res.SyncTime, sync)
 		res.RMSOffset = math.Max(res.RMSOffset, f.RMSOffset)
 		res.RMSFreq = math.Max(res.RMSFreq, f.RMSFreq)
 		res.MaxOffset = math.Max(res.MaxOffset, f.MaxOffset)

@@ -128,15 +128,20 @@ func orDefault(v, d float64) float64 {
 // (test.common check_sync with clknetsim's statistics).
 type Figures struct {
 	Name string
-	// SyncTime is the true time of the last one-second sample with
-	// |offset| > TimeMax or |frequency| > FreqMax, 0 if none (find_sync);
-	// +Inf when the last sample of the run was such a sample.
+	// SyncTime is one second after the last one-second sample (from
+	// t = 0) with |offset| > TimeMax or |frequency| > FreqMax, 0 if none
+	// (clknetsim's find_sync with chrony's smoothing 1.0): Duration+1
+	// when the last sample of the run was such a sample, and Synced is
+	// then false.
 	SyncTime float64
+	Synced   bool
 	// RMS and maximum |offset| and |frequency| (the total rate error,
 	// slewing included, Clock.TotalFrequency) over the samples after
 	// Measure.After.
 	RMSOffset, MaxOffset, RMSFreq, MaxFreq float64
-	Samples                                int
+	// MeanOffset is the mean offset over the same samples (a bias).
+	MeanOffset float64
+	Samples    int
 	// Steps is how many times the engine stepped the clock.
 	Steps   int
 	Packets PacketStats
@@ -144,11 +149,11 @@ type Figures struct {
 
 type accumulator struct {
 	m                  Measure
-	lastBad            float64
+	lastBad            float64 // -1: none
 	n                  int
-	sumO2, maxO        float64
+	sumO, sumO2, maxO  float64
 	sumF2, maxF        float64
-	badAtEnd, anyAfter bool
+	badAtEnd           bool
 }
 
 func (a *accumulator) add(t, off, freq float64) {
@@ -159,6 +164,7 @@ func (a *accumulator) add(t, off, freq float64) {
 	a.badAtEnd = bad
 	if t > a.m.after() {
 		a.n++
+		a.sumO += off
 		a.sumO2 += off * off
 		a.sumF2 += freq * freq
 		a.maxO = math.Max(a.maxO, math.Abs(off))
@@ -167,12 +173,10 @@ func (a *accumulator) add(t, off, freq float64) {
 }
 
 func (a *accumulator) figures(nd *Node) Figures {
-	f := Figures{Name: nd.Name, SyncTime: a.lastBad, Samples: a.n, MaxOffset: a.maxO, MaxFreq: a.maxF,
-		Steps: nd.Steps, Packets: nd.Packets}
-	if a.badAtEnd {
-		f.SyncTime = math.Inf(1)
-	}
+	f := Figures{Name: nd.Name, SyncTime: a.lastBad + 1, Synced: !a.badAtEnd, Samples: a.n, MaxOffset: a.maxO,
+		MaxFreq: a.maxF, Steps: nd.Steps, Packets: nd.Packets}
 	if a.n > 0 {
+		f.MeanOffset = a.sumO / float64(a.n)
 		f.RMSOffset = math.Sqrt(a.sumO2 / float64(a.n))
 		f.RMSFreq = math.Sqrt(a.sumF2 / float64(a.n))
 	}
@@ -349,7 +353,7 @@ func RunWorld(w World, seed uint64) (Outcome, error) {
 	}
 	accs := make([]accumulator, len(measured))
 	for i := range accs {
-		accs[i].m = w.Measure
+		accs[i].m, accs[i].lastBad = w.Measure, -1
 	}
 	err = net.Run(w.Duration, func(t float64) {
 		for i, nd := range measured {

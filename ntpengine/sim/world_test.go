@@ -232,3 +232,24 @@ func BenchmarkTenNodes10000s(b *testing.B) {
 		}
 	}
 }
+
+// TestChronyCasesAreDistinctRuns: every ported case names a run of its
+// chrony test, and no two name the same one (the key of chrony's figures).
+func TestChronyCasesAreDistinctRuns(t *testing.T) {
+	seen := map[string]map[int]string{}
+	for _, c := range ChronyCases() {
+		if c.Run < 1 {
+			t.Errorf("%s: no run number", c.Key())
+		}
+		if seen[c.Test] == nil {
+			seen[c.Test] = map[int]string{}
+		}
+		if other, dup := seen[c.Test][c.Run]; dup {
+			t.Errorf("%s and %s are both run %d", other, c.Key(), c.Run)
+		}
+		seen[c.Test][c.Run] = c.Key()
+	}
+	if len(seen) != 16 {
+		t.Errorf("%d chrony tests ported, want the 16 of the list", len(seen))
+	}
+}

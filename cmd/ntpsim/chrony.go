@@ -1,0 +1,195 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/ntpagent/ntpagent/ntpengine/sim"
+)
+
+// chronyRef is chrony's own figures for one run of one of its tests, as
+// scripts/chrony-sim-reference.sh summarizes them (-t).
+type chronyRef struct {
+	seeds, passed                       int
+	timeRMS, timeMax, freqRMS, syncTime float64
+}
+
+// readChronyRef reads the summary TSV of scripts/chrony-sim-reference.sh:
+// "#" comment lines, a header naming the columns, one row per test and
+// run. It needs the columns test, run, seeds, time_rms_s, time_max_s,
+// freq_rms, sync_time_s and sync_ok.
+func readChronyRef(r io.Reader) (map[string]chronyRef, error) {
+	refs := map[string]chronyRef{}
+	sc := bufio.NewScanner(r)
+	var col map[string]int
+	line := 0
+	for sc.Scan() {
+		line++
+		text := sc.Text()
+		if strings.HasPrefix(text, "#") || strings.TrimSpace(text) == "" {
+			continue
+		}
+		f := strings.Split(text, "\t")
+		if col == nil {
+			col = map[string]int{}
+			for i, name := range f {
+				col[name] = i
+			}
+			for _, need := range []string{"test", "run", "seeds", "time_rms_s", "time_max_s", "freq_rms", "sync_time_s", "sync_ok"} {
+				if _, ok := col[need]; !ok {
+					return nil, fmt.Errorf("chrony figures: no column %q in the header", need)
+				}
+			}
+			continue
+		}
+		get := func(name string) string {
+			if i := col[name]; i < len(f) {
+				return f[i]
+			}
+			return ""
+		}
+		num := func(name string) (float64, error) {
+			v, err := strconv.ParseFloat(get(name), 64)
+			if err != nil {
+				return 0, fmt.Errorf("chrony figures: line %d: %s %q is not a number", line, name, get(name))
+			}
+			return v, nil
+		}
+		var ref chronyRef
+		var vals [6]float64
+		for i, name := range []string{"seeds", "sync_ok", "time_rms_s", "time_max_s", "freq_rms", "sync_time_s"} {
+			v, err := num(name)
+			if err != nil {
+				return nil, err
+			}
+			vals[i] = v
+		}
+		ref.seeds, ref.passed = int(vals[0]), int(vals[1])
+		ref.timeRMS, ref.timeMax, ref.freqRMS, ref.syncTime = vals[2], vals[3], vals[4], vals[5]
+		refs[get("test")+"#"+get("run")] = ref
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("chrony figures: %w", err)
+	}
+	return refs, nil
+}
+
+// chronyTable prints one row per ported chrony test run: this engine's
+// figures over seeds with chrony's pass limits, and chrony's own figures
+// beside them when refFile names its summary.
+func chronyTable(out io.Writer, header, row func(...string), seeds int, only, refFile string) error {
+	var refs map[string]chronyRef
+	if refFile != "" {
+		f, err := os.Open(refFile)
+		if err != nil {
+			return fmt.Errorf("chrony figures: %w", err)
+		}
+		refs, err = readChronyRef(f)
+		f.Close()
+		if err != nil {
+			return err
+		}
+	}
+	var cases []sim.ChronyCase
+	for _, c := range sim.ChronyCases() {
+		if only == "" || strings.Contains(c.Key(), only) {
+			cases = append(cases, c)
+		}
+	}
+	sums := make([]sim.ChronySummary, len(cases))
+	errs := make([]error, len(cases))
+	var wg sync.WaitGroup
+	work := make(chan int)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				sums[i], errs[i] = cases[i].Summarize(seeds)
+			}
+		}()
+	}
+	for i := range cases {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	header("chrony test", "run", "seeds", "pass", "sync time (s)", "RMS offset (us)", "max offset (us)", "mean offset (us)",
+		"RMS freq (ppm)", "limits: sync, RMS, max", "chrony: pass, sync (s), RMS (us), max (us)", "RMS / chrony's")
+	for _, s := range sums {
+		c, l := s.Case, s.Case.Params.Limits
+		minSync := l.MinSyncTime
+		if c.NoMinSyncTime || c.Params.IBurst {
+			minSync = 0
+		}
+		expect := ""
+		if c.SyncFails {
+			expect = " (expected to fail)"
+		}
+		limits := fmt.Sprintf("%g..%g s, %g us, %g us%s", minSync, l.MaxSyncTime, l.TimeRMS*1e6, l.TimeMax*1e6, expect)
+		sync := fmt.Sprintf("%.0f", s.SyncTime)
+		if s.NeverSynced > 0 {
+			sync += fmt.Sprintf(" (%d never)", s.NeverSynced)
+		}
+		ref, ratio := "-", "-"
+		if r, ok := refs[fmt.Sprintf("%s#%d", c.Test, c.Run)]; ok {
+			ref = fmt.Sprintf("%d/%d, %.0f, %.1f, %.0f", r.passed, r.seeds, r.syncTime, r.timeRMS*1e6, r.timeMax*1e6)
+			if r.timeRMS > 0 {
+				ratio = fmt.Sprintf("%.2f", s.TimeRMS/r.timeRMS)
+			}
+		}
+		row(c.Key(), strconv.Itoa(c.Run), strconv.Itoa(s.Seeds), fmt.Sprintf("%d/%d", s.Passed, s.Seeds), sync,
+			us(s.TimeRMS), us(s.TimeMax), us(s.TimeMean), fmt.Sprintf("%.3f", s.FreqRMS*1e6), limits, ref, ratio)
+	}
+	return nil
+}
+
+// us prints seconds in microseconds, large values without decimals.
+func us(v float64) string {
+	if math.Abs(v) >= 1e-3 {
+		return fmt.Sprintf("%.0f", v*1e6)
+	}
+	return fmt.Sprintf("%.1f", v*1e6)
+}
+
+// worldTable runs the world in file on seeds 1..n and prints one row per
+// measured node and seed.
+func worldTable(header, row func(...string), file string, n int) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return fmt.Errorf("world: %w", err)
+	}
+	w, err := sim.Parse(f)
+	f.Close()
+	if err != nil {
+		return err
+	}
+	header("node", "seed", "sync time (s)", "RMS offset (us)", "max offset (us)", "mean offset (us)", "RMS freq (ppm)", "steps", "packets out")
+	for seed := uint64(1); seed <= uint64(n); seed++ {
+		o, err := sim.RunWorld(w, seed)
+		if err != nil {
+			return err
+		}
+		for _, m := range o.Measured {
+			sync := fmt.Sprintf("%.0f", m.SyncTime)
+			if !m.Synced {
+				sync = "never"
+			}
+			row(m.Name, strconv.FormatUint(seed, 10), sync, us(m.RMSOffset), us(m.MaxOffset), us(m.MeanOffset),
+				fmt.Sprintf("%.3f", m.RMSFreq*1e6), strconv.Itoa(m.Steps), strconv.Itoa(m.Packets.Out))
+		}
+	}
+	return nil
+}
