@@ -16,8 +16,8 @@ type ChronyCase struct {
 	// Run is the number of the run in chrony's script (its run_test
 	// calls in order, from 1; 108-peer's second run is its IPv6 repeat),
 	// which keys chrony's own figures.
-	Run int
-	Params  ChronyParams
+	Run    int
+	Params ChronyParams
 	// Adjust adds to the world what test.common does not build (delay
 	// expressions that drop packets, extra sources).
 	Adjust func(*World)
@@ -94,9 +94,9 @@ type ChronySummary struct {
 	// Passed counts the seeds whose check_sync gave the result chrony's
 	// test expects and whose check_packet_interval (where the test runs
 	// it) passed; the test's own further checks are not counted.
-	Passed                                      int
+	Passed                                       int
 	TimeRMS, TimeMax, TimeMean, FreqRMS, FreqMax float64
-	SyncTime, SyncTimeMax                       float64
+	SyncTime, SyncTimeMax                        float64
 	// NeverSynced counts clients (over seeds) whose last sample was
 	// outside the thresholds.
 	NeverSynced    int

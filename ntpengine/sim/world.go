@@ -148,12 +148,12 @@ type Figures struct {
 }
 
 type accumulator struct {
-	m                  Measure
-	lastBad            float64 // -1: none
-	n                  int
-	sumO, sumO2, maxO  float64
-	sumF2, maxF        float64
-	badAtEnd           bool
+	m                 Measure
+	lastBad           float64 // -1: none
+	n                 int
+	sumO, sumO2, maxO float64
+	sumF2, maxF       float64
+	badAtEnd          bool
 }
 
 func (a *accumulator) add(t, off, freq float64) {
