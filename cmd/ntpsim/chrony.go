@@ -15,16 +15,20 @@ import (
 )
 
 // chronyRef is chrony's own figures for one run of one of its tests, as
-// scripts/chrony-sim-reference.sh summarizes them (-t).
+// scripts/chrony-sim-reference.sh summarizes them.
 type chronyRef struct {
 	seeds, passed                       int
-	timeRMS, timeMax, freqRMS, syncTime float64
+	syncTime, timeRMS, timeMax, freqRMS float64
 }
+
+// refColumns are the columns of the reference summary that the table
+// uses: per seed the worst client, mean over seeds (and sync_ok, the
+// seeds whose check_sync passed).
+var refColumns = []string{"seeds", "sync_ok", "sync_mean", "rms_offset_mean", "max_offset", "rms_freq_mean"}
 
 // readChronyRef reads the summary TSV of scripts/chrony-sim-reference.sh:
 // "#" comment lines, a header naming the columns, one row per test and
-// run. It needs the columns test, run, seeds, time_rms_s, time_max_s,
-// freq_rms, sync_time_s and sync_ok.
+// run, keyed by the columns test and run.
 func readChronyRef(r io.Reader) (map[string]chronyRef, error) {
 	refs := map[string]chronyRef{}
 	sc := bufio.NewScanner(r)
@@ -42,7 +46,7 @@ func readChronyRef(r io.Reader) (map[string]chronyRef, error) {
 			for i, name := range f {
 				col[name] = i
 			}
-			for _, need := range []string{"test", "run", "seeds", "time_rms_s", "time_max_s", "freq_rms", "sync_time_s", "sync_ok"} {
+			for _, need := range append([]string{"test", "run"}, refColumns...) {
 				if _, ok := col[need]; !ok {
 					return nil, fmt.Errorf("chrony figures: no column %q in the header", need)
 				}
@@ -55,25 +59,18 @@ func readChronyRef(r io.Reader) (map[string]chronyRef, error) {
 			}
 			return ""
 		}
-		num := func(name string) (float64, error) {
-			v, err := strconv.ParseFloat(get(name), 64)
+		var v [6]float64
+		for i, name := range refColumns {
+			// sync_ok is "passed/seeds".
+			text, _, _ := strings.Cut(get(name), "/")
+			x, err := strconv.ParseFloat(text, 64)
 			if err != nil {
-				return 0, fmt.Errorf("chrony figures: line %d: %s %q is not a number", line, name, get(name))
+				return nil, fmt.Errorf("chrony figures: line %d: %s %q is not a number", line, name, get(name))
 			}
-			return v, nil
+			v[i] = x
 		}
-		var ref chronyRef
-		var vals [6]float64
-		for i, name := range []string{"seeds", "sync_ok", "time_rms_s", "time_max_s", "freq_rms", "sync_time_s"} {
-			v, err := num(name)
-			if err != nil {
-				return nil, err
-			}
-			vals[i] = v
-		}
-		ref.seeds, ref.passed = int(vals[0]), int(vals[1])
-		ref.timeRMS, ref.timeMax, ref.freqRMS, ref.syncTime = vals[2], vals[3], vals[4], vals[5]
-		refs[get("test")+"#"+get("run")] = ref
+		refs[get("test")+"#"+get("run")] = chronyRef{seeds: int(v[0]), passed: int(v[1]),
+			syncTime: v[2], timeRMS: v[3], timeMax: v[4], freqRMS: v[5]}
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("chrony figures: %w", err)
@@ -128,6 +125,11 @@ func chronyTable(out io.Writer, header, row func(...string), seeds int, only, re
 	}
 	header("chrony test", "run", "seeds", "pass", "sync time (s)", "RMS offset (us)", "max offset (us)", "mean offset (us)",
 		"RMS freq (ppm)", "limits: sync, RMS, max", "chrony: pass, sync (s), RMS (us), max (us)", "RMS / chrony's")
+	pm := func(st sim.Stats, scale float64, f func(float64) string) string {
+		return f(st.Mean*scale) + " ± " + f(st.SD*scale)
+	}
+	whole := func(v float64) string { return fmt.Sprintf("%.0f", v) }
+	ppm := func(v float64) string { return fmt.Sprintf("%.3f", v) }
 	for _, s := range sums {
 		c, l := s.Case, s.Case.Params.Limits
 		minSync := l.MinSyncTime
@@ -139,7 +141,7 @@ func chronyTable(out io.Writer, header, row func(...string), seeds int, only, re
 			expect = " (expected to fail)"
 		}
 		limits := fmt.Sprintf("%g..%g s, %g us, %g us%s", minSync, l.MaxSyncTime, l.TimeRMS*1e6, l.TimeMax*1e6, expect)
-		sync := fmt.Sprintf("%.0f", s.SyncTime)
+		sync := pm(s.SyncTime, 1, whole)
 		if s.NeverSynced > 0 {
 			sync += fmt.Sprintf(" (%d never)", s.NeverSynced)
 		}
@@ -147,11 +149,11 @@ func chronyTable(out io.Writer, header, row func(...string), seeds int, only, re
 		if r, ok := refs[fmt.Sprintf("%s#%d", c.Test, c.Run)]; ok {
 			ref = fmt.Sprintf("%d/%d, %.0f, %.1f, %.0f", r.passed, r.seeds, r.syncTime, r.timeRMS*1e6, r.timeMax*1e6)
 			if r.timeRMS > 0 {
-				ratio = fmt.Sprintf("%.2f", s.TimeRMS/r.timeRMS)
+				ratio = fmt.Sprintf("%.2f", s.TimeRMS.Mean/r.timeRMS)
 			}
 		}
 		row(c.Key(), strconv.Itoa(c.Run), strconv.Itoa(s.Seeds), fmt.Sprintf("%d/%d", s.Passed, s.Seeds), sync,
-			us(s.TimeRMS), us(s.TimeMax), us(s.TimeMean), fmt.Sprintf("%.3f", s.FreqRMS*1e6), limits, ref, ratio)
+			pm(s.TimeRMS, 1, us), us(s.TimeMax), us(s.TimeMean), pm(s.FreqRMS, 1e6, ppm), limits, ref, ratio)
 	}
 	return nil
 }

@@ -84,22 +84,27 @@ func (c ChronyCase) Simulate(seed uint64, observe func(t float64, net *Network))
 }
 
 // ChronySummary is a case's figures over seeds, aggregated as chrony's
-// reference figures are (scripts/chrony-sim-reference.sh): over every
-// client of every seed, RMS values pooled (the root of the mean square,
-// all windows having the same length), maxima the maximum, the sync time
-// and the mean outgoing packet interval of the clients the mean.
+// reference figures are (scripts/chrony-sim-reference.sh): per seed the
+// worst client counts (the largest sync time, RMS offset and RMS
+// frequency), then mean and sample standard deviation over the seeds;
+// maxima are over every sample of every client and seed.
 type ChronySummary struct {
 	Case  ChronyCase
 	Seeds int
 	// Passed counts the seeds whose check_sync gave the result chrony's
 	// test expects and whose check_packet_interval (where the test runs
 	// it) passed; the test's own further checks are not counted.
-	Passed                                       int
-	TimeRMS, TimeMax, TimeMean, FreqRMS, FreqMax float64
-	SyncTime, SyncTimeMax                        float64
+	Passed                     int
+	SyncTime, TimeRMS, FreqRMS Stats
+	SyncTimeMax                float64
+	TimeMax, FreqMax           float64
+	// TimeMean is the mean offset over every client and seed (a bias).
+	TimeMean float64
 	// NeverSynced counts clients (over seeds) whose last sample was
 	// outside the thresholds.
-	NeverSynced    int
+	NeverSynced int
+	// PacketInterval is the mean outgoing packet interval of the
+	// clients, averaged.
 	PacketInterval float64
 }
 
@@ -118,19 +123,21 @@ func (c ChronyCase) Summarize(n int) (ChronySummary, error) {
 
 func (c ChronyCase) summarize(runs []ChronyRun) ChronySummary {
 	s := ChronySummary{Case: c, Seeds: len(runs)}
+	var sync, rms, freq []float64
 	var clients, intervals int
 	for _, r := range runs {
 		if (len(r.SyncViolations) > 0) == c.SyncFails && len(r.IntervalViolations) == 0 {
 			s.Passed++
 		}
+		var worst Figures
 		for _, f := range r.Measured {
-			clients++
-			s.TimeRMS += f.RMSOffset * f.RMSOffset
-			s.FreqRMS += f.RMSFreq * f.RMSFreq
-			s.TimeMean += f.MeanOffset
+			worst.SyncTime = math.Max(worst.SyncTime, f.SyncTime)
+			worst.RMSOffset = math.Max(worst.RMSOffset, f.RMSOffset)
+			worst.RMSFreq = math.Max(worst.RMSFreq, f.RMSFreq)
 			s.TimeMax, s.FreqMax = math.Max(s.TimeMax, f.MaxOffset), math.Max(s.FreqMax, f.MaxFreq)
-			s.SyncTime += f.SyncTime
 			s.SyncTimeMax = math.Max(s.SyncTimeMax, f.SyncTime)
+			s.TimeMean += f.MeanOffset
+			clients++
 			if !f.Synced {
 				s.NeverSynced++
 			}
@@ -139,12 +146,11 @@ func (c ChronyCase) summarize(runs []ChronyRun) ChronySummary {
 				intervals++
 			}
 		}
+		sync, rms, freq = append(sync, worst.SyncTime), append(rms, worst.RMSOffset), append(freq, worst.RMSFreq)
 	}
+	s.SyncTime, s.TimeRMS, s.FreqRMS = stats(sync), stats(rms), stats(freq)
 	if clients > 0 {
-		k := float64(clients)
-		s.TimeRMS, s.FreqRMS = math.Sqrt(s.TimeRMS/k), math.Sqrt(s.FreqRMS/k)
-		s.TimeMean /= k
-		s.SyncTime /= k
+		s.TimeMean /= float64(clients)
 	}
 	s.PacketInterval /= float64(intervals)
 	if intervals == 0 {
@@ -155,9 +161,10 @@ func (c ChronyCase) summarize(runs []ChronyRun) ChronySummary {
 
 // String states the summary in one line.
 func (s ChronySummary) String() string {
-	return fmt.Sprintf("%d seeds, %d pass chrony's checks: sync %.0f s (max %.0f, %d clients never), RMS offset %.3g s, "+
-		"max offset %.3g s, mean offset %.3g s, RMS freq %.3g, max freq %.3g, packet interval %.3g s",
-		s.Seeds, s.Passed, s.SyncTime, s.SyncTimeMax, s.NeverSynced, s.TimeRMS, s.TimeMax, s.TimeMean, s.FreqRMS, s.FreqMax, s.PacketInterval)
+	return fmt.Sprintf("%d seeds, %d pass chrony's checks: sync %.0f ± %.0f s (max %.0f, %d clients never), "+
+		"RMS offset %.3g ± %.2g s, max offset %.3g s, mean offset %.3g s, RMS freq %.3g ± %.2g, max freq %.3g, "+
+		"packet interval %.3g s", s.Seeds, s.Passed, s.SyncTime.Mean, s.SyncTime.SD, s.SyncTimeMax, s.NeverSynced,
+		s.TimeRMS.Mean, s.TimeRMS.SD, s.TimeMax, s.TimeMean, s.FreqRMS.Mean, s.FreqRMS.SD, s.FreqMax, s.PacketInterval)
 }
 
 // stepDiffers is why the sync time of a large initial offset is shorter
