@@ -1,0 +1,153 @@
+package wirelab
+
+import (
+	"bytes"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+)
+
+func loopbackUDP(t *testing.T) *net.UDPConn {
+	t.Helper()
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func addrOf(c *net.UDPConn) netip.AddrPort { return c.LocalAddr().(*net.UDPAddr).AddrPort() }
+
+// The schedule draws base delay plus an exponential extra delay whose mean
+// is the jitter, and drops the given fraction; the same seed gives the same
+// draws.
+func TestScheduleDrawsExponentialJitterAndLoss(t *testing.T) {
+	p := Path{BaseDelay: time.Millisecond, Jitter: 100 * time.Microsecond, Loss: 0.2}
+	s, again := newSchedule(p, 7), newSchedule(p, 7)
+	const n = 20000
+	var sum time.Duration
+	kept := 0
+	for range n {
+		d, ok := s.next()
+		d2, ok2 := again.next()
+		if d != d2 || ok != ok2 {
+			t.Fatal("two schedules with one seed differ")
+		}
+		if !ok {
+			continue
+		}
+		kept++
+		if d < p.BaseDelay {
+			t.Fatalf("delay %v below the base delay", d)
+		}
+		sum += d - p.BaseDelay
+	}
+	if lost := float64(n-kept) / n; lost < 0.18 || lost > 0.22 {
+		t.Errorf("lost %.3f of the datagrams, want 0.2", lost)
+	}
+	if mean := sum / time.Duration(kept); mean < 95*time.Microsecond || mean > 105*time.Microsecond {
+		t.Errorf("mean extra delay %v, want the jitter, 100 µs", mean)
+	}
+	if d, ok := newSchedule(Path{BaseDelay: time.Millisecond}, 1).next(); !ok || d != time.Millisecond {
+		t.Errorf("no jitter, no loss: %v %v, want exactly the base delay", d, ok)
+	}
+}
+
+func TestPathRefusesBadValues(t *testing.T) {
+	for _, p := range []Path{{BaseDelay: -1}, {Jitter: -1}, {Loss: 1}, {Loss: -0.1}} {
+		if _, err := NewDelayLine(nil, nil, netip.AddrPort{}, p, 0); err == nil {
+			t.Errorf("path %+v accepted", p)
+		}
+	}
+}
+
+// A datagram crosses the line to the server and its answer comes back to
+// the client, unchanged, each way held at least the base delay (measured
+// from the kernel's receive timestamp to the client's own).
+func TestDelayLineForwardsBothWaysAfterTheBaseDelay(t *testing.T) {
+	server, client := loopbackUDP(t), loopbackUDP(t)
+	defer server.Close()
+	defer client.Close()
+	const base = 20 * time.Millisecond
+	line, err := NewDelayLine(loopbackUDP(t), loopbackUDP(t), addrOf(server), Path{BaseDelay: base}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer line.Close()
+	go func() {
+		buf := make([]byte, 100)
+		for {
+			n, from, err := server.ReadFromUDPAddrPort(buf)
+			if err != nil {
+				return
+			}
+			server.WriteToUDPAddrPort(append([]byte("re:"), buf[:n]...), from)
+		}
+	}()
+	buf := make([]byte, 100)
+	for i := range 5 {
+		msg := []byte{'p', byte('0' + i)}
+		sent := time.Now()
+		if _, err := client.WriteToUDPAddrPort(msg, line.Addr()); err != nil {
+			t.Fatal(err)
+		}
+		client.SetReadDeadline(time.Now().Add(10 * time.Second))
+		n, from, err := client.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			t.Fatalf("datagram %d: no answer: %v", i, err)
+		}
+		if rtt := time.Since(sent); rtt < 2*base {
+			t.Errorf("datagram %d: answered after %v, less than twice the base delay", i, rtt)
+		}
+		if from != line.Addr() || !bytes.Equal(buf[:n], append([]byte("re:"), msg...)) {
+			t.Errorf("datagram %d: %q from %v, want %q from the line %v", i, buf[:n], from, "re:"+string(msg), line.Addr())
+		}
+	}
+	if st := line.Stats(); st.Up != 5 || st.Down != 5 || st.UpLost != 0 || st.DownLost != 0 {
+		t.Errorf("stats %+v, want 5 each way and no loss", st)
+	}
+}
+
+// Datagrams the Path loses never arrive, and the line counts them.
+func TestDelayLineDropsLostDatagrams(t *testing.T) {
+	server, client := loopbackUDP(t), loopbackUDP(t)
+	defer server.Close()
+	defer client.Close()
+	p := Path{Loss: 0.5}
+	line, err := NewDelayLine(loopbackUDP(t), loopbackUDP(t), addrOf(server), p, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer line.Close()
+	want := 0
+	s := newSchedule(p, 3) // the line's upward draws
+	const n = 40
+	for range n {
+		if _, ok := s.next(); ok {
+			want++
+		}
+	}
+	for i := range n {
+		if _, err := client.WriteToUDPAddrPort([]byte{byte(i)}, line.Addr()); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Millisecond) // keep the order of the draws
+	}
+	got := 0
+	buf := make([]byte, 10)
+	server.SetReadDeadline(time.Now().Add(2 * time.Second))
+	for {
+		if _, _, err := server.ReadFromUDPAddrPort(buf); err != nil {
+			break
+		}
+		got++
+		server.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+	}
+	if got != want || want == 0 || want == n {
+		t.Errorf("server got %d of %d datagrams, the schedule keeps %d", got, n, want)
+	}
+	if st := line.Stats(); st.Up != uint64(want) || st.UpLost != uint64(n-want) {
+		t.Errorf("stats %+v, want %d forwarded and %d lost", st, want, n-want)
+	}
+}

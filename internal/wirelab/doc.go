@@ -1,0 +1,42 @@
+// Package wirelab measures the NTP engine on a real path: the host's
+// kernel, sockets and scheduler between the engine and its reference, with
+// the host's own clock as the truth, beside chronyd on an identical path.
+//
+// A Lab is two network namespaces that it creates and deletes: "near",
+// where the measured clients run, and "far", where the reference runs, with
+// addresses from 198.18.0.0/15 on their loopback devices. Nothing joins the
+// two but a DelayLine per client: a userspace UDP forwarder with one socket
+// in each namespace that holds every datagram for a base delay plus an
+// exponentially distributed extra delay (its mean is the jitter, drawn
+// independently per datagram and direction) and drops a given fraction,
+// as netem would on a kernel that has it. It schedules each datagram from
+// the kernel's receive timestamp and sends it from a thread sleeping on an
+// absolute deadline with no timer slack, so that the path adds the delays
+// it is told and little else, the same in both directions.
+//
+// Run starts a reference chronyd (chronyd -x: it never touches the host
+// clock) serving the host clock at stratum 1 in the far namespace, then two
+// clients, each behind its own delay line with the same parameters: the
+// agent (in this process, its NTP socket opened in the near namespace as
+// a vpn-instance, disciplining a virtual clock) and a chronyd client (in
+// the near namespace, also -x). Once a second it reads each one's true
+// error, its clock minus the host clock:
+//
+//   - the agent: /ntp/status/virtual-clock-offset (the virtual clock's
+//     time minus the host's, read at one instant), and its rate against
+//     the host (the frequency correction plus any start-up error);
+//   - chronyd: under -x chronyd keeps its own clock as a correction over
+//     the host clock that it never applies; `chronyc tracking` reports that
+//     correction as "System time" (the host clock fast or slow of chronyd's
+//     estimate of true time) and the rate it keeps as "Frequency". With the
+//     host clock as the truth, chronyd's true error is minus "System time"
+//     and its frequency error minus "Frequency" (chrony's "fast" is
+//     positive in the report's sign).
+//
+// Both are exact readings of what each daemon would serve, with no network
+// measurement of our own in between, so the comparison is fair.
+//
+// It must not touch the host clock, the host's network state outside the
+// namespaces it creates, or the engine's internals; chronyd runs only with
+// -x. Everything it starts it stops.
+package wirelab

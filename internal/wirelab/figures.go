@@ -1,0 +1,79 @@
+package wirelab
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// SyncLimit is the error beyond which a client is not synchronized, for
+// the time to sync: 1 ms, chrony's time_max_limit.
+const SyncLimit = time.Millisecond
+
+// Figures summarize a Series.
+type Figures struct {
+	// N is the number of samples from Settle on.
+	N int
+	// Mean and RMS of the error, and its largest magnitude, from Settle on.
+	Mean, RMS, MaxAbs time.Duration
+	// SyncTime is one second after the last sample whose error was
+	// beyond SyncLimit (0 if none; Never if the last one was).
+	SyncTime time.Duration
+	Never    bool
+	// FrequencyRMS is the RMS of the frequency error from Settle on, in
+	// ppm; Frequency its last value.
+	FrequencyRMS, Frequency float64
+}
+
+// Figures computes s's figures with statistics from settle on.
+func (s Series) Figures(settle time.Duration) Figures {
+	var f Figures
+	var sum, sum2, fsum2 float64
+	for i, x := range s.Samples {
+		if x.Offset > SyncLimit || x.Offset < -SyncLimit {
+			f.SyncTime = x.At + time.Second
+			f.Never = i == len(s.Samples)-1
+		}
+		f.Frequency = x.FrequencyPPM
+		if x.At < settle {
+			continue
+		}
+		f.N++
+		o := float64(x.Offset)
+		sum += o
+		sum2 += o * o
+		fsum2 += x.FrequencyPPM * x.FrequencyPPM
+		f.MaxAbs = max(f.MaxAbs, x.Offset, -x.Offset)
+	}
+	if f.N > 0 {
+		n := float64(f.N)
+		f.Mean = time.Duration(math.Round(sum / n))
+		f.RMS = time.Duration(math.Round(math.Sqrt(sum2 / n)))
+		f.FrequencyRMS = math.Sqrt(fsum2 / n)
+	}
+	return f
+}
+
+// String renders the figures on one line.
+func (f Figures) String() string {
+	sync := fmt.Sprintf("%.0f s", f.SyncTime.Seconds())
+	if f.Never {
+		sync = "never"
+	}
+	return fmt.Sprintf("error RMS %s mean %+.1f µs max %s (n=%d); within 1 ms from %s; frequency error RMS %.3f ppm, last %+.3f ppm",
+		us(f.RMS), float64(f.Mean)/1e3, us(f.MaxAbs), f.N, sync, f.FrequencyRMS, f.Frequency)
+}
+
+// us renders a duration in microseconds with one decimal.
+func us(d time.Duration) string { return fmt.Sprintf("%.1f µs", float64(d)/1e3) }
+
+// describe renders every tenth sample of a series, for a failing test.
+func describe(s Series) string {
+	out := ""
+	for i, x := range s.Samples {
+		if i%10 == 0 || i == len(s.Samples)-1 {
+			out += fmt.Sprintf("\n  %4.0f s %+9.1f µs %+8.3f ppm synced=%v", x.At.Seconds(), float64(x.Offset)/1e3, x.FrequencyPPM, x.Synced)
+		}
+	}
+	return out
+}

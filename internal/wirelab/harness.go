@@ -1,0 +1,206 @@
+package wirelab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/netip"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/ntpagent/ntpagent/agent"
+	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/ntpengine/clock"
+)
+
+// ReferencePort is the reference chronyd's NTP port in the far namespace.
+const ReferencePort = 123
+
+// chronydAcquisitionPort is the chronyd client's one source port, so that
+// its delay line sees one client.
+const chronydAcquisitionPort = 10123
+
+// Config is one measurement: both clients on identical paths to one
+// reference for Duration.
+type Config struct {
+	// ID names the lab's namespaces; concurrent measurements need
+	// different IDs.
+	ID string
+	// Path is each direction of each client's delay line.
+	Path Path
+	// Duration is how long the clients run and are sampled (once a second).
+	Duration time.Duration
+	// Settle is when the figures' statistics start (the time to sync is
+	// counted from the start).
+	Settle time.Duration
+	// MinPoll and MaxPoll of both clients (0: 4 and 6).
+	MinPoll, MaxPoll uint8
+	// AgentOffset and AgentFrequencyError start the agent's virtual clock
+	// off the host clock (clock.NewVirtualOffHost). chronyd cannot start
+	// off it: a comparison of the two wants them zero.
+	AgentOffset         time.Duration
+	AgentFrequencyError float64
+	// Seed draws the delay lines' delays and losses.
+	Seed uint64
+	// Chronyd and Chronyc are the programs' paths.
+	Chronyd, Chronyc string
+	// Dir is a folder for chronyd's files (a temporary one when empty).
+	Dir string
+	// Logger gets the agent's log (nil: discarded).
+	Logger *slog.Logger
+}
+
+// Sample is one reading of a client's clock against the host clock.
+type Sample struct {
+	At           time.Duration // since the clients started
+	Offset       time.Duration // the client's clock minus the host clock
+	FrequencyPPM float64       // its rate against the host clock
+	Synced       bool          // the client says it is synchronized
+}
+
+// Series is one client's samples.
+type Series struct {
+	Name    string
+	Samples []Sample
+}
+
+// Result is what Run measured.
+type Result struct {
+	Config         Config
+	Agent, Chronyd Series
+	// AgentLine and ChronydLine are the delay lines' counts.
+	AgentLine, ChronydLine DelayLineStats
+}
+
+func (c *Config) defaults() {
+	if c.MinPoll == 0 {
+		c.MinPoll = 4
+	}
+	if c.MaxPoll == 0 {
+		c.MaxPoll = 6
+	}
+	if c.ID == "" {
+		c.ID = strconv.Itoa(os.Getpid())
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Run builds a lab, starts the reference, the delay lines and both clients,
+// samples both clients once a second for Duration, then stops and removes
+// everything. It needs root, ip, chronyd and chronyc.
+func Run(ctx context.Context, cfg Config) (res Result, err error) {
+	cfg.defaults()
+	if err := cfg.Path.check(); err != nil {
+		return Result{}, err
+	}
+	if cfg.Chronyd == "" || cfg.Chronyc == "" {
+		return Result{}, errors.New("wirelab: Config.Chronyd and Config.Chronyc are required")
+	}
+	res.Config = cfg
+	if cfg.Dir == "" {
+		dir, err := os.MkdirTemp("", "ntpagent-wirelab-")
+		if err != nil {
+			return res, fmt.Errorf("wirelab: %w", err)
+		}
+		defer os.RemoveAll(dir)
+		cfg.Dir = dir
+	}
+	lab, err := NewLab(ctx, cfg.ID)
+	if err != nil {
+		return res, err
+	}
+	defer func() { err = errors.Join(err, lab.Close()) }()
+
+	ref, err := startChronyd(ctx, cfg.Chronyd, cfg.Chronyc, lab.Far, cfg.Dir, "reference", fmt.Sprintf(
+		"local stratum 1\nbindaddress %s\nport %d\nallow all\n", ReferenceAddr, ReferencePort))
+	if err != nil {
+		return res, err
+	}
+	defer ref.stop()
+	server := netip.AddrPortFrom(ReferenceAddr, ReferencePort)
+	agentLine, err := lab.NewDelayLine(ctx, server, cfg.Path, cfg.Seed)
+	if err != nil {
+		return res, err
+	}
+	defer agentLine.Close()
+	chronyLine, err := lab.NewDelayLine(ctx, server, cfg.Path, cfg.Seed+2)
+	if err != nil {
+		return res, err
+	}
+	defer chronyLine.Close()
+
+	client, err := startChronyd(ctx, cfg.Chronyd, cfg.Chronyc, lab.Near, cfg.Dir, "client", fmt.Sprintf(
+		"server %s port %d minpoll %d maxpoll %d\nport 0\nacquisitionport %d\nbindacqaddress %s\n",
+		LineAddr, chronyLine.Addr().Port(), cfg.MinPoll, cfg.MaxPoll, chronydAcquisitionPort, ClientAddr))
+	if err != nil {
+		return res, err
+	}
+	defer client.stop()
+	start := time.Now()
+
+	vclock, err := clock.NewVirtualOffHost(cfg.AgentOffset, cfg.AgentFrequencyError)
+	if err != nil {
+		return res, err
+	}
+	ag, err := agent.New(agent.Options{
+		Clock:  vclock,
+		Listen: []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:0")},
+		Logger: cfg.Logger,
+	})
+	if err != nil {
+		return res, fmt.Errorf("wirelab: %w", err)
+	}
+	runCtx, stopAgent := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); ag.Run(runCtx) }()
+	defer func() { stopAgent(); wg.Wait() }()
+	if err := ag.Apply(ctx, agentConfig(lab.Near, agentLine.Addr(), cfg.MinPoll, cfg.MaxPoll)); err != nil {
+		return res, fmt.Errorf("wirelab: configure the agent: %w", err)
+	}
+
+	res.Agent.Name, res.Chronyd.Name = "ntpagent", "chronyd"
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for time.Since(start) < cfg.Duration {
+		select {
+		case <-ctx.Done():
+			return res, ctx.Err()
+		case <-tick.C:
+		}
+		at := time.Since(start)
+		st := ag.State().GetNtp().GetStatus()
+		if st.VirtualClockOffset == nil {
+			return res, errors.New("wirelab: the agent shows no virtual-clock-offset")
+		}
+		res.Agent.Samples = append(res.Agent.Samples, Sample{
+			At:           at,
+			Offset:       time.Duration(math.Round(*st.VirtualClockOffset * 1e6)),
+			FrequencyPPM: vclock.HostFrequencyOffset(),
+			Synced:       st.ClockState == gen.NtpagentNtp_Ntp_Status_ClockState_synchronized,
+		})
+		off, ppm, synced, err := client.trueError(ctx)
+		if err != nil {
+			return res, err
+		}
+		res.Chronyd.Samples = append(res.Chronyd.Samples, Sample{At: at, Offset: off, FrequencyPPM: ppm, Synced: synced})
+	}
+	res.AgentLine, res.ChronydLine = agentLine.Stats(), chronyLine.Stats()
+	return res, nil
+}
+
+// agentConfig is the agent's configuration: one unicast peer, the agent's
+// delay line, in the vpn-instance named after the near namespace.
+func agentConfig(ns string, line netip.AddrPort, minPoll, maxPoll uint8) *gen.Device {
+	root := &gen.Device{}
+	up := root.GetOrCreateNtp().GetOrCreateUnicastPeer(line.Addr().String(), ns)
+	port := line.Port()
+	up.Port, up.Minpoll, up.Maxpoll = &port, &minPoll, &maxPoll
+	return root
+}
