@@ -126,6 +126,9 @@ type Node struct {
 	// DownAt, when > 0, is the true time after which the node neither
 	// sends nor answers.
 	DownAt float64
+	// SendLatency delays the node's packets after their transmit
+	// timestamps, s (NodeSpec.SendLatency).
+	SendLatency float64
 	// Steps counts the steps the engine commanded.
 	Steps int
 	// Sent counts the datagrams the node sent.
@@ -292,7 +295,7 @@ func (n *Network) apply(from *Node, r ntpengine.Ready) {
 			n.observeDelivery(from, to, d)
 		}
 		n.seq++
-		heap.Push(&n.q, delivery{at: n.now + d, seq: n.seq, to: to, in: ntpengine.Incoming{
+		heap.Push(&n.q, delivery{at: n.now + from.SendLatency + d, seq: n.seq, to: to, in: ntpengine.Incoming{
 			Data: p.Data, Src: from.Addr, Dst: to.Addr,
 		}})
 	}

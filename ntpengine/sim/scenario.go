@@ -44,6 +44,9 @@ type Scenario struct {
 	// adjtime's 500 ppm whatever the clocks do), as a caller that forgets
 	// to pass clock.MaxSlewRate would.
 	UnstatedSlewRate bool
+	// SendLatency is the measured engines' delay from transmit timestamp
+	// to wire, s (NodeSpec.SendLatency); 0 with kernel timestamps.
+	SendLatency float64
 	// InitialFrequencyPPM, when not nil, is given to the measured engines
 	// (Config.InitialFrequencyPPM), as a drift file read at start would:
 	// -FreqOffset·1e6 is the exact correction of their clocks.
@@ -105,7 +108,7 @@ func (s Scenario) World() (World, error) {
 			sources[i].MinPoll, sources[i].MaxPoll, sources[i].IBurst = s.MinPoll, s.MaxPoll, s.IBurst
 		}
 		return NodeSpec{Name: name, Offset: s.InitialOffset, Freq: s.FreqOffset, Wander: s.Wander,
-			Sources: sources, Measured: true, InitialFrequencyPPM: s.InitialFrequencyPPM}
+			Sources: sources, Measured: true, InitialFrequencyPPM: s.InitialFrequencyPPM, SendLatency: s.SendLatency}
 	}
 	var stopRefs []string
 	switch s.Topology {

@@ -18,7 +18,7 @@ import (
 //	link FROM TO [delay S] [jitter S] [asymmetry A] [loss P]
 //	outage FROM TO (START END [every PERIOD] | pass-every N)
 //	node NAME [offset S] [freq S/S] [freq-ramp S/S²] [wander S/S]
-//	          [start S] [stratum N] [jump AT BY]... [measured]
+//	          [start S] [stratum N] [jump AT BY]... [send-latency S] [measured]
 //	server NODE SOURCE [minpoll N] [maxpoll N] [iburst]
 //	peer NODE SOURCE [minpoll N] [maxpoll N] [iburst]
 //
@@ -232,6 +232,8 @@ func (p *parser) statement(words []string) error {
 				n.LocalStratum = uint8(o.integer(key, 1, 15))
 			case "jump":
 				n.Jumps = append(n.Jumps, ClockJump{At: o.number(key), By: o.number(key)})
+			case "send-latency":
+				n.SendLatency = o.number(key)
 			case "measured":
 				n.Measured = true
 			default:

@@ -68,6 +68,13 @@ type NodeSpec struct {
 	Measured bool
 	// InitialFrequencyPPM is Config.InitialFrequencyPPM (a drift file).
 	InitialFrequencyPPM *float64
+	// SendLatency is the time from the transmit timestamp the node's
+	// engine writes (T1 of a poll, T3 of a reply) to its packet leaving,
+	// s: the scheduling and send path of a host that reads its clock
+	// before the send system call. Its packets are delivered that much
+	// later; their timestamps do not change. 0: the timestamps are the
+	// kernel's, taken as the packet leaves.
+	SendLatency float64
 }
 
 // ClockJump adds By seconds to a clock at true time At.
@@ -178,6 +185,7 @@ func (a *accumulator) figures(nd *Node) Figures {
 	if a.n > 0 {
 		f.MeanOffset = a.sumO / float64(a.n)
 		f.RMSOffset = math.Sqrt(a.sumO2 / float64(a.n))
+		f.MeanOffset = a.sumO / float64(a.n)
 		f.RMSFreq = math.Sqrt(a.sumF2 / float64(a.n))
 	}
 	return f
@@ -223,6 +231,9 @@ func (w *World) Validate() error {
 	}
 	known := func(name string) bool { return name == "" || names[name] }
 	for _, n := range w.Nodes {
+		if !(n.SendLatency >= 0 && n.SendLatency < 1) {
+			return bad("node %s: send latency %v s not in [0, 1)", n.Name, n.SendLatency)
+		}
 		for _, v := range []float64{n.Offset, n.Freq, n.FreqRamp, n.Wander, n.Start} {
 			if math.IsNaN(v) || math.IsInf(v, 0) {
 				return bad("node %s: a clock setting is not a finite number", n.Name)
@@ -316,6 +327,7 @@ func (w *World) Build(seed uint64) (*Network, error) {
 			return ntpengine.New(cfg, now)
 		})
 		nd.FreqRamp, nd.Start, nd.jumps = spec.FreqRamp, spec.Start, slices.Clone(spec.Jumps)
+		nd.SendLatency = spec.SendLatency
 		nodes[spec.Name] = nd
 	}
 	for _, r := range w.Links {
