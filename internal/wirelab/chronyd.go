@@ -147,4 +147,3 @@ func parseTracking(out string) (offset time.Duration, freqPPM float64, synced bo
 	synced = ref != "" && !strings.HasPrefix(ref, "00000000") && fields["Leap status"] != "Not synchronised"
 	return time.Duration(math.Round(secs * 1e9)), ppm, synced, nil
 }
-

@@ -151,3 +151,32 @@ func TestDelayLineDropsLostDatagrams(t *testing.T) {
 		t.Errorf("stats %+v, want %d forwarded and %d lost", st, want, n-want)
 	}
 }
+
+// chronyc tracking under -x: "System time … slow of NTP time" means
+// chronyd's clock is ahead of the host's by that much, and "Frequency …
+// slow" that it runs that much fast against the host's (both seen with a
+// reference 5 ms ahead and one 10 ppm fast).
+func TestParseTrackingSigns(t *testing.T) {
+	const ahead = `Reference ID    : 7F000001 (localhost)
+Stratum         : 2
+System time     : 0.004954816 seconds slow of NTP time
+Frequency       : 10.021 ppm slow
+Leap status     : Normal
+`
+	off, ppm, synced, err := parseTracking(ahead)
+	if err != nil || off != 4954816*time.Nanosecond || ppm != 10.021 || !synced {
+		t.Errorf("parseTracking = %v %v %v %v, want 4.954816ms 10.021 true", off, ppm, synced, err)
+	}
+	const behind = `Reference ID    : 00000000 ()
+System time     : 0.000000020 seconds fast of NTP time
+Frequency       : 0.500 ppm fast
+Leap status     : Not synchronised
+`
+	off, ppm, synced, err = parseTracking(behind)
+	if err != nil || off != -20*time.Nanosecond || ppm != -0.5 || synced {
+		t.Errorf("parseTracking = %v %v %v %v, want -20ns -0.5 false", off, ppm, synced, err)
+	}
+	if _, _, _, err := parseTracking("506 Cannot talk to daemon\n"); err == nil {
+		t.Error("no error for output without the fields")
+	}
+}
