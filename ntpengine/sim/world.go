@@ -185,7 +185,6 @@ func (a *accumulator) figures(nd *Node) Figures {
 	if a.n > 0 {
 		f.MeanOffset = a.sumO / float64(a.n)
 		f.RMSOffset = math.Sqrt(a.sumO2 / float64(a.n))
-		f.MeanOffset = a.sumO / float64(a.n)
 		f.RMSFreq = math.Sqrt(a.sumF2 / float64(a.n))
 	}
 	return f
