@@ -27,8 +27,8 @@ type chronyRef struct {
 var refColumns = []string{"seeds", "sync_ok", "sync_mean", "rms_offset_mean", "max_offset", "rms_freq_mean"}
 
 // readChronyRef reads the summary TSV of scripts/chrony-sim-reference.sh:
-// "#" comment lines, a header naming the columns, one row per test and
-// run, keyed by the columns test and run.
+// "#" comment lines, a header naming the columns, one row per run of a
+// test, keyed by the column key (sim.ChronyCase.RefKey).
 func readChronyRef(r io.Reader) (map[string]chronyRef, error) {
 	refs := map[string]chronyRef{}
 	sc := bufio.NewScanner(r)
@@ -46,7 +46,7 @@ func readChronyRef(r io.Reader) (map[string]chronyRef, error) {
 			for i, name := range f {
 				col[name] = i
 			}
-			for _, need := range append([]string{"test", "run"}, refColumns...) {
+			for _, need := range append([]string{"key"}, refColumns...) {
 				if _, ok := col[need]; !ok {
 					return nil, fmt.Errorf("chrony figures: no column %q in the header", need)
 				}
@@ -69,7 +69,7 @@ func readChronyRef(r io.Reader) (map[string]chronyRef, error) {
 			}
 			v[i] = x
 		}
-		refs[get("test")+"#"+get("run")] = chronyRef{seeds: int(v[0]), passed: int(v[1]),
+		refs[get("key")] = chronyRef{seeds: int(v[0]), passed: int(v[1]),
 			syncTime: v[2], timeRMS: v[3], timeMax: v[4], freqRMS: v[5]}
 	}
 	if err := sc.Err(); err != nil {
@@ -146,7 +146,7 @@ func chronyTable(out io.Writer, header, row func(...string), seeds int, only, re
 			sync += fmt.Sprintf(" (%d never)", s.NeverSynced)
 		}
 		ref, ratio := "-", "-"
-		if r, ok := refs[fmt.Sprintf("%s#%d", c.Test, c.Run)]; ok {
+		if r, ok := refs[c.RefKey]; ok {
 			ref = fmt.Sprintf("%d/%d, %.0f, %.1f, %.0f", r.passed, r.seeds, r.syncTime, r.timeRMS*1e6, r.timeMax*1e6)
 			if r.timeRMS > 0 {
 				ratio = fmt.Sprintf("%.2f", s.TimeRMS.Mean/r.timeRMS)

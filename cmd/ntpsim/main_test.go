@@ -66,7 +66,7 @@ func TestChronyTableWithChronyFigures(t *testing.T) {
 	if err != nil || err2 != nil || math.Abs(ratio-rms/80) > 0.01 {
 		t.Errorf("ratio %v for RMS %v µs against chrony's 80 µs (%v, %v)", ratio, rms, err, err2)
 	}
-	if err := os.WriteFile(ref, []byte("test\trun\n"), 0o644); err != nil {
+	if err := os.WriteFile(ref, []byte("key\ttest\trun\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := run([]string{"-chrony", "-seeds", "1", "-run", "001", "-chrony-figures", ref}, &out); err == nil ||

@@ -14,9 +14,12 @@ type ChronyCase struct {
 	Test    string // chrony's test, e.g. "009-sourceselection"
 	Variant string // the run within it, as "name=value" of the script's loop; "" if one
 	// Run is the number of the run in chrony's script (its run_test
-	// calls in order, from 1; 108-peer's second run is its IPv6 repeat),
-	// which keys chrony's own figures.
-	Run    int
+	// calls in order, from 1; 108-peer's second run is its IPv6 repeat).
+	Run int
+	// RefKey is the key of the run in chrony's own figures
+	// (scripts/chrony-sim-reference.sh): the test, and the script's loop
+	// variable as the script writes it after a slash.
+	RefKey string
 	Params ChronyParams
 	// Adjust adds to the world what test.common does not build (delay
 	// expressions that drop packets, extra sources).
@@ -181,51 +184,59 @@ func ChronyCases() []ChronyCase {
 	d := ChronyDefaults()
 	add := func(c ChronyCase) { cs = append(cs, c) }
 
-	add(ChronyCase{Test: "001-defaults", Run: 1, Params: d, PacketInterval: true})
+	add(ChronyCase{Test: "001-defaults", Run: 1, RefKey: "001-defaults", Params: d, PacketInterval: true})
 
 	p := d
 	p.Limits.TimeRMS = 5e-4
 	p.ServerStrata, p.Servers, p.Clients, p.ClientStart = 3, 4, 5, 2000
 	p.Limits.MinSyncTime, p.Limits.MaxSyncTime = 2100, 2300
-	add(ChronyCase{Test: "002-largenetwork", Run: 1, Params: p, PacketInterval: true})
+	add(ChronyCase{Test: "002-largenetwork", Run: 1, RefKey: "002-largenetwork", Params: p, PacketInterval: true})
 
-	for i, f := range []float64{-5e-2, -5e-3, 5e-3, 5e-2} {
+	for i, f := range []struct {
+		v    float64
+		text string
+	}{{-5e-2, "-5e-2"}, {-5e-3, "-5e-3"}, {5e-3, "5e-3"}, {5e-2, "5e-2"}} {
 		p := d
 		p.Limits.MaxSyncTime = 1000
-		p.FreqOffset = f
+		p.FreqOffset = f.v
 		// Adjusted so that the offset is close to 0 at the first clock
 		// update (chrony's comment).
-		p.TimeOffset = -(f * 130)
-		add(ChronyCase{Test: "003-largefreqoffset", Run: i + 1, Variant: fmt.Sprintf("freq_offset=%g", f), Params: p, PacketInterval: true})
+		p.TimeOffset = -(f.v * 130)
+		add(ChronyCase{Test: "003-largefreqoffset", Run: i + 1, RefKey: "003-largefreqoffset/freq_offset=" + f.text,
+			Variant: fmt.Sprintf("freq_offset=%g", f.v), Params: p, PacketInterval: true})
 	}
 
-	for i, o := range []float64{-1e2, 1e2} {
+	for i, o := range []struct {
+		v    float64
+		text string
+	}{{-1e2, "-1e2"}, {1e2, "1e2"}} {
 		p := d
 		p.Limits.MinSyncTime, p.Limits.MaxSyncTime = 1300, 1400
-		p.TimeOffset = o
-		add(ChronyCase{Test: "004-largetimeoffset", Run: i + 1, Variant: fmt.Sprintf("time_offset=%g", o), Params: p,
+		p.TimeOffset = o.v
+		add(ChronyCase{Test: "004-largetimeoffset", Run: i + 1, RefKey: "004-largetimeoffset/time_offset=" + o.text,
+			Variant: fmt.Sprintf("time_offset=%g", o.v), Params: p,
 			PacketInterval: true, NoMinSyncTime: true, Differs: stepDiffers})
 	}
 
 	p = d
 	p.TimeOffset, p.Jitter = 1, 1e-1
 	p.Limits.TimeMax, p.Limits.FreqMax, p.Limits.TimeRMS, p.Limits.FreqRMS = 5e-1, 2e-1, 1e-1, 5e-3
-	add(ChronyCase{Test: "006-largejitter", Run: 1, Params: p, PacketInterval: true})
+	add(ChronyCase{Test: "006-largejitter", Run: 1, RefKey: "006-largejitter", Params: p, PacketInterval: true})
 
 	p = d
 	p.Wander = 1e-7
 	p.Limits.TimeMax, p.Limits.FreqMax, p.Limits.TimeRMS, p.Limits.FreqRMS = 5e-3, 5e-3, 1e-3, 1e-4
-	add(ChronyCase{Test: "007-largewander", Run: 1, Params: p, PacketInterval: true})
+	add(ChronyCase{Test: "007-largewander", Run: 1, RefKey: "007-largewander", Params: p, PacketInterval: true})
 
 	for _, n := range []int{1, 2, 3, 4} {
 		p := d
 		p.BaseDelay, p.Servers, p.Falsetickers = 1e-3, 5, n
-		add(ChronyCase{Test: "009-sourceselection", Run: n, Variant: fmt.Sprintf("falsetickers=%d", n), Params: p,
+		add(ChronyCase{Test: "009-sourceselection", Run: n, RefKey: fmt.Sprintf("009-sourceselection/falsetickers=%d", n), Variant: fmt.Sprintf("falsetickers=%d", n), Params: p,
 			PacketInterval: true, SyncFails: n >= 3})
 	}
 	p = d
 	p.BaseDelay, p.Servers = 1e-3, 3
-	add(ChronyCase{Test: "009-sourceselection", Run: 5, Variant: "asymmetric-delay", Params: p,
+	add(ChronyCase{Test: "009-sourceselection", Run: 5, RefKey: "009-sourceselection/falsetickers=0", Variant: "asymmetric-delay", Params: p,
 		// base_delay (+ 1e-3 (equal 0.1 to 2) (equal 0.1 to 3)): 0.1 s
 		// more on every packet to servers 2 and 3.
 		Adjust: func(w *World) {
@@ -236,18 +247,18 @@ func ChronyCases() []ChronyCase {
 
 	p = d
 	p.Jitter, p.JitterAsymmetry, p.Limit, p.Limits.MaxSyncTime = 5e-4, 0.47, 100000, 2000
-	add(ChronyCase{Test: "011-asymjitter", Run: 1, Params: p, PacketInterval: true})
+	add(ChronyCase{Test: "011-asymjitter", Run: 1, RefKey: "011-asymjitter", Params: p, PacketInterval: true})
 
 	p = d
 	p.Limits.TimeMax, p.Limits.FreqMax, p.Limits.TimeRMS, p.Limits.FreqRMS = 1e-1, 1e-2, 2e-3, 2e-5
 	p.Limit = 100000
-	add(ChronyCase{Test: "014-intermittent", Run: 1, Variant: "window", Params: p,
+	add(ChronyCase{Test: "014-intermittent", Run: 1, RefKey: "014-intermittent/run=1", Variant: "window", Params: p,
 		// Packets pass only for 1200 s every 10,000 s (all links).
 		Adjust: func(w *World) {
 			w.Outages = append(w.Outages, OutageRule{Start: 1200 - 0.1, End: 10000, Every: 10000})
 		}})
 	p.Limits.TimeMax, p.Limits.FreqMax, p.Limits.TimeRMS, p.Limits.MaxSyncTime = 1e-2, 1e-4, 5e-3, 22000
-	add(ChronyCase{Test: "014-intermittent", Run: 2, Variant: "every-20th", Params: p,
+	add(ChronyCase{Test: "014-intermittent", Run: 2, RefKey: "014-intermittent/run=2", Variant: "every-20th", Params: p,
 		// Only every 20th request of the client (node 2) passes.
 		Adjust: func(w *World) {
 			w.Outages = append(w.Outages, OutageRule{From: NodeName(2), To: NodeName(1), PassEvery: 20})
@@ -264,7 +275,7 @@ func ChronyCases() []ChronyCase {
 		p.Limit = pp * 10
 		p.Limits.MinSyncTime, p.Limits.MaxSyncTime = pp*2, math.Floor(pp*21/10)+1
 		p.Limits.ClientMaxMinOutInterval, p.Limits.ClientMinMeanOutInterval = pp*1.1, pp*0.99
-		add(ChronyCase{Test: "101-poll", Run: int(poll), Variant: fmt.Sprintf("poll=%d", poll), Params: p, PacketInterval: true,
+		add(ChronyCase{Test: "101-poll", Run: int(poll), RefKey: fmt.Sprintf("101-poll/poll=%d", poll), Variant: fmt.Sprintf("poll=%d", poll), Params: p, PacketInterval: true,
 			Differs: "no iburst, as chrony (the sync time window is asserted whole); chrony's polls 1, 2 and the subsecond polls -7..-1 are below this engine's " +
 				"minpoll range 3..17 (RFC 5905 MINPOLL 4, extended down to 3) and are not ported; " +
 				"chrony's makestep 1e-2 1 is the engine's fixed step threshold of 128 ms (RFC 5905 STEPT), " +
@@ -275,7 +286,7 @@ func ChronyCases() []ChronyCase {
 	p.Clients, p.Peers = 2, 2
 	p.Limits.FreqMax, p.Limits.MaxSyncTime = 1e-3, 1000
 	p.ClientServer, p.ClientPeer = Polls{6, 6}, Polls{6, 6}
-	add(ChronyCase{Test: "108-peer", Run: 1, Variant: "alternating", Params: p,
+	add(ChronyCase{Test: "108-peer", Run: 1, RefKey: "108-peer", Variant: "alternating", Params: p,
 		// Requests of node 2 to the server are dropped in the second
 		// 1000 s of every 2000 s, those of node 3 in the first: each
 		// client has the server only half of the time and must follow
@@ -294,7 +305,7 @@ func ChronyCases() []ChronyCase {
 		p.Limits.FreqMax = d.Limits.FreqMax
 		p.ClientPeer, p.ClientLPeer, p.ClientRPeer = Polls{}, r.l, r.r
 		p.Limits.MaxSyncTime, p.Limit = r.sync, r.sync*10
-		add(ChronyCase{Test: "108-peer", Run: i + 3, Variant: fmt.Sprintf("polls=%d,%d,%d,%d", r.l.Min, r.l.Max, r.r.Min, r.r.Max), Params: p,
+		add(ChronyCase{Test: "108-peer", Run: i + 3, RefKey: fmt.Sprintf("108-peer/polls=%d,%d,%d,%d", r.l.Min, r.l.Max, r.r.Min, r.r.Max), Variant: fmt.Sprintf("polls=%d,%d,%d,%d", r.l.Min, r.l.Max, r.r.Min, r.r.Max), Params: p,
 			// Node 3 never reaches the server: it has only its peer.
 			Adjust: func(w *World) {
 				w.Outages = append(w.Outages, OutageRule{From: NodeName(3), To: NodeName(1), Start: 0, End: math.Inf(1)})
@@ -307,7 +318,7 @@ func ChronyCases() []ChronyCase {
 	p.FreqOffset, p.FreqRamp = 0, 1e-10
 	p.Limits.TimeRMS = 2e-4
 	p.ClientServer = Polls{Max: 6}
-	add(ChronyCase{Test: "118-maxdelay", Run: 1, Variant: "maxdelay=3e-5", Params: p, PacketInterval: true,
+	add(ChronyCase{Test: "118-maxdelay", Run: 1, RefKey: "118-maxdelay/options=maxpoll 6 maxdelay 3e-5 maxdelayratio 2.0 maxdelaydevratio 2.0", Variant: "maxdelay=3e-5", Params: p, PacketInterval: true,
 		Differs: "the engine has no maxdelay, maxdelayratio or maxdelaydevratio option: only its clock " +
 			"filter (the minimum-delay sample of the last eight, RFC 5905 §10) screens delays; chrony's " +
 			"runs that expect maxdelay 2e-5 to prevent synchronization and the minpoll 2 maxdelayquant run " +
@@ -316,7 +327,7 @@ func ChronyCases() []ChronyCase {
 	p = d
 	p.Clients, p.Peers, p.Jitter, p.Limit, p.Limits.MaxSyncTime = 2, 2, 1e-5, 20000, 10000
 	p.ClientServer, p.ClientPeer = Polls{Max: 8}, Polls{Max: 8}
-	add(ChronyCase{Test: "125-packetloss", Run: 1, Variant: "maxpoll=8", Params: p,
+	add(ChronyCase{Test: "125-packetloss", Run: 1, RefKey: "125-packetloss/options=maxpoll 8", Variant: "maxpoll=8", Params: p,
 		// 33 % of all packets are lost, and all of node 3's to the server.
 		Adjust: func(w *World) {
 			w.Link.Loss = 0.33
@@ -324,7 +335,7 @@ func ChronyCases() []ChronyCase {
 		},
 		Differs: "chrony's second run with xleave (interleaved mode) is not ported: the engine has no such option"})
 
-	add(ChronyCase{Test: "138-syncloop", Run: 1, Params: d,
+	add(ChronyCase{Test: "138-syncloop", Run: 1, RefKey: "138-syncloop", Params: d,
 		// Both nodes have both as servers (each itself too); node 1 is
 		// also a local stratum-1 reference.
 		Adjust: func(w *World) {
@@ -346,15 +357,15 @@ func ChronyCases() []ChronyCase {
 		far := Link{BaseDelay: p.BaseDelay + 0.5, Jitter: p.Jitter}
 		w.Links = append(w.Links, LinkRule{From: NodeName(2), Link: far}, LinkRule{To: NodeName(2), Link: far})
 	}
-	add(ChronyCase{Test: "150-maxunreach", Run: 1, Variant: "maxunreach=default", Params: p, PacketInterval: true,
+	add(ChronyCase{Test: "150-maxunreach", Run: 1, RefKey: "150-maxunreach/run=1", Variant: "maxunreach=default", Params: p, PacketInterval: true,
 		Adjust: adjust150, Differs: unreach + "; chrony keeps the unreachable server 1 selected, this engine switches to server 2"})
-	add(ChronyCase{Test: "150-maxunreach", Run: 2, Variant: "maxunreach=10", Params: p, PacketInterval: true,
+	add(ChronyCase{Test: "150-maxunreach", Run: 2, RefKey: "150-maxunreach/run=2", Variant: "maxunreach=10", Params: p, PacketInterval: true,
 		Adjust: adjust150, Differs: unreach})
 
 	for i, s := range []uint8{3, 5} {
 		p := d
 		p.PrimaryStratum = s
-		add(ChronyCase{Test: "151-stratumlimit", Run: i + 1, Variant: fmt.Sprintf("stratum=%d", s), Params: p, PacketInterval: true,
+		add(ChronyCase{Test: "151-stratumlimit", Run: i + 1, RefKey: fmt.Sprintf("151-stratumlimit/s=%d", s), Variant: fmt.Sprintf("stratum=%d", s), Params: p, PacketInterval: true,
 			Differs: "the engine has no minstratum or maxstratum option: chrony's runs with servers at " +
 				"stratum 2 and 6, which those options reject, are not ported; a server of any " +
 				"stratum below 16 (RFC 5905 MAXSTRAT) is used"})

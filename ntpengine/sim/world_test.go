@@ -253,3 +253,18 @@ func TestChronyCasesAreDistinctRuns(t *testing.T) {
 		t.Errorf("%d chrony tests ported, want the 16 of the list", len(seen))
 	}
 }
+
+// TestChronyCasesHaveDistinctReferenceKeys: every case names its row in
+// chrony's own figures, each a different one.
+func TestChronyCasesHaveDistinctReferenceKeys(t *testing.T) {
+	seen := map[string]string{}
+	for _, c := range ChronyCases() {
+		if !strings.HasPrefix(c.RefKey, c.Test) {
+			t.Errorf("%s: reference key %q is not of its test", c.Key(), c.RefKey)
+		}
+		if other, dup := seen[c.RefKey]; dup {
+			t.Errorf("%s and %s share the reference key %q", other, c.Key(), c.RefKey)
+		}
+		seen[c.RefKey] = c.Key()
+	}
+}
