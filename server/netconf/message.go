@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"unicode/utf8"
 
@@ -39,16 +38,30 @@ const MaxText = 8 << 20
 const MaxHelloMessage = 1 << 20
 
 // element is one parsed XML element with its namespace resolved. Decl holds
-// the namespace declarations written on it, so that a subtree can be
-// re-serialized standalone with every prefix still bound (identityref values
-// such as "ntpa:md5" depend on prefixes declared on ancestors).
+// the namespace declarations written on it and raw its text in the message,
+// so that a subtree can be handed on as written together with the
+// declarations in scope (identityref values such as "ntpa:md5" depend on
+// prefixes declared on ancestors).
 type element struct {
-	Name     xml.Name
-	Attr     []xml.Attr // ordinary attributes; Name.Space is the namespace URI or ""
+	Name     xml.Name // Name.Space is the namespace URI
+	prefix   string   // the prefix as written ("" for none)
+	Attr     []attribute
 	Decl     []xml.Attr // xmlns and xmlns:p declarations as written
 	Children []*element
 	Text     string
 	parent   *element
+	// start and end delimit the element's text in the message (start tag to
+	// end tag); the root holds the message.
+	start, end int
+	msg        []byte
+}
+
+// attribute is an ordinary attribute: Name.Space is its namespace URI ("" for
+// an unprefixed one), prefix the prefix it was written with.
+type attribute struct {
+	Name   xml.Name
+	prefix string
+	Value  string
 }
 
 // child returns the first child with the given namespace and local name.
@@ -78,7 +91,9 @@ func (e *element) attr(local string) (string, bool) {
 	return "", false
 }
 
-// scope returns the prefix bindings in force at e.
+// scope returns the prefix bindings in force at e ("" is the default
+// namespace). It costs the declarations on e and its ancestors: call it
+// once per operation, not per element.
 func (e *element) scope() map[string]string {
 	var chain []*element
 	for p := e; p != nil; p = p.parent {
@@ -87,22 +102,90 @@ func (e *element) scope() map[string]string {
 	m := map[string]string{}
 	for i := len(chain) - 1; i >= 0; i-- {
 		for _, d := range chain[i].Decl {
-			if d.Name.Space == "xmlns" {
-				m[d.Name.Local] = d.Value
-			}
+			m[declPrefix(d)] = d.Value
 		}
 	}
 	return m
+}
+
+// declPrefix is the prefix an xmlns attribute declares, "" for xmlns itself.
+func declPrefix(d xml.Attr) string {
+	if d.Name.Space == "xmlns" {
+		return d.Name.Local
+	}
+	return ""
+}
+
+func isDecl(a xml.Attr) bool {
+	return a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns")
+}
+
+// content returns the text of children (siblings, in document order) as
+// written in the message, to be parsed again with the declarations of
+// their parent's scope(): never larger than the message, whatever the
+// number of declarations in scope.
+func content(children []*element) []byte {
+	if len(children) == 0 {
+		return []byte{}
+	}
+	p := children[0]
+	for p.parent != nil {
+		p = p.parent
+	}
+	msg := p.msg
+	// All the children of one element are one span of the message (with
+	// what lies between them: blanks and comments).
+	if parent := children[0].parent; parent != nil && len(parent.Children) == len(children) {
+		return msg[children[0].start:children[len(children)-1].end]
+	}
+	var b []byte
+	for _, c := range children {
+		b = append(b, msg[c.start:c.end]...)
+	}
+	return b
 }
 
 func malformed(format string, args ...any) *rpcerror.Error {
 	return &rpcerror.Error{Type: rpcerror.TypeRPC, Tag: rpcerror.TagMalformedMessage, Message: fmt.Sprintf(format, args...)}
 }
 
+// bindings resolves prefixes while a message is read: for each prefix, the
+// stack of namespaces declared for it by the open elements. A declaration
+// costs one push and one pop and a lookup is one map access, so resolving
+// is linear in the message however many declarations are in scope
+// (Namespaces in XML 1.0 §6).
+type bindings map[string][]string
+
+func (b bindings) push(decl []xml.Attr) {
+	for _, d := range decl {
+		p := declPrefix(d)
+		b[p] = append(b[p], d.Value)
+	}
+}
+
+func (b bindings) pop(decl []xml.Attr) {
+	for _, d := range decl {
+		p := declPrefix(d)
+		b[p] = b[p][:len(b[p])-1]
+	}
+}
+
+func (b bindings) lookup(prefix string) (string, bool) {
+	if prefix == "xml" {
+		return nsXML, true
+	}
+	if s := b[prefix]; len(s) > 0 {
+		return s[len(s)-1], true
+	}
+	return "", prefix == ""
+}
+
 // parseMessage parses one NETCONF message. It refuses DTDs (and so entity
-// declarations, the "billion laughs" family), nesting deeper than maxDepth
-// and anything that is not one well-formed element. Errors are
-// malformed-message rpc-errors.
+// declarations, the "billion laughs" family), nesting deeper than maxDepth,
+// more than MaxElements elements or MaxText bytes of text, unbound prefixes
+// (Namespaces in XML 1.0 §5) and anything that is not one well-formed
+// element, each as soon as it is read. Time and memory are linear in the
+// size of the message. Errors are malformed-message rpc-errors.
 func parseMessage(b []byte, maxDepth int) (*element, error) {
 	if maxDepth <= 0 {
 		maxDepth = DefaultMaxDepth
@@ -112,10 +195,14 @@ func parseMessage(b []byte, maxDepth int) (*element, error) {
 	var root, cur *element
 	depth := 0
 	elements, textLen := 0, 0
+	scope := bindings{}
+	// starts holds the offset of each open element's start tag.
+	var starts []int
 	// texts holds one builder per open element (index depth-1), as pointers:
 	// appending with += was quadratic for text split by comments.
 	var texts []*strings.Builder
 	for {
+		offset := int(d.InputOffset())
 		tok, err := d.RawToken()
 		if errors.Is(err, io.EOF) {
 			break
@@ -140,31 +227,51 @@ func parseMessage(b []byte, maxDepth int) (*element, error) {
 				texts = append(texts, new(strings.Builder))
 			}
 			texts[depth-1].Reset()
-			el := &element{Name: t.Name, parent: cur}
+			el := &element{Name: t.Name, prefix: t.Name.Space, parent: cur}
 			for _, a := range t.Attr {
-				if a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns") {
+				if isDecl(a) {
 					el.Decl = append(el.Decl, a)
-				} else {
-					el.Attr = append(el.Attr, a)
 				}
+			}
+			scope.push(el.Decl)
+			ns, ok := scope.lookup(el.prefix)
+			if !ok {
+				return nil, malformed("The prefix %q of element %s is not declared.", el.prefix, el.Name.Local)
+			}
+			el.Name.Space = ns
+			for _, a := range t.Attr {
+				if isDecl(a) {
+					continue
+				}
+				at := attribute{Name: a.Name, prefix: a.Name.Space, Value: a.Value}
+				if at.prefix != "" { // unprefixed attributes have no namespace
+					if at.Name.Space, ok = scope.lookup(at.prefix); !ok {
+						return nil, malformed("The prefix %q of attribute %s is not declared.", at.prefix, a.Name.Local)
+					}
+				}
+				el.Attr = append(el.Attr, at)
 			}
 			if cur == nil {
 				root = el
 			} else {
 				cur.Children = append(cur.Children, el)
 			}
+			starts = append(starts, offset)
 			cur = el
 		case xml.EndElement:
 			if cur == nil {
 				return nil, malformed("Unexpected end tag.")
 			}
-			if t.Name != cur.Name {
+			if t.Name.Space != cur.prefix || t.Name.Local != cur.Name.Local {
 				return nil, malformed("End tag %s does not match start tag %s.", t.Name.Local, cur.Name.Local)
 			}
 			if len(cur.Children) == 0 {
 				cur.Text = texts[depth-1].String()
 			}
 			texts[depth-1].Reset()
+			cur.start, cur.end = starts[len(starts)-1], int(d.InputOffset())
+			starts = starts[:len(starts)-1]
+			scope.pop(cur.Decl)
 			depth--
 			cur = cur.parent
 		case xml.CharData:
@@ -196,116 +303,34 @@ func parseMessage(b []byte, maxDepth int) (*element, error) {
 	if cur != nil {
 		return nil, malformed("The message ends inside element %s.", cur.Name.Local)
 	}
-	if err := resolve(root, map[string]string{"xml": nsXML}); err != nil {
-		return nil, err
-	}
+	root.msg = b
 	return root, nil
 }
 
-// resolve replaces the prefixes of RawToken names by namespace URIs,
-// refusing unbound prefixes (Namespaces in XML 1.0 §5).
-func resolve(e *element, scope map[string]string) error {
-	if len(e.Decl) > 0 {
-		s := make(map[string]string, len(scope)+len(e.Decl))
-		for k, v := range scope {
-			s[k] = v
-		}
-		for _, d := range e.Decl {
-			if d.Name.Space == "xmlns" {
-				s[d.Name.Local] = d.Value
-			} else {
-				s[""] = d.Value
-			}
-		}
-		scope = s
-	}
-	ns, ok := scope[e.Name.Space]
-	if !ok && e.Name.Space != "" {
-		return malformed("The prefix %q of element %s is not declared.", e.Name.Space, e.Name.Local)
-	}
-	e.Name.Space = ns
-	for i, a := range e.Attr {
-		if a.Name.Space == "" {
-			continue // unprefixed attributes have no namespace
-		}
-		ns, ok := scope[a.Name.Space]
-		if !ok {
-			return malformed("The prefix %q of attribute %s is not declared.", a.Name.Space, a.Name.Local)
-		}
-		e.Attr[i].Name.Space = ns
-	}
-	for _, c := range e.Children {
-		if err := resolve(c, scope); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// innerXML re-serializes the children of e as standalone XML: each element
-// carries its namespace as a default xmlns and the first level re-declares
-// every prefix in scope, so values holding prefixes keep their meaning.
-func (e *element) innerXML() []byte {
-	var buf bytes.Buffer
-	scope := e.scope()
-	for _, c := range e.Children {
-		writeElement(&buf, c, scope, true, "")
-	}
-	return buf.Bytes()
-}
-
-func writeElement(buf *bytes.Buffer, e *element, scope map[string]string, top bool, parentNS string) {
+// writeElement writes e with the declarations and prefixes it was read
+// with; each element whose namespace differs from its parent's carries it
+// as the default namespace.
+func writeElement(buf *bytes.Buffer, e *element, parentNS string) {
 	buf.WriteByte('<')
 	buf.WriteString(e.Name.Local)
-	if top || e.Name.Space != parentNS {
+	if e.Name.Space != parentNS {
 		buf.WriteString(` xmlns="`)
 		xmlEscape(buf, e.Name.Space)
 		buf.WriteByte('"')
 	}
-	local := scope
-	copied := false
-	if top {
-		keys := make([]string, 0, len(scope))
-		for k := range scope {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			if k == "" || k == "xml" {
-				continue
-			}
-			fmt.Fprintf(buf, ` xmlns:%s="`, k)
-			xmlEscape(buf, scope[k])
+	for _, d := range e.Decl {
+		if d.Name.Space == "xmlns" {
+			buf.WriteString(" xmlns:")
+			buf.WriteString(d.Name.Local)
+			buf.WriteString(`="`)
+			xmlEscape(buf, d.Value)
 			buf.WriteByte('"')
-		}
-	} else {
-		for _, d := range e.Decl {
-			if d.Name.Space == "xmlns" {
-				if !copied {
-					copied = true
-					local = make(map[string]string, len(scope)+1)
-					for k, v := range scope {
-						local[k] = v
-					}
-				}
-				local[d.Name.Local] = d.Value
-				fmt.Fprintf(buf, ` xmlns:%s="`, d.Name.Local)
-				xmlEscape(buf, d.Value)
-				buf.WriteByte('"')
-			}
 		}
 	}
 	for _, a := range e.Attr {
 		buf.WriteByte(' ')
-		if a.Name.Space != "" {
-			p := prefixFor(local, a.Name.Space)
-			if p == "" {
-				p = "a"
-				fmt.Fprintf(buf, `xmlns:%s="`, p)
-				xmlEscape(buf, a.Name.Space)
-				buf.WriteString(`" `)
-			}
-			buf.WriteString(p)
+		if a.prefix != "" {
+			buf.WriteString(a.prefix)
 			buf.WriteByte(':')
 		}
 		buf.WriteString(a.Name.Local)
@@ -322,24 +347,11 @@ func writeElement(buf *bytes.Buffer, e *element, scope map[string]string, top bo
 		xmlEscape(buf, e.Text)
 	}
 	for _, c := range e.Children {
-		writeElement(buf, c, local, false, e.Name.Space)
+		writeElement(buf, c, e.Name.Space)
 	}
 	buf.WriteString("</")
 	buf.WriteString(e.Name.Local)
 	buf.WriteByte('>')
-}
-
-func prefixFor(scope map[string]string, ns string) string {
-	if ns == nsXML {
-		return "xml"
-	}
-	best := ""
-	for p, u := range scope {
-		if u == ns && p != "" && (best == "" || p < best) {
-			best = p
-		}
-	}
-	return best
 }
 
 // xmlEscape writes s escaped for element text or a double-quoted attribute

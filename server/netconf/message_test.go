@@ -55,20 +55,38 @@ func TestParseMessageResolvesNamespaces(t *testing.T) {
 		t.Fatalf("message-id = %q", id)
 	}
 	cfg := el.child(NSBase, "edit-config").child(NSBase, "config")
-	got := string(cfg.innerXML())
-	want := `<ntp xmlns="urn:ntpagent:yang:ntpagent-ntp" xmlns:nc="` + NSBase + `" xmlns:t="urn:ntpagent:yang:ntpagent-ntp">` +
+	// The content is handed on as written, with the declarations in scope.
+	got := string(content(cfg.Children))
+	want := `<ntp xmlns="urn:ntpagent:yang:ntpagent-ntp">` +
 		`<key nc:operation="replace"><type>t:md5</type><v>a&amp;b&lt;</v></key></ntp>`
 	if got != want {
-		t.Fatalf("innerXML\n got %s\nwant %s", got, want)
+		t.Fatalf("content\n got %s\nwant %s", got, want)
 	}
-	// The re-serialized subtree parses on its own with the same meaning.
-	again, err := parseMessage([]byte(got), 0)
+	scope := cfg.scope()
+	if scope["nc"] != NSBase || scope["t"] != "urn:ntpagent:yang:ntpagent-ntp" || len(scope) != 2 {
+		t.Fatalf("scope = %v", scope)
+	}
+	key := cfg.Children[0].Children[0]
+	if key.Attr[0].Name.Space != NSBase || key.Attr[0].Name.Local != "operation" || key.Children[1].Text != "a&b<" {
+		t.Fatalf("key %+v", key)
+	}
+}
+
+// A subset of siblings is handed on as the concatenation of their texts;
+// all of them as one span of the message.
+func TestContentOfSiblings(t *testing.T) {
+	el, err := parseMessage([]byte(`<f><a/> <!-- c --><b x="1">t</b><c/></f>`), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := again.Children[0]
-	if key.Attr[0].Name.Space != NSBase || key.Attr[0].Name.Local != "operation" || key.Children[1].Text != "a&b<" {
-		t.Fatalf("reparsed %+v", key)
+	if got := string(content(el.Children)); got != `<a/> <!-- c --><b x="1">t</b><c/>` {
+		t.Fatalf("all children: %s", got)
+	}
+	if got := string(content([]*element{el.Children[0], el.Children[2]})); got != `<a/><c/>` {
+		t.Fatalf("a and c: %s", got)
+	}
+	if got := string(content(nil)); got != "" {
+		t.Fatalf("none: %q", got)
 	}
 }
 
@@ -88,17 +106,29 @@ func TestReplyCopiesRPCAttributes(t *testing.T) {
 	}
 }
 
+// The message reader's cost is linear in its input whatever the input: a
+// bound on the bytes allocated per input byte catches a reader that does
+// per-element work growing with the declarations in scope.
 func FuzzParseMessage(f *testing.F) {
 	for _, s := range []string{
 		`<rpc message-id="1" xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"><get/></rpc>`,
 		`<nc:rpc xmlns:nc="urn:ietf:params:xml:ns:netconf:base:1.0" message-id="x"><nc:get-config><nc:source><nc:running/></nc:source></nc:get-config></nc:rpc>`,
 		`<!DOCTYPE a [<!ENTITY b "c">]><a>&b;</a>`,
 		`<a><b></a></b>`, `<a xmlns:p="u"><p:b p:c="d">e</p:b></a>`,
+		`<a xmlns:p="u" xmlns:q="v" xmlns:r="w"><b xmlns:s="x"/><b xmlns:s="x"/><b xmlns:s="x"/><b xmlns:s="x"/></a>`,
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
 		el, err := parseMessage(data, 32)
+		runtime.ReadMemStats(&after)
+		// A fixed part (decoder, buffers) plus a bounded amount per byte: an
+		// element costs a few hundred bytes and takes at least 4 bytes (<a/>).
+		if alloc, bound := after.TotalAlloc-before.TotalAlloc, uint64(64<<10+200*len(data)); alloc > bound {
+			t.Fatalf("parsing %d bytes allocated %d, over %d", len(data), alloc, bound)
+		}
 		if err != nil {
 			var e *rpcerror.Error
 			if !errors.As(err, &e) || e.Tag != rpcerror.TagMalformedMessage {
@@ -106,12 +136,19 @@ func FuzzParseMessage(f *testing.F) {
 			}
 			return
 		}
-		// Whatever parses must re-serialize to XML that parses again.
-		holder := &element{Children: []*element{el}}
-		el.parent = nil
-		out := holder.innerXML()
-		if _, err := parseMessage(out, 64); err != nil {
-			t.Fatalf("re-serialized %q does not parse: %v", out, err)
+		// What parses is handed on as written: its children's text, parsed
+		// again within the root's declarations, has the same meaning.
+		if got := string(content([]*element{el})); got != string(data[el.start:el.end]) {
+			t.Fatalf("content %q is not the root's text", got)
+		}
+		var b bytes.Buffer
+		writeElement(&b, el, "")
+		again, err := parseMessage(b.Bytes(), 64)
+		if err != nil {
+			t.Fatalf("re-serialized %q does not parse: %v", b.Bytes(), err)
+		}
+		if again.Name != el.Name || len(again.Children) != len(el.Children) {
+			t.Fatalf("re-serialized %q reads as %v with %d children, want %v with %d", b.Bytes(), again.Name, len(again.Children), el.Name, len(el.Children))
 		}
 	})
 }

@@ -95,7 +95,7 @@ func (s *Server) writeMonitoring(b *bytes.Buffer, f filterSpec) {
 		}
 	}
 	if marks[data] != selNone {
-		writeElement(b, pruned(data, marks), map[string]string{}, false, "")
+		writeElement(b, pruned(data, marks), "")
 	}
 }
 

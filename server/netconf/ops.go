@@ -239,8 +239,8 @@ func (x *session) encode(b *bytes.Buffer, root *gen.Device, f filterSpec, wd str
 			if len(sel) == 0 {
 				return nil // an empty or foreign-only subtree filter selects nothing here
 			}
-			holder := &element{Children: sel, parent: sel[0].parent}
-			opt.Subtree = holder.innerXML()
+			opt.Subtree = content(sel)
+			opt.Namespaces = sel[0].parent.scope()
 		}
 	}
 	return xmlcodec.Encode(b, root, opt)
@@ -412,7 +412,7 @@ func (x *session) editConfig(op *element) error {
 	if err := x.checkNamespaces(cfg); err != nil {
 		return err
 	}
-	tree, err := xmlcodec.ParseConfig(cfg.innerXML(), xmlcodec.Limits{})
+	tree, err := xmlcodec.ParseConfigNS(content(cfg.Children), xmlcodec.Limits{}, cfg.scope())
 	if err != nil {
 		return err
 	}
@@ -448,7 +448,7 @@ func (x *session) copyConfig(op *element) error {
 		if err := x.checkNamespaces(cfg); err != nil {
 			return err
 		}
-		if inline, err = xmlcodec.DecodeConfig(cfg.innerXML()); err != nil {
+		if inline, err = xmlcodec.DecodeConfigNS(content(cfg.Children), xmlcodec.Limits{}, cfg.scope()); err != nil {
 			return err
 		}
 	}
@@ -467,7 +467,7 @@ func (x *session) validate(op *element) error {
 	if err := x.checkNamespaces(cfg); err != nil {
 		return err
 	}
-	root, err := xmlcodec.DecodeConfig(cfg.innerXML())
+	root, err := xmlcodec.DecodeConfigNS(content(cfg.Children), xmlcodec.Limits{}, cfg.scope())
 	if err != nil {
 		return err
 	}

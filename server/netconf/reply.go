@@ -17,16 +17,14 @@ func replyOpen(buf *bytes.Buffer, rpc *element) {
 		buf.WriteByte('>')
 		return
 	}
-	scope := rpc.scope()
+	// Each prefix is declared once with the namespace it had on the
+	// attribute: the work is linear in the attributes, whatever the number
+	// of declarations in scope.
 	declared := map[string]bool{}
 	var decl, attrs bytes.Buffer
 	for _, a := range rpc.Attr {
 		attrs.WriteByte(' ')
-		if a.Name.Space != "" {
-			p := prefixFor(scope, a.Name.Space)
-			if p == "" {
-				continue // cannot happen: resolve refused unbound prefixes
-			}
+		if p := a.prefix; p != "" {
 			if p != "xml" && !declared[p] {
 				declared[p] = true
 				decl.WriteString(" xmlns:" + p + `="`)

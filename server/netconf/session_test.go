@@ -26,6 +26,13 @@ type pipeClient struct {
 
 func newTestServer(tb testing.TB) *Server {
 	tb.Helper()
+	return newTestServerConfig(tb, Config{})
+}
+
+// newTestServerConfig is newTestServer with settings of cfg (its Store and
+// Schema are filled in).
+func newTestServerConfig(tb testing.TB, cfg Config) *Server {
+	tb.Helper()
 	st, err := datastore.Open(datastore.Options{Dir: tb.TempDir()})
 	if err != nil {
 		tb.Fatal(err)
@@ -34,7 +41,8 @@ func newTestServer(tb testing.TB) *Server {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	srv, err := New(Config{Store: st, Schema: sch})
+	cfg.Store, cfg.Schema = st, sch
+	srv, err := New(cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
