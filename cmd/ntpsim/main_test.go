@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/ntpagent/ntpagent/ntpengine/sim"
 )
 
 func TestRunPrintsTable(t *testing.T) {
@@ -98,5 +100,26 @@ func TestWorldFile(t *testing.T) {
 	}
 	if err := run([]string{"-world", bad}, &out); err == nil || !strings.Contains(err.Error(), "line 3") {
 		t.Errorf("bad world: %v", err)
+	}
+}
+
+// TestREADMEWorldParses: the example world in README.md is valid text.
+func TestREADMEWorldParses(t *testing.T) {
+	b, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(b), "## The scenario language")
+	_, rest, ok2 := strings.Cut(rest, "```\n")
+	text, _, ok3 := strings.Cut(rest, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("no example world in README.md")
+	}
+	w, err := sim.Parse(strings.NewReader(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(w.Nodes) != 3 || len(w.Outages) != 2 || w.Duration != 10000 {
+		t.Errorf("parsed %+v", w)
 	}
 }
