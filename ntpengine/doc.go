@@ -43,10 +43,47 @@
 // MINDISP floor, which would widen every downstream root distance
 // (§11.2) by tens of milliseconds; DisciplineRFC keeps the RFC sum (see
 // rootDispersion). MAXDIST is ntpd's 1.5 s. An
-// unreachable configured association starts with a burst (iburst), with
-// one more packet per lost reply (up to 16), and again after a step. A
+// unreachable association configured with IBurst starts with a burst,
+// with one more packet per lost reply (up to 16), and again after a step;
+// one with Burst sends a burst at every poll. A
 // symmetric passive association answers the peer's burst at once and
 // keeps its polls half a poll interval from the peer's (passivePoll).
+//
+// # Selection
+//
+// RFC 5905 §11.2.1 builds, per candidate, the tuples "lowpoint (p, -1,
+// theta - lambda), midpoint (p, 0, theta), and highpoint (p, +1, theta +
+// lambda), where lambda is the root synchronization distance", and keeps
+// the intersection a majority agrees on. The engine keeps that
+// intersection algorithm (Marzullo's, with the RFC's midpoint rule), the
+// clustering of §11.2.2 and the 1/lambda weights of §11.2.3, and departs
+// from the RFC in what lambda is, because the RFC's root distance is
+// several milliseconds wide even on a quiet LAN (the MINDISP floor of
+// 10 ms, and PHI = 15 ppm times the age of samples up to eight polls
+// old): a falseticker a few milliseconds off overlaps every truechimer
+// and is averaged in. Of the two known designs — ntpd's root distance and
+// chrony's statistics-based intervals — it takes chrony's principle (an
+// interval as wide as the source's measured error can be, not as a fixed
+// worst case) with ntpd's hard bound: lambda is the peer's stated root
+// delay/2 + root dispersion, plus half the round-trip delay of the sample
+// whose offset is used (an offset over a path of delay δ is off by at
+// most δ/2 whatever the asymmetry, §8), the filter jitter and both
+// precisions, plus the sample's age times a bound on our frequency error
+// (500 ppm until the discipline has measured the frequency; then three
+// standard errors of its estimate, at least 1 ppm) in place of PHI
+// (selDist). The RFC's root distance with MINDISP and PHI stays the
+// fitness test against MAXDIST (§11.2, A.5.5.3) and what we advertise.
+//
+// Two rules are added around the RFC's steps. The truechimers must be a
+// majority not only of the fit candidates but also of the sources still
+// filling their clock filters, so that a falseticker that filled first
+// cannot have the clock stepped to it at start (UnsyncAcquiring until
+// then). And a survivor is combined only if its lambda is within three
+// times the system peer's (chrony's combinelimit): a source behind a long
+// path adds its error bound and none of its precision; it shows as an
+// outlier. With no majority the clock is left alone and
+// Status.UnsyncReason is UnsyncNoMajority; Session.SelectionReason says
+// why each association is not a candidate.
 //
 // It must not import the datastore, ygot structs, netio or clock
 // implementations: the agent translates its configuration into Config.

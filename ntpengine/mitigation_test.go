@@ -151,7 +151,7 @@ func TestCombine(t *testing.T) {
 func fakePeer(e *Engine, key string, addr string, off, delay float64, stratum uint8, prefer bool) *association {
 	p := PeerConfig{Key: key, Address: netip.MustParseAddrPort(addr), Prefer: prefer}
 	a := newAssociation(p, 0, 1)
-	a.reach, a.leap, a.stratum = 1, 0, stratum
+	a.reach, a.leap, a.stratum, a.precision = 1, 0, stratum, -20
 	a.filter.add(FilterSample{T: 10, Offset: off, Delay: delay, Dispersion: 1e-5}, e.prec, 0)
 	for i := 0; i < 7; i++ {
 		a.filter.add(FilterSample{T: 10 + float64(i+1)*0.001, Offset: off, Delay: delay, Dispersion: 1e-5}, e.prec, 0)
@@ -266,4 +266,38 @@ func TestRefID(t *testing.T) {
 	if got := refIDOf(a); got != uint32(h[0])<<24|uint32(h[1])<<16|uint32(h[2])<<8|uint32(h[3]) {
 		t.Errorf("IPv6 refid %08x", got)
 	}
+}
+
+// TestSelectionDistance: the correctness intervals of selection are as
+// wide as a sample's error can be (half its delay and the peer's root
+// distance), not the RFC's MINDISP-floored root distance, so that a
+// falseticker 5 ms off is told apart from three truechimers over 300 µs
+// paths; and a survivor with a much longer distance is not combined.
+func TestSelectionDistance(t *testing.T) {
+	t.Run("RFC5905 §11.2.1 falseticker 5 ms off among three truechimers", func(t *testing.T) {
+		e := mustNew(t, Config{})
+		e.disc.state, e.disc.mode = StateSYNC, DisciplineRFC
+		fakePeer(e, "A", "192.0.2.1:123", 0.00001, 0.0003, 1, false)
+		fakePeer(e, "B", "192.0.2.2:123", -0.00002, 0.0003, 1, false)
+		fakePeer(e, "C", "192.0.2.3:123", 0.00003, 0.0003, 1, false)
+		f := fakePeer(e, "F", "192.0.2.4:123", 0.005, 0.0003, 1, false)
+		if d := e.selDist(f, 11); d > 1e-3 || d < 0.00015 {
+			t.Errorf("selection distance %v s, want between delay/2 and 1 ms", d)
+		}
+		e.clockSelect(11)
+		if f.status != StatusFalseticker || math.Abs(e.sys.offset) > 1e-4 {
+			t.Errorf("F %s, system offset %v", f.status, e.sys.offset)
+		}
+	})
+	t.Run("RFC5905 §11.2.3 a survivor beyond three times the system peer's distance is not combined", func(t *testing.T) {
+		e := mustNew(t, Config{})
+		e.disc.state, e.disc.mode = StateSYNC, DisciplineRFC
+		fakePeer(e, "A", "192.0.2.1:123", 0.0001, 0.0003, 1, false)
+		fakePeer(e, "C", "192.0.2.3:123", 0.0001, 0.0003, 1, false)
+		far := fakePeer(e, "B", "192.0.2.2:123", 0.0002, 0.02, 1, false)
+		e.clockSelect(11)
+		if far.status != StatusOutlier || far.selReason == "" || math.Abs(e.sys.offset-0.0001) > 1e-9 {
+			t.Errorf("B %s (%s), system offset %v", far.status, far.selReason, e.sys.offset)
+		}
+	})
 }

@@ -382,11 +382,17 @@ func (e *Engine) process(a *association, in Incoming, p *packet.Packet, mac macR
 	// On-wire calculation (RFC 5905 §8): differences first, era-safe.
 	t1, t2, t3, t4 := p.OriginTime, p.ReceiveTime, p.TransmitTime, rx
 	offset := (t2.SubSeconds(t1) + t3.SubSeconds(t4)) / 2
-	delay := math.Max(t4.SubSeconds(t1)-t3.SubSeconds(t2), e.prec)
 	disp := math.Ldexp(1, int(p.Precision)) + e.prec + phi*math.Max(0, t4.SubSeconds(t1))
 	var co clockOut
 	e.disc.adjust(t, &co) // bring the phase accounting to t
 	e.applyClock(co)
+	// Our own slews between T1 and T4 (a fast one corrects tens of ms in
+	// a second) are no part of the path's delay, whose half bounds the
+	// offset's error (§11.2): take them out, but not the frequency
+	// correction, which keeps the clock's rate true over the exchange.
+	rtt := t4.SubSeconds(t1)
+	slewed := e.disc.phaseAt(t) - a.xmtPhase - e.disc.freq*rtt
+	delay := math.Max(rtt-slewed-t3.SubSeconds(t2), e.prec)
 	if a.xmtBusy || e.disc.slewBusy() {
 		a.lastError = "clock slewing: sample not used"
 		return

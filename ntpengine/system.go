@@ -74,6 +74,7 @@ func fitReason(err error) UnsyncReason {
 func (e *Engine) clockSelect(t float64) {
 	var cands []candidate
 	why := UnsyncReason("")
+	acquiring := 0
 	for _, a := range e.assocs {
 		if a.stopped {
 			continue
@@ -82,12 +83,16 @@ func (e *Engine) clockSelect(t float64) {
 			a.status = StatusReject
 			a.selReason = err.Error()
 			a.rejectCount++
-			if r := fitReason(err); unsyncRank[r] > unsyncRank[why] {
+			r := fitReason(err)
+			if unsyncRank[r] > unsyncRank[why] {
 				why = r
+			}
+			if r == UnsyncAcquiring {
+				acquiring++
 			}
 			continue
 		}
-		dist := a.rootDist(t)
+		dist := e.selDist(a, t)
 		cands = append(cands, candidate{
 			a: a, offset: e.offsetNow(a, t), dist: dist, jitter: a.filter.Jitter,
 			metric: maxDist*float64(a.stratum) + dist, prefer: a.cfg.Prefer,
@@ -116,6 +121,14 @@ func (e *Engine) clockSelect(t float64) {
 		e.unsync("no majority of truechimers", UnsyncNoMajority)
 		return
 	}
+	if 2*len(trues) <= len(cands)+acquiring {
+		// The truechimers are a majority of the candidates but not of
+		// the sources that answer: while the others still fill their
+		// filters, a falseticker that filled first could outvote the
+		// truechimers and have the clock stepped to it.
+		e.unsync("waiting for more sources", UnsyncAcquiring)
+		return
+	}
 	survivors, outliers := cluster(trues)
 	for _, c := range outliers {
 		c.a.status = StatusOutlier
@@ -141,6 +154,7 @@ func (e *Engine) clockSelect(t float64) {
 			break
 		}
 	}
+	survivors, sys = e.combinable(survivors, sys)
 	offset, selJitter := combine(survivors, sys)
 	if preferred {
 		// DESIGN §3: the prefer peer's offset is used alone.
@@ -155,6 +169,81 @@ func (e *Engine) clockSelect(t float64) {
 	e.sys.offset = offset
 	e.sys.jitter = math.Sqrt(peer.filter.Jitter*peer.filter.Jitter + selJitter*selJitter)
 	e.clockUpdate(peer, offset, t)
+}
+
+// selDist is the half-width of the association's correctness interval
+// for selection and its weight in combining (see the package
+// documentation, "Selection"): what its offset can be wrong by.
+//
+//   - rootDelay/2 + rootDisp: the peer's own distance to its reference,
+//     as it states it (RFC 5905 §11.2);
+//   - delay/2 of the sample whose offset is used: an offset measured over
+//     a path of round-trip delay δ is off by at most δ/2, whatever the
+//     asymmetry (§8);
+//   - the jitter of the filter (§10) and both precisions;
+//   - the sample's age times a bound on our frequency error (freqBound)
+//     instead of PHI (15 ppm): offsets are projected to now with the
+//     discipline's frequency estimate, and once that is measured its
+//     error is known far better than PHI.
+//
+// Unlike the root distance of the fitness test (rootDist) it has no
+// MINDISP floor: 10 ms of interval would let a falseticker a few
+// milliseconds off overlap the truechimers.
+func (e *Engine) selDist(a *association, t float64) float64 {
+	f := &a.filter
+	delay, ts := f.Delay, f.BestT
+	if e.usesNewest() {
+		delay, ts = f.Stages[0].Delay, f.Stages[0].T
+	}
+	return a.rootDelay/2 + a.rootDisp + delay/2 + f.Jitter + e.prec + math.Ldexp(1, int(a.precision)) +
+		e.freqBound()*math.Max(0, t-ts)
+}
+
+// Frequency error bounds for selDist, s/s: before the discipline has
+// measured the frequency, the largest it corrects (±500 ppm); afterwards
+// three standard errors of its estimate, at least minFreqBound.
+const minFreqBound = 1e-7
+
+func (e *Engine) freqBound() float64 {
+	d := &e.disc
+	switch {
+	case d.state != StateSYNC:
+		return MaxFrequencyPPM * 1e-6
+	case d.mode == DisciplineRegression && d.fitOK:
+		return math.Max(3*d.fitSE, minFreqBound)
+	case d.mode == DisciplineRFC:
+		return math.Max(3*d.wander, minFreqBound)
+	}
+	return phi
+}
+
+// combineLimit: a survivor is combined only if its selection distance is
+// below combineLimit times the system peer's (chrony's combinelimit).
+const combineLimit = 3
+
+// combinable keeps, of the survivors, the system peer (survivors[sys]) and
+// those whose selection distance is within combineLimit of its: one with
+// a much longer distance (a path with a large delay, mostly in one
+// direction) adds its error bound to the combined offset and none of its
+// precision (RFC 5905 §11.2.3 weighs by 1/distance, which only dilutes
+// it). The others are marked outliers. It returns the kept survivors and
+// the system peer's index among them.
+func (e *Engine) combinable(survivors []candidate, sys int) ([]candidate, int) {
+	limit := combineLimit * survivors[sys].dist
+	kept := survivors[:0:0]
+	at := 0
+	for i, c := range survivors {
+		if i != sys && c.dist > limit {
+			c.a.status = StatusOutlier
+			c.a.selReason = fmt.Sprintf("not combined: distance %.6f s above %d times the system peer's", c.dist, combineLimit)
+			continue
+		}
+		if i == sys {
+			at = len(kept)
+		}
+		kept = append(kept, c)
+	}
+	return kept, at
 }
 
 // clockUpdate is A.5.5.4 clock_update: it runs the discipline for a new
