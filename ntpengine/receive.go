@@ -390,9 +390,12 @@ func (e *Engine) process(a *association, in Incoming, p *packet.Packet, mac macR
 	// a second) are no part of the path's delay, whose half bounds the
 	// offset's error (§11.2): take them out, but not the frequency
 	// correction, which keeps the clock's rate true over the exchange.
+	// How a slew was spread over the exchange is known only as well as
+	// its timing, so the delay is then widened by twice the slew: its
+	// half, the sample's error bound, covers any spread.
 	rtt := t4.SubSeconds(t1)
 	slewed := e.disc.phaseAt(t) - a.xmtPhase - e.disc.freq*rtt
-	delay := math.Max(rtt-slewed-t3.SubSeconds(t2), e.prec)
+	delay := math.Max(rtt-slewed-t3.SubSeconds(t2), e.prec) + 2*math.Abs(slewed)
 	if a.xmtBusy || e.disc.slewBusy() {
 		a.lastError = "clock slewing: sample not used"
 		return

@@ -22,6 +22,8 @@ type world struct {
 	from       float64 // figures from this true time
 	// client adjusts the client's configuration.
 	client func(*ntpengine.Config)
+	// observe, when not nil, sees the client every simulated second.
+	observe func(t float64, c *sim.Node)
 }
 
 // figures of one run of a world, as sim.Result defines them.
@@ -88,6 +90,9 @@ func (w world) run(t testing.TB, seed uint64) figures {
 			sum += e
 			sum2 += e * e
 			f.max = math.Max(f.max, math.Abs(e))
+		}
+		if w.observe != nil {
+			w.observe(tt, c)
 		}
 	})
 	f.rms, f.mean = math.Sqrt(sum2/n), sum/n
