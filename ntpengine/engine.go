@@ -161,6 +161,10 @@ type systemVars struct {
 	// reason is why the last selection found no system peer ("" when
 	// it found one or has not run).
 	reason UnsyncReason
+	// holdSince is when selection first could have chosen a system
+	// peer but waited for sources still acquiring (holdForSources); 0
+	// when not waiting.
+	holdSince float64
 }
 
 // unsyncReason is Status.UnsyncReason while the clock is not synchronized.

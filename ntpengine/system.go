@@ -121,7 +121,7 @@ func (e *Engine) clockSelect(t float64) {
 		e.unsync("no majority of truechimers", UnsyncNoMajority)
 		return
 	}
-	if 2*len(trues) <= len(cands)+acquiring {
+	if 2*len(trues) <= len(cands)+acquiring || e.holdForSources(acquiring, t) {
 		// The truechimers are a majority of the candidates but not of
 		// the sources that answer: while the others still fill their
 		// filters, a falseticker that filled first could outvote the
@@ -129,6 +129,7 @@ func (e *Engine) clockSelect(t float64) {
 		e.unsync("waiting for more sources", UnsyncAcquiring)
 		return
 	}
+	e.sys.holdSince = 0
 	survivors, outliers := cluster(trues)
 	for _, c := range outliers {
 		c.a.status = StatusOutlier
@@ -169,6 +170,22 @@ func (e *Engine) clockSelect(t float64) {
 	e.sys.offset = offset
 	e.sys.jitter = math.Sqrt(peer.filter.Jitter*peer.filter.Jitter + selJitter*selJitter)
 	e.clockUpdate(peer, offset, t)
+}
+
+// holdForSources tells whether the first clock update (at start or after
+// a step) waits for sources that answer but have not filled their clock
+// filters yet (acquiring of them), for at most one minimum poll interval
+// from the time a selection could first have been made: the sources that
+// fill first may be the worst ones (those behind long paths answer no
+// later in a burst), and the first update may step the clock.
+func (e *Engine) holdForSources(acquiring int, t float64) bool {
+	if e.sys.synced || acquiring == 0 {
+		return false
+	}
+	if e.sys.holdSince == 0 {
+		e.sys.holdSince = t
+	}
+	return t-e.sys.holdSince < math.Ldexp(1, int(e.disc.minPoll))
 }
 
 // selDist is the half-width of the association's correctness interval
