@@ -245,6 +245,26 @@ func (d *discipline) update(offset, sampleT, t, delay float64) (Result, clockOut
 	if d.state == StateFREQ {
 		return d.freqState(offset, sampleT, t, delay, &out)
 	}
+	if d.state == StateNSET && d.mode == DisciplineRegression {
+		// First sample: start measuring the frequency (FREQ) with the
+		// earlier samples of the peer (seed), which may complete it at
+		// once; then the fitted offset is stepped or slewed. Otherwise
+		// an offset above STEPT is stepped now, as A.5.5.6 does, but
+		// the measurement keeps the samples so far: the fit takes
+		// offsets of the uncorrected clock, which our step leaves
+		// valid, where the RFC starts measuring afresh after it.
+		d.state = StateFREQ
+		d.fx = append(d.fx[:0], d.earlier(sampleT)...)
+		d.t = t
+		d.last = offset
+		res, _ := d.freqState(offset, sampleT, t, delay, &out)
+		if d.state != StateFREQ || math.Abs(offset) <= stepThreshold {
+			return res, out
+		}
+		d.doStep(offset, &out)
+		d.adjust(t, &out)
+		return ResultStep, out
+	}
 	if math.Abs(offset) > stepThreshold {
 		switch d.state {
 		case StateSYNC:

@@ -291,11 +291,17 @@ func (e *Engine) clockUpdate(p *association, offset, t float64) {
 		// A.5.5.4: after a step every association starts afresh
 		// (clear), and one configured with IBurst with its initial
 		// burst, as when it was mobilized: its filter must fill again before
-		// the root distance test passes (§11.2).
+		// the root distance test passes (§11.2). Not after the step that
+		// ends the regression discipline's frequency measurement
+		// (keepFilters).
+		keep := e.keepFilters(before)
 		for _, a := range e.assocs {
+			a.xmt = 0
+			if keep {
+				continue
+			}
 			a.filter.reset()
 			a.lastUsed = 0
-			a.xmt = 0
 			if !a.ephemeral && !a.stopped && a.cfg.IBurst {
 				a.burst, a.burstSent, a.burstGot = burstCount, 0, 0
 				a.nextdate = math.Min(a.nextdate, t+1)
