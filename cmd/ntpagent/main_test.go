@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/ntpagent/ntpagent/gen"
 	"github.com/ntpagent/ntpagent/server"
 )
 
@@ -424,6 +425,46 @@ func TestDaemonEndToEnd(t *testing.T) {
 	st := d2.started.Agent.State()
 	if len(st.GetNtp().GetSessions().Session) != 1 {
 		t.Errorf("after a restart the committed peer is not running: %v", st.GetNtp().GetSessions().Session)
+	}
+
+	// Losing the only peer: the notification and /ntp/status say why the
+	// clock is no longer synchronized.
+	nc2 := dialNETCONF(t, d2.started.SSH[0], pw)
+	nc2.rpc(`<create-subscription xmlns="urn:ietf:params:xml:ns:netconf:notification:1.0"/>`)
+	waitNotification := func(what string, want ...string) {
+		t.Helper()
+		deadline := time.After(60 * time.Second)
+		for {
+			select {
+			case m, ok := <-nc2.msgs:
+				if !ok {
+					t.Fatal("NETCONF session closed")
+				}
+				if strings.Contains(m, "<sync-state-change") && strings.Contains(m, want[0]) {
+					for _, w := range want[1:] {
+						if !strings.Contains(m, w) {
+							t.Errorf("%s notification lacks %s: %s", what, w, m)
+						}
+					}
+					return
+				}
+			case <-deadline:
+				t.Fatalf("no %s notification", what)
+			}
+		}
+	}
+	if d2.started.Agent.State().GetNtp().GetStatus().GetClockState() != gen.NtpagentNtp_Ntp_Status_ClockState_synchronized {
+		waitNotification("synchronized", "<clock-state>synchronized</clock-state>")
+	}
+	nc2.rpc(`<edit-config><target><candidate/></target><config><ntp xmlns="urn:ntpagent:yang:ntpagent-ntp">
+<unicast-peer xmlns:nc="urn:ietf:params:xml:ns:netconf:base:1.0" nc:operation="delete"><address>reference.ntpagent.test</address><vpn-instance>_public_</vpn-instance></unicast-peer>
+</ntp></config></edit-config>`)
+	nc2.rpc(`<commit/>`)
+	waitNotification("unsynchronized", "<clock-state>unsynchronized</clock-state>",
+		"<unsync-reason>no-sources</unsync-reason>", "<previous-system-peer>reference.ntpagent.test</previous-system-peer>")
+	get = nc2.rpc(`<get><filter type="subtree"><ntp xmlns="urn:ntpagent:yang:ntpagent-ntp"><status/></ntp></filter></get>`)
+	if !strings.Contains(get, "<unsync-reason>no-sources</unsync-reason>") {
+		t.Errorf("<get> of the status lacks unsync-reason no-sources:\n%s", get)
 	}
 }
 
