@@ -582,7 +582,7 @@ func (d *discipline) adjust(now float64, out *clockOut) {
 	dt := now - d.adjT
 	if dt > 0 {
 		if d.slewing {
-			done := math.Copysign(math.Min(math.Abs(d.offset), d.slewRate*dt), d.offset)
+			done := math.Copysign(math.Min(math.Abs(d.offset), d.clockSlewRate(d.offset)*dt), d.offset)
 			d.offset -= done
 			d.phase += done
 		} else {
@@ -641,6 +641,19 @@ func (d *discipline) active() bool {
 // with a stated rate the accounting is trusted and nothing is blocked.
 func (d *discipline) slewBusy() bool {
 	return !d.rateKnown && d.slewing && math.Abs(d.offset) > d.slewRate*slewBusyTime
+}
+
+// clockSlewRate is the slew rate per second of the disciplined clock, for
+// a slew in the direction of dir. The clock slews at slewRate of elapsed
+// (monotonic) time, and while it slews forward it runs 1+slewRate times as
+// fast as that time, backward 1−slewRate times: at chrony's 83,333 ppm
+// the engine's time, read from that clock, would otherwise misplace the
+// slew's progress by 8 %, milliseconds for the initial 0.1 s.
+func (d *discipline) clockSlewRate(dir float64) float64 {
+	if dir < 0 {
+		return d.slewRate / (1 - d.slewRate)
+	}
+	return d.slewRate / (1 + d.slewRate)
 }
 
 // slewBusyTime is the slew duration, s, beyond which sampling waits.
@@ -866,11 +879,11 @@ func (d *discipline) phaseAt(ts float64) float64 {
 		return p
 	}
 	if ts >= d.adjT {
-		return p + math.Copysign(math.Min(math.Abs(d.offset), d.slewRate*(ts-d.adjT)), d.offset)
+		return p + math.Copysign(math.Min(math.Abs(d.offset), d.clockSlewRate(d.offset)*(ts-d.adjT)), d.offset)
 	}
 	// The slew in progress has applied done since slewStart, linearly.
 	done := d.slewTotal - d.offset
-	doneAt := math.Copysign(math.Min(math.Abs(done), d.slewRate*math.Max(0, ts-d.slewStart)), done)
+	doneAt := math.Copysign(math.Min(math.Abs(done), d.clockSlewRate(done)*math.Max(0, ts-d.slewStart)), done)
 	return p - (done - doneAt)
 }
 

@@ -187,7 +187,9 @@ func TestFitLine(t *testing.T) {
 }
 
 // TestDisciplineSlewAccounting: the discipline accounts for a slew at the
-// clock's slew rate (Config.MaxSlewRate), never beyond its size.
+// clock's slew rate (Config.MaxSlewRate) of elapsed time, never beyond its
+// size: per second of the slewing clock itself, a forward slew advances by
+// rate/(1+rate).
 func TestDisciplineSlewAccounting(t *testing.T) {
 	for _, rate := range []float64{500e-6, 1.0 / 12} {
 		d := newDisc(DisciplineRegression)
@@ -197,7 +199,8 @@ func TestDisciplineSlewAccounting(t *testing.T) {
 			t.Fatalf("rate %v: no slew commanded: %+v", rate, o)
 		}
 		slew, p0, f := o.slew, d.phase, d.applied
-		model := func(ts float64) float64 { return p0 + f*(ts-t0) + math.Min(slew, rate*(ts-t0)) }
+		perClockSecond := rate / (1 + rate)
+		model := func(ts float64) float64 { return p0 + f*(ts-t0) + math.Min(slew, perClockSecond*(ts-t0)) }
 		for _, dt := range []float64{0.3, 1, 5, 100, 1000} {
 			if got := d.phaseAt(t0 + dt); math.Abs(got-model(t0+dt)) > 1e-12 {
 				t.Errorf("rate %v: phaseAt(+%v) = %v, want %v", rate, dt, got, model(t0+dt))

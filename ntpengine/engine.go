@@ -116,6 +116,10 @@ type Engine struct {
 	addrs      map[assocAddr]struct{}
 	addrsStale bool
 	stats      Statistics
+	// lastPoll is when the poll process last ran for an association
+	// (polled: ever), for pollSeparation.
+	lastPoll float64
+	polled   bool
 }
 
 type assocAddr struct {
@@ -354,11 +358,22 @@ func (e *Engine) Tick(now time.Time) Ready {
 			continue
 		}
 		if t >= a.nextdate-1e-6 { // float rounding of NextDeadline
+			if e.polled && t < e.lastPoll+pollSeparation-1e-6 {
+				a.nextdate = e.lastPoll + pollSeparation
+				continue
+			}
 			e.poll(a, t)
+			e.lastPoll, e.polled = t, true
 		}
 	}
 	return e.finish()
 }
+
+// pollSeparation is the least time between two polls of different
+// associations (chrony's sampling separation): bursts of several sources
+// that start together are interleaved rather than sent as one volley,
+// which a rate-limiting server or a queue on the path would punish.
+const pollSeparation = 0.2
 
 // NextDeadline is the latest clock time at which Tick must be called.
 func (e *Engine) NextDeadline() time.Time {

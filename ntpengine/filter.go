@@ -41,9 +41,10 @@ type ClockFilter struct {
 	// Outputs. Offset is the best sample's offset of the uncorrected
 	// clock, projected to time t with the frequency estimate (see add).
 	Offset, Delay, Dispersion, Jitter float64
-	// BestT is the time of the sample chosen (lowest delay).
-	BestT   float64
-	started bool
+	// BestT is the time of the sample chosen (lowest delay), and
+	// BestCorrection its Correction.
+	BestT, BestCorrection float64
+	started               bool
 	// Newest is the newest sample's uncorrected offset.
 	Newest float64
 	valid  int
@@ -60,7 +61,7 @@ func (f *ClockFilter) reset() {
 		f.Stages[i] = FilterSample{Delay: maxDisp, Dispersion: maxDisp}
 	}
 	f.Offset, f.Delay, f.Dispersion, f.Jitter = 0, maxDisp, maxDisp, 0
-	f.BestT = 0
+	f.BestT, f.BestCorrection = 0, 0
 	f.t = 0
 	f.valid = 0
 	f.started = false
@@ -125,7 +126,7 @@ func (f *ClockFilter) add(s FilterSample, precision, freq float64) {
 	proj := func(x FilterSample) float64 { return x.norm() + freq*(s.T-x.T) }
 	f.Offset = proj(sorted[0])
 	f.Delay = sorted[0].Delay
-	f.BestT = sorted[0].T
+	f.BestT, f.BestCorrection = sorted[0].T, sorted[0].Correction
 	f.Newest = proj(s)
 	j := 0.0
 	for i := 1; i < m; i++ {

@@ -313,3 +313,34 @@ func TestBurstAfterStep(t *testing.T) {
 		}
 	}
 }
+
+// TestPollSeparation: polls of different associations are at least
+// pollSeparation apart, even when their bursts start together (chrony's
+// sampling separation; its simulation tests require 0.18 s).
+func TestPollSeparation(t *testing.T) {
+	var peers []PeerConfig
+	for i := range 5 {
+		peers = append(peers, PeerConfig{Key: "p" + string(rune('a'+i)), Mode: AssocClient, IBurst: true,
+			Address: netip.AddrPortFrom(netip.AddrFrom4([4]byte{192, 0, 2, byte(1 + i)}), 123)})
+	}
+	e := mustNew(t, Config{Peers: peers})
+	for _, a := range e.assocs {
+		a.nextdate = 1 // all due at once
+	}
+	now := at(0)
+	var times []time.Duration
+	for i := 0; i < 200 && now.Sub(t0) < 60*time.Second; i++ {
+		now = e.NextDeadline()
+		for range e.Tick(now).Packets {
+			times = append(times, now.Sub(t0))
+		}
+	}
+	if len(times) < 5*burstCount {
+		t.Fatalf("%d packets", len(times))
+	}
+	for i := 1; i < len(times); i++ {
+		if gap := times[i] - times[i-1]; gap < time.Duration(pollSeparation*1e9)-time.Microsecond {
+			t.Fatalf("packets %d and %d %v apart: %v", i-1, i, gap, times)
+		}
+	}
+}

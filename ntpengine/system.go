@@ -121,11 +121,12 @@ func (e *Engine) clockSelect(t float64) {
 		e.unsync("no majority of truechimers", UnsyncNoMajority)
 		return
 	}
-	if 2*len(trues) <= len(cands)+acquiring || e.holdForSources(acquiring, t) {
-		// The truechimers are a majority of the candidates but not of
-		// the sources that answer: while the others still fill their
-		// filters, a falseticker that filled first could outvote the
-		// truechimers and have the clock stepped to it.
+	if !e.sys.synced && (2*len(trues) <= len(cands)+acquiring || e.holdForSources(acquiring, t)) {
+		// Before the first update (at start, after a step) the
+		// truechimers must be a majority of the sources that answer,
+		// not only of those whose filters are full: a falseticker that
+		// filled first could otherwise outvote the truechimers and
+		// have the clock stepped to it.
 		e.unsync("waiting for more sources", UnsyncAcquiring)
 		return
 	}
@@ -208,12 +209,18 @@ func (e *Engine) holdForSources(acquiring int, t float64) bool {
 // milliseconds off overlap the truechimers.
 func (e *Engine) selDist(a *association, t float64) float64 {
 	f := &a.filter
-	delay, ts := f.Delay, f.BestT
+	delay, ts, corr := f.Delay, f.BestT, f.BestCorrection
 	if e.usesNewest() {
-		delay, ts = f.Stages[0].Delay, f.Stages[0].T
+		delay, ts, corr = f.Stages[0].Delay, f.Stages[0].T, f.Stages[0].Correction
 	}
+	age := math.Max(0, t-ts)
+	// Our slews since the sample are taken out of its offset as the
+	// discipline accounts for them, which is exact only as far as their
+	// timing is known: a sample from before a fast slew (the initial one
+	// corrects 0.1 s in about a second) counts with the slew's size.
+	slewed := math.Abs(e.disc.phaseAt(t) - corr - e.disc.freq*age)
 	return a.rootDelay/2 + a.rootDisp + delay/2 + f.Jitter + e.prec + math.Ldexp(1, int(a.precision)) +
-		e.freqBound()*math.Max(0, t-ts)
+		e.freqBound()*age + slewed
 }
 
 // Frequency error bounds for selDist, s/s: before the discipline has
