@@ -7,6 +7,11 @@
 #   NTP:     chronyd -x (server mode; never touches the host clock) and
 #            bin/ntpagent's --ntp-listen, by the same load generator
 #            (cmd/ntpagent-bench ntp).
+#   Real path: the agent's and chronyd's true clock error through network
+#            namespaces and userspace delay lines (1 ms each way, jitter 0,
+#            100 µs and 1 ms, all three at once), beside a reference chronyd -x
+#            serving the host clock (cmd/ntpagent-bench realpath,
+#            internal/wirelab); with the simulator's prediction for that path.
 #   Go:      the repository's micro-benchmarks (go test -bench).
 #
 # Prints one markdown table and writes it to bench-results/latest.md (raw
@@ -16,6 +21,7 @@
 # Knobs (environment): BENCH_DURATION (rate loops, default 5s),
 # BENCH_GO_BENCHTIME (default 300ms; "0" skips the Go micro-benchmarks),
 # BENCH_CONNECT_RUNS (20), BENCH_GET_RUNS (200), BENCH_EDIT_RUNS (60),
+# BENCH_REALPATH_DURATION (each real-path lab, default 300s; "0" skips it),
 # BENCH_USER (system user for netconfd's sshd, default ntpbench),
 # BENCH_AGENT (daemon binary, default bin/ntpagent).
 set -euo pipefail
@@ -27,6 +33,7 @@ GO_BENCHTIME=${BENCH_GO_BENCHTIME:-300ms}
 CONNECT_RUNS=${BENCH_CONNECT_RUNS:-20}
 GET_RUNS=${BENCH_GET_RUNS:-200}
 EDIT_RUNS=${BENCH_EDIT_RUNS:-60}
+REALPATH_DURATION=${BENCH_REALPATH_DURATION:-300s}
 NC_USER=${BENCH_USER:-ntpbench}
 AGENT=${BENCH_AGENT:-$ROOT/bin/ntpagent}
 OUT_DIR=$ROOT/bench-results
@@ -259,6 +266,19 @@ fi
 # Stop the servers before the micro-benchmarks so that they do not share
 # the CPUs with them.
 for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+
+################################################################ real path
+if [[ $REALPATH_DURATION != 0 ]]; then
+  if [[ $(id -u) -ne 0 ]]; then
+    NOTES+=("real path not measured: network namespaces need root")
+  elif ! command -v chronyd >/dev/null 2>&1 || ! command -v ip >/dev/null 2>&1; then
+    NOTES+=("real path not measured: chronyd or ip is not installed")
+  else
+    log "real path: jitter 0, 100 µs and 1 ms at once, $REALPATH_DURATION each"
+    "$BENCH" realpath -duration "$REALPATH_DURATION" -o "$RESULTS" 2>"$WORK/realpath.log" ||
+      NOTES+=("real path: a lab failed, see the run's log: $(tail -n 1 "$WORK/realpath.log")")
+  fi
+fi
 
 ################################################################ Go micro-benchmarks
 if [[ $GO_BENCHTIME != 0 ]]; then

@@ -23,6 +23,7 @@ const usage = `usage: ntpagent-bench COMMAND [flags]
 commands:
   netconf   time one NETCONF server (connect, edit+commit, get-config, rate, RSS)
   ntp       server-mode NTP load against one UDP address
+  realpath  true clock error of ntpagent and chronyd on a real path (namespaces, delay lines; root)
   gobench   turn 'go test -bench' output (stdin) into result lines
   report    print the markdown table from result files
   freeport  print free loopback ports (TCP and UDP both free)
@@ -44,6 +45,8 @@ func main() {
 		err = cmdNETCONF(ctx, log, os.Args[2:])
 	case "ntp":
 		err = cmdNTP(ctx, os.Args[2:])
+	case "realpath":
+		err = cmdRealPath(ctx, log, os.Args[2:])
 	case "gobench":
 		err = cmdGoBench(os.Args[2:])
 	case "report":

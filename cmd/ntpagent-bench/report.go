@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -18,6 +20,9 @@ type row struct {
 	target float64
 	less   bool
 	source string // the issue the target comes from
+	// absMax, when > 0, is a limit on |ntpagent's value| (in the row's
+	// unit) instead of a ratio: a bias has no meaningful ratio.
+	absMax float64
 }
 
 // rows are the NETCONF and NTP rows, with the targets of issues 4 and 6.
@@ -34,6 +39,22 @@ var reportRows = []row{
 	{label: "RSS, 128 peers configured", measure: mRSS128, peer: "netconfd"},
 	{label: "RSS, 1,000 peers configured", measure: mRSS1000, peer: "netconfd"},
 	{label: "get-config reply size, 100 peers", measure: mGetConfigSize, peer: "netconfd"},
+}
+
+// realPathRows are the rows of the real path (internal/wirelab) at each
+// jitter: the true error's RMS against chronyd's on the same path, its
+// mean (the bias, within ±20 µs) and the time to stay within 1 ms.
+func realPathRows() []row {
+	var out []row
+	for _, j := range realPathJitters {
+		at := fmt.Sprintf("real path, 1 ms + jitter %v", j)
+		out = append(out,
+			row{label: "true error RMS, " + at, measure: realMeasure(mRealRMS, j), peer: "chronyd", target: 1, less: true, source: "#13"},
+			row{label: "true error mean (bias), " + at, measure: realMeasure(mRealMean, j), peer: "chronyd", absMax: 20, source: "#13"},
+			row{label: "time until within 1 ms for good, " + at, measure: realMeasure(mRealSync, j), peer: "chronyd"},
+		)
+	}
+	return out
 }
 
 // goBenchTargets are the absolute targets of issue #3 for Go micro-benchmarks
@@ -124,9 +145,24 @@ func WriteReport(w io.Writer, rs []Result, m Machine, missing map[string]string,
 		m.Date, m.NProc, m.CPU, m.Kernel, m.LoadAvg)
 	fmt.Fprintln(bw, "| measure | ntpagent | peer | ratio | target |")
 	fmt.Fprintln(bw, "|---|---|---|---|---|")
-	for _, x := range reportRows {
+	for _, x := range append(slices.Clone(reportRows), realPathRows()...) {
 		ours, okOurs := find("ntpagent", x.measure)
 		theirs, okTheirs := find(x.peer, x.measure)
+		if !okOurs && !okTheirs && strings.HasPrefix(x.measure, "realpath") {
+			continue // the real path was not measured (not root, or left out)
+		}
+		if x.absMax > 0 {
+			target := fmt.Sprintf("within ±%s %s (%s)", strconv.FormatFloat(x.absMax, 'g', -1, 64), ours.Unit, x.source)
+			if okOurs {
+				if math.Abs(ours.Median) <= x.absMax {
+					target += " **met**"
+				} else {
+					target += " **missed**"
+				}
+			}
+			fmt.Fprintf(bw, "| %s | %s | %s: %s | — | %s |\n", x.label, cell("ntpagent", x.measure), x.peer, cell(x.peer, x.measure), target)
+			continue
+		}
 		ratio := "—"
 		if okOurs && okTheirs && theirs.Median != 0 {
 			ratio = fmtNum(ours.Median/theirs.Median) + "×"
@@ -169,8 +205,11 @@ func WriteReport(w io.Writer, rs []Result, m Machine, missing map[string]string,
 	}
 	var notes []string
 	for _, r := range rs {
-		if r.Note != "" && (r.Measure == mNTPRate || r.Measure == mError) {
+		switch {
+		case r.Note != "" && (r.Measure == mNTPRate || r.Measure == mError || strings.HasPrefix(r.Measure, mRealRMS+"/")) && r.Server != "ntpsim":
 			notes = append(notes, fmt.Sprintf("- %s, %s: %s", r.Server, r.Measure, r.Note))
+		case r.Server == "ntpsim":
+			notes = append(notes, fmt.Sprintf("- ntpsim prediction for the same path, %s: %s %s", r.Measure, formatValue(Result{Unit: r.Unit, Median: r.Median}), r.Note))
 		}
 	}
 	for _, n := range extraNotes {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ntpagent/ntpagent/internal/wirelab"
 )
 
 func TestQuantiles(t *testing.T) {
@@ -116,5 +118,38 @@ func TestReportTable(t *testing.T) {
 	}
 	if !strings.Contains(table, "BenchmarkEditOnePeerWith1000 | 3.00 ms | — | — | reported |") {
 		t.Errorf("edit benchmark row:\n%s", table)
+	}
+}
+
+// The real-path rows: RMS against chronyd's (≤ 1×), the bias against its
+// ±20 µs limit, the time to sync reported; the simulator's prediction and
+// each client's details among the notes. Without real-path results the
+// rows are left out.
+func TestReportRealPathRows(t *testing.T) {
+	rs := append(realPathResults("ntpagent", 0, wirelab.Figures{N: 50, RMS: 30 * time.Microsecond, Mean: 25 * time.Microsecond, SyncTime: 12 * time.Second}),
+		realPathResults("chronyd", 0, wirelab.Figures{N: 50, RMS: 20 * time.Microsecond, Mean: -5 * time.Microsecond, SyncTime: 30 * time.Second})...)
+	rs = append(rs, realPathResults("ntpagent", time.Millisecond, wirelab.Figures{N: 50, RMS: 100 * time.Microsecond, Mean: 10 * time.Microsecond})...)
+	rs = append(rs, realPathResults("chronyd", time.Millisecond, wirelab.Figures{N: 50, RMS: 140 * time.Microsecond})...)
+	rs = append(rs, Result{Server: "ntpsim", Measure: realMeasure(mRealRMS, 0), Unit: "µs", Median: 1.5, N: 20, Note: "± 0.2 over 20 seeds"})
+	var tb strings.Builder
+	if err := WriteReport(&tb, rs, Machine{}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	table := tb.String()
+	for _, want := range []string{
+		"| true error RMS, real path, 1 ms + jitter 0s | 30.0 µs | chronyd: 20.0 µs | 1.50× | ≤ 1× chronyd (#13) **missed** |",
+		"| true error mean (bias), real path, 1 ms + jitter 0s | 25.0 µs | chronyd: -5.00 µs | — | within ±20 µs (#13) **missed** |",
+		"| time until within 1 ms for good, real path, 1 ms + jitter 0s | 12.0 s | chronyd: 30.0 s | 0.400× | reported |",
+		"| true error RMS, real path, 1 ms + jitter 1ms | 100 µs | chronyd: 140 µs | 0.714× | ≤ 1× chronyd (#13) **met** |",
+		"| true error mean (bias), real path, 1 ms + jitter 1ms | 10.0 µs | chronyd: 0.000 µs | — | within ±20 µs (#13) **met** |",
+		"- ntpsim prediction for the same path, realpath-rms/0s: 1.50 µs ± 0.2 over 20 seeds",
+		"- chronyd, realpath-rms/0s: max 0.0 µs, n=50, frequency error RMS 0.000 ppm",
+	} {
+		if !strings.Contains(table, want) {
+			t.Errorf("table lacks %q:\n%s", want, table)
+		}
+	}
+	if strings.Contains(table, "jitter 100µs") {
+		t.Errorf("rows of a jitter that was not measured:\n%s", table)
 	}
 }

@@ -39,6 +39,9 @@ type Config struct {
 	Settle time.Duration
 	// MinPoll and MaxPoll of both clients (0: 4 and 6).
 	MinPoll, MaxPoll uint8
+	// IBurst starts both clients with a burst (chronyd's iburst, the
+	// agent's unicast-peer iburst).
+	IBurst bool
 	// AgentOffset and AgentFrequencyError start the agent's virtual clock
 	// off the host clock (clock.NewVirtualOffHost). chronyd cannot start
 	// off it: a comparison of the two wants them zero.
@@ -135,9 +138,13 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	}
 	defer chronyLine.Close()
 
+	iburst := ""
+	if cfg.IBurst {
+		iburst = " iburst"
+	}
 	client, err := startChronyd(ctx, cfg.Chronyd, cfg.Chronyc, lab.Near, cfg.Dir, "client", fmt.Sprintf(
-		"server %s port %d minpoll %d maxpoll %d\nport 0\nacquisitionport %d\nbindacqaddress %s\n",
-		LineAddr, chronyLine.Addr().Port(), cfg.MinPoll, cfg.MaxPoll, chronydAcquisitionPort, ClientAddr))
+		"server %s port %d minpoll %d maxpoll %d%s\nport 0\nacquisitionport %d\nbindacqaddress %s\n",
+		LineAddr, chronyLine.Addr().Port(), cfg.MinPoll, cfg.MaxPoll, iburst, chronydAcquisitionPort, ClientAddr))
 	if err != nil {
 		return res, err
 	}
@@ -161,7 +168,7 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	wg.Add(1)
 	go func() { defer wg.Done(); ag.Run(runCtx) }()
 	defer func() { stopAgent(); wg.Wait() }()
-	if err := ag.Apply(ctx, agentConfig(lab.Near, agentLine.Addr(), cfg.MinPoll, cfg.MaxPoll)); err != nil {
+	if err := ag.Apply(ctx, agentConfig(lab.Near, agentLine.Addr(), cfg.MinPoll, cfg.MaxPoll, cfg.IBurst)); err != nil {
 		return res, fmt.Errorf("wirelab: configure the agent: %w", err)
 	}
 
@@ -197,10 +204,13 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 
 // agentConfig is the agent's configuration: one unicast peer, the agent's
 // delay line, in the vpn-instance named after the near namespace.
-func agentConfig(ns string, line netip.AddrPort, minPoll, maxPoll uint8) *gen.Device {
+func agentConfig(ns string, line netip.AddrPort, minPoll, maxPoll uint8, iburst bool) *gen.Device {
 	root := &gen.Device{}
 	up := root.GetOrCreateNtp().GetOrCreateUnicastPeer(line.Addr().String(), ns)
 	port := line.Port()
 	up.Port, up.Minpoll, up.Maxpoll = &port, &minPoll, &maxPoll
+	if iburst {
+		up.Iburst = &iburst
+	}
 	return root
 }
