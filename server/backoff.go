@@ -7,10 +7,16 @@ import (
 	"github.com/ntpagent/ntpagent/server/netconf"
 )
 
-// backoff slows down password guessing per source address: after
+// backoff slows down password guessing per source (sourceKey: an IPv4
+// address or an IPv6 /64, since one host may own a whole /64): after
 // freeFailures failed passwords, the source is refused without checking for
 // a delay that doubles with each further failure, up to maxDelay. A
 // successful login clears the record.
+//
+// begin checks and records an attempt in one critical section: an attempt
+// counts as a failure from the moment it is let through until it succeeds,
+// so many guesses sent at once from one source get no more checks than
+// the same guesses sent one after another.
 type backoff struct {
 	clock netconf.Clock
 	mu    sync.Mutex
@@ -35,18 +41,16 @@ func newBackoff(c netconf.Clock) *backoff {
 	return &backoff{clock: c, src: map[string]*failures{}}
 }
 
-func (b *backoff) allowed(src string) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	f := b.src[src]
-	return f == nil || !b.clock.Now().Before(f.until)
-}
-
-func (b *backoff) fail(src string) {
+// begin lets an attempt from src through, counted as a failure until
+// succeed clears it, or refuses it while src is backing off.
+func (b *backoff) begin(src string) bool {
 	now := b.clock.Now()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	f := b.src[src]
+	if f != nil && now.Before(f.until) {
+		return false
+	}
 	if f == nil {
 		if len(b.src) >= maxTracked {
 			b.prune(now)
@@ -63,6 +67,7 @@ func (b *backoff) fail(src string) {
 		d := firstDelay << min(f.count-freeFailures-1, 6)
 		f.until = now.Add(min(d, maxDelay))
 	}
+	return true
 }
 
 func (b *backoff) succeed(src string) {
@@ -82,4 +87,15 @@ func (b *backoff) prune(now time.Time) {
 	if len(b.src) >= maxTracked {
 		clear(b.src)
 	}
+}
+
+// blocked tells whether src is backing off, recording nothing: a public
+// key offered and refused is not a guess (clients offer every key they
+// hold), and a signature cannot be guessed.
+func (b *backoff) blocked(src string) bool {
+	now := b.clock.Now()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	f := b.src[src]
+	return f != nil && now.Before(f.until)
 }

@@ -106,19 +106,19 @@ func (s *Server) handleChannel(ctx context.Context, sc *ssh.ServerConn, conn *ac
 				reply(req, !started)
 			case "subsystem":
 				var p struct{ Name string }
-				if started || ssh.Unmarshal(req.Payload, &p) != nil || p.Name != "netconf" || !s.acquireSession() {
+				if started || ssh.Unmarshal(req.Payload, &p) != nil || p.Name != "netconf" || !s.acquireSession(sc.User(), role) {
 					reply(req, false)
 					continue
 				}
 				if !claim() {
-					s.releaseSession()
+					s.releaseSession(sc.User(), role)
 					reply(req, false)
 					continue
 				}
 				reply(req, true)
 				id := s.nextID.Add(1)
 				start(func() {
-					defer s.releaseSession()
+					defer s.releaseSession(sc.User(), role)
 					_ = s.nc.Serve(ctx, ch, netconf.SessionInfo{
 						ID: id, User: sc.User(), ReadOnly: role != RoleAdmin,
 						SourceHost: hostOf(sc.RemoteAddr()), Transport: "netconf-ssh",
@@ -138,12 +138,12 @@ func (s *Server) handleChannel(ctx context.Context, sc *ssh.ServerConn, conn *ac
 					reply(req, false)
 					continue
 				}
-				if started || s.cfg.CLI == nil || !s.acquireSession() {
+				if started || s.cfg.CLI == nil || !s.acquireSession(sc.User(), role) {
 					reply(req, false)
 					continue
 				}
 				if !claim() {
-					s.releaseSession()
+					s.releaseSession(sc.User(), role)
 					reply(req, false)
 					continue
 				}
@@ -155,7 +155,7 @@ func (s *Server) handleChannel(ctx context.Context, sc *ssh.ServerConn, conn *ac
 					Resize: resize, Command: cmd.Command, Stdin: ch, Stdout: ch, Stderr: ch.Stderr(),
 				}
 				start(func() {
-					defer s.releaseSession()
+					defer s.releaseSession(sc.User(), role)
 					defer s.cfg.Store.CloseSession(datastore.Session{ID: id, User: sc.User(), Origin: "cli"})
 					status := s.cfg.CLI.ServeTerminal(ctx, ts)
 					_, _ = ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{uint32(status)}))
@@ -175,13 +175,12 @@ func reply(r *ssh.Request, ok bool) {
 	}
 }
 
-func (s *Server) acquireSession() bool {
-	if s.sessions.Add(1) > int32(s.cfg.MaxSessions) {
-		s.sessions.Add(-1)
-		s.log.Warn("session refused: limit reached", "max", s.cfg.MaxSessions)
+func (s *Server) acquireSession(user string, role Role) bool {
+	if why := s.limits.acquireSession(user, role); why != "" {
+		s.log.Warn("session refused: limit reached", "user", user, "role", role, "limit", why)
 		return false
 	}
 	return true
 }
 
-func (s *Server) releaseSession() { s.sessions.Add(-1) }
+func (s *Server) releaseSession(user string, role Role) { s.limits.releaseSession(user, role) }

@@ -22,12 +22,15 @@ type activityConn struct {
 	waiting atomic.Int32
 	// timedOut is set when watchIdle closed the connection.
 	timedOut atomic.Bool
+	// sentBytes is set once the client has sent anything.
+	sentBytes atomic.Bool
 }
 
 func (c *activityConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	if n > 0 {
 		c.last.Store(c.clock.Now().UnixNano())
+		c.sentBytes.Store(true)
 	}
 	return n, err
 }
@@ -71,11 +74,19 @@ func watchIdle(c *activityConn, d time.Duration) func() {
 
 // handleConn serves one SSH connection; it calls authenticated once the
 // client has logged in.
-func (s *Server) handleConn(raw net.Conn, authenticated func()) {
-	c := &activityConn{Conn: raw, clock: s.clock}
-	c.last.Store(s.clock.Now().UnixNano())
+func (s *Server) handleConn(c *activityConn, authenticated func()) {
+	raw := c.Conn
 	_ = raw.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
+	// A client sends its version line at once (RFC 4253 §4.2): a
+	// connection silent for PreambleTimeout is not one.
+	preamble := s.clock.AfterFunc(s.cfg.PreambleTimeout, func() {
+		if !c.sentBytes.Load() {
+			s.log.Debug("ssh connection closed: no byte from the client", "remote", raw.RemoteAddr().String(), "after", s.cfg.PreambleTimeout)
+			raw.Close()
+		}
+	})
 	sc, chans, reqs, err := ssh.NewServerConn(c, s.ssh)
+	preamble.Stop()
 	if err != nil {
 		s.log.Debug("ssh handshake failed", "remote", raw.RemoteAddr().String(), "err", err)
 		return
@@ -83,6 +94,13 @@ func (s *Server) handleConn(raw net.Conn, authenticated func()) {
 	authenticated()
 	_ = raw.SetDeadline(time.Time{})
 	defer sc.Close()
+	role := Role(sc.Permissions.Extensions["role"])
+	if !s.limits.acquireConn(role) {
+		s.log.Warn("ssh connection refused after login: connection limit of its role reached", "user", sc.User(), "role", role,
+			"source", hostOf(raw.RemoteAddr()))
+		return
+	}
+	defer s.limits.releaseConn(role)
 	if s.cfg.IdleTimeout > 0 {
 		stop := watchIdle(c, s.cfg.IdleTimeout)
 		defer stop()

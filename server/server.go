@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	cryptorand "crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -43,15 +45,33 @@ type Config struct {
 	// times; nil is the host clock.
 	Clock netconf.Clock
 	// MaxSessions bounds the NETCONF and CLI sessions open at once, and the
-	// SSH connections (default 64; MaxSessions+8 connections in all).
+	// authenticated SSH connections (default 64; MaxSessions+8 connections).
 	MaxSessions int
+	// AdminReserve sessions, and as many authenticated connections, are
+	// kept for users of the admin role: users of other roles together get
+	// at most MaxSessions-AdminReserve (default 8; negative: none kept).
+	AdminReserve int
+	// MaxSessionsPerUser bounds one user's sessions (default 32), so one
+	// busy account does not take every session.
+	MaxSessionsPerUser int
 	// MaxStartups bounds the SSH connections that have not completed
-	// authentication yet, from all sources together (default 32). A
-	// connection past it is closed before any SSH byte is sent.
+	// authentication yet, from all sources together (default 32): OpenSSH's
+	// "full". A connection refused is closed before any SSH byte is sent.
 	MaxStartups int
+	// MaxStartupsStart and MaxStartupsRate are OpenSSH's start:rate: from
+	// MaxStartupsStart unauthenticated connections on (default
+	// MaxStartups/2; MaxStartups or more: off), a new one is dropped with
+	// probability MaxStartupsRate % (default 30), rising linearly to 100 %
+	// at MaxStartups — unless a connection silent for a second gives way to
+	// it (see startups).
+	MaxStartupsStart, MaxStartupsRate int
 	// MaxStartupsPerSource bounds the same per source: an IPv4 address, or
 	// an IPv6 /64 prefix (default 8).
 	MaxStartupsPerSource int
+	// PreambleTimeout closes a connection whose client has sent no byte
+	// (not even its SSH version line, RFC 4253 §4.2) within this long
+	// (default 5 s).
+	PreambleTimeout time.Duration
 	// MaxAuthTries bounds authentication attempts per connection (default 6).
 	MaxAuthTries int
 	// IdleTimeout closes a connection that sent nothing for this long
@@ -91,10 +111,10 @@ type Server struct {
 	nc        *netconf.Server
 	backoff   *backoff
 	startups  *startups
+	limits    *sessionLimits
 	refusals  *refusalLog
 
-	nextID   atomic.Uint32
-	sessions atomic.Int32
+	nextID atomic.Uint32
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -124,8 +144,24 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxSessions <= 0 {
 		cfg.MaxSessions = 64
 	}
+	if cfg.AdminReserve == 0 {
+		cfg.AdminReserve = 8
+	}
+	cfg.AdminReserve = min(max(cfg.AdminReserve, 0), cfg.MaxSessions-1)
+	if cfg.MaxSessionsPerUser <= 0 {
+		cfg.MaxSessionsPerUser = 32
+	}
 	if cfg.MaxStartups <= 0 {
 		cfg.MaxStartups = 32
+	}
+	if cfg.MaxStartupsStart <= 0 {
+		cfg.MaxStartupsStart = cfg.MaxStartups / 2
+	}
+	if cfg.MaxStartupsRate <= 0 {
+		cfg.MaxStartupsRate = 30
+	}
+	if cfg.PreambleTimeout <= 0 {
+		cfg.PreambleTimeout = 5 * time.Second
 	}
 	if cfg.MaxStartupsPerSource <= 0 {
 		cfg.MaxStartupsPerSource = 8
@@ -197,10 +233,16 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	var seedBytes [8]byte
+	if _, err := cryptorand.Read(seedBytes[:]); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	seed := binary.LittleEndian.Uint64(seedBytes[:])
 	s := &Server{
 		cfg: cfg, log: cfg.Logger, clock: cfg.Clock, users: newUsersFile(usersPath, cfg.Logger, users), dummyHash: dummy, nc: nc,
 		backoff: newBackoff(cfg.Clock), conns: map[net.Conn]struct{}{},
-		startups: newStartups(cfg.MaxStartups, cfg.MaxStartupsPerSource),
+		startups: newStartups(cfg.MaxStartupsStart, cfg.MaxStartupsRate, cfg.MaxStartups, cfg.MaxStartupsPerSource, seed),
+		limits:   newSessionLimits(cfg.MaxSessions, cfg.AdminReserve, cfg.MaxSessionsPerUser),
 		refusals: newRefusalLog(cfg.Logger, cfg.Clock),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -284,53 +326,59 @@ func (s *Server) serve(ln net.Listener) error {
 			continue
 		}
 		delay = 0
-		source := sourceKey(c.RemoteAddr())
-		// Refused connections are closed before the server's version line,
-		// so a flood costs an accept and a close each.
-		if limit := s.startups.acquire(source); limit != "" {
-			bound := s.cfg.MaxStartupsPerSource
-			if limit == limitStartups {
-				bound = s.cfg.MaxStartups
-			}
-			s.refusals.refused(source, hostOf(c.RemoteAddr()), limit, bound)
-			c.Close()
-			continue
-		}
-		if ok, closed := s.track(c); !ok {
-			s.startups.release(source)
-			if !closed {
-				s.refusals.refused(source, hostOf(c.RemoteAddr()), limitConnections, s.cfg.MaxSessions+8)
-			}
-			c.Close()
-			continue
-		}
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			defer s.untrack(c)
-			// The connection leaves the startup count once authenticated
-			// (then only the session limits apply), or when it ends.
-			var once sync.Once
-			authenticated := func() { once.Do(func() { s.startups.release(source) }) }
-			defer authenticated()
-			s.handleConn(c, authenticated)
-		}()
+		s.admit(c)
 	}
 }
 
-// track registers a connection; it refuses past the connection limit
-// (MaxSessions+8) and once the server is closed.
-func (s *Server) track(c net.Conn) (ok, closed bool) {
+// admit counts an accepted connection among the unauthenticated ones
+// (startups) and serves it, or closes it at once when refused — before the
+// server's version line, so a flood costs an accept and a close each.
+func (s *Server) admit(c net.Conn) {
+	ac := &activityConn{Conn: c, clock: s.clock}
+	now := s.clock.Now()
+	ac.last.Store(now.UnixNano())
+	e := &startup{source: sourceKey(c.RemoteAddr()), since: now, sentBytes: ac.sentBytes.Load, evict: func() { c.Close() }}
+	victim, limit := s.startups.acquire(e, now)
+	if limit != "" {
+		bound := s.cfg.MaxStartupsPerSource
+		if limit != limitStartupsPerSource {
+			bound = s.cfg.MaxStartups
+		}
+		s.refusals.refused(e.source, hostOf(c.RemoteAddr()), limit, bound)
+		c.Close()
+		return
+	}
+	if victim != nil {
+		s.refusals.gaveWay(victim.source, s.cfg.MaxStartups)
+		victim.evict()
+	}
+	if !s.track(c) {
+		s.startups.release(e)
+		c.Close()
+		return
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer s.untrack(c)
+		// The connection leaves the startup count once authenticated
+		// (then the session limits apply), or when it ends.
+		defer s.startups.release(e)
+		s.handleConn(ac, func() { s.startups.release(e) })
+	}()
+}
+
+// track registers a connection, unless the server is closed. Their number
+// is bounded by the startup limits before authentication and by
+// sessionLimits after.
+func (s *Server) track(c net.Conn) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return false, true
-	}
-	if len(s.conns) >= s.cfg.MaxSessions+8 {
-		return false, false
+		return false
 	}
 	s.conns[c] = struct{}{}
-	return true, false
+	return true
 }
 
 func (s *Server) untrack(c net.Conn) {
@@ -363,14 +411,13 @@ func (s *Server) Close() error {
 }
 
 func (s *Server) checkPassword(meta ssh.ConnMetadata, pw []byte) (*ssh.Permissions, error) {
-	src := hostOf(meta.RemoteAddr())
-	if !s.backoff.allowed(src) {
+	src := sourceKey(meta.RemoteAddr())
+	if !s.backoff.begin(src) {
 		return nil, fmt.Errorf("server: %s is backing off after failed logins", src)
 	}
 	role, ok := s.users.current().checkPassword(meta.User(), pw, s.dummyHash)
 	if !ok {
-		s.backoff.fail(src)
-		s.log.Info("ssh password refused", "user", meta.User(), "source", src)
+		s.log.Info("ssh password refused", "user", meta.User(), "source", hostOf(meta.RemoteAddr()))
 		return nil, errors.New("server: wrong user or password")
 	}
 	s.backoff.succeed(src)
@@ -378,8 +425,8 @@ func (s *Server) checkPassword(meta ssh.ConnMetadata, pw []byte) (*ssh.Permissio
 }
 
 func (s *Server) checkKey(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
-	src := hostOf(meta.RemoteAddr())
-	if !s.backoff.allowed(src) {
+	src := sourceKey(meta.RemoteAddr())
+	if s.backoff.blocked(src) {
 		return nil, fmt.Errorf("server: %s is backing off after failed logins", src)
 	}
 	role, ok := s.users.current().checkKey(meta.User(), key)

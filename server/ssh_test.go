@@ -170,7 +170,7 @@ func TestPerSourceBackoff(t *testing.T) {
 func TestBackoffTableStaysBounded(t *testing.T) {
 	b := newBackoff(newFakeClock())
 	for i := 0; i < maxTracked*2; i++ {
-		b.fail(strings.Repeat("x", i%7) + string(rune('a'+i%26)) + string(rune(i)))
+		b.begin(strings.Repeat("x", i%7) + string(rune('a'+i%26)) + string(rune(i)))
 	}
 	if len(b.src) > maxTracked {
 		t.Fatalf("%d sources tracked", len(b.src))

@@ -2,6 +2,7 @@ package server
 
 import (
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"sync"
@@ -13,58 +14,129 @@ import (
 // Names of the connection limits, as logged when one refuses a connection.
 const (
 	limitStartups          = "max-startups"
+	limitStartupsEarlyDrop = "max-startups-random-early-drop"
 	limitStartupsPerSource = "max-startups-per-source"
 	limitConnections       = "max-connections"
 )
 
-// startups counts the SSH connections that have not completed
-// authentication, all together and per source (the idea of OpenSSH's
-// MaxStartups and PerSourceMaxStartups): a source that opens idle TCP
-// connections fills its own share, not the slots administrators log in with.
-// A key is in bySource only while its count is above zero, so the map holds
-// at most max entries.
+// startups admits the SSH connections that have not completed
+// authentication, all together and per source, with the ideas of OpenSSH's
+// MaxStartups start:rate:full and PerSourceMaxStartups, so that whoever
+// floods the port does not keep administrators out:
+//
+//   - a source past perSource is refused: it fills its own share only;
+//   - from start unauthenticated connections on, a new one is dropped at
+//     random, with probability rate % at start rising linearly to 100 % at
+//     full (random early drop);
+//   - but before a newcomer is dropped, a connection that is plainly an
+//     attacker's gives way to it: from start on, one that has sent no SSH
+//     byte for idleVictimAge (a real client sends its version line at once,
+//     RFC 4253 §4.2); at full, else the oldest of a source holding more
+//     than one slot (more than a fair share while others wait). Only when
+//     no connection is either is the newcomer refused at full.
+//
+// Entries leave when their connection authenticates or ends. A key is in
+// bySource only while its count is above zero, so the memory is bounded by
+// full.
 type startups struct {
-	max, perSource int
+	start, rate, full, perSource int
 
 	mu       sync.Mutex
-	total    int
+	rng      *rand.Rand
+	entries  map[*startup]struct{}
 	bySource map[string]int
 }
 
-func newStartups(max, perSource int) *startups {
-	return &startups{max: max, perSource: perSource, bySource: map[string]int{}}
+// startup is one counted connection.
+type startup struct {
+	source string
+	since  time.Time
+	// sentBytes tells whether the client has sent anything yet.
+	sentBytes func() bool
+	// evict closes the connection (when it gives way to a newcomer).
+	evict   func()
+	counted bool
 }
 
-// acquire counts one more unauthenticated connection from source; when
-// that would pass a limit it counts nothing and returns the limit's name.
-func (s *startups) acquire(source string) (refusedBy string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.bySource[source] >= s.perSource {
-		return limitStartupsPerSource
+// idleVictimAge is how long a connection may stay silent before it can
+// give way to a newcomer at full: a client that has just connected gets
+// the time to send its version line.
+const idleVictimAge = time.Second
+
+func newStartups(start, rate, full, perSource int, seed uint64) *startups {
+	if start <= 0 || start > full {
+		start = full
 	}
-	if s.total >= s.max {
-		return limitStartups
-	}
-	s.total++
-	s.bySource[source]++
-	return ""
+	return &startups{start: start, rate: min(max(rate, 0), 100), full: full, perSource: perSource,
+		rng: rand.New(rand.NewPCG(seed, seed>>32|1)), entries: map[*startup]struct{}{}, bySource: map[string]int{}}
 }
 
-// release undoes one successful acquire of source.
-func (s *startups) release(source string) {
+// acquire counts one more unauthenticated connection; when it is refused
+// it counts nothing and returns the limit's name. A connection that gives
+// way to it is returned as victim (no longer counted; the caller closes it
+// outside the lock).
+func (s *startups) acquire(e *startup, now time.Time) (victim *startup, refusedBy string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := s.bySource[source]
-	if n == 0 {
-		return
+	if s.bySource[e.source] >= s.perSource {
+		return nil, limitStartupsPerSource
 	}
-	s.total--
-	if n == 1 {
-		delete(s.bySource, source)
-		return
+	if n := len(s.entries); n >= s.start {
+		v, silent := s.victim(now)
+		switch {
+		case v != nil && (silent || n >= s.full):
+			victim = v
+			s.remove(v)
+		case n >= s.full:
+			return nil, limitStartups
+		case s.rng.IntN(100*(s.full-s.start)) < s.rate*(s.full-s.start)+(100-s.rate)*(n-s.start):
+			// rate % at start, rising linearly to 100 % at full.
+			return nil, limitStartupsEarlyDrop
+		}
 	}
-	s.bySource[source] = n - 1
+	e.counted = true
+	s.entries[e] = struct{}{}
+	s.bySource[e.source]++
+	return victim, ""
+}
+
+// victim picks the connection that gives way to a newcomer, or nil: a
+// silent one (from start on), else one of the most crowded source (at
+// full).
+func (s *startups) victim(now time.Time) (v *startup, silent bool) {
+	var quiet, crowded *startup
+	for e := range s.entries {
+		if !e.sentBytes() && now.Sub(e.since) >= idleVictimAge && (quiet == nil || e.since.Before(quiet.since)) {
+			quiet = e
+		}
+		if s.bySource[e.source] > 1 && (crowded == nil || s.bySource[e.source] > s.bySource[crowded.source] ||
+			(s.bySource[e.source] == s.bySource[crowded.source] && e.since.Before(crowded.since))) {
+			crowded = e
+		}
+	}
+	if quiet != nil {
+		return quiet, true
+	}
+	return crowded, false
+}
+
+// release uncounts e (once authenticated, or when its connection ends).
+func (s *startups) release(e *startup) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e.counted {
+		s.remove(e)
+	}
+}
+
+func (s *startups) remove(e *startup) {
+	e.counted = false
+	delete(s.entries, e)
+	if n := s.bySource[e.source]; n <= 1 {
+		delete(s.bySource, e.source)
+	} else {
+		s.bySource[e.source] = n - 1
+	}
 }
 
 // count returns the unauthenticated connections of source and of all
@@ -72,7 +144,7 @@ func (s *startups) release(source string) {
 func (s *startups) count(source string) (fromSource, total int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.bySource[source], s.total
+	return s.bySource[source], len(s.entries)
 }
 
 // sourceKey is what the per-source limit counts by: the IPv4 address
@@ -131,6 +203,16 @@ func newRefusalLog(log *slog.Logger, clock netconf.Clock) *refusalLog {
 // refused logs that a connection from remote (whose per-source key is
 // source) was refused by limit.
 func (r *refusalLog) refused(source, remote, limit string, bound int) {
+	r.logf("ssh connection refused before the handshake", source, remote, limit, bound)
+}
+
+// gaveWay logs that an unauthenticated connection was closed to make room
+// for a new one (see startups).
+func (r *refusalLog) gaveWay(source string, bound int) {
+	r.logf("ssh connection not yet logged in closed to make room for a new one", source, source, limitStartups, bound)
+}
+
+func (r *refusalLog) logf(msg, source, remote, limit string, bound int) {
 	now := r.clock.Now()
 	r.mu.Lock()
 	if now.Sub(r.window) >= refusalLogWindow || now.Before(r.window) {
@@ -146,7 +228,7 @@ func (r *refusalLog) refused(source, remote, limit string, bound int) {
 	suppressed := r.suppressed
 	r.suppressed = 0
 	r.mu.Unlock()
-	r.log.Warn("ssh connection refused before the handshake", "source", source, "remote", remote,
+	r.log.Warn(msg, "source", source, "remote", remote,
 		"limit", limit, "max", bound,
 		"refused_unlogged", suppressed)
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -109,49 +110,169 @@ func TestStartupsPerSourceLimit(t *testing.T) {
 	}
 }
 
-// MaxStartups counts every source together; slots come back when
-// unauthenticated connections close.
+// At MaxStartups, with nobody to give way (every connection fresh, one per
+// source), a newcomer is refused; slots come back when unauthenticated
+// connections close, and the table empties.
 func TestStartupsGlobalLimitAndRelease(t *testing.T) {
-	a := startAgent(t, func(c *Config) { c.MaxStartups, c.MaxStartupsPerSource = 4, 2 })
+	a := startAgent(t, func(c *Config) { c.MaxStartups, c.MaxStartupsStart, c.MaxStartupsPerSource = 4, 4, 1 })
 	var idle []net.Conn
-	for _, src := range []string{"127.0.0.1", "127.0.0.1", "127.0.0.2", "127.0.0.3"} {
+	for _, src := range []string{"127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"} {
 		idle = append(idle, idleConn(t, src, a.addr))
 	}
-	wantRefused(t, "127.0.0.4", a.addr)
-	wantRefused(t, "127.0.0.3", a.addr)
-	if _, err := sshDialFrom("127.0.0.5", a.addr, a.adminPassword()); err == nil {
+	wantRefused(t, "127.0.0.5", a.addr)
+	if _, err := sshDialFrom("127.0.0.6", a.addr, a.adminPassword()); err == nil {
 		t.Fatal("a login got through past MaxStartups")
 	}
 	// Closing two idle connections frees two slots.
 	idle[0].Close()
 	idle[2].Close()
-	waitStartups(t, a, "127.0.0.1", 1)
-	waitStartups(t, a, "127.0.0.2", 0)
+	waitStartups(t, a, "127.0.0.1", 0)
+	waitStartups(t, a, "127.0.0.3", 0)
 	dialNCFrom(t, "127.0.0.5", a.addr, a.adminPassword(), false)
-	idle = append(idle, idleConn(t, "127.0.0.4", a.addr), idleConn(t, "127.0.0.2", a.addr))
+	idle = append(idle, idleConn(t, "127.0.0.5", a.addr), idleConn(t, "127.0.0.3", a.addr))
 	// Full again (the login above no longer counts).
 	wantRefused(t, "127.0.0.6", a.addr)
-	// Every idle connection closed: nothing is counted and the source
-	// table is empty.
 	for _, c := range idle {
 		c.Close()
 	}
-	for _, src := range []string{"127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"} {
+	for _, src := range []string{"127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"} {
 		waitStartups(t, a, src, 0)
 	}
 	if _, total := a.srv.startups.count(""); total != 0 {
 		t.Fatalf("%d still counted", total)
 	}
-	// The slots come back each time.
 	for range 3 {
 		idleConn(t, "127.0.0.1", a.addr).Close()
 		waitStartups(t, a, "127.0.0.1", 0)
 	}
 	a.srv.startups.mu.Lock()
 	defer a.srv.startups.mu.Unlock()
-	if len(a.srv.startups.bySource) != 0 {
-		t.Fatalf("source table kept %v", a.srv.startups.bySource)
+	if len(a.srv.startups.bySource) != 0 || len(a.srv.startups.entries) != 0 {
+		t.Fatalf("tables kept %v, %d entries", a.srv.startups.bySource, len(a.srv.startups.entries))
 	}
+}
+
+// At MaxStartups a source holding more than one slot gives its oldest
+// connection up to a newcomer from elsewhere: a few sources cannot hold
+// every slot while an administrator waits.
+func TestStartupsCrowdedSourceGivesWay(t *testing.T) {
+	var logs testtool.Buffer
+	a := startAgent(t, func(c *Config) {
+		c.MaxStartups, c.MaxStartupsStart, c.MaxStartupsPerSource = 4, 4, 3
+		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
+	first := idleConn(t, "127.0.0.1", a.addr)
+	idleConn(t, "127.0.0.1", a.addr)
+	idleConn(t, "127.0.0.1", a.addr)
+	idleConn(t, "127.0.0.2", a.addr)
+	c := dialNCFrom(t, "127.0.0.5", a.addr, a.adminPassword(), true)
+	wantOK(t, c.rpc(`<lock><target><candidate/></target></lock>`))
+	wantClosed(t, first)
+	if n, _ := a.srv.startups.count("127.0.0.1"); n != 2 {
+		t.Fatalf("the crowded source holds %d slots, want 2", n)
+	}
+	if !strings.Contains(logs.String(), "closed to make room") {
+		t.Fatalf("no warning for the connection that gave way:\n%s", logs.String())
+	}
+}
+
+// wantClosed wants the server to have closed c (a read ends in EOF or a
+// reset within a bounded wait).
+func wantClosed(t *testing.T, c net.Conn) {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.Copy(io.Discard, c); err != nil && !strings.Contains(err.Error(), "reset") {
+		t.Fatalf("connection not closed by the server: %v", err)
+	}
+}
+
+// The attacks that locked administrators out: idle TCP connections filling
+// every unauthenticated slot, from four addresses (eight each, the
+// per-source limit) or from forty. With the default limits an
+// administrator still logs in, again and again, while the attacker keeps
+// reopening what is closed.
+func TestIdleConnectionFloodDoesNotLockOutTheAdministrator(t *testing.T) {
+	if testing.Short() {
+		t.Skip("opens about a hundred connections over a few seconds")
+	}
+	for _, tc := range []struct {
+		name    string
+		sources int
+		each    int
+	}{
+		{"four addresses, eight each", 4, 8},
+		{"forty addresses, one each", 40, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := startAgent(t) // default limits: 16:30:32, 8 per source
+			var mu sync.Mutex
+			var held []net.Conn
+			fill := func() {
+				for i := range tc.sources {
+					for range tc.each {
+						c, err := dialFrom(fmt.Sprintf("127.0.1.%d", i+1), a.addr)
+						if err != nil {
+							continue
+						}
+						mu.Lock()
+						held = append(held, c)
+						mu.Unlock()
+					}
+				}
+			}
+			t.Cleanup(func() {
+				mu.Lock()
+				defer mu.Unlock()
+				for _, c := range held {
+					c.Close()
+				}
+			})
+			fill()
+			if _, total := a.srv.startups.count(""); total < a.srv.cfg.MaxStartupsStart {
+				t.Fatalf("the flood holds only %d slots", total)
+			}
+			for round := range 3 {
+				// The flood's connections have said nothing for a second.
+				time.Sleep(idleVictimAge + 100*time.Millisecond)
+				c := dialNCFrom(t, "127.0.0.1", a.addr, a.adminPassword(), false)
+				wantOK(t, c.rpc(`<discard-changes/>`))
+				t.Logf("round %d: logged in with %d unauthenticated connections held", round, func() int { _, n := a.srv.startups.count(""); return n }())
+				fill() // the attacker reopens
+			}
+		})
+	}
+}
+
+// A connection whose client sends no byte — not even its version line — is
+// closed after PreambleTimeout; one that has spoken is not.
+func TestSilentConnectionClosedAfterPreamble(t *testing.T) {
+	clk := newFakeClock()
+	a := startAgent(t, func(c *Config) { c.Clock = clk; c.PreambleTimeout = 3 * time.Second })
+	silent := idleConn(t, "127.0.0.1", a.addr)
+	spoke := idleConn(t, "127.0.0.2", a.addr)
+	if _, err := spoke.Write([]byte("SSH-2.0-test\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { n, _ := a.srv.startups.count("127.0.0.2"); return n == 1 })
+	time.Sleep(50 * time.Millisecond) // the server reads the version line
+	clk.Advance(3 * time.Second)
+	wantClosed(t, silent)
+	waitStartups(t, a, "127.0.0.1", 0)
+	if n, _ := a.srv.startups.count("127.0.0.2"); n != 1 {
+		t.Fatalf("the connection that spoke was closed too")
+	}
+}
+
+// waitFor polls cond (bounded: 10 s).
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for range 400 {
+		if cond() {
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatal("condition not met within 10 s")
 }
 
 // A connection that has authenticated leaves the startup count: it no
@@ -166,27 +287,6 @@ func TestStartupsAuthenticatedDoesNotCount(t *testing.T) {
 	wantOK(t, c.rpc(`<lock><target><candidate/></target></lock>`))
 	if n, total := a.srv.startups.count("127.0.0.1"); n != 3 || total != 3 {
 		t.Fatalf("counted %d from the source, %d in all; want 3 idle ones", n, total)
-	}
-}
-
-// The total connection limit (MaxSessions+8) still holds when the startup
-// limits are wider, and its refusals are logged too.
-func TestConnectionLimitKept(t *testing.T) {
-	var logs testtool.Buffer
-	a := startAgent(t, func(c *Config) {
-		c.MaxSessions, c.MaxStartups, c.MaxStartupsPerSource = 1, 100, 100
-		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
-	})
-	for range 1 + 8 {
-		idleConn(t, "127.0.0.1", a.addr)
-	}
-	wantRefused(t, "127.0.0.2", a.addr)
-	if out := logs.String(); !strings.Contains(out, "limit="+limitConnections) {
-		t.Fatalf("no warning naming the connection limit:\n%s", out)
-	}
-	// The refused connection was not left counted as a startup.
-	if n, total := a.srv.startups.count("127.0.0.2"); n != 0 || total != 9 {
-		t.Fatalf("counted %d from the refused source, %d in all; want 0 and 9", n, total)
 	}
 }
 
@@ -233,43 +333,125 @@ func (a fakeAddr) String() string  { return string(a) }
 // The counters refuse past either limit, count nothing for a refusal, and
 // keep no entry for a source with nothing counted.
 func TestStartupsCounting(t *testing.T) {
-	s := newStartups(3, 2)
+	now := time.Unix(1e9, 0)
+	s := newStartups(3, 30, 3, 2, 1) // start = full: no early drop
+	spoke := func() bool { return true }
+	entries := map[string][]*startup{}
 	for i, step := range []struct {
 		acquire, release, want string
 	}{
 		{acquire: "a"}, {acquire: "a"},
 		{acquire: "a", want: limitStartupsPerSource},
 		{acquire: "b"},
-		{acquire: "c", want: limitStartups},
-		{acquire: "b", want: limitStartups},
-		{release: "a"},
+		// Full: "a" holds two slots, so its oldest gives way.
 		{acquire: "c"},
-		{release: "nobody"}, // no effect
 		{acquire: "d", want: limitStartups},
+		{release: "b"},
+		{acquire: "d"},
 	} {
 		if step.release != "" {
-			s.release(step.release)
+			s.release(entries[step.release][0])
 			continue
 		}
-		if got := s.acquire(step.acquire); got != step.want {
+		e := &startup{source: step.acquire, since: now.Add(time.Duration(i) * time.Millisecond), sentBytes: spoke}
+		victim, got := s.acquire(e, now)
+		if got != step.want {
 			t.Fatalf("step %d: acquire(%s) = %q, want %q", i, step.acquire, got, step.want)
 		}
+		if got == "" {
+			entries[step.acquire] = append(entries[step.acquire], e)
+		}
+		if victim != nil && victim != entries["a"][0] {
+			t.Fatalf("step %d: %s gave way, not the oldest of the crowded source", i, victim.source)
+		}
 	}
-	for _, src := range []string{"a", "b", "c"} {
-		s.release(src)
+	for _, es := range entries {
+		for _, e := range es {
+			s.release(e)
+			s.release(e) // twice: no effect
+		}
 	}
 	if _, total := s.count("a"); total != 0 || len(s.bySource) != 0 {
 		t.Fatalf("after releasing everything: total %d, table %v", total, s.bySource)
 	}
 	for i := range 10000 {
-		src := fmt.Sprintf("10.0.%d.%d", i/256, i%256)
-		if s.acquire(src) != "" {
-			t.Fatal(src)
+		e := &startup{source: fmt.Sprintf("10.0.%d.%d", i/256, i%256), since: now, sentBytes: spoke}
+		if _, why := s.acquire(e, now); why != "" {
+			t.Fatal(e.source, why)
 		}
-		s.release(src)
+		s.release(e)
 	}
 	if len(s.bySource) != 0 {
 		t.Fatalf("table grew to %d entries", len(s.bySource))
+	}
+}
+
+// OpenSSH's MaxStartups start:rate:full: with n unauthenticated
+// connections, start <= n < full, a newcomer is dropped with probability
+// rate + (100-rate)·(n-start)/(full-start) percent.
+func TestStartupsRandomEarlyDrop(t *testing.T) {
+	now := time.Unix(1e9, 0)
+	const start, rate, full = 16, 30, 32
+	s := newStartups(start, rate, full, full, 42)
+	spoke := func() bool { return true }
+	for n := range full {
+		if n >= start {
+			const tries = 20000
+			dropped := 0
+			for i := range tries {
+				e := &startup{source: fmt.Sprintf("new-%d", i), since: now, sentBytes: spoke}
+				if _, why := s.acquire(e, now); why == limitStartupsEarlyDrop {
+					dropped++
+				} else if why == "" {
+					s.release(e)
+				} else {
+					t.Fatalf("n=%d: refused by %s", n, why)
+				}
+			}
+			want := (rate + float64(100-rate)*float64(n-start)/float64(full-start)) / 100
+			if got := float64(dropped) / tries; got < want-0.02 || got > want+0.02 {
+				t.Fatalf("n=%d: dropped %.3f of newcomers, want %.3f", n, got, want)
+			}
+		}
+		// Grow the table by one, retrying past the early drop.
+		for i := 0; ; i++ {
+			e := &startup{source: fmt.Sprintf("held-%d", n), since: now, sentBytes: spoke}
+			if _, why := s.acquire(e, now); why == "" {
+				break
+			}
+			if i == 1000 {
+				t.Fatalf("n=%d: 1,000 newcomers in a row dropped", n)
+			}
+		}
+	}
+	// Below start nothing is dropped: a fresh table admits start in a row.
+	s = newStartups(start, rate, full, full, 7)
+	for i := range start {
+		if _, why := s.acquire(&startup{source: fmt.Sprint(i), since: now, sentBytes: spoke}, now); why != "" {
+			t.Fatalf("connection %d below start refused by %s", i, why)
+		}
+	}
+}
+
+// A connection silent past idleVictimAge gives way from start on, before
+// any newcomer is dropped; a fresh silent one does not.
+func TestStartupsSilentConnectionGivesWay(t *testing.T) {
+	now := time.Unix(1e9, 0)
+	s := newStartups(2, 100, 4, 4, 1) // rate 100: every newcomer past start would be dropped
+	quiet := func() bool { return false }
+	old := &startup{source: "old", since: now.Add(-2 * idleVictimAge), sentBytes: quiet}
+	fresh := &startup{source: "fresh", since: now, sentBytes: quiet}
+	for _, e := range []*startup{old, fresh} {
+		if _, why := s.acquire(e, now); why != "" {
+			t.Fatal(why)
+		}
+	}
+	v, why := s.acquire(&startup{source: "admin", since: now, sentBytes: quiet}, now)
+	if why != "" || v != old {
+		t.Fatalf("newcomer: refused by %q, victim %v; want the old silent connection to give way", why, v)
+	}
+	if _, why := s.acquire(&startup{source: "next", since: now, sentBytes: quiet}, now); why != limitStartupsEarlyDrop {
+		t.Fatalf("with no old silent connection left, the newcomer is dropped at rate 100: got %q", why)
 	}
 }
 

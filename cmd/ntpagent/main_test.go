@@ -80,13 +80,37 @@ func TestSettingsSSHLimits(t *testing.T) {
 	}
 	var cfg server.Config
 	s.sshLimits(&cfg)
-	if cfg.MaxStartups != 50 || cfg.MaxStartupsPerSource != 4 || cfg.HelloTimeout != 30*time.Second {
+	if cfg.MaxStartups != 50 || cfg.MaxStartupsStart != 50 || cfg.MaxStartupsPerSource != 4 || cfg.HelloTimeout != 30*time.Second {
 		t.Errorf("file with a flag overriding it: %+v", cfg)
+	}
+	// OpenSSH's start:rate:full, and the defaults the server gets.
+	s, err = parseSettings([]string{"--ssh-max-startups", "10:50:40", "--ssh-admin-reserve", "0", "--ssh-max-sessions-per-user", "5", "--ssh-preamble-timeout", "2s"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = server.Config{}
+	s.sshLimits(&cfg)
+	if cfg.MaxStartupsStart != 10 || cfg.MaxStartupsRate != 50 || cfg.MaxStartups != 40 || cfg.AdminReserve >= 0 ||
+		cfg.MaxSessionsPerUser != 5 || cfg.PreambleTimeout != 2*time.Second {
+		t.Errorf("start:rate:full and session limits: %+v", cfg)
+	}
+	s, _ = parseSettings(nil, io.Discard)
+	cfg = server.Config{}
+	s.sshLimits(&cfg)
+	if cfg.MaxStartupsStart != 16 || cfg.MaxStartupsRate != 30 || cfg.MaxStartups != 32 || cfg.AdminReserve != 8 || cfg.PreambleTimeout != 5*time.Second {
+		t.Errorf("defaults: %+v", cfg)
 	}
 	for _, bad := range [][]string{
 		{"--ssh-max-startups", "0"},
 		{"--ssh-max-startups", "-1"},
 		{"--ssh-max-startups", "ten"},
+		{"--ssh-max-startups", "10:30"},
+		{"--ssh-max-startups", "40:30:32"},
+		{"--ssh-max-startups", "10:0:32"},
+		{"--ssh-max-startups", "10:101:32"},
+		{"--ssh-preamble-timeout", "0s"},
+		{"--ssh-admin-reserve", "-1"},
+		{"--ssh-max-sessions-per-user", "0"},
 		{"--ssh-max-startups-per-source", "0"},
 		{"--ssh-max-startups-per-source", "1.5"},
 		{"--netconf-hello-timeout", "0s"},

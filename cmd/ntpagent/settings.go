@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -43,8 +44,15 @@ type settings struct {
 	// silently at every start).
 	Recover bool
 
+	// SSHMaxStartups is OpenSSH's MaxStartups full; with
+	// SSHMaxStartupsStart and SSHMaxStartupsRate, its start:rate:full.
 	SSHMaxStartups          int
+	SSHMaxStartupsStart     int
+	SSHMaxStartupsRate      int
 	SSHMaxStartupsPerSource int
+	SSHPreambleTimeout      time.Duration
+	SSHAdminReserve         int
+	SSHMaxSessionsPerUser   int
 	NetconfHelloTimeout     time.Duration
 
 	Config string
@@ -75,7 +83,11 @@ func newFlagSet(s *settings, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&s.DriftFile, "drift-file", "ntp.drift", "frequency (drift) file, ppm, read at start and written hourly and at stop while synchronized; a relative path is inside --state-dir; empty: none")
 	fs.UintVar(&s.LocalStratum, "local-stratum", 0, "serve the local clock at this stratum (1..15) while unsynchronized (0: off)")
 	fs.BoolVar(&s.NoRateLimit, "no-rate-limit", false, "answer clients without rate limiting (benchmarks; by default each source gets 1 request/s on average, bursts of 8, then a RATE kiss-o'-death)")
-	fs.IntVar(&s.SSHMaxStartups, "ssh-max-startups", 32, "SSH connections not yet logged in, from all sources together; more are closed at once")
+	s.SSHMaxStartupsStart, s.SSHMaxStartupsRate, s.SSHMaxStartups = 16, 30, 32
+	fs.Var((*maxStartups)(s), "ssh-max-startups", "SSH connections not yet logged in, from all sources together, as OpenSSH's start:rate:full: from start on a new one is dropped with probability rate %, rising to 100 % at full (a single number: a hard limit)")
+	fs.DurationVar(&s.SSHPreambleTimeout, "ssh-preamble-timeout", 5*time.Second, "close an SSH connection whose client has sent no byte within this long")
+	fs.IntVar(&s.SSHAdminReserve, "ssh-admin-reserve", 8, "sessions (and logged-in connections) kept for users of the admin role; other roles share the rest")
+	fs.IntVar(&s.SSHMaxSessionsPerUser, "ssh-max-sessions-per-user", 32, "NETCONF and CLI sessions one user may hold at once")
 	fs.IntVar(&s.SSHMaxStartupsPerSource, "ssh-max-startups-per-source", 8, "SSH connections not yet logged in, per source address (IPv6: per /64); more are closed at once")
 	fs.DurationVar(&s.NetconfHelloTimeout, "netconf-hello-timeout", 60*time.Second, "end a NETCONF session whose client sends no <hello> within this long")
 	fs.DurationVar(&s.VirtualClockOffset, "virtual-clock-offset", 0, "start the virtual clock this far from the host's time, e.g. 50ms or -2s (tests and demonstrations; the host clock is never touched)")
@@ -187,6 +199,12 @@ func (s *settings) check() error {
 	if s.SSHMaxStartups < 1 {
 		return fmt.Errorf("--ssh-max-startups %d: want 1 or more", s.SSHMaxStartups)
 	}
+	if s.SSHPreambleTimeout <= 0 {
+		return fmt.Errorf("--ssh-preamble-timeout %v: want a positive duration such as 5s", s.SSHPreambleTimeout)
+	}
+	if s.SSHAdminReserve < 0 || s.SSHMaxSessionsPerUser < 1 {
+		return fmt.Errorf("--ssh-admin-reserve %d, --ssh-max-sessions-per-user %d: want 0 or more, and 1 or more", s.SSHAdminReserve, s.SSHMaxSessionsPerUser)
+	}
 	if s.SSHMaxStartupsPerSource < 1 {
 		return fmt.Errorf("--ssh-max-startups-per-source %d: want 1 or more", s.SSHMaxStartupsPerSource)
 	}
@@ -208,7 +226,14 @@ func (s *settings) driftPath() string {
 // sshLimits copies the SSH and NETCONF limits of s into c.
 func (s *settings) sshLimits(c *server.Config) {
 	c.MaxStartups = s.SSHMaxStartups
+	c.MaxStartupsStart, c.MaxStartupsRate = s.SSHMaxStartupsStart, s.SSHMaxStartupsRate
 	c.MaxStartupsPerSource = s.SSHMaxStartupsPerSource
+	c.PreambleTimeout = s.SSHPreambleTimeout
+	c.AdminReserve = s.SSHAdminReserve
+	if s.SSHAdminReserve == 0 {
+		c.AdminReserve = -1 // server.Config: 0 is the default, negative none
+	}
+	c.MaxSessionsPerUser = s.SSHMaxSessionsPerUser
 	c.HelloTimeout = s.NetconfHelloTimeout
 }
 
@@ -237,4 +262,39 @@ func (s *settings) ntpListen() ([]netip.AddrPort, error) {
 		return nil, errors.New("--ntp-listen is empty")
 	}
 	return out, nil
+}
+
+// maxStartups is the flag.Value of --ssh-max-startups: "full" (a hard
+// limit) or OpenSSH's "start:rate:full".
+type maxStartups settings
+
+func (m *maxStartups) String() string {
+	if m == nil {
+		return ""
+	}
+	if m.SSHMaxStartupsStart >= m.SSHMaxStartups {
+		return strconv.Itoa(m.SSHMaxStartups)
+	}
+	return fmt.Sprintf("%d:%d:%d", m.SSHMaxStartupsStart, m.SSHMaxStartupsRate, m.SSHMaxStartups)
+}
+
+func (m *maxStartups) Set(v string) error {
+	parts := strings.Split(v, ":")
+	var n [3]int
+	for i, p := range parts {
+		x, err := strconv.Atoi(p)
+		if err != nil || x < 0 || i >= 3 {
+			return fmt.Errorf("want full or start:rate:full (such as 16:30:32), not %q", v)
+		}
+		n[i] = x
+	}
+	switch {
+	case len(parts) == 1 && n[0] >= 1:
+		m.SSHMaxStartupsStart, m.SSHMaxStartupsRate, m.SSHMaxStartups = n[0], 100, n[0]
+	case len(parts) == 3 && n[2] >= 1 && n[0] >= 1 && n[0] <= n[2] && n[1] >= 1 && n[1] <= 100:
+		m.SSHMaxStartupsStart, m.SSHMaxStartupsRate, m.SSHMaxStartups = n[0], n[1], n[2]
+	default:
+		return fmt.Errorf("want full or start:rate:full with 1 <= start <= full and rate 1..100, not %q", v)
+	}
+	return nil
 }
