@@ -55,7 +55,11 @@ func TestAuthenticatedConnectionsKeepTheAdminReserve(t *testing.T) {
 		}
 		held = append(held, c)
 	}
-	waitFor(t, func() bool { a.srv.limits.mu.Lock(); defer a.srv.limits.mu.Unlock(); return a.srv.limits.nonAdminConns == 9 })
+	waitFor(t, func() bool {
+		a.srv.limits.mu.Lock()
+		defer a.srv.limits.mu.Unlock()
+		return a.srv.limits.nonAdminConns == 9
+	})
 	// A tenth operator login succeeds, and the server closes it at once.
 	if extra, err := ssh.Dial("tcp", a.addr, a.operator()); err == nil {
 		done := make(chan error, 1)
