@@ -221,6 +221,7 @@ func Open(opts Options) (*Store, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	atomicfile.WarnIfShared(s.log, opts.Dir, filepath.Join(opts.Dir, journalName), filepath.Join(opts.Dir, runningName))
 	// One process at a time: two writers would interleave journal records.
 	// The kernel drops the lock when the process dies, even by SIGKILL.
 	lock, err := os.OpenFile(filepath.Join(opts.Dir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)

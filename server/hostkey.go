@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 
 	"golang.org/x/crypto/ssh"
@@ -15,8 +16,10 @@ import (
 const HostKeyFileName = "ssh_host_ed25519_key"
 
 // loadHostKey reads the ed25519 host key at path, creating it (mode 0600,
-// OpenSSH private key format) at first start.
-func loadHostKey(path string) (ssh.Signer, error) {
+// OpenSSH private key format) when it is missing. Missing at a later start
+// (firstStart false), that is worth a warning: every client will see a
+// changed host key.
+func loadHostKey(path string, firstStart bool, log *slog.Logger) (ssh.Signer, error) {
 	b, err := os.ReadFile(path)
 	if err == nil {
 		s, err := ssh.ParsePrivateKey(b)
@@ -50,6 +53,11 @@ func loadHostKey(path string) (ssh.Signer, error) {
 	}
 	if err := f.Close(); err != nil {
 		return nil, fmt.Errorf("server: writing host key: %w", err)
+	}
+	if firstStart {
+		log.Info("created the SSH host key", "file", path)
+	} else {
+		log.Warn("the SSH host key was missing: a new one was created, and clients will see a changed host key", "file", path)
 	}
 	return ssh.NewSignerFromKey(priv)
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/ntpagent/ntpagent/datastore"
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/atomicfile"
 	"github.com/ntpagent/ntpagent/server/netconf"
 	"github.com/ntpagent/ntpagent/yang"
 )
@@ -194,16 +195,19 @@ func New(cfg Config) (*Server, error) {
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("server: state directory: %w", err)
 	}
-	hostKey, err := loadHostKey(filepath.Join(cfg.StateDir, HostKeyFileName))
+	usersPath := filepath.Join(cfg.StateDir, UsersFileName)
+	_, statErr := os.Stat(usersPath)
+	firstStart := errors.Is(statErr, os.ErrNotExist)
+	hostKey, err := loadHostKey(filepath.Join(cfg.StateDir, HostKeyFileName), firstStart, cfg.Logger)
 	if err != nil {
 		return nil, err
 	}
-	usersPath := filepath.Join(cfg.StateDir, UsersFileName)
+	atomicfile.WarnIfShared(cfg.Logger, cfg.StateDir, filepath.Join(cfg.StateDir, HostKeyFileName), usersPath)
 	users, err := LoadUsers(usersPath)
 	if err != nil {
 		return nil, err
 	}
-	if len(users.Users) == 0 {
+	if firstStart {
 		pw, generated := cfg.AdminPassword, false
 		if pw == "" {
 			if pw, err = randomPassword(); err != nil {

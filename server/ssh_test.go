@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/ntpagent/ntpagent/datastore"
 	"github.com/ntpagent/ntpagent/internal/fakeclock"
+	"github.com/ntpagent/ntpagent/internal/testtool"
 	"github.com/ntpagent/ntpagent/server/netconf"
 )
 
@@ -112,11 +114,14 @@ func TestFirstStartAdminPasswordFromConfig(t *testing.T) {
 func TestUsersFileRefusesBadContent(t *testing.T) {
 	dir := t.TempDir()
 	for name, content := range map[string]string{
-		"bad role":    `{"users":[{"name":"x","role":"root"}]}`,
-		"no name":     `{"users":[{"role":"admin"}]}`,
-		"bad key":     `{"users":[{"name":"x","role":"admin","authorized-keys":["ssh-ed25519 nope"]}]}`,
-		"unknown key": `{"users":[{"name":"x","role":"admin","shell":"/bin/sh"}]}`,
-		"not json":    `users: x`,
+		"bad role":     `{"users":[{"name":"x","role":"root"}]}`,
+		"no name":      `{"users":[{"role":"admin"}]}`,
+		"bad key":      `{"users":[{"name":"x","role":"admin","authorized-keys":["ssh-ed25519 nope"]}]}`,
+		"unknown key":  `{"users":[{"name":"x","role":"admin","shell":"/bin/sh"}]}`,
+		"not json":     `users: x`,
+		"empty file":   ``,
+		"no users":     `{"users":[]}`,
+		"a name twice": `{"users":[{"name":"admin","role":"admin","password-hash":"$2a$10$x"},{"name":"admin","role":"operator"}]}`,
 	} {
 		p := filepath.Join(dir, "users.json")
 		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
@@ -456,5 +461,59 @@ func TestChannelsPerConnectionBounded(t *testing.T) {
 			t.Fatalf("slots not released: %v", err)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A users file that exists but is damaged stops the server: an empty one
+// used to recreate admin with a new password.
+func TestEmptyUsersFileIsRefusedNotRecreated(t *testing.T) {
+	dir := t.TempDir()
+	store, err := datastore.Open(datastore.Options{Dir: filepath.Join(dir, "ds")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	os.WriteFile(filepath.Join(dir, UsersFileName), nil, 0o600)
+	var announce bytes.Buffer
+	if _, err := New(Config{StateDir: dir, Store: store, Announce: &announce}); err == nil || !strings.Contains(err.Error(), UsersFileName) {
+		t.Fatalf("New with an empty users file: %v", err)
+	}
+	if announce.Len() != 0 {
+		t.Fatalf("a user was created: %s", announce.String())
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, UsersFileName)); len(b) != 0 {
+		t.Fatal("the users file was rewritten")
+	}
+}
+
+// A host key missing at a later start is created again with a warning
+// (clients will see a new key); state files open to other users are
+// warned about.
+func TestHostKeyRecreatedAndLooseModesAreWarned(t *testing.T) {
+	dir := t.TempDir()
+	os.Chmod(dir, 0o700)
+	store, err := datastore.Open(datastore.Options{Dir: filepath.Join(dir, "ds")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	start := func() string {
+		var logs testtool.Buffer
+		if _, err := New(Config{StateDir: dir, Store: store, Announce: io.Discard, Logger: slog.New(slog.NewTextHandler(&logs, nil))}); err != nil {
+			t.Fatal(err)
+		}
+		return logs.String()
+	}
+	if out := start(); strings.Contains(out, "level=WARN") {
+		t.Fatalf("first start warned:\n%s", out)
+	}
+	os.Remove(filepath.Join(dir, HostKeyFileName))
+	os.Chmod(filepath.Join(dir, UsersFileName), 0o644)
+	out := start()
+	if !strings.Contains(out, "level=WARN") || !strings.Contains(out, "host key was missing") {
+		t.Errorf("host key recreated without a warning:\n%s", out)
+	}
+	if !strings.Contains(out, "open to other users") || !strings.Contains(out, UsersFileName) || !strings.Contains(out, "mode=0644") {
+		t.Errorf("no warning for a users file readable by others:\n%s", out)
 	}
 }

@@ -10,12 +10,14 @@ import (
 	"log/slog"
 	"math/big"
 	"os"
-	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/ntpagent/ntpagent/internal/atomicfile"
 )
 
 // Role is what a user may do.
@@ -45,7 +47,11 @@ type Users struct {
 	Users []User `json:"users"`
 }
 
-// LoadUsers reads a users file. A missing file gives an empty set.
+// LoadUsers reads a users file. A missing file gives an empty set (a
+// first start); a file that exists must hold users, each named once with a
+// known role and well-formed keys: a damaged file is refused, never
+// silently repaired (an empty one would otherwise recreate admin with a new
+// password, a duplicated name would shadow a user).
 func LoadUsers(path string) (*Users, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -58,12 +64,20 @@ func LoadUsers(path string) (*Users, error) {
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.DisallowUnknownFields()
 	if err := d.Decode(&u); err != nil {
-		return nil, fmt.Errorf("server: users file %s: %w", path, err)
+		return nil, fmt.Errorf("server: users file %s is not valid (%w): mend it, or set users with 'ntpagent user'", path, err)
 	}
+	if len(u.Users) == 0 {
+		return nil, fmt.Errorf("server: users file %s holds no user: add one with 'ntpagent user add', or remove the file to have admin created at the next start", path)
+	}
+	seen := map[string]bool{}
 	for i, x := range u.Users {
 		if x.Name == "" {
 			return nil, fmt.Errorf("server: users file %s: user %d has no name", path, i+1)
 		}
+		if seen[x.Name] {
+			return nil, fmt.Errorf("server: users file %s: user %s is listed twice", path, x.Name)
+		}
+		seen[x.Name] = true
 		if x.Role != RoleAdmin && x.Role != RoleOperator {
 			return nil, fmt.Errorf("server: users file %s: user %s has role %q, want admin or operator", path, x.Name, x.Role)
 		}
@@ -76,35 +90,29 @@ func LoadUsers(path string) (*Users, error) {
 	return &u, nil
 }
 
-// Save writes the users file atomically with mode 0600.
+// Save writes the users file durably (atomicfile) with mode 0600.
 func (u *Users) Save(path string) error {
 	b, err := json.MarshalIndent(u, "", "  ")
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
+	if err := atomicfile.Write(path, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("server: writing users: %w", err)
 	}
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		f.Close()
-		return fmt.Errorf("server: writing users: %w", err)
+	return nil
+}
+
+// Delete removes a user; the last admin cannot be removed (nobody could
+// configure the device any more).
+func (u *Users) Delete(name string) error {
+	i := slices.IndexFunc(u.Users, func(x User) bool { return x.Name == name })
+	if i < 0 {
+		return fmt.Errorf("server: no user %q", name)
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("server: writing users: %w", err)
+	if u.Users[i].Role == RoleAdmin && !slices.ContainsFunc(u.Users, func(x User) bool { return x.Name != name && x.Role == RoleAdmin }) {
+		return fmt.Errorf("server: %s is the last admin; add another admin first", name)
 	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("server: writing users: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("server: writing users: %w", err)
-	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
+	u.Users = slices.Delete(u.Users, i, i+1)
 	return nil
 }
 

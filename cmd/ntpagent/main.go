@@ -18,6 +18,7 @@ import (
 
 	"github.com/ntpagent/ntpagent/agent"
 	"github.com/ntpagent/ntpagent/datastore"
+	"github.com/ntpagent/ntpagent/internal/atomicfile"
 	"github.com/ntpagent/ntpagent/ntpengine"
 	"github.com/ntpagent/ntpagent/ntpengine/clock"
 	"github.com/ntpagent/ntpagent/server"
@@ -25,6 +26,13 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "user" {
+		if err := runUser(os.Args[2:], os.Stdin, os.Stdout, os.Stderr); err != nil {
+			fmt.Fprintln(os.Stderr, "ntpagent:", err)
+			os.Exit(2)
+		}
+		return
+	}
 	s, err := parseSettings(os.Args[1:], os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(0)
@@ -62,6 +70,7 @@ func run(ctx context.Context, s *settings, stdout, stderr io.Writer, onStart fun
 	if err := os.MkdirAll(s.StateDir, 0o700); err != nil {
 		return fmt.Errorf("state folder: %w", err)
 	}
+	atomicfile.WarnIfShared(log, s.StateDir, s.driftPath())
 	store, err := datastore.Open(datastore.Options{Dir: filepath.Join(s.StateDir, "datastore"), Logger: log.With("component", "datastore"), Recover: s.Recover})
 	var damage *datastore.DamageError
 	if errors.As(err, &damage) {

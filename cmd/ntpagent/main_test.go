@@ -584,3 +584,63 @@ func TestRecoverIsACommandLineFlagOnly(t *testing.T) {
 		t.Fatalf("--recover: %+v %v", s, err)
 	}
 }
+
+// ntpagent user: the first setup without editing JSON — add, change a
+// password, delete, list; the last admin stays; a running daemon lets the
+// new user in at the next login.
+func TestUserCommand(t *testing.T) {
+	s := testSettings(t)
+	run := func(stdin string, args ...string) (string, error) {
+		var out bytes.Buffer
+		err := runUser(append(args, "--state-dir", s.StateDir), strings.NewReader(stdin), &out, &out)
+		return out.String(), err
+	}
+	if _, err := run("short\n", "add", "root", "--role", "admin"); err == nil {
+		t.Fatal("a password of 5 characters was accepted")
+	}
+	if _, err := run("long-enough-1\n", "add", "noc"); err == nil || !strings.Contains(err.Error(), "no admin") {
+		t.Fatalf("a first user that is not an admin: %v", err)
+	}
+	if _, err := run("root-password-1\n", "add", "root", "--role", "admin"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run("root-password-2\n", "add", "root", "--role", "admin"); err == nil {
+		t.Fatal("a second user named root")
+	}
+	if _, err := run("noc-password-1\n", "add", "noc"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run("noc-password-2\n", "passwd", "noc"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run("", "del", "root"); err == nil || !strings.Contains(err.Error(), "last admin") {
+		t.Fatalf("deleting the last admin: %v", err)
+	}
+	out, err := run("", "list")
+	if err != nil || !strings.Contains(out, "root\tadmin") || !strings.Contains(out, "noc\toperator") {
+		t.Fatalf("list: %q %v", out, err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(s.StateDir, "ssh", "users.json")); bytes.Contains(b, []byte("noc-password")) {
+		t.Fatal("the users file holds a password in clear")
+	}
+	d := startDaemon(t, s)
+	if strings.Contains(d.out.String(), "created user admin") {
+		t.Fatal("the daemon created admin although users exist")
+	}
+	for user, pw := range map[string]string{"root": "root-password-1", "noc": "noc-password-2"} {
+		cfg := &ssh.ClientConfig{User: user, Auth: []ssh.AuthMethod{ssh.Password(pw)}, HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second}
+		c, err := ssh.Dial("tcp", d.started.SSH[0].String(), cfg)
+		if err != nil {
+			t.Fatalf("%s cannot log in: %v", user, err)
+		}
+		c.Close()
+	}
+	if _, err := run("", "del", "noc"); err != nil {
+		t.Fatal(err)
+	}
+	cfg := &ssh.ClientConfig{User: "noc", Auth: []ssh.AuthMethod{ssh.Password("noc-password-2")}, HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second}
+	if c, err := ssh.Dial("tcp", d.started.SSH[0].String(), cfg); err == nil {
+		c.Close()
+		t.Fatal("a deleted user still logs in")
+	}
+}

@@ -3,6 +3,7 @@ package atomicfile
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 )
@@ -59,4 +60,20 @@ func SyncDir(dir string) error {
 		err = cerr
 	}
 	return err
+}
+
+// WarnIfShared logs at Warn each of paths (a folder or a file) that other
+// users may read, write or enter: state files hold secrets (host keys,
+// password hashes, key material). It changes nothing — the operator may
+// have a reason — and skips paths that do not exist.
+func WarnIfShared(log *slog.Logger, paths ...string) {
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil {
+			continue
+		}
+		if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+			log.Warn("state file or folder is open to other users; chmod go-rwx it", "path", p, "mode", fmt.Sprintf("%04o", perm))
+		}
+	}
 }

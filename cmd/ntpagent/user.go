@@ -1,0 +1,164 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/term"
+
+	"github.com/ntpagent/ntpagent/server"
+)
+
+const userUsage = `usage: ntpagent user add NAME [--role admin|operator] [--key 'AUTHORIZED_KEYS LINE'] [--no-password] [--state-dir DIR]
+       ntpagent user passwd NAME [--state-dir DIR]
+       ntpagent user del NAME [--state-dir DIR]
+       ntpagent user list [--state-dir DIR]
+The password is read from the terminal (twice), or as one line from standard input.
+A running daemon picks the change up at the next login.`
+
+// runUser is "ntpagent user ...": the users of the SSH server, for the
+// first setup and for recovery, edited in STATE/ssh/users.json.
+func runUser(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New(userUsage)
+	}
+	verb, rest := args[0], args[1:]
+	var name string
+	if verb != "list" {
+		if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
+			return fmt.Errorf("user %s: name the user\n%s", verb, userUsage)
+		}
+		name, rest = rest[0], rest[1:]
+	}
+	fs := flag.NewFlagSet("ntpagent user "+verb, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	stateDir := fs.String("state-dir", "./ntpagent-state", "the daemon's --state-dir")
+	role := fs.String("role", "operator", "admin (reads and writes) or operator (reads)")
+	key := fs.String("key", "", "an SSH public key, as an authorized_keys line")
+	noPassword := fs.Bool("no-password", false, "no password: the user logs in with its key only")
+	if err := fs.Parse(rest); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("user %s: unexpected argument %q", verb, fs.Arg(0))
+	}
+	dir := filepath.Join(*stateDir, "ssh")
+	path := filepath.Join(dir, server.UsersFileName)
+	users, err := server.LoadUsers(path)
+	if err != nil {
+		return err
+	}
+	switch verb {
+	case "list":
+		for _, u := range users.Users {
+			fmt.Fprintf(stdout, "%s\t%s\tpassword:%t\tkeys:%d\n", u.Name, u.Role, u.PasswordHash != "", len(u.AuthorizedKeys))
+		}
+		return nil
+	case "add", "passwd":
+		exists := hasUser(users, name)
+		if verb == "add" && exists {
+			return fmt.Errorf("user add: %s exists (use 'ntpagent user passwd %s' to change its password)", name, name)
+		}
+		if verb == "passwd" && !exists {
+			return fmt.Errorf("user passwd: no user %q", name)
+		}
+		pw := ""
+		if verb == "passwd" || !*noPassword {
+			if pw, err = readPassword(stdin, stderr, name); err != nil {
+				return err
+			}
+		}
+		r := server.Role(*role)
+		if verb == "passwd" {
+			r = roleOf(users, name)
+		}
+		if err := users.Set(name, r, pw); err != nil {
+			return err
+		}
+		if *key != "" {
+			if err := users.AddKey(name, *key); err != nil {
+				return err
+			}
+		}
+		if verb == "add" && pw == "" && *key == "" {
+			return errors.New("user add: give a password or a --key: the user could not log in")
+		}
+	case "del":
+		if err := users.Delete(name); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("user: unknown command %q\n%s", verb, userUsage)
+	}
+	if !hasAdmin(users) {
+		return errors.New("user: the users would have no admin, and nobody could configure the device: add an admin first")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if err := users.Save(path); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "user %s: %s saved in %s\n", verb, name, path)
+	return nil
+}
+
+func hasUser(u *server.Users, name string) bool { return roleOf(u, name) != "" }
+
+func roleOf(u *server.Users, name string) server.Role {
+	for _, x := range u.Users {
+		if x.Name == name {
+			return x.Role
+		}
+	}
+	return ""
+}
+
+func hasAdmin(u *server.Users) bool {
+	for _, x := range u.Users {
+		if x.Role == server.RoleAdmin {
+			return true
+		}
+	}
+	return false
+}
+
+// readPassword asks twice on a terminal, or reads one line from a pipe.
+func readPassword(stdin io.Reader, stderr io.Writer, name string) (string, error) {
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprintf(stderr, "password for %s: ", name)
+		a, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(stderr)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(stderr, "again: ")
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(stderr)
+		if err != nil {
+			return "", err
+		}
+		if string(a) != string(b) {
+			return "", errors.New("the passwords differ")
+		}
+		return checkPassword(string(a))
+	}
+	line, err := bufio.NewReader(io.LimitReader(stdin, 1024)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	return checkPassword(strings.TrimRight(line, "\r\n"))
+}
+
+func checkPassword(pw string) (string, error) {
+	if len(pw) < 8 {
+		return "", errors.New("the password is shorter than 8 characters")
+	}
+	return pw, nil
+}
