@@ -413,7 +413,11 @@ func (d *discipline) freqState(offset, sampleT, t, delay float64, out *clockOut)
 		slope = (p1.off - p0.off) / (p1.t - p0.t)
 		icept = p1.off - slope*p1.t
 	}
-	d.setFreq(d.freq + slope)
+	// The slope is per second of our clock, which ran free during FREQ
+	// at 1+r true seconds per second (r the rate error to correct): it
+	// is −r/(1+r), and the correction −r is slope/(1+slope). At 100 ppm
+	// the difference is 0.01 ppm, 80 µs over a 2^13 s poll.
+	d.setFreq(d.freq + slope/(1+slope))
 	now := icept + slope*t - d.phase // fitted offset now, less noisy than the last sample
 	res := ResultSlew
 	if math.Abs(now) > stepThreshold {
@@ -428,6 +432,15 @@ func (d *discipline) freqState(offset, sampleT, t, delay float64, out *clockOut)
 		// Regression mode keeps its points: they are offsets of the
 		// uncorrected clock, unaffected by our steps and slews.
 		d.fx = d.fx[:0]
+	} else {
+		// Their times, though, are seconds of the clock running free,
+		// 1/(1+slope) true seconds each, and from now on the corrected
+		// clock counts true seconds: put them on that scale, or the
+		// fit would see a kink of slope² where FREQ ended (0.01 ppm at
+		// 100 ppm, 80 µs over a 2^13 s poll).
+		for i := range d.fx {
+			d.fx[i].t = t - (t-d.fx[i].t)*(1+slope)
+		}
 	}
 	d.adjust(t, out)
 	return res, *out

@@ -12,6 +12,10 @@ func newDisc(mode DisciplineMode) *discipline {
 	return &d
 }
 
+// trueRate is the frequency correction for offsets that change by s per
+// second of the free-running clock (TestFrequencyMeasuredInTrueSeconds).
+func trueRate(s float64) float64 { return s / (1 + s) }
+
 // feed gives the discipline samples of a clock whose offset is off0 +
 // slope·t, every step seconds from t0, and returns the last result.
 func feed(d *discipline, t0, step float64, n int, off func(t float64) float64) (Result, clockOut, float64) {
@@ -56,7 +60,7 @@ func TestDisciplineTransitions(t *testing.T) {
 		if r != ResultSlew || d.state != StateSYNC || last < stepout {
 			t.Fatalf("result %v state %v", r, d.state)
 		}
-		if math.Abs(d.freq-(-50e-6)) > 1e-9 {
+		if math.Abs(d.freq-trueRate(-50e-6)) > 1e-12 {
 			t.Errorf("frequency %v ppm", d.freq*1e6)
 		}
 	})
@@ -168,7 +172,7 @@ func TestDisciplineTransitions(t *testing.T) {
 		if r != ResultSlew || d.state != StateSYNC || !o.doSlew {
 			t.Fatalf("result %v state %v out %+v", r, d.state, o)
 		}
-		if math.Abs(d.freq+80e-6) > 1e-9 || math.Abs(o.slew-(0.05-80e-6*4)) > 1e-6 {
+		if math.Abs(d.freq-trueRate(-80e-6)) > 1e-12 || math.Abs(o.slew-(0.05-80e-6*4)) > 1e-6 {
 			t.Errorf("freq %v slew %v", d.freq, o.slew)
 		}
 	})
@@ -262,7 +266,7 @@ func TestFrequencyFitSeeded(t *testing.T) {
 	if r != ResultSlew || d.state != StateSYNC || !o.doSlew {
 		t.Fatalf("result %v state %v: FREQ did not end at the first update", r, d.state)
 	}
-	if math.Abs(d.freq+100e-6) > 1e-9 || d.seed != nil {
+	if math.Abs(d.freq-trueRate(-100e-6)) > 1e-12 || d.seed != nil {
 		t.Errorf("frequency %v ppm, seed %v", d.freq*1e6, d.seed)
 	}
 }
@@ -376,5 +380,29 @@ func TestPollHeldWhileFrequencyUncertain(t *testing.T) {
 	}
 	if held == 0 || !grew {
 		t.Errorf("gate held the counter %d times; poll grew: %v (poll %d, frequency SE %.2f ppm)", held, grew, d.poll, d.fitSE*1e6)
+	}
+}
+
+// TestFrequencyMeasuredInTrueSeconds: RFC 5905 §11.3 FREQ — the clock
+// runs free while its frequency is measured, so the samples' times are
+// its own seconds, 1+r true seconds each; the correction set when FREQ
+// ends is the true rate error −r, not the slope per clock second
+// (−r/(1+r)), which is 0.25 ppm short at 500 ppm.
+func TestFrequencyMeasuredInTrueSeconds(t *testing.T) {
+	for _, r := range []float64{500e-6, -500e-6, 100e-6} {
+		d := newDiscipline(1e-6, 4, 10)
+		// True time t, clock time c = t + e, e = 0.01 + r·t; the offset
+		// measured is −e.
+		for tt := 0.0; tt < 64 && d.state != StateSYNC; tt += 2 {
+			e := 0.01 + r*tt
+			c := tt + e
+			d.update(-e, c, c, 1e-3) // running free: no correction yet
+		}
+		if d.state != StateSYNC {
+			t.Fatalf("r %v: still in %v", r, d.state)
+		}
+		if got := d.freq; math.Abs(got+r) > 1e-10 {
+			t.Errorf("r %+.0f ppm: correction %+.6f ppm, want %+.6f ppm", r*1e6, got*1e6, -r*1e6)
+		}
 	}
 }

@@ -460,7 +460,7 @@ func (e *Engine) poll(a *association, t float64) {
 		if a.reach&7 == 0 {
 			// Three polls without reply: age the filter with a dummy
 			// stage (A.5.7.1).
-			a.filter.add(FilterSample{T: t, Delay: maxDisp, Dispersion: maxDisp}, e.prec, e.disc.freq)
+			a.filter.add(FilterSample{T: t, Delay: maxDisp, Dispersion: maxDisp}, e.prec, e.filterFreq())
 		}
 		hpoll = e.disc.poll
 	}

@@ -91,7 +91,11 @@ func (f *ClockFilter) history() []point {
 // projected to the time of the newest with freq, the discipline's current
 // frequency estimate (s/s), and freed of our own corrections. The RFC
 // assumes the residual frequency error times the sample age is negligible;
-// at start, with 100 ppm and 8 stages of 64 s, it is not.
+// at start, with 100 ppm and 8 stages of 64 s, it is not. A NaN freq (the
+// discipline has not measured one yet) projects with the slope of the
+// stages themselves (ownSlope): projected with none, a clock 100 ppm off
+// polled every 2^13 s shows a jitter of the better part of a second, and
+// the root distance test (§11.2) would never let its first sample through.
 func (f *ClockFilter) add(s FilterSample, precision, freq float64) {
 	age := s.T - f.t
 	if !f.started || age < 0 {
@@ -123,6 +127,9 @@ func (f *ClockFilter) add(s FilterSample, precision, freq float64) {
 	}
 	f.valid = m
 	f.Dispersion = disp
+	if math.IsNaN(freq) {
+		freq = f.ownSlope()
+	}
 	proj := func(x FilterSample) float64 { return x.norm() + freq*(s.T-x.T) }
 	f.Offset = proj(sorted[0])
 	f.Delay = sorted[0].Delay
@@ -137,4 +144,33 @@ func (f *ClockFilter) add(s FilterSample, precision, freq float64) {
 		j = math.Sqrt(j / float64(m-1))
 	}
 	f.Jitter = math.Max(j, precision)
+}
+
+// ownSlope is the rate of change of the valid stages' offsets of the
+// uncorrected clock (least squares over their times), s/s; 0 with fewer
+// than two stages at different times.
+func (f *ClockFilter) ownSlope() float64 {
+	var n, st, so float64
+	for _, x := range f.Stages {
+		if x.Dispersion < maxDisp {
+			n++
+			st += x.T
+			so += x.norm()
+		}
+	}
+	if n < 2 {
+		return 0
+	}
+	mt, mo := st/n, so/n
+	var stt, sto float64
+	for _, x := range f.Stages {
+		if x.Dispersion < maxDisp {
+			stt += (x.T - mt) * (x.T - mt)
+			sto += (x.T - mt) * (x.norm() - mo)
+		}
+	}
+	if stt == 0 {
+		return 0
+	}
+	return sto / stt
 }

@@ -408,7 +408,7 @@ func (e *Engine) process(a *association, in Incoming, p *packet.Packet, mac macR
 	// Each half of the offset saw our clock with the correction of its
 	// instant: the correction to undo is the mean of those at T1 and T4.
 	corr := (a.xmtPhase + e.disc.phaseAt(t)) / 2
-	a.filter.add(FilterSample{T: ts, Offset: offset, Delay: delay, Dispersion: disp, Correction: corr}, e.prec, e.disc.freq)
+	a.filter.add(FilterSample{T: ts, Offset: offset, Delay: delay, Dispersion: disp, Correction: corr}, e.prec, e.filterFreq())
 	a.burstGot++
 
 	// Use a sample only once and never one older than the last used

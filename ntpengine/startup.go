@@ -1,5 +1,7 @@
 package ntpengine
 
+import "math"
+
 // keepFilters reports whether the associations keep their clock filters
 // across a step that the discipline took from state before. RFC 5905
 // A.5.5.4 clears them after every step, because an ntpd filter holds
@@ -16,4 +18,15 @@ package ntpengine
 // DisciplineRFC keeps the RFC's clear.
 func (e *Engine) keepFilters(before DisciplineState) bool {
 	return e.disc.mode == DisciplineRegression && (before == StateNSET || before == StateFREQ)
+}
+
+// filterFreq is the frequency the clock filters project their samples
+// with (ClockFilter.add): the discipline's, once it has one (from a file,
+// or measured: not in NSET or FREQ); NaN before, for the filters' own
+// slope.
+func (e *Engine) filterFreq() float64 {
+	if e.disc.state == StateNSET || e.disc.state == StateFREQ {
+		return math.NaN()
+	}
+	return e.disc.freq
 }

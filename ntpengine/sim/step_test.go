@@ -34,3 +34,31 @@ func TestOneStepWithMeasuredFrequency(t *testing.T) {
 		}
 	}
 }
+
+// TestLongFixedPollFirstUpdate: with a fixed poll of 2^13 s, no burst, a
+// clock 100 ppm off and precise samples (chrony's 101-poll), the clock
+// filter lets the first update through after four samples (RFC 5905
+// §11.2 root distance), one step corrects the 2.5 s gained by then, and
+// the clock is within 10 µs from that step on: the frequency measured
+// while the clock ran free is converted to true seconds, and so are the
+// times of the samples the steady-state fit goes on with.
+func TestLongFixedPollFirstUpdate(t *testing.T) {
+	s := Default()
+	s.MinPoll, s.MaxPoll, s.IBurst = 13, 13, false
+	s.Jitter, s.Wander = 1e-6, 0
+	pp := 8192.0
+	s.Duration = 10 * pp
+	var last float64
+	s.Observe = func(now float64, m []*Node) {
+		if e := m[0].Clock.Error(); e > 10e-6 || e < -10e-6 {
+			last = now
+		}
+	}
+	r, err := Run(s, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last > 3*pp+10 || r.Steps != 1 {
+		t.Errorf("last |error| > 10 µs at %.0f s (%.1f polls), %d steps", last, last/pp, r.Steps)
+	}
+}
