@@ -22,8 +22,9 @@ import (
 //	server NODE SOURCE [minpoll N] [maxpoll N] [iburst]
 //	peer NODE SOURCE [minpoll N] [maxpoll N] [iburst]
 //
-// "link * * ..." sets the default link; "*" as FROM or TO matches any
-// node. Nodes must be declared before a statement names them. Bad input
+// "link * * ..." sets the default link (100 µs delay and jitter until
+// then); "*" as FROM or TO matches any node, and a link rule starts from
+// the default link as the lines above it set it. Nodes must be declared before a statement names them. Bad input
 // is an error naming the line; nothing is returned with it.
 func Parse(r io.Reader) (World, error) {
 	p := parser{w: World{Link: Link{BaseDelay: 1e-4, Jitter: 1e-4}}, nodes: map[string]int{}}
