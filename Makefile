@@ -5,7 +5,7 @@ PKGS     := ./...
 # The whole suite stays well under 20 minutes on a 2-core machine.
 TEST_TIMEOUT ?= 15m
 
-.PHONY: all gen build test run bench lint deps clean
+.PHONY: all gen build test unit run bench lint deps clean
 
 all: build
 
@@ -33,6 +33,11 @@ lint:
 ## peers, network namespaces)
 test: deps lint
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
+
+## unit: the fast loop: go test -short (no root, no Debian tools needed;
+## interop, namespace and long tests skip)
+unit:
+	$(GO) test -short -count=1 $(PKGS)
 
 ## run: build and start the agent with its embedded defaults
 run: build
