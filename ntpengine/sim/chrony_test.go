@@ -98,7 +98,6 @@ var knownFailures = map[string]string{
 	"003-largefreqoffset/freq_offset=0.005":  "the frequency offset is beyond the engine's ±500 ppm correction range (RFC 5905 Appendix A, MAXFREQ)",
 	"003-largefreqoffset/freq_offset=0.05":   "the frequency offset is beyond the engine's ±500 ppm correction range (RFC 5905 Appendix A, MAXFREQ)",
 	"006-largejitter":                        "after a step the burst restarts 1 s after the previous packet; some runs exceed the offset limits or synchronize late",
-	"009-sourceselection/falsetickers=1":     "a run loses synchronization (no majority) and exceeds the frequency limits",
 	"011-asymjitter":                         "asymmetric jitter biases the offset",
 	"014-intermittent/every-20th":            "the client never synchronizes when only every 20th request passes",
 	"014-intermittent/window":                "the server is selected again in only some windows and the offset exceeds the RMS limit",
