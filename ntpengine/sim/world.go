@@ -20,8 +20,9 @@ import (
 // per-node clock errors, per-link and per-direction delay and jitter,
 // falsetickers (a reference whose clock is off), loss, links that drop
 // packets during given windows, a node that starts late and a reference
-// whose clock steps. The zero value of every optional field is chrony's
-// neutral setting; Parse reads the same from text.
+// whose clock steps. Link needs a base delay; the zero value of every
+// other optional field is chrony's neutral setting. Parse reads the same
+// from text.
 type World struct {
 	Name string
 	// Duration is the simulated true time, s (chrony's limit).
