@@ -133,7 +133,7 @@ func chronyTable(out io.Writer, header, row func(...string), seeds int, only, re
 	for _, s := range sums {
 		c, l := s.Case, s.Case.Params.Limits
 		minSync := l.MinSyncTime
-		if c.NoMinSyncTime || c.Params.IBurst {
+		if c.NoMinSyncTime || c.Params.IBurst && !c.ChronyIBurst {
 			minSync = 0
 		}
 		expect := ""

@@ -48,7 +48,10 @@ type ChronyParams struct {
 	// chrony's tests set for a start without iburst; its own iburst test
 	// expects 4–6 s) is not asserted.
 	IBurst bool
-	Limits ChronyLimits
+	// ClientDriftPPM, when not nil, is the clients' frequency correction
+	// read at start (chrony's driftfile; Config.InitialFrequencyPPM).
+	ClientDriftPPM *float64
+	Limits         ChronyLimits
 }
 
 // Polls are the minpoll and maxpoll options of a source; 0: the engine's
@@ -142,7 +145,7 @@ func (p ChronyParams) World(name string) World {
 		src := append(servers(p.Servers*(p.ServerStrata-1), p.ClientServer),
 			peers(p.Servers*p.ServerStrata, i, p.Clients, p.ClientLPeer, p.ClientRPeer, p.ClientPeer)...)
 		add(NodeSpec{Offset: p.TimeOffset, Freq: p.FreqOffset, FreqRamp: p.FreqRamp, Wander: p.Wander,
-			Start: p.ClientStart, Sources: src, Measured: true})
+			Start: p.ClientStart, Sources: src, Measured: true, InitialFrequencyPPM: p.ClientDriftPPM})
 	}
 	return w
 }
