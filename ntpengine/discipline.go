@@ -404,6 +404,7 @@ func (d *discipline) freqState(offset, sampleT, t, delay float64, out *clockOut)
 		// better a rough frequency than a clock left running free).
 		done = len(d.fx) >= freqMinSamples && (ok && se <= freqEstimateDone || mu >= 8) ||
 			len(d.fx) >= 2 && mu >= math.Ldexp(1, int(d.minPoll))
+		done = done && d.credibleFrequency(se)
 	}
 	if !done && !(mu >= stepout && len(d.fx) >= 2) {
 		return ResultIgnore, *out
@@ -444,6 +445,19 @@ func (d *discipline) freqState(offset, sampleT, t, delay float64, out *clockOut)
 	}
 	d.adjust(t, out)
 	return res, *out
+}
+
+// credibleFrequency reports whether a first frequency estimate of
+// standard error se (s/s; +Inf with two samples, which cannot tell) may
+// end FREQ: its error (three standard errors) must not carry the offset
+// beyond half the step threshold within a minimum poll interval. Beyond
+// that, the samples that should correct it would arrive as spikes (above
+// STEPT, RFC 5905 §11.3) and be held off for the whole stepout while the
+// clock runs away at the wrong frequency: with 100 ms of jitter, a fit
+// through a burst 8 s long is thousands of ppm uncertain. Measuring goes
+// on instead, up to the stepout.
+func (d *discipline) credibleFrequency(se float64) bool {
+	return math.IsInf(se, 1) || 3*se*math.Ldexp(1, int(d.minPoll)) <= stepThreshold/2
 }
 
 // earlier returns the seed samples older than sampleT and forgets them.

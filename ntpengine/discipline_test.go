@@ -406,3 +406,37 @@ func TestFrequencyMeasuredInTrueSeconds(t *testing.T) {
 		}
 	}
 }
+
+// TestFirstFrequencyWaitsUntilCredible: RFC 5905 §11.3 — with 100 ms of
+// noise, a fit through a start burst (eight samples 2 s apart) is
+// thousands of ppm uncertain; ending FREQ with it would let the offset
+// run past the step threshold (128 ms) within a poll, and the samples
+// that should correct it would be held off as spikes for the stepout.
+// Regression mode measures on until the estimate's error over a minimum
+// poll interval stays within half the step threshold, and then sets a
+// frequency within its error of the true one.
+func TestFirstFrequencyWaitsUntilCredible(t *testing.T) {
+	d := newDiscipline(1e-6, 6, 10)
+	r := rand.New(rand.NewPCG(7, 9))
+	const rate = 40e-6 // the offset grows 40 µs/s
+	sample := func(ts float64) {
+		out, back := r.ExpFloat64()*0.1, r.ExpFloat64()*0.1
+		d.update(0.05+rate*ts+(back-out)/2, ts, ts, 0.002+out+back)
+	}
+	for ts := 1.0; ts <= 15; ts += 2 {
+		sample(ts)
+	}
+	if d.state != StateFREQ {
+		t.Fatalf("after a burst of 100 ms noise: state %v, frequency %+.0f ppm", d.state, d.freq*1e6)
+	}
+	ts := 15.0
+	for d.state == StateFREQ && ts < stepout {
+		ts += 64
+		sample(ts)
+	}
+	_, _, se, _ := fitLine(d.fx, d.precision)
+	if d.state == StateFREQ || 3*se*64 > stepThreshold/2 || math.Abs(d.freq-rate) > 3*se {
+		t.Errorf("t=%.0f s: state %v, frequency %+.1f ppm (true %+.1f), standard error %.1f ppm",
+			ts, d.state, d.freq*1e6, rate*1e6, se*1e6)
+	}
+}
