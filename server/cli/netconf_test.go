@@ -81,18 +81,24 @@ func TestCrossInterfaceOverNETCONF(t *testing.T) {
 	nc := e.dialNETCONF(t)
 	defer nc.conn.Close()
 
-	e.runSSH("batch", RoleAdmin, 80, 24, "system-view\nntp unicast-peer 10.7.7.7 preferred")
+	e.runSSH("batch", RoleAdmin, 80, 24, "system-view\nntp unicast-peer 10.7.7.7 preferred iburst\nntp allow-unauthenticated-passive-peers")
 	got := nc.rpc(`<get-config><source><candidate/></source></get-config>`)
-	if !strings.Contains(got, "<address>10.7.7.7</address>") || !strings.Contains(got, "<preferred>true</preferred>") {
-		t.Fatalf("CLI edit not in NETCONF get-config candidate:\n%s", got)
+	for _, want := range []string{"<address>10.7.7.7</address>", "<preferred>true</preferred>", "<iburst>true</iburst>",
+		"<allow-unauthenticated-passive-peers>true</allow-unauthenticated-passive-peers>"} {
+		if !strings.Contains(got, want) {
+			t.Fatalf("CLI edit not in NETCONF get-config candidate (%s):\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "<burst>") {
+		t.Fatalf("burst set without the CLI option:\n%s", got)
 	}
 
 	nc.ok(`<edit-config><target><candidate/></target><config><ntp xmlns="urn:ntpagent:yang:ntpagent-ntp">` +
-		`<unicast-peer><address>2001:db8::77</address><vpn-instance>_public_</vpn-instance><maxpoll>12</maxpoll></unicast-peer>` +
+		`<unicast-peer><address>2001:db8::77</address><vpn-instance>_public_</vpn-instance><maxpoll>12</maxpoll><burst>true</burst></unicast-peer>` +
 		`</ntp></config></edit-config>`)
 	nc.ok(`<commit/>`)
 	shown := e.runSSH("exec", RoleAdmin, 80, 24, "display current-configuration")
-	for _, want := range []string{"ntp unicast-peer 10.7.7.7 preferred", "ntp unicast-peer ipv6 2001:db8::77 maxpoll 12"} {
+	for _, want := range []string{"ntp allow-unauthenticated-passive-peers", "ntp unicast-peer 10.7.7.7 preferred iburst", "ntp unicast-peer ipv6 2001:db8::77 maxpoll 12 burst"} {
 		if !strings.Contains(shown, want) {
 			t.Fatalf("display current-configuration lacks %q:\n%s", want, shown)
 		}
