@@ -80,10 +80,13 @@ func cmdRealPath(ctx context.Context, log *slog.Logger, args []string) error {
 				bad = append(bad, fmt.Errorf("jitter %v: %w", j, err))
 				return
 			}
-			for _, s := range []wirelab.Series{res.Agent, res.Chronyd} {
+			for i, s := range []wirelab.Series{res.Agent, res.Chronyd} {
 				f := s.Figures(*settle)
-				log.Info("real path", "jitter", j, "client", s.Name, "figures", f.String())
-				rs = append(rs, realPathResults(s.Name, j, f)...)
+				line := []wirelab.DelayLineStats{res.AgentLine, res.ChronydLine}[i]
+				log.Info("real path", "jitter", j, "client", s.Name, "figures", f.String(), "delay_line", fmt.Sprintf("%+v", line))
+				r := realPathResults(s.Name, j, f)
+				r[0].Note += fmt.Sprintf("; its delay line forwarded %d+%d datagrams, %d sent over 100 µs late", line.Up, line.Down, line.Late)
+				rs = append(rs, r...)
 			}
 		}()
 	}
