@@ -42,9 +42,18 @@
 // 1 ppm, instead of the RFC 5905 §11.3 (A.5.5.4) sum with its 10 ms
 // MINDISP floor, which would widen every downstream root distance
 // (§11.2) by tens of milliseconds; DisciplineRFC keeps the RFC sum (see
-// rootDispersion). MAXDIST is ntpd's 1.5 s. An
+// rootDispersion). At start (NSET, FREQ) regression mode measures the
+// frequency with the peer's earlier samples and ends FREQ only with an
+// estimate whose error cannot carry the offset past half the step
+// threshold within a minimum poll; it converts that estimate from the
+// free-running clock's seconds to true ones; an offset above 128 ms is
+// stepped once and the filters keep their samples across that step (they
+// hold each with the correction in force), where A.5.5.4 clears them;
+// and until the discipline has a frequency the filters project their
+// stages with their own slope. MAXDIST is ntpd's 1.5 s. An
 // unreachable association configured with IBurst starts with a burst,
-// with one more packet per lost reply (up to 16), and again after a step;
+// with one more packet per lost reply (up to 16), and again after a step
+// that clears the filters;
 // one with Burst sends a burst at every poll. A
 // symmetric passive association answers the peer's burst at once and
 // keeps its polls half a poll interval from the peer's (passivePoll).
