@@ -208,7 +208,7 @@ func TestFleetRingAndMeshWithTwoReferences(t *testing.T) {
 	for _, n := range all {
 		live[n.addr] = true
 	}
-	f.converge("every agent synchronized after the Ansible run", 180*time.Second, live, nil)
+	f.converge("every agent synchronized after the Ansible run", 240*time.Second, live, nil)
 
 	stopFleetProcess(refs[0], syscall.SIGTERM)
 	live[refs[0].addr] = false
@@ -522,12 +522,14 @@ func (f *fleet) problems(states map[string]*fleetState, live map[string]bool) []
 }
 
 // converge waits until no problem is left (and extra finds none), polling
-// about once a second; it logs how long that took and how many times a
-// running agent was seen unsynchronized on the way.
+// about once a second; it logs how long that took, how many times each
+// running agent was seen unsynchronized on the way and why, and what each
+// agent saw the first time it was.
 func (f *fleet) converge(what string, limit time.Duration, live map[string]bool, extra func(map[string]*fleetState) []string) {
 	f.t.Helper()
 	start := time.Now()
-	unsynced := map[string]int{}
+	unsynced := map[string]map[string]int{} // agent → unsync-reason → polls
+	var first []string
 	var last []string
 	for {
 		states := f.observe()
@@ -535,14 +537,20 @@ func (f *fleet) converge(what string, limit time.Duration, live map[string]bool,
 		if extra != nil {
 			last = append(last, extra(states)...)
 		}
-		for name, s := range states {
-			if s != nil && s.Status.ClockState != "synchronized" {
-				unsynced[name]++
+		for _, a := range f.agents {
+			s := states[a.name]
+			if s == nil || s.Status.ClockState == "synchronized" {
+				continue
 			}
+			if unsynced[a.name] == nil {
+				unsynced[a.name] = map[string]int{}
+				first = append(first, fmt.Sprintf("  +%v %s", time.Since(start).Round(time.Second), describeAgent(a.name, s)))
+			}
+			unsynced[a.name][s.Status.UnsyncReason]++
 		}
 		if len(last) == 0 {
-			f.t.Logf("%s: after %v; agents seen unsynchronized on the way (polls): %v; %s\n%s",
-				what, time.Since(start).Round(time.Second), unsynced, f.strata(states), f.describe(states))
+			f.t.Logf("%s: after %v; agents seen unsynchronized on the way (reason: polls): %v; %s\nfirst seen unsynchronized:\n%s\nat the end:\n%s",
+				what, time.Since(start).Round(time.Second), unsynced, f.strata(states), strings.Join(first, "\n"), f.describe(states))
 			return
 		}
 		if time.Since(start) > limit {
@@ -566,16 +574,19 @@ func (f *fleet) strata(states map[string]*fleetState) string {
 func (f *fleet) describe(states map[string]*fleetState) string {
 	var b strings.Builder
 	for _, a := range f.agents {
-		s := states[a.name]
-		if s == nil {
-			fmt.Fprintf(&b, "  %s: no answer\n", a.name)
-			continue
-		}
-		fmt.Fprintf(&b, "  %s: %s %s stratum %d peer %s;", a.name, s.Status.ClockState, s.Status.UnsyncReason, s.Status.Stratum, s.Status.SystemPeer)
-		for _, x := range s.Sessions {
-			fmt.Fprintf(&b, " [%s s%d r%o %s %s]", x.Address, x.Stratum, x.Reach, x.Selection, x.Reason)
-		}
-		b.WriteString("\n")
+		b.WriteString("  " + describeAgent(a.name, states[a.name]) + "\n")
+	}
+	return b.String()
+}
+
+func describeAgent(name string, s *fleetState) string {
+	if s == nil {
+		return name + ": no answer"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %s %s stratum %d peer %s;", name, s.Status.ClockState, s.Status.UnsyncReason, s.Status.Stratum, s.Status.SystemPeer)
+	for _, x := range s.Sessions {
+		fmt.Fprintf(&b, " [%s s%d r%o %s %s]", x.Address, x.Stratum, x.Reach, x.Selection, x.Reason)
 	}
 	return b.String()
 }
