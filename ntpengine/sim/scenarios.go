@@ -32,5 +32,21 @@ func Named() []Scenario {
 		with("default, slew rate not told", func(s *Scenario) { s.UnstatedSlewRate = true }),
 		with("default, RFC PLL/FLL", func(s *Scenario) { s.Discipline = ntpengine.DisciplineRFC }),
 		with("jitter 1ms, RFC PLL/FLL", func(s *Scenario) { s.Jitter = 1e-3; s.Discipline = ntpengine.DisciplineRFC }),
+		RealPath1ms(),
+		with("real path 1ms, +50ms +20ppm", func(s *Scenario) {
+			*s = RealPath1ms()
+			s.Name, s.InitialOffset, s.FreqOffset = "real path 1ms, +50ms +20ppm", 0.05, 20e-6
+		}),
 	}
+}
+
+// RealPath1ms is the path of the real-wire measurements beside chronyd
+// (base delay 1 ms and exponential jitter 1 ms each way, minpoll 4,
+// maxpoll 6), with a clock on time whose frequency is 20 ppm slow.
+func RealPath1ms() Scenario {
+	s := Default()
+	s.Name = "real path 1ms, -20ppm"
+	s.BaseDelay, s.Jitter, s.MinPoll, s.MaxPoll = 1e-3, 1e-3, 4, 6
+	s.InitialOffset, s.FreqOffset = 0, -20e-6
+	return s
 }
