@@ -244,7 +244,7 @@ func ChronyCases() []ChronyCase {
 		// more on every packet to servers 2 and 3.
 		Adjust: func(w *World) {
 			for _, to := range []string{NodeName(2), NodeName(3)} {
-				w.Links = append(w.Links, LinkRule{To: to, Link: Link{BaseDelay: 0.101, Jitter: p.Jitter}})
+				w.Links = append(w.Links, LinkRule{To: to, Link: Link{BaseDelay: w.Link.BaseDelay + 0.1, Jitter: w.Link.Jitter}})
 			}
 		}})
 
@@ -368,7 +368,7 @@ func ChronyCases() []ChronyCase {
 		// Requests of the client to server 1 are dropped from 2000 s;
 		// server 2 is 0.5 s away each way.
 		w.Outages = append(w.Outages, OutageRule{From: NodeName(3), To: NodeName(1), Start: 2000 - 0.1, End: math.Inf(1)})
-		far := Link{BaseDelay: p.BaseDelay + 0.5, Jitter: p.Jitter}
+		far := Link{BaseDelay: w.Link.BaseDelay + 0.5, Jitter: w.Link.Jitter}
 		w.Links = append(w.Links, LinkRule{From: NodeName(2), Link: far}, LinkRule{To: NodeName(2), Link: far})
 	}
 	add(ChronyCase{Test: "150-maxunreach", Run: 1, RefKey: "150-maxunreach/run=1", Variant: "maxunreach=default", Params: p, PacketInterval: true,
