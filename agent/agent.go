@@ -25,6 +25,9 @@ type Options struct {
 	// Store is the datastore whose running configuration drives the
 	// engine; Run subscribes to its commits. Nil: only Apply configures.
 	Store *datastore.Store
+	// Keys opens the cipher form of key values; nil is the Store's
+	// (datastore.Store.Keys), and without a Store only plain values open.
+	Keys *rules.KeyCipher
 	// Clock is the disciplined clock; nil is a virtual clock over the
 	// host's monotonic clock (clock.NewVirtualFromHost).
 	Clock clock.Clock
@@ -144,6 +147,9 @@ func New(opts Options) (*Agent, error) {
 	}
 	if opts.Clock == nil {
 		opts.Clock = clock.NewVirtualFromHost()
+	}
+	if opts.Keys == nil && opts.Store != nil {
+		opts.Keys = opts.Store.Keys()
 	}
 	if opts.Resolver == nil {
 		opts.Resolver = net.DefaultResolver
@@ -542,7 +548,7 @@ func (a *Agent) apply(root *gen.Device) {
 // engine's configuration and hands it to Reconfigure, which keeps the
 // associations whose configuration did not change.
 func (a *Agent) reconcile() {
-	p := translate(a.root, a.opts.Engine, a.resolution)
+	p := translate(a.root, a.opts.Engine, a.resolution, a.opts.Keys)
 	// Domain names no longer configured are forgotten.
 	used := map[nameKey]bool{}
 	vpns := map[string]bool{netio.PublicVPN: true}

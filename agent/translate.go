@@ -61,8 +61,9 @@ func keyModeName(m gen.E_NtpagentNtp_Ntp_Authentication_Key_Mode) string {
 // translateKeys turns the configured keys into auth keys. A key whose value
 // does not decrypt or does not fit its mode is left out and reported in bad
 // (the datastore's rules refuse such keys at commit, so this only guards
-// against a hand-edited state folder).
-func translateKeys(root *gen.Device) (keys []auth.Key, bad map[uint32]string) {
+// against a hand-edited state folder). Cipher forms are opened with kc, the
+// device's key cipher.
+func translateKeys(root *gen.Device, kc *rules.KeyCipher) (keys []auth.Key, bad map[uint32]string) {
 	bad = map[uint32]string{}
 	a := root.GetNtp().GetAuthentication()
 	if a == nil {
@@ -81,7 +82,7 @@ func translateKeys(root *gen.Device) (keys []auth.Key, bad map[uint32]string) {
 			bad[id] = fmt.Sprintf("authentication key %d: %v", id, err)
 			continue
 		}
-		plain, err := rules.DecryptKey(k.GetKeyValue())
+		plain, err := kc.Open(k.GetKeyValue())
 		if err != nil {
 			bad[id] = fmt.Sprintf("authentication key %d: %v", id, err)
 			continue
@@ -99,8 +100,9 @@ func translateKeys(root *gen.Device) (keys []auth.Key, bad map[uint32]string) {
 // translate builds the engine configuration of root. base carries the
 // settings that do not come from the YANG model (limits, local stratum,
 // logger); resolved returns the current address of a domain peer's name in
-// its vpn-instance (invalid when unresolved) and why it is unresolved.
-func translate(root *gen.Device, base ntpengine.Config, resolved func(name, vpn string) (netip.Addr, string)) plan {
+// its vpn-instance (invalid when unresolved) and why it is unresolved; kc
+// opens the cipher form of key values.
+func translate(root *gen.Device, base ntpengine.Config, resolved func(name, vpn string) (netip.Addr, string), kc *rules.KeyCipher) plan {
 	cfg := base
 	cfg.Peers = nil
 	ntp := root.GetNtp()
@@ -114,7 +116,7 @@ func translate(root *gen.Device, base ntpengine.Config, resolved func(name, vpn 
 	}
 	cfg.AuthEnabled = ntp.GetAuthentication().GetEnable()
 	cfg.AllowUnauthenticatedPassive = ntp.GetAllowUnauthenticatedPassivePeers()
-	keys, badKeys := translateKeys(root)
+	keys, badKeys := translateKeys(root, kc)
 	cfg.Keys = keys
 
 	var out plan

@@ -17,6 +17,10 @@ func noNames(name, _ string) (netip.Addr, string) { return netip.Addr{}, "resolv
 // Every leaf of the configuration reaches the engine's Config (DESIGN §3).
 func TestTranslateCarriesEveryLeaf(t *testing.T) {
 	t.Parallel()
+	kc, err := rules.NewKeyCipher(make([]byte, rules.DeviceKeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
 	root := &gen.Device{}
 	ntp := root.GetOrCreateNtp()
 	u := ntp.GetOrCreateUnsync()
@@ -24,9 +28,9 @@ func TestTranslateCarriesEveryLeaf(t *testing.T) {
 	au := ntp.GetOrCreateAuthentication()
 	au.Enable = ptr(true)
 	k1 := au.GetOrCreateKey(1)
-	k1.Mode, k1.KeyValue, k1.Trusted = gen.NtpagentNtp_Ntp_Authentication_Key_Mode_md5, ptr(rules.CipherKey("secret-one")), ptr(true)
+	k1.Mode, k1.KeyValue, k1.Trusted = gen.NtpagentNtp_Ntp_Authentication_Key_Mode_md5, ptr(kc.Seal("secret-one")), ptr(true)
 	k2 := au.GetOrCreateKey(2)
-	k2.Mode, k2.KeyValue = gen.NtpagentNtp_Ntp_Authentication_Key_Mode_aes_128_cmac, ptr(rules.CipherKey("000102030405060708090a0b0c0d0e0f"))
+	k2.Mode, k2.KeyValue = gen.NtpagentNtp_Ntp_Authentication_Key_Mode_aes_128_cmac, ptr(kc.Seal("000102030405060708090a0b0c0d0e0f"))
 	si := ntp.GetOrCreateSourceInterface(gen.NtpagentNtp_AddressFamily_ipv4)
 	si.Interface, si.VpnInstance = ptr("eth9"), ptr("_public_")
 	p := ntp.GetOrCreateUnicastPeer("198.18.0.1", "_public_")
@@ -39,7 +43,7 @@ func TestTranslateCarriesEveryLeaf(t *testing.T) {
 	q.SourceInterface = ptr("eth7")
 	ntp.GetOrCreateUnicastPeer("peer.example", "_public_")
 
-	pl := translate(root, ntpengine.Config{MaxEphemeral: 3}, noNames)
+	pl := translate(root, ntpengine.Config{MaxEphemeral: 3}, noNames, kc)
 	c := pl.engine
 	if c.UnsyncMaxPoll != 8 || c.UnsyncDecStep != 2 || !c.AuthEnabled || c.MaxEphemeral != 3 || !c.AllowUnauthenticatedPassive {
 		t.Errorf("globals: %+v", c)
@@ -83,7 +87,7 @@ func TestTranslateDomainAndBadKey(t *testing.T) {
 		peer{address: "198.18.0.2", key: 7})
 	si := root.GetNtp().GetOrCreateSourceInterface(gen.NtpagentNtp_AddressFamily_ipv6)
 	si.Interface, si.VpnInstance = ptr("eth6"), ptr("_public_")
-	pl := translate(root, ntpengine.Config{}, func(string, string) (netip.Addr, string) { return netip.MustParseAddr("fd00::9"), "" })
+	pl := translate(root, ntpengine.Config{}, func(string, string) (netip.Addr, string) { return netip.MustParseAddr("fd00::9"), "" }, nil)
 	if len(pl.engine.Peers) != 1 {
 		t.Fatalf("engine peers %+v, want only the domain peer", pl.engine.Peers)
 	}
@@ -131,7 +135,7 @@ func TestDropRefusedPeers(t *testing.T) {
 func TestTranslateLinkLocalNeedsSourceInterface(t *testing.T) {
 	t.Parallel()
 	root := config(false, nil, peer{address: "fe80::1"}, peer{address: "fe80::2", sourceInterface: "eth1"})
-	pl := translate(root, ntpengine.Config{}, noNames)
+	pl := translate(root, ntpengine.Config{}, noNames, nil)
 	if len(pl.engine.Peers) != 1 || pl.engine.Peers[0].Address.Addr() != netip.MustParseAddr("fe80::2") || pl.engine.Peers[0].SourceInterface != "eth1" {
 		t.Fatalf("engine peers %+v, want only fe80::2 on eth1", pl.engine.Peers)
 	}
@@ -146,7 +150,7 @@ func TestTranslateLinkLocalNeedsSourceInterface(t *testing.T) {
 // are off unless configured (the leaves' YANG defaults).
 func TestTranslateBurstsAndUnauthenticatedPassiveOffByDefault(t *testing.T) {
 	t.Parallel()
-	pl := translate(config(false, nil, peer{address: "198.18.0.7"}), ntpengine.Config{}, noNames)
+	pl := translate(config(false, nil, peer{address: "198.18.0.7"}), ntpengine.Config{}, noNames, nil)
 	if len(pl.engine.Peers) != 1 {
 		t.Fatalf("engine peers %+v", pl.engine.Peers)
 	}

@@ -174,6 +174,7 @@ type Store struct {
 	log      *slog.Logger
 	prefixes func() []netip.Prefix
 	recover  bool
+	keys     *rules.KeyCipher // seals key values (device-key)
 
 	mu         sync.Mutex
 	closed     bool
@@ -233,7 +234,16 @@ func Open(opts Options) (*Store, error) {
 		return nil, fmt.Errorf("datastore: the state directory %s is in use by another store: %w", opts.Dir, err)
 	}
 	s.dirLock = lock
+	if s.keys, err = loadDeviceKey(opts.Dir, s.log); err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("datastore: %w", err)
+	}
 	if err := s.load(); err != nil {
+		s.j.close()
+		lock.Close()
+		return nil, fmt.Errorf("datastore: open %s: %w", opts.Dir, err)
+	}
+	if err := s.upgradeKeys(); err != nil {
 		s.j.close()
 		lock.Close()
 		return nil, fmt.Errorf("datastore: open %s: %w", opts.Dir, err)
@@ -392,10 +402,11 @@ func (s *Store) replay(jr journalRead, snap *gen.Device) error {
 }
 
 func (s *Store) ruleOptions() []rules.Option {
-	if s.prefixes == nil {
-		return nil
+	opts := []rules.Option{rules.WithKeyCipher(s.keys)}
+	if s.prefixes != nil {
+		opts = append(opts, rules.WithLocalPrefixes(s.prefixes))
 	}
-	return []rules.Option{rules.WithLocalPrefixes(s.prefixes)}
+	return opts
 }
 
 // treeOf returns the tree of a retained commit; id 0 is the empty tree.
@@ -598,6 +609,9 @@ func (s *Store) Edit(sess Session, target Name, opt EditOptions, apply func(root
 		// the answer whatever happens to it.
 		applyErr = asRPCError(applyErr)
 	}
+	if err := s.sealKeys(work, base); err != nil {
+		return joinErrors(applyErr, err)
+	}
 	d, err := normalizeDiff(work, base)
 	if err != nil {
 		return joinErrors(applyErr, err)
@@ -697,6 +711,9 @@ func (s *Store) Validate(sess Session, source Name) error {
 // <source><config>); root is not changed.
 func (s *Store) ValidateTree(root *gen.Device) error {
 	t := copyTree(root)
+	if err := s.sealKeys(t, nil); err != nil {
+		return err
+	}
 	if err := normalize(t); err != nil {
 		return err
 	}
@@ -1127,6 +1144,9 @@ func (s *Store) Copy(sess Session, target Name, src Name, inline *gen.Device) er
 		t = s.candidate
 	default:
 		t = copyTree(inline)
+		if err := s.sealKeys(t, s.running); err != nil {
+			return err
+		}
 		if err := normalizeWith(t, s.running); err != nil {
 			return err
 		}

@@ -265,10 +265,9 @@ func equalTree(a, b *gen.Device) bool {
 		equalMap(keys(a), keys(b), equalKey) && equalMap(sourceInterfaces(a), sourceInterfaces(b), equalSourceInterface)
 }
 
-// normalize turns a tree as an edit left it into the stored form: plain key
-// values in cipher form (rules.CipherKey, deterministic so that repeating an
-// edit changes nothing), empty containers and lists removed (with-defaults
-// "explicit": what is not set is absent). It refuses config false data,
+// normalize turns a tree as an edit left it into the stored form (key
+// values are sealed before, by Store.sealKeys): empty containers and lists
+// removed (with-defaults "explicit": what is not set is absent). It refuses config false data,
 // list entries whose keys disagree with their list key, and strings that
 // are not UTF-8.
 func normalize(d *gen.Device) error { return normalizeWith(d, nil) }
@@ -339,10 +338,6 @@ func normalizeInto(d, base *gen.Device, diff *entryDiff) error {
 				}
 				if k.KeyId == nil || *k.KeyId != id {
 					return rpcerror.New(rpcerror.TagInvalidValue, rules.KeyPath(id, "key-id"), "The key-id of authentication key %d does not match its list key.", id)
-				}
-				if k.KeyValue != nil && !rules.IsCipher(*k.KeyValue) {
-					c := rules.CipherKey(*k.KeyValue)
-					k.KeyValue = &c
 				}
 				if q, ok := bk[id]; ok && q != k && equalKey(q, k) {
 					a.Key[id] = q

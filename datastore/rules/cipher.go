@@ -12,69 +12,152 @@ import (
 	"strings"
 )
 
-// Key values are never shown in clear text once set (DESIGN §3): like VRP's
-// `cipher` form, the stored and displayed value is "%^%#" + base64 + "%^%#".
+// Key values are never shown in clear text once set: like VRP's `cipher`
+// form, the stored and displayed value is "%^%#" + base64 + "%^%#".
 //
-// This is obfuscation, not secrecy: the cipher key is the same on every
-// ntpagent, so a configuration shown by one device (display
-// current-configuration, get-config) can be loaded into another, exactly as
-// an operator expects of VRP's cipher keys. Protect configuration files and
-// sessions as you would protect the keys.
+// The cipher form is sealed with this device's own key (KeyCipher, made
+// from a random secret the datastore creates at first start), so a
+// configuration file or a displayed configuration alone reveals nothing,
+// and a cipher text from another device cannot be opened here: it is
+// refused (ErrForeignCipher) and the key must be given in plain text.
 //
 // The encryption is AES-256-GCM with a synthetic nonce (HMAC-SHA256 of the
-// plain text), so the same plain key always gives the same cipher text: an
-// edit that sets the same key again changes nothing, which keeps Ansible runs
+// plain text under a second key derived from the same secret), so on one
+// device the same plain key always gives the same cipher text: an edit that
+// sets the same key again changes nothing, which keeps Ansible runs
 // idempotent.
-const (
-	cipherMark = "%^%#"
-)
+const cipherMark = "%^%#"
 
-var (
-	// Fixed, public keys: see the comment above.
-	obfuscationKey = sha256.Sum256([]byte("ntpagent key obfuscation v1"))
-	nonceKey       = sha256.Sum256([]byte("ntpagent key nonce v1"))
-)
+// DeviceKeySize is the size of the device secret a KeyCipher is made from.
+const DeviceKeySize = 32
 
 // IsCipher tells whether s is in cipher form.
 func IsCipher(s string) bool {
 	return len(s) > 2*len(cipherMark) && strings.HasPrefix(s, cipherMark) && strings.HasSuffix(s, cipherMark)
 }
 
-// CipherKey returns the cipher form of a plain key value. A value already in
-// cipher form is returned unchanged.
-func CipherKey(plain string) string {
-	if IsCipher(plain) {
-		return plain
+// ErrForeignCipher is returned for a cipher-form value this device did not
+// make (or that is damaged): only the plain key can be used then.
+var ErrForeignCipher = errors.New("the cipher text of the key was not made by this device, or is damaged; give the key in plain text")
+
+// ForeignCipherMessage is the error-message for key id whose cipher text
+// this device cannot open.
+func ForeignCipherMessage(id uint32) string {
+	return fmt.Sprintf("The cipher text of authentication key %d was not made by this device (a cipher text is bound to the device that made it), or is damaged: give the key in plain text.", id)
+}
+
+// KeyCipher turns key values into this device's cipher form and back. Its
+// zero value is not usable; a nil *KeyCipher opens only plain values.
+type KeyCipher struct {
+	aead     cipher.AEAD
+	nonceKey []byte
+	legacy   *KeyCipher // the form of earlier versions, opened only
+}
+
+// NewKeyCipher makes the cipher of a device from its secret
+// (DeviceKeySize random bytes).
+func NewKeyCipher(secret []byte) (*KeyCipher, error) {
+	if len(secret) != DeviceKeySize {
+		return nil, fmt.Errorf("the device key is %d bytes, want %d", len(secret), DeviceKeySize)
 	}
-	mac := hmac.New(sha256.New, nonceKey[:])
+	c, err := newKeyCipher(derive(secret, "ntpagent key encryption v2"), derive(secret, "ntpagent key nonce v2"))
+	if err != nil {
+		return nil, err
+	}
+	// Versions before the device key sealed every key under one public
+	// key: such values are still opened (and the datastore re-seals them at
+	// load), never accepted as input.
+	enc, nonce := sha256.Sum256([]byte("ntpagent key obfuscation v1")), sha256.Sum256([]byte("ntpagent key nonce v1"))
+	if c.legacy, err = newKeyCipher(enc[:], nonce[:]); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func derive(secret []byte, label string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(label))
+	return m.Sum(nil)
+}
+
+func newKeyCipher(encKey, nonceKey []byte) (*KeyCipher, error) {
+	block, err := aes.NewCipher(encKey)
+	if err != nil {
+		return nil, err
+	}
+	gcm, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	return &KeyCipher{aead: gcm, nonceKey: nonceKey}, nil
+}
+
+// Seal returns the cipher form of a plain key value.
+func (c *KeyCipher) Seal(plain string) string {
+	mac := hmac.New(sha256.New, c.nonceKey)
 	mac.Write([]byte(plain))
-	nonce := mac.Sum(nil)[:12]
-	block, _ := aes.NewCipher(obfuscationKey[:])
-	gcm, _ := cipher.NewGCM(block)
-	sealed := gcm.Seal(append([]byte(nil), nonce...), nonce, []byte(plain), nil)
+	nonce := mac.Sum(nil)[:c.aead.NonceSize()]
+	sealed := c.aead.Seal(append([]byte(nil), nonce...), nonce, []byte(plain), nil)
 	return cipherMark + base64.RawStdEncoding.EncodeToString(sealed) + cipherMark
 }
 
-// ErrBadCipher is returned for a cipher-form value that does not decrypt.
-var ErrBadCipher = errors.New("the cipher text of the key is damaged")
+func (c *KeyCipher) open(s string) (string, bool) {
+	raw, err := base64.RawStdEncoding.DecodeString(s[len(cipherMark) : len(s)-len(cipherMark)])
+	n := c.aead.NonceSize()
+	if err != nil || len(raw) < n+c.aead.Overhead() {
+		return "", false
+	}
+	plain, err := c.aead.Open(nil, raw[:n], raw[n:], nil)
+	return string(plain), err == nil
+}
 
-// DecryptKey returns the plain key value of a cipher-form value; a plain
-// value is returned unchanged.
-func DecryptKey(s string) (string, error) {
+// Open returns the plain key value of a stored value: a plain value as it
+// is, a cipher form of this device (or of the versions before the device
+// key) decrypted; any other cipher text is ErrForeignCipher.
+func (c *KeyCipher) Open(s string) (string, error) {
 	if !IsCipher(s) {
 		return s, nil
 	}
-	raw, err := base64.RawStdEncoding.DecodeString(s[len(cipherMark) : len(s)-len(cipherMark)])
-	if err != nil || len(raw) < 12+16 {
-		return "", ErrBadCipher
+	if c != nil {
+		if p, ok := c.open(s); ok {
+			return p, nil
+		}
+		if p, ok := c.legacy.open(s); ok {
+			return p, nil
+		}
 	}
-	block, _ := aes.NewCipher(obfuscationKey[:])
-	gcm, _ := cipher.NewGCM(block)
-	plain, err := gcm.Open(nil, raw[:12], raw[12:], nil)
-	if err != nil {
-		return "", ErrBadCipher
+	return "", ErrForeignCipher
+}
+
+// SealInput returns the value to store for a key value given in an edit: a
+// plain value sealed, a cipher form of this device as it is. A cipher text
+// of another device, or of the versions before the device key, is
+// ErrForeignCipher.
+func (c *KeyCipher) SealInput(s string) (string, error) {
+	if !IsCipher(s) {
+		return c.Seal(s), nil
 	}
-	return string(plain), nil
+	if _, ok := c.open(s); ok {
+		return s, nil
+	}
+	return "", ErrForeignCipher
+}
+
+// Upgrade returns the value to store for a value read from the state
+// folder: a plain value or a cipher form of the versions before the device
+// key is sealed with the device key (changed is true); this device's cipher
+// form and foreign cipher texts (which validation reports) are kept.
+func (c *KeyCipher) Upgrade(s string) (v string, changed bool) {
+	if !IsCipher(s) {
+		return c.Seal(s), true
+	}
+	if _, ok := c.open(s); ok {
+		return s, false
+	}
+	if p, ok := c.legacy.open(s); ok {
+		return c.Seal(p), true
+	}
+	return s, false
 }
 
 // KeyBytes turns a plain key value into the secret bytes the MAC algorithm

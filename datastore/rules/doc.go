@@ -3,7 +3,8 @@
 // IPv6 peer speaks version 4, minpoll ≤ maxpoll, max-poll-interval and
 // dec-step go together, an authentication-keyid names a configured key, key
 // values fit their algorithm. It also resolves a peer's effective source
-// interface (rule 2) and keeps authentication keys in cipher form.
+// interface (rule 2) and seals authentication keys with the device's key
+// (KeyCipher).
 //
 // Every violation is an *rpcerror.Error carrying the YANG instance path of
 // the offending node and one sentence; the NETCONF server shows it as an

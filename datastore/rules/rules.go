@@ -16,6 +16,14 @@ type Option func(*options)
 
 type options struct {
 	localPrefixes func() []netip.Prefix
+	keys          *KeyCipher
+}
+
+// WithKeyCipher sets the device's key cipher, with which key values in
+// cipher form are opened and checked against their mode. Without it only
+// plain key values are checked.
+func WithKeyCipher(c *KeyCipher) Option {
+	return func(o *options) { o.keys = c }
 }
 
 // WithLocalPrefixes sets the subnets of the device's interfaces, whose
@@ -121,9 +129,11 @@ func Check(root *gen.Device, opts ...Option) error {
 				add(rpcerror.TagDataMissing, "", KeyPath(id, "key-value"), "Authentication key %d has no key value.", id)
 				continue
 			}
-			plain, err := DecryptKey(*k.KeyValue)
+			plain, err := o.keys.Open(*k.KeyValue)
 			if err != nil {
-				add(rpcerror.TagInvalidValue, "", KeyPath(id, "key-value"), "The cipher text of authentication key %d is damaged.", id)
+				if o.keys != nil {
+					add(rpcerror.TagInvalidValue, "", KeyPath(id, "key-value"), "%s", ForeignCipherMessage(id))
+				}
 				continue
 			}
 			if k.Mode != gen.NtpagentNtp_Ntp_Authentication_Key_Mode_UNSET {

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"errors"
 	"net/netip"
 	"strings"
 	"testing"
@@ -26,8 +27,17 @@ func key(d *gen.Device, id uint32, mode gen.E_NtpagentNtp_Ntp_Authentication_Key
 		panic(err)
 	}
 	k.Mode = mode
-	k.KeyValue = ygot.String(CipherKey(value))
+	k.KeyValue = ygot.String(testCipher().Seal(value))
 	return k
+}
+
+// testCipher is a device's key cipher with an all-zero secret.
+func testCipher() *KeyCipher {
+	c, err := NewKeyCipher(make([]byte, DeviceKeySize))
+	if err != nil {
+		panic(err)
+	}
+	return c
 }
 
 var localNets = WithLocalPrefixes(func() []netip.Prefix {
@@ -104,10 +114,15 @@ func TestRules(t *testing.T) {
 		{"key: a damaged cipher text is refused", func(d *gen.Device) {
 			k := key(d, 2, gen.NtpagentNtp_Ntp_Authentication_Key_Mode_sha1, "x")
 			k.KeyValue = ygot.String("%^%#AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA%^%#")
-		}, rpcerror.TagInvalidValue, "/ntpa:ntp/ntpa:authentication/ntpa:key[ntpa:key-id='2']/ntpa:key-value", "damaged"},
+		}, rpcerror.TagInvalidValue, "/ntpa:ntp/ntpa:authentication/ntpa:key[ntpa:key-id='2']/ntpa:key-value", "give the key in plain text"},
+		{"key: a cipher text of another device is refused", func(d *gen.Device) {
+			other, _ := NewKeyCipher([]byte("another device's 32-byte secret!"))
+			k := key(d, 2, gen.NtpagentNtp_Ntp_Authentication_Key_Mode_sha1, "x")
+			k.KeyValue = ygot.String(other.Seal("x"))
+		}, rpcerror.TagInvalidValue, "/ntpa:ntp/ntpa:authentication/ntpa:key[ntpa:key-id='2']/ntpa:key-value", "was not made by this device"},
 		{"mandatory: a key needs a mode", func(d *gen.Device) {
 			k, _ := d.GetOrCreateNtp().GetOrCreateAuthentication().NewKey(3)
-			k.KeyValue = ygot.String(CipherKey("abc"))
+			k.KeyValue = ygot.String(testCipher().Seal("abc"))
 		}, rpcerror.TagDataMissing, "/ntpa:ntp/ntpa:authentication/ntpa:key[ntpa:key-id='3']/ntpa:mode", "has no authentication mode"},
 		{"mandatory: a key needs a value", func(d *gen.Device) {
 			k, _ := d.GetOrCreateNtp().GetOrCreateAuthentication().NewKey(3)
@@ -130,7 +145,7 @@ func TestRules(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			d := &gen.Device{}
 			c.build(d)
-			err := Validate(d, localNets)
+			err := Validate(d, localNets, WithKeyCipher(testCipher()))
 			if c.message == "" {
 				if err != nil {
 					t.Fatalf("Validate = %v, want nil", err)
@@ -204,24 +219,71 @@ func TestEffectiveSourceInterface(t *testing.T) {
 	}
 }
 
-func TestCipherKeyIsDeterministicAndReversible(t *testing.T) {
+func TestKeyCipherIsDeterministicAndReversible(t *testing.T) {
+	c := testCipher()
 	for _, plain := range []string{"a", "secret key", "HEX:0011aabb", strings.Repeat("k", 255)} {
-		c := CipherKey(plain)
-		if !IsCipher(c) || strings.Contains(c, plain) {
-			t.Errorf("CipherKey(%q) = %q: not a cipher form hiding the key", plain, c)
+		sealed := c.Seal(plain)
+		if !IsCipher(sealed) || strings.Contains(sealed, plain) {
+			t.Errorf("Seal(%q) = %q: not a cipher form hiding the key", plain, sealed)
 		}
-		if c2 := CipherKey(plain); c2 != c {
-			t.Errorf("CipherKey(%q) is not deterministic: %q then %q", plain, c, c2)
+		if again := c.Seal(plain); again != sealed {
+			t.Errorf("Seal(%q) is not deterministic: %q then %q", plain, sealed, again)
 		}
-		if CipherKey(c) != c {
-			t.Errorf("CipherKey of a cipher form changed it")
+		if v, err := c.SealInput(sealed); err != nil || v != sealed {
+			t.Errorf("SealInput of this device's cipher form = %q, %v; want it unchanged", v, err)
 		}
-		if p, err := DecryptKey(c); err != nil || p != plain {
-			t.Errorf("DecryptKey(CipherKey(%q)) = %q, %v", plain, p, err)
+		if p, err := c.Open(sealed); err != nil || p != plain {
+			t.Errorf("Open(Seal(%q)) = %q, %v", plain, p, err)
 		}
 	}
-	if _, err := DecryptKey("%^%#bm90IGEgY2lwaGVyIHRleHQgYXQgYWxsIQ%^%#"); err == nil {
-		t.Error("DecryptKey accepted a forged cipher text")
+	if _, err := c.Open("%^%#bm90IGEgY2lwaGVyIHRleHQgYXQgYWxsIQ%^%#"); !errors.Is(err, ErrForeignCipher) {
+		t.Errorf("Open of a forged cipher text: %v", err)
+	}
+}
+
+// A cipher text is bound to the device that made it: another device's
+// secret neither opens it nor accepts it as input.
+func TestKeyCipherRefusesAnotherDevicesCipherText(t *testing.T) {
+	here := testCipher()
+	there, err := NewKeyCipher([]byte("another device's 32-byte secret!"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed := there.Seal("shared-secret")
+	if sealed == here.Seal("shared-secret") {
+		t.Fatal("two devices seal a key to the same cipher text")
+	}
+	if _, err := here.Open(sealed); !errors.Is(err, ErrForeignCipher) {
+		t.Errorf("Open: %v, want ErrForeignCipher", err)
+	}
+	if _, err := here.SealInput(sealed); !errors.Is(err, ErrForeignCipher) {
+		t.Errorf("SealInput: %v, want ErrForeignCipher", err)
+	}
+	if v, changed := here.Upgrade(sealed); changed || v != sealed {
+		t.Errorf("Upgrade changed a foreign cipher text to %q", v)
+	}
+}
+
+// The cipher form of the versions before the device key (one public key on
+// every device) is still opened, so that a stored configuration keeps
+// working, and Upgrade re-seals it; as input it is refused like any cipher
+// text this device did not make.
+func TestKeyCipherUpgradesTheFormerConstantKeyForm(t *testing.T) {
+	// "secret-one" sealed by the former CipherKey.
+	const former = "%^%#uoXPSxYO6grm3rPE8xk2/TpiPkogVD9/tK/MM8mfsXsNVbIbeB8%^%#"
+	c := testCipher()
+	if p, err := c.Open(former); err != nil || p != "secret-one" {
+		t.Fatalf("Open(former) = %q, %v", p, err)
+	}
+	if _, err := c.SealInput(former); !errors.Is(err, ErrForeignCipher) {
+		t.Errorf("SealInput(former): %v, want ErrForeignCipher", err)
+	}
+	v, changed := c.Upgrade(former)
+	if !changed || v != c.Seal("secret-one") {
+		t.Errorf("Upgrade(former) = %q, %v; want this device's form", v, changed)
+	}
+	if v, changed := c.Upgrade("plain"); !changed || v != c.Seal("plain") {
+		t.Errorf("Upgrade(plain) = %q, %v", v, changed)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/ntpagent/ntpagent/datastore"
+	"github.com/ntpagent/ntpagent/datastore/rules"
 	"github.com/ntpagent/ntpagent/gen"
 	"github.com/ntpagent/ntpagent/internal/testtool"
 )
@@ -410,5 +411,53 @@ func TestEveryUnsyncReasonIsExplained(t *testing.T) {
 	}
 	if len(gen.ΛEnum["E_NtpagentNtp_UnsyncReason"]) < 9 {
 		t.Error("the enumeration is missing")
+	}
+}
+
+// Key values are shown only to the admin role, in cipher form; the other
+// roles see "******" in their place, as VRP shows keys to users without the
+// level to read them, in every display of a configuration.
+func TestOperatorSeesNoKeyValue(t *testing.T) {
+	e := newEnv(t)
+	e.batch(t, "system-view\nntp authentication-keyid 3 authentication-mode md5 plain Operator-Must-Not-See\ncommit\n"+
+		"ntp authentication-keyid 4 authentication-mode sha1 plain Candidate-Only\n")
+	sealed := e.store.Snapshot(datastore.Running).GetNtp().GetAuthentication().GetKey(3).GetKeyValue()
+	if !rules.IsCipher(sealed) {
+		t.Fatalf("stored key value %q", sealed)
+	}
+	for _, input := range []string{
+		"display current-configuration",
+		"display current-configuration | include keyid",
+		"display configuration candidate",
+		// display this shows nothing in the user view, the only view of
+		// the operator role.
+	} {
+		oper := e.run("batch", "oper", RoleOperator, 80, input)
+		if strings.Contains(oper, "%^%#") || strings.Contains(oper, "Must-Not-See") || strings.Contains(oper, "Candidate-Only") {
+			t.Errorf("%q: the operator reads a key:\n%s", input, oper)
+		}
+		if !strings.Contains(oper, "ntp authentication-keyid 3 authentication-mode md5 cipher ******") {
+			t.Errorf("%q: the operator does not see that key 3 exists:\n%s", input, oper)
+		}
+		if admin := e.run("batch", "admin", RoleAdmin, 80, input); !strings.Contains(admin, "cipher "+sealed) {
+			t.Errorf("%q: the admin does not read the cipher form:\n%s", input, admin)
+		}
+	}
+}
+
+// A cipher text made by another device is refused with a message asking
+// for the plain key; nothing changes.
+func TestCipherTextOfAnotherDeviceIsRefused(t *testing.T) {
+	e := newEnv(t)
+	other, err := rules.NewKeyCipher([]byte("another device's 32-byte secret!"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := e.run("batch", "admin", RoleAdmin, 80, "system-view\nntp authentication-keyid 3 authentication-mode md5 cipher "+other.Seal("secret")+"\n")
+	if !strings.Contains(out, "Error: The cipher text of authentication key 3 was not made by this device") || !strings.Contains(out, "give the key in plain text") {
+		t.Fatalf("output:\n%s", out)
+	}
+	if e.store.CandidateModified() {
+		t.Error("the refused key changed the candidate")
 	}
 }

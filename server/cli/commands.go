@@ -408,11 +408,12 @@ var modeByWord = map[string]gen.E_NtpagentNtp_Ntp_Authentication_Key_Mode{
 }
 
 // cmdKey: ntp authentication-keyid K authentication-mode MODE { cipher |
-// plain } VALUE. The value is stored only in cipher form (DESIGN §3); a key
-// entered again keeps its trusted setting, which has a command of its own.
+// plain } VALUE. The datastore stores the value only in this device's
+// cipher form and refuses a cipher text made elsewhere; a key entered again
+// keeps its trusted setting, which has a command of its own.
 func cmdKey(s *session, a args) error {
 	id := u32(a["keyid"])
-	value := rules.CipherKey(a["key"])
+	value := a["key"]
 	mode := modeByWord[a["mode"]]
 	return s.edit(func(root *gen.Device) error {
 		au := root.GetOrCreateNtp().GetOrCreateAuthentication()

@@ -18,6 +18,10 @@ func (s *session) printLines(lines []string) {
 	}
 }
 
+// readsKeys tells whether the user may read key values (in cipher form):
+// the admin role only, until access control (RFC 8341) says more.
+func (s *session) readsKeys() bool { return s.ts.Role == RoleAdmin }
+
 // cmdDisplayCurrent renders running from the datastore's tree (never from
 // typed lines), so changes made over NETCONF show here too.
 func cmdDisplayCurrent(s *session, a args) error {
@@ -25,7 +29,7 @@ func cmdDisplayCurrent(s *session, a args) error {
 	if h := s.c.store.History(); len(h) > 0 {
 		s.printf("!Last configuration was updated at %s by %s\n", h[0].Time.UTC().Format(vrpTime), h[0].User)
 	}
-	s.printLines(configLines(s.running()))
+	s.printLines(configLines(s.running(), s.readsKeys()))
 	return nil
 }
 
@@ -36,7 +40,7 @@ func cmdDisplayThis(s *session, a args) error {
 		s.printLines([]string{"#", "return"})
 		return nil
 	}
-	s.printLines(configLines(s.running()))
+	s.printLines(configLines(s.running(), s.readsKeys()))
 	return nil
 }
 
@@ -44,7 +48,7 @@ func cmdDisplayCandidate(s *session, a args) error {
 	if s.c.store.CandidateModified() {
 		s.printf("!The candidate configuration has uncommitted changes\n")
 	}
-	s.printLines(configLines(s.candidate()))
+	s.printLines(configLines(s.candidate(), s.readsKeys()))
 	return nil
 }
 

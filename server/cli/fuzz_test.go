@@ -61,7 +61,7 @@ func FuzzParse(f *testing.F) {
 		s.done = false
 		sink.Reset()
 		s.execute(line)
-		for _, l := range configLines(e.store.Snapshot(datastore.Candidate)) {
+		for _, l := range configLines(e.store.Snapshot(datastore.Candidate), true) {
 			if l == "#" || l == "return" || strings.HasPrefix(l, "# ") {
 				continue
 			}

@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -176,7 +178,17 @@ type stoppedTimer struct{}
 
 func (stoppedTimer) Stop() bool { return true }
 
+// testDeviceKey is the device key of every test store (the datastore's
+// device-key file), so that transcripts show the same cipher texts: all
+// test stores are one device.
+const testDeviceKey = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n"
+
 func openStore(t testing.TB, dir string) *datastore.Store {
+	if _, err := os.Stat(filepath.Join(dir, "device-key")); os.IsNotExist(err) {
+		if err := os.WriteFile(filepath.Join(dir, "device-key"), []byte(testDeviceKey), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	st, err := datastore.Open(datastore.Options{Dir: dir, Clock: fixedClock{},
 		LocalPrefixes: func() []netip.Prefix { return nil }})
 	if err != nil {

@@ -17,10 +17,12 @@ import (
 // interfaces (IPv4, IPv6); the peers (IPv4 in numeric order, then IPv6, then
 // domain names; then by VPN instance). Leaves that are set are shown even
 // when they hold the default, so that feeding the lines back reproduces the
-// same tree. Key values are shown only in cipher form.
+// same tree. Key values are shown only in cipher form, and only with
+// showKeys (the admin role): other users see "******" in their place, as
+// VRP shows keys to users without the level to read them.
 //
 // Sections are separated by "#" lines, as VRP does; the parser skips them.
-func configLines(root *gen.Device) []string {
+func configLines(root *gen.Device, showKeys bool) []string {
 	var sections [][]string
 	if sys := root.GetSystem(); sys != nil && sys.Sysname != nil {
 		sections = append(sections, []string{"sysname " + quote(*sys.Sysname)})
@@ -45,7 +47,11 @@ func configLines(root *gen.Device) []string {
 				lines = append(lines, fmt.Sprintf("# ntp authentication-keyid %d (incomplete)", id))
 				continue
 			}
-			lines = append(lines, fmt.Sprintf("ntp authentication-keyid %d authentication-mode %s cipher %s", id, mode, quote(rules.CipherKey(*k.KeyValue))))
+			value := hiddenKey
+			if showKeys && rules.IsCipher(*k.KeyValue) {
+				value = quote(*k.KeyValue)
+			}
+			lines = append(lines, fmt.Sprintf("ntp authentication-keyid %d authentication-mode %s cipher %s", id, mode, value))
 		}
 		for _, id := range ids {
 			if t := au.Key[id].Trusted; t != nil && *t {
@@ -173,6 +179,9 @@ func peerLine(k gen.NtpagentNtp_Ntp_UnicastPeer_Key, p *gen.NtpagentNtp_Ntp_Unic
 
 // quote puts a value that the tokenizer would split (spaces, a leading
 // quote) between double quotes.
+// hiddenKey stands for a key value the user may not read.
+const hiddenKey = "******"
+
 func quote(v string) string {
 	if v == "" || strings.ContainsAny(v, " \t\"") {
 		return `"` + strings.ReplaceAll(v, `"`, "") + `"`

@@ -246,6 +246,12 @@ func (x *session) encode(b *bytes.Buffer, root *gen.Device, f filterSpec, wd str
 	return xmlcodec.Encode(b, root, opt)
 }
 
+// readsKeys tells whether the session may read key values (in cipher
+// form): the admin role only, until access control (RFC 8341) exists. For
+// the others the values are left out of every reply, as RFC 8341 §3.4.5
+// leaves out nodes a user may not read.
+func (x *session) readsKeys() bool { return !x.info.ReadOnly }
+
 func (x *session) getConfig(op *element) ([]byte, error) {
 	ds, err := datastoreArg(op, "source", false)
 	if err != nil {
@@ -261,19 +267,24 @@ func (x *session) getConfig(op *element) ([]byte, error) {
 	}
 	// The stored tree itself: the encoder only reads it (no copy per request).
 	root := x.srv.cfg.Store.Shared(ds)
+	keys := x.readsKeys()
 	if !f.present {
-		if body, ok := x.srv.replies.get(root, wd); ok {
+		if body, ok := x.srv.replies.get(root, wd, keys); ok {
 			return body, nil
 		}
 	}
+	shown := root
+	if !keys {
+		shown = datastore.WithoutKeyValues(root)
+	}
 	var b bytes.Buffer
 	b.WriteString("<data>")
-	if err := x.encode(&b, root, f, wd, true); err != nil {
+	if err := x.encode(&b, shown, f, wd, true); err != nil {
 		return nil, err
 	}
 	b.WriteString("</data>")
 	if !f.present {
-		x.srv.replies.put(root, wd, b.Bytes())
+		x.srv.replies.put(root, wd, keys, b.Bytes())
 	}
 	return b.Bytes(), nil
 }
@@ -292,24 +303,25 @@ type replyCache struct {
 type replyEntry struct {
 	root *gen.Device
 	wd   string
+	keys bool // key values shown
 	body []byte
 }
 
-func (c *replyCache) get(root *gen.Device, wd string) ([]byte, bool) {
+func (c *replyCache) get(root *gen.Device, wd string, keys bool) ([]byte, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, e := range c.entries {
-		if e.root == root && e.wd == wd && e.body != nil {
+		if e.root == root && e.wd == wd && e.keys == keys && e.body != nil {
 			return e.body, true
 		}
 	}
 	return nil, false
 }
 
-func (c *replyCache) put(root *gen.Device, wd string, body []byte) {
+func (c *replyCache) put(root *gen.Device, wd string, keys bool, body []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.entries[c.next] = replyEntry{root: root, wd: wd, body: body}
+	c.entries[c.next] = replyEntry{root: root, wd: wd, keys: keys, body: body}
 	c.next = (c.next + 1) % len(c.entries)
 }
 
@@ -323,6 +335,9 @@ func (x *session) get(op *element) ([]byte, error) {
 		return nil, err
 	}
 	root := x.srv.cfg.Store.Snapshot(datastore.Running)
+	if !x.readsKeys() {
+		root = datastore.WithoutKeyValues(root)
+	}
 	if x.srv.cfg.State != nil {
 		x.srv.cfg.State(root)
 	}
