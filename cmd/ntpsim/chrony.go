@@ -60,14 +60,22 @@ func readChronyRef(r io.Reader) (map[string]chronyRef, error) {
 			return ""
 		}
 		var v [6]float64
+		measured := true
 		for i, name := range refColumns {
-			// sync_ok is "passed/seeds".
+			// sync_ok is "passed/seeds"; NA marks a run chronyd refused.
 			text, _, _ := strings.Cut(get(name), "/")
+			if text == "NA" {
+				measured = false
+				break
+			}
 			x, err := strconv.ParseFloat(text, 64)
 			if err != nil {
 				return nil, fmt.Errorf("chrony figures: line %d: %s %q is not a number", line, name, get(name))
 			}
 			v[i] = x
+		}
+		if !measured {
+			continue
 		}
 		refs[get("key")] = chronyRef{seeds: int(v[0]), passed: int(v[1]),
 			syncTime: v[2], timeRMS: v[3], timeMax: v[4], freqRMS: v[5]}

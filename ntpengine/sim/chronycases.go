@@ -300,7 +300,7 @@ func ChronyCases() []ChronyCase {
 	p.Clients, p.Peers = 2, 2
 	p.Limits.FreqMax, p.Limits.MaxSyncTime = 1e-3, 1000
 	p.ClientServer, p.ClientPeer = Polls{6, 6}, Polls{6, 6}
-	add(ChronyCase{Test: "108-peer", Run: 1, RefKey: "108-peer", Variant: "alternating", Params: p,
+	add(ChronyCase{Test: "108-peer", Run: 1, RefKey: "108-peer/run=1", Variant: "alternating", Params: p,
 		// Requests of node 2 to the server are dropped in the second
 		// 1000 s of every 2000 s, those of node 3 in the first: each
 		// client has the server only half of the time and must follow
