@@ -67,6 +67,10 @@ var costShapes = []costShape{
 		return rpcWith(prefixDecls(n/2), `<get><filter type="subtree">`+
 			repeatTo(`<ntp xmlns="`+ntpNS+`"><sessions/></ntp>`, n/2)+`</filter></get>`)
 	}},
+	{"get monitoring subtree filter (RFC 6022)", false, func(n int) string {
+		return rpcWith(prefixDecls(n/2), `<get><filter type="subtree">`+
+			repeatTo(`<netconf-state xmlns="`+NSMonitoring+`"><sessions><session/></sessions></netconf-state>`, n/2)+`</filter></get>`)
+	}},
 	{"validate inline config (RFC 6241 §8.6)", false, func(n int) string {
 		return rpcWith(prefixDecls(n/2), `<validate><source><config>`+
 			repeatTo(`<ntp xmlns="`+ntpNS+`"/>`, n/2)+`</config></source></validate>`)
