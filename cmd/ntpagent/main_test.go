@@ -386,6 +386,9 @@ func TestDaemonEndToEnd(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	if strings.Contains(string(body), "ntpagent_unsynchronized{") {
+		t.Errorf("/metrics has a reason for not being synchronized while synchronized")
+	}
 	for _, want := range []string{"ntpagent_synchronized 1", "ntpagent_stratum 4",
 		`ntpagent_peer_reach{address="reference.ntpagent.test",mode="symmetric-active",port="` + refPort + `",vpn_instance="_public_"}`,
 		"ntpagent_peer_offset_seconds{", "ntpagent_ntp_datagrams_received_total", "go_goroutines"} {
@@ -489,6 +492,9 @@ func TestDaemonEndToEnd(t *testing.T) {
 	get = nc2.rpc(`<get><filter type="subtree"><ntp xmlns="urn:ntpagent:yang:ntpagent-ntp"><status/></ntp></filter></get>`)
 	if !strings.Contains(get, "<unsync-reason>no-sources</unsync-reason>") {
 		t.Errorf("<get> of the status lacks unsync-reason no-sources:\n%s", get)
+	}
+	if m := scrapeMetrics(t, d2.started.Metrics); m[`ntpagent_unsynchronized{reason="no-sources"}`] != 1 || m["ntpagent_synchronized"] != 0 {
+		t.Errorf("/metrics after losing the peer: synchronized %v, unsynchronized{no-sources} %v", m["ntpagent_synchronized"], m[`ntpagent_unsynchronized{reason="no-sources"}`])
 	}
 }
 

@@ -20,6 +20,7 @@ type ntpCollector struct {
 	ag *agent.Agent
 
 	synced, stratum, offset, jitter, freq, rootDelay, rootDisp *prometheus.Desc
+	unsynced                                                   *prometheus.Desc
 	virtualOffset                                              *prometheus.Desc
 	peerOffset, peerDelay, peerJitter, peerReach, peerStratum  *prometheus.Desc
 	peerSent, peerRcvd, peerAuthErr                            *prometheus.Desc
@@ -70,6 +71,7 @@ func newNTPCollector(ag *agent.Agent) *ntpCollector {
 		ag:            ag,
 		synced:        d("synchronized", "1 when the clock has a system peer."),
 		stratum:       d("stratum", "Stratum of the device (16: unsynchronized)."),
+		unsynced:      d("unsynchronized", "1, labelled with why the clock is not synchronized (/ntp/status/unsync-reason); absent while it is.", "reason"),
 		offset:        d("offset_seconds", "Combined offset of the clock from the system peer."),
 		jitter:        d("jitter_seconds", "System jitter."),
 		freq:          d("frequency_ppm", "Frequency correction of the disciplined clock."),
@@ -94,7 +96,7 @@ func newNTPCollector(ag *agent.Agent) *ntpCollector {
 }
 
 func (c *ntpCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.synced, c.stratum, c.offset, c.jitter, c.freq, c.rootDelay, c.rootDisp, c.virtualOffset,
+	for _, d := range []*prometheus.Desc{c.synced, c.unsynced, c.stratum, c.offset, c.jitter, c.freq, c.rootDelay, c.rootDisp, c.virtualOffset,
 		c.peerOffset, c.peerDelay, c.peerJitter, c.peerReach, c.peerStratum, c.peerSent, c.peerRcvd, c.peerAuthErr,
 		c.rx, c.dropped, c.tx, c.txErr, c.statsStart} {
 		ch <- d
@@ -125,6 +127,9 @@ func (c *ntpCollector) Collect(ch chan<- prometheus.Metric) {
 			synced = 1
 		}
 		g(c.synced, synced)
+		if synced == 0 && s.UnsyncReason != gen.NtpagentNtp_UnsyncReason_UNSET {
+			g(c.unsynced, 1, s.UnsyncReason.String())
+		}
 		g(c.stratum, float64(s.GetStratum()))
 		g(c.offset, msToSeconds(s.Offset))
 		g(c.jitter, msToSeconds(s.Jitter))
