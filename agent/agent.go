@@ -104,6 +104,10 @@ type Agent struct {
 	// answer (responder).
 	engMu sync.Mutex
 	eng   *ntpengine.Engine
+	// sendPair is the last pair of readings of the disciplined clock and
+	// the host clock taken just before a send: the kernel's transmit
+	// timestamps are converted from it (txTime).
+	sendPair clockPair
 
 	// Owned by the Run goroutine (or by New before Run starts).
 	root    *gen.Device
@@ -351,8 +355,9 @@ func (a *Agent) tick() {
 	a.saveDrift(false)
 }
 
-// rxTime converts netio's host-clock receive time to the disciplined clock
-// (see the package documentation).
+// rxTime converts a host-clock time of netio (a kernel receive or transmit
+// timestamp, a time read before a send) to the disciplined clock (see the
+// package documentation).
 func (a *Agent) rxTime(host time.Time) time.Time {
 	now := a.clock.Now()
 	age := time.Since(host)
@@ -362,7 +367,49 @@ func (a *Agent) rxTime(host time.Time) time.Time {
 	return now.Add(-age)
 }
 
+// clockPair is a reading of the disciplined clock and one of the host
+// clock, taken together. Safe for concurrent use; allocates nothing.
+type clockPair struct {
+	mu      sync.Mutex
+	clk, hs time.Time
+}
+
+func (p *clockPair) set(clk, host time.Time) {
+	p.mu.Lock()
+	p.clk, p.hs = clk, host
+	p.mu.Unlock()
+}
+
+// txPairWindow is how far from the last send's pair of readings a kernel
+// transmit timestamp may be to be converted from it.
+const txPairWindow = 100 * time.Millisecond
+
+// txTime converts a kernel transmit timestamp (host CLOCK_REALTIME) to the
+// disciplined clock: from the pair of readings taken just before the last
+// send, which is microseconds away, so that a clock running at another
+// rate than the host's (a disciplined or test clock) adds no error; from
+// the current readings (rxTime) when that pair is too old.
+func (a *Agent) txTime(host time.Time) time.Time {
+	p := &a.sendPair
+	p.mu.Lock()
+	clk, hs := p.clk, p.hs
+	p.mu.Unlock()
+	if d := host.Sub(hs); !hs.IsZero() && d > -txPairWindow && d < txPairWindow {
+		return clk.Add(d)
+	}
+	return a.rxTime(host)
+}
+
 func (a *Agent) receive(r netio.Received) {
+	if r.Transmit {
+		// The kernel's report that one of our packets left.
+		a.engMu.Lock()
+		a.eng.Transmitted(ntpengine.Transmitted{
+			Data: r.Data, Dst: r.Dst, TxTime: a.txTime(r.RxTime), Source: ntpengine.TxKernel,
+		})
+		a.engMu.Unlock()
+		return
+	}
 	in := ntpengine.Incoming{
 		Data: r.Data, Src: r.Src, Dst: r.Dst, VPN: r.VPN, IfIndex: r.IfIndex,
 		RxTime: a.rxTime(r.RxTime),
@@ -449,9 +496,26 @@ func (r responder) Respond(in []netio.Received, handled []bool, out *netio.Repli
 		switch res {
 		case ntpengine.ServeReply:
 			handled[i] = out.Add(data, rcv.Src, rcv.Dst.Addr())
+		case ntpengine.ServeReplyTx:
+			// A request in interleaved form: its next one asks when
+			// this reply left (RFC 9769 §3).
+			if handled[i] = out.Add(data, rcv.Src, rcv.Dst.Addr()); handled[i] {
+				out.MarkTxTimestamp()
+			}
 		case ntpengine.ServeDrop:
 			handled[i] = true
 		}
+	}
+}
+
+// FinishReplies writes the transmit timestamps of the replies in basic
+// mode right before netio sends them (RFC 5905 §8: T3 is when the reply
+// leaves), one clock reading for the batch.
+func (r responder) FinishReplies(out *netio.Replies) {
+	now := r.a.clock.Now()
+	r.a.sendPair.set(now, time.Now())
+	for i := range out.Len() {
+		ntpengine.StampReply(out.Payload(i), now)
 	}
 }
 
@@ -467,7 +531,28 @@ func (a *Agent) send(o ntpengine.Outgoing) {
 	if vpn == "" {
 		vpn = netio.PublicVPN
 	}
-	err := a.tr.Send(o.Data, o.Dst, src, vpn)
+	// The transmit timestamp is the time the packet leaves (RFC 5905 §8):
+	// stamped immediately before the send, then, where the kernel reports
+	// it, replaced by the kernel's transmit timestamp (receive).
+	a.engMu.Lock()
+	now := a.clock.Now()
+	a.sendPair.set(now, time.Now())
+	a.eng.StampTransmit(&o, now)
+	a.engMu.Unlock()
+	var err error
+	if o.TxTimestamp {
+		var sent netio.Sent
+		sent, err = a.tr.SendStamped(o.Data, o.Dst, src, vpn)
+		if err == nil && sent.Timestamping != netio.TxKernel {
+			a.engMu.Lock()
+			a.eng.Transmitted(ntpengine.Transmitted{
+				Data: o.Data, Dst: o.Dst, TxTime: a.txTime(sent.At), Source: ntpengine.TxUserSpace,
+			})
+			a.engMu.Unlock()
+		}
+	} else {
+		err = a.tr.Send(o.Data, o.Dst, src, vpn)
+	}
 	if o.AssocKey == "" {
 		if err != nil {
 			a.log.Debug("reply not sent", "dst", o.Dst, "err", err)

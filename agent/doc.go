@@ -35,6 +35,18 @@
 // together, so the host clock's offset from the virtual clock cancels and
 // only the (microsecond) queueing age is carried over.
 //
+// Transmit timestamps: every packet is stamped immediately before its
+// send (ntpengine's StampTransmit; the server's batched replies in
+// FinishReplies, right before sendmmsg), and the kernel's transmit
+// timestamp that netio reports afterwards goes to the engine
+// (Transmitted) as the packet's departure: T1 of the sample its reply
+// gives, T3 of the next packet in interleaved mode (RFC 9769). It is
+// converted from the pair of clock readings taken just before the send,
+// microseconds away, so that a clock running at another rate than the
+// host's adds no error. Without kernel transmit timestamps the time read
+// just before the send system call stands in; /ntp/status
+// transmit-timestamping says which.
+//
 // Counters are the engine's (ntpengine.PacketCounts): packets-sent counts
 // the packets the engine produced for the association, packets-received
 // those of its peer that passed the access and authentication tests

@@ -185,6 +185,10 @@ func (a *Agent) status(st ntpengine.Status) *gen.NtpagentNtp_Ntp_Status {
 	case "SYNC":
 		out.SyncState = gen.NtpagentNtp_Ntp_Status_SyncState_synchronized
 	}
+	out.TransmitTimestamping = gen.NtpagentNtp_Ntp_Status_TransmitTimestamping_user_space
+	if a.tr.TxTimestamping() == netio.TxKernel {
+		out.TransmitTimestamping = gen.NtpagentNtp_Ntp_Status_TransmitTimestamping_kernel
+	}
 	return out
 }
 
@@ -304,6 +308,9 @@ func (a *Agent) addSession(sessions *gen.NtpagentNtp_Ntp_Sessions, s ntpengine.S
 	}
 	if s.LocalAddress.IsValid() {
 		sess.LocalAddress = ptr(s.LocalAddress.String())
+	}
+	if s.Reach != 0 {
+		sess.Interleaved = ptr(s.Interleaved)
 	}
 	fillCounters(sess, s.Counts)
 	for i, f := range s.Filter {

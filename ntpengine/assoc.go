@@ -52,6 +52,41 @@ type association struct {
 	// xmtBusy: a long slew was in progress at xmt (discipline.slewBusy).
 	xmtBusy bool
 
+	// Transmit timestamps and interleaved mode (RFC 9769, xmit.go).
+	// remoteRx is the receive timestamp of the peer's last valid packet
+	// (its arrival time of our packet before); localNtpRx the receive
+	// timestamp we sent in our last packet (an interleaved answer's
+	// origin). localTx is when our last packet left (T1, the T3 of our
+	// next packet in interleaved form), taken as localTxSource says;
+	// prevLocalTx the departure of the packet before it, whose exchange
+	// an interleaved packet completes (zero: that exchange gave its
+	// sample already, in basic mode). localTxPhase and prevLocalTxPhase
+	// are the discipline's corrections at those times, recPhase at rec.
+	remoteRx, localNtpRx    packet.Timestamp
+	localTx, prevLocalTx    packet.Timestamp
+	localTxSource           TxSource
+	localTxPhase, prevPhase float64
+	recPhase                float64
+	// sentKey identifies our last packet (its origin, receive and
+	// transmit timestamps) for StampTransmit and Transmitted.
+	sentKey [24]byte
+	// sentInterleaved: our last packet was in interleaved form.
+	sentInterleaved bool
+	// txSinceRx counts our packets since the peer's last valid one;
+	// prevTxCount is what it was when that one arrived.
+	txSinceRx, prevTxCount int
+	// basicAnswers counts the peer's answers in basic mode to our
+	// packets in interleaved form while it never sent one itself
+	// (peerXleaves); xleaveOff: the peer does not support interleaved
+	// mode (xleaveDeclined answers), basic mode until restart. A peer
+	// that sent an interleaved packet supports the mode: its basic
+	// answers then only mean it had sent more than one packet.
+	basicAnswers int
+	xleaveOff    bool
+	peerXleaves  bool
+	// rxInterleaved: the peer's last valid packet was in interleaved form.
+	rxInterleaved bool
+
 	filter    ClockFilter
 	lastUsed  float64 // time of the last sample given to the system process
 	usedOff   float64 // its offset

@@ -21,11 +21,30 @@
 //	// for operational state: e.Status(clk.Now()), e.Sessions(clk.Now()),
 //	// and the system-wide packet counters e.Statistics()
 //	// a server answering clients in batches may first try, per datagram:
-//	//   reply, res := e.Serve(&in, buf) // ServeReply / ServeDrop / ServePass (→ Handle)
+//	//   reply, res := e.Serve(&in, buf) // ServeReply / ServeReplyTx / ServeDrop / ServePass (→ Handle)
+//	//   and immediately before sending the batch: ntpengine.StampReply(reply, clk.Now())
+//	// immediately before sending each Outgoing o:
+//	//   e.StampTransmit(&o, clk.Now())
+//	// when the kernel reports that a packet left (o.TxTimestamp asked for it):
+//	//   e.Transmitted(ntpengine.Transmitted{Data: o.Data, Dst: o.Dst, TxTime: t, Source: ntpengine.TxKernel})
 //
-// RxTime and the now passed to Tick must be readings of the disciplined
-// clock; transmit timestamps are taken from them. The caller serializes
-// all calls (one mutex); Tick is cheap.
+// RxTime, the now passed to Tick and StampTransmit, and TxTime must be
+// readings of the disciplined clock. The caller serializes all calls (one
+// mutex); Tick is cheap.
+//
+// Transmit timestamps (xmit.go). RFC 5905 §8 defines T1 and T3 as the
+// times packets leave, not the times the engine builds them: the caller
+// stamps each packet immediately before the send system call
+// (StampTransmit: basic mode's transmit timestamp, and the departure T1
+// of the association's next sample) and reports the kernel's transmit
+// timestamp when it has one (Transmitted: it replaces T1). Server replies
+// in basic mode get their T3 from StampReply (the batched fast path) or
+// StampTransmit. Since the kernel's timestamp comes after the packet
+// left, the exact T3 reaches the peer only in the next packet: interleaved
+// mode (RFC 9769 §3 client/server, §4 symmetric), which every
+// association asks for and falls back from with a peer that does not
+// support it (§5), and which the server answers to clients that ask in
+// interleaved form. Session.Interleaved and Session.TxSource show it.
 //
 // Where the product deviates from the textbook RFC 5905 it says so at the
 // code: the default discipline (DisciplineRegression) estimates frequency

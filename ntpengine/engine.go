@@ -41,6 +41,11 @@ type Outgoing struct {
 	VPN             string
 	SourceInterface string
 	AssocKey        string // empty for server replies
+	// TxTimestamp asks the caller to report when the packet left
+	// (Transmitted, from the kernel's transmit timestamp where there is
+	// one): association packets, and replies to requests in interleaved
+	// form (RFC 9769).
+	TxTimestamp bool
 }
 
 // ClockOp is the kind of a ClockCommand.
@@ -120,6 +125,9 @@ type Engine struct {
 	// (polled: ever), for pollSeparation.
 	lastPoll float64
 	polled   bool
+	// xleave keeps the transmit timestamps of replies to clients in
+	// interleaved mode (RFC 9769 §3).
+	xleave serverXleave
 }
 
 type assocAddr struct {
@@ -602,9 +610,23 @@ func (e *Engine) transmit(a *association, t float64) {
 	h.Poll = a.hpoll
 	h.OriginTime = a.org
 	h.ReceiveTime = a.rec
-	xmt := packet.TimestampFromTime(e.clockTime(t))
-	if xmt == a.xmt { // never send the same transmit timestamp twice
-		xmt++
+	now := packet.TimestampFromTime(e.clockTime(t))
+	xmt := now
+	xleave := e.interleave(a)
+	if xleave {
+		// RFC 9769 §3, §4: the origin is the peer's receive timestamp of
+		// our previous packet, the transmit timestamp when that packet
+		// left.
+		h.OriginTime, xmt = a.remoteRx, a.localTx
+	}
+	if xmt == a.xmt || xmt == h.OriginTime || xmt == h.ReceiveTime {
+		// Never send the same transmit timestamp twice, nor one equal
+		// to the origin or receive timestamp (a packet must not pass
+		// for its own answer).
+		xleave, h.OriginTime, xmt = false, a.org, now
+		if xmt == a.xmt {
+			xmt++
+		}
 	}
 	h.TransmitTime = xmt
 	data := h.AppendHeader(make([]byte, 0, packet.HeaderLen+packet.MaxV4MACLen))
@@ -619,9 +641,16 @@ func (e *Engine) transmit(a *association, t float64) {
 	a.xmt = xmt
 	a.xmtPhase = e.disc.phaseAt(t)
 	a.xmtBusy = e.disc.slewBusy()
+	// Until the caller says when it left (StampTransmit, Transmitted),
+	// the packet left now.
+	a.localTx, a.localTxSource = now, ""
+	a.localNtpRx = h.ReceiveTime
+	a.sentInterleaved = xleave
+	a.sentKey = sentKeyOf(data)
+	a.txSinceRx++
 	a.counts.Sent++
 	e.stats.Sent++
-	o := Outgoing{Data: data, Dst: a.addr, VPN: a.vpn, SourceInterface: a.cfg.SourceInterface, AssocKey: a.key}
+	o := Outgoing{Data: data, Dst: a.addr, VPN: a.vpn, SourceInterface: a.cfg.SourceInterface, AssocKey: a.key, TxTimestamp: true}
 	if a.ifIndex != 0 && a.addr.Addr().Is6() && a.addr.Addr().IsLinkLocalUnicast() {
 		// A link-local peer is reached on the link it was heard on.
 		o.IfIndex = a.ifIndex

@@ -329,22 +329,68 @@ func (e *Engine) process(a *association, in Incoming, p *packet.Packet, mac macR
 	case p.OriginTime == 0 && a.hmode != packet.ModeClient:
 		// The peer has not heard from us yet: remember its timestamps
 		// so that our next packet lets it compute a sample.
-		a.org, a.rec = p.TransmitTime, rx
+		a.org, a.rec, a.remoteRx = p.TransmitTime, rx, 0
 		a.lastError = fmt.Errorf("%w: origin timestamp zero", ErrUnsync).Error()
 		return
-	case p.OriginTime != a.xmt:
+	case p.OriginTime != a.xmt && (a.localNtpRx == 0 || p.OriginTime != a.localNtpRx):
+		// Neither the answer to our last packet in basic mode (RFC 5905
+		// §8) nor in interleaved mode (RFC 9769: its origin is the
+		// receive timestamp we sent).
 		if a.hmode != packet.ModeClient {
-			// Symmetric modes must resynchronize after a lost packet.
-			a.org, a.rec = p.TransmitTime, rx
+			// Symmetric modes must resynchronize after a lost packet
+			// (in basic mode: the peer's receive timestamp is not
+			// one of our packets').
+			a.org, a.rec, a.remoteRx = p.TransmitTime, rx, 0
 		}
 		a.lastError = ErrBogus.Error()
 		a.counts.Bogus++
 		e.stats.BogusOrDuplicate++
 		return
 	}
-	a.org, a.rec = p.TransmitTime, rx
+	interleaved := p.OriginTime != a.xmt
+	if interleaved && a.hmode != packet.ModeClient && p.ReceiveTime.SubSeconds(p.TransmitTime) <= 0 {
+		// RFC 9769 §4: the peer received our packet after it sent the
+		// one whose transmit timestamp this is; otherwise a packet was
+		// missed and the timestamps do not belong together.
+		a.org, a.rec, a.remoteRx = p.TransmitTime, rx, 0
+		a.lastError = ErrBogus.Error()
+		a.counts.Bogus++
+		e.stats.BogusOrDuplicate++
+		return
+	}
+	prevRemoteRx, prevRec, prevRecPhase := a.remoteRx, a.rec, a.recPhase
+	a.org, a.rec, a.remoteRx = p.TransmitTime, rx, p.ReceiveTime
+	a.recPhase = e.disc.phaseAt(t)
+	a.prevTxCount, a.txSinceRx = a.txSinceRx, 0
+	a.rxInterleaved = interleaved
+	switch {
+	case interleaved:
+		a.peerXleaves = true
+	case a.sentInterleaved && !a.peerXleaves:
+		if a.basicAnswers++; a.basicAnswers >= xleaveDeclined(a.hmode) && !a.xleaveOff {
+			a.xleaveOff = true
+			e.log.Debug("peer answers in basic mode: interleaved mode off", "assoc", a.key)
+		}
+	}
+	// The exchange an interleaved packet completes is the previous one:
+	// keep this one's departure for the next packet, unless it gave its
+	// sample already in basic mode (RFC 9769: never use an exchange
+	// twice).
+	sampled := false
+	left, leftPhase := a.localTx, a.xmtPhase // our last packet's departure
+	if left == 0 {
+		left = p.OriginTime
+	}
+	defer func() {
+		if interleaved || !sampled {
+			a.prevLocalTx, a.prevPhase = left, leftPhase
+		} else {
+			a.prevLocalTx = 0
+		}
+	}()
 	if a.hmode == packet.ModeClient {
-		a.xmt = 0 // a reply is accepted once (replay protection)
+		// A reply is accepted once (replay protection).
+		a.xmt, a.localNtpRx = 0, 0
 	}
 	if a.ifIndex == 0 {
 		// It answers our last packet: a link-local peer is on this link.
@@ -361,7 +407,10 @@ func (e *Engine) process(a *association, in Incoming, p *packet.Packet, mac macR
 		return
 	}
 	rd, rdisp := p.RootDelay.Seconds(), p.RootDispersion.Seconds()
-	if rd/2+rdisp >= maxDisp || p.ReferenceTime.Sub(p.TransmitTime) > 0 {
+	// The reference time must not be later than the packet's departure,
+	// which an interleaved packet does not carry (its transmit timestamp
+	// is the previous packet's).
+	if rd/2+rdisp >= maxDisp || !interleaved && p.ReferenceTime.Sub(p.TransmitTime) > 0 {
 		a.lastError = fmt.Errorf("%w: root distance or reference time", ErrInvalid).Error()
 		a.counts.Invalid++
 		return
@@ -380,7 +429,21 @@ func (e *Engine) process(a *association, in Incoming, p *packet.Packet, mac macR
 	}
 
 	// On-wire calculation (RFC 5905 §8): differences first, era-safe.
-	t1, t2, t3, t4 := p.OriginTime, p.ReceiveTime, p.TransmitTime, rx
+	// T1 is when our packet really left (StampTransmit, Transmitted),
+	// not the transmit timestamp it carried. An interleaved packet
+	// completes the previous exchange (RFC 9769 §3, §4): our packet
+	// before, the peer's arrival time of it, the departure of its
+	// answer (carried now) and our arrival time of that.
+	t1, t2, t3, t4 := left, p.ReceiveTime, p.TransmitTime, rx
+	ph1, ph4 := leftPhase, 0.0
+	if interleaved {
+		t1, t2, t4 = a.prevLocalTx, prevRemoteRx, prevRec
+		ph1, ph4 = a.prevPhase, prevRecPhase
+		if t1 == 0 || t2 == 0 || t4 == 0 {
+			a.lastError = "interleaved mode: no sample yet (the previous exchange is not known)"
+			return
+		}
+	}
 	offset := (t2.SubSeconds(t1) + t3.SubSeconds(t4)) / 2
 	disp := math.Ldexp(1, int(p.Precision)) + e.prec + phi*math.Max(0, t4.SubSeconds(t1))
 	var co clockOut
@@ -393,8 +456,11 @@ func (e *Engine) process(a *association, in Incoming, p *packet.Packet, mac macR
 	// How a slew was spread over the exchange is known only as well as
 	// its timing, so the delay is then widened by twice the slew: its
 	// half, the sample's error bound, covers any spread.
+	if !interleaved {
+		ph4 = e.disc.phaseAt(t)
+	}
 	rtt := t4.SubSeconds(t1)
-	slewed := e.disc.phaseAt(t) - a.xmtPhase - e.disc.freq*rtt
+	slewed := ph4 - ph1 - e.disc.freq*rtt
 	delay := math.Max(rtt-slewed-t3.SubSeconds(t2), e.prec) + 2*math.Abs(slewed)
 	if a.xmtBusy || e.disc.slewBusy() {
 		a.lastError = "clock slewing: sample not used"
@@ -402,14 +468,16 @@ func (e *Engine) process(a *association, in Incoming, p *packet.Packet, mac macR
 	}
 	// The offset is the mean of two clock differences, at T1 and at T4:
 	// it belongs to their midpoint, long before T4 in symmetric mode
-	// where the peer may answer a poll interval later.
-	age := math.Max(0, t4.SubSeconds(t1)) / 2
+	// where the peer may answer a poll interval later (and before this
+	// packet's arrival in interleaved mode).
+	age := math.Max(0, rx.SubSeconds(t1)-math.Max(0, t4.SubSeconds(t1))/2)
 	ts := t - age
 	// Each half of the offset saw our clock with the correction of its
 	// instant: the correction to undo is the mean of those at T1 and T4.
-	corr := (a.xmtPhase + e.disc.phaseAt(t)) / 2
+	corr := (ph1 + ph4) / 2
 	a.filter.add(FilterSample{T: ts, Offset: offset, Delay: delay, Dispersion: disp, Correction: corr}, e.prec, e.filterFreq())
 	a.burstGot++
+	sampled = true
 
 	// Use a sample only once and never one older than the last used
 	// (A.5.2); the popcorn spike suppressor drops a sample whose offset
@@ -556,13 +624,13 @@ func (e *Engine) macAccepted(mac macResult) bool {
 
 // reply builds a mode-4 reply, or a KoD when kiss is not 0.
 func (e *Engine) reply(in Incoming, p *packet.Packet, kiss uint32, mac macResult) {
-	data, ok := e.appendReply(make([]byte, 0, packet.HeaderLen+packet.MaxV4MACLen), &in, &p.Header, kiss, mac)
+	data, xleave, ok := e.appendReply(make([]byte, 0, packet.HeaderLen+packet.MaxV4MACLen), &in, &p.Header, kiss, mac)
 	if !ok {
 		return
 	}
 	e.countReply(kiss)
 	e.out.Packets = append(e.out.Packets, Outgoing{
-		Data: data, Dst: in.Src, Src: in.Dst.Addr(), IfIndex: in.IfIndex, VPN: in.VPN,
+		Data: data, Dst: in.Src, Src: in.Dst.Addr(), IfIndex: in.IfIndex, VPN: in.VPN, TxTimestamp: xleave,
 	})
 }
 
@@ -577,16 +645,33 @@ func (e *Engine) countReply(kiss uint32) {
 
 // appendReply appends to b the mode-4 reply to req (a KoD when kiss is not
 // 0); ok is false when there is none to send: signing failed, or it would
-// be longer than the request (never amplify).
-func (e *Engine) appendReply(b []byte, in *Incoming, req *packet.Header, kiss uint32, mac macResult) (_ []byte, ok bool) {
+// be longer than the request (never amplify). xleave tells that req is in
+// interleaved form: the reply's departure is wanted (Transmitted).
+func (e *Engine) appendReply(b []byte, in *Incoming, req *packet.Header, kiss uint32, mac macResult) (_ []byte, xleave, ok bool) {
 	h := e.header(e.now)
 	h.Version = req.Version
 	h.Mode = packet.ModeServer
 	h.Poll = req.Poll
-	rx := packet.TimestampFromTime(in.RxTime)
+	// The receive timestamp's low-order bit is 1 and the transmit
+	// timestamp's 0, so that a request in interleaved form (its origin
+	// is one of our receive timestamps) is known by that bit (see
+	// xmit.go). The transmit timestamp is the receive timestamp until
+	// StampTransmit / StampReply writes the time the reply leaves.
+	rx := packet.TimestampFromTime(in.RxTime) | 1
 	h.OriginTime = req.TransmitTime
 	h.ReceiveTime = rx
-	h.TransmitTime = rx
+	h.TransmitTime = rx &^ 1
+	xleave = kiss == 0 && req.Version == 4 && req.OriginTime&1 == 1 && req.ReceiveTime != req.TransmitTime
+	if xleave {
+		// RFC 9769 §3: a request in interleaved form. Answer in
+		// interleaved mode if we know when our reply to the request it
+		// names left, and keep this reply's departure for the next.
+		client := in.Src.Addr()
+		if tx, ok := e.xleave.take(client, req.OriginTime); ok {
+			h.OriginTime, h.TransmitTime = req.ReceiveTime, tx&^1
+		}
+		e.xleave.expect(client, rx)
+	}
 	if kiss != 0 {
 		h.Leap, h.Stratum, h.ReferenceID = packet.LeapUnsync, 0, kiss
 		h.RootDelay, h.RootDispersion, h.ReferenceTime = 0, 0, 0
@@ -598,7 +683,7 @@ func (e *Engine) appendReply(b []byte, in *Incoming, req *packet.Header, kiss ui
 	case e.macAccepted(mac):
 		tr, err := e.keys.Sign(b[start:], mac.keyID)
 		if err != nil {
-			return b[:start], false
+			return b[:start], false, false
 		}
 		b = append(b, tr...)
 	default:
@@ -607,9 +692,9 @@ func (e *Engine) appendReply(b []byte, in *Incoming, req *packet.Header, kiss ui
 		b = append(b, 0, 0, 0, 0)
 	}
 	if len(b)-start > len(in.Data) {
-		return b[:start], false // never amplify
+		return b[:start], false, false // never amplify
 	}
-	return b, true
+	return b, xleave, true
 }
 
 // ServeResult says what Serve did with a datagram.
@@ -624,8 +709,14 @@ const (
 	// without a KoD).
 	ServeDrop
 	// ServeReply: the reply (mode 4, or a RATE or DENY KoD) is the
-	// returned slice; send it to in.Src from in.Dst's address.
+	// returned slice; send it to in.Src from in.Dst's address, after
+	// StampReply immediately before the send.
 	ServeReply
+	// ServeReplyTx: as ServeReply, to a request in interleaved form
+	// (RFC 9769 §3): also report when the reply left (Transmitted, from
+	// the kernel's transmit timestamp), which the client's next request
+	// asks for.
+	ServeReplyTx
 )
 
 // Serve is Handle's fast path for the stateless server (RFC 5905 §9.2
@@ -643,6 +734,8 @@ func (e *Engine) Serve(in *Incoming, buf []byte) ([]byte, ServeResult) {
 	}
 	req := packet.Header{
 		Version: (b[0] >> 3) & 7, Mode: packet.Mode(b[0] & 7), Poll: int8(b[2]),
+		OriginTime:   packet.Timestamp(binary.BigEndian.Uint64(b[24:32])),
+		ReceiveTime:  packet.Timestamp(binary.BigEndian.Uint64(b[32:40])),
 		TransmitTime: packet.Timestamp(binary.BigEndian.Uint64(b[40:48])),
 	}
 	src := in.Src.Addr()
@@ -668,10 +761,13 @@ func (e *Engine) Serve(in *Incoming, buf []byte) ([]byte, ServeResult) {
 		}
 		kiss = packet.KissRate
 	}
-	out, ok := e.appendReply(buf, in, &req, kiss, macResult{})
+	out, xleave, ok := e.appendReply(buf, in, &req, kiss, macResult{})
 	if !ok {
 		return buf, ServeDrop
 	}
 	e.countReply(kiss)
+	if xleave {
+		return out, ServeReplyTx
+	}
 	return out, ServeReply
 }

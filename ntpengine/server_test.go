@@ -30,11 +30,16 @@ func TestServerReply(t *testing.T) {
 		t.Fatal(err)
 	}
 	// RFC 5905 §9.2 FXMIT / A.5.1 fast_xmit: version and poll copied,
-	// origin = request transmit, receive = arrival.
+	// origin = request transmit, receive = arrival (low-order bit 1,
+	// the mark of our receive timestamps), transmit = when the reply
+	// leaves (§8), written by StampTransmit before the send.
 	if p.Mode != packet.ModeServer || p.Version != 3 || p.Poll != 7 || p.Stratum != 2 || p.Leap != packet.LeapNone {
 		t.Errorf("header %+v", p.Header)
 	}
-	if p.OriginTime != req.TransmitTime || p.ReceiveTime != packet.TimestampFromTime(at(100.5)) || p.TransmitTime < p.ReceiveTime {
+	e.StampTransmit(&o, at(100.5002))
+	p, _ = packet.Unmarshal(o.Data)
+	if p.OriginTime != req.TransmitTime || p.ReceiveTime != packet.TimestampFromTime(at(100.5))|1 ||
+		p.TransmitTime != packet.TimestampFromTime(at(100.5002))&^1 {
 		t.Errorf("timestamps %+v", p.Header)
 	}
 	if len(o.Data) > len(data) {

@@ -122,6 +122,13 @@ type Session struct {
 	// of its last authentic packet (invalid until one arrives).
 	LocalAddress netip.Addr
 	Counts       PacketCounts
+	// Interleaved tells that the peer's last valid packet was in
+	// interleaved mode (RFC 9769): its transmit timestamp is when its
+	// previous packet really left.
+	Interleaved bool
+	// TxSource says how the departure of our last packet was taken
+	// (kernel, user-space; empty: not reported, the engine's own time).
+	TxSource TxSource
 }
 
 // PacketCounts are an association's packet counters. They survive a
@@ -159,6 +166,7 @@ func (e *Engine) Sessions(now time.Time) []Session {
 			Selection: a.status, SelectionReason: a.selReason, LastError: a.lastError, Stopped: a.stopped, Filter: a.filter.Stages,
 			RootDelay: secs(a.rootDelay), RootDisp: secs(a.rootDisp), RefID: a.refID,
 			LocalAddress: a.localAddr, Counts: a.counts,
+			Interleaved: a.rxInterleaved, TxSource: a.localTxSource,
 		}
 		if a.heard {
 			s.Now = secs(t - a.lastRx)

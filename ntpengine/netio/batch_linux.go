@@ -29,6 +29,16 @@ type Responder interface {
 	Respond(in []Received, handled []bool, out *Replies)
 }
 
+// ReplyFinisher is a Responder that completes its replies immediately
+// before they leave: FinishReplies is called on the reader's goroutine
+// right before the sendmmsg(2) that sends out, after Respond (an NTP
+// server writes its transmit timestamps there, RFC 5905 §8: T3 is when
+// the reply leaves). It may change the replies' payloads in place
+// (Replies.Payload), not their number or length, and must not block.
+type ReplyFinisher interface {
+	FinishReplies(out *Replies)
+}
+
 // Replies collects the replies to one read, at most one per datagram read.
 // They are kept as the message headers of one sendmmsg(2), set up once.
 type Replies struct {
@@ -41,12 +51,16 @@ type Replies struct {
 	srcs  []netip.Addr
 	dsts  []netip.AddrPort
 	oobs  [][]byte // each of capacity oobSize
+	// tx marks the replies whose kernel transmit timestamp is asked for
+	// (MarkTxTimestamp).
+	tx []bool
 }
 
 func newReplies(n int) *Replies {
 	r := &Replies{
 		hdrs: make([]unix.Mmsghdr, n), iovs: make([]unix.Iovec, n), names: make([][unix.SizeofSockaddrInet6]byte, n),
 		bufs: make([][]byte, n), srcs: make([]netip.Addr, n), dsts: make([]netip.AddrPort, n), oobs: make([][]byte, n),
+		tx: make([]bool, n),
 	}
 	for i := range n {
 		r.bufs[i] = make([]byte, 0, MaxDatagram)
@@ -92,9 +106,24 @@ func (r *Replies) Add(data []byte, dst netip.AddrPort, src netip.Addr) bool {
 	r.bufs[i] = append(r.bufs[i][:0], data...) // a no-op copy when data is Buffer()
 	r.dsts[i] = netip.AddrPortFrom(a, dst.Port())
 	r.srcs[i] = src
+	r.tx[i] = false
 	r.n++
 	return true
 }
+
+// MarkTxTimestamp asks the kernel for the transmit timestamp of the reply
+// added last, where the socket can have one (TxKernel): it comes on the
+// Received channel, Transmit set. A reply that is not marked costs no
+// error-queue read.
+func (r *Replies) MarkTxTimestamp() {
+	if r.n > 0 {
+		r.tx[r.n-1] = true
+	}
+}
+
+// Payload returns reply i (0 ≤ i < Len) as it will be sent, to be
+// completed in place by a ReplyFinisher.
+func (r *Replies) Payload(i int) []byte { return r.bufs[i] }
 
 // header fills message header i for sendmmsg(2): the payload, the
 // destination as a struct sockaddr_in / sockaddr_in6 (a link-local
@@ -163,11 +192,15 @@ func newBatch(n int) *batch {
 // readLoop reads s until it is closed: each read (one recvmmsg(2)) is
 // decoded into b.rs, whose Data alias b's buffers, and handed to handle
 // with the socket's descriptor (for sendReplies) and the number of
-// datagrams too large (dropped). When the socket has nothing to read, the
-// reader waits in the runtime's network poller. It returns nil when handle
-// returns false, net.ErrClosed when the socket is closed, or the error of a
+// datagrams too large (dropped). While datagrams sent may still have
+// transmit timestamps to report (txUntil), the error queue is drained
+// into tx before each read, so that a datagram's report comes before the
+// reply to it. When the socket has nothing to read, the reader waits in
+// the runtime's network poller (a report queued wakes it too: the error
+// queue makes the socket ready). It returns nil when handle returns
+// false, net.ErrClosed when the socket is closed, or the error of a
 // failed read.
-func (s *Socket) readLoop(b *batch, handle func(fd uintptr, truncated int) bool) error {
+func (s *Socket) readLoop(b *batch, handle func(fd uintptr, truncated int) bool, tx func(Received)) error {
 	rc, err := s.conn.SyscallConn()
 	if err != nil {
 		return err
@@ -176,6 +209,9 @@ func (s *Socket) readLoop(b *batch, handle func(fd uintptr, truncated int) bool)
 	err = rc.Read(func(fd uintptr) bool {
 		// Bounded: every round reads at least one datagram, or returns.
 		for {
+			if s.txUntil.Load() > time.Now().UnixNano() {
+				s.readTxReports(fd, len(b.rs)+cap(b.rs), tx)
+			}
 			n, errno := b.ring.recv(fd)
 			switch errno {
 			case 0:
@@ -234,6 +270,13 @@ func (s *Socket) sendReplies(fd uintptr, r *Replies) (sent, failed int, err erro
 			oob = appendPktinfo4(r.oobs[i][:0], src)
 		default:
 			oob = appendPktinfo6(r.oobs[i][:0], src)
+		}
+		if r.tx[i] && s.txStamp {
+			if oob == nil {
+				oob = r.oobs[i][:0]
+			}
+			oob = appendTxStampRequest(oob)
+			s.txUntil.Store(time.Now().Add(txReportWindow).UnixNano())
 		}
 		r.header(i, oob)
 		if k != i {

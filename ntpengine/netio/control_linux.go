@@ -12,18 +12,20 @@ import (
 type rxControl struct {
 	dst     netip.Addr // header destination address (pktinfo)
 	ifIndex int        // arrival interface (pktinfo)
-	rxTime  time.Time  // kernel receive time (SO_TIMESTAMPNS)
+	rxTime  time.Time  // kernel receive time (SO_TIMESTAMPING or SO_TIMESTAMPNS)
 	hasTime bool
 }
 
-// oobSize holds a pktinfo (IPv6: 20 bytes) and a timespec (16 bytes), each
-// behind a cmsg header, with room to spare.
-const oobSize = 128
+// oobSize holds a pktinfo (IPv6: 20 bytes), an SCM_TIMESTAMPING (three
+// timespecs, 48 bytes) and a sock_extended_err with its offender address
+// (error queue, 44 bytes), each behind a cmsg header, with room to spare.
+const oobSize = 256
 
 // parseControl reads the control messages the sockets ask for: IP_PKTINFO
 // (struct in_pktinfo: ifindex, spec_dst, addr), IPV6_PKTINFO (struct
-// in6_pktinfo: addr, ifindex) and SCM_TIMESTAMPNS (struct timespec). Others
-// and malformed ones are ignored: a datagram is never dropped for its
+// in6_pktinfo: addr, ifindex), SCM_TIMESTAMPING (struct scm_timestamping:
+// three timespecs, the first the software timestamp) and SCM_TIMESTAMPNS
+// (struct timespec). Others and malformed ones are ignored: a datagram is never dropped for its
 // control data, it only loses the facts it lacks.
 func parseControl(oob []byte) rxControl {
 	var c rxControl
@@ -44,24 +46,35 @@ func parseControl(oob []byte) rxControl {
 		case h.Level == unix.IPPROTO_IPV6 && h.Type == unix.IPV6_PKTINFO && len(d) >= 20:
 			c.dst = netip.AddrFrom16([16]byte(d[0:16])).Unmap()
 			c.ifIndex = int(int32(ne.Uint32(d[16:20])))
-		case h.Level == unix.SOL_SOCKET && h.Type == unix.SCM_TIMESTAMPNS:
-			var sec, nsec int64
-			switch {
-			case len(d) >= 16: // 64-bit timespec
-				sec, nsec = int64(ne.Uint64(d[0:8])), int64(ne.Uint64(d[8:16]))
-			case len(d) >= 8: // 32-bit time_t and long
-				sec, nsec = int64(int32(ne.Uint32(d[0:4]))), int64(int32(ne.Uint32(d[4:8])))
-			default:
-				continue
+		case h.Level == unix.SOL_SOCKET && (h.Type == unix.SCM_TIMESTAMPNS || h.Type == unix.SCM_TIMESTAMPING):
+			// SCM_TIMESTAMPING's first timespec is the software
+			// timestamp (the others, hardware, are not asked for).
+			if t, ok := parseTimespec(d); ok {
+				c.rxTime, c.hasTime = t, true
 			}
-			if nsec < 0 || nsec >= 1e9 || sec <= 0 {
-				continue
-			}
-			c.rxTime, c.hasTime = time.Unix(sec, nsec), true
 		}
 	}
 	if c.ifIndex < 0 {
 		c.ifIndex = 0
 	}
 	return c
+}
+
+// parseTimespec reads the struct timespec at the start of d (64-bit, or
+// 32-bit time_t and long); a zero or malformed one is not a time.
+func parseTimespec(d []byte) (time.Time, bool) {
+	ne := binary.NativeEndian
+	var sec, nsec int64
+	switch {
+	case len(d) >= 16 && unix.SizeofPtr == 8:
+		sec, nsec = int64(ne.Uint64(d[0:8])), int64(ne.Uint64(d[8:16]))
+	case len(d) >= 8 && unix.SizeofPtr == 4:
+		sec, nsec = int64(int32(ne.Uint32(d[0:4]))), int64(int32(ne.Uint32(d[4:8])))
+	default:
+		return time.Time{}, false
+	}
+	if nsec < 0 || nsec >= 1e9 || sec <= 0 {
+		return time.Time{}, false
+	}
+	return time.Unix(sec, nsec), true
 }

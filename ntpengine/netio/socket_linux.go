@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -43,6 +44,13 @@ type Received struct {
 	// clock's Now.
 	RxTime          time.Time
 	KernelTimestamp bool
+	// Transmit marks not a datagram received but the kernel's report
+	// that one this socket sent has left (see TxKernel): Data is the
+	// datagram's payload as sent, Dst where it was sent, Src the socket's
+	// address, RxTime the kernel's transmit timestamp (host
+	// CLOCK_REALTIME). A socket's reports come before any datagram it
+	// reads after them.
+	Transmit bool
 }
 
 // Socket is one UDP socket of the NTP service, for one vpn-instance, one
@@ -54,6 +62,13 @@ type Socket struct {
 	p4       *ipv4.PacketConn
 	p6       *ipv6.PacketConn
 	kernelTS bool
+	// txStamp: the kernel takes SO_TIMESTAMPING, so a datagram can ask
+	// for its transmit timestamp (TxKernel).
+	txStamp bool
+	// txUntil is when (Unix nanoseconds) the reader stops looking at the
+	// error queue: txReportWindow after the last datagram that asked for
+	// a transmit timestamp.
+	txUntil atomic.Int64
 }
 
 // OpenSocket opens a socket for vpn-instance vpn (see Transport for what the
@@ -81,11 +96,19 @@ func openSocket(inst vpnInstance, local netip.AddrPort, reuseAddr bool) (*Socket
 		device = inst.device
 		reuseAddr = true // the public socket may hold the same port (see Transport)
 	}
-	kernelTS := false
+	kernelTS, txStamp := false, false
 	lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
 		var serr error
 		err := rc.Control(func(fd uintptr) {
-			if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1) == nil {
+			// SO_TIMESTAMPING gives receive and (per datagram) transmit
+			// timestamps. SO_TIMESTAMPNS as well: where a path leaves a
+			// datagram unstamped (a veth peer delivering through NAPI,
+			// Linux 6.x), the kernel then stamps it when it is read:
+			// no better than the time of the read, but never missing.
+			if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPING, txStampFlags) == nil {
+				txStamp = true
+			}
+			if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1) == nil || txStamp {
 				kernelTS = true
 			}
 			if reuseAddr {
@@ -119,7 +142,7 @@ func openSocket(inst vpnInstance, local netip.AddrPort, reuseAddr bool) (*Socket
 		return nil, fmt.Errorf("vpn-instance %q: listen on %v: %w", inst.name, local, err)
 	}
 	conn := pc.(*net.UDPConn)
-	s := &Socket{vpn: inst.name, conn: conn, kernelTS: kernelTS}
+	s := &Socket{vpn: inst.name, conn: conn, kernelTS: kernelTS, txStamp: txStamp}
 	s.local = conn.LocalAddr().(*net.UDPAddr).AddrPort()
 	s.local = netip.AddrPortFrom(s.local.Addr().Unmap(), s.local.Port())
 	if network == "udp4" {
@@ -147,6 +170,15 @@ func (s *Socket) Is4() bool { return s.p4 != nil }
 
 // KernelTimestamps tells whether the kernel stamps received datagrams.
 func (s *Socket) KernelTimestamps() bool { return s.kernelTS }
+
+// TxTimestamping tells how the transmit times of the socket's datagrams
+// are taken.
+func (s *Socket) TxTimestamping() TxTimestamping {
+	if s.txStamp {
+		return TxKernel
+	}
+	return TxUserSpace
+}
 
 // Close closes the socket; a blocked Receive returns net.ErrClosed.
 func (s *Socket) Close() error { return s.conn.Close() }
@@ -215,37 +247,65 @@ func (s *Socket) decode(data, oob []byte, from netip.AddrPort, readTime time.Tim
 // per datagram with IP_PKTINFO / IPV6_PKTINFO; on a socket bound to one
 // address, src must be that address or zero.
 func (s *Socket) Send(payload []byte, dst netip.AddrPort, src netip.Addr) error {
+	_, err := s.send(payload, dst, src, false)
+	return err
+}
+
+// Sent says when a datagram left.
+type Sent struct {
+	// At is the host's CLOCK_REALTIME read immediately before the send
+	// system call.
+	At time.Time
+	// Timestamping is TxKernel when the kernel will report the datagram's
+	// transmit timestamp (on the Received channel, Transmit set), else
+	// TxUserSpace: At is all there is.
+	Timestamping TxTimestamping
+}
+
+// SendStamped is Send, also asking the kernel for the datagram's transmit
+// timestamp where it can (see Sent).
+func (s *Socket) SendStamped(payload []byte, dst netip.AddrPort, src netip.Addr) (Sent, error) {
+	return s.send(payload, dst, src, s.txStamp)
+}
+
+func (s *Socket) send(payload []byte, dst netip.AddrPort, src netip.Addr, txStamp bool) (Sent, error) {
 	dst = netip.AddrPortFrom(dst.Addr().Unmap(), dst.Port())
 	src = src.Unmap()
 	if !dst.IsValid() || dst.Port() == 0 || dst.Addr().IsUnspecified() {
-		return fmt.Errorf("send to %v: %w", dst, ErrInvalidAddress)
+		return Sent{}, fmt.Errorf("send to %v: %w", dst, ErrInvalidAddress)
 	}
 	if dst.Addr().Is4() != s.Is4() || (src.IsValid() && src.Is4() != s.Is4()) {
-		return fmt.Errorf("send to %v from %v on %v: %w", dst, src, s.local, ErrNoSocket)
+		return Sent{}, fmt.Errorf("send to %v from %v on %v: %w", dst, src, s.local, ErrNoSocket)
 	}
 	if src.IsValid() && !s.local.Addr().IsUnspecified() {
 		if src.WithZone("") != s.local.Addr().WithZone("") {
-			return fmt.Errorf("send from %v on a socket bound to %v: %w", src, s.local, ErrNoSocket)
+			return Sent{}, fmt.Errorf("send from %v on a socket bound to %v: %w", src, s.local, ErrNoSocket)
 		}
 		src = netip.Addr{} // bound: the kernel uses the bound address
 	}
-	ua := net.UDPAddrFromAddrPort(dst)
-	var err error
-	if s.p4 != nil {
-		var cm *ipv4.ControlMessage
-		if src.IsValid() {
-			cm = &ipv4.ControlMessage{Src: src.AsSlice()}
-		}
-		_, err = s.p4.WriteTo(payload, cm, ua)
-	} else {
-		var cm *ipv6.ControlMessage
-		if src.IsValid() {
-			cm = &ipv6.ControlMessage{Src: src.WithZone("").AsSlice()}
-		}
-		_, err = s.p6.WriteTo(payload, cm, ua)
+	var oobBuf [oobSize]byte
+	oob := oobBuf[:0]
+	switch {
+	case !src.IsValid():
+	case s.Is4():
+		oob = appendPktinfo4(oob, src)
+	default:
+		oob = appendPktinfo6(oob, src)
 	}
-	if err != nil {
-		return fmt.Errorf("send to %v from %v (vpn-instance %q): %w", dst, src, s.vpn, err)
+	sent := Sent{Timestamping: TxUserSpace}
+	if txStamp {
+		oob = appendTxStampRequest(oob)
+		sent.Timestamping = TxKernel
 	}
-	return nil
+	if len(oob) == 0 {
+		oob = nil
+	}
+	sent.At = time.Now()
+	if txStamp {
+		s.txUntil.Store(sent.At.Add(txReportWindow).UnixNano())
+	}
+	if _, _, err := s.conn.WriteMsgUDPAddrPort(payload, oob, dst); err != nil {
+		return Sent{}, fmt.Errorf("send to %v from %v (vpn-instance %q): %w", dst, src, s.vpn, err)
+	}
+	return sent, nil
 }

@@ -66,6 +66,7 @@ type Stats struct {
 	Dropped       uint64 // datagrams dropped because the channel was full
 	Truncated     uint64 // datagrams larger than MaxDatagram, dropped
 	KernelStamped uint64 // delivered datagrams with a kernel timestamp
+	TxReports     uint64 // kernel transmit timestamps delivered (Received.Transmit)
 	Sent          uint64 // datagrams sent, Responder replies included
 	SendErrors    uint64
 	ReadErrors    uint64
@@ -90,7 +91,7 @@ type Transport struct {
 
 	received, dropped, truncated, stamped atomic.Uint64
 	sent, sendErrors, readErrors          atomic.Uint64
-	responded                             atomic.Uint64
+	responded, txReports                  atomic.Uint64
 }
 
 type vpnSockets struct {
@@ -172,7 +173,7 @@ func (t *Transport) Received() <-chan Received { return t.recv }
 func (t *Transport) Stats() Stats {
 	return Stats{
 		Received: t.received.Load(), Responded: t.responded.Load(), Dropped: t.dropped.Load(), Truncated: t.truncated.Load(),
-		KernelStamped: t.stamped.Load(), Sent: t.sent.Load(), SendErrors: t.sendErrors.Load(),
+		KernelStamped: t.stamped.Load(), TxReports: t.txReports.Load(), Sent: t.sent.Load(), SendErrors: t.sendErrors.Load(),
 		ReadErrors: t.readErrors.Load(),
 	}
 }
@@ -302,26 +303,43 @@ func (t *Transport) SourceAddress(vpn, ifname string, peer netip.Addr) (netip.Ad
 // leaving from src. Errors: *VPNError, *SourceError, or a wrapped ErrNoSocket
 // / socket error; nothing is sent then.
 func (t *Transport) Send(payload []byte, dst netip.AddrPort, src Source, vpn string) error {
-	err := t.send(payload, dst, src, vpn)
-	if err != nil {
-		t.sendErrors.Add(1)
-		return err
-	}
-	t.sent.Add(1)
-	return nil
+	_, err := t.send(payload, dst, src, vpn, false)
+	return err
 }
 
-func (t *Transport) send(payload []byte, dst netip.AddrPort, src Source, vpn string) error {
+// SendStamped is Send, also asking the kernel for the datagram's transmit
+// timestamp where it can: it says when the datagram left (Sent), and with
+// TxKernel the report comes later on the Received channel (Transmit set).
+func (t *Transport) SendStamped(payload []byte, dst netip.AddrPort, src Source, vpn string) (Sent, error) {
+	return t.send(payload, dst, src, vpn, true)
+}
+
+func (t *Transport) send(payload []byte, dst netip.AddrPort, src Source, vpn string, txStamp bool) (Sent, error) {
+	s, to, from, err := t.route(dst, src, vpn)
+	if err == nil {
+		var sent Sent
+		if sent, err = s.send(payload, to, from, txStamp && s.txStamp); err == nil {
+			t.sent.Add(1)
+			return sent, nil
+		}
+	}
+	t.sendErrors.Add(1)
+	return Sent{}, err
+}
+
+// route finds the socket, destination and source address of a datagram
+// to dst in vpn-instance vpn, leaving from src.
+func (t *Transport) route(dst netip.AddrPort, src Source, vpn string) (*Socket, netip.AddrPort, netip.Addr, error) {
 	if src.Addr.IsValid() && src.Interface != "" {
-		return ErrAmbiguousSource
+		return nil, dst, netip.Addr{}, ErrAmbiguousSource
 	}
 	dst = netip.AddrPortFrom(dst.Addr().Unmap(), dst.Port())
 	if !dst.IsValid() {
-		return fmt.Errorf("send to %v: %w", dst, ErrInvalidAddress)
+		return nil, dst, netip.Addr{}, fmt.Errorf("send to %v: %w", dst, ErrInvalidAddress)
 	}
 	v, err := t.vpn(vpn)
 	if err != nil {
-		return err
+		return nil, dst, netip.Addr{}, err
 	}
 	from := src.Addr.Unmap()
 	if src.Interface != "" || needsZoneIndex(dst.Addr()) {
@@ -348,14 +366,11 @@ func (t *Transport) send(payload []byte, dst netip.AddrPort, src Source, vpn str
 			return nil
 		})
 		if err != nil {
-			return err
+			return nil, dst, netip.Addr{}, err
 		}
 	}
 	s, err := pickSocket(v.socks, dst.Addr(), from)
-	if err != nil {
-		return err
-	}
-	return s.Send(payload, dst, from)
+	return s, dst, from, err
 }
 
 // needsZoneIndex tells whether a's zone is an interface name (not an index).
@@ -413,7 +428,7 @@ func (t *Transport) readLoop(s *Socket) {
 			errs = 0
 			t.handleBatch(s, fd, b, truncated)
 			return true
-		})
+		}, t.deliver)
 		if err == nil || errors.Is(err, net.ErrClosed) || t.ctx.Err() != nil {
 			return
 		}
@@ -451,6 +466,9 @@ func (t *Transport) handleBatch(s *Socket, fd uintptr, b *batch, truncated int) 
 		}
 		t.responded.Add(uint64(answered))
 		if b.out.n > 0 {
+			if f, ok := resp.(ReplyFinisher); ok {
+				f.FinishReplies(b.out)
+			}
 			sent, failed, err := s.sendReplies(fd, b.out)
 			t.sent.Add(uint64(sent))
 			if failed > 0 {
@@ -465,15 +483,26 @@ func (t *Transport) handleBatch(s *Socket, fd uintptr, b *batch, truncated int) 
 		}
 		r := b.rs[i]
 		r.Data = append([]byte(nil), r.Data...) // the receiver owns it
-		select {
-		case t.recv <- r:
+		t.deliver(r)
+	}
+}
+
+// deliver puts r on the Received channel without blocking (dropped and
+// counted when it is full).
+func (t *Transport) deliver(r Received) {
+	select {
+	case t.recv <- r:
+		switch {
+		case r.Transmit:
+			t.txReports.Add(1)
+		case r.KernelTimestamp:
 			t.received.Add(1)
-			if r.KernelTimestamp {
-				t.stamped.Add(1)
-			}
+			t.stamped.Add(1)
 		default:
-			t.dropped.Add(1)
+			t.received.Add(1)
 		}
+	default:
+		t.dropped.Add(1)
 	}
 }
 
@@ -500,4 +529,19 @@ func (t *Transport) shutdown() {
 		t.wg.Wait()
 		close(t.recv)
 	})
+}
+
+// TxTimestamping says how the transmit times of datagrams are taken: TxKernel
+// when every open socket has kernel transmit timestamps, else TxUserSpace.
+func (t *Transport) TxTimestamping() TxTimestamping {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, v := range t.vpns {
+		for _, s := range v.socks {
+			if !s.txStamp {
+				return TxUserSpace
+			}
+		}
+	}
+	return TxKernel
 }

@@ -177,6 +177,14 @@ func cmdDisplayStatus(s *session, a args) error {
 		sync = "clock not set"
 	}
 	s.printf(" synchronization state: %s\n", sync)
+	tx := "-"
+	switch st.GetTransmitTimestamping() {
+	case gen.NtpagentNtp_Ntp_Status_TransmitTimestamping_kernel:
+		tx = "kernel"
+	case gen.NtpagentNtp_Ntp_Status_TransmitTimestamping_user_space:
+		tx = "user-space"
+	}
+	s.printf(" transmit timestamping: %s\n", tx)
 	return nil
 }
 
