@@ -130,13 +130,17 @@ func TestBadInputOnTheWire(t *testing.T) {
 	const scale = 8
 	secret := []byte("bad-input-test-key")
 	keyed := config(true, []key{{5, gen.NtpagentNtp_Ntp_Authentication_Key_Mode_md5, string(secret), true}})
-	r1 := startAgent(t, Options{Clock: fastClock(scale), MaxWait: 20 * time.Millisecond,
+	// The two references serve the same time: fast clocks started apart
+	// would differ by (scale−1) times the gap, beyond their error bounds
+	// (RFC 5905 §11.2.1: both falsetickers).
+	origin := time.Now()
+	r1 := startAgent(t, Options{Clock: fastClockFrom(origin, scale), MaxWait: 20 * time.Millisecond,
 		Listen: []netip.AddrPort{netip.MustParseAddrPort("127.0.0.31:0")}, Engine: ntpengine.Config{LocalStratum: 3}})
 	r1.apply(t, keyed)
-	r2 := startAgent(t, Options{Clock: fastClock(scale), MaxWait: 20 * time.Millisecond,
+	r2 := startAgent(t, Options{Clock: fastClockFrom(origin, scale), MaxWait: 20 * time.Millisecond,
 		Listen: []netip.AddrPort{netip.MustParseAddrPort("127.0.0.32:0")}, Engine: ntpengine.Config{LocalStratum: 3}})
 	const maxEphemeral = 8
-	a := startAgent(t, Options{Clock: fastClock(scale), MaxWait: 20 * time.Millisecond,
+	a := startAgent(t, Options{Clock: fastClockFrom(origin, scale), MaxWait: 20 * time.Millisecond,
 		Listen: []netip.AddrPort{netip.MustParseAddrPort("127.0.0.30:0")},
 		Engine: ntpengine.Config{MaxEphemeral: maxEphemeral}})
 	cfg := config(true, []key{{5, gen.NtpagentNtp_Ntp_Authentication_Key_Mode_md5, string(secret), true}},

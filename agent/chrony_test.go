@@ -214,9 +214,10 @@ type chronyKey struct {
 }
 
 type chronyPeer struct {
-	Addr string
-	Port uint16
-	Key  uint32
+	Addr   string
+	Port   uint16
+	Key    uint32
+	Xleave bool // chronyd's xleave option: interleaved mode (RFC 9769)
 }
 
 // Interop with chronyd 4.x. One chronyd (local stratum 8) is a symmetric
