@@ -67,6 +67,10 @@ func (a *Agent) fillState(root *gen.Device) {
 	a.engMu.Unlock()
 	ntp := root.GetOrCreateNtp()
 	ntp.Status = a.status(st)
+	ntp.Status.TransmitTimestamping = gen.NtpagentNtp_Ntp_Status_TransmitTimestamping_user_space
+	if a.tr.TxTimestamping() == netio.TxKernel {
+		ntp.Status.TransmitTimestamping = gen.NtpagentNtp_Ntp_Status_TransmitTimestamping_kernel
+	}
 	if h, ok := a.clock.(clock.HostOffsetter); ok {
 		if off, ok := h.HostOffset(); ok {
 			ntp.Status.VirtualClockOffset = ms(off)
@@ -184,10 +188,6 @@ func (a *Agent) status(st ntpengine.Status) *gen.NtpagentNtp_Ntp_Status {
 		out.SyncState = gen.NtpagentNtp_Ntp_Status_SyncState_frequency_measure
 	case "SYNC":
 		out.SyncState = gen.NtpagentNtp_Ntp_Status_SyncState_synchronized
-	}
-	out.TransmitTimestamping = gen.NtpagentNtp_Ntp_Status_TransmitTimestamping_user_space
-	if a.tr.TxTimestamping() == netio.TxKernel {
-		out.TransmitTimestamping = gen.NtpagentNtp_Ntp_Status_TransmitTimestamping_kernel
 	}
 	return out
 }
