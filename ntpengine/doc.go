@@ -113,6 +113,16 @@
 // Status.UnsyncReason is UnsyncNoMajority; Session.SelectionReason says
 // why each association is not a candidate.
 //
+// # Ephemeral associations
+//
+// RFC 5905 §9.2 mobilizes a symmetric passive association for a mode-1
+// packet from an unknown peer; with authentication off anyone can do so.
+// Such an association is answered and shown (Sessions), but unless it is
+// authenticated by a trusted key it never takes part in selection
+// (Session.SelectionReason says so) unless Config.AllowUnauthenticatedPassive
+// is set: otherwise three hosts claiming stratum 1 could outvote the
+// configured sources and step the clock.
+//
 // It must not import the datastore, ygot structs, netio or clock
 // implementations: the agent translates its configuration into Config.
 package ntpengine

@@ -215,6 +215,7 @@ func TestFitness(t *testing.T) {
 		{"RFC5905 §11.2 leap 3", func(a *association) { a.leap = 3 }, ErrUnsync},
 		{"RFC5905 §11.2 stratum ≥ 16", func(a *association) { a.stratum = 16 }, ErrUnsync},
 		{"RFC5905 §11.2 root distance above MAXDIST", func(a *association) { a.rootDelay = 4 }, ErrDistance},
+		{"RFC5905 §9.2 unauthenticated ephemeral passive peer (not allowed by default)", func(a *association) { a.ephemeral = true }, ErrAuth},
 		{"RFC5905 §11.2 loop: peer's refid is our address", func(a *association) {
 			a.localAddr = netip.MustParseAddr("192.0.2.100")
 			a.refID = refIDOf(a.localAddr)
@@ -227,6 +228,33 @@ func TestFitness(t *testing.T) {
 			err := e.fit(a, 11)
 			if tc.err == nil && err != nil || tc.err != nil && !errorsIs(err, tc.err) {
 				t.Errorf("fit = %v, want %v", err, tc.err)
+			}
+		})
+	}
+}
+
+// TestUnauthenticatedPassiveAllowed: Config.AllowUnauthenticatedPassive
+// lets an unauthenticated ephemeral passive association be fit (RFC 5905
+// §9.2, the behaviour before the option existed); one authenticated by a
+// trusted key is fit either way.
+func TestUnauthenticatedPassiveAllowed(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		allow bool
+		keyID uint32
+		fit   bool
+	}{
+		{"RFC5905 §9.2 unauthenticated, not allowed", false, 0, false},
+		{"RFC5905 §9.2 untrusted key, not allowed", false, 3, false},
+		{"RFC5905 §9.2 trusted key", false, 1, true},
+		{"RFC5905 §9.2 unauthenticated, allowed", true, 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := mustNew(t, Config{AllowUnauthenticatedPassive: tc.allow, Keys: testKeys})
+			a := fakePeer(e, "A", "192.0.2.1:123", 0, 0.01, 2, false)
+			a.ephemeral, a.keyID = true, tc.keyID
+			if err := e.fit(a, 11); (err == nil) != tc.fit {
+				t.Errorf("fit = %v", err)
 			}
 		})
 	}

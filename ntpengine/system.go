@@ -11,10 +11,11 @@ import (
 // Reasons an association is not fit (errors.Is ErrUnsync, ErrDistance or
 // ErrAuth); fitReason maps them to an UnsyncReason.
 var (
-	errUnreachable = fmt.Errorf("%w: unreachable", ErrUnsync)
-	errNoSamples   = fmt.Errorf("%w: no samples", ErrUnsync)
-	errFilling     = fmt.Errorf("%w: clock filter still filling", ErrDistance)
-	errLoop        = fmt.Errorf("%w: synchronization loop (peer is synchronized to us)", ErrUnsync)
+	errUnreachable   = fmt.Errorf("%w: unreachable", ErrUnsync)
+	errNoSamples     = fmt.Errorf("%w: no samples", ErrUnsync)
+	errFilling       = fmt.Errorf("%w: clock filter still filling", ErrDistance)
+	errLoop          = fmt.Errorf("%w: synchronization loop (peer is synchronized to us)", ErrUnsync)
+	errUnauthPassive = fmt.Errorf("%w: unauthenticated symmetric passive peer, never selected (allow-unauthenticated-passive-peers is off)", ErrAuth)
 )
 
 // fit is the fitness test of RFC 5905 §11.2 (A.5.5.3 accept): it returns
@@ -27,6 +28,12 @@ func (e *Engine) fit(a *association, t float64) error {
 		return errNoSamples
 	case a.leap == packet.LeapUnsync || a.stratum >= maxStratum:
 		return ErrUnsync
+	case a.ephemeral && !e.cfg.AllowUnauthenticatedPassive && (a.keyID == 0 || !e.trusted(a.keyID)):
+		// RFC 5905 §9.2 mobilizes a passive association for any
+		// mode-1 packet when authentication is off; it is answered,
+		// but a source that anyone can make up must not vote in
+		// selection.
+		return errUnauthPassive
 	case a.rootDist(t) > maxDist+phi*math.Ldexp(1, int(e.disc.poll)):
 		if a.filter.valid < nstage {
 			return errFilling
