@@ -25,6 +25,9 @@ type association struct {
 	// not yet, or not link-local); packets from it on another interface
 	// are from another host.
 	ifIndex int
+	// self: the peer's packets come from the address they are sent to,
+	// ours (a configured source that is this host); never fit.
+	self bool
 	// localRefID caches refIDOf(localRefOf), what the peer calls us when
 	// it is synchronized to us (see localRef).
 	localRefOf netip.Addr

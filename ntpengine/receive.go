@@ -118,6 +118,15 @@ func (e *Engine) Handle(in Incoming) Ready {
 	}
 	e.begin(in.RxTime)
 	a := e.find(in)
+	if a != nil && p.Mode == packet.ModeClient && a.hmode == packet.ModeClient {
+		// A client request from a server we poll as a client is no
+		// packet of that association (it only takes mode-4 replies):
+		// it is dispatched as from no association and answered
+		// (RFC 5905 §9.2 FXMIT), so two hosts can be each other's
+		// servers, and the loop test of §11.2.1 then keeps them from
+		// following each other.
+		a = nil
+	}
 	var amode packet.Mode
 	if a != nil {
 		amode = a.hmode
@@ -309,6 +318,9 @@ func (e *Engine) process(a *association, in Incoming, p *packet.Packet, mac macR
 	a.counts.Received++
 	if in.Dst.IsValid() {
 		a.localAddr = in.Dst.Addr()
+		// A packet from the address it came to is our own: the
+		// association's peer is this host.
+		a.self = in.Src.Addr() == in.Dst.Addr()
 	}
 	rx := packet.TimestampFromTime(in.RxTime)
 	t := e.now

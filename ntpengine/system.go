@@ -15,6 +15,7 @@ var (
 	errNoSamples     = fmt.Errorf("%w: no samples", ErrUnsync)
 	errFilling       = fmt.Errorf("%w: clock filter still filling", ErrDistance)
 	errLoop          = fmt.Errorf("%w: synchronization loop (peer is synchronized to us)", ErrUnsync)
+	errSelf          = fmt.Errorf("%w: synchronization loop (peer is this host)", ErrUnsync)
 	errUnauthPassive = fmt.Errorf("%w: unauthenticated symmetric passive peer, never selected (allow-unauthenticated-passive-peers is off)", ErrAuth)
 )
 
@@ -39,6 +40,8 @@ func (e *Engine) fit(a *association, t float64) error {
 			return errFilling
 		}
 		return ErrDistance
+	case a.self:
+		return errSelf
 	case e.syncLoop(a):
 		return errLoop
 	case e.cfg.AuthEnabled && a.keyID != 0 && !e.trusted(a.keyID):
@@ -64,7 +67,7 @@ func fitReason(err error) UnsyncReason {
 	switch {
 	case errors.Is(err, errUnreachable):
 		return UnsyncUnreachable
-	case errors.Is(err, errLoop):
+	case errors.Is(err, errLoop), errors.Is(err, errSelf):
 		return UnsyncTimingLoop
 	case errors.Is(err, ErrAuth):
 		return UnsyncUnauthenticated
