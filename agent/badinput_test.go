@@ -139,6 +139,11 @@ func TestBadInputOnTheWire(t *testing.T) {
 	r1.apply(t, keyed)
 	r2 := startAgent(t, Options{Clock: fastClockFrom(origin, scale), MaxWait: 20 * time.Millisecond,
 		Listen: []netip.AddrPort{netip.MustParseAddrPort("127.0.0.32:0")}, Engine: ntpengine.Config{LocalStratum: 3}})
+	// r2 follows r1, so that the two agree (RFC 5905 §11.2.1): the agent
+	// is to synchronize to both, and two free-running local clocks
+	// started apart disagree by tens of milliseconds.
+	r2.apply(t, config(false, []key{{5, gen.NtpagentNtp_Ntp_Authentication_Key_Mode_md5, string(secret), true}},
+		peer{address: "127.0.0.31", port: r1.addr.Port(), key: 5}))
 	const maxEphemeral = 8
 	a := startAgent(t, Options{Clock: fastClockFrom(origin, scale), MaxWait: 20 * time.Millisecond,
 		Listen: []netip.AddrPort{netip.MustParseAddrPort("127.0.0.30:0")},
