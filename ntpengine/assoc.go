@@ -91,6 +91,7 @@ type association struct {
 	rxInterleaved bool
 
 	filter    ClockFilter
+	asym      asymmetry
 	lastUsed  float64 // time of the last sample given to the system process
 	usedOff   float64 // its offset
 	lastDelay float64 // its delay
@@ -189,4 +190,61 @@ func (a *association) localRef() uint32 {
 
 func (a *association) localMode() string {
 	return a.hmode.String()
+}
+
+// asymmetry estimates how a path's offsets follow its delays. An exchange
+// whose two directions add x and y of delay beyond the path's least one
+// measures the offset off by (x−y)/2 and the delay long by x+y (RFC 5905
+// §8). When one direction is much noisier than the other, the offset
+// errors follow the excess delays with a slope near ±1/2 and do not
+// average out: a regression over every sample biases the clock by half
+// the mean excess of the noisy direction. The slope is the least-squares
+// fit of the changes of offset (freed of our corrections and projected
+// with the frequency) against the changes of delay between consecutive
+// samples, with the weight of old samples fading (asymMemory); it is
+// bounded by ±1/2, the most an excess delay can move an offset, and taken
+// as 0 until asymMinSamples samples are in.
+type asymmetry struct {
+	sxy, sxx, syy float64
+	n             int
+	prevY, prevD  float64
+	havePrev      bool
+}
+
+// asymMemory is the number of samples over which old ones fade, and
+// asymMinSamples the samples needed before the slope is used.
+const (
+	asymMemory     = 64
+	asymMinSamples = 16
+)
+
+// add takes a sample: y is its offset as a value constant in time (the
+// uncorrected offset minus the frequency times its time), d its delay.
+func (s *asymmetry) add(y, d float64) {
+	if s.havePrev {
+		dy, dd := y-s.prevY, d-s.prevD
+		k := 1 - 1.0/asymMemory
+		s.sxy = k*s.sxy + dy*dd
+		s.sxx = k*s.sxx + dd*dd
+		s.syy = k*s.syy + dy*dy
+		s.n++
+	}
+	s.prevY, s.prevD, s.havePrev = y, d, true
+}
+
+// slope is the estimated change of offset per second of excess delay.
+func (s *asymmetry) slope() float64 {
+	if s.n < asymMinSamples || s.sxx <= 0 {
+		return 0
+	}
+	c := s.sxy / s.sxx
+	// Shrunk towards 0 by its standard error: on a symmetric path the
+	// estimate is noise, and correcting by it would add noise.
+	w := float64(min(s.n, asymMemory))
+	se2 := math.Max(0, s.syy-c*s.sxy) / math.Max(1, w-1) / s.sxx
+	if c*c <= 4*se2 {
+		return 0
+	}
+	c *= 1 - 4*se2/(c*c)
+	return math.Max(-0.5, math.Min(0.5, c))
 }

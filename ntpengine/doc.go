@@ -113,6 +113,30 @@
 // Status.UnsyncReason is UnsyncNoMajority; Session.SelectionReason says
 // why each association is not a candidate.
 //
+// # Asymmetric jitter
+//
+// An exchange whose two directions add x and y of delay beyond the path's
+// least measures the offset off by (x−y)/2 (RFC 5905 §8). The clock filter
+// of §10 keeps the minimum-delay sample for that reason, but the default
+// discipline fits a line through every new sample (weighted by delay),
+// and when one direction is much noisier every sample of high delay is
+// biased the same way. Each association therefore estimates the slope of
+// its offsets against its delays (asymmetry: a least-squares fit of the
+// changes between consecutive samples, fading over 64 samples, bounded by
+// ±1/2 and shrunk to 0 unless it exceeds twice its standard error) and
+// gives the discipline and selection the newest offset corrected to the
+// filter's least delay. On a symmetric path the correction is 0.
+//
+// # Loops
+//
+// A peer whose reference id names one of our addresses is synchronized to
+// us and is not fit (§11.2.1 loop test, §7.3 refid); a source whose
+// packets come from the address and port they were sent to is this host.
+// A client request from a server we also poll as a client is answered
+// (two hosts may be each other's servers); the loop test then keeps the
+// one that follows the other from following it back. When only such
+// sources remain, Status.UnsyncReason is UnsyncTimingLoop.
+//
 // # Ephemeral associations
 //
 // RFC 5905 §9.2 mobilizes a symmetric passive association for a mode-1

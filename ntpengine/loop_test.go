@@ -87,3 +87,32 @@ func TestLoopIgnoresOtherVPNInstances(t *testing.T) {
 		t.Error("no loop with the refid naming our address in the same vpn")
 	}
 }
+
+// TestSourceIsThisHost: a configured source whose packets come from the
+// address and port they are sent to is this host itself; it is never fit
+// (RFC 5905 §11.2.1: it would be a loop of one). Another port of the same
+// address is another NTP speaker.
+func TestSourceIsThisHost(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		src  netip.AddrPort
+		self bool
+	}{
+		{"RFC5905 §11.2.1 same address and port: this host", ourAddr, true},
+		{"RFC5905 §11.2.1 same address, another port: another speaker", netip.AddrPortFrom(ourAddr.Addr(), 1123), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := mustNew(t, Config{LocalStratum: 3, Peers: []PeerConfig{{Key: "src", Address: tc.src, Mode: AssocClient}}})
+			req, _, sent := pollOnce(t, e, 0)
+			h := serverReply(req, packet.ModeServer, sent, 0, 0.0001)
+			e.Handle(Incoming{Data: h.AppendHeader(nil), Src: tc.src, Dst: ourAddr, RxTime: at(sent + 0.0002)})
+			a := assoc(e, "src")
+			if a.reach == 0 {
+				t.Fatal("reply not accepted")
+			}
+			if err := e.fit(a, sent+1); errorsIs(err, errSelf) != tc.self {
+				t.Errorf("fit = %v", err)
+			}
+		})
+	}
+}

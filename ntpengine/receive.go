@@ -318,9 +318,10 @@ func (e *Engine) process(a *association, in Incoming, p *packet.Packet, mac macR
 	a.counts.Received++
 	if in.Dst.IsValid() {
 		a.localAddr = in.Dst.Addr()
-		// A packet from the address it came to is our own: the
-		// association's peer is this host.
-		a.self = in.Src.Addr() == in.Dst.Addr()
+		// A packet from the address and port it came to is our own:
+		// the association's peer is this host (another port of the
+		// same address is another NTP speaker).
+		a.self = in.Src == in.Dst
 	}
 	rx := packet.TimestampFromTime(in.RxTime)
 	t := e.now
@@ -488,6 +489,7 @@ func (e *Engine) process(a *association, in Incoming, p *packet.Packet, mac macR
 	// instant: the correction to undo is the mean of those at T1 and T4.
 	corr := (ph1 + ph4) / 2
 	a.filter.add(FilterSample{T: ts, Offset: offset, Delay: delay, Dispersion: disp, Correction: corr}, e.prec, e.filterFreq())
+	a.asym.add(offset+corr-e.disc.freq*ts, delay)
 	a.burstGot++
 	sampled = true
 
@@ -589,7 +591,9 @@ func (e *Engine) offsetNow(a *association, t float64) float64 {
 	f := &a.filter
 	u := f.Offset
 	if e.usesNewest() {
-		u = f.Newest
+		// The newest sample, corrected for the path's jitter
+		// asymmetry to the filter's least delay (asymmetry).
+		u = f.Newest - a.asym.slope()*math.Max(0, f.Stages[0].Delay-f.Delay)
 	}
 	return u + e.disc.freq*(t-f.t) - e.disc.phase
 }

@@ -25,6 +25,8 @@ func (e *Engine) fit(a *association, t float64) error {
 	switch {
 	case a.reach == 0:
 		return errUnreachable
+	case a.self:
+		return errSelf
 	case a.filter.valid == 0:
 		return errNoSamples
 	case a.leap == packet.LeapUnsync || a.stratum >= maxStratum:
@@ -40,8 +42,6 @@ func (e *Engine) fit(a *association, t float64) error {
 			return errFilling
 		}
 		return ErrDistance
-	case a.self:
-		return errSelf
 	case e.syncLoop(a):
 		return errLoop
 	case e.cfg.AuthEnabled && a.keyID != 0 && !e.trusted(a.keyID):
