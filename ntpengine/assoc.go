@@ -211,11 +211,15 @@ type asymmetry struct {
 	havePrev      bool
 }
 
-// asymMemory is the number of samples over which old ones fade, and
-// asymMinSamples the samples needed before the slope is used.
+// asymMemory is the number of samples over which old ones fade,
+// asymMinSamples the samples needed before the slope is used, and
+// asymMinSlope the least slope corrected for: a clearly asymmetric path
+// has a slope of several tenths (±1/2 when one direction has all the
+// jitter).
 const (
 	asymMemory     = 64
-	asymMinSamples = 16
+	asymMinSamples = 32
+	asymMinSlope   = 0.2
 )
 
 // add takes a sample: y is its offset as a value constant in time (the
@@ -242,9 +246,12 @@ func (s *asymmetry) slope() float64 {
 	// estimate is noise, and correcting by it would add noise.
 	w := float64(min(s.n, asymMemory))
 	se2 := math.Max(0, s.syy-c*s.sxy) / math.Max(1, w-1) / s.sxx
-	if c*c <= 4*se2 {
+	if c*c <= 16*se2 {
 		return 0
 	}
-	c *= 1 - 4*se2/(c*c)
+	c *= 1 - 16*se2/(c*c)
+	if math.Abs(c) < asymMinSlope {
+		return 0
+	}
 	return math.Max(-0.5, math.Min(0.5, c))
 }

@@ -123,7 +123,7 @@
 // biased the same way. Each association therefore estimates the slope of
 // its offsets against its delays (asymmetry: a least-squares fit of the
 // changes between consecutive samples, fading over 64 samples, bounded by
-// ±1/2 and shrunk to 0 unless it exceeds twice its standard error) and
+// ±1/2 and shrunk to 0 unless it exceeds four standard errors and 0.2) and
 // gives the discipline and selection the newest offset corrected to the
 // filter's least delay. On a symmetric path the correction is 0.
 //

@@ -489,7 +489,15 @@ func (e *Engine) process(a *association, in Incoming, p *packet.Packet, mac macR
 	// instant: the correction to undo is the mean of those at T1 and T4.
 	corr := (ph1 + ph4) / 2
 	a.filter.add(FilterSample{T: ts, Offset: offset, Delay: delay, Dispersion: disp, Correction: corr}, e.prec, e.filterFreq())
-	a.asym.add(offset+corr-e.disc.freq*ts, delay)
+	if e.disc.state == StateSYNC && a.hmode == packet.ModeClient {
+		// Only with a measured frequency: before, the offsets drift at
+		// the clock's whole frequency error, and any trend of the
+		// delays would pass for asymmetry. Only in client mode: in the
+		// symmetric modes the peer holds a packet up to a poll
+		// interval (T3−T2), and its frequency error over that time
+		// moves offset and delay together as an asymmetry would.
+		a.asym.add(offset+corr-e.disc.freq*ts, delay)
+	}
 	a.burstGot++
 	sampled = true
 
