@@ -295,7 +295,7 @@ ref_record() {
 eval "ref_orig_run_test() $(declare -f run_test | tail -n +2)"
 run_test() {
   local r
-  ref_run=$((ref_run + 1))
+  ref_run=$((ref_run + 1)) ref_check=run_test
   ref_orig_run_test "$@"
   r=$?
   ref_record
