@@ -370,7 +370,7 @@ if [ $summarize_only -eq 0 ]; then
         CLKNETSIM_CONNECT_TIMEOUT=600
       : >"$REF_OUT"
       rc=0
-      timeout 3600 "./$t" >"$results/logs/$t.$seed.log" 2>&1 || rc=$?
+      timeout --foreground 3600 "./$t" >"$results/logs/$t.$seed.log" 2>&1 || rc=$?
       grep -q '^V' "$REF_OUT" || printf 'V\t-\t%s\n' "$([ $rc -eq 9 ] && echo skip || echo "fail(exit $rc)")" >>"$REF_OUT"
     )
     # A failure of the simulator itself (not of chronyd) is not a result:
