@@ -215,22 +215,28 @@ ref_run=0 ref_failed=0 ref_check=""
 
 ref_emit() { local IFS=$'\t'; echo "$*" >>"$REF_OUT"; }
 
+# Helpers set ref_out instead of printing: command substitutions fork, and
+# on a loaded machine every process counts.
 ref_settings() {
-  local d o v s=""
+  local d o v
+  ref_out=""
   for d in ${!default_*}; do
     o=${d#default_}
     [ "${!d}" = "${!o}" ] && continue
-    v=$(printf '%s' "${!o}" | tr '\t\n' '  ' | tr -s ' ')
-    s+="${s:+; }$o=${v# }"
+    v=${!o}
+    v=${v//$'\t'/ } v=${v//$'\n'/ }
+    while [[ $v == *'  '* ]]; do v=${v//'  '/ }; done
+    ref_out+="${ref_out:+; }$o=${v# }"
   done
-  printf '%s' "${s:--}"
+  ref_out=${ref_out:--}
 }
 
 # The variant of a run: the loop variable of the test script, as
 # name=value. An item "v?" counts only when v differs from test.common's
 # default; "label=a,b" joins several variables.
 ref_variant() {
-  local spec item label vars v val ok optional d out=""
+  local spec item label vars v val ok optional d
+  ref_out=""
   case ${0##*/} in
     003-*) spec="freq_offset" ;;
     004-*) spec="time_offset" ;;
@@ -254,41 +260,50 @@ ref_variant() {
     [ $ok -eq 1 ] || continue
     d=default_$vars
     [ $optional -eq 1 ] && [ "${!d:-}" = "$val" ] && continue
-    out+="${out:+,}$label=$val"
+    ref_out+="${ref_out:+,}$label=$val"
   done
-  printf '%s' "${out:--}"
+  ref_out=${ref_out:--}
 }
 
-ref_stat() {
-  local v
-  v=$(get_stat "$1" "$2" 2>/dev/null)
-  printf '%s' "${v:-NA}"
-}
-
-# The fatal error a chronyd reported (e.g. a directive it does not know).
-ref_fatal() {
-  local v
-  v=$(grep -m 1 -o 'Fatal error.*' tmp/log.$1 2>/dev/null | tr '\t' ' ')
-  printf '%s' "${v:--}"
+# Figures of client node $1, tab-separated: RMS, max and mean offset, RMS
+# and max frequency, mean outgoing packet interval (clknetsim's stats, the
+# $1-th occurrence of each, as get_stat takes them), then the window start
+# (max_sync_time, or 0 when clknetsim never reset the stats: it resets them
+# at -r max_sync_time only when that is before -l limit, both scaled alike)
+# and the fatal error of its chronyd, if any.
+ref_figures() {
+  local files=(tmp/stats)
+  [ -f "tmp/log.$1" ] && files+=("tmp/log.$1")
+  awk -F'\t' -v i="$1" -v ms="$max_sync_time" -v lim="$limit" -v clientlog="tmp/log.$1" '
+    function val(k) { return (k in v) ? v[k] : "NA" }
+    FILENAME != clientlog {
+      name = $1; sub(/:[ ]*$/, "", name)
+      if (++n[name] <= i) v[name] = $2
+      next
+    }
+    fatal == "" && /Fatal error/ { fatal = substr($0, index($0, "Fatal error")); gsub(/\t/, " ", fatal) }
+    END {
+      printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", val("RMS offset"), val("Maximum absolute offset"),
+        val("Mean offset"), val("RMS frequency"), val("Maximum absolute frequency"),
+        val("Mean outgoing packet interval"), (ms + 0 < lim + 0) ? ms : 0, (fatal != "") ? fatal : "-"
+    }' "${files[@]}" 2>/dev/null
 }
 
 ref_record() {
-  local i sync window_start=0
-  awk "BEGIN {exit !($max_sync_time * 2^$update_interval < $limit * 2^$update_interval)}" &&
-    window_start=$max_sync_time
+  local i sync settings variant figures
+  ref_settings; settings=$ref_out
+  ref_variant; variant=$ref_out
   for i in $(seq $((servers * server_strata + 1)) $(get_chronyd_nodes)); do
     sync=NA
     [ -s tmp/log.offset ] &&
       sync=$(find_sync tmp/log.offset tmp/log.freq $i $time_max_limit $freq_max_limit 1.0)
-    ref_emit F $ref_run $i "$(ref_settings)" "$sync" \
-      "$(ref_stat 'RMS offset' $i)" "$(ref_stat 'Maximum absolute offset' $i)" \
-      "$(ref_stat 'Mean offset' $i)" \
-      "$(ref_stat 'RMS frequency' $i)" "$(ref_stat 'Maximum absolute frequency' $i)" \
-      "$(ref_stat 'Mean outgoing packet interval' $i)" \
-      "$window_start" "$limit" \
+    figures=$(ref_figures $i)
+    IFS=$'\t' read -r f_trms f_tmax f_tmean f_frms f_fmax f_pint f_win f_fatal <<<"$figures"
+    ref_emit F $ref_run $i "$settings" "$sync" "${f_trms:-NA}" "${f_tmax:-NA}" \
+      "${f_tmean:-NA}" "${f_frms:-NA}" "${f_fmax:-NA}" "${f_pint:-NA}" \
+      "${f_win:-0}" "$limit" \
       "$time_rms_limit" "$time_max_limit" "$freq_rms_limit" "$freq_max_limit" \
-      "$min_sync_time" "$max_sync_time" \
-      "$(ref_fatal $i)" "$(ref_variant)"
+      "$min_sync_time" "$max_sync_time" "${f_fatal:--}" "$variant"
   done
 }
 
