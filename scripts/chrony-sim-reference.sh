@@ -179,6 +179,20 @@ git -C "$clknetsim" rev-parse --git-dir >/dev/null 2>&1 &&
   clknetsim_rev=$(git -C "$clknetsim" rev-parse --short=12 HEAD)
 machine="$(uname -srm), $(nproc) CPUs"
 
+# The results folder belongs to one chronyd and one clknetsim: figures of
+# different binaries are never pooled, and -x reports what was measured.
+provenance="chronyd=$CHRONYD version=$version clknetsim=$clknetsim_rev"
+if [ -s "$results/provenance" ]; then
+  if [ "$(cat "$results/provenance")" != "$provenance" ]; then
+    [ $summarize_only -eq 1 ] ||
+      die "$results was measured with $(cat "$results/provenance"), not $provenance; use another -o"
+    read -r p_chronyd p_version p_clknetsim <"$results/provenance"
+    CHRONYD=${p_chronyd#chronyd=} version=${p_version#version=} clknetsim_rev=${p_clknetsim#clknetsim=}
+  fi
+elif [ $summarize_only -eq 0 ]; then
+  echo "$provenance" >"$results/provenance"
+fi
+
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 
