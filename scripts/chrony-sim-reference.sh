@@ -456,8 +456,8 @@ cat "${files[@]}" | awk -F'\t' -v OFS='\t' -v head="$head" -v ck="$clknetsim_rev
     # for a run without a variant in a test of several runs.
     for (i = 1; i <= n; i++) { split(F[i], f, "\t"); if (f[5] > runs[f[1]]) runs[f[1]] = f[5] }
     print "# " head " -- per seed and client node" > rows
-    print "# Columns as in the summary; chronyd_ok: the chronyd ran and exited cleanly (check_chronyd_exit); error: its fatal error, if any." > rows
-    print "key\ttest\trun\tnode\tseed\tsync_time_s\ttime_rms_s\ttime_max_s\ttime_mean_s\tfreq_rms\tfreq_max\tpacket_interval_s\twindow_s\tchronyd_ok\tsync_ok\trun_ok\ttest_ok\tchrony_rev\terror\tsettings" > rows
+    print "# Definitions as in the summary (settings of each key there); chronyd_ok: the chronyd ran and exited cleanly (check_chronyd_exit); error: its fatal error, if any." > rows
+    print "key\ttest\trun\tnode\tseed\tsync_time_s\ttime_rms_s\ttime_max_s\ttime_mean_s\tfreq_rms\tfreq_max\tpacket_interval_s\twindow_s\tchronyd_ok\tsync_ok\trun_ok\ttest_ok\tchrony_rev\terror" > rows
     for (i = 1; i <= n; i++) {
       split(F[i], f, "\t")
       t = f[1]; s = f[2]; r = f[5]
@@ -468,7 +468,7 @@ cat "${files[@]}" | awk -F'\t' -v OFS='\t' -v head="$head" -v ck="$clknetsim_rev
       ro = (k in runbad) ? "no" : "yes"
       v = verdict[t SUBSEP s]; to = (v == "pass") ? "yes" : (v == "skip") ? "skip" : "no"
       w = f[15] ".." f[16]
-      print name, t, r, f[6], s, f[8], f[9], f[10], f[11], f[12], f[13], f[14], w, co, so, ro, to, f[3], f[23], f[7] > rows
+      print name, t, r, f[6], s, f[8], f[9], f[10], f[11], f[12], f[13], f[14], w, co, so, ro, to, f[3], f[23] > rows
       g = t SUBSEP r
       if (!(g in seen)) {
         seen[g] = 1; order[++ng] = g; settings[g] = f[7]; rev[g] = f[3]; win[g] = w; gname[g] = name
