@@ -27,8 +27,8 @@
 #   -t FILE   write the summary table (TSV) to FILE
 #   -T FILE   write the per-seed rows (TSV) to FILE
 #   -x        only summarize what is in the results folder, run nothing
-#   Remaining arguments after the two checkouts: test names (default: the
-#   sixteen below).
+#   Arguments after the two checkouts (or all arguments, with CHRONY_SRC and
+#   CLKNETSIM_PATH set): test names (default: the sixteen below).
 #
 # Environment: CHRONYD (default /usr/sbin/chronyd), CHRONYC (default
 # /usr/bin/chronyc): the binaries under test, Debian's chrony package by
@@ -134,13 +134,20 @@ for n in "$seeds" "$first_seed" "$jobs"; do
 done
 [ "$seeds" -ge 1 ] && [ "$jobs" -ge 1 ] || die "-s and -j must be at least 1"
 
-chrony_src=${1:-${CHRONY_SRC:-}}
-clknetsim=${2:-${CLKNETSIM_PATH:-}}
-[ $# -ge 2 ] && shift 2 || shift $#
+# The checkouts: the first two arguments, or CHRONY_SRC and CLKNETSIM_PATH
+# when the arguments are test names.
+if [ $# -ge 2 ] && ! [[ $1 =~ ^[0-9]{3}- ]]; then
+  chrony_src=$1 clknetsim=$2
+  shift 2
+else
+  chrony_src=${CHRONY_SRC:-} clknetsim=${CLKNETSIM_PATH:-}
+fi
 [ -n "$chrony_src" ] && [ -n "$clknetsim" ] ||
   die "need the chrony and clknetsim checkouts (arguments or CHRONY_SRC and CLKNETSIM_PATH; -h for help)"
-chrony_src=$(cd "$chrony_src" && pwd) || die "no such folder: $1"
-clknetsim=$(cd "$clknetsim" && pwd) || die "no such folder: $2"
+[ -d "$chrony_src" ] || die "no such folder: $chrony_src"
+[ -d "$clknetsim" ] || die "no such folder: $clknetsim"
+chrony_src=$(cd "$chrony_src" && pwd)
+clknetsim=$(cd "$clknetsim" && pwd)
 if [ $# -gt 0 ]; then tests=("$@"); else tests=("${TESTS_DEFAULT[@]}"); fi
 for t in "${tests[@]}"; do
   [[ $t =~ ^[0-9]{3}-[a-z0-9]+$ ]] || die "not a test name: $t"
