@@ -101,10 +101,12 @@ func openSocket(inst vpnInstance, local netip.AddrPort, reuseAddr bool) (*Socket
 		var serr error
 		err := rc.Control(func(fd uintptr) {
 			// SO_TIMESTAMPING gives receive and (per datagram) transmit
-			// timestamps. SO_TIMESTAMPNS as well: where a path leaves a
-			// datagram unstamped (a veth peer delivering through NAPI,
-			// Linux 6.x), the kernel then stamps it when it is read:
-			// no better than the time of the read, but never missing.
+			// timestamps. SO_TIMESTAMPNS as well: Linux turns receive
+			// timestamping on for the whole host a moment after the
+			// first socket asks (a deferred static key), and a datagram
+			// that arrives unstamped before then is stamped when it is
+			// read: no better than the time of the read, but never
+			// missing.
 			if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPING, txStampFlags) == nil {
 				txStamp = true
 			}

@@ -196,3 +196,33 @@ func TestUDPOfFrame(t *testing.T) {
 		})
 	}
 }
+
+// Over a veth pair between network namespaces (as the real-path harness
+// and a device's vpn-instances use) the kernel reports transmit timestamps
+// too: the veth driver stamps the datagram as it takes it.
+func TestNamespaceKernelTxTimestampOverVeth(t *testing.T) {
+	if testing.Short() {
+		t.Skip("namespaces")
+	}
+	needNetAdmin(t)
+	nsA, nsB := newNetns(t, "txa"), newNetns(t, "txb")
+	vethPair(t, link{nsA, "txa0", []string{"198.18.5.1/24"}}, link{nsB, "txb0", []string{"198.18.5.2/24"}})
+	a := nsTransport(t, nsA, netip.MustParseAddrPort("198.18.5.1:0"))
+	b := nsTransport(t, nsB, netip.MustParseAddrPort("198.18.5.2:0"))
+	dst := localAddr(t, b, nsB, netip.MustParseAddr("198.18.5.2"))
+	payload := []byte("across the veth")
+	sent, err := a.SendStamped(payload, dst, Source{}, nsA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := receiveKind(t, b, false)
+	rep := receiveKind(t, a, true)
+	if !bytes.Equal(rep.Data, payload) || rep.Dst != dst || rep.VPN != nsA {
+		t.Fatalf("report of %q to %v in %q", rep.Data, rep.Dst, rep.VPN)
+	}
+	if rep.RxTime.Before(sent.At) || rep.RxTime.After(req.RxTime) {
+		t.Errorf("kernel transmit time %v not between the send call (%v) and the arrival (%v)", rep.RxTime, sent.At, req.RxTime)
+	}
+	t.Logf("send call → kernel TX stamp %v; kernel TX → receiver's stamp %v (kernel stamp %v)",
+		rep.RxTime.Sub(sent.At), req.RxTime.Sub(rep.RxTime), req.KernelTimestamp)
+}
