@@ -88,32 +88,10 @@ func (s *Store) sealKeys(t, base *gen.Device) error {
 // form), and in running by a system commit, so that the journal's last
 // record and running.json hold only this device's form.
 func (s *Store) upgradeKeys() error {
-	upgrade := func(t *gen.Device) (*gen.Device, int) {
-		n := 0
-		var c *gen.Device
-		for id, k := range keys(t) {
-			if k == nil || k.KeyValue == nil {
-				continue
-			}
-			v, changed := s.keys.Upgrade(*k.KeyValue)
-			if !changed {
-				continue
-			}
-			if c == nil {
-				c = copyTree(t) // stored trees are never changed in place
-			}
-			c.Ntp.Authentication.Key[id].KeyValue = &v
-			n++
-		}
-		if c == nil {
-			return t, 0
-		}
-		return c, n
-	}
 	for i := range s.history {
-		s.history[i].tree, _ = upgrade(s.history[i].tree)
+		s.history[i].tree, _ = s.upgradeTree(s.history[i].tree)
 	}
-	next, n := upgrade(s.running)
+	next, n := s.upgradeTree(s.running)
 	if n == 0 {
 		return nil
 	}
@@ -124,6 +102,33 @@ func (s *Store) upgradeKeys() error {
 	s.candidate = s.running
 	s.runValid = rules.Validate(s.running, s.ruleOptions()...) == nil
 	return nil
+}
+
+// upgradeTree returns t with its key values in plain text or in the former
+// cipher form sealed with the device key (rules.KeyCipher.Upgrade), and
+// how many there were: t itself when none, else a copy (stored trees are
+// never changed in place).
+func (s *Store) upgradeTree(t *gen.Device) (*gen.Device, int) {
+	n := 0
+	var c *gen.Device
+	for id, k := range keys(t) {
+		if k == nil || k.KeyValue == nil {
+			continue
+		}
+		v, changed := s.keys.Upgrade(*k.KeyValue)
+		if !changed {
+			continue
+		}
+		if c == nil {
+			c = copyTree(t)
+		}
+		c.Ntp.Authentication.Key[id].KeyValue = &v
+		n++
+	}
+	if c == nil {
+		return t, 0
+	}
+	return c, n
 }
 
 // Keys returns the device's key cipher: the agent opens key values with it.

@@ -175,11 +175,56 @@ func TestFormerCipherFormIsSealedAgainAtLoad(t *testing.T) {
 		t.Fatalf("running after the upgrade: %v", err)
 	}
 	s.Close()
-	b, err := os.ReadFile(filepath.Join(dir, runningName))
+	// Sealed before the first record was written: no file holds the former
+	// form any more.
+	for _, name := range []string{runningName, journalName} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, []byte(former)) || !bytes.Contains(b, []byte(got)) {
+			t.Errorf("%s after the upgrade:\n%s", name, b)
+		}
+	}
+}
+
+// A journal written by a former version (here: a commit of a tree holding
+// the former form, as that version stored it) is sealed again at the next
+// start by a system commit, and the history's trees too, so that a
+// rollback brings back this device's form.
+func TestFormerCipherFormInTheJournalIsSealedAgainAtLoad(t *testing.T) {
+	const former = "%^%#uoXPSxYO6grm3rPE8xk2/TpiPkogVD9/tK/MM8mfsXsNVbIbeB8%^%#"
+	dir := t.TempDir()
+	s := openStore(t, dir, nil)
+	old := &gen.Device{}
+	if err := setKeyValue(1, former)(old); err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	_, err := s.commitTree(alice, old, "", OriginNETCONF, nil)
+	s.mu.Unlock()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if bytes.Contains(b, []byte(former)) || !bytes.Contains(b, []byte(got)) {
-		t.Fatalf("%s after the upgrade:\n%s", runningName, b)
+	mustEdit(t, s, alice, Running, setPeer("192.0.2.7", 6))
+	s.Close()
+
+	s = openStore(t, dir, nil)
+	got := storedKey(s, 1)
+	if p, err := s.Keys().SealInput(got); err != nil || p != got {
+		t.Fatalf("key 1 is %q, not in this device's form: %v", got, err)
+	}
+	h := s.History()
+	if len(h) != 3 || h[0].Label != "keys sealed with the device key" || h[0].Origin != OriginSystem {
+		t.Fatalf("history %+v, want a system commit sealing the keys on top", h)
+	}
+	if err := s.Validate(alice, Running); err != nil {
+		t.Fatalf("running after the upgrade: %v", err)
+	}
+	if _, err := s.Rollback(alice, h[2].ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	if v := storedKey(s, 1); v != got {
+		t.Fatalf("after a rollback to the first commit key 1 is %q, want %q", v, got)
 	}
 }

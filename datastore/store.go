@@ -287,6 +287,9 @@ func (s *Store) loadOnce() error {
 		}
 		if snap != nil {
 			s.candidate = s.running
+			// Keys of a hand-made file are sealed before the first
+			// record is written: the journal never holds them otherwise.
+			snap, _ = s.upgradeTree(snap)
 			if _, err := s.commitTree(Session{User: "system", Origin: OriginSystem}, snap, "loaded from "+runningName, OriginSystem, nil); err != nil {
 				return err
 			}
