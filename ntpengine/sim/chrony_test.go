@@ -99,7 +99,6 @@ var knownFailures = map[string]string{
 	"003-largefreqoffset/freq_offset=0.005":  "the frequency offset is beyond the engine's ±500 ppm correction range (RFC 5905 Appendix A, MAXFREQ)",
 	"003-largefreqoffset/freq_offset=0.05":   "the frequency offset is beyond the engine's ±500 ppm correction range (RFC 5905 Appendix A, MAXFREQ)",
 	"006-largejitter":                        "after a step the burst restarts 1 s after the previous packet; some runs exceed the offset limits or synchronize late",
-	"011-asymjitter":                         "asymmetric jitter biases the offset",
 	"014-intermittent/every-20th":            "the client never synchronizes when only every 20th request passes",
 	"014-intermittent/window":                "the server is selected again in only some windows and the offset exceeds the RMS limit",
 	"101-poll/poll=10":                       "without a start burst the clock is corrected later than chrony's window of 2 to 2.1 polls (poll 3: 28 s for 16..17 s)",
@@ -118,7 +117,6 @@ var knownFailures = map[string]string{
 	"108-peer/polls=3,3,6,6":                 "the node without a server does not always follow its peer within the sync time",
 	"108-peer/polls=3,6,6,6":                 "the node without a server does not always follow its peer within the sync time",
 	"125-packetloss/maxpoll=8":               "a client often never synchronizes with 33 % loss",
-	"138-syncloop":                           "the engine does not answer client requests from an address it has an association with, so neither node synchronizes",
 	"150-maxunreach/maxunreach=10":           "synchronization is lost (no majority) when server 1 becomes unreachable",
 	"150-maxunreach/maxunreach=default":      "synchronization is lost (no majority) when server 1 becomes unreachable",
 }
