@@ -77,7 +77,7 @@ type Config struct {
 type SessionInfo struct {
 	ID         uint32 // unique among all sessions of the process
 	User       string
-	ReadOnly   bool // role operator: RFC 6241 access-denied for writes
+	ReadOnly   bool // role operator: RFC 6241 access-denied for writes, key values left out of replies
 	SourceHost string
 	Transport  string // "netconf-ssh" (RFC 6022 identity)
 	// Subscribed, when set, is told when an event subscription of the
