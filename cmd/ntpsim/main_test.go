@@ -59,8 +59,12 @@ func TestChronyTableWithChronyFigures(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 3 || !strings.HasPrefix(lines[2], "| 001-defaults | 1 | 2 | ") ||
-		!strings.Contains(lines[2], "| 20/20, 150, 80.0, 400 |") || !strings.Contains(lines[2], "0..210 s, 300 us, 1000 us") {
+	// chrony's run, then the same with iburst (without chrony's lower
+	// sync bound), both beside chrony's figures.
+	if len(lines) != 4 || !strings.HasPrefix(lines[2], "| 001-defaults | 1 | 2 | ") ||
+		!strings.Contains(lines[2], "| 20/20, 150, 80.0, 400 |") || !strings.Contains(lines[2], "| 120..210 s, 300 us, 1000 us |") ||
+		!strings.HasPrefix(lines[3], "| 001-defaults/iburst | 1 | 2 | ") || !strings.Contains(lines[3], "| 0..210 s, 300 us, 1000 us |") ||
+		!strings.Contains(lines[3], "| 20/20, 150, 80.0, 400 |") {
 		t.Fatalf("output:\n%s", out.String())
 	}
 	cells := strings.Split(lines[2], "|")

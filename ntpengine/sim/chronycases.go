@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"math"
+	"strings"
 )
 
 // ChronyCase is one run of one of chrony's simulation tests
@@ -274,6 +275,7 @@ func ChronyCases() []ChronyCase {
 	// correction is −100 ppm.
 	drift := -100.0
 	p.ClientDriftPPM = &drift
+	p.IBurst = true
 	add(ChronyCase{Test: "102-iburst", Run: 1, RefKey: "102-iburst", Params: p, PacketInterval: true, ChronyIBurst: true,
 		Differs: "chrony's makestep 1e-2 1 is the engine's fixed step threshold of 128 ms (RFC 5905 STEPT), " +
 			"so the initial 0.1 s is slewed"})
@@ -283,14 +285,12 @@ func ChronyCases() []ChronyCase {
 		p.Wander, p.Jitter = 0, 1e-6
 		p.Limits.TimeMax, p.Limits.FreqMax, p.Limits.TimeRMS, p.Limits.FreqRMS = 1e-5, 1e-5, 5e-6, 5e-6
 		p.ClientServer = Polls{poll, poll}
-		// The test is about polling: no burst, as chrony.
-		p.IBurst = false
 		pp := math.Ldexp(1, int(poll))
 		p.Limit = pp * 10
 		p.Limits.MinSyncTime, p.Limits.MaxSyncTime = pp*2, math.Floor(pp*21/10)+1
 		p.Limits.ClientMaxMinOutInterval, p.Limits.ClientMinMeanOutInterval = pp*1.1, pp*0.99
 		add(ChronyCase{Test: "101-poll", Run: int(poll), RefKey: fmt.Sprintf("101-poll/poll=%d", poll), Variant: fmt.Sprintf("poll=%d", poll), Params: p, PacketInterval: true,
-			Differs: "no iburst, as chrony (the sync time window is asserted whole); chrony's polls 1, 2 and the subsecond polls -7..-1 are below this engine's " +
+			Differs: "chrony's polls 1, 2 and the subsecond polls -7..-1 are below this engine's " +
 				"minpoll range 3..17 (RFC 5905 MINPOLL 4, extended down to 3) and are not ported; " +
 				"chrony's makestep 1e-2 1 is the engine's fixed step threshold of 128 ms (RFC 5905 STEPT), " +
 				"so the initial 0.1 s is slewed"})
@@ -383,6 +383,17 @@ func ChronyCases() []ChronyCase {
 			Differs: "the engine has no minstratum or maxstratum option: chrony's runs with servers at " +
 				"stratum 2 and 6, which those options reject, are not ported; a server of any " +
 				"stratum below 16 (RFC 5905 MAXSTRAT) is used"})
+	}
+	// The same runs with the engine's start burst, except 101-poll's,
+	// which are about the polling interval a burst changes.
+	n := len(cs)
+	for _, c := range cs[:n] {
+		if c.ChronyIBurst || c.Test == "101-poll" {
+			continue
+		}
+		c.Params.IBurst = true
+		c.Variant = strings.TrimPrefix(c.Variant+"+iburst", "+")
+		cs = append(cs, c)
 	}
 	return cs
 }

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -17,10 +18,10 @@ link * * delay 1e-4 jitter 1e-4
 node n1 stratum 1
 node n2 offset 0.1 freq 1e-4 wander 1e-9 measured
 node n3 offset 0.1 freq 1e-4 wander 1e-9 measured
-server n2 n1 minpoll 6 maxpoll 6 iburst
-peer   n2 n3 minpoll 6 maxpoll 6 iburst
-server n3 n1 minpoll 6 maxpoll 6 iburst
-peer   n3 n2 minpoll 6 maxpoll 6 iburst
+server n2 n1 minpoll 6 maxpoll 6
+peer   n2 n3 minpoll 6 maxpoll 6
+server n3 n1 minpoll 6 maxpoll 6
+peer   n3 n2 minpoll 6 maxpoll 6
 outage n2 n1 999.9 2000 every 2000   # n2's requests lost in the second half
 outage n3 n1 0 1000.1 every 2000     # n3's in the first
 `
@@ -241,13 +242,22 @@ func TestChronyCasesAreDistinctRuns(t *testing.T) {
 		if c.Run < 1 {
 			t.Errorf("%s: no run number", c.Key())
 		}
-		if seen[c.Test] == nil {
-			seen[c.Test] = map[int]string{}
+		test := c.Test
+		if c.Params.IBurst && !c.ChronyIBurst {
+			test += " with iburst"
 		}
-		if other, dup := seen[c.Test][c.Run]; dup {
+		if seen[test] == nil {
+			seen[test] = map[int]string{}
+		}
+		if other, dup := seen[test][c.Run]; dup {
 			t.Errorf("%s and %s are both run %d", other, c.Key(), c.Run)
 		}
-		seen[c.Test][c.Run] = c.Key()
+		seen[test][c.Run] = c.Key()
+	}
+	for test := range seen {
+		if strings.HasSuffix(test, " with iburst") {
+			delete(seen, test)
+		}
 	}
 	if len(seen) != 17 {
 		t.Errorf("%d chrony tests ported, want the 16 of the list and 102-iburst", len(seen))
@@ -262,9 +272,10 @@ func TestChronyCasesHaveDistinctReferenceKeys(t *testing.T) {
 		if !strings.HasPrefix(c.RefKey, c.Test) {
 			t.Errorf("%s: reference key %q is not of its test", c.Key(), c.RefKey)
 		}
-		if other, dup := seen[c.RefKey]; dup {
+		key := fmt.Sprint(c.RefKey, c.Params.IBurst)
+		if other, dup := seen[key]; dup {
 			t.Errorf("%s and %s share the reference key %q", other, c.Key(), c.RefKey)
 		}
-		seen[c.RefKey] = c.Key()
+		seen[key] = c.Key()
 	}
 }
