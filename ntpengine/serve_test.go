@@ -93,6 +93,20 @@ func TestServeAllocatesNothing(t *testing.T) {
 	if allocs != 0 {
 		t.Errorf("%v allocations per request, want 0", allocs)
 	}
+	// A request in interleaved form (RFC 9769 §3), and the transmit
+	// timestamp written right before the send, allocate nothing either.
+	x := packet.Header{Version: 4, Mode: packet.ModeClient, OriginTime: 0x1234567800000001, ReceiveTime: 7, TransmitTime: 9}
+	xin := Incoming{Data: x.AppendHeader(nil), Src: otherSrc, Dst: ourAddr, RxTime: at(11)}
+	allocs = testing.AllocsPerRun(100, func() {
+		out, res := e.Serve(&xin, buf)
+		if res != ServeReplyTx {
+			t.Fatalf("Serve = %d, want ServeReplyTx", res)
+		}
+		StampReply(out, at(11.001))
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per interleaved-form request, want 0", allocs)
+	}
 }
 
 func BenchmarkServe(b *testing.B) {
