@@ -1,0 +1,35 @@
+package wirelab
+
+import (
+	"testing"
+	"time"
+)
+
+// Figures: mean, RMS and largest error from Settle on; the time to sync is
+// one second after the last sample beyond 1 ms (counted from the start),
+// "never" when the last sample is beyond it.
+func TestFiguresFromSettleAndSyncTime(t *testing.T) {
+	s := Series{Samples: []Sample{
+		{At: 1 * time.Second, Offset: 5 * time.Millisecond},
+		{At: 2 * time.Second, Offset: -2 * time.Millisecond, FrequencyPPM: 9},
+		{At: 3 * time.Second, Offset: 30 * time.Microsecond, FrequencyPPM: 3},
+		{At: 4 * time.Second, Offset: -10 * time.Microsecond, FrequencyPPM: -4},
+	}}
+	f := s.Figures(3 * time.Second)
+	if f.N != 2 || f.Mean != 10*time.Microsecond || f.MaxAbs != 30*time.Microsecond {
+		t.Errorf("N %d mean %v max %v, want 2, 10µs, 30µs", f.N, f.Mean, f.MaxAbs)
+	}
+	if want := 22361 * time.Nanosecond; f.RMS != want { // √((30²+10²)/2) µs
+		t.Errorf("RMS %v, want %v", f.RMS, want)
+	}
+	if f.SyncTime != 3*time.Second || f.Never {
+		t.Errorf("sync time %v never %v, want 3s false", f.SyncTime, f.Never)
+	}
+	if f.FrequencyRMS != 3.5355339059327378 || f.Frequency != -4 { // √((3²+4²)/2)
+		t.Errorf("frequency RMS %v last %v, want √12.5 and -4", f.FrequencyRMS, f.Frequency)
+	}
+	s.Samples = append(s.Samples, Sample{At: 5 * time.Second, Offset: 1001 * time.Microsecond})
+	if f := s.Figures(0); !f.Never || f.SyncTime != 6*time.Second {
+		t.Errorf("last sample beyond 1 ms: sync time %v never %v, want 6s true", f.SyncTime, f.Never)
+	}
+}
