@@ -65,6 +65,11 @@ type DelayLineStats struct {
 	// Late counts datagrams sent more than 100 µs after their deadline
 	// (the host was too busy to wake the sender in time).
 	Late uint64
+	// UpLateness and DownLateness are the mean time from each direction's
+	// deadlines to its send calls: the delay the line adds to its Path.
+	// Half their difference biases every client behind the line (RFC 5905
+	// §8: the offset assumes equal delays both ways).
+	UpLateness, DownLateness time.Duration
 }
 
 // DelayLine forwards the datagrams of one client to one server and back,
@@ -81,6 +86,8 @@ type DelayLine struct {
 	closed atomic.Bool
 
 	nUp, nDown, lostUp, lostDown, late atomic.Uint64
+	// lateUp and lateDown sum the lateness of sent datagrams, ns.
+	lateUp, lateDown atomic.Int64
 }
 
 // NewDelayLine starts forwarding between near (where the client sends) and
@@ -108,8 +115,15 @@ func (l *DelayLine) Addr() netip.AddrPort { return l.near.LocalAddr().(*net.UDPA
 
 // Stats returns the counts so far.
 func (l *DelayLine) Stats() DelayLineStats {
-	return DelayLineStats{Up: l.nUp.Load(), Down: l.nDown.Load(), UpLost: l.lostUp.Load(),
+	st := DelayLineStats{Up: l.nUp.Load(), Down: l.nDown.Load(), UpLost: l.lostUp.Load(),
 		DownLost: l.lostDown.Load(), Late: l.late.Load()}
+	if st.Up > 0 {
+		st.UpLateness = time.Duration(l.lateUp.Load() / int64(st.Up))
+	}
+	if st.Down > 0 {
+		st.DownLateness = time.Duration(l.lateDown.Load() / int64(st.Down))
+	}
+	return st
 }
 
 // Close stops the line; datagrams still held are dropped.
@@ -147,7 +161,7 @@ func (l *DelayLine) pump(c *net.UDPConn, up bool) {
 				continue
 			}
 			l.nUp.Add(1)
-			l.sendAt(arrived.Add(d), l.far, data, l.server)
+			l.sendAt(arrived.Add(d), l.far, data, l.server, &l.lateUp)
 			continue
 		}
 		to := l.client.Load()
@@ -160,7 +174,7 @@ func (l *DelayLine) pump(c *net.UDPConn, up bool) {
 			continue
 		}
 		l.nDown.Add(1)
-		l.sendAt(arrived.Add(d), l.near, data, *to)
+		l.sendAt(arrived.Add(d), l.near, data, *to, &l.lateDown)
 	}
 }
 
@@ -172,8 +186,9 @@ func (l *DelayLine) pump(c *net.UDPConn, up bool) {
 // hundreds of microseconds late; either would add to the path's delays.
 // The thread stays locked to its goroutine and ends with it, so that
 // neither setting reaches any other goroutine. NTP sends few datagrams:
-// one thread per datagram costs nothing.
-func (l *DelayLine) sendAt(due time.Time, c *net.UDPConn, data []byte, to netip.AddrPort) {
+// one thread per datagram costs nothing. What lateness remains (the
+// runtime's own threads wait for a CPU on a busy host) is counted.
+func (l *DelayLine) sendAt(due time.Time, c *net.UDPConn, data []byte, to netip.AddrPort, lateness *atomic.Int64) {
 	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()
@@ -187,9 +202,11 @@ func (l *DelayLine) sendAt(due time.Time, c *net.UDPConn, data []byte, to netip.
 				break
 			}
 		}
-		if time.Since(due) > 100*time.Microsecond {
+		late := time.Since(due)
+		if late > 100*time.Microsecond {
 			l.late.Add(1)
 		}
+		lateness.Add(int64(late))
 		if !l.closed.Load() {
 			c.WriteToUDPAddrPort(data, to)
 		}
