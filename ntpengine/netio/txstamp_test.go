@@ -226,3 +226,31 @@ func TestNamespaceKernelTxTimestampOverVeth(t *testing.T) {
 	t.Logf("send call → kernel TX stamp %v; kernel TX → receiver's stamp %v (kernel stamp %v)",
 		rep.RxTime.Sub(sent.At), req.RxTime.Sub(rep.RxTime), req.KernelTimestamp)
 }
+
+// Where the kernel refuses SO_TIMESTAMPING (another OS, an old kernel),
+// SendStamped says so: the time read before the send call is all there
+// is, and no report comes.
+func TestSendStampedWithoutKernelTimestamps(t *testing.T) {
+	s, err := OpenSocket(PublicVPN, netip.AddrPortFrom(lo4, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.txStamp = false // as openSocket leaves it when setsockopt fails
+	if s.TxTimestamping() != TxUserSpace {
+		t.Fatalf("TxTimestamping %q", s.TxTimestamping())
+	}
+	peer := newTestTransport(t, Config{Listen: []netip.AddrPort{netip.AddrPortFrom(lo4, 0)}})
+	before := time.Now()
+	sent, err := s.SendStamped([]byte("no kernel stamp"), localAddr(t, peer, PublicVPN, lo4), netip.Addr{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := receiveKind(t, peer, false)
+	if sent.Timestamping != TxUserSpace || sent.At.Before(before) || sent.At.After(r.RxTime) {
+		t.Fatalf("Sent %+v: want user-space, between %v and the arrival %v", sent, before, r.RxTime)
+	}
+	if s.txUntil.Load() != 0 {
+		t.Fatal("the reader would look at the error queue for a report that never comes")
+	}
+}
