@@ -347,7 +347,19 @@ func ChronyCases() []ChronyCase {
 			w.Link.Loss = 0.33
 			w.Outages = append(w.Outages, OutageRule{From: NodeName(3), To: NodeName(1), Start: 0, End: math.Inf(1)})
 		},
-		Differs: "chrony's second run with xleave (interleaved mode) is not ported: the engine has no such option"})
+		Differs: "the engine has no xleave option: interleaved mode (RFC 9769) is on where the host gives " +
+			"transmit timestamps, which the next run does"})
+	add(ChronyCase{Test: "125-packetloss", Run: 2, RefKey: "125-packetloss/options=maxpoll 8 xleave", Variant: "xleave", Params: p,
+		// As run 1, with interleaved mode: every node reports when its
+		// packets left (kernel transmit timestamps).
+		Adjust: func(w *World) {
+			w.Link.Loss = 0.33
+			w.Outages = append(w.Outages, OutageRule{From: NodeName(3), To: NodeName(1), Start: 0, End: math.Inf(1)})
+			for i := range w.Nodes {
+				w.Nodes[i].TxTimestamps = true
+			}
+		},
+		Differs: "chrony's xleave option is the engine's interleaved mode, on where the host gives transmit timestamps (NodeSpec.TxTimestamps)"})
 
 	add(ChronyCase{Test: "138-syncloop", Run: 1, RefKey: "138-syncloop", Params: d,
 		// Both nodes have both as servers (each itself too); node 1 is

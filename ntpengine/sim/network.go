@@ -129,6 +129,9 @@ type Node struct {
 	// SendLatency delays the node's packets after their transmit
 	// timestamps, s (NodeSpec.SendLatency).
 	SendLatency float64
+	// TxTimestamps: the engine is told when each packet left
+	// (NodeSpec.TxTimestamps).
+	TxTimestamps bool
 	// Steps counts the steps the engine commanded.
 	Steps int
 	// Sent counts the datagrams the node sent.
@@ -279,26 +282,47 @@ func (n *Network) apply(from *Node, r ntpengine.Ready) {
 		return
 	}
 	for _, p := range r.Packets {
-		to := n.byAddr[p.Dst]
-		if to == nil {
-			continue
-		}
-		l := n.link(from, to)
-		n.Sent++
-		from.Sent++
-		from.Packets.count(true, n.now)
-		if n.dropped(from, to, l) {
-			continue
-		}
-		d := l.BaseDelay + l.jitterTo(from.index, to.index)*n.rng.ExpFloat64()
-		if n.observeDelivery != nil {
-			n.observeDelivery(from, to, d)
-		}
-		n.seq++
-		heap.Push(&n.q, delivery{at: n.now + from.SendLatency + d, seq: n.seq, to: to, in: ntpengine.Incoming{
-			Data: p.Data, Src: from.Addr, Dst: to.Addr,
-		}})
+		n.send(from, p, false)
 	}
+}
+
+// send puts one datagram of from on the link to its destination. A node
+// with TxTimestamps does what the agent does around the send: the engine
+// stamps the packet (StampTransmit; StampReply for a reply of Serve)
+// immediately before it leaves, and learns when it left (Transmitted,
+// as the kernel's transmit timestamp) where it asked for that.
+func (n *Network) send(from *Node, p ntpengine.Outgoing, served bool) {
+	to := n.byAddr[p.Dst]
+	if to == nil {
+		return
+	}
+	if from.TxTimestamps {
+		now := from.Clock.Now()
+		if served {
+			ntpengine.StampReply(p.Data, now)
+		} else {
+			from.Engine.StampTransmit(&p, now)
+		}
+		if p.TxTimestamp {
+			left := now.Add(time.Duration(from.SendLatency * 1e9))
+			from.Engine.Transmitted(ntpengine.Transmitted{Data: p.Data, Dst: p.Dst, TxTime: left, Source: ntpengine.TxKernel})
+		}
+	}
+	l := n.link(from, to)
+	n.Sent++
+	from.Sent++
+	from.Packets.count(true, n.now)
+	if n.dropped(from, to, l) {
+		return
+	}
+	d := l.BaseDelay + l.jitterTo(from.index, to.index)*n.rng.ExpFloat64()
+	if n.observeDelivery != nil {
+		n.observeDelivery(from, to, d)
+	}
+	n.seq++
+	heap.Push(&n.q, delivery{at: n.now + from.SendLatency + d, seq: n.seq, to: to, in: ntpengine.Incoming{
+		Data: p.Data, Src: from.Addr, Dst: to.Addr,
+	}})
 }
 
 // tick runs a node's engine at the current true time.
@@ -401,6 +425,17 @@ func (n *Network) Run(end float64, sample func(t float64)) error {
 			}
 			d.to.Packets.count(false, n.now)
 			d.in.RxTime = d.to.Clock.Now()
+			if d.to.TxTimestamps {
+				// The agent's fast path for client requests (Serve).
+				reply, res := d.to.Engine.Serve(&d.in, nil)
+				switch res {
+				case ntpengine.ServeDrop:
+					continue
+				case ntpengine.ServeReply, ntpengine.ServeReplyTx:
+					n.send(d.to, ntpengine.Outgoing{Data: reply, Dst: d.in.Src, TxTimestamp: res == ntpengine.ServeReplyTx}, true)
+					continue
+				}
+			}
 			n.apply(d.to, d.to.Engine.Handle(d.in))
 			n.schedule(d.to)
 		}

@@ -19,6 +19,7 @@ import (
 //	outage FROM TO (START END [every PERIOD] | pass-every N)
 //	node NAME [offset S] [freq S/S] [freq-ramp S/S²] [wander S/S]
 //	          [start S] [stratum N] [jump AT BY]... [send-latency S] [measured]
+//	          [tx-timestamps]
 //	server NODE SOURCE [minpoll N] [maxpoll N] [iburst]
 //	peer NODE SOURCE [minpoll N] [maxpoll N] [iburst]
 //
@@ -237,6 +238,8 @@ func (p *parser) statement(words []string) error {
 				n.SendLatency = o.number(key)
 			case "measured":
 				n.Measured = true
+			case "tx-timestamps":
+				n.TxTimestamps = true
 			default:
 				return fmt.Errorf("node: unknown option %q", key)
 			}

@@ -76,6 +76,10 @@ type NodeSpec struct {
 	// later; their timestamps do not change. 0: the timestamps are the
 	// kernel's, taken as the packet leaves.
 	SendLatency float64
+	// TxTimestamps: the host tells its engine when each packet left
+	// (Engine.Transmitted, as a kernel transmit timestamp), which
+	// interleaved mode (RFC 9769) needs.
+	TxTimestamps bool
 }
 
 // ClockJump adds By seconds to a clock at true time At.
@@ -327,7 +331,7 @@ func (w *World) Build(seed uint64) (*Network, error) {
 			return ntpengine.New(cfg, now)
 		})
 		nd.FreqRamp, nd.Start, nd.jumps = spec.FreqRamp, spec.Start, slices.Clone(spec.Jumps)
-		nd.SendLatency = spec.SendLatency
+		nd.SendLatency, nd.TxTimestamps = spec.SendLatency, spec.TxTimestamps
 		nodes[spec.Name] = nd
 	}
 	for _, r := range w.Links {

@@ -279,3 +279,30 @@ func TestChronyCasesHaveDistinctReferenceKeys(t *testing.T) {
 		seen[key] = c.Key()
 	}
 }
+
+// TestTxTimestampsGiveInterleavedMode: a node with TxTimestamps is driven
+// as the agent drives the engine (Serve for client requests, StampTransmit
+// and StampReply before the send, Transmitted after it), so a client and
+// its server use interleaved mode (RFC 9769) by themselves; without the
+// reports they stay in basic mode.
+func TestTxTimestampsGiveInterleavedMode(t *testing.T) {
+	for _, tx := range []bool{true, false} {
+		text := "duration 300\nnode s stratum 1 send-latency 1e-5\nnode c measured send-latency 1e-5\nserver c s minpoll 4 maxpoll 4\n"
+		if tx {
+			text = strings.ReplaceAll(text, "send-latency 1e-5", "send-latency 1e-5 tx-timestamps")
+		}
+		w, err := Parse(strings.NewReader(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, err := RunWorld(w, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := o.Net.Node("c")
+		ss := c.Engine.Sessions(c.Clock.Now())
+		if len(ss) != 1 || ss[0].Interleaved != tx || ss[0].Reach == 0 {
+			t.Errorf("tx-timestamps %v: sessions %+v", tx, ss)
+		}
+	}
+}
