@@ -73,7 +73,8 @@
 // unreachable association configured with IBurst starts with a burst,
 // with one more packet per lost reply (up to 16), and again after a step
 // that clears the filters;
-// one with Burst sends a burst at every poll. A
+// one with Burst sends a burst at every poll; polls of different
+// associations are at least 0.2 s apart (pollSeparation). A
 // symmetric passive association answers the peer's burst at once and
 // keeps its polls half a poll interval from the peer's (passivePoll).
 //

@@ -1,8 +1,9 @@
 package ntpengine
 
 import (
+	"cmp"
 	"math"
-	"sort"
+	"slices"
 )
 
 // Constants of RFC 5905 Appendix A.1.1 used by the filter and mitigation.
@@ -110,12 +111,15 @@ func (f *ClockFilter) add(s FilterSample, precision, freq float64) {
 	f.t = s.T
 
 	sorted := f.Stages
-	sort.SliceStable(sorted[:], func(i, j int) bool {
-		vi, vj := sorted[i].Dispersion < maxDisp, sorted[j].Dispersion < maxDisp
-		if vi != vj {
-			return vi
+	slices.SortStableFunc(sorted[:], func(a, b FilterSample) int {
+		va, vb := a.Dispersion < maxDisp, b.Dispersion < maxDisp
+		switch {
+		case va && !vb:
+			return -1
+		case vb && !va:
+			return 1
 		}
-		return sorted[i].Delay < sorted[j].Delay
+		return cmp.Compare(a.Delay, b.Delay)
 	})
 	m := 0
 	disp := 0.0

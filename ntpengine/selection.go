@@ -1,8 +1,9 @@
 package ntpengine
 
 import (
+	"cmp"
 	"math"
-	"sort"
+	"slices"
 )
 
 // Selection status of an association, as ntpq's tally codes name them.
@@ -41,11 +42,11 @@ func intersect(c []candidate) (trues []candidate, low, high float64, ok bool) {
 	for _, x := range c {
 		e = append(e, edge{x.offset - x.dist, -1}, edge{x.offset, 0}, edge{x.offset + x.dist, 1})
 	}
-	sort.Slice(e, func(i, j int) bool {
-		if e[i].v != e[j].v {
-			return e[i].v < e[j].v
+	slices.SortFunc(e, func(a, b edge) int {
+		if c := cmp.Compare(a.v, b.v); c != 0 {
+			return c
 		}
-		return e[i].typ < e[j].typ
+		return a.typ - b.typ
 	})
 	for allow := 0; 2*allow < n; allow++ {
 		found, chime := 0, 0
@@ -82,6 +83,7 @@ func intersect(c []candidate) (trues []candidate, low, high float64, ok bool) {
 	if !ok {
 		return nil, 0, 0, false
 	}
+	trues = make([]candidate, 0, n)
 	for _, x := range c {
 		if x.offset >= low && x.offset <= high {
 			trues = append(trues, x)
@@ -97,7 +99,7 @@ func intersect(c []candidate) (trues []candidate, low, high float64, ok bool) {
 // the survivors and the outliers.
 func cluster(s []candidate) (survivors, outliers []candidate) {
 	s = append([]candidate(nil), s...)
-	sort.SliceStable(s, func(i, j int) bool { return s[i].metric < s[j].metric })
+	slices.SortStableFunc(s, func(a, b candidate) int { return cmp.Compare(a.metric, b.metric) })
 	for len(s) > nmin {
 		maxJ, qmax := -1.0, -1
 		minJ := math.Inf(1)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/ntpagent/ntpagent/ntpengine/packet"
 )
@@ -116,12 +117,8 @@ func (e *Engine) clockSelect(t float64) {
 		return
 	}
 	trues, _, _, ok := intersect(cands)
-	inTrue := map[*association]bool{}
-	for _, c := range trues {
-		inTrue[c.a] = true
-	}
 	for _, c := range cands {
-		if !inTrue[c.a] {
+		if !slices.ContainsFunc(trues, func(x candidate) bool { return x.a == c.a }) {
 			c.a.status = StatusFalseticker
 			c.a.selReason = "outside the interval a majority of sources agree on (RFC 5905 §11.2.1)"
 			c.a.rejectCount++
