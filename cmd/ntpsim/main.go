@@ -28,7 +28,7 @@ func run(args []string, out io.Writer) error {
 	list := fs.Bool("list", false, "list the scenarios and exit")
 	markdown := fs.Bool("markdown", false, "print a Markdown table")
 	chrony := fs.Bool("chrony", false, "print the table of chrony's ported simulation tests instead")
-	chronyRef := fs.String("chrony-figures", "", "chrony's own figures beside ours (summary TSV of scripts/chrony-sim-reference.sh)")
+	chronyRef := fs.String("chrony-figures", "", "chrony's own figures beside ours: summary TSVs of scripts/chrony-sim-reference.sh, comma-separated (a later file's runs replace an earlier's)")
 	worldFile := fs.String("world", "", "run the world described in this file (the text form of sim.Parse) and print its measured nodes")
 	if err := fs.Parse(args); err != nil {
 		return err
