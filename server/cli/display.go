@@ -405,6 +405,13 @@ func (s *session) verboseSession(se *gen.NtpagentNtp_Ntp_Sessions_Session) {
 	if r := se.GetSelectionReason(); r != "" {
 		s.printf(" selection reason: %s\n", r)
 	}
+	// RFC 9769: whether the peer's last packet carried the exact transmit
+	// time of its previous one.
+	xleave := "-"
+	if se.Interleaved != nil {
+		xleave = yesNo(*se.Interleaved)
+	}
+	s.printf(" interleaved mode: %s\n", xleave)
 	s.printf(" last error: %s\n", dashIfEmpty(se.GetLastError()))
 	var offs, dels, disps []string
 	for stage := uint8(1); stage <= 8; stage++ {
