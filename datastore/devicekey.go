@@ -134,28 +134,51 @@ func (s *Store) upgradeTree(t *gen.Device) (*gen.Device, int) {
 // Keys returns the device's key cipher: the agent opens key values with it.
 func (s *Store) Keys() *rules.KeyCipher { return s.keys }
 
-// WithoutKeyValues returns root without its key values, for readers who
-// may not read key material (RFC 8341 §3.4.5 omits such nodes): root itself
-// when it holds none, otherwise a copy sharing everything but the keys.
-// root is not changed.
+// WithoutKeyValues returns root without its secrets — key values and the
+// password hashes of local users — for readers who may not read them
+// (RFC 8341 §3.4.5 omits such nodes): root itself when it holds none,
+// otherwise a copy sharing everything but the changed entries. root is not
+// changed.
 func WithoutKeyValues(root *gen.Device) *gen.Device {
-	if root == nil || len(keys(root)) == 0 {
+	if root == nil {
 		return root
 	}
 	d := *root
-	n := *root.Ntp
-	a := *root.Ntp.Authentication
-	a.Key = make(map[uint32]*gen.NtpagentNtp_Ntp_Authentication_Key, len(root.Ntp.Authentication.Key))
-	for id, k := range root.Ntp.Authentication.Key {
-		if k == nil {
-			a.Key[id] = nil
-			continue
+	changed := false
+	if len(keys(root)) > 0 {
+		n := *root.Ntp
+		a := *root.Ntp.Authentication
+		a.Key = make(map[uint32]*gen.NtpagentNtp_Ntp_Authentication_Key, len(root.Ntp.Authentication.Key))
+		for id, k := range root.Ntp.Authentication.Key {
+			if k == nil {
+				a.Key[id] = nil
+				continue
+			}
+			c := *k
+			c.KeyValue = nil
+			a.Key[id] = &c
 		}
-		c := *k
-		c.KeyValue = nil
-		a.Key[id] = &c
+		n.Authentication = &a
+		d.Ntp = &n
+		changed = true
 	}
-	n.Authentication = &a
-	d.Ntp = &n
+	if users := localUsers(root); len(users) > 0 {
+		sys := *root.System
+		sys.LocalUser = make(map[string]*gen.NtpagentSystem_System_LocalUser, len(users))
+		for name, u := range users {
+			if u == nil || u.Password == nil {
+				sys.LocalUser[name] = u
+				continue
+			}
+			c := *u
+			c.Password = nil
+			sys.LocalUser[name] = &c
+		}
+		d.System = &sys
+		changed = true
+	}
+	if !changed {
+		return root
+	}
 	return &d
 }

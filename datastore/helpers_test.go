@@ -1,10 +1,13 @@
 package datastore
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"log/slog"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -105,6 +108,23 @@ func peerSet(d *gen.Device) map[string]uint8 {
 	out := map[string]uint8{}
 	for k, p := range peers(d) {
 		out[k.Address] = p.GetMinpoll()
+	}
+	return out
+}
+
+// filesHolding returns the names of the files of dir whose bytes contain s.
+func filesHolding(t testing.TB, dir, s string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err == nil && bytes.Contains(b, []byte(s)) {
+			out = append(out, e.Name())
+		}
 	}
 	return out
 }

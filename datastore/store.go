@@ -612,7 +612,7 @@ func (s *Store) Edit(sess Session, target Name, opt EditOptions, apply func(root
 		// the answer whatever happens to it.
 		applyErr = asRPCError(applyErr)
 	}
-	if err := s.sealKeys(work, base); err != nil {
+	if err := s.sealSecrets(work, base); err != nil {
 		return joinErrors(applyErr, err)
 	}
 	d, err := normalizeDiff(work, base)
@@ -714,7 +714,7 @@ func (s *Store) Validate(sess Session, source Name) error {
 // <source><config>); root is not changed.
 func (s *Store) ValidateTree(root *gen.Device) error {
 	t := copyTree(root)
-	if err := s.sealKeys(t, nil); err != nil {
+	if err := s.sealSecrets(t, nil); err != nil {
 		return err
 	}
 	if err := normalize(t); err != nil {
@@ -1147,7 +1147,7 @@ func (s *Store) Copy(sess Session, target Name, src Name, inline *gen.Device) er
 		t = s.candidate
 	default:
 		t = copyTree(inline)
-		if err := s.sealKeys(t, s.running); err != nil {
+		if err := s.sealSecrets(t, s.running); err != nil {
 			return err
 		}
 		if err := normalizeWith(t, s.running); err != nil {

@@ -43,6 +43,12 @@ func copyTree(d *gen.Device) *gen.Device {
 	}
 	if d.System != nil {
 		out.System = &gen.NtpagentSystem_System{Sysname: ptr(d.System.Sysname)}
+		if d.System.LocalUser != nil {
+			out.System.LocalUser = make(map[string]*gen.NtpagentSystem_System_LocalUser, len(d.System.LocalUser))
+			for k, v := range d.System.LocalUser {
+				out.System.LocalUser[k] = copyUser(v)
+			}
+		}
 	}
 	n := d.Ntp
 	if n == nil {
@@ -154,6 +160,20 @@ func copyKey(v *gen.NtpagentNtp_Ntp_Authentication_Key) *gen.NtpagentNtp_Ntp_Aut
 	return &gen.NtpagentNtp_Ntp_Authentication_Key{KeyId: ptr(v.KeyId), KeyValue: ptr(v.KeyValue), Mode: v.Mode, Trusted: ptr(v.Trusted)}
 }
 
+func copyUser(v *gen.NtpagentSystem_System_LocalUser) *gen.NtpagentSystem_System_LocalUser {
+	if v == nil {
+		return nil
+	}
+	return &gen.NtpagentSystem_System_LocalUser{Name: ptr(v.Name), Role: v.Role, Password: ptr(v.Password), AuthorizedKey: slices.Clone(v.AuthorizedKey)}
+}
+
+func equalUser(a, b *gen.NtpagentSystem_System_LocalUser) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return eq(a.Name, b.Name) && a.Role == b.Role && eq(a.Password, b.Password) && slices.Equal(a.AuthorizedKey, b.AuthorizedKey)
+}
+
 func equalPeer(a, b *gen.NtpagentNtp_Ntp_UnicastPeer) bool {
 	if a == b {
 		return true
@@ -197,12 +217,13 @@ func equalMap[K comparable, V any](a, b map[K]*V, f func(x, y *V) bool) bool {
 	return true
 }
 
-// equalTop compares everything but the three lists: /ntp/unsync,
+// equalTop compares everything but the three lists of /ntp: /ntp/unsync,
 // /ntp/authentication/enable, /ntp/allow-unauthenticated-passive-peers and
-// /system.
+// /system (its local users included: they are few, and the journal records
+// /system whole).
 func equalTop(a, b *gen.Device) bool {
 	an, bn := a.GetNtp(), b.GetNtp()
-	return eq(sysnamePtr(a), sysnamePtr(b)) &&
+	return eq(sysnamePtr(a), sysnamePtr(b)) && equalMap(localUsers(a), localUsers(b), equalUser) &&
 		eq(unsyncDec(an), unsyncDec(bn)) && eq(unsyncMax(an), unsyncMax(bn)) &&
 		eq(authEnable(an), authEnable(bn)) && eq(allowUnauthPassive(an), allowUnauthPassive(bn))
 }
@@ -233,6 +254,13 @@ func allowUnauthPassive(n *gen.NtpagentNtp_Ntp) *bool {
 		return nil
 	}
 	return n.AllowUnauthenticatedPassivePeers
+}
+
+func localUsers(d *gen.Device) map[string]*gen.NtpagentSystem_System_LocalUser {
+	if d == nil || d.System == nil {
+		return nil
+	}
+	return d.System.LocalUser
 }
 
 func peers(d *gen.Device) map[gen.NtpagentNtp_Ntp_UnicastPeer_Key]*gen.NtpagentNtp_Ntp_UnicastPeer {
@@ -266,7 +294,7 @@ func equalTree(a, b *gen.Device) bool {
 }
 
 // normalize turns a tree as an edit left it into the stored form (key
-// values are sealed before, by Store.sealKeys): empty containers and lists
+// values are sealed and passwords hashed before, by Store.sealSecrets): empty containers and lists
 // removed (with-defaults "explicit": what is not set is absent). It refuses config false data,
 // list entries whose keys disagree with their list key, and strings that
 // are not UTF-8.
@@ -376,8 +404,25 @@ func normalizeInto(d, base *gen.Device, diff *entryDiff) error {
 			d.Ntp = nil
 		}
 	}
-	if d.System != nil && d.System.Sysname == nil {
-		d.System = nil
+	if sys := d.System; sys != nil {
+		bu := localUsers(base)
+		for name, u := range sys.LocalUser {
+			if u == nil || !eq(u.Name, &name) {
+				return rpcerror.New(rpcerror.TagInvalidValue, rules.UserPath(name, ""), "The name of local user %s does not match its list key.", name)
+			}
+			if len(u.AuthorizedKey) == 0 {
+				u.AuthorizedKey = nil
+			}
+			if q, ok := bu[name]; ok && q != u && equalUser(q, u) {
+				sys.LocalUser[name] = q
+			}
+		}
+		if len(sys.LocalUser) == 0 {
+			sys.LocalUser = nil
+		}
+		if sys.Sysname == nil && sys.LocalUser == nil {
+			d.System = nil
+		}
 	}
 	return checkUTF8(d)
 }
@@ -406,6 +451,19 @@ func checkUTF8(d *gen.Device) error {
 	}
 	if d.System != nil && bad(d.System.Sysname) {
 		return fail("/ntps:system/ntps:sysname")
+	}
+	for name, u := range localUsers(d) {
+		if !utf8.ValidString(name) {
+			return fail("/ntps:system/ntps:local-user")
+		}
+		if bad(u.Password) {
+			return fail(rules.UserPath(name, "password"))
+		}
+		for _, k := range u.AuthorizedKey {
+			if !utf8.ValidString(k) {
+				return fail(rules.UserPath(name, "authorized-key"))
+			}
+		}
 	}
 	for id, k := range keys(d) {
 		if bad(k.KeyValue) {
@@ -516,6 +574,33 @@ func diffTrees(a, b *gen.Device) []EditedPath {
 	}
 	as, bs := sysnamePtr(a), sysnamePtr(b)
 	leaf("/ntps:system/ntps:sysname", as, bs, eq(as, bs))
+	us := unionKeys(localUsers(a), localUsers(b))
+	slices.Sort(us)
+	for _, name := range us {
+		x, y := localUsers(a)[name], localUsers(b)[name]
+		p := func(l string) string { return rules.UserPath(name, l) }
+		switch {
+		case x == nil:
+			out = append(out, EditedPath{p(""), "create"})
+		case y == nil:
+			out = append(out, EditedPath{p(""), "delete"})
+		case !equalUser(x, y):
+			if x.Role != y.Role {
+				out = append(out, EditedPath{p("role"), enumOp(x.Role, y.Role)})
+			}
+			leaf(p("password"), x.Password, y.Password, eq(x.Password, y.Password))
+			for _, k := range x.AuthorizedKey {
+				if !slices.Contains(y.AuthorizedKey, k) {
+					out = append(out, EditedPath{rules.UserKeyPath(name, k), "delete"})
+				}
+			}
+			for _, k := range y.AuthorizedKey {
+				if !slices.Contains(x.AuthorizedKey, k) {
+					out = append(out, EditedPath{rules.UserKeyPath(name, k), "create"})
+				}
+			}
+		}
+	}
 	an, bn := a.GetNtp(), b.GetNtp()
 	u1, u2 := unsyncMax(an), unsyncMax(bn)
 	leaf(rules.UnsyncPath("max-poll-interval"), u1, u2, eq(u1, u2))
@@ -580,7 +665,7 @@ func diffTrees(a, b *gen.Device) []EditedPath {
 			out = append(out, EditedPath{p(""), "delete"})
 		case !equalKey(x, y):
 			if x.Mode != y.Mode {
-				out = append(out, EditedPath{p("mode"), modeOp(x.Mode, y.Mode)})
+				out = append(out, EditedPath{p("mode"), enumOp(x.Mode, y.Mode)})
 			}
 			leaf(p("key-value"), x.KeyValue, y.KeyValue, eq(x.KeyValue, y.KeyValue))
 			leaf(p("trusted"), x.Trusted, y.Trusted, eq(x.Trusted, y.Trusted))
@@ -589,7 +674,9 @@ func diffTrees(a, b *gen.Device) []EditedPath {
 	return out
 }
 
-func modeOp(x, y gen.E_NtpagentNtp_Ntp_Authentication_Key_Mode) string {
+// enumOp is the operation that changes an enumeration leaf from x to y (0:
+// not set).
+func enumOp[E ~int64](x, y E) string {
 	switch {
 	case x == 0:
 		return "create"

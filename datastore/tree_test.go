@@ -51,6 +51,11 @@ func fillAll(v reflect.Value, entry *yang.Entry) {
 			fv.Set(e)
 		case reflect.Int64: // enumeration
 			fv.SetInt(1)
+		case reflect.Slice: // leaf-list: two entries
+			sl := reflect.MakeSlice(fv.Type(), 2, 2)
+			setScalar(sl.Index(0), 5)
+			setScalar(sl.Index(1), 7)
+			fv.Set(sl)
 		case reflect.Map:
 			ev := reflect.New(fv.Type().Elem().Elem())
 			fillAll(ev.Elem(), f.entry)
@@ -135,6 +140,15 @@ func mutateNth(v reflect.Value, entry *yang.Entry, n *int, keyNames []string) (d
 						return true, true
 					}
 				}
+				return true, false
+			}
+			*n--
+		case reflect.Slice:
+			if fv.Len() == 0 {
+				continue
+			}
+			if *n == 0 {
+				setScalar(fv.Index(fv.Len()-1), 6)
 				return true, false
 			}
 			*n--
@@ -224,6 +238,7 @@ func TestTreeHelpersCoverEverySchemaField(t *testing.T) {
 		func(x *gen.Device) { x.Ntp.UnicastPeer = nil },
 		func(x *gen.Device) { x.Ntp.Authentication.Key = nil },
 		func(x *gen.Device) { x.Ntp.SourceInterface = nil },
+		func(x *gen.Device) { x.System.LocalUser = nil },
 		func(x *gen.Device) {
 			x.Ntp.Unsync = nil
 			x.System = nil

@@ -419,7 +419,7 @@ func (s *Server) checkPassword(meta ssh.ConnMetadata, pw []byte) (*ssh.Permissio
 	if !s.backoff.begin(src) {
 		return nil, fmt.Errorf("server: %s is backing off after failed logins", src)
 	}
-	role, ok := s.users.current().checkPassword(meta.User(), pw, s.dummyHash)
+	role, ok := checkPassword(s.lookupUser(meta.User()), pw, s.dummyHash)
 	if !ok {
 		s.log.Info("ssh password refused", "user", meta.User(), "source", hostOf(meta.RemoteAddr()))
 		return nil, errors.New("server: wrong user or password")
@@ -433,11 +433,15 @@ func (s *Server) checkKey(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permis
 	if s.backoff.blocked(src) {
 		return nil, fmt.Errorf("server: %s is backing off after failed logins", src)
 	}
-	role, ok := s.users.current().checkKey(meta.User(), key)
+	role, ok := checkKey(s.lookupUser(meta.User()), key)
 	if !ok {
 		return nil, errors.New("server: key not authorized")
 	}
 	return &ssh.Permissions{Extensions: map[string]string{"role": string(role)}}, nil
+}
+
+func (s *Server) lookupUser(name string) *User {
+	return lookupUser(s.cfg.Store.Shared(datastore.Running), s.users.current(), name)
 }
 
 func hostOf(a net.Addr) string {

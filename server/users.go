@@ -17,6 +17,8 @@ import (
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/crypto/ssh"
 
+	"github.com/ntpagent/ntpagent/datastore/rules"
+	"github.com/ntpagent/ntpagent/gen"
 	"github.com/ntpagent/ntpagent/internal/atomicfile"
 )
 
@@ -162,9 +164,9 @@ func (u *Users) AddKey(name, line string) error {
 	return nil
 }
 
-// checkPassword returns the user's role when the password matches.
-func (u *Users) checkPassword(name string, password, dummyHash []byte) (Role, bool) {
-	x := u.find(name)
+// checkPassword returns the role of user x (nil: no such user) when the
+// password matches.
+func checkPassword(x *User, password, dummyHash []byte) (Role, bool) {
 	if x == nil || x.PasswordHash == "" {
 		// Spend the same time as a real check so that names cannot be probed.
 		_ = bcrypt.CompareHashAndPassword(dummyHash, password)
@@ -176,8 +178,9 @@ func (u *Users) checkPassword(name string, password, dummyHash []byte) (Role, bo
 	return x.Role, true
 }
 
-func (u *Users) checkKey(name string, key ssh.PublicKey) (Role, bool) {
-	x := u.find(name)
+// checkKey returns the role of user x (nil: no such user) when key is one
+// of its authorized keys.
+func checkKey(x *User, key ssh.PublicKey) (Role, bool) {
 	if x == nil {
 		return "", false
 	}
@@ -189,6 +192,27 @@ func (u *Users) checkKey(name string, key ssh.PublicKey) (Role, bool) {
 		}
 	}
 	return "", false
+}
+
+// lookupUser finds the user who logs in as name. The local users of the
+// running configuration (/system/local-user) come first: a name configured
+// there is that user, whatever the users file says of the same name. The
+// users file holds the users of the first setup and of recovery (a user
+// added there under a name the configuration does not use can always log
+// in). nil when neither knows the name.
+func lookupUser(running *gen.Device, file *Users, name string) *User {
+	if u := running.GetSystem().GetLocalUser(name); u != nil {
+		x := &User{Name: name, Role: RoleOperator, AuthorizedKeys: u.AuthorizedKey}
+		if u.Role == gen.NtpagentSystem_System_LocalUser_Role_admin {
+			x.Role = RoleAdmin
+		}
+		// The datastore stores only hashes; anything else never matches.
+		if p := u.GetPassword(); rules.IsPasswordHash(p) {
+			x.PasswordHash = p
+		}
+		return x
+	}
+	return file.find(name)
 }
 
 // randomPassword returns a 20-character password from an unambiguous alphabet.

@@ -23,14 +23,7 @@ func TestUsersFileReloadedWithoutRestart(t *testing.T) {
 	}
 
 	// Add a user with a password, and a key for the operator.
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := ssh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer := newSigner(t)
 	u, err := LoadUsers(path)
 	if err != nil {
 		t.Fatal(err)
@@ -66,4 +59,100 @@ func TestUsersFileReloadedWithoutRestart(t *testing.T) {
 		t.Fatal("removed user still logs in")
 	}
 	wantOK(t, dialNC(t, a.addr, a.adminPassword(), true).rpc(`<discard-changes/>`))
+}
+
+const systemNS = "urn:ntpagent:yang:ntpagent-system"
+
+func localUserConfig(name, role, password, keyLine string) string {
+	x := `<config><system xmlns="` + systemNS + `"><local-user><name>` + name + `</name><role>` + role + `</role>`
+	if password != "" {
+		x += `<password>` + password + `</password>`
+	}
+	if keyLine != "" {
+		x += `<authorized-key>` + keyLine + `</authorized-key>`
+	}
+	return x + `</local-user></system></config>`
+}
+
+// A user configured through NETCONF (/system/local-user) logs in over SSH
+// with its password and its key, in its role, as soon as the commit is
+// done; the stored password is a bcrypt hash that only the admin role
+// reads: an operator's get-config and get leave it out.
+func TestLocalUserConfiguredOverNETCONFLogsIn(t *testing.T) {
+	a := startAgent(t)
+	const carolPassword = "carol-secret-1"
+	signer := newSigner(t)
+	keyLine := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey())))
+	if _, err := dialNCErr(t, a.addr, sshConfig("carol", ssh.Password(carolPassword)), true); err == nil {
+		t.Fatal("carol logged in before she was configured")
+	}
+	admin := dialNC(t, a.addr, a.adminPassword(), true)
+	wantOK(t, admin.rpc(`<edit-config><target><candidate/></target>`+localUserConfig("carol", "admin", carolPassword, keyLine)+`</edit-config>`))
+	if _, err := dialNCErr(t, a.addr, sshConfig("carol", ssh.Password(carolPassword)), true); err == nil {
+		t.Fatal("carol logged in with an uncommitted candidate")
+	}
+	wantOK(t, admin.rpc(`<commit/>`))
+
+	carol := dialNC(t, a.addr, sshConfig("carol", ssh.Password(carolPassword)), true)
+	wantOK(t, carol.rpc(`<lock><target><candidate/></target></lock>`)) // role admin
+	wantOK(t, carol.rpc(`<unlock><target><candidate/></target></unlock>`))
+	dialNC(t, a.addr, sshConfig("carol", ssh.PublicKeys(signer)), true)
+	if _, err := dialNCErr(t, a.addr, sshConfig("carol", ssh.Password("wrong")), true); err == nil {
+		t.Fatal("carol logged in with a wrong password")
+	}
+
+	getConfig := `<get-config><source><running/></source><filter><system xmlns="` + systemNS + `"/></filter></get-config>`
+	full := admin.rpc(getConfig)
+	if !strings.Contains(full, "<password>$2") || strings.Contains(full, carolPassword) {
+		t.Fatalf("admin get-config: want the bcrypt hash and never the password:\n%s", full)
+	}
+	op := dialNC(t, a.addr, a.operator(), true)
+	for _, rpc := range []string{getConfig, `<get-config><source><running/></source></get-config>`, `<get/>`,
+		`<get><filter><system xmlns="` + systemNS + `"><local-user><password/></local-user></system></filter></get>`} {
+		r := op.rpc(rpc)
+		if !strings.Contains(r, "<name>carol</name>") && !strings.Contains(r, "<data") {
+			t.Fatalf("operator %s: no data:\n%s", rpc, r)
+		}
+		if strings.Contains(r, "password") || strings.Contains(r, "$2") {
+			t.Fatalf("operator %s shows the password hash:\n%s", rpc, r)
+		}
+	}
+	if r := op.rpc(getConfig); !strings.Contains(r, "<name>carol</name>") || !strings.Contains(r, keyLine) {
+		t.Fatalf("operator get-config lost the user itself:\n%s", r)
+	}
+
+	// Deleting the user ends its logins.
+	wantOK(t, admin.rpc(`<edit-config><target><running/></target><config><system xmlns="`+systemNS+`"><local-user xmlns:nc="urn:ietf:params:xml:ns:netconf:base:1.0" nc:operation="delete"><name>carol</name></local-user></system></config></edit-config>`))
+	if _, err := dialNCErr(t, a.addr, sshConfig("carol", ssh.Password(carolPassword)), true); err == nil {
+		t.Fatal("a deleted user logged in")
+	}
+}
+
+// A name configured in /system/local-user is that user: the users file's
+// entry of the same name (its password, its role) no longer logs in; a
+// user only the file knows still does.
+func TestConfiguredUserTakesPrecedenceOverUsersFile(t *testing.T) {
+	a := startAgent(t)
+	admin := dialNC(t, a.addr, a.adminPassword(), true)
+	wantOK(t, admin.rpc(`<edit-config><target><running/></target>`+localUserConfig("operator", "admin", "new-operator-secret", "")+`</edit-config>`))
+	if _, err := dialNCErr(t, a.addr, a.operator(), true); err == nil {
+		t.Fatal("the users file's password of a configured name still logs in")
+	}
+	op := dialNC(t, a.addr, sshConfig("operator", ssh.Password("new-operator-secret")), true)
+	wantOK(t, op.rpc(`<lock><target><candidate/></target></lock>`)) // the configured role: admin
+	dialNC(t, a.addr, a.adminKey(), true)                           // admin is only in the file
+}
+
+// newSigner returns a new Ed25519 key to log in with.
+func newSigner(t testing.TB) ssh.Signer {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := ssh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signer
 }

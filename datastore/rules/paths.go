@@ -40,3 +40,18 @@ func KeyPath(id uint32, leaf string) string {
 
 // UnsyncPath is the instance path of a leaf of /ntp/unsync.
 func UnsyncPath(leaf string) string { return "/ntpa:ntp/ntpa:unsync/ntpa:" + leaf }
+
+// UserPath is the instance path of a local user, or of its leaf.
+func UserPath(name, leaf string) string {
+	p := "/ntps:system/ntps:local-user[ntps:name=" + quoteKey(name) + "]"
+	if leaf != "" {
+		p += "/ntps:" + leaf
+	}
+	return p
+}
+
+// UserKeyPath is the instance path of one authorized key of a local user
+// (a leaf-list entry, RFC 7950 §9.13.2).
+func UserKeyPath(name, line string) string {
+	return UserPath(name, "authorized-key") + "[.=" + quoteKey(line) + "]"
+}

@@ -84,8 +84,8 @@ func Validate(root *gen.Device, opts ...Option) error {
 // Check enforces the product rules of DESIGN §3 that YANG types do not:
 // host addresses (rule 1), key references (rule 3), minpoll ≤ maxpoll and
 // max-poll-interval with dec-step (rule 4), IPv6 peers at version 4,
-// mandatory leaves, and key values that fit their algorithm. It returns nil or
-// an rpcerror.List, in a stable order.
+// mandatory leaves, key values that fit their algorithm, and local users'
+// authorized keys. It returns nil or an rpcerror.List, in a stable order.
 func Check(root *gen.Device, opts ...Option) error {
 	o := buildOptions(opts)
 	var errs rpcerror.List
@@ -94,9 +94,10 @@ func Check(root *gen.Device, opts ...Option) error {
 		e.AppTag = appTag
 		errs = append(errs, e)
 	}
+	checkUsers(root.GetSystem(), add)
 	ntp := root.GetNtp()
 	if ntp == nil {
-		return nil
+		return errsOrNil(errs)
 	}
 
 	// Rule 4, second half (seed page step 2: the command takes both values).
@@ -171,6 +172,10 @@ func Check(root *gen.Device, opts ...Option) error {
 			}
 		}
 	}
+	return errsOrNil(errs)
+}
+
+func errsOrNil(errs rpcerror.List) error {
 	if len(errs) == 0 {
 		return nil
 	}
@@ -229,7 +234,7 @@ func modeName(m gen.E_NtpagentNtp_Ntp_Authentication_Key_Mode) string {
 	return gen.ΛEnum["E_NtpagentNtp_Ntp_Authentication_Key_Mode"][int64(m)].Name
 }
 
-func sortedKeys[K ~uint32 | ~int64, V any](m map[K]V) []K {
+func sortedKeys[K ~uint32 | ~int64 | ~string, V any](m map[K]V) []K {
 	ks := make([]K, 0, len(m))
 	for k := range m {
 		ks = append(ks, k)

@@ -22,7 +22,7 @@ var allowed = map[string][]string{
 	"datastore":           {"datastore/rpcerror", "datastore/rules", "gen", "internal/atomicfile"},
 	"datastore/xmlcodec":  {"datastore/rpcerror", "gen", "yang"},
 	"server/netconf":      {"datastore", "datastore/...", "gen", "yang"},
-	"server":              {"datastore", "gen", "yang", "server/netconf", "internal/atomicfile"},
+	"server":              {"datastore", "datastore/rules", "gen", "yang", "server/netconf", "internal/atomicfile"},
 	"server/cli":          {"datastore", "datastore/...", "gen", "server"},
 	"ntpengine/packet":    {},
 	"ntpengine/auth":      {},

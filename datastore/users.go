@@ -1,0 +1,43 @@
+package datastore
+
+import (
+	"github.com/ntpagent/ntpagent/datastore/rpcerror"
+	"github.com/ntpagent/ntpagent/datastore/rules"
+	"github.com/ntpagent/ntpagent/gen"
+)
+
+// sealSecrets turns the secrets of an edited tree t into their stored form
+// before it is normalized, validated or stored: key values into this
+// device's cipher form (sealKeys), passwords into bcrypt hashes
+// (hashPasswords). base is the tree t was edited from (nil: none).
+func (s *Store) sealSecrets(t, base *gen.Device) error {
+	if err := s.sealKeys(t, base); err != nil {
+		return err
+	}
+	return hashPasswords(t, base)
+}
+
+// hashPasswords replaces the passwords of t's local users that differ from
+// base's by what rules.PasswordToStore gives: a password given in plain
+// text is never stored, journaled or shown.
+func hashPasswords(t, base *gen.Device) error {
+	bu := localUsers(base)
+	for name, u := range localUsers(t) {
+		if u == nil || u.Password == nil {
+			continue
+		}
+		old := ""
+		if q := bu[name]; q != nil && q.Password != nil {
+			if *q.Password == *u.Password {
+				continue
+			}
+			old = *q.Password
+		}
+		h, err := rules.PasswordToStore(*u.Password, old)
+		if err != nil {
+			return rpcerror.New(rpcerror.TagInvalidValue, rules.UserPath(name, "password"), "The password of local user %s is refused: %s.", name, err)
+		}
+		u.Password = &h
+	}
+	return nil
+}
