@@ -18,6 +18,12 @@ import (
 // richConfig exercises every command form; it is committed by a batch.
 const richConfig = `system-view
 sysname edge-7
+local-user noc role operator
+local-user noc password Noc-Pass-1
+local-user noc authorized-key ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIPzw+FWpeabqTQW9eWKUp71wGrkEy+76hEgL0tMK4Yp noc@example
+local-user carol role admin
+local-user keyless password "pass with spaces"
+local-user bare
 ntp authentication enable
 ntp authentication-keyid 1 authentication-mode md5 plain Huawei@123
 ntp authentication-keyid 2 authentication-mode sha1 cipher Two-2
@@ -65,6 +71,9 @@ func TestRoundTrip(t *testing.T) {
 	shown := a.exec(t, "display current-configuration")
 	if !strings.Contains(shown, "cipher %^%#") || strings.Contains(shown, "Huawei@123") {
 		t.Fatalf("keys must be shown only in cipher form:\n%s", shown)
+	}
+	if !strings.Contains(shown, "local-user noc password irreversible-cipher $2") || strings.Contains(shown, "Noc-Pass-1") || strings.Contains(shown, "with spaces") {
+		t.Fatalf("passwords must be shown only as bcrypt hashes:\n%s", shown)
 	}
 
 	b := newEnv(t)

@@ -133,8 +133,13 @@ func (s *session) edit(apply func(root *gen.Device) error) error {
 // prune removes containers and lists a CLI undo left empty, so that the
 // candidate holds exactly what is configured.
 func prune(root *gen.Device) {
-	if sys := root.System; sys != nil && sys.Sysname == nil {
-		root.System = nil
+	if sys := root.System; sys != nil {
+		if len(sys.LocalUser) == 0 {
+			sys.LocalUser = nil
+		}
+		if sys.Sysname == nil && sys.LocalUser == nil {
+			root.System = nil
+		}
 	}
 	ntp := root.Ntp
 	if ntp == nil {

@@ -11,7 +11,7 @@ import (
 )
 
 // configLines renders a configuration tree as the CLI commands that make it,
-// in a canonical order: sysname; authentication (enable, keys, trusted keys)
+// in a canonical order: sysname; local users (userLines); authentication (enable, keys, trusted keys)
 // first so that peers find their keys; whether unauthenticated passive peers
 // may be selected; the unsync poll cap; the source
 // interfaces (IPv4, IPv6); the peers (IPv4 in numeric order, then IPv6, then
@@ -19,13 +19,17 @@ import (
 // when they hold the default, so that feeding the lines back reproduces the
 // same tree. Key values are shown only in cipher form, and only with
 // showKeys (the admin role): other users see "******" in their place, as
-// VRP shows keys to users without the level to read them.
+// VRP shows keys to users without the level to read them. Password hashes
+// are shown with showKeys only; for other users their lines are left out.
 //
 // Sections are separated by "#" lines, as VRP does; the parser skips them.
 func configLines(root *gen.Device, showKeys bool) []string {
 	var sections [][]string
 	if sys := root.GetSystem(); sys != nil && sys.Sysname != nil {
 		sections = append(sections, []string{"sysname " + quote(*sys.Sysname)})
+	}
+	if users := userLines(root.GetSystem(), showKeys); len(users) > 0 {
+		sections = append(sections, users)
 	}
 	ntp := root.GetNtp()
 	var lines []string
