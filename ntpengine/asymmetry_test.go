@@ -41,3 +41,18 @@ func TestAsymmetrySlope(t *testing.T) {
 		t.Errorf("slope %v before %d samples", s.slope(), asymMinSamples)
 	}
 }
+
+// TestNewestIgnoresDummyStage: after polls without reply the filter gets a
+// dummy stage (RFC 5905 A.5.7.1); the newest offset, which the default
+// discipline and selection use, stays that of the newest real sample
+// (projected with the frequency), not the dummy's zero.
+func TestNewestIgnoresDummyStage(t *testing.T) {
+	f := newClockFilter()
+	for i := range 4 {
+		f.add(FilterSample{T: float64(i * 64), Offset: 0.2, Delay: 3e-4, Dispersion: 1e-6}, 1e-6, 0)
+	}
+	f.add(FilterSample{T: 4 * 64, Delay: maxDisp, Dispersion: maxDisp}, 1e-6, 0)
+	if math.Abs(f.Newest-0.2) > 1e-9 || f.newestValid().Delay != 3e-4 {
+		t.Errorf("newest %v (delay %v) after a dummy stage, want 0.2 (3e-4)", f.Newest, f.newestValid().Delay)
+	}
+}

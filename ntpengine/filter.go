@@ -138,7 +138,9 @@ func (f *ClockFilter) add(s FilterSample, precision, freq float64) {
 	f.Offset = proj(sorted[0])
 	f.Delay = sorted[0].Delay
 	f.BestT, f.BestCorrection = sorted[0].T, sorted[0].Correction
-	f.Newest = proj(s)
+	// A dummy stage (a poll without reply, A.5.7.1) is no offset: the
+	// newest is the newest valid stage.
+	f.Newest = proj(f.newestValid())
 	j := 0.0
 	for i := 1; i < m; i++ {
 		d := proj(sorted[i]) - proj(sorted[0])
@@ -148,6 +150,17 @@ func (f *ClockFilter) add(s FilterSample, precision, freq float64) {
 		j = math.Sqrt(j / float64(m-1))
 	}
 	f.Jitter = math.Max(j, precision)
+}
+
+// newestValid is the newest stage holding a sample (not a dummy stage of a
+// poll without reply); the newest stage if none does.
+func (f *ClockFilter) newestValid() FilterSample {
+	for _, x := range f.Stages {
+		if x.Dispersion < maxDisp && x.Delay < maxDisp {
+			return x
+		}
+	}
+	return f.Stages[0]
 }
 
 // ownSlope is the rate of change of the valid stages' offsets of the

@@ -601,7 +601,7 @@ func (e *Engine) offsetNow(a *association, t float64) float64 {
 	if e.usesNewest() {
 		// The newest sample, corrected for the path's jitter
 		// asymmetry to the filter's least delay (asymmetry).
-		u = f.Newest - a.asym.slope()*math.Max(0, f.Stages[0].Delay-f.Delay)
+		u = f.Newest - a.asym.slope()*math.Max(0, f.newestValid().Delay-f.Delay)
 	}
 	return u + e.disc.freq*(t-f.t) - e.disc.phase
 }

@@ -218,7 +218,8 @@ func (e *Engine) selDist(a *association, t float64) float64 {
 	f := &a.filter
 	delay, ts, corr := f.Delay, f.BestT, f.BestCorrection
 	if e.usesNewest() {
-		delay, ts, corr = f.Stages[0].Delay, f.Stages[0].T, f.Stages[0].Correction
+		n := f.newestValid()
+		delay, ts, corr = n.Delay, n.T, n.Correction
 	}
 	age := math.Max(0, t-ts)
 	// Our slews since the sample are taken out of its offset as the
