@@ -183,10 +183,13 @@ type batch struct {
 	rs      []Received
 	handled []bool
 	out     *Replies
+	// txFrame and txOob receive the error queue's transmit reports.
+	txFrame, txOob []byte
 }
 
 func newBatch(n int) *batch {
-	return &batch{ring: newRxRing(n), rs: make([]Received, 0, n), handled: make([]bool, n), out: newReplies(n)}
+	return &batch{ring: newRxRing(n), rs: make([]Received, 0, n), handled: make([]bool, n), out: newReplies(n),
+		txFrame: make([]byte, MaxDatagram+128), txOob: make([]byte, oobSize)}
 }
 
 // readLoop reads s until it is closed: each read (one recvmmsg(2)) is
@@ -210,7 +213,7 @@ func (s *Socket) readLoop(b *batch, handle func(fd uintptr, truncated int) bool,
 		// Bounded: every round reads at least one datagram, or returns.
 		for {
 			if s.txUntil.Load() > time.Now().UnixNano() {
-				s.readTxReports(fd, len(b.rs)+cap(b.rs), tx)
+				s.readTxReports(fd, cap(b.rs), b.txFrame, b.txOob, tx)
 			}
 			n, errno := b.ring.recv(fd)
 			switch errno {

@@ -59,13 +59,12 @@ func appendTxStampRequest(b []byte) []byte {
 	return padCmsg(b, 4)
 }
 
-// readTxReports drains the error queue of fd (a datagram socket), calling
-// report for each transmit timestamp read. Reading stops at EAGAIN, at
+// readTxReports drains the error queue of fd (a datagram socket) through
+// buf (a frame: MaxDatagram and link, network and transport headers) and
+// oob, calling report for each transmit timestamp read. Reading stops at EAGAIN, at
 // another error, or after max messages (bounded: the queue fills while we
 // read). Messages that are not transmit timestamps are skipped.
-func (s *Socket) readTxReports(fd uintptr, max int, report func(Received)) {
-	buf := make([]byte, MaxDatagram+128)
-	oob := make([]byte, oobSize)
+func (s *Socket) readTxReports(fd uintptr, max int, buf, oob []byte, report func(Received)) {
 	for range max {
 		n, oobn, flags, _, err := unix.Recvmsg(int(fd), buf, oob, unix.MSG_ERRQUEUE|unix.MSG_DONTWAIT)
 		if errors.Is(err, unix.EINTR) {
