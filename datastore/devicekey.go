@@ -95,7 +95,7 @@ func (s *Store) upgradeKeys() error {
 	if n == 0 {
 		return nil
 	}
-	s.log.Warn("key values stored in plain text or in the cipher form of earlier versions were sealed with this device's key", "keys", n)
+	s.log.Warn("key values stored in plain text or in the cipher form of earlier versions were sealed with this device's key, and passwords stored in clear text hashed", "secrets", n)
 	if _, err := s.commitTree(Session{User: "system", Origin: OriginSystem}, next, "keys sealed with the device key", OriginSystem, nil); err != nil {
 		return err
 	}
@@ -105,8 +105,9 @@ func (s *Store) upgradeKeys() error {
 }
 
 // upgradeTree returns t with its key values in plain text or in the former
-// cipher form sealed with the device key (rules.KeyCipher.Upgrade), and
-// how many there were: t itself when none, else a copy (stored trees are
+// cipher form sealed with the device key (rules.KeyCipher.Upgrade) and its
+// clear-text passwords hashed (hashStoredPasswords), and how many there
+// were: t itself when none, else a copy (stored trees are
 // never changed in place).
 func (s *Store) upgradeTree(t *gen.Device) (*gen.Device, int) {
 	n := 0
@@ -126,9 +127,13 @@ func (s *Store) upgradeTree(t *gen.Device) (*gen.Device, int) {
 		n++
 	}
 	if c == nil {
+		c = t
+	}
+	c, m := hashStoredPasswords(c)
+	if n+m == 0 {
 		return t, 0
 	}
-	return c, n
+	return c, n + m
 }
 
 // Keys returns the device's key cipher: the agent opens key values with it.

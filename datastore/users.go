@@ -41,3 +41,31 @@ func hashPasswords(t, base *gen.Device) error {
 	}
 	return nil
 }
+
+// hashStoredPasswords returns t with the passwords that are not bcrypt
+// hashes (only a running.json made by hand holds them) replaced by their
+// hash, and how many there were: t itself when none, else a copy (stored
+// trees are never changed in place). A password bcrypt cannot take (empty,
+// over 72 bytes) is removed, so that it is never kept in clear text: the
+// user then logs in only with a key.
+func hashStoredPasswords(t *gen.Device) (*gen.Device, int) {
+	n := 0
+	c := t
+	for name, u := range localUsers(t) {
+		if u == nil || u.Password == nil || rules.IsPasswordHash(*u.Password) {
+			continue
+		}
+		if c == t {
+			c = copyTree(t)
+		}
+		cu := c.System.LocalUser[name]
+		h, err := rules.PasswordToStore(*u.Password, "")
+		if err != nil {
+			cu.Password = nil
+		} else {
+			cu.Password = &h
+		}
+		n++
+	}
+	return c, n
+}

@@ -2,6 +2,8 @@ package datastore
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"golang.org/x/crypto/bcrypt"
@@ -149,5 +151,33 @@ func TestWithoutKeyValuesOmitsPasswordHashes(t *testing.T) {
 	}
 	if stored.GetSystem().GetLocalUser("carol").Password == nil {
 		t.Fatal("the stored tree was changed")
+	}
+}
+
+// A running.json made by hand may give passwords in clear text: they are
+// hashed before the first journal record, so after the first start no
+// file holds them.
+func TestHandMadeRunningJSONPasswordsAreHashedAtFirstStart(t *testing.T) {
+	const plain = "Hand-Made-Password-42"
+	hand := &gen.Device{}
+	if err := setUserPassword("carol", plain)(hand); err != nil {
+		t.Fatal(err)
+	}
+	js, err := emitRFC7951(hand)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, runningName), js, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := openStore(t, dir, nil)
+	h := storedPassword(t, s, Running, "carol")
+	if bcrypt.CompareHashAndPassword([]byte(h), []byte(plain)) != nil {
+		t.Fatalf("running holds %q, want the hash of the hand-made password", h)
+	}
+	s.Close()
+	if names := filesHolding(t, dir, plain); len(names) > 0 {
+		t.Errorf("%v still hold the clear-text password", names)
 	}
 }
