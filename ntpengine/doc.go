@@ -84,7 +84,8 @@
 // theta - lambda), midpoint (p, 0, theta), and highpoint (p, +1, theta +
 // lambda), where lambda is the root synchronization distance", and keeps
 // the intersection a majority agrees on. The engine keeps that
-// intersection algorithm (Marzullo's, with the RFC's midpoint rule), the
+// intersection algorithm (Marzullo's, but without the RFC's rule that
+// the truechimers' midpoints lie in the intersection: see intersect), the
 // clustering of §11.2.2 and the 1/lambda weights of §11.2.3, and departs
 // from the RFC in what lambda is, because the RFC's root distance is
 // several milliseconds wide even on a quiet LAN (the MINDISP floor of

@@ -80,7 +80,8 @@ func TestIntersection(t *testing.T) {
 		{"RFC5905 §11.2.1 two of four far away: no majority", []candidate{cand("A", 0, 0.01), cand("B", 0.001, 0.01), cand("C", 1, 0.01), cand("D", 1.001, 0.01)}, "", false},
 		{"RFC5905 §11.2.1 two disjoint: no majority", []candidate{cand("A", 0, 0.01), cand("B", 1, 0.01)}, "", false},
 		{"RFC5905 §11.2.1 two overlapping with midpoints inside", []candidate{cand("A", 0, 0.02), cand("B", 0.005, 0.02)}, "AB", true},
-		{"RFC5905 §11.2.1 overlap without the midpoints: no majority", []candidate{cand("A", 0, 0.01), cand("B", 0.015, 0.01)}, "", false},
+		{"RFC5905 §11.2.1 overlap without the midpoints: both truechimers (the midpoint rule is not kept)", []candidate{cand("A", 0, 0.01), cand("B", 0.015, 0.01)}, "AB", true},
+		{"RFC5905 §11.2.1 a wide interval reaching a narrow one: both truechimers", []candidate{cand("A", 0, 0.0003), cand("B", 0.2, 0.5)}, "AB", true},
 		{"RFC5905 §11.2.1 single candidate", []candidate{cand("A", 0.3, 0.01)}, "A", true},
 		{"RFC5905 §11.2.1 no candidates", nil, "", false},
 	} {

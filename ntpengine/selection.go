@@ -25,10 +25,21 @@ type candidate struct {
 	prefer bool
 }
 
-// intersect is the selection algorithm of RFC 5905 §11.2.1: it finds the
-// smallest interval containing points of the correctness intervals of a
-// majority of the candidates and returns the truechimers (whose offsets
-// lie inside it). ok is false when no majority agrees.
+// intersect is the selection algorithm of RFC 5905 §11.2.1 (Marzullo's):
+// it finds the smallest interval that the correctness intervals of a
+// majority of the candidates all reach, and returns the truechimers, the
+// candidates whose intervals reach it. ok is false when no majority
+// agrees.
+//
+// It departs from the RFC in one respect: the RFC also requires the
+// midpoints (offsets) of the truechimers to lie in that interval, and
+// counts those outside against the majority. With intervals as wide as
+// each sample's error bound (selDist) their widths differ a hundredfold
+// between a near and a far source, and the far one's offset lies outside
+// the near one's interval as a matter of course although both intervals
+// contain the true time: with two sources that is "no majority". A
+// falseticker is still one whose interval misses the majority's, and the
+// far truechimer is not combined (combinable).
 func intersect(c []candidate) (trues []candidate, low, high float64, ok bool) {
 	n := len(c)
 	if n == 0 {
@@ -36,11 +47,11 @@ func intersect(c []candidate) (trues []candidate, low, high float64, ok bool) {
 	}
 	type edge struct {
 		v   float64
-		typ int // -1 lower, 0 midpoint, +1 upper
+		typ int // -1 lower, +1 upper
 	}
-	e := make([]edge, 0, 3*n)
+	e := make([]edge, 0, 2*n)
 	for _, x := range c {
-		e = append(e, edge{x.offset - x.dist, -1}, edge{x.offset, 0}, edge{x.offset + x.dist, 1})
+		e = append(e, edge{x.offset - x.dist, -1}, edge{x.offset + x.dist, 1})
 	}
 	slices.SortFunc(e, func(a, b edge) int {
 		if c := cmp.Compare(a.v, b.v); c != 0 {
@@ -49,16 +60,13 @@ func intersect(c []candidate) (trues []candidate, low, high float64, ok bool) {
 		return a.typ - b.typ
 	})
 	for allow := 0; 2*allow < n; allow++ {
-		found, chime := 0, 0
+		chime := 0
 		low, high = math.Inf(1), math.Inf(-1)
 		for i := 0; i < len(e); i++ {
 			chime -= e[i].typ
 			if chime >= n-allow {
 				low = e[i].v
 				break
-			}
-			if e[i].typ == 0 {
-				found++
 			}
 		}
 		chime = 0
@@ -68,14 +76,8 @@ func intersect(c []candidate) (trues []candidate, low, high float64, ok bool) {
 				high = e[i].v
 				break
 			}
-			if e[i].typ == 0 {
-				found++
-			}
 		}
-		if found > allow {
-			continue
-		}
-		if high > low {
+		if high >= low {
 			ok = true
 			break
 		}
@@ -85,11 +87,11 @@ func intersect(c []candidate) (trues []candidate, low, high float64, ok bool) {
 	}
 	trues = make([]candidate, 0, n)
 	for _, x := range c {
-		if x.offset >= low && x.offset <= high {
+		if x.offset-x.dist <= high && x.offset+x.dist >= low {
 			trues = append(trues, x)
 		}
 	}
-	return trues, low, high, len(trues) > 0
+	return trues, low, high, 2*len(trues) > n
 }
 
 // cluster is the clustering algorithm of RFC 5905 §11.2.2: survivors are
