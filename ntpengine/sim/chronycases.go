@@ -365,7 +365,8 @@ func ChronyCases() []ChronyCase {
 		// Both nodes have both as servers (each itself too); node 1 is
 		// also a local stratum-1 reference.
 		Adjust: func(w *World) {
-			both := []Source{{Node: NodeName(1)}, {Node: NodeName(2)}}
+			ib := w.Nodes[1].Sources[0].IBurst
+			both := []Source{{Node: NodeName(1), IBurst: ib}, {Node: NodeName(2), IBurst: ib}}
 			w.Nodes[0].Sources = append([]Source(nil), both...)
 			w.Nodes[1].Sources = append([]Source(nil), both...)
 		}})

@@ -306,3 +306,20 @@ func TestTxTimestampsGiveInterleavedMode(t *testing.T) {
 		}
 	}
 }
+
+// TestChronyCasesIBurstReachesEverySource: a case runs with iburst on
+// every source of its clients exactly when its parameters say so.
+func TestChronyCasesIBurstReachesEverySource(t *testing.T) {
+	for _, c := range ChronyCases() {
+		for _, n := range c.World().Nodes {
+			if !n.Measured {
+				continue
+			}
+			for _, s := range n.Sources {
+				if s.IBurst != c.Params.IBurst {
+					t.Errorf("%s: %s's source %s has iburst %v", c.Key(), n.Name, s.Node, s.IBurst)
+				}
+			}
+		}
+	}
+}
