@@ -580,7 +580,7 @@ func (a *Agent) event(ev ntpengine.Event) {
 	a.log.Log(context.Background(), level, "ntp event", "kind", string(ev.Kind), "assoc", ev.AssocKey, "msg", ev.Message)
 	switch ev.Kind {
 	case ntpengine.EventUnreachable, ntpengine.EventPreempt:
-		// A domain peer re-resolves its name (DESIGN §3).
+		// A domain peer re-resolves its name: its address may have moved.
 		for _, pp := range a.plan.peers {
 			if pp.key == ev.AssocKey && pp.kind == rules.Domain {
 				if r := a.names[nameKey{pp.vpn, pp.address}]; r != nil {

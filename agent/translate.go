@@ -165,7 +165,7 @@ func translate(root *gen.Device, base ntpengine.Config, resolved func(name, vpn 
 			SourceInterface: ifname,
 		}
 		if pp.ip.IsValid() && pp.ip.Is6() && pp.cfg.Version != 4 {
-			// An IPv6 peer always speaks version 4 (DESIGN §3); a name
+			// An IPv6 peer always speaks version 4 (NTPv4 is the first version with IPv6, RFC 5905 §1); a name
 			// that resolved to IPv6 is held to it too.
 			pp.cfg.Version = 4
 		}

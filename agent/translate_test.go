@@ -14,7 +14,7 @@ import (
 
 func noNames(name, _ string) (netip.Addr, string) { return netip.Addr{}, "resolving " + name }
 
-// Every leaf of the configuration reaches the engine's Config (DESIGN §3).
+// Every leaf of the configuration reaches the engine's Config.
 func TestTranslateCarriesEveryLeaf(t *testing.T) {
 	t.Parallel()
 	kc, err := rules.NewKeyCipher(make([]byte, rules.DeviceKeySize))

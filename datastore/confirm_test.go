@@ -151,7 +151,7 @@ func TestConfirmedCommit(t *testing.T) {
 				t.Fatalf("err %v", err)
 			}
 		}},
-		{"DESIGN-4 rollback to a commit id is refused while a confirmed commit is pending", func(t *testing.T, s *Store, clk fakeClock) {
+		{"rollback to a commit id is refused while a confirmed commit is pending", func(t *testing.T, s *Store, clk fakeClock) {
 			mustCommit(t, s, alice, CommitOptions{Confirmed: true})
 			if _, err := s.Rollback(alice, 1, ""); tagOf(err) != rpcerror.TagInUse {
 				t.Fatalf("err %v", err)

@@ -17,7 +17,7 @@ import (
 )
 
 // TestOperations: one row per rule of RFC 6241 (section in the name) or of
-// DESIGN §4, each on a fresh store holding one committed peer 10.0.0.1.
+// the datastore's own rules (datastore/doc.go), each on a fresh store holding one committed peer 10.0.0.1.
 func TestOperations(t *testing.T) {
 	base := map[string]uint8{"10.0.0.1": 6}
 	tests := []struct {
@@ -166,7 +166,7 @@ func TestOperations(t *testing.T) {
 				t.Error("edit of locked running allowed")
 			}
 		}},
-		{"DESIGN-3 a plain key-value is stored in cipher form; repeating the edit changes nothing", func(t *testing.T, s *Store) {
+		{"a plain key-value is stored in cipher form; repeating the edit changes nothing", func(t *testing.T, s *Store) {
 			setKey := func(d *gen.Device) error {
 				k := d.GetOrCreateNtp().GetOrCreateAuthentication().GetOrCreateKey(7)
 				k.SetMode(gen.NtpagentNtp_Ntp_Authentication_Key_Mode_md5)
@@ -450,7 +450,7 @@ func TestOperations(t *testing.T) {
 				t.Error("candidate equal to running counts as modified")
 			}
 		}},
-		{"DESIGN-4 rollback to a commit id is a new commit with that content", func(t *testing.T, s *Store) {
+		{"rollback to a commit id is a new commit with that content", func(t *testing.T, s *Store) {
 			mustEdit(t, s, alice, Running, setPeer("10.0.0.2", 4))
 			mustEdit(t, s, alice, Running, delPeer("10.0.0.1"))
 			ci, err := s.Rollback(bob, 1, "back")
@@ -702,7 +702,7 @@ func TestConcurrentSessions(t *testing.T) {
 
 // A commit whose journal write fails returns operation-failed and changes
 // nothing: running, the candidate, the history and the file stay as they
-// were (the durable-commit rule of DESIGN §4 from the other side).
+// were (the durable-commit rule: a commit is acknowledged only once its journal record is durable, seen from the other side).
 func TestFailedJournalWriteChangesNothing(t *testing.T) {
 	dir := t.TempDir()
 	s := openStore(t, dir, nil)

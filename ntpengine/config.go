@@ -68,7 +68,7 @@ type RateLimit struct {
 type Config struct {
 	Peers []PeerConfig
 	// UnsyncMaxPoll and UnsyncDecStep define the unsync poll cap of
-	// DESIGN §3; both 0 = unset.
+	// both 0 = unset.
 	UnsyncMaxPoll, UnsyncDecStep int8
 	// AuthEnabled requires a valid MAC by a trusted key on packets of
 	// associations that have a KeyID and on mode-1 packets that mobilize
@@ -86,7 +86,7 @@ type Config struct {
 	// access and authentication policy).
 	AllowUnauthenticatedPassive bool
 	// MaxClock is the number of associations above which preemptible ones
-	// are demobilized (DESIGN §3); 0 → 10.
+	// are demobilized (ntpd's maxclock); 0 → 10.
 	MaxClock int
 	// MaxEphemeral bounds symmetric passive associations; 0 → 16,
 	// negative → none are created.

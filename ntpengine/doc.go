@@ -4,7 +4,7 @@
 // limiting and Kiss-o'-Death, the on-wire checks of §8, the clock filter
 // (§10), selection, cluster and combine (§11.2), the clock discipline
 // (§11.3), the poll process with burst (§13) and the product's unsync
-// poll cap, preferred and preemptible associations (DESIGN §3).
+// poll cap, preferred and preemptible associations.
 //
 // The engine owns no socket, goroutine, wall clock or global randomness.
 // The caller (the agent over netio, or ntpengine/sim) owns time and I/O:

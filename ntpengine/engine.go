@@ -472,13 +472,13 @@ func (e *Engine) poll(a *association, t float64) {
 		}
 		hpoll = e.disc.poll
 	}
-	// Preemption (DESIGN §3).
+	// Preemption: see PeerConfig.Preempt.
 	if (a.cfg.Preempt || a.ephemeral) && e.active() > e.cfg.maxClock() &&
 		(a.unreach >= unreachLim || a.rejectCount >= preemptRejects) {
 		e.preempt(a, t)
 		return
 	}
-	// Unsync poll cap (DESIGN §3): while unsynchronized, never poll slower
+	// Unsync poll cap: while unsynchronized, never poll slower
 	// than 2^UnsyncMaxPoll and drop by UnsyncDecStep at every poll.
 	if e.cfg.UnsyncMaxPoll != 0 && !e.synchronized() {
 		hpoll = min(hpoll, e.cfg.UnsyncMaxPoll, a.hpoll-e.cfg.UnsyncDecStep)

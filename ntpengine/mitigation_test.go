@@ -115,7 +115,7 @@ func TestCluster(t *testing.T) {
 			t.Errorf("survivors %q", keys(s))
 		}
 	})
-	t.Run("DESIGN §3 prefer peer never cast off", func(t *testing.T) {
+	t.Run("prefer peer never cast off", func(t *testing.T) {
 		c := append([]candidate(nil), five...)
 		c[4].prefer = true
 		s, _ := cluster(c)
@@ -173,9 +173,9 @@ func TestSelectionStatuses(t *testing.T) {
 	}{
 		{"RFC5905 §11.2 lowest stratum survivor is system peer", "", "B",
 			map[string]string{"A": StatusCandidate, "B": StatusSysPeer, "C": StatusCandidate, "F": StatusFalseticker, "U": StatusReject}},
-		{"DESIGN §3 prefer peer is system peer when it survives", "C", "C",
+		{"prefer peer is system peer when it survives", "C", "C",
 			map[string]string{"A": StatusCandidate, "B": StatusCandidate, "C": StatusSysPeer, "F": StatusFalseticker}},
-		{"DESIGN §3 prefer peer that is a falseticker is not used", "F", "B",
+		{"prefer peer that is a falseticker is not used", "F", "B",
 			map[string]string{"B": StatusSysPeer, "F": StatusFalseticker}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -198,7 +198,7 @@ func TestSelectionStatuses(t *testing.T) {
 				}
 			}
 			if tc.prefer == "C" && math.Abs(e.sys.offset-0.0015) > 1e-9 {
-				t.Errorf("DESIGN §3 prefer offset used alone: %v", e.sys.offset)
+				t.Errorf("prefer offset used alone: %v", e.sys.offset)
 			}
 		})
 	}

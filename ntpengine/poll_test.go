@@ -25,7 +25,9 @@ func pollExponents(e *Engine, a *association, n int) []int8 {
 	return out
 }
 
-// TestUnsyncPollCap: DESIGN §3 unsync max-poll-interval / dec-step.
+// TestUnsyncPollCap: unsync max-poll-interval / dec-step (while unsynchronized
+// no association polls slower than 2^max-poll-interval; each poll without
+// synchronization lowers the exponent by dec-step, down to minpoll).
 func TestUnsyncPollCap(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -34,11 +36,11 @@ func TestUnsyncPollCap(t *testing.T) {
 		synced bool
 		want   []int8
 	}{
-		{"DESIGN §3 unsynchronized: capped, then dec-step per poll down to minpoll",
+		{"unsynchronized: capped, then dec-step per poll down to minpoll",
 			Config{UnsyncMaxPoll: 8, UnsyncDecStep: 1}, 10, false, []int8{8, 7, 6, 5, 4, 4}},
-		{"DESIGN §3 dec-step 2", Config{UnsyncMaxPoll: 9, UnsyncDecStep: 2}, 10, false, []int8{8, 6, 4, 4}},
-		{"DESIGN §3 unset: poll unchanged while unreachable (below the unreach threshold)", Config{}, 10, false, []int8{10, 10, 10}},
-		{"DESIGN §3 synchronized: no cap", Config{UnsyncMaxPoll: 8, UnsyncDecStep: 1}, 10, true, []int8{10, 10, 10}},
+		{"dec-step 2", Config{UnsyncMaxPoll: 9, UnsyncDecStep: 2}, 10, false, []int8{8, 6, 4, 4}},
+		{"unset: poll unchanged while unreachable (below the unreach threshold)", Config{}, 10, false, []int8{10, 10, 10}},
+		{"synchronized: no cap", Config{UnsyncMaxPoll: 8, UnsyncDecStep: 1}, 10, true, []int8{10, 10, 10}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := tc.cfg
@@ -118,7 +120,8 @@ func TestInitialBurst(t *testing.T) {
 	}
 }
 
-// TestPreempt: DESIGN §3 preemptible associations.
+// TestPreempt: preemptible associations (demobilized when unreachable or
+// repeatedly rejected while more than maxclock exist; persistent ones never).
 func TestPreempt(t *testing.T) {
 	mk := func(preempt bool) *Engine {
 		return mustNew(t, Config{MaxClock: 1, Peers: []PeerConfig{
@@ -141,7 +144,7 @@ func TestPreempt(t *testing.T) {
 		}
 		return false
 	}
-	t.Run("DESIGN §3 unreachable preemptible association demobilized above maxclock", func(t *testing.T) {
+	t.Run("unreachable preemptible association demobilized above maxclock", func(t *testing.T) {
 		e := mk(true)
 		ev := run(e, 0, 64*(unreachLim+4))
 		if !has(ev, EventPreempt, "a") || !session(t, e, "a").Stopped {
@@ -156,14 +159,14 @@ func TestPreempt(t *testing.T) {
 			t.Error("no retry after back-off")
 		}
 	})
-	t.Run("DESIGN §3 persistent associations are never demobilized", func(t *testing.T) {
+	t.Run("persistent associations are never demobilized", func(t *testing.T) {
 		e := mk(false)
 		ev := run(e, 0, 64*(unreachLim+10))
 		if has(ev, EventPreempt, "a") || has(ev, EventPreempt, "b") {
 			t.Error("persistent association preempted")
 		}
 	})
-	t.Run("DESIGN §3 not above maxclock: kept", func(t *testing.T) {
+	t.Run("not above maxclock: kept", func(t *testing.T) {
 		e := mustNew(t, Config{MaxClock: 2, Peers: []PeerConfig{
 			{Key: "a", Address: netip.MustParseAddrPort("192.0.2.1:123"), Preempt: true},
 			{Key: "b", Address: netip.MustParseAddrPort("192.0.2.2:123")},
@@ -172,7 +175,7 @@ func TestPreempt(t *testing.T) {
 			t.Error("preempted at maxclock")
 		}
 	})
-	t.Run("DESIGN §3 repeatedly rejected by selection: demobilized", func(t *testing.T) {
+	t.Run("repeatedly rejected by selection: demobilized", func(t *testing.T) {
 		e := mk(true)
 		a := assoc(e, "a")
 		a.reach, a.rejectCount = 0xff, preemptRejects

@@ -97,7 +97,7 @@ func intersect(c []candidate) (trues []candidate, low, high float64, ok bool) {
 // cluster is the clustering algorithm of RFC 5905 §11.2.2: survivors are
 // ordered by metric and the one with the largest selection jitter is cast
 // off while that jitter exceeds the smallest peer jitter and more than
-// NMIN remain. The prefer peer is never cast off (DESIGN §3). It returns
+// NMIN remain. The prefer peer is never cast off (ntpd's prefer). It returns
 // the survivors and the outliers.
 func cluster(s []candidate) (survivors, outliers []candidate) {
 	s = append([]candidate(nil), s...)

@@ -167,12 +167,12 @@ func TestEphemeral(t *testing.T) {
 		key     uint32
 		created bool
 	}{
-		{"DESIGN §6 auth off: mobilized", Config{}, 0, true},
-		{"DESIGN §6 auth on, no MAC: refused", Config{AuthEnabled: true, Keys: testKeys}, 0, false},
-		{"DESIGN §6 auth on, trusted key: mobilized", Config{AuthEnabled: true, Keys: testKeys}, 1, true},
-		{"DESIGN §6 auth on, untrusted key: refused", Config{AuthEnabled: true, Keys: testKeys}, 3, false},
-		{"DESIGN §6 MaxEphemeral < 0: refused", Config{MaxEphemeral: -1}, 0, false},
-		{"DESIGN §6 auth off, untrusted key: mobilized with that key", Config{Keys: testKeys}, 3, true},
+		{"auth off: mobilized", Config{}, 0, true},
+		{"auth on, no MAC: refused", Config{AuthEnabled: true, Keys: testKeys}, 0, false},
+		{"auth on, trusted key: mobilized", Config{AuthEnabled: true, Keys: testKeys}, 1, true},
+		{"auth on, untrusted key: refused", Config{AuthEnabled: true, Keys: testKeys}, 3, false},
+		{"MaxEphemeral < 0: refused", Config{MaxEphemeral: -1}, 0, false},
+		{"auth off, untrusted key: mobilized with that key", Config{Keys: testKeys}, 3, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := mustNew(t, tc.cfg)
@@ -189,7 +189,7 @@ func TestEphemeral(t *testing.T) {
 			}
 		})
 	}
-	t.Run("DESIGN §6 bounded in number", func(t *testing.T) {
+	t.Run("bounded in number", func(t *testing.T) {
 		e := mustNew(t, Config{MaxEphemeral: 2})
 		for i := 0; i < 5; i++ {
 			src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 51, 100, byte(i + 1)}), 123)

@@ -166,7 +166,7 @@ func (e *Engine) clockSelect(t float64) {
 	survivors, sys = e.combinable(survivors, sys)
 	offset, selJitter := combine(survivors, sys)
 	if preferred {
-		// DESIGN §3: the prefer peer's offset is used alone.
+		// The prefer peer's offset is used alone (ntpd's prefer peer: the combine step of RFC 5905 §11.2.3 is skipped for it).
 		offset = survivors[sys].offset
 	}
 	peer := survivors[sys].a

@@ -12,7 +12,7 @@ import (
 )
 
 // A broken frame ends that session only; the other sessions and the server
-// go on (RFC 6242 §4.2, issue 4 "Bad input").
+// go on (RFC 6242 §4.2).
 func TestBrokenFramingEndsOnlyThatSession(t *testing.T) {
 	a := startAgent(t)
 	bystander := dialNC(t, a.addr, a.adminKey(), true)

@@ -81,7 +81,7 @@ func waitStartups(t *testing.T, a *testAgent, source string, want int) {
 
 // A source at its MaxStartupsPerSource gets its next connection closed at
 // once, with a Warn line naming the source and the limit, while an
-// administrator from another address still logs in (issue 4, limits).
+// administrator from another address still logs in.
 func TestStartupsPerSourceLimit(t *testing.T) {
 	var logs testtool.Buffer
 	a := startAgent(t, func(c *Config) {

@@ -12,7 +12,7 @@ import (
 const nsNTP = "urn:ntpagent:yang:ntpagent-ntp"
 
 // peerAddress returns the address of peer i: a loopback host address outside
-// 127.127.0.0/16 (reference clocks, DESIGN §3 rule 1), so that an agent that
+// 127.127.0.0/16 (reference clocks, which the host-address rule of datastore/rules refuses), so that an agent that
 // starts associations for these peers sends only to loopback.
 func peerAddress(i int) string {
 	return fmt.Sprintf("127.1.%d.%d", i/250, i%250+1)

@@ -34,7 +34,7 @@ func TestQuantiles(t *testing.T) {
 }
 
 // Peers stay on loopback and outside the reference-clock range 127.127/16
-// (DESIGN §3 rule 1); the edits parse as XML with the right count.
+// (the host-address rule of datastore/rules); the edits parse as XML with the right count.
 func TestPayloads(t *testing.T) {
 	seen := map[string]bool{}
 	for i := range 1000 {

@@ -18,7 +18,7 @@ func TestRunPrintsTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	// Header plus the jitter sweep rows of issue 5: 10 µs, 100 µs, 1 ms, 10 ms.
+	// Header plus the jitter sweep rows: 10 µs, 100 µs, 1 ms, 10 ms.
 	if len(lines) < 5 || !strings.Contains(lines[0], "RMS offset") {
 		t.Fatalf("output:\n%s", out.String())
 	}

@@ -9,7 +9,7 @@ import (
 // AddressKind is how a configured peer address is written.
 type AddressKind int
 
-// The three forms of the seed page's `ntp unicast-peer` command.
+// The three forms of VRP's `ntp unicast-peer` command.
 const (
 	IPv4 AddressKind = iota + 1
 	IPv6
@@ -52,7 +52,7 @@ var (
 // CheckHostAddress returns nil when s may be the address of a symmetric peer:
 // a host address, not a broadcast address (255.255.255.255 or the broadcast
 // address of one of localPrefixes), not multicast, not unspecified and not a
-// reference clock address 127.127.0.0/16 (seed page, step 4). The error is a
+// reference clock address 127.127.0.0/16. The error is a
 // sentence for the operator.
 func CheckHostAddress(s string, localPrefixes []netip.Prefix) error {
 	kind, a := ClassifyAddress(s)

@@ -1,5 +1,5 @@
 // Package rules enforces the product rules of ntpagent's configuration that
-// YANG types alone do not (DESIGN §3): a peer address is a host address, an
+// YANG types alone do not: a peer address is a host address, an
 // IPv6 peer speaks version 4, minpoll ≤ maxpoll, max-poll-interval and
 // dec-step go together, an authentication-keyid names a configured key, key
 // values fit their algorithm. It also resolves a peer's effective source

@@ -81,7 +81,7 @@ func Validate(root *gen.Device, opts ...Option) error {
 	return errs
 }
 
-// Check enforces the product rules of DESIGN §3 that YANG types do not:
+// Check enforces the product rules that YANG types do not:
 // host addresses (rule 1), key references (rule 3), minpoll ≤ maxpoll and
 // max-poll-interval with dec-step (rule 4), IPv6 peers at version 4,
 // mandatory leaves, key values that fit their algorithm, and local users'
@@ -100,7 +100,7 @@ func Check(root *gen.Device, opts ...Option) error {
 		return errsOrNil(errs)
 	}
 
-	// Rule 4, second half (seed page step 2: the command takes both values).
+	// Rule 4, second half (the command takes both values).
 	if u := ntp.GetUnsync(); u != nil {
 		switch {
 		case u.MaxPollInterval != nil && u.DecStep == nil:
@@ -152,7 +152,7 @@ func Check(root *gen.Device, opts ...Option) error {
 	}
 	for _, k := range sortedPeerKeys(peers) {
 		p := peers[k]
-		// Rule 1: a host address (seed page, step 4).
+		// Rule 1: a host address.
 		if err := CheckHostAddress(k.Address, prefixes); err != nil {
 			add(rpcerror.TagInvalidValue, "", PeerPath(k.Address, k.VpnInstance, "address"), "%s", err)
 		}

@@ -15,7 +15,7 @@ import (
 // Mode is a MAC algorithm.
 type Mode int
 
-// The MAC algorithms of the product (DESIGN §3).
+// The MAC algorithms of the product (the key modes of the YANG model).
 const (
 	MD5 Mode = iota + 1
 	SHA1

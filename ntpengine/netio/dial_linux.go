@@ -18,7 +18,7 @@ import (
 // a peer's name of the instance's own nameservers.
 type VPNInstance struct{ inst vpnInstance }
 
-// FindVPN looks up what vpn-instance name means now (DESIGN §3): _public_
+// FindVPN looks up what vpn-instance name means now: _public_
 // (or "") is the default namespace; a device of that name in the current
 // namespace (a VRF, or any net device) is bound to; otherwise
 // netnsDir/NAME is a network namespace (DefaultNetnsDir when netnsDir is

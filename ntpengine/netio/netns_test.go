@@ -145,9 +145,9 @@ func TestNamespaceSourceInterface(t *testing.T) {
 		wantSrc string // as B sees it (without zone)
 	}{
 		{"IPv4 without source-interface: the kernel's choice", "198.18.1.2", Source{}, "198.18.1.1"},
-		{"DESIGN §3 IPv4 source-interface a2", "198.18.1.2", Source{Interface: "a2"}, "198.18.2.1"},
+		{"IPv4 source-interface a2", "198.18.1.2", Source{Interface: "a2"}, "198.18.2.1"},
 		{"IPv6 without source-interface: the kernel's choice", "fd00:1::2", Source{}, "fd00:1::1"},
-		{"DESIGN §3 IPv6 source-interface a2 (global scope)", "fd00:1::2", Source{Interface: "a2"}, "fd00:2::1"},
+		{"IPv6 source-interface a2 (global scope)", "fd00:1::2", Source{Interface: "a2"}, "fd00:2::1"},
 		{"link-local IPv6 peer: source-interface gives the zone", "fe80::b1", Source{Interface: "a1"}, "fe80::a1"},
 		{"link-local IPv6 peer with a zone name of the namespace", "fe80::b1%a1", Source{}, "fe80::a1"},
 	}

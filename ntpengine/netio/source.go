@@ -50,7 +50,7 @@ func familyName(a netip.Addr) string {
 }
 
 // pickSource chooses the address of ifc that packets to peer leave from
-// (DESIGN §3 source-interface):
+// (a source-interface: the interface's address of the peer's family):
 //   - IPv4: the first address not in 169.254/16, or a link-local one if the
 //     peer is link-local too;
 //   - IPv6 link-local peer: the interface's link-local address, zoned to it;

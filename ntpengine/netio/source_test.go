@@ -22,10 +22,10 @@ func TestPickSource(t *testing.T) {
 		want string
 		err  error
 	}{
-		{"DESIGN §3 IPv4 peer: first IPv4 address, skipping link-local", eth, "198.18.5.5", "198.18.0.1", nil},
+		{"IPv4 peer: first IPv4 address, skipping link-local", eth, "198.18.5.5", "198.18.0.1", nil},
 		{"IPv4-mapped peer counts as IPv4", eth, "::ffff:198.18.5.5", "198.18.0.1", nil},
 		{"IPv4 link-local peer may use a link-local source", eth, "169.254.9.9", "169.254.7.7", nil},
-		{"DESIGN §3 IPv6 peer: global scope first (ULA is global scope)", eth, "2001:db8::99", "fd00::1", nil},
+		{"IPv6 peer: global scope first (ULA is global scope)", eth, "2001:db8::99", "fd00::1", nil},
 		{"link-local IPv6 peer: link-local source zoned to the interface", eth, "fe80::99", "fe80::1%eth1", nil},
 		{"only link-local: no IPv4 source for a global peer", onlyLL, "198.18.0.2", "", ErrNoUsableAddress},
 		{"only link-local: no IPv6 source for a global peer", onlyLL, "fd00::2", "", ErrNoUsableAddress},

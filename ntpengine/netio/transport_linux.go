@@ -55,7 +55,7 @@ type Source struct {
 	// request being answered (symmetric passive, server replies).
 	Addr netip.Addr
 	// Interface is a source-interface: the datagram leaves from that
-	// interface's address of the peer's family (DESIGN §3).
+	// interface's address of the peer's family.
 	Interface string
 }
 
@@ -180,7 +180,7 @@ func (t *Transport) Stats() Stats {
 
 // OpenVPN opens the listen sockets in vpn-instance name, if not yet open, so
 // that packets of peers there (ephemeral symmetric-passive ones too) are
-// received. What the name means is decided here (DESIGN §3): _public_ (or "")
+// received. What the name means is decided here: _public_ (or "")
 // is the default namespace; a net device of that name in the current
 // namespace (a Linux VRF, or any device) binds the sockets to it with
 // SO_BINDTODEVICE; otherwise the network namespace NetnsDir/NAME holds them.

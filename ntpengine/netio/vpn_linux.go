@@ -47,8 +47,8 @@ type vpnInstance struct {
 	nsPath string // vpnNamespace: the namespace file
 }
 
-// resolveVPN maps a vpn-instance name to what it means on this host
-// (DESIGN §3): _public_ (or "") is the default namespace; a device of that
+// resolveVPN maps a vpn-instance name to what it means on this host:
+// _public_ (or "") is the default namespace; a device of that
 // name in the current namespace (a VRF, or any net device) is bound to with
 // SO_BINDTODEVICE; otherwise netnsDir/NAME is a network namespace.
 func resolveVPN(name, netnsDir string) (vpnInstance, error) {

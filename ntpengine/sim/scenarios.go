@@ -3,7 +3,7 @@ package sim
 import "github.com/ntpagent/ntpagent/ntpengine"
 
 // Named returns the scenarios of the ntpsim table: chrony's default
-// scenario, its jitter sweep, and the harder cases of issue 5.
+// scenario, its jitter sweep, and the harder cases.
 func Named() []Scenario {
 	d := Default()
 	with := func(name string, f func(*Scenario)) Scenario {

@@ -62,10 +62,10 @@ func check(t *testing.T, s Scenario, l limits) []Result {
 }
 
 // chrony's pass limits for its default scenario (test/simulation/test.common),
-// its own sync time limit included (210 s; issue 5 asks for 600 s).
+// its own sync time limit included (210 s).
 var chronyDefault = limits{sync: 210, rms: 300e-6, max: 1e-3, freq: 10e-6, steps: 0}
 
-// issue5Default is chrony's limits with issue 5's sync time limit, for the
+// issue5Default is chrony's limits with a 600 s sync time limit, for the
 // cases that a clock slewing at adjtime's 500 ppm cannot meet in 210 s.
 var issue5Default = limits{sync: 600, rms: 300e-6, max: 1e-3, freq: 10e-6, steps: 0}
 

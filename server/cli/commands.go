@@ -11,7 +11,7 @@ import (
 	"github.com/ntpagent/ntpagent/gen"
 )
 
-// The default VPN instance of the CLI (DESIGN §3): the NETCONF list key is
+// The default VPN instance of the CLI: the NETCONF list key is
 // always spelled out.
 const publicVPN = "_public_"
 

@@ -66,7 +66,7 @@ func displayTree() *node {
 }
 
 // peerOptions builds the options of ntp unicast-peer that may follow the
-// address in any order, each at most once (seed page, step 4). IPv6 peers
+// address in any order, each at most once. IPv6 peers
 // have no version option.
 func peerOptions(run cmdFunc, withVersion bool) *node {
 	h := hub(run)

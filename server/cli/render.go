@@ -133,7 +133,7 @@ func comparePeers(x, y gen.NtpagentNtp_Ntp_UnicastPeer_Key) int {
 	return strings.Compare(x.VpnInstance, y.VpnInstance)
 }
 
-// peerLine renders one peer in the option order of the seed page.
+// peerLine renders one peer in VRP's option order.
 func peerLine(k gen.NtpagentNtp_Ntp_UnicastPeer_Key, p *gen.NtpagentNtp_Ntp_UnicastPeer) string {
 	var b strings.Builder
 	kind, _ := peerKind(k.Address)

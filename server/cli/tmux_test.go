@@ -56,7 +56,7 @@ func (x *tmux) waitFor(want string, count int) string {
 }
 
 // TestOpenSSHUnderTmux is the smoke test with the real OpenSSH client: the
-// seed page's procedure typed into `ssh` running in tmux, then display ntp
+// VRP NTP procedure typed into `ssh` running in tmux, then display ntp
 // sessions showing the peer.
 func TestOpenSSHUnderTmux(t *testing.T) {
 	if testing.Short() {
