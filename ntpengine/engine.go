@@ -193,12 +193,11 @@ func (e *Engine) unsyncReason() UnsyncReason {
 		switch {
 		case a.stopped:
 			continue
+		case a.reach != 0 && a.heard && (a.leap == packet.LeapUnsync || a.stratum >= maxStratum):
+			// Its last packet said it is unsynchronized.
+			r = UnsyncSourcesUnsynchronized
 		case a.reach != 0:
 			r = UnsyncAcquiring
-		case a.counts.Unsync > 0 && (a.leap == packet.LeapUnsync || a.stratum >= maxStratum):
-			// Its last packet said it is unsynchronized; such packets
-			// do not make it reachable (RFC 5905 A.5.1.1).
-			r = UnsyncSourcesUnsynchronized
 		}
 		if why == UnsyncNoSources || unsyncRank[r] > unsyncRank[why] {
 			why = r

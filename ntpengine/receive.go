@@ -411,12 +411,23 @@ func (e *Engine) process(a *association, in Incoming, p *packet.Packet, mac macR
 	}
 	if code, ok := p.IsKoD(); ok {
 		e.kiss(a, p, code)
+		if code == "INIT" {
+			// An unsynchronized peer's ordinary packet (stratum 0,
+			// RFC 5905 §7.4 INIT): it is alive.
+			e.heard(a, t)
+		}
 		return
 	}
 	a.leap, a.stratum = p.Leap, p.Stratum
 	if p.Leap == packet.LeapUnsync || p.Stratum >= maxStratum {
 		a.lastError = ErrUnsync.Error()
 		a.counts.Unsync++
+		// A valid packet of an unsynchronized peer gives no sample but
+		// sets the reach register (RFC 5905 §13): a peer that counts as
+		// unreachable backs its poll off, and two symmetric peers of
+		// which one is not yet synchronized would then exchange too
+		// few packets for it ever to follow the other.
+		e.heard(a, t)
 		return
 	}
 	rd, rdisp := p.RootDelay.Seconds(), p.RootDispersion.Seconds()
@@ -431,15 +442,8 @@ func (e *Engine) process(a *association, in Incoming, p *packet.Packet, mac macR
 	a.ppoll, a.precision = p.Poll, p.Precision
 	a.rootDelay, a.rootDisp = rd, rdisp
 	a.refID, a.refTime, a.version = p.ReferenceID, p.ReferenceTime, p.Version
-	if a.reach == 0 {
-		e.event(EventReachable, a, "")
-	}
-	a.reach |= 1
-	a.lastRx, a.heard = t, true
+	e.heard(a, t)
 	a.lastError = ""
-	if a.burst == 0 {
-		a.pollUpdate(a.hpoll)
-	}
 
 	// On-wire calculation (RFC 5905 §8): differences first, era-safe.
 	// T1 is when our packet really left (StampTransmit, Transmitted),
@@ -524,6 +528,19 @@ func (e *Engine) process(a *association, in Incoming, p *packet.Packet, mac macR
 	}
 	a.lastUsed, a.usedOff, a.lastDelay = useT, cur, delay
 	e.clockSelect(t)
+}
+
+// heard records a valid packet of the peer at t in the reach register
+// (RFC 5905 §13) and reschedules the poll.
+func (e *Engine) heard(a *association, t float64) {
+	if a.reach == 0 {
+		e.event(EventReachable, a, "")
+	}
+	a.reach |= 1
+	a.lastRx, a.heard = t, true
+	if a.burst == 0 {
+		a.pollUpdate(a.hpoll)
+	}
 }
 
 // passivePoll is how a symmetric passive association times its packets

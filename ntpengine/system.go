@@ -28,10 +28,10 @@ func (e *Engine) fit(a *association, t float64) error {
 		return errUnreachable
 	case a.self:
 		return errSelf
-	case a.filter.valid == 0:
-		return errNoSamples
 	case a.leap == packet.LeapUnsync || a.stratum >= maxStratum:
 		return ErrUnsync
+	case a.filter.valid == 0:
+		return errNoSamples
 	case a.ephemeral && !e.cfg.AllowUnauthenticatedPassive && (a.keyID == 0 || !e.trusted(a.keyID)):
 		// RFC 5905 §9.2 mobilizes a passive association for any
 		// mode-1 packet when authentication is off; it is answered,
