@@ -77,6 +77,10 @@ type Result struct {
 	Agent, Chronyd Series
 	// AgentLine and ChronydLine are the delay lines' counts.
 	AgentLine, ChronydLine DelayLineStats
+	// AgentTimestamps says, at the end, how the agent took its transmit
+	// timestamps and whether its session with the reference was in
+	// interleaved mode (RFC 9769).
+	AgentTimestamps string
 }
 
 func (c *Config) defaults() {
@@ -199,6 +203,11 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 		res.Chronyd.Samples = append(res.Chronyd.Samples, Sample{At: at, Offset: off, FrequencyPPM: ppm, Synced: synced})
 	}
 	res.AgentLine, res.ChronydLine = agentLine.Stats(), chronyLine.Stats()
+	ntp := ag.State().GetNtp()
+	res.AgentTimestamps = "transmit-timestamping " + ntp.GetStatus().GetTransmitTimestamping().String()
+	for _, sess := range ntp.GetSessions().Session {
+		res.AgentTimestamps += fmt.Sprintf(", session %s interleaved %v", sess.GetAddress(), sess.GetInterleaved())
+	}
 	return res, nil
 }
 

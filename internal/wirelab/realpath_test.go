@@ -38,6 +38,7 @@ func TestRealPathZeroJitterAgentBesideChronyd(t *testing.T) {
 	t.Logf("ntpagent: %s", a)
 	t.Logf("chronyd:  %s", c)
 	t.Logf("delay lines: agent %+v, chronyd %+v", res.AgentLine, res.ChronydLine)
+	t.Logf("agent: %s", res.AgentTimestamps)
 	for _, s := range []Series{res.Agent, res.Chronyd} {
 		if last := s.Samples[len(s.Samples)-1]; !last.Synced {
 			t.Fatalf("%s is not synchronized at the end: %s", s.Name, describe(s))
