@@ -86,7 +86,10 @@
 #   packet_interval      clknetsim's mean outgoing packet interval of the
 #                        client over the whole run (check_packet_interval).
 #   sync_ok              whether check_sync passed (chrony's limits on all of
-#                        the above). Some runs are expected to fail it
+#                        the above; "-" per seed, counted as not passed in the
+#                        summary, when the script does not call it after the
+#                        run: 101-poll's short runs). Some runs are expected
+#                        to fail it
 #                        (009 with 3 and 4 falsetickers, 118's maxdelay 2e-5
 #                        run, 151 with stratum 2 and 6).
 #   run_ok               whether every check after this run gave the result
@@ -512,7 +515,7 @@ cat "${files[@]}" | awk -F'\t' -v OFS='\t' -v head="$head" -v ck="$clknetsim_rev
     print "# sync: find_sync with the run'"'"'s time_max and freq_max limits (1 s after the last 1-s sample beyond them; run length + 1 if never within them)."
     print "# rms_offset_pooled: sqrt(mean(rms^2)) over seeds and clients; max_offset, max_freq: the worst sample of any seed and client; mean_offset: mean over seeds and clients (bias)."
     print "# Units: s, frequency as a fraction (1e-6 = 1 ppm). packet_interval: mean outgoing packet interval of the clients over the whole run."
-    print "# seeds: measured; fig_seeds: those whose chronyd ran (figures); sync_ok/run_ok/test_ok: seeds whose check_sync passed / whose every expectation after this run held / whose test script passed."
+    print "# seeds: measured; fig_seeds: those whose chronyd ran (figures); sync_ok/run_ok/test_ok: seeds whose check_sync passed (0 too when the script does not call it after this run: 101-poll with poll < 0) / whose every expectation after this run held / whose test script passed."
     print "# limit_*: chrony'"'"'s check_sync limits of the run. note: why figures are missing (the chronyd fatal error)."
     print "key\ttest\trun\tseeds\tfig_seeds\tnodes\tsync_mean\tsync_sd\tsync_max\trms_offset_mean\trms_offset_sd\trms_offset_pooled\tmax_offset\tmean_offset\trms_freq_mean\trms_freq_sd\tmax_freq\tpacket_interval\twindow_s\tsync_ok\trun_ok\ttest_ok\tlimit_rms_offset\tlimit_max_offset\tlimit_rms_freq\tlimit_max_freq\tlimit_sync\tchrony_rev\tclknetsim_rev\tdate\tmachine\tnote\tsettings"
     for (j = 1; j <= ng; j++) {
