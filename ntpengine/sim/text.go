@@ -94,6 +94,16 @@ func (o *options) integer(key string, lo, hi int) int {
 	return int(v)
 }
 
+// ends reads the two node names (or *) that a link or an outage rule
+// joins, from then to.
+func (p *parser) ends(args []string) (from, to string, err error) {
+	if from, err = p.node(args[0], true); err != nil {
+		return "", "", err
+	}
+	to, err = p.node(args[1], true)
+	return from, to, err
+}
+
 func (p *parser) node(name string, wildcard bool) (string, error) {
 	if wildcard && name == "*" {
 		return "", nil
@@ -142,11 +152,7 @@ func (p *parser) statement(words []string) error {
 		if err := need(2); err != nil {
 			return err
 		}
-		from, err := p.node(args[0], true)
-		if err != nil {
-			return err
-		}
-		to, err := p.node(args[1], true)
+		from, to, err := p.ends(args)
 		if err != nil {
 			return err
 		}
@@ -179,11 +185,7 @@ func (p *parser) statement(words []string) error {
 		if err := need(3); err != nil {
 			return err
 		}
-		from, err := p.node(args[0], true)
-		if err != nil {
-			return err
-		}
-		to, err := p.node(args[1], true)
+		from, to, err := p.ends(args)
 		if err != nil {
 			return err
 		}
