@@ -99,6 +99,9 @@ func crashChild(spec string) {
 // unconfirmed confirmed commits: after the restart running must be the
 // configuration from before them (RFC 6241 §8.4).
 func TestCrash(t *testing.T) {
+	if testing.Short() {
+		t.Skip("100 child processes killed at random moments: tens of seconds")
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
