@@ -108,14 +108,21 @@ func (s *Store) readSnapshot() (*gen.Device, error) {
 // (NAME.damaged-TIME) and writes a journal of that state. Nothing is
 // deleted.
 func (s *Store) recoverFrom(d *DamageError) error {
-	stamp := time.Now().UTC().Format("20060102T150405Z")
+	stamp := s.clock.Now().UTC().Format("20060102T150405Z")
 	moved := []string{}
 	moveAside := func(name string) error {
 		from := filepath.Join(s.dir, name)
 		if _, err := os.Stat(from); errors.Is(err, os.ErrNotExist) {
 			return nil
 		}
+		// Never over an earlier damaged copy (two recoveries in one second).
 		to := from + ".damaged-" + stamp
+		for i := 1; i < 100; i++ {
+			if _, err := os.Lstat(to); errors.Is(err, os.ErrNotExist) {
+				break
+			}
+			to = fmt.Sprintf("%s.damaged-%s.%d", from, stamp, i)
+		}
 		if err := os.Rename(from, to); err != nil {
 			return fmt.Errorf("recover: move %s aside: %w", from, err)
 		}
@@ -164,7 +171,7 @@ func (s *Store) recoverFrom(d *DamageError) error {
 		if n := len(good); n > 0 {
 			id = good[n-1].ID + 1
 		}
-		rec, err := fullRecord(CommitInfo{ID: id, User: "system", Time: time.Now().UTC().Round(time.Microsecond), Label: "recovered", Origin: OriginSystem}, t)
+		rec, err := fullRecord(CommitInfo{ID: id, User: "system", Time: s.clock.Now().UTC().Round(time.Microsecond), Label: "recovered", Origin: OriginSystem}, t)
 		if err != nil {
 			return err
 		}
