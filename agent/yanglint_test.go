@@ -8,9 +8,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/ntpagent/ntpagent/datastore/xmlcodec"
 	"github.com/ntpagent/ntpagent/gen"
 	"github.com/ntpagent/ntpagent/internal/testtool"
+	"github.com/ntpagent/ntpagent/server/netconf/xmlcodec"
 )
 
 // yanglintGet encodes root (configuration and state, as a <get> returns

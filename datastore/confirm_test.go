@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ntpagent/ntpagent/datastore/rpcerror"
+	"github.com/ntpagent/ntpagent/internal/rpcerror"
 )
 
 // TestConfirmedCommit: RFC 6241 §8.4 (:confirmed-commit:1.1), one row per

@@ -10,10 +10,10 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/ntpagent/ntpagent/datastore/rpcerror"
 	"github.com/ntpagent/ntpagent/datastore/rules"
 	"github.com/ntpagent/ntpagent/gen"
 	"github.com/ntpagent/ntpagent/internal/atomicfile"
+	"github.com/ntpagent/ntpagent/internal/rpcerror"
 )
 
 // deviceKeyName is the file of the device's secret for key values

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ntpagent/ntpagent/datastore/rpcerror"
 	"github.com/ntpagent/ntpagent/datastore/rules"
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/rpcerror"
 )
 
 func setKeyValue(id uint32, value string) func(*gen.Device) error {

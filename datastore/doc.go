@@ -38,8 +38,8 @@
 // record boundary, after the last snapshot, looks like a shorter journal: no
 // file tells it apart.)
 //
-// It owns the folder datastore/ (package datastore and datastore/internal).
-// It must not touch datastore/xmlcodec (the XML codec), datastore/rules (the
-// product rules and key ciphering, which it calls) or datastore/rpcerror (the
-// error type every failure here is made of), nor gen/ (generated).
+// It owns the folder datastore/ except datastore/rules (the product rules and
+// key ciphering, which it calls). It must not touch internal/rpcerror (the
+// error type every failure here is made of) nor gen/ (generated), and it
+// knows nothing of NETCONF, its XML or SSH.
 package datastore

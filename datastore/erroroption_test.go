@@ -4,9 +4,9 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/ntpagent/ntpagent/datastore/rpcerror"
-	"github.com/ntpagent/ntpagent/datastore/xmlcodec"
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/rpcerror"
+	"github.com/ntpagent/ntpagent/server/netconf/xmlcodec"
 )
 
 // RFC 6241 §7.2 error-option, through the XML codec: an edit that creates

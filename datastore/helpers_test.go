@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ntpagent/ntpagent/datastore/rpcerror"
 	"github.com/ntpagent/ntpagent/gen"
 	"github.com/ntpagent/ntpagent/internal/fakeclock"
+	"github.com/ntpagent/ntpagent/internal/rpcerror"
 )
 
 // fakeClock is the shared hand-driven clock as a datastore Clock.

@@ -14,10 +14,10 @@ import (
 
 	"pgregory.net/rapid"
 
-	"github.com/ntpagent/ntpagent/datastore/rpcerror"
-	"github.com/ntpagent/ntpagent/datastore/xmlcodec"
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/rpcerror"
 	"github.com/ntpagent/ntpagent/internal/testtool"
+	"github.com/ntpagent/ntpagent/server/netconf/xmlcodec"
 )
 
 // refModel is the reference the store is checked against: peers as

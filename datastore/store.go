@@ -12,10 +12,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/ntpagent/ntpagent/datastore/rpcerror"
 	"github.com/ntpagent/ntpagent/datastore/rules"
 	"github.com/ntpagent/ntpagent/gen"
 	"github.com/ntpagent/ntpagent/internal/atomicfile"
+	"github.com/ntpagent/ntpagent/internal/rpcerror"
 )
 
 // Name names a configuration datastore (RFC 6241 §5.1). "startup" is not

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ntpagent/ntpagent/datastore/rpcerror"
 	"github.com/ntpagent/ntpagent/datastore/rules"
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/rpcerror"
 )
 
 // TestOperations: one row per rule of RFC 6241 (section in the name) or of

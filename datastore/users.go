@@ -1,9 +1,9 @@
 package datastore
 
 import (
-	"github.com/ntpagent/ntpagent/datastore/rpcerror"
 	"github.com/ntpagent/ntpagent/datastore/rules"
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/rpcerror"
 )
 
 // sealSecrets turns the secrets of an edited tree t into their stored form

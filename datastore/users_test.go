@@ -8,9 +8,9 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/ntpagent/ntpagent/datastore/rpcerror"
 	"github.com/ntpagent/ntpagent/datastore/rules"
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/rpcerror"
 )
 
 func setUserPassword(name, password string) func(*gen.Device) error {

@@ -5,8 +5,8 @@ import (
 
 	"github.com/openconfig/ygot/ygot"
 
-	"github.com/ntpagent/ntpagent/datastore/rpcerror"
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/rpcerror"
 )
 
 // FuzzDecodeJSONValidate decodes RFC 7951 JSON configuration and validates it:

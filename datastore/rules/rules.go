@@ -7,8 +7,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/ntpagent/ntpagent/datastore/rpcerror"
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/rpcerror"
 )
 
 // Option adjusts a validation.

@@ -8,8 +8,8 @@ import (
 
 	"github.com/openconfig/ygot/ygot"
 
-	"github.com/ntpagent/ntpagent/datastore/rpcerror"
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/rpcerror"
 )
 
 // peer adds a unicast peer to d and returns it.

@@ -16,9 +16,9 @@ import (
 	"golang.org/x/term"
 
 	"github.com/ntpagent/ntpagent/datastore"
-	"github.com/ntpagent/ntpagent/datastore/rpcerror"
 	"github.com/ntpagent/ntpagent/datastore/rules"
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/rpcerror"
 )
 
 // Config is what a CLI needs.

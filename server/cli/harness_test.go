@@ -15,9 +15,9 @@ import (
 	"github.com/openconfig/ygot/ygot"
 
 	"github.com/ntpagent/ntpagent/datastore"
-	"github.com/ntpagent/ntpagent/datastore/rpcerror"
 	"github.com/ntpagent/ntpagent/datastore/rules"
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/rpcerror"
 )
 
 // env is one fixture file's world: a store shared by the sessions it runs,

@@ -5,9 +5,9 @@ import (
 	"regexp"
 	"slices"
 
-	"github.com/ntpagent/ntpagent/datastore/rpcerror"
 	"github.com/ntpagent/ntpagent/datastore/rules"
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/rpcerror"
 )
 
 // Local users (/system/local-user), in a small VRP-like form of the system

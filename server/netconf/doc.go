@@ -6,6 +6,6 @@
 //
 // It must not touch SSH (package server owns transport, users and roles),
 // nor the datastore's files, nor the XML ⇄ ygot mapping of configuration
-// (datastore/xmlcodec owns that); it calls the Store and the codec only
+// (server/netconf/xmlcodec owns that); it calls the Store and the codec only
 // through their exported APIs.
 package netconf

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/ntpagent/ntpagent/datastore/rpcerror"
+	"github.com/ntpagent/ntpagent/internal/rpcerror"
 )
 
 // Namespaces of the protocol (RFC 6241 §3.1, RFC 5277 §4, RFC 6022, RFC 6243, RFC 6470).

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ntpagent/ntpagent/datastore/rpcerror"
+	"github.com/ntpagent/ntpagent/internal/rpcerror"
 )
 
 func wantMalformed(t *testing.T, err error) {

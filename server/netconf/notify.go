@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/ntpagent/ntpagent/datastore"
-	"github.com/ntpagent/ntpagent/datastore/rpcerror"
+	"github.com/ntpagent/ntpagent/internal/rpcerror"
 )
 
 // nsNetmodNotification holds replayComplete and notificationComplete

@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/ntpagent/ntpagent/datastore"
-	"github.com/ntpagent/ntpagent/datastore/rpcerror"
-	"github.com/ntpagent/ntpagent/datastore/xmlcodec"
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/rpcerror"
+	"github.com/ntpagent/ntpagent/server/netconf/xmlcodec"
 )
 
 // writeOps are refused for read-only (operator) sessions.

@@ -5,7 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/ntpagent/ntpagent/datastore/rpcerror"
+	"github.com/ntpagent/ntpagent/internal/rpcerror"
 )
 
 // replyOpen starts an <rpc-reply> in the base namespace carrying every

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/ntpagent/ntpagent/datastore"
-	"github.com/ntpagent/ntpagent/datastore/rpcerror"
+	"github.com/ntpagent/ntpagent/internal/rpcerror"
 )
 
 // session is one NETCONF session. RPCs run one at a time in arrival order

@@ -9,8 +9,8 @@ import (
 
 	"github.com/openconfig/ygot/ygot"
 
-	"github.com/ntpagent/ntpagent/datastore/rpcerror"
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/rpcerror"
 )
 
 const (

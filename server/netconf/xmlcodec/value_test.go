@@ -6,8 +6,8 @@ import (
 
 	goyang "github.com/openconfig/goyang/pkg/yang"
 
-	"github.com/ntpagent/ntpagent/datastore/rpcerror"
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/rpcerror"
 )
 
 func TestParseFormatValues(t *testing.T) {

@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ntpagent/ntpagent/datastore/rpcerror"
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/rpcerror"
 )
 
 func peerIn(addr, vpn, inner string) string {

@@ -157,7 +157,7 @@ func yanglint(t *testing.T, typ, data string) {
 	if err := os.WriteFile(f, []byte(data), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(bin, "-t", typ, "../../yang/ntpagent-ntp.yang", "../../yang/ntpagent-system.yang", f).CombinedOutput()
+	out, err := exec.Command(bin, "-t", typ, "../../../yang/ntpagent-ntp.yang", "../../../yang/ntpagent-system.yang", f).CombinedOutput()
 	if err != nil {
 		t.Errorf("yanglint -t %s rejects our output: %v\n%s\n%s", typ, err, out, data)
 	}
@@ -196,7 +196,7 @@ func TestEncodedOutputValidatesWithYanglint(t *testing.T) {
 		if err := os.WriteFile(f, []byte(bad), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if out, err := exec.Command(bin, "-t", "config", "../../yang/ntpagent-ntp.yang", "../../yang/ntpagent-system.yang", f).CombinedOutput(); err == nil {
+		if out, err := exec.Command(bin, "-t", "config", "../../../yang/ntpagent-ntp.yang", "../../../yang/ntpagent-system.yang", f).CombinedOutput(); err == nil {
 			t.Errorf("yanglint accepted minpoll 40: %s", out)
 		}
 	})

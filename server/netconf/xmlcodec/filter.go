@@ -4,7 +4,7 @@ import (
 	"reflect"
 	"strings"
 
-	"github.com/ntpagent/ntpagent/datastore/rpcerror"
+	"github.com/ntpagent/ntpagent/internal/rpcerror"
 )
 
 // dnode is the generic data tree that filters work on: one node per

@@ -8,8 +8,8 @@ import (
 
 	goyang "github.com/openconfig/goyang/pkg/yang"
 
-	"github.com/ntpagent/ntpagent/datastore/rpcerror"
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/rpcerror"
 )
 
 // The with-defaults retrieval modes of RFC 6243 §3.

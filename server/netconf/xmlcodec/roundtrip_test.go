@@ -145,7 +145,7 @@ func TestRandomTreesValidateWithYanglint(t *testing.T) {
 	bin := testtool.Require(t, "yanglint")
 	r := rand.New(rand.NewSource(11))
 	dir := t.TempDir()
-	args := []string{"-t", "config", "../../yang/ntpagent-ntp.yang", "../../yang/ntpagent-system.yang"}
+	args := []string{"-t", "config", "../../../yang/ntpagent-ntp.yang", "../../../yang/ntpagent-system.yang"}
 	for i := 0; i < 8; i++ {
 		d := randomDevice(r)
 		for _, mode := range []string{WDExplicit, WDReportAll, WDTrim} {

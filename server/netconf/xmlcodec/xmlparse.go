@@ -7,7 +7,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/ntpagent/ntpagent/datastore/rpcerror"
+	"github.com/ntpagent/ntpagent/internal/rpcerror"
 )
 
 // Limits bound what the decoder accepts; a zero field takes its default.
