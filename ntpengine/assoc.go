@@ -90,7 +90,7 @@ type association struct {
 	// rxInterleaved: the peer's last valid packet was in interleaved form.
 	rxInterleaved bool
 
-	filter    ClockFilter
+	filter    clockFilter
 	asym      asymmetry
 	lastUsed  float64 // time of the last sample given to the system process
 	usedOff   float64 // its offset

@@ -49,9 +49,9 @@ func TestAsymmetrySlope(t *testing.T) {
 func TestNewestIgnoresDummyStage(t *testing.T) {
 	f := newClockFilter()
 	for i := range 4 {
-		f.add(FilterSample{T: float64(i * 64), Offset: 0.2, Delay: 3e-4, Dispersion: 1e-6}, 1e-6, 0)
+		f.add(filterSample{T: float64(i * 64), Offset: 0.2, Delay: 3e-4, Dispersion: 1e-6}, 1e-6, 0)
 	}
-	f.add(FilterSample{T: 4 * 64, Delay: maxDisp, Dispersion: maxDisp}, 1e-6, 0)
+	f.add(filterSample{T: 4 * 64, Delay: maxDisp, Dispersion: maxDisp}, 1e-6, 0)
 	if math.Abs(f.Newest-0.2) > 1e-9 || f.newestValid().Delay != 3e-4 {
 		t.Errorf("newest %v (delay %v) after a dummy stage, want 0.2 (3e-4)", f.Newest, f.newestValid().Delay)
 	}

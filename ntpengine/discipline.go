@@ -1,10 +1,6 @@
 package ntpengine
 
-import (
-	"cmp"
-	"math"
-	"slices"
-)
+import "math"
 
 // Constants of the clock discipline, RFC 5905 Appendix A.1.1.
 const (
@@ -46,39 +42,38 @@ const (
 // within ±MaxFrequencyPPM.
 const MaxFrequencyPPM = maxFreq * 1e6
 
-// DisciplineState is the state of the clock discipline (RFC 5905 §11.3,
+// discState is the state of the clock discipline (RFC 5905 §11.3,
 // Appendix A.5.5.6).
-type DisciplineState int
+type discState int
 
 // The states. The discipline starts in NSET, or in FSET when the caller
 // gives it a frequency (Config.InitialFrequencyPPM, read from a drift
 // file by the caller).
 const (
-	StateNSET DisciplineState = iota // never set
-	StateFREQ                        // measuring the frequency
-	StateSPIK                        // spike detected, waiting for stepout
-	StateSYNC                        // normal operation
-	StateFSET                        // frequency set from a file, no update yet
+	stateNSET discState = iota // never set
+	stateFREQ                  // measuring the frequency
+	stateSPIK                  // spike detected, waiting for stepout
+	stateSYNC                  // normal operation
+	stateFSET                  // frequency set from a file, no update yet
 )
 
-func (s DisciplineState) String() string {
+func (s discState) String() string {
 	return [...]string{"NSET", "FREQ", "SPIK", "SYNC", "FSET"}[s]
 }
 
-// Result is what one discipline update did.
-type Result int
+// updateResult is what one discipline update did.
+type updateResult int
 
 // The results of local_clock (A.5.5.6).
 const (
-	ResultIgnore Result = iota
-	ResultSlew
-	ResultStep
-	ResultPanic
+	resultIgnore updateResult = iota
+	resultSlew
+	resultStep
+	resultPanic
 )
 
-type point struct{ t, off, delay float64 }
-
-// Mode selects the steady-state algorithm of the discipline.
+// DisciplineMode selects the frequency and phase estimator of the
+// discipline in SYNC (the estimator interface).
 type DisciplineMode int
 
 const (
@@ -94,23 +89,28 @@ const (
 	DisciplineRFC
 )
 
-// discipline is the clock discipline of RFC 5905 §11.3 (A.5.5.6
-// local_clock and A.5.6.1 clock_adjust). It returns its corrections as
-// clock commands — steps, a frequency, and slews — that the caller applies.
+// discipline is the clock discipline of RFC 5905 §11.3: the state machine
+// of A.5.5.6 local_clock and the phase accounting of A.5.6.1
+// clock_adjust. It returns its corrections as clock commands — steps, a
+// frequency, and slews — that the caller applies. What it does with an
+// offset once it has a frequency (FSET, SYNC, SPIK) is its estimator's:
+// the RFC's PLL/FLL (pllFLL, discipline_rfc.go) or the regression
+// (discipline_regress.go).
 //
 // The state machine is the RFC's: NSET → (step if |θ| > 128 ms) → FREQ →
 // SYNC, or, with a frequency from a file, FSET → (step if |θ| > 128 ms) →
-// SYNC at the first update; in SYNC an offset above 128 ms is a spike (SPIK) ignored until it
-// has lasted the 900 s stepout, then stepped; offsets above 1000 s are a
-// panic and are not acted on; the frequency is held within ±500 ppm.
+// SYNC at the first update; in SYNC an offset above 128 ms is a spike
+// (SPIK) ignored until it has lasted the 900 s stepout, then stepped;
+// offsets above 1000 s are a panic and are not acted on; the frequency is
+// held within ±500 ppm.
 //
 // Deliberate refinements, because the textbook loop needs hours to settle
 // a 0.1 s offset and is several times noisier than chrony:
 //   - FREQ lets the clock run free and fits a line through the samples
-//     (weighted by delay) instead of one difference after the 900 s
-//     stepout, which DisciplineRFC waits for; DisciplineRegression (which
-//     keeps fitting afterwards) leaves FREQ as soon as three samples span
-//     8 s.
+//     (weighted by delay, fitWeighted) instead of one difference after
+//     the 900 s stepout, which the PLL/FLL waits for; the regression
+//     (which keeps fitting afterwards) leaves FREQ as soon as three
+//     samples span 8 s.
 //   - The offset left after FREQ is slewed at the clock's slew rate
 //     (clock.Clock.Slew, Config.MaxSlewRate: 83,333 ppm for the virtual
 //     clock, 500 ppm for adjtime) rather than through the 16·2^τ s PLL
@@ -119,23 +119,17 @@ const (
 //   - FREQ starts with the system peer's earlier filter samples (those
 //     that came before it passed the fitness test), so that it usually
 //     ends within the initial burst.
-//   - DisciplineRegression (the default) replaces the PLL/FLL in SYNC by
-//     the same weighted fit over up to 64 samples spanning 8 polls, or
-//     more when the samples are noisy (regressPolls, runsWindow):
-//     its slope is the frequency and its value now is the offset, which
-//     is slewed at once. The poll interval follows the RFC's jiggle
-//     counter, driven by the fit's prediction error against the noise
-//     the delays predict, so wander shortens the poll.
-//   - After FSET, DisciplineRegression weighs the file's frequency into
-//     its fit as a prior of 1 ppm standard error (freqPriorSigma), so that
-//     a few close burst samples do not replace it with a noisier slope;
-//     the prior is dropped for good once the fit alone is as precise.
+//   - An estimator that fits offsets of the uncorrected clock (fits)
+//     measures the frequency before the first step, keeps its samples
+//     across steps of our own, and takes every new sample.
 //   - Offsets are handled as offsets of the uncorrected clock (offset +
 //     the cumulative correction applied, phase), so steps and slews of
 //     our own never look like the peer's jitter or drift.
 type discipline struct {
+	// mode is the estimator's kind (Config.Discipline); est the estimator.
 	mode      DisciplineMode
-	state     DisciplineState
+	est       estimator
+	state     discState
 	t         float64 // time of the last update
 	offset    float64 // phase still to amortize, s
 	last      float64 // last offset measured
@@ -147,9 +141,12 @@ type discipline struct {
 	minPoll   int8
 	maxPoll   int8
 	precision float64
-	fast      bool
+	// fast: the offset is slewed at the clock's slew rate, not amortized
+	// by the PLL.
+	fast bool
 	// fx holds the samples of the frequency fit: offsets of the
-	// uncorrected clock (offset + phase) at their sample times.
+	// uncorrected clock (offset + phase) at their sample times; FREQ's,
+	// and afterwards the regression's.
 	fx []point
 	// seed: earlier samples for a frequency fit that has none (earlier).
 	seed []point
@@ -168,19 +165,10 @@ type discipline struct {
 	slewStart, slewTotal float64
 	// rateKnown: the caller stated slewRate (Config.MaxSlewRate ≠ 0).
 	rateKnown bool
-	// Regression mode: the last fit and the error of its prediction for
-	// the newest sample.
-	fitSlope, fitIcept, fitSigma, predErr, predNoise float64
-	fitOK                                            bool
-	applied                                          float64 // total frequency last commanded, s/s
-	commanded                                        bool
-	// fitSE is the standard error of the frequency of the last
-	// regression fit (with the prior, when one is in force), s/s; fit is
-	// that fit (valid while fitOK).
-	fitSE float64
-	fit   lineFit
-	// prior is the frequency from a file (FSET), used as a prior of
-	// the regression fit's slope while priorOn (see regress).
+	applied   float64 // total frequency last commanded, s/s
+	commanded bool
+	// prior is the frequency from a file (FSET); priorOn while an
+	// estimator still weighs it in (the regression's prior).
 	prior   float64
 	priorOn bool
 	// syncUpdates counts the updates in SYNC since the last step or
@@ -190,9 +178,57 @@ type discipline struct {
 	settledFreq float64
 }
 
+// estimator is the part of the discipline that differs between the
+// DisciplineModes: what becomes of an offset once the discipline has a
+// frequency, and how well the frequency is known. The state machine
+// (discipline) calls it and never asks which one it has.
+type estimator interface {
+	// update takes an offset accepted in FSET, SYNC or SPIK (within the
+	// step threshold; mu s since the last update) and returns the phase
+	// to correct now and a change of the frequency; it sets d.fast.
+	update(d *discipline, offset, sampleT, t, delay, mu float64) (phase, dfreq float64)
+	// freqMeasured reports whether the initial frequency measurement
+	// (FREQ) may end before the stepout, with the samples d.fx spanning
+	// mu s whose fit has slope standard error se (ok: a fit exists).
+	freqMeasured(d *discipline, mu, se float64, ok bool) bool
+	// pollSteady is the test of the jiggle counter (A.5.5.6): steady
+	// counts up towards a longer poll, otherwise down; counts is false
+	// when this update does not count.
+	pollSteady(d *discipline) (steady, counts bool)
+	// freqSE is the standard error of the frequency estimate, s/s; ok is
+	// false while there is none.
+	freqSE(d *discipline) (se float64, ok bool)
+	// offsetSD is the standard error of the offset the clock was set to,
+	// projected to t; ok is false when the estimator does not know it.
+	offsetSD(t float64) (sd float64, ok bool)
+	// fits reports whether the estimator fits a line through every
+	// sample as an offset of the uncorrected clock, weighing samples by
+	// their delay itself: it then takes every new sample rather than
+	// the clock filter's choice, and keeps its samples across steps of
+	// our own, which leave them valid (so the frequency is measured
+	// before the first step).
+	fits() bool
+}
+
+// newEstimator is the estimator of mode m.
+func newEstimator(m DisciplineMode) estimator {
+	if m == DisciplineRFC {
+		return pllFLL{}
+	}
+	return &regression{}
+}
+
 func newDiscipline(precision float64, minPoll, maxPoll int8) discipline {
-	return discipline{minPoll: minPoll, maxPoll: maxPoll, poll: minPoll, precision: precision, jitter: precision,
-		slewRate: defaultSlewRate, settledFreq: defaultSettledFreq}
+	return discipline{est: newEstimator(DisciplineRegression), minPoll: minPoll, maxPoll: maxPoll, poll: minPoll,
+		precision: precision, jitter: precision, slewRate: defaultSlewRate, settledFreq: defaultSettledFreq}
+}
+
+// setMode sets the estimator of mode m; one of another mode starts
+// afresh, the state machine keeps its state.
+func (d *discipline) setMode(m DisciplineMode) {
+	if d.mode != m || d.est == nil {
+		d.mode, d.est = m, newEstimator(m)
+	}
 }
 
 // setInitialFrequency starts the discipline in FSET with frequency f
@@ -201,24 +237,21 @@ func newDiscipline(precision float64, minPoll, maxPoll int8) discipline {
 // skipped. The next adjust commands the frequency to the clock.
 func (d *discipline) setInitialFrequency(f float64) {
 	d.setFreq(f)
-	d.state = StateFSET
+	d.state = stateFSET
 	d.prior, d.priorOn = d.freq, true
 }
 
 // settled reports whether the frequency estimate is worth saving to a
 // file: the discipline is in SYNC (not holding off a spike), has taken
 // settleUpdates updates there since its last step or frequency
-// measurement, and the estimate's standard error is at most settledFreq:
-// the regression fit's (DisciplineRegression), or the wander, the RMS of
-// the PLL/FLL's frequency changes (DisciplineRFC, RFC 5905 §11.3).
+// measurement, and the estimate's standard error (estimator.freqSE) is
+// at most settledFreq.
 func (d *discipline) settled() bool {
-	if d.state != StateSYNC || d.syncUpdates < settleUpdates {
+	if d.state != stateSYNC || d.syncUpdates < settleUpdates {
 		return false
 	}
-	if d.mode == DisciplineRegression {
-		return d.fitOK && d.fitSE <= d.settledFreq
-	}
-	return d.wander <= d.settledFreq
+	se, ok := d.est.freqSE(d)
+	return ok && se <= d.settledFreq
 }
 
 // clockOut collects the clock commands of one update.
@@ -233,135 +266,82 @@ type clockOut struct {
 
 // update is local_clock: offset is the combined offset at t; sampleT is
 // when it was measured (used by the frequency fit).
-func (d *discipline) update(offset, sampleT, t, delay float64) (Result, clockOut) {
+func (d *discipline) update(offset, sampleT, t, delay float64) (updateResult, clockOut) {
 	var out clockOut
 	if math.Abs(offset) > panicThreshold {
-		return ResultPanic, out
+		return resultPanic, out
 	}
 	d.adjust(t, &out)
 	mu := t - d.t
-	var freq float64
-	res := ResultSlew
-	if d.state == StateFREQ {
+	if d.state == stateFREQ {
 		return d.freqState(offset, sampleT, t, delay, &out)
 	}
-	if d.state == StateNSET && d.mode == DisciplineRegression {
+	if d.state == stateNSET && (d.est.fits() || math.Abs(offset) <= stepThreshold) {
 		// First sample: start measuring the frequency (FREQ) with the
-		// earlier samples of the peer (seed), which may complete it at
-		// once; then the fitted offset is stepped or slewed. Otherwise
-		// an offset above STEPT is stepped now, as A.5.5.6 does, but
-		// the measurement keeps the samples so far: the fit takes
-		// offsets of the uncorrected clock, which our step leaves
-		// valid, where the RFC starts measuring afresh after it.
-		d.state = StateFREQ
+		// clock running free and the earlier samples of the peer
+		// (seed), which may complete it at once; then the fitted
+		// offset is stepped or slewed. An estimator that fits keeps
+		// measuring across a step of an offset above STEPT, which
+		// A.5.5.6 takes at once: its offsets of the uncorrected clock
+		// stay valid, where the RFC starts measuring afresh after it
+		// (below).
+		d.state = stateFREQ
 		d.fx = append(d.fx[:0], d.earlier(sampleT)...)
 		d.t = t
 		d.last = offset
 		res, _ := d.freqState(offset, sampleT, t, delay, &out)
-		if d.state != StateFREQ || math.Abs(offset) <= stepThreshold {
+		if d.state != stateFREQ || math.Abs(offset) <= stepThreshold {
 			return res, out
 		}
 		d.doStep(offset, &out)
 		d.adjust(t, &out)
-		return ResultStep, out
+		return resultStep, out
 	}
+	res := resultSlew
+	var freq float64
 	if math.Abs(offset) > stepThreshold {
 		switch d.state {
-		case StateSYNC:
-			d.state = StateSPIK
-			return ResultIgnore, out
-		case StateSPIK:
+		case stateSYNC:
+			d.state = stateSPIK
+			return resultIgnore, out
+		case stateSPIK:
 			if mu < stepout {
-				return ResultIgnore, out
+				return resultIgnore, out
 			}
 		}
 		// NSET and FSET step at once (A.5.5.6); from FSET the
 		// discipline goes on to SYNC with the file's frequency.
 		d.doStep(offset, &out)
-		if d.state == StateNSET {
-			d.state = StateFREQ
+		if d.state == stateNSET {
+			d.state = stateFREQ
 			d.fx = d.fx[:0]
 			d.t = t
 			d.adjust(t, &out)
-			return ResultStep, out
+			return resultStep, out
 		}
-		d.rst(StateSYNC, t, 0)
+		d.rst(stateSYNC, t, 0)
 		d.fast = false
-		res = ResultStep
+		res = resultStep
 	} else {
-		if d.state != StateNSET && d.state != StateFSET { // no previous offset to compare with
+		if d.state != stateFSET { // FSET has no previous offset to compare with
 			e := d.jitter * d.jitter
 			x := math.Max(math.Abs(offset-d.last), d.precision)
 			d.jitter = math.Sqrt(e + (x*x-e)/avgConst)
 		}
-		switch d.state {
-		case StateNSET:
-			// First sample: start measuring the frequency with the
-			// clock running free.
-			// With earlier samples of the peer (seed) the measurement
-			// may be complete at once.
-			d.state = StateFREQ
-			d.fx = append(d.fx[:0], d.earlier(sampleT)...)
-			d.t = t
-			d.last = offset
-			return d.freqState(offset, sampleT, t, delay, &out)
-		case StateFSET:
-			// First update with the frequency from a file (A.5.5.6
-			// FSET): adjust the phase, not the frequency, and go to
-			// SYNC. As after FREQ, the offset is slewed at the
-			// clock's slew rate (fast). Regression mode starts its
-			// fit with this sample; the file's frequency stays its
-			// prior (regress).
-			if d.mode == DisciplineRegression {
-				offset = d.regress(offset, sampleT, t, delay)
-			}
-			d.fast = true
-		default: // SYNC, SPIK
-			if d.mode == DisciplineRegression {
-				offset = d.regress(offset, sampleT, t, delay)
-				d.rst(StateSYNC, t, offset)
-				d.fast, d.newSlew = true, true
-				break
-			}
-			if !d.fast {
-				poll := math.Ldexp(1, int(d.poll))
-				// FLL part, effective beyond the Allan intercept.
-				if poll > allan/2 {
-					g := float64(fllGain - int(d.poll))
-					if g < avgConst {
-						g = avgConst
-					}
-					freq += (offset - d.offset) / (math.Max(mu, allan) * g)
-				}
-				// PLL part.
-				g := math.Min(mu, poll)
-				den := 4 * pllGain * poll
-				freq += offset * g / (den * den)
-			} else if math.Abs(offset) < math.Max(4*d.jitter, 200e-6) {
-				d.fast = false
-			}
-		}
-		d.rst(StateSYNC, t, offset)
+		offset, freq = d.est.update(d, offset, sampleT, t, delay, mu)
+		d.rst(stateSYNC, t, offset)
 		d.newSlew = d.fast
 	}
-	if d.mode != DisciplineRegression || res == ResultStep {
-		d.setFreq(d.freq + freq)
-	}
-	if res == ResultSlew {
+	d.setFreq(d.freq + freq)
+	if res == resultSlew {
 		d.syncUpdates++
 	}
 	e := d.wander * d.wander
 	d.wander = math.Sqrt(e + (freq*freq-e)/avgConst)
-	// Poll adjustment (jiggle counter, A.5.5.6).
-	// In regression mode the test is the error of the fit's prediction
-	// against the noise of the samples: wander makes it grow and the poll
-	// interval shrink.
-	x, gate := math.Abs(d.offset), pollGate*d.jitter
-	if d.mode == DisciplineRegression {
-		x, gate = math.Abs(d.predErr), regressPollGate*math.Max(d.predNoise, d.precision)
-	}
-	if (!d.fast || d.mode == DisciplineRegression) && res == ResultSlew {
-		if x < gate && d.freqKnown() {
+	// Poll adjustment (jiggle counter, A.5.5.6), with the estimator's
+	// test.
+	if steady, counts := d.est.pollSteady(d); counts && res == resultSlew {
+		if steady {
 			d.count += int(d.poll)
 			if d.count > pollLimit {
 				d.count = pollLimit
@@ -386,7 +366,7 @@ func (d *discipline) update(offset, sampleT, t, delay float64) (Result, clockOut
 }
 
 // freqState measures the frequency while the clock runs free (FREQ).
-func (d *discipline) freqState(offset, sampleT, t, delay float64, out *clockOut) (Result, clockOut) {
+func (d *discipline) freqState(offset, sampleT, t, delay float64, out *clockOut) (updateResult, clockOut) {
 	if len(d.fx) == 0 {
 		d.fx = append(d.fx, d.earlier(sampleT)...)
 	}
@@ -396,18 +376,10 @@ func (d *discipline) freqState(offset, sampleT, t, delay float64, out *clockOut)
 	}
 	mu := sampleT - d.fx[0].t
 	slope, icept, se, ok := fitLine(d.fx, d.precision)
-	// DisciplineRFC measures for the whole stepout, as the RFC does.
-	done := false
-	if d.mode == DisciplineRegression {
-		// The fit goes on in SYNC: leave FREQ when three samples span
-		// 8 s, or two span a minimum poll interval (samples are scarce:
-		// better a rough frequency than a clock left running free).
-		done = len(d.fx) >= freqMinSamples && (ok && se <= freqEstimateDone || mu >= 8) ||
-			len(d.fx) >= 2 && mu >= math.Ldexp(1, int(d.minPoll))
-		done = done && d.credibleFrequency(se)
-	}
-	if !done && !(mu >= stepout && len(d.fx) >= 2) {
-		return ResultIgnore, *out
+	// Without the estimator's word, measure for the whole stepout, as
+	// the RFC does.
+	if !d.est.freqMeasured(d, mu, se, ok) && !(mu >= stepout && len(d.fx) >= 2) {
+		return resultIgnore, *out
 	}
 	if !ok {
 		p0, p1 := d.fx[0], d.fx[len(d.fx)-1]
@@ -420,20 +392,20 @@ func (d *discipline) freqState(offset, sampleT, t, delay float64, out *clockOut)
 	// the difference is 0.01 ppm, 80 µs over a 2^13 s poll.
 	d.setFreq(d.freq + slope/(1+slope))
 	now := icept + slope*t - d.phase // fitted offset now, less noisy than the last sample
-	res := ResultSlew
+	res := resultSlew
 	if math.Abs(now) > stepThreshold {
 		d.doStep(now, out)
-		d.rst(StateSYNC, t, 0)
-		res = ResultStep
+		d.rst(stateSYNC, t, 0)
+		res = resultStep
 	} else {
-		d.rst(StateSYNC, t, now)
+		d.rst(stateSYNC, t, now)
 		d.fast, d.newSlew = true, true
 	}
-	if d.mode != DisciplineRegression {
-		// Regression mode keeps its points: they are offsets of the
-		// uncorrected clock, unaffected by our steps and slews.
+	if !d.est.fits() {
 		d.fx = d.fx[:0]
 	} else {
+		// A fitting estimator keeps the points: they are offsets of
+		// the uncorrected clock, unaffected by our steps and slews.
 		// Their times, though, are seconds of the clock running free,
 		// 1/(1+slope) true seconds each, and from now on the corrected
 		// clock counts true seconds: put them on that scale, or the
@@ -477,109 +449,7 @@ func (d *discipline) earlier(sampleT float64) []point {
 	return p
 }
 
-// ageDisp is how fast an old sample loses weight in the fits, s/s: the
-// expected error of a sample grows by 30 ns per second of its age
-// against the newest. A clock's frequency wanders (tens of ppb within an
-// hour for a quartz oscillator), so a line through old samples bends away
-// from the present; without this, one old sample of low delay can hold
-// the fit for hours while the newer ones drift away. It plays the part of
-// the RFC's dispersion growth PHI (15 ppm, a bound for the worst clock)
-// at the scale of a typical clock's stability.
-const ageDisp = 30e-9
-
-// fitLine is a weighted least-squares fit off = icept + slope·t, with the
-// standard error of the slope. A sample's weight falls with its delay
-// above the smallest in the set: the extra delay of one direction shifts
-// the offset by up to half of it (RFC 5905 §10 picks the minimum-delay
-// sample for the same reason); and with its age (ageDisp).
-func fitLine(p []point, precision float64) (slope, icept, se float64, ok bool) {
-	f := fitWeighted(p, precision)
-	return f.slope, f.icept, f.se, f.ok
-}
-
-// lineFit is the result of fitWeighted: the line, the standard error of
-// its slope, and the weighted mean time the line is anchored at.
-type lineFit struct {
-	slope, icept, se, mt float64
-	// vmean is the variance of the line's value at mt, s².
-	vmean float64
-	ok    bool
-}
-
-// predSD is the standard error of the line's value at t: that of its
-// value at the weighted mean time, and that of its slope times the
-// distance from it.
-func (f lineFit) predSD(t float64) float64 {
-	dt := t - f.mt
-	return math.Sqrt(f.vmean + f.se*f.se*dt*dt)
-}
-
-// withPrior combines the fitted slope with a prior estimate of standard
-// error sigma, weighting each by its inverse variance, and moves the line
-// to the combined slope about its weighted mean point (where a slope error
-// moves it least).
-func (f lineFit) withPrior(prior, sigma float64) lineFit {
-	wf, wp := 0.0, 1/(sigma*sigma)
-	if f.se > 0 && !math.IsInf(f.se, 1) {
-		wf = 1 / (f.se * f.se)
-	}
-	mo := f.icept + f.slope*f.mt
-	f.slope = (wf*f.slope + wp*prior) / (wf + wp)
-	f.icept = mo - f.slope*f.mt
-	f.se = 1 / math.Sqrt(wf+wp)
-	return f
-}
-
-func fitWeighted(p []point, precision float64) lineFit {
-	if len(p) < 2 {
-		return lineFit{}
-	}
-	dmin := math.Inf(1)
-	for _, x := range p {
-		dmin = math.Min(dmin, x.delay)
-	}
-	sigma0 := noiseFloor(p, dmin, precision)
-	w := make([]float64, len(p))
-	var sw, mt, mo float64
-	tmax := p[len(p)-1].t
-	for i, x := range p {
-		e := (x.delay-dmin)/2 + sigma0 + ageDisp*(tmax-x.t)
-		w[i] = 1 / (e * e)
-		sw += w[i]
-		mt += w[i] * x.t
-		mo += w[i] * x.off
-	}
-	mt /= sw
-	mo /= sw
-	var stt, sto float64
-	for i, x := range p {
-		stt += w[i] * (x.t - mt) * (x.t - mt)
-		sto += w[i] * (x.t - mt) * (x.off - mo)
-	}
-	if stt == 0 {
-		return lineFit{}
-	}
-	slope := sto / stt
-	icept := mo - slope*mt
-	if len(p) < 3 {
-		return lineFit{slope: slope, icept: icept, se: math.Inf(1), mt: mt, ok: true}
-	}
-	var rss float64
-	for i, x := range p {
-		r := x.off - icept - slope*x.t
-		rss += w[i] * r * r
-	}
-	n := float64(len(p))
-	// Weighted residual variance, scaled so that the weights only matter
-	// relative to each other.
-	// Standard error of the slope with the weights taken as inverse
-	// variances, inflated by the reduced chi-square when the residuals
-	// are larger than the delays predict.
-	chi2 := math.Max(1, rss/(n-2))
-	return lineFit{slope: slope, icept: icept, se: math.Sqrt(chi2 / stt), mt: mt, vmean: chi2 / sw, ok: true}
-}
-
-func (d *discipline) rst(state DisciplineState, t, offset float64) {
+func (d *discipline) rst(state discState, t, offset float64) {
 	d.state = state
 	d.t = t
 	d.offset = offset
@@ -619,7 +489,7 @@ func (d *discipline) adjust(now float64, out *clockOut) {
 	}
 	d.adjT = now
 	rate := 0.0
-	inSync := d.state == StateSYNC || d.state == StateSPIK
+	inSync := d.state == stateSYNC || d.state == stateSPIK
 	switch {
 	case inSync && d.fast:
 		// Fast mode: the clock slews the whole offset at its slew
@@ -654,7 +524,7 @@ func (d *discipline) adjust(now float64, out *clockOut) {
 // active reports whether the phase is being amortized, so that adjust
 // must run every second.
 func (d *discipline) active() bool {
-	return !d.slewing && (d.phaseRate != 0 || d.offset != 0 && (d.state == StateSYNC || d.state == StateSPIK))
+	return !d.slewing && (d.phaseRate != 0 || d.offset != 0 && (d.state == stateSYNC || d.state == stateSPIK))
 }
 
 // slewBusy reports whether, with a slew rate the caller did not state
@@ -686,215 +556,6 @@ func (d *discipline) clockSlewRate(dir float64) float64 {
 // slewBusyTime is the slew duration, s, beyond which sampling waits.
 const slewBusyTime = 1.0
 
-// regressMax bounds the samples of the steady-state fit.
-const regressMax = 64
-
-// regressSpanPolls is how many poll intervals the steady-state fit spans
-// when the samples are precise: long enough to average their noise, short
-// enough that a clock's wander (a random walk of its frequency) does not
-// bend the offsets away from a line within it.
-const regressSpanPolls = 8
-
-// noiseRef is the sample noise (noiseFloor) up to which the fit spans
-// regressSpanPolls; see regressPolls.
-const noiseRef = 50e-6
-
-// regressPolls is the span of the steady-state fit in poll intervals. The
-// error of a line fit's value at its newest end falls with the number of
-// samples, as σ/√n, while the bend that wander puts into the offsets
-// grows with the span T as T^(3/2): the best span grows as √σ. So noisy
-// samples (1 ms of jitter and more) are fitted over more polls, up to
-// regressMax: 8·√(σ/noiseRef). A runs test (runsWindow) then trims a long
-// window whose offsets no longer follow a line.
-func regressPolls(p []point, precision float64) float64 {
-	dmin := math.Inf(1)
-	for _, x := range p {
-		dmin = math.Min(dmin, x.delay)
-	}
-	if len(p) == 0 {
-		return regressSpanPolls
-	}
-	s := noiseFloor(p, dmin, precision)
-	return math.Max(regressSpanPolls, math.Min(regressMax, regressSpanPolls*math.Sqrt(s/noiseRef)))
-}
-
-// runsMin is the fewest samples the runs test judges.
-const runsMin = 8
-
-// runsWindow chooses how many of the samples (oldest first) the line fit
-// should use, as chrony's regression does: the most whose residuals pass
-// a runs test. Residual signs of a line through samples that a line
-// describes change at random; wander or a frequency change bends the
-// offsets, and the residuals then come in long runs of one sign. It
-// returns the index of the first sample to keep: starting with all of
-// them, it drops older samples until the number of runs is no longer
-// significantly low (normal approximation, one-sided, z = runsZ).
-func runsWindow(p []point, precision float64) int {
-	start := 0
-	for len(p)-start > runsMin {
-		q := p[start:]
-		slope, icept, _, ok := fitLine(q, precision)
-		if !ok {
-			break
-		}
-		var pos, neg, runs int
-		last := 0
-		for _, x := range q {
-			s := 1
-			if x.off-icept-slope*x.t < 0 {
-				s = -1
-			}
-			if s > 0 {
-				pos++
-			} else {
-				neg++
-			}
-			if s != last {
-				runs++
-				last = s
-			}
-		}
-		n := float64(len(q))
-		n1, n2 := float64(pos), float64(neg)
-		mu := 1 + 2*n1*n2/n
-		v := 2 * n1 * n2 * (2*n1*n2 - n) / (n * n * (n - 1))
-		if pos > 0 && neg > 0 && float64(runs) >= mu-runsZ*math.Sqrt(math.Max(v, 0)) {
-			return start
-		}
-		start += max(1, (len(p)-start)/8)
-	}
-	return start
-}
-
-// runsZ is the significance of the runs test (about 2 % one-sided).
-const runsZ = 2.0
-
-// regressPollGate: in regression mode the poll interval grows only while
-// the fit predicts each new sample within the noise its delay implies
-// (PGATE of the RFC is 4; 1 measured best in every ntpsim scenario, as it
-// keeps the interval short enough for wander to stay below the noise).
-const regressPollGate = 1
-
-// pollFreqSE is the standard error of the frequency estimate (s/s) up to
-// which regression mode lets the poll interval grow whatever the noise:
-// that of a frequency read from a file (freqPriorSigma).
-const pollFreqSE = freqPriorSigma
-
-// freqKnown reports whether the frequency is known well enough for the
-// poll interval to grow: its standard error is at most pollFreqSE, or
-// the offset error it can build up over the longer interval is below
-// the noise of the best samples. While the frequency is less certain, a
-// longer interval lets its error carry the clock away between updates
-// (20 ppm over 64 s is 1.3 ms) and gives the fit fewer samples to learn
-// it from, yet the offsets can look steady enough for the jiggle
-// counter, because each update slews the fitted offset away. The gate
-// holds the start-up (and a restart of the fit) at the shorter intervals,
-// as chrony keeps its minimum poll while its regression holds few
-// samples; in steady state the fit knows the frequency far better and
-// the RFC's counter alone decides. DisciplineRFC keeps the RFC's rule.
-func (d *discipline) freqKnown() bool {
-	if d.mode != DisciplineRegression {
-		return true
-	}
-	if !d.fitOK {
-		return false
-	}
-	if d.fitSE <= pollFreqSE {
-		return true
-	}
-	dmin := math.Inf(1)
-	for _, x := range d.fx {
-		dmin = math.Min(dmin, x.delay)
-	}
-	return d.fitSE*math.Ldexp(1, int(d.poll)+1) <= noiseFloor(d.fx, dmin, d.precision)
-}
-
-// regress adds a sample to the steady-state fit, sets the frequency from
-// its slope and returns the fitted offset at t.
-func (d *discipline) regress(offset, sampleT, t, delay float64) float64 {
-	u := d.uncorrected(offset, sampleT, t)
-	d.predErr = 0
-	if d.fitOK {
-		// Judge the prediction error against the noise expected of this
-		// sample: the fit's residual plus half its excess delay.
-		dmin := math.Inf(1)
-		for _, x := range d.fx {
-			dmin = math.Min(dmin, x.delay)
-		}
-		d.predNoise = math.Max(0, delay-dmin)/2 + noiseFloor(d.fx, dmin, d.precision)
-		d.predErr = u - (d.fitIcept + d.fitSlope*sampleT)
-		if math.Abs(d.predErr) > 8*d.predNoise && len(d.fx) > 3 {
-			// The model no longer predicts: start again from the
-			// latest samples.
-			d.fx = d.fx[len(d.fx)-2:]
-		}
-	}
-	d.fx = append(d.fx, point{sampleT, u, delay})
-	// Keep at most regressMax samples, within regressPolls poll
-	// intervals, and of those the recent ones that a line fits.
-	if len(d.fx) > regressMax {
-		d.fx = d.fx[len(d.fx)-regressMax:]
-	}
-	polls := regressPolls(d.fx, d.precision)
-	span := polls * math.Ldexp(1, int(d.poll))
-	for len(d.fx) > freqMinSamples && sampleT-d.fx[0].t > span {
-		d.fx = d.fx[1:]
-	}
-	if polls > regressSpanPolls {
-		d.fx = d.fx[runsWindow(d.fx, d.precision):]
-	}
-	f := fitWeighted(d.fx, d.precision)
-	if d.priorOn && f.ok {
-		if f.se <= freqPriorSigma {
-			// The samples alone now know the frequency at least as
-			// well as the file did: drop the prior for good, so that
-			// a stale file does not bias the fit later.
-			d.priorOn = false
-		} else {
-			f = f.withPrior(d.prior, freqPriorSigma)
-		}
-	}
-	if !f.ok || len(d.fx) < freqMinSamples {
-		d.fitOK = false
-		return offset
-	}
-	slope, icept := f.slope, f.icept
-	d.fit = f
-	d.fitSlope, d.fitIcept, d.fitSE, d.fitOK = slope, icept, f.se, true
-	d.fitSigma = residualSigma(d.fx, slope, icept)
-	old := d.freq
-	d.setFreq(slope)
-	e := d.wander * d.wander
-	df := d.freq - old
-	d.wander = math.Sqrt(e + (df*df-e)/avgConst)
-	return icept + slope*t - d.phase
-}
-
-// offsetSD is the standard error of the offset the last regression fit
-// set the clock to, projected to t (the fit's value there), s; ok is
-// false when there is no such fit (DisciplineRFC, or fewer than three
-// samples since the fit started).
-func (d *discipline) offsetSD(t float64) (sd float64, ok bool) {
-	if d.mode != DisciplineRegression || !d.fitOK || math.IsInf(d.fit.se, 1) {
-		return 0, false
-	}
-	return d.fit.predSD(t), true
-}
-
-// residualSigma is the RMS residual of the fit over the better half of
-// the samples by delay: the measurement noise the fit should explain.
-func residualSigma(p []point, slope, icept float64) float64 {
-	q := slices.Clone(p)
-	slices.SortFunc(q, func(a, b point) int { return cmp.Compare(a.delay, b.delay) })
-	q = q[:max(2, len(q)/2)]
-	var s float64
-	for _, x := range q {
-		r := x.off - icept - slope*x.t
-		s += r * r
-	}
-	return math.Sqrt(s / float64(len(q)))
-}
-
 // phaseAt is the cumulative correction at time ts: exact at the last
 // adjustment and after it (the rates in force, the slew in progress
 // ending when its offset is done); before it, the frequency now in force
@@ -918,16 +579,4 @@ func (d *discipline) phaseAt(ts float64) float64 {
 // uncorrected clock at its sample time, the quantity the fits work on.
 func (d *discipline) uncorrected(offset, sampleT, t float64) float64 {
 	return offset + d.phase - d.freq*(t-sampleT)
-}
-
-// noiseFloor is the offset noise expected of the best sample: a quarter of
-// the median excess delay, at least the precision. It comes from delays
-// alone, so that wander (which breaks the linear model) does not raise it.
-func noiseFloor(p []point, dmin, precision float64) float64 {
-	ex := make([]float64, 0, len(p))
-	for _, x := range p {
-		ex = append(ex, x.delay-dmin)
-	}
-	slices.Sort(ex)
-	return math.Max(precision, ex[len(ex)/2]/4)
 }

@@ -8,9 +8,12 @@ import (
 
 func newDisc(mode DisciplineMode) *discipline {
 	d := newDiscipline(1e-6, 6, 10)
-	d.mode = mode
+	d.setMode(mode)
 	return &d
 }
+
+// fitOf is the regression estimator of d.
+func fitOf(d *discipline) *regression { return d.est.(*regression) }
 
 // trueRate is the frequency correction for offsets that change by s per
 // second of the free-running clock (TestFrequencyMeasuredInTrueSeconds).
@@ -18,8 +21,8 @@ func trueRate(s float64) float64 { return s / (1 + s) }
 
 // feed gives the discipline samples of a clock whose offset is off0 +
 // slope·t, every step seconds from t0, and returns the last result.
-func feed(d *discipline, t0, step float64, n int, off func(t float64) float64) (Result, clockOut, float64) {
-	var r Result
+func feed(d *discipline, t0, step float64, n int, off func(t float64) float64) (updateResult, clockOut, float64) {
+	var r updateResult
 	var o clockOut
 	t := t0
 	for i := 0; i < n; i++ {
@@ -35,21 +38,21 @@ func TestDisciplineTransitions(t *testing.T) {
 	t.Run("RFC5905 §11.3 NSET small offset → FREQ, ignored", func(t *testing.T) {
 		d := newDisc(DisciplineRFC)
 		r, o := d.update(0.01, 1, 1, 0.001)
-		if r != ResultIgnore || d.state != StateFREQ || o.stepped {
+		if r != resultIgnore || d.state != stateFREQ || o.stepped {
 			t.Errorf("result %v state %v out %+v", r, d.state, o)
 		}
 	})
 	t.Run("RFC5905 §11.3 NSET offset above 128 ms → step, FREQ", func(t *testing.T) {
 		d := newDisc(DisciplineRFC)
 		r, o := d.update(0.2, 1, 1, 0.001)
-		if r != ResultStep || d.state != StateFREQ || !o.stepped || o.step != 0.2 {
+		if r != resultStep || d.state != stateFREQ || !o.stepped || o.step != 0.2 {
 			t.Errorf("result %v state %v out %+v", r, d.state, o)
 		}
 	})
 	t.Run("RFC5905 §11.3 offset above panic threshold → panic, nothing done", func(t *testing.T) {
 		d := newDisc(DisciplineRFC)
 		r, o := d.update(1001, 1, 1, 0.001)
-		if r != ResultPanic || o.stepped || d.state != StateNSET {
+		if r != resultPanic || o.stepped || d.state != stateNSET {
 			t.Errorf("result %v state %v out %+v", r, d.state, o)
 		}
 	})
@@ -57,7 +60,7 @@ func TestDisciplineTransitions(t *testing.T) {
 		d := newDisc(DisciplineRFC)
 		// The clock gains 50 µs/s: the offset falls 50 ppm.
 		r, _, last := feed(d, 0, 64, 16, func(t float64) float64 { return 0.01 - 50e-6*t })
-		if r != ResultSlew || d.state != StateSYNC || last < stepout {
+		if r != resultSlew || d.state != stateSYNC || last < stepout {
 			t.Fatalf("result %v state %v", r, d.state)
 		}
 		if math.Abs(d.freq-trueRate(-50e-6)) > 1e-12 {
@@ -69,21 +72,21 @@ func TestDisciplineTransitions(t *testing.T) {
 		noise := []float64{0.04, -0.03, 0.05, -0.06, 0.02, 0.035, -0.04, 0.01, -0.02, 0.03, -0.05, 0.04, 0.0, 0.03, -0.03, 0.01}
 		i := 0
 		r, _, last := feed(d, 0, 64, 16, func(float64) float64 { i++; return noise[i-1] })
-		if last < stepout || r != ResultSlew || d.state != StateSYNC {
+		if last < stepout || r != resultSlew || d.state != stateSYNC {
 			t.Errorf("left FREQ at %v with %v, state %v", last, r, d.state)
 		}
 	})
 	t.Run("RFC5905 §11.3 FREQ ends with a step when the offset grew past 128 ms", func(t *testing.T) {
 		d := newDisc(DisciplineRFC)
 		r, o, _ := feed(d, 0, 64, 16, func(t float64) float64 { return 0.1 + 40e-6*t })
-		if r != ResultStep || !o.stepped || d.state != StateSYNC {
+		if r != resultStep || !o.stepped || d.state != stateSYNC {
 			t.Errorf("result %v state %v out %+v", r, d.state, o)
 		}
 	})
 	sync := func(mode DisciplineMode) *discipline {
 		d := newDisc(mode)
 		feed(d, 0, 64, 16, func(float64) float64 { return 0 })
-		if d.state != StateSYNC {
+		if d.state != stateSYNC {
 			t.Fatal("not in SYNC")
 		}
 		return d
@@ -91,7 +94,7 @@ func TestDisciplineTransitions(t *testing.T) {
 	t.Run("RFC5905 §11.3 SYNC offset above 128 ms → SPIK, ignored", func(t *testing.T) {
 		d := sync(DisciplineRFC)
 		r, o := d.update(0.3, d.t+64, d.t+64, 0.001)
-		if r != ResultIgnore || d.state != StateSPIK || o.stepped {
+		if r != resultIgnore || d.state != stateSPIK || o.stepped {
 			t.Errorf("result %v state %v", r, d.state)
 		}
 	})
@@ -99,7 +102,7 @@ func TestDisciplineTransitions(t *testing.T) {
 		d := sync(DisciplineRFC)
 		d.update(0.3, d.t+64, d.t+64, 0.001)
 		r, _ := d.update(0.001, d.t+128, d.t+128, 0.001)
-		if r != ResultSlew || d.state != StateSYNC {
+		if r != resultSlew || d.state != stateSYNC {
 			t.Errorf("result %v state %v", r, d.state)
 		}
 	})
@@ -108,11 +111,11 @@ func TestDisciplineTransitions(t *testing.T) {
 		t0 := d.t
 		d.update(0.3, t0+64, t0+64, 0.001)
 		r, _ := d.update(0.3, t0+600, t0+600, 0.001)
-		if r != ResultIgnore {
+		if r != resultIgnore {
 			t.Errorf("within stepout: %v", r)
 		}
 		r, o := d.update(0.3, t0+stepout+1, t0+stepout+1, 0.001)
-		if r != ResultStep || !o.stepped || d.state != StateSYNC || d.poll != d.minPoll {
+		if r != resultStep || !o.stepped || d.state != stateSYNC || d.poll != d.minPoll {
 			t.Errorf("result %v state %v out %+v", r, d.state, o)
 		}
 	})
@@ -169,7 +172,7 @@ func TestDisciplineTransitions(t *testing.T) {
 	t.Run("regression mode: FREQ → SYNC after 3 samples, offset slewed", func(t *testing.T) {
 		d := newDisc(DisciplineRegression)
 		r, o, _ := feed(d, 0, 2, 3, func(t float64) float64 { return 0.05 - 80e-6*t })
-		if r != ResultSlew || d.state != StateSYNC || !o.doSlew {
+		if r != resultSlew || d.state != stateSYNC || !o.doSlew {
 			t.Fatalf("result %v state %v out %+v", r, d.state, o)
 		}
 		if math.Abs(d.freq-trueRate(-80e-6)) > 1e-12 || math.Abs(o.slew-(0.05-80e-6*4)) > 1e-6 {
@@ -263,7 +266,7 @@ func TestFrequencyFitSeeded(t *testing.T) {
 	}
 	d.seed = append(d.seed, point{9, 1, 0.001}) // not older than the sample: ignored
 	r, o := d.update(line(8), 8, 8, 0.001)
-	if r != ResultSlew || d.state != StateSYNC || !o.doSlew {
+	if r != resultSlew || d.state != stateSYNC || !o.doSlew {
 		t.Fatalf("result %v state %v: FREQ did not end at the first update", r, d.state)
 	}
 	if math.Abs(d.freq-trueRate(-100e-6)) > 1e-12 || d.seed != nil {
@@ -357,29 +360,29 @@ func TestPollHeldWhileFrequencyUncertain(t *testing.T) {
 		off := -freq*ts + (back-out)/2 - d.phaseAt(ts)
 		poll, count := d.poll, d.count
 		d.update(off, ts, ts, 2e-3+out+back)
-		if d.state != StateSYNC {
+		if d.state != stateSYNC {
 			continue
 		}
 		if d.poll > poll {
 			// The offset error the frequency's uncertainty builds up
 			// over the new interval, against the noise of the best
 			// samples (the smallest excess delay is about 0.1 ms).
-			drift := d.fitSE * math.Ldexp(1, int(d.poll))
-			if d.fitSE > pollFreqSE && drift > noiseFloor(d.fx, 2e-3, d.precision) {
+			drift := fitOf(&d).fit.se * math.Ldexp(1, int(d.poll))
+			if fitOf(&d).fit.se > pollFreqSE && drift > noiseFloor(d.fx, 2e-3, d.precision) {
 				t.Fatalf("t=%.0f s: poll %d → %d with the frequency's standard error at %.2f ppm (%.0f µs per interval)",
-					ts, poll, d.poll, d.fitSE*1e6, drift*1e6)
+					ts, poll, d.poll, fitOf(&d).fit.se*1e6, drift*1e6)
 			}
 			if ts < 100 {
-				t.Errorf("t=%.0f s: poll %d → %d within the first 100 s (frequency SE %.2f ppm)", ts, poll, d.poll, d.fitSE*1e6)
+				t.Errorf("t=%.0f s: poll %d → %d within the first 100 s (frequency SE %.2f ppm)", ts, poll, d.poll, fitOf(&d).fit.se*1e6)
 			}
 		}
-		if d.poll == poll && d.count == count && math.Abs(d.predErr) < regressPollGate*math.Max(d.predNoise, d.precision) {
+		if d.poll == poll && d.count == count && math.Abs(fitOf(&d).predErr) < regressPollGate*math.Max(fitOf(&d).predNoise, d.precision) {
 			held++ // a sample the counter would have counted
 		}
 		grew = grew || d.poll > poll
 	}
 	if held == 0 || !grew {
-		t.Errorf("gate held the counter %d times; poll grew: %v (poll %d, frequency SE %.2f ppm)", held, grew, d.poll, d.fitSE*1e6)
+		t.Errorf("gate held the counter %d times; poll grew: %v (poll %d, frequency SE %.2f ppm)", held, grew, d.poll, fitOf(&d).fit.se*1e6)
 	}
 }
 
@@ -393,12 +396,12 @@ func TestFrequencyMeasuredInTrueSeconds(t *testing.T) {
 		d := newDiscipline(1e-6, 4, 10)
 		// True time t, clock time c = t + e, e = 0.01 + r·t; the offset
 		// measured is −e.
-		for tt := 0.0; tt < 64 && d.state != StateSYNC; tt += 2 {
+		for tt := 0.0; tt < 64 && d.state != stateSYNC; tt += 2 {
 			e := 0.01 + r*tt
 			c := tt + e
 			d.update(-e, c, c, 1e-3) // running free: no correction yet
 		}
-		if d.state != StateSYNC {
+		if d.state != stateSYNC {
 			t.Fatalf("r %v: still in %v", r, d.state)
 		}
 		if got := d.freq; math.Abs(got+r) > 1e-10 {
@@ -426,16 +429,16 @@ func TestFirstFrequencyWaitsUntilCredible(t *testing.T) {
 	for ts := 1.0; ts <= 15; ts += 2 {
 		sample(ts)
 	}
-	if d.state != StateFREQ {
+	if d.state != stateFREQ {
 		t.Fatalf("after a burst of 100 ms noise: state %v, frequency %+.0f ppm", d.state, d.freq*1e6)
 	}
 	ts := 15.0
-	for d.state == StateFREQ && ts < stepout {
+	for d.state == stateFREQ && ts < stepout {
 		ts += 64
 		sample(ts)
 	}
 	_, _, se, _ := fitLine(d.fx, d.precision)
-	if d.state == StateFREQ || 3*se*64 > stepThreshold/2 || math.Abs(d.freq-rate) > 3*se {
+	if d.state == stateFREQ || 3*se*64 > stepThreshold/2 || math.Abs(d.freq-rate) > 3*se {
 		t.Errorf("t=%.0f s: state %v, frequency %+.1f ppm (true %+.1f), standard error %.1f ppm",
 			ts, d.state, d.freq*1e6, rate*1e6, se*1e6)
 	}

@@ -46,6 +46,14 @@
 // support it (§5), and which the server answers to clients that ask in
 // interleaved form. Session.Interleaved and Session.TxSource show it.
 //
+// The clock discipline (§11.3) is one state machine (discipline.go: the
+// states of A.5.5.6 local_clock, steps, stepout and panic, the jiggle
+// counter, and A.5.6.1 clock_adjust's phase accounting) around an
+// estimator that turns accepted offsets into phase and frequency
+// corrections: the RFC's PLL/FLL (discipline_rfc.go) or the regression
+// (discipline_regress.go), with the weighted line fit they share in
+// discipline_fit.go. Config.Discipline chooses the estimator.
+//
 // Where the product deviates from the textbook RFC 5905 it says so at the
 // code: the default discipline (DisciplineRegression) estimates frequency
 // and offset with a delay-weighted least-squares fit and slews the offset

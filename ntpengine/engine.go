@@ -222,7 +222,7 @@ func New(cfg Config, now time.Time) (*Engine, error) {
 	e.prec = math.Ldexp(1, int(cfg.precision()))
 	lo, hi := pollBounds(cfg.Peers)
 	e.disc = newDiscipline(e.prec, lo, hi)
-	e.disc.mode = cfg.Discipline
+	e.disc.setMode(cfg.Discipline)
 	e.disc.slewRate, e.disc.rateKnown = cfg.slewRate(), cfg.MaxSlewRate != 0
 	e.disc.settledFreq = cfg.settledFreq()
 	if f := cfg.InitialFrequencyPPM; f != nil {
@@ -306,7 +306,7 @@ func (e *Engine) Reconfigure(cfg Config, now time.Time) (Ready, error) {
 	}
 	e.prec = math.Ldexp(1, int(cfg.precision()))
 	e.disc.minPoll, e.disc.maxPoll = pollBounds(cfg.Peers)
-	e.disc.mode = cfg.Discipline
+	e.disc.setMode(cfg.Discipline)
 	e.disc.slewRate, e.disc.rateKnown = cfg.slewRate(), cfg.MaxSlewRate != 0
 	e.disc.settledFreq = cfg.settledFreq()
 	e.disc.poll = max(e.disc.minPoll, min(e.disc.maxPoll, e.disc.poll))
@@ -467,7 +467,7 @@ func (e *Engine) poll(a *association, t float64) {
 		if a.reach&7 == 0 {
 			// Three polls without reply: age the filter with a dummy
 			// stage (A.5.7.1).
-			a.filter.add(FilterSample{T: t, Delay: maxDisp, Dispersion: maxDisp}, e.prec, e.filterFreq())
+			a.filter.add(filterSample{T: t, Delay: maxDisp, Dispersion: maxDisp}, e.prec, e.filterFreq())
 		}
 		hpoll = e.disc.poll
 	}

@@ -19,8 +19,8 @@ const (
 	unreachLim = 12
 )
 
-// FilterSample is one stage of the clock filter register (RFC 5905 §10).
-type FilterSample struct {
+// filterSample is one stage of the clock filter register (RFC 5905 §10).
+type filterSample struct {
 	T          float64 // engine time of the sample, s
 	Offset     float64 // as measured
 	Delay      float64
@@ -31,12 +31,12 @@ type FilterSample struct {
 	Correction float64
 }
 
-func (s FilterSample) norm() float64 { return s.Offset + s.Correction }
+func (s filterSample) norm() float64 { return s.Offset + s.Correction }
 
-// ClockFilter is the 8-stage shift register of RFC 5905 §10 with the
+// clockFilter is the 8-stage shift register of RFC 5905 §10 with the
 // statistics computed from it.
-type ClockFilter struct {
-	Stages [nstage]FilterSample // Stages[0] is the newest
+type clockFilter struct {
+	Stages [nstage]filterSample // Stages[0] is the newest
 	// Last update time, for dispersion growth.
 	t float64
 	// Outputs. Offset is the best sample's offset of the uncorrected
@@ -51,15 +51,15 @@ type ClockFilter struct {
 	valid  int
 }
 
-func newClockFilter() ClockFilter {
-	var f ClockFilter
+func newClockFilter() clockFilter {
+	var f clockFilter
 	f.reset()
 	return f
 }
 
-func (f *ClockFilter) reset() {
+func (f *clockFilter) reset() {
 	for i := range f.Stages {
-		f.Stages[i] = FilterSample{Delay: maxDisp, Dispersion: maxDisp}
+		f.Stages[i] = filterSample{Delay: maxDisp, Dispersion: maxDisp}
 	}
 	f.Offset, f.Delay, f.Dispersion, f.Jitter = 0, maxDisp, maxDisp, 0
 	f.BestT, f.BestCorrection = 0, 0
@@ -72,7 +72,7 @@ func (f *ClockFilter) reset() {
 // uncorrected clock's offset (Offset+Correction) for the frequency fit. A
 // step, the only correction that could make them disagree, resets the
 // filter.
-func (f *ClockFilter) history() []point {
+func (f *clockFilter) history() []point {
 	var p []point
 	for i := nstage - 1; i >= 0; i-- {
 		s := f.Stages[i]
@@ -97,7 +97,7 @@ func (f *ClockFilter) history() []point {
 // stages themselves (ownSlope): projected with none, a clock 100 ppm off
 // polled every 2^13 s shows a jitter of the better part of a second, and
 // the root distance test (§11.2) would never let its first sample through.
-func (f *ClockFilter) add(s FilterSample, precision, freq float64) {
+func (f *clockFilter) add(s filterSample, precision, freq float64) {
 	age := s.T - f.t
 	if !f.started || age < 0 {
 		age = 0
@@ -111,7 +111,7 @@ func (f *ClockFilter) add(s FilterSample, precision, freq float64) {
 	f.t = s.T
 
 	sorted := f.Stages
-	slices.SortStableFunc(sorted[:], func(a, b FilterSample) int {
+	slices.SortStableFunc(sorted[:], func(a, b filterSample) int {
 		va, vb := a.Dispersion < maxDisp, b.Dispersion < maxDisp
 		switch {
 		case va && !vb:
@@ -134,7 +134,7 @@ func (f *ClockFilter) add(s FilterSample, precision, freq float64) {
 	if math.IsNaN(freq) {
 		freq = f.ownSlope()
 	}
-	proj := func(x FilterSample) float64 { return x.norm() + freq*(s.T-x.T) }
+	proj := func(x filterSample) float64 { return x.norm() + freq*(s.T-x.T) }
 	f.Offset = proj(sorted[0])
 	f.Delay = sorted[0].Delay
 	f.BestT, f.BestCorrection = sorted[0].T, sorted[0].Correction
@@ -154,7 +154,7 @@ func (f *ClockFilter) add(s FilterSample, precision, freq float64) {
 
 // newestValid is the newest stage holding a sample (not a dummy stage of a
 // poll without reply); the newest stage if none does.
-func (f *ClockFilter) newestValid() FilterSample {
+func (f *clockFilter) newestValid() filterSample {
 	for _, x := range f.Stages {
 		if x.Dispersion < maxDisp && x.Delay < maxDisp {
 			return x
@@ -166,7 +166,7 @@ func (f *ClockFilter) newestValid() FilterSample {
 // ownSlope is the rate of change of the valid stages' offsets of the
 // uncorrected clock (least squares over their times), s/s; 0 with fewer
 // than two stages at different times.
-func (f *ClockFilter) ownSlope() float64 {
+func (f *clockFilter) ownSlope() float64 {
 	var n, st, so float64
 	for _, x := range f.Stages {
 		if x.Dispersion < maxDisp {

@@ -16,11 +16,11 @@ func TestDisciplineFSET(t *testing.T) {
 		t.Run(name+"/RFC5905 A.5.5.6 FSET small offset → phase only, SYNC", func(t *testing.T) {
 			d := newDisc(mode)
 			d.setInitialFrequency(-40e-6)
-			if d.state != StateFSET || d.freq != -40e-6 {
+			if d.state != stateFSET || d.freq != -40e-6 {
 				t.Fatalf("state %v freq %v", d.state, d.freq)
 			}
 			r, o := d.update(0.01, 1, 1, 0.001)
-			if r != ResultSlew || d.state != StateSYNC || o.stepped {
+			if r != resultSlew || d.state != stateSYNC || o.stepped {
 				t.Errorf("result %v state %v out %+v", r, d.state, o)
 			}
 			// The frequency is not adjusted at the first update; the
@@ -33,7 +33,7 @@ func TestDisciplineFSET(t *testing.T) {
 			d := newDisc(mode)
 			d.setInitialFrequency(12e-6)
 			r, o := d.update(0.5, 1, 1, 0.001)
-			if r != ResultStep || d.state != StateSYNC || !o.stepped || o.step != 0.5 || d.freq != 12e-6 {
+			if r != resultStep || d.state != stateSYNC || !o.stepped || o.step != 0.5 || d.freq != 12e-6 {
 				t.Errorf("result %v state %v freq %v out %+v", r, d.state, d.freq, o)
 			}
 		})
@@ -50,8 +50,8 @@ func TestDisciplineFSET(t *testing.T) {
 			ts := float64(1 + 2*i)
 			d.update(off-d.phaseAt(ts), ts, ts, delays[i])
 		}
-		if !d.fitOK || !d.priorOn {
-			t.Fatalf("fit %v prior %v", d.fitOK, d.priorOn)
+		if !fitOf(d).fitOK || !d.priorOn {
+			t.Fatalf("fit %v prior %v", fitOf(d).fitOK, d.priorOn)
 		}
 		if math.Abs(d.freq) > 5e-6 {
 			t.Errorf("frequency %v ppm after 3 noisy samples, want near the file's 0", d.freq*1e6)
@@ -105,11 +105,11 @@ func TestInitialFrequencyConfig(t *testing.T) {
 		}
 	}
 	// Reconfigure does not restart the discipline.
-	e.disc.state = StateSYNC
+	e.disc.state = stateSYNC
 	if _, err := e.Reconfigure(Config{Peers: []PeerConfig{peerCfg(AssocClient)}, InitialFrequencyPPM: ptrFloat(7)}, at(1)); err != nil {
 		t.Fatal(err)
 	}
-	if e.disc.state != StateSYNC || e.disc.freq != -23.5e-6 {
+	if e.disc.state != stateSYNC || e.disc.freq != -23.5e-6 {
 		t.Errorf("after Reconfigure: state %v freq %v", e.disc.state, e.disc.freq)
 	}
 }
@@ -121,11 +121,11 @@ func TestFrequencySettled(t *testing.T) {
 	// A clock 30 ppm fast (its offset falls), measured precisely; the
 	// correction is -30 ppm.
 	off := func(t float64) float64 { return -30e-6 * t }
-	for i := 0; i < 40 && d.state != StateSYNC; i++ {
+	for i := 0; i < 40 && d.state != stateSYNC; i++ {
 		ts := 1 + 2*float64(i)
 		d.update(off(ts)-d.phaseAt(ts), ts, ts, 0.001)
 	}
-	if d.state != StateSYNC || d.settled() {
+	if d.state != stateSYNC || d.settled() {
 		t.Fatalf("just after FREQ: state %v settled %v", d.state, d.settled())
 	}
 	ts := 100.0
@@ -139,16 +139,16 @@ func TestFrequencySettled(t *testing.T) {
 	ts += 64
 	d.update(off(ts)-d.phaseAt(ts), ts, ts, 0.001)
 	if !d.settled() || math.Abs(d.freq+30e-6) > 0.1e-6 {
-		t.Fatalf("after %d updates: settled %v se %v freq %v ppm", settleUpdates, d.settled(), d.fitSE, d.freq*1e6)
+		t.Fatalf("after %d updates: settled %v se %v freq %v ppm", settleUpdates, d.settled(), fitOf(d).fit.se, d.freq*1e6)
 	}
 	// A spike: not settled while it is held off.
 	ts += 64
 	d.update(0.5, ts, ts, 0.001)
-	if d.state != StateSPIK || d.settled() {
+	if d.state != stateSPIK || d.settled() {
 		t.Errorf("in %v: settled %v", d.state, d.settled())
 	}
 	// A step: the count starts again.
-	d.rst(StateSYNC, ts, 0)
+	d.rst(stateSYNC, ts, 0)
 	var o clockOut
 	d.doStep(0.2, &o)
 	if d.settled() {

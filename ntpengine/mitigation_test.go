@@ -14,7 +14,7 @@ func TestClockFilter(t *testing.T) {
 	t.Run("RFC5905 §10 minimum delay sample chosen", func(t *testing.T) {
 		f := newClockFilter()
 		for i, s := range []struct{ off, delay float64 }{{0.010, 0.050}, {0.002, 0.020}, {0.007, 0.090}} {
-			f.add(FilterSample{T: float64(i * 64), Offset: s.off, Delay: s.delay, Dispersion: 1e-6}, 1e-6, 0)
+			f.add(filterSample{T: float64(i * 64), Offset: s.off, Delay: s.delay, Dispersion: 1e-6}, 1e-6, 0)
 		}
 		if f.Offset != 0.002 || f.Delay != 0.020 || f.BestT != 64 || f.valid != 3 {
 			t.Errorf("offset %v delay %v bestT %v valid %d", f.Offset, f.Delay, f.BestT, f.valid)
@@ -31,8 +31,8 @@ func TestClockFilter(t *testing.T) {
 	})
 	t.Run("RFC5905 §10 stages age by PHI per second", func(t *testing.T) {
 		f := newClockFilter()
-		f.add(FilterSample{T: 0, Delay: 0.01, Dispersion: 0.001}, 1e-6, 0)
-		f.add(FilterSample{T: 1000, Delay: 0.02, Dispersion: 0.001}, 1e-6, 0)
+		f.add(filterSample{T: 0, Delay: 0.01, Dispersion: 0.001}, 1e-6, 0)
+		f.add(filterSample{T: 1000, Delay: 0.02, Dispersion: 0.001}, 1e-6, 0)
 		if got := f.Stages[1].Dispersion; math.Abs(got-(0.001+phi*1000)) > 1e-12 {
 			t.Errorf("aged dispersion %v", got)
 		}
@@ -40,7 +40,7 @@ func TestClockFilter(t *testing.T) {
 	t.Run("RFC5905 §10 eight stages, oldest shifted out", func(t *testing.T) {
 		f := newClockFilter()
 		for i := 0; i < 10; i++ {
-			f.add(FilterSample{T: float64(i), Offset: float64(i), Delay: 0.01 + float64(i)*1e-3, Dispersion: 1e-6}, 1e-6, 0)
+			f.add(filterSample{T: float64(i), Offset: float64(i), Delay: 0.01 + float64(i)*1e-3, Dispersion: 1e-6}, 1e-6, 0)
 		}
 		if f.valid != nstage || f.Offset != 2 {
 			t.Errorf("valid %d offset %v (samples 0 and 1 must be gone)", f.valid, f.Offset)
@@ -48,7 +48,7 @@ func TestClockFilter(t *testing.T) {
 	})
 	t.Run("jitter floor is the precision", func(t *testing.T) {
 		f := newClockFilter()
-		f.add(FilterSample{T: 1, Delay: 0.01, Dispersion: 1e-6}, 1e-3, 0)
+		f.add(filterSample{T: 1, Delay: 0.01, Dispersion: 1e-6}, 1e-3, 0)
 		if f.Jitter != 1e-3 {
 			t.Errorf("jitter %v", f.Jitter)
 		}
@@ -153,9 +153,9 @@ func fakePeer(e *Engine, key string, addr string, off, delay float64, stratum ui
 	p := PeerConfig{Key: key, Address: netip.MustParseAddrPort(addr), Prefer: prefer}
 	a := newAssociation(p, 0, 1)
 	a.reach, a.leap, a.stratum, a.precision = 1, 0, stratum, -20
-	a.filter.add(FilterSample{T: 10, Offset: off, Delay: delay, Dispersion: 1e-5}, e.prec, 0)
+	a.filter.add(filterSample{T: 10, Offset: off, Delay: delay, Dispersion: 1e-5}, e.prec, 0)
 	for i := 0; i < 7; i++ {
-		a.filter.add(FilterSample{T: 10 + float64(i+1)*0.001, Offset: off, Delay: delay, Dispersion: 1e-5}, e.prec, 0)
+		a.filter.add(filterSample{T: 10 + float64(i+1)*0.001, Offset: off, Delay: delay, Dispersion: 1e-5}, e.prec, 0)
 	}
 	a.lastUsed = 10
 	e.assocs = append(e.assocs, a)
@@ -180,8 +180,8 @@ func TestSelectionStatuses(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := mustNew(t, Config{})
-			e.disc.state = StateSYNC // offsets are taken from the filter
-			e.disc.mode = DisciplineRFC
+			e.disc.state = stateSYNC // offsets are taken from the filter
+			e.disc.setMode(DisciplineRFC)
 			fakePeer(e, "A", "192.0.2.1:123", 0.0010, 0.01, 2, tc.prefer == "A")
 			fakePeer(e, "B", "192.0.2.2:123", 0.0012, 0.01, 1, tc.prefer == "B")
 			fakePeer(e, "C", "192.0.2.3:123", 0.0015, 0.01, 2, tc.prefer == "C")
@@ -265,7 +265,7 @@ func TestUnauthenticatedPassiveAllowed(t *testing.T) {
 // system variables from the system peer, and our packets carry them.
 func TestSystemVariables(t *testing.T) {
 	e := mustNew(t, Config{})
-	e.disc.state = StateSYNC
+	e.disc.state = stateSYNC
 	a := fakePeer(e, "A", "192.0.2.1:123", 0.0001, 0.01, 2, false)
 	a.leap = packet.LeapAdd
 	a.rootDelay, a.rootDisp = 0.02, 0.003
@@ -305,7 +305,8 @@ func TestRefID(t *testing.T) {
 func TestSelectionDistance(t *testing.T) {
 	t.Run("RFC5905 §11.2.1 falseticker 5 ms off among three truechimers", func(t *testing.T) {
 		e := mustNew(t, Config{})
-		e.disc.state, e.disc.mode = StateSYNC, DisciplineRFC
+		e.disc.state = stateSYNC
+		e.disc.setMode(DisciplineRFC)
 		fakePeer(e, "A", "192.0.2.1:123", 0.00001, 0.0003, 1, false)
 		fakePeer(e, "B", "192.0.2.2:123", -0.00002, 0.0003, 1, false)
 		fakePeer(e, "C", "192.0.2.3:123", 0.00003, 0.0003, 1, false)
@@ -320,7 +321,8 @@ func TestSelectionDistance(t *testing.T) {
 	})
 	t.Run("RFC5905 §11.2.3 a survivor beyond three times the system peer's distance is not combined", func(t *testing.T) {
 		e := mustNew(t, Config{})
-		e.disc.state, e.disc.mode = StateSYNC, DisciplineRFC
+		e.disc.state = stateSYNC
+		e.disc.setMode(DisciplineRFC)
 		fakePeer(e, "A", "192.0.2.1:123", 0.0001, 0.0003, 1, false)
 		fakePeer(e, "C", "192.0.2.3:123", 0.0001, 0.0003, 1, false)
 		far := fakePeer(e, "B", "192.0.2.2:123", 0.0002, 0.02, 1, false)

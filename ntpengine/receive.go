@@ -12,19 +12,19 @@ import (
 	"github.com/ntpagent/ntpagent/ntpengine/packet"
 )
 
-// Action is a cell of the dispatch table of RFC 5905 §9.2 (figure 25).
-type Action int
+// action is a cell of the dispatch table of RFC 5905 §9.2 (figure 25).
+type action int
 
 // The dispatch actions.
 const (
-	ActDiscard  Action = iota // DSCRD: drop
-	ActProcess                // PROC: process as an association packet
-	ActMobilize               // NEWPS: mobilize a symmetric passive association
-	ActReply                  // FXMIT: stateless server reply
-	ActError                  // ERR: drop and demobilize
+	actDiscard  action = iota // DSCRD: drop
+	actProcess                // PROC: process as an association packet
+	actMobilize               // NEWPS: mobilize a symmetric passive association
+	actReply                  // FXMIT: stateless server reply
+	actError                  // ERR: drop and demobilize
 )
 
-func (a Action) String() string {
+func (a action) String() string {
 	return [...]string{"DSCRD", "PROC", "NEWPS", "FXMIT", "ERR"}[a]
 }
 
@@ -32,32 +32,32 @@ func (a Action) String() string {
 // engine has: none (0), symmetric active (1), symmetric passive (2),
 // client (3). Broadcast rows and columns are discarded: the product does
 // not use broadcast.
-func dispatch(pkt packet.Mode, assoc packet.Mode) Action {
+func dispatch(pkt packet.Mode, assoc packet.Mode) action {
 	switch pkt {
 	case packet.ModeSymmetricActive:
 		switch assoc {
 		case 0:
-			return ActMobilize
+			return actMobilize
 		case packet.ModeSymmetricActive, packet.ModeSymmetricPassive:
-			return ActProcess
+			return actProcess
 		}
 	case packet.ModeSymmetricPassive:
 		switch assoc {
 		case packet.ModeSymmetricActive:
-			return ActProcess
+			return actProcess
 		case packet.ModeSymmetricPassive:
-			return ActError
+			return actError
 		}
 	case packet.ModeClient:
 		if assoc == 0 {
-			return ActReply
+			return actReply
 		}
 	case packet.ModeServer:
 		if assoc == packet.ModeClient {
-			return ActProcess
+			return actProcess
 		}
 	}
-	return ActDiscard
+	return actDiscard
 }
 
 // Errors of the packet tests (RFC 5905 §8, A.5.1), shown as an
@@ -132,11 +132,11 @@ func (e *Engine) Handle(in Incoming) Ready {
 		amode = a.hmode
 	}
 	act := dispatch(p.Mode, amode)
-	if act == ActDiscard {
+	if act == actDiscard {
 		e.stats.NoAssociation++
 		return e.finish()
 	}
-	if act == ActReply {
+	if act == actReply {
 		e.stats.ClientRequests++
 	}
 	if e.denied(in) {
@@ -145,24 +145,24 @@ func (e *Engine) Handle(in Incoming) Ready {
 			a.lastError = ErrAccess.Error()
 			a.counts.Denied++
 		}
-		if act == ActReply {
+		if act == actReply {
 			e.reply(in, p, packet.KissDeny, macResult{})
 		}
 		return e.finish()
 	}
 	mac := e.checkMAC(&in, p)
 	switch act {
-	case ActReply:
+	case actReply:
 		e.serve(in, p, mac)
-	case ActMobilize:
+	case actMobilize:
 		e.mobilize(in, p, mac)
-	case ActError:
+	case actError:
 		if e.authOK(a, mac) != nil {
 			e.stats.AuthFailures++
 		} else if a.ephemeral {
 			e.demobilize(a, "symmetric passive packet for a passive association (RFC 5905 §9.2 ERR)")
 		}
-	case ActProcess:
+	case actProcess:
 		e.process(a, in, p, mac)
 	}
 	return e.finish()
@@ -492,8 +492,8 @@ func (e *Engine) process(a *association, in Incoming, p *packet.Packet, mac macR
 	// Each half of the offset saw our clock with the correction of its
 	// instant: the correction to undo is the mean of those at T1 and T4.
 	corr := (ph1 + ph4) / 2
-	a.filter.add(FilterSample{T: ts, Offset: offset, Delay: delay, Dispersion: disp, Correction: corr}, e.prec, e.filterFreq())
-	if e.disc.state == StateSYNC && a.hmode == packet.ModeClient {
+	a.filter.add(filterSample{T: ts, Offset: offset, Delay: delay, Dispersion: disp, Correction: corr}, e.prec, e.filterFreq())
+	if e.disc.state == stateSYNC && a.hmode == packet.ModeClient {
 		// Only with a measured frequency: before, the offsets drift at
 		// the clock's whole frequency error, and any trend of the
 		// delays would pass for asymmetry. Only in client mode: in the
@@ -606,7 +606,7 @@ func (e *Engine) has(a *association) bool {
 // (frequency measurement and regression mode, which weigh samples by
 // delay themselves) rather than the filter's minimum-delay choice.
 func (e *Engine) usesNewest() bool {
-	return e.disc.state == StateNSET || e.disc.state == StateFREQ || e.disc.mode == DisciplineRegression
+	return e.disc.state == stateNSET || e.disc.state == stateFREQ || e.disc.est.fits()
 }
 
 // offsetNow is the association's offset at t: the filter's choice (or the

@@ -14,28 +14,28 @@ func TestDispatchTable(t *testing.T) {
 	const none = packet.Mode(0)
 	cells := []struct {
 		pkt, assoc packet.Mode
-		want       Action
+		want       action
 	}{
-		{packet.ModeSymmetricActive, none, ActMobilize},
-		{packet.ModeSymmetricActive, packet.ModeSymmetricActive, ActProcess},
-		{packet.ModeSymmetricActive, packet.ModeSymmetricPassive, ActProcess},
-		{packet.ModeSymmetricActive, packet.ModeClient, ActDiscard},
-		{packet.ModeSymmetricPassive, none, ActDiscard},
-		{packet.ModeSymmetricPassive, packet.ModeSymmetricActive, ActProcess},
-		{packet.ModeSymmetricPassive, packet.ModeSymmetricPassive, ActError},
-		{packet.ModeSymmetricPassive, packet.ModeClient, ActDiscard},
-		{packet.ModeClient, none, ActReply},
-		{packet.ModeClient, packet.ModeSymmetricActive, ActDiscard},
-		{packet.ModeClient, packet.ModeSymmetricPassive, ActDiscard},
-		{packet.ModeClient, packet.ModeClient, ActDiscard},
-		{packet.ModeServer, none, ActDiscard},
-		{packet.ModeServer, packet.ModeSymmetricActive, ActDiscard},
-		{packet.ModeServer, packet.ModeSymmetricPassive, ActDiscard},
-		{packet.ModeServer, packet.ModeClient, ActProcess},
-		{packet.ModeBroadcast, none, ActDiscard},
-		{packet.ModeBroadcast, packet.ModeSymmetricActive, ActDiscard},
-		{packet.ModeControl, none, ActDiscard},
-		{packet.ModePrivate, none, ActDiscard},
+		{packet.ModeSymmetricActive, none, actMobilize},
+		{packet.ModeSymmetricActive, packet.ModeSymmetricActive, actProcess},
+		{packet.ModeSymmetricActive, packet.ModeSymmetricPassive, actProcess},
+		{packet.ModeSymmetricActive, packet.ModeClient, actDiscard},
+		{packet.ModeSymmetricPassive, none, actDiscard},
+		{packet.ModeSymmetricPassive, packet.ModeSymmetricActive, actProcess},
+		{packet.ModeSymmetricPassive, packet.ModeSymmetricPassive, actError},
+		{packet.ModeSymmetricPassive, packet.ModeClient, actDiscard},
+		{packet.ModeClient, none, actReply},
+		{packet.ModeClient, packet.ModeSymmetricActive, actDiscard},
+		{packet.ModeClient, packet.ModeSymmetricPassive, actDiscard},
+		{packet.ModeClient, packet.ModeClient, actDiscard},
+		{packet.ModeServer, none, actDiscard},
+		{packet.ModeServer, packet.ModeSymmetricActive, actDiscard},
+		{packet.ModeServer, packet.ModeSymmetricPassive, actDiscard},
+		{packet.ModeServer, packet.ModeClient, actProcess},
+		{packet.ModeBroadcast, none, actDiscard},
+		{packet.ModeBroadcast, packet.ModeSymmetricActive, actDiscard},
+		{packet.ModeControl, none, actDiscard},
+		{packet.ModePrivate, none, actDiscard},
 	}
 	for _, c := range cells {
 		t.Run("RFC5905 §9.2 "+c.pkt.String()+" packet, association "+c.assoc.String()+" → "+c.want.String(), func(t *testing.T) {

@@ -41,9 +41,10 @@ const maxClockError = 1e-6
 // estimation error beyond it. Until the fit has three samples the RFC's
 // sum is used.
 func (e *Engine) rootDispersion(p *association, offset, t float64) (disp, rate float64) {
-	if sd, ok := e.disc.offsetSD(t); ok {
+	if sd, ok := e.disc.est.offsetSD(t); ok {
 		reading := math.Ldexp(1, int(p.precision)) + e.prec
-		return p.rootDisp + reading + sd, e.disc.fitSE + maxClockError
+		se, _ := e.disc.est.freqSE(&e.disc)
+		return p.rootDisp + reading + sd, se + maxClockError
 	}
 	d := math.Sqrt(p.filter.Jitter*p.filter.Jitter + e.sys.jitter*e.sys.jitter)
 	d += math.Max(p.filter.Dispersion+phi*(t-p.filter.t)+math.Abs(offset), minDisp)

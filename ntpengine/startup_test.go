@@ -12,12 +12,12 @@ import (
 // shows the jitter of its samples, not the 0.8 s it drifts per poll,
 // which would keep the root distance above MAXDIST (§11.2) for ever.
 func TestFilterJitterBeforeFrequency(t *testing.T) {
-	fill := func(freq float64) ClockFilter {
+	fill := func(freq float64) clockFilter {
 		f := newClockFilter()
 		for i := range 4 {
 			ts := float64(i) * 8192
 			noise := 1e-6 * float64(i%2*2-1)
-			f.add(FilterSample{T: ts, Offset: 0.1 - 100e-6*ts + noise, Delay: 1e-3, Dispersion: 1e-6}, 1e-7, freq)
+			f.add(filterSample{T: ts, Offset: 0.1 - 100e-6*ts + noise, Delay: 1e-3, Dispersion: 1e-6}, 1e-7, freq)
 		}
 		return f
 	}
@@ -34,7 +34,7 @@ func TestFilterJitterBeforeFrequency(t *testing.T) {
 	if !math.IsNaN(e.filterFreq()) {
 		t.Errorf("NSET: filter frequency %v, want NaN (own slope)", e.filterFreq())
 	}
-	e.disc.state, e.disc.freq = StateSYNC, 12e-6
+	e.disc.state, e.disc.freq = stateSYNC, 12e-6
 	if e.filterFreq() != 12e-6 {
 		t.Errorf("SYNC: filter frequency %v, want the discipline's", e.filterFreq())
 	}

@@ -117,7 +117,7 @@ type Session struct {
 	SelectionReason string
 	LastError       string
 	Stopped         bool // demobilized by KoD or preempted (see LastError)
-	Filter          [nstage]FilterSample
+	Filter          [nstage]filterSample
 	// LocalAddress is our address as the peer sees it: the destination
 	// of its last authentic packet (invalid until one arrives).
 	LocalAddress netip.Addr

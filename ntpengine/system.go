@@ -238,13 +238,11 @@ const minFreqBound = 1e-7
 
 func (e *Engine) freqBound() float64 {
 	d := &e.disc
-	switch {
-	case d.state != StateSYNC:
+	if d.state != stateSYNC {
 		return MaxFrequencyPPM * 1e-6
-	case d.mode == DisciplineRegression && d.fitOK:
-		return math.Max(3*d.fitSE, minFreqBound)
-	case d.mode == DisciplineRFC:
-		return math.Max(3*d.wander, minFreqBound)
+	}
+	if se, ok := d.est.freqSE(d); ok {
+		return math.Max(3*se, minFreqBound)
 	}
 	return phi
 }
@@ -286,20 +284,20 @@ func (e *Engine) clockUpdate(p *association, offset, t float64) {
 	}
 	e.sys.t = p.lastUsed
 	before := e.disc.state
-	if before == StateNSET || before == StateFREQ && len(e.disc.fx) == 0 {
+	if before == stateNSET || before == stateFREQ && len(e.disc.fx) == 0 {
 		e.disc.seed = p.filter.history()
 	}
 	res, co := e.disc.update(offset, p.lastUsed, t, p.lastDelay)
 	e.disc.seed = nil
-	if before == StateFREQ && e.disc.state == StateSYNC {
+	if before == stateFREQ && e.disc.state == stateSYNC {
 		e.event(EventFreqSet, p, fmt.Sprintf("frequency measured: %+.3f ppm", e.disc.freq*1e6))
 	}
 	switch res {
-	case ResultPanic:
+	case resultPanic:
 		e.sys.panicked = true
 		e.event(EventPanic, p, fmt.Sprintf("offset %.3f s exceeds the panic threshold; not disciplining", offset))
 		return
-	case ResultStep:
+	case resultStep:
 		e.sys.panicked = false
 		e.applyClock(co)
 		e.event(EventStep, p, fmt.Sprintf("clock stepped by %+.6f s", co.step))
@@ -325,7 +323,7 @@ func (e *Engine) clockUpdate(p *association, offset, t float64) {
 		e.sys.t = 0
 		e.unsync("clock stepped", UnsyncAcquiring)
 		return
-	case ResultIgnore:
+	case resultIgnore:
 		e.applyClock(co)
 		return
 	}

@@ -77,7 +77,7 @@ func tickUntilSend(t *testing.T, e *Engine, from float64) (Outgoing, float64) {
 }
 
 // newestSample is the association's newest filter sample.
-func newestSample(t *testing.T, e *Engine, key string) FilterSample {
+func newestSample(t *testing.T, e *Engine, key string) filterSample {
 	t.Helper()
 	return session(t, e, key).Filter[0]
 }

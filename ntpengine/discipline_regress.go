@@ -1,0 +1,242 @@
+package ntpengine
+
+import "math"
+
+// regression is the default estimator (DisciplineRegression): in SYNC it
+// fits a line through up to 64 samples spanning 8 polls, or more when the
+// samples are noisy (regressPolls, runsWindow), weighted by their delay
+// and age (fitWeighted). Its slope is the frequency and its value now the
+// offset, which is slewed at once at the clock's slew rate. The poll
+// interval follows the RFC's jiggle counter, driven by the fit's
+// prediction error against the noise the delays predict, so wander
+// shortens the poll; it grows only once the frequency is known
+// (freqKnown). After FSET it weighs the file's frequency into its fit as
+// a prior of 1 ppm standard error (freqPriorSigma), so that a few close
+// burst samples do not replace it with a noisier slope; the prior is
+// dropped for good once the fit alone is as precise.
+//
+// The samples (discipline.fx) are those of FREQ, kept: offsets of the
+// uncorrected clock, which our steps and slews leave valid.
+type regression struct {
+	// fit is the last fit, valid while fitOK.
+	fit   lineFit
+	fitOK bool
+	// predErr is the error of the last fit's prediction for the newest
+	// sample, predNoise the noise expected of that sample.
+	predErr, predNoise float64
+}
+
+func (r *regression) update(d *discipline, offset, sampleT, t, delay, _ float64) (phase, dfreq float64) {
+	d.fast = true
+	return r.regress(d, offset, sampleT, t, delay), 0
+}
+
+// freqMeasured ends FREQ when three samples span 8 s, or two span a
+// minimum poll interval (samples are scarce: better a rough frequency
+// than a clock left running free), and the estimate is credible.
+func (r *regression) freqMeasured(d *discipline, mu, se float64, ok bool) bool {
+	done := len(d.fx) >= freqMinSamples && (ok && se <= freqEstimateDone || mu >= 8) ||
+		len(d.fx) >= 2 && mu >= math.Ldexp(1, int(d.minPoll))
+	return done && d.credibleFrequency(se)
+}
+
+// pollSteady: the poll interval grows only while the fit predicts each
+// new sample within the noise its delay implies, and the frequency is
+// known (freqKnown).
+func (r *regression) pollSteady(d *discipline) (steady, counts bool) {
+	return math.Abs(r.predErr) < regressPollGate*math.Max(r.predNoise, d.precision) && r.freqKnown(d), true
+}
+
+// freqSE is the standard error of the last fit's slope (with the prior,
+// when one is in force).
+func (r *regression) freqSE(*discipline) (float64, bool) { return r.fit.se, r.fitOK }
+
+func (r *regression) fits() bool { return true }
+
+// regressMax bounds the samples of the steady-state fit.
+const regressMax = 64
+
+// regressSpanPolls is how many poll intervals the steady-state fit spans
+// when the samples are precise: long enough to average their noise, short
+// enough that a clock's wander (a random walk of its frequency) does not
+// bend the offsets away from a line within it.
+const regressSpanPolls = 8
+
+// noiseRef is the sample noise (noiseFloor) up to which the fit spans
+// regressSpanPolls; see regressPolls.
+const noiseRef = 50e-6
+
+// regressPolls is the span of the steady-state fit in poll intervals. The
+// error of a line fit's value at its newest end falls with the number of
+// samples, as σ/√n, while the bend that wander puts into the offsets
+// grows with the span T as T^(3/2): the best span grows as √σ. So noisy
+// samples (1 ms of jitter and more) are fitted over more polls, up to
+// regressMax: 8·√(σ/noiseRef). A runs test (runsWindow) then trims a long
+// window whose offsets no longer follow a line.
+func regressPolls(p []point, precision float64) float64 {
+	dmin := math.Inf(1)
+	for _, x := range p {
+		dmin = math.Min(dmin, x.delay)
+	}
+	if len(p) == 0 {
+		return regressSpanPolls
+	}
+	s := noiseFloor(p, dmin, precision)
+	return math.Max(regressSpanPolls, math.Min(regressMax, regressSpanPolls*math.Sqrt(s/noiseRef)))
+}
+
+// runsMin is the fewest samples the runs test judges.
+const runsMin = 8
+
+// runsWindow chooses how many of the samples (oldest first) the line fit
+// should use, as chrony's regression does: the most whose residuals pass
+// a runs test. Residual signs of a line through samples that a line
+// describes change at random; wander or a frequency change bends the
+// offsets, and the residuals then come in long runs of one sign. It
+// returns the index of the first sample to keep: starting with all of
+// them, it drops older samples until the number of runs is no longer
+// significantly low (normal approximation, one-sided, z = runsZ).
+func runsWindow(p []point, precision float64) int {
+	start := 0
+	for len(p)-start > runsMin {
+		q := p[start:]
+		slope, icept, _, ok := fitLine(q, precision)
+		if !ok {
+			break
+		}
+		var pos, neg, runs int
+		last := 0
+		for _, x := range q {
+			s := 1
+			if x.off-icept-slope*x.t < 0 {
+				s = -1
+			}
+			if s > 0 {
+				pos++
+			} else {
+				neg++
+			}
+			if s != last {
+				runs++
+				last = s
+			}
+		}
+		n := float64(len(q))
+		n1, n2 := float64(pos), float64(neg)
+		mu := 1 + 2*n1*n2/n
+		v := 2 * n1 * n2 * (2*n1*n2 - n) / (n * n * (n - 1))
+		if pos > 0 && neg > 0 && float64(runs) >= mu-runsZ*math.Sqrt(math.Max(v, 0)) {
+			return start
+		}
+		start += max(1, (len(p)-start)/8)
+	}
+	return start
+}
+
+// runsZ is the significance of the runs test (about 2 % one-sided).
+const runsZ = 2.0
+
+// regressPollGate: in regression mode the poll interval grows only while
+// the fit predicts each new sample within the noise its delay implies
+// (PGATE of the RFC is 4; 1 measured best in every ntpsim scenario, as it
+// keeps the interval short enough for wander to stay below the noise).
+const regressPollGate = 1
+
+// pollFreqSE is the standard error of the frequency estimate (s/s) up to
+// which regression mode lets the poll interval grow whatever the noise:
+// that of a frequency read from a file (freqPriorSigma).
+const pollFreqSE = freqPriorSigma
+
+// freqKnown reports whether the frequency is known well enough for the
+// poll interval to grow: its standard error is at most pollFreqSE, or
+// the offset error it can build up over the longer interval is below
+// the noise of the best samples. While the frequency is less certain, a
+// longer interval lets its error carry the clock away between updates
+// (20 ppm over 64 s is 1.3 ms) and gives the fit fewer samples to learn
+// it from, yet the offsets can look steady enough for the jiggle
+// counter, because each update slews the fitted offset away. The gate
+// holds the start-up (and a restart of the fit) at the shorter intervals,
+// as chrony keeps its minimum poll while its regression holds few
+// samples; in steady state the fit knows the frequency far better and
+// the RFC's counter alone decides.
+func (r *regression) freqKnown(d *discipline) bool {
+	if !r.fitOK {
+		return false
+	}
+	if r.fit.se <= pollFreqSE {
+		return true
+	}
+	dmin := math.Inf(1)
+	for _, x := range d.fx {
+		dmin = math.Min(dmin, x.delay)
+	}
+	return r.fit.se*math.Ldexp(1, int(d.poll)+1) <= noiseFloor(d.fx, dmin, d.precision)
+}
+
+// regress adds a sample to the steady-state fit, sets the frequency from
+// its slope and returns the fitted offset at t.
+func (r *regression) regress(d *discipline, offset, sampleT, t, delay float64) float64 {
+	u := d.uncorrected(offset, sampleT, t)
+	r.predErr = 0
+	if r.fitOK {
+		// Judge the prediction error against the noise expected of this
+		// sample: the fit's residual plus half its excess delay.
+		dmin := math.Inf(1)
+		for _, x := range d.fx {
+			dmin = math.Min(dmin, x.delay)
+		}
+		r.predNoise = math.Max(0, delay-dmin)/2 + noiseFloor(d.fx, dmin, d.precision)
+		r.predErr = u - (r.fit.icept + r.fit.slope*sampleT)
+		if math.Abs(r.predErr) > 8*r.predNoise && len(d.fx) > 3 {
+			// The model no longer predicts: start again from the
+			// latest samples.
+			d.fx = d.fx[len(d.fx)-2:]
+		}
+	}
+	d.fx = append(d.fx, point{sampleT, u, delay})
+	// Keep at most regressMax samples, within regressPolls poll
+	// intervals, and of those the recent ones that a line fits.
+	if len(d.fx) > regressMax {
+		d.fx = d.fx[len(d.fx)-regressMax:]
+	}
+	polls := regressPolls(d.fx, d.precision)
+	span := polls * math.Ldexp(1, int(d.poll))
+	for len(d.fx) > freqMinSamples && sampleT-d.fx[0].t > span {
+		d.fx = d.fx[1:]
+	}
+	if polls > regressSpanPolls {
+		d.fx = d.fx[runsWindow(d.fx, d.precision):]
+	}
+	f := fitWeighted(d.fx, d.precision)
+	if d.priorOn && f.ok {
+		if f.se <= freqPriorSigma {
+			// The samples alone now know the frequency at least as
+			// well as the file did: drop the prior for good, so that
+			// a stale file does not bias the fit later.
+			d.priorOn = false
+		} else {
+			f = f.withPrior(d.prior, freqPriorSigma)
+		}
+	}
+	if !f.ok || len(d.fx) < freqMinSamples {
+		r.fitOK = false
+		return offset
+	}
+	r.fit, r.fitOK = f, true
+	old := d.freq
+	d.setFreq(f.slope)
+	e := d.wander * d.wander
+	df := d.freq - old
+	d.wander = math.Sqrt(e + (df*df-e)/avgConst)
+	return f.icept + f.slope*t - d.phase
+}
+
+// offsetSD is the standard error of the offset the last fit set the
+// clock to, projected to t (the fit's value there), s; ok is false when
+// there is no such fit (fewer than three samples since it started).
+func (r *regression) offsetSD(t float64) (sd float64, ok bool) {
+	if !r.fitOK || math.IsInf(r.fit.se, 1) {
+		return 0, false
+	}
+	return r.fit.predSD(t), true
+}
