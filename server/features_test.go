@@ -28,13 +28,16 @@ func TestHelloCapabilities(t *testing.T) {
 		"urn:ietf:params:netconf:capability:with-defaults:1.0?basic-mode=explicit&amp;also-supported=report-all,trim,report-all-tagged",
 		"urn:ietf:params:netconf:capability:notification:1.0",
 		"urn:ietf:params:netconf:capability:interleave:1.0",
-		"urn:ntpagent:yang:ntpagent-ntp?module=ntpagent-ntp&amp;revision=2026-11-25",
-		"urn:ntpagent:yang:ntpagent-system?module=ntpagent-system&amp;revision=2026-11-25",
+		"urn:ietf:params:netconf:capability:yang-library:1.1?revision=2019-01-04&amp;content-id=",
 		nsMon + "?module=ietf-netconf-monitoring",
 	} {
 		if !strings.Contains(c.hello, "<capability>"+want) {
 			t.Errorf("hello lacks %s", want)
 		}
+	}
+	// RFC 7950 §5.6.4: YANG 1.1 modules are announced by the YANG library only.
+	if strings.Contains(c.hello, "module=ntpagent-") {
+		t.Errorf("hello announces a YANG 1.1 module: %s", c.hello)
 	}
 	if strings.Contains(strings.ToLower(c.hello), "huawei") || strings.Contains(c.hello, ":startup") || strings.Contains(c.hello, ":url") {
 		t.Errorf("hello advertises something that does not work: %s", c.hello)

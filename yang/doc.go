@@ -1,9 +1,17 @@
-// Package yang owns ntpagent's YANG modules: it embeds the *.yang files of
-// this folder, parses them with goyang, and answers the questions the other
-// layers ask of the schema — which module a namespace belongs to, a module's
-// prefix and revision, its text (served by NETCONF <get-schema>), and the
+// Package yang owns the device's YANG library: ntpagent's own modules
+// (*.yang of this folder, whose data package gen holds) and the standard
+// modules the server implements or imports (ietf/NAME@REVISION.yang,
+// verbatim as published, notices included; never edit them). It embeds
+// and parses them with goyang, and answers the questions the other layers
+// ask of the schema — which module a namespace belongs to, a module's
+// prefix, revision, conformance, features and deviations (RFC 8525), its
+// text (served by NETCONF <get-schema>), the library's content-id, and the
 // goyang entry tree (defaults, keys, config true/false) that the XML codec
 // walks.
+//
+// Which standard modules are implemented, and which of their features are
+// supported, is said in one place (standardImplemented); the server's
+// <hello> and YANG library follow from it.
 //
 // It owns no state beyond the parsed, read-only schema and must not import
 // any other package of ours.

@@ -1,36 +1,59 @@
 package yang
 
 import (
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"fmt"
 	"io/fs"
+	"path"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/openconfig/goyang/pkg/yang"
 )
 
-//go:embed *.yang
+// files holds ntpagent's own modules (*.yang) and the standard modules the
+// server implements or imports, verbatim as published, under ietf/ as
+// NAME@REVISION.yang.
+//
+//go:embed *.yang ietf/*.yang
 var files embed.FS
 
-// Module describes one of ntpagent's YANG modules.
+// Module describes one YANG module of the device's YANG library.
 type Module struct {
 	Name      string
 	Namespace string
 	Prefix    string
 	Revision  string // newest revision date, YYYY-MM-DD
+	// YangVersion is "1" (RFC 6020) or "1.1" (RFC 7950).
+	YangVersion string
+	// Implemented is the conformance type: true for a module the server
+	// implements (RFC 7950 §5.6.5), false for one it only imports.
+	Implemented bool
+	// Features are the features of the module the server supports, in the
+	// module's order.
+	Features []string
+	// Deviations are the names of the modules that deviate this one.
+	Deviations []string
+	// Standard marks a module published by the IETF (served verbatim);
+	// the others are ntpagent's own, whose data the device stores (gen).
+	Standard bool
 	// Text is the module's YANG source, as served by <get-schema>.
 	Text string
 	// Entry is the module's schema tree, resolved by goyang.
 	Entry *yang.Entry
 }
 
-// Schema is the parsed set of ntpagent's modules. It is read-only once
-// Load returns and safe for concurrent use.
+// Schema is the parsed set of modules. It is read-only once Load returns
+// and safe for concurrent use.
 type Schema struct {
-	modules []*Module
-	byName  map[string]*Module
-	byNS    map[string]*Module
+	modules   []*Module // ntpagent's own, name order
+	library   []*Module // every module of the YANG library, name order
+	byName    map[string]*Module
+	byNS      map[string]*Module // ntpagent's own
+	contentID string
 }
 
 // Load parses the embedded modules.
@@ -38,20 +61,29 @@ func Load() (*Schema, error) {
 	return LoadFS(files)
 }
 
-// LoadFS parses every *.yang file at the root of fsys. A module that does not
-// parse gives an error naming the file and line.
+// LoadFS parses every *.yang file at the root of fsys (ntpagent's modules)
+// and every ietf/NAME@REVISION.yang (standard modules). A module that does
+// not parse gives an error naming the file and line; so does a standard
+// module whose name or revision differs from its file name, one the
+// library neither implements nor needs for an import, and a supported
+// feature a module does not define.
 func LoadFS(fsys fs.FS) (*Schema, error) {
-	names, err := fs.Glob(fsys, "*.yang")
+	own, err := fs.Glob(fsys, "*.yang")
 	if err != nil {
 		return nil, err
 	}
-	if len(names) == 0 {
+	if len(own) == 0 {
 		return nil, fmt.Errorf("yang: no *.yang files")
 	}
-	sort.Strings(names)
+	std, err := fs.Glob(fsys, "ietf/*.yang")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(own)
+	sort.Strings(std)
 	ms := yang.NewModules()
 	texts := map[string]string{}
-	for _, n := range names {
+	for _, n := range append(append([]string(nil), own...), std...) {
 		b, err := fs.ReadFile(fsys, n)
 		if err != nil {
 			return nil, err
@@ -59,7 +91,7 @@ func LoadFS(fsys fs.FS) (*Schema, error) {
 		if err := ms.Parse(string(b), n); err != nil {
 			return nil, fmt.Errorf("yang: %w", err)
 		}
-		texts[strings.TrimSuffix(n, ".yang")] = string(b)
+		texts[n] = string(b)
 	}
 	if errs := ms.Process(); len(errs) > 0 {
 		msgs := make([]string, len(errs))
@@ -69,47 +101,192 @@ func LoadFS(fsys fs.FS) (*Schema, error) {
 		return nil, fmt.Errorf("yang: %s", strings.Join(msgs, "; "))
 	}
 	s := &Schema{byName: map[string]*Module{}, byNS: map[string]*Module{}}
-	for _, n := range names {
-		name := strings.TrimSuffix(n, ".yang")
+	parsed := map[string]*yang.Module{}
+	add := func(file, name string, standard bool) error {
 		m, ok := ms.Modules[name]
 		if !ok {
-			return nil, fmt.Errorf("yang: file %s does not hold module %s", n, name)
+			return fmt.Errorf("yang: file %s does not hold module %s", file, name)
 		}
 		mod := &Module{
-			Name:      m.Name,
-			Namespace: m.Namespace.Name,
-			Prefix:    m.Prefix.Name,
-			Revision:  m.Current(),
-			Text:      texts[name],
-			Entry:     yang.ToEntry(m),
+			Name:        m.Name,
+			Namespace:   m.Namespace.Name,
+			Prefix:      m.Prefix.Name,
+			Revision:    m.Current(),
+			YangVersion: "1",
+			Standard:    standard,
+			Text:        texts[file],
+			Entry:       yang.ToEntry(m),
+		}
+		if m.YangVersion != nil {
+			mod.YangVersion = m.YangVersion.Name
 		}
 		if errs := mod.Entry.GetErrors(); len(errs) > 0 {
-			return nil, fmt.Errorf("yang: module %s: %v", m.Name, errs[0])
+			return fmt.Errorf("yang: module %s: %v", m.Name, errs[0])
 		}
-		s.modules = append(s.modules, mod)
+		if _, dup := s.byName[mod.Name]; dup {
+			return fmt.Errorf("yang: module %s is in two files", mod.Name)
+		}
+		parsed[mod.Name] = m
 		s.byName[mod.Name] = mod
+		s.library = append(s.library, mod)
+		return nil
+	}
+	for _, n := range own {
+		if err := add(n, strings.TrimSuffix(n, ".yang"), false); err != nil {
+			return nil, err
+		}
+		mod := s.library[len(s.library)-1]
+		mod.Implemented = true
+		s.modules = append(s.modules, mod)
 		s.byNS[mod.Namespace] = mod
 	}
+	for _, n := range std {
+		base := strings.TrimSuffix(path.Base(n), ".yang")
+		name, rev, ok := strings.Cut(base, "@")
+		if !ok {
+			return nil, fmt.Errorf("yang: standard module file %s is not named NAME@REVISION.yang", n)
+		}
+		if err := add(n, name, true); err != nil {
+			return nil, err
+		}
+		if m := s.byName[name]; m.Revision != rev {
+			return nil, fmt.Errorf("yang: %s holds revision %s of %s, not %s", n, m.Revision, name, rev)
+		}
+	}
+	if err := s.conform(parsed); err != nil {
+		return nil, err
+	}
+	sort.Slice(s.library, func(i, j int) bool { return s.library[i].Name < s.library[j].Name })
+	s.contentID = contentID(s.library)
 	return s, nil
 }
 
-// Modules returns the modules in name order.
+// conform sets the conformance, features and deviations of every module of
+// the library, and checks that the set is complete: every import resolves
+// to a module of the set (goyang has checked that), and every module the
+// server does not implement is imported by one of the set.
+func (s *Schema) conform(parsed map[string]*yang.Module) error {
+	imported := map[string]bool{}
+	for _, m := range s.library {
+		pm := parsed[m.Name]
+		for _, imp := range pm.Import {
+			imported[imp.Name] = true
+		}
+		if !m.Standard {
+			continue
+		}
+		feats, ok := standardImplemented(m.Name)
+		m.Implemented = ok
+		defined := map[string]bool{}
+		for _, f := range pm.Feature {
+			defined[f.Name] = true
+		}
+		for _, f := range feats {
+			if !defined[f] {
+				return fmt.Errorf("yang: module %s has no feature %q", m.Name, f)
+			}
+		}
+		for _, f := range pm.Feature { // the module's order
+			if slices.Contains(feats, f.Name) {
+				m.Features = append(m.Features, f.Name)
+			}
+		}
+	}
+	for _, m := range s.library {
+		if !m.Implemented && !imported[m.Name] {
+			return fmt.Errorf("yang: module %s is neither implemented nor imported", m.Name)
+		}
+		// RFC 7950 §7.20.3: a deviation's target path starts with the
+		// prefix of the module it deviates.
+		pm := parsed[m.Name]
+		for _, d := range pm.Deviation {
+			target := m.Name
+			if first, _, ok := strings.Cut(strings.TrimPrefix(d.Name, "/"), ":"); ok && first != m.Prefix {
+				target = ""
+				for _, imp := range pm.Import {
+					if imp.Prefix.Name == first {
+						target = imp.Name
+					}
+				}
+			}
+			t, ok := s.byName[target]
+			if !ok {
+				return fmt.Errorf("yang: module %s deviates %s, which is not in the library", m.Name, d.Name)
+			}
+			if !m.Implemented {
+				return fmt.Errorf("yang: deviation module %s must be implemented (RFC 8525 §3)", m.Name)
+			}
+			if !slices.Contains(t.Deviations, m.Name) {
+				t.Deviations = append(t.Deviations, m.Name)
+			}
+		}
+	}
+	return nil
+}
+
+// standardImplemented says which standard modules the server implements
+// and the features it supports of each; every other standard module is
+// import-only. This is the one place that says what the server implements:
+// the <hello> capabilities of ietf-netconf's features and the YANG library
+// are derived from it. The datastore :startup (RFC 6241 §8.7) adds feature
+// "startup" here; access control (RFC 8341) adds ietf-netconf-acm.
+func standardImplemented(name string) (features []string, ok bool) {
+	switch name {
+	case "ietf-netconf":
+		// RFC 6241 §8: one feature per capability the server announces.
+		return []string{"writable-running", "candidate", "confirmed-commit", "rollback-on-error", "validate", "xpath"}, true
+	case "ietf-netconf-nmda":
+		return []string{"origin", "with-defaults"}, true
+	case "ietf-netconf-monitoring", "ietf-netconf-with-defaults", "ietf-netconf-notifications",
+		"ietf-yang-library", "ietf-datastores", "ietf-origin":
+		return nil, true
+	}
+	return nil, false
+}
+
+// contentID is a digest of everything the YANG library says about the set
+// (RFC 8525 content-id): names, revisions, namespaces, conformance,
+// features, deviations and each module's text, so that it changes exactly
+// when what a client may have cached changes.
+func contentID(lib []*Module) string {
+	h := sha256.New()
+	for _, m := range lib {
+		th := sha256.Sum256([]byte(m.Text))
+		fmt.Fprintf(h, "%s@%s %s %t [%s] [%s] %x\n", m.Name, m.Revision, m.Namespace, m.Implemented,
+			strings.Join(m.Features, ","), strings.Join(m.Deviations, ","), th)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// Modules returns ntpagent's own modules in name order: those whose data
+// the device stores (package gen) and whose namespaces configuration may
+// use.
 func (s *Schema) Modules() []*Module { return append([]*Module(nil), s.modules...) }
 
-// ByName returns the module with the given name.
+// Library returns every module of the YANG library (RFC 8525) in name
+// order: ntpagent's own and the standard modules, implemented or imported.
+func (s *Schema) Library() []*Module { return append([]*Module(nil), s.library...) }
+
+// ContentID identifies the content of the YANG library (RFC 8525
+// content-id, RFC 7895 module-set-id): the same set of modules always gives
+// the same value, any change to it a different one.
+func (s *Schema) ContentID() string { return s.contentID }
+
+// ByName returns the module of the library with the given name.
 func (s *Schema) ByName(name string) (*Module, bool) {
 	m, ok := s.byName[name]
 	return m, ok
 }
 
-// ByNamespace returns the module whose namespace is ns.
+// ByNamespace returns ntpagent's own module whose namespace is ns.
 func (s *Schema) ByNamespace(ns string) (*Module, bool) {
 	m, ok := s.byNS[ns]
 	return m, ok
 }
 
-// Text returns the YANG source of a module. If revision is not empty it must
-// match the module's revision (RFC 6022 §3.1 get-schema semantics).
+// Text returns the YANG source of a module of the library. If revision is
+// not empty it must match the module's revision (RFC 6022 §3.1 get-schema
+// semantics).
 func (s *Schema) Text(name, revision string) (string, error) {
 	m, ok := s.byName[name]
 	if !ok {
@@ -121,8 +298,9 @@ func (s *Schema) Text(name, revision string) (string, error) {
 	return m.Text, nil
 }
 
-// TopLevel returns the schema entry of a top-level data node by its module
-// namespace and local name, e.g. ("urn:ntpagent:yang:ntpagent-ntp", "ntp").
+// TopLevel returns the schema entry of a top-level data node of
+// ntpagent's own modules by its module namespace and local name, e.g.
+// ("urn:ntpagent:yang:ntpagent-ntp", "ntp").
 func (s *Schema) TopLevel(ns, name string) (*yang.Entry, bool) {
 	m, ok := s.byNS[ns]
 	if !ok {

@@ -3,6 +3,7 @@ package yang
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -52,5 +53,20 @@ func TestReadmeTreeIsCurrent(t *testing.T) {
 	want := "<!-- yang-tree:begin -->\n```\n" + strings.TrimRight(string(out), "\n") + "\n```\n<!-- yang-tree:end -->"
 	if !strings.Contains(string(readme), want) {
 		t.Fatal("README.md's YANG tree is stale: run scripts/readme-tree.sh")
+	}
+}
+
+// TestYanglintAcceptsStandardModules loads the standard modules with
+// yanglint: they compile together (warnings of the published texts
+// themselves are allowed: they are kept verbatim).
+func TestYanglintAcceptsStandardModules(t *testing.T) {
+	yl := testtool.Require(t, "yanglint")
+	mods, err := filepath.Glob("ietf/*.yang")
+	if err != nil || len(mods) == 0 {
+		t.Fatalf("no standard modules: %v", err)
+	}
+	out, err := exec.Command(yl, append([]string{"-p", "ietf"}, mods...)...).CombinedOutput()
+	if err != nil || strings.Contains(string(out), "err") {
+		t.Errorf("yanglint ietf/*.yang: %v\n%s", err, out)
 	}
 }

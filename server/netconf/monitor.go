@@ -88,15 +88,7 @@ func (s *Server) writeMonitoring(b *bytes.Buffer, f filterSpec) {
 		s.log.Error("netconf: monitoring state does not parse", "err", err)
 		return
 	}
-	marks := map[*element]selMark{}
-	for _, fe := range f.subtree {
-		if fe.Name.Space == NSMonitoring && fe.Name.Local == "netconf-state" {
-			subtreeSelect(data, fe, marks)
-		}
-	}
-	if marks[data] != selNone {
-		writeElement(b, pruned(data, marks), "")
-	}
+	writeSubtreeSelected(b, f, data)
 }
 
 // selMark is what a subtree filter selected of a data element.
@@ -219,7 +211,7 @@ func (s *Server) writeMonitoringParts(b *bytes.Buffer, parts map[string]bool) {
 	}
 	if parts["schemas"] {
 		b.WriteString("<schemas>")
-		for _, m := range s.cfg.Schema.Modules() {
+		for _, m := range s.cfg.Schema.Library() {
 			b.WriteString("<schema><identifier>" + m.Name + "</identifier><version>" + m.Revision +
 				`</version><format xmlns:ncm="` + NSMonitoring + `">ncm:yang</format><namespace>`)
 			xmlEscape(b, m.Namespace)

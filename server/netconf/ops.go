@@ -348,6 +348,7 @@ func (x *session) get(op *element) ([]byte, error) {
 		return nil, err
 	}
 	x.srv.writeMonitoring(&b, f)
+	x.srv.writeLibrary(&b, f)
 	b.WriteString("</data>")
 	return b.Bytes(), nil
 }

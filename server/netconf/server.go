@@ -17,33 +17,6 @@ import (
 	"github.com/ntpagent/ntpagent/yang"
 )
 
-// Capabilities advertised in the server <hello>: exactly what works
-// (RFC 6241 §8, RFC 6243 §4, RFC 5277 §3.1, RFC 6022 §2).
-func capabilities(schema *yang.Schema) []string {
-	caps := []string{
-		"urn:ietf:params:netconf:base:1.0",
-		"urn:ietf:params:netconf:base:1.1",
-		"urn:ietf:params:netconf:capability:candidate:1.0",
-		"urn:ietf:params:netconf:capability:confirmed-commit:1.1",
-		"urn:ietf:params:netconf:capability:rollback-on-error:1.0",
-		"urn:ietf:params:netconf:capability:validate:1.1",
-		"urn:ietf:params:netconf:capability:writable-running:1.0",
-		"urn:ietf:params:netconf:capability:xpath:1.0",
-		"urn:ietf:params:netconf:capability:with-defaults:1.0?basic-mode=explicit&also-supported=report-all,trim,report-all-tagged",
-		"urn:ietf:params:netconf:capability:notification:1.0",
-		"urn:ietf:params:netconf:capability:interleave:1.0",
-	}
-	for _, m := range schema.Modules() {
-		caps = append(caps, fmt.Sprintf("%s?module=%s&revision=%s", m.Namespace, m.Name, m.Revision))
-	}
-	caps = append(caps,
-		NSMonitoring+"?module=ietf-netconf-monitoring&revision=2010-10-04",
-		NSWithDefaults+"?module=ietf-netconf-with-defaults&revision=2011-06-01",
-		NSNotifications+"?module=ietf-netconf-notifications&revision=2012-02-06",
-	)
-	return caps
-}
-
 // Clock gives the time for event notifications and monitoring, and the
 // timer that ends a subscription at its stopTime. It is the datastore's
 // Clock, so one hand-driven clock drives a whole test.
@@ -100,6 +73,8 @@ type Server struct {
 	start    time.Time
 	events   *eventLog
 	replies  replyCache
+	// libraryTops are /yang-library and /modules-state, rendered once.
+	libraryTops []*element
 
 	mu       sync.Mutex
 	sessions map[uint32]*session
@@ -150,6 +125,11 @@ func New(cfg Config) (*Server, error) {
 		pumpDone: make(chan struct{}),
 	}
 	s.events = newEventLog(cfg.ReplayEvents)
+	lib, err := parseMessage(append(append([]byte("<l>"), renderLibrary(cfg.Schema, nmdaDatastores())...), "</l>"...), DefaultMaxDepth)
+	if err != nil {
+		return nil, fmt.Errorf("netconf: YANG library: %w", err)
+	}
+	s.libraryTops = lib.Children
 	for _, m := range cfg.Schema.Modules() {
 		s.prefixes[m.Prefix] = m.Namespace
 	}

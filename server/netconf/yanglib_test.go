@@ -1,0 +1,178 @@
+package netconf
+
+import (
+	"encoding/xml"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/ntpagent/ntpagent/internal/testtool"
+	"github.com/ntpagent/ntpagent/yang"
+)
+
+// dataOf returns the content of the <data> element of a reply.
+func dataOf(t *testing.T, reply string) string {
+	t.Helper()
+	i := strings.Index(reply, "<data")
+	if i < 0 {
+		t.Fatalf("no <data> in %s", reply)
+	}
+	if strings.HasPrefix(reply[i:], "<data/>") {
+		return ""
+	}
+	j := strings.Index(reply[i:], ">")
+	k := strings.LastIndex(reply, "</data>")
+	return reply[i+j+1 : k]
+}
+
+// yanglintData validates data (children of <data>) with yanglint against
+// every module of the library; typ is yanglint's -t (config or data).
+func yanglintData(t *testing.T, typ, data string) {
+	t.Helper()
+	yl := testtool.Require(t, "yanglint")
+	sch, err := yang.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	args := []string{"-t", typ, "-p", dir}
+	for _, m := range sch.Library() {
+		f := filepath.Join(dir, m.Name+"@"+m.Revision+".yang")
+		if err := os.WriteFile(f, []byte(m.Text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if m.Implemented {
+			args = append(args, f)
+		}
+		if len(m.Features) > 0 {
+			args = append(args, "-F", m.Name+":"+strings.Join(m.Features, ","))
+		}
+	}
+	f := filepath.Join(dir, "data.xml")
+	if err := os.WriteFile(f, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(yl, append(args, f)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("yanglint -t %s: %v\n%s\ndata: %s", typ, err, out, data)
+	}
+}
+
+var contentIDRe = regexp.MustCompile(`yang-library:1\.1\?revision=2019-01-04&amp;content-id=([0-9a-f]+)<`)
+
+// RFC 7950 §5.6.4, RFC 8526 §2: the hello announces the YANG library with
+// its content-id; YANG 1.1 modules are left to the library, YANG 1.0
+// modules the server implements stay, ietf-netconf with its features.
+func TestHelloAnnouncesYangLibrary(t *testing.T) {
+	srv := newTestServer(t)
+	_, hello := startPipeSession(t, srv, 1)
+	m := contentIDRe.FindStringSubmatch(hello)
+	if m == nil || m[1] != srv.cfg.Schema.ContentID() {
+		t.Fatalf("hello has no yang-library:1.1 capability with content-id %s: %s", srv.cfg.Schema.ContentID(), hello)
+	}
+	for _, want := range []string{
+		"urn:ietf:params:xml:ns:netconf:base:1.0?module=ietf-netconf&amp;revision=2011-06-01&amp;features=writable-running,candidate,confirmed-commit,rollback-on-error,validate,xpath<",
+		NSMonitoring + "?module=ietf-netconf-monitoring&amp;revision=2010-10-04<",
+		NSWithDefaults + "?module=ietf-netconf-with-defaults&amp;revision=2011-06-01<",
+		NSNotifications + "?module=ietf-netconf-notifications&amp;revision=2012-02-06<",
+		"urn:ietf:params:netconf:capability:with-operational-defaults:1.0?basic-mode=explicit&amp;also-supported=report-all,trim,report-all-tagged<",
+	} {
+		if !strings.Contains(hello, "<capability>"+want) {
+			t.Errorf("hello lacks %s", want)
+		}
+	}
+	for _, m := range srv.cfg.Schema.Library() {
+		announced := strings.Contains(hello, "module="+m.Name+"&amp;")
+		if want := m.Implemented && m.YangVersion == "1"; announced != want {
+			t.Errorf("module %s (yang-version %s, implemented %t) announced in hello: %t", m.Name, m.YangVersion, m.Implemented, announced)
+		}
+	}
+	// RFC 6241 §8: every supported ietf-netconf feature is a capability.
+	nc, _ := srv.cfg.Schema.ByName("ietf-netconf")
+	for _, f := range nc.Features {
+		if c := featureCapability(f); c == "" || !strings.Contains(hello, "<capability>"+c+"</capability>") {
+			t.Errorf("feature %s has no capability in hello", f)
+		}
+	}
+	if strings.Contains(hello, ":startup") || strings.Contains(hello, ":url") {
+		t.Errorf("hello announces a datastore that does not exist: %s", hello)
+	}
+}
+
+// RFC 8525 §3, RFC 7895: the library lists every module of package yang
+// with its conformance, features and deviations; content-id and the
+// deprecated module-set-id are the hello's; yanglint accepts the content
+// against the modules it lists.
+func TestYangLibraryListsEveryModule(t *testing.T) {
+	srv := newTestServer(t)
+	c := helloed(t, srv, SessionInfo{ID: 1, User: "admin"})
+	data := dataOf(t, c.rpc(`<get><filter type="subtree"><yang-library xmlns="`+NSYangLibrary+`"/><modules-state xmlns="`+NSYangLibrary+`"/></filter></get>`))
+	id := srv.cfg.Schema.ContentID()
+	for _, want := range []string{
+		"<content-id>" + id + "</content-id>", "<module-set-id>" + id + "</module-set-id>",
+		"<datastore><name>ds:running</name><schema>complete</schema></datastore>",
+		"<datastore><name>ds:candidate</name><schema>complete</schema></datastore>",
+		"<datastore><name>ds:intended</name><schema>complete</schema></datastore>",
+		"<datastore><name>ds:operational</name><schema>complete</schema></datastore>",
+		"<module><name>ietf-netconf-nmda</name><revision>2019-01-07</revision><namespace>" + NSNMDA + "</namespace><feature>origin</feature><feature>with-defaults</feature></module>",
+		"<import-only-module><name>ietf-yang-metadata</name><revision>2016-08-05</revision>",
+	} {
+		if !strings.Contains(data, want) {
+			t.Errorf("library lacks %s", want)
+		}
+	}
+	if strings.Contains(data, "netconf-state") || strings.Contains(data, "ds:startup") {
+		t.Errorf("library filter returned more than asked, or a datastore that does not exist: %s", data)
+	}
+	lib := srv.cfg.Schema.Library()
+	if len(lib) < 13 {
+		t.Fatalf("only %d modules in the library", len(lib))
+	}
+	for _, m := range lib {
+		entry := "<module><name>" + m.Name + "</name><revision>" + m.Revision + "</revision>"
+		if !m.Implemented {
+			entry = "<import-only-module><name>" + m.Name + "</name><revision>" + m.Revision + "</revision>"
+		}
+		if !strings.Contains(data, entry) {
+			t.Errorf("module-set lacks %s", entry)
+		}
+		conf := "implement"
+		if !m.Implemented {
+			conf = "import"
+		}
+		if !regexp.MustCompile(`<module><name>` + m.Name + `</name><revision>` + m.Revision + `</revision>.*?<conformance-type>` + conf + `</conformance-type>`).MatchString(data) {
+			t.Errorf("modules-state lacks %s as %s", m.Name, conf)
+		}
+	}
+	yanglintData(t, "data", data)
+}
+
+// RFC 6022 §3.1: <get-schema> returns every module of the library, as
+// written, and /netconf-state/schemas lists each.
+func TestGetSchemaServesEveryLibraryModule(t *testing.T) {
+	srv := newTestServer(t)
+	c := helloed(t, srv, SessionInfo{ID: 1, User: "operator", ReadOnly: true})
+	schemas := c.rpc(`<get><filter type="subtree"><netconf-state xmlns="` + NSMonitoring + `"><schemas/></netconf-state></filter></get>`)
+	for _, m := range srv.cfg.Schema.Library() {
+		r := c.rpc(`<get-schema xmlns="` + NSMonitoring + `"><identifier>` + m.Name + `</identifier><version>` + m.Revision + `</version></get-schema>`)
+		got, err := unescapeData(dataOf(t, r))
+		if err != nil || got != m.Text {
+			t.Errorf("get-schema %s: %v, %d bytes, want the module's %d", m.Name, err, len(got), len(m.Text))
+		}
+		if !strings.Contains(schemas, "<identifier>"+m.Name+"</identifier><version>"+m.Revision+"</version>") {
+			t.Errorf("netconf-state/schemas lacks %s", m.Name)
+		}
+	}
+}
+
+// unescapeData decodes the character data of a reply's <data>.
+func unescapeData(s string) (string, error) {
+	var v struct {
+		Text string `xml:",chardata"`
+	}
+	err := xml.Unmarshal([]byte("<d>"+s+"</d>"), &v)
+	return v.Text, err
+}
