@@ -105,6 +105,16 @@ func renderLibrary(schema *yang.Schema, datastores []string) []byte {
 		xmlEscape(&b, v)
 		b.WriteString("</" + name + ">")
 	}
+	// head writes what both lists say of a module first, in schema order
+	// (the features of an import-only module are none).
+	head := func(m *yang.Module) {
+		text("name", m.Name)
+		text("revision", m.Revision)
+		text("namespace", m.Namespace)
+		for _, f := range m.Features {
+			text("feature", f)
+		}
+	}
 	b.WriteString(`<yang-library xmlns="` + NSYangLibrary + `" xmlns:ds="` + NSDatastores + `"><module-set>`)
 	text("name", librarySet)
 	for _, m := range lib {
@@ -112,12 +122,7 @@ func renderLibrary(schema *yang.Schema, datastores []string) []byte {
 			continue
 		}
 		b.WriteString("<module>")
-		text("name", m.Name)
-		text("revision", m.Revision)
-		text("namespace", m.Namespace)
-		for _, f := range m.Features {
-			text("feature", f)
-		}
+		head(m)
 		for _, d := range m.Deviations {
 			text("deviation", d)
 		}
@@ -128,9 +133,7 @@ func renderLibrary(schema *yang.Schema, datastores []string) []byte {
 			continue
 		}
 		b.WriteString("<import-only-module>")
-		text("name", m.Name)
-		text("revision", m.Revision)
-		text("namespace", m.Namespace)
+		head(m)
 		b.WriteString("</import-only-module>")
 	}
 	b.WriteString("</module-set><schema>")
@@ -148,12 +151,7 @@ func renderLibrary(schema *yang.Schema, datastores []string) []byte {
 	text("module-set-id", schema.ContentID())
 	for _, m := range lib {
 		b.WriteString("<module>")
-		text("name", m.Name)
-		text("revision", m.Revision)
-		text("namespace", m.Namespace)
-		for _, f := range m.Features {
-			text("feature", f)
-		}
+		head(m)
 		for _, d := range m.Deviations {
 			dm, _ := schema.ByName(d)
 			b.WriteString("<deviation>")
