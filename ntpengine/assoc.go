@@ -97,15 +97,17 @@ type association struct {
 	lastDelay float64 // its delay
 
 	// Poll process (RFC 5905 §13).
-	reach    uint8
-	unreach  int
-	hpoll    int8
-	minPoll  int8
-	maxPoll  int8
-	outdate  float64
-	nextdate float64
-	lastRx   float64
-	heard    bool
+	reach   uint8
+	unreach int
+	// shiftedAt is when the reach register last shifted (peerNotDue).
+	shiftedAt float64
+	hpoll     int8
+	minPoll   int8
+	maxPoll   int8
+	outdate   float64
+	nextdate  float64
+	lastRx    float64
+	heard     bool
 	// lastPkt is when the last authentic packet of the peer arrived
 	// (valid or not); promptAt when we last answered one at once
 	// (symmetric passive burst, see passivePoll).
@@ -178,6 +180,39 @@ func (a *association) pollUpdate(poll int8) {
 	p = max(p, a.minPoll)
 	a.nextdate = a.outdate + math.Ldexp(1, int(p))
 }
+
+// shiftReach shifts the reach register at a poll (RFC 5905 §13) and
+// returns its value before.
+func (a *association) shiftReach(t float64) uint8 {
+	o := a.reach
+	a.reach <<= 1
+	a.shiftedAt = t
+	return o
+}
+
+// peerNotDue tells whether a poll at t should leave the reach register
+// (and the filter's aging by dummy stages, A.5.7.1) alone because the
+// peer, a symmetric one, sends at a longer interval than we do. RFC 5905
+// §13 shifts the register at every poll of ours, which presumes an
+// answer to each; a symmetric peer answers none, it sends at its own
+// poll (A.5.7.2: max(min(hpoll, ppoll), minpoll) — its minpoll can be
+// above our poll). Polled every 8 s by a peer that sends every 64 s, the
+// register would hold at most one bit of eight, empty now and then
+// (unreachable, the filter cleared by dummy stages) although no packet
+// of the peer was lost. So for a reachable symmetric peer the register
+// shifts once per interval the peer states (its poll field, an upper
+// bound of how often it sends).
+func (a *association) peerNotDue(t float64) bool {
+	if a.hmode == packet.ModeClient || a.reach == 0 || a.ppoll <= 0 {
+		return false
+	}
+	return t-a.shiftedAt < peerDueFraction*math.Ldexp(1, int(a.ppoll))
+}
+
+// peerDueFraction of the peer's poll interval after the last shift the
+// register shifts again: polls wander by a fraction of a second, and the
+// next poll at a full interval would come a whole poll of ours late.
+const peerDueFraction = 0.9
 
 // localRef is the reference id our local address has for the peer
 // (refIDOf(localAddr), an MD5 for IPv6, computed once per address).

@@ -201,7 +201,11 @@ func (r *regression) regress(d *discipline, offset, sampleT, t, delay float64) f
 	}
 	polls := regressPolls(d.fx, d.precision)
 	span := polls * math.Ldexp(1, int(d.poll))
-	for len(d.fx) > freqMinSamples && sampleT-d.fx[0].t > span {
+	// Gaps without samples (a source that stopped answering, a switch
+	// to another) count as two polls in the span: they say nothing
+	// about the wander, and cutting the history at the new sample would
+	// leave a line through a few samples to be extrapolated across them.
+	for len(d.fx) > freqMinSamples && sampledSpan(d.fx, 2*math.Ldexp(1, int(d.poll))) > span {
 		d.fx = d.fx[1:]
 	}
 	if polls > regressSpanPolls {
@@ -229,6 +233,16 @@ func (r *regression) regress(d *discipline, offset, sampleT, t, delay float64) f
 	df := d.freq - old
 	d.wander = math.Sqrt(e + (df*df-e)/avgConst)
 	return f.icept + f.slope*t - d.phase
+}
+
+// sampledSpan is the time p covers with every gap between consecutive
+// samples counted as at most maxGap.
+func sampledSpan(p []point, maxGap float64) float64 {
+	s := 0.0
+	for i := 1; i < len(p); i++ {
+		s += math.Min(p[i].t-p[i-1].t, maxGap)
+	}
+	return s
 }
 
 // offsetSD is the standard error of the offset the last fit set the

@@ -443,10 +443,13 @@ func (e *Engine) poll(a *association, t float64) {
 		return
 	}
 	hpoll := a.hpoll
-	oreach := a.reach
-	a.reach <<= 1
 	a.outdate = t
-	if a.reach == 0 {
+	if a.peerNotDue(t) {
+		// A symmetric peer that polls slower than we do has sent no
+		// packet since the last shift because none was due: the
+		// register counts its polls (peerNotDue).
+		hpoll = e.disc.poll
+	} else if oreach := a.shiftReach(t); a.reach == 0 {
 		if oreach != 0 {
 			e.event(EventUnreachable, a, "no reply in 8 polls")
 			// The system process must learn that it lost a candidate
