@@ -16,8 +16,8 @@ import (
 	"github.com/ntpagent/ntpagent/datastore/rules"
 	"github.com/ntpagent/ntpagent/gen"
 	"github.com/ntpagent/ntpagent/ntpengine"
-	"github.com/ntpagent/ntpagent/ntpengine/clock"
 	"github.com/ntpagent/ntpagent/ntpengine/netio"
+	"github.com/ntpagent/ntpagent/ntpengine/ntpclock"
 )
 
 // Options configure an Agent.
@@ -29,8 +29,8 @@ type Options struct {
 	// (datastore.Store.Keys), and without a Store only plain values open.
 	Keys *rules.KeyCipher
 	// Clock is the disciplined clock; nil is a virtual clock over the
-	// host's monotonic clock (clock.NewVirtualFromHost).
-	Clock clock.Clock
+	// host's monotonic clock (ntpclock.NewVirtualFromHost).
+	Clock ntpclock.Clock
 	// Listen are the local NTP addresses (e.g. 127.0.0.1:10123, or
 	// [::]:123 on a device). Required.
 	Listen []netip.AddrPort
@@ -89,7 +89,7 @@ type Options struct {
 type Agent struct {
 	opts     Options
 	log      *slog.Logger
-	clock    clock.Clock
+	clock    ntpclock.Clock
 	tr       *netio.Transport
 	trCancel context.CancelFunc
 
@@ -150,7 +150,7 @@ func New(opts Options) (*Agent, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.Clock == nil {
-		opts.Clock = clock.NewVirtualFromHost()
+		opts.Clock = ntpclock.NewVirtualFromHost()
 	}
 	if opts.Keys == nil && opts.Store != nil {
 		opts.Keys = opts.Store.Keys()
@@ -187,7 +187,7 @@ func New(opts Options) (*Agent, error) {
 		// The engine plans phase corrections at the rate the clock can
 		// slew: 83,333 ppm for the virtual clock, adjtime's 500 ppm for the
 		// system clock.
-		base.MaxSlewRate = clock.MaxSlewRate(opts.Clock)
+		base.MaxSlewRate = ntpclock.MaxSlewRate(opts.Clock)
 	}
 	opts.Engine = base
 	eng, err := ntpengine.New(base, opts.Clock.Now())
@@ -476,7 +476,7 @@ type responder struct{ a *Agent }
 
 func (r responder) Respond(in []netio.Received, handled []bool, out *netio.Replies) {
 	a := r.a
-	// One pair of clock readings for the batch: rx = clock.Now() − the
+	// One pair of clock readings for the batch: rx = ntpclock.Now() − the
 	// datagram's age (see the package documentation).
 	now, host := a.clock.Now(), time.Now()
 	a.engMu.Lock()

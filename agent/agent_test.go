@@ -7,7 +7,7 @@ import (
 
 	"github.com/ntpagent/ntpagent/gen"
 	"github.com/ntpagent/ntpagent/ntpengine"
-	"github.com/ntpagent/ntpagent/ntpengine/clock"
+	"github.com/ntpagent/ntpagent/ntpengine/ntpclock"
 )
 
 // Two agents on loopback: B serves its own clock at stratum 5 (a local
@@ -119,19 +119,19 @@ func TestTwoAgentsSymmetricPeers(t *testing.T) {
 func TestEngineLearnsTheClockSlewRate(t *testing.T) {
 	for _, c := range []struct {
 		name     string
-		clock    func() clock.Clock
+		clock    func() ntpclock.Clock
 		explicit float64
 		want     float64
 	}{
-		{"virtual clock default rate (83,333 ppm, to the ppb)", func() clock.Clock { return clock.NewVirtualFromHost() }, 0, 83333.333},
-		{"virtual clock at 1000 ppm", func() clock.Clock {
-			v := clock.NewVirtualFromHost()
+		{"virtual clock default rate (83,333 ppm, to the ppb)", func() ntpclock.Clock { return ntpclock.NewVirtualFromHost() }, 0, 83333.333},
+		{"virtual clock at 1000 ppm", func() ntpclock.Clock {
+			v := ntpclock.NewVirtualFromHost()
 			if err := v.SetMaxSlewRate(1000); err != nil {
 				t.Fatal(err)
 			}
 			return v
 		}, 0, 1000},
-		{"an explicit engine rate wins", func() clock.Clock { return clock.NewVirtualFromHost() }, 700, 700},
+		{"an explicit engine rate wins", func() ntpclock.Clock { return ntpclock.NewVirtualFromHost() }, 700, 700},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			opts := Options{Listen: []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:0")}, Clock: c.clock(), Logger: testLogger(t)}

@@ -3,7 +3,7 @@
 // ntpengine.Config, reconciles the engine on every commit (unchanged
 // associations keep their filter, reach and poll state; added ones start;
 // removed ones stop; changed ones restart), and runs the engine against the
-// network (ntpengine/netio) and the disciplined clock (ntpengine/clock).
+// network (ntpengine/netio) and the disciplined clock (ntpengine/ntpclock).
 // In the other direction it fills the config false nodes /ntp/status,
 // /ntp/statistics (the engine's packet counters and netio's drops) and
 // /ntp/sessions/session of a <get> (StateProvider) and reports changes of the

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/ntpagent/ntpagent/gen"
-	"github.com/ntpagent/ntpagent/ntpengine/clock"
+	"github.com/ntpagent/ntpagent/ntpengine/ntpclock"
 )
 
 // testLogger writes to the test log only with -v and NTPAGENT_TEST_LOG=1.
@@ -32,13 +32,13 @@ var _ io.Writer = testWriter{}
 // two agents on such clocks poll every 8/scale s of real time and see each
 // other as perfectly in step, so a test of protocol plumbing takes seconds.
 // It never touches the host clock.
-func fastClock(scale float64) *clock.Virtual { return fastClockFrom(time.Now(), scale) }
+func fastClock(scale float64) *ntpclock.Virtual { return fastClockFrom(time.Now(), scale) }
 
 // fastClockFrom is fastClock starting at origin: clocks made from one
 // origin show the same time (fast clocks started apart differ by
 // (scale−1) times the gap).
-func fastClockFrom(origin time.Time, scale float64) *clock.Virtual {
-	return clock.NewVirtual(func() time.Duration {
+func fastClockFrom(origin time.Time, scale float64) *ntpclock.Virtual {
+	return ntpclock.NewVirtual(func() time.Duration {
 		return time.Duration(float64(time.Since(origin)) * scale)
 	}, origin.Round(0))
 }

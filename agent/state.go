@@ -12,8 +12,8 @@ import (
 	"github.com/ntpagent/ntpagent/datastore/rules"
 	"github.com/ntpagent/ntpagent/gen"
 	"github.com/ntpagent/ntpagent/ntpengine"
-	"github.com/ntpagent/ntpagent/ntpengine/clock"
 	"github.com/ntpagent/ntpagent/ntpengine/netio"
+	"github.com/ntpagent/ntpagent/ntpengine/ntpclock"
 	"github.com/ntpagent/ntpagent/ntpengine/packet"
 )
 
@@ -71,7 +71,7 @@ func (a *Agent) fillState(root *gen.Device) {
 	if a.tr.TxTimestamping() == netio.TxKernel {
 		ntp.Status.TransmitTimestamping = gen.NtpagentNtp_Ntp_Status_TransmitTimestamping_kernel
 	}
-	if h, ok := a.clock.(clock.HostOffsetter); ok {
+	if h, ok := a.clock.(ntpclock.HostOffsetter); ok {
 		if off, ok := h.HostOffset(); ok {
 			ntp.Status.VirtualClockOffset = ms(off)
 		}

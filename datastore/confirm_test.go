@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ntpagent/ntpagent/internal/fakeclock"
 	"github.com/ntpagent/ntpagent/internal/rpcerror"
 )
 
@@ -18,9 +19,9 @@ func TestConfirmedCommit(t *testing.T) {
 	after := map[string]uint8{"10.0.0.1": 6, "10.0.0.2": 4}
 	tests := []struct {
 		name string
-		run  func(t *testing.T, s *Store, clk fakeClock)
+		run  func(t *testing.T, s *Store, clk *fakeclock.Clock)
 	}{
-		{"RFC6241-8.4.5.1 without confirmation running returns to its prior content after the default 600 s", func(t *testing.T, s *Store, clk fakeClock) {
+		{"RFC6241-8.4.5.1 without confirmation running returns to its prior content after the default 600 s", func(t *testing.T, s *Store, clk *fakeclock.Clock) {
 			mustCommit(t, s, alice, CommitOptions{Confirmed: true})
 			if p, ok := s.ConfirmedCommitPending(); !ok || p.RollbackTo != 1 || p.SessionID != 1 || !p.Deadline.Equal(clk.Now().Add(600*time.Second)) {
 				t.Fatalf("pending %+v %v", p, ok)
@@ -46,14 +47,14 @@ func TestConfirmedCommit(t *testing.T) {
 				t.Errorf("candidate %v does not follow running", got)
 			}
 		}},
-		{"RFC6241-8.4.5.1 confirm-timeout sets the timeout", func(t *testing.T, s *Store, clk fakeClock) {
+		{"RFC6241-8.4.5.1 confirm-timeout sets the timeout", func(t *testing.T, s *Store, clk *fakeclock.Clock) {
 			mustCommit(t, s, alice, CommitOptions{Confirmed: true, Timeout: 30 * time.Second})
 			clk.Advance(30 * time.Second)
 			if got := peerSet(s.Snapshot(Running)); !reflect.DeepEqual(got, before) {
 				t.Fatalf("running %v", got)
 			}
 		}},
-		{"RFC6241-8.4.5.1 a follow-up commit from the same session confirms", func(t *testing.T, s *Store, clk fakeClock) {
+		{"RFC6241-8.4.5.1 a follow-up commit from the same session confirms", func(t *testing.T, s *Store, clk *fakeclock.Clock) {
 			mustCommit(t, s, alice, CommitOptions{Confirmed: true})
 			mustCommit(t, s, alice, CommitOptions{})
 			clk.Advance(time.Hour)
@@ -64,13 +65,13 @@ func TestConfirmedCommit(t *testing.T) {
 				t.Error("still pending")
 			}
 		}},
-		{"RFC6241-8.4.5.1 a commit from another session does not confirm a non-persistent confirmed commit", func(t *testing.T, s *Store, clk fakeClock) {
+		{"RFC6241-8.4.5.1 a commit from another session does not confirm a non-persistent confirmed commit", func(t *testing.T, s *Store, clk *fakeclock.Clock) {
 			mustCommit(t, s, alice, CommitOptions{Confirmed: true})
 			if _, err := s.Commit(bob, CommitOptions{}); tagOf(err) != rpcerror.TagInUse {
 				t.Fatalf("err %v", err)
 			}
 		}},
-		{"RFC6241-8.4.5.1 a follow-up confirmed commit extends the timeout; rollback goes to before the first", func(t *testing.T, s *Store, clk fakeClock) {
+		{"RFC6241-8.4.5.1 a follow-up confirmed commit extends the timeout; rollback goes to before the first", func(t *testing.T, s *Store, clk *fakeclock.Clock) {
 			mustCommit(t, s, alice, CommitOptions{Confirmed: true, Timeout: 60 * time.Second})
 			mustEdit(t, s, alice, Candidate, setPeer("10.0.0.3", 4))
 			clk.Advance(50 * time.Second)
@@ -84,7 +85,7 @@ func TestConfirmedCommit(t *testing.T) {
 				t.Fatalf("running %v", got)
 			}
 		}},
-		{"RFC6241-8.4.5.1 persist: the session's end does not roll back; persist-id confirms from any session", func(t *testing.T, s *Store, clk fakeClock) {
+		{"RFC6241-8.4.5.1 persist: the session's end does not roll back; persist-id confirms from any session", func(t *testing.T, s *Store, clk *fakeclock.Clock) {
 			mustCommit(t, s, alice, CommitOptions{Confirmed: true, Persist: "p1"})
 			s.CloseSession(alice)
 			if got := peerSet(s.Snapshot(Running)); !reflect.DeepEqual(got, after) {
@@ -102,12 +103,12 @@ func TestConfirmedCommit(t *testing.T) {
 				t.Fatalf("running %v", got)
 			}
 		}},
-		{"RFC6241-8.4.5.1 persist-id with no pending confirmed commit is invalid-value", func(t *testing.T, s *Store, clk fakeClock) {
+		{"RFC6241-8.4.5.1 persist-id with no pending confirmed commit is invalid-value", func(t *testing.T, s *Store, clk *fakeclock.Clock) {
 			if _, err := s.Commit(alice, CommitOptions{PersistID: "x"}); tagOf(err) != rpcerror.TagInvalidValue {
 				t.Fatalf("err %v", err)
 			}
 		}},
-		{"RFC6241-8.4.1 the end of the confirming session rolls back a non-persistent confirmed commit", func(t *testing.T, s *Store, clk fakeClock) {
+		{"RFC6241-8.4.1 the end of the confirming session rolls back a non-persistent confirmed commit", func(t *testing.T, s *Store, clk *fakeclock.Clock) {
 			mustCommit(t, s, alice, CommitOptions{Confirmed: true})
 			s.CloseSession(bob)
 			if got := peerSet(s.Snapshot(Running)); !reflect.DeepEqual(got, after) {
@@ -118,7 +119,7 @@ func TestConfirmedCommit(t *testing.T) {
 				t.Fatalf("running %v", got)
 			}
 		}},
-		{"RFC6241-8.4.5.2 cancel-commit rolls back at once", func(t *testing.T, s *Store, clk fakeClock) {
+		{"RFC6241-8.4.5.2 cancel-commit rolls back at once", func(t *testing.T, s *Store, clk *fakeclock.Clock) {
 			mustCommit(t, s, alice, CommitOptions{Confirmed: true})
 			if err := s.CancelCommit(bob, ""); tagOf(err) != rpcerror.TagInUse {
 				t.Fatalf("cancel by another session: %v", err)
@@ -134,7 +135,7 @@ func TestConfirmedCommit(t *testing.T) {
 				t.Errorf("%d commits", n)
 			}
 		}},
-		{"RFC6241-8.4.5.2 cancel-commit with persist-id from any session", func(t *testing.T, s *Store, clk fakeClock) {
+		{"RFC6241-8.4.5.2 cancel-commit with persist-id from any session", func(t *testing.T, s *Store, clk *fakeclock.Clock) {
 			mustCommit(t, s, alice, CommitOptions{Confirmed: true, Persist: "tok"})
 			if err := s.CancelCommit(bob, "nope"); tagOf(err) != rpcerror.TagInvalidValue {
 				t.Fatalf("wrong persist-id: %v", err)
@@ -146,18 +147,18 @@ func TestConfirmedCommit(t *testing.T) {
 				t.Fatalf("running %v", got)
 			}
 		}},
-		{"RFC6241-8.4.5.2 cancel-commit with nothing pending is operation-failed", func(t *testing.T, s *Store, clk fakeClock) {
+		{"RFC6241-8.4.5.2 cancel-commit with nothing pending is operation-failed", func(t *testing.T, s *Store, clk *fakeclock.Clock) {
 			if err := s.CancelCommit(alice, ""); tagOf(err) != rpcerror.TagOperationFailed {
 				t.Fatalf("err %v", err)
 			}
 		}},
-		{"rollback to a commit id is refused while a confirmed commit is pending", func(t *testing.T, s *Store, clk fakeClock) {
+		{"rollback to a commit id is refused while a confirmed commit is pending", func(t *testing.T, s *Store, clk *fakeclock.Clock) {
 			mustCommit(t, s, alice, CommitOptions{Confirmed: true})
 			if _, err := s.Rollback(alice, 1, ""); tagOf(err) != rpcerror.TagInUse {
 				t.Fatalf("err %v", err)
 			}
 		}},
-		{"RFC6241-8.4 the candidate keeps uncommitted changes across a rollback", func(t *testing.T, s *Store, clk fakeClock) {
+		{"RFC6241-8.4 the candidate keeps uncommitted changes across a rollback", func(t *testing.T, s *Store, clk *fakeclock.Clock) {
 			mustCommit(t, s, alice, CommitOptions{Confirmed: true})
 			mustEdit(t, s, bob, Candidate, setPeer("10.0.0.3", 4))
 			clk.Advance(DefaultConfirmTimeout)
@@ -168,7 +169,7 @@ func TestConfirmedCommit(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			clk := newFakeClock()
+			clk := fakeclock.New()
 			s := openStore(t, "", clk)
 			mustEdit(t, s, alice, Running, setPeer("10.0.0.1", 6))
 			mustEdit(t, s, alice, Candidate, setPeer("10.0.0.2", 4))
@@ -202,7 +203,7 @@ func TestUnconfirmedCommitRollsBackAtOpen(t *testing.T) {
 
 // The very first commit may be a confirmed one: its rollback empties running.
 func TestFirstConfirmedCommitRollsBackToEmpty(t *testing.T) {
-	clk := newFakeClock()
+	clk := fakeclock.New()
 	s := openStore(t, "", clk)
 	mustEdit(t, s, alice, Candidate, setPeer("10.0.0.2", 4))
 	mustCommit(t, s, alice, CommitOptions{Confirmed: true})

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ntpagent/ntpagent/datastore/rules"
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/fakeclock"
 	"github.com/ntpagent/ntpagent/internal/rpcerror"
 )
 
@@ -68,7 +69,7 @@ func TestDeviceKeyReadableByOthersIsRefused(t *testing.T) {
 	if err := os.Chmod(path, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Open(Options{Dir: dir, Clock: newFakeClock(), LocalPrefixes: noPrefixes})
+	_, err := Open(Options{Dir: dir, Clock: fakeclock.New(), LocalPrefixes: noPrefixes})
 	if err == nil || !strings.Contains(err.Error(), "chmod 600") {
 		t.Fatalf("Open with a 0644 device key: %v", err)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ntpagent/ntpagent/datastore/rules"
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/fakeclock"
 )
 
 // fuzzOps reads edit operations from fuzz input: an operation byte, then
@@ -45,7 +46,7 @@ func FuzzEditSequence(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		dir := t.TempDir()
 		open := func() *Store {
-			s, err := Open(Options{Dir: dir, HistoryLimit: 4, Clock: newFakeClock(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), LocalPrefixes: noPrefixes})
+			s, err := Open(Options{Dir: dir, HistoryLimit: 4, Clock: fakeclock.New(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), LocalPrefixes: noPrefixes})
 			if err != nil {
 				t.Fatal(err)
 			}

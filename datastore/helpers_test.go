@@ -9,19 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/clock"
 	"github.com/ntpagent/ntpagent/internal/fakeclock"
 	"github.com/ntpagent/ntpagent/internal/rpcerror"
 )
-
-// fakeClock is the shared hand-driven clock as a datastore Clock.
-type fakeClock struct{ *fakeclock.Clock }
-
-func newFakeClock() fakeClock { return fakeClock{fakeclock.New()} }
-
-func (c fakeClock) AfterFunc(d time.Duration, f func()) Timer { return c.Schedule(d, f) }
 
 var (
 	alice = Session{ID: 1, User: "alice", Origin: OriginNETCONF}
@@ -30,13 +23,13 @@ var (
 
 func noPrefixes() []netip.Prefix { return []netip.Prefix{netip.MustParsePrefix("192.0.2.1/24")} }
 
-func openStore(t testing.TB, dir string, clk Clock) *Store {
+func openStore(t testing.TB, dir string, clk clock.Clock) *Store {
 	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
 	}
 	if clk == nil {
-		clk = newFakeClock()
+		clk = fakeclock.New()
 	}
 	s, err := Open(Options{Dir: dir, Clock: clk, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), LocalPrefixes: noPrefixes})
 	if err != nil {

@@ -12,12 +12,12 @@ import (
 	"slices"
 	"testing"
 
-	"pgregory.net/rapid"
-
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/fakeclock"
 	"github.com/ntpagent/ntpagent/internal/rpcerror"
 	"github.com/ntpagent/ntpagent/internal/testtool"
 	"github.com/ntpagent/ntpagent/server/netconf/xmlcodec"
+	"pgregory.net/rapid"
 )
 
 // refModel is the reference the store is checked against: peers as
@@ -71,7 +71,7 @@ func TestStoreAgreesWithModel(t *testing.T) {
 		}
 		defer os.RemoveAll(dir)
 		open := func() *Store {
-			s, err := Open(Options{Dir: dir, HistoryLimit: propLimit, Clock: newFakeClock(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), LocalPrefixes: noPrefixes})
+			s, err := Open(Options{Dir: dir, HistoryLimit: propLimit, Clock: fakeclock.New(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), LocalPrefixes: noPrefixes})
 			if err != nil {
 				rt.Fatalf("Open: %v", err)
 			}

@@ -15,6 +15,7 @@ import (
 	"github.com/ntpagent/ntpagent/datastore/rules"
 	"github.com/ntpagent/ntpagent/gen"
 	"github.com/ntpagent/ntpagent/internal/atomicfile"
+	"github.com/ntpagent/ntpagent/internal/clock"
 	"github.com/ntpagent/ntpagent/internal/rpcerror"
 )
 
@@ -50,8 +51,8 @@ const (
 type Options struct {
 	// Dir is the state directory (created if missing).
 	Dir string
-	// Clock times confirmed commits and stamps commits; SystemClock if nil.
-	Clock Clock
+	// Clock times confirmed commits and stamps commits; clock.System if nil.
+	Clock clock.Clock
 	// HistoryLimit is how many commits are kept for History and Rollback
 	// (default 50).
 	HistoryLimit int
@@ -161,7 +162,7 @@ type commit struct {
 
 type pending struct {
 	PendingConfirm
-	timer Timer
+	timer clock.Timer
 	gen   uint64
 }
 
@@ -169,7 +170,7 @@ type pending struct {
 // concurrent use by many sessions.
 type Store struct {
 	dir      string
-	clock    Clock
+	clock    clock.Clock
 	limit    int
 	log      *slog.Logger
 	prefixes func() []netip.Prefix
@@ -214,7 +215,7 @@ func Open(opts Options) (*Store, error) {
 		modifiedBy: map[uint32]bool{}, locks: map[Name]LockInfo{}, subs: map[*subscriber]struct{}{},
 	}
 	if s.clock == nil {
-		s.clock = SystemClock{}
+		s.clock = clock.System{}
 	}
 	if s.limit <= 0 {
 		s.limit = 50

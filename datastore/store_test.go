@@ -13,6 +13,7 @@ import (
 
 	"github.com/ntpagent/ntpagent/datastore/rules"
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/fakeclock"
 	"github.com/ntpagent/ntpagent/internal/rpcerror"
 )
 
@@ -479,7 +480,7 @@ func TestOperations(t *testing.T) {
 
 func TestHistoryKeepsTheLastN(t *testing.T) {
 	dir := t.TempDir()
-	s, err := Open(Options{Dir: dir, Clock: newFakeClock(), HistoryLimit: 3, LocalPrefixes: noPrefixes})
+	s, err := Open(Options{Dir: dir, Clock: fakeclock.New(), HistoryLimit: 3, LocalPrefixes: noPrefixes})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -496,7 +497,7 @@ func TestHistoryKeepsTheLastN(t *testing.T) {
 	s.Close()
 	// The journal was compacted (40 > 2*3+16 records) and still restores
 	// running and the kept history.
-	s2, err := Open(Options{Dir: dir, Clock: newFakeClock(), HistoryLimit: 3, LocalPrefixes: noPrefixes})
+	s2, err := Open(Options{Dir: dir, Clock: fakeclock.New(), HistoryLimit: 3, LocalPrefixes: noPrefixes})
 	if err != nil {
 		t.Fatal(err)
 	}

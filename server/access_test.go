@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ntpagent/ntpagent/internal/fakeclock"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -96,7 +97,7 @@ func (m fakeMeta) LocalAddr() net.Addr   { return &net.TCPAddr{IP: net.IPv6loopb
 // it each comes from (RFC 4291 §2.5.4: one host may own the whole /64):
 // after freeFailures, even the right password is refused.
 func TestBackoffCountsAnIPv6Slash64AsOneSource(t *testing.T) {
-	clk := newFakeClock()
+	clk := fakeclock.New()
 	a := startAgent(t, func(c *Config) { c.Clock = clk })
 	from := func(i int) net.Addr {
 		return &net.TCPAddr{IP: net.ParseIP(fmt.Sprintf("2001:db8:7:7:%x::1", i+1)), Port: 40000 + i}
@@ -123,7 +124,7 @@ func TestBackoffCountsAnIPv6Slash64AsOneSource(t *testing.T) {
 // Guesses sent at once get no more checks than the same guesses sent one
 // after another: the check and the record are one critical section.
 func TestBackoffConcurrentGuessesAreCountedBeforeTheyAreChecked(t *testing.T) {
-	a := startAgent(t, func(c *Config) { c.Clock = newFakeClock() })
+	a := startAgent(t, func(c *Config) { c.Clock = fakeclock.New() })
 	src := &net.TCPAddr{IP: net.ParseIP("192.0.2.9"), Port: 1}
 	var mu sync.Mutex
 	checked := 0

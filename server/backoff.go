@@ -4,7 +4,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ntpagent/ntpagent/server/netconf"
+	"github.com/ntpagent/ntpagent/internal/clock"
 )
 
 // backoff slows down password guessing per source (sourceKey: an IPv4
@@ -18,7 +18,7 @@ import (
 // so many guesses sent at once from one source get no more checks than
 // the same guesses sent one after another.
 type backoff struct {
-	clock netconf.Clock
+	clock clock.Clock
 	mu    sync.Mutex
 	src   map[string]*failures
 }
@@ -37,7 +37,7 @@ const (
 	forgetFailures = 15 * time.Minute
 )
 
-func newBackoff(c netconf.Clock) *backoff {
+func newBackoff(c clock.Clock) *backoff {
 	return &backoff{clock: c, src: map[string]*failures{}}
 }
 

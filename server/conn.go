@@ -7,15 +7,14 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ntpagent/ntpagent/internal/clock"
 	"golang.org/x/crypto/ssh"
-
-	"github.com/ntpagent/ntpagent/server/netconf"
 )
 
 // activityConn records when the client last sent bytes, for the idle timeout.
 type activityConn struct {
 	net.Conn
-	clock netconf.Clock
+	clock clock.Clock
 	last  atomic.Int64 // UnixNano
 	// waiting counts event subscriptions on the connection; while one is
 	// active the connection is not idle, only waiting for events.
@@ -39,7 +38,7 @@ func (c *activityConn) Read(p []byte) (int, error) {
 func watchIdle(c *activityConn, d time.Duration) func() {
 	var mu sync.Mutex
 	stopped := false
-	var t netconf.Timer
+	var t clock.Timer
 	var check func()
 	check = func() {
 		mu.Lock()

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ntpagent/ntpagent/internal/fakeclock"
 )
 
 const (
@@ -246,7 +248,7 @@ func containsAll(s string, subs []string) bool {
 // rolled back; RFC 6470 reports it as a netconf-confirmed-commit timeout.
 // The clock is hand-driven: 600 s pass in no time.
 func TestConfirmedCommitTimeoutEvent(t *testing.T) {
-	clk := newFakeClock()
+	clk := fakeclock.New()
 	a := startAgent(t, func(c *Config) { c.Clock = clk })
 	sub := dialNC(t, a.addr, a.adminKey(), true)
 	wantOK(t, sub.rpc(`<create-subscription xmlns="`+nsNotif+`"><filter type="subtree"><netconf-confirmed-commit xmlns="urn:ietf:params:xml:ns:yang:ietf-netconf-notifications"/></filter></create-subscription>`))
@@ -296,7 +298,7 @@ func TestConfirmedCommitPersist(t *testing.T) {
 // then replayComplete; at stopTime notificationComplete ends the
 // subscription, and the session may subscribe again.
 func TestSubscriptionStopTime(t *testing.T) {
-	clk := newFakeClock()
+	clk := fakeclock.New()
 	a := startAgent(t, func(c *Config) { c.Clock = clk })
 	c := dialNC(t, a.addr, a.adminKey(), true)
 	wantOK(t, c.rpc(`<edit-config><target><running/></target>`+peerConfig("10.13.0.1", "")+`</edit-config>`))

@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/ssh"
-
+	"github.com/ntpagent/ntpagent/internal/fakeclock"
 	"github.com/ntpagent/ntpagent/server/netconf"
+	"golang.org/x/crypto/ssh"
 )
 
 const ntpNS = "urn:ntpagent:yang:ntpagent-ntp"
@@ -58,7 +58,7 @@ func TestNETCONFReplyCopiesAttributesAndBaseNamespace(t *testing.T) {
 // <hello> is ended after it, well before netconf's own 60 s default. The
 // clock is hand-driven, advanced one second at a time.
 func TestNETCONFHelloTimeoutFromConfig(t *testing.T) {
-	clk := newFakeClock()
+	clk := fakeclock.New()
 	a := startAgent(t, func(c *Config) { c.Clock, c.HelloTimeout = clk, 3*time.Second })
 	conn, err := ssh.Dial("tcp", a.addr, a.adminKey())
 	if err != nil {

@@ -15,14 +15,14 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-	"golang.org/x/crypto/ssh"
-
 	"github.com/ntpagent/ntpagent/datastore"
 	"github.com/ntpagent/ntpagent/gen"
 	"github.com/ntpagent/ntpagent/internal/atomicfile"
+	"github.com/ntpagent/ntpagent/internal/clock"
 	"github.com/ntpagent/ntpagent/server/netconf"
 	"github.com/ntpagent/ntpagent/yang"
+	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/crypto/ssh"
 )
 
 // Config configures the SSH server.
@@ -44,7 +44,7 @@ type Config struct {
 	Logger *slog.Logger
 	// Clock drives idle timeouts, the authentication back-off and event
 	// times; nil is the host clock.
-	Clock netconf.Clock
+	Clock clock.Clock
 	// MaxSessions bounds the NETCONF and CLI sessions open at once, and the
 	// authenticated SSH connections (default 64; MaxSessions+8 connections).
 	MaxSessions int
@@ -105,7 +105,7 @@ type Config struct {
 type Server struct {
 	cfg       Config
 	log       *slog.Logger
-	clock     netconf.Clock
+	clock     clock.Clock
 	ssh       *ssh.ServerConfig
 	users     *usersFile
 	dummyHash []byte
@@ -140,7 +140,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Clock == nil {
-		cfg.Clock = datastore.SystemClock{}
+		cfg.Clock = clock.System{}
 	}
 	if cfg.MaxSessions <= 0 {
 		cfg.MaxSessions = 64

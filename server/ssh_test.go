@@ -18,20 +18,12 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/ssh"
-
 	"github.com/ntpagent/ntpagent/datastore"
 	"github.com/ntpagent/ntpagent/internal/fakeclock"
 	"github.com/ntpagent/ntpagent/internal/testtool"
 	"github.com/ntpagent/ntpagent/server/netconf"
+	"golang.org/x/crypto/ssh"
 )
-
-// fakeClock is the shared hand-driven clock as a netconf/datastore Clock.
-type fakeClock struct{ *fakeclock.Clock }
-
-func newFakeClock() fakeClock { return fakeClock{fakeclock.New()} }
-
-func (c fakeClock) AfterFunc(d time.Duration, f func()) netconf.Timer { return c.Schedule(d, f) }
 
 func openStore(t *testing.T) *datastore.Store {
 	t.Helper()
@@ -153,7 +145,7 @@ func TestAuthAttemptsBounded(t *testing.T) {
 // After repeated failures a source backs off: even the right password is
 // refused until the back-off delay has passed on the (hand-driven) clock.
 func TestPerSourceBackoff(t *testing.T) {
-	clk := newFakeClock()
+	clk := fakeclock.New()
 	a := startAgent(t, func(c *Config) { c.Clock = clk; c.MaxAuthTries = 2 })
 	bad := sshConfig("operator", ssh.Password("wrong"))
 	for i := 0; i < freeFailures+1; i++ {
@@ -173,7 +165,7 @@ func TestPerSourceBackoff(t *testing.T) {
 }
 
 func TestBackoffTableStaysBounded(t *testing.T) {
-	b := newBackoff(newFakeClock())
+	b := newBackoff(fakeclock.New())
 	for i := 0; i < maxTracked*2; i++ {
 		b.begin(strings.Repeat("x", i%7) + string(rune('a'+i%26)) + string(rune(i)))
 	}
@@ -183,7 +175,7 @@ func TestBackoffTableStaysBounded(t *testing.T) {
 }
 
 func TestIdleTimeoutClosesConnection(t *testing.T) {
-	clk := newFakeClock()
+	clk := fakeclock.New()
 	a := startAgent(t, func(c *Config) { c.Clock = clk; c.IdleTimeout = 10 * time.Minute })
 	c := dialNC(t, a.addr, a.adminKey(), true)
 	// One round trip, so the server has read the client hello before the
@@ -202,7 +194,7 @@ func TestIdleTimeoutClosesConnection(t *testing.T) {
 // A session subscribed to events sends nothing while it waits for them:
 // the idle timeout leaves it alone, and applies again once it ends.
 func TestIdleTimeoutSparesSubscriptions(t *testing.T) {
-	clk := newFakeClock()
+	clk := fakeclock.New()
 	a := startAgent(t, func(c *Config) { c.Clock = clk; c.IdleTimeout = 10 * time.Minute })
 	c := dialNC(t, a.addr, a.adminKey(), true)
 	wantOK(t, c.rpc(`<create-subscription xmlns="urn:ietf:params:xml:ns:netconf:notification:1.0"/>`))
@@ -335,7 +327,7 @@ func TestNetconfOnEveryListener(t *testing.T) {
 // timeout is reported with termination-reason "timeout", a killed one with
 // "killed" and killed-by, a closed one with "closed".
 func TestSessionEndReasonsOverSSH(t *testing.T) {
-	clk := newFakeClock()
+	clk := fakeclock.New()
 	a := startAgent(t, func(c *Config) { c.Clock = clk; c.IdleTimeout = 10 * time.Minute })
 	sub := dialNC(t, a.addr, a.adminKey(), true)
 	wantOK(t, sub.rpc(`<create-subscription xmlns="urn:ietf:params:xml:ns:netconf:notification:1.0"><filter type="subtree"><netconf-session-end xmlns="urn:ietf:params:xml:ns:yang:ietf-netconf-notifications"/></filter></create-subscription>`))
@@ -371,7 +363,7 @@ func TestSessionEndReasonsOverSSH(t *testing.T) {
 // resource-shortage, and a channel that asks for nothing is closed after
 // ChannelRequestTimeout while a NETCONF channel stays.
 func TestChannelsPerConnectionBounded(t *testing.T) {
-	clk := newFakeClock()
+	clk := fakeclock.New()
 	a := startAgent(t, func(c *Config) { c.Clock = clk; c.ChannelRequestTimeout = 5 * time.Second })
 	conn, err := ssh.Dial("tcp", a.addr, a.operator())
 	if err != nil {

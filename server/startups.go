@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ntpagent/ntpagent/server/netconf"
+	"github.com/ntpagent/ntpagent/internal/clock"
 )
 
 // Names of the connection limits, as logged when one refuses a connection.
@@ -183,7 +183,7 @@ func sourceKey(a net.Addr) string {
 // the next line. Its memory is bounded by refusalLogSources.
 type refusalLog struct {
 	log   *slog.Logger
-	clock netconf.Clock
+	clock clock.Clock
 
 	mu         sync.Mutex
 	window     time.Time
@@ -196,8 +196,8 @@ const (
 	refusalLogSources = 16
 )
 
-func newRefusalLog(log *slog.Logger, clock netconf.Clock) *refusalLog {
-	return &refusalLog{log: log, clock: clock, logged: map[string]bool{}}
+func newRefusalLog(log *slog.Logger, clk clock.Clock) *refusalLog {
+	return &refusalLog{log: log, clock: clk, logged: map[string]bool{}}
 }
 
 // refused logs that a connection from remote (whose per-source key is

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ntpagent/ntpagent/internal/fakeclock"
 	"github.com/ntpagent/ntpagent/internal/testtool"
 )
 
@@ -246,7 +247,7 @@ func TestIdleConnectionFloodDoesNotLockOutTheAdministrator(t *testing.T) {
 // A connection whose client sends no byte — not even its version line — is
 // closed after PreambleTimeout; one that has spoken is not.
 func TestSilentConnectionClosedAfterPreamble(t *testing.T) {
-	clk := newFakeClock()
+	clk := fakeclock.New()
 	a := startAgent(t, func(c *Config) { c.Clock = clk; c.PreambleTimeout = 3 * time.Second })
 	silent := idleConn(t, "127.0.0.1", a.addr)
 	spoke := idleConn(t, "127.0.0.2", a.addr)
@@ -459,7 +460,7 @@ func TestStartupsSilentConnectionGivesWay(t *testing.T) {
 // sources per second, the rest counted into the next line.
 func TestRefusalLogRateLimited(t *testing.T) {
 	var out testtool.Buffer
-	clk := newFakeClock()
+	clk := fakeclock.New()
 	r := newRefusalLog(slog.New(slog.NewTextHandler(&out, nil)), clk)
 	lines := func() int { return strings.Count(out.String(), "\n") }
 	for range 100 {

@@ -20,7 +20,7 @@ import (
 	"github.com/ntpagent/ntpagent/datastore"
 	"github.com/ntpagent/ntpagent/internal/atomicfile"
 	"github.com/ntpagent/ntpagent/ntpengine"
-	"github.com/ntpagent/ntpagent/ntpengine/clock"
+	"github.com/ntpagent/ntpagent/ntpengine/ntpclock"
 	"github.com/ntpagent/ntpagent/server"
 	"github.com/ntpagent/ntpagent/server/cli"
 )
@@ -81,17 +81,17 @@ func run(ctx context.Context, s *settings, stdout, stderr io.Writer, onStart fun
 	}
 	defer store.Close()
 
-	var clk clock.Clock
+	var clk ntpclock.Clock
 	switch s.Clock {
 	case "system":
-		sys := clock.NewSystem()
+		sys := ntpclock.NewSystem()
 		if err := sys.CheckPrivilege(); err != nil {
 			return fmt.Errorf("--clock system disciplines the host clock and needs CAP_SYS_TIME: %w", err)
 		}
 		log.Warn("disciplining the host clock (--clock system)")
 		clk = sys
 	case "virtual":
-		v, err := clock.NewVirtualOffHost(s.VirtualClockOffset, s.VirtualClockFrequencyError)
+		v, err := ntpclock.NewVirtualOffHost(s.VirtualClockOffset, s.VirtualClockFrequencyError)
 		if err != nil {
 			return err
 		}
@@ -104,7 +104,7 @@ func run(ctx context.Context, s *settings, stdout, stderr io.Writer, onStart fun
 			// Tests only: a virtual clock running clockRate times faster
 			// than the host's, so that polls come sooner.
 			origin := time.Now()
-			clk = clock.NewVirtual(func() time.Duration {
+			clk = ntpclock.NewVirtual(func() time.Duration {
 				return time.Duration(float64(time.Since(origin)) * s.clockRate)
 			}, origin.Round(0))
 		}

@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ntpagent/ntpagent/ntpengine/clock"
+	"github.com/ntpagent/ntpagent/ntpengine/ntpclock"
 	"github.com/ntpagent/ntpagent/server"
 )
 
@@ -181,8 +181,8 @@ func (s *settings) check() error {
 	if s.Clock != "virtual" && (s.VirtualClockOffset != 0 || s.VirtualClockFrequencyError != 0) {
 		return fmt.Errorf("--virtual-clock-offset and --virtual-clock-frequency-error apply to --clock virtual only (--clock %s)", s.Clock)
 	}
-	if f := s.VirtualClockFrequencyError; math.IsNaN(f) || math.Abs(f) > clock.MaxFrequencyPPM {
-		return fmt.Errorf("--virtual-clock-frequency-error %v: want a number of ppm within ±%v", f, clock.MaxFrequencyPPM)
+	if f := s.VirtualClockFrequencyError; math.IsNaN(f) || math.Abs(f) > ntpclock.MaxFrequencyPPM {
+		return fmt.Errorf("--virtual-clock-frequency-error %v: want a number of ppm within ±%v", f, ntpclock.MaxFrequencyPPM)
 	}
 	if s.LogFormat != "text" && s.LogFormat != "json" {
 		return fmt.Errorf("--log-format %q: want text or json", s.LogFormat)

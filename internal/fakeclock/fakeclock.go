@@ -4,15 +4,18 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/ntpagent/ntpagent/internal/clock"
 )
 
-// Clock is a hand-driven clock. Packages whose Clock interface returns their
-// own Timer type wrap Schedule in a one-line AfterFunc.
+// Clock is a hand-driven clock.Clock.
 type Clock struct {
 	mu     sync.Mutex
 	now    time.Time
 	timers []*Timer
 }
+
+var _ clock.Clock = (*Clock)(nil)
 
 // Timer is a function scheduled on a Clock.
 type Timer struct {
@@ -43,12 +46,47 @@ func (c *Clock) Schedule(d time.Duration, f func()) *Timer {
 	return t
 }
 
+// AfterFunc is Schedule as a clock.Clock: f runs in the goroutine that calls
+// Advance.
+func (c *Clock) AfterFunc(d time.Duration, f func()) clock.Timer { return c.Schedule(d, f) }
+
+// NewTimer returns a timer that sends the clock's time on the channel
+// (capacity 1, never blocking Advance) when Advance passes d from now.
+func (c *Clock) NewTimer(d time.Duration) (clock.Timer, <-chan time.Time) {
+	ch := make(chan time.Time, 1)
+	t := c.Schedule(d, func() {
+		select {
+		case ch <- c.Now():
+		default:
+		}
+	})
+	return t, ch
+}
+
 // Stop cancels the timer; it reports whether the timer was still pending.
 func (t *Timer) Stop() bool {
 	t.c.mu.Lock()
 	defer t.c.mu.Unlock()
 	was := !t.stopped
 	t.stopped = true
+	return was
+}
+
+// Reset makes the timer fire d from the clock's now; it reports whether the
+// timer was still pending.
+func (t *Timer) Reset(d time.Duration) bool {
+	c := t.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	was := !t.stopped
+	t.at = c.now.Add(d)
+	t.stopped = false
+	for _, p := range c.timers {
+		if p == t {
+			return was
+		}
+	}
+	c.timers = append(c.timers, t)
 	return was
 }
 

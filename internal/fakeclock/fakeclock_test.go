@@ -31,3 +31,47 @@ func TestAdvanceRunsDueTimersInOrder(t *testing.T) {
 		t.Fatalf("chained timer did not run: %v", got)
 	}
 }
+
+// NewTimer delivers on its channel at the due Advance; Reset re-arms a fired
+// or stopped timer once, without running it twice.
+func TestNewTimerAndReset(t *testing.T) {
+	c := New()
+	tm, ch := c.NewTimer(2 * time.Second)
+	c.Advance(time.Second)
+	select {
+	case <-ch:
+		t.Fatal("fired 1 s early")
+	default:
+	}
+	c.Advance(time.Second)
+	select {
+	case at := <-ch:
+		if at != c.Now() {
+			t.Fatalf("sent %v, want %v", at, c.Now())
+		}
+	default:
+		t.Fatal("did not fire when due")
+	}
+	if tm.Reset(time.Second) {
+		t.Fatal("Reset of a fired timer reported it pending")
+	}
+	tm.Stop()
+	if tm.Reset(time.Second) {
+		t.Fatal("Reset of a stopped timer reported it pending")
+	}
+	if !tm.Reset(3 * time.Second) {
+		t.Fatal("Reset of a pending timer reported it not pending")
+	}
+	c.Advance(2 * time.Second)
+	if len(ch) != 0 {
+		t.Fatal("fired at the replaced time")
+	}
+	c.Advance(time.Second)
+	if len(ch) != 1 {
+		t.Fatal("did not fire at the reset time")
+	}
+	c.Advance(time.Hour)
+	if len(ch) != 1 {
+		t.Fatal("a reset timer fired twice")
+	}
+}

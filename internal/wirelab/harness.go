@@ -14,7 +14,7 @@ import (
 
 	"github.com/ntpagent/ntpagent/agent"
 	"github.com/ntpagent/ntpagent/gen"
-	"github.com/ntpagent/ntpagent/ntpengine/clock"
+	"github.com/ntpagent/ntpagent/ntpengine/ntpclock"
 )
 
 // ReferencePort is the reference chronyd's NTP port in the far namespace.
@@ -43,7 +43,7 @@ type Config struct {
 	// agent's unicast-peer iburst).
 	IBurst bool
 	// AgentOffset and AgentFrequencyError start the agent's virtual clock
-	// off the host clock (clock.NewVirtualOffHost). chronyd cannot start
+	// off the host clock (ntpclock.NewVirtualOffHost). chronyd cannot start
 	// off it: a comparison of the two wants them zero.
 	AgentOffset         time.Duration
 	AgentFrequencyError float64
@@ -155,7 +155,7 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	defer client.stop()
 	start := time.Now()
 
-	vclock, err := clock.NewVirtualOffHost(cfg.AgentOffset, cfg.AgentFrequencyError)
+	vclock, err := ntpclock.NewVirtualOffHost(cfg.AgentOffset, cfg.AgentFrequencyError)
 	if err != nil {
 		return res, err
 	}

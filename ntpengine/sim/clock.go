@@ -7,7 +7,7 @@ import (
 // Clock is a simulated clock over the simulator's true time. Its error
 // (clock − true) grows at its intrinsic frequency error plus the
 // correction set through SetFrequency and any slew in progress. It
-// implements ntpengine/clock.Clock.
+// implements ntpengine/ntpclock.Clock.
 type Clock struct {
 	net *Network
 	// err is clock − true at trueAt.

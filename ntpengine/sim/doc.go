@@ -34,5 +34,5 @@
 // unless the world sets UnstatedSlewRate.
 //
 // It never reads the wall clock, opens a socket or starts a goroutine, and
-// does not touch ntpengine/clock implementations: Clock here is its own.
+// does not touch ntpengine/ntpclock implementations: Clock here is its own.
 package sim

@@ -12,12 +12,12 @@ import (
 	"time"
 
 	"github.com/cockroachdb/datadriven"
-	"github.com/openconfig/ygot/ygot"
-
 	"github.com/ntpagent/ntpagent/datastore"
 	"github.com/ntpagent/ntpagent/datastore/rules"
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/clock"
 	"github.com/ntpagent/ntpagent/internal/rpcerror"
+	"github.com/openconfig/ygot/ygot"
 )
 
 // env is one fixture file's world: a store shared by the sessions it runs,
@@ -172,11 +172,15 @@ type fixedClock struct{}
 
 func (fixedClock) Now() time.Time { return time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC) }
 
-func (fixedClock) AfterFunc(time.Duration, func()) datastore.Timer { return stoppedTimer{} }
+func (fixedClock) AfterFunc(time.Duration, func()) clock.Timer { return stoppedTimer{} }
+
+func (fixedClock) NewTimer(time.Duration) (clock.Timer, <-chan time.Time) { return stoppedTimer{}, nil }
 
 type stoppedTimer struct{}
 
 func (stoppedTimer) Stop() bool { return true }
+
+func (stoppedTimer) Reset(time.Duration) bool { return false }
 
 // testDeviceKey is the device key of every test store (the datastore's
 // device-key file), so that transcripts show the same cipher texts: all

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ntpagent/ntpagent/datastore"
+	"github.com/ntpagent/ntpagent/internal/clock"
 	"github.com/ntpagent/ntpagent/internal/rpcerror"
 )
 
@@ -64,7 +65,7 @@ type subscription struct {
 	queue chan []byte
 	quit  chan struct{}
 	once  sync.Once
-	timer Timer
+	timer clock.Timer
 	// replay holds the replayed events and replayComplete, taken from the
 	// replay buffer when the subscription was created: the writer sends
 	// them first, whatever their number (the queue holds live events only).

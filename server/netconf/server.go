@@ -14,16 +14,9 @@ import (
 
 	"github.com/ntpagent/ntpagent/datastore"
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/clock"
 	"github.com/ntpagent/ntpagent/yang"
 )
-
-// Clock gives the time for event notifications and monitoring, and the
-// timer that ends a subscription at its stopTime. It is the datastore's
-// Clock, so one hand-driven clock drives a whole test.
-type Clock = datastore.Clock
-
-// Timer is a timer started by Clock.AfterFunc.
-type Timer = datastore.Timer
 
 // Config configures a Server.
 type Config struct {
@@ -33,7 +26,10 @@ type Config struct {
 	// copy of running for <get>; nil leaves them empty.
 	State  func(*gen.Device)
 	Logger *slog.Logger
-	Clock  Clock
+	// Clock gives the time for event notifications and monitoring, and the
+	// timers that end a subscription at its stopTime and a session that
+	// sends no hello; clock.System if nil.
+	Clock clock.Clock
 	// MaxMessage bounds one message (DefaultMaxMessage when 0).
 	MaxMessage int
 	// MaxDepth bounds element nesting (DefaultMaxDepth when 0).
@@ -101,7 +97,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Clock == nil {
-		cfg.Clock = datastore.SystemClock{}
+		cfg.Clock = clock.System{}
 	}
 	if cfg.MaxMessage <= 0 {
 		cfg.MaxMessage = DefaultMaxMessage

@@ -1,4 +1,6 @@
-// Package clock owns the clocks that the NTP engine disciplines: the Clock
+// Package ntpclock owns the clocks that the NTP engine disciplines (the
+// disciplined clock, whose readings are NTP time; the process clock that
+// times the daemon's own waits is internal/clock): the Clock
 // interface, Virtual (a software clock over a monotonic source, the default,
 // which never changes the host's time) and System (the host's CLOCK_REALTIME
 // through clock_adjtime(2), for operators only; it needs CAP_SYS_TIME).
@@ -16,4 +18,4 @@
 // applies them here), sockets, or — in any test — the host clock. Tests use
 // Virtual with a hand-driven monotonic source, and exercise System only through
 // an injected adjtime function or a read-only clock_adjtime call (modes = 0).
-package clock
+package ntpclock
