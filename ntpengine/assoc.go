@@ -47,7 +47,10 @@ type association struct {
 	// On-wire protocol state (RFC 5905 §8).
 	org packet.Timestamp // transmit timestamp of the last packet received (T3)
 	rec packet.Timestamp // our receive timestamp of it (T4)
-	xmt packet.Timestamp // transmit timestamp of our last packet (T1)
+	// orgKey is that packet's origin, receive and transmit timestamps:
+	// the duplicate test (duplicate) compares them.
+	orgKey [24]byte
+	xmt    packet.Timestamp // transmit timestamp of our last packet (T1)
 	// xmtPhase is the discipline's cumulative correction at xmt: with the
 	// one at T4 it frees a sample of our own corrections exactly, even
 	// when a fast slew ran between T1 and T4.

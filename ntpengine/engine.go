@@ -613,7 +613,7 @@ func (e *Engine) transmit(a *association, t float64) {
 	h.OriginTime = a.org
 	h.ReceiveTime = a.rec
 	now := packet.TimestampFromTime(e.clockTime(t))
-	xmt := now
+	xmt := basicStamp(now)
 	xleave := e.interleave(a)
 	if xleave {
 		// RFC 9769 §3, §4: the origin is the peer's receive timestamp of
@@ -625,9 +625,9 @@ func (e *Engine) transmit(a *association, t float64) {
 		// Never send the same transmit timestamp twice, nor one equal
 		// to the origin or receive timestamp (a packet must not pass
 		// for its own answer).
-		xleave, h.OriginTime, xmt = false, a.org, now
+		xleave, h.OriginTime, xmt = false, a.org, basicStamp(now)
 		if xmt == a.xmt {
-			xmt++
+			xmt += 2
 		}
 	}
 	h.TransmitTime = xmt
@@ -645,7 +645,7 @@ func (e *Engine) transmit(a *association, t float64) {
 	a.xmtBusy = e.disc.slewBusy()
 	// Until the caller says when it left (StampTransmit, Transmitted),
 	// the packet left now.
-	a.localTx, a.localTxSource = now, ""
+	a.localTx, a.localTxSource = departure(now), ""
 	a.localNtpRx = h.ReceiveTime
 	a.sentInterleaved = xleave
 	a.sentKey = sentKeyOf(data)

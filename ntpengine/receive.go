@@ -325,7 +325,8 @@ func (e *Engine) process(a *association, in Incoming, p *packet.Packet, mac macR
 	}
 	rx := packet.TimestampFromTime(in.RxTime)
 	t := e.now
-	if p.TransmitTime != 0 && p.TransmitTime != a.org {
+	dup := a.duplicate(in.Data, p)
+	if p.TransmitTime != 0 && !dup {
 		defer e.passivePoll(a, p, t)
 	}
 	switch {
@@ -334,7 +335,7 @@ func (e *Engine) process(a *association, in Incoming, p *packet.Packet, mac macR
 		a.counts.Invalid++
 		e.stats.BogusOrDuplicate++
 		return
-	case p.TransmitTime == a.org:
+	case dup:
 		a.lastError = ErrDuplicate.Error()
 		a.counts.Duplicate++
 		e.stats.BogusOrDuplicate++
@@ -342,7 +343,7 @@ func (e *Engine) process(a *association, in Incoming, p *packet.Packet, mac macR
 	case p.OriginTime == 0 && a.hmode != packet.ModeClient:
 		// The peer has not heard from us yet: remember its timestamps
 		// so that our next packet lets it compute a sample.
-		a.org, a.rec, a.remoteRx = p.TransmitTime, rx, 0
+		a.orgKey, a.org, a.rec, a.remoteRx = sentKeyOf(in.Data), p.TransmitTime, rx, 0
 		a.lastError = fmt.Errorf("%w: origin timestamp zero", ErrUnsync).Error()
 		return
 	case p.OriginTime != a.xmt && (a.localNtpRx == 0 || p.OriginTime != a.localNtpRx):
@@ -353,7 +354,7 @@ func (e *Engine) process(a *association, in Incoming, p *packet.Packet, mac macR
 			// Symmetric modes must resynchronize after a lost packet
 			// (in basic mode: the peer's receive timestamp is not
 			// one of our packets').
-			a.org, a.rec, a.remoteRx = p.TransmitTime, rx, 0
+			a.orgKey, a.org, a.rec, a.remoteRx = sentKeyOf(in.Data), p.TransmitTime, rx, 0
 		}
 		a.lastError = ErrBogus.Error()
 		a.counts.Bogus++
@@ -365,20 +366,26 @@ func (e *Engine) process(a *association, in Incoming, p *packet.Packet, mac macR
 		// RFC 9769 §4: the peer received our packet after it sent the
 		// one whose transmit timestamp this is; otherwise a packet was
 		// missed and the timestamps do not belong together.
-		a.org, a.rec, a.remoteRx = p.TransmitTime, rx, 0
+		a.orgKey, a.org, a.rec, a.remoteRx = sentKeyOf(in.Data), p.TransmitTime, rx, 0
 		a.lastError = ErrBogus.Error()
 		a.counts.Bogus++
 		e.stats.BogusOrDuplicate++
 		return
 	}
 	prevRemoteRx, prevRec, prevRecPhase := a.remoteRx, a.rec, a.recPhase
-	a.org, a.rec, a.remoteRx = p.TransmitTime, rx, p.ReceiveTime
+	a.orgKey, a.org, a.rec, a.remoteRx = sentKeyOf(in.Data), p.TransmitTime, rx, p.ReceiveTime
 	a.recPhase = e.disc.phaseAt(t)
+	// An interleaved packet's origin is the receive timestamp our last
+	// packet carried, which every packet we sent since the peer's
+	// previous one carried too: its receive timestamp is the arrival of
+	// our last packet only when we sent one alone (RFC 9769 §3, §4).
+	paired := !interleaved || a.txSinceRx == 1
 	a.prevTxCount, a.txSinceRx = a.txSinceRx, 0
 	a.rxInterleaved = interleaved
 	switch {
 	case interleaved:
 		a.peerXleaves = true
+		a.counts.Interleaved++
 	case a.sentInterleaved && !a.peerXleaves:
 		if a.basicAnswers++; a.basicAnswers >= xleaveDeclined(a.hmode) && !a.xleaveOff {
 			a.xleaveOff = true
@@ -388,14 +395,16 @@ func (e *Engine) process(a *association, in Incoming, p *packet.Packet, mac macR
 	// The exchange an interleaved packet completes is the previous one:
 	// keep this one's departure for the next packet, unless it gave its
 	// sample already in basic mode (RFC 9769: never use an exchange
-	// twice).
-	sampled := false
+	// twice), it is not known which of our packets the peer received,
+	// or the peer was not synchronized (a packet the tests below reject:
+	// its clock may have moved since).
+	sampled, usable := false, false
 	left, leftPhase := a.localTx, a.xmtPhase // our last packet's departure
 	if left == 0 {
 		left = p.OriginTime
 	}
 	defer func() {
-		if interleaved || !sampled {
+		if (interleaved || !sampled) && paired && usable {
 			a.prevLocalTx, a.prevPhase = left, leftPhase
 		} else {
 			a.prevLocalTx = 0
@@ -444,6 +453,7 @@ func (e *Engine) process(a *association, in Incoming, p *packet.Packet, mac macR
 	a.refID, a.refTime, a.version = p.ReferenceID, p.ReferenceTime, p.Version
 	e.heard(a, t)
 	a.lastError = ""
+	usable = true
 
 	// On-wire calculation (RFC 5905 §8): differences first, era-safe.
 	// T1 is when our packet really left (StampTransmit, Transmitted),
@@ -528,6 +538,17 @@ func (e *Engine) process(a *association, in Incoming, p *packet.Packet, mac macR
 	}
 	a.lastUsed, a.usedOff, a.lastDelay = useT, cur, delay
 	e.clockSelect(t)
+}
+
+// duplicate is the duplicate test (RFC 5905 §8, A.5.1.1) as interleaved
+// mode needs it (RFC 9769): a packet whose transmit timestamp is that of
+// the peer's last packet is a copy of it only when its origin and receive
+// timestamps are too. The transmit timestamp of a packet in interleaved
+// form is when the peer's previous packet left, and where the peer takes
+// that time when it writes the packet (a kernel that stamps as the send
+// call runs, a simulation) it equals the one the previous packet carried.
+func (a *association) duplicate(data []byte, p *packet.Packet) bool {
+	return p.TransmitTime == a.org && sentKeyOf(data) == a.orgKey
 }
 
 // heard records a valid packet of the peer at t in the reach register

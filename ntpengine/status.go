@@ -151,6 +151,9 @@ type PacketCounts struct {
 	Unsync    uint64 // the peer is unsynchronized (leap 3 or stratum 16)
 	Denied    uint64 // the source is denied (access test)
 	KoD       uint64 // Kiss-o'-Death packets received
+	// Interleaved counts the packets of the peer in interleaved form
+	// (RFC 9769) that passed the packet tests.
+	Interleaved uint64
 }
 
 // Sessions returns every association, configured ones first in

@@ -109,13 +109,14 @@ func (e *Engine) StampTransmit(o *Outgoing, now time.Time) {
 	if a == nil {
 		return
 	}
-	a.localTx, a.localTxSource = ts, TxUserSpace
-	if a.sentInterleaved || ts == a.org || ts == a.localNtpRx || ts == 0 {
+	a.localTx, a.localTxSource = departure(ts), TxUserSpace
+	stamp := basicStamp(ts)
+	if a.sentInterleaved || stamp == a.org || stamp == a.localNtpRx || ts == 0 {
 		return
 	}
-	binary.BigEndian.PutUint64(o.Data[40:48], uint64(ts))
+	binary.BigEndian.PutUint64(o.Data[40:48], uint64(stamp))
 	e.resign(o.Data, a.keyID)
-	a.xmt, a.sentKey = ts, sentKeyOf(o.Data)
+	a.xmt, a.sentKey = stamp, sentKeyOf(o.Data)
 }
 
 // Transmitted takes the report that a datagram left (see Transmitted): an
@@ -137,8 +138,21 @@ func (e *Engine) Transmitted(tx Transmitted) {
 	if a == nil || (a.localTxSource == TxKernel && tx.Source != TxKernel) {
 		return
 	}
-	a.localTx, a.localTxSource = ts, tx.Source
+	a.localTx, a.localTxSource = departure(ts), tx.Source
 }
+
+// An association's packets in basic mode carry transmit timestamps with
+// the low-order bit 1 (basicStamp), and its departure times, the transmit
+// timestamps of its packets in interleaved form, have it 0 (departure):
+// the bit is far below any clock's precision. Where the departure equals
+// the time written into the packet (a kernel that stamps as the send call
+// runs, a simulation), a packet in interleaved form would otherwise carry
+// the transmit timestamp of the basic packet before it, and an answer to
+// that packet would pass for a basic answer to the interleaved one (RFC
+// 5905 §8: the origin timestamp names the packet answered).
+func basicStamp(ts packet.Timestamp) packet.Timestamp { return ts | 1 }
+
+func departure(ts packet.Timestamp) packet.Timestamp { return ts &^ 1 }
 
 // sentBy is the association whose last packet is data (its origin,
 // receive and transmit timestamps) to dst. The vpn-instance is not
@@ -268,7 +282,7 @@ func (x *serverXleave) take(client netip.Addr, rx packet.Timestamp) (packet.Time
 // maxClientXleaveTx requests went unanswered (the server would answer
 // with an ever older transmit timestamp).
 func (e *Engine) interleave(a *association) bool {
-	if a.xleaveOff || a.version != 4 || a.remoteRx == 0 || a.rec == 0 || a.localTx == 0 {
+	if a.xleaveOff || a.version != 4 || a.remoteRx == 0 || a.rec == 0 || a.localTx == 0 || a.localTxSource == "" {
 		return false
 	}
 	if a.hmode == packet.ModeClient {

@@ -96,9 +96,9 @@ func TestBasicModeT1IsWhenThePacketLeft(t *testing.T) {
 	built := mustUnmarshal(t, o.Data).TransmitTime
 	f := w.send(c, o, ourAddr, sent)
 	p := mustUnmarshal(t, f.data)
-	if p.TransmitTime != packet.TimestampFromTime(at(sent+w.stampLag)) || built == p.TransmitTime {
+	if p.TransmitTime != basicStamp(packet.TimestampFromTime(at(sent+w.stampLag))) || built == p.TransmitTime {
 		t.Fatalf("transmit timestamp %v, want the StampTransmit time %v (built with %v)", p.TransmitTime,
-			packet.TimestampFromTime(at(sent+w.stampLag)), built)
+			basicStamp(packet.TimestampFromTime(at(sent+w.stampLag))), built)
 	}
 	if src := session(t, c, serverKey).TxSource; src != TxKernel {
 		t.Fatalf("TxSource %q, want %q", src, TxKernel)
@@ -125,13 +125,13 @@ func TestTransmittedKeepsTheBestDeparture(t *testing.T) {
 	c.Transmitted(Transmitted{Data: o.Data, Dst: o.Dst, TxTime: at(sent + 1e-4), Source: TxKernel})
 	c.Transmitted(Transmitted{Data: o.Data, Dst: o.Dst, TxTime: at(sent + 5e-4), Source: TxUserSpace})
 	a := assoc(c, serverKey)
-	if a.localTx != packet.TimestampFromTime(at(sent+1e-4)) || a.localTxSource != TxKernel {
+	if a.localTx != departure(packet.TimestampFromTime(at(sent+1e-4))) || a.localTxSource != TxKernel {
 		t.Fatalf("departure %v (%s), want the kernel's", a.localTx, a.localTxSource)
 	}
 	other := append([]byte(nil), o.Data...)
 	other[47] ^= 0x80 // another packet
 	c.Transmitted(Transmitted{Data: other, Dst: o.Dst, TxTime: at(sent + 9e-4), Source: TxKernel})
-	if a.localTx != packet.TimestampFromTime(at(sent+1e-4)) {
+	if a.localTx != departure(packet.TimestampFromTime(at(sent+1e-4))) {
 		t.Fatal("a report of another packet changed the departure time")
 	}
 }
@@ -188,7 +188,7 @@ func TestInterleavedClientServer(t *testing.T) {
 		exchange()
 	}
 	left := func(i int) packet.Timestamp {
-		return packet.TimestampFromTime(at(sentAt[i] + w.stampLag + w.kernelLag))
+		return departure(packet.TimestampFromTime(at(sentAt[i] + w.stampLag + w.kernelLag)))
 	}
 	t.Run("§3 the first request is in basic form", func(t *testing.T) {
 		if reqs[0].OriginTime != 0 || resps[0].OriginTime != reqs[0].TransmitTime {
@@ -280,53 +280,98 @@ func symmetricPair(t *testing.T) (a, b *Engine, aAddr, bAddr netip.AddrPort) {
 // mode, and their samples then carry each other's true departure times.
 func TestInterleavedSymmetric(t *testing.T) {
 	w := testWire{stampLag: 20e-6, kernelLag: 200e-6, oneWay: 1e-3}
+	a, b := runSymmetric(t, w, 0, 300)
+	for _, s := range []Session{session(t, a, "b"), session(t, b, "a")} {
+		if !s.Interleaved || s.Counts.Bogus > 1 {
+			t.Errorf("%s: interleaved %v, %d bogus packets", s.Key, s.Interleaved, s.Counts.Bogus)
+		}
+	}
+}
+
+// RFC 9769 §4 where the kernel's departure time is the time written into
+// the packet (no lag, as in simulation) and a third of the packets are
+// lost: the packets in interleaved form are neither duplicates (RFC 5905
+// §8: a copy repeats all three timestamps) nor taken for answers to the
+// basic packet before them, an answer that completes an exchange of
+// which we sent two packets gives no sample, and every sample, basic or
+// interleaved, is exact.
+func TestInterleavedSymmetricExactStampsWithLoss(t *testing.T) {
+	w := testWire{oneWay: 1e-3}
+	a, b := runSymmetric(t, w, 1.0/3, 3000)
+	for _, s := range []Session{session(t, a, "b"), session(t, b, "a")} {
+		if s.Counts.Duplicate != 0 || s.Counts.Interleaved*10 < s.Counts.Received {
+			t.Errorf("%s: %d duplicates, %d of %d packets interleaved", s.Key, s.Counts.Duplicate, s.Counts.Interleaved, s.Counts.Received)
+		}
+	}
+}
+
+// runSymmetric runs two symmetric peers on w for the given time, losing
+// the given share of the packets, and fails at the first sample of b that
+// is not exact (the engines' clocks are the same); it wants some samples
+// from interleaved packets.
+func runSymmetric(t *testing.T, w testWire, loss float64, duration float64) (a, b *Engine) {
+	t.Helper()
 	a, b, aAddr, bAddr := symmetricPair(t)
+	rng := rand.New(rand.NewPCG(3, 4))
 	var flying []inFlight
+	send := func(e *Engine, o Outgoing, from netip.AddrPort, at float64) {
+		f := w.send(e, o, from, at)
+		if rng.Float64() >= loss {
+			flying = append(flying, f)
+		}
+	}
 	xleaved, lastT := 0, 0.0
-	for step := 0.0; step < 300; step += 0.25 {
+	for step := 0.0; step < duration; step += 0.25 {
 		// Deliver what has arrived.
+		var due []inFlight
 		rest := flying[:0]
 		for _, f := range flying {
 			if f.arrive > step {
 				rest = append(rest, f)
-				continue
+			} else {
+				due = append(due, f)
 			}
+		}
+		flying = rest
+		for _, f := range due {
 			e := a
 			if f.dst == bAddr {
 				e = b
 			}
 			r := e.Handle(Incoming{Data: f.data, Src: f.src, Dst: f.dst, RxTime: at(f.arrive)})
 			for _, o := range r.Packets {
-				rest = append(rest, w.send(e, o, f.dst, f.arrive))
+				send(e, o, f.dst, f.arrive)
 			}
 		}
-		flying = rest
 		for _, n := range []struct {
 			e    *Engine
 			from netip.AddrPort
 		}{{a, aAddr}, {b, bAddr}} {
 			for _, o := range n.e.Tick(at(step)).Packets {
-				flying = append(flying, w.send(n.e, o, n.from, step))
+				send(n.e, o, n.from, step)
 			}
 		}
-		// A sample taken from an interleaved packet is exact: the
-		// basic ones see the peer's T3 stamped 200 µs early.
-		if s := session(t, b, "a"); s.Interleaved && s.Filter[0].T != lastT {
-			xleaved++
-			if math.Abs(s.Filter[0].Offset) > 1e-6 {
-				t.Fatalf("at %.0f s: interleaved sample offset %.2f µs, want 0", step, s.Filter[0].Offset*1e6)
+		// A sample taken from an interleaved packet is exact (the basic
+		// ones see the peer's T3 stamped kernelLag early).
+		s := session(t, b, "a")
+		if len(s.Filter) > 0 && s.Filter[0].T != lastT {
+			if s.Interleaved {
+				xleaved++
 			}
-		}
-		lastT = session(t, b, "a").Filter[0].T
-	}
-	for _, s := range []Session{session(t, a, "b"), session(t, b, "a")} {
-		if !s.Interleaved || s.Counts.Bogus > 1 {
-			t.Errorf("%s: interleaved %v, %d bogus packets", s.Key, s.Interleaved, s.Counts.Bogus)
+			want := 0.0
+			if !s.Interleaved {
+				want = -w.kernelLag / 2
+			}
+			if math.Abs(s.Filter[0].Offset-want) > 1e-6 {
+				t.Fatalf("at %.2f s: sample (interleaved %v) offset %.2f µs, want %.0f µs", step, s.Interleaved, s.Filter[0].Offset*1e6, want*1e6)
+			}
+			lastT = s.Filter[0].T
 		}
 	}
 	if xleaved == 0 {
 		t.Fatal("no interleaved sample")
 	}
+	return a, b
 }
 
 // RFC 9769 §5: a symmetric peer that knows only basic mode (RFC 5905 §8)
@@ -365,5 +410,103 @@ func TestInterleavedSymmetricFallsBackToBasicPeer(t *testing.T) {
 	}
 	if accepted < 8 || !assoc(a, "basic").xleaveOff {
 		t.Fatalf("the basic peer accepted %d of 12 packets; interleaved mode off: %v", accepted, assoc(a, "basic").xleaveOff)
+	}
+}
+
+// RFC 9769 §4: an interleaved packet's origin is the receive timestamp
+// our last packet carried, which every packet we sent since the peer's
+// previous one carried too. When we sent two (the first was lost), its
+// receive timestamp may be the arrival of the first, so the next
+// interleaved sample must not pair it with the second's departure: it
+// gives no sample instead of one off by half a poll interval.
+func TestInterleavedSymmetricAfterTwoPacketsOfOurs(t *testing.T) {
+	w := testWire{oneWay: 1e-3}
+	e := mustNew(t, Config{Peers: []PeerConfig{{Key: "p", Address: peerAddr, MinPoll: 4, MaxPoll: 4}}})
+	ts := func(s float64) packet.Timestamp { return packet.TimestampFromTime(at(s)) }
+	// The peer's packets (symmetric passive), built by hand: an exact
+	// clock, departures known at once.
+	peer := func(org, rec packet.Timestamp, xmt float64, xmtStamp packet.Timestamp) []byte {
+		h := packet.Header{Leap: packet.LeapNone, Version: 4, Mode: packet.ModeSymmetricPassive, Stratum: 1, Precision: -20, Poll: 4,
+			ReferenceID: 0x47505300, ReferenceTime: ts(xmt - 10), OriginTime: org, ReceiveTime: rec, TransmitTime: xmtStamp}
+		return h.AppendHeader(nil)
+	}
+	handle := func(data []byte, sent float64) {
+		e.Handle(Incoming{Data: data, Src: peerAddr, Dst: ourAddr, RxTime: at(sent + w.oneWay)})
+	}
+	// e1, answered in basic mode: a sample.
+	o, s1 := tickUntilSend(t, e, 0)
+	f1 := w.send(e, o, ourAddr, s1)
+	e1 := mustUnmarshal(t, f1.data)
+	p1At := f1.arrive + 0.5
+	handle(peer(e1.TransmitTime, ts(f1.arrive), p1At, ts(p1At)), p1At)
+	// e2 (interleaved form) arrives; the peer does not answer it yet.
+	o, s2 := tickUntilSend(t, e, p1At+0.1)
+	f2 := w.send(e, o, ourAddr, s2)
+	e2 := mustUnmarshal(t, f2.data)
+	if e2.OriginTime != ts(f1.arrive) {
+		t.Fatalf("e2 not in interleaved form: %+v", e2.Header)
+	}
+	// e3 is lost.
+	o, s3 := tickUntilSend(t, e, s2+0.1)
+	w.send(e, o, ourAddr, s3)
+	// p2 answers e2 in interleaved form (origin: e2's receive timestamp,
+	// which e3 carried too): its sample, of e1 and p1, is exact.
+	p2At := s3 + 0.5
+	handle(peer(e2.ReceiveTime, ts(f2.arrive), p2At, ts(p1At)), p2At)
+	if s := session(t, e, "p"); !s.Interleaved || math.Abs(s.Filter[0].Offset) > 1e-6 {
+		t.Fatalf("p2: interleaved %v, offset %.1f µs", s.Interleaved, s.Filter[0].Offset*1e6)
+	}
+	// e4 (basic: we sent two packets since p1) arrives, and p3 answers
+	// it in interleaved form: the exchange it completes is e2's, whose
+	// departure we did not keep (e3's is not it).
+	o, s4 := tickUntilSend(t, e, p2At+0.1)
+	f4 := w.send(e, o, ourAddr, s4)
+	e4 := mustUnmarshal(t, f4.data)
+	p3At := f4.arrive + 0.5
+	before := session(t, e, "p").Filter[0].T
+	handle(peer(e4.ReceiveTime, ts(f4.arrive), p3At, ts(p2At)), p3At)
+	s := session(t, e, "p")
+	if !s.Interleaved {
+		t.Fatalf("p3 not taken in interleaved mode: %s", s.LastError)
+	}
+	if s.Filter[0].T != before && math.Abs(s.Filter[0].Offset) > 1e-6 {
+		t.Fatalf("p3 gave a sample with offset %.3f s: e3's departure paired with the peer's arrival of e2", s.Filter[0].Offset)
+	}
+}
+
+// RFC 9769 §4 with RFC 5905 §8: an interleaved packet completes the
+// exchange before it, and when the peer was not synchronized in that
+// exchange (its packet was rejected), its clock may have been stepped
+// since: the interleaved packet gives no sample from it.
+func TestInterleavedSkipsTheExchangeOfAnUnsynchronizedPeer(t *testing.T) {
+	w := testWire{oneWay: 1e-3}
+	e := mustNew(t, Config{Peers: []PeerConfig{{Key: "p", Address: peerAddr, MinPoll: 4, MaxPoll: 4}}})
+	ts := func(s float64) packet.Timestamp { return packet.TimestampFromTime(at(s)) }
+	const wrong = 0.2 // the peer's clock error before it synchronized
+	o, s1 := tickUntilSend(t, e, 0)
+	f1 := w.send(e, o, ourAddr, s1)
+	e1 := mustUnmarshal(t, f1.data)
+	p1At := f1.arrive + 0.5
+	p1 := packet.Header{Leap: packet.LeapUnsync, Version: 4, Mode: packet.ModeSymmetricPassive, Stratum: 0, Precision: -20, Poll: 4,
+		ReferenceID: 0x494e4954, OriginTime: e1.TransmitTime, ReceiveTime: ts(f1.arrive + wrong), TransmitTime: ts(p1At + wrong)}
+	e.Handle(Incoming{Data: p1.AppendHeader(nil), Src: peerAddr, Dst: ourAddr, RxTime: at(p1At + w.oneWay)})
+	o, s2 := tickUntilSend(t, e, p1At+0.1)
+	f2 := w.send(e, o, ourAddr, s2)
+	e2 := mustUnmarshal(t, f2.data)
+	if e2.OriginTime != p1.ReceiveTime {
+		t.Fatalf("e2 not in interleaved form: %+v", e2.Header)
+	}
+	// The peer stepped its clock and answers in interleaved form with
+	// p1's departure, on the clock it had then.
+	p2At := f2.arrive + 0.5
+	p2 := packet.Header{Leap: packet.LeapNone, Version: 4, Mode: packet.ModeSymmetricPassive, Stratum: 1, Precision: -20, Poll: 4,
+		ReferenceID: 0x47505300, ReferenceTime: ts(p2At - 10), OriginTime: e2.ReceiveTime, ReceiveTime: ts(f2.arrive), TransmitTime: ts(p1At + wrong)}
+	e.Handle(Incoming{Data: p2.AppendHeader(nil), Src: peerAddr, Dst: ourAddr, RxTime: at(p2At + w.oneWay)})
+	s := session(t, e, "p")
+	if !s.Interleaved {
+		t.Fatalf("p2 not taken in interleaved mode: %s", s.LastError)
+	}
+	if len(s.Filter) > 0 && s.Filter[0].Delay != 0 && math.Abs(s.Filter[0].Offset) > 1e-6 {
+		t.Fatalf("p2 gave a sample with offset %.3f s from the exchange with an unsynchronized peer", s.Filter[0].Offset)
 	}
 }

@@ -93,8 +93,6 @@ func runChrony(t *testing.T, name string, check caseCheck) {
 // limits they break (with SIM_STRICT=1 in the environment they fail
 // instead); chrony's limits are never loosened.
 var knownFailures = map[string]string{
-	"125-packetloss/xleave":                         "interleaved mode does not engage where the kernel's transmit timestamp equals the one written in the packet (as in simulation): every other answer counts as a duplicate packet; a client often never synchronizes with 33 % loss",
-	"125-packetloss/xleave+iburst":                  "interleaved mode does not engage where the kernel's transmit timestamp equals the one written in the packet (as in simulation): every other answer counts as a duplicate packet; a client often never synchronizes with 33 % loss",
 	"002-largenetwork":                              "one run in 20: a fast slew (83,333 ppm) caught by a 1-s sample long after the start (max |freq| 0.0833 > 500 ppm)",
 	"003-largefreqoffset/freq_offset=-0.005":        "the frequency offset is beyond the engine's ±500 ppm correction range (RFC 5905 Appendix A, MAXFREQ)",
 	"003-largefreqoffset/freq_offset=-0.005+iburst": "the frequency offset is beyond the engine's ±500 ppm correction range (RFC 5905 Appendix A, MAXFREQ)",
@@ -275,7 +273,10 @@ func TestChrony118MaxDelay(t *testing.T) { runChrony(t, "118-maxdelay", nil) }
 // TestChrony125PacketLoss: with a third of the packets lost, and the
 // second client reaching the server only through its peer, both clients
 // keep time; with transmit timestamps the associations use interleaved
-// mode (RFC 9769).
+// mode (RFC 9769): at least a tenth of the packets each client receives
+// come in interleaved form (about a fifth where a client has only its
+// symmetric peer: with a third of the packets lost, and every loss costing
+// the mode an exchange or two, no more is to be had).
 func TestChrony125PacketLoss(t *testing.T) {
 	runChrony(t, "125-packetloss", func(c ChronyCase, r ChronyRun) []string {
 		if !strings.HasPrefix(c.Variant, "xleave") {
@@ -284,14 +285,13 @@ func TestChrony125PacketLoss(t *testing.T) {
 		var bad []string
 		for _, name := range []string{NodeName(2), NodeName(3)} {
 			nd := r.Net.Node(name)
-			interleaved := 0
+			var received, interleaved uint64
 			for _, ss := range nd.Engine.Sessions(nd.Clock.Now()) {
-				if ss.Interleaved {
-					interleaved++
-				}
+				received += ss.Counts.Received
+				interleaved += ss.Counts.Interleaved
 			}
-			if interleaved == 0 {
-				bad = append(bad, name+": no association in interleaved mode")
+			if interleaved*10 < received {
+				bad = append(bad, fmt.Sprintf("%s: %d of %d packets received in interleaved mode", name, interleaved, received))
 			}
 		}
 		return bad
