@@ -81,7 +81,9 @@
 // unreachable association configured with IBurst starts with a burst,
 // with one more packet per lost reply (up to 16), and again after a step
 // that clears the filters;
-// one with Burst sends a burst at every poll; polls of different
+// one with Burst sends a burst at every poll; the reach register of a
+// reachable symmetric peer that polls slower than we do shifts once per
+// its poll interval, not ours (it answers none of our packets, §13); polls of different
 // associations are at least 0.2 s apart (pollSeparation). A
 // symmetric passive association answers the peer's burst at once and
 // keeps its polls half a poll interval from the peer's (passivePoll).
@@ -119,7 +121,11 @@
 // then). And a survivor is combined only if its lambda is within three
 // times the system peer's (chrony's combinelimit): a source behind a long
 // path adds its error bound and none of its precision; it shows as an
-// outlier. With no majority the clock is left alone and
+// outlier. Clustering never casts off a truechimer alone at the lowest
+// stratum (as it never casts off the prefer peer): sources of higher
+// strata that agree often follow one upstream path, and their agreement
+// is no evidence against the reference they lead to. With no majority
+// the clock is left alone and
 // Status.UnsyncReason is UnsyncNoMajority; Session.SelectionReason says
 // why each association is not a candidate.
 //

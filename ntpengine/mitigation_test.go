@@ -115,6 +115,27 @@ func TestCluster(t *testing.T) {
 			t.Errorf("survivors %q", keys(s))
 		}
 	})
+	t.Run("the only source at the lowest stratum never cast off", func(t *testing.T) {
+		// Four stratum-3 peers agree with each other (they follow one
+		// path) 50 µs from the one stratum-1 reference: RFC 5905
+		// §11.2.2 alone casts the reference off.
+		c := []candidate{cand("R", 0, 1e-4), cand("A", 5e-5, 1e-4), cand("B", 5.1e-5, 1e-4), cand("C", 4.9e-5, 1e-4), cand("D", 5.2e-5, 1e-4)}
+		c[0].a.stratum = 1
+		for i := range c {
+			c[i].jitter = 1e-6
+			if i > 0 {
+				c[i].a.stratum = 3
+			}
+		}
+		s, _ := cluster(c)
+		if len(s) != nmin || !containsKey(s, "R") {
+			t.Errorf("survivors %q, want R among %d", keys(s), nmin)
+		}
+		c[1].a.stratum = 1
+		if s, _ := cluster(c); containsKey(s, "R") {
+			t.Errorf("survivors %q: R is not alone at stratum 1 and is the outlier", keys(s))
+		}
+	})
 	t.Run("prefer peer never cast off", func(t *testing.T) {
 		c := append([]candidate(nil), five...)
 		c[4].prefer = true

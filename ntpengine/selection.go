@@ -99,9 +99,18 @@ func intersect(c []candidate) (trues []candidate, low, high float64, ok bool) {
 // off while that jitter exceeds the smallest peer jitter and more than
 // NMIN remain. The prefer peer is never cast off (ntpd's prefer). It returns
 // the survivors and the outliers.
+//
+// It departs from the RFC in one respect: a truechimer alone at the lowest
+// stratum is never cast off either. Clustering takes agreement for
+// evidence, but sources of higher strata that agree with each other
+// often follow one upstream path (a group of devices peering with each
+// other), so their agreement is correlated, and casting off the one
+// source nearest a reference would leave the system one stratum deeper
+// than it needs to be, following its own followers.
 func cluster(s []candidate) (survivors, outliers []candidate) {
 	s = append([]candidate(nil), s...)
 	slices.SortStableFunc(s, func(a, b candidate) int { return cmp.Compare(a.metric, b.metric) })
+	anchor := soleLowestStratum(s)
 	for len(s) > nmin {
 		maxJ, qmax := -1.0, -1
 		minJ := math.Inf(1)
@@ -112,7 +121,7 @@ func cluster(s []candidate) (survivors, outliers []candidate) {
 				sum += d * d
 			}
 			phiI := math.Sqrt(sum / float64(len(s)-1))
-			if !s[i].prefer && phiI > maxJ {
+			if !s[i].prefer && s[i].a != anchor && phiI > maxJ {
 				maxJ, qmax = phiI, i
 			}
 			minJ = math.Min(minJ, s[i].jitter)
@@ -124,6 +133,25 @@ func cluster(s []candidate) (survivors, outliers []candidate) {
 		s = append(s[:qmax], s[qmax+1:]...)
 	}
 	return s, outliers
+}
+
+// soleLowestStratum is the association of the only candidate at the
+// lowest stratum among c, nil when several share it.
+func soleLowestStratum(c []candidate) *association {
+	var low *association
+	n := 0
+	for _, x := range c {
+		switch {
+		case low == nil || x.a.stratum < low.stratum:
+			low, n = x.a, 1
+		case x.a.stratum == low.stratum:
+			n++
+		}
+	}
+	if n != 1 {
+		return nil
+	}
+	return low
 }
 
 // combine is RFC 5905 §11.2.3: the offsets of the survivors weighted by
