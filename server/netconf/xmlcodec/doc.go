@@ -4,7 +4,9 @@
 // error-option semantics; decodes the inline <config> of <copy-config>;
 // encodes a tree as the content of <data> with the four with-defaults modes
 // of RFC 6243; and filters the output with subtree filters (RFC 6241 §6) or
-// XPath 1.0 (RFC 6241 §8.9).
+// XPath 1.0 (RFC 6241 §8.9); and, for <get-data> (RFC 8526 §3.1.1),
+// keeps config or state nodes only, cuts at a max-depth, and decides each
+// node's origin (RFC 8342 §5.3.4) for origin filters and annotations.
 //
 // Everything is driven by the YANG schema (package yang, goyang entries)
 // mapped once onto the generated Go structs; ygot itself has no XML support.

@@ -37,6 +37,18 @@ type EncodeOptions struct {
 	// (prefix → namespace, "" for the default namespace): the XPath
 	// prefixes, and the namespaces of an unprefixed subtree filter.
 	Namespaces map[string]string
+	// StateOnly keeps only config false nodes, with their ancestors and
+	// the keys of their list entries (RFC 8526 §3.1.1 config-filter
+	// false). ConfigOnly is config-filter true.
+	StateOnly bool
+	// MaxDepth, when not 0, is how many levels below each selected node
+	// are written, the node itself being level 1 (RFC 8526 §3.1.1
+	// max-depth); without a filter the top-level nodes are the selected
+	// ones. A list entry always carries its keys.
+	MaxDepth int
+	// Origins, when not nil, decides the origin of every node (RFC 8342
+	// §5.3.4) for origin filters and annotations.
+	Origins *Origins
 }
 
 type wdMode uint8
@@ -82,13 +94,16 @@ func AppendEncode(b []byte, root *gen.Device, opt EncodeOptions) ([]byte, error)
 		e.Info = []rpcerror.InfoItem{{Name: "bad-element", Value: "with-defaults"}}
 		return b, e
 	}
+	if opt.ConfigOnly && opt.StateOnly {
+		return b, rpcerror.New(rpcerror.TagInvalidValue, "", "ConfigOnly and StateOnly select nothing together.")
+	}
 	wk := walker{mode: mode, configOnly: opt.ConfigOnly}
 	var rv reflect.Value
 	if root != nil {
 		rv = reflect.ValueOf(root).Elem()
 	}
 	if opt.Subtree == nil && opt.XPath == "" {
-		xw := &xmlWriter{buf: b, tagged: mode == wdTagged}
+		xw := newXMLWriter(b, mode, opt)
 		wk.sink = xw
 		wk.walkKids(s.root, rv)
 		return xw.buf, nil
@@ -108,16 +123,17 @@ func AppendEncode(b []byte, root *gen.Device, opt EncodeOptions) ([]byte, error)
 			return b, err
 		}
 	}
-	xw := &xmlWriter{buf: b, tagged: mode == wdTagged}
+	xw := newXMLWriter(b, mode, opt)
 	lt.emitSelected(xw, doc)
 	return xw.buf, nil
 }
 
 // sink receives the walk of a data tree. open starts a container or list
-// entry, which a sink writes only once something is inside it (or at once
-// when force is true: a presence container).
+// entry (v: its struct or pointer, invalid for a container shown only for
+// its defaults), which a sink writes only once something is inside it (or
+// at once when force is true: a presence container, a list entry).
 type sink interface {
-	open(s *snode, force bool)
+	open(s *snode, v reflect.Value, force bool)
 	leaf(s *snode, v reflect.Value, text []byte, dflt bool)
 	close(s *snode)
 }
@@ -149,7 +165,7 @@ func (w *walker) walkKids(sn *snode, sv reflect.Value) {
 			} else if c.presence || (w.mode != wdReportAll && w.mode != wdTagged) {
 				continue
 			}
-			w.sink.open(c, c.presence)
+			w.sink.open(c, cv, c.presence)
 			w.walkKids(c, cv)
 			w.sink.close(c)
 		case kList:
@@ -293,14 +309,14 @@ func (w *walker) walkList(c *snode, m reflect.Value) {
 	if m.Len() == 1 {
 		it := m.MapRange()
 		it.Next()
-		w.sink.open(c, true)
+		w.sink.open(c, it.Value(), true)
 		w.walkKids(c, it.Value().Elem())
 		w.sink.close(c)
 		return
 	}
 	es := w.sortedEntries(c, m, false)
 	for _, i := range es.order {
-		w.sink.open(c, true)
+		w.sink.open(c, es.ks[i].val, true)
 		w.walkKids(c, es.ks[i].val.Elem())
 		w.sink.close(c)
 	}
@@ -314,34 +330,48 @@ type xmlWriter struct {
 	// unwritten counts the pending elements at the end of pending whose
 	// start tag is not out yet.
 	unwritten int
+	nmda      *nmdaWriter // nil unless a get-data option is in use
 }
 
 type pend struct {
 	s       *snode
 	written bool
+	hidden  bool   // below max-depth: never written
+	origin  string // the element's origin, with Origins
+	keys    []byte // list keys held back until the entry is written
 }
 
-func (x *xmlWriter) open(s *snode, force bool) {
-	x.pending = append(x.pending, pend{s: s})
+func (x *xmlWriter) open(s *snode, v reflect.Value, force bool) {
+	p := pend{s: s}
+	if x.nmda != nil {
+		force = x.nmda.open(x, &p, v, force)
+	}
+	x.pending = append(x.pending, p)
 	x.unwritten++
 	if force {
 		x.flush()
 	}
 }
 
-// flush writes the start tags of the open elements that are not out yet.
+// flush writes the start tags of the open elements that are not out yet
+// (and not hidden below max-depth).
 func (x *xmlWriter) flush() {
 	if x.unwritten == 0 {
 		return
 	}
-	for i := len(x.pending) - x.unwritten; i < len(x.pending); i++ {
+	i := len(x.pending) - x.unwritten
+	for ; i < len(x.pending) && !x.pending[i].hidden; i++ {
 		p := &x.pending[i]
 		p.written = true
 		x.buf = append(x.buf, p.s.startTag...)
 		x.nsAttrs(p.s, i == 0)
+		if x.nmda != nil {
+			x.nmda.originAttr(x, p.origin, i)
+		}
 		x.buf = append(x.buf, '>')
+		x.buf = append(x.buf, p.keys...)
 	}
-	x.unwritten = 0
+	x.unwritten = len(x.pending) - i
 }
 
 // nsAttrs declares the default namespace on top-level elements and where
@@ -354,13 +384,31 @@ func (x *xmlWriter) nsAttrs(s *snode, top bool) {
 	if top && x.tagged {
 		x.buf = append(x.buf, ` xmlns:wd="`+nsWD+`"`...)
 	}
+	if top && x.nmda != nil && x.nmda.annotate {
+		x.buf = append(x.buf, ` xmlns:or="`+nsOrigin+`"`...)
+	}
 }
 
 func (x *xmlWriter) leaf(s *snode, v reflect.Value, text []byte, dflt bool) {
+	origin := ""
+	if x.nmda != nil {
+		var held bool
+		if origin, held = x.nmda.leaf(x, s, v, text, dflt); held {
+			return
+		}
+	}
 	x.flush()
+	x.writeLeaf(s, v, text, dflt, origin)
+}
+
+// writeLeaf writes one leaf element at the current position.
+func (x *xmlWriter) writeLeaf(s *snode, v reflect.Value, text []byte, dflt bool, origin string) {
 	x.buf = append(x.buf, s.startTag...)
 	if len(x.pending) == 0 || s.nsChanges || x.tagged {
 		x.nsAttrs(s, len(x.pending) == 0)
+	}
+	if x.nmda != nil {
+		x.nmda.originAttr(x, origin, len(x.pending))
 	}
 	if s.lt.kind == goyang.Yidentityref && v.IsValid() {
 		if ns, prefix, ok := s.lt.identityNS(v); ok {

@@ -71,8 +71,8 @@ func (l *levelBuilder) add(n dnode) *dnode {
 	return p
 }
 
-func (l *levelBuilder) open(*snode, bool) {}
-func (l *levelBuilder) close(*snode)      {}
+func (l *levelBuilder) open(*snode, reflect.Value, bool) {}
+func (l *levelBuilder) close(*snode)                     {}
 func (l *levelBuilder) leaf(s *snode, v reflect.Value, text []byte, dflt bool) {
 	n := l.add(dnode{s: s, sv: v, dflt: dflt, built: true})
 	start := len(l.text)
@@ -241,6 +241,10 @@ func (t *lazyTree) emitNode(x *xmlWriter, n *dnode, all bool) {
 	if !all && n.sel == selNone {
 		return
 	}
+	if !all && n.sel == selFull && x.nmda != nil {
+		// max-depth counts from each node the filter selects.
+		defer x.nmda.selectedAt(len(x.pending))()
+	}
 	all = all || n.sel == selFull
 	switch n.s.kind {
 	case kLeaf, kLeafList:
@@ -248,7 +252,7 @@ func (t *lazyTree) emitNode(x *xmlWriter, n *dnode, all bool) {
 		return
 	}
 	force := n.s.kind == kList || n.s.presence
-	x.open(n.s, force)
+	x.open(n.s, n.sv, force)
 	switch {
 	case all:
 		w := t.w
