@@ -61,6 +61,8 @@ func (x *session) dispatch(op *element) ([]byte, error) {
 			return nil, x.createSubscription(op)
 		}
 		return nil, opNotSupported(op)
+	case NSNMDA:
+		return x.nmda(op)
 	case NSSystem:
 		if op.Name.Local == "rollback-to-commit" {
 			if x.info.ReadOnly {
@@ -142,6 +144,13 @@ func datastoreArg(op *element, which string, allowConfig bool) (datastore.Name, 
 		return "", badElement(which, "<%s> must hold exactly one datastore.", which)
 	}
 	c := w.Children[0]
+	if c.Name.Space == NSNMDA && c.Name.Local == "datastore" && nmdaAugmented(op.Name.Local) {
+		ds, err := nmdaDatastore(c)
+		if err != nil {
+			return "", err
+		}
+		return writableDatastore(ds)
+	}
 	if c.Name.Space != NSBase && c.Name.Space != "" {
 		return "", badElement(c.Name.Local, "Unknown datastore %s.", c.Name.Local)
 	}
@@ -221,10 +230,9 @@ func parseFilter(op *element) (filterSpec, error) {
 		Info:    []rpcerror.InfoItem{{Name: "bad-attribute", Value: "type"}, {Name: "bad-element", Value: "filter"}}}
 }
 
-// encode writes root's data under the filter. ok is false when a filter is
-// present but selects nothing of the configuration modules.
-func (x *session) encode(b *bytes.Buffer, root *gen.Device, f filterSpec, wd string, configOnly bool) error {
-	opt := xmlcodec.EncodeOptions{WithDefaults: wd, ConfigOnly: configOnly}
+// encode writes root's data under the filter, with the other options of
+// opt. A subtree filter that names nothing of our modules selects nothing.
+func (x *session) encode(b *bytes.Buffer, root *gen.Device, f filterSpec, opt xmlcodec.EncodeOptions) error {
 	if f.present {
 		if f.xpath != "" {
 			opt.XPath = f.xpath
@@ -279,7 +287,7 @@ func (x *session) getConfig(op *element) ([]byte, error) {
 	}
 	var b bytes.Buffer
 	b.WriteString("<data>")
-	if err := x.encode(&b, shown, f, wd, true); err != nil {
+	if err := x.encode(&b, shown, f, xmlcodec.EncodeOptions{WithDefaults: wd, ConfigOnly: true}); err != nil {
 		return nil, err
 	}
 	b.WriteString("</data>")
@@ -334,6 +342,21 @@ func (x *session) get(op *element) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	root := x.operational()
+	var b bytes.Buffer
+	b.WriteString("<data>")
+	if err := x.encode(&b, root, f, xmlcodec.EncodeOptions{WithDefaults: wd}); err != nil {
+		return nil, err
+	}
+	x.srv.writeMonitoring(&b, f)
+	x.srv.writeLibrary(&b, f)
+	b.WriteString("</data>")
+	return b.Bytes(), nil
+}
+
+// operational is a copy of running with the state the device makes filled
+// in: what <get> and <get-data> of <operational> show of our modules.
+func (x *session) operational() *gen.Device {
 	root := x.srv.cfg.Store.Snapshot(datastore.Running)
 	if !x.readsKeys() {
 		root = datastore.WithoutKeyValues(root)
@@ -342,15 +365,7 @@ func (x *session) get(op *element) ([]byte, error) {
 		x.srv.cfg.State(root)
 	}
 	fillHistory(root, x.srv.cfg.Store.History())
-	var b bytes.Buffer
-	b.WriteString("<data>")
-	if err := x.encode(&b, root, f, wd, false); err != nil {
-		return nil, err
-	}
-	x.srv.writeMonitoring(&b, f)
-	x.srv.writeLibrary(&b, f)
-	b.WriteString("</data>")
-	return b.Bytes(), nil
+	return root
 }
 
 // fillHistory renders the Store's commit history as /ntps:commit-history.
@@ -390,14 +405,9 @@ func (x *session) editConfig(op *element) error {
 	if err != nil {
 		return err
 	}
-	defOp := xmlcodec.Op("merge")
-	if d := op.child(NSBase, "default-operation"); d != nil {
-		switch v := strings.TrimSpace(d.Text); v {
-		case "merge", "replace", "none":
-			defOp = xmlcodec.Op(v)
-		default:
-			return invalidValue("default-operation", "Unknown default-operation %q.", v)
-		}
+	defOp, err := defaultOperation(op.child(NSBase, "default-operation"))
+	if err != nil {
+		return err
 	}
 	testOpt := "test-then-set"
 	if t := op.child(NSBase, "test-option"); t != nil {
@@ -425,6 +435,25 @@ func (x *session) editConfig(op *element) error {
 		}
 		return missingElement("edit-config", "config")
 	}
+	return x.applyConfig(target, cfg, defOp, datastore.EditOptions{TestOption: testOpt, ErrorOption: errOpt})
+}
+
+// defaultOperation reads a default-operation parameter (RFC 6241 §7.2,
+// RFC 8526 §3.1.2); merge when absent.
+func defaultOperation(d *element) (xmlcodec.Op, error) {
+	if d == nil {
+		return xmlcodec.Op("merge"), nil
+	}
+	switch v := strings.TrimSpace(d.Text); v {
+	case "merge", "replace", "none":
+		return xmlcodec.Op(v), nil
+	default:
+		return "", invalidValue("default-operation", "Unknown default-operation %q.", v)
+	}
+}
+
+// applyConfig edits target with the content of cfg (a <config> element).
+func (x *session) applyConfig(target datastore.Name, cfg *element, defOp xmlcodec.Op, opt datastore.EditOptions) error {
 	if err := x.checkNamespaces(cfg); err != nil {
 		return err
 	}
@@ -432,8 +461,8 @@ func (x *session) editConfig(op *element) error {
 	if err != nil {
 		return err
 	}
-	return x.srv.cfg.Store.Edit(x.storeSession(), target, datastore.EditOptions{TestOption: testOpt, ErrorOption: errOpt},
-		func(root *gen.Device) error { return tree.Apply(root, defOp, errOpt) })
+	return x.srv.cfg.Store.Edit(x.storeSession(), target, opt,
+		func(root *gen.Device) error { return tree.Apply(root, defOp, opt.ErrorOption) })
 }
 
 // checkNamespaces refuses top-level config elements outside our modules

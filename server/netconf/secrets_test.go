@@ -48,6 +48,10 @@ func TestOperatorReadsNoKeyValue(t *testing.T) {
 		{"get subtree content match on the value (RFC 6241 §6.2.5)", `<get><filter type="subtree"><ntp xmlns="` + ntpNS + `"><authentication><key><key-value>` + sealed + `</key-value></key></authentication></ntp></filter></get>`},
 		{"get-config xpath (RFC 6241 §8.9)", `<get-config><source><running/></source><filter type="xpath" select="/ntpa:ntp/ntpa:authentication/ntpa:key/ntpa:key-value"/></get-config>`},
 		{"get xpath predicate on the value", `<get><filter type="xpath" select="/ntpa:ntp/ntpa:authentication/ntpa:key[ntpa:key-value='` + sealed + `']"/></get>`},
+		{"get-data running (RFC 8526)", wrapGetData("running", "")},
+		{"get-data candidate (RFC 8526)", wrapGetData("candidate", "")},
+		{"get-data operational with origin (RFC 8526)", wrapGetData("operational", "<with-origin/>")},
+		{"get-data intended xpath-filter (RFC 8526)", wrapGetData("intended", `<xpath-filter xmlns:ntpa="`+ntpNS+`">/ntpa:ntp/ntpa:authentication/ntpa:key/ntpa:key-value</xpath-filter>`)},
 	}
 	// The operator's replies come both before and after the admin's, so a
 	// cached reply of either cannot serve the other.
