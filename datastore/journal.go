@@ -42,6 +42,7 @@ type record struct {
 
 type deletions struct {
 	Peers            []peerKey `json:"unicast-peer,omitempty"`
+	Servers          []peerKey `json:"unicast-server,omitempty"`
 	Keys             []uint32  `json:"key,omitempty"`
 	SourceInterfaces []string  `json:"source-interface,omitempty"`
 }
@@ -134,6 +135,21 @@ func deltaRecordDiff(ci CommitInfo, old, next *gen.Device, d entryDiff) (record,
 			del.Keys = append(del.Keys, id)
 		}
 	}
+	oserv, nserv := servers(old), servers(next)
+	for k, v := range nserv {
+		if !equalServer(oserv[k], v) {
+			n := ntp()
+			if n.UnicastServer == nil {
+				n.UnicastServer = map[gen.NtpagentNtp_Ntp_UnicastServer_Key]*gen.NtpagentNtp_Ntp_UnicastServer{}
+			}
+			n.UnicastServer[k] = v
+		}
+	}
+	for k := range oserv {
+		if _, ok := nserv[k]; !ok {
+			del.Servers = append(del.Servers, peerKey{k.Address, k.VpnInstance})
+		}
+	}
 	os, ns := sourceInterfaces(old), sourceInterfaces(next)
 	for af, si := range ns {
 		if !equalSourceInterface(os[af], si) {
@@ -149,15 +165,17 @@ func deltaRecordDiff(ci CommitInfo, old, next *gen.Device, d entryDiff) (record,
 			del.SourceInterfaces = append(del.SourceInterfaces, familyName(af))
 		}
 	}
-	slices.SortFunc(del.Peers, func(a, b peerKey) int {
+	byKey := func(a, b peerKey) int {
 		if a.Address != b.Address {
 			return cmp.Compare(a.Address, b.Address)
 		}
 		return cmp.Compare(a.VpnInstance, b.VpnInstance)
-	})
+	}
+	slices.SortFunc(del.Peers, byKey)
+	slices.SortFunc(del.Servers, byKey)
 	slices.Sort(del.Keys)
 	slices.Sort(del.SourceInterfaces)
-	if del.Peers != nil || del.Keys != nil || del.SourceInterfaces != nil {
+	if del.Peers != nil || del.Servers != nil || del.Keys != nil || del.SourceInterfaces != nil {
 		r.Del = &del
 	}
 	var err error
@@ -209,6 +227,9 @@ func (r *record) applyTo(prev *gen.Device, inPlace bool) (*gen.Device, error) {
 	for k, p := range peers(set) {
 		n.GetOrCreateUnicastPeerMap()[k] = p
 	}
+	for k, v := range servers(set) {
+		n.GetOrCreateUnicastServerMap()[k] = v
+	}
 	for id, k := range keys(set) {
 		n.GetOrCreateAuthentication().GetOrCreateKeyMap()[id] = k
 	}
@@ -218,6 +239,9 @@ func (r *record) applyTo(prev *gen.Device, inPlace bool) (*gen.Device, error) {
 	if d := r.Del; d != nil {
 		for _, k := range d.Peers {
 			delete(n.UnicastPeer, gen.NtpagentNtp_Ntp_UnicastPeer_Key{Address: k.Address, VpnInstance: k.VpnInstance})
+		}
+		for _, k := range d.Servers {
+			delete(n.UnicastServer, gen.NtpagentNtp_Ntp_UnicastServer_Key{Address: k.Address, VpnInstance: k.VpnInstance})
 		}
 		for _, id := range d.Keys {
 			if n.Authentication != nil {

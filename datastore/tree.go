@@ -68,6 +68,9 @@ func copyTree(d *gen.Device) *gen.Device {
 	if n.UnicastPeer != nil {
 		on.UnicastPeer = copyPeers(n.UnicastPeer)
 	}
+	if n.UnicastServer != nil {
+		on.UnicastServer = copyServers(n.UnicastServer)
+	}
 	if a := n.Authentication; a != nil {
 		oa := &gen.NtpagentNtp_Ntp_Authentication{Enable: ptr(a.Enable)}
 		if a.Key != nil {
@@ -153,6 +156,18 @@ func copyPeers(src map[gen.NtpagentNtp_Ntp_UnicastPeer_Key]*gen.NtpagentNtp_Ntp_
 	return out
 }
 
+// copyServers copies the unicast servers. A server has the leaves of a peer
+// (one YANG grouping), so its entry converts to a peer's and is copied by
+// the same code; servers are few, and each is copied on its own.
+func copyServers(src map[gen.NtpagentNtp_Ntp_UnicastServer_Key]*gen.NtpagentNtp_Ntp_UnicastServer) map[gen.NtpagentNtp_Ntp_UnicastServer_Key]*gen.NtpagentNtp_Ntp_UnicastServer {
+	out := make(map[gen.NtpagentNtp_Ntp_UnicastServer_Key]*gen.NtpagentNtp_Ntp_UnicastServer, len(src))
+	for k, v := range src {
+		one := copyPeers(map[gen.NtpagentNtp_Ntp_UnicastPeer_Key]*gen.NtpagentNtp_Ntp_UnicastPeer{{}: rules.ServerAsPeer(v)})
+		out[k] = (*gen.NtpagentNtp_Ntp_UnicastServer)(one[gen.NtpagentNtp_Ntp_UnicastPeer_Key{}])
+	}
+	return out
+}
+
 func copyKey(v *gen.NtpagentNtp_Ntp_Authentication_Key) *gen.NtpagentNtp_Ntp_Authentication_Key {
 	if v == nil {
 		return nil
@@ -187,6 +202,10 @@ func equalPeer(a, b *gen.NtpagentNtp_Ntp_UnicastPeer) bool {
 		eq(a.Iburst, b.Iburst) && eq(a.Burst, b.Burst)
 }
 
+func equalServer(a, b *gen.NtpagentNtp_Ntp_UnicastServer) bool {
+	return equalPeer(rules.ServerAsPeer(a), rules.ServerAsPeer(b))
+}
+
 func equalKey(a, b *gen.NtpagentNtp_Ntp_Authentication_Key) bool {
 	if a == b {
 		return true
@@ -217,7 +236,7 @@ func equalMap[K comparable, V any](a, b map[K]*V, f func(x, y *V) bool) bool {
 	return true
 }
 
-// equalTop compares everything but the three lists of /ntp: /ntp/unsync,
+// equalTop compares everything but the four lists of /ntp: /ntp/unsync,
 // /ntp/authentication/enable, /ntp/allow-unauthenticated-passive-peers and
 // /system (its local users included: they are few, and the journal records
 // /system whole).
@@ -270,6 +289,13 @@ func peers(d *gen.Device) map[gen.NtpagentNtp_Ntp_UnicastPeer_Key]*gen.NtpagentN
 	return d.Ntp.UnicastPeer
 }
 
+func servers(d *gen.Device) map[gen.NtpagentNtp_Ntp_UnicastServer_Key]*gen.NtpagentNtp_Ntp_UnicastServer {
+	if d == nil || d.Ntp == nil {
+		return nil
+	}
+	return d.Ntp.UnicastServer
+}
+
 func keys(d *gen.Device) map[uint32]*gen.NtpagentNtp_Ntp_Authentication_Key {
 	if d == nil || d.Ntp == nil || d.Ntp.Authentication == nil {
 		return nil
@@ -289,8 +315,14 @@ func equalTree(a, b *gen.Device) bool {
 	if a == b {
 		return true
 	}
-	return equalTop(a, b) && equalMap(peers(a), peers(b), equalPeer) &&
-		equalMap(keys(a), keys(b), equalKey) && equalMap(sourceInterfaces(a), sourceInterfaces(b), equalSourceInterface)
+	return equalTop(a, b) && equalMap(peers(a), peers(b), equalPeer) && equalOther(a, b)
+}
+
+// equalOther compares what the datastore handles as a whole, not entry by
+// entry: the keys, the source interfaces and the unicast servers.
+func equalOther(a, b *gen.Device) bool {
+	return equalMap(keys(a), keys(b), equalKey) && equalMap(sourceInterfaces(a), sourceInterfaces(b), equalSourceInterface) &&
+		equalMap(servers(a), servers(b), equalServer)
 }
 
 // normalize turns a tree as an edit left it into the stored form (key
@@ -334,8 +366,7 @@ func normalizeDiff(d, base *gen.Device) (entryDiff, error) {
 			}
 		}
 	}
-	diff.other = !equalTop(base, d) || !equalMap(keys(base), keys(d), equalKey) ||
-		!equalMap(sourceInterfaces(base), sourceInterfaces(d), equalSourceInterface)
+	diff.other = !equalTop(base, d) || !equalOther(base, d)
 	return diff, nil
 }
 
@@ -389,6 +420,16 @@ func normalizeInto(d, base *gen.Device, diff *entryDiff) error {
 			}
 			diff.changed = append(diff.changed, k)
 		}
+		bs := servers(base)
+		for k, v := range n.UnicastServer {
+			if q, ok := bs[k]; ok && (q == v || equalServer(q, v)) {
+				n.UnicastServer[k] = q
+				continue
+			}
+			if err := checkServer(k, v); err != nil {
+				return err
+			}
+		}
 		for af, si := range n.SourceInterface {
 			if si == nil || si.AddressFamily != af {
 				return rpcerror.New(rpcerror.TagInvalidValue, sourceInterfacePath(af, ""), "The address-family of a source interface does not match its list key.")
@@ -397,10 +438,13 @@ func normalizeInto(d, base *gen.Device, diff *entryDiff) error {
 		if len(n.UnicastPeer) == 0 {
 			n.UnicastPeer = nil
 		}
+		if len(n.UnicastServer) == 0 {
+			n.UnicastServer = nil
+		}
 		if len(n.SourceInterface) == 0 {
 			n.SourceInterface = nil
 		}
-		if n.Unsync == nil && n.Authentication == nil && n.UnicastPeer == nil && n.SourceInterface == nil && n.AllowUnauthenticatedPassivePeers == nil {
+		if n.Unsync == nil && n.Authentication == nil && n.UnicastPeer == nil && n.UnicastServer == nil && n.SourceInterface == nil && n.AllowUnauthenticatedPassivePeers == nil {
 			d.Ntp = nil
 		}
 	}
@@ -430,14 +474,23 @@ func normalizeInto(d, base *gen.Device, diff *entryDiff) error {
 // checkPeer refuses a peer whose keys disagree with its list key or whose
 // strings are not UTF-8.
 func checkPeer(k gen.NtpagentNtp_Ntp_UnicastPeer_Key, p *gen.NtpagentNtp_Ntp_UnicastPeer) error {
+	return checkAssociation(rules.UnicastPeer, k, p)
+}
+
+// checkServer is checkPeer for a unicast server.
+func checkServer(k gen.NtpagentNtp_Ntp_UnicastServer_Key, v *gen.NtpagentNtp_Ntp_UnicastServer) error {
+	return checkAssociation(rules.UnicastServer, gen.NtpagentNtp_Ntp_UnicastPeer_Key(k), rules.ServerAsPeer(v))
+}
+
+func checkAssociation(list rules.AssociationList, k gen.NtpagentNtp_Ntp_UnicastPeer_Key, p *gen.NtpagentNtp_Ntp_UnicastPeer) error {
 	if p == nil || !eq(p.Address, &k.Address) || !eq(p.VpnInstance, &k.VpnInstance) {
-		return rpcerror.New(rpcerror.TagInvalidValue, rules.PeerPath(k.Address, k.VpnInstance, ""), "The keys of unicast peer %s do not match its list key.", k.Address)
+		return rpcerror.New(rpcerror.TagInvalidValue, list.Path(k.Address, k.VpnInstance, ""), "The keys of %s %s do not match its list key.", list.Noun(), k.Address)
 	}
 	if !utf8.ValidString(k.Address) || !utf8.ValidString(k.VpnInstance) {
-		return rpcerror.New(rpcerror.TagInvalidValue, "/ntpa:ntp/ntpa:unicast-peer", "The value is not valid UTF-8 text.")
+		return rpcerror.New(rpcerror.TagInvalidValue, "/ntpa:ntp/ntpa:"+string(list), "The value is not valid UTF-8 text.")
 	}
 	if p.SourceInterface != nil && !utf8.ValidString(*p.SourceInterface) {
-		return rpcerror.New(rpcerror.TagInvalidValue, rules.PeerPath(k.Address, k.VpnInstance, "source-interface"), "The value is not valid UTF-8 text.")
+		return rpcerror.New(rpcerror.TagInvalidValue, list.Path(k.Address, k.VpnInstance, "source-interface"), "The value is not valid UTF-8 text.")
 	}
 	return nil
 }
@@ -496,7 +549,7 @@ func sourceInterfacePath(af gen.E_NtpagentNtp_AddressFamily, leaf string) string
 // entryDiff is what differs between two trees, at the granularity the
 // datastore needs: the peers one by one, everything else as a whole.
 type entryDiff struct {
-	other   bool                                  // /system, /ntp/unsync, authentication or source interfaces differ
+	other   bool                                  // /system, /ntp/unsync, authentication, source interfaces or servers differ
 	changed []gen.NtpagentNtp_Ntp_UnicastPeer_Key // peers of next that are new or different
 	deleted []gen.NtpagentNtp_Ntp_UnicastPeer_Key // peers of base that next lacks
 }
@@ -508,8 +561,7 @@ func diffEntries(base, next *gen.Device) entryDiff {
 	if base == next {
 		return d
 	}
-	d.other = !equalTop(base, next) || !equalMap(keys(base), keys(next), equalKey) ||
-		!equalMap(sourceInterfaces(base), sourceInterfaces(next), equalSourceInterface)
+	d.other = !equalTop(base, next) || !equalOther(base, next)
 	bp, np := peers(base), peers(next)
 	matched := 0
 	for k, p := range np {
@@ -533,10 +585,10 @@ func diffEntries(base, next *gen.Device) entryDiff {
 
 // sparseFor returns the smallest tree that validates like next, given that
 // base is valid and d = diffEntries(base, next) has other false: next's
-// non-list parts, keys and source interfaces with only the changed peers.
-// The product rules (rules.Check) judge a peer by itself, the keys and the
-// host's prefixes, never by another peer, so the peers equal to base's need
-// no second look.
+// non-list parts, keys, source interfaces and servers with only the changed
+// peers. The product rules (rules.Check) judge a peer by itself, the keys,
+// the servers (an address is a peer or a server) and the host's prefixes,
+// never by another peer, so the peers equal to base's need no second look.
 func sparseFor(next *gen.Device, d entryDiff) *gen.Device {
 	s := &gen.Device{System: next.System}
 	if n := next.Ntp; n != nil {
@@ -544,7 +596,8 @@ func sparseFor(next *gen.Device, d entryDiff) *gen.Device {
 		for _, k := range d.changed {
 			diff[k] = n.UnicastPeer[k]
 		}
-		s.Ntp = &gen.NtpagentNtp_Ntp{Unsync: n.Unsync, Authentication: n.Authentication, SourceInterface: n.SourceInterface, UnicastPeer: diff}
+		s.Ntp = &gen.NtpagentNtp_Ntp{Unsync: n.Unsync, Authentication: n.Authentication, SourceInterface: n.SourceInterface,
+			UnicastServer: n.UnicastServer, UnicastPeer: diff}
 	}
 	return s
 }
@@ -626,15 +679,9 @@ func diffTrees(a, b *gen.Device) []EditedPath {
 		}
 	}
 	ps := unionKeys(peers(a), peers(b))
-	slices.SortFunc(ps, func(x, y gen.NtpagentNtp_Ntp_UnicastPeer_Key) int {
-		if c := strings.Compare(x.Address, y.Address); c != 0 {
-			return c
-		}
-		return strings.Compare(x.VpnInstance, y.VpnInstance)
-	})
-	for _, k := range ps {
-		x, y := peers(a)[k], peers(b)[k]
-		p := func(l string) string { return rules.PeerPath(k.Address, k.VpnInstance, l) }
+	slices.SortFunc(ps, compareAssociationKeys)
+	association := func(list rules.AssociationList, k gen.NtpagentNtp_Ntp_UnicastPeer_Key, x, y *gen.NtpagentNtp_Ntp_UnicastPeer) {
+		p := func(l string) string { return list.Path(k.Address, k.VpnInstance, l) }
 		switch {
 		case x == nil:
 			out = append(out, EditedPath{p(""), "create"})
@@ -652,6 +699,16 @@ func diffTrees(a, b *gen.Device) []EditedPath {
 			leaf(p("iburst"), x.Iburst, y.Iburst, eq(x.Iburst, y.Iburst))
 			leaf(p("burst"), x.Burst, y.Burst, eq(x.Burst, y.Burst))
 		}
+	}
+	for _, k := range ps {
+		association(rules.UnicastPeer, k, peers(a)[k], peers(b)[k])
+	}
+	ss := unionKeys(servers(a), servers(b))
+	slices.SortFunc(ss, func(x, y gen.NtpagentNtp_Ntp_UnicastServer_Key) int {
+		return compareAssociationKeys(gen.NtpagentNtp_Ntp_UnicastPeer_Key(x), gen.NtpagentNtp_Ntp_UnicastPeer_Key(y))
+	})
+	for _, k := range ss {
+		association(rules.UnicastServer, gen.NtpagentNtp_Ntp_UnicastPeer_Key(k), rules.ServerAsPeer(servers(a)[k]), rules.ServerAsPeer(servers(b)[k]))
 	}
 	ks := unionKeys(keys(a), keys(b))
 	slices.Sort(ks)
@@ -672,6 +729,15 @@ func diffTrees(a, b *gen.Device) []EditedPath {
 		}
 	}
 	return out
+}
+
+// compareAssociationKeys orders peers (and servers) by address, then
+// vpn-instance.
+func compareAssociationKeys(x, y gen.NtpagentNtp_Ntp_UnicastPeer_Key) int {
+	if c := strings.Compare(x.Address, y.Address); c != 0 {
+		return c
+	}
+	return strings.Compare(x.VpnInstance, y.VpnInstance)
 }
 
 // enumOp is the operation that changes an enumeration leaf from x to y (0:

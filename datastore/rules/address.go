@@ -55,45 +55,52 @@ var (
 // reference clock address 127.127.0.0/16. The error is a
 // sentence for the operator.
 func CheckHostAddress(s string, localPrefixes []netip.Prefix) error {
+	return UnicastPeer.CheckHostAddress(s, localPrefixes)
+}
+
+// CheckHostAddress is the package's CheckHostAddress for an entry of l: the
+// same rule for peers and servers, with the sentence naming which.
+func (l AssociationList) CheckHostAddress(s string, localPrefixes []netip.Prefix) error {
+	role := l.role()
 	kind, a := ClassifyAddress(s)
 	switch kind {
 	case IPv4:
 		switch {
 		case a.IsUnspecified() || ipv4ThisNet.Contains(a):
-			return fmt.Errorf("The peer address %s is not a host address: it is unspecified.", s)
+			return fmt.Errorf("The %s address %s is not a host address: it is unspecified.", role, s)
 		case a == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
-			return fmt.Errorf("The peer address %s is not a host address: it is the broadcast address.", s)
+			return fmt.Errorf("The %s address %s is not a host address: it is the broadcast address.", role, s)
 		case ipv4Multi.Contains(a):
-			return fmt.Errorf("The peer address %s is not a host address: it is a multicast address.", s)
+			return fmt.Errorf("The %s address %s is not a host address: it is a multicast address.", role, s)
 		case refclockNet.Contains(a):
-			return fmt.Errorf("The peer address %s is not a host address: it is a reference clock address (127.127.0.0/16).", s)
+			return fmt.Errorf("The %s address %s is not a host address: it is a reference clock address (127.127.0.0/16).", role, s)
 		case ipv4Reserved.Contains(a):
-			return fmt.Errorf("The peer address %s is not a host address: it is in the reserved range 240.0.0.0/4.", s)
+			return fmt.Errorf("The %s address %s is not a host address: it is in the reserved range 240.0.0.0/4.", role, s)
 		}
 		for _, p := range localPrefixes {
 			if p.Addr().Is4() && p.Bits() < 31 && p.Contains(a) && a == broadcastOf(p) {
-				return fmt.Errorf("The peer address %s is not a host address: it is the broadcast address of the local subnet %s.", s, p.Masked())
+				return fmt.Errorf("The %s address %s is not a host address: it is the broadcast address of the local subnet %s.", role, s, p.Masked())
 			}
 		}
 	case IPv6:
 		switch {
 		case a.IsUnspecified():
-			return fmt.Errorf("The peer address %s is not a host address: it is unspecified.", s)
+			return fmt.Errorf("The %s address %s is not a host address: it is unspecified.", role, s)
 		case ipv6Multi.Contains(a):
-			return fmt.Errorf("The peer address %s is not a host address: it is a multicast address.", s)
+			return fmt.Errorf("The %s address %s is not a host address: it is a multicast address.", role, s)
 		case a.Is4In6():
-			return fmt.Errorf("The peer address %s is an IPv4-mapped IPv6 address: configure the IPv4 address %s instead.", s, a.Unmap())
+			return fmt.Errorf("The %s address %s is an IPv4-mapped IPv6 address: configure the IPv4 address %s instead.", role, s, a.Unmap())
 		}
 	case Domain:
 		if strings.HasSuffix(strings.TrimSuffix(s, "."), ".") || s == "" {
-			return fmt.Errorf("The peer domain name %q is not a valid host name.", s)
+			return fmt.Errorf("The %s domain name %q is not a valid host name.", role, s)
 		}
 		labels := strings.Split(strings.TrimSuffix(s, "."), ".")
 		last := labels[len(labels)-1]
 		if strings.Trim(last, "0123456789") == "" {
 			// RFC 1123 §2.1: a top-level label is never all-numeric, so
 			// "10.1.1.300" is a mistyped address, not a name.
-			return fmt.Errorf("The peer domain name %q is not a valid host name: it looks like an IP address.", s)
+			return fmt.Errorf("The %s domain name %q is not a valid host name: it looks like an IP address.", role, s)
 		}
 	}
 	return nil

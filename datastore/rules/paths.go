@@ -21,8 +21,15 @@ func quoteKey(v string) string {
 
 // PeerPath is the instance path of a unicast peer, or of its leaf when leaf is
 // not empty.
-func PeerPath(address, vpn, leaf string) string {
-	p := fmt.Sprintf("/ntpa:ntp/ntpa:unicast-peer[ntpa:address=%s][ntpa:vpn-instance=%s]", quoteKey(address), quoteKey(vpn))
+func PeerPath(address, vpn, leaf string) string { return UnicastPeer.Path(address, vpn, leaf) }
+
+// ServerPath is the instance path of a unicast server, or of its leaf.
+func ServerPath(address, vpn, leaf string) string { return UnicastServer.Path(address, vpn, leaf) }
+
+// Path is the instance path of an entry of the list, or of its leaf when
+// leaf is not empty.
+func (l AssociationList) Path(address, vpn, leaf string) string {
+	p := fmt.Sprintf("/ntpa:ntp/ntpa:%s[ntpa:address=%s][ntpa:vpn-instance=%s]", string(l), quoteKey(address), quoteKey(vpn))
 	if leaf != "" {
 		p += "/ntpa:" + leaf
 	}

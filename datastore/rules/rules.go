@@ -83,7 +83,8 @@ func Validate(root *gen.Device, opts ...Option) error {
 
 // Check enforces the product rules that YANG types do not:
 // host addresses (rule 1), key references (rule 3), minpoll ≤ maxpoll and
-// max-poll-interval with dec-step (rule 4), IPv6 peers at version 4,
+// max-poll-interval with dec-step (rule 4), IPv6 peers and servers at
+// version 4, an address as a peer or a server but not both,
 // mandatory leaves, key values that fit their algorithm, and local users'
 // authorized keys. It returns nil or an rpcerror.List, in a stable order.
 func Check(root *gen.Device, opts ...Option) error {
@@ -146,33 +147,54 @@ func Check(root *gen.Device, opts ...Option) error {
 	}
 
 	var prefixes []netip.Prefix
-	peers := ntp.UnicastPeer
-	if len(peers) > 0 && o.localPrefixes != nil {
+	if len(ntp.UnicastPeer)+len(ntp.UnicastServer) > 0 && o.localPrefixes != nil {
 		prefixes = o.localPrefixes()
 	}
-	for _, k := range sortedPeerKeys(peers) {
-		p := peers[k]
-		// Rule 1: a host address.
-		if err := CheckHostAddress(k.Address, prefixes); err != nil {
-			add(rpcerror.TagInvalidValue, "", PeerPath(k.Address, k.VpnInstance, "address"), "%s", err)
-		}
-		kind, _ := ClassifyAddress(k.Address)
-		if kind == IPv6 && p.Version != nil && *p.Version != 4 {
-			add(rpcerror.TagOperationFailed, appTagMust, PeerPath(k.Address, k.VpnInstance, "version"), "An IPv6 peer uses NTP version 4.")
-		}
-		if p.GetMinpoll() > p.GetMaxpoll() {
-			add(rpcerror.TagOperationFailed, appTagMust, PeerPath(k.Address, k.VpnInstance, "minpoll"),
-				"minpoll must not be greater than maxpoll (minpoll %d, maxpoll %d).", p.GetMinpoll(), p.GetMaxpoll())
-		}
-		// Rule 3: the key must exist (RFC 7950 §15.5 for the leafref).
-		if p.AuthenticationKeyid != nil {
-			if _, ok := keys[*p.AuthenticationKeyid]; !ok {
-				add(rpcerror.TagDataMissing, appTagInstance, PeerPath(k.Address, k.VpnInstance, "authentication-keyid"),
-					"Authentication key %d is not configured.", *p.AuthenticationKeyid)
-			}
+	for _, k := range sortedPeerKeys(ntp.UnicastPeer) {
+		checkAssociation(UnicastPeer, k, ntp.UnicastPeer[k], keys, prefixes, add)
+	}
+	servers := make(map[gen.NtpagentNtp_Ntp_UnicastPeer_Key]*gen.NtpagentNtp_Ntp_UnicastPeer, len(ntp.UnicastServer))
+	for k, v := range ntp.UnicastServer {
+		servers[gen.NtpagentNtp_Ntp_UnicastPeer_Key(k)] = ServerAsPeer(v)
+	}
+	for _, k := range sortedPeerKeys(servers) {
+		checkAssociation(UnicastServer, k, servers[k], keys, prefixes, add)
+		// One address in one vpn-instance is one association on the wire
+		// (RFC 5905 §9: an association is found by the remote address),
+		// and one session in the operational state: a peer or a server.
+		if _, ok := ntp.UnicastPeer[k]; ok {
+			add(rpcerror.TagOperationFailed, "", ServerPath(k.Address, k.VpnInstance, ""),
+				"%s in VPN instance %s is already a unicast peer: an address is configured as a peer or as a server, not both.", k.Address, k.VpnInstance)
 		}
 	}
 	return errsOrNil(errs)
+}
+
+// checkAssociation applies the rules of a configured association (a peer or
+// a server, whose leaves are the same) to the entry k of list.
+func checkAssociation(list AssociationList, k gen.NtpagentNtp_Ntp_UnicastPeer_Key, p *gen.NtpagentNtp_Ntp_UnicastPeer,
+	keys map[uint32]*gen.NtpagentNtp_Ntp_Authentication_Key, prefixes []netip.Prefix,
+	add func(tag rpcerror.Tag, appTag, path, format string, args ...any)) {
+	path := func(leaf string) string { return list.Path(k.Address, k.VpnInstance, leaf) }
+	// Rule 1: a host address.
+	if err := list.CheckHostAddress(k.Address, prefixes); err != nil {
+		add(rpcerror.TagInvalidValue, "", path("address"), "%s", err)
+	}
+	kind, _ := ClassifyAddress(k.Address)
+	if kind == IPv6 && p.Version != nil && *p.Version != 4 {
+		add(rpcerror.TagOperationFailed, appTagMust, path("version"), "An IPv6 %s uses NTP version 4.", list.role())
+	}
+	if p.GetMinpoll() > p.GetMaxpoll() {
+		add(rpcerror.TagOperationFailed, appTagMust, path("minpoll"),
+			"minpoll must not be greater than maxpoll (minpoll %d, maxpoll %d).", p.GetMinpoll(), p.GetMaxpoll())
+	}
+	// Rule 3: the key must exist (RFC 7950 §15.5 for the leafref).
+	if p.AuthenticationKeyid != nil {
+		if _, ok := keys[*p.AuthenticationKeyid]; !ok {
+			add(rpcerror.TagDataMissing, appTagInstance, path("authentication-keyid"),
+				"Authentication key %d is not configured.", *p.AuthenticationKeyid)
+		}
+	}
 }
 
 func errsOrNil(errs rpcerror.List) error {

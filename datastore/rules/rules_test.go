@@ -12,6 +12,15 @@ import (
 	"github.com/ntpagent/ntpagent/internal/rpcerror"
 )
 
+// server adds a unicast server to d and returns it.
+func server(d *gen.Device, addr, vpn string) *gen.NtpagentNtp_Ntp_UnicastServer {
+	s, err := d.GetOrCreateNtp().NewUnicastServer(addr, vpn)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
 // peer adds a unicast peer to d and returns it.
 func peer(d *gen.Device, addr, vpn string) *gen.NtpagentNtp_Ntp_UnicastPeer {
 	p, err := d.GetOrCreateNtp().NewUnicastPeer(addr, vpn)
@@ -139,6 +148,48 @@ func TestRules(t *testing.T) {
 			rpcerror.TagInvalidValue, "/ntpa:ntp/ntpa:unicast-peer[ntpa:address='10.1.1.1'][ntpa:vpn-instance='_public_']/ntpa:source-interface", "The value Gi0/0/1 of source-interface is not valid"},
 		{"YANG pattern: a peer address that is no address or name is refused", func(d *gen.Device) { peer(d, "bad name!", "_public_") },
 			rpcerror.TagInvalidValue, "/ntpa:ntp/ntpa:unicast-peer[ntpa:address='bad name!'][ntpa:vpn-instance='_public_']/ntpa:address", "bad name!"},
+		{"server: an IPv4 host address is accepted", func(d *gen.Device) { server(d, "10.1.1.1", "_public_") }, "", "", ""},
+		{"server: loopback is a host address", func(d *gen.Device) { server(d, "127.0.0.1", "_public_") }, "", "", ""},
+		{"server: an IPv6 host address is accepted", func(d *gen.Device) { server(d, "fd00::2", "_public_") }, "", "", ""},
+		{"server: a domain name is accepted", func(d *gen.Device) { server(d, "ntp1.example.net", "blue") }, "", "", ""},
+		{"server: 255.255.255.255 is a broadcast address", func(d *gen.Device) { server(d, "255.255.255.255", "_public_") },
+			rpcerror.TagInvalidValue, "/ntpa:ntp/ntpa:unicast-server[ntpa:address='255.255.255.255'][ntpa:vpn-instance='_public_']/ntpa:address", "The server address 255.255.255.255 is not a host address: it is the broadcast address."},
+		{"server: a local subnet's broadcast address is refused", func(d *gen.Device) { server(d, "198.18.0.255", "_public_") },
+			rpcerror.TagInvalidValue, "/ntpa:ntp/ntpa:unicast-server[ntpa:address='198.18.0.255'][ntpa:vpn-instance='_public_']/ntpa:address", "broadcast address of the local subnet 198.18.0.0/24"},
+		{"server: an IPv4 multicast address is refused", func(d *gen.Device) { server(d, "224.0.1.1", "_public_") },
+			rpcerror.TagInvalidValue, "/ntpa:ntp/ntpa:unicast-server[ntpa:address='224.0.1.1'][ntpa:vpn-instance='_public_']/ntpa:address", "The server address 224.0.1.1 is not a host address: it is a multicast address."},
+		{"server: an IPv6 multicast address is refused", func(d *gen.Device) { server(d, "ff05::101", "_public_") },
+			rpcerror.TagInvalidValue, "/ntpa:ntp/ntpa:unicast-server[ntpa:address='ff05::101'][ntpa:vpn-instance='_public_']/ntpa:address", "it is a multicast address."},
+		{"server: the unspecified address is refused", func(d *gen.Device) { server(d, "::", "_public_") },
+			rpcerror.TagInvalidValue, "/ntpa:ntp/ntpa:unicast-server[ntpa:address='::'][ntpa:vpn-instance='_public_']/ntpa:address", "it is unspecified."},
+		{"server: a reference clock address is refused", func(d *gen.Device) { server(d, "127.127.1.0", "_public_") },
+			rpcerror.TagInvalidValue, "/ntpa:ntp/ntpa:unicast-server[ntpa:address='127.127.1.0'][ntpa:vpn-instance='_public_']/ntpa:address", "reference clock address (127.127.0.0/16)"},
+		{"server: an all-numeric domain name is a mistyped address", func(d *gen.Device) { server(d, "10.1.1.300", "_public_") },
+			rpcerror.TagInvalidValue, "/ntpa:ntp/ntpa:unicast-server[ntpa:address='10.1.1.300'][ntpa:vpn-instance='_public_']/ntpa:address", "The server domain name \"10.1.1.300\" is not a valid host name: it looks like an IP address."},
+		{"server: IPv6 servers use version 4", func(d *gen.Device) { server(d, "fd00::2", "_public_").Version = ygot.Uint8(3) },
+			rpcerror.TagOperationFailed, "/ntpa:ntp/ntpa:unicast-server[ntpa:address='fd00::2'][ntpa:vpn-instance='_public_']/ntpa:version", "An IPv6 server uses NTP version 4."},
+		{"server: IPv4 servers may use version 3", func(d *gen.Device) { server(d, "10.1.1.1", "_public_").Version = ygot.Uint8(3) }, "", "", ""},
+		{"server: minpoll greater than maxpoll is refused", func(d *gen.Device) {
+			s := server(d, "10.1.1.1", "vpn1")
+			s.Minpoll, s.Maxpoll = ygot.Uint8(7), ygot.Uint8(4)
+		}, rpcerror.TagOperationFailed, "/ntpa:ntp/ntpa:unicast-server[ntpa:address='10.1.1.1'][ntpa:vpn-instance='vpn1']/ntpa:minpoll", "minpoll must not be greater than maxpoll (minpoll 7, maxpoll 4)."},
+		{"server: a configured key is accepted", func(d *gen.Device) {
+			key(d, 7, gen.NtpagentNtp_Ntp_Authentication_Key_Mode_sha1, "secret")
+			server(d, "10.1.1.1", "_public_").AuthenticationKeyid = ygot.Uint32(7)
+		}, "", "", ""},
+		{"server: authentication-keyid must name a configured key", func(d *gen.Device) {
+			server(d, "10.1.1.1", "_public_").AuthenticationKeyid = ygot.Uint32(9)
+		}, rpcerror.TagDataMissing, "/ntpa:ntp/ntpa:unicast-server[ntpa:address='10.1.1.1'][ntpa:vpn-instance='_public_']/ntpa:authentication-keyid", "Authentication key 9 is not configured."},
+		{"server: YANG range: port 200 is refused with its keyed path", func(d *gen.Device) { server(d, "10.1.1.1", "_public_").Port = ygot.Uint16(200) },
+			rpcerror.TagInvalidValue, "/ntpa:ntp/ntpa:unicast-server[ntpa:address='10.1.1.1'][ntpa:vpn-instance='_public_']/ntpa:port", "The value 200 of port is not valid"},
+		{"server and peer: one address in one vpn-instance is a peer or a server", func(d *gen.Device) {
+			peer(d, "10.1.1.1", "_public_")
+			server(d, "10.1.1.1", "_public_")
+		}, rpcerror.TagOperationFailed, "/ntpa:ntp/ntpa:unicast-server[ntpa:address='10.1.1.1'][ntpa:vpn-instance='_public_']", "10.1.1.1 in VPN instance _public_ is already a unicast peer"},
+		{"server and peer: the same address in two vpn-instances is accepted", func(d *gen.Device) {
+			peer(d, "10.1.1.1", "_public_")
+			server(d, "10.1.1.1", "blue")
+		}, "", "", ""},
 		{"YANG pattern: sysname without spaces", func(d *gen.Device) { d.GetOrCreateSystem().Sysname = ygot.String("two words") },
 			rpcerror.TagInvalidValue, "/ntps:system/ntps:sysname", "The value two words of sysname is not valid"},
 	} {
