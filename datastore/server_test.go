@@ -3,7 +3,7 @@ package datastore
 import (
 	"testing"
 
-	"github.com/ntpagent/ntpagent/datastore/rpcerror"
+	"github.com/ntpagent/ntpagent/internal/rpcerror"
 	"github.com/ntpagent/ntpagent/gen"
 )
 

@@ -159,22 +159,35 @@ func fieldsByPath(t reflect.Type) map[string]fieldRef {
 }
 
 // orderedChildren returns the names of e's children in the order of the
-// module text (goyang's Dir is a map): statement order first, then any
-// children that came from elsewhere (augments), by name.
+// module text (goyang's Dir is a map): statement order first, a grouping's
+// nodes where it is used (RFC 7950 §7.13), then any children that came from
+// elsewhere (augments), by name.
 func orderedChildren(e *goyang.Entry) []string {
 	seen := map[string]bool{}
 	var out []string
-	if e.Node != nil {
-		if st := e.Node.Statement(); st != nil {
-			for _, sub := range st.SubStatements() {
-				switch sub.Keyword {
-				case "container", "list", "leaf", "leaf-list":
-					if _, ok := e.Dir[sub.Argument]; ok && !seen[sub.Argument] {
-						seen[sub.Argument] = true
-						out = append(out, sub.Argument)
+	var walk func(n goyang.Node, st *goyang.Statement, depth int)
+	walk = func(n goyang.Node, st *goyang.Statement, depth int) {
+		for _, sub := range st.SubStatements() {
+			switch sub.Keyword {
+			case "container", "list", "leaf", "leaf-list":
+				if _, ok := e.Dir[sub.Argument]; ok && !seen[sub.Argument] {
+					seen[sub.Argument] = true
+					out = append(out, sub.Argument)
+				}
+			case "uses":
+				// Groupings nest; a module is finite, but a bound keeps
+				// a malformed one (a grouping using itself) from looping.
+				if g := goyang.FindGrouping(n, sub.Argument, map[string]bool{}); g != nil && depth < 16 {
+					if gst := g.Statement(); gst != nil {
+						walk(g, gst, depth+1)
 					}
 				}
 			}
+		}
+	}
+	if e.Node != nil {
+		if st := e.Node.Statement(); st != nil {
+			walk(e.Node, st, 0)
 		}
 	}
 	var rest []string

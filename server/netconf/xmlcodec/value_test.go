@@ -176,7 +176,7 @@ func TestSchemaTable(t *testing.T) {
 		names = append(names, c.name)
 	}
 	// Schema order (RFC 7950 §7.8.5 for the output), not map order.
-	if want := []string{"unsync", "source-interface", "unicast-peer", "allow-unauthenticated-passive-peers", "authentication", "status", "statistics", "sessions"}; !reflect.DeepEqual(names, want) {
+	if want := []string{"unsync", "source-interface", "unicast-peer", "unicast-server", "allow-unauthenticated-passive-peers", "authentication", "status", "statistics", "sessions"}; !reflect.DeepEqual(names, want) {
 		t.Errorf("ntp children %v, want %v", names, want)
 	}
 	p := ntpN.child(nsNTP, "unicast-peer")
