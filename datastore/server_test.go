@@ -3,8 +3,8 @@ package datastore
 import (
 	"testing"
 
-	"github.com/ntpagent/ntpagent/internal/rpcerror"
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/rpcerror"
 )
 
 // Unicast servers are stored, journaled and restored like peers: added,
