@@ -42,6 +42,10 @@ ntp unicast-peer ipv6 2001:db8::10 port 65535 authentication-keyid 4 source-inte
 ntp unicast-peer ipv6 fc00::1 preempt
 ntp unicast-peer domain ntp.example.com version 4 port 123 authentication-keyid 3 source-interface lo preferred
 ntp unicast-peer domain time.example.net vpn-instance blue
+ntp unicast-server 10.2.2.2 version 3 port 1123 authentication-keyid 2 source-interface eth1 vpn-instance blue preferred maxpoll 8 minpoll 4 preempt iburst burst
+ntp unicast-server 10.1.1.1 vpn-instance green iburst
+ntp unicast-server ipv6 2001:db8::20 iburst
+ntp unicast-server domain pool.example.org burst
 commit label rich
 `
 
@@ -71,6 +75,9 @@ func TestRoundTrip(t *testing.T) {
 	shown := a.exec(t, "display current-configuration")
 	if !strings.Contains(shown, "cipher %^%#") || strings.Contains(shown, "Huawei@123") {
 		t.Fatalf("keys must be shown only in cipher form:\n%s", shown)
+	}
+	if !strings.Contains(shown, "ntp unicast-server 10.1.1.1 vpn-instance green iburst\n") {
+		t.Fatalf("unicast servers are not shown:\n%s", shown)
 	}
 	if !strings.Contains(shown, "local-user noc password irreversible-cipher $2") || strings.Contains(shown, "Noc-Pass-1") || strings.Contains(shown, "with spaces") {
 		t.Fatalf("passwords must be shown only as bcrypt hashes:\n%s", shown)

@@ -159,10 +159,13 @@ func prune(root *gen.Device) {
 	if len(ntp.UnicastPeer) == 0 {
 		ntp.UnicastPeer = nil
 	}
+	if len(ntp.UnicastServer) == 0 {
+		ntp.UnicastServer = nil
+	}
 	if len(ntp.SourceInterface) == 0 {
 		ntp.SourceInterface = nil
 	}
-	if ntp.Unsync == nil && ntp.Authentication == nil && ntp.UnicastPeer == nil && ntp.SourceInterface == nil &&
+	if ntp.Unsync == nil && ntp.Authentication == nil && ntp.UnicastPeer == nil && ntp.UnicastServer == nil && ntp.SourceInterface == nil &&
 		ntp.AllowUnauthenticatedPassivePeers == nil && ntp.Status == nil && ntp.Sessions == nil {
 		root.Ntp = nil
 	}
@@ -262,11 +265,55 @@ func cmdUndoSourceInterface(s *session, a args) error {
 	})
 }
 
-// findPeer finds the configured peer an address of the CLI names: IPv6
+// associations is one of the two lists of configured associations as the
+// CLI edits it. Their entries have the same leaves (one YANG grouping), so a
+// server's entry is handled as a peer's (rules.ServerAsPeer).
+type associations struct {
+	list rules.AssociationList
+	role string // "peer" or "server", as messages name an entry
+}
+
+var (
+	peerList   = associations{rules.UnicastPeer, "peer"}
+	serverList = associations{rules.UnicastServer, "server"}
+)
+
+// keys returns the keys of the list's entries, as peer keys.
+func (l associations) keys(ntp *gen.NtpagentNtp_Ntp) []gen.NtpagentNtp_Ntp_UnicastPeer_Key {
+	var out []gen.NtpagentNtp_Ntp_UnicastPeer_Key
+	if l.list == rules.UnicastServer {
+		for k := range ntp.UnicastServer {
+			out = append(out, gen.NtpagentNtp_Ntp_UnicastPeer_Key(k))
+		}
+		return out
+	}
+	for k := range ntp.UnicastPeer {
+		out = append(out, k)
+	}
+	return out
+}
+
+func (l associations) remove(ntp *gen.NtpagentNtp_Ntp, k gen.NtpagentNtp_Ntp_UnicastPeer_Key) {
+	if l.list == rules.UnicastServer {
+		delete(ntp.UnicastServer, gen.NtpagentNtp_Ntp_UnicastServer_Key(k))
+		return
+	}
+	delete(ntp.UnicastPeer, k)
+}
+
+func (l associations) create(ntp *gen.NtpagentNtp_Ntp, addr, vpn string) (*gen.NtpagentNtp_Ntp_UnicastPeer, error) {
+	if l.list == rules.UnicastServer {
+		s, err := ntp.NewUnicastServer(addr, vpn)
+		return rules.ServerAsPeer(s), err
+	}
+	return ntp.NewUnicastPeer(addr, vpn)
+}
+
+// find finds the configured entry an address of the CLI names: IPv6
 // addresses compare as addresses, domain names without regard to case.
-func findPeer(ntp *gen.NtpagentNtp_Ntp, addr, vpn string) (gen.NtpagentNtp_Ntp_UnicastPeer_Key, bool) {
+func (l associations) find(ntp *gen.NtpagentNtp_Ntp, addr, vpn string) (gen.NtpagentNtp_Ntp_UnicastPeer_Key, bool) {
 	want, werr := netip.ParseAddr(addr)
-	for k := range ntp.GetOrCreateUnicastPeerMap() {
+	for _, k := range l.keys(ntp) {
 		if k.VpnInstance != vpn {
 			continue
 		}
@@ -288,7 +335,17 @@ func findPeer(ntp *gen.NtpagentNtp_Ntp, addr, vpn string) (gen.NtpagentNtp_Ntp_U
 // As on VRP, the command is the whole configuration of that peer: entering
 // it again for the same address and VPN instance replaces the entry, so an
 // option left out returns to its default.
-func cmdPeer(s *session, a args) error {
+func cmdPeer(s *session, a args) error { return peerList.configure(s, a) }
+
+// cmdServer: ntp unicast-server { IPV4 | ipv6 IPV6 | domain NAME } [ options ]*,
+// with the options of ntp unicast-peer and the same replacement.
+func cmdServer(s *session, a args) error { return serverList.configure(s, a) }
+
+func cmdUndoPeer(s *session, a args) error { return peerList.undo(s, a) }
+
+func cmdUndoServer(s *session, a args) error { return serverList.undo(s, a) }
+
+func (l associations) configure(s *session, a args) error {
 	vpn := publicVPN
 	if v, ok := a["vpn"]; ok {
 		vpn = v
@@ -303,15 +360,15 @@ func cmdPeer(s *session, a args) error {
 	addr := a["addr"]
 	if _, err := netip.ParseAddr(addr); err == nil && a.has("domain") {
 		// yang typedef domain-name: a name that is itself an IP address
-		// would be a different peer.
+		// would be a different entry.
 		return cliErrorf("The domain name %s is an IP address: configure the address instead.", addr)
 	}
 	return s.edit(func(root *gen.Device) error {
 		ntp := root.GetOrCreateNtp()
-		if k, ok := findPeer(ntp, addr, vpn); ok {
-			delete(ntp.UnicastPeer, k)
+		if k, ok := l.find(ntp, addr, vpn); ok {
+			l.remove(ntp, k)
 		}
-		p, err := ntp.NewUnicastPeer(addr, vpn)
+		p, err := l.create(ntp, addr, vpn)
 		if err != nil {
 			return err
 		}
@@ -351,7 +408,7 @@ func cmdPeer(s *session, a args) error {
 	})
 }
 
-func cmdUndoPeer(s *session, a args) error {
+func (l associations) undo(s *session, a args) error {
 	vpn := publicVPN
 	if v, ok := a["vpn"]; ok {
 		vpn = v
@@ -359,11 +416,11 @@ func cmdUndoPeer(s *session, a args) error {
 	addr := a["addr"]
 	return s.edit(func(root *gen.Device) error {
 		ntp := root.GetOrCreateNtp()
-		k, ok := findPeer(ntp, addr, vpn)
+		k, ok := l.find(ntp, addr, vpn)
 		if !ok {
-			return cliErrorf("The NTP peer %s in VPN instance %s is not configured.", addr, vpn)
+			return cliErrorf("The NTP %s %s in VPN instance %s is not configured.", l.role, addr, vpn)
 		}
-		delete(ntp.UnicastPeer, k)
+		l.remove(ntp, k)
 		return nil
 	})
 }

@@ -65,28 +65,29 @@ func displayTree() *node {
 	)
 }
 
-// peerOptions builds the options of ntp unicast-peer that may follow the
-// address in any order, each at most once. IPv6 peers
-// have no version option.
-func peerOptions(run cmdFunc, withVersion bool) *node {
+// peerOptions builds the options of ntp unicast-peer and ntp
+// unicast-server (the same set; role is "peer" or "server" in the help) that
+// may follow the address in any order, each at most once. IPv6 peers and
+// servers have no version option.
+func peerOptions(run cmdFunc, role string, withVersion bool) *node {
 	h := hub(run)
 	ifname := prm(pIfName, "peer-if", "Interface name, or interface type followed by its number")
 	ifname.then(prm(pIfNum, "peer-ifnum", "Interface number").loopTo(h)).loopTo(h)
 	opts := []*node{
-		kw("authentication-keyid", "Key that authenticates the peer",
+		kw("authentication-keyid", "Key that authenticates the "+role,
 			prm(pKeyID, "keyid", "Key ID").loopTo(h)).onceAs("keyid"),
 		kw("burst", "Send a burst of packets at each poll").onceTagged("burst").loopTo(h),
-		kw("iburst", "Send a burst of packets while the peer is unreachable").onceTagged("iburst").loopTo(h),
+		kw("iburst", "Send a burst of packets while the "+role+" is unreachable").onceTagged("iburst").loopTo(h),
 		kw("maxpoll", "Largest poll interval (log2 seconds)",
 			prm(pPoll, "maxpoll", "Maximum poll exponent").loopTo(h)).onceAs("maxpoll"),
 		kw("minpoll", "Smallest poll interval (log2 seconds)",
 			prm(pPoll, "minpoll", "Minimum poll exponent").loopTo(h)).onceAs("minpoll"),
-		kw("port", "UDP port of the peer",
+		kw("port", "UDP port of the "+role,
 			prm(pPort, "port", "Port number").loopTo(h)).onceAs("port"),
 		kw("preempt", "Preemptible association").onceTagged("preempt").loopTo(h),
-		kw("preferred", "Preferred peer").onceTagged("preferred").loopTo(h),
-		kw("source-interface", "Source interface of packets to the peer", ifname).onceAs("peer-if"),
-		kw("vpn-instance", "VPN instance of the peer",
+		kw("preferred", "Preferred "+role).onceTagged("preferred").loopTo(h),
+		kw("source-interface", "Source interface of packets to the "+role, ifname).onceAs("peer-if"),
+		kw("vpn-instance", "VPN instance of the "+role,
 			prm(pVPN, "vpn", "VPN instance name").loopTo(h)).onceAs("vpn"),
 	}
 	if withVersion {
@@ -125,13 +126,13 @@ func ntpTree() *node {
 				prm(pPlainKey, "key", "Key value").runs(cmdKey)).tagged("form"),
 		).tagged("mode"))
 	}
-	peer := func(run cmdFunc) *node {
-		return kw("unicast-peer", "Symmetric passive peer",
-			prm(pIPv4, "addr", "IPv4 address of the peer").loopTo(peerOptions(run, true)),
-			kw("domain", "Domain name of the peer",
-				prm(pDomain, "addr", "Domain name").loopTo(peerOptions(run, true))).tagged("domain"),
-			kw("ipv6", "IPv6 peer",
-				prm(pIPv6, "addr", "IPv6 address of the peer").loopTo(peerOptions(run, false))).tagged("ipv6"),
+	association := func(word, help, role string, run cmdFunc) *node {
+		return kw(word, help,
+			prm(pIPv4, "addr", "IPv4 address of the "+role).loopTo(peerOptions(run, role, true)),
+			kw("domain", "Domain name of the "+role,
+				prm(pDomain, "addr", "Domain name").loopTo(peerOptions(run, role, true))).tagged("domain"),
+			kw("ipv6", "IPv6 "+role,
+				prm(pIPv6, "addr", "IPv6 address of the "+role).loopTo(peerOptions(run, role, false))).tagged("ipv6"),
 		)
 	}
 	return kw("ntp", "NTP",
@@ -146,7 +147,8 @@ func ntpTree() *node {
 		kw("trusted", "Trusted key",
 			kw("authentication-keyid", "Authentication key",
 				prm(pKeyID, "keyid", "Key ID").runs(cmdTrusted))),
-		peer(cmdPeer),
+		association("unicast-peer", "Symmetric passive peer", "peer", cmdPeer),
+		association("unicast-server", "NTP server (this device is its client)", "server", cmdServer),
 		kw("unsync", "Polling while the clock is unsynchronized",
 			kw("max-poll-interval", "Largest poll interval while unsynchronized (log2 seconds)",
 				prm(pPoll, "maxpoll", "Poll exponent",
@@ -156,12 +158,12 @@ func ntpTree() *node {
 }
 
 func undoNtpTree() *node {
-	peerUndo := func() *node {
-		vpn := kw("vpn-instance", "VPN instance of the peer", prm(pVPN, "vpn", "VPN instance name").runs(cmdUndoPeer))
-		return kw("unicast-peer", "Symmetric passive peer",
-			prm(pIPv4, "addr", "IPv4 address of the peer", vpn).runs(cmdUndoPeer),
-			kw("domain", "Domain name of the peer", prm(pDomain, "addr", "Domain name", vpn).runs(cmdUndoPeer)).tagged("domain"),
-			kw("ipv6", "IPv6 peer", prm(pIPv6, "addr", "IPv6 address of the peer", vpn).runs(cmdUndoPeer)).tagged("ipv6"),
+	associationUndo := func(word, help, role string, run cmdFunc) *node {
+		vpn := kw("vpn-instance", "VPN instance of the "+role, prm(pVPN, "vpn", "VPN instance name").runs(run))
+		return kw(word, help,
+			prm(pIPv4, "addr", "IPv4 address of the "+role, vpn).runs(run),
+			kw("domain", "Domain name of the "+role, prm(pDomain, "addr", "Domain name", vpn).runs(run)).tagged("domain"),
+			kw("ipv6", "IPv6 "+role, prm(pIPv6, "addr", "IPv6 address of the "+role, vpn).runs(run)).tagged("ipv6"),
 		)
 	}
 	srcUndo := func() *node {
@@ -178,7 +180,8 @@ func undoNtpTree() *node {
 		kw("trusted", "Trusted key",
 			kw("authentication-keyid", "Authentication key",
 				prm(pKeyID, "keyid", "Key ID").runs(cmdUndoTrusted))),
-		peerUndo(),
+		associationUndo("unicast-peer", "Symmetric passive peer", "peer", cmdUndoPeer),
+		associationUndo("unicast-server", "NTP server (this device is its client)", "server", cmdUndoServer),
 		kw("unsync", "Polling while the clock is unsynchronized",
 			kw("max-poll-interval", "Largest poll interval while unsynchronized").runs(cmdUndoUnsync)),
 	)

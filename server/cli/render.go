@@ -15,7 +15,7 @@ import (
 // first so that peers find their keys; whether unauthenticated passive peers
 // may be selected; the unsync poll cap; the source
 // interfaces (IPv4, IPv6); the peers (IPv4 in numeric order, then IPv6, then
-// domain names; then by VPN instance). Leaves that are set are shown even
+// domain names; then by VPN instance), then the servers in the same order. Leaves that are set are shown even
 // when they hold the default, so that feeding the lines back reproduces the
 // same tree. Key values are shown only in cipher form, and only with
 // showKeys (the admin role): other users see "******" in their place, as
@@ -90,7 +90,15 @@ func configLines(root *gen.Device, showKeys bool) []string {
 		}
 		slices.SortFunc(keys, comparePeers)
 		for _, k := range keys {
-			lines = append(lines, peerLine(k, ntp.UnicastPeer[k]))
+			lines = append(lines, peerLine("ntp unicast-peer", k, ntp.UnicastPeer[k]))
+		}
+		skeys := make([]gen.NtpagentNtp_Ntp_UnicastPeer_Key, 0, len(ntp.UnicastServer))
+		for k := range ntp.UnicastServer {
+			skeys = append(skeys, gen.NtpagentNtp_Ntp_UnicastPeer_Key(k))
+		}
+		slices.SortFunc(skeys, comparePeers)
+		for _, k := range skeys {
+			lines = append(lines, peerLine("ntp unicast-server", k, rules.ServerAsPeer(ntp.UnicastServer[gen.NtpagentNtp_Ntp_UnicastServer_Key(k)])))
 		}
 	}
 	if len(lines) > 0 {
@@ -133,17 +141,18 @@ func comparePeers(x, y gen.NtpagentNtp_Ntp_UnicastPeer_Key) int {
 	return strings.Compare(x.VpnInstance, y.VpnInstance)
 }
 
-// peerLine renders one peer in VRP's option order.
-func peerLine(k gen.NtpagentNtp_Ntp_UnicastPeer_Key, p *gen.NtpagentNtp_Ntp_UnicastPeer) string {
+// peerLine renders one peer (command "ntp unicast-peer") or server ("ntp
+// unicast-server", the same options) in VRP's option order.
+func peerLine(command string, k gen.NtpagentNtp_Ntp_UnicastPeer_Key, p *gen.NtpagentNtp_Ntp_UnicastPeer) string {
 	var b strings.Builder
 	kind, _ := peerKind(k.Address)
 	switch kind {
 	case 0:
-		b.WriteString("ntp unicast-peer " + k.Address)
+		b.WriteString(command + " " + k.Address)
 	case 1:
-		b.WriteString("ntp unicast-peer ipv6 " + k.Address)
+		b.WriteString(command + " ipv6 " + k.Address)
 	default:
-		b.WriteString("ntp unicast-peer domain " + quote(k.Address))
+		b.WriteString(command + " domain " + quote(k.Address))
 	}
 	if p.Version != nil && kind != 1 {
 		fmt.Fprintf(&b, " version %d", *p.Version)
