@@ -316,13 +316,7 @@ func TestChronyd(t *testing.T) {
 			c.agent.commit(t, root)
 			continue
 		}
-		var keys []key
-		p := peer{address: "127.0.0.1", port: chronyPort, minpoll: 3, maxpoll: 4}
-		if c.ourKey != nil {
-			keys = []key{*c.ourKey}
-			p.key = c.ourKey.id
-		}
-		c.agent.commit(t, config(c.ourKey != nil, keys, p))
+		c.agent.commit(t, keyedConfig(peer{address: "127.0.0.1", port: chronyPort, minpoll: 3, maxpoll: 4}, c.ourKey))
 	}
 	t.Run("group", func(t *testing.T) {
 		for _, c := range cases {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ntpagent/ntpagent/datastore/rules"
 	"github.com/ntpagent/ntpagent/gen"
 	"github.com/ntpagent/ntpagent/ntpengine/ntpclock"
 )
@@ -94,8 +95,10 @@ func (ta *testAgent) apply(t testing.TB, root *gen.Device) {
 	}
 }
 
-// peer describes one unicast peer of a test configuration.
+// peer describes one unicast peer (or, with server, unicast server) of a
+// test configuration.
 type peer struct {
+	server          bool
 	address         string
 	vpn             string
 	port            uint16
@@ -105,6 +108,7 @@ type peer struct {
 	version         uint8
 	sourceInterface string
 	preferred       bool
+	iburst          bool
 }
 
 // key describes one authentication key.
@@ -133,7 +137,12 @@ func config(authEnable bool, keys []key, peers ...peer) *gen.Device {
 		if vpn == "" {
 			vpn = PublicVPN
 		}
-		up := ntp.GetOrCreateUnicastPeer(p.address, vpn)
+		var up *gen.NtpagentNtp_Ntp_UnicastPeer
+		if p.server {
+			up = rules.ServerAsPeer(ntp.GetOrCreateUnicastServer(p.address, vpn))
+		} else {
+			up = ntp.GetOrCreateUnicastPeer(p.address, vpn)
+		}
 		if p.port != 0 {
 			up.Port = ptr(p.port)
 		}
@@ -157,8 +166,21 @@ func config(authEnable bool, keys []key, peers ...peer) *gen.Device {
 		if p.preferred {
 			up.Preferred = ptr(true)
 		}
+		if p.iburst {
+			up.Iburst = ptr(true)
+		}
 	}
 	return root
+}
+
+// keyedConfig is config of one peer (or server) p, authenticated by k with
+// authentication enabled when k is not nil.
+func keyedConfig(p peer, k *key) *gen.Device {
+	if k == nil {
+		return config(false, nil, p)
+	}
+	p.key = k.id
+	return config(true, []key{*k}, p)
 }
 
 // waitFor polls cond every 50 ms until it holds or limit passes; limit

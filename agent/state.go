@@ -83,8 +83,8 @@ func (a *Agent) fillState(root *gen.Device) {
 		seen[s.Key] = true
 		a.addSession(ntp.Sessions, s)
 	}
-	// Configured peers the engine does not run: unresolved names, unusable
-	// keys or vpn-instances. They show with their reason.
+	// Configured peers and servers the engine does not run: unresolved
+	// names, unusable keys or vpn-instances. They show with their reason.
 	for _, pp := range a.plan.peers {
 		if seen[pp.key] {
 			continue
@@ -98,6 +98,9 @@ func (a *Agent) fillState(root *gen.Device) {
 			continue
 		}
 		sess.LocalMode = gen.NtpagentNtp_Ntp_Sessions_Session_LocalMode_symmetric_active
+		if pp.mode == ntpengine.AssocClient {
+			sess.LocalMode = gen.NtpagentNtp_Ntp_Sessions_Session_LocalMode_client
+		}
 		sess.Configured = ptr(true)
 		sess.Preempt = ptr(pp.cfg.Preempt)
 		sess.Preferred = ptr(pp.cfg.Prefer)

@@ -14,10 +14,11 @@ import (
 // PublicVPN is the default routing table's vpn-instance name.
 const PublicVPN = rules.DefaultVPN
 
-// peerPlan is one configured unicast peer after translation.
+// peerPlan is one configured unicast peer or server after translation.
 type peerPlan struct {
-	key     string // the engine's association key
-	address string // as configured: an IP literal or a domain name
+	key     string              // the engine's association key
+	mode    ntpengine.AssocMode // symmetric active for a peer, client for a server
+	address string              // as configured: an IP literal or a domain name
 	vpn     string
 	port    uint16
 	kind    rules.AddressKind
@@ -34,11 +35,45 @@ type peerPlan struct {
 // plan is a running configuration translated for the engine.
 type plan struct {
 	engine ntpengine.Config // only the peers that can run
-	peers  []peerPlan       // every configured peer, in key order
+	peers  []peerPlan       // every configured peer and server, in key order
 }
 
 // peerKey is the association key of a configured peer: its list keys.
 func peerKey(address, vpn string) string { return "peer " + address + " vpn " + vpn }
+
+// serverKey is the association key of a configured server: its list keys.
+// It differs from a peer's, so that changing an entry from peer to server
+// makes a new association (RFC 5905 §9.1: the mode is part of it).
+func serverKey(address, vpn string) string { return "server " + address + " vpn " + vpn }
+
+// configured is one entry of /ntp/unicast-peer or /ntp/unicast-server; both
+// lists have the same leaves, a server's entry seen as a peer's.
+type configured struct {
+	mode  ntpengine.AssocMode
+	key   func(address, vpn string) string
+	entry *gen.NtpagentNtp_Ntp_UnicastPeer
+}
+
+// configuredAssociations lists the peers (symmetric active, RFC 5905 mode 1)
+// and the servers (client, mode 3) of ntp.
+func configuredAssociations(ntp *gen.NtpagentNtp_Ntp) []configured {
+	out := make([]configured, 0, len(ntp.UnicastPeer)+len(ntp.UnicastServer))
+	for _, p := range ntp.UnicastPeer {
+		out = append(out, configured{ntpengine.AssocSymmetric, peerKey, p})
+	}
+	for _, s := range ntp.UnicastServer {
+		out = append(out, configured{ntpengine.AssocClient, serverKey, rules.ServerAsPeer(s)})
+	}
+	return out
+}
+
+// role is how messages name the remote host of an association of mode m.
+func role(m ntpengine.AssocMode) string {
+	if m == ntpengine.AssocClient {
+		return "server"
+	}
+	return "peer"
+}
 
 // keyModeName is the YANG enum name of a key mode (what rules.KeyBytes and
 // auth.ParseMode take).
@@ -120,13 +155,15 @@ func translate(root *gen.Device, base ntpengine.Config, resolved func(name, vpn 
 	cfg.Keys = keys
 
 	var out plan
-	for _, p := range ntp.UnicastPeer {
+	for _, c := range configuredAssociations(ntp) {
+		p := c.entry
 		vpn := p.GetVpnInstance()
 		if vpn == "" {
 			vpn = PublicVPN
 		}
 		pp := peerPlan{
-			key:     peerKey(p.GetAddress(), vpn),
+			key:     c.key(p.GetAddress(), vpn),
+			mode:    c.mode,
 			address: p.GetAddress(),
 			vpn:     vpn,
 			port:    p.GetPort(),
@@ -154,7 +191,7 @@ func translate(root *gen.Device, base ntpengine.Config, resolved func(name, vpn 
 		pp.cfg = ntpengine.PeerConfig{
 			Key:             pp.key,
 			VPN:             vpn,
-			Mode:            ntpengine.AssocSymmetric,
+			Mode:            c.mode,
 			Version:         int(p.GetVersion()),
 			MinPoll:         int8(p.GetMinpoll()),
 			MaxPoll:         int8(p.GetMaxpoll()),
@@ -196,8 +233,8 @@ func translate(root *gen.Device, base ntpengine.Config, resolved func(name, vpn 
 		out.peers = append(out.peers, pp)
 	}
 	sort.Slice(out.peers, func(i, j int) bool { return out.peers[i].key < out.peers[j].key })
-	// Two peers at the same (address, vpn-instance, port) would be one
-	// association on the wire; the first in key order runs.
+	// Two peers (or servers) at the same (address, vpn-instance, port) would
+	// be one association on the wire; the first in key order runs.
 	type where struct {
 		addr netip.AddrPort
 		vpn  string
@@ -210,10 +247,10 @@ func translate(root *gen.Device, base ntpengine.Config, resolved func(name, vpn 
 		}
 		w := where{pp.cfg.Address, pp.vpn}
 		if other, ok := first[w]; ok {
-			pp.blocked = fmt.Sprintf("%s is at %s in vpn-instance %s, the same address and port as the peer %s; only that one runs", pp.address, pp.cfg.Address, pp.vpn, other)
+			pp.blocked = fmt.Sprintf("%s is at %s in vpn-instance %s, the same address and port as the %s; only that one runs", pp.address, pp.cfg.Address, pp.vpn, other)
 			continue
 		}
-		first[w] = pp.address
+		first[w] = role(pp.mode) + " " + pp.address
 	}
 	for _, pp := range out.peers {
 		if pp.blocked == "" {

@@ -42,6 +42,11 @@ func TestTranslateCarriesEveryLeaf(t *testing.T) {
 	q.Iburst = ptr(true)
 	q.SourceInterface = ptr("eth7")
 	ntp.GetOrCreateUnicastPeer("peer.example", "_public_")
+	sv := ntp.GetOrCreateUnicastServer("198.18.0.9", "red")
+	sv.Port, sv.Version, sv.AuthenticationKeyid = ptr(uint16(1124)), ptr(uint8(3)), ptr(uint32(2))
+	sv.Minpoll, sv.Maxpoll, sv.Preferred, sv.Preempt = ptr(uint8(5)), ptr(uint8(7)), ptr(true), ptr(true)
+	sv.Iburst, sv.Burst, sv.SourceInterface = ptr(true), ptr(true), ptr("eth5")
+	ntp.GetOrCreateUnicastServer("fd00::9", "_public_")
 
 	pl := translate(root, ntpengine.Config{MaxEphemeral: 3}, noNames, kc)
 	c := pl.engine
@@ -60,12 +65,17 @@ func TestTranslateCarriesEveryLeaf(t *testing.T) {
 			Version: 3, KeyID: 1, MinPoll: 4, MaxPoll: 9, Prefer: true, Preempt: true, IBurst: true, Burst: true, SourceInterface: "eth9"},
 		{Key: "peer fd00::1 vpn blue", Address: netip.MustParseAddrPort("[fd00::1]:123"), VPN: "blue",
 			Version: 4, MinPoll: 6, MaxPoll: 10, IBurst: true, SourceInterface: "eth7"},
+		// Servers are client associations (RFC 5905 mode 3).
+		{Key: "server 198.18.0.9 vpn red", Address: netip.MustParseAddrPort("198.18.0.9:1124"), VPN: "red", Mode: ntpengine.AssocClient,
+			Version: 3, KeyID: 2, MinPoll: 5, MaxPoll: 7, Prefer: true, Preempt: true, IBurst: true, Burst: true, SourceInterface: "eth5"},
+		{Key: "server fd00::9 vpn _public_", Address: netip.MustParseAddrPort("[fd00::9]:123"), VPN: "_public_", Mode: ntpengine.AssocClient,
+			Version: 4, MinPoll: 6, MaxPoll: 10},
 	}
 	if !reflect.DeepEqual(c.Peers, want) {
 		t.Errorf("peers\n%+v\nwant\n%+v", c.Peers, want)
 	}
-	if len(pl.peers) != 3 {
-		t.Fatalf("%d planned peers, want 3", len(pl.peers))
+	if len(pl.peers) != 5 {
+		t.Fatalf("%d planned peers and servers, want 5", len(pl.peers))
 	}
 	for _, pp := range pl.peers {
 		if pp.address == "peer.example" && (pp.blocked != "resolving peer.example" || pp.kind != rules.Domain) {
@@ -185,5 +195,46 @@ func TestUnsyncReasonHasItsYANGEnum(t *testing.T) {
 	}
 	if _, ok := unsyncReason("no-such-reason"); ok {
 		t.Error("an unknown reason maps to an enum value")
+	}
+}
+
+// A server is planned as a client association under a key of its own: a
+// peer and a server of one address in two vpn-instances are two
+// associations, and an unresolved server name is planned, blocked, in
+// client mode (its session shows as a client's).
+func TestTranslateServersAreClientAssociations(t *testing.T) {
+	t.Parallel()
+	root := config(false, nil,
+		peer{address: "198.18.0.7"},
+		peer{address: "198.18.0.7", vpn: "blue", server: true, iburst: true},
+		peer{address: "time.example", server: true})
+	pl := translate(root, ntpengine.Config{}, noNames, nil)
+	if len(pl.engine.Peers) != 2 {
+		t.Fatalf("engine associations %+v, want the peer and the resolved server", pl.engine.Peers)
+	}
+	byKey := map[string]ntpengine.PeerConfig{}
+	for _, p := range pl.engine.Peers {
+		byKey[p.Key] = p
+	}
+	if p, ok := byKey["peer 198.18.0.7 vpn _public_"]; !ok || p.Mode != ntpengine.AssocSymmetric {
+		t.Errorf("the peer: %+v", p)
+	}
+	if s, ok := byKey["server 198.18.0.7 vpn blue"]; !ok || s.Mode != ntpengine.AssocClient || !s.IBurst || s.VPN != "blue" {
+		t.Errorf("the server: %+v", s)
+	}
+	var found bool
+	for _, pp := range pl.peers {
+		if pp.address == "time.example" {
+			found = true
+			if pp.mode != ntpengine.AssocClient || pp.key != "server time.example vpn _public_" || pp.blocked == "" {
+				t.Errorf("unresolved server: %+v", pp)
+			}
+		}
+	}
+	if !found {
+		t.Error("the unresolved server is not planned")
+	}
+	if err := pl.engine.Validate(); err != nil {
+		t.Errorf("the translated configuration does not validate: %v", err)
 	}
 }
