@@ -212,3 +212,27 @@ func TestFirstConfirmedCommitRollsBackToEmpty(t *testing.T) {
 		t.Fatalf("running %v", got)
 	}
 }
+
+// An error about an argument names the argument (rpcerror.Error.Param) and
+// carries no protocol path: the protocol layer renders where it was.
+func TestArgumentErrorsNameTheArgument(t *testing.T) {
+	s := openStore(t, "", nil)
+	mustEdit(t, s, alice, Candidate, setPeer("10.0.0.1", 6))
+	check := func(what string, err error, param string) {
+		t.Helper()
+		e := rpcerror.All(err)
+		if len(e) != 1 || e[0].Tag != rpcerror.TagInvalidValue || e[0].Param != param || e[0].Path != "" {
+			t.Errorf("%s: %#v; want invalid-value about %s without a path", what, e, param)
+		}
+	}
+	_, err := s.Commit(alice, CommitOptions{PersistID: "none"})
+	check("RFC6241-8.4.5.1 commit with the persist-id of no pending commit", err, "persist-id")
+	_, err = s.Commit(alice, CommitOptions{Confirmed: true, Timeout: -time.Second})
+	check("commit with a negative confirm-timeout", err, "confirm-timeout")
+	_, err = s.Rollback(alice, 99, "")
+	check("rollback to a commit not in the history", err, "commit-id")
+	mustCommit(t, s, alice, CommitOptions{Confirmed: true, Persist: "tok"})
+	check("RFC6241-8.4.5.2 cancel-commit with another persist-id", s.CancelCommit(bob, "other"), "persist-id")
+	check("an unknown test option", s.Edit(alice, Candidate, EditOptions{TestOption: TestOption(9)}, setPeer("10.0.0.2", 4)), "test-option")
+	check("an unknown error option", s.Edit(alice, Candidate, EditOptions{ErrorOption: ErrorOption(9)}, setPeer("10.0.0.2", 4)), "error-option")
+}

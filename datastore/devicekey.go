@@ -99,7 +99,7 @@ func (s *Store) upgradeKeys() error {
 	if _, err := s.commitTree(Session{User: "system", Origin: OriginSystem}, next, "keys sealed with the device key", OriginSystem, nil); err != nil {
 		return err
 	}
-	s.candidate = s.running
+	s.setCandidateTree(s.running)
 	s.runValid = rules.Validate(s.running, s.ruleOptions()...) == nil
 	return nil
 }

@@ -22,19 +22,20 @@ func TestEditErrorOption(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name      string
-		option    string
+		option    ErrorOption
+		codec     xmlcodec.ErrorOption
 		wantPeers map[string]uint8
 	}{
-		{"§7.2 stop-on-error: abort at the first error, nothing changes", StopOnError, map[string]uint8{"10.0.0.1": 6}},
-		{"§7.2 default is stop-on-error", "", map[string]uint8{"10.0.0.1": 6}},
-		{"§7.2 rollback-on-error: the target is restored", RollbackOnError, map[string]uint8{"10.0.0.1": 6}},
-		{"§7.2 continue-on-error: the rest is applied and the error is reported", ContinueOnError, map[string]uint8{"10.0.0.1": 6, "10.0.0.2": 5}},
+		{"§7.2 stop-on-error: abort at the first error, nothing changes", StopOnError, xmlcodec.StopOnError, map[string]uint8{"10.0.0.1": 6}},
+		{"§7.2 default is stop-on-error", EditOptions{}.ErrorOption, xmlcodec.StopOnError, map[string]uint8{"10.0.0.1": 6}},
+		{"§7.2 rollback-on-error: the target is restored", RollbackOnError, xmlcodec.RollbackOnError, map[string]uint8{"10.0.0.1": 6}},
+		{"§7.2 continue-on-error: the rest is applied and the error is reported", ContinueOnError, xmlcodec.ContinueOnError, map[string]uint8{"10.0.0.1": 6, "10.0.0.2": 5}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := openStore(t, "", nil)
 			mustEdit(t, s, alice, Candidate, setPeer("10.0.0.1", 6))
 			err := s.Edit(alice, Candidate, EditOptions{ErrorOption: tc.option}, func(root *gen.Device) error {
-				return tree.Apply(root, xmlcodec.OpMerge, tc.option)
+				return tree.Apply(root, xmlcodec.OpMerge, tc.codec)
 			})
 			if tagOf(err) != rpcerror.TagDataExists {
 				t.Fatalf("error %v; want data-exists", err)
@@ -88,7 +89,7 @@ func TestEditContinueOnErrorStillValidates(t *testing.T) {
 		t.Error("a panicking edit changed running")
 	}
 
-	err = s.Edit(alice, Candidate, EditOptions{ErrorOption: "ignore-errors"}, setPeer("10.0.0.1", 5))
+	err = s.Edit(alice, Candidate, EditOptions{ErrorOption: ErrorOption(9)}, setPeer("10.0.0.1", 5))
 	var e *rpcerror.Error
 	if !errors.As(err, &e) || e.Tag != rpcerror.TagInvalidValue || s.CandidateModified() {
 		t.Errorf("unknown error-option: %v; want invalid-value and no change", err)

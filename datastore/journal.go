@@ -33,7 +33,7 @@ type record struct {
 	User   string          `json:"user,omitempty"`
 	Time   time.Time       `json:"time"`
 	Label  string          `json:"label,omitempty"`
-	Origin string          `json:"origin"`
+	Origin Origin          `json:"origin"`
 	Full   bool            `json:"full,omitempty"`
 	Top    bool            `json:"top,omitempty"` // Set carries /system, /ntp/unsync and /ntp/authentication/enable
 	Set    json.RawMessage `json:"set,omitempty"`

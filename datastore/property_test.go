@@ -81,7 +81,16 @@ func TestStoreAgreesWithModel(t *testing.T) {
 		defer func() { s.Close() }()
 		m := &refModel{cand: map[string]uint8{}, run: map[string]uint8{}}
 		sess := Session{ID: 1, User: "prop", Origin: OriginCLI}
+		// The rule every cache relies on: one generation names one tree.
+		trees := map[Generation]*gen.Device{}
 		check := func(what string) {
+			for _, ds := range []Name{Candidate, Running} {
+				t, g := s.Shared(ds)
+				if seen, ok := trees[g]; ok && seen != t {
+					rt.Fatalf("after %s: %s's generation %d names two trees", what, ds, g)
+				}
+				trees[g] = t
+			}
 			if got := peerSet(s.Snapshot(Candidate)); !maps.Equal(got, m.cand) {
 				rt.Fatalf("after %s: candidate %v, model %v", what, got, m.cand)
 			}
@@ -101,7 +110,7 @@ func TestStoreAgreesWithModel(t *testing.T) {
 				}
 			}
 		}
-		edit := func(ds Name, opt string, addr string, minpoll uint8, del bool) {
+		edit := func(ds Name, opt TestOption, addr string, minpoll uint8, del bool) {
 			f := setPeer(addr, minpoll)
 			if del {
 				f = delPeer(addr)
@@ -119,7 +128,7 @@ func TestStoreAgreesWithModel(t *testing.T) {
 			}
 			wantOK := validModel(next) || (opt == SetOnly && ds == Candidate)
 			if (err == nil) != wantOK {
-				rt.Fatalf("edit %s %s %s %d del=%v: err %v, model expects ok=%v", ds, opt, addr, minpoll, del, err, wantOK)
+				rt.Fatalf("edit %s %d %s %d del=%v: err %v, model expects ok=%v", ds, opt, addr, minpoll, del, err, wantOK)
 			}
 			if err != nil {
 				if len(rpcerror.All(err)) == 0 {
@@ -138,12 +147,12 @@ func TestStoreAgreesWithModel(t *testing.T) {
 		}
 		rt.Repeat(map[string]func(*rapid.T){
 			"editCandidate": func(rt *rapid.T) {
-				edit(Candidate, rapid.SampledFrom([]string{"", TestThenSet, SetOnly, TestOnly}).Draw(rt, "opt"),
+				edit(Candidate, rapid.SampledFrom([]TestOption{TestThenSet, SetOnly, TestOnly}).Draw(rt, "opt"),
 					rapid.SampledFrom(addrs).Draw(rt, "addr"), rapid.Uint8Range(3, 12).Draw(rt, "minpoll"), rapid.Bool().Draw(rt, "del"))
 				check("editCandidate")
 			},
 			"editRunning": func(rt *rapid.T) {
-				edit(Running, rapid.SampledFrom([]string{"", SetOnly}).Draw(rt, "opt"),
+				edit(Running, rapid.SampledFrom([]TestOption{TestThenSet, SetOnly}).Draw(rt, "opt"),
 					rapid.SampledFrom(addrs).Draw(rt, "addr"), rapid.Uint8Range(3, 11).Draw(rt, "minpoll"), rapid.Bool().Draw(rt, "del"))
 				check("editRunning")
 			},
@@ -192,6 +201,7 @@ func TestStoreAgreesWithModel(t *testing.T) {
 					rt.Fatal(err)
 				}
 				s = open()
+				clear(trees) // generations belong to one Store
 				m.cand = maps.Clone(m.run)
 				check("restart")
 			},

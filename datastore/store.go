@@ -31,20 +31,25 @@ const (
 
 // Session is who asks: the session id (unique across NETCONF and CLI
 // sessions, allocated by the SSH server), the user and the origin
-// ("netconf", "cli" or "system").
+// (OriginNETCONF, OriginCLI or OriginSystem).
 type Session struct {
 	ID     uint32
 	User   string
-	Origin string
+	Origin Origin
 }
 
-// Commit origins, the enum of /ntps:commit-history/commit/origin.
+// Origin says where a commit came from: the enum of
+// /ntps:commit-history/commit/origin, whose names are its values.
+type Origin string
+
+// The commit origins. A session's origin is one of the first two or
+// OriginSystem (the zero value counts as OriginSystem).
 const (
-	OriginNETCONF                 = "netconf"
-	OriginCLI                     = "cli"
-	OriginRollback                = "rollback"
-	OriginConfirmedCommitRollback = "confirmed-commit-rollback"
-	OriginSystem                  = "system"
+	OriginNETCONF                 Origin = "netconf"
+	OriginCLI                     Origin = "cli"
+	OriginRollback                Origin = "rollback"
+	OriginConfirmedCommitRollback Origin = "confirmed-commit-rollback"
+	OriginSystem                  Origin = "system"
 )
 
 // Options configure Open.
@@ -68,33 +73,38 @@ type Options struct {
 	Recover bool
 }
 
-// EditOptions are the options of an edit (RFC 6241 §7.2).
+// EditOptions are the options of an edit (RFC 6241 §7.2). The zero value
+// is test-then-set and stop-on-error.
 type EditOptions struct {
-	// TestOption is "test-then-set" (the default when empty), "set" or
-	// "test-only" (RFC 6241 §8.6.4).
-	TestOption string
-	// ErrorOption is "stop-on-error" (the default when empty),
-	// "rollback-on-error" or "continue-on-error" (RFC 6241 §7.2). With the
-	// first two a failing apply changes nothing. With continue-on-error
-	// the parts of the edit that apply are kept: when apply returns an
-	// rpc-error (the failures it recorded, having applied the rest), the
-	// result is validated and stored like any edit and Edit returns those
-	// errors. A panic in apply always changes nothing.
-	ErrorOption string
+	TestOption  TestOption
+	ErrorOption ErrorOption
 }
 
-// The error-option values of RFC 6241 §7.2.
+// TestOption says whether an edit is validated and kept (RFC 6241 §7.2,
+// §8.6.4 test-option). A protocol parses its own spelling into it.
+type TestOption uint8
+
+// The test options; the zero value is TestThenSet.
 const (
-	StopOnError     = "stop-on-error"
-	ContinueOnError = "continue-on-error"
-	RollbackOnError = "rollback-on-error"
+	TestThenSet TestOption = iota // validate, keep only if valid
+	SetOnly                       // keep without validating (the candidate only: running is always validated)
+	TestOnly                      // validate, keep nothing
 )
 
-// The test-option values of RFC 6241 §7.2 / §8.6.4.
+// ErrorOption says what a failing part of an edit does to the rest (RFC
+// 6241 §7.2 error-option). With StopOnError and RollbackOnError a failing
+// apply changes nothing. With ContinueOnError the parts of the edit that
+// apply are kept: when apply returns an rpc-error (the failures it
+// recorded, having applied the rest), the result is validated and stored
+// like any edit and Edit returns those errors. A panic in apply always
+// changes nothing.
+type ErrorOption uint8
+
+// The error options; the zero value is StopOnError.
 const (
-	TestThenSet = "test-then-set"
-	SetOnly     = "set"
-	TestOnly    = "test-only"
+	StopOnError ErrorOption = iota
+	RollbackOnError
+	ContinueOnError
 )
 
 // CommitOptions are the parameters of <commit> (RFC 6241 §8.3, §8.4.5.1).
@@ -120,7 +130,7 @@ type CommitInfo struct {
 	User   string
 	Time   time.Time
 	Label  string
-	Origin string
+	Origin Origin
 }
 
 // LockInfo describes a held lock (for ietf-netconf-monitoring, RFC 6022).
@@ -177,25 +187,61 @@ type Store struct {
 	recover  bool
 	keys     *rules.KeyCipher // seals key values (device-key)
 
-	mu         sync.Mutex
-	closed     bool
-	running    *gen.Device // never changed once stored
-	candidate  *gen.Device // never changed once stored
-	modifiedBy map[uint32]bool
-	locks      map[Name]LockInfo
-	history    []commit // oldest first
-	lastID     uint32
-	pending    *pending
-	timerGen   uint64
-	runValid   bool
-	// validCand is the candidate last found valid against validRun: a commit
-	// of that candidate onto that running needs no second validation.
-	validCand, validRun *gen.Device
+	mu     sync.Mutex
+	closed bool
+	// broken, when set, is why the store takes no more changes: its
+	// journal could not be reopened after a failed compaction. Reads still
+	// work and Close still releases the folder.
+	broken    *rpcerror.Error
+	running   *gen.Device // never changed once stored; set with setRunning
+	candidate *gen.Device // never changed once stored; set with setCandidateTree
+	// runGen and candGen are the generations of running's and the
+	// candidate's trees (equal when they are the same tree); lastGen is
+	// the last one given out.
+	runGen, candGen, lastGen Generation
+	modifiedBy               map[uint32]bool
+	locks                    map[Name]LockInfo
+	history                  []commit // oldest first
+	lastID                   uint32
+	pending                  *pending
+	timerGen                 uint64
+	runValid                 bool
+	// validCand is the generation of the candidate last found valid
+	// against running at generation validRun: a commit of that candidate
+	// onto that running needs no second validation.
+	validCand, validRun Generation
 	candDiff            *diffMemo
 	compacting          chan struct{} // closed when the running compaction ends
 	j                   *journal
 	dirLock             *os.File // flock'ed while the store is open
 	subs                map[*subscriber]struct{}
+}
+
+// Generation identifies the content of a datastore within one Store: every
+// change of a datastore's tree gives it a new, larger generation, and two
+// datastores holding the same stored tree (a candidate without uncommitted
+// changes and running) have the same one. A cache of anything computed
+// from a stored tree keys on its generation.
+type Generation uint64
+
+// setRunning stores t as running, under a new generation.
+func (s *Store) setRunning(t *gen.Device) {
+	s.running = t
+	s.lastGen++
+	s.runGen = s.lastGen
+}
+
+// setCandidateTree stores t as the candidate: running's generation when t
+// is running's tree, else a new one unless t is the candidate already.
+func (s *Store) setCandidateTree(t *gen.Device) {
+	switch {
+	case t == s.running:
+		s.candGen = s.runGen
+	case t != s.candidate:
+		s.lastGen++
+		s.candGen = s.lastGen
+	}
+	s.candidate = t
 }
 
 // Open loads the datastores from opts.Dir: running is the last commit of the
@@ -259,7 +305,8 @@ func (s *Store) load() error {
 	err := s.loadOnce()
 	var d *DamageError
 	if errors.As(err, &d) && s.recover {
-		s.history, s.running, s.lastID = nil, nil, 0
+		s.history, s.lastID = nil, 0
+		s.setRunning(nil)
 		s.j.close()
 		s.j = nil
 		if err := s.recoverFrom(d); err != nil {
@@ -282,12 +329,12 @@ func (s *Store) loadOnce() error {
 		return s.damage(journalName, -1, "the journal is missing, but this folder held one", nil, 0)
 	case errors.Is(err, os.ErrNotExist):
 		// First start: running.json, if any, is a configuration made by hand.
-		s.running = &gen.Device{}
+		s.setRunning(&gen.Device{})
 		if snapErr != nil {
 			return fmt.Errorf("%s: %w", runningName, snapErr)
 		}
 		if snap != nil {
-			s.candidate = s.running
+			s.setCandidateTree(s.running)
 			// Keys of a hand-made file are sealed before the first
 			// record is written: the journal never holds them otherwise.
 			snap, _ = s.upgradeTree(snap)
@@ -311,7 +358,7 @@ func (s *Store) loadOnce() error {
 			return err
 		}
 	}
-	s.candidate = s.running
+	s.setCandidateTree(s.running)
 	if err := rules.Validate(s.running, s.ruleOptions()...); err != nil {
 		s.log.Warn("running configuration does not validate", "err", err)
 	} else {
@@ -338,7 +385,7 @@ func (s *Store) loadOnce() error {
 		if err := atomicfile.Remove(filepath.Join(s.dir, confirmName)); err != nil {
 			return err
 		}
-		s.candidate = s.running
+		s.setCandidateTree(s.running)
 		s.runValid = rules.Validate(s.running, s.ruleOptions()...) == nil
 	}
 	s.pruneHistory()
@@ -391,7 +438,7 @@ func (s *Store) replay(jr journalRead, snap *gen.Device) error {
 	if !matched {
 		return s.damage(runningName, -1, fmt.Sprintf("the snapshot is of a commit the journal (commits %d to %d) does not hold: journal records are missing", recs[0].ID, recs[len(recs)-1].ID), recs, jr.size)
 	}
-	s.running = prev
+	s.setRunning(prev)
 	s.lastID = recs[len(recs)-1].ID
 	if jr.torn > 0 {
 		s.log.Warn("journal: cutting off a torn tail, an append a crash cut short that was never acknowledged",
@@ -454,6 +501,8 @@ func (s *Store) Close() error {
 	var err error
 	if s.j != nil {
 		err = s.writeRunningJSON()
+	} else if s.broken != nil {
+		err = s.broken
 	}
 	if cerr := s.j.close(); err == nil {
 		err = cerr
@@ -476,6 +525,28 @@ func errClosed() error {
 	return rpcerror.New(rpcerror.TagOperationFailed, "", "The configuration datastore is closed.")
 }
 
+// writable returns why the store takes no changes, or nil: it is closed,
+// or broken (see compact).
+func (s *Store) writable() error {
+	if s.closed {
+		return errClosed()
+	}
+	if s.broken != nil {
+		return s.broken
+	}
+	return nil
+}
+
+// breakStore makes every later change fail with cause: the journal is no
+// longer open, and a commit must never start a new one in its place.
+func (s *Store) breakStore(cause error) {
+	s.j = nil
+	s.broken = &rpcerror.Error{Type: rpcerror.TypeApplication, Tag: rpcerror.TagOperationFailed,
+		Message: fmt.Sprintf("The configuration datastore takes no more changes: its journal could not be reopened after a failed compaction (%v). Restart the daemon.", cause),
+		Err:     cause}
+	s.log.Error("journal cannot be reopened; the store takes no more changes", "err", cause)
+}
+
 // Snapshot returns a deep copy of the configuration in ds (config only).
 func (s *Store) Snapshot(ds Name) *gen.Device {
 	s.mu.Lock()
@@ -488,17 +559,18 @@ func (s *Store) Snapshot(ds Name) *gen.Device {
 }
 
 // Shared returns the stored configuration tree of ds itself, without the
-// copy Snapshot makes (which costs ~0.2–0.4 ms for 1,000 peers): for
-// encoders that only read, such as get-config. Stored trees are never
-// changed by the store; the caller must never change this one either (not
-// even PopulateDefaults: take a Snapshot for with-defaults report-all).
-func (s *Store) Shared(ds Name) *gen.Device {
+// copy Snapshot makes (which costs ~0.2–0.4 ms for 1,000 peers), and its
+// generation: for encoders that only read, such as get-config, and for
+// caches of what they compute (keyed on the generation). The tree is
+// read-only: stored trees are never changed, by the store or by a reader
+// (take a Snapshot to change a copy, e.g. to populate defaults).
+func (s *Store) Shared(ds Name) (*gen.Device, Generation) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if ds == Candidate {
-		return s.candidate
+		return s.candidate, s.candGen
 	}
-	return s.running
+	return s.running, s.runGen
 }
 
 func checkName(ds Name) error {
@@ -556,14 +628,14 @@ func (s *Store) validateNext(next *gen.Device, d entryDiff) error {
 
 // runningDiff is diffEntries(s.running, t), remembered for the candidate.
 func (s *Store) runningDiff(t *gen.Device) entryDiff {
-	if m := s.candDiff; m != nil && m.cand == t && m.run == s.running {
+	if m := s.candDiff; m != nil && t == s.candidate && m.cand == s.candGen && m.run == s.runGen {
 		return m.d
 	}
 	return diffEntries(s.running, t)
 }
 
 type diffMemo struct {
-	cand, run *gen.Device
+	cand, run Generation
 	d         entryDiff
 }
 
@@ -579,22 +651,18 @@ func (s *Store) Edit(sess Session, target Name, opt EditOptions, apply func(root
 	if err := checkName(target); err != nil {
 		return err
 	}
-	switch opt.TestOption {
-	case "", TestThenSet, SetOnly, TestOnly:
-	default:
-		return &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagInvalidValue, Path: "/nc:rpc/nc:edit-config/nc:test-option",
-			Message: fmt.Sprintf("The test-option %q is not one of test-then-set, set, test-only.", opt.TestOption)}
+	if opt.TestOption > TestOnly {
+		return &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagInvalidValue, Param: "test-option",
+			Message: fmt.Sprintf("The test option %d is not one of test-then-set, set, test-only.", opt.TestOption)}
 	}
-	switch opt.ErrorOption {
-	case "", StopOnError, RollbackOnError, ContinueOnError:
-	default:
-		return &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagInvalidValue, Path: "/nc:rpc/nc:edit-config/nc:error-option",
-			Message: fmt.Sprintf("The error-option %q is not one of stop-on-error, continue-on-error, rollback-on-error.", opt.ErrorOption)}
+	if opt.ErrorOption > ContinueOnError {
+		return &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagInvalidValue, Param: "error-option",
+			Message: fmt.Sprintf("The error option %d is not one of stop-on-error, continue-on-error, rollback-on-error.", opt.ErrorOption)}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return errClosed()
+	if err := s.writable(); err != nil {
+		return err
 	}
 	if err := s.lockedByOther(sess, target); err != nil {
 		return err
@@ -642,7 +710,7 @@ func (s *Store) Edit(sess Session, target Name, opt EditOptions, apply func(root
 	}
 	s.setCandidate(sess, work, d)
 	if validated {
-		s.validCand, s.validRun = s.candidate, s.running
+		s.validCand, s.validRun = s.candGen, s.runGen
 	}
 	return applyErr
 }
@@ -673,7 +741,7 @@ func runApply(apply func(*gen.Device) error, work *gen.Device) (panicked bool, e
 	return false, apply(work)
 }
 
-func sessionOrigin(sess Session) string {
+func sessionOrigin(sess Session) Origin {
 	switch sess.Origin {
 	case OriginNETCONF, OriginCLI, OriginSystem:
 		return sess.Origin
@@ -688,14 +756,14 @@ func sessionOrigin(sess Session) string {
 // that made them are tracked for the lock rule of RFC 6241 §7.5.
 // d is diffEntries(s.running, t).
 func (s *Store) setCandidate(sess Session, t *gen.Device, d entryDiff) {
-	s.candidate = t
 	if d.empty() {
-		s.candidate = s.running
+		s.setCandidateTree(s.running)
 		clear(s.modifiedBy)
 		return
 	}
+	s.setCandidateTree(t)
 	s.modifiedBy[sess.ID] = true
-	s.candDiff = &diffMemo{cand: t, run: s.running, d: d}
+	s.candDiff = &diffMemo{cand: s.candGen, run: s.runGen, d: d}
 }
 
 // Validate validates the content of source (RFC 6241 §8.6).
@@ -728,7 +796,10 @@ func (s *Store) ValidateTree(root *gen.Device) error {
 // journal record, the history, the candidate (when it has no uncommitted
 // changes it follows running) and the subscribers. Called with s.mu held.
 // d is diffEntries(s.running, t) when the caller knows it, or nil.
-func (s *Store) commitTree(sess Session, t *gen.Device, label, origin string, d *entryDiff) (CommitInfo, error) {
+func (s *Store) commitTree(sess Session, t *gen.Device, label string, origin Origin, d *entryDiff) (CommitInfo, error) {
+	if err := s.writable(); err != nil {
+		return CommitInfo{}, err
+	}
 	if s.lastID == ^uint32(0) {
 		return CommitInfo{}, rpcerror.New(rpcerror.TagOperationFailed, "", "The commit identifiers are exhausted.")
 	}
@@ -747,14 +818,14 @@ func (s *Store) commitTree(sess Session, t *gen.Device, label, origin string, d 
 		return CommitInfo{}, err
 	}
 	s.lastID = ci.ID
-	s.running = t
+	s.setRunning(t)
 	s.runValid = true // callers commit validated trees, or recompute this
 	s.history = append(s.history, commit{info: ci, tree: t, line: line})
 	s.pruneHistory()
 	if s.candidate == old {
-		s.candidate = t
+		s.setCandidateTree(t)
 	} else if s.candidate == t || equalTree(s.candidate, t) {
-		s.candidate = t
+		s.setCandidateTree(t)
 		clear(s.modifiedBy)
 	}
 	s.notify(Change{Old: old, New: t, Commit: ci, SessionID: sess.ID, Datastore: Running})
@@ -876,7 +947,7 @@ func (s *Store) compact(base commit, running *gen.Device) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed || s.j == nil {
+	if s.closed || s.broken != nil || s.j == nil {
 		return nil
 	}
 	lines := [][]byte{line}
@@ -897,14 +968,25 @@ func (s *Store) compact(base commit, running *gen.Device) error {
 		return err
 	}
 	old := s.j
+	oldFile, statErr := old.f.Stat()
 	old.close()
 	j, err := writeJournal(s.dir, lines)
 	if err != nil {
-		// The rename did not happen: reopen the old journal.
-		if s.j, err = openJournalAppend(s.dir, old.size, old.records); err != nil {
-			s.j = nil
-			s.closed = true
-			s.log.Error("journal cannot be reopened; the store is closed", "err", err)
+		// Reopen the old journal if it is still the one in place (the
+		// rename did not happen); else nothing is certain of the file.
+		cur, serr := os.Stat(filepath.Join(s.dir, journalName))
+		switch {
+		case statErr != nil:
+			s.breakStore(statErr)
+		case serr != nil:
+			s.breakStore(serr)
+		case !os.SameFile(oldFile, cur):
+			s.breakStore(fmt.Errorf("the compacted journal replaced the old one, then failed: %w", err))
+		default:
+			var rerr error
+			if s.j, rerr = openJournalAppend(s.dir, old.size, old.records); rerr != nil {
+				s.breakStore(rerr)
+			}
 		}
 		return err
 	}
@@ -920,8 +1002,8 @@ func (s *Store) compact(base commit, running *gen.Device) error {
 func (s *Store) Commit(sess Session, opt CommitOptions) (CommitInfo, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return CommitInfo{}, errClosed()
+	if err := s.writable(); err != nil {
+		return CommitInfo{}, err
 	}
 	if err := s.lockedByOther(sess, Running); err != nil {
 		return CommitInfo{}, err
@@ -933,7 +1015,7 @@ func (s *Store) Commit(sess Session, opt CommitOptions) (CommitInfo, error) {
 	switch {
 	case opt.PersistID != "" && (p == nil || p.Persist != opt.PersistID):
 		// RFC 6241 §8.4.5.1: persist-id must name the pending commit's persist.
-		return CommitInfo{}, &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagInvalidValue, Path: "/nc:rpc/nc:commit/nc:persist-id",
+		return CommitInfo{}, &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagInvalidValue, Param: "persist-id",
 			Message: "No confirmed commit with this persist-id is pending."}
 	case p != nil && opt.PersistID == "" && p.Persist != "":
 		return CommitInfo{}, rpcerror.New(rpcerror.TagInUse, "", "A persistent confirmed commit is pending: give its persist-id to confirm or extend it.")
@@ -945,11 +1027,11 @@ func (s *Store) Commit(sess Session, opt CommitOptions) (CommitInfo, error) {
 		timeout = DefaultConfirmTimeout
 	}
 	if timeout < 0 {
-		return CommitInfo{}, &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagInvalidValue, Path: "/nc:rpc/nc:commit/nc:confirm-timeout",
+		return CommitInfo{}, &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagInvalidValue, Param: "confirm-timeout",
 			Message: "The confirm-timeout must be positive."}
 	}
 	d := s.runningDiff(s.candidate)
-	if s.candidate != s.validCand || s.running != s.validRun {
+	if s.candGen != s.validCand || s.runGen != s.validRun {
 		if err := s.validateNext(s.candidate, d); err != nil {
 			return CommitInfo{}, err
 		}
@@ -1007,13 +1089,13 @@ func (s *Store) Commit(sess Session, opt CommitOptions) (CommitInfo, error) {
 // the last commit and writes nothing.
 func (s *Store) commitCandidate(sess Session, label string, d entryDiff) (CommitInfo, error) {
 	if s.candidate == s.running || d.empty() {
-		s.candidate = s.running
+		s.setCandidateTree(s.running)
 		clear(s.modifiedBy)
 		return s.lastInfo(), nil
 	}
 	ci, err := s.commitTree(sess, s.candidate, label, sessionOrigin(sess), &d)
 	if err == nil {
-		s.candidate = s.running
+		s.setCandidateTree(s.running)
 		clear(s.modifiedBy)
 	}
 	return ci, err
@@ -1066,15 +1148,15 @@ func (s *Store) rollbackPending(sess Session) error {
 func (s *Store) CancelCommit(sess Session, persistID string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return errClosed()
+	if err := s.writable(); err != nil {
+		return err
 	}
 	p := s.pending
 	switch {
 	case p == nil:
 		return rpcerror.New(rpcerror.TagOperationFailed, "", "No confirmed commit is pending.")
 	case persistID != "" && persistID != p.Persist:
-		return &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagInvalidValue, Path: "/nc:rpc/nc:cancel-commit/nc:persist-id",
+		return &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagInvalidValue, Param: "persist-id",
 			Message: "No confirmed commit with this persist-id is pending."}
 	case persistID == "" && p.Persist != "":
 		return rpcerror.New(rpcerror.TagInUse, "", "A persistent confirmed commit is pending: give its persist-id to cancel it.")
@@ -1102,13 +1184,13 @@ func (s *Store) ConfirmedCommitPending() (PendingConfirm, bool) {
 func (s *Store) Discard(sess Session) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return errClosed()
+	if err := s.writable(); err != nil {
+		return err
 	}
 	if err := s.lockedByOther(sess, Candidate); err != nil {
 		return err
 	}
-	s.candidate = s.running
+	s.setCandidateTree(s.running)
 	clear(s.modifiedBy)
 	return nil
 }
@@ -1134,8 +1216,8 @@ func (s *Store) Copy(sess Session, target Name, src Name, inline *gen.Device) er
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return errClosed()
+	if err := s.writable(); err != nil {
+		return err
 	}
 	if err := s.lockedByOther(sess, target); err != nil {
 		return err
@@ -1161,7 +1243,7 @@ func (s *Store) Copy(sess Session, target Name, src Name, inline *gen.Device) er
 	}
 	if target == Candidate {
 		s.setCandidate(sess, t, d)
-		s.validCand, s.validRun = s.candidate, s.running
+		s.validCand, s.validRun = s.candGen, s.runGen
 		return nil
 	}
 	if d.empty() {
@@ -1184,8 +1266,8 @@ func (s *Store) Delete(sess Session, target Name) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return errClosed()
+	if err := s.writable(); err != nil {
+		return err
 	}
 	if err := s.lockedByOther(sess, target); err != nil {
 		return err
@@ -1204,8 +1286,8 @@ func (s *Store) Lock(sess Session, ds Name) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return errClosed()
+	if err := s.writable(); err != nil {
+		return err
 	}
 	if l, ok := s.locks[ds]; ok {
 		return lockDenied(l.SessionID, "The %s datastore is already locked by session %d.", ds, l.SessionID)
@@ -1230,8 +1312,8 @@ func (s *Store) Unlock(sess Session, ds Name) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return errClosed()
+	if err := s.writable(); err != nil {
+		return err
 	}
 	l, ok := s.locks[ds]
 	if !ok {
@@ -1247,7 +1329,7 @@ func (s *Store) Unlock(sess Session, ds Name) error {
 func (s *Store) release(ds Name) {
 	delete(s.locks, ds)
 	if ds == Candidate {
-		s.candidate = s.running
+		s.setCandidateTree(s.running)
 		clear(s.modifiedBy)
 	}
 }
@@ -1319,8 +1401,8 @@ func (s *Store) History() []CommitInfo {
 func (s *Store) Rollback(sess Session, id uint32, label string) (CommitInfo, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return CommitInfo{}, errClosed()
+	if err := s.writable(); err != nil {
+		return CommitInfo{}, err
 	}
 	if err := s.lockedByOther(sess, Running); err != nil {
 		return CommitInfo{}, err
@@ -1337,7 +1419,9 @@ func (s *Store) Rollback(sess Session, id uint32, label string) (CommitInfo, err
 		}
 	}
 	if t == nil {
-		return CommitInfo{}, rpcerror.New(rpcerror.TagInvalidValue, "/ntps:rollback-to-commit/ntps:commit-id", "Commit %d is not in the commit history.", id)
+		e := rpcerror.New(rpcerror.TagInvalidValue, "", "Commit %d is not in the commit history.", id)
+		e.Param = "commit-id"
+		return CommitInfo{}, e
 	}
 	d := diffEntries(s.running, t)
 	if err := s.validateNext(t, d); err != nil {

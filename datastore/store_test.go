@@ -118,7 +118,7 @@ func TestOperations(t *testing.T) {
 			mustEdit(t, s, alice, Candidate, setPeer("10.0.0.2", 4)) // the store still works
 		}},
 		{"RFC6241-7.2 an unknown test-option is invalid-value", func(t *testing.T, s *Store) {
-			err := s.Edit(alice, Candidate, EditOptions{TestOption: "maybe"}, setPeer("10.0.0.2", 4))
+			err := s.Edit(alice, Candidate, EditOptions{TestOption: TestOption(9)}, setPeer("10.0.0.2", 4))
 			if tagOf(err) != rpcerror.TagInvalidValue {
 				t.Fatalf("err %v", err)
 			}
@@ -218,13 +218,17 @@ func TestOperations(t *testing.T) {
 			}
 		}},
 		{"RFC6241-7.1 get-config reads: Shared is the stored tree, Snapshot an equal copy, neither changes with later edits", func(t *testing.T, s *Store) {
-			shared, snap := s.Shared(Running), s.Snapshot(Running)
+			shared, g := s.Shared(Running)
+			snap := s.Snapshot(Running)
 			if !equalTree(shared, snap) || shared == snap {
 				t.Fatal("Shared and Snapshot differ")
 			}
 			mustEdit(t, s, alice, Running, setPeer("10.0.0.1", 7))
 			if peerSet(shared)["10.0.0.1"] != 6 || peerSet(snap)["10.0.0.1"] != 6 {
 				t.Error("an edit changed a tree handed out before it")
+			}
+			if _, g2 := s.Shared(Running); g2 <= g {
+				t.Errorf("running's generation %d after an edit, %d before", g2, g)
 			}
 		}},
 		{"RFC6241-8.3.4.1 commit makes running the candidate and records the commit", func(t *testing.T, s *Store) {

@@ -24,7 +24,8 @@ func setUserPassword(name, password string) func(*gen.Device) error {
 
 func storedPassword(t *testing.T, s *Store, ds Name, name string) string {
 	t.Helper()
-	u := s.Shared(ds).GetSystem().GetLocalUser(name)
+	stored, _ := s.Shared(ds)
+	u := stored.GetSystem().GetLocalUser(name)
 	if u == nil || u.Password == nil {
 		t.Fatalf("%s: user %s has no password", ds, name)
 	}
@@ -108,7 +109,7 @@ func TestBadLocalUserIsRefused(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := openStore(t, "", nil)
-			before := s.Shared(Running)
+			before, _ := s.Shared(Running)
 			err := s.Edit(alice, Running, EditOptions{}, tc.edit)
 			if err == nil {
 				t.Fatal("accepted")
@@ -119,7 +120,7 @@ func TestBadLocalUserIsRefused(t *testing.T) {
 			if e := rpcerror.All(err)[0]; e.Path != tc.path {
 				t.Fatalf("error path %q, want %q (%v)", e.Path, tc.path, err)
 			}
-			if s.Shared(Running) != before {
+			if after, _ := s.Shared(Running); after != before {
 				t.Fatal("running changed")
 			}
 		})
@@ -140,7 +141,7 @@ func TestWithoutKeyValuesOmitsPasswordHashes(t *testing.T) {
 		d.GetOrCreateSystem().GetOrCreateLocalUser("carol").AuthorizedKey = []string{testKeyLine}
 		return nil
 	})
-	stored := s.Shared(Running)
+	stored, _ := s.Shared(Running)
 	shown := WithoutKeyValues(stored)
 	u := shown.GetSystem().GetLocalUser("carol")
 	if u == nil || u.Password != nil {

@@ -441,7 +441,8 @@ func (s *Server) checkKey(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permis
 }
 
 func (s *Server) lookupUser(name string) *User {
-	return lookupUser(s.cfg.Store.Shared(datastore.Running), s.users.current(), name)
+	running, _ := s.cfg.Store.Shared(datastore.Running)
+	return lookupUser(running, s.users.current(), name)
 }
 
 func hostOf(a net.Addr) string {

@@ -43,7 +43,7 @@ const (
 )
 
 // Error is one rpc-error. Path is an XPath-like absolute schema instance path
-// with module prefixes as NETCONF shows it, e.g.
+// of configuration data with module prefixes, e.g.
 // /ntpa:ntp/ntpa:unicast-peer[ntpa:address='10.1.1.1'][ntpa:vpn-instance='_public_']/ntpa:minpoll.
 // Message is one clear English sentence, shown as is by the CLI.
 type Error struct {
@@ -52,7 +52,12 @@ type Error struct {
 	Severity string // "error" (default when empty) or "warning"
 	AppTag   string // error-app-tag, optional (e.g. "must-violation" per RFC 7950 §15)
 	Path     string
-	Message  string
+	// Param names the parameter of the operation at fault when the error is
+	// about an argument rather than data (e.g. "persist-id"): the layer
+	// that knows the protocol turns it into its own form (NETCONF: an
+	// error-path to the parameter, RFC 6241 Appendix A). Empty otherwise.
+	Param   string
+	Message string
 	// Info holds error-info children in order, e.g. {"bad-element","port"}
 	// or {"session-id","7"}.
 	Info []InfoItem
@@ -69,6 +74,9 @@ type InfoItem struct {
 func (e *Error) Error() string {
 	if e.Path != "" {
 		return fmt.Sprintf("%s: %s (%s)", e.Tag, e.Message, e.Path)
+	}
+	if e.Param != "" {
+		return fmt.Sprintf("%s: %s (parameter %s)", e.Tag, e.Message, e.Param)
 	}
 	return fmt.Sprintf("%s: %s", e.Tag, e.Message)
 }

@@ -89,7 +89,7 @@ type getDataRequest struct {
 	withOrigin   bool
 	originFilter []string // origin identities (local names)
 	negated      bool     // the filter is negated-origin-filter
-	withDefaults string
+	withDefaults xmlcodec.WithDefaults
 }
 
 // originIdentities are the identities of ietf-origin (RFC 8342 §7.4); all
@@ -174,12 +174,12 @@ func parseGetData(op *element) (getDataRequest, error) {
 	if w != nil {
 		// :with-defaults and :with-operational-defaults are both announced
 		// (RFC 8526 §3.1.1.1): every datastore takes the parameter.
-		r.withDefaults = strings.TrimSpace(w.Text)
-		switch r.withDefaults {
-		case xmlcodec.WDReportAll, xmlcodec.WDTrim, xmlcodec.WDExplicit, xmlcodec.WDReportAllTagged:
-		default:
-			return r, invalidValue("with-defaults", "Unknown with-defaults mode %q.", r.withDefaults)
+		v := strings.TrimSpace(w.Text)
+		m, ok := xmlcodec.ParseWithDefaults(v)
+		if !ok {
+			return r, invalidValue("with-defaults", "Unknown with-defaults mode %q.", v)
 		}
+		r.withDefaults = m
 	}
 	return r, nil
 }
@@ -250,7 +250,7 @@ func (x *session) getData(op *element) ([]byte, error) {
 		if r.datastore == "candidate" {
 			ds = datastore.Candidate
 		}
-		root = x.srv.cfg.Store.Shared(ds) // read only, never changed
+		root, _ = x.srv.cfg.Store.Shared(ds) // read only, never changed
 		if !x.readsKeys() {
 			root = datastore.WithoutKeyValues(root)
 		}

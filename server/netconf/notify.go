@@ -352,7 +352,7 @@ func confirmedCommitEvent(info SessionInfo, what string, timeout time.Duration) 
 func (s *Server) pumpChanges(ch <-chan datastore.Change) {
 	defer close(s.pumpDone)
 	for c := range ch {
-		if c.Commit.Origin == "confirmed-commit-rollback" {
+		if c.Commit.Origin == datastore.OriginConfirmedCommitRollback {
 			s.publish(confirmedCommitEvent(SessionInfo{}, "timeout", 0))
 		}
 		var b bytes.Buffer

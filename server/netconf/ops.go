@@ -173,18 +173,18 @@ func datastoreArg(op *element, which string, allowConfig bool) (datastore.Name, 
 	return "", badElement(c.Name.Local, "Unknown datastore %s.", c.Name.Local)
 }
 
-// withDefaults reads the RFC 6243 §4.5.1 parameter.
-func withDefaults(op *element) (string, error) {
+// withDefaults reads the RFC 6243 §4.5.1 parameter; without it, the basic
+// mode (explicit).
+func withDefaults(op *element) (xmlcodec.WithDefaults, error) {
 	w := op.child(NSWithDefaults, "with-defaults")
 	if w == nil {
-		return "", nil
+		return xmlcodec.WDExplicit, nil
 	}
 	v := strings.TrimSpace(w.Text)
-	switch v {
-	case "report-all", "trim", "explicit", "report-all-tagged":
-		return v, nil
+	if m, ok := xmlcodec.ParseWithDefaults(v); ok {
+		return m, nil
 	}
-	return "", invalidValue("with-defaults", "Unknown with-defaults mode %q.", v)
+	return 0, invalidValue("with-defaults", "Unknown with-defaults mode %q.", v)
 }
 
 // filterSpec is a parsed <filter> (RFC 6241 §6, §8.9).
@@ -274,10 +274,11 @@ func (x *session) getConfig(op *element) ([]byte, error) {
 		return nil, err
 	}
 	// The stored tree itself: the encoder only reads it (no copy per request).
-	root := x.srv.cfg.Store.Shared(ds)
+	root, g := x.srv.cfg.Store.Shared(ds)
 	keys := x.readsKeys()
+	key := replyKey{gen: g, wd: wd, keys: keys}
 	if !f.present {
-		if body, ok := x.srv.replies.get(root, wd, keys); ok {
+		if body, ok := x.srv.replies.get(key); ok {
 			return body, nil
 		}
 	}
@@ -292,44 +293,47 @@ func (x *session) getConfig(op *element) ([]byte, error) {
 	}
 	b.WriteString("</data>")
 	if !f.present {
-		x.srv.replies.put(root, wd, keys, b.Bytes())
+		x.srv.replies.put(key, b.Bytes())
 	}
 	return b.Bytes(), nil
 }
 
-// replyCache keeps the encoded <data> of unfiltered get-config replies.
-// Stored trees never change (datastore.Store.Shared), so a tree pointer and
-// a with-defaults mode identify the bytes exactly; holding the pointer keeps
-// the tree alive, so an address cannot be reused for another tree while it
-// is cached.
+// replyCache keeps the encoded <data> of unfiltered get-config replies of
+// one Store. A datastore generation (datastore.Generation: one generation,
+// one tree), a with-defaults mode and whether key values are shown identify
+// the bytes exactly.
 type replyCache struct {
 	mu      sync.Mutex
 	entries [4]replyEntry
 	next    int
 }
 
-type replyEntry struct {
-	root *gen.Device
-	wd   string
+type replyKey struct {
+	gen  datastore.Generation
+	wd   xmlcodec.WithDefaults
 	keys bool // key values shown
+}
+
+type replyEntry struct {
+	key  replyKey
 	body []byte
 }
 
-func (c *replyCache) get(root *gen.Device, wd string, keys bool) ([]byte, bool) {
+func (c *replyCache) get(k replyKey) ([]byte, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, e := range c.entries {
-		if e.root == root && e.wd == wd && e.keys == keys && e.body != nil {
+		if e.key == k && e.body != nil {
 			return e.body, true
 		}
 	}
 	return nil, false
 }
 
-func (c *replyCache) put(root *gen.Device, wd string, keys bool, body []byte) {
+func (c *replyCache) put(k replyKey, body []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.entries[c.next] = replyEntry{root: root, wd: wd, keys: keys, body: body}
+	c.entries[c.next] = replyEntry{key: k, body: body}
 	c.next = (c.next + 1) % len(c.entries)
 }
 
@@ -384,15 +388,15 @@ func fillHistory(root *gen.Device, hist []datastore.CommitInfo) {
 			c.Label = ptr(h.Label)
 		}
 		switch h.Origin {
-		case "netconf":
+		case datastore.OriginNETCONF:
 			c.Origin = gen.NtpagentSystem_CommitHistory_Commit_Origin_netconf
-		case "cli":
+		case datastore.OriginCLI:
 			c.Origin = gen.NtpagentSystem_CommitHistory_Commit_Origin_cli
-		case "rollback":
+		case datastore.OriginRollback:
 			c.Origin = gen.NtpagentSystem_CommitHistory_Commit_Origin_rollback
-		case "confirmed-commit-rollback":
+		case datastore.OriginConfirmedCommitRollback:
 			c.Origin = gen.NtpagentSystem_CommitHistory_Commit_Origin_confirmed_commit_rollback
-		case "system":
+		case datastore.OriginSystem:
 			c.Origin = gen.NtpagentSystem_CommitHistory_Commit_Origin_system
 		}
 	}
@@ -409,20 +413,27 @@ func (x *session) editConfig(op *element) error {
 	if err != nil {
 		return err
 	}
-	testOpt := "test-then-set"
+	opt := datastore.EditOptions{}
 	if t := op.child(NSBase, "test-option"); t != nil {
 		switch v := strings.TrimSpace(t.Text); v {
-		case "test-then-set", "set", "test-only":
-			testOpt = v
+		case "test-then-set":
+			opt.TestOption = datastore.TestThenSet
+		case "set":
+			opt.TestOption = datastore.SetOnly
+		case "test-only":
+			opt.TestOption = datastore.TestOnly
 		default:
 			return invalidValue("test-option", "Unknown test-option %q.", v)
 		}
 	}
-	errOpt := "stop-on-error"
 	if e := op.child(NSBase, "error-option"); e != nil {
 		switch v := strings.TrimSpace(e.Text); v {
-		case "stop-on-error", "continue-on-error", "rollback-on-error":
-			errOpt = v
+		case "stop-on-error":
+			opt.ErrorOption = datastore.StopOnError
+		case "rollback-on-error":
+			opt.ErrorOption = datastore.RollbackOnError
+		case "continue-on-error":
+			opt.ErrorOption = datastore.ContinueOnError
 		default:
 			return invalidValue("error-option", "Unknown error-option %q.", v)
 		}
@@ -435,7 +446,7 @@ func (x *session) editConfig(op *element) error {
 		}
 		return missingElement("edit-config", "config")
 	}
-	return x.applyConfig(target, cfg, defOp, datastore.EditOptions{TestOption: testOpt, ErrorOption: errOpt})
+	return x.applyConfig(target, cfg, defOp, opt)
 }
 
 // defaultOperation reads a default-operation parameter (RFC 6241 §7.2,
@@ -461,8 +472,15 @@ func (x *session) applyConfig(target datastore.Name, cfg *element, defOp xmlcode
 	if err != nil {
 		return err
 	}
+	codecOpt := xmlcodec.StopOnError
+	switch opt.ErrorOption {
+	case datastore.RollbackOnError:
+		codecOpt = xmlcodec.RollbackOnError
+	case datastore.ContinueOnError:
+		codecOpt = xmlcodec.ContinueOnError
+	}
 	return x.srv.cfg.Store.Edit(x.storeSession(), target, opt,
-		func(root *gen.Device) error { return tree.Apply(root, defOp, opt.ErrorOption) })
+		func(root *gen.Device) error { return tree.Apply(root, defOp, codecOpt) })
 }
 
 // checkNamespaces refuses top-level config elements outside our modules

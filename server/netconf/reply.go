@@ -43,10 +43,12 @@ func replyOpen(buf *bytes.Buffer, rpc *element) {
 }
 
 // writeRPCErrors renders errors as <rpc-error> elements (RFC 6241 §4.3 and
-// Appendix A). error-path holds prefixes of our modules; their namespaces
-// are declared on the <error-path> element so that the path stays an XPath
-// expression a client can evaluate.
-func writeRPCErrors(buf *bytes.Buffer, errs []*rpcerror.Error, prefixes map[string]string) {
+// Appendix A). error-path holds prefixes of our modules (and "nc" for the
+// base namespace); their namespaces are declared on the <error-path>
+// element so that the path stays an XPath expression a client can
+// evaluate. An error about a parameter of op (rpcerror.Error.Param) gets
+// the path of that parameter.
+func writeRPCErrors(buf *bytes.Buffer, errs []*rpcerror.Error, op *element, prefixes map[string]string) {
 	for _, e := range errs {
 		typ := e.Type
 		if typ == "" {
@@ -67,11 +69,18 @@ func writeRPCErrors(buf *bytes.Buffer, errs []*rpcerror.Error, prefixes map[stri
 			xmlEscape(buf, e.AppTag)
 			buf.WriteString("</error-app-tag>")
 		}
-		if e.Path != "" {
+		path := e.Path
+		if path == "" && e.Param != "" {
+			path = paramPath(op, e.Param, prefixes)
+		}
+		if path != "" {
 			buf.WriteString("<error-path")
+			if strings.HasPrefix(path, "/nc:") {
+				buf.WriteString(` xmlns:nc="` + NSBase + `"`)
+			}
 			var used []string
 			for p := range prefixes {
-				if strings.Contains(e.Path, p+":") {
+				if strings.Contains(path, p+":") {
 					used = append(used, p)
 				}
 			}
@@ -82,7 +91,7 @@ func writeRPCErrors(buf *bytes.Buffer, errs []*rpcerror.Error, prefixes map[stri
 				buf.WriteByte('"')
 			}
 			buf.WriteByte('>')
-			xmlEscape(buf, e.Path)
+			xmlEscape(buf, path)
 			buf.WriteString("</error-path>")
 		}
 		msg := e.Message
@@ -105,4 +114,22 @@ func writeRPCErrors(buf *bytes.Buffer, errs []*rpcerror.Error, prefixes map[stri
 		}
 		buf.WriteString("</rpc-error>")
 	}
+}
+
+// paramPath is the error-path of a parameter of op: /nc:rpc/nc:OP/nc:PARAM
+// for a base operation (RFC 6241 Appendix A), /p:OP/p:PARAM for an
+// operation of one of our modules (prefix p); "" when op is unknown.
+func paramPath(op *element, param string, prefixes map[string]string) string {
+	if op == nil {
+		return ""
+	}
+	if op.Name.Space == NSBase || op.Name.Space == "" {
+		return "/nc:rpc/nc:" + op.Name.Local + "/nc:" + param
+	}
+	for p, ns := range prefixes {
+		if ns == op.Name.Space {
+			return "/" + p + ":" + op.Name.Local + "/" + p + ":" + param
+		}
+	}
+	return ""
 }

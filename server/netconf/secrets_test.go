@@ -35,7 +35,8 @@ func TestOperatorReadsNoKeyValue(t *testing.T) {
 			t.Fatalf("%s: %s", rpc, r)
 		}
 	}
-	sealed := srv.cfg.Store.Shared(datastore.Running).GetNtp().GetAuthentication().GetKey(5).GetKeyValue()
+	running, _ := srv.cfg.Store.Shared(datastore.Running)
+	sealed := running.GetNtp().GetAuthentication().GetKey(5).GetKeyValue()
 	if !rules.IsCipher(sealed) {
 		t.Fatalf("stored key value %q", sealed)
 	}

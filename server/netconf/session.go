@@ -39,7 +39,7 @@ type session struct {
 }
 
 func (x *session) storeSession() datastore.Session {
-	return datastore.Session{ID: x.info.ID, User: x.info.User, Origin: "netconf"}
+	return datastore.Session{ID: x.info.ID, User: x.info.User, Origin: datastore.OriginNETCONF}
 }
 
 var errClose = errors.New("netconf: close-session")
@@ -234,7 +234,11 @@ func (x *session) reply(rpc *element, body []byte, err error) error {
 		n := len(errs)
 		x.outErrors.Add(uint32(n))
 		x.srv.stats.outRPCErrors.Add(uint64(n))
-		writeRPCErrors(&b, errs, x.srv.prefixes)
+		var op *element
+		if rpc != nil && len(rpc.Children) == 1 {
+			op = rpc.Children[0]
+		}
+		writeRPCErrors(&b, errs, op, x.srv.prefixes)
 	} else if body != nil {
 		b.Write(body)
 	} else {

@@ -62,7 +62,7 @@ func BenchmarkEditOnePeerWith1000(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := t.Apply(d, "", ""); err != nil {
+		if err := t.Apply(d, "", StopOnError); err != nil {
 			b.Fatal(err)
 		}
 	}

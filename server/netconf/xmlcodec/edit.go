@@ -23,12 +23,29 @@ const (
 	OpNone    Op = "none"
 )
 
-// The error-option values of RFC 6241 §7.2.
+// ErrorOption is the error-option of RFC 6241 §7.2: what a failing part of
+// the edit does to the rest. The zero value is StopOnError.
+type ErrorOption uint8
+
+// The error options.
 const (
-	StopOnError     = "stop-on-error"
-	ContinueOnError = "continue-on-error"
-	RollbackOnError = "rollback-on-error"
+	StopOnError ErrorOption = iota
+	RollbackOnError
+	ContinueOnError
 )
+
+// String is the option's name in RFC 6241.
+func (o ErrorOption) String() string {
+	switch o {
+	case StopOnError:
+		return "stop-on-error"
+	case RollbackOnError:
+		return "rollback-on-error"
+	case ContinueOnError:
+		return "continue-on-error"
+	}
+	return fmt.Sprintf("error-option(%d)", uint8(o))
+}
 
 // opBits records which explicit operations a subtree holds.
 type opBits uint8
@@ -273,7 +290,7 @@ func loadSchemaNS(ns string) (string, bool) {
 // whole or not at all). With continue-on-error every valid part is applied
 // and the error lists every failure (an rpcerror.List): the caller keeps
 // root and reports the errors.
-func (t *Tree) Apply(root *gen.Device, defaultOp Op, errorOption string) error {
+func (t *Tree) Apply(root *gen.Device, defaultOp Op, errorOption ErrorOption) error {
 	if root == nil {
 		return rpcerror.New(rpcerror.TagOperationFailed, "", "No tree to apply the edit to.")
 	}
@@ -286,11 +303,11 @@ func (t *Tree) Apply(root *gen.Device, defaultOp Op, errorOption string) error {
 	}
 	a := &applier{}
 	switch errorOption {
-	case "", StopOnError, RollbackOnError:
+	case StopOnError, RollbackOnError:
 	case ContinueOnError:
 		a.cont = true
 	default:
-		return rpcerror.New(rpcerror.TagInvalidValue, "", "error-option %q is not stop-on-error, continue-on-error or rollback-on-error.", errorOption)
+		return rpcerror.New(rpcerror.TagInvalidValue, "", "The error option %d is not stop-on-error, continue-on-error or rollback-on-error.", uint8(errorOption))
 	}
 	s, err := loadSchema()
 	if err != nil {

@@ -73,7 +73,7 @@ type editCase struct {
 	start    string
 	edit     string
 	defOp    Op
-	errOpt   string
+	errOpt   ErrorOption
 	want     string         // the datastore after the edit (checked when no error, or with continue-on-error)
 	wantTags []rpcerror.Tag // the errors, in order
 	wantPath string         // the first error's path
@@ -407,7 +407,7 @@ func TestBadInputLeavesTreeUnchanged(t *testing.T) {
 		ntp(peer("10.0.0.1", `<port>70000</port>`)),
 	}
 	for i, e := range edits {
-		for _, opt := range []string{StopOnError, RollbackOnError, ""} {
+		for _, opt := range []ErrorOption{StopOnError, RollbackOnError} {
 			t.Run(fmt.Sprint(i, opt), func(t *testing.T) {
 				d := mustDecode(t, start)
 				before := encodeString(t, d, EncodeOptions{})
@@ -462,13 +462,13 @@ func TestApplyOptionValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := tree.Apply(&gen.Device{}, "delete", ""); err == nil {
+	if err := tree.Apply(&gen.Device{}, "delete", StopOnError); err == nil {
 		t.Error("default-operation delete accepted (RFC 6241 7.2 allows merge, replace, none)")
 	}
-	if err := tree.Apply(&gen.Device{}, "", "ignore-error"); err == nil {
+	if err := tree.Apply(&gen.Device{}, "", ErrorOption(9)); err == nil {
 		t.Error("error-option ignore-error accepted")
 	}
-	if err := tree.Apply(nil, "", ""); err == nil {
+	if err := tree.Apply(nil, "", StopOnError); err == nil {
 		t.Error("nil root accepted")
 	}
 }

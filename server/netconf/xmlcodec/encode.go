@@ -2,6 +2,7 @@ package xmlcodec
 
 import (
 	"cmp"
+	"fmt"
 	"io"
 	"reflect"
 	"slices"
@@ -12,19 +13,44 @@ import (
 	"github.com/ntpagent/ntpagent/internal/rpcerror"
 )
 
-// The with-defaults retrieval modes of RFC 6243 §3.
+// WithDefaults is a with-defaults retrieval mode (RFC 6243 §3). The zero
+// value is explicit, the basic mode of this server (§2.1): what was set is
+// what is shown.
+type WithDefaults uint8
+
+// The with-defaults modes.
 const (
-	WDReportAll       = "report-all"
-	WDTrim            = "trim"
-	WDExplicit        = "explicit" // the basic mode: what was set is what is shown
-	WDReportAllTagged = "report-all-tagged"
+	WDExplicit WithDefaults = iota
+	WDReportAll
+	WDTrim
+	WDReportAllTagged
 )
+
+var withDefaultsNames = [...]string{WDExplicit: "explicit", WDReportAll: "report-all", WDTrim: "trim", WDReportAllTagged: "report-all-tagged"}
+
+// String is the mode's name in RFC 6243.
+func (m WithDefaults) String() string {
+	if int(m) < len(withDefaultsNames) {
+		return withDefaultsNames[m]
+	}
+	return fmt.Sprintf("with-defaults(%d)", uint8(m))
+}
+
+// ParseWithDefaults reads a mode by its RFC 6243 name.
+func ParseWithDefaults(name string) (WithDefaults, bool) {
+	for m, n := range withDefaultsNames {
+		if n == name {
+			return WithDefaults(m), true
+		}
+	}
+	return 0, false
+}
 
 // EncodeOptions selects what Encode writes.
 type EncodeOptions struct {
-	// WithDefaults is one of the RFC 6243 modes; "" is the basic mode
+	// WithDefaults is the RFC 6243 mode; the zero value is the basic mode
 	// (explicit).
-	WithDefaults string
+	WithDefaults WithDefaults
 	// ConfigOnly leaves out config false nodes (get-config).
 	ConfigOnly bool
 	// Subtree, when not nil, is the content of <filter type="subtree">
@@ -51,15 +77,6 @@ type EncodeOptions struct {
 	Origins *Origins
 }
 
-type wdMode uint8
-
-const (
-	wdExplicit wdMode = iota
-	wdReportAll
-	wdTrim
-	wdTagged
-)
-
 // Encode writes root as the children of <data> (or <config>): one element
 // per top-level node, each with its module's namespace as default xmlns.
 // Output is canonical: list keys first in key order, other children in
@@ -80,17 +97,9 @@ func AppendEncode(b []byte, root *gen.Device, opt EncodeOptions) ([]byte, error)
 	if err != nil {
 		return b, err
 	}
-	var mode wdMode
-	switch opt.WithDefaults {
-	case "", WDExplicit:
-	case WDReportAll:
-		mode = wdReportAll
-	case WDTrim:
-		mode = wdTrim
-	case WDReportAllTagged:
-		mode = wdTagged
-	default:
-		e := rpcerror.New(rpcerror.TagInvalidValue, "", "with-defaults %q is not report-all, trim, explicit or report-all-tagged.", opt.WithDefaults)
+	mode := opt.WithDefaults
+	if mode > WDReportAllTagged {
+		e := rpcerror.New(rpcerror.TagInvalidValue, "", "The with-defaults mode %d is not report-all, trim, explicit or report-all-tagged.", uint8(mode))
 		e.Info = []rpcerror.InfoItem{{Name: "bad-element", Value: "with-defaults"}}
 		return b, e
 	}
@@ -139,7 +148,7 @@ type sink interface {
 }
 
 type walker struct {
-	mode       wdMode
+	mode       WithDefaults
 	configOnly bool
 	sink       sink
 	scratch    []byte
@@ -162,7 +171,7 @@ func (w *walker) walkKids(sn *snode, sv reflect.Value) {
 			var cv reflect.Value
 			if f.IsValid() && !f.IsNil() {
 				cv = f.Elem()
-			} else if c.presence || (w.mode != wdReportAll && w.mode != wdTagged) {
+			} else if c.presence || (w.mode != WDReportAll && w.mode != WDReportAllTagged) {
 				continue
 			}
 			w.sink.open(c, cv, c.presence)
@@ -188,14 +197,14 @@ func (w *walker) walkLeaf(c *snode, f reflect.Value) {
 		}
 		w.scratch = c.lt.format(w.scratch[:0], v)
 		dflt := !c.isKey && len(c.defaults) == 1 && string(w.scratch) == c.defaults[0]
-		if dflt && w.mode == wdTrim {
+		if dflt && w.mode == WDTrim {
 			return // RFC 6243 §3.2: a value equal to the default is left out
 		}
-		w.sink.leaf(c, v, w.scratch, dflt && w.mode == wdTagged)
+		w.sink.leaf(c, v, w.scratch, dflt && w.mode == WDReportAllTagged)
 		return
 	}
-	if len(c.defaults) == 1 && !c.isKey && (w.mode == wdReportAll || w.mode == wdTagged) {
-		w.sink.leaf(c, reflect.Value{}, c.defaultBytes[0], w.mode == wdTagged)
+	if len(c.defaults) == 1 && !c.isKey && (w.mode == WDReportAll || w.mode == WDReportAllTagged) {
+		w.sink.leaf(c, reflect.Value{}, c.defaultBytes[0], w.mode == WDReportAllTagged)
 	}
 }
 
@@ -209,9 +218,9 @@ func (w *walker) walkLeafList(c *snode, f reflect.Value) {
 	}
 	// RFC 7950 §7.7.2: the defaults of a leaf-list are used when it has no
 	// values at all.
-	if w.mode == wdReportAll || w.mode == wdTagged {
+	if w.mode == WDReportAll || w.mode == WDReportAllTagged {
 		for _, d := range c.defaultBytes {
-			w.sink.leaf(c, reflect.Value{}, d, w.mode == wdTagged)
+			w.sink.leaf(c, reflect.Value{}, d, w.mode == WDReportAllTagged)
 		}
 	}
 }

@@ -46,7 +46,7 @@ func TestWithDefaultsRFC6243(t *testing.T) {
 	const session = `<sessions><session><address>10.0.0.1</address><vpn-instance>_public_</vpn-instance><port>123</port><local-mode>symmetric-active</local-mode><stratum>2</stratum><offset>-0.25</offset></session></sessions>`
 	cases := []struct {
 		name       string
-		mode       string
+		mode       WithDefaults
 		configOnly bool
 		want       string
 	}{
@@ -57,7 +57,7 @@ func TestWithDefaultsRFC6243(t *testing.T) {
 			ntpOpen + p("10.0.0.1", `<minpoll>4</minpoll>`) + p("10.0.0.2", ``) + p("10.0.0.3", ``) + `</ntp>`},
 		{"RFC6243 3.3 explicit: what was set is reported, defaults that were not set are not", WDExplicit, true,
 			ntpOpen + p("10.0.0.1", `<minpoll>4</minpoll>`) + p("10.0.0.2", `<minpoll>6</minpoll>`) + p("10.0.0.3", ``) + `</ntp>`},
-		{"RFC6243 2.1 the basic mode (no with-defaults parameter) is explicit", "", true,
+		{"RFC6243 2.1 the basic mode (no with-defaults parameter, the zero value) is explicit", 0, true,
 			ntpOpen + p("10.0.0.1", `<minpoll>4</minpoll>`) + p("10.0.0.2", `<minpoll>6</minpoll>`) + p("10.0.0.3", ``) + `</ntp>`},
 		{"RFC6243 3.4 report-all-tagged: defaults are reported and tagged wd:default, also when set to the default", WDReportAllTagged, true,
 			ntpOpenWD + p("10.0.0.1", tag("version", "4")+tag("port", "123")+tag("preferred", "false")+`<minpoll>4</minpoll>`+tag("maxpoll", "10")+tag("preempt", "false")+tag("iburst", "false")+tag("burst", "false")) +
@@ -77,7 +77,7 @@ func TestWithDefaultsRFC6243(t *testing.T) {
 			}
 		})
 	}
-	if err := Encode(&strings.Builder{}, d, EncodeOptions{WithDefaults: "report-some"}); err == nil {
+	if err := Encode(&strings.Builder{}, d, EncodeOptions{WithDefaults: WithDefaults(9)}); err == nil {
 		t.Error("an unknown with-defaults mode was accepted")
 	}
 }
@@ -176,7 +176,7 @@ func fullConfig() string {
 
 func TestEncodedOutputValidatesWithYanglint(t *testing.T) {
 	d := mustDecode(t, fullConfig())
-	for _, mode := range []string{WDExplicit, WDReportAll, WDTrim} {
+	for _, mode := range []WithDefaults{WDExplicit, WDReportAll, WDTrim} {
 		yanglint(t, "config", encodeString(t, d, EncodeOptions{WithDefaults: mode, ConfigOnly: true}))
 	}
 	d = wdDevice(t)

@@ -115,7 +115,7 @@ func (t *lazyTree) kids(d *dnode) []*dnode {
 		case kContainer:
 			if f.IsValid() && !f.IsNil() {
 				lb.add(dnode{s: c, sv: f.Elem()})
-			} else if !c.presence && (w.mode == wdReportAll || w.mode == wdTagged) {
+			} else if !c.presence && (w.mode == WDReportAll || w.mode == WDReportAllTagged) {
 				lb.add(dnode{s: c})
 			}
 		case kList:

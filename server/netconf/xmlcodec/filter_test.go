@@ -37,7 +37,7 @@ func TestSubtreeFilterRFC6241(t *testing.T) {
 		name       string
 		filter     string
 		ns         map[string]string
-		mode       string
+		mode       WithDefaults
 		configOnly bool
 		want       string // config XML (canonicalized), or exact text when exact is set
 		exact      bool

@@ -25,7 +25,7 @@ func FuzzDecodeApply(f *testing.F) {
 		}
 		d := mustDecode(t, start)
 		ops := []Op{OpMerge, OpReplace, OpNone}
-		opts := []string{StopOnError, ContinueOnError, RollbackOnError}
+		opts := []ErrorOption{StopOnError, ContinueOnError, RollbackOnError}
 		err = tree.Apply(d, ops[int(sel)%3], opts[int(sel/3)%3])
 		for _, e := range rpcerror.All(err) {
 			if e.Message == "" || e.Tag == "" {
@@ -96,10 +96,10 @@ func TestTreeIsReusable(t *testing.T) {
 		t.Fatal(err)
 	}
 	a, b := &gen.Device{}, &gen.Device{}
-	if err := tree.Apply(a, "", ""); err != nil {
+	if err := tree.Apply(a, "", StopOnError); err != nil {
 		t.Fatal(err)
 	}
-	if err := tree.Apply(b, "", ""); err != nil {
+	if err := tree.Apply(b, "", StopOnError); err != nil {
 		t.Fatal(err)
 	}
 	if encodeString(t, a, EncodeOptions{}) != encodeString(t, b, EncodeOptions{}) {
@@ -120,7 +120,7 @@ func TestConcurrentUse(t *testing.T) {
 	for i := 0; i < 8; i++ {
 		go func() {
 			own := &gen.Device{}
-			if err := tree.Apply(own, "", ""); err != nil {
+			if err := tree.Apply(own, "", StopOnError); err != nil {
 				done <- err.Error()
 				return
 			}

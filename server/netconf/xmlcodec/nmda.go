@@ -39,8 +39,8 @@ type nmdaWriter struct {
 	base     int // len(pending) at the node the filter selected
 }
 
-func newXMLWriter(b []byte, mode wdMode, opt EncodeOptions) *xmlWriter {
-	x := &xmlWriter{buf: b, tagged: mode == wdTagged}
+func newXMLWriter(b []byte, mode WithDefaults, opt EncodeOptions) *xmlWriter {
+	x := &xmlWriter{buf: b, tagged: mode == WDReportAllTagged}
 	if opt.StateOnly || opt.MaxDepth > 0 || opt.Origins != nil {
 		n := &nmdaWriter{o: opt.Origins, stateOnly: opt.StateOnly, maxDepth: opt.MaxDepth}
 		n.annotate = n.o != nil && n.o.Annotate

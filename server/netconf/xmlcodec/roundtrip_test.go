@@ -126,7 +126,7 @@ func TestRoundTripRandomTrees(t *testing.T) {
 		if err1 != nil || err2 != nil || j1 != j2 {
 			t.Fatalf("tree %d: decoded tree differs (%v, %v):\n%s\n%s", i, err1, err2, j1, j2)
 		}
-		for _, mode := range []string{WDReportAll, WDTrim} {
+		for _, mode := range []WithDefaults{WDReportAll, WDTrim} {
 			out := encodeString(t, d, EncodeOptions{WithDefaults: mode, ConfigOnly: true})
 			b2, err := DecodeConfig([]byte(out))
 			if err != nil {
@@ -148,7 +148,7 @@ func TestRandomTreesValidateWithYanglint(t *testing.T) {
 	args := []string{"-t", "config", "../../../yang/ntpagent-ntp.yang", "../../../yang/ntpagent-system.yang"}
 	for i := 0; i < 8; i++ {
 		d := randomDevice(r)
-		for _, mode := range []string{WDExplicit, WDReportAll, WDTrim} {
+		for _, mode := range []WithDefaults{WDExplicit, WDReportAll, WDTrim} {
 			f := filepath.Join(dir, fmt.Sprintf("t%d-%s.xml", i, mode))
 			if err := os.WriteFile(f, []byte(encodeString(t, d, EncodeOptions{WithDefaults: mode, ConfigOnly: true})), 0o600); err != nil {
 				t.Fatal(err)

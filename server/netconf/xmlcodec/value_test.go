@@ -220,7 +220,7 @@ func TestLeafListEncode(t *testing.T) {
 		t.Errorf("got %s", got)
 	}
 	x.buf = nil
-	w.mode = wdReportAll
+	w.mode = WDReportAll
 	w.walkLeafList(sn, reflect.ValueOf([]string(nil)))
 	if got := string(x.buf); got != `<server xmlns="urn:example:x">a&amp;b</server><server xmlns="urn:example:x">c</server>` {
 		t.Errorf("got %s", got)
