@@ -24,9 +24,10 @@
 // resolved by that instance's resolver (VPNResolver by default: the
 // namespace's /etc/netns/NAME/resolv.conf and hosts, or DNS over sockets
 // bound to the VRF device; a HostsResolver given as Resolver is asked
-// first), so one name may have a different address in each instance. A name that does not resolve leaves a session whose
-// last-error says so; it is retried with a back-off, and re-resolved when
-// its association becomes unreachable or is preempted.
+// first), so one name may have a different address in each instance. A
+// name that does not resolve leaves a session whose last-error says so; it
+// is retried with the daemon's one back-off (internal/backoff), and
+// re-resolved when its association becomes unreachable or is preempted.
 //
 // Receive timestamps: netio reports the kernel's receive time on the host's
 // CLOCK_REALTIME. The engine wants it on the disciplined clock, so the agent
@@ -61,6 +62,17 @@
 // by New (a bad file is logged and ignored), written atomically by Run
 // while the engine says the frequency is settled, at most hourly and at a
 // clean stop.
+//
+// The files, one job each: agent.go (Options, New), run.go (the loop:
+// Run, ticks, what to do with the engine's Ready), packets.go (receive
+// and send), responder.go (client requests answered on netio's readers),
+// timestamps.go (host → disciplined clock conversions), reconcile.go
+// (a commit → the engine's configuration, vpn-instances, the association
+// index), translate.go (running → ntpengine.Config), lookup.go (domain
+// peers' lookups and their retries), resolve.go and vpnresolve.go (the
+// resolvers), syncstate.go (sync-state-change, delivered on one channel,
+// Notifications, as a notification.SyncStateChange that the NETCONF layer
+// renders), state.go (the config false nodes), drift.go (the drift file).
 //
 // It must not touch the datastore's files, the engine's internals or the
 // host's clock (the system clock is used only when the daemon is started with

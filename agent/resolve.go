@@ -10,7 +10,6 @@ import (
 	"net/netip"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/ntpagent/ntpagent/datastore/rules"
 )
@@ -93,32 +92,6 @@ func (h HostsResolver) LookupNetIP(ctx context.Context, network, host string) ([
 	}
 	return nil, &net.DNSError{Err: ErrNotFound.Error(), Name: host, IsNotFound: true}
 }
-
-// nameKey is a domain name in a vpn-instance: the same name may mean
-// different addresses in different instances.
-type nameKey struct {
-	vpn, name string
-}
-
-// resolution is the state of one domain peer's name.
-type resolution struct {
-	nameKey
-	addr    netip.Addr
-	err     string
-	running bool      // a lookup is in flight
-	retryAt time.Time // host time of the next lookup after a failure; zero: none
-	backoff time.Duration
-}
-
-// resolved is the result of one lookup, sent back to the loop.
-type resolved struct {
-	nameKey
-	addr netip.Addr
-	err  error
-}
-
-// lookupTimeout bounds one lookup.
-const lookupTimeout = 5 * time.Second
 
 // pickAddress prefers a host address (rules.CheckHostAddress: not 0.0.0.0,
 // multicast, broadcast…) and among those an IPv4 address (the common case

@@ -1,9 +1,7 @@
 package agent
 
 import (
-	"bytes"
 	"context"
-	"encoding/xml"
 	"math"
 	"net/netip"
 	"strconv"
@@ -336,49 +334,4 @@ func fillCounters(sess *gen.NtpagentNtp_Ntp_Sessions_Session, c ntpengine.Packet
 	sess.PacketsSent = ptr(c.Sent)
 	sess.PacketsReceived = ptr(c.Received)
 	sess.AuthenticationErrors = ptr(c.AuthErrors)
-}
-
-// NamespaceNTP is the namespace of the ntpagent-ntp module.
-const NamespaceNTP = "urn:ntpagent:yang:ntpagent-ntp"
-
-// SyncStateChange is the sync-state-change notification of ntpagent-ntp:
-// the clock became synchronized or unsynchronized, or the system peer
-// changed.
-type SyncStateChange struct {
-	Time               time.Time // on the disciplined clock
-	Synchronized       bool
-	SystemPeer         string // the new system peer ("" if none)
-	PreviousSystemPeer string
-	Stratum            uint8
-	// UnsyncReason says why the clock is not synchronized ("" when it
-	// is); values outside the YANG enumeration are not rendered.
-	UnsyncReason ntpengine.UnsyncReason
-}
-
-// XML renders the notification's event element (the content of an RFC 5277
-// <notification> after <eventTime>).
-func (n SyncStateChange) XML() []byte {
-	var b bytes.Buffer
-	b.WriteString(`<sync-state-change xmlns="` + NamespaceNTP + `">`)
-	state := "unsynchronized"
-	if n.Synchronized {
-		state = "synchronized"
-	}
-	b.WriteString("<clock-state>" + state + "</clock-state>")
-	if _, ok := unsyncReason(n.UnsyncReason); ok && !n.Synchronized {
-		b.WriteString("<unsync-reason>" + string(n.UnsyncReason) + "</unsync-reason>")
-	}
-	if n.SystemPeer != "" {
-		b.WriteString("<system-peer>")
-		xml.EscapeText(&b, []byte(n.SystemPeer))
-		b.WriteString("</system-peer>")
-	}
-	if n.PreviousSystemPeer != "" {
-		b.WriteString("<previous-system-peer>")
-		xml.EscapeText(&b, []byte(n.PreviousSystemPeer))
-		b.WriteString("</previous-system-peer>")
-	}
-	b.WriteString("<stratum>" + strconv.Itoa(int(n.Stratum)) + "</stratum>")
-	b.WriteString("</sync-state-change>")
-	return b.Bytes()
 }

@@ -4,6 +4,7 @@ import (
 	"sync"
 	"time"
 
+	delay "github.com/ntpagent/ntpagent/internal/backoff"
 	"github.com/ntpagent/ntpagent/internal/clock"
 )
 
@@ -64,8 +65,7 @@ func (b *backoff) begin(src string) bool {
 	f.count++
 	f.last = now
 	if f.count > freeFailures {
-		d := firstDelay << min(f.count-freeFailures-1, 6)
-		f.until = now.Add(min(d, maxDelay))
+		f.until = now.Add(delay.Doubling{First: firstDelay, Max: maxDelay}.Delay(f.count - freeFailures))
 	}
 	return true
 }

@@ -125,13 +125,13 @@ func run(ctx context.Context, s *settings, stdout, stderr io.Writer, onStart fun
 	}
 	ag, err := agent.New(agent.Options{
 		Store: store, Clock: clk, Listen: listen, Resolver: resolver, Logger: log, MaxWait: maxWait,
-		Engine:       engine,
-		OnSyncChange: nc.publish,
-		DriftFile:    s.driftPath(),
+		Engine:    engine,
+		DriftFile: s.driftPath(),
 	})
 	if err != nil {
 		return err
 	}
+	go nc.forward(ag.Notifications())
 	agentCtx, stopAgent := context.WithCancel(context.Background())
 	agentDone := make(chan error, 1)
 	go func() { agentDone <- ag.Run(agentCtx) }()
