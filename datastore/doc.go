@@ -38,6 +38,15 @@
 // record boundary, after the last snapshot, looks like a shorter journal: no
 // file tells it apart.)
 //
+// One file per concept: store.go (the Store, its datastores, generations,
+// reads), open.go (Open, loading, Close), edit.go (edit, validate, copy,
+// delete, discard), commit.go (commit, history, rollback), confirm.go
+// (confirmed commit), lock.go (locks, the end of a session), compact.go
+// (journal compaction and the broken store), journal.go (the record
+// format), integrity.go (damage and recovery), subscribe.go (committed
+// changes), tree.go (copy, compare and diff of trees), devicekey.go and
+// users.go (secrets).
+//
 // It owns the folder datastore/ except datastore/rules (the product rules and
 // key ciphering, which it calls). It must not touch internal/rpcerror (the
 // error type every failure here is made of) nor gen/ (generated), and it

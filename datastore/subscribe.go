@@ -144,3 +144,17 @@ func jsonIndent(v any) ([]byte, error) {
 	}
 	return append(data, '\n'), nil
 }
+
+// Change is one change of running, delivered to subscribers in commit order.
+// Old and New are the subscriber's own copies.
+type Change struct {
+	Old, New  *gen.Device
+	Commit    CommitInfo
+	SessionID uint32 // the session that made it; 0 for the system
+	Datastore Name   // the datastore that changed: always running (RFC 6470 netconf-config-change)
+	Edits     []EditedPath
+	// Coalesced counts the earlier commits folded into this change because
+	// the subscriber fell behind (see Subscribe); 0 normally. Old is then
+	// running before the first of them, Commit and SessionID are the last's.
+	Coalesced int
+}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"syscall"
 	"testing"
@@ -105,5 +106,47 @@ func (s *Store) waitCompaction() {
 	s.mu.Unlock()
 	if c != nil {
 		<-c
+	}
+}
+
+func TestHistoryKeepsTheLastN(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(Options{Dir: dir, Clock: fakeclock.New(), HistoryLimit: 3, LocalPrefixes: noPrefixes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 40; i++ {
+		mustEdit(t, s, alice, Running, setPeer(fmt.Sprintf("10.0.1.%d", i), 6))
+	}
+	h := s.History()
+	if len(h) != 3 || h[0].ID != 40 || h[2].ID != 38 {
+		t.Fatalf("history %+v", h)
+	}
+	if _, err := s.Rollback(alice, 37, ""); err == nil {
+		t.Error("rollback to a dropped commit accepted")
+	}
+	s.Close()
+	// The journal was compacted (40 > 2*3+16 records) and still restores
+	// running and the kept history.
+	s2, err := Open(Options{Dir: dir, Clock: fakeclock.New(), HistoryLimit: 3, LocalPrefixes: noPrefixes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if got := len(peerSet(s2.Snapshot(Running))); got != 40 {
+		t.Errorf("running has %d peers after reopen", got)
+	}
+	if h2 := s2.History(); !reflect.DeepEqual(h, h2) {
+		t.Errorf("history after reopen %+v, want %+v", h2, h)
+	}
+	if _, err := s2.Rollback(alice, 38, ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(peerSet(s2.Snapshot(Running))); got != 38 {
+		t.Errorf("rollback to 38 gives %d peers", got)
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, journalName))
+	if n := strings.Count(string(data), "\n"); n > 2*3+17 {
+		t.Errorf("journal has %d records, not compacted", n)
 	}
 }
