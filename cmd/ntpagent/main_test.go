@@ -278,14 +278,20 @@ func (nc *ncSession) next(what string) string {
 // rpc sends an operation and returns its reply, skipping notifications.
 func (nc *ncSession) rpc(op string) string {
 	nc.t.Helper()
+	m := nc.rpcReply(op)
+	if strings.Contains(m, "<rpc-error>") {
+		nc.t.Fatalf("rpc %s: %s", op, m)
+	}
+	return m
+}
+
+// rpcReply sends one RPC and returns its reply, rpc-error or not.
+func (nc *ncSession) rpcReply(op string) string {
+	nc.t.Helper()
 	nc.id++
 	nc.send(fmt.Sprintf(`<rpc message-id="%d" xmlns="urn:ietf:params:xml:ns:netconf:base:1.0">%s</rpc>`, nc.id, op))
 	for {
-		m := nc.next("rpc-reply")
-		if strings.Contains(m, "<rpc-reply") {
-			if strings.Contains(m, "<rpc-error>") {
-				nc.t.Fatalf("rpc %s: %s", op, m)
-			}
+		if m := nc.next("rpc-reply"); strings.Contains(m, "<rpc-reply") {
 			return m
 		}
 	}
