@@ -113,9 +113,9 @@ var syncStateText = map[gen.E_NtpagentNtp_Ntp_Status_SyncState]string{
 
 // unsyncReasonText explains /ntp/status/unsync-reason.
 var unsyncReasonText = map[gen.E_NtpagentNtp_UnsyncReason]string{
-	gen.NtpagentNtp_UnsyncReason_no_sources:             "no peer is configured",
-	gen.NtpagentNtp_UnsyncReason_no_reachable_sources:   "no peer is reachable",
-	gen.NtpagentNtp_UnsyncReason_sources_unsynchronized: "every reachable peer is unsynchronized",
+	gen.NtpagentNtp_UnsyncReason_no_sources:             "no peer or server is configured",
+	gen.NtpagentNtp_UnsyncReason_no_reachable_sources:   "no peer or server is reachable",
+	gen.NtpagentNtp_UnsyncReason_sources_unsynchronized: "every reachable peer or server is unsynchronized",
 	gen.NtpagentNtp_UnsyncReason_acquiring:              "acquiring (samples are being collected)",
 	gen.NtpagentNtp_UnsyncReason_root_distance_exceeded: "every peer is too far from its reference (root distance)",
 	gen.NtpagentNtp_UnsyncReason_unauthenticated:        "the usable peers are not authenticated",
