@@ -83,7 +83,11 @@
 // that clears the filters;
 // one with Burst sends a burst at every poll; the reach register of a
 // reachable symmetric peer that polls slower than we do shifts once per
-// its poll interval, not ours (it answers none of our packets, §13); polls of different
+// its poll interval, not ours (it answers none of our packets, §13); a
+// source heard again after being unreachable, and any that answers but
+// has too few samples for the distance test (§11.2), polls at its
+// minimum poll until it has them (after an outage the backed-off poll
+// would give a short window of reachability a sample or two); polls of different
 // associations are at least 0.2 s apart (pollSeparation). A
 // symmetric passive association answers the peer's burst at once and
 // keeps its polls half a poll interval from the peer's (passivePoll).

@@ -3,6 +3,7 @@ package ntpengine
 import (
 	"crypto/md5"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -473,6 +474,14 @@ func (e *Engine) poll(a *association, t float64) {
 			a.filter.add(filterSample{T: t, Delay: maxDisp, Dispersion: maxDisp}, e.prec, e.filterFreq())
 		}
 		hpoll = e.disc.poll
+		if errors.Is(e.fit(a, t), errFilling) {
+			// A source that answers but has too few samples to pass
+			// the distance test (§11.2) counts for nothing until it
+			// has them: poll it at its minimum poll meanwhile (one
+			// heard again in a short window after an outage would
+			// otherwise get a sample or two at the system poll).
+			hpoll = a.minPoll
+		}
 	}
 	// Preemption: see PeerConfig.Preempt.
 	if (a.cfg.Preempt || a.ephemeral) && e.active() > e.cfg.maxClock() &&

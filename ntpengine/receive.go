@@ -556,6 +556,13 @@ func (a *association) duplicate(data []byte, p *packet.Packet) bool {
 func (e *Engine) heard(a *association, t float64) {
 	if a.reach == 0 {
 		e.event(EventReachable, a, "")
+		// Reachable again: the poll interval backed off while it was
+		// not (§13, A.5.7.1 unreach) drops to the minimum until the
+		// filter holds enough samples (poll), or a source heard again
+		// in a short window would be polled too rarely in it to fill
+		// its filter (§10) and count.
+		a.unreach = 0
+		a.hpoll = a.minPoll
 	}
 	a.reach |= 1
 	a.lastRx, a.heard = t, true

@@ -107,8 +107,6 @@ var knownFailures = map[string]string{
 	"009-sourceselection/falsetickers=1":            "one run in 20: a fast slew (83,333 ppm) caught by a 1-s sample long after the start (max |freq| 0.0833 > 500 ppm)",
 	"014-intermittent/every-20th":                   "the client never synchronizes when only every 20th request passes",
 	"014-intermittent/every-20th+iburst":            "the client never synchronizes when only every 20th request passes",
-	"014-intermittent/window":                       "the server is selected again in only some windows and the offset exceeds the RMS limit",
-	"014-intermittent/window+iburst":                "the server is selected again in only some windows and the offset exceeds the RMS limit",
 	"101-poll/poll=10":                              "the clock is corrected later than chrony's window of 2 to 2.1 polls",
 	"101-poll/poll=11":                              "the clock is corrected later than chrony's window of 2 to 2.1 polls",
 	"101-poll/poll=12":                              "the clock is corrected later than chrony's window of 2 to 2.1 polls",
@@ -122,7 +120,6 @@ var knownFailures = map[string]string{
 	"101-poll/poll=8":                               "the clock is corrected later than chrony's window of 2 to 2.1 polls",
 	"101-poll/poll=9":                               "the clock is corrected later than chrony's window of 2 to 2.1 polls",
 	"102-iburst":                                    "the clock is first corrected about 9 s after the start, chrony's window is 4..6 s",
-	"108-peer/alternating":                          "a client loses synchronization (no majority) when its server goes",
 	"108-peer/polls=3,3,6,6":                        "without iburst the node that has only its peer, polled every 64 s, synchronizes 1-2 s after chrony's 450 s in some runs (four samples fill its filter enough for the root distance test after its peer synchronizes at about 200 s)",
 	"108-peer/polls=3,6,6,6":                        "without iburst the node that has only its peer, polled every 64 s, synchronizes 1-2 s after chrony's 450 s in some runs (four samples fill its filter enough for the root distance test after its peer synchronizes at about 200 s)",
 }
