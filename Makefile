@@ -34,8 +34,9 @@ lint:
 test: deps lint
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
 
-## unit: the fast loop: go test -short (no root, no Debian tools needed;
-## interop, namespace and long tests skip)
+## unit: the fast loop, about a minute on 2 cores: go test -short (no root,
+## no network namespaces, no Debian tools; testtool.Require/RequireRoot and
+## the long tests skip under -short)
 unit:
 	$(GO) test -short -count=1 $(PKGS)
 

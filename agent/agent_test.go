@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/testtool"
 	"github.com/ntpagent/ntpagent/ntpengine"
 	"github.com/ntpagent/ntpagent/ntpengine/ntpclock"
 )
@@ -24,7 +25,7 @@ func TestTwoAgentsSymmetricPeers(t *testing.T) {
 	a.apply(t, config(false, nil, peer{address: "127.0.0.1", port: b.addr.Port()}))
 
 	var st *gen.Device
-	waitFor(t, 30*time.Second, "A synchronized to B", func() bool {
+	testtool.WaitFor(t, 30*time.Second, "A synchronized to B", func() bool {
 		st = a.State()
 		return st.GetNtp().GetStatus().ClockState == gen.NtpagentNtp_Ntp_Status_ClockState_synchronized
 	})

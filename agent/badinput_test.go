@@ -165,7 +165,7 @@ func TestBadInputOnTheWire(t *testing.T) {
 		}
 		return true
 	}
-	waitFor(t, 120*time.Second, "the agent to synchronize with both peers", func() bool { return synced(a.State()) })
+	testtool.WaitFor(t, 120*time.Second, "the agent to synchronize with both peers", func() bool { return synced(a.State()) })
 	before := session(a.State(), "127.0.0.31", 0)
 
 	// Replays of a real packet of each peer.
@@ -211,7 +211,7 @@ func TestBadInputOnTheWire(t *testing.T) {
 	// datagrams then): let it drain before asking, and ask up to three
 	// times.
 	last := uint64(0)
-	waitFor(t, 10*time.Second, "the flood to drain", func() bool {
+	testtool.WaitFor(t, 10*time.Second, "the flood to drain", func() bool {
 		n := a.TransportStats().Received
 		defer func() { last = n }()
 		return n == last
@@ -245,7 +245,7 @@ func TestBadInputOnTheWire(t *testing.T) {
 	// synchronized to them.
 	var st *gen.Device
 	s1 := func() *gen.NtpagentNtp_Ntp_Sessions_Session { return session(st, "127.0.0.31", 0) }
-	waitFor(t, 60*time.Second, "three more answered polls", func() bool {
+	testtool.WaitFor(t, 60*time.Second, "three more answered polls", func() bool {
 		st = a.State()
 		return synced(st) && s1().GetPacketsReceived() >= before.GetPacketsReceived()+3
 	})

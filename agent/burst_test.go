@@ -4,6 +4,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/ntpagent/ntpagent/internal/testtool"
 )
 
 // The iburst leaf reaches the wire: of two peers that never answer (a
@@ -30,7 +32,7 @@ func TestIBurstSendsABurstWhileUnreachable(t *testing.T) {
 	a.apply(t, root)
 
 	var plain, burst uint64
-	waitFor(t, 30*time.Second, "two polls of the plain peer", func() bool {
+	testtool.WaitFor(t, 30*time.Second, "two polls of the plain peer", func() bool {
 		st := a.State()
 		plain = session(st, "127.0.0.1", plainPort).GetPacketsSent()
 		burst = session(st, "127.0.0.2", burstPort).GetPacketsSent()

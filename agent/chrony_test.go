@@ -125,7 +125,7 @@ func startChronyd(t testing.TB, dir string, conf, keys []byte) *chronyd {
 			t.Logf("chronyd log:\n%s", c.log.String())
 		}
 	})
-	waitFor(t, 10*time.Second, "chronyd's command socket", func() bool {
+	testtool.WaitFor(t, 10*time.Second, "chronyd's command socket", func() bool {
 		select {
 		case <-exited:
 			t.Fatalf("chronyd exited: %s", c.log.String())
@@ -287,7 +287,7 @@ func TestChronyd(t *testing.T) {
 	}
 	capDone := make(chan struct{})
 	go func() { capture.Wait(); close(capDone) }()
-	waitFor(t, 10*time.Second, "dumpcap to start capturing", func() bool {
+	testtool.WaitFor(t, 10*time.Second, "dumpcap to start capturing", func() bool {
 		fi, err := os.Stat(pcap)
 		return err == nil && fi.Size() > 0
 	})
@@ -326,7 +326,7 @@ func TestChronyd(t *testing.T) {
 		}
 		t.Run("chronyd-client", func(t *testing.T) {
 			var sources string
-			waitFor(t, 60*time.Second, "chronyd's client to reach the agent", func() bool {
+			testtool.WaitFor(t, 60*time.Second, "chronyd's client to reach the agent", func() bool {
 				d := client.ntpdata(t, "127.0.0.8")
 				return atoi(d["Total valid RX"]) >= 3
 			})
@@ -353,7 +353,7 @@ func TestChronyd(t *testing.T) {
 func chronySymmetric(t *testing.T, chrony *chronyd, a *storeAgent, addr string, chronyPort uint16, k *key, passive, wrongKey bool) {
 	if wrongKey {
 		var st *gen.Device
-		waitFor(t, 60*time.Second, "authentication errors on both sides", func() bool {
+		testtool.WaitFor(t, 60*time.Second, "authentication errors on both sides", func() bool {
 			st = a.State()
 			s := session(st, "127.0.0.1", chronyPort)
 			d := chrony.ntpdata(t, addr)
@@ -377,7 +377,7 @@ func chronySymmetric(t *testing.T, chrony *chronyd, a *storeAgent, addr string, 
 		return
 	}
 	var st *gen.Device
-	waitFor(t, 120*time.Second, "the agent to synchronize to chronyd", func() bool {
+	testtool.WaitFor(t, 120*time.Second, "the agent to synchronize to chronyd", func() bool {
 		st = a.State()
 		return st.GetNtp().GetStatus().ClockState == gen.NtpagentNtp_Ntp_Status_ClockState_synchronized
 	})
@@ -413,7 +413,7 @@ func chronySymmetric(t *testing.T, chrony *chronyd, a *storeAgent, addr string, 
 	// design when we are synchronized to chronyd itself: our reference id
 	// is its address, and chronyd must not use us as a source then.
 	var d map[string]string
-	waitFor(t, 40*time.Second, "chronyd to see the agent synchronized", func() bool {
+	testtool.WaitFor(t, 40*time.Second, "chronyd to see the agent synchronized", func() bool {
 		d = chrony.ntpdata(t, addr)
 		return d["Stratum"] == "9" && atoi(d["Total valid RX"]) >= 2
 	})

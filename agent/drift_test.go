@@ -79,7 +79,7 @@ func TestDriftFileRoundTrip(t *testing.T) {
 		t.Fatalf("without a drift file the engine starts in %s, want NSET", st.ClockState)
 	}
 	a.apply(t, config(false, nil, peer{address: "127.0.0.1", port: b.addr.Port()}))
-	waitFor(t, 60*time.Second, "the drift file", func() bool {
+	testtool.WaitFor(t, 60*time.Second, "the drift file", func() bool {
 		_, err := os.Stat(path)
 		return err == nil
 	})
@@ -105,7 +105,7 @@ func TestDriftFileRoundTrip(t *testing.T) {
 	if data, _ := os.ReadFile(path); string(data) != "499.5\n" {
 		t.Errorf("drift file rewritten within DriftInterval: %q", data)
 	}
-	waitFor(t, 30*time.Second, "a settled frequency before the stop", func() bool { return a.engineStatus().FrequencySettled })
+	testtool.WaitFor(t, 30*time.Second, "a settled frequency before the stop", func() bool { return a.engineStatus().FrequencySettled })
 	a.stop(t)
 	got, err := readDriftFile(path)
 	if err != nil || got == 499.5 {

@@ -183,19 +183,6 @@ func keyedConfig(p peer, k *key) *gen.Device {
 	return config(true, []key{*k}, p)
 }
 
-// waitFor polls cond every 50 ms until it holds or limit passes; limit
-// only bounds a failing test, it asserts nothing about speed.
-func waitFor(t testing.TB, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up after %v waiting for %s", limit, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // session returns the session with the given address (and port, if not 0).
 func session(root *gen.Device, address string, port uint16) *gen.NtpagentNtp_Ntp_Sessions_Session {
 	for k, s := range root.GetNtp().GetSessions().Session {

@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"context"
 	"fmt"
 	"net/netip"
 	"os"
@@ -27,15 +26,6 @@ type lab struct {
 	a, b, c string // namespace names (also the vpn-instance names)
 }
 
-func ipCmd(t testing.TB, args ...string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, "ip", args...).CombinedOutput(); err != nil {
-		t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-}
-
 func newLab(t testing.TB) *lab {
 	t.Helper()
 	testtool.RequireRoot(t)
@@ -48,28 +38,28 @@ func newLab(t testing.TB) *lab {
 		exec.Command("ip", "netns", "del", l.b).Run()
 		exec.Command("ip", "netns", "del", l.c).Run()
 	})
-	ipCmd(t, "netns", "add", l.c)
-	ipCmd(t, "-n", l.c, "link", "set", "lo", "up")
-	ipCmd(t, "netns", "add", l.a)
-	ipCmd(t, "netns", "add", l.b)
-	ipCmd(t, "link", "add", va, "netns", l.a, "type", "veth", "peer", "name", vb, "netns", l.b)
-	ipCmd(t, "-n", l.a, "link", "set", "lo", "up")
-	ipCmd(t, "-n", l.b, "link", "set", "lo", "up")
-	ipCmd(t, "-n", l.a, "addr", "add", "198.18.1.1/24", "dev", va)
-	ipCmd(t, "-n", l.b, "addr", "add", "198.18.1.2/24", "dev", vb)
-	ipCmd(t, "-n", l.a, "addr", "add", "fd00:1::1/64", "dev", va, "nodad")
-	ipCmd(t, "-n", l.b, "addr", "add", "fd00:1::2/64", "dev", vb, "nodad")
-	ipCmd(t, "-n", l.a, "link", "set", va, "up")
-	ipCmd(t, "-n", l.b, "link", "set", vb, "up")
+	testtool.IP(t, "netns", "add", l.c)
+	testtool.IP(t, "-n", l.c, "link", "set", "lo", "up")
+	testtool.IP(t, "netns", "add", l.a)
+	testtool.IP(t, "netns", "add", l.b)
+	testtool.IP(t, "link", "add", va, "netns", l.a, "type", "veth", "peer", "name", vb, "netns", l.b)
+	testtool.IP(t, "-n", l.a, "link", "set", "lo", "up")
+	testtool.IP(t, "-n", l.b, "link", "set", "lo", "up")
+	testtool.IP(t, "-n", l.a, "addr", "add", "198.18.1.1/24", "dev", va)
+	testtool.IP(t, "-n", l.b, "addr", "add", "198.18.1.2/24", "dev", vb)
+	testtool.IP(t, "-n", l.a, "addr", "add", "fd00:1::1/64", "dev", va, "nodad")
+	testtool.IP(t, "-n", l.b, "addr", "add", "fd00:1::2/64", "dev", vb, "nodad")
+	testtool.IP(t, "-n", l.a, "link", "set", va, "up")
+	testtool.IP(t, "-n", l.b, "link", "set", vb, "up")
 	// src0: one end of a veth pair kept inside ns a (no dummy driver
 	// needed), an interface whose addresses only serve as sources.
-	ipCmd(t, "-n", l.a, "link", "add", "src0", "type", "veth", "peer", "name", "src0p")
-	ipCmd(t, "-n", l.a, "link", "set", "src0p", "up")
-	ipCmd(t, "-n", l.a, "addr", "add", "198.18.2.1/32", "dev", "src0")
-	ipCmd(t, "-n", l.a, "addr", "add", "fd00:2::1/128", "dev", "src0", "nodad")
-	ipCmd(t, "-n", l.a, "link", "set", "src0", "up")
-	ipCmd(t, "-n", l.b, "route", "add", "198.18.2.0/24", "via", "198.18.1.1")
-	ipCmd(t, "-n", l.b, "-6", "route", "add", "fd00:2::/64", "via", "fd00:1::1")
+	testtool.IP(t, "-n", l.a, "link", "add", "src0", "type", "veth", "peer", "name", "src0p")
+	testtool.IP(t, "-n", l.a, "link", "set", "src0p", "up")
+	testtool.IP(t, "-n", l.a, "addr", "add", "198.18.2.1/32", "dev", "src0")
+	testtool.IP(t, "-n", l.a, "addr", "add", "fd00:2::1/128", "dev", "src0", "nodad")
+	testtool.IP(t, "-n", l.a, "link", "set", "src0", "up")
+	testtool.IP(t, "-n", l.b, "route", "add", "198.18.2.0/24", "via", "198.18.1.1")
+	testtool.IP(t, "-n", l.b, "-6", "route", "add", "fd00:2::/64", "via", "fd00:1::1")
 	return l
 }
 
@@ -86,7 +76,7 @@ func newLab(t testing.TB) *lab {
 // id loop test with dual-stacked peers.
 func TestNamespacesTwoAgents(t *testing.T) {
 	l := newLab(t)
-	ipCmd(t, "-n", l.b, "addr", "add", "198.18.1.3/24", "dev", fmt.Sprintf("ntb%d", os.Getpid()%100000))
+	testtool.IP(t, "-n", l.b, "addr", "add", "198.18.1.3/24", "dev", fmt.Sprintf("ntb%d", os.Getpid()%100000))
 	t.Parallel()
 	const scale = 8
 	portA, portB := freeUDPPort(t), freeUDPPort(t)
@@ -130,7 +120,7 @@ func TestNamespacesTwoAgents(t *testing.T) {
 	)
 	a.apply(t, cfg)
 	var st *gen.Device
-	waitFor(t, 30*time.Second, "A to reach B over IPv4", func() bool {
+	testtool.WaitFor(t, 30*time.Second, "A to reach B over IPv4", func() bool {
 		st = a.State()
 		return reached(st, "198.18.1.2")
 	})
@@ -155,7 +145,7 @@ func TestNamespacesTwoAgents(t *testing.T) {
 	// at once would look like one to B).
 	cfg = config(false, nil, peer{address: "peer-b.ntpagent.test", vpn: l.a, port: portB})
 	a.apply(t, cfg)
-	waitFor(t, 30*time.Second, "A to reach B by name", func() bool {
+	testtool.WaitFor(t, 30*time.Second, "A to reach B by name", func() bool {
 		st = a.State()
 		return reached(st, "peer-b.ntpagent.test")
 	})
@@ -169,7 +159,7 @@ func TestNamespacesTwoAgents(t *testing.T) {
 	si := cfg.GetNtp().GetOrCreateSourceInterface(gen.NtpagentNtp_AddressFamily_ipv6)
 	si.Interface, si.VpnInstance = ptr("src0"), ptr(l.a)
 	a.apply(t, cfg)
-	waitFor(t, 30*time.Second, "A to reach B over IPv6 from src0", func() bool {
+	testtool.WaitFor(t, 30*time.Second, "A to reach B over IPv6 from src0", func() bool {
 		s := session(a.State(), "fd00:1::2", portB)
 		return s != nil && s.GetReach() != 0 && s.GetLocalAddress() == "fd00:2::1"
 	})
@@ -183,7 +173,7 @@ func TestNamespacesTwoAgents(t *testing.T) {
 	si = cfg.GetNtp().GetOrCreateSourceInterface(gen.NtpagentNtp_AddressFamily_ipv4)
 	si.Interface, si.VpnInstance = ptr("nosuch1"), ptr(l.a)
 	a.apply(t, cfg)
-	waitFor(t, 30*time.Second, "the IPv4 peer to answer on src0", func() bool {
+	testtool.WaitFor(t, 30*time.Second, "the IPv4 peer to answer on src0", func() bool {
 		s := session(a.State(), "198.18.1.2", portB)
 		return s != nil && s.GetReach() != 0 && s.GetLocalAddress() == "198.18.2.1"
 	})
@@ -195,7 +185,7 @@ func TestNamespacesTwoAgents(t *testing.T) {
 	// commit stands.
 	cfg = config(false, nil, peer{address: "198.18.1.2", vpn: l.a, port: portB, sourceInterface: "nosuch0"})
 	a.apply(t, cfg)
-	waitFor(t, 30*time.Second, "the missing source-interface to show", func() bool {
+	testtool.WaitFor(t, 30*time.Second, "the missing source-interface to show", func() bool {
 		s := session(a.State(), "198.18.1.2", portB)
 		return s != nil && strings.Contains(s.GetLastError(), "nosuch0")
 	})
@@ -212,13 +202,13 @@ func TestMissingVPNInstanceIsRetried(t *testing.T) {
 	a := startAgent(t, Options{Clock: fastClock(8), MaxWait: 20 * time.Millisecond, ResolveRetry: 100 * time.Millisecond,
 		Listen: []netip.AddrPort{netip.AddrPortFrom(netip.IPv4Unspecified(), freeUDPPort(t))}})
 	a.apply(t, config(false, nil, peer{address: "127.0.0.1", vpn: ns, port: 4123}))
-	waitFor(t, 10*time.Second, "the missing vpn-instance to show", func() bool {
+	testtool.WaitFor(t, 10*time.Second, "the missing vpn-instance to show", func() bool {
 		s := session(a.State(), "127.0.0.1", 4123)
 		return s != nil && strings.Contains(s.GetLastError(), ns)
 	})
-	ipCmd(t, "netns", "add", ns)
-	ipCmd(t, "-n", ns, "link", "set", "lo", "up")
-	waitFor(t, 10*time.Second, "the peer to start in the new namespace", func() bool {
+	testtool.IP(t, "netns", "add", ns)
+	testtool.IP(t, "-n", ns, "link", "set", "lo", "up")
+	testtool.WaitFor(t, 10*time.Second, "the peer to start in the new namespace", func() bool {
 		s := session(a.State(), "127.0.0.1", 4123)
 		return s != nil && s.GetPacketsSent() > 0
 	})
@@ -240,13 +230,13 @@ func TestNamespacesLinkLocalPeer(t *testing.T) {
 		exec.Command("ip", "netns", "del", nsA).Run()
 		exec.Command("ip", "netns", "del", nsB).Run()
 	})
-	ipCmd(t, "netns", "add", nsA)
-	ipCmd(t, "netns", "add", nsB)
-	ipCmd(t, "link", "add", va, "netns", nsA, "type", "veth", "peer", "name", vb, "netns", nsB)
-	ipCmd(t, "-n", nsA, "addr", "add", "fe80::a/64", "dev", va, "nodad")
-	ipCmd(t, "-n", nsB, "addr", "add", "fe80::b/64", "dev", vb, "nodad")
-	ipCmd(t, "-n", nsA, "link", "set", va, "up")
-	ipCmd(t, "-n", nsB, "link", "set", vb, "up")
+	testtool.IP(t, "netns", "add", nsA)
+	testtool.IP(t, "netns", "add", nsB)
+	testtool.IP(t, "link", "add", va, "netns", nsA, "type", "veth", "peer", "name", vb, "netns", nsB)
+	testtool.IP(t, "-n", nsA, "addr", "add", "fe80::a/64", "dev", va, "nodad")
+	testtool.IP(t, "-n", nsB, "addr", "add", "fe80::b/64", "dev", vb, "nodad")
+	testtool.IP(t, "-n", nsA, "link", "set", va, "up")
+	testtool.IP(t, "-n", nsB, "link", "set", vb, "up")
 
 	const scale = 8
 	portA, portB := freeUDPPort(t), freeUDPPort(t)
@@ -261,7 +251,7 @@ func TestNamespacesLinkLocalPeer(t *testing.T) {
 		}
 	}()
 	a.apply(t, config(false, nil, peer{address: "fe80::b", vpn: nsA, port: portB, sourceInterface: va}))
-	waitFor(t, 30*time.Second, "A to reach B at its link-local address", func() bool {
+	testtool.WaitFor(t, 30*time.Second, "A to reach B at its link-local address", func() bool {
 		s := session(a.State(), "fe80::b", portB)
 		return s != nil && s.GetReach()&3 == 3
 	})

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/testtool"
 	"github.com/ntpagent/ntpagent/ntpengine"
 )
 
@@ -36,7 +37,7 @@ func TestCommitReconcilesAssociations(t *testing.T) {
 	a.apply(t, config(false, nil, p(0), p(1), p(2)))
 
 	var before *gen.Device
-	waitFor(t, 60*time.Second, "three polls answered by every peer", func() bool {
+	testtool.WaitFor(t, 60*time.Second, "three polls answered by every peer", func() bool {
 		before = a.State()
 		for i := range 3 {
 			s := session(before, refs[i].addr.Addr().String(), 0)
@@ -85,18 +86,18 @@ func TestCommitReconcilesAssociations(t *testing.T) {
 
 	// On the wire: the added peer hears from us within one poll interval
 	// (2^3 s of our clock).
-	waitFor(t, 30*time.Second, "the added peer to hear from us", func() bool { return heard(refs[3]) > 0 })
+	testtool.WaitFor(t, 30*time.Second, "the added peer to hear from us", func() bool { return heard(refs[3]) > 0 })
 	if d := clk.Now().Sub(committedAt); d > 8*time.Second {
 		t.Errorf("the added peer first heard from us %v (our clock) after the commit, more than one poll interval", d)
 	}
-	waitFor(t, 30*time.Second, "the changed peer to answer again", func() bool {
+	testtool.WaitFor(t, 30*time.Second, "the changed peer to answer again", func() bool {
 		s := session(a.State(), refs[1].addr.Addr().String(), 0)
 		return s != nil && s.GetReach() != 0
 	})
 	// Two more poll intervals: the removed peer hears nothing more (one
 	// packet may have been in flight at the commit).
 	until := clk.Now().Add(16 * time.Second)
-	waitFor(t, 30*time.Second, "two poll intervals", func() bool { return !clk.Now().Before(until) })
+	testtool.WaitFor(t, 30*time.Second, "two poll intervals", func() bool { return !clk.Now().Before(until) })
 	if got := heard(refs[0]); got > removedHeard+1 {
 		t.Errorf("the removed peer still hears from us: %d packets at the commit, %d two polls later", removedHeard, got)
 	}

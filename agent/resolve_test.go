@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ntpagent/ntpagent/internal/testtool"
 	"github.com/ntpagent/ntpagent/ntpengine"
 )
 
@@ -60,12 +61,12 @@ func TestDomainPeerRetriesAndReresolves(t *testing.T) {
 		Listen:   []netip.AddrPort{netip.MustParseAddrPort("127.0.0.50:0")},
 		Resolver: HostsResolver{Path: hosts}, ResolveRetry: 100 * time.Millisecond})
 	a.apply(t, config(false, nil, peer{address: "moving.ntpagent.test", port: port}))
-	waitFor(t, 10*time.Second, "the unresolved name to show", func() bool {
+	testtool.WaitFor(t, 10*time.Second, "the unresolved name to show", func() bool {
 		s := session(a.State(), "moving.ntpagent.test", port)
 		return s != nil && strings.Contains(s.GetLastError(), "cannot resolve moving.ntpagent.test")
 	})
 	os.WriteFile(hosts, []byte("127.0.0.51 moving.ntpagent.test\n"), 0o600)
-	waitFor(t, 30*time.Second, "the name to resolve and the peer to answer", func() bool {
+	testtool.WaitFor(t, 30*time.Second, "the name to resolve and the peer to answer", func() bool {
 		s := session(a.State(), "moving.ntpagent.test", port)
 		return s != nil && s.GetResolvedAddress() == "127.0.0.51" && s.GetReach() != 0
 	})
@@ -77,7 +78,7 @@ func TestDomainPeerRetriesAndReresolves(t *testing.T) {
 	_ = r2
 	os.WriteFile(hosts, []byte("127.0.0.52 moving.ntpagent.test\n"), 0o600)
 	r1.cancel()
-	waitFor(t, 60*time.Second, "the association to follow the name", func() bool {
+	testtool.WaitFor(t, 60*time.Second, "the association to follow the name", func() bool {
 		s := session(a.State(), "moving.ntpagent.test", port)
 		return s != nil && s.GetResolvedAddress() == "127.0.0.52" && s.GetReach() != 0
 	})
@@ -101,7 +102,7 @@ func TestDomainPeerResolvingToNonHostAddress(t *testing.T) {
 	gone := peer{address: "127.0.0.63", port: port}
 	sink := peer{address: "sink.ntpagent.test", port: port}
 	a.apply(t, config(false, nil, gone, sink))
-	waitFor(t, 10*time.Second, "the sinkholed name to show why it does not run", func() bool {
+	testtool.WaitFor(t, 10*time.Second, "the sinkholed name to show why it does not run", func() bool {
 		s := session(a.State(), "sink.ntpagent.test", port)
 		return s != nil && strings.Contains(s.GetLastError(), "resolved to 0.0.0.0, which is not a host address")
 	})
@@ -117,11 +118,11 @@ func TestDomainPeerResolvingToNonHostAddress(t *testing.T) {
 	if s := session(st, "127.0.0.61", port); s == nil || !s.GetConfigured() {
 		t.Errorf("added peer has no configured session: %s", describeSessions(st))
 	}
-	waitFor(t, 30*time.Second, "the added peer to answer", func() bool {
+	testtool.WaitFor(t, 30*time.Second, "the added peer to answer", func() bool {
 		s := session(a.State(), "127.0.0.61", port)
 		return s != nil && s.GetReach() != 0
 	})
-	waitFor(t, 10*time.Second, "the duplicate name to show why it does not run", func() bool {
+	testtool.WaitFor(t, 10*time.Second, "the duplicate name to show why it does not run", func() bool {
 		s := session(a.State(), "dup.ntpagent.test", port)
 		return s != nil && strings.Contains(s.GetLastError(), "the same address and port as the peer 127.0.0.61")
 	})
@@ -131,7 +132,7 @@ func TestDomainPeerResolvingToNonHostAddress(t *testing.T) {
 	// The sinkholed name is asked again: once it gives a host address the
 	// peer runs there.
 	os.WriteFile(hosts, []byte("127.0.0.64 sink.ntpagent.test\n127.0.0.61 dup.ntpagent.test\n"), 0o600)
-	waitFor(t, 30*time.Second, "the sinkholed name to be resolved again", func() bool {
+	testtool.WaitFor(t, 30*time.Second, "the sinkholed name to be resolved again", func() bool {
 		s := session(a.State(), "sink.ntpagent.test", port)
 		return s != nil && s.GetResolvedAddress() == "127.0.0.64" && s.GetLastError() == "" && s.GetPacketsSent() > 0
 	})

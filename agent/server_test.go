@@ -55,7 +55,7 @@ func TestChronydAsServer(t *testing.T) {
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
 				var st *gen.Device
-				waitFor(t, 120*time.Second, "the agent to synchronize to chronyd", func() bool {
+				testtool.WaitFor(t, 120*time.Second, "the agent to synchronize to chronyd", func() bool {
 					st = c.agent.State()
 					return st.GetNtp().GetStatus().ClockState == gen.NtpagentNtp_Ntp_Status_ClockState_synchronized
 				})

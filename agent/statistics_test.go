@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/testtool"
 	"github.com/ntpagent/ntpagent/ntpengine"
 	"github.com/ntpagent/ntpagent/ntpengine/packet"
 )
@@ -60,7 +61,7 @@ func TestStatisticsCountTheWire(t *testing.T) {
 	}
 
 	var st *gen.NtpagentNtp_Ntp_Statistics
-	waitFor(t, 10*time.Second, "the bad datagrams counted", func() bool {
+	testtool.WaitFor(t, 10*time.Second, "the bad datagrams counted", func() bool {
 		st = a.State().GetNtp().GetStatistics()
 		return st.GetBadFormat() >= 1 && st.GetNoAssociationDropped() >= 1 && st.GetOversizeDropped() >= 1
 	})

@@ -180,14 +180,14 @@ func dnsAnswer(query []byte, zone dnsZone) ([]byte, error) {
 func dnsNamespace(t *testing.T, name string, zone dnsZone, addrs ...string) {
 	t.Helper()
 	t.Cleanup(func() { exec.Command("ip", "netns", "del", name).Run() })
-	ipCmd(t, "netns", "add", name)
-	ipCmd(t, "-n", name, "link", "set", "lo", "up")
+	testtool.IP(t, "netns", "add", name)
+	testtool.IP(t, "-n", name, "link", "set", "lo", "up")
 	for _, a := range append([]string{"198.18.53.1/32"}, addrs...) {
 		args := []string{"-n", name, "addr", "add", a, "dev", "lo"}
 		if strings.Contains(a, ":") {
 			args = append(args, "nodad")
 		}
-		ipCmd(t, args...)
+		testtool.IP(t, args...)
 	}
 	inst, err := netio.FindVPN(name, "")
 	if err != nil {
@@ -376,7 +376,7 @@ func TestVPNInstanceDNS(t *testing.T) {
 			peer{address: labName, vpn: red, port: portB},
 			peer{address: name, vpn: PublicVPN, port: portB}))
 		var inRed, labInRed, inPublic bool
-		waitFor(t, 20*time.Second, "the peer in red to resolve and answer", func() bool {
+		testtool.WaitFor(t, 20*time.Second, "the peer in red to resolve and answer", func() bool {
 			for k, s := range a.State().GetNtp().GetSessions().Session {
 				switch {
 				case k.Address == name && k.VpnInstance == red:

@@ -52,7 +52,7 @@ func TestChronydInterleaved(t *testing.T) {
 	t.Run("RFC 9769 §4 symmetric, chronyd with xleave", func(t *testing.T) {
 		var d map[string]string
 		var s *gen.NtpagentNtp_Ntp_Sessions_Session
-		waitFor(t, 120*time.Second, "both sides in interleaved mode", func() bool {
+		testtool.WaitFor(t, 120*time.Second, "both sides in interleaved mode", func() bool {
 			st := xleave.State()
 			s = session(st, "127.0.0.1", chronyPort)
 			d = chrony.ntpdata(t, "127.0.0.41")
@@ -67,7 +67,7 @@ func TestChronydInterleaved(t *testing.T) {
 	t.Run("RFC 9769 §5 symmetric, chronyd without xleave: basic mode", func(t *testing.T) {
 		var d map[string]string
 		var s *gen.NtpagentNtp_Ntp_Sessions_Session
-		waitFor(t, 120*time.Second, "a synchronized basic-mode association", func() bool {
+		testtool.WaitFor(t, 120*time.Second, "a synchronized basic-mode association", func() bool {
 			st := basic.State()
 			s = session(st, "127.0.0.1", chronyPort)
 			d = chrony.ntpdata(t, "127.0.0.42")
@@ -80,7 +80,7 @@ func TestChronydInterleaved(t *testing.T) {
 	})
 	t.Run("RFC 9769 §3 server, chronyd client with xleave", func(t *testing.T) {
 		var d map[string]string
-		waitFor(t, 60*time.Second, "interleaved responses at chronyd", func() bool {
+		testtool.WaitFor(t, 60*time.Second, "interleaved responses at chronyd", func() bool {
 			d = client.ntpdata(t, "127.0.0.43")
 			return d["Interleaved"] == "Yes" && atoi(d["Total valid RX"]) >= 4
 		})

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/testtool"
 )
 
 // crashTree is the content every commit n of the crash child makes: sysname
@@ -106,9 +107,7 @@ func TestCrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
-	rng := rand.New(rand.NewPCG(1, seed))
+	rng := rand.New(rand.NewPCG(1, testtool.Seed(t)))
 	for _, mode := range []string{"plain", "confirmed"} {
 		t.Run(mode, func(t *testing.T) {
 			dir := t.TempDir()

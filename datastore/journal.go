@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/openconfig/ygot/ygot"
@@ -382,7 +381,7 @@ func (j *journal) append(line []byte) error {
 		j.f.Seek(j.size, 0)
 		return fmt.Errorf("write journal: %w", err)
 	}
-	if err := syscall.Fdatasync(int(j.f.Fd())); err != nil {
+	if err := datasync(j.f); err != nil {
 		j.f.Truncate(j.size)
 		j.f.Seek(j.size, 0)
 		return fmt.Errorf("sync journal: %w", err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ntpagent/ntpagent/internal/fakeclock"
+	"github.com/ntpagent/ntpagent/internal/testtool"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -56,7 +57,7 @@ func TestAuthenticatedConnectionsKeepTheAdminReserve(t *testing.T) {
 		}
 		held = append(held, c)
 	}
-	waitFor(t, func() bool {
+	testtool.WaitFor(t, 10*time.Second, "nine operator connections counted", func() bool {
 		a.srv.limits.mu.Lock()
 		defer a.srv.limits.mu.Unlock()
 		return a.srv.limits.nonAdminConns == 9

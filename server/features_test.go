@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ntpagent/ntpagent/internal/fakeclock"
+	"github.com/ntpagent/ntpagent/internal/testtool"
 )
 
 const (
@@ -327,14 +328,7 @@ func TestSubscriptionStopTime(t *testing.T) {
 		t.Fatalf("events: %s", got.String())
 	}
 	// The ended subscription frees the session (bounded wait: the writer ends asynchronously).
-	for i := 0; ; i++ {
-		r := c.rpc(`<create-subscription xmlns="` + nsNotif + `"/>`)
-		if strings.Contains(r, "<ok/>") {
-			break
-		}
-		if i == 500 { // bounded: 5 s
-			t.Fatalf("resubscribe: %s", r)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testtool.WaitFor(t, 10*time.Second, "a new subscription accepted", func() bool {
+		return strings.Contains(c.rpc(`<create-subscription xmlns="`+nsNotif+`"/>`), "<ok/>")
+	})
 }

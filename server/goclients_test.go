@@ -16,6 +16,9 @@ import (
 // go-netconf v0.1.1 speaks base:1.0 only (end-of-message framing); its
 // RPCReply.Ok is never set, so replies are matched on their text.
 func TestGoNetconfBase10Client(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: interop with a Go NETCONF library over SSH; make test runs it")
+	}
 	a := startAgent(t)
 	s, err := gonetconf.DialSSH(a.addr, a.adminPassword())
 	if err != nil {
@@ -61,6 +64,9 @@ func TestGoNetconfBase10Client(t *testing.T) {
 
 // scrapligo announces only base:1.1 when the server offers it: chunked framing.
 func TestScrapligoBase11Client(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: interop with a Go NETCONF library over SSH; make test runs it")
+	}
 	a := startAgent(t)
 	port, _ := strconv.Atoi(portOf(a.addr))
 	d, err := netconf.NewDriver("127.0.0.1",

@@ -63,8 +63,8 @@ func yanglintConfigs(t *testing.T, dir string) int {
 
 func TestNcclientInterop(t *testing.T) {
 	t.Parallel() // mostly waiting on python: overlap it with the other tests
-	py := requireNcclient(t)
 	testtool.Require(t, "yanglint")
+	py := requireNcclient(t)
 	a := startAgent(t)
 	out := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)

@@ -217,16 +217,13 @@ func TestMaxSessions(t *testing.T) {
 	}
 	c1.conn.Close()
 	// The slot comes back once the first session has ended.
-	var err error
-	for i := 0; i < 500; i++ { // bounded: 10 s
-		var c *ncClient
-		if c, err = dialNCErr(t, a.addr, a.adminKey(), true); err == nil {
+	testtool.WaitFor(t, 10*time.Second, "the session slot released", func() bool {
+		c, err := dialNCErr(t, a.addr, a.adminKey(), true)
+		if err == nil {
 			c.conn.Close()
-			return
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("slot not released: %v", err)
+		return err == nil
+	})
 }
 
 // recordingTerminal is a TerminalHandler that echoes what it was given.
@@ -443,17 +440,13 @@ func TestChannelsPerConnectionBounded(t *testing.T) {
 	// The NETCONF channel is still served.
 	getConfig()
 	// The closed channels' slots come back.
-	for i := 0; ; i++ { // bounded: 10 s
+	testtool.WaitFor(t, 10*time.Second, "the channel slots released", func() bool {
 		ch, _, err := conn.OpenChannel("session", nil)
 		if err == nil {
 			ch.Close()
-			break
 		}
-		if i == 500 {
-			t.Fatalf("slots not released: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return err == nil
+	})
 }
 
 // A users file that exists but is damaged stops the server: an empty one

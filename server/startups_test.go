@@ -70,14 +70,10 @@ func wantRefused(t *testing.T, src, addr string) {
 // unauthenticated connections from source; closing happens asynchronously.
 func waitStartups(t *testing.T, a *testAgent, source string, want int) {
 	t.Helper()
-	var n int
-	for range 400 { // bounded: 10 s
-		if n, _ = a.srv.startups.count(source); n <= want {
-			return
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-	t.Fatalf("%s still has %d unauthenticated connections counted; want %d", source, n, want)
+	testtool.WaitFor(t, 10*time.Second, fmt.Sprintf("at most %d unauthenticated connections from %s", want, source), func() bool {
+		n, _ := a.srv.startups.count(source)
+		return n <= want
+	})
 }
 
 // A source at its MaxStartupsPerSource gets its next connection closed at
@@ -254,7 +250,7 @@ func TestSilentConnectionClosedAfterPreamble(t *testing.T) {
 	if _, err := spoke.Write([]byte("SSH-2.0-test\r\n")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { n, _ := a.srv.startups.count("127.0.0.2"); return n == 1 })
+	testtool.WaitFor(t, 10*time.Second, "the connection from 127.0.0.2 counted", func() bool { n, _ := a.srv.startups.count("127.0.0.2"); return n == 1 })
 	time.Sleep(50 * time.Millisecond) // the server reads the version line
 	clk.Advance(3 * time.Second)
 	wantClosed(t, silent)
@@ -262,18 +258,6 @@ func TestSilentConnectionClosedAfterPreamble(t *testing.T) {
 	if n, _ := a.srv.startups.count("127.0.0.2"); n != 1 {
 		t.Fatalf("the connection that spoke was closed too")
 	}
-}
-
-// waitFor polls cond (bounded: 10 s).
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	for range 400 {
-		if cond() {
-			return
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-	t.Fatal("condition not met within 10 s")
 }
 
 // A connection that has authenticated leaves the startup count: it no

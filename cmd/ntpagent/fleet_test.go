@@ -82,16 +82,6 @@ func fleetTopology() (agents []*fleetNode, refs []*fleetNode) {
 	return agents, refs
 }
 
-// fleetIP runs ip(8) with a bound on its time.
-func fleetIP(t testing.TB, args ...string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, "ip", args...).CombinedOutput(); err != nil {
-		t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-}
-
 // The fleet: 12 ntpagent processes and two chronyd references (chronyd -x:
 // never the host clock), each in a network namespace the test makes and
 // deletes, on one bridge in a hub namespace (198.18.0.0/24). One Ansible run
@@ -138,19 +128,19 @@ func TestFleetRingAndMeshWithTwoReferences(t *testing.T) {
 		}
 		exec.Command("ip", "netns", "del", hub).Run()
 	})
-	fleetIP(t, "netns", "add", hub)
-	fleetIP(t, "-n", hub, "link", "set", "lo", "up")
-	fleetIP(t, "-n", hub, "link", "add", "br0", "type", "bridge")
-	fleetIP(t, "-n", hub, "addr", "add", "198.18.0.1/24", "dev", "br0")
-	fleetIP(t, "-n", hub, "link", "set", "br0", "up")
+	testtool.IP(t, "netns", "add", hub)
+	testtool.IP(t, "-n", hub, "link", "set", "lo", "up")
+	testtool.IP(t, "-n", hub, "link", "add", "br0", "type", "bridge")
+	testtool.IP(t, "-n", hub, "addr", "add", "198.18.0.1/24", "dev", "br0")
+	testtool.IP(t, "-n", hub, "link", "set", "br0", "up")
 	for k, n := range all {
 		port := "p" + strconv.Itoa(k)
-		fleetIP(t, "netns", "add", n.ns)
-		fleetIP(t, "-n", n.ns, "link", "set", "lo", "up")
-		fleetIP(t, "link", "add", port, "netns", hub, "type", "veth", "peer", "name", "eth0", "netns", n.ns)
-		fleetIP(t, "-n", hub, "link", "set", port, "master", "br0", "up")
-		fleetIP(t, "-n", n.ns, "addr", "add", n.addr+"/24", "dev", "eth0")
-		fleetIP(t, "-n", n.ns, "link", "set", "eth0", "up")
+		testtool.IP(t, "netns", "add", n.ns)
+		testtool.IP(t, "-n", n.ns, "link", "set", "lo", "up")
+		testtool.IP(t, "link", "add", port, "netns", hub, "type", "veth", "peer", "name", "eth0", "netns", n.ns)
+		testtool.IP(t, "-n", hub, "link", "set", port, "master", "br0", "up")
+		testtool.IP(t, "-n", n.ns, "addr", "add", n.addr+"/24", "dev", "eth0")
+		testtool.IP(t, "-n", n.ns, "link", "set", "eth0", "up")
 	}
 	hubVPN, err := netio.FindVPN(hub, "")
 	if err != nil {
@@ -182,7 +172,7 @@ func TestFleetRingAndMeshWithTwoReferences(t *testing.T) {
 	// no reference peers with have no source at all. (A reference's
 	// symmetric active packets mobilize an ephemeral association at the
 	// others.)
-	waitForFleet(t, 60*time.Second, "every agent's NETCONF server", func() bool {
+	testtool.WaitFor(t, 60*time.Second, "every agent's NETCONF server", func() bool {
 		for _, s := range f.observe() {
 			if s == nil {
 				return false
@@ -242,17 +232,6 @@ func TestFleetRingAndMeshWithTwoReferences(t *testing.T) {
 		}
 		return problems
 	})
-}
-
-func waitForFleet(t testing.TB, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up after %v waiting for %s", limit, what)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
 }
 
 func startFleetAgent(t *testing.T, self string, a *fleetNode, password string, offset time.Duration) {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ntpagent/ntpagent/internal/testtool"
 	"github.com/ntpagent/ntpagent/ntpengine/packet"
 )
 
@@ -64,15 +65,12 @@ func TestMetricsNTPStatistics(t *testing.T) {
 	}
 	var after map[string]float64
 	// The short datagram goes through the engine's queue: scrape until it
-	// and the oversized one are counted (bounded).
-	for i := 0; i < 200; i++ {
+	// and the oversized one are counted.
+	testtool.WaitFor(t, 10*time.Second, "the bad and the oversized datagram counted", func() bool {
 		after = scrapeMetrics(t, d.started.Metrics)
-		if after["ntpagent_ntp_bad_format_total"] > before["ntpagent_ntp_bad_format_total"] &&
-			after["ntpagent_ntp_oversize_dropped_total"] > before["ntpagent_ntp_oversize_dropped_total"] {
-			break
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
+		return after["ntpagent_ntp_bad_format_total"] > before["ntpagent_ntp_bad_format_total"] &&
+			after["ntpagent_ntp_oversize_dropped_total"] > before["ntpagent_ntp_oversize_dropped_total"]
+	})
 	for name, delta := range want {
 		b, okb := before[name]
 		a, oka := after[name]

@@ -2,5 +2,8 @@
 // chronyd, python3 with ncclient, ansible-playbook, tshark, ip): the test
 // skips when the program is missing on a developer's machine, and fails
 // under CI=true, where `make test` has installed everything (a missing tool
-// in CI is a failure, never a silent skip).
+// in CI is a failure, never a silent skip). Under -short (make unit) such a
+// test skips whether or not the program is there. It also holds the helpers that
+// tests of several packages share: WaitFor (the one bounded poll loop) and
+// IP (ip(8) with a time bound).
 package testtool

@@ -12,9 +12,11 @@ import (
 func InCI() bool { return os.Getenv("CI") == "true" }
 
 // Require returns the path of program name, or ends the test: Fatal under
-// CI=true, Skip otherwise.
+// CI=true, Skip otherwise. Under -short (make unit) it skips at once: a test
+// that drives a real program is an interop test, which make test runs.
 func Require(t testing.TB, name string) string {
 	t.Helper()
+	skipShort(t, "drives "+name)
 	p, err := exec.LookPath(name)
 	if err != nil {
 		Missing(t, name+" is not installed (scripts/install-test-deps.sh installs it)")
@@ -23,9 +25,10 @@ func Require(t testing.TB, name string) string {
 }
 
 // Missing ends the test for a missing prerequisite described by why: Fatal
-// under CI=true, Skip otherwise.
+// under CI=true, Skip otherwise (and always Skip under -short).
 func Missing(t testing.TB, why string) {
 	t.Helper()
+	skipShort(t, why)
 	if InCI() {
 		t.Fatal("CI=true and a test prerequisite is missing: " + why)
 	}
@@ -33,10 +36,21 @@ func Missing(t testing.TB, why string) {
 }
 
 // RequireRoot ends the test unless it runs as root (network namespaces).
+// Under -short it skips at once, like Require.
 func RequireRoot(t testing.TB) {
 	t.Helper()
+	skipShort(t, "needs root (network namespaces)")
 	if os.Geteuid() != 0 {
 		Missing(t, "needs root")
+	}
+}
+
+// skipShort skips the test under -short: make unit runs without root,
+// network namespaces or the Debian programs, in about a minute.
+func skipShort(t testing.TB, why string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: " + why + "; make test runs it")
 	}
 }
 

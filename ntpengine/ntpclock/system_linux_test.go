@@ -283,3 +283,9 @@ func TestSystemNowHasNoMonotonicReading(t *testing.T) {
 		t.Fatalf("after moving the epoch 10 s ahead, now − epoch = %v, want negative", got)
 	}
 }
+
+func TestMaxSlewRateOfSystemClock(t *testing.T) {
+	if got := MaxSlewRate(NewSystem()); got != AdjtimeSlewRate {
+		t.Errorf("System slews at %v ppm, want adjtime's %v", got, AdjtimeSlewRate)
+	}
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ntpagent/ntpagent/datastore"
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/testtool"
 	"github.com/ntpagent/ntpagent/yang"
 )
 
@@ -277,17 +278,10 @@ func TestPanicInOperationEndsOnlyThatSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The ended session's locks are released just after its transport
-	// closes: retry (bounded: 5 s).
-	for i := 0; ; i++ {
-		m := other.rpc(`<lock><target><candidate/></target></lock>`)
-		if strings.Contains(m, "<ok/>") {
-			break
-		}
-		if i == 250 {
-			t.Fatalf("lock after the panic: %s", m)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	// closes: retry.
+	testtool.WaitFor(t, 10*time.Second, "the lock after the panic", func() bool {
+		return strings.Contains(other.rpc(`<lock><target><candidate/></target></lock>`), "<ok/>")
+	})
 }
 
 // A client that logs in and never sends its hello is dropped after
@@ -313,12 +307,7 @@ func TestClientHelloTimeout(t *testing.T) {
 	if m, err := c.r.ReadMessage(); err == nil {
 		t.Fatalf("session sent %s instead of closing", m)
 	}
-	for i := 0; srv.stats.inBadHellos.Load() != 1; i++ { // bounded: 5 s
-		if i == 250 {
-			t.Fatalf("in-bad-hellos = %d, want 1", srv.stats.inBadHellos.Load())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testtool.WaitFor(t, 10*time.Second, "in-bad-hellos = 1", func() bool { return srv.stats.inBadHellos.Load() == 1 })
 }
 
 // RFC 5277 §2.1.1, §2.2.1: a replay larger than the live queue (256) is sent
