@@ -48,6 +48,16 @@ func removeNTPRPC() string {
 const (
 	commitRPC    = `<commit/>`
 	getConfigRPC = `<get-config><source><running/></source></get-config>`
+	// getDataConfigOriginRPC reads the configuration in use from
+	// <operational> with its origin (RFC 8526 §3.1.1).
+	getDataConfigOriginRPC = `<get-data xmlns="urn:ietf:params:xml:ns:yang:ietf-netconf-nmda" xmlns:ds="urn:ietf:params:xml:ns:yang:ietf-datastores">` +
+		`<datastore>ds:operational</datastore><config-filter>true</config-filter><with-origin/></get-data>`
+	// getDataOperationalOriginRPC reads all of <operational> with origin.
+	getDataOperationalOriginRPC = `<get-data xmlns="urn:ietf:params:xml:ns:yang:ietf-netconf-nmda" xmlns:ds="urn:ietf:params:xml:ns:yang:ietf-datastores">` +
+		`<datastore>ds:operational</datastore><with-origin/></get-data>`
+	// capOperationalDefaults is announced by servers with RFC 8526's NMDA
+	// operations.
+	capOperationalDefaults = "urn:ietf:params:netconf:capability:with-operational-defaults:1.0"
 )
 
 // countPeers parses a get-config reply and counts unicast-peer entries of our

@@ -23,6 +23,9 @@ type row struct {
 	// absMax, when > 0, is a limit on |ntpagent's value| (in the row's
 	// unit) instead of a ratio: a bias has no meaningful ratio.
 	absMax float64
+	// versus, when set, is the measure of ntpagent itself to compare
+	// with (peer names it): one operation against another.
+	versus string
 }
 
 // rows are the NETCONF and NTP rows, with the targets of issues 4 and 6.
@@ -32,6 +35,8 @@ var reportRows = []row{
 	{label: "edit one peer + commit (1,000 peers present)", measure: mEdit1000, peer: "netconfd", target: 0.4, less: true, source: "#4"},
 	{label: "get-config, 100 peers", measure: mGet100, peer: "netconfd", target: 0.33, less: true, source: "#4"},
 	{label: "get-config, 1,000 peers", measure: mGet1000, peer: "netconfd", target: 0.33, less: true, source: "#4"},
+	{label: "get-data <operational>, config with origin, 1,000 peers", measure: mGetData1000, peer: "get-config", versus: mGet1000},
+	{label: "get-data <operational>, all with origin, 1,000 peers", measure: mGetDataAll1000, peer: "get-config", versus: mGet1000},
 	{label: "get-config replies/s, 2 sessions", measure: mThroughput, peer: "netconfd", target: 4, less: false, source: "#4"},
 	{label: "NTP server-mode replies/s", measure: mNTPRate, peer: "chronyd", target: 1, less: false, source: "#6"},
 	{label: "NTP server CPU time per reply", measure: mNTPCPU, peer: "chronyd"},
@@ -148,6 +153,11 @@ func WriteReport(w io.Writer, rs []Result, m Machine, missing map[string]string,
 	for _, x := range append(slices.Clone(reportRows), realPathRows()...) {
 		ours, okOurs := find("ntpagent", x.measure)
 		theirs, okTheirs := find(x.peer, x.measure)
+		peerCell := cell(x.peer, x.measure)
+		if x.versus != "" {
+			theirs, okTheirs = find("ntpagent", x.versus)
+			peerCell = cell("ntpagent", x.versus)
+		}
 		if !okOurs && !okTheirs && strings.HasPrefix(x.measure, "realpath") {
 			continue // the real path was not measured (not root, or left out)
 		}
@@ -183,7 +193,7 @@ func WriteReport(w io.Writer, rs []Result, m Machine, missing map[string]string,
 				}
 			}
 		}
-		fmt.Fprintf(bw, "| %s | %s | %s: %s | %s | %s |\n", x.label, cell("ntpagent", x.measure), x.peer, cell(x.peer, x.measure), ratio, target)
+		fmt.Fprintf(bw, "| %s | %s | %s: %s | %s | %s |\n", x.label, cell("ntpagent", x.measure), x.peer, peerCell, ratio, target)
 	}
 	for _, r := range rs {
 		if r.Server != "go-bench" {

@@ -25,19 +25,23 @@ type Result struct {
 
 // Measure keys shared by the NETCONF suite, the NTP generator and the report.
 const (
-	mConnect       = "connect"
-	mEdit100       = "edit-commit-100"
-	mEdit1000      = "edit-commit-1000"
-	mGet100        = "get-config-100"
-	mGet1000       = "get-config-1000"
-	mThroughput    = "get-config-rate"
-	mNTPRate       = "ntp-replies"
-	mNTPCPU        = "ntp-cpu-per-reply"
-	mRSSIdle       = "rss-idle"
-	mRSS128        = "rss-128"
-	mRSS1000       = "rss-1000"
-	mGetConfigSize = "get-config-100-bytes"
-	mError         = "error" // Note says why a server dropped out
+	mConnect  = "connect"
+	mEdit100  = "edit-commit-100"
+	mEdit1000 = "edit-commit-1000"
+	mGet100   = "get-config-100"
+	mGet1000  = "get-config-1000"
+	// get-data of <operational> with origin, 1,000 peers: the configuration
+	// only, and everything (RFC 8526).
+	mGetData1000    = "get-data-config-origin-1000"
+	mGetDataAll1000 = "get-data-operational-origin-1000"
+	mThroughput     = "get-config-rate"
+	mNTPRate        = "ntp-replies"
+	mNTPCPU         = "ntp-cpu-per-reply"
+	mRSSIdle        = "rss-idle"
+	mRSS128         = "rss-128"
+	mRSS1000        = "rss-1000"
+	mGetConfigSize  = "get-config-100-bytes"
+	mError          = "error" // Note says why a server dropped out
 )
 
 // durations summarizes timed samples as milliseconds.

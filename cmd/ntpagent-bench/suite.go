@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -79,14 +80,18 @@ func RunNETCONF(ctx context.Context, targets []*Target, pids []int, c SuiteConfi
 				Note: fmt.Sprintf("%d peers", peers)})
 		}
 	}
-	// timed runs `runs` rounds of op on every active server in turn and
-	// records the durations (3 untimed warm-up rounds first). The cleanup
-	// op returns, if any, runs after the sample is taken.
-	timed := func(measure string, runs int, op func(s *server, round int) (cleanup func(), err error)) {
+	// timedOn runs `runs` rounds of op on every active server that on
+	// accepts (all when nil) in turn and records the durations (3 untimed
+	// warm-up rounds first). The cleanup op returns, if any, runs after the
+	// sample is taken.
+	timedOn := func(on func(*server) bool, measure string, runs int, op func(s *server, round int) (cleanup func(), err error)) {
 		const warmup = 3
 		samples := map[*server][]time.Duration{}
 		for round := range warmup + runs {
 			for _, s := range active() {
+				if on != nil && !on(s) {
+					continue
+				}
 				t0 := time.Now()
 				cleanup, err := op(s, round)
 				d := time.Since(t0)
@@ -103,8 +108,13 @@ func RunNETCONF(ctx context.Context, targets []*Target, pids []int, c SuiteConfi
 			}
 		}
 		for _, s := range active() {
-			s.results = append(s.results, durations(s.t.Name, measure, samples[s]))
+			if on == nil || on(s) {
+				s.results = append(s.results, durations(s.t.Name, measure, samples[s]))
+			}
 		}
+	}
+	timed := func(measure string, runs int, op func(s *server, round int) (cleanup func(), err error)) {
+		timedOn(nil, measure, runs, op)
 	}
 	defer func() {
 		for _, s := range servers {
@@ -211,6 +221,22 @@ func RunNETCONF(ctx context.Context, targets []*Target, pids []int, c SuiteConfi
 
 	step("get-config 1,000")
 	timed(mGet1000, max(c.GetRuns/4, 5), getConfig)
+	step("get-data 1,000")
+	// RFC 8526 get-data where the server announces NMDA: the configuration
+	// in use with its origin (the data get-config returns, annotated), and
+	// all of <operational> with origin (the sessions' state too).
+	nmda := func(s *server) bool { return bytes.Contains(s.ctl.hello, []byte(capOperationalDefaults)) }
+	getDataOp := func(rpc string) func(s *server, _ int) (func(), error) {
+		return func(s *server, _ int) (func(), error) {
+			r, err := s.ctl.RPC(rpc)
+			if err == nil && bytes.Contains(r, []byte("<rpc-error>")) {
+				err = fmt.Errorf("get-data: %.300s", r)
+			}
+			return nil, err
+		}
+	}
+	timedOn(nmda, mGetData1000, max(c.GetRuns/4, 5), getDataOp(getDataConfigOriginRPC))
+	timedOn(nmda, mGetDataAll1000, max(c.GetRuns/4, 5), getDataOp(getDataOperationalOriginRPC))
 	step("edit+commit 1,000")
 	timed(mEdit1000, max(c.EditRuns/2, 5), editOne(mEdit1000))
 

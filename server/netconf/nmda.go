@@ -250,15 +250,17 @@ func (x *session) getData(op *element) ([]byte, error) {
 		if r.datastore == "candidate" {
 			ds = datastore.Candidate
 		}
-		root, _ = x.srv.cfg.Store.Shared(ds) // read only, never changed
-		if !x.readsKeys() {
-			root = datastore.WithoutKeyValues(root)
-		}
+		root = x.shared(ds)
 		if opt.StateOnly {
 			root = nil // a configuration datastore holds no state
 		}
 	case "operational":
-		root = x.operational()
+		if opt.ConfigOnly {
+			// The configuration in use is running: no state to fill in.
+			root = x.shared(datastore.Running)
+		} else {
+			root = x.operational()
+		}
 		opt.Origins = operationalOrigins(r)
 	}
 	var b bytes.Buffer
@@ -273,6 +275,16 @@ func (x *session) getData(op *element) ([]byte, error) {
 	}
 	b.WriteString("</data>")
 	return b.Bytes(), nil
+}
+
+// shared is the stored tree of ds as the session may read it: the tree
+// itself (read only, never changed), or a copy without key values.
+func (x *session) shared(ds datastore.Name) *gen.Device {
+	root, _ := x.srv.cfg.Store.Shared(ds)
+	if !x.readsKeys() {
+		root = datastore.WithoutKeyValues(root)
+	}
+	return root
 }
 
 // writeSystemState writes the state the NETCONF server itself makes

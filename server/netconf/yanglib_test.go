@@ -2,12 +2,14 @@ package netconf
 
 import (
 	"encoding/xml"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/ntpagent/ntpagent/internal/testtool"
 	"github.com/ntpagent/ntpagent/yang"
@@ -175,4 +177,62 @@ func unescapeData(s string) (string, error) {
 	}
 	err := xml.Unmarshal([]byte("<d>"+s+"</d>"), &v)
 	return v.Text, err
+}
+
+// helloContentID starts a session on srv and returns the content-id of its
+// hello and of its /yang-library.
+func helloContentID(t *testing.T, srv *Server) (hello, library string) {
+	t.Helper()
+	c, h := startPipeSession(t, srv, 1)
+	if err := c.w.WriteMessage([]byte(helloBase10)); err != nil {
+		t.Fatal(err)
+	}
+	m := contentIDRe.FindStringSubmatch(h)
+	if m == nil {
+		t.Fatalf("no content-id in hello %s", h)
+	}
+	r := c.rpc(`<get><filter type="subtree"><yang-library xmlns="` + NSYangLibrary + `"><content-id/></yang-library></filter></get>`)
+	l := regexp.MustCompile(`<content-id>([0-9a-f]+)</content-id>`).FindStringSubmatch(r)
+	if l == nil {
+		t.Fatalf("no content-id in %s", r)
+	}
+	return m[1], l[1]
+}
+
+// RFC 8525 §3, RFC 8526 §2: the content-id stays the same for the same
+// module set (another server, another load of the modules) and changes
+// with it (here: one module's text).
+func TestContentIDFollowsTheModuleSet(t *testing.T) {
+	h1, l1 := helloContentID(t, newTestServer(t))
+	h2, l2 := helloContentID(t, newTestServer(t))
+	if h1 != l1 || h1 != h2 || l1 != l2 {
+		t.Fatalf("same modules: hello %s/%s, library %s/%s", h1, h2, l1, l2)
+	}
+	files := fstest.MapFS{}
+	if err := fs.WalkDir(os.DirFS("../../yang"), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".yang") {
+			return err
+		}
+		b, err := os.ReadFile(filepath.Join("../../yang", p))
+		files[p] = &fstest.MapFile{Data: b}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	sys := files["ntpagent-system.yang"]
+	sys.Data = []byte(strings.Replace(string(sys.Data), "Device-wide settings.", "Device-wide settings, changed.", 1))
+	changed, err := yang.LoadFS(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newTestServerConfig(t, Config{})
+	srv3, err := New(Config{Store: srv.cfg.Store, Schema: changed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv3.Close)
+	h3, l3 := helloContentID(t, srv3)
+	if h3 != l3 || h3 == h1 {
+		t.Fatalf("changed modules: hello %s, library %s, before %s", h3, l3, h1)
+	}
 }

@@ -443,6 +443,9 @@ func (x *xmlWriter) writeLeaf(s *snode, v reflect.Value, text []byte, dflt bool,
 func (x *xmlWriter) close(s *snode) {
 	p := x.pending[len(x.pending)-1]
 	x.pending = x.pending[:len(x.pending)-1]
+	if p.keys != nil {
+		x.nmda.recycle(p.keys)
+	}
 	if !p.written {
 		x.unwritten--
 		return // nothing inside: a non-presence container is not shown

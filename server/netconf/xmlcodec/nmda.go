@@ -37,7 +37,12 @@ type nmdaWriter struct {
 	lazy     bool
 	maxDepth int
 	base     int // len(pending) at the node the filter selected
+	// spare are key buffers of closed list entries, for the next ones.
+	spare [][]byte
 }
+
+// recycle keeps a closed entry's key buffer for reuse.
+func (n *nmdaWriter) recycle(b []byte) { n.spare = append(n.spare, b[:0]) }
 
 func newXMLWriter(b []byte, mode WithDefaults, opt EncodeOptions) *xmlWriter {
 	x := &xmlWriter{buf: b, tagged: mode == WDReportAllTagged}
@@ -109,6 +114,9 @@ func (n *nmdaWriter) leaf(x *xmlWriter, s *snode, v reflect.Value, text []byte, 
 	}
 	if n.lazy && s.isKey && parent != nil && !parent.written {
 		buf := x.buf
+		if parent.keys == nil && len(n.spare) > 0 {
+			parent.keys, n.spare = n.spare[len(n.spare)-1], n.spare[:len(n.spare)-1]
+		}
 		x.buf = parent.keys
 		x.writeLeaf(s, v, text, dflt, origin)
 		parent.keys, x.buf = x.buf, buf

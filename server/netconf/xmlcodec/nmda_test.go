@@ -130,3 +130,14 @@ func yanglintNMDA(t *testing.T, data string) {
 		t.Errorf("yanglint -t get rejects our output: %v\n%s\n%s", err, out, data)
 	}
 }
+
+// The codec's share of get-data on <operational> with origin, against
+// BenchmarkGetConfig1000Peers: every element's origin is decided, and
+// written where it changes.
+func BenchmarkGetData1000PeersWithOrigin(b *testing.B) {
+	benchEncode(b, 1000, EncodeOptions{ConfigOnly: true, Origins: testOrigins(true, nil)})
+}
+
+func BenchmarkGetData1000PeersOriginFilter(b *testing.B) {
+	benchEncode(b, 1000, EncodeOptions{Origins: testOrigins(false, func(o string) bool { return o == "intended" })})
+}

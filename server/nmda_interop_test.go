@@ -1,0 +1,83 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/testtool"
+)
+
+// fakeState stands for the agent's state provider: a status, a configured
+// session and an ephemeral symmetric-passive one (configured false).
+func fakeState(d *gen.Device) {
+	n := d.GetOrCreateNtp()
+	n.GetOrCreateStatus().SetStratum(2)
+	s := n.GetOrCreateSessions().GetOrCreateSession("10.30.0.1", "_public_", 123)
+	s.SetConfigured(true)
+	s.SetReach(255)
+	p := n.GetOrCreateSessions().GetOrCreateSession("10.30.9.9", "_public_", 123)
+	p.SetConfigured(false)
+	p.SetLocalMode(gen.NtpagentNtp_Ntp_Sessions_Session_LocalMode_symmetric_passive)
+}
+
+// TestNcclientDiscoveryAndNMDA runs testdata/netconf/ncclient_nmda.py: a
+// client that knows nothing of ntpagent finds every module through the
+// YANG library (RFC 8525) and fetches it with get-schema, then uses
+// edit-data and get-data (RFC 8526) on every datastore. Everything it
+// received is then validated by yanglint against the modules it fetched.
+func TestNcclientDiscoveryAndNMDA(t *testing.T) {
+	if testing.Short() {
+		t.Skip("interop: skipped under -short")
+	}
+	t.Parallel()
+	py := requireNcclient(t)
+	yl := testtool.Require(t, "yanglint")
+	a := startAgent(t, func(c *Config) { c.StateProvider = fakeState })
+	out := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, py, repoFile("testdata", "netconf", "ncclient_nmda.py"), "127.0.0.1", portOf(a.addr), a.keyFile, out)
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	if err := cmd.Run(); err != nil || !strings.Contains(buf.String(), "ALL OK") {
+		t.Fatalf("ncclient script: %v\n%s", err, buf.String())
+	}
+	t.Logf("ncclient:\n%s", buf.String())
+
+	// The modules the client fetched, with the features the library lists.
+	mods, _ := filepath.Glob(filepath.Join(out, "*.yang"))
+	feats, err := os.ReadFile(filepath.Join(out, "features.txt"))
+	if err != nil || len(mods) < 13 {
+		t.Fatalf("fetched %d modules, features: %v", len(mods), err)
+	}
+	args := []string{"-p", out}
+	var implemented []string
+	for _, line := range strings.Split(strings.TrimSpace(string(feats)), "\n") {
+		name, fs, _ := strings.Cut(line, ":")
+		if fs != "" {
+			args = append(args, "-F", line)
+		}
+		m, _ := filepath.Glob(filepath.Join(out, name+"@*.yang"))
+		implemented = append(implemented, m...)
+	}
+	for _, c := range []struct{ file, typ string }{
+		{"yanglib.xml", "data"},
+		{"getdata-running.xml", "config"},
+		{"getdata-intended.xml", "config"},
+		{"getdata-candidate.xml", "config"},
+		{"getdata-operational.xml", "get"},
+	} {
+		a := append(append(append([]string{"-t", c.typ}, args...), implemented...), filepath.Join(out, c.file))
+		if b, err := exec.Command(yl, a...).CombinedOutput(); err != nil {
+			d, _ := os.ReadFile(filepath.Join(out, c.file))
+			t.Errorf("yanglint -t %s %s: %v\n%s\n%.2000s", c.typ, c.file, err, b, d)
+		}
+	}
+}
