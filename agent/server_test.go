@@ -45,11 +45,14 @@ func TestChronydAsServer(t *testing.T) {
 	conf := fillTemplate(t, "server.conf.tmpl", map[string]any{"Port": chronyPort, "Dir": dir, "Stratum": chronyStratum})
 	chrony := startChronyd(t, dir, conf, fillTemplate(t, "keys.tmpl", map[string]any{"Keys": keys}))
 
+	serverConfig := func(k *key) *gen.Device {
+		return keyedConfig(peer{server: true, address: "127.0.0.1", port: chronyPort, minpoll: 3, maxpoll: 4, iburst: true}, k)
+	}
 	// Every agent starts at once; the sub-tests then check them in turn.
 	for i := range cases {
 		c := &cases[i]
 		c.agent = startStoreAgent(t, netip.MustParseAddrPort(c.addr+":0"), ntpengine.Config{})
-		c.agent.commit(t, keyedConfig(peer{server: true, address: "127.0.0.1", port: chronyPort, minpoll: 3, maxpoll: 4, iburst: true}, c.ourKey))
+		c.agent.commit(t, serverConfig(c.ourKey))
 	}
 	t.Run("group", func(t *testing.T) {
 		for _, c := range cases {
@@ -81,6 +84,11 @@ func TestChronydAsServer(t *testing.T) {
 				if off := math.Abs(s.GetOffset()); off > 50 {
 					t.Errorf("offset %.3f ms, want < 50 ms", s.GetOffset())
 				}
+				// The <get> output (the server's entry and its client
+				// session) is valid YANG data.
+				full := serverConfig(c.ourKey)
+				c.agent.StateProvider(full)
+				yanglintGet(t, full)
 				// chronyd counts the agent among its clients.
 				out, err := chrony.run("clients")
 				if err != nil {
