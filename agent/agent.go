@@ -171,6 +171,10 @@ func New(opts Options) (*Agent, error) {
 		// system clock.
 		base.MaxSlewRate = ntpclock.MaxSlewRate(opts.Clock)
 	}
+	if base.FrequencyLimitPPM == 0 {
+		// And the frequency corrections at the range the clock has.
+		base.FrequencyLimitPPM = ntpclock.MaxFrequency(opts.Clock)
+	}
 	opts.Engine = base
 	eng, err := ntpengine.New(base, opts.Clock.Now())
 	if err != nil {

@@ -106,11 +106,21 @@ type Config struct {
 	// MaxSlewRate is the rate, in ppm, at which the caller's clock applies
 	// a ClockSlew command; 0 → 500 (adjtime(3), clock.AdjtimeSlewRate);
 	// at most 500,000. Set it from the clock that is disciplined:
-	// clock.MaxSlewRate(clk) (83,333 ppm for clock.Virtual by default,
-	// 500 for clock.System). The engine keeps account of the correction a
+	// ntpclock.MaxSlewRate(clk) (83,333 ppm for ntpclock.Virtual by default,
+	// 500 for ntpclock.System). The engine keeps account of the correction a
 	// slew has applied at this rate; a clock slewing at another rate
 	// makes the offsets measured during a slew look wrong.
 	MaxSlewRate float64
+	// FrequencyLimitPPM is the largest frequency correction, in ppm, that
+	// the caller's clock applies: the discipline's range. 0 → 500 (RFC
+	// 5905 MAXFREQ, MaxFrequencyPPM); at most MaxFrequencyLimitPPM. Set
+	// it from the clock that is disciplined: ntpclock.MaxFrequency(clk)
+	// (100,000 ppm for ntpclock.Virtual, 500 for ntpclock.System). RFC 5905
+	// Appendix A.1.1 fixes MAXFREQ at 500 ppm, the range of the kernel
+	// frequency of its day; a software clock corrects any rate, and a
+	// clock 5 % off (an oscillator out of specification, a virtual
+	// machine's) would otherwise never synchronize.
+	FrequencyLimitPPM float64
 	// InitialFrequencyPPM, when not nil, is the clock's frequency
 	// correction in ppm from an earlier run (a drift file, which the
 	// caller reads: the engine does no file I/O). The discipline then
@@ -119,8 +129,8 @@ type Config struct {
 	// to SYNC, skipping the initial frequency measurement (FREQ). With
 	// DisciplineRegression the value also weighs in the frequency fit
 	// as a prior (standard error 1 ppm) until the samples alone know the
-	// frequency better. It must be finite and within ±MaxFrequencyPPM
-	// (500). Only New reads it: Reconfigure leaves the discipline as it
+	// frequency better. It must be finite and within the frequency limit
+	// (FrequencyLimitPPM). Only New reads it: Reconfigure leaves the discipline as it
 	// is. Nil: the discipline starts in NSET and measures.
 	InitialFrequencyPPM *float64
 	// SettledFrequencyPPM is the standard error of the frequency estimate,
@@ -209,8 +219,11 @@ func (c *Config) Validate() error {
 	if c.MaxSlewRate != 0 && !(c.MaxSlewRate > 0 && c.MaxSlewRate <= maxSlewRateLimit*1e6) {
 		return fmt.Errorf("%w: max slew rate %v ppm not in (0, 500000]", ErrConfig, c.MaxSlewRate)
 	}
-	if f := c.InitialFrequencyPPM; f != nil && !(math.Abs(*f) <= MaxFrequencyPPM) {
-		return fmt.Errorf("%w: initial frequency %v ppm not in [-%v, %v]", ErrConfig, *f, MaxFrequencyPPM, MaxFrequencyPPM)
+	if c.FrequencyLimitPPM != 0 && !(c.FrequencyLimitPPM > 0 && c.FrequencyLimitPPM <= MaxFrequencyLimitPPM) {
+		return fmt.Errorf("%w: frequency limit %v ppm not in (0, %v]", ErrConfig, c.FrequencyLimitPPM, MaxFrequencyLimitPPM)
+	}
+	if f, lim := c.InitialFrequencyPPM, c.freqLimit()*1e6; f != nil && !(math.Abs(*f) <= lim) {
+		return fmt.Errorf("%w: initial frequency %v ppm not in [-%v, %v]", ErrConfig, *f, lim, lim)
 	}
 	if !(c.SettledFrequencyPPM >= 0 && c.SettledFrequencyPPM <= MaxFrequencyPPM) {
 		return fmt.Errorf("%w: settled frequency error %v ppm not in [0, %v]", ErrConfig, c.SettledFrequencyPPM, MaxFrequencyPPM)
@@ -250,6 +263,14 @@ func (c *Config) slewRate() float64 {
 		return defaultSlewRate
 	}
 	return c.MaxSlewRate * 1e-6
+}
+
+// freqLimit is the frequency correction range in s/s.
+func (c *Config) freqLimit() float64 {
+	if c.FrequencyLimitPPM == 0 {
+		return maxFreq
+	}
+	return c.FrequencyLimitPPM * 1e-6
 }
 
 // settledFreq is SettledFrequencyPPM in s/s.

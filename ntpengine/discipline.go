@@ -37,10 +37,14 @@ const (
 	settleUpdates = 8
 )
 
-// MaxFrequencyPPM is the largest frequency correction of the discipline
-// (RFC 5905 Appendix A.1.1 MAXFREQ), ppm; Config.InitialFrequencyPPM must be
-// within ±MaxFrequencyPPM.
+// MaxFrequencyPPM is RFC 5905's largest frequency correction (Appendix
+// A.1.1 MAXFREQ), ppm: the discipline's range unless
+// Config.FrequencyLimitPPM states the clock's.
 const MaxFrequencyPPM = maxFreq * 1e6
+
+// MaxFrequencyLimitPPM bounds Config.FrequencyLimitPPM: a clock off by
+// more than half its rate is broken, not drifting (chrony's maxdrift).
+const MaxFrequencyLimitPPM = 500000.0
 
 // discState is the state of the clock discipline (RFC 5905 §11.3,
 // Appendix A.5.5.6).
@@ -171,6 +175,9 @@ type discipline struct {
 	// estimator still weighs it in (the regression's prior).
 	prior   float64
 	priorOn bool
+	// freqLimit bounds the frequency correction, s/s: the clock's range
+	// (Config.FrequencyLimitPPM), RFC 5905's MAXFREQ by default.
+	freqLimit float64
 	// syncUpdates counts the updates in SYNC since the last step or
 	// frequency measurement; settledFreq is Config.SettledFrequencyPPM
 	// in s/s (see settled).
@@ -220,7 +227,8 @@ func newEstimator(m DisciplineMode) estimator {
 
 func newDiscipline(precision float64, minPoll, maxPoll int8) discipline {
 	return discipline{est: newEstimator(DisciplineRegression), minPoll: minPoll, maxPoll: maxPoll, poll: minPoll,
-		precision: precision, jitter: precision, slewRate: defaultSlewRate, settledFreq: defaultSettledFreq}
+		precision: precision, jitter: precision, slewRate: defaultSlewRate, settledFreq: defaultSettledFreq,
+		freqLimit: maxFreq}
 }
 
 // setMode sets the estimator of mode m; one of another mode starts
@@ -231,8 +239,17 @@ func (d *discipline) setMode(m DisciplineMode) {
 	}
 }
 
+// configure takes the discipline's settings from cfg: the estimator,
+// the clock's slew rate and frequency range, the settled threshold.
+func (d *discipline) configure(cfg *Config) {
+	d.setMode(cfg.Discipline)
+	d.slewRate, d.rateKnown = cfg.slewRate(), cfg.MaxSlewRate != 0
+	d.settledFreq = cfg.settledFreq()
+	d.freqLimit = cfg.freqLimit()
+}
+
 // setInitialFrequency starts the discipline in FSET with frequency f
-// (s/s, within ±maxFreq), as RFC 5905 Appendix A.1 main() does when a
+// (s/s, within ±freqLimit), as RFC 5905 Appendix A.1 main() does when a
 // frequency file is present: the initial frequency measurement (FREQ) is
 // skipped. The next adjust commands the frequency to the clock.
 func (d *discipline) setInitialFrequency(f float64) {
@@ -469,7 +486,7 @@ func (d *discipline) doStep(offset float64, out *clockOut) {
 }
 
 func (d *discipline) setFreq(f float64) {
-	d.freq = math.Max(-maxFreq, math.Min(maxFreq, f))
+	d.freq = math.Max(-d.freqLimit, math.Min(d.freqLimit, f))
 }
 
 // adjust is clock_adjust (A.5.6.1): it accounts for the phase corrected
@@ -511,7 +528,7 @@ func (d *discipline) adjust(now float64, out *clockOut) {
 			rate = d.offset
 		}
 	}
-	total := math.Max(-maxFreq, math.Min(maxFreq, d.freq+rate))
+	total := math.Max(-d.freqLimit, math.Min(d.freqLimit, d.freq+rate))
 	d.phaseRate = total - d.freq
 	if !d.commanded || math.Abs(total-d.applied) > 1e-12 {
 		d.applied = total

@@ -147,6 +147,16 @@ func TestDisciplineTransitions(t *testing.T) {
 			t.Errorf("freq %v ppm", d.freq*1e6)
 		}
 	})
+	t.Run("beyond RFC5905 §11.3 MAXFREQ: the clock's frequency limit", func(t *testing.T) {
+		for _, mode := range []DisciplineMode{DisciplineRFC, DisciplineRegression} {
+			d := newDisc(mode)
+			d.freqLimit = 0.1 // Config.FrequencyLimitPPM of a virtual clock
+			feed(d, 0, 64, 16, func(t float64) float64 { return -0.05 * t })
+			if want := trueRate(-0.05); math.Abs(d.freq-want) > 1e-9 || math.Abs(d.applied-want) > 1e-3 {
+				t.Errorf("mode %d: freq %v ppm, commanded %v ppm, want %v", mode, d.freq*1e6, d.applied*1e6, want*1e6)
+			}
+		}
+	})
 	t.Run("RFC5905 A.5.5.6 poll interval rises with small offsets", func(t *testing.T) {
 		d := sync(DisciplineRFC)
 		d.fast = false

@@ -54,12 +54,22 @@
 // (discipline_regress.go), with the weighted line fit they share in
 // discipline_fit.go. Config.Discipline chooses the estimator.
 //
+// The frequency range is the clock's, which the caller states in
+// Config.FrequencyLimitPPM (ntpclock.MaxFrequency(clk): ±100,000 ppm for
+// ntpclock.Virtual, ±500 for ntpclock.System), where RFC 5905 Appendix A.1.1
+// fixes "MAXFREQ 500e-6 /* frequency tolerance (500 ppm) */": that is the
+// range of the kernel frequency the RFC's loop drives, not a property of
+// NTP, and a software clock 5 % off (chrony's 003-largefreqoffset) would
+// otherwise never synchronize. Left at 0 the range is the RFC's. Before
+// the frequency is measured, selection still assumes an error of at most
+// 500 ppm (freqBound).
+//
 // Where the product deviates from the textbook RFC 5905 it says so at the
 // code: the default discipline (DisciplineRegression) estimates frequency
 // and offset with a delay-weighted least-squares fit and slews the offset
 // at the clock's slew rate, which the caller states in Config.MaxSlewRate
-// (clock.MaxSlewRate(clk): 83,333 ppm for clock.Virtual, 500 for
-// clock.System; 0 assumes 500 and takes no sample during a long slew);
+// (ntpclock.MaxSlewRate(clk): 83,333 ppm for ntpclock.Virtual, 500 for
+// ntpclock.System; 0 assumes 500 and takes no sample during a long slew);
 // DisciplineRFC is the textbook PLL/FLL. In regression mode the poll
 // interval grows only once the frequency is known (its standard error at
 // most 1 ppm, or its effect over the longer interval below the sample

@@ -223,9 +223,7 @@ func New(cfg Config, now time.Time) (*Engine, error) {
 	e.prec = math.Ldexp(1, int(cfg.precision()))
 	lo, hi := pollBounds(cfg.Peers)
 	e.disc = newDiscipline(e.prec, lo, hi)
-	e.disc.setMode(cfg.Discipline)
-	e.disc.slewRate, e.disc.rateKnown = cfg.slewRate(), cfg.MaxSlewRate != 0
-	e.disc.settledFreq = cfg.settledFreq()
+	e.disc.configure(&cfg)
 	if f := cfg.InitialFrequencyPPM; f != nil {
 		e.disc.setInitialFrequency(*f * 1e-6)
 	}
@@ -307,9 +305,7 @@ func (e *Engine) Reconfigure(cfg Config, now time.Time) (Ready, error) {
 	}
 	e.prec = math.Ldexp(1, int(cfg.precision()))
 	e.disc.minPoll, e.disc.maxPoll = pollBounds(cfg.Peers)
-	e.disc.setMode(cfg.Discipline)
-	e.disc.slewRate, e.disc.rateKnown = cfg.slewRate(), cfg.MaxSlewRate != 0
-	e.disc.settledFreq = cfg.settledFreq()
+	e.disc.configure(&cfg)
 	e.disc.poll = max(e.disc.minPoll, min(e.disc.maxPoll, e.disc.poll))
 	e.rl.configure(cfg.RateLimit)
 	e.assocs = append(next, eph...)

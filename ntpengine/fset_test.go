@@ -88,6 +88,9 @@ func TestInitialFrequencyConfig(t *testing.T) {
 		{"initial frequency NaN", Config{InitialFrequencyPPM: ptrFloat(math.NaN())}},
 		{"initial frequency +Inf", Config{InitialFrequencyPPM: ptrFloat(math.Inf(1))}},
 		{"settled frequency error negative", Config{SettledFrequencyPPM: -1}},
+		{"initial frequency beyond the clock's frequency limit", Config{FrequencyLimitPPM: 1000, InitialFrequencyPPM: ptrFloat(1001)}},
+		{"frequency limit negative", Config{FrequencyLimitPPM: -1}},
+		{"frequency limit beyond 500,000 ppm", Config{FrequencyLimitPPM: 500001}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := New(c.cfg, t0)
@@ -103,6 +106,9 @@ func TestInitialFrequencyConfig(t *testing.T) {
 		if _, err := New(Config{InitialFrequencyPPM: ptrFloat(f)}, t0); err != nil {
 			t.Errorf("initial frequency %v ppm: %v", f, err)
 		}
+	}
+	if _, err := New(Config{FrequencyLimitPPM: 100000, InitialFrequencyPPM: ptrFloat(-50000)}, t0); err != nil {
+		t.Errorf("initial frequency -50000 ppm within a limit of 100000: %v", err)
 	}
 	// Reconfigure does not restart the discipline.
 	e.disc.state = stateSYNC

@@ -232,7 +232,8 @@ func (e *Engine) selDist(a *association, t float64) float64 {
 }
 
 // Frequency error bounds for selDist, s/s: before the discipline has
-// measured the frequency, the largest it corrects (±500 ppm); afterwards
+// measured the frequency, RFC 5905's MAXFREQ (±500 ppm, the tolerance of
+// a working oscillator, also where the clock's range is wider); afterwards
 // three standard errors of its estimate, at least minFreqBound.
 const minFreqBound = 1e-7
 

@@ -14,7 +14,8 @@ type Clock interface {
 	// offset, and the rest of an older slew would correct it twice.
 	Step(d time.Duration) error
 	// SetFrequency sets the frequency correction in parts per million
-	// (positive makes the clock run faster); clamped to ±500 ppm (RFC 5905 §11.3).
+	// (positive makes the clock run faster); clamped to the clock's range
+	// (MaxFrequency).
 	SetFrequency(ppm float64) error
 	// Frequency returns the frequency correction currently applied, in ppm.
 	Frequency() float64
@@ -36,8 +37,9 @@ const AdjtimeSlewRate = 500.0
 const DefaultVirtualSlewRate = 1e6 / 12
 
 // MaxVirtualSlewRate is the largest slew rate a Virtual clock accepts, in
-// ppm: with the frequency correction of ±500 ppm on top, the clock still
-// advances at more than half the rate of its source, so time never stops.
+// ppm: with the largest frequency correction (MaxVirtualFrequencyPPM) on
+// top, the clock still advances at 0.4 times the rate of its source, so
+// time never stops.
 const MaxVirtualSlewRate = 500000.0
 
 // SlewRater is implemented by clocks that know how fast Slew amortizes an
@@ -46,6 +48,23 @@ const MaxVirtualSlewRate = 500000.0
 type SlewRater interface {
 	// MaxSlewRate returns the slew rate in ppm (µs of correction per s).
 	MaxSlewRate() float64
+}
+
+// FrequencyLimiter is implemented by clocks whose frequency correction
+// reaches beyond RFC 5905's ±500 ppm. The engine must be told the range
+// (ntpengine.Config.FrequencyLimitPPM), or it never commands more.
+type FrequencyLimiter interface {
+	// MaxFrequency returns the largest frequency correction in ppm.
+	MaxFrequency() float64
+}
+
+// MaxFrequency returns the frequency range of c in ppm: c.MaxFrequency() if
+// c implements FrequencyLimiter, else MaxFrequencyPPM.
+func MaxFrequency(c Clock) float64 {
+	if r, ok := c.(FrequencyLimiter); ok {
+		return r.MaxFrequency()
+	}
+	return MaxFrequencyPPM
 }
 
 // HostOffsetter is implemented by clocks that run on the host's clocks

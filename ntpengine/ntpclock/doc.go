@@ -8,6 +8,11 @@
 // (MaxSlewRate(c)): Virtual at DefaultVirtualSlewRate (83,333 ppm, chrony's
 // maxslewrate) unless SetMaxSlewRate changes it, System at adjtime's 500 ppm.
 // The caller passes that rate to the engine (ntpengine.Config.MaxSlewRate).
+// Likewise the frequency range (MaxFrequency(c), FrequencyLimiter):
+// Virtual corrects ±10 % (MaxVirtualFrequencyPPM), System RFC 5905's
+// ±500 ppm, the kernel's timex.freq (the kernel's tick length, which would
+// reach ±10 %, is not used); the caller passes it on
+// (ntpengine.Config.FrequencyLimitPPM).
 // A Virtual on the host reports its offset from the host's wall clock
 // (HostOffset: its true error whenever the host clock is the truth) and can
 // start off the host's time and rate (NewVirtualOffHost), so that a test

@@ -9,9 +9,19 @@ import (
 	"time"
 )
 
-// MaxFrequencyPPM is the largest frequency correction a clock accepts, in ppm
-// (RFC 5905 §11.3: the clock discipline never corrects more than 500 ppm).
+// MaxFrequencyPPM is the largest frequency correction of a clock that does
+// not implement FrequencyLimiter, and of System, in ppm: RFC 5905's MAXFREQ
+// (Appendix A.1.1), the range of the kernel's frequency (timex.freq). It
+// also bounds the host-clock error a Virtual may start with
+// (NewVirtualOffHost).
 const MaxFrequencyPPM = 500.0
+
+// MaxVirtualFrequencyPPM is the frequency range of a Virtual clock, in ppm:
+// ±10 %, what the Linux kernel reaches by adjusting its tick length (which
+// System does not do), and far beyond any working oscillator. With the
+// largest slew on top, the clock still advances at 0.4 times its source's
+// rate.
+const MaxVirtualFrequencyPPM = 100000.0
 
 // SlewRateDivisor expresses the slew rate of 500 ppm as "one nanosecond of
 // correction per SlewRateDivisor nanoseconds of elapsed time", the rate at
@@ -209,8 +219,8 @@ func (v *Virtual) Step(d time.Duration) error {
 }
 
 // SetFrequency sets the frequency correction in ppm, clamped to
-// ±MaxFrequencyPPM (RFC 5905 §11.3). NaN or an infinity is refused and
-// changes nothing.
+// ±MaxVirtualFrequencyPPM. NaN or an infinity is refused and changes
+// nothing.
 func (v *Virtual) SetFrequency(ppm float64) error {
 	if math.IsNaN(ppm) || math.IsInf(ppm, 0) {
 		return fmt.Errorf("set frequency %v: %w", ppm, ErrBadFrequency)
@@ -218,7 +228,7 @@ func (v *Virtual) SetFrequency(ppm float64) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.reanchor()
-	v.ppm = clampPPM(ppm)
+	v.ppm = max(-MaxVirtualFrequencyPPM, min(MaxVirtualFrequencyPPM, ppm))
 	return nil
 }
 
@@ -255,6 +265,9 @@ func (v *Virtual) SetMaxSlewRate(ppm float64) error {
 	return nil
 }
 
+// MaxFrequency returns MaxVirtualFrequencyPPM (FrequencyLimiter).
+func (v *Virtual) MaxFrequency() float64 { return MaxVirtualFrequencyPPM }
+
 // MaxSlewRate returns the slew rate in ppm (SlewRater).
 func (v *Virtual) MaxSlewRate() float64 {
 	v.mu.Lock()
@@ -290,7 +303,8 @@ func clampPPM(ppm float64) float64 {
 }
 
 var (
-	_ Clock         = (*Virtual)(nil)
-	_ SlewRater     = (*Virtual)(nil)
-	_ HostOffsetter = (*Virtual)(nil)
+	_ Clock            = (*Virtual)(nil)
+	_ SlewRater        = (*Virtual)(nil)
+	_ FrequencyLimiter = (*Virtual)(nil)
+	_ HostOffsetter    = (*Virtual)(nil)
 )

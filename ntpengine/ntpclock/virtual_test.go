@@ -61,8 +61,9 @@ func TestVirtualFrequency(t *testing.T) {
 	}{
 		{"RFC5905 §11.3 +100 ppm over 1000 s gains 100 ms", 100, 1000 * time.Second, 1000*time.Second + 100*time.Millisecond, 100},
 		{"-37.5 ppm over 10 s loses 375 µs", -37.5, 10 * time.Second, 10*time.Second - 375*time.Microsecond, -37.5},
-		{"RFC5905 §11.3 clamp +800 ppm to +500 ppm", 800, 100 * time.Second, 100*time.Second + 50*time.Millisecond, 500},
-		{"RFC5905 §11.3 clamp -1e9 ppm to -500 ppm", -1e9, 100 * time.Second, 100*time.Second - 50*time.Millisecond, -500},
+		{"beyond RFC5905 §11.3 MAXFREQ: +5000 ppm over 100 s gains 0.5 s", 5000, 100 * time.Second, 100*time.Second + 500*time.Millisecond, 5000},
+		{"clamp +200000 ppm to the virtual range +100000 ppm", 200000, 100 * time.Second, 110 * time.Second, 100000},
+		{"clamp -1e9 ppm to the virtual range -100000 ppm", -1e9, 100 * time.Second, 90 * time.Second, -100000},
 		{"fractional ppm rounds to the nanosecond", 0.001, 1500 * time.Millisecond, 1500*time.Millisecond + 2, 0.001},
 		{"zero ppm", 0, time.Hour, time.Hour, 0},
 	}

@@ -21,7 +21,14 @@ type Clock struct {
 	slewLeft float64
 	// slewRate is the rate at which Slew amortizes an offset, s/s.
 	slewRate float64
+	// maxFreq bounds the correction set through SetFrequency, s/s.
+	maxFreq float64
 }
+
+// DefaultMaxFrequency is the frequency range of a simulated clock unless
+// World.MaxFrequency says otherwise, s/s: ±10 %, as
+// ntpclock.MaxVirtualFrequencyPPM.
+const DefaultMaxFrequency = 0.1
 
 // DefaultSlewRate is the slew rate of a simulated clock unless
 // Scenario.MaxSlewRate says otherwise, s/s: chrony's maxslewrate default
@@ -98,13 +105,16 @@ func (c *Clock) Step(d time.Duration) error {
 	return nil
 }
 
-// SetFrequency sets the frequency correction in ppm, clamped to ±500.
+// SetFrequency sets the frequency correction in ppm, clamped to the
+// clock's range.
 func (c *Clock) SetFrequency(ppm float64) error {
 	c.advance(c.net.now)
-	ppm = max(-500, min(500, ppm))
-	c.corr = ppm * 1e-6
+	c.corr = max(-c.maxFreq, min(c.maxFreq, ppm*1e-6))
 	return nil
 }
+
+// MaxFrequency returns the frequency range in ppm (ntpclock.FrequencyLimiter).
+func (c *Clock) MaxFrequency() float64 { return c.maxFreq * 1e6 }
 
 // Frequency returns the correction in ppm.
 func (c *Clock) Frequency() float64 { return c.corr * 1e6 }

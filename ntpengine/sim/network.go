@@ -193,6 +193,9 @@ type Network struct {
 	// SlewRate is the slew rate of the clocks of nodes added from now on,
 	// s/s; 0 → DefaultSlewRate.
 	SlewRate float64
+	// MaxFrequency is the frequency range of the clocks of nodes added
+	// from now on, s/s; 0 → DefaultMaxFrequency.
+	MaxFrequency float64
 }
 
 // NewNetwork creates an empty network whose true time starts at epoch.
@@ -226,9 +229,12 @@ func (n *Network) addNode(name string, offset, freq, wander float64, mk func(now
 	i := len(n.nodes)
 	addr := addrOf(i)
 	nd := &Node{Name: name, Addr: addr, Wander: wander, index: i, mk: mk}
-	nd.Clock = &Clock{net: n, err: offset, trueAt: n.now, freqErr: freq, slewRate: n.SlewRate}
+	nd.Clock = &Clock{net: n, err: offset, trueAt: n.now, freqErr: freq, slewRate: n.SlewRate, maxFreq: n.MaxFrequency}
 	if nd.Clock.slewRate <= 0 {
 		nd.Clock.slewRate = DefaultSlewRate
+	}
+	if nd.Clock.maxFreq <= 0 {
+		nd.Clock.maxFreq = DefaultMaxFrequency
 	}
 	n.nodes = append(n.nodes, nd)
 	n.byAddr[addr] = nd

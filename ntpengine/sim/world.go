@@ -41,6 +41,10 @@ type World struct {
 	Discipline       ntpengine.DisciplineMode
 	MaxSlewRate      float64
 	UnstatedSlewRate bool
+	// MaxFrequency is the frequency range of the clocks, ppm, which the
+	// engines are told (Config.FrequencyLimitPPM); 0 → a virtual
+	// clock's, DefaultMaxFrequency.
+	MaxFrequency float64
 	// Observe, when not nil, is called once per simulated second after
 	// the figures' sample, before the engines act.
 	Observe func(t float64, net *Network)
@@ -298,6 +302,7 @@ func (w *World) Build(seed uint64) (*Network, error) {
 	}
 	net := NewNetwork(seed, epoch, w.Link)
 	net.SlewRate = w.MaxSlewRate * 1e-6
+	net.MaxFrequency = w.MaxFrequency * 1e-6
 	slewPPM := net.SlewRate * 1e6
 	if slewPPM <= 0 {
 		slewPPM = DefaultSlewRate * 1e6
@@ -315,6 +320,10 @@ func (w *World) Build(seed uint64) (*Network, error) {
 			cfg.Precision = -24
 		} else {
 			cfg.Discipline, cfg.MaxSlewRate, cfg.InitialFrequencyPPM = w.Discipline, slewPPM, spec.InitialFrequencyPPM
+			cfg.FrequencyLimitPPM = w.MaxFrequency
+			if cfg.FrequencyLimitPPM == 0 {
+				cfg.FrequencyLimitPPM = DefaultMaxFrequency * 1e6
+			}
 		}
 		for _, s := range spec.Sources {
 			mode := ntpengine.AssocClient
