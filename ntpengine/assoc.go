@@ -172,6 +172,30 @@ func (a *association) rootDist(t float64) float64 {
 	return math.Max(minDisp, a.rootDelay+f.Delay)/2 + a.rootDisp + f.Dispersion + phi*math.Max(0, t-f.t) + f.Jitter
 }
 
+// startSamples is the fewest samples with which a source whose clock
+// filter is still filling may pass the fitness test (fitDist): three, as
+// the frequency fit needs (freqMinSamples) and chrony's regression.
+const startSamples = freqMinSamples
+
+// fitDist is the root distance the fitness test (RFC 5905 §11.2, A.5.5.3)
+// holds against MAXDIST. The RFC counts every empty stage of the clock
+// filter at MAXDISP (16 s), so a source becomes fit only at its fourth
+// sample (the empty stages alone weigh 1 s then, 2 s at the third). A
+// source whose filter holds startSamples samples is judged here by those
+// samples, if they span freqMinSpan (enough for a first frequency
+// estimate; a burst's three samples 2 s apart are not): its distance
+// without the empty stages' share. Its first update comes one poll
+// sooner, at chrony's third sample (one poll of 2^τ s: minutes to hours
+// at long polls); the selection's interval (selDist) and what the system
+// advertises still use the RFC's dispersion.
+func (a *association) fitDist(t float64) float64 {
+	d := a.rootDist(t)
+	if f := &a.filter; f.valid >= startSamples && f.valid < nstage && f.validSpan() >= freqMinSpan {
+		d -= f.emptyDispersion()
+	}
+	return d
+}
+
 // pollUpdate sets the poll exponent within the association's limits and
 // schedules the next poll (RFC 5905 A.5.7.2 poll_update).
 func (a *association) pollUpdate(poll int8) {

@@ -20,8 +20,11 @@ const (
 	// freqEstimateDone is the standard error of the initial frequency
 	// estimate (s/s) at which regression mode leaves FREQ at once.
 	freqEstimateDone = 5e-6
-	// freqMinSamples is the fewest samples of the initial frequency fit.
+	// freqMinSamples is the fewest samples of the initial frequency fit;
+	// freqMinSpan (s) the time they span, unless their fit is precise
+	// already (freqEstimateDone).
 	freqMinSamples = 3
+	freqMinSpan    = 8.0
 	// freqPriorSigma is the standard error assumed of a frequency read
 	// from a file (Config.InitialFrequencyPPM), s/s: a quartz oscillator's
 	// frequency moves by about 0.1 ppm per °C, so a file written an hour or
@@ -167,6 +170,10 @@ type discipline struct {
 	// (signed) size.
 	slewing, newSlew     bool
 	slewStart, slewTotal float64
+	// gentleRate is the rate, s/s, at which fast mode amortizes the
+	// offset through the frequency when the clock is not slewing it
+	// (gentleSlew).
+	gentleRate float64
 	// rateKnown: the caller stated slewRate (Config.MaxSlewRate ≠ 0).
 	rateKnown bool
 	applied   float64 // total frequency last commanded, s/s
@@ -507,26 +514,36 @@ func (d *discipline) adjust(now float64, out *clockOut) {
 	d.adjT = now
 	rate := 0.0
 	inSync := d.state == stateSYNC || d.state == stateSPIK
+	fast := inSync && d.fast
 	switch {
-	case inSync && d.fast:
-		// Fast mode: the clock slews the whole offset at its slew
-		// rate (clock.Clock.Slew), on top of the frequency.
-		if d.newSlew {
+	case fast && d.newSlew:
+		// Fast mode: the whole offset is slewed, by the clock at its
+		// slew rate (clock.Clock.Slew) on top of the frequency, or, if
+		// it is small, through the frequency at a gentler rate
+		// (gentleSlew).
+		d.newSlew = false
+		d.slewStart, d.slewTotal = now, d.offset
+		d.gentleRate = d.gentleSlew(d.offset)
+		if d.gentleRate == 0 {
 			out.slew, out.doSlew = d.offset, true
-			d.newSlew = false
-			d.slewStart, d.slewTotal = now, d.offset
+			d.slewing = true
+		} else if d.slewing {
+			out.slew, out.doSlew = 0, true
+			d.slewing = false
 		}
-		d.slewing = true
-	case d.slewing:
+	case d.slewing && !fast:
 		// Leaving fast mode (or stepped): stop the clock's slew.
 		out.slew, out.doSlew = 0, true
 		d.slewing = false
 	}
-	if inSync && !d.fast {
+	switch {
+	case inSync && !d.fast:
 		rate = d.offset / (pllGain * math.Min(math.Ldexp(1, int(d.poll)), allan))
 		if math.Abs(rate) > math.Abs(d.offset) { // do not overshoot within 1 s
 			rate = d.offset
 		}
+	case fast && !d.slewing:
+		rate = math.Copysign(math.Min(math.Abs(d.offset), d.gentleRate), d.offset)
 	}
 	total := math.Max(-d.freqLimit, math.Min(d.freqLimit, d.freq+rate))
 	d.phaseRate = total - d.freq
@@ -537,6 +554,38 @@ func (d *discipline) adjust(now float64, out *clockOut) {
 		out.setFreq = true
 	}
 }
+
+// gentleSlew is the rate, s/s, at which fast mode amortizes the offset o
+// through the frequency, or 0 when the clock's slew should take it at its
+// slew rate. A clock slewing at 83,333 ppm corrects 50 µs in 0.6 ms, but
+// for that instant its rate is 8 % off, and a reader of the clock's rate
+// (chrony's harness reads the total frequency every second, as clknetsim's
+// get_total_freq) sees it so; chrony itself slews small offsets over a
+// multiple of its update interval (corrtimeratio). So an offset up to
+// gentleMax is amortized over half a poll interval (gentleSpan), a larger
+// one in proportionally less time (its rate grows as o²), and only where
+// that rate would exceed 500 ppm (RFC 5905's MAXFREQ, what a reader of
+// the clock takes for a working oscillator; a few ms) or the clock's slew
+// rate does the clock slew it. The offset is an estimate whose noise the next update
+// corrects in turn: spreading its correction costs no accuracy.
+func (d *discipline) gentleSlew(o float64) float64 {
+	a := math.Abs(o)
+	rate := a / math.Max(1, math.Ldexp(1, int(d.poll))*gentleSpan)
+	if a > gentleMax {
+		rate *= a / gentleMax
+	}
+	if rate > math.Min(maxFreq, d.slewRate) {
+		return 0
+	}
+	return rate
+}
+
+// gentleSpan is the time over which fast mode amortizes an offset of at
+// most gentleMax, in poll intervals; gentleMax is in s.
+const (
+	gentleSpan = 0.5
+	gentleMax  = 1e-3
+)
 
 // active reports whether the phase is being amortized, so that adjust
 // must run every second.

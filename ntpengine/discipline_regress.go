@@ -31,11 +31,11 @@ func (r *regression) update(d *discipline, offset, sampleT, t, delay, _ float64)
 	return r.regress(d, offset, sampleT, t, delay), 0
 }
 
-// freqMeasured ends FREQ when three samples span 8 s, or two span a
+// freqMeasured ends FREQ when three samples span freqMinSpan, or two span a
 // minimum poll interval (samples are scarce: better a rough frequency
 // than a clock left running free), and the estimate is credible.
 func (r *regression) freqMeasured(d *discipline, mu, se float64, ok bool) bool {
-	done := len(d.fx) >= freqMinSamples && (ok && se <= freqEstimateDone || mu >= 8) ||
+	done := len(d.fx) >= freqMinSamples && (ok && se <= freqEstimateDone || mu >= freqMinSpan) ||
 		len(d.fx) >= 2 && mu >= math.Ldexp(1, int(d.minPoll))
 	return done && d.credibleFrequency(se)
 }

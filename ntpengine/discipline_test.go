@@ -453,3 +453,47 @@ func TestFirstFrequencyWaitsUntilCredible(t *testing.T) {
 			ts, d.state, d.freq*1e6, rate*1e6, se*1e6)
 	}
 }
+
+// TestSmallOffsetsSlewedGently: in fast mode an offset up to gentleMax is
+// amortized through the frequency over half a poll interval, a larger one
+// faster (as o²), so that the clock's rate never leaves ±500 ppm for a
+// routine correction; the start's 0.1 s is slewed by the clock at its
+// slew rate. The phase accounting is exact either way.
+func TestSmallOffsetsSlewedGently(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		offset    float64
+		wantRate  float64 // 0: the clock's slew
+		wantSlews bool
+	}{
+		{"50 µs over half a 64 s poll", 50e-6, 50e-6 / 32, false},
+		{"1 ms over half a 64 s poll", 1e-3, 1e-3 / 32, false},
+		{"3 ms three times as fast (rate grows as o²)", 3e-3, 3e-3 / 32 * 3, false},
+		{"RFC5905 §11.3 0.1 s: the clock's slew", 0.1, 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := newDisc(DisciplineRegression)
+			d.slewRate, d.rateKnown = 1.0/12, true
+			d.rst(stateSYNC, 100, tc.offset)
+			d.fast, d.newSlew = true, true
+			var o clockOut
+			d.adjust(100, &o)
+			if o.doSlew != tc.wantSlews || d.slewing != tc.wantSlews {
+				t.Fatalf("clock slew commanded %v (%+v), want %v", o.doSlew, o, tc.wantSlews)
+			}
+			if tc.wantSlews {
+				return
+			}
+			if math.Abs(d.phaseRate-tc.wantRate) > 1e-15 || math.Abs(d.applied) > maxFreq {
+				t.Errorf("rate %v ppm, want %v ppm", d.phaseRate*1e6, tc.wantRate*1e6)
+			}
+			p0 := d.phase
+			for ts := 101.0; ts <= 200; ts++ {
+				d.adjust(ts, &o)
+			}
+			if math.Abs(d.phase-p0-tc.offset) > 1e-12 || math.Abs(d.offset) > 1e-12 || d.phaseRate != 0 {
+				t.Errorf("corrected %v of %v, %v left, rate %v", d.phase-p0, tc.offset, d.offset, d.phaseRate)
+			}
+		})
+	}
+}

@@ -55,8 +55,8 @@
 // discipline_fit.go. Config.Discipline chooses the estimator.
 //
 // The frequency range is the clock's, which the caller states in
-// Config.FrequencyLimitPPM (ntpclock.MaxFrequency(clk): ±100,000 ppm for
-// ntpclock.Virtual, ±500 for ntpclock.System), where RFC 5905 Appendix A.1.1
+// Config.FrequencyLimitPPM (clock.MaxFrequency(clk): ±100,000 ppm for
+// clock.Virtual, ±500 for clock.System), where RFC 5905 Appendix A.1.1
 // fixes "MAXFREQ 500e-6 /* frequency tolerance (500 ppm) */": that is the
 // range of the kernel frequency the RFC's loop drives, not a property of
 // NTP, and a software clock 5 % off (chrony's 003-largefreqoffset) would
@@ -66,10 +66,15 @@
 //
 // Where the product deviates from the textbook RFC 5905 it says so at the
 // code: the default discipline (DisciplineRegression) estimates frequency
-// and offset with a delay-weighted least-squares fit and slews the offset
-// at the clock's slew rate, which the caller states in Config.MaxSlewRate
-// (ntpclock.MaxSlewRate(clk): 83,333 ppm for ntpclock.Virtual, 500 for
-// ntpclock.System; 0 assumes 500 and takes no sample during a long slew);
+// and offset with a delay-weighted least-squares fit and corrects the
+// offset at once: one of a few milliseconds through the frequency, over
+// half a poll interval for up to 1 ms and faster above, never beyond
+// 500 ppm (gentleSlew: a clock slewed at 8 % for an instant is 8 % off
+// to whoever reads its rate then, as chrony's harness does), a larger one
+// (0.1 s at the start) at the clock's slew rate, which the caller states
+// in Config.MaxSlewRate (ntpclock.MaxSlewRate(clk): 83,333 ppm for
+// ntpclock.Virtual, 500 for ntpclock.System; 0 assumes 500 and takes no
+// sample during a long slew);
 // DisciplineRFC is the textbook PLL/FLL. In regression mode the poll
 // interval grows only once the frequency is known (its standard error at
 // most 1 ppm, or its effect over the longer interval below the sample
@@ -91,13 +96,7 @@
 // unreachable association configured with IBurst starts with a burst,
 // with one more packet per lost reply (up to 16), and again after a step
 // that clears the filters;
-// one with Burst sends a burst at every poll; the reach register of a
-// reachable symmetric peer that polls slower than we do shifts once per
-// its poll interval, not ours (it answers none of our packets, §13); a
-// source heard again after being unreachable, and any that answers but
-// has too few samples for the distance test (§11.2), polls at its
-// minimum poll until it has them (after an outage the backed-off poll
-// would give a short window of reachability a sample or two); polls of different
+// one with Burst sends a burst at every poll; polls of different
 // associations are at least 0.2 s apart (pollSeparation). A
 // symmetric passive association answers the peer's burst at once and
 // keeps its polls half a poll interval from the peer's (passivePoll).
@@ -126,7 +125,12 @@
 // (500 ppm until the discipline has measured the frequency; then three
 // standard errors of its estimate, at least 1 ppm) in place of PHI
 // (selDist). The RFC's root distance with MINDISP and PHI stays the
-// fitness test against MAXDIST (§11.2, A.5.5.3) and what we advertise.
+// fitness test against MAXDIST (§11.2, A.5.5.3) and what we advertise,
+// except that a source whose filter holds three samples spanning 8 s is
+// judged without its empty stages (each MAXDISP, 16 s, in the RFC's sum,
+// which lets a source through only at its fourth sample): fitDist. The
+// first clock update then comes at the third sample, as chrony's, a poll
+// sooner.
 //
 // Two rules are added around the RFC's steps. The truechimers must be a
 // majority not only of the fit candidates but also of the sources still
@@ -135,11 +139,7 @@
 // then). And a survivor is combined only if its lambda is within three
 // times the system peer's (chrony's combinelimit): a source behind a long
 // path adds its error bound and none of its precision; it shows as an
-// outlier. Clustering never casts off a truechimer alone at the lowest
-// stratum (as it never casts off the prefer peer): sources of higher
-// strata that agree often follow one upstream path, and their agreement
-// is no evidence against the reference they lead to. With no majority
-// the clock is left alone and
+// outlier. With no majority the clock is left alone and
 // Status.UnsyncReason is UnsyncNoMajority; Session.SelectionReason says
 // why each association is not a candidate.
 //

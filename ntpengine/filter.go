@@ -152,6 +152,24 @@ func (f *clockFilter) add(s filterSample, precision, freq float64) {
 	f.Jitter = math.Max(j, precision)
 }
 
+// emptyDispersion is the share of the empty stages in Dispersion: RFC 5905
+// §10 sums the stages sorted valid first, stage i weighted 2^-(i+1), and
+// an empty stage holds MAXDISP.
+func (f *clockFilter) emptyDispersion() float64 {
+	return maxDisp * (math.Ldexp(1, -f.valid) - math.Ldexp(1, -nstage))
+}
+
+// validSpan is the time between the oldest and the newest valid stage, s.
+func (f *clockFilter) validSpan() float64 {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, x := range f.Stages {
+		if x.Dispersion < maxDisp && x.Delay < maxDisp {
+			lo, hi = math.Min(lo, x.T), math.Max(hi, x.T)
+		}
+	}
+	return hi - lo
+}
+
 // newestValid is the newest stage holding a sample (not a dummy stage of a
 // poll without reply); the newest stage if none does.
 func (f *clockFilter) newestValid() filterSample {

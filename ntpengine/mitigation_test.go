@@ -353,3 +353,36 @@ func TestSelectionDistance(t *testing.T) {
 		}
 	})
 }
+
+// TestFitnessAtThirdSample: RFC 5905 §10 counts an empty filter stage at
+// MAXDISP, so by the RFC's root distance a source is fit (§11.2, MAXDIST)
+// only at its fourth sample. A filling source is judged by its samples
+// (fitDist) once it has three spanning freqMinSpan, as chrony selects at
+// its third; a burst's three samples 2 s apart still wait for the fourth.
+func TestFitnessAtThirdSample(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		samples int
+		spacing float64
+		fit     bool
+	}{
+		{"RFC5905 §11.2 two samples: filling", 2, 16, false},
+		{"three samples over 32 s: fit", 3, 16, true},
+		{"three burst samples over 4 s: filling", 3, 2, false},
+		{"RFC5905 §11.2 four samples over 6 s: fit", 4, 2, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := mustNew(t, Config{})
+			a := newAssociation(PeerConfig{Key: "A", Address: netip.MustParseAddrPort("192.0.2.1:123")}, 0, 1)
+			a.reach, a.leap, a.stratum, a.precision = 1, 0, 1, -20
+			for i := 0; i < tc.samples; i++ {
+				a.filter.add(filterSample{T: 10 + float64(i)*tc.spacing, Delay: 0.001, Dispersion: 1e-5}, e.prec, 0)
+			}
+			now := 10 + float64(tc.samples-1)*tc.spacing
+			err := e.fit(a, now)
+			if tc.fit && err != nil || !tc.fit && !errorsIs(err, errFilling) {
+				t.Errorf("fit = %v (root distance %.3f s, without empty stages %.3f s), want fit %v", err, a.rootDist(now), a.fitDist(now), tc.fit)
+			}
+		})
+	}
+}

@@ -93,25 +93,15 @@ func runChrony(t *testing.T, name string, check caseCheck) {
 // limits they break (with SIM_STRICT=1 in the environment they fail
 // instead); chrony's limits are never loosened.
 var knownFailures = map[string]string{
-	"002-largenetwork":                   "one run in 20: a fast slew (83,333 ppm) caught by a 1-s sample long after the start (max |freq| 0.0833 > 500 ppm)",
 	"006-largejitter":                    "one run in 20 exceeds the 0.5 s maximum and synchronizes at 2752 s",
 	"006-largejitter/iburst":             "after the step the burst restarts 1 s after the previous packet (chrony's minimum 1.8 s); some runs exceed the offset limits",
-	"009-sourceselection/falsetickers=1": "one run in 20: a fast slew (83,333 ppm) caught by a 1-s sample long after the start (max |freq| 0.0833 > 500 ppm)",
 	"014-intermittent/every-20th":        "the client never synchronizes when only every 20th request passes",
 	"014-intermittent/every-20th+iburst": "the client never synchronizes when only every 20th request passes",
-	"101-poll/poll=10":                   "the clock is corrected later than chrony's window of 2 to 2.1 polls",
-	"101-poll/poll=11":                   "the clock is corrected later than chrony's window of 2 to 2.1 polls",
-	"101-poll/poll=12":                   "the clock is corrected later than chrony's window of 2 to 2.1 polls",
-	"101-poll/poll=13":                   "the clock is corrected later than chrony's window of 2 to 2.1 polls",
-	"101-poll/poll=14":                   "the clock is corrected later than chrony's window of 2 to 2.1 polls",
-	"101-poll/poll=3":                    "the clock is corrected later than chrony's window of 2 to 2.1 polls",
-	"101-poll/poll=4":                    "the clock is corrected later than chrony's window of 2 to 2.1 polls",
-	"101-poll/poll=5":                    "the clock is corrected later than chrony's window of 2 to 2.1 polls",
-	"101-poll/poll=6":                    "the clock is corrected later than chrony's window of 2 to 2.1 polls",
-	"101-poll/poll=7":                    "the clock is corrected later than chrony's window of 2 to 2.1 polls",
-	"101-poll/poll=8":                    "the clock is corrected later than chrony's window of 2 to 2.1 polls",
-	"101-poll/poll=9":                    "the clock is corrected later than chrony's window of 2 to 2.1 polls",
-	"102-iburst":                         "the clock is first corrected about 9 s after the start, chrony's window is 4..6 s",
+	"101-poll/poll=14":                   "in about half the runs synchronized 1 to 3 s before chrony's lower bound of 2 polls: the clock, 100 ppm fast until corrected, counts two polls of 2^14 s 3.3 s short of true time",
+	"101-poll/poll=3":                    "the 0.1 s offset is slewed (at 83,333 ppm: 1.2 s) where chrony's test steps it (makestep 1e-2 1), and the window after the third sample at 16 s is 1 s",
+	"101-poll/poll=4":                    "the first poll goes out 1 to 3 s after the start (chrony's at once), and the 0.1 s slew takes 1.2 s: the correction at the third sample ends after chrony's window of 2 to 2.1 polls",
+	"101-poll/poll=5":                    "in 4 runs of 20 the first poll (1 to 3 s after the start; chrony's at once) and the 1.2 s slew end the correction at the third sample 1 s after chrony's window of 2 to 2.1 polls",
+	"102-iburst":                         "the first poll goes out 1 to 3 s after the start and the burst's fourth sample (the third spans only 4 s) is the first update; with the 1.2 s slew the clock is corrected at 9 to 11 s, chrony's window is 4 to 6 s",
 	"108-peer/polls=3,3,6,6":             "without iburst the node that has only its peer, polled every 64 s, synchronizes 1-2 s after chrony's 450 s in some runs (four samples fill its filter enough for the root distance test after its peer synchronizes at about 200 s)",
 	"108-peer/polls=3,6,6,6":             "without iburst the node that has only its peer, polled every 64 s, synchronizes 1-2 s after chrony's 450 s in some runs (four samples fill its filter enough for the root distance test after its peer synchronizes at about 200 s)",
 }
@@ -164,6 +154,15 @@ func TestChrony001Defaults(t *testing.T) {
 	runChrony(t, "001-defaults", func(_ ChronyCase, r ChronyRun) []string { return sourceSelection(r) })
 }
 
+// TestChrony002LargeNetwork: a stratum-2 network of many clients. With
+// hundreds of clock updates per run, a correction slewed by the clock at
+// 83,333 ppm used to be caught by a 1-s sample now and then (max |freq|
+// 0.0833). That reading is not the simulator's: chrony's harness limits
+// clknetsim's get_total_freq, read every second, which includes the
+// kernel frequency chrony slews with and any adjtime slew in progress;
+// chrony slews small offsets over a multiple of its update interval. So
+// the engine now amortizes routine corrections through the frequency
+// (discipline.gentleSlew), and this limit holds as chrony's does.
 func TestChrony002LargeNetwork(t *testing.T) { runChrony(t, "002-largenetwork", nil) }
 
 func TestChrony003LargeFreqOffset(t *testing.T) {

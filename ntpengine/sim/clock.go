@@ -76,8 +76,10 @@ func (c *Clock) Error() float64 {
 func (c *Clock) FrequencyError() float64 { return c.freqErr + c.corr }
 
 // TotalFrequency is the clock's rate error at this instant, slew
-// included (s/s): clknetsim's frequency, which chrony's simulation tests
-// limit.
+// included (s/s): clknetsim's frequency (get_total_freq: the kernel's
+// frequency, with which chrony slews, plus any slew in progress), which
+// chrony's simulation tests limit, sampled each second. A fast slew is a
+// rate error while it lasts, and counts.
 func (c *Clock) TotalFrequency() float64 {
 	c.advance(c.net.now)
 	f := c.freqErr + c.corr

@@ -10,8 +10,11 @@ import (
 // ppm off, and the poll interval stays at its minimum (16 s) until the
 // estimate is known (RFC 5905 A.5.5.6 poll adjustment, gated by the
 // frequency's standard error): for at least the first 250 s, as chrony
-// keeps its 16 s updates on that path, with the true frequency error
-// below 3 ppm when it first grows.
+// keeps its 16 s updates on that path, with the error of the frequency
+// estimate below 3 ppm when it first grows. That is the estimate's
+// (Status.FrequencyPPM against the clock's intrinsic error), not the
+// clock's rate at that instant: a small offset is slewed through the
+// frequency for half a poll after each update.
 func TestRealPathPollHeldAtStart(t *testing.T) {
 	for seed := uint64(1); seed <= 10; seed++ {
 		s := RealPath1ms()
@@ -19,7 +22,7 @@ func TestRealPathPollHeldAtStart(t *testing.T) {
 		first, ferr := math.Inf(1), 0.0
 		s.Observe = func(now float64, m []*Node) {
 			if math.IsInf(first, 1) && m[0].Engine.Status(m[0].Clock.Now()).Poll > s.MinPoll {
-				first, ferr = now, m[0].Clock.FrequencyError()
+				first, ferr = now, m[0].Clock.freqErr+m[0].Engine.Status(m[0].Clock.Now()).FrequencyPPM*1e-6
 			}
 		}
 		if _, err := Run(s, seed); err != nil {
