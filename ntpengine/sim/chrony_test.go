@@ -102,8 +102,6 @@ var knownFailures = map[string]string{
 	"101-poll/poll=4":                    "the first poll goes out 1 to 3 s after the start (chrony's at once), and the 0.1 s slew takes 1.2 s: the correction at the third sample ends after chrony's window of 2 to 2.1 polls",
 	"101-poll/poll=5":                    "in 4 runs of 20 the first poll (1 to 3 s after the start; chrony's at once) and the 1.2 s slew end the correction at the third sample 1 s after chrony's window of 2 to 2.1 polls",
 	"102-iburst":                         "the first poll goes out 1 to 3 s after the start and the burst's fourth sample (the third spans only 4 s) is the first update; with the 1.2 s slew the clock is corrected at 9 to 11 s, chrony's window is 4 to 6 s",
-	"108-peer/polls=3,3,6,6":             "without iburst the node that has only its peer, polled every 64 s, synchronizes 1-2 s after chrony's 450 s in some runs (four samples fill its filter enough for the root distance test after its peer synchronizes at about 200 s)",
-	"108-peer/polls=3,6,6,6":             "without iburst the node that has only its peer, polled every 64 s, synchronizes 1-2 s after chrony's 450 s in some runs (four samples fill its filter enough for the root distance test after its peer synchronizes at about 200 s)",
 }
 
 // events counts a node's events of a kind.
