@@ -88,7 +88,7 @@ func (s *Server) writeMonitoring(b *bytes.Buffer, f filterSpec) {
 		s.log.Error("netconf: monitoring state does not parse", "err", err)
 		return
 	}
-	writeSubtreeSelected(b, f, data)
+	s.writeSelected(b, f, data)
 }
 
 // selMark is what a subtree filter selected of a data element.

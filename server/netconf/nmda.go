@@ -291,30 +291,37 @@ func (x *session) shared(ds datastore.Name) *gen.Device {
 // (netconf-state, the YANG library) into a get-data reply of
 // <operational>: all config false, origin system.
 func (s *Server) writeSystemState(b *bytes.Buffer, r getDataRequest) {
-	var raw bytes.Buffer
-	s.writeMonitoring(&raw, r.filter)
-	s.writeLibrary(&raw, r.filter)
-	if raw.Len() == 0 {
-		return
-	}
 	if !r.withOrigin && r.maxDepth == 0 {
-		b.Write(raw.Bytes())
+		s.writeMonitoring(b, r.filter)
+		s.writeLibrary(b, r.filter)
 		return
 	}
-	all, err := parseMessage(append(append([]byte("<d>"), raw.Bytes()...), "</d>"...), DefaultMaxDepth)
-	if err != nil {
-		s.log.Error("netconf: server state does not parse", "err", err)
-		return
+	tops := s.libraryTops
+	if parts := monitoringParts(r.filter); len(parts) > 0 {
+		var full bytes.Buffer
+		s.writeMonitoringParts(&full, parts)
+		mon, err := parseMessage(full.Bytes(), DefaultMaxDepth)
+		if err != nil {
+			s.log.Error("netconf: monitoring state does not parse", "err", err)
+			return
+		}
+		tops = append([]*element{mon}, tops...)
 	}
-	for _, top := range all.Children {
+	for _, top := range tops {
+		e, whole := selectState(r.filter, top)
+		if e == nil {
+			continue
+		}
 		if r.maxDepth > 0 {
-			cutDepth(top, s.stateEntry(top), 1, r.maxDepth)
+			e = limitDepth(e, s.stateEntry(top), 0, r.maxDepth, whole)
 		}
 		if r.withOrigin {
-			top.Decl = append(top.Decl, xml.Attr{Name: xml.Name{Space: "xmlns", Local: "or"}, Value: NSOrigin})
-			top.Attr = append(top.Attr, attribute{Name: xml.Name{Space: NSOrigin, Local: "origin"}, prefix: "or", Value: "or:system"})
+			c := *e // the rendered library is shared: annotate a copy
+			c.Decl = append(slices.Clone(e.Decl), xml.Attr{Name: xml.Name{Space: "xmlns", Local: "or"}, Value: NSOrigin})
+			c.Attr = append(slices.Clone(e.Attr), attribute{Name: xml.Name{Space: NSOrigin, Local: "origin"}, prefix: "or", Value: "or:system"})
+			e = &c
 		}
-		writeElement(b, top, "")
+		writeElement(b, e, "")
 	}
 }
 
@@ -329,27 +336,35 @@ func (s *Server) stateEntry(top *element) *goyang.Entry {
 	return nil
 }
 
-// cutDepth removes the children of e (at depth) that lie deeper than max,
-// but keeps the keys of a list entry (RFC 8526 §3.1.1 max-depth; depth
-// counts from the top-level element).
-func cutDepth(e *element, entry *goyang.Entry, depth, max int) {
+// limitDepth returns a copy of e without what lies more than max levels
+// below the nodes selected whole (RFC 8526 §3.1.1 max-depth: a selected
+// node is level 1), keeping the keys of list entries. depth is e's level,
+// 0 above the selection.
+func limitDepth(e *element, entry *goyang.Entry, depth, max int, whole map[*element]bool) *element {
+	if depth == 0 && whole[e] {
+		depth = 1
+	}
 	var keys []string
 	if entry != nil && entry.IsList() {
 		keys = strings.Fields(entry.Key)
 	}
-	kept := e.Children[:0]
+	out := *e
+	out.Children = nil
 	for _, c := range e.Children {
-		if depth >= max && !slices.Contains(keys, c.Name.Local) {
+		cd := 0
+		if depth > 0 {
+			cd = depth + 1
+		}
+		if cd > max && !slices.Contains(keys, c.Name.Local) {
 			continue
 		}
 		var ce *goyang.Entry
 		if entry != nil {
 			ce = entry.Dir[c.Name.Local]
 		}
-		cutDepth(c, ce, depth+1, max)
-		kept = append(kept, c)
+		out.Children = append(out.Children, limitDepth(c, ce, cd, max, whole))
 	}
-	e.Children = kept
+	return &out
 }
 
 // editData runs <edit-data> (RFC 8526 §3.2) on running (the device

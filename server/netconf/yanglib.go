@@ -179,34 +179,46 @@ func (s *Server) writeLibrary(b *bytes.Buffer, f filterSpec) {
 }
 
 // writeSelected writes top, a rendered state element, as filter f selects
-// it: whole without a filter; whole when an XPath alternative starts at it
-// (selection below the top element is not refined); pruned by the filter's
-// elements of the same name otherwise (RFC 6241 §6, applied at every
-// depth).
+// it (see selectState).
 func (s *Server) writeSelected(b *bytes.Buffer, f filterSpec, top *element) {
-	switch {
-	case !f.present:
-		writeElement(b, top, "")
-	case f.xpath != "":
-		if xpathNamesTop(f, top.Name) {
-			writeElement(b, top, "")
-		}
-	default:
-		writeSubtreeSelected(b, f, top)
+	if e, _ := selectState(f, top); e != nil {
+		writeElement(b, e, "")
 	}
 }
 
-// writeSubtreeSelected writes what the subtree filter f selects of data.
-func writeSubtreeSelected(b *bytes.Buffer, f filterSpec, data *element) {
+// selectState returns what filter f selects of top, a state element the
+// server renders, and the elements it selects whole (where get-data's
+// max-depth starts counting); nil when it selects nothing. Without a
+// filter, all of top; with an XPath filter, all of top when an alternative
+// starts at it (selection below the top element is not refined); with a
+// subtree filter, top pruned by the filter's elements of the same name
+// (RFC 6241 §6, applied at every depth). top itself is never changed.
+func selectState(f filterSpec, top *element) (*element, map[*element]bool) {
+	switch {
+	case !f.present:
+		return top, map[*element]bool{top: true}
+	case f.xpath != "":
+		if xpathNamesTop(f, top.Name) {
+			return top, map[*element]bool{top: true}
+		}
+		return nil, nil
+	}
 	marks := map[*element]selMark{}
 	for _, fe := range f.subtree {
-		if nameMatches(data, fe) {
-			subtreeSelect(data, fe, marks)
+		if nameMatches(top, fe) {
+			subtreeSelect(top, fe, marks)
 		}
 	}
-	if marks[data] != selNone {
-		writeElement(b, pruned(data, marks), "")
+	if marks[top] == selNone {
+		return nil, nil
 	}
+	whole := map[*element]bool{}
+	for e, m := range marks {
+		if m == selWhole {
+			whole[e] = true
+		}
+	}
+	return pruned(top, marks), whole
 }
 
 // xpathNamesTop reports whether an alternative of the XPath filter starts
