@@ -79,6 +79,14 @@ func (s *Server) writeMonitoring(b *bytes.Buffer, f filterSpec) {
 		s.writeMonitoringParts(b, parts)
 		return
 	}
+	if data := s.monitoringElement(parts); data != nil {
+		s.writeSelected(b, f, data)
+	}
+}
+
+// monitoringElement renders the parts of netconf-state and parses them
+// back, for filters that work on elements.
+func (s *Server) monitoringElement(parts map[string]bool) *element {
 	var full bytes.Buffer
 	s.writeMonitoringParts(&full, parts)
 	data, err := parseMessage(full.Bytes(), DefaultMaxDepth)
@@ -86,9 +94,9 @@ func (s *Server) writeMonitoring(b *bytes.Buffer, f filterSpec) {
 		// Our own rendering always parses; should it not, say so and
 		// return nothing rather than unfiltered data.
 		s.log.Error("netconf: monitoring state does not parse", "err", err)
-		return
+		return nil
 	}
-	s.writeSelected(b, f, data)
+	return data
 }
 
 // selMark is what a subtree filter selected of a data element.

@@ -298,14 +298,9 @@ func (s *Server) writeSystemState(b *bytes.Buffer, r getDataRequest) {
 	}
 	tops := s.libraryTops
 	if parts := monitoringParts(r.filter); len(parts) > 0 {
-		var full bytes.Buffer
-		s.writeMonitoringParts(&full, parts)
-		mon, err := parseMessage(full.Bytes(), DefaultMaxDepth)
-		if err != nil {
-			s.log.Error("netconf: monitoring state does not parse", "err", err)
-			return
+		if mon := s.monitoringElement(parts); mon != nil {
+			tops = append([]*element{mon}, tops...)
 		}
-		tops = append([]*element{mon}, tops...)
 	}
 	for _, top := range tops {
 		e, whole := selectState(r.filter, top)
