@@ -48,6 +48,8 @@ func removeNTPRPC() string {
 const (
 	commitRPC    = `<commit/>`
 	getConfigRPC = `<get-config><source><running/></source></get-config>`
+	// getRPC reads configuration and state (RFC 6241 §7.7).
+	getRPC = `<get/>`
 	// getDataConfigOriginRPC reads the configuration in use from
 	// <operational> with its origin (RFC 8526 §3.1.1).
 	getDataConfigOriginRPC = `<get-data xmlns="urn:ietf:params:xml:ns:yang:ietf-netconf-nmda" xmlns:ds="urn:ietf:params:xml:ns:yang:ietf-datastores">` +

@@ -25,11 +25,12 @@ type Result struct {
 
 // Measure keys shared by the NETCONF suite, the NTP generator and the report.
 const (
-	mConnect  = "connect"
-	mEdit100  = "edit-commit-100"
-	mEdit1000 = "edit-commit-1000"
-	mGet100   = "get-config-100"
-	mGet1000  = "get-config-1000"
+	mConnect    = "connect"
+	mEdit100    = "edit-commit-100"
+	mEdit1000   = "edit-commit-1000"
+	mGet100     = "get-config-100"
+	mGet1000    = "get-config-1000"
+	mGetAll1000 = "get-1000"
 	// get-data of <operational> with origin, 1,000 peers: the configuration
 	// only, and everything (RFC 8526).
 	mGetData1000    = "get-data-config-origin-1000"

@@ -221,6 +221,8 @@ func RunNETCONF(ctx context.Context, targets []*Target, pids []int, c SuiteConfi
 
 	step("get-config 1,000")
 	timed(mGet1000, max(c.GetRuns/4, 5), getConfig)
+	step("get 1,000")
+	timed(mGetAll1000, max(c.GetRuns/4, 5), func(s *server, _ int) (func(), error) { _, err := s.ctl.RPC(getRPC); return nil, err })
 	step("get-data 1,000")
 	// RFC 8526 get-data where the server announces NMDA: the configuration
 	// in use with its origin (the data get-config returns, annotated), and
