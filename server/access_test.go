@@ -17,7 +17,7 @@ import (
 // of other roles share MaxSessions-AdminReserve sessions; admins get the
 // rest. One user gets at most MaxSessionsPerUser.
 func TestAdminReserveAndPerUserSessionLimits(t *testing.T) {
-	a := startAgent(t, func(c *Config) { c.MaxSessions, c.AdminReserve, c.MaxSessionsPerUser = 4, 2, 3 })
+	a := startAgent(t, func(c *agentConfig) { c.MaxSessions, c.AdminReserve, c.MaxSessionsPerUser = 4, 2, 3 })
 	dialNC(t, a.addr, a.operator(), true)
 	dialNC(t, a.addr, a.operator(), true)
 	if _, err := dialNCErr(t, a.addr, a.operator(), true); err == nil {
@@ -29,7 +29,7 @@ func TestAdminReserveAndPerUserSessionLimits(t *testing.T) {
 		t.Fatal("a fifth session with MaxSessions 4")
 	}
 
-	b := startAgent(t, func(c *Config) { c.MaxSessions, c.AdminReserve, c.MaxSessionsPerUser = 10, 2, 3 })
+	b := startAgent(t, func(c *agentConfig) { c.MaxSessions, c.AdminReserve, c.MaxSessionsPerUser = 10, 2, 3 })
 	for range 3 {
 		dialNC(t, b.addr, b.adminKey(), true)
 	}
@@ -43,7 +43,7 @@ func TestAdminReserveAndPerUserSessionLimits(t *testing.T) {
 // reserve: an operator holding connections without sessions cannot keep
 // an administrator from logging in.
 func TestAuthenticatedConnectionsKeepTheAdminReserve(t *testing.T) {
-	a := startAgent(t, func(c *Config) { c.MaxSessions, c.AdminReserve = 2, 1 }) // 10 connections, 9 for operators
+	a := startAgent(t, func(c *agentConfig) { c.MaxSessions, c.AdminReserve = 2, 1 }) // 10 connections, 9 for operators
 	var held []*ssh.Client
 	t.Cleanup(func() {
 		for _, c := range held {
@@ -99,7 +99,7 @@ func (m fakeMeta) LocalAddr() net.Addr   { return &net.TCPAddr{IP: net.IPv6loopb
 // after freeFailures, even the right password is refused.
 func TestBackoffCountsAnIPv6Slash64AsOneSource(t *testing.T) {
 	clk := fakeclock.New()
-	a := startAgent(t, func(c *Config) { c.Clock = clk })
+	a := startAgent(t, func(c *agentConfig) { c.Clock = clk })
 	from := func(i int) net.Addr {
 		return &net.TCPAddr{IP: net.ParseIP(fmt.Sprintf("2001:db8:7:7:%x::1", i+1)), Port: 40000 + i}
 	}
@@ -125,7 +125,7 @@ func TestBackoffCountsAnIPv6Slash64AsOneSource(t *testing.T) {
 // Guesses sent at once get no more checks than the same guesses sent one
 // after another: the check and the record are one critical section.
 func TestBackoffConcurrentGuessesAreCountedBeforeTheyAreChecked(t *testing.T) {
-	a := startAgent(t, func(c *Config) { c.Clock = fakeclock.New() })
+	a := startAgent(t, func(c *agentConfig) { c.Clock = fakeclock.New() })
 	src := &net.TCPAddr{IP: net.ParseIP("192.0.2.9"), Port: 1}
 	var mu sync.Mutex
 	checked := 0

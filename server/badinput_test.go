@@ -117,7 +117,7 @@ func TestManySessionsOpenedAndDropped(t *testing.T) {
 	// machine the default 8 unauthenticated connections per source would
 	// refuse some. This test is about leaks, not that limit
 	// (startups_test.go).
-	a := startAgent(t, func(c *Config) { c.MaxSessions, c.MaxStartups, c.MaxStartupsPerSource = 64, 64, 64 })
+	a := startAgent(t, func(c *agentConfig) { c.MaxSessions, c.MaxStartups, c.MaxStartupsPerSource = 64, 64, 64 })
 	keeper := dialNC(t, a.addr, a.adminKey(), true)
 	wantOK(t, keeper.rpc(`<lock><target><candidate/></target></lock>`))
 	base := runtime.NumGoroutine()

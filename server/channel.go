@@ -5,9 +5,6 @@ import (
 	"sync"
 
 	"golang.org/x/crypto/ssh"
-
-	"github.com/ntpagent/ntpagent/datastore"
-	"github.com/ntpagent/ntpagent/server/netconf"
 )
 
 // RFC 4254 §6.2 pty-req and §6.7 window-change payloads.
@@ -106,7 +103,12 @@ func (s *Server) handleChannel(ctx context.Context, sc *ssh.ServerConn, conn *ac
 				reply(req, !started)
 			case "subsystem":
 				var p struct{ Name string }
-				if started || ssh.Unmarshal(req.Payload, &p) != nil || p.Name != "netconf" || !s.acquireSession(sc.User(), role) {
+				if started || ssh.Unmarshal(req.Payload, &p) != nil {
+					reply(req, false)
+					continue
+				}
+				handler := s.cfg.Subsystems[p.Name]
+				if handler == nil || !s.acquireSession(sc.User(), role) {
 					reply(req, false)
 					continue
 				}
@@ -117,20 +119,21 @@ func (s *Server) handleChannel(ctx context.Context, sc *ssh.ServerConn, conn *ac
 				}
 				reply(req, true)
 				id := s.nextID.Add(1)
+				ss := &SubsystemSession{
+					ID: id, User: sc.User(), Role: role, RemoteAddr: sc.RemoteAddr(), Channel: ch,
+					TimedOut: conn.timedOut.Load,
+					Waiting: func(waiting bool) {
+						if waiting {
+							conn.waiting.Add(1)
+						} else {
+							conn.waiting.Add(-1)
+						}
+					},
+				}
 				start(func() {
 					defer s.releaseSession(sc.User(), role)
-					_ = s.nc.Serve(ctx, ch, netconf.SessionInfo{
-						ID: id, User: sc.User(), ReadOnly: role != RoleAdmin,
-						SourceHost: hostOf(sc.RemoteAddr()), Transport: "netconf-ssh",
-						TimedOut: conn.timedOut.Load,
-						Subscribed: func(active bool) {
-							if active {
-								conn.waiting.Add(1)
-							} else {
-								conn.waiting.Add(-1)
-							}
-						},
-					})
+					handler.ServeSubsystem(ctx, ss)
+					ch.Close()
 				})
 			case "shell", "exec":
 				var cmd struct{ Command string }
@@ -138,7 +141,7 @@ func (s *Server) handleChannel(ctx context.Context, sc *ssh.ServerConn, conn *ac
 					reply(req, false)
 					continue
 				}
-				if started || s.cfg.CLI == nil || !s.acquireSession(sc.User(), role) {
+				if started || s.cfg.Terminal == nil || !s.acquireSession(sc.User(), role) {
 					reply(req, false)
 					continue
 				}
@@ -156,8 +159,7 @@ func (s *Server) handleChannel(ctx context.Context, sc *ssh.ServerConn, conn *ac
 				}
 				start(func() {
 					defer s.releaseSession(sc.User(), role)
-					defer s.cfg.Store.CloseSession(datastore.Session{ID: id, User: sc.User(), Origin: "cli"})
-					status := s.cfg.CLI.ServeTerminal(ctx, ts)
+					status := s.cfg.Terminal.ServeTerminal(ctx, ts)
 					_, _ = ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{uint32(status)}))
 					_ = ch.CloseWrite()
 					ch.Close()

@@ -250,7 +250,7 @@ func containsAll(s string, subs []string) bool {
 // The clock is hand-driven: 600 s pass in no time.
 func TestConfirmedCommitTimeoutEvent(t *testing.T) {
 	clk := fakeclock.New()
-	a := startAgent(t, func(c *Config) { c.Clock = clk })
+	a := startAgent(t, func(c *agentConfig) { c.Clock = clk })
 	sub := dialNC(t, a.addr, a.adminKey(), true)
 	wantOK(t, sub.rpc(`<create-subscription xmlns="`+nsNotif+`"><filter type="subtree"><netconf-confirmed-commit xmlns="urn:ietf:params:xml:ns:yang:ietf-netconf-notifications"/></filter></create-subscription>`))
 	c := dialNC(t, a.addr, a.adminKey(), true)
@@ -300,7 +300,7 @@ func TestConfirmedCommitPersist(t *testing.T) {
 // subscription, and the session may subscribe again.
 func TestSubscriptionStopTime(t *testing.T) {
 	clk := fakeclock.New()
-	a := startAgent(t, func(c *Config) { c.Clock = clk })
+	a := startAgent(t, func(c *agentConfig) { c.Clock = clk })
 	c := dialNC(t, a.addr, a.adminKey(), true)
 	wantOK(t, c.rpc(`<edit-config><target><running/></target>`+peerConfig("10.13.0.1", "")+`</edit-config>`))
 	now := clk.Now()

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
@@ -13,6 +14,9 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/ntpagent/ntpagent/datastore"
+	"github.com/ntpagent/ntpagent/internal/clock"
+	"github.com/ntpagent/ntpagent/server/netconf"
+	"github.com/ntpagent/ntpagent/yang"
 )
 
 // Test users: passwords are bcrypt-hashed in the users file like any other.
@@ -26,6 +30,7 @@ const (
 type testAgent struct {
 	dir     string
 	store   *datastore.Store
+	nc      *netconf.Server // the "netconf" subsystem
 	srv     *Server
 	addr    string // first listener
 	addrs   []string
@@ -33,7 +38,14 @@ type testAgent struct {
 	signer  ssh.Signer
 }
 
-type agentOption func(*Config)
+// agentConfig is what a test may change before startAgent starts the
+// servers: the SSH server's Config and the NETCONF server's.
+type agentConfig struct {
+	Config
+	nc netconf.Config
+}
+
+type agentOption func(*agentConfig)
 
 func startAgent(t testing.TB, opts ...agentOption) *testAgent {
 	t.Helper()
@@ -75,7 +87,7 @@ func startAgent(t testing.TB, opts ...agentOption) *testAgent {
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	cfg := Config{StateDir: state, Listen: []string{"127.0.0.1:0", "127.0.0.1:0"}, Logger: logger}
+	cfg := agentConfig{Config: Config{StateDir: state, Listen: []string{"127.0.0.1:0", "127.0.0.1:0"}, Logger: logger}}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -86,7 +98,16 @@ func startAgent(t testing.TB, opts ...agentOption) *testAgent {
 		t.Fatal(err)
 	}
 	cfg.Store = a.store
-	a.srv, err = New(cfg)
+	sch, err := yang.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.nc.Store, cfg.nc.Schema, cfg.nc.Logger, cfg.nc.Clock = a.store, sch, logger, cfg.Clock
+	if a.nc, err = netconf.New(cfg.nc); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Subsystems = map[string]SubsystemHandler{"netconf": netconfOverSSH(a.nc)}
+	a.srv, err = New(cfg.Config)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,6 +120,7 @@ func startAgent(t testing.TB, opts ...agentOption) *testAgent {
 	a.addr = a.addrs[0]
 	t.Cleanup(func() {
 		a.srv.Close()
+		a.nc.Close()
 		a.store.Close()
 	})
 	return a
@@ -114,4 +136,32 @@ func (a *testAgent) adminPassword() *ssh.ClientConfig {
 
 func (a *testAgent) operator() *ssh.ClientConfig {
 	return sshConfig("operator", ssh.Password(operatorPassword))
+}
+
+// netconfSubsystem is the "netconf" subsystem of a NETCONF server over st
+// (closed when the test ends), for a Config.Subsystems.
+func netconfSubsystem(t testing.TB, st *datastore.Store, clk clock.Clock) map[string]SubsystemHandler {
+	t.Helper()
+	sch, err := yang.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := netconf.New(netconf.Config{Store: st, Schema: sch, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	return map[string]SubsystemHandler{"netconf": netconfOverSSH(nc)}
+}
+
+// netconfOverSSH serves the "netconf" subsystem with nc as cmd/ntpagent
+// does: the admin role writes, every other role reads only.
+func netconfOverSSH(nc *netconf.Server) SubsystemHandler {
+	return SubsystemFunc(func(ctx context.Context, s *SubsystemSession) {
+		_ = nc.Serve(ctx, s.Channel, netconf.SessionInfo{
+			ID: s.ID, User: s.User, ReadOnly: s.Role != RoleAdmin,
+			SourceHost: hostOf(s.RemoteAddr), Transport: "netconf-ssh",
+			Subscribed: s.Waiting, TimedOut: s.TimedOut,
+		})
+	})
 }

@@ -59,7 +59,7 @@ func TestNETCONFReplyCopiesAttributesAndBaseNamespace(t *testing.T) {
 // clock is hand-driven, advanced one second at a time.
 func TestNETCONFHelloTimeoutFromConfig(t *testing.T) {
 	clk := fakeclock.New()
-	a := startAgent(t, func(c *Config) { c.Clock, c.HelloTimeout = clk, 3*time.Second })
+	a := startAgent(t, func(c *agentConfig) { c.Clock, c.nc.HelloTimeout = clk, 3*time.Second })
 	conn, err := ssh.Dial("tcp", a.addr, a.adminKey())
 	if err != nil {
 		t.Fatal(err)

@@ -16,11 +16,8 @@ import (
 	"time"
 
 	"github.com/ntpagent/ntpagent/datastore"
-	"github.com/ntpagent/ntpagent/gen"
 	"github.com/ntpagent/ntpagent/internal/atomicfile"
 	"github.com/ntpagent/ntpagent/internal/clock"
-	"github.com/ntpagent/ntpagent/server/netconf"
-	"github.com/ntpagent/ntpagent/yang"
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/crypto/ssh"
 )
@@ -32,20 +29,20 @@ type Config struct {
 	// Listen lists the addresses to serve (e.g. the NETCONF and CLI
 	// addresses); every listener accepts every kind of channel.
 	Listen []string
-	// Store is the datastore shared by NETCONF and CLI sessions.
+	// Store is read for the users configured in running
+	// (/system/local-user), which take precedence over the users file.
 	Store *datastore.Store
-	// Schema is the loaded YANG modules; nil loads them with yang.Load.
-	Schema *yang.Schema
-	// StateProvider fills config false nodes for NETCONF <get>; may be nil.
-	StateProvider func(*gen.Device)
-	// CLI serves shell and exec channels; nil refuses them.
-	CLI TerminalHandler
+	// Subsystems serve "subsystem" channels by name (cmd/ntpagent registers
+	// "netconf"); a name not in it is refused.
+	Subsystems map[string]SubsystemHandler
+	// Terminal serves shell and exec channels (the CLI); nil refuses them.
+	Terminal TerminalHandler
 	// Logger receives structured logs; nil discards them.
 	Logger *slog.Logger
-	// Clock drives idle timeouts, the authentication back-off and event
-	// times; nil is the host clock.
+	// Clock drives idle, preamble and channel-request timeouts and the
+	// authentication back-off; nil is the host clock.
 	Clock clock.Clock
-	// MaxSessions bounds the NETCONF and CLI sessions open at once, and the
+	// MaxSessions bounds the sessions (subsystem and terminal) open at once, and the
 	// authenticated SSH connections (default 64; MaxSessions+8 connections).
 	MaxSessions int
 	// AdminReserve sessions, and as many authenticated connections, are
@@ -80,9 +77,6 @@ type Config struct {
 	IdleTimeout time.Duration
 	// HandshakeTimeout bounds key exchange and authentication (default 20 s).
 	HandshakeTimeout time.Duration
-	// HelloTimeout ends a NETCONF session whose client has not sent its
-	// <hello> within this long (default 60 s; netconf.Config.HelloTimeout).
-	HelloTimeout time.Duration
 	// AdminPassword is the password of the admin user created at first start
 	// (cmd/ntpagent passes $NTPAGENT_ADMIN_PASSWORD); empty makes a random one
 	// that is printed once to Announce.
@@ -90,8 +84,6 @@ type Config struct {
 	// Announce receives the one-time message with a generated password
 	// (default os.Stderr).
 	Announce io.Writer
-	// MaxMessage bounds one NETCONF message (default 16 MiB).
-	MaxMessage int
 	// MaxChannels bounds the session channels open at once on one SSH
 	// connection (default 8); further opens are refused with
 	// resource-shortage (RFC 4254 §5.1).
@@ -109,7 +101,6 @@ type Server struct {
 	ssh       *ssh.ServerConfig
 	users     *usersFile
 	dummyHash []byte
-	nc        *netconf.Server
 	backoff   *backoff
 	startups  *startups
 	limits    *sessionLimits
@@ -127,8 +118,8 @@ type Server struct {
 	closed    bool
 }
 
-// New loads (or creates at first start) the host key and the users file and
-// prepares the NETCONF server. It does not listen yet: see Start and Serve.
+// New loads (or creates at first start) the host key and the users file. It
+// does not listen yet: see Start and Serve.
 func New(cfg Config) (*Server, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("server: Config.Store is required")
@@ -185,13 +176,6 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Announce == nil {
 		cfg.Announce = os.Stderr
 	}
-	if cfg.Schema == nil {
-		sch, err := yang.Load()
-		if err != nil {
-			return nil, fmt.Errorf("server: %w", err)
-		}
-		cfg.Schema = sch
-	}
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("server: state directory: %w", err)
 	}
@@ -230,20 +214,13 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	nc, err := netconf.New(netconf.Config{
-		Store: cfg.Store, Schema: cfg.Schema, State: cfg.StateProvider, Logger: cfg.Logger,
-		Clock: cfg.Clock, MaxMessage: cfg.MaxMessage, HelloTimeout: cfg.HelloTimeout,
-	})
-	if err != nil {
-		return nil, err
-	}
 	var seedBytes [8]byte
 	if _, err := cryptorand.Read(seedBytes[:]); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	seed := binary.LittleEndian.Uint64(seedBytes[:])
 	s := &Server{
-		cfg: cfg, log: cfg.Logger, clock: cfg.Clock, users: newUsersFile(usersPath, cfg.Logger, users), dummyHash: dummy, nc: nc,
+		cfg: cfg, log: cfg.Logger, clock: cfg.Clock, users: newUsersFile(usersPath, cfg.Logger, users), dummyHash: dummy,
 		backoff: newBackoff(cfg.Clock), conns: map[net.Conn]struct{}{},
 		startups: newStartups(cfg.MaxStartupsStart, cfg.MaxStartupsRate, cfg.MaxStartups, cfg.MaxStartupsPerSource, seed),
 		limits:   newSessionLimits(cfg.MaxSessions, cfg.AdminReserve, cfg.MaxSessionsPerUser),
@@ -259,9 +236,6 @@ func New(cfg Config) (*Server, error) {
 	s.ssh.AddHostKey(hostKey)
 	return s, nil
 }
-
-// NETCONF returns the NETCONF server (for its capabilities).
-func (s *Server) NETCONF() *netconf.Server { return s.nc }
 
 // Start listens on every Config.Listen address and serves in the
 // background until Close.
@@ -393,7 +367,7 @@ func (s *Server) untrack(c net.Conn) {
 }
 
 // Close stops listening, closes every connection and waits for their
-// goroutines, then stops the NETCONF event relay.
+// goroutines (and so for every handler to return).
 func (s *Server) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -410,7 +384,6 @@ func (s *Server) Close() error {
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
-	s.nc.Close()
 	return nil
 }
 

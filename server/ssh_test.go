@@ -39,7 +39,7 @@ func TestFirstStartCreatesAdminAndHostKey(t *testing.T) {
 	dir := t.TempDir()
 	st := openStore(t)
 	var announce bytes.Buffer
-	srv, err := New(Config{StateDir: dir, Listen: []string{"127.0.0.1:0"}, Store: st, Announce: &announce})
+	srv, err := New(Config{StateDir: dir, Listen: []string{"127.0.0.1:0"}, Store: st, Subsystems: netconfSubsystem(t, st, nil), Announce: &announce})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestFirstStartCreatesAdminAndHostKey(t *testing.T) {
 
 	// Second start: same host key, same users, nothing announced.
 	announce.Reset()
-	srv, err = New(Config{StateDir: dir, Listen: []string{"127.0.0.1:0"}, Store: st, Announce: &announce})
+	srv, err = New(Config{StateDir: dir, Listen: []string{"127.0.0.1:0"}, Store: st, Subsystems: netconfSubsystem(t, st, nil), Announce: &announce})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,8 @@ func TestFirstStartCreatesAdminAndHostKey(t *testing.T) {
 func TestFirstStartAdminPasswordFromConfig(t *testing.T) {
 	dir := t.TempDir()
 	var announce bytes.Buffer
-	srv, err := New(Config{StateDir: dir, Listen: []string{"127.0.0.1:0"}, Store: openStore(t), Announce: &announce, AdminPassword: "from-env-1"})
+	st := openStore(t)
+	srv, err := New(Config{StateDir: dir, Listen: []string{"127.0.0.1:0"}, Store: st, Subsystems: netconfSubsystem(t, st, nil), Announce: &announce, AdminPassword: "from-env-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +128,7 @@ func TestUsersFileRefusesBadContent(t *testing.T) {
 
 // Authentication attempts per connection are bounded (MaxAuthTries).
 func TestAuthAttemptsBounded(t *testing.T) {
-	a := startAgent(t, func(c *Config) { c.MaxAuthTries = 3 })
+	a := startAgent(t, func(c *agentConfig) { c.MaxAuthTries = 3 })
 	tries := 0
 	cfg := sshConfig("admin", ssh.RetryableAuthMethod(ssh.PasswordCallback(func() (string, error) {
 		tries++
@@ -146,7 +147,7 @@ func TestAuthAttemptsBounded(t *testing.T) {
 // refused until the back-off delay has passed on the (hand-driven) clock.
 func TestPerSourceBackoff(t *testing.T) {
 	clk := fakeclock.New()
-	a := startAgent(t, func(c *Config) { c.Clock = clk; c.MaxAuthTries = 2 })
+	a := startAgent(t, func(c *agentConfig) { c.Clock = clk; c.MaxAuthTries = 2 })
 	bad := sshConfig("operator", ssh.Password("wrong"))
 	for i := 0; i < freeFailures+1; i++ {
 		if _, err := ssh.Dial("tcp", a.addr, bad); err == nil {
@@ -176,7 +177,7 @@ func TestBackoffTableStaysBounded(t *testing.T) {
 
 func TestIdleTimeoutClosesConnection(t *testing.T) {
 	clk := fakeclock.New()
-	a := startAgent(t, func(c *Config) { c.Clock = clk; c.IdleTimeout = 10 * time.Minute })
+	a := startAgent(t, func(c *agentConfig) { c.Clock = clk; c.IdleTimeout = 10 * time.Minute })
 	c := dialNC(t, a.addr, a.adminKey(), true)
 	// One round trip, so the server has read the client hello before the
 	// clock jumps past the hello timeout.
@@ -195,7 +196,7 @@ func TestIdleTimeoutClosesConnection(t *testing.T) {
 // the idle timeout leaves it alone, and applies again once it ends.
 func TestIdleTimeoutSparesSubscriptions(t *testing.T) {
 	clk := fakeclock.New()
-	a := startAgent(t, func(c *Config) { c.Clock = clk; c.IdleTimeout = 10 * time.Minute })
+	a := startAgent(t, func(c *agentConfig) { c.Clock = clk; c.IdleTimeout = 10 * time.Minute })
 	c := dialNC(t, a.addr, a.adminKey(), true)
 	wantOK(t, c.rpc(`<create-subscription xmlns="urn:ietf:params:xml:ns:netconf:notification:1.0"/>`))
 	clk.Advance(11 * time.Minute)
@@ -209,7 +210,7 @@ func TestIdleTimeoutSparesSubscriptions(t *testing.T) {
 }
 
 func TestMaxSessions(t *testing.T) {
-	a := startAgent(t, func(c *Config) { c.MaxSessions = 2 })
+	a := startAgent(t, func(c *agentConfig) { c.MaxSessions = 2 })
 	c1 := dialNC(t, a.addr, a.adminKey(), true)
 	dialNC(t, a.addr, a.adminKey(), true)
 	if _, err := dialNCErr(t, a.addr, a.adminKey(), true); err == nil {
@@ -254,7 +255,7 @@ func itoa(i int) string { return strconv.Itoa(i) }
 
 func TestShellAndExecGoToTerminalHandler(t *testing.T) {
 	term := &recordingTerminal{}
-	a := startAgent(t, func(c *Config) { c.CLI = term })
+	a := startAgent(t, func(c *agentConfig) { c.Terminal = term })
 	conn, err := ssh.Dial("tcp", a.addrs[1], a.operator())
 	if err != nil {
 		t.Fatal(err)
@@ -325,7 +326,7 @@ func TestNetconfOnEveryListener(t *testing.T) {
 // "killed" and killed-by, a closed one with "closed".
 func TestSessionEndReasonsOverSSH(t *testing.T) {
 	clk := fakeclock.New()
-	a := startAgent(t, func(c *Config) { c.Clock = clk; c.IdleTimeout = 10 * time.Minute })
+	a := startAgent(t, func(c *agentConfig) { c.Clock = clk; c.IdleTimeout = 10 * time.Minute })
 	sub := dialNC(t, a.addr, a.adminKey(), true)
 	wantOK(t, sub.rpc(`<create-subscription xmlns="urn:ietf:params:xml:ns:netconf:notification:1.0"><filter type="subtree"><netconf-session-end xmlns="urn:ietf:params:xml:ns:yang:ietf-netconf-notifications"/></filter></create-subscription>`))
 
@@ -361,7 +362,7 @@ func TestSessionEndReasonsOverSSH(t *testing.T) {
 // ChannelRequestTimeout while a NETCONF channel stays.
 func TestChannelsPerConnectionBounded(t *testing.T) {
 	clk := fakeclock.New()
-	a := startAgent(t, func(c *Config) { c.Clock = clk; c.ChannelRequestTimeout = 5 * time.Second })
+	a := startAgent(t, func(c *agentConfig) { c.Clock = clk; c.ChannelRequestTimeout = 5 * time.Second })
 	conn, err := ssh.Dial("tcp", a.addr, a.operator())
 	if err != nil {
 		t.Fatal(err)

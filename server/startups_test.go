@@ -81,7 +81,7 @@ func waitStartups(t *testing.T, a *testAgent, source string, want int) {
 // administrator from another address still logs in.
 func TestStartupsPerSourceLimit(t *testing.T) {
 	var logs testtool.Buffer
-	a := startAgent(t, func(c *Config) {
+	a := startAgent(t, func(c *agentConfig) {
 		c.MaxStartups, c.MaxStartupsPerSource = 10, 3
 		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	})
@@ -111,7 +111,7 @@ func TestStartupsPerSourceLimit(t *testing.T) {
 // source), a newcomer is refused; slots come back when unauthenticated
 // connections close, and the table empties.
 func TestStartupsGlobalLimitAndRelease(t *testing.T) {
-	a := startAgent(t, func(c *Config) { c.MaxStartups, c.MaxStartupsStart, c.MaxStartupsPerSource = 4, 4, 1 })
+	a := startAgent(t, func(c *agentConfig) { c.MaxStartups, c.MaxStartupsStart, c.MaxStartupsPerSource = 4, 4, 1 })
 	var idle []net.Conn
 	for _, src := range []string{"127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"} {
 		idle = append(idle, idleConn(t, src, a.addr))
@@ -154,7 +154,7 @@ func TestStartupsGlobalLimitAndRelease(t *testing.T) {
 // every slot while an administrator waits.
 func TestStartupsCrowdedSourceGivesWay(t *testing.T) {
 	var logs testtool.Buffer
-	a := startAgent(t, func(c *Config) {
+	a := startAgent(t, func(c *agentConfig) {
 		c.MaxStartups, c.MaxStartupsStart, c.MaxStartupsPerSource = 4, 4, 3
 		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	})
@@ -244,7 +244,7 @@ func TestIdleConnectionFloodDoesNotLockOutTheAdministrator(t *testing.T) {
 // closed after PreambleTimeout; one that has spoken is not.
 func TestSilentConnectionClosedAfterPreamble(t *testing.T) {
 	clk := fakeclock.New()
-	a := startAgent(t, func(c *Config) { c.Clock = clk; c.PreambleTimeout = 3 * time.Second })
+	a := startAgent(t, func(c *agentConfig) { c.Clock = clk; c.PreambleTimeout = 3 * time.Second })
 	silent := idleConn(t, "127.0.0.1", a.addr)
 	spoke := idleConn(t, "127.0.0.2", a.addr)
 	if _, err := spoke.Write([]byte("SSH-2.0-test\r\n")); err != nil {
@@ -263,7 +263,7 @@ func TestSilentConnectionClosedAfterPreamble(t *testing.T) {
 // A connection that has authenticated leaves the startup count: it no
 // longer takes one of its source's slots.
 func TestStartupsAuthenticatedDoesNotCount(t *testing.T) {
-	a := startAgent(t, func(c *Config) { c.MaxStartups, c.MaxStartupsPerSource = 10, 3 })
+	a := startAgent(t, func(c *agentConfig) { c.MaxStartups, c.MaxStartupsPerSource = 10, 3 })
 	idleConn(t, "127.0.0.1", a.addr)
 	idleConn(t, "127.0.0.1", a.addr)
 	c := dialNCFrom(t, "127.0.0.1", a.addr, a.adminKey(), true)

@@ -23,6 +23,8 @@ import (
 	"github.com/ntpagent/ntpagent/ntpengine/ntpclock"
 	"github.com/ntpagent/ntpagent/server"
 	"github.com/ntpagent/ntpagent/server/cli"
+	"github.com/ntpagent/ntpagent/server/netconf"
+	"github.com/ntpagent/ntpagent/yang"
 )
 
 func main() {
@@ -142,13 +144,27 @@ func run(ctx context.Context, s *settings, stdout, stderr io.Writer, onStart fun
 		}
 	}()
 
+	// The management plane: NETCONF and the CLI over one datastore, both
+	// served by the SSH server (NETCONF as its "netconf" subsystem, RFC 6242).
+	schema, err := yang.Load()
+	if err != nil {
+		return err
+	}
+	ncCfg := netconf.Config{Store: store, Schema: schema, State: ag.StateProvider, Logger: log.With("component", "netconf")}
+	s.netconfLimits(&ncCfg)
+	ncSrv, err := netconf.New(ncCfg)
+	if err != nil {
+		return err
+	}
+	defer ncSrv.Close() // after the SSH server has closed every session
+	nc.bind(ncSrv)
 	pw := os.Getenv("NTPAGENT_ADMIN_PASSWORD")
 	srvCfg := server.Config{
 		StateDir:      filepath.Join(s.StateDir, "ssh"),
 		Listen:        []string{s.NetconfListen, s.CLIListen},
 		Store:         store,
-		StateProvider: ag.StateProvider,
-		CLI:           cli.New(cli.Config{Store: store, State: ag.State, Logger: log.With("component", "cli")}),
+		Subsystems:    map[string]server.SubsystemHandler{"netconf": netconfOverSSH(ncSrv)},
+		Terminal:      cli.New(cli.Config{Store: store, State: ag.State, Logger: log.With("component", "cli")}),
 		Logger:        log.With("component", "server"),
 		AdminPassword: pw,
 		Announce:      stdout,
@@ -158,7 +174,6 @@ func run(ctx context.Context, s *settings, stdout, stderr io.Writer, onStart fun
 	if err != nil {
 		return err
 	}
-	nc.bind(srv.NETCONF())
 	if err := srv.Start(); err != nil {
 		return err
 	}
@@ -171,7 +186,7 @@ func run(ctx context.Context, s *settings, stdout, stderr io.Writer, onStart fun
 			return fmt.Errorf("metrics: %w", err)
 		}
 		metricsAddr = ln.Addr().String()
-		hs := &http.Server{Handler: metricsHandler(ag, srv.NETCONF()), ReadHeaderTimeout: 10 * time.Second}
+		hs := &http.Server{Handler: metricsHandler(ag, ncSrv), ReadHeaderTimeout: 10 * time.Second}
 		go func() {
 			if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				log.Error("metrics server", "err", err)

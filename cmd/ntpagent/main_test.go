@@ -20,6 +20,7 @@ import (
 	"github.com/ntpagent/ntpagent/gen"
 	"github.com/ntpagent/ntpagent/internal/testtool"
 	"github.com/ntpagent/ntpagent/server"
+	"github.com/ntpagent/ntpagent/server/netconf"
 )
 
 func TestSettingsFlagsFileAndDefaults(t *testing.T) {
@@ -81,8 +82,10 @@ func TestSettingsSSHLimits(t *testing.T) {
 	}
 	var cfg server.Config
 	s.sshLimits(&cfg)
-	if cfg.MaxStartups != 50 || cfg.MaxStartupsStart != 50 || cfg.MaxStartupsPerSource != 4 || cfg.HelloTimeout != 30*time.Second {
-		t.Errorf("file with a flag overriding it: %+v", cfg)
+	var ncCfg netconf.Config
+	s.netconfLimits(&ncCfg)
+	if cfg.MaxStartups != 50 || cfg.MaxStartupsStart != 50 || cfg.MaxStartupsPerSource != 4 || ncCfg.HelloTimeout != 30*time.Second {
+		t.Errorf("file with a flag overriding it: %+v, %+v", cfg, ncCfg)
 	}
 	// OpenSSH's start:rate:full, and the defaults the server gets.
 	s, err = parseSettings([]string{"--ssh-max-startups", "10:50:40", "--ssh-admin-reserve", "0", "--ssh-max-sessions-per-user", "5", "--ssh-preamble-timeout", "2s"}, io.Discard)

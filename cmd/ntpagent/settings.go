@@ -18,6 +18,7 @@ import (
 
 	"github.com/ntpagent/ntpagent/ntpengine/ntpclock"
 	"github.com/ntpagent/ntpagent/server"
+	"github.com/ntpagent/ntpagent/server/netconf"
 )
 
 // settings are the daemon's start-up settings: flags, or the same keys in a
@@ -223,7 +224,7 @@ func (s *settings) driftPath() string {
 	return filepath.Join(s.StateDir, s.DriftFile)
 }
 
-// sshLimits copies the SSH and NETCONF limits of s into c.
+// sshLimits copies the SSH server's limits of s into c.
 func (s *settings) sshLimits(c *server.Config) {
 	c.MaxStartups = s.SSHMaxStartups
 	c.MaxStartupsStart, c.MaxStartupsRate = s.SSHMaxStartupsStart, s.SSHMaxStartupsRate
@@ -234,6 +235,10 @@ func (s *settings) sshLimits(c *server.Config) {
 		c.AdminReserve = -1 // server.Config: 0 is the default, negative none
 	}
 	c.MaxSessionsPerUser = s.SSHMaxSessionsPerUser
+}
+
+// netconfLimits copies the NETCONF server's limits of s into c.
+func (s *settings) netconfLimits(c *netconf.Config) {
 	c.HelloTimeout = s.NetconfHelloTimeout
 }
 

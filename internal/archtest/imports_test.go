@@ -22,7 +22,7 @@ var allowed = map[string][]string{
 	"datastore":               {"internal/rpcerror", "datastore/rules", "gen", "internal/atomicfile", "internal/clock"},
 	"server/netconf/xmlcodec": {"internal/rpcerror", "gen", "yang"},
 	"server/netconf":          {"datastore", "datastore/...", "server/netconf/xmlcodec", "internal/rpcerror", "gen", "yang", "internal/clock", "internal/notification"},
-	"server":                  {"datastore", "datastore/rules", "gen", "yang", "server/netconf", "internal/atomicfile", "internal/clock", "internal/backoff"},
+	"server":                  {"datastore", "datastore/rules", "gen", "internal/atomicfile", "internal/clock", "internal/backoff"},
 	"server/cli":              {"datastore", "datastore/...", "internal/rpcerror", "gen", "server"},
 	"ntpengine/packet":        {},
 	"ntpengine/auth":          {},

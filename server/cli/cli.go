@@ -70,7 +70,8 @@ const maxLineBytes = 2048
 // ServeTerminal runs one session: an interactive shell when the client asked
 // for a PTY, a batch of lines read from stdin for a shell without one, or the
 // command of an exec request. It returns the exit status: 0, or 1 when a
-// batch or exec command failed.
+// batch or exec command failed. The session's datastore session ends with
+// it: its locks are released (RFC 6241 §7.5).
 func (c *CLI) ServeTerminal(ctx context.Context, ts *TerminalSession) int {
 	s := &session{
 		c:    c,
@@ -79,6 +80,7 @@ func (c *CLI) ServeTerminal(ctx context.Context, ts *TerminalSession) int {
 		view: userView,
 		ctx:  ctx,
 	}
+	defer c.store.CloseSession(s.ss)
 	c.log.Info("cli session", "id", ts.ID, "user", ts.User, "role", ts.Role, "pty", ts.PTY, "exec", ts.Command != "")
 	switch {
 	case ts.Command != "":

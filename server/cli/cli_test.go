@@ -477,3 +477,24 @@ func TestCipherTextOfAnotherDeviceIsRefused(t *testing.T) {
 		t.Error("the refused key changed the candidate")
 	}
 }
+
+// The CLI ends the datastore session of each terminal session it served:
+// whatever the session held in the store (here a lock of the candidate,
+// taken under its id) is released when ServeTerminal returns (RFC 6241
+// §7.5: a session's locks end with it).
+func TestServeTerminalEndsItsDatastoreSession(t *testing.T) {
+	e := newEnv(t)
+	const id = 41
+	if err := e.store.Lock(datastore.Session{ID: id, User: "admin", Origin: datastore.OriginCLI}, datastore.Candidate); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	status := e.cli.ServeTerminal(context.Background(), &TerminalSession{ID: id, User: "admin", Role: RoleAdmin,
+		Command: "display current-configuration", Stdin: strings.NewReader(""), Stdout: &out, Stderr: &out})
+	if status != 0 {
+		t.Fatalf("exit status %d: %s", status, out.String())
+	}
+	if locks := e.store.Locks(); len(locks) != 0 {
+		t.Fatalf("locks after the session ended: %+v", locks)
+	}
+}

@@ -9,6 +9,9 @@
 // current-configuration) and operational state (display ntp status,
 // statistics and sessions).
 //
+// Each terminal session is a datastore session (origin cli) that the CLI
+// ends itself when the session ends.
+//
 // It must not keep configuration of its own: every configuration command is
 // an edit of the datastore's candidate and every display of configuration is
 // rendered from the datastore's ygot trees, so that NETCONF and the CLI always

@@ -86,7 +86,6 @@ func (e *env) runSized(mode, user string, role Role, width, height int, input st
 		e.t.Fatalf("unknown mode %q", mode)
 	}
 	status := e.cli.ServeTerminal(context.Background(), ts)
-	e.store.CloseSession(datastore.Session{ID: ts.ID, User: user, Origin: datastore.OriginCLI})
 	switch mode {
 	case "pty":
 		sc := newScreen(width)

@@ -1,20 +1,22 @@
 package cli
 
 import (
+	"context"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 
-	"golang.org/x/crypto/ssh"
-
 	"github.com/ntpagent/ntpagent/server/netconf"
+	"github.com/ntpagent/ntpagent/yang"
 )
 
 // ncSession is a minimal NETCONF client (base:1.0 end-of-message framing,
-// RFC 6242 §4.3) over the same SSH server as the CLI.
+// RFC 6242 §4.3) of a NETCONF server over the CLI's datastore, on an
+// in-memory pipe.
 type ncSession struct {
 	t    *testing.T
-	conn *ssh.Client
+	conn net.Conn
 	r    *netconf.FrameReader
 	w    *netconf.FrameWriter
 	next int
@@ -22,21 +24,19 @@ type ncSession struct {
 
 func (e *env) dialNETCONF(t *testing.T) *ncSession {
 	t.Helper()
-	conn, err := ssh.Dial("tcp", e.ssh.addr, &ssh.ClientConfig{User: "admin",
-		Auth: []ssh.AuthMethod{ssh.PublicKeys(e.ssh.signers[RoleAdmin])}, HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: sshTimeout})
+	sch, err := yang.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
-	sess, err := conn.NewSession()
+	srv, err := netconf.New(netconf.Config{Store: e.store, Schema: sch})
 	if err != nil {
 		t.Fatal(err)
 	}
-	stdin, _ := sess.StdinPipe()
-	stdout, _ := sess.StdoutPipe()
-	if err := sess.RequestSubsystem("netconf"); err != nil {
-		t.Fatal(err)
-	}
-	c := &ncSession{t: t, conn: conn, r: netconf.NewFrameReader(stdout, 0), w: netconf.NewFrameWriter(stdin)}
+	conn, served := net.Pipe()
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(context.Background(), served, netconf.SessionInfo{ID: 1000, User: "admin"}) }()
+	t.Cleanup(func() { conn.Close(); <-done; srv.Close() })
+	c := &ncSession{t: t, conn: conn, r: netconf.NewFrameReader(conn, 0), w: netconf.NewFrameWriter(conn)}
 	if _, err := c.r.ReadMessage(); err != nil {
 		t.Fatalf("server hello: %v", err)
 	}
@@ -68,7 +68,7 @@ func (c *ncSession) ok(body string) {
 	}
 }
 
-// TestCrossInterfaceOverNETCONF: over one SSH server, a CLI edit shows in
+// TestCrossInterfaceOverNETCONF: over one datastore, a CLI edit over SSH shows in
 // NETCONF <get-config> of the candidate; a NETCONF edit and <commit> show in
 // display current-configuration; a NETCONF <lock> on the candidate refuses
 // CLI edits until <unlock>.

@@ -67,7 +67,7 @@ func (e *env) startSSH(t testing.TB) {
 	if err := users.Save(filepath.Join(dir, server.UsersFileName)); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(server.Config{StateDir: dir, Listen: []string{"127.0.0.1:0"}, Store: e.store, CLI: e.cli,
+	srv, err := server.New(server.Config{StateDir: dir, Listen: []string{"127.0.0.1:0"}, Store: e.store, Terminal: e.cli,
 		Logger: slog.New(slog.DiscardHandler), Announce: io.Discard})
 	if err != nil {
 		t.Fatal(err)

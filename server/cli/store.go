@@ -16,6 +16,7 @@ type backend interface {
 	History() []datastore.CommitInfo
 	Rollback(sess datastore.Session, id uint32, label string) (datastore.CommitInfo, error)
 	Locks() []datastore.LockInfo
+	CloseSession(sess datastore.Session)
 }
 
 var _ backend = (*datastore.Store)(nil)
