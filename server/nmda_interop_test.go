@@ -39,7 +39,7 @@ func TestNcclientDiscoveryAndNMDA(t *testing.T) {
 	t.Parallel()
 	py := requireNcclient(t)
 	yl := testtool.Require(t, "yanglint")
-	a := startAgent(t, func(c *Config) { c.StateProvider = fakeState })
+	a := startAgent(t, func(c *agentConfig) { c.nc.State = fakeState })
 	out := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
