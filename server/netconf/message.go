@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ntpagent/ntpagent/internal/rpcerror"
+	"github.com/ntpagent/ntpagent/server/netconf/xmlcodec"
 )
 
 // Namespaces of the protocol (RFC 6241 §3.1, RFC 5277 §4, RFC 6022, RFC 6243, RFC 6470).
@@ -38,22 +39,22 @@ const MaxText = 8 << 20
 const MaxHelloMessage = 1 << 20
 
 // element is one parsed XML element with its namespace resolved. Decl holds
-// the namespace declarations written on it and raw its text in the message,
-// so that a subtree can be handed on as written together with the
-// declarations in scope (identityref values such as "ntpa:md5" depend on
-// prefixes declared on ancestors).
+// the namespace declarations written on it and prefix the prefixes as
+// written, so that a subtree can be handed on to the codec (as an
+// xmlcodec.Node) with the declarations in scope: identityref values such as
+// "ntpa:md5" depend on prefixes declared on ancestors.
 type element struct {
 	Name     xml.Name // Name.Space is the namespace URI
 	prefix   string   // the prefix as written ("" for none)
 	Attr     []attribute
 	Decl     []xml.Attr // xmlns and xmlns:p declarations as written
 	Children []*element
-	Text     string
+	Text     string // its character data, when it has no child element
+	mixed    bool   // non-blank character data beside child elements
 	parent   *element
 	// start and end delimit the element's text in the message (start tag to
-	// end tag); the root holds the message.
+	// end tag).
 	start, end int
-	msg        []byte
 }
 
 // attribute is an ordinary attribute: Name.Space is its namespace URI ("" for
@@ -120,29 +121,38 @@ func isDecl(a xml.Attr) bool {
 	return a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns")
 }
 
-// content returns the text of children (siblings, in document order) as
-// written in the message, to be parsed again with the declarations of
-// their parent's scope(): never larger than the message, whatever the
-// number of declarations in scope.
-func content(children []*element) []byte {
-	if len(children) == 0 {
-		return []byte{}
+// The element as an xmlcodec.Node: <config> and <filter> content is decoded
+// from the elements read here, so each message is tokenized once.
+
+func (e *element) XMLName() (prefix, local string) { return e.prefix, e.Name.Local }
+func (e *element) XMLDecls() []xml.Attr            { return e.Decl }
+func (e *element) XMLAttrLen() int                 { return len(e.Attr) }
+func (e *element) XMLAttr(i int) (prefix, local, value string) {
+	a := e.Attr[i]
+	return a.prefix, a.Name.Local, a.Value
+}
+func (e *element) XMLText() string              { return e.Text }
+func (e *element) XMLMixed() bool               { return e.mixed }
+func (e *element) XMLLen() int                  { return len(e.Children) }
+func (e *element) XMLChild(i int) xmlcodec.Node { return e.Children[i] }
+func (e *element) XMLSize() int                 { return e.end - e.start }
+
+// nodes returns elements as codec nodes.
+func nodes(elements []*element) []xmlcodec.Node {
+	out := make([]xmlcodec.Node, len(elements))
+	for i, e := range elements {
+		out[i] = e
 	}
-	p := children[0]
-	for p.parent != nil {
-		p = p.parent
+	return out
+}
+
+// textBesideElements refuses character data beside the child elements of
+// <config> or <filter>, which hold elements only.
+func textBesideElements(e *element) error {
+	if e.mixed {
+		return malformed("Text outside of any element in <%s>.", e.Name.Local)
 	}
-	msg := p.msg
-	// All the children of one element are one span of the message (with
-	// what lies between them: blanks and comments).
-	if parent := children[0].parent; parent != nil && len(parent.Children) == len(children) {
-		return msg[children[0].start:children[len(children)-1].end]
-	}
-	var b []byte
-	for _, c := range children {
-		b = append(b, msg[c.start:c.end]...)
-	}
-	return b
+	return nil
 }
 
 func malformed(format string, args ...any) *rpcerror.Error {
@@ -267,6 +277,8 @@ func parseMessage(b []byte, maxDepth int) (*element, error) {
 			}
 			if len(cur.Children) == 0 {
 				cur.Text = texts[depth-1].String()
+			} else if !cur.mixed && strings.TrimSpace(texts[depth-1].String()) != "" {
+				cur.mixed = true // text before the first child
 			}
 			texts[depth-1].Reset()
 			cur.start, cur.end = starts[len(starts)-1], int(d.InputOffset())
@@ -287,6 +299,8 @@ func parseMessage(b []byte, maxDepth int) (*element, error) {
 					return nil, malformed("The message holds more than %d bytes of text.", MaxText)
 				}
 				texts[depth-1].Write(t)
+			} else if !cur.mixed && len(bytes.TrimSpace(t)) != 0 {
+				cur.mixed = true
 			}
 		case xml.Directive:
 			return nil, malformed("DOCTYPE and other XML declarations are not accepted.")
@@ -303,7 +317,6 @@ func parseMessage(b []byte, maxDepth int) (*element, error) {
 	if cur != nil {
 		return nil, malformed("The message ends inside element %s.", cur.Name.Local)
 	}
-	root.msg = b
 	return root, nil
 }
 

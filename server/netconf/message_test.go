@@ -55,11 +55,12 @@ func TestParseMessageResolvesNamespaces(t *testing.T) {
 		t.Fatalf("message-id = %q", id)
 	}
 	cfg := el.child(NSBase, "edit-config").child(NSBase, "config")
-	// The content is handed on as written, with the declarations in scope.
-	got := string(content(cfg.Children))
+	// The content is handed on as read, with the declarations in scope; its
+	// span is its text as written.
+	ntp := cfg.Children[0]
 	want := `<ntp xmlns="urn:ntpagent:yang:ntpagent-ntp">` +
 		`<key nc:operation="replace"><type>t:md5</type><v>a&amp;b&lt;</v></key></ntp>`
-	if got != want {
+	if got := msg[ntp.start:ntp.end]; got != want || ntp.XMLSize() != len(want) {
 		t.Fatalf("content\n got %s\nwant %s", got, want)
 	}
 	scope := cfg.scope()
@@ -72,21 +73,28 @@ func TestParseMessageResolvesNamespaces(t *testing.T) {
 	}
 }
 
-// A subset of siblings is handed on as the concatenation of their texts;
-// all of them as one span of the message.
-func TestContentOfSiblings(t *testing.T) {
-	el, err := parseMessage([]byte(`<f><a/> <!-- c --><b x="1">t</b><c/></f>`), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := string(content(el.Children)); got != `<a/> <!-- c --><b x="1">t</b><c/>` {
-		t.Fatalf("all children: %s", got)
-	}
-	if got := string(content([]*element{el.Children[0], el.Children[2]})); got != `<a/><c/>` {
-		t.Fatalf("a and c: %s", got)
-	}
-	if got := string(content(nil)); got != "" {
-		t.Fatalf("none: %q", got)
+// Blanks and comments beside child elements are nothing; other text there
+// is marked, wherever it is, for <config> and <filter> (elements only) and
+// for containers, which hold no text.
+func TestTextBesideElementsIsMarked(t *testing.T) {
+	for _, c := range []struct {
+		msg   string
+		mixed bool
+	}{
+		{`<f><a/> <!-- c --><b x="1">t</b><c/></f>`, false},
+		{"<f>\n  <a/>\n</f>", false},
+		{`<f>x<a/></f>`, true},
+		{`<f><a/>x<b/></f>`, true},
+		{`<f><a/>x</f>`, true},
+		{`<f>x</f>`, false}, // text only: the element's Text
+	} {
+		el, err := parseMessage([]byte(c.msg), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if el.XMLMixed() != c.mixed {
+			t.Errorf("%s: mixed %v, want %v", c.msg, el.XMLMixed(), c.mixed)
+		}
 	}
 }
 
@@ -136,10 +144,9 @@ func FuzzParseMessage(f *testing.F) {
 			}
 			return
 		}
-		// What parses is handed on as written: its children's text, parsed
-		// again within the root's declarations, has the same meaning.
-		if got := string(content([]*element{el})); got != string(data[el.start:el.end]) {
-			t.Fatalf("content %q is not the root's text", got)
+		// What parses is handed on as read; the root's span is its text.
+		if el.XMLSize() <= 0 || el.end > len(data) || data[el.start] != '<' || data[el.end-1] != '>' {
+			t.Fatalf("the root's span [%d,%d) is not its text", el.start, el.end)
 		}
 		var b bytes.Buffer
 		writeElement(&b, el, "")

@@ -247,7 +247,10 @@ func (x *session) encode(b *bytes.Buffer, root *gen.Device, f filterSpec, opt xm
 			if len(sel) == 0 {
 				return nil // an empty or foreign-only subtree filter selects nothing here
 			}
-			opt.Subtree = content(sel)
+			if err := textBesideElements(sel[0].parent); err != nil {
+				return err
+			}
+			opt.SubtreeNodes = nodes(sel)
 			opt.Namespaces = sel[0].parent.scope()
 		}
 	}
@@ -465,10 +468,11 @@ func defaultOperation(d *element) (xmlcodec.Op, error) {
 
 // applyConfig edits target with the content of cfg (a <config> element).
 func (x *session) applyConfig(target datastore.Name, cfg *element, defOp xmlcodec.Op, opt datastore.EditOptions) error {
-	if err := x.checkNamespaces(cfg); err != nil {
+	content, err := x.configContent(cfg)
+	if err != nil {
 		return err
 	}
-	tree, err := xmlcodec.ParseConfigNS(content(cfg.Children), xmlcodec.Limits{}, cfg.scope())
+	tree, err := xmlcodec.ParseConfigNodes(content, xmlcodec.Limits{}, cfg.scope())
 	if err != nil {
 		return err
 	}
@@ -483,17 +487,22 @@ func (x *session) applyConfig(target datastore.Name, cfg *element, defOp xmlcode
 		func(root *gen.Device) error { return tree.Apply(root, defOp, codecOpt) })
 }
 
-// checkNamespaces refuses top-level config elements outside our modules
-// with unknown-namespace (RFC 6241 Appendix A).
-func (x *session) checkNamespaces(cfg *element) error {
+// configContent returns the children of a <config> element for the codec,
+// which decodes them as they were read (the message is parsed once). It
+// refuses top-level elements outside our modules with unknown-namespace
+// (RFC 6241 Appendix A) and text beside the elements.
+func (x *session) configContent(cfg *element) ([]xmlcodec.Node, error) {
 	for _, c := range cfg.Children {
 		if _, ok := x.srv.cfg.Schema.ByNamespace(c.Name.Space); !ok {
-			return &rpcerror.Error{Type: rpcerror.TypeApplication, Tag: rpcerror.TagUnknownNamespace,
+			return nil, &rpcerror.Error{Type: rpcerror.TypeApplication, Tag: rpcerror.TagUnknownNamespace,
 				Message: fmt.Sprintf("No module of this device has namespace %q.", c.Name.Space),
 				Info:    []rpcerror.InfoItem{{Name: "bad-element", Value: c.Name.Local}, {Name: "bad-namespace", Value: c.Name.Space}}}
 		}
 	}
-	return nil
+	if err := textBesideElements(cfg); err != nil {
+		return nil, err
+	}
+	return nodes(cfg.Children), nil
 }
 
 func (x *session) copyConfig(op *element) error {
@@ -508,10 +517,11 @@ func (x *session) copyConfig(op *element) error {
 	var inline *gen.Device
 	if src == "" {
 		cfg := op.child(NSBase, "source").child(NSBase, "config")
-		if err := x.checkNamespaces(cfg); err != nil {
+		content, err := x.configContent(cfg)
+		if err != nil {
 			return err
 		}
-		if inline, err = xmlcodec.DecodeConfigNS(content(cfg.Children), xmlcodec.Limits{}, cfg.scope()); err != nil {
+		if inline, err = xmlcodec.DecodeConfigNodes(content, xmlcodec.Limits{}, cfg.scope()); err != nil {
 			return err
 		}
 	}
@@ -527,10 +537,11 @@ func (x *session) validate(op *element) error {
 		return x.srv.cfg.Store.Validate(x.storeSession(), src)
 	}
 	cfg := op.child(NSBase, "source").child(NSBase, "config")
-	if err := x.checkNamespaces(cfg); err != nil {
+	content, err := x.configContent(cfg)
+	if err != nil {
 		return err
 	}
-	root, err := xmlcodec.DecodeConfigNS(content(cfg.Children), xmlcodec.Limits{}, cfg.scope())
+	root, err := xmlcodec.DecodeConfigNodes(content, xmlcodec.Limits{}, cfg.scope())
 	if err != nil {
 		return err
 	}

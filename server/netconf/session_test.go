@@ -130,31 +130,6 @@ func TestBadClientHello(t *testing.T) {
 	}
 }
 
-func BenchmarkGetConfig100Peers(b *testing.B) {
-	srv := newTestServer(b)
-	c, _ := startPipeSession(b, srv, 1)
-	if err := c.w.WriteMessage([]byte(helloBase11)); err != nil {
-		b.Fatal(err)
-	}
-	c.r.SetChunked()
-	c.w.SetChunked()
-	var cfg strings.Builder
-	cfg.WriteString(`<edit-config><target><running/></target><config><ntp xmlns="urn:ntpagent:yang:ntpagent-ntp">`)
-	for i := 0; i < 100; i++ {
-		fmt.Fprintf(&cfg, `<unicast-peer><address>10.0.%d.%d</address><vpn-instance>_public_</vpn-instance><minpoll>4</minpoll><maxpoll>8</maxpoll></unicast-peer>`, i/250, i%250+1)
-	}
-	cfg.WriteString(`</ntp></config></edit-config>`)
-	if r := c.rpc(cfg.String()); !strings.Contains(r, "<ok/>") {
-		b.Fatal(r)
-	}
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if r := c.rpc(`<get-config><source><running/></source></get-config>`); !strings.Contains(r, "10.0.0.100") {
-			b.Fatal(r[:200])
-		}
-	}
-}
-
 // Events of our modules published by the agent reach subscribers whose
 // filter selects them.
 func TestPublishCustomEvent(t *testing.T) {

@@ -94,16 +94,22 @@ func ParseConfig(content []byte, lim Limits) (*Tree, error) {
 // inScope holds the namespace declarations in scope at the <config> element
 // (prefix → namespace; "" is the default namespace).
 func ParseConfigNS(content []byte, lim Limits, inScope map[string]string) (*Tree, error) {
-	s, err := loadSchema()
-	if err != nil {
-		return nil, err
-	}
 	roots, err := parseXML(content, lim, inScope)
 	if err != nil {
 		return nil, err
 	}
+	return resolveRoots(unwrapConfig(roots))
+}
+
+// resolveRoots resolves the top-level elements of a <config> against the
+// schema.
+func resolveRoots(roots []*xelem) (*Tree, error) {
+	s, err := loadSchema()
+	if err != nil {
+		return nil, err
+	}
 	t := &Tree{}
-	for _, x := range unwrapConfig(roots) {
+	for _, x := range roots {
 		n, err := t.resolve(s.root, x, "")
 		if err != nil {
 			return nil, err
@@ -204,7 +210,7 @@ func (t *Tree) resolve(parent *snode, x *xelem, ppath string) (*enode, error) {
 		}
 		return n, nil
 	}
-	if strings.TrimSpace(x.text) != "" {
+	if x.hasText() {
 		return nil, badElement(rpcerror.TagInvalidValue, n.path, sn.name, "%s holds text; it has child elements only.", sn.path)
 	}
 	if sn.kind == kList {

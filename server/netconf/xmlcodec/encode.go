@@ -56,6 +56,10 @@ type EncodeOptions struct {
 	// Subtree, when not nil, is the content of <filter type="subtree">
 	// (RFC 6241 §6). An empty, non-nil Subtree selects nothing.
 	Subtree []byte
+	// SubtreeNodes, when not nil, is the same content parsed already (the
+	// children of <filter>, as the NETCONF layer read them); Subtree and
+	// SubtreeNodes are not both given.
+	SubtreeNodes []Node
 	// XPath, when not empty, is the select expression of
 	// <filter type="xpath"> (RFC 6241 §8.9).
 	XPath string
@@ -111,7 +115,8 @@ func AppendEncode(b []byte, root *gen.Device, opt EncodeOptions) ([]byte, error)
 	if root != nil {
 		rv = reflect.ValueOf(root).Elem()
 	}
-	if opt.Subtree == nil && opt.XPath == "" {
+	subtree := opt.Subtree != nil || opt.SubtreeNodes != nil
+	if !subtree && opt.XPath == "" {
 		xw := newXMLWriter(b, mode, opt)
 		wk.sink = xw
 		wk.walkKids(s.root, rv)
@@ -119,13 +124,24 @@ func AppendEncode(b []byte, root *gen.Device, opt EncodeOptions) ([]byte, error)
 	}
 	lt := &lazyTree{w: walker{mode: mode, configOnly: opt.ConfigOnly}}
 	doc := &dnode{s: s.root, sv: rv}
-	if opt.Subtree != nil && opt.XPath != "" {
+	if subtree && opt.XPath != "" {
 		return b, rpcerror.New(rpcerror.TagInvalidValue, "", "A filter is either a subtree or an XPath expression, not both.")
 	}
-	if opt.Subtree != nil {
-		if err := lt.subtreeFilter(doc, opt.Subtree, opt.Namespaces); err != nil {
+	if subtree {
+		// A filter is small; its size bounds the work (each filter node
+		// may scan a whole list).
+		lim := Limits{MaxBytes: 1 << 20, MaxElements: 10_000}
+		var roots []*xelem
+		var err error
+		if opt.SubtreeNodes != nil {
+			roots, err = fromNodes(opt.SubtreeNodes, lim, opt.Namespaces)
+		} else {
+			roots, err = parseXML(opt.Subtree, lim, opt.Namespaces)
+		}
+		if err != nil {
 			return b, err
 		}
+		lt.subtreeFilter(doc, roots)
 	}
 	if opt.XPath != "" {
 		if err := lt.xpathFilter(doc, opt.XPath, opt.Namespaces); err != nil {

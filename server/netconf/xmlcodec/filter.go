@@ -317,24 +317,18 @@ func contentEqual(f *felem, n *dnode) bool {
 	return string(n.s.lt.format(nil, v)) == n.text
 }
 
-// subtreeFilter marks the nodes of doc selected by the filter.
-func (t *lazyTree) subtreeFilter(doc *dnode, filter []byte, inScope map[string]string) error {
-	// A filter is small; its size bounds the work (each filter node may scan
-	// a whole list).
-	roots, err := parseXML(filter, Limits{MaxBytes: 1 << 20, MaxElements: 10_000}, inScope)
-	if err != nil {
-		return err
-	}
+// subtreeFilter marks the nodes of doc selected by the filter's top-level
+// elements.
+func (t *lazyTree) subtreeFilter(doc *dnode, roots []*xelem) {
 	var fs []*felem
 	for _, r := range roots {
 		fs = append(fs, toFilter(r))
 	}
 	// RFC 6241 §6.4.2: an empty filter selects nothing.
 	if len(fs) == 0 {
-		return nil
+		return
 	}
 	t.evalSet(fs, doc)
-	return nil
 }
 
 // evalSet evaluates a sibling set of filter nodes against the children of

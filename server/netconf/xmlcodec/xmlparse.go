@@ -50,6 +50,7 @@ type xelem struct {
 	attrs     []xattr
 	kids      []*xelem
 	text      string
+	mixed     bool // text beside child elements (from a Node; parseXML keeps it in text)
 	scope     *scope
 	line      int
 }
@@ -60,6 +61,31 @@ type xattr struct{ ns, local, value string }
 type scope struct {
 	parent *scope
 	decl   map[string]string // prefix ("" for the default) → namespace
+}
+
+// declare returns the scope of an element with attributes attrs: parent,
+// or a new scope with the xmlns declarations among them. empty names a
+// prefix declared with an empty namespace, which Namespaces in XML 1.0 §5
+// forbids (only the default namespace may be undeclared so).
+func declare(parent *scope, attrs []xml.Attr) (sc *scope, empty string) {
+	sc = parent
+	for _, a := range attrs {
+		if a.Name.Space != "xmlns" && (a.Name.Space != "" || a.Name.Local != "xmlns") {
+			continue
+		}
+		if sc == parent {
+			sc = &scope{parent: parent, decl: map[string]string{}}
+		}
+		p := a.Name.Local
+		if a.Name.Space == "" {
+			p = ""
+		}
+		if p != "" && a.Value == "" {
+			return nil, p
+		}
+		sc.decl[p] = a.Value
+	}
+	return sc, ""
 }
 
 func (s *scope) lookup(prefix string) (string, bool) {
@@ -137,21 +163,9 @@ func parseXML(data []byte, lim Limits, inScope map[string]string) ([]*xelem, err
 			if len(stack) > 0 {
 				parent = stack[len(stack)-1].scope
 			}
-			sc := parent
-			for _, a := range t.Attr {
-				if a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns") {
-					if sc == parent {
-						sc = &scope{parent: parent, decl: map[string]string{}}
-					}
-					p := a.Name.Local
-					if a.Name.Space == "" {
-						p = ""
-					}
-					if p != "" && a.Value == "" {
-						return nil, malformed("The prefix %q is bound to an empty namespace (line %d).", p, line)
-					}
-					sc.decl[p] = a.Value
-				}
+			sc, empty := declare(parent, t.Attr)
+			if empty != "" {
+				return nil, malformed("The prefix %q is bound to an empty namespace (line %d).", empty, line)
 			}
 			ns, ok := sc.lookup(t.Name.Space)
 			if !ok {
