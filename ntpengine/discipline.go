@@ -414,7 +414,7 @@ func (d *discipline) freqState(offset, sampleT, t, delay float64, out *clockOut)
 	// at 1+r true seconds per second (r the rate error to correct): it
 	// is −r/(1+r), and the correction −r is slope/(1+slope). At 100 ppm
 	// the difference is 0.01 ppm, 80 µs over a 2^13 s poll.
-	d.setFreq(d.freq + slope/(1+slope))
+	d.setFreqEstimate(d.freq+slope/(1+slope), se)
 	now := icept + slope*t - d.phase // fitted offset now, less noisy than the last sample
 	res := resultSlew
 	if math.Abs(now) > stepThreshold {
@@ -490,6 +490,23 @@ func (d *discipline) doStep(offset float64, out *clockOut) {
 	d.syncUpdates = 0
 	d.count = 0
 	d.poll = d.minPoll
+}
+
+// setFreqEstimate sets a frequency estimated with standard error se (s/s;
+// +Inf when two samples cannot tell). Beyond RFC 5905's MAXFREQ (±500 ppm)
+// a fit of three or more samples is believed only when it is
+// significantly so, by three standard errors, and held at ±500 ppm
+// otherwise: a clock 5 % off measures as such within seconds at 100 µs of
+// jitter, but a line through samples 100 ms apart can say 1,000 ppm for a
+// clock 100 ppm off, and would carry it seconds away within the stepout.
+// Two samples a minimum poll apart (credibleFrequency) are taken as
+// they are: held at 500 ppm, a clock 5 % off would run into the step
+// threshold before its next sample.
+func (d *discipline) setFreqEstimate(f, se float64) {
+	if !math.IsInf(se, 1) && math.Abs(f)-3*se <= maxFreq {
+		f = math.Max(-maxFreq, math.Min(maxFreq, f))
+	}
+	d.setFreq(f)
 }
 
 func (d *discipline) setFreq(f float64) {

@@ -228,7 +228,7 @@ func (r *regression) regress(d *discipline, offset, sampleT, t, delay float64) f
 	}
 	r.fit, r.fitOK = f, true
 	old := d.freq
-	d.setFreq(f.slope)
+	d.setFreqEstimate(f.slope, f.se)
 	e := d.wander * d.wander
 	df := d.freq - old
 	d.wander = math.Sqrt(e + (df*df-e)/avgConst)

@@ -497,3 +497,30 @@ func TestSmallOffsetsSlewedGently(t *testing.T) {
 		})
 	}
 }
+
+// TestFrequencyBeyondMAXFREQOnlyWhenSignificant: with a clock range wider
+// than RFC 5905's ±500 ppm, a fitted frequency beyond it is taken only
+// when it is three standard errors beyond; two samples (no standard
+// error) are taken as they are.
+func TestFrequencyBeyondMAXFREQOnlyWhenSignificant(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		f, se    float64
+		wantFreq float64
+	}{
+		{"5 % off, 1 ppm standard error: believed", -0.05, 1e-6, -0.05},
+		{"1,200 ppm, 400 ppm standard error: held at MAXFREQ", 1.2e-3, 400e-6, maxFreq},
+		{"two samples: believed", 2e-3, math.Inf(1), 2e-3},
+		{"within MAXFREQ: as measured", -300e-6, 400e-6, -300e-6},
+		{"beyond the clock's range: its limit", 0.2, 1e-6, 0.1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := newDisc(DisciplineRegression)
+			d.freqLimit = 0.1
+			d.setFreqEstimate(tc.f, tc.se)
+			if d.freq != tc.wantFreq {
+				t.Errorf("freq %v ppm, want %v ppm", d.freq*1e6, tc.wantFreq*1e6)
+			}
+		})
+	}
+}
