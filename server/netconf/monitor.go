@@ -8,34 +8,13 @@ import (
 )
 
 // monitoringParts decides which children of /ncm:netconf-state (RFC 6022)
-// a <get> filter selects. For an XPath filter, selection below those
-// children is not refined (the whole child is returned); a subtree filter
-// is then applied at every depth by writeMonitoring.
+// to render for a filter: all of them, but only those a subtree filter
+// names when it names any (the filter is then applied at every depth on
+// what is rendered). An XPath filter is evaluated on all of them.
 func monitoringParts(f filterSpec) map[string]bool {
 	all := map[string]bool{"capabilities": true, "datastores": true, "schemas": true, "sessions": true, "statistics": true}
-	if !f.present {
+	if !f.present || f.xpath != "" {
 		return all
-	}
-	if f.xpath != "" {
-		for _, alt := range strings.Split(f.xpath, "|") {
-			steps := strings.Split(strings.Trim(strings.TrimSpace(alt), "/"), "/")
-			if len(steps) == 0 || localPart(steps[0]) != "netconf-state" {
-				continue
-			}
-			if len(steps) == 1 {
-				return all
-			}
-			sel := map[string]bool{}
-			name := localPart(steps[1])
-			if i := strings.IndexByte(name, '['); i >= 0 {
-				name = name[:i]
-			}
-			if all[name] {
-				sel[name] = true
-			}
-			return sel
-		}
-		return nil
 	}
 	var sel map[string]bool
 	for _, e := range f.subtree {
@@ -57,32 +36,7 @@ func monitoringParts(f filterSpec) map[string]bool {
 	return sel
 }
 
-func localPart(step string) string {
-	if i := strings.IndexByte(step, ':'); i >= 0 {
-		return step[i+1:]
-	}
-	return step
-}
-
 func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
-
-// writeMonitoring writes /ncm:netconf-state as the filter selects it. A
-// subtree filter is applied at every depth (RFC 6241 §6): the state is
-// rendered for the children the filter names, parsed back, and pruned by
-// the filter's netconf-state elements.
-func (s *Server) writeMonitoring(b *bytes.Buffer, f filterSpec) {
-	parts := monitoringParts(f)
-	if len(parts) == 0 {
-		return
-	}
-	if !f.present || f.xpath != "" {
-		s.writeMonitoringParts(b, parts)
-		return
-	}
-	if data := s.monitoringElement(parts); data != nil {
-		s.writeSelected(b, f, data)
-	}
-}
 
 // monitoringElement renders the parts of netconf-state and parses them
 // back, for filters that work on elements.

@@ -2,7 +2,6 @@ package netconf
 
 import (
 	"bytes"
-	"encoding/xml"
 	"fmt"
 	"slices"
 	"strconv"
@@ -271,7 +270,9 @@ func (x *session) getData(op *element) ([]byte, error) {
 		}
 	}
 	if r.datastore == "operational" && r.configFilter != "true" {
-		x.srv.writeSystemState(&b, r)
+		if err := x.srv.writeServerState(&b, r.filter, r.maxDepth, r.withOrigin); err != nil {
+			return nil, err
+		}
 	}
 	b.WriteString("</data>")
 	return b.Bytes(), nil
@@ -285,39 +286,6 @@ func (x *session) shared(ds datastore.Name) *gen.Device {
 		root = datastore.WithoutKeyValues(root)
 	}
 	return root
-}
-
-// writeSystemState writes the state the NETCONF server itself makes
-// (netconf-state, the YANG library) into a get-data reply of
-// <operational>: all config false, origin system.
-func (s *Server) writeSystemState(b *bytes.Buffer, r getDataRequest) {
-	if !r.withOrigin && r.maxDepth == 0 {
-		s.writeMonitoring(b, r.filter)
-		s.writeLibrary(b, r.filter)
-		return
-	}
-	tops := s.libraryTops
-	if parts := monitoringParts(r.filter); len(parts) > 0 {
-		if mon := s.monitoringElement(parts); mon != nil {
-			tops = append([]*element{mon}, tops...)
-		}
-	}
-	for _, top := range tops {
-		e, whole := selectState(r.filter, top)
-		if e == nil {
-			continue
-		}
-		if r.maxDepth > 0 {
-			e = limitDepth(e, s.stateEntry(top), 0, r.maxDepth, whole)
-		}
-		if r.withOrigin {
-			c := *e // the rendered library is shared: annotate a copy
-			c.Decl = append(slices.Clone(e.Decl), xml.Attr{Name: xml.Name{Space: "xmlns", Local: "or"}, Value: NSOrigin})
-			c.Attr = append(slices.Clone(e.Attr), attribute{Name: xml.Name{Space: NSOrigin, Local: "origin"}, prefix: "or", Value: "or:system"})
-			e = &c
-		}
-		writeElement(b, e, "")
-	}
 }
 
 // stateEntry is the schema node of a top-level element of the server's

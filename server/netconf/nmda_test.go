@@ -42,6 +42,22 @@ func wantOKReply(t *testing.T, r string) {
 	}
 }
 
+// wantHolds checks that reply r holds every string of want and none of
+// omit.
+func wantHolds(t *testing.T, name, r string, want, omit []string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(r, w) {
+			t.Errorf("%s: lacks %s in %.1500s", name, w, r)
+		}
+	}
+	for _, o := range omit {
+		if strings.Contains(r, o) {
+			t.Errorf("%s: holds %s in %.1500s", name, o, r)
+		}
+	}
+}
+
 func wantTag(t *testing.T, name, r, tag string) {
 	t.Helper()
 	if !strings.Contains(r, "<error-tag>"+tag+"</error-tag>") {
@@ -148,16 +164,7 @@ func TestGetDataParametersRFC8526(t *testing.T) {
 			t.Errorf("%s: %.800s", tc.name, r)
 			continue
 		}
-		for _, w := range tc.want {
-			if !strings.Contains(r, w) {
-				t.Errorf("%s: lacks %s in %.1500s", tc.name, w, r)
-			}
-		}
-		for _, o := range tc.omit {
-			if strings.Contains(r, o) {
-				t.Errorf("%s: holds %s in %.1500s", tc.name, o, r)
-			}
-		}
+		wantHolds(t, tc.name, r, tc.want, tc.omit)
 	}
 }
 

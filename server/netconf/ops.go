@@ -236,7 +236,7 @@ func (x *session) encode(b *bytes.Buffer, root *gen.Device, f filterSpec, opt xm
 	if f.present {
 		if f.xpath != "" {
 			opt.XPath = f.xpath
-			opt.Namespaces = f.nsmap
+			opt.Namespaces = x.srv.xpathPrefixes(f.nsmap)
 		} else {
 			var sel []*element
 			for _, e := range f.subtree {
@@ -355,8 +355,9 @@ func (x *session) get(op *element) ([]byte, error) {
 	if err := x.encode(&b, root, f, xmlcodec.EncodeOptions{WithDefaults: wd}); err != nil {
 		return nil, err
 	}
-	x.srv.writeMonitoring(&b, f)
-	x.srv.writeLibrary(&b, f)
+	if err := x.srv.writeServerState(&b, f, 0, false); err != nil {
+		return nil, err
+	}
 	b.WriteString("</data>")
 	return b.Bytes(), nil
 }

@@ -2,7 +2,6 @@ package netconf
 
 import (
 	"bytes"
-	"encoding/xml"
 	"fmt"
 	"strings"
 
@@ -168,80 +167,6 @@ func renderLibrary(schema *yang.Schema, datastores []string) []byte {
 	}
 	b.WriteString("</modules-state>")
 	return b.Bytes()
-}
-
-// writeLibrary writes the YANG library state as a <get> filter selects
-// it.
-func (s *Server) writeLibrary(b *bytes.Buffer, f filterSpec) {
-	for _, top := range s.libraryTops {
-		s.writeSelected(b, f, top)
-	}
-}
-
-// writeSelected writes top, a rendered state element, as filter f selects
-// it (see selectState).
-func (s *Server) writeSelected(b *bytes.Buffer, f filterSpec, top *element) {
-	if e, _ := selectState(f, top); e != nil {
-		writeElement(b, e, "")
-	}
-}
-
-// selectState returns what filter f selects of top, a state element the
-// server renders, and the elements it selects whole (where get-data's
-// max-depth starts counting); nil when it selects nothing. Without a
-// filter, all of top; with an XPath filter, all of top when an alternative
-// starts at it (selection below the top element is not refined); with a
-// subtree filter, top pruned by the filter's elements of the same name
-// (RFC 6241 §6, applied at every depth). top itself is never changed.
-func selectState(f filterSpec, top *element) (*element, map[*element]bool) {
-	switch {
-	case !f.present:
-		return top, map[*element]bool{top: true}
-	case f.xpath != "":
-		if xpathNamesTop(f, top.Name) {
-			return top, map[*element]bool{top: true}
-		}
-		return nil, nil
-	}
-	marks := map[*element]selMark{}
-	for _, fe := range f.subtree {
-		if nameMatches(top, fe) {
-			subtreeSelect(top, fe, marks)
-		}
-	}
-	if marks[top] == selNone {
-		return nil, nil
-	}
-	whole := map[*element]bool{}
-	for e, m := range marks {
-		if m == selWhole {
-			whole[e] = true
-		}
-	}
-	return pruned(top, marks), whole
-}
-
-// xpathNamesTop reports whether an alternative of the XPath filter starts
-// with a step naming the top-level element name (prefix resolved in the
-// filter's namespaces; an unprefixed step matches any namespace).
-func xpathNamesTop(f filterSpec, name xml.Name) bool {
-	for _, alt := range strings.Split(f.xpath, "|") {
-		step, _, _ := strings.Cut(strings.TrimPrefix(strings.TrimSpace(alt), "/"), "/")
-		if i := strings.IndexByte(step, '['); i >= 0 {
-			step = step[:i]
-		}
-		prefix, local, ok := strings.Cut(step, ":")
-		if !ok {
-			prefix, local = "", step
-		}
-		if local != name.Local && local != "*" {
-			continue
-		}
-		if prefix == "" || f.nsmap[prefix] == name.Space {
-			return true
-		}
-	}
-	return false
 }
 
 // nmdaDatastores are the datastores of RFC 8342 §5 that the server offers,

@@ -236,3 +236,32 @@ func TestContentIDFollowsTheModuleSet(t *testing.T) {
 		t.Fatalf("changed modules: hello %s, library %s, before %s", h3, l3, h1)
 	}
 }
+
+// RFC 6241 §8.9: an XPath filter selects inside the server's own state
+// too, with the ancestors and list keys of what it selects; the standard
+// modules' prefixes need no declaration (as ours).
+func TestXPathSelectsInsideServerState(t *testing.T) {
+	srv := newTestServer(t)
+	c := helloed(t, srv, SessionInfo{ID: 7, User: "admin"})
+	for _, tc := range []struct {
+		name, rpc  string
+		want, omit []string
+	}{
+		{"one module of the library by its name",
+			`<get><filter type="xpath" select="/yanglib:yang-library/yanglib:module-set/yanglib:module[yanglib:name='ietf-origin']"/></get>`,
+			[]string{`<yang-library xmlns="` + NSYangLibrary + `" xmlns:ds="` + NSDatastores + `"><module-set><name>complete</name><module><name>ietf-origin</name><revision>2018-02-14</revision><namespace>` + NSOrigin + `</namespace></module></module-set></yang-library>`},
+			[]string{"ietf-netconf-nmda", "<content-id>", "netconf-state", "modules-state"}},
+		{"a leaf of every session, with the session's key",
+			`<get><filter type="xpath" select="//ncm:session/ncm:username"/></get>`,
+			[]string{`<netconf-state xmlns="` + NSMonitoring + `"><sessions><session><session-id>7</session-id><username>admin</username></session></sessions></netconf-state>`},
+			[]string{"<capabilities>", "<login-time>", "yang-library"}},
+		{"get-data: the content-id only",
+			wrapGetData("operational", `<xpath-filter>/yanglib:yang-library/yanglib:content-id</xpath-filter><with-origin/>`),
+			[]string{`or:origin="or:system"><content-id>` + srv.cfg.Schema.ContentID() + `</content-id></yang-library>`},
+			[]string{"<module-set>", "netconf-state"}},
+	} {
+		r := c.rpc(tc.rpc)
+		wantHolds(t, tc.name, r, tc.want, tc.omit)
+	}
+	yanglintData(t, "get", dataOf(t, c.rpc(`<get><filter type="xpath" select="/yanglib:yang-library/yanglib:module-set/yanglib:module[yanglib:name='ietf-origin'] | //ncm:session"/></get>`)))
+}
