@@ -41,7 +41,8 @@ func cmdRealPath(ctx context.Context, log *slog.Logger, args []string) error {
 	dur := fs.Duration("duration", 300*time.Second, "how long each lab runs")
 	settle := fs.Duration("settle", 120*time.Second, "statistics from this time on")
 	seeds := fs.Int("sim-seeds", 20, "seeds of the simulator's prediction")
-	sendLatency := fs.Duration("sim-send-latency", 0, "the simulated agent's delay from transmit timestamp to wire (0: kernel timestamps)")
+	sendLatency := fs.Duration("sim-send-latency", 0, "the simulated agent's delay from its transmit timestamp to the wire")
+	userSpace := fs.Bool("sim-user-space", false, "the simulated nodes have no kernel transmit timestamps (basic mode; the send latency biases the agent)")
 	outPath := fs.String("o", "", "append results to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -80,18 +81,20 @@ func cmdRealPath(ctx context.Context, log *slog.Logger, args []string) error {
 				bad = append(bad, fmt.Errorf("jitter %v: %w", j, err))
 				return
 			}
+			probe := res.Probe.Figures(*settle)
 			for i, s := range []wirelab.Series{res.Agent, res.Chronyd} {
 				f := s.Figures(*settle)
 				line := []wirelab.DelayLineStats{res.AgentLine, res.ChronydLine}[i]
-				log.Info("real path", "jitter", j, "client", s.Name, "figures", f.String(), "delay_line", fmt.Sprintf("%+v", line))
+				log.Info("real path", "jitter", j, "client", s.Name, "figures", f.String(), "delay_line", line.String())
 				r := realPathResults(s.Name, j, f)
-				r[0].Note += fmt.Sprintf("; its delay line forwarded %d+%d datagrams, %d sent over 100 µs late", line.Up, line.Down, line.Late)
+				r[0].Note += fmt.Sprintf("; its delay line (from %v on): %s; the reference served host time %+.1f µs off (probe)",
+					*settle, line, float64(probe.Mean)/1e3)
 				rs = append(rs, r...)
 			}
 		}()
 	}
 	for _, j := range realPathJitters {
-		r, err := simPrediction(j, *dur, *settle, *sendLatency, *seeds)
+		r, err := simPrediction(j, *dur, *settle, *sendLatency, *userSpace, *seeds)
 		if err != nil {
 			return err
 		}
@@ -122,16 +125,23 @@ func realPathResults(server string, j time.Duration, f wirelab.Figures) []Result
 // simPrediction runs the simulator on the lab's path (the agent a
 // symmetric active peer of a stratum-1 reference, base delay 1 ms each
 // way, exponential jitter j, minpoll 4, maxpoll 6, iburst, clocks
-// starting right)
-// for seeds seeds: mean over seeds of each figure, the spread in Note.
-func simPrediction(j, dur, settle, sendLatency time.Duration, seeds int) ([]Result, error) {
+// starting right, both with transmit timestamps as the kernel gives them
+// — interleaved mode — and the agent's packets leaving sendLatency after
+// their timestamps) for seeds seeds: mean over seeds of each figure, the
+// spread in Note. With sendLatency and without kernel timestamps (-sim-
+// send-latency with -sim-user-space) the timestamps are that much early.
+func simPrediction(j, dur, settle, sendLatency time.Duration, userSpace bool, seeds int) ([]Result, error) {
+	tx := " tx-timestamps"
+	if userSpace {
+		tx = ""
+	}
 	text := fmt.Sprintf(`duration %g
 measure after %g
 link * * delay %g jitter %g
-node ref stratum 1
-node agent send-latency %g measured
+node ref stratum 1%s
+node agent send-latency %g measured%s
 peer agent ref minpoll 4 maxpoll 6 iburst
-`, dur.Seconds(), settle.Seconds(), realPathBaseDelay.Seconds(), j.Seconds(), sendLatency.Seconds())
+`, dur.Seconds(), settle.Seconds(), realPathBaseDelay.Seconds(), j.Seconds(), tx, sendLatency.Seconds(), tx)
 	w, err := sim.Parse(strings.NewReader(text))
 	if err != nil {
 		return nil, fmt.Errorf("realpath: sim: %w", err)

@@ -104,8 +104,15 @@ func TestDelayLineForwardsBothWaysAfterTheBaseDelay(t *testing.T) {
 			t.Errorf("datagram %d: %q from %v, want %q from the line %v", i, buf[:n], from, "re:"+string(msg), line.Addr())
 		}
 	}
-	if st := line.Stats(); st.Up != 5 || st.Down != 5 || st.UpLost != 0 || st.DownLost != 0 {
-		t.Errorf("stats %+v, want 5 each way and no loss", st)
+	if st := line.Stats(); st.Up != 5 || st.Down != 5 || st.UpLost != 0 || st.DownLost != 0 ||
+		st.UpDelay < base || st.DownDelay < base {
+		t.Errorf("stats %+v, want 5 each way, no loss, each held at least the base delay", st)
+	}
+	if ds := line.Datagrams(); len(ds) != 10 {
+		t.Errorf("%d datagrams recorded, want 10", len(ds))
+	}
+	if st := line.StatsSince(time.Now().Add(time.Hour)); st.Up != 0 || st.Down != 0 {
+		t.Errorf("stats since a later time %+v, want none", st)
 	}
 }
 

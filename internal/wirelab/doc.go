@@ -10,17 +10,27 @@
 // exponentially distributed extra delay (its mean is the jitter, drawn
 // independently per datagram and direction) and drops a given fraction,
 // as netem would on a kernel that has it. It schedules each datagram from
-// the kernel's receive timestamp and sends it from a thread sleeping on an
-// absolute deadline with no timer slack, so that the path adds the delays
-// it is told and little else, the same in both directions.
+// the kernel's receive timestamp and sends it from a real-time thread (one
+// per direction) that sleeps on an absolute deadline and spins its last
+// millisecond; its readers
+// are real-time threads waiting in the kernel (poll(2)), and the process
+// keeps spare runtime processors (GOMAXPROCS) so that neither waits for
+// the Go scheduler on a busy host. It records what it did with every
+// datagram (when it was read, sent, how late), so that the path adds the
+// delays it is told and the rest is on record, the same in both
+// directions.
 //
 // Run starts a reference chronyd (chronyd -x: it never touches the host
 // clock) serving the host clock at stratum 1 in the far namespace, then two
 // clients, each behind its own delay line with the same parameters: the
 // agent (in this process, its NTP socket opened in the near namespace as
 // a vpn-instance, disciplining a virtual clock) and a chronyd client (in
-// the near namespace, also -x). Once a second it reads each one's true
-// error, its clock minus the host clock:
+// the near namespace, also -x, with xleave: interleaved mode, as the agent
+// uses by itself, unless Config.ChronydBasic). A third chronyd, the probe,
+// polls the reference once a second over the far namespace's loopback in
+// interleaved mode: its error is how far what the reference serves is from
+// the host clock. Once a second it reads each one's true error, its clock
+// minus the host clock:
 //
 //   - the agent: /ntp/status/virtual-clock-offset (the virtual clock's
 //     time minus the host's, read at one instant), and its rate against

@@ -54,6 +54,21 @@ func (s Series) Figures(settle time.Duration) Figures {
 	return f
 }
 
+// BothSynced is the start of the time, from settle on, during which both
+// clients say they are synchronized at every sample: the time their
+// figures compare. It is the run's Duration when there is none.
+func (r Result) BothSynced(settle time.Duration) time.Duration {
+	from := r.Config.Duration
+	a, c := r.Agent.Samples, r.Chronyd.Samples
+	for i := min(len(a), len(c)) - 1; i >= 0; i-- {
+		if !a[i].Synced || !c[i].Synced || a[i].At < settle {
+			break
+		}
+		from = a[i].At
+	}
+	return from
+}
+
 // String renders the figures on one line.
 func (f Figures) String() string {
 	sync := fmt.Sprintf("%.0f s", f.SyncTime.Seconds())

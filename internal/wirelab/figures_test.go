@@ -33,3 +33,30 @@ func TestFiguresFromSettleAndSyncTime(t *testing.T) {
 		t.Errorf("last sample beyond 1 ms: sync time %v never %v, want 6s true", f.SyncTime, f.Never)
 	}
 }
+
+// The figures compare the clients over the time, from the settling time
+// on, during which both say they are synchronized at every sample.
+func TestBothSyncedIsTheCommonSynchronizedTail(t *testing.T) {
+	series := func(synced ...bool) Series {
+		var s Series
+		for i, ok := range synced {
+			s.Samples = append(s.Samples, Sample{At: time.Duration(i+1) * time.Second, Synced: ok})
+		}
+		return s
+	}
+	for _, c := range []struct {
+		name           string
+		agent, chronyd Series
+		settle, want   time.Duration
+	}{
+		{"both from the start: the settling time", series(true, true, true, true), series(true, true, true, true), 2 * time.Second, 2 * time.Second},
+		{"chronyd later", series(true, true, true, true), series(false, false, true, true), time.Second, 3 * time.Second},
+		{"the agent lost it once", series(true, false, true, true), series(true, true, true, true), time.Second, 3 * time.Second},
+		{"not at the end: none", series(true, true, true, false), series(true, true, true, true), time.Second, 10 * time.Second},
+	} {
+		r := Result{Config: Config{Duration: 10 * time.Second}, Agent: c.agent, Chronyd: c.chronyd}
+		if got := r.BothSynced(c.settle); got != c.want {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
+	}
+}

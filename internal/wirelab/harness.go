@@ -24,6 +24,9 @@ const ReferencePort = 123
 // its delay line sees one client.
 const chronydAcquisitionPort = 10123
 
+// probeAcquisitionPort is the reference probe's source port.
+const probeAcquisitionPort = 10124
+
 // Config is one measurement: both clients on identical paths to one
 // reference for Duration.
 type Config struct {
@@ -47,6 +50,13 @@ type Config struct {
 	// off it: a comparison of the two wants them zero.
 	AgentOffset         time.Duration
 	AgentFrequencyError float64
+	// ChronydBasic runs the chronyd client in basic mode (RFC 5905), as
+	// chronyd runs without its xleave option: the reference's T3 is then
+	// read before its send call, and its client reads half of that
+	// latency low. By default the client has xleave (interleaved mode,
+	// RFC 9769: kernel timestamps at both ends), as the agent does by
+	// itself, so that the two compare protocol for protocol.
+	ChronydBasic bool
 	// Seed draws the delay lines' delays and losses.
 	Seed uint64
 	// Chronyd and Chronyc are the programs' paths.
@@ -75,8 +85,17 @@ type Series struct {
 type Result struct {
 	Config         Config
 	Agent, Chronyd Series
-	// AgentLine and ChronydLine are the delay lines' counts.
-	AgentLine, ChronydLine DelayLineStats
+	// AgentLine and ChronydLine are the delay lines' counts over the
+	// datagrams from Settle on (the figures' window), AgentDatagrams and
+	// ChronydDatagrams their records of every datagram.
+	AgentLine, ChronydLine           DelayLineStats
+	AgentDatagrams, ChronydDatagrams []Datagram
+	// Probe is the reference's own error: a chronyd client beside it in
+	// the far namespace, on its loopback, with no delay line and in
+	// interleaved mode (xleave: kernel timestamps at both ends), polling
+	// once a second. What the reference serves differs from the host
+	// clock by about Probe's mean, and both clients inherit it.
+	Probe Series
 	// AgentTimestamps says, at the end, how the agent took its transmit
 	// timestamps and whether its session with the reference was in
 	// interleaved mode (RFC 9769).
@@ -142,17 +161,27 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	}
 	defer chronyLine.Close()
 
-	iburst := ""
+	options := ""
 	if cfg.IBurst {
-		iburst = " iburst"
+		options += " iburst"
+	}
+	if !cfg.ChronydBasic {
+		options += " xleave"
 	}
 	client, err := startChronyd(ctx, cfg.Chronyd, cfg.Chronyc, lab.Near, cfg.Dir, "client", fmt.Sprintf(
 		"server %s port %d minpoll %d maxpoll %d%s\nport 0\nacquisitionport %d\nbindacqaddress %s\n",
-		LineAddr, chronyLine.Addr().Port(), cfg.MinPoll, cfg.MaxPoll, iburst, chronydAcquisitionPort, ClientAddr))
+		LineAddr, chronyLine.Addr().Port(), cfg.MinPoll, cfg.MaxPoll, options, chronydAcquisitionPort, ClientAddr))
 	if err != nil {
 		return res, err
 	}
 	defer client.stop()
+	probe, err := startChronyd(ctx, cfg.Chronyd, cfg.Chronyc, lab.Far, cfg.Dir, "probe", fmt.Sprintf(
+		"server %s port %d minpoll 0 maxpoll 0 xleave iburst\nport 0\nacquisitionport %d\nbindacqaddress %s\n",
+		ReferenceAddr, ReferencePort, probeAcquisitionPort, FarLineAddr))
+	if err != nil {
+		return res, err
+	}
+	defer probe.stop()
 	start := time.Now()
 
 	vclock, err := ntpclock.NewVirtualOffHost(cfg.AgentOffset, cfg.AgentFrequencyError)
@@ -176,7 +205,7 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 		return res, fmt.Errorf("wirelab: configure the agent: %w", err)
 	}
 
-	res.Agent.Name, res.Chronyd.Name = "ntpagent", "chronyd"
+	res.Agent.Name, res.Chronyd.Name, res.Probe.Name = "ntpagent", "chronyd", "reference probe"
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for time.Since(start) < cfg.Duration {
@@ -201,8 +230,14 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 			return res, err
 		}
 		res.Chronyd.Samples = append(res.Chronyd.Samples, Sample{At: at, Offset: off, FrequencyPPM: ppm, Synced: synced})
+		if off, ppm, synced, err = probe.trueError(ctx); err != nil {
+			return res, err
+		}
+		res.Probe.Samples = append(res.Probe.Samples, Sample{At: at, Offset: off, FrequencyPPM: ppm, Synced: synced})
 	}
-	res.AgentLine, res.ChronydLine = agentLine.Stats(), chronyLine.Stats()
+	settled := start.Add(cfg.Settle)
+	res.AgentLine, res.ChronydLine = agentLine.StatsSince(settled), chronyLine.StatsSince(settled)
+	res.AgentDatagrams, res.ChronydDatagrams = agentLine.Datagrams(), chronyLine.Datagrams()
 	ntp := ag.State().GetNtp()
 	res.AgentTimestamps = "transmit-timestamping " + ntp.GetStatus().GetTransmitTimestamping().String()
 	for _, sess := range ntp.GetSessions().Session {
