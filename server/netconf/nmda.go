@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	goyang "github.com/openconfig/goyang/pkg/yang"
-
 	"github.com/ntpagent/ntpagent/datastore"
 	"github.com/ntpagent/ntpagent/gen"
 	"github.com/ntpagent/ntpagent/internal/rpcerror"
@@ -286,48 +284,6 @@ func (x *session) shared(ds datastore.Name) *gen.Device {
 		root = datastore.WithoutKeyValues(root)
 	}
 	return root
-}
-
-// stateEntry is the schema node of a top-level element of the server's
-// state, from the module of its namespace.
-func (s *Server) stateEntry(top *element) *goyang.Entry {
-	for _, m := range s.cfg.Schema.Library() {
-		if m.Namespace == top.Name.Space {
-			return m.Entry.Dir[top.Name.Local]
-		}
-	}
-	return nil
-}
-
-// limitDepth returns a copy of e without what lies more than max levels
-// below the nodes selected whole (RFC 8526 §3.1.1 max-depth: a selected
-// node is level 1), keeping the keys of list entries. depth is e's level,
-// 0 above the selection.
-func limitDepth(e *element, entry *goyang.Entry, depth, max int, whole map[*element]bool) *element {
-	if depth == 0 && whole[e] {
-		depth = 1
-	}
-	var keys []string
-	if entry != nil && entry.IsList() {
-		keys = strings.Fields(entry.Key)
-	}
-	out := *e
-	out.Children = nil
-	for _, c := range e.Children {
-		cd := 0
-		if depth > 0 {
-			cd = depth + 1
-		}
-		if cd > max && !slices.Contains(keys, c.Name.Local) {
-			continue
-		}
-		var ce *goyang.Entry
-		if entry != nil {
-			ce = entry.Dir[c.Name.Local]
-		}
-		out.Children = append(out.Children, limitDepth(c, ce, cd, max, whole))
-	}
-	return &out
 }
 
 // editData runs <edit-data> (RFC 8526 §3.2) on running (the device
