@@ -271,6 +271,10 @@ type asymmetry struct {
 	n             int
 	prevY, prevD  float64
 	havePrev      bool
+	// delays holds the last asymMemory delays (a ring, next at at) for
+	// leastDelay.
+	delays [asymMemory]float64
+	at     int
 }
 
 // asymMemory is the number of samples over which old ones fade,
@@ -296,6 +300,21 @@ func (s *asymmetry) add(y, d float64) {
 		s.n++
 	}
 	s.prevY, s.prevD, s.havePrev = y, d, true
+	s.delays[s.at%asymMemory] = d
+	s.at++
+}
+
+// leastDelay is the least delay of the last asymMemory samples, the
+// reference an offset is corrected to (see asymmetry): the least of the
+// clock filter's eight stages still holds a share of the noisy
+// direction's delay (an eighth of its mean), and half of that stays in
+// the corrected offset as a bias.
+func (s *asymmetry) leastDelay() float64 {
+	m := math.Inf(1)
+	for _, d := range s.delays[:min(s.at, asymMemory)] {
+		m = math.Min(m, d)
+	}
+	return m
 }
 
 // slope is the estimated change of offset per second of excess delay.

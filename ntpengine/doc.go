@@ -155,7 +155,10 @@
 // changes between consecutive samples, fading over 64 samples, bounded by
 // ±1/2 and shrunk to 0 unless it exceeds four standard errors and 0.2) and
 // gives the discipline and selection the newest offset corrected to the
-// filter's least delay. On a symmetric path the correction is 0.
+// least delay of its last 64 samples (the least of the filter's eight
+// still holds an eighth of the noisy direction's mean delay, half of
+// which would stay in every offset as a bias). On a symmetric path the
+// correction is 0.
 //
 // # Loops
 //

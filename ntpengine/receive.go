@@ -645,8 +645,11 @@ func (e *Engine) offsetNow(a *association, t float64) float64 {
 	u := f.Offset
 	if e.usesNewest() {
 		// The newest sample, corrected for the path's jitter
-		// asymmetry to the filter's least delay (asymmetry).
-		u = f.Newest - a.asym.slope()*math.Max(0, f.newestValid().Delay-f.Delay)
+		// asymmetry to its least recent delay (asymmetry).
+		u = f.Newest
+		if k := a.asym.slope(); k != 0 {
+			u -= k * math.Max(0, f.newestValid().Delay-math.Min(f.Delay, a.asym.leastDelay()))
+		}
 	}
 	return u + e.disc.freq*(t-f.t) - e.disc.phase
 }
