@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ntpagent/ntpagent/internal/fakeclock"
+	"github.com/ntpagent/ntpagent/internal/nctest"
 	"github.com/ntpagent/ntpagent/internal/testtool"
 	"golang.org/x/crypto/ssh"
 )
@@ -73,7 +74,7 @@ func TestAuthenticatedConnectionsKeepTheAdminReserve(t *testing.T) {
 		}
 	}
 	c := dialNC(t, a.addr, a.adminKey(), true)
-	wantOK(t, c.rpc(`<lock><target><candidate/></target></lock>`))
+	nctest.WantOK(t, c.RPC(`<lock><target><candidate/></target></lock>`))
 	a.srv.limits.mu.Lock()
 	defer a.srv.limits.mu.Unlock()
 	if a.srv.limits.nonAdminConns != 9 || a.srv.limits.conns != 10 {

@@ -12,19 +12,19 @@ func BenchmarkGetConfig100PeersOverSSH(b *testing.B) {
 	a := startAgent(b)
 	c := dialNCBench(b, a)
 	var cfg strings.Builder
-	cfg.WriteString(`<edit-config><target><running/></target><config><ntp xmlns="` + ntpNS + `">`)
+	cfg.WriteString(`<edit-config><target><running/></target><config><ntp xmlns="urn:ntpagent:yang:ntpagent-ntp">`)
 	for i := 0; i < 100; i++ {
 		fmt.Fprintf(&cfg, `<unicast-peer><address>10.0.%d.%d</address><vpn-instance>_public_</vpn-instance><minpoll>4</minpoll></unicast-peer>`, i/250, i%250+1)
 	}
 	cfg.WriteString(`</ntp></config></edit-config>`)
-	if r := c.rpc(cfg.String()); !strings.Contains(r, "<ok/>") {
+	if r := c.RPC(cfg.String()); !strings.Contains(r, "<ok/>") {
 		b.Fatal(r)
 	}
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		c := dialNCBench(b, a)
 		for pb.Next() {
-			if r := c.rpc(`<get-config><source><running/></source></get-config>`); !strings.Contains(r, "10.0.0.100") {
+			if r := c.RPC(`<get-config><source><running/></source></get-config>`); !strings.Contains(r, "10.0.0.100") {
 				b.Error(r)
 				return
 			}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	gonetconf "github.com/Juniper/go-netconf/netconf"
+	"github.com/ntpagent/ntpagent/internal/nctest"
 	"github.com/scrapli/scrapligo/driver/netconf"
 	"github.com/scrapli/scrapligo/driver/opoptions"
 	"github.com/scrapli/scrapligo/driver/options"
@@ -37,7 +38,7 @@ func TestGoNetconfBase10Client(t *testing.T) {
 		return r
 	}
 	exec(`<lock><target><candidate/></target></lock>`)
-	exec(`<edit-config><target><candidate/></target>` + peerConfig("192.0.2.10", "<maxpoll>12</maxpoll>") + `</edit-config>`)
+	exec(`<edit-config><target><candidate/></target>` + nctest.PeerConfig("192.0.2.10", "<maxpoll>12</maxpoll>") + `</edit-config>`)
 	exec(`<validate><source><candidate/></source></validate>`)
 	exec(`<commit/>`)
 	exec(`<unlock><target><candidate/></target></unlock>`)
@@ -57,7 +58,7 @@ func TestGoNetconfBase10Client(t *testing.T) {
 		t.Fatalf("monitoring schemas: %s", r.Data)
 	}
 	// An error comes back as an RPCError.
-	if _, err := s.Exec(gonetconf.RawMethod(`<edit-config><target><candidate/></target>` + peerConfig("192.0.2.10", "<port>1</port>") + `</edit-config>`)); err == nil || !strings.Contains(err.Error(), "port") {
+	if _, err := s.Exec(gonetconf.RawMethod(`<edit-config><target><candidate/></target>` + nctest.PeerConfig("192.0.2.10", "<port>1</port>") + `</edit-config>`)); err == nil || !strings.Contains(err.Error(), "port") {
 		t.Fatalf("bad port accepted: %v", err)
 	}
 }
@@ -121,3 +122,5 @@ func TestScrapligoBase11Client(t *testing.T) {
 	r, err = d.Discard()
 	check("discard-changes", r.Result, err)
 }
+
+const ntpNS = "urn:ntpagent:yang:ntpagent-ntp"

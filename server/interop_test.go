@@ -130,7 +130,7 @@ func TestAnsibleInterop(t *testing.T) {
 		t.Fatalf("second run is not idempotent:\n%s", second)
 	}
 	c := dialNC(t, a.addr, a.adminKey(), true)
-	r := c.rpc(`<get-config><source><running/></source></get-config>`)
+	r := c.RPC(`<get-config><source><running/></source></get-config>`)
 	if !strings.Contains(r, "10.20.0.1") || !strings.Contains(r, "10.20.0.2") || strings.Contains(r, "10.20.0.9") {
 		t.Fatalf("running after the playbook: %s", r)
 	}
@@ -155,7 +155,7 @@ func schemaDir(t *testing.T, a *testAgent) string {
 	dir := t.TempDir()
 	c := dialNC(t, a.addr, a.adminKey(), true)
 	for _, name := range []string{"ntpagent-ntp", "ntpagent-system"} {
-		r := c.rpc(`<get-schema xmlns="urn:ietf:params:xml:ns:yang:ietf-netconf-monitoring"><identifier>` + name + `</identifier></get-schema>`)
+		r := c.RPC(`<get-schema xmlns="urn:ietf:params:xml:ns:yang:ietf-netconf-monitoring"><identifier>` + name + `</identifier></get-schema>`)
 		i, j := strings.Index(r, ">module "), strings.LastIndex(r, "</data>")
 		if i < 0 || j < i {
 			t.Fatalf("get-schema %s: %.200s", name, r)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/ntpagent/ntpagent/datastore"
 	"github.com/ntpagent/ntpagent/internal/fakeclock"
+	"github.com/ntpagent/ntpagent/internal/nctest"
 	"github.com/ntpagent/ntpagent/internal/testtool"
 	"github.com/ntpagent/ntpagent/server/netconf"
 	"golang.org/x/crypto/ssh"
@@ -54,8 +55,8 @@ func TestFirstStartCreatesAdminAndHostKey(t *testing.T) {
 	cfg := sshConfig("admin", ssh.Password(m[1]))
 	cfg.HostKeyCallback = func(_ string, _ net.Addr, k ssh.PublicKey) error { hostKey1 = k.Marshal(); return nil }
 	c := dialNC(t, srv.Addrs()[0].String(), cfg, false)
-	wantOK(t, c.rpc(`<lock><target><candidate/></target></lock>`))
-	c.conn.Close()
+	nctest.WantOK(t, c.RPC(`<lock><target><candidate/></target></lock>`))
+	c.Close()
 	srv.Close()
 	if fi, err := os.Stat(filepath.Join(dir, HostKeyFileName)); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("host key file: %v %v", fi, err)
@@ -181,13 +182,13 @@ func TestIdleTimeoutClosesConnection(t *testing.T) {
 	c := dialNC(t, a.addr, a.adminKey(), true)
 	// One round trip, so the server has read the client hello before the
 	// clock jumps past the hello timeout.
-	wantOK(t, c.rpc(`<discard-changes/>`))
+	nctest.WantOK(t, c.RPC(`<discard-changes/>`))
 	clk.Advance(9 * time.Minute)
-	wantOK(t, c.rpc(`<lock><target><candidate/></target></lock>`)) // activity resets the timer
+	nctest.WantOK(t, c.RPC(`<lock><target><candidate/></target></lock>`)) // activity resets the timer
 	clk.Advance(9 * time.Minute)
-	wantOK(t, c.rpc(`<unlock><target><candidate/></target></unlock>`))
+	nctest.WantOK(t, c.RPC(`<unlock><target><candidate/></target></unlock>`))
 	clk.Advance(10 * time.Minute)
-	if _, err := c.r.ReadMessage(); err == nil {
+	if _, err := c.R.ReadMessage(); err == nil {
 		t.Fatal("idle connection still open")
 	}
 }
@@ -198,13 +199,13 @@ func TestIdleTimeoutSparesSubscriptions(t *testing.T) {
 	clk := fakeclock.New()
 	a := startAgent(t, func(c *agentConfig) { c.Clock = clk; c.IdleTimeout = 10 * time.Minute })
 	c := dialNC(t, a.addr, a.adminKey(), true)
-	wantOK(t, c.rpc(`<create-subscription xmlns="urn:ietf:params:xml:ns:netconf:notification:1.0"/>`))
+	nctest.WantOK(t, c.RPC(`<create-subscription xmlns="urn:ietf:params:xml:ns:netconf:notification:1.0"/>`))
 	clk.Advance(11 * time.Minute)
 	clk.Advance(11 * time.Minute)
 	other := dialNC(t, a.addr, a.adminKey(), true)
-	wantOK(t, other.rpc(`<discard-changes/>`))
+	nctest.WantOK(t, other.RPC(`<discard-changes/>`))
 	// The subscriber still gets the session-start event of the other session.
-	if m := c.read(); !strings.Contains(m, "netconf-session-start") {
+	if m := c.Read(); !strings.Contains(m, "netconf-session-start") {
 		t.Fatalf("subscriber: %s", m)
 	}
 }
@@ -216,12 +217,12 @@ func TestMaxSessions(t *testing.T) {
 	if _, err := dialNCErr(t, a.addr, a.adminKey(), true); err == nil {
 		t.Fatal("third session accepted with MaxSessions 2")
 	}
-	c1.conn.Close()
+	c1.Close()
 	// The slot comes back once the first session has ended.
 	testtool.WaitFor(t, 10*time.Second, "the session slot released", func() bool {
 		c, err := dialNCErr(t, a.addr, a.adminKey(), true)
 		if err == nil {
-			c.conn.Close()
+			c.Close()
 		}
 		return err == nil
 	})
@@ -309,7 +310,7 @@ func TestShellAndExecGoToTerminalHandler(t *testing.T) {
 func TestNetconfOnEveryListener(t *testing.T) {
 	a := startAgent(t)
 	c := dialNC(t, a.addrs[1], a.adminKey(), false)
-	wantOK(t, c.rpc(`<discard-changes/>`))
+	nctest.WantOK(t, c.RPC(`<discard-changes/>`))
 	conn, err := ssh.Dial("tcp", a.addrs[1], a.adminKey())
 	if err != nil {
 		t.Fatal(err)
@@ -328,30 +329,30 @@ func TestSessionEndReasonsOverSSH(t *testing.T) {
 	clk := fakeclock.New()
 	a := startAgent(t, func(c *agentConfig) { c.Clock = clk; c.IdleTimeout = 10 * time.Minute })
 	sub := dialNC(t, a.addr, a.adminKey(), true)
-	wantOK(t, sub.rpc(`<create-subscription xmlns="urn:ietf:params:xml:ns:netconf:notification:1.0"><filter type="subtree"><netconf-session-end xmlns="urn:ietf:params:xml:ns:yang:ietf-netconf-notifications"/></filter></create-subscription>`))
+	nctest.WantOK(t, sub.RPC(`<create-subscription xmlns="urn:ietf:params:xml:ns:netconf:notification:1.0"><filter type="subtree"><netconf-session-end xmlns="urn:ietf:params:xml:ns:yang:ietf-netconf-notifications"/></filter></create-subscription>`))
 
 	idle := dialNC(t, a.addr, a.adminKey(), true)
 	// One round trip, so the server has read the client hello (the session
 	// is registered) before the timeout.
-	wantOK(t, idle.rpc(`<discard-changes/>`))
+	nctest.WantOK(t, idle.RPC(`<discard-changes/>`))
 	clk.Advance(11 * time.Minute)
-	if _, err := idle.r.ReadMessage(); err == nil {
+	if _, err := idle.R.ReadMessage(); err == nil {
 		t.Fatal("idle connection still open")
 	}
-	if m := sub.read(); !strings.Contains(m, "<session-id>"+idle.id+"</session-id>") || !strings.Contains(m, "<termination-reason>timeout</termination-reason>") {
+	if m := sub.Read(); !strings.Contains(m, "<session-id>"+idle.SessionID+"</session-id>") || !strings.Contains(m, "<termination-reason>timeout</termination-reason>") {
 		t.Fatalf("idle session end: %s", m)
 	}
 
 	victim := dialNC(t, a.addr, a.adminKey(), true)
-	wantOK(t, victim.rpc(`<discard-changes/>`))
+	nctest.WantOK(t, victim.RPC(`<discard-changes/>`))
 	killer := dialNC(t, a.addr, a.adminKey(), true)
-	wantOK(t, killer.rpc(`<kill-session><session-id>`+victim.id+`</session-id></kill-session>`))
-	if m := sub.read(); !strings.Contains(m, "<session-id>"+victim.id+"</session-id>") || !strings.Contains(m, "<killed-by>"+killer.id+"</killed-by>") ||
+	nctest.WantOK(t, killer.RPC(`<kill-session><session-id>`+victim.SessionID+`</session-id></kill-session>`))
+	if m := sub.Read(); !strings.Contains(m, "<session-id>"+victim.SessionID+"</session-id>") || !strings.Contains(m, "<killed-by>"+killer.SessionID+"</killed-by>") ||
 		!strings.Contains(m, "<termination-reason>killed</termination-reason>") {
 		t.Fatalf("killed session end: %s", m)
 	}
-	wantOK(t, killer.rpc(`<close-session/>`))
-	if m := sub.read(); !strings.Contains(m, "<session-id>"+killer.id+"</session-id>") || !strings.Contains(m, "<termination-reason>closed</termination-reason>") {
+	nctest.WantOK(t, killer.RPC(`<close-session/>`))
+	if m := sub.Read(); !strings.Contains(m, "<session-id>"+killer.SessionID+"</session-id>") || !strings.Contains(m, "<termination-reason>closed</termination-reason>") {
 		t.Fatalf("closed session end: %s", m)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ntpagent/ntpagent/internal/fakeclock"
+	"github.com/ntpagent/ntpagent/internal/nctest"
 	"github.com/ntpagent/ntpagent/internal/testtool"
 )
 
@@ -91,10 +92,10 @@ func TestStartupsPerSourceLimit(t *testing.T) {
 	wantRefused(t, "127.0.0.1", a.addr)
 	wantRefused(t, "127.0.0.1", a.addrs[1]) // the limit spans the listeners
 	c := dialNCFrom(t, "127.0.0.2", a.addr, a.adminPassword(), true)
-	if !strings.Contains(c.hello, "urn:ietf:params:netconf:base:1.0") {
-		t.Fatalf("hello: %s", c.hello)
+	if !strings.Contains(c.Hello, "urn:ietf:params:netconf:base:1.0") {
+		t.Fatalf("hello: %s", c.Hello)
 	}
-	wantOK(t, c.rpc(`<lock><target><candidate/></target></lock>`))
+	nctest.WantOK(t, c.RPC(`<lock><target><candidate/></target></lock>`))
 	out := logs.String()
 	if !strings.Contains(out, "level=WARN") || !strings.Contains(out, "source=127.0.0.1") ||
 		!strings.Contains(out, "limit="+limitStartupsPerSource) {
@@ -163,7 +164,7 @@ func TestStartupsCrowdedSourceGivesWay(t *testing.T) {
 	idleConn(t, "127.0.0.1", a.addr)
 	idleConn(t, "127.0.0.2", a.addr)
 	c := dialNCFrom(t, "127.0.0.5", a.addr, a.adminPassword(), true)
-	wantOK(t, c.rpc(`<lock><target><candidate/></target></lock>`))
+	nctest.WantOK(t, c.RPC(`<lock><target><candidate/></target></lock>`))
 	wantClosed(t, first)
 	if n, _ := a.srv.startups.count("127.0.0.1"); n != 2 {
 		t.Fatalf("the crowded source holds %d slots, want 2", n)
@@ -232,7 +233,7 @@ func TestIdleConnectionFloodDoesNotLockOutTheAdministrator(t *testing.T) {
 				// The flood's connections have said nothing for a second.
 				time.Sleep(idleVictimAge + 100*time.Millisecond)
 				c := dialNCFrom(t, "127.0.0.1", a.addr, a.adminPassword(), false)
-				wantOK(t, c.rpc(`<discard-changes/>`))
+				nctest.WantOK(t, c.RPC(`<discard-changes/>`))
 				t.Logf("round %d: logged in with %d unauthenticated connections held", round, func() int { _, n := a.srv.startups.count(""); return n }())
 				fill() // the attacker reopens
 			}
@@ -269,7 +270,7 @@ func TestStartupsAuthenticatedDoesNotCount(t *testing.T) {
 	c := dialNCFrom(t, "127.0.0.1", a.addr, a.adminKey(), true)
 	idleConn(t, "127.0.0.1", a.addr)
 	wantRefused(t, "127.0.0.1", a.addr)
-	wantOK(t, c.rpc(`<lock><target><candidate/></target></lock>`))
+	nctest.WantOK(t, c.RPC(`<lock><target><candidate/></target></lock>`))
 	if n, total := a.srv.startups.count("127.0.0.1"); n != 3 || total != 3 {
 		t.Fatalf("counted %d from the source, %d in all; want 3 idle ones", n, total)
 	}

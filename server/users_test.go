@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ntpagent/ntpagent/internal/nctest"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -38,15 +39,15 @@ func TestUsersFileReloadedWithoutRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	noc := dialNC(t, a.addr, sshConfig("noc", ssh.Password(nocPassword)), true)
-	wantErrorTag(t, noc.rpc(`<lock><target><candidate/></target></lock>`), "access-denied") // role operator
+	nctest.WantErrorTag(t, noc.RPC(`<lock><target><candidate/></target></lock>`), "access-denied") // role operator
 	op := dialNC(t, a.addr, sshConfig("operator", ssh.PublicKeys(signer)), true)
-	wantErrorTag(t, op.rpc(`<commit/>`), "access-denied")
+	nctest.WantErrorTag(t, op.RPC(`<commit/>`), "access-denied")
 
 	// A broken file changes nothing: the users loaded before still log in.
 	if err := os.WriteFile(path, []byte(`{"users": [`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if r := dialNC(t, a.addr, sshConfig("noc", ssh.Password(nocPassword)), true).rpc(`<get-config><source><running/></source></get-config>`); !strings.Contains(r, "<data") {
+	if r := dialNC(t, a.addr, sshConfig("noc", ssh.Password(nocPassword)), true).RPC(`<get-config><source><running/></source></get-config>`); !strings.Contains(r, "<data") {
 		t.Fatalf("get-config after a broken users file: %s", r)
 	}
 
@@ -58,7 +59,7 @@ func TestUsersFileReloadedWithoutRestart(t *testing.T) {
 	if _, err := dialNCErr(t, a.addr, sshConfig("noc", ssh.Password(nocPassword)), true); err == nil {
 		t.Fatal("removed user still logs in")
 	}
-	wantOK(t, dialNC(t, a.addr, a.adminPassword(), true).rpc(`<discard-changes/>`))
+	nctest.WantOK(t, dialNC(t, a.addr, a.adminPassword(), true).RPC(`<discard-changes/>`))
 }
 
 const systemNS = "urn:ntpagent:yang:ntpagent-system"
@@ -87,29 +88,29 @@ func TestLocalUserConfiguredOverNETCONFLogsIn(t *testing.T) {
 		t.Fatal("carol logged in before she was configured")
 	}
 	admin := dialNC(t, a.addr, a.adminPassword(), true)
-	wantOK(t, admin.rpc(`<edit-config><target><candidate/></target>`+localUserConfig("carol", "admin", carolPassword, keyLine)+`</edit-config>`))
+	nctest.WantOK(t, admin.RPC(`<edit-config><target><candidate/></target>`+localUserConfig("carol", "admin", carolPassword, keyLine)+`</edit-config>`))
 	if _, err := dialNCErr(t, a.addr, sshConfig("carol", ssh.Password(carolPassword)), true); err == nil {
 		t.Fatal("carol logged in with an uncommitted candidate")
 	}
-	wantOK(t, admin.rpc(`<commit/>`))
+	nctest.WantOK(t, admin.RPC(`<commit/>`))
 
 	carol := dialNC(t, a.addr, sshConfig("carol", ssh.Password(carolPassword)), true)
-	wantOK(t, carol.rpc(`<lock><target><candidate/></target></lock>`)) // role admin
-	wantOK(t, carol.rpc(`<unlock><target><candidate/></target></unlock>`))
+	nctest.WantOK(t, carol.RPC(`<lock><target><candidate/></target></lock>`)) // role admin
+	nctest.WantOK(t, carol.RPC(`<unlock><target><candidate/></target></unlock>`))
 	dialNC(t, a.addr, sshConfig("carol", ssh.PublicKeys(signer)), true)
 	if _, err := dialNCErr(t, a.addr, sshConfig("carol", ssh.Password("wrong")), true); err == nil {
 		t.Fatal("carol logged in with a wrong password")
 	}
 
 	getConfig := `<get-config><source><running/></source><filter><system xmlns="` + systemNS + `"/></filter></get-config>`
-	full := admin.rpc(getConfig)
+	full := admin.RPC(getConfig)
 	if !strings.Contains(full, "<password>$2") || strings.Contains(full, carolPassword) {
 		t.Fatalf("admin get-config: want the bcrypt hash and never the password:\n%s", full)
 	}
 	op := dialNC(t, a.addr, a.operator(), true)
 	for _, rpc := range []string{getConfig, `<get-config><source><running/></source></get-config>`, `<get/>`,
 		`<get><filter><system xmlns="` + systemNS + `"><local-user><password/></local-user></system></filter></get>`} {
-		r := op.rpc(rpc)
+		r := op.RPC(rpc)
 		if !strings.Contains(r, "<name>carol</name>") && !strings.Contains(r, "<data") {
 			t.Fatalf("operator %s: no data:\n%s", rpc, r)
 		}
@@ -117,12 +118,12 @@ func TestLocalUserConfiguredOverNETCONFLogsIn(t *testing.T) {
 			t.Fatalf("operator %s shows the password hash:\n%s", rpc, r)
 		}
 	}
-	if r := op.rpc(getConfig); !strings.Contains(r, "<name>carol</name>") || !strings.Contains(r, keyLine) {
+	if r := op.RPC(getConfig); !strings.Contains(r, "<name>carol</name>") || !strings.Contains(r, keyLine) {
 		t.Fatalf("operator get-config lost the user itself:\n%s", r)
 	}
 
 	// Deleting the user ends its logins.
-	wantOK(t, admin.rpc(`<edit-config><target><running/></target><config><system xmlns="`+systemNS+`"><local-user xmlns:nc="urn:ietf:params:xml:ns:netconf:base:1.0" nc:operation="delete"><name>carol</name></local-user></system></config></edit-config>`))
+	nctest.WantOK(t, admin.RPC(`<edit-config><target><running/></target><config><system xmlns="`+systemNS+`"><local-user xmlns:nc="urn:ietf:params:xml:ns:netconf:base:1.0" nc:operation="delete"><name>carol</name></local-user></system></config></edit-config>`))
 	if _, err := dialNCErr(t, a.addr, sshConfig("carol", ssh.Password(carolPassword)), true); err == nil {
 		t.Fatal("a deleted user logged in")
 	}
@@ -134,13 +135,13 @@ func TestLocalUserConfiguredOverNETCONFLogsIn(t *testing.T) {
 func TestConfiguredUserTakesPrecedenceOverUsersFile(t *testing.T) {
 	a := startAgent(t)
 	admin := dialNC(t, a.addr, a.adminPassword(), true)
-	wantOK(t, admin.rpc(`<edit-config><target><running/></target>`+localUserConfig("operator", "admin", "new-operator-secret", "")+`</edit-config>`))
+	nctest.WantOK(t, admin.RPC(`<edit-config><target><running/></target>`+localUserConfig("operator", "admin", "new-operator-secret", "")+`</edit-config>`))
 	if _, err := dialNCErr(t, a.addr, a.operator(), true); err == nil {
 		t.Fatal("the users file's password of a configured name still logs in")
 	}
 	op := dialNC(t, a.addr, sshConfig("operator", ssh.Password("new-operator-secret")), true)
-	wantOK(t, op.rpc(`<lock><target><candidate/></target></lock>`)) // the configured role: admin
-	dialNC(t, a.addr, a.adminKey(), true)                           // admin is only in the file
+	nctest.WantOK(t, op.RPC(`<lock><target><candidate/></target></lock>`)) // the configured role: admin
+	dialNC(t, a.addr, a.adminKey(), true)                                  // admin is only in the file
 }
 
 // newSigner returns a new Ed25519 key to log in with.

@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"encoding/xml"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"os/user"
@@ -22,6 +19,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/ntpagent/ntpagent/internal/nctest"
 	"github.com/ntpagent/ntpagent/internal/testtool"
 	"github.com/ntpagent/ntpagent/ntpengine/netio"
 )
@@ -570,15 +568,10 @@ func describeAgent(name string, s *fleetState) string {
 	return b.String()
 }
 
-// fleetNC is a NETCONF 1.0 session (end-of-message framing) over SSH on a
-// connection opened in the hub namespace; its errors are returned, not
-// fatal, because the agents it talks to are killed and restarted.
-type fleetNC struct {
-	client *ssh.Client
-	in     io.WriteCloser
-	msgs   chan string
-	id     int
-}
+// fleetNC is a NETCONF session (nctest, base:1.0) over SSH on a connection
+// made inside the hub namespace; its errors are returned, not fatal, since
+// the fleet polls agents that may be down.
+type fleetNC struct{ *nctest.Client }
 
 func dialFleetNC(ctx context.Context, hub netio.VPNInstance, addr, password string) (*fleetNC, error) {
 	conn, err := hub.DialContext(ctx, "tcp", addr)
@@ -590,81 +583,19 @@ func dialFleetNC(ctx context.Context, hub netio.VPNInstance, addr, password stri
 	}
 	cfg := &ssh.ClientConfig{User: "admin", Auth: []ssh.AuthMethod{ssh.Password(password)},
 		HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 5 * time.Second}
-	sc, chans, reqs, err := ssh.NewClientConn(conn, addr, cfg)
+	c, err := nctest.DialSSHConn(nil, conn, addr, cfg, false)
 	if err != nil {
-		conn.Close()
 		return nil, err
 	}
-	conn.SetDeadline(time.Time{})
-	client := ssh.NewClient(sc, chans, reqs)
-	sess, err := client.NewSession()
-	if err != nil {
-		client.Close()
-		return nil, err
-	}
-	in, _ := sess.StdinPipe()
-	out, _ := sess.StdoutPipe()
-	if err := sess.RequestSubsystem("netconf"); err != nil {
-		client.Close()
-		return nil, err
-	}
-	nc := &fleetNC{client: client, in: in, msgs: make(chan string, 8)}
-	go func() {
-		defer close(nc.msgs)
-		r := bufio.NewReader(out)
-		var m strings.Builder
-		for {
-			chunk, err := r.ReadString('>')
-			m.WriteString(chunk)
-			if err != nil {
-				return
-			}
-			if strings.HasSuffix(m.String(), "]]>]]>") {
-				nc.msgs <- strings.TrimSuffix(m.String(), "]]>]]>")
-				m.Reset()
-			}
-		}
-	}()
-	if _, err := nc.next(); err != nil {
-		nc.close()
-		return nil, err
-	}
-	if _, err := io.WriteString(in, `<hello xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"><capabilities><capability>urn:ietf:params:netconf:base:1.0</capability></capabilities></hello>]]>]]>`); err != nil {
-		nc.close()
-		return nil, err
-	}
-	return nc, nil
-}
-
-func (nc *fleetNC) next() (string, error) {
-	select {
-	case m, ok := <-nc.msgs:
-		if !ok {
-			return "", errors.New("session closed")
-		}
-		return m, nil
-	case <-time.After(10 * time.Second):
-		return "", errors.New("no message in 10 s")
-	}
+	return &fleetNC{c}, nil
 }
 
 func (nc *fleetNC) rpc(op string) (string, error) {
-	nc.id++
-	if _, err := fmt.Fprintf(nc.in, `<rpc message-id="%d" xmlns="urn:ietf:params:xml:ns:netconf:base:1.0">%s</rpc>]]>]]>`, nc.id, op); err != nil {
-		return "", err
+	m, err := nc.RPCErr(op)
+	if err == nil && strings.Contains(m, "<rpc-error>") {
+		err = fmt.Errorf("rpc-error: %s", m)
 	}
-	for {
-		m, err := nc.next()
-		if err != nil {
-			return "", err
-		}
-		if strings.Contains(m, "<rpc-reply") {
-			if strings.Contains(m, "<rpc-error>") {
-				return "", fmt.Errorf("rpc-error: %s", m)
-			}
-			return m, nil
-		}
-	}
+	return m, err
 }
 
-func (nc *fleetNC) close() { nc.client.Close() }
+func (nc *fleetNC) close() { nc.Close() }

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/nctest"
 	"github.com/ntpagent/ntpagent/internal/testtool"
 	"github.com/ntpagent/ntpagent/server"
 	"github.com/ntpagent/ntpagent/server/netconf"
@@ -209,80 +210,30 @@ func testSettings(t *testing.T) *settings {
 	return s
 }
 
-// ncSession is a minimal NETCONF 1.0 client (end-of-message framing).
+// ncSession is a NETCONF session to the daemon (nctest over SSH, base:1.0
+// end-of-message framing) as admin.
 type ncSession struct {
-	t    *testing.T
-	conn *ssh.Client
-	in   io.WriteCloser
-	out  *bufio.Reader
-	msgs chan string
-	id   int
+	*nctest.Client
+	t *testing.T
 }
 
 func dialNETCONF(t *testing.T, addr net.Addr, password string) *ncSession {
 	t.Helper()
 	cfg := &ssh.ClientConfig{User: "admin", Auth: []ssh.AuthMethod{ssh.Password(password)},
 		HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second}
-	c, err := ssh.Dial("tcp", addr.String(), cfg)
+	c, err := nctest.DialSSH(t, addr.String(), cfg, false)
 	if err != nil {
-		t.Fatalf("ssh: %v", err)
+		t.Fatalf("netconf over ssh: %v", err)
 	}
 	t.Cleanup(func() { c.Close() })
-	sess, err := c.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, _ := sess.StdinPipe()
-	out, _ := sess.StdoutPipe()
-	if err := sess.RequestSubsystem("netconf"); err != nil {
-		t.Fatal(err)
-	}
-	nc := &ncSession{t: t, conn: c, in: in, out: bufio.NewReader(out), msgs: make(chan string, 64)}
-	go func() {
-		defer close(nc.msgs)
-		for {
-			m, err := nc.out.ReadString('>')
-			for err == nil && !strings.HasSuffix(m, "]]>]]>") {
-				var more string
-				more, err = nc.out.ReadString('>')
-				m += more
-			}
-			if err != nil {
-				return
-			}
-			nc.msgs <- strings.TrimSuffix(m, "]]>]]>")
-		}
-	}()
-	nc.next("hello")
-	nc.send(`<hello xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"><capabilities><capability>urn:ietf:params:netconf:base:1.0</capability></capabilities></hello>`)
-	return nc
+	return &ncSession{Client: c, t: t}
 }
 
-func (nc *ncSession) send(m string) {
-	nc.t.Helper()
-	if _, err := io.WriteString(nc.in, m+"]]>]]>"); err != nil {
-		nc.t.Fatal(err)
-	}
-}
-
-func (nc *ncSession) next(what string) string {
-	nc.t.Helper()
-	select {
-	case m, ok := <-nc.msgs:
-		if !ok {
-			nc.t.Fatalf("session closed waiting for %s", what)
-		}
-		return m
-	case <-time.After(30 * time.Second):
-		nc.t.Fatalf("no %s", what)
-	}
-	return ""
-}
-
-// rpc sends an operation and returns its reply, skipping notifications.
+// rpc sends an operation and returns its reply, which must not be an
+// rpc-error; notifications that arrive first are kept for notification.
 func (nc *ncSession) rpc(op string) string {
 	nc.t.Helper()
-	m := nc.rpcReply(op)
+	m := nc.RPC(op)
 	if strings.Contains(m, "<rpc-error>") {
 		nc.t.Fatalf("rpc %s: %s", op, m)
 	}
@@ -292,10 +243,28 @@ func (nc *ncSession) rpc(op string) string {
 // rpcReply sends one RPC and returns its reply, rpc-error or not.
 func (nc *ncSession) rpcReply(op string) string {
 	nc.t.Helper()
-	nc.id++
-	nc.send(fmt.Sprintf(`<rpc message-id="%d" xmlns="urn:ietf:params:xml:ns:netconf:base:1.0">%s</rpc>`, nc.id, op))
+	return nc.RPC(op)
+}
+
+// notification returns the first notification that contains every one of
+// marks, waiting at most limit (others are skipped).
+func (nc *ncSession) notification(limit time.Duration, marks ...string) string {
+	nc.t.Helper()
+	deadline := time.Now().Add(limit)
 	for {
-		if m := nc.next("rpc-reply"); strings.Contains(m, "<rpc-reply") {
+		left := time.Until(deadline)
+		if left <= 0 {
+			nc.t.Fatalf("no notification with %q within %v", marks, limit)
+		}
+		m, err := nc.ReadWithin(left)
+		if err != nil {
+			nc.t.Fatalf("waiting for a notification with %q: %v", marks, err)
+		}
+		all := true
+		for _, k := range marks {
+			all = all && strings.Contains(m, k)
+		}
+		if all {
 			return m
 		}
 	}
@@ -349,23 +318,10 @@ func TestDaemonEndToEnd(t *testing.T) {
 	nc.rpc(`<commit/>`)
 
 	// The notification arrives when the daemon synchronizes.
-	deadline := time.After(60 * time.Second)
-	for found := false; !found; {
-		select {
-		case m, ok := <-nc.msgs:
-			if !ok {
-				t.Fatal("NETCONF session closed")
-			}
-			if strings.Contains(m, "<sync-state-change") {
-				found = true
-				for _, want := range []string{"<clock-state>synchronized</clock-state>", "<system-peer>reference.ntpagent.test</system-peer>", "<stratum>4</stratum>", "<eventTime>"} {
-					if !strings.Contains(m, want) {
-						t.Errorf("notification lacks %s: %s", want, m)
-					}
-				}
-			}
-		case <-deadline:
-			t.Fatal("no sync-state-change notification")
+	m := nc.notification(60*time.Second, "<sync-state-change")
+	for _, want := range []string{"<clock-state>synchronized</clock-state>", "<system-peer>reference.ntpagent.test</system-peer>", "<stratum>4</stratum>", "<eventTime>"} {
+		if !strings.Contains(m, want) {
+			t.Errorf("notification lacks %s: %s", want, m)
 		}
 	}
 	get := nc.rpc(`<get><filter type="subtree"><ntp xmlns="urn:ntpagent:yang:ntpagent-ntp"><status/><sessions/></ntp></filter></get>`)
@@ -413,10 +369,7 @@ func TestDaemonEndToEnd(t *testing.T) {
 	// The NETCONF statistics (RFC 6022) move with the RPCs, read at scrape time.
 	before := scrapeMetrics(t, d.started.Metrics)
 	nc.rpc(`<get-config><source><running/></source></get-config>`)
-	nc.id++
-	nc.send(fmt.Sprintf(`<rpc message-id="%d" xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"><frobnicate/></rpc>`, nc.id))
-	for m := nc.next("rpc-reply"); !strings.Contains(m, "<rpc-reply"); m = nc.next("rpc-reply") {
-	}
+	nctest.WantErrorTag(t, nc.rpcReply(`<frobnicate/>`), "operation-not-supported")
 	after := scrapeMetrics(t, d.started.Metrics)
 	for name, delta := range map[string]float64{
 		"ntpagent_netconf_rpcs_total":                                   2,
@@ -469,23 +422,10 @@ func TestDaemonEndToEnd(t *testing.T) {
 	nc2.rpc(`<create-subscription xmlns="urn:ietf:params:xml:ns:netconf:notification:1.0"/>`)
 	waitNotification := func(what string, want ...string) {
 		t.Helper()
-		deadline := time.After(60 * time.Second)
-		for {
-			select {
-			case m, ok := <-nc2.msgs:
-				if !ok {
-					t.Fatal("NETCONF session closed")
-				}
-				if strings.Contains(m, "<sync-state-change") && strings.Contains(m, want[0]) {
-					for _, w := range want[1:] {
-						if !strings.Contains(m, w) {
-							t.Errorf("%s notification lacks %s: %s", what, w, m)
-						}
-					}
-					return
-				}
-			case <-deadline:
-				t.Fatalf("no %s notification", what)
+		m := nc2.notification(60*time.Second, "<sync-state-change", want[0])
+		for _, w := range want[1:] {
+			if !strings.Contains(m, w) {
+				t.Errorf("%s notification lacks %s: %s", what, w, m)
 			}
 		}
 	}

@@ -37,6 +37,7 @@ var allowed = map[string][]string{
 	"internal/notification":   {},
 	"internal/fakeclock":      {"internal/clock"},
 	"internal/testtool":       {},
+	"internal/nctest":         {"server/netconf"},
 	"internal/archtest":       {},
 	"internal/wirelab":        {"agent", "gen", "ntpengine/ntpclock", "ntpengine/netio", "internal/testtool"},
 	"cmd/...":                 {"..."},
