@@ -579,15 +579,19 @@ func (d *discipline) adjust(now float64, out *clockOut) {
 // (chrony's harness reads the total frequency every second, as clknetsim's
 // get_total_freq) sees it so; chrony itself slews small offsets over a
 // multiple of its update interval (corrtimeratio). So an offset up to
-// gentleMax is amortized over half a poll interval (gentleSpan), a larger
-// one in proportionally less time (its rate grows as o²), and only where
-// that rate would exceed 500 ppm (RFC 5905's MAXFREQ, what a reader of
-// the clock takes for a working oscillator; a few ms) or the clock's slew
-// rate does the clock slew it. The offset is an estimate whose noise the next update
-// corrects in turn: spreading its correction costs no accuracy.
+// gentleMax is amortized over an eighth of a poll interval, at least 8 s
+// (gentleSpan, gentleMinSpan), a larger one in proportionally less time
+// (its rate grows as o²), and only where that rate would exceed 500 ppm
+// (RFC 5905's MAXFREQ, what a reader of the clock takes for a working
+// oscillator; from 2 ms up) or the clock's slew rate does the clock slew
+// it. The offset is an estimate whose noise the next update corrects in
+// turn; a longer span would let wander build up meanwhile (chrony's
+// 007-largewander measured 145 µs RMS with half a poll, 133 µs with an
+// eighth), a shorter one shows as frequency error at short polls (108-peer
+// at 8 s polls exceeded chrony's RMS frequency limit with 1 s).
 func (d *discipline) gentleSlew(o float64) float64 {
 	a := math.Abs(o)
-	rate := a / math.Max(1, math.Ldexp(1, int(d.poll))*gentleSpan)
+	rate := a / math.Max(gentleMinSpan, math.Ldexp(1, int(d.poll))*gentleSpan)
 	if a > gentleMax {
 		rate *= a / gentleMax
 	}
@@ -598,10 +602,12 @@ func (d *discipline) gentleSlew(o float64) float64 {
 }
 
 // gentleSpan is the time over which fast mode amortizes an offset of at
-// most gentleMax, in poll intervals; gentleMax is in s.
+// most gentleMax, in poll intervals, and at least gentleMinSpan (s);
+// gentleMax is in s.
 const (
-	gentleSpan = 0.5
-	gentleMax  = 1e-3
+	gentleSpan    = 0.125
+	gentleMinSpan = 8.0
+	gentleMax     = 1e-3
 )
 
 // active reports whether the phase is being amortized, so that adjust

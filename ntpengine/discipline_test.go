@@ -455,7 +455,8 @@ func TestFirstFrequencyWaitsUntilCredible(t *testing.T) {
 }
 
 // TestSmallOffsetsSlewedGently: in fast mode an offset up to gentleMax is
-// amortized through the frequency over half a poll interval, a larger one
+// amortized through the frequency over an eighth of a poll interval (at
+// least 8 s), a larger one
 // faster (as o²), so that the clock's rate never leaves ±500 ppm for a
 // routine correction; the start's 0.1 s is slewed by the clock at its
 // slew rate. The phase accounting is exact either way.
@@ -466,9 +467,10 @@ func TestSmallOffsetsSlewedGently(t *testing.T) {
 		wantRate  float64 // 0: the clock's slew
 		wantSlews bool
 	}{
-		{"50 µs over half a 64 s poll", 50e-6, 50e-6 / 32, false},
-		{"1 ms over half a 64 s poll", 1e-3, 1e-3 / 32, false},
-		{"3 ms three times as fast (rate grows as o²)", 3e-3, 3e-3 / 32 * 3, false},
+		{"50 µs over 8 s", 50e-6, 50e-6 / 8, false},
+		{"1 ms over 8 s", 1e-3, 1e-3 / 8, false},
+		{"1.5 ms 1.5 times as fast (rate grows as o²)", 1.5e-3, 1.5e-3 / 8 * 1.5, false},
+		{"3 ms: beyond 500 ppm, the clock's slew", 3e-3, 0, true},
 		{"RFC5905 §11.3 0.1 s: the clock's slew", 0.1, 0, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

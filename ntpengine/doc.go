@@ -67,14 +67,14 @@
 // Where the product deviates from the textbook RFC 5905 it says so at the
 // code: the default discipline (DisciplineRegression) estimates frequency
 // and offset with a delay-weighted least-squares fit and corrects the
-// offset at once: one of a few milliseconds through the frequency, over
-// half a poll interval for up to 1 ms and faster above, never beyond
-// 500 ppm (gentleSlew: a clock slewed at 8 % for an instant is 8 % off
-// to whoever reads its rate then, as chrony's harness does), a larger one
-// (0.1 s at the start) at the clock's slew rate, which the caller states
-// in Config.MaxSlewRate (ntpclock.MaxSlewRate(clk): 83,333 ppm for
-// ntpclock.Virtual, 500 for ntpclock.System; 0 assumes 500 and takes no
-// sample during a long slew);
+// offset at once: one of up to 2 ms through the frequency, over an
+// eighth of a poll interval (at least 8 s) for up to 1 ms and faster
+// above, never beyond 500 ppm (gentleSlew: a clock slewed at 8 % for an
+// instant is 8 % off to whoever reads its rate then, as chrony's harness
+// does), a larger one (0.1 s at the start) at the clock's slew rate,
+// which the caller states in Config.MaxSlewRate (ntpclock.MaxSlewRate(clk):
+// 83,333 ppm for ntpclock.Virtual, 500 for ntpclock.System; 0 assumes 500
+// and takes no sample during a long slew);
 // DisciplineRFC is the textbook PLL/FLL. In regression mode the poll
 // interval grows only once the frequency is known (its standard error at
 // most 1 ppm, or its effect over the longer interval below the sample

@@ -14,7 +14,7 @@ import (
 // estimate below 3 ppm when it first grows. That is the estimate's
 // (Status.FrequencyPPM against the clock's intrinsic error), not the
 // clock's rate at that instant: a small offset is slewed through the
-// frequency for half a poll after each update.
+// frequency for a few seconds after each update.
 func TestRealPathPollHeldAtStart(t *testing.T) {
 	for seed := uint64(1); seed <= 10; seed++ {
 		s := RealPath1ms()
