@@ -14,6 +14,7 @@ declare -A need=(
   [ssh]=openssh-client
   [tmux]=tmux
   [ansible-playbook]=ansible
+  [yangcli]=yangcli
   [openssl]=openssl
 )
 if [[ "${1:-}" == "--bench" ]]; then

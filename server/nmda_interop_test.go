@@ -12,6 +12,7 @@ import (
 
 	"github.com/ntpagent/ntpagent/gen"
 	"github.com/ntpagent/ntpagent/internal/testtool"
+	"github.com/ntpagent/ntpagent/yang"
 )
 
 // fakeState stands for the agent's state provider: a status, a configured
@@ -79,5 +80,42 @@ func TestNcclientDiscoveryAndNMDA(t *testing.T) {
 			d, _ := os.ReadFile(filepath.Join(out, c.file))
 			t.Errorf("yanglint -t %s %s: %v\n%s\n%.2000s", c.typ, c.file, err, b, d)
 		}
+	}
+}
+
+// TestYangcliDiscoversModulesFromModulesState runs yuma123's yangcli, a
+// client of the YANG library before NMDA (RFC 7895): from the
+// :yang-library:1.0 capability it reads /modules-state and fetches our
+// YANG 1.1 modules, which the hello no longer lists, with get-schema; then
+// it can address /ntp/status by its schema.
+func TestYangcliDiscoversModulesFromModulesState(t *testing.T) {
+	if testing.Short() {
+		t.Skip("interop: skipped under -short")
+	}
+	t.Parallel()
+	yc := testtool.Require(t, "yangcli")
+	a := startAgent(t, func(c *agentConfig) { c.nc.State = fakeState })
+	home := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, yc, "--server=127.0.0.1", "--ncport="+portOf(a.addr), "--user=admin",
+		"--password="+adminPassword, "--batch-mode", "--run-command=sget /ntp/status")
+	cmd.Dir = home
+	cmd.Env = append(os.Environ(), "HOME="+home)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("yangcli: %v\n%s", err, out)
+	}
+	sch, err := yang.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Current module-set-id: " + sch.ContentID(), "stratum 2"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("yangcli output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(string(out), "definition not found") {
+		t.Errorf("yangcli did not learn our module:\n%s", out)
 	}
 }

@@ -49,7 +49,8 @@ const withDefaultsParams = "?basic-mode=explicit&also-supported=report-all,trim,
 // capabilities lists the server <hello>: exactly what works. The protocol
 // capabilities of ietf-netconf's supported features (RFC 6241 §8), the
 // :yang-library:1.1 capability (RFC 8526 §2) whose content-id points to
-// the YANG library, and YANG 1.0 modules the server implements (RFC 7950
+// the YANG library (and :yang-library:1.0, RFC 7950 §5.6.4, for clients
+// of /modules-state), and YANG 1.0 modules the server implements (RFC 7950
 // §5.6.4: YANG 1.1 modules are announced only through the YANG library).
 func capabilities(schema *yang.Schema) []string {
 	caps := []string{
@@ -73,6 +74,10 @@ func capabilities(schema *yang.Schema) []string {
 	}
 	if m, ok := schema.ByName("ietf-yang-library"); ok && m.Implemented {
 		caps = append(caps, fmt.Sprintf("urn:ietf:params:netconf:capability:yang-library:1.1?revision=%s&content-id=%s",
+			m.Revision, schema.ContentID()))
+		// Clients of RFC 7895 (before NMDA) look for :yang-library:1.0
+		// and read /modules-state, whose module-set-id is the content-id.
+		caps = append(caps, fmt.Sprintf("urn:ietf:params:netconf:capability:yang-library:1.0?revision=%s&module-set-id=%s",
 			m.Revision, schema.ContentID()))
 	}
 	for _, m := range schema.Library() {

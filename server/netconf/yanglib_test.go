@@ -81,6 +81,7 @@ func TestHelloAnnouncesYangLibrary(t *testing.T) {
 		NSWithDefaults + "?module=ietf-netconf-with-defaults&amp;revision=2011-06-01<",
 		NSNotifications + "?module=ietf-netconf-notifications&amp;revision=2012-02-06<",
 		"urn:ietf:params:netconf:capability:with-operational-defaults:1.0?basic-mode=explicit&amp;also-supported=report-all,trim,report-all-tagged<",
+		"urn:ietf:params:netconf:capability:yang-library:1.0?revision=2019-01-04&amp;module-set-id=" + srv.cfg.Schema.ContentID() + "<",
 	} {
 		if !strings.Contains(hello, "<capability>"+want) {
 			t.Errorf("hello lacks %s", want)
