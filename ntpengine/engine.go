@@ -188,23 +188,7 @@ func (e *Engine) unsyncReason() UnsyncReason {
 	case e.sys.reason != "":
 		return e.sys.reason
 	}
-	why := UnsyncNoSources
-	for _, a := range e.assocs {
-		r := UnsyncUnreachable
-		switch {
-		case a.stopped:
-			continue
-		case a.reach != 0 && a.heard && (a.leap == packet.LeapUnsync || a.stratum >= maxStratum):
-			// Its last packet said it is unsynchronized.
-			r = UnsyncSourcesUnsynchronized
-		case a.reach != 0:
-			r = UnsyncAcquiring
-		}
-		if why == UnsyncNoSources || unsyncRank[r] > unsyncRank[why] {
-			why = r
-		}
-	}
-	return why
+	return e.fitWhy(e.now)
 }
 
 // New builds an engine from cfg at clock time now.

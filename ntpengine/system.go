@@ -63,6 +63,29 @@ var unsyncRank = map[UnsyncReason]int{
 	UnsyncDistance: 4, UnsyncUnauthenticated: 5, UnsyncTimingLoop: 6,
 }
 
+// fitWhy is why no association is fit at t, by the one that came
+// furthest (unsyncRank): UnsyncNoSources without associations, and
+// UnsyncAcquiring when one is fit and waits for the next selection.
+func (e *Engine) fitWhy(t float64) UnsyncReason {
+	why := UnsyncReason("")
+	for _, a := range e.assocs {
+		if a.stopped {
+			continue
+		}
+		r := UnsyncAcquiring
+		if err := e.fit(a, t); err != nil {
+			r = fitReason(err)
+		}
+		if unsyncRank[r] > unsyncRank[why] {
+			why = r
+		}
+	}
+	if why == "" {
+		return UnsyncNoSources
+	}
+	return why
+}
+
 // fitReason is the UnsyncReason of an error of fit.
 func fitReason(err error) UnsyncReason {
 	switch {
@@ -114,6 +137,10 @@ func (e *Engine) clockSelect(t float64) {
 			why = UnsyncNoSources
 		}
 		e.unsync("no candidate: "+string(why), why)
+		// Why no association is fit changes without a new selection
+		// (a source answers again, unsynchronized, giving no sample):
+		// Status works it out from the associations as they are.
+		e.sys.reason = ""
 		return
 	}
 	trues, _, _, ok := intersect(cands)

@@ -37,6 +37,14 @@ func TestUnsyncReason(t *testing.T) {
 		{"RFC5905 §13 no reply yet: unreachable", []PeerConfig{burst}, func(e *Engine) { e.Tick(at(10)) }, UnsyncUnreachable},
 		{"RFC5905 §7.3 the only source is unsynchronized (leap 3)", []PeerConfig{burst},
 			func(e *Engine) { exchange(t, e, 0, 30, 0, packet.LeapUnsync, 1) }, UnsyncSourcesUnsynchronized},
+		{"RFC5905 §13 unreachable, then answering again unsynchronized: says so, not unreachable", []PeerConfig{burst},
+			func(e *Engine) {
+				exchange(t, e, 0, 30, 0, packet.LeapUnsync, 1)
+				for s := 30.0; s < 1500; s++ {
+					e.Tick(at(s)) // no replies: the reach register empties
+				}
+				exchange(t, e, 1500, 3000, 0, packet.LeapUnsync, 1)
+			}, UnsyncSourcesUnsynchronized},
 		{"RFC5905 §10 one sample: the clock filter is filling", []PeerConfig{{Key: "p1", Address: peerAddr, Mode: AssocClient}},
 			func(e *Engine) { exchange(t, e, 0, 10, 0, packet.LeapNone, 1) }, UnsyncAcquiring},
 		{"RFC5905 §11.3 offset beyond the panic threshold", []PeerConfig{burst},
