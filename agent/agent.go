@@ -14,6 +14,7 @@ import (
 	"github.com/ntpagent/ntpagent/datastore"
 	"github.com/ntpagent/ntpagent/datastore/rules"
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/clock"
 	"github.com/ntpagent/ntpagent/internal/notification"
 	"github.com/ntpagent/ntpagent/ntpengine"
 	"github.com/ntpagent/ntpagent/ntpengine/netio"
@@ -28,9 +29,14 @@ type Options struct {
 	// Keys opens the cipher form of key values; nil is the Store's
 	// (datastore.Store.Keys), and without a Store only plain values open.
 	Keys *rules.KeyCipher
-	// Clock is the disciplined clock; nil is a virtual clock over the
-	// host's monotonic clock (ntpclock.NewVirtualFromHost).
+	// Clock is the disciplined clock, the one NTP steers and whose
+	// readings are NTP time; nil is a virtual clock over the host's
+	// monotonic clock (ntpclock.NewVirtualFromHost).
 	Clock ntpclock.Clock
+	// ProcessClock times the agent's own waits: the loop's sleep between
+	// ticks, lookup and vpn-instance retries, the drift file's interval.
+	// Nil is the host's (clock.System). Tests give a fake or a fast one.
+	ProcessClock clock.Clock
 	// Listen are the local NTP addresses (e.g. 127.0.0.1:10123, or
 	// [::]:123 on a device). Required.
 	Listen []netip.AddrPort
@@ -86,7 +92,8 @@ type Options struct {
 type Agent struct {
 	opts     Options
 	log      *slog.Logger
-	clock    ntpclock.Clock
+	ntpClock ntpclock.Clock // the disciplined clock (Options.Clock)
+	proc     clock.Clock    // the process clock (Options.ProcessClock)
 	tr       *netio.Transport
 	trCancel context.CancelFunc
 
@@ -134,6 +141,7 @@ func New(opts Options) (*Agent, error) {
 	if opts.Clock == nil {
 		opts.Clock = ntpclock.NewVirtualFromHost()
 	}
+	opts.ProcessClock = clock.Or(opts.ProcessClock)
 	if opts.Keys == nil && opts.Store != nil {
 		opts.Keys = opts.Store.Keys()
 	}
@@ -185,7 +193,7 @@ func New(opts Options) (*Agent, error) {
 		open[v] = true
 	}
 	a := &Agent{
-		opts: opts, log: opts.Logger.With("component", "agent"), clock: opts.Clock,
+		opts: opts, log: opts.Logger.With("component", "agent"), ntpClock: opts.Clock, proc: opts.ProcessClock,
 		calls: make(chan func()), results: make(chan resolved, 16), stop: make(chan struct{}),
 		notes: make(chan notification.SyncStateChange, notificationQueue),
 		eng:   eng, root: &gen.Device{},

@@ -19,9 +19,9 @@ import (
 func TestTwoAgentsSymmetricPeers(t *testing.T) {
 	t.Parallel()
 	const scale = 16
-	b := startAgent(t, Options{Clock: fastClock(scale), MaxWait: 20 * time.Millisecond,
+	b := startAgent(t, Options{Clock: fastClock(scale),
 		Engine: ntpengine.Config{LocalStratum: 5}})
-	a := startAgent(t, Options{Clock: fastClock(scale), MaxWait: 20 * time.Millisecond})
+	a := startAgent(t, Options{Clock: fastClock(scale)})
 	a.apply(t, config(false, nil, peer{address: "127.0.0.1", port: b.addr.Port()}))
 
 	var st *gen.Device

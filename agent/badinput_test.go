@@ -134,10 +134,10 @@ func TestBadInputOnTheWire(t *testing.T) {
 	// would differ by (scale−1) times the gap, beyond their error bounds
 	// (RFC 5905 §11.2.1: both falsetickers).
 	origin := time.Now()
-	r1 := startAgent(t, Options{Clock: fastClockFrom(origin, scale), MaxWait: 20 * time.Millisecond,
+	r1 := startAgent(t, Options{Clock: fastClockFrom(origin, scale),
 		Listen: []netip.AddrPort{netip.MustParseAddrPort("127.0.0.31:0")}, Engine: ntpengine.Config{LocalStratum: 3}})
 	r1.apply(t, keyed)
-	r2 := startAgent(t, Options{Clock: fastClockFrom(origin, scale), MaxWait: 20 * time.Millisecond,
+	r2 := startAgent(t, Options{Clock: fastClockFrom(origin, scale),
 		Listen: []netip.AddrPort{netip.MustParseAddrPort("127.0.0.32:0")}, Engine: ntpengine.Config{LocalStratum: 3}})
 	// r2 follows r1, so that the two agree (RFC 5905 §11.2.1): the agent
 	// is to synchronize to both, and two free-running local clocks
@@ -145,7 +145,7 @@ func TestBadInputOnTheWire(t *testing.T) {
 	r2.apply(t, config(false, []key{{5, gen.NtpagentNtp_Ntp_Authentication_Key_Mode_md5, string(secret), true}},
 		peer{address: "127.0.0.31", port: r1.addr.Port(), key: 5}))
 	const maxEphemeral = 8
-	a := startAgent(t, Options{Clock: fastClockFrom(origin, scale), MaxWait: 20 * time.Millisecond,
+	a := startAgent(t, Options{Clock: fastClockFrom(origin, scale),
 		Listen: []netip.AddrPort{netip.MustParseAddrPort("127.0.0.30:0")},
 		Engine: ntpengine.Config{MaxEphemeral: maxEphemeral}})
 	cfg := config(true, []key{{5, gen.NtpagentNtp_Ntp_Authentication_Key_Mode_md5, string(secret), true}},

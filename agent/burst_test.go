@@ -25,7 +25,7 @@ func TestIBurstSendsABurstWhileUnreachable(t *testing.T) {
 		return uint16(c.LocalAddr().(*net.UDPAddr).Port)
 	}
 	plainPort, burstPort := silent(), silent()
-	a := startAgent(t, Options{Clock: fastClock(16), MaxWait: 20 * time.Millisecond})
+	a := startAgent(t, Options{Clock: fastClock(16)})
 	root := config(false, nil, peer{address: "127.0.0.1", port: plainPort})
 	p := root.GetNtp().GetOrCreateUnicastPeer("127.0.0.2", PublicVPN)
 	p.Port, p.Minpoll, p.Maxpoll, p.Iburst = ptr(burstPort), ptr(uint8(3)), ptr(uint8(4)), ptr(true)

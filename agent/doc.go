@@ -18,6 +18,13 @@
 // replies sent with one sendmmsg), so that a server reply costs no channel
 // hop; everything else netio reads goes on its channel to Run and Handle.
 //
+// Two clocks, never mixed: the disciplined clock (Options.Clock,
+// ntpengine/ntpclock) is the one NTP steers, read for every timestamp the
+// engine sees; the process clock (Options.ProcessClock, internal/clock)
+// times the agent's own waits — the loop's sleep until the engine's next
+// deadline, lookup and vpn-instance retries, the drift file's interval —
+// so that tests drive them with internal/fakeclock.
+//
 // Domain peers are resolved with a Resolver (net.Resolver by default, which
 // honours /etc/hosts; HostsResolver reads another hosts file for tests and
 // labs), each in its own vpn-instance: a peer of a named instance is
@@ -32,7 +39,7 @@
 // Receive timestamps: netio reports the kernel's receive time on the host's
 // CLOCK_REALTIME. The engine wants it on the disciplined clock, so the agent
 // converts it by the age of the datagram at read time:
-// rx = clock.Now() − time.Since(kernelRxTime). Both readings are taken
+// rx = clock.Now() − (hostNow() − kernelRxTime). Both readings are taken
 // together, so the host clock's offset from the virtual clock cancels and
 // only the (microsecond) queueing age is carried over.
 //

@@ -103,16 +103,16 @@ func (a *Agent) saveDrift(final bool) {
 	if a.opts.DriftFile == "" {
 		return
 	}
-	if !final && !a.driftAt.IsZero() && time.Since(a.driftAt) < a.opts.DriftInterval {
+	if !final && !a.driftAt.IsZero() && a.proc.Now().Sub(a.driftAt) < a.opts.DriftInterval {
 		return
 	}
 	a.engMu.Lock()
-	st := a.eng.Status(a.clock.Now())
+	st := a.eng.Status(a.ntpClock.Now())
 	a.engMu.Unlock()
 	if !st.Synchronized || !st.FrequencySettled {
 		return
 	}
-	a.driftAt = time.Now()
+	a.driftAt = a.proc.Now()
 	if err := atomicfile.Write(a.opts.DriftFile, formatDrift(st.FrequencyPPM), 0o644); err != nil {
 		a.log.Warn("drift file not written", "err", err)
 		return

@@ -25,7 +25,7 @@ func samePPM(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
 func (ta *testAgent) engineStatus() ntpengine.Status {
 	ta.engMu.Lock()
 	defer ta.engMu.Unlock()
-	return ta.eng.Status(ta.clock.Now())
+	return ta.eng.Status(ta.ntpClock.Now())
 }
 
 // stop ends Run as a clean shutdown (SIGTERM in the daemon) and waits.
@@ -68,12 +68,12 @@ func TestDriftFileRoundTrip(t *testing.T) {
 	const scale = 16
 	dir := t.TempDir()
 	path := filepath.Join(dir, "ntp.drift")
-	b := startAgent(t, Options{Clock: fastClock(scale), MaxWait: 20 * time.Millisecond,
+	b := startAgent(t, Options{Clock: fastClock(scale),
 		Engine: ntpengine.Config{LocalStratum: 5}})
 	// Loopback timestamps of two fast clocks are noisy in their own time
 	// scale: a loose threshold lets the frequency count as settled after
 	// the 8 updates in SYNC that the engine also requires.
-	a := startAgent(t, Options{Clock: fastClock(scale), MaxWait: 20 * time.Millisecond, DriftFile: path,
+	a := startAgent(t, Options{Clock: fastClock(scale), DriftFile: path,
 		Engine: ntpengine.Config{SettledFrequencyPPM: 500}})
 	if st := a.engineStatus(); st.ClockState != "NSET" {
 		t.Fatalf("without a drift file the engine starts in %s, want NSET", st.ClockState)
@@ -98,9 +98,10 @@ func TestDriftFileRoundTrip(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	for range 10 {
-		a.do(ctx, func() {})
-		time.Sleep(20 * time.Millisecond)
+	for range 10 { // as every tick does
+		if !a.do(ctx, func() { a.saveDrift(false) }) {
+			t.Fatal("the agent stopped")
+		}
 	}
 	if data, _ := os.ReadFile(path); string(data) != "499.5\n" {
 		t.Errorf("drift file rewritten within DriftInterval: %q", data)
@@ -135,19 +136,17 @@ func TestDriftFileNotWrittenUnsynchronized(t *testing.T) {
 			}
 		}
 		// A peer that never answers (a closed port of 127.0.0.1).
-		a := startAgent(t, Options{Clock: fastClock(16), MaxWait: 10 * time.Millisecond, DriftFile: path,
+		a := startAgent(t, Options{Clock: handClock(), DriftFile: path,
 			Engine: ntpengine.Config{SettledFrequencyPPM: 500}})
 		if st := a.engineStatus(); existing != "" && (st.ClockState != "FSET" || !samePPM(st.FrequencyPPM, -12.125)) {
 			t.Errorf("started with %q: state %s frequency %v", existing, st.ClockState, st.FrequencyPPM)
 		}
 		a.apply(t, config(false, nil, peer{address: "127.0.0.1", port: 9}))
-		// Let the loop tick a few times (the engine polls; nobody answers).
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		for range 20 {
-			a.do(ctx, func() {})
-			time.Sleep(10 * time.Millisecond)
+		// Ten minutes of polls that nobody answers.
+		a.advance(t, 10*time.Minute, time.Second)
+		if sent := a.State().GetNtp().GetStatistics().GetPacketsSent(); sent < 2 {
+			t.Fatalf("%d packets sent in 10 minutes, want polls", sent)
 		}
-		cancel()
 		if st := a.engineStatus(); st.Synchronized || st.FrequencySettled {
 			t.Fatalf("the agent synchronized to nobody: %+v", st)
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ntpagent/ntpagent/datastore/rules"
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/fakeclock"
 	"github.com/ntpagent/ntpagent/ntpengine/ntpclock"
 )
 
@@ -29,19 +30,40 @@ func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return le
 
 var _ io.Writer = testWriter{}
 
-// fastClock is a virtual clock that runs scale times faster than the host:
-// two agents on such clocks poll every 8/scale s of real time and see each
-// other as perfectly in step, so a test of protocol plumbing takes seconds.
-// It never touches the host clock.
-func fastClock(scale float64) *ntpclock.Virtual { return fastClockFrom(time.Now(), scale) }
+// fastClocks are a disciplined clock (a virtual clock) and a process
+// clock that both run scale times faster than the host: two agents on such
+// clocks poll every 8/scale s of real time, sleep between ticks in the same
+// time scale, and see each other as perfectly in step, so a test of
+// protocol plumbing takes seconds. startAgent gives the agent both. They
+// never touch the host clock.
+type fastClocks struct {
+	*ntpclock.Virtual
+	process *fakeclock.Fast
+}
+
+func fastClock(scale float64) fastClocks { return fastClockFrom(time.Now(), scale) }
 
 // fastClockFrom is fastClock starting at origin: clocks made from one
 // origin show the same time (fast clocks started apart differ by
 // (scale−1) times the gap).
-func fastClockFrom(origin time.Time, scale float64) *ntpclock.Virtual {
-	return ntpclock.NewVirtual(func() time.Duration {
-		return time.Duration(float64(time.Since(origin)) * scale)
-	}, origin.Round(0))
+func fastClockFrom(origin time.Time, scale float64) fastClocks {
+	p := fakeclock.NewFastFrom(origin, scale)
+	return fastClocks{ntpclock.NewVirtual(p.Elapsed, p.Origin()), p}
+}
+
+// handClocks are a hand-driven process clock and a virtual disciplined
+// clock on it: time moves only when the test calls testAgent.advance, so a
+// test of timers (retries, the drift interval, polls) neither sleeps nor
+// depends on the machine's speed.
+type handClocks struct {
+	*ntpclock.Virtual
+	process *fakeclock.Clock
+}
+
+func handClock() handClocks {
+	p := fakeclock.New()
+	start := p.Now()
+	return handClocks{ntpclock.NewVirtual(func() time.Duration { return p.Now().Sub(start) }, start), p}
 }
 
 // testAgent is an agent running on a free loopback port.
@@ -50,12 +72,44 @@ type testAgent struct {
 	addr   netip.AddrPort
 	cancel context.CancelFunc
 	done   chan error
+	hand   *fakeclock.Clock // the process clock, if hand-driven (handClock)
+}
+
+// advance moves a hand-driven agent's clocks by d in steps of at most
+// step, each once the loop sleeps again: every tick that falls due runs
+// before advance returns.
+func (ta *testAgent) advance(t testing.TB, d, step time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for d > 0 {
+		s := min(d, step)
+		if err := ta.hand.WaitForTimers(ctx, 1); err != nil {
+			t.Fatalf("the agent's loop did not go back to sleep: %v", err)
+		}
+		ta.hand.Advance(s)
+		d -= s
+	}
+	if err := ta.hand.WaitForTimers(ctx, 1); err != nil {
+		t.Fatalf("the agent's loop did not go back to sleep: %v", err)
+	}
 }
 
 func startAgent(t testing.TB, opts Options) *testAgent {
 	t.Helper()
 	if len(opts.Listen) == 0 {
 		opts.Listen = []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:0")}
+	}
+	var hand *fakeclock.Clock
+	switch c := opts.Clock.(type) {
+	case fastClocks:
+		if opts.ProcessClock == nil {
+			opts.ProcessClock = c.process
+		}
+	case handClocks:
+		if opts.ProcessClock == nil {
+			opts.ProcessClock, hand = c.process, c.process
+		}
 	}
 	if opts.Logger == nil {
 		opts.Logger = testLogger(t)
@@ -65,7 +119,7 @@ func startAgent(t testing.TB, opts Options) *testAgent {
 		t.Fatalf("agent.New: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	ta := &testAgent{Agent: a, cancel: cancel, done: make(chan error, 1)}
+	ta := &testAgent{Agent: a, cancel: cancel, done: make(chan error, 1), hand: hand}
 	for _, l := range a.LocalAddrs() {
 		if l.Addr().Is4() == opts.Listen[0].Addr().Is4() {
 			ta.addr = l

@@ -22,7 +22,7 @@ type resolution struct {
 	addr     netip.Addr
 	err      string
 	running  bool      // a lookup is in flight
-	retryAt  time.Time // host time of the next lookup after a failure; zero: none
+	retryAt  time.Time // process-clock time of the next lookup after a failure; zero: none
 	failures int       // consecutive failed (or sinkholed) lookups
 }
 
@@ -106,7 +106,7 @@ const maxResolveBackoff = 5 * time.Minute
 func (a *Agent) retryLater(r *resolution) time.Duration {
 	r.failures++
 	d := backoff.Doubling{First: a.opts.ResolveRetry, Max: maxResolveBackoff}.Delay(r.failures)
-	r.retryAt = time.Now().Add(d)
+	r.retryAt = a.proc.Now().Add(d)
 	return d
 }
 

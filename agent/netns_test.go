@@ -80,14 +80,14 @@ func TestNamespacesTwoAgents(t *testing.T) {
 	t.Parallel()
 	const scale = 8
 	portA, portB := freeUDPPort(t), freeUDPPort(t)
-	b := startAgent(t, Options{Clock: fastClock(scale), MaxWait: 20 * time.Millisecond,
+	b := startAgent(t, Options{Clock: fastClock(scale),
 		Listen:   []netip.AddrPort{netip.AddrPortFrom(netip.IPv6Unspecified(), portB)},
 		OpenVPNs: []string{l.b}, Engine: ntpengine.Config{LocalStratum: 5}})
 	hosts := filepath.Join(t.TempDir(), "hosts")
 	if err := os.WriteFile(hosts, []byte("# test hosts\n198.18.1.3 peer-b.ntpagent.test\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	a := startAgent(t, Options{Clock: fastClock(scale), MaxWait: 20 * time.Millisecond,
+	a := startAgent(t, Options{Clock: fastClock(scale),
 		Listen:   []netip.AddrPort{netip.AddrPortFrom(netip.IPv6Unspecified(), portA)},
 		Resolver: HostsResolver{Path: hosts},
 		// Only the test's hosts file, no DNS, in every vpn-instance.
@@ -199,7 +199,7 @@ func TestMissingVPNInstanceIsRetried(t *testing.T) {
 	t.Parallel()
 	ns := fmt.Sprintf("ntpat%d-late", os.Getpid()%100000)
 	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
-	a := startAgent(t, Options{Clock: fastClock(8), MaxWait: 20 * time.Millisecond, ResolveRetry: 100 * time.Millisecond,
+	a := startAgent(t, Options{Clock: fastClock(8), ResolveRetry: 100 * time.Millisecond,
 		Listen: []netip.AddrPort{netip.AddrPortFrom(netip.IPv4Unspecified(), freeUDPPort(t))}})
 	a.apply(t, config(false, nil, peer{address: "127.0.0.1", vpn: ns, port: 4123}))
 	testtool.WaitFor(t, 10*time.Second, "the missing vpn-instance to show", func() bool {
@@ -240,10 +240,10 @@ func TestNamespacesLinkLocalPeer(t *testing.T) {
 
 	const scale = 8
 	portA, portB := freeUDPPort(t), freeUDPPort(t)
-	b := startAgent(t, Options{Clock: fastClock(scale), MaxWait: 20 * time.Millisecond,
+	b := startAgent(t, Options{Clock: fastClock(scale),
 		Listen:   []netip.AddrPort{netip.AddrPortFrom(netip.IPv6Unspecified(), portB)},
 		OpenVPNs: []string{nsB}, Engine: ntpengine.Config{LocalStratum: 5}})
-	a := startAgent(t, Options{Clock: fastClock(scale), MaxWait: 20 * time.Millisecond,
+	a := startAgent(t, Options{Clock: fastClock(scale),
 		Listen: []netip.AddrPort{netip.AddrPortFrom(netip.IPv6Unspecified(), portA)}})
 	defer func() {
 		if t.Failed() {

@@ -1,8 +1,6 @@
 package agent
 
 import (
-	"time"
-
 	"github.com/ntpagent/ntpagent/ntpengine"
 	"github.com/ntpagent/ntpagent/ntpengine/netio"
 )
@@ -46,8 +44,8 @@ func (a *Agent) send(o ntpengine.Outgoing) {
 	// stamped immediately before the send, then, where the kernel reports
 	// it, replaced by the kernel's transmit timestamp (receive).
 	a.engMu.Lock()
-	now := a.clock.Now()
-	a.sendPair.set(now, time.Now())
+	now := a.ntpClock.Now()
+	a.sendPair.set(now, hostNow())
 	a.eng.StampTransmit(&o, now)
 	a.engMu.Unlock()
 	var err error

@@ -2,7 +2,6 @@ package agent
 
 import (
 	"net/netip"
-	"time"
 
 	"github.com/ntpagent/ntpagent/datastore/rules"
 	"github.com/ntpagent/ntpagent/gen"
@@ -69,7 +68,7 @@ func (a *Agent) reconcile() {
 	}
 	p.engine = cfg
 	a.engMu.Lock()
-	rd, err := a.eng.Reconfigure(cfg, a.clock.Now())
+	rd, err := a.eng.Reconfigure(cfg, a.ntpClock.Now())
 	a.engMu.Unlock()
 	if err != nil {
 		// Translation should have kept every peer the engine refuses out;
@@ -79,7 +78,7 @@ func (a *Agent) reconcile() {
 			a.log.Warn("peers refused by the NTP engine left out", "err", err, "peers", dropped)
 			p.engine = cfg
 			a.engMu.Lock()
-			rd, err = a.eng.Reconfigure(cfg, a.clock.Now())
+			rd, err = a.eng.Reconfigure(cfg, a.ntpClock.Now())
 			a.engMu.Unlock()
 		}
 	}
@@ -142,7 +141,7 @@ func (a *Agent) openVPN(vpn string) string {
 			a.log.Warn("vpn-instance not usable", "vpn", vpn, "err", err)
 		}
 		a.vpnErr[vpn] = why
-		a.vpnRetryAt = time.Now().Add(a.opts.ResolveRetry)
+		a.vpnRetryAt = a.proc.Now().Add(a.opts.ResolveRetry)
 		return why
 	}
 	delete(a.vpnErr, vpn)
@@ -154,7 +153,7 @@ func (a *Agent) openVPN(vpn string) string {
 // the send errors of sessions that are gone.
 func (a *Agent) reindex() {
 	a.engMu.Lock()
-	sessions := a.eng.Sessions(a.clock.Now())
+	sessions := a.eng.Sessions(a.ntpClock.Now())
 	a.engMu.Unlock()
 	idx := make(map[sessionAddr]sessionRef, len(sessions))
 	live := make(map[string]bool, len(sessions))

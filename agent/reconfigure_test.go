@@ -23,13 +23,13 @@ func TestCommitReconcilesAssociations(t *testing.T) {
 	refs := make([]*testAgent, 4)
 	for i := range refs {
 		refs[i] = startAgent(t, Options{
-			Clock: fastClock(scale), MaxWait: 20 * time.Millisecond,
+			Clock:  fastClock(scale),
 			Listen: []netip.AddrPort{netip.MustParseAddrPort(fmt.Sprintf("127.0.0.%d:0", 21+i))},
 			Engine: ntpengine.Config{LocalStratum: 3},
 		})
 	}
 	clk := fastClock(scale)
-	a := startAgent(t, Options{Clock: clk, MaxWait: 20 * time.Millisecond,
+	a := startAgent(t, Options{Clock: clk,
 		Listen: []netip.AddrPort{netip.MustParseAddrPort("127.0.0.20:0")}})
 	p := func(i int) peer {
 		return peer{address: refs[i].addr.Addr().String(), port: refs[i].addr.Port(), minpoll: 3, maxpoll: 3}

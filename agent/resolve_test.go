@@ -2,10 +2,12 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -54,10 +56,10 @@ func TestDomainPeerRetriesAndReresolves(t *testing.T) {
 	const scale = 16
 	hosts := filepath.Join(t.TempDir(), "hosts")
 	os.WriteFile(hosts, []byte("# nothing yet\n"), 0o600)
-	r1 := startAgent(t, Options{Clock: fastClock(scale), MaxWait: 20 * time.Millisecond,
+	r1 := startAgent(t, Options{Clock: fastClock(scale),
 		Listen: []netip.AddrPort{netip.MustParseAddrPort("127.0.0.51:0")}, Engine: ntpengine.Config{LocalStratum: 4}})
 	port := r1.addr.Port()
-	a := startAgent(t, Options{Clock: fastClock(scale), MaxWait: 20 * time.Millisecond,
+	a := startAgent(t, Options{Clock: fastClock(scale),
 		Listen:   []netip.AddrPort{netip.MustParseAddrPort("127.0.0.50:0")},
 		Resolver: HostsResolver{Path: hosts}, ResolveRetry: 100 * time.Millisecond})
 	a.apply(t, config(false, nil, peer{address: "moving.ntpagent.test", port: port}))
@@ -73,7 +75,7 @@ func TestDomainPeerRetriesAndReresolves(t *testing.T) {
 
 	// The server moves: a new one on another address with the same port,
 	// the name follows, the old one stops.
-	r2 := startAgent(t, Options{Clock: fastClock(scale), MaxWait: 20 * time.Millisecond,
+	r2 := startAgent(t, Options{Clock: fastClock(scale),
 		Listen: []netip.AddrPort{netip.AddrPortFrom(netip.MustParseAddr("127.0.0.52"), port)}, Engine: ntpengine.Config{LocalStratum: 4}})
 	_ = r2
 	os.WriteFile(hosts, []byte("127.0.0.52 moving.ntpagent.test\n"), 0o600)
@@ -93,10 +95,10 @@ func TestDomainPeerResolvingToNonHostAddress(t *testing.T) {
 	const scale = 16
 	hosts := filepath.Join(t.TempDir(), "hosts")
 	os.WriteFile(hosts, []byte("0.0.0.0 sink.ntpagent.test\n127.0.0.61 dup.ntpagent.test\n"), 0o600)
-	ref := startAgent(t, Options{Clock: fastClock(scale), MaxWait: 20 * time.Millisecond,
+	ref := startAgent(t, Options{Clock: fastClock(scale),
 		Listen: []netip.AddrPort{netip.MustParseAddrPort("127.0.0.61:0")}, Engine: ntpengine.Config{LocalStratum: 4}})
 	port := ref.addr.Port()
-	a := startAgent(t, Options{Clock: fastClock(scale), MaxWait: 20 * time.Millisecond,
+	a := startAgent(t, Options{Clock: fastClock(scale),
 		Listen:   []netip.AddrPort{netip.MustParseAddrPort("127.0.0.60:0")},
 		Resolver: HostsResolver{Path: hosts}, ResolveRetry: 100 * time.Millisecond})
 	gone := peer{address: "127.0.0.63", port: port}
@@ -136,4 +138,54 @@ func TestDomainPeerResolvingToNonHostAddress(t *testing.T) {
 		s := session(a.State(), "sink.ntpagent.test", port)
 		return s != nil && s.GetResolvedAddress() == "127.0.0.64" && s.GetLastError() == "" && s.GetPacketsSent() > 0
 	})
+}
+
+// failingResolver counts lookups and fails every one.
+type failingResolver struct{ lookups atomic.Int32 }
+
+func (r *failingResolver) LookupNetIP(context.Context, string, string) ([]netip.Addr, error) {
+	r.lookups.Add(1)
+	return nil, ErrNotFound
+}
+
+// A name that keeps failing is looked up again after ResolveRetry, then
+// after twice that, doubling up to maxResolveBackoff, all on the process
+// clock: the test moves a hand-driven clock and never sleeps.
+func TestFailedLookupsBackOffOnTheProcessClock(t *testing.T) {
+	t.Parallel()
+	res := &failingResolver{}
+	a := startAgent(t, Options{Clock: handClock(), Resolver: res, ResolveRetry: time.Minute})
+	const name = "never.ntpagent.test"
+	a.apply(t, config(false, nil, peer{address: name}))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	// settled waits for lookup n to come back and returns the time the
+	// agent set for the next.
+	settled := func(n int32) time.Duration {
+		t.Helper()
+		var wait time.Duration
+		waitFor(t, 10*time.Second, fmt.Sprintf("lookup %d to come back", n), func() bool {
+			done := false
+			a.do(ctx, func() {
+				r := a.names[nameKey{PublicVPN, name}]
+				done = r != nil && !r.running && res.lookups.Load() == n
+				if done {
+					wait = r.retryAt.Sub(a.proc.Now())
+				}
+			})
+			return done
+		})
+		return wait
+	}
+	for n, want := range []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute, maxResolveBackoff, maxResolveBackoff} {
+		lookup := int32(n + 1)
+		if got := settled(lookup); got != want {
+			t.Fatalf("after failed lookup %d the next is due in %v, want %v", lookup, got, want)
+		}
+		a.advance(t, want-time.Second, time.Second)
+		if got := res.lookups.Load(); got != lookup {
+			t.Fatalf("%d lookups a second before the retry is due, want %d", got, lookup)
+		}
+		a.advance(t, time.Second, time.Second)
+	}
 }

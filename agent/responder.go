@@ -1,8 +1,6 @@
 package agent
 
 import (
-	"time"
-
 	"github.com/ntpagent/ntpagent/ntpengine"
 	"github.com/ntpagent/ntpagent/ntpengine/netio"
 )
@@ -18,7 +16,7 @@ func (r responder) Respond(in []netio.Received, handled []bool, out *netio.Repli
 	a := r.a
 	// One pair of clock readings for the batch: rx = ntpclock.Now() − the
 	// datagram's age (see the package documentation).
-	now, host := a.clock.Now(), time.Now()
+	now, host := a.ntpClock.Now(), hostNow()
 	a.engMu.Lock()
 	defer a.engMu.Unlock()
 	for i := range in {
@@ -52,8 +50,8 @@ func (r responder) Respond(in []netio.Received, handled []bool, out *netio.Repli
 // mode right before netio sends them (RFC 5905 §8: T3 is when the reply
 // leaves), one clock reading for the batch.
 func (r responder) FinishReplies(out *netio.Replies) {
-	now := r.a.clock.Now()
-	r.a.sendPair.set(now, time.Now())
+	now := r.a.ntpClock.Now()
+	r.a.sendPair.set(now, hostNow())
 	for i := range out.Len() {
 		ntpengine.StampReply(out.Payload(i), now)
 	}

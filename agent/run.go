@@ -33,7 +33,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.apply(a.opts.Store.Snapshot(datastore.Running))
 	}
 	recv := a.tr.Received()
-	timer := time.NewTimer(0)
+	timer, wake := a.proc.NewTimer(0)
 	defer timer.Stop()
 	for {
 		timer.Reset(a.nextWait())
@@ -71,7 +71,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			a.lookupDone(res)
 		case fn := <-a.calls:
 			fn()
-		case <-timer.C:
+		case <-wake:
 			a.tick()
 		}
 	}
@@ -107,21 +107,24 @@ func (a *Agent) nextWait() time.Duration {
 	a.engMu.Lock()
 	next := a.eng.NextDeadline()
 	a.engMu.Unlock()
-	d := next.Sub(a.clock.Now())
+	// The engine's deadline is on the disciplined clock, the retries on
+	// the process clock; the loop sleeps on the process clock.
+	d := next.Sub(a.ntpClock.Now())
 	d = min(d, a.opts.MaxWait)
+	now := a.proc.Now()
 	for _, r := range a.names {
 		if !r.retryAt.IsZero() && !r.running {
-			d = min(d, time.Until(r.retryAt))
+			d = min(d, r.retryAt.Sub(now))
 		}
 	}
 	if len(a.vpnErr) > 0 {
-		d = min(d, time.Until(a.vpnRetryAt))
+		d = min(d, a.vpnRetryAt.Sub(now))
 	}
 	return max(d, 0)
 }
 
 func (a *Agent) tick() {
-	now := time.Now()
+	now := a.proc.Now()
 	for _, r := range a.names {
 		if !r.retryAt.IsZero() && !r.running && !now.Before(r.retryAt) {
 			a.startLookup(r)
@@ -131,7 +134,7 @@ func (a *Agent) tick() {
 		a.reconcile() // opens the vpn-instances that failed, if they exist now
 	}
 	a.engMu.Lock()
-	rd := a.eng.Tick(a.clock.Now())
+	rd := a.eng.Tick(a.ntpClock.Now())
 	a.engMu.Unlock()
 	a.process(rd)
 	a.saveDrift(false)
@@ -145,11 +148,11 @@ func (a *Agent) process(rd ntpengine.Ready) {
 		switch c.Op {
 		case ntpengine.ClockStep:
 			a.log.Info("clock step", "step", c.Step)
-			err = a.clock.Step(c.Step)
+			err = a.ntpClock.Step(c.Step)
 		case ntpengine.ClockSetFrequency:
-			err = a.clock.SetFrequency(c.FrequencyPPM)
+			err = a.ntpClock.SetFrequency(c.FrequencyPPM)
 		case ntpengine.ClockSlew:
-			err = a.clock.Slew(c.Slew)
+			err = a.ntpClock.Slew(c.Slew)
 		}
 		if err != nil {
 			a.log.Error("clock command failed", "op", int(c.Op), "err", err)

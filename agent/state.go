@@ -57,7 +57,7 @@ func round6(x float64) *float64 {
 func ptr[T any](v T) *T { return &v }
 
 func (a *Agent) fillState(root *gen.Device) {
-	now := a.clock.Now()
+	now := a.ntpClock.Now()
 	a.engMu.Lock()
 	st := a.eng.Status(now)
 	stats := a.eng.Statistics()
@@ -69,7 +69,7 @@ func (a *Agent) fillState(root *gen.Device) {
 	if a.tr.TxTimestamping() == netio.TxKernel {
 		ntp.Status.TransmitTimestamping = gen.NtpagentNtp_Ntp_Status_TransmitTimestamping_kernel
 	}
-	if h, ok := a.clock.(ntpclock.HostOffsetter); ok {
+	if h, ok := a.ntpClock.(ntpclock.HostOffsetter); ok {
 		if off, ok := h.HostOffset(); ok {
 			ntp.Status.VirtualClockOffset = ms(off)
 		}

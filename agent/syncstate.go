@@ -22,7 +22,7 @@ func (a *Agent) Notifications() <-chan notification.SyncStateChange { return a.n
 // change (RFC 5277 notification sync-state-change).
 func (a *Agent) checkSync() {
 	a.engMu.Lock()
-	st := a.eng.Status(a.clock.Now())
+	st := a.eng.Status(a.ntpClock.Now())
 	a.engMu.Unlock()
 	v := syncView{synced: st.Synchronized, stratum: st.Stratum}
 	if st.Synchronized && st.SystemPeer != "" {
@@ -36,7 +36,7 @@ func (a *Agent) checkSync() {
 		return
 	}
 	n := notification.SyncStateChange{
-		Time: a.clock.Now(), Synchronized: v.synced, SystemPeer: v.peer,
+		Time: a.ntpClock.Now(), Synchronized: v.synced, SystemPeer: v.peer,
 		PreviousSystemPeer: a.sync.peer, Stratum: v.stratum,
 	}
 	if _, ok := unsyncReason(st.UnsyncReason); ok && !v.synced {

@@ -5,12 +5,19 @@ import (
 	"time"
 )
 
+// hostNow reads the host's CLOCK_REALTIME, the clock of netio's kernel
+// timestamps. It is neither the disciplined clock (which NTP steers) nor
+// the process clock (which times the agent's waits and may be a test's
+// fake): a kernel timestamp's age can only be measured against the clock
+// that wrote it.
+func hostNow() time.Time { return time.Now() }
+
 // rxTime converts a host-clock time of netio (a kernel receive or transmit
 // timestamp, a time read before a send) to the disciplined clock (see the
 // package documentation).
 func (a *Agent) rxTime(host time.Time) time.Time {
-	now := a.clock.Now()
-	age := time.Since(host)
+	now := a.ntpClock.Now()
+	age := hostNow().Sub(host)
 	if age < 0 {
 		age = 0
 	}

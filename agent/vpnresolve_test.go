@@ -356,13 +356,13 @@ func TestVPNInstanceDNS(t *testing.T) {
 	t.Run("agent", func(t *testing.T) {
 		const scale = 8
 		portA, portB := freeUDPPort(t), freeUDPPort(t)
-		b := startAgent(t, Options{Clock: fastClock(scale), MaxWait: 20 * time.Millisecond,
+		b := startAgent(t, Options{Clock: fastClock(scale),
 			Listen:   []netip.AddrPort{netip.AddrPortFrom(netip.IPv6Unspecified(), portB)},
 			OpenVPNs: []string{red}, Engine: ntpengine.Config{LocalStratum: 5}})
 		labName := fmt.Sprintf("lab-%d.vpn.ntpagent.test", id)
 		lab := filepath.Join(tmp, "agent-hosts")
 		os.WriteFile(lab, []byte("198.18.53.77 "+labName+"\n"), 0o600)
-		a := startAgent(t, Options{Clock: fastClock(scale), MaxWait: 20 * time.Millisecond,
+		a := startAgent(t, Options{Clock: fastClock(scale),
 			Listen:       []netip.AddrPort{netip.AddrPortFrom(netip.IPv6Unspecified(), portA)},
 			Resolver:     HostsResolver{Path: lab},
 			ResolveRetry: 200 * time.Millisecond})

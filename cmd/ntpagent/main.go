@@ -19,6 +19,7 @@ import (
 	"github.com/ntpagent/ntpagent/agent"
 	"github.com/ntpagent/ntpagent/datastore"
 	"github.com/ntpagent/ntpagent/internal/atomicfile"
+	"github.com/ntpagent/ntpagent/internal/clock"
 	"github.com/ntpagent/ntpagent/ntpengine"
 	"github.com/ntpagent/ntpagent/ntpengine/ntpclock"
 	"github.com/ntpagent/ntpagent/server"
@@ -45,7 +46,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	if err := run(ctx, s, os.Stdout, os.Stderr, nil); err != nil {
+	if err := run(ctx, s, timeService{}, os.Stdout, os.Stderr, nil); err != nil {
 		fmt.Fprintln(os.Stderr, "ntpagent:", err)
 		os.Exit(1)
 	}
@@ -59,9 +60,19 @@ type started struct {
 	Agent   *agent.Agent
 }
 
+// timeService replaces the NTP service's clocks; the zero value is the
+// daemon's own (the disciplined clock --clock chooses, the host's process
+// clock). Tests give a disciplined and a process clock that both run
+// faster than the host's, so that polls come sooner; the management plane
+// (datastore, SSH, NETCONF) keeps the host's clock.
+type timeService struct {
+	ntp     ntpclock.Clock // the disciplined clock
+	process clock.Clock    // the agent's process clock
+}
+
 // run starts everything, prints how to connect, and serves until ctx is
 // done; then it shuts down in the reverse order.
-func run(ctx context.Context, s *settings, stdout, stderr io.Writer, onStart func(started)) error {
+func run(ctx context.Context, s *settings, ts timeService, stdout, stderr io.Writer, onStart func(started)) error {
 	level, _ := s.level()
 	var h slog.Handler = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})
 	if s.LogFormat == "json" {
@@ -102,14 +113,9 @@ func run(ctx context.Context, s *settings, stdout, stderr io.Writer, onStart fun
 				"frequency_error_ppm", s.VirtualClockFrequencyError)
 		}
 		clk = v
-		if s.clockRate > 0 {
-			// Tests only: a virtual clock running clockRate times faster
-			// than the host's, so that polls come sooner.
-			origin := time.Now()
-			clk = ntpclock.NewVirtual(func() time.Duration {
-				return time.Duration(float64(time.Since(origin)) * s.clockRate)
-			}, origin.Round(0))
-		}
+	}
+	if ts.ntp != nil {
+		clk = ts.ntp
 	}
 	listen, _ := s.ntpListen()
 	var resolver agent.Resolver = net.DefaultResolver
@@ -117,16 +123,12 @@ func run(ctx context.Context, s *settings, stdout, stderr io.Writer, onStart fun
 		resolver = agent.HostsResolver{Path: s.HostsFile, Fallback: net.DefaultResolver}
 	}
 	var nc notifier
-	maxWait := time.Duration(0)
-	if s.clockRate > 1 {
-		maxWait = time.Duration(float64(time.Second) / s.clockRate)
-	}
 	engine := ntpengine.Config{LocalStratum: uint8(s.LocalStratum), SettledFrequencyPPM: s.settledPPM}
 	if s.NoRateLimit {
 		engine.RateLimit.Interval = -1
 	}
 	ag, err := agent.New(agent.Options{
-		Store: store, Clock: clk, Listen: listen, Resolver: resolver, Logger: log, MaxWait: maxWait,
+		Store: store, Clock: clk, ProcessClock: ts.process, Listen: listen, Resolver: resolver, Logger: log,
 		Engine:    engine,
 		DriftFile: s.driftPath(),
 	})

@@ -18,8 +18,10 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/fakeclock"
 	"github.com/ntpagent/ntpagent/internal/nctest"
 	"github.com/ntpagent/ntpagent/internal/testtool"
+	"github.com/ntpagent/ntpagent/ntpengine/ntpclock"
 	"github.com/ntpagent/ntpagent/server"
 	"github.com/ntpagent/ntpagent/server/netconf"
 )
@@ -170,12 +172,29 @@ func (d *daemon) stop(t *testing.T) {
 	}
 }
 
+// startDaemon runs the daemon with its NTP service 16 times faster than
+// the host (fastTimeService).
 func startDaemon(t *testing.T, s *settings) *daemon {
+	t.Helper()
+	return startDaemonWith(t, s, fastTimeService(16))
+}
+
+// fastTimeService is a virtual clock and a process clock that both run
+// scale times faster than the host's: polls come sooner, and the agent
+// sleeps between them in the same time scale. Neither touches the host
+// clock.
+func fastTimeService(scale float64) timeService {
+	p := fakeclock.NewFast(scale)
+	return timeService{ntp: ntpclock.NewVirtual(p.Elapsed, p.Origin()), process: p}
+}
+
+// startDaemonWith runs the daemon on the given NTP service clocks.
+func startDaemonWith(t *testing.T, s *settings, ts timeService) *daemon {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &daemon{out: newSyncWriter(), cancel: cancel, done: make(chan error, 1)}
 	ready := make(chan started, 1)
-	go func() { d.done <- run(ctx, s, d.out, d.out, func(st started) { ready <- st }) }()
+	go func() { d.done <- run(ctx, s, ts, d.out, d.out, func(st started) { ready <- st }) }()
 	select {
 	case d.started = <-ready:
 	case err := <-d.done:
@@ -206,7 +225,6 @@ func testSettings(t *testing.T) *settings {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.clockRate = 16
 	return s
 }
 
@@ -508,7 +526,7 @@ func TestDaemonRefusesDamagedStateThenRecovers(t *testing.T) {
 	os.WriteFile(journal, data, 0o600)
 
 	var out bytes.Buffer
-	err = run(context.Background(), s, &out, &out, func(started) { t.Error("the daemon started on a damaged folder") })
+	err = run(context.Background(), s, timeService{}, &out, &out, func(started) { t.Error("the daemon started on a damaged folder") })
 	if err == nil || !strings.Contains(err.Error(), journal) || !strings.Contains(err.Error(), "--recover") {
 		t.Fatalf("run: %v", err)
 	}

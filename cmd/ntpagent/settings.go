@@ -58,9 +58,6 @@ type settings struct {
 
 	Config string
 
-	// clockRate, when > 0, makes the virtual clock run that many times
-	// faster than the host's (tests only; not a flag).
-	clockRate float64
 	// settledPPM, when > 0, is the engine's SettledFrequencyPPM (tests
 	// only: the loopback noise of a fast clock never settles to 1 ppm).
 	settledPPM float64

@@ -58,11 +58,10 @@ func TestSettingsVirtualClockStart(t *testing.T) {
 // settings, the offset reads zero.
 func TestDaemonVirtualClockOffset(t *testing.T) {
 	s := testSettings(t)
-	s.clockRate = 0 // the virtual clock on the host's clocks
 	s.MetricsListen = "127.0.0.1:0"
 	s.VirtualClockOffset = 50 * time.Millisecond
 	s.VirtualClockFrequencyError = 100
-	d := startDaemon(t, s)
+	d := startDaemonWith(t, s, timeService{}) // the virtual clock on the host's clocks
 	offset := func() time.Duration {
 		st := d.started.Agent.State().GetNtp().GetStatus()
 		if st.VirtualClockOffset == nil {
@@ -120,8 +119,7 @@ func TestDaemonVirtualClockOffset(t *testing.T) {
 	}
 
 	plain := testSettings(t)
-	plain.clockRate = 0
-	p := startDaemon(t, plain)
+	p := startDaemonWith(t, plain, timeService{})
 	st := p.started.Agent.State().GetNtp().GetStatus()
 	if st.VirtualClockOffset == nil || math.Abs(*st.VirtualClockOffset) > 0.1 {
 		t.Errorf("virtual-clock-offset of a clock started on the host's time: %v ms, want about 0", st.VirtualClockOffset)

@@ -9,8 +9,7 @@
 // It is not the NTP clock. ntpengine/ntpclock holds the disciplined clock (the
 // virtual or system clock the engine steers, whose readings are NTP
 // timestamps); this package only measures the daemon's own waits. The agent
-// takes one of each: Options.Clock (disciplined) and Options.Timers
-// (process).
+// takes one of each: Options.Clock (disciplined) and Options.ProcessClock.
 //
 // A leaf: it imports nothing of ours, so every package may use it.
 package clock

@@ -1,6 +1,8 @@
 package fakeclock
 
 import (
+	"context"
+	"fmt"
 	"sort"
 	"sync"
 	"time"
@@ -10,9 +12,10 @@ import (
 
 // Clock is a hand-driven clock.Clock.
 type Clock struct {
-	mu     sync.Mutex
-	now    time.Time
-	timers []*Timer
+	mu      sync.Mutex
+	now     time.Time
+	timers  []*Timer
+	changed chan struct{} // closed and replaced when a timer is armed
 }
 
 var _ clock.Clock = (*Clock)(nil)
@@ -23,11 +26,12 @@ type Timer struct {
 	at      time.Time
 	f       func()
 	stopped bool
+	ch      chan time.Time // NewTimer's channel; nil for AfterFunc
 }
 
 // New returns a clock standing at 2026-11-25 12:00:00 UTC.
 func New() *Clock {
-	return &Clock{now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	return &Clock{now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC), changed: make(chan struct{})}
 }
 
 // Now returns the clock's time.
@@ -43,7 +47,40 @@ func (c *Clock) Schedule(d time.Duration, f func()) *Timer {
 	defer c.mu.Unlock()
 	t := &Timer{c: c, at: c.now.Add(d), f: f}
 	c.timers = append(c.timers, t)
+	c.armed()
 	return t
+}
+
+// armed wakes WaitForTimers; c.mu is held.
+func (c *Clock) armed() {
+	close(c.changed)
+	c.changed = make(chan struct{})
+}
+
+// WaitForTimers waits until at least n timers are pending, or ctx is done
+// (then it returns ctx's error). A test calls it before Advance to know
+// that the goroutine under test has finished its work and gone back to
+// sleep on the clock.
+func (c *Clock) WaitForTimers(ctx context.Context, n int) error {
+	for {
+		c.mu.Lock()
+		pending := 0
+		for _, t := range c.timers {
+			if !t.stopped {
+				pending++
+			}
+		}
+		changed := c.changed
+		c.mu.Unlock()
+		if pending >= n {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("fakeclock: %d timers pending, waited for %d: %w", pending, n, ctx.Err())
+		}
+	}
 }
 
 // AfterFunc is Schedule as a clock.Clock: f runs in the goroutine that calls
@@ -60,16 +97,29 @@ func (c *Clock) NewTimer(d time.Duration) (clock.Timer, <-chan time.Time) {
 		default:
 		}
 	})
+	t.ch = ch
 	return t, ch
 }
 
 // Stop cancels the timer; it reports whether the timer was still pending.
+// Like time.Timer's since Go 1.23, a NewTimer's channel holds no stale
+// value after Stop or Reset.
 func (t *Timer) Stop() bool {
 	t.c.mu.Lock()
 	defer t.c.mu.Unlock()
 	was := !t.stopped
 	t.stopped = true
+	t.drain()
 	return was
+}
+
+func (t *Timer) drain() {
+	if t.ch != nil {
+		select {
+		case <-t.ch:
+		default:
+		}
+	}
 }
 
 // Reset makes the timer fire d from the clock's now; it reports whether the
@@ -81,6 +131,8 @@ func (t *Timer) Reset(d time.Duration) bool {
 	was := !t.stopped
 	t.at = c.now.Add(d)
 	t.stopped = false
+	t.drain()
+	defer c.armed()
 	for _, p := range c.timers {
 		if p == t {
 			return was

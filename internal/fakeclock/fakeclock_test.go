@@ -1,6 +1,8 @@
 package fakeclock
 
 import (
+	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -73,5 +75,54 @@ func TestNewTimerAndReset(t *testing.T) {
 	c.Advance(time.Hour)
 	if len(ch) != 1 {
 		t.Fatal("a reset timer fired twice")
+	}
+}
+
+// A Fast clock's timers fire after d/scale of real time, and its readings
+// are scale times the host's monotonic time since its start.
+func TestFastRunsScaleTimesFaster(t *testing.T) {
+	const scale = 1000
+	f := NewFast(scale)
+	_, ch := f.NewTimer(2 * time.Second) // 2 ms of real time
+	select {
+	case <-ch:
+	case <-time.After(time.Minute):
+		t.Fatal("a 2 s timer of a 1000× clock did not fire within a minute")
+	}
+	before := time.Since(f.origin)
+	got := f.Now().Sub(f.Origin())
+	after := time.Since(f.origin)
+	if got < 2*time.Second {
+		t.Fatalf("fired after %v of the clock's time, want ≥ 2 s", got)
+	}
+	if got < before*scale || got > after*scale {
+		t.Errorf("clock at %v, want between %v and %v (%d× the host's %v..%v)", got, before*scale, after*scale, scale, before, after)
+	}
+}
+
+// WaitForTimers returns only once another goroutine has re-armed a fired
+// timer (its work before that is visible), and gives up with the context.
+func TestWaitForTimersSeesAnotherGoroutineArm(t *testing.T) {
+	c := New()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	tm, fired := c.NewTimer(time.Second)
+	c.Advance(time.Second) // fires tm: nothing pending
+	var worked atomic.Bool
+	go func() {
+		<-fired
+		worked.Store(true)
+		tm.Reset(time.Second)
+	}()
+	if err := c.WaitForTimers(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if !worked.Load() {
+		t.Fatal("WaitForTimers returned before the timer was re-armed")
+	}
+	short, stop := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer stop()
+	if err := c.WaitForTimers(short, 2); err == nil {
+		t.Fatal("WaitForTimers(2) returned with one timer pending")
 	}
 }
