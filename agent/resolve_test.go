@@ -164,7 +164,7 @@ func TestFailedLookupsBackOffOnTheProcessClock(t *testing.T) {
 	settled := func(n int32) time.Duration {
 		t.Helper()
 		var wait time.Duration
-		waitFor(t, 10*time.Second, fmt.Sprintf("lookup %d to come back", n), func() bool {
+		testtool.WaitFor(t, 10*time.Second, fmt.Sprintf("lookup %d to come back", n), func() bool {
 			done := false
 			a.do(ctx, func() {
 				r := a.names[nameKey{PublicVPN, name}]
