@@ -16,6 +16,7 @@ import (
 	"github.com/ntpagent/ntpagent/gen"
 	"github.com/ntpagent/ntpagent/internal/clock"
 	"github.com/ntpagent/ntpagent/internal/notification"
+	"github.com/ntpagent/ntpagent/internal/vpninstance"
 	"github.com/ntpagent/ntpagent/ntpengine"
 	"github.com/ntpagent/ntpagent/ntpengine/netio"
 	"github.com/ntpagent/ntpagent/ntpengine/ntpclock"
@@ -114,14 +115,14 @@ type Agent struct {
 	sendPair clockPair
 
 	// Owned by the Run goroutine (or by New before Run starts).
-	root    *gen.Device
-	plan    plan
-	names   map[nameKey]*resolution // domain name in a vpn-instance → state
-	vpnErr  map[string]string       // vpn-instance → why it cannot be opened
-	vpnOpen map[string]bool
-	ioErr   map[string]string // association key → last send problem
-	index   map[sessionAddr]sessionRef
-	sync    syncView
+	root     *gen.Device
+	plan     plan
+	names    map[nameKey]*resolution // domain name in a vpn-instance → state
+	vpnErr   map[string]string       // vpn-instance → why it cannot be opened
+	vpnOpen  map[string]bool
+	ioErr    map[string]string     // association key → last send problem
+	peerAddr map[string]netip.Addr // association key → peer address (reindex)
+	sync     syncView
 	// vpnRetryAt is when a vpn-instance that could not be opened is tried
 	// again (the namespace or VRF may appear later).
 	vpnRetryAt time.Time
@@ -188,7 +189,7 @@ func New(opts Options) (*Agent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("agent: engine: %w", err)
 	}
-	open := map[string]bool{netio.PublicVPN: true}
+	open := map[string]bool{vpninstance.Public: true}
 	for _, v := range opts.OpenVPNs {
 		open[v] = true
 	}
@@ -198,13 +199,13 @@ func New(opts Options) (*Agent, error) {
 		notes: make(chan notification.SyncStateChange, notificationQueue),
 		eng:   eng, root: &gen.Device{},
 		names: map[nameKey]*resolution{}, vpnErr: map[string]string{}, vpnOpen: open,
-		ioErr: map[string]string{},
-		index: map[sessionAddr]sessionRef{},
-		sync:  syncView{stratum: 16},
+		ioErr:    map[string]string{},
+		peerAddr: map[string]netip.Addr{},
+		sync:     syncView{stratum: 16},
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	tr, err := netio.NewTransport(ctx, netio.Config{
-		Listen: opts.Listen, Open: append([]string{netio.PublicVPN}, opts.OpenVPNs...), NetnsDir: opts.NetnsDir,
+		Listen: opts.Listen, Open: append([]string{vpninstance.Public}, opts.OpenVPNs...), NetnsDir: opts.NetnsDir,
 		Logger: opts.Logger, QueueLen: opts.QueueLen, Responder: responder{a},
 	})
 	if err != nil {
@@ -217,7 +218,7 @@ func New(opts Options) (*Agent, error) {
 
 // LocalAddrs returns the bound NTP addresses of the public vpn-instance
 // (useful when Listen had port 0).
-func (a *Agent) LocalAddrs() []netip.AddrPort { return a.tr.LocalAddrs(netio.PublicVPN) }
+func (a *Agent) LocalAddrs() []netip.AddrPort { return a.tr.LocalAddrs(vpninstance.Public) }
 
 // TransportStats returns netio's counters.
 func (a *Agent) TransportStats() netio.Stats { return a.tr.Stats() }

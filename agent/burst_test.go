@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ntpagent/ntpagent/internal/testtool"
+	"github.com/ntpagent/ntpagent/internal/vpninstance"
 )
 
 // The iburst leaf reaches the wire: of two peers that never answer (a
@@ -27,7 +28,7 @@ func TestIBurstSendsABurstWhileUnreachable(t *testing.T) {
 	plainPort, burstPort := silent(), silent()
 	a := startAgent(t, Options{Clock: fastClock(16)})
 	root := config(false, nil, peer{address: "127.0.0.1", port: plainPort})
-	p := root.GetNtp().GetOrCreateUnicastPeer("127.0.0.2", PublicVPN)
+	p := root.GetNtp().GetOrCreateUnicastPeer("127.0.0.2", vpninstance.Public)
 	p.Port, p.Minpoll, p.Maxpoll, p.Iburst = ptr(burstPort), ptr(uint8(3)), ptr(uint8(4)), ptr(true)
 	a.apply(t, root)
 

@@ -13,6 +13,7 @@ import (
 	"github.com/ntpagent/ntpagent/datastore/rules"
 	"github.com/ntpagent/ntpagent/gen"
 	"github.com/ntpagent/ntpagent/internal/fakeclock"
+	"github.com/ntpagent/ntpagent/internal/vpninstance"
 	"github.com/ntpagent/ntpagent/ntpengine/ntpclock"
 )
 
@@ -189,7 +190,7 @@ func config(authEnable bool, keys []key, peers ...peer) *gen.Device {
 	for _, p := range peers {
 		vpn := p.vpn
 		if vpn == "" {
-			vpn = PublicVPN
+			vpn = vpninstance.Public
 		}
 		var up *gen.NtpagentNtp_Ntp_UnicastPeer
 		if p.server {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ntpagent/ntpagent/datastore/rules"
 	"github.com/ntpagent/ntpagent/internal/backoff"
+	"github.com/ntpagent/ntpagent/internal/vpninstance"
 )
 
 // nameKey is a domain name in a vpn-instance: the same name may mean
@@ -57,7 +58,7 @@ func (a *Agent) resolution(name, vpn string) (netip.Addr, string) {
 
 // inVPN names a vpn-instance other than the public one in a message.
 func inVPN(vpn string) string {
-	if vpn == PublicVPN || vpn == "" {
+	if vpn == vpninstance.Public || vpn == "" {
 		return ""
 	}
 	return " in vpn-instance " + vpn
@@ -65,7 +66,7 @@ func inVPN(vpn string) string {
 
 // resolverFor is the resolver of a vpn-instance's domain peers.
 func (a *Agent) resolverFor(vpn string) Resolver {
-	if vpn == PublicVPN || vpn == "" {
+	if vpn == vpninstance.Public || vpn == "" {
 		return a.opts.Resolver
 	}
 	return a.opts.ResolverForVPN(vpn)

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"github.com/ntpagent/ntpagent/internal/vpninstance"
 	"github.com/ntpagent/ntpagent/ntpengine"
 	"github.com/ntpagent/ntpagent/ntpengine/netio"
 )
@@ -20,7 +21,7 @@ func (a *Agent) receive(r netio.Received) {
 		RxTime: a.rxTime(r.RxTime),
 	}
 	if in.VPN == "" {
-		in.VPN = netio.PublicVPN
+		in.VPN = vpninstance.Public
 	}
 	a.engMu.Lock()
 	rd := a.eng.Handle(in)
@@ -38,7 +39,7 @@ func (a *Agent) send(o ntpengine.Outgoing) {
 	}
 	vpn := o.VPN
 	if vpn == "" {
-		vpn = netio.PublicVPN
+		vpn = vpninstance.Public
 	}
 	// The transmit timestamp is the time the packet leaves (RFC 5905 §8):
 	// stamped immediately before the send, then, where the kernel reports
@@ -80,7 +81,7 @@ func (a *Agent) send(o ntpengine.Outgoing) {
 
 func vpnOrPublic(v string) string {
 	if v == "" {
-		return netio.PublicVPN
+		return vpninstance.Public
 	}
 	return v
 }

@@ -5,8 +5,8 @@ import (
 
 	"github.com/ntpagent/ntpagent/datastore/rules"
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/vpninstance"
 	"github.com/ntpagent/ntpagent/ntpengine"
-	"github.com/ntpagent/ntpagent/ntpengine/netio"
 )
 
 // apply makes root the running configuration.
@@ -25,7 +25,7 @@ func (a *Agent) reconcile() {
 	p := translate(a.root, a.opts.Engine, a.resolution, a.opts.Keys)
 	// Domain names no longer configured are forgotten.
 	used := map[nameKey]bool{}
-	vpns := map[string]bool{netio.PublicVPN: true}
+	vpns := map[string]bool{vpninstance.Public: true}
 	for _, v := range a.opts.OpenVPNs {
 		vpns[v] = true
 	}
@@ -149,21 +149,20 @@ func (a *Agent) openVPN(vpn string) string {
 	return ""
 }
 
-// reindex rebuilds the address → session index from the engine, and drops
-// the send errors of sessions that are gone.
+// reindex rebuilds the association key → peer address index from the
+// engine, and drops the send errors of associations that are gone.
 func (a *Agent) reindex() {
 	a.engMu.Lock()
-	sessions := a.eng.Sessions(a.ntpClock.Now())
+	assocs := a.eng.Associations(a.ntpClock.Now())
 	a.engMu.Unlock()
-	idx := make(map[sessionAddr]sessionRef, len(sessions))
-	live := make(map[string]bool, len(sessions))
-	for _, s := range sessions {
-		live[s.Key] = true
-		idx[sessionAddr{s.VPN, s.Address}] = sessionRef{key: s.Key}
+	idx := make(map[string]netip.Addr, len(assocs))
+	for _, s := range assocs {
+		idx[s.Key] = s.Address.Addr()
 	}
-	a.index = idx
+	a.peerAddr = idx
 	for k := range a.ioErr {
-		if !live[k] && !a.isConfigured(k) {
+		_, live := idx[k]
+		if !live && !a.isConfigured(k) {
 			delete(a.ioErr, k)
 		}
 	}
@@ -178,15 +177,6 @@ func (a *Agent) isConfigured(key string) bool {
 	return false
 }
 
-type sessionAddr struct {
-	vpn string
-	ap  netip.AddrPort
-}
-
-type sessionRef struct {
-	key string
-}
-
 // displayName is how a session names its peer: the configured address (a
 // domain name for a domain peer), or the IP address of an ephemeral one.
 func (a *Agent) displayName(key string) string {
@@ -195,10 +185,8 @@ func (a *Agent) displayName(key string) string {
 			return pp.address
 		}
 	}
-	for sa, ref := range a.index {
-		if ref.key == key {
-			return sa.ap.Addr().String()
-		}
+	if addr, ok := a.peerAddr[key]; ok {
+		return addr.String()
 	}
 	return key
 }

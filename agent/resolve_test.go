@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ntpagent/ntpagent/internal/testtool"
+	"github.com/ntpagent/ntpagent/internal/vpninstance"
 	"github.com/ntpagent/ntpagent/ntpengine"
 )
 
@@ -167,7 +168,7 @@ func TestFailedLookupsBackOffOnTheProcessClock(t *testing.T) {
 		testtool.WaitFor(t, 10*time.Second, fmt.Sprintf("lookup %d to come back", n), func() bool {
 			done := false
 			a.do(ctx, func() {
-				r := a.names[nameKey{PublicVPN, name}]
+				r := a.names[nameKey{vpninstance.Public, name}]
 				done = r != nil && !r.running && res.lookups.Load() == n
 				if done {
 					wait = r.retryAt.Sub(a.proc.Now())

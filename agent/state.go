@@ -9,6 +9,7 @@ import (
 
 	"github.com/ntpagent/ntpagent/datastore/rules"
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/vpninstance"
 	"github.com/ntpagent/ntpagent/ntpengine"
 	"github.com/ntpagent/ntpagent/ntpengine/netio"
 	"github.com/ntpagent/ntpagent/ntpengine/ntpclock"
@@ -61,7 +62,7 @@ func (a *Agent) fillState(root *gen.Device) {
 	a.engMu.Lock()
 	st := a.eng.Status(now)
 	stats := a.eng.Statistics()
-	sessions := a.eng.Sessions(now)
+	assocs := a.eng.Associations(now)
 	a.engMu.Unlock()
 	ntp := root.GetOrCreateNtp()
 	ntp.Status = a.status(st)
@@ -77,7 +78,7 @@ func (a *Agent) fillState(root *gen.Device) {
 	ntp.Statistics = statistics(stats, a.tr.Stats())
 	ntp.Sessions = &gen.NtpagentNtp_Ntp_Sessions{}
 	seen := map[string]bool{}
-	for _, s := range sessions {
+	for _, s := range assocs { // each shown as a YANG session
 		seen[s.Key] = true
 		a.addSession(ntp.Sessions, s)
 	}
@@ -221,7 +222,7 @@ func peerRefID(id uint32, stratum uint8, peer netip.Addr) string {
 	return strconv.FormatUint(uint64(id), 16)
 }
 
-func (a *Agent) addSession(sessions *gen.NtpagentNtp_Ntp_Sessions, s ntpengine.Session) {
+func (a *Agent) addSession(sessions *gen.NtpagentNtp_Ntp_Sessions, s ntpengine.AssociationStatus) {
 	address, vpn, port := s.Address.Addr().String(), s.VPN, s.Address.Port()
 	var pp *peerPlan
 	if s.Configured {
@@ -235,7 +236,7 @@ func (a *Agent) addSession(sessions *gen.NtpagentNtp_Ntp_Sessions, s ntpengine.S
 		address, vpn, port = pp.address, pp.vpn, pp.port
 	}
 	if vpn == "" {
-		vpn = PublicVPN
+		vpn = vpninstance.Public
 	}
 	if sessions.Session[gen.NtpagentNtp_Ntp_Sessions_Session_Key{Address: address, VpnInstance: vpn, Port: port}] != nil {
 		return // an ephemeral association shadowed by a configured one

@@ -7,12 +7,10 @@ import (
 
 	"github.com/ntpagent/ntpagent/datastore/rules"
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/vpninstance"
 	"github.com/ntpagent/ntpagent/ntpengine"
 	"github.com/ntpagent/ntpagent/ntpengine/auth"
 )
-
-// PublicVPN is the default routing table's vpn-instance name.
-const PublicVPN = rules.DefaultVPN
 
 // peerPlan is one configured unicast peer or server after translation.
 type peerPlan struct {
@@ -159,7 +157,7 @@ func translate(root *gen.Device, base ntpengine.Config, resolved func(name, vpn 
 		p := c.entry
 		vpn := p.GetVpnInstance()
 		if vpn == "" {
-			vpn = PublicVPN
+			vpn = vpninstance.Public
 		}
 		pp := peerPlan{
 			key:     c.key(p.GetAddress(), vpn),

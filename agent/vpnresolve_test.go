@@ -18,6 +18,7 @@ import (
 	"golang.org/x/net/dns/dnsmessage"
 
 	"github.com/ntpagent/ntpagent/internal/testtool"
+	"github.com/ntpagent/ntpagent/internal/vpninstance"
 	"github.com/ntpagent/ntpagent/ntpengine"
 	"github.com/ntpagent/ntpagent/ntpengine/netio"
 )
@@ -297,7 +298,7 @@ func TestVPNInstanceDNS(t *testing.T) {
 		// The default namespace, asking its loopback (the host's own
 		// resolv.conf may point anywhere; this test sends nothing off the
 		// host): no such server or name there.
-		if got, err := lookup(VPNResolver{VPN: PublicVPN, ResolvConf: loopConf}, "ip", name); err == nil {
+		if got, err := lookup(VPNResolver{VPN: vpninstance.Public, ResolvConf: loopConf}, "ip", name); err == nil {
 			t.Errorf("%s resolved in the default namespace: %v", name, got)
 		}
 	})
@@ -374,7 +375,7 @@ func TestVPNInstanceDNS(t *testing.T) {
 		a.apply(t, config(false, nil,
 			peer{address: name, vpn: red, port: portB},
 			peer{address: labName, vpn: red, port: portB},
-			peer{address: name, vpn: PublicVPN, port: portB}))
+			peer{address: name, vpn: vpninstance.Public, port: portB}))
 		var inRed, labInRed, inPublic bool
 		testtool.WaitFor(t, 20*time.Second, "the peer in red to resolve and answer", func() bool {
 			for k, s := range a.State().GetNtp().GetSessions().Session {
@@ -383,7 +384,7 @@ func TestVPNInstanceDNS(t *testing.T) {
 					inRed = s.GetResolvedAddress() == "198.18.53.2" && s.GetReach() != 0
 				case k.Address == labName && k.VpnInstance == red:
 					labInRed = s.GetResolvedAddress() == "198.18.53.77"
-				case k.Address == name && k.VpnInstance == PublicVPN:
+				case k.Address == name && k.VpnInstance == vpninstance.Public:
 					inPublic = strings.Contains(s.GetLastError(), "cannot resolve "+name)
 				}
 			}

@@ -122,7 +122,7 @@ type association struct {
 	bursted             bool // the initial burst was sent since last unreachable
 
 	status      string
-	selReason   string // why status is not a candidate (Session.SelectionReason)
+	selReason   string // why status is not a candidate (AssociationStatus.SelectionReason)
 	rejectCount int
 	lastError   string
 	// stopped: a configured association demobilized by KoD (for good) or

@@ -80,7 +80,7 @@ type Config struct {
 	// association that was mobilized, and is fed, by packets without a
 	// valid MAC of a trusted key take part in selection. Zero value
 	// (false): such an association is answered and shown, but never
-	// selected (its Session.SelectionReason says why): anyone who can
+	// selected (its AssociationStatus.SelectionReason says why): anyone who can
 	// send a mode-1 packet could otherwise outvote the configured
 	// sources and steer the clock (RFC 5905 §9.2 leaves NEWPS to the
 	// access and authentication policy).

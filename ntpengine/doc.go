@@ -18,7 +18,7 @@
 //	//   apply r.Clock to the clock.Clock (Step, SetFrequency, Slew),
 //	//   send r.Packets, log r.Events.
 //	// on commit: r, err = e.Reconfigure(newCfg, clk.Now())
-//	// for operational state: e.Status(clk.Now()), e.Sessions(clk.Now()),
+//	// for operational state: e.Status(clk.Now()), e.Associations(clk.Now()),
 //	// and the system-wide packet counters e.Statistics()
 //	// a server answering clients in batches may first try, per datagram:
 //	//   reply, res := e.Serve(&in, buf) // ServeReply / ServeReplyTx / ServeDrop / ServePass (→ Handle)
@@ -44,7 +44,7 @@
 // mode (RFC 9769 §3 client/server, §4 symmetric), which every
 // association asks for and falls back from with a peer that does not
 // support it (§5), and which the server answers to clients that ask in
-// interleaved form. Session.Interleaved and Session.TxSource show it.
+// interleaved form. AssociationStatus.Interleaved and AssociationStatus.TxSource show it.
 //
 // The clock discipline (§11.3) is one state machine (discipline.go: the
 // states of A.5.5.6 local_clock, steps, stepout and panic, the jiggle
@@ -140,7 +140,7 @@
 // times the system peer's (chrony's combinelimit): a source behind a long
 // path adds its error bound and none of its precision; it shows as an
 // outlier. With no majority the clock is left alone and
-// Status.UnsyncReason is UnsyncNoMajority; Session.SelectionReason says
+// Status.UnsyncReason is UnsyncNoMajority; AssociationStatus.SelectionReason says
 // why each association is not a candidate.
 //
 // # Asymmetric jitter
@@ -174,9 +174,9 @@
 //
 // RFC 5905 §9.2 mobilizes a symmetric passive association for a mode-1
 // packet from an unknown peer; with authentication off anyone can do so.
-// Such an association is answered and shown (Sessions), but unless it is
+// Such an association is answered and shown (Associations), but unless it is
 // authenticated by a trusted key it never takes part in selection
-// (Session.SelectionReason says so) unless Config.AllowUnauthenticatedPassive
+// (AssociationStatus.SelectionReason says so) unless Config.AllowUnauthenticatedPassive
 // is set: otherwise three hosts claiming stratum 1 could outvote the
 // configured sources and step the clock.
 //

@@ -10,11 +10,11 @@ import (
 
 type snapshot struct {
 	Status   Status
-	Sessions []Session
+	Sessions []AssociationStatus
 }
 
 func snap(e *Engine) snapshot {
-	return snapshot{e.Status(at(50)), e.Sessions(at(50))}
+	return snapshot{e.Status(at(50)), e.Associations(at(50))}
 }
 
 var fuzzSources = []netip.AddrPort{

@@ -67,15 +67,15 @@ func deliver(e *Engine, h packet.Header, rx float64, trailer []byte) Ready {
 	return e.Handle(Incoming{Data: data, Src: peerAddr, Dst: ourAddr, RxTime: at(rx)})
 }
 
-func session(t *testing.T, e *Engine, key string) Session {
+func session(t *testing.T, e *Engine, key string) AssociationStatus {
 	t.Helper()
-	for _, s := range e.Sessions(at(0)) {
+	for _, s := range e.Associations(at(0)) {
 		if s.Key == key {
 			return s
 		}
 	}
 	t.Fatalf("no session %q", key)
-	return Session{}
+	return AssociationStatus{}
 }
 
 func assoc(e *Engine, key string) *association {

@@ -51,7 +51,7 @@ func TestSymmetricPeersFormNoLoop(t *testing.T) {
 				if st := b.Engine.Status(b.Clock.Now()); st.SystemPeer != "a" || st.Stratum != 3 {
 					t.Errorf("seed %d: b follows %q at stratum %d, want a at 3", seed, st.SystemPeer, st.Stratum)
 				}
-				if s := sessionByKey(a.Engine.Sessions(a.Clock.Now()), "b"); s.Selection != ntpengine.StatusReject || s.SelectionReason == "" {
+				if s := sessionByKey(a.Engine.Associations(a.Clock.Now()), "b"); s.Selection != ntpengine.StatusReject || s.SelectionReason == "" {
 					t.Errorf("seed %d: a's session with b: %s (%s), want reject as a loop", seed, s.Selection, s.SelectionReason)
 				}
 			}

@@ -125,7 +125,7 @@ func TestEnginesSynchronize(t *testing.T) {
 				t.Errorf("clock error %v s", cli.err)
 			}
 			if tc.mode == AssocSymmetric {
-				ss := srv.e.Sessions(n.now(srv))
+				ss := srv.e.Associations(n.now(srv))
 				if len(ss) != 1 || ss[0].LocalMode != "symmetric-passive" || ss[0].Reach == 0 {
 					t.Errorf("server sessions %+v", ss)
 				}

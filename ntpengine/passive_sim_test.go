@@ -61,7 +61,7 @@ func TestUnauthenticatedPassiveNotSelected(t *testing.T) {
 			now := victim.Clock.Now()
 			st := victim.Engine.Status(now)
 			passive := 0
-			for _, s := range victim.Engine.Sessions(now) {
+			for _, s := range victim.Engine.Associations(now) {
 				if s.Configured {
 					continue
 				}

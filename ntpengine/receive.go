@@ -61,7 +61,7 @@ func dispatch(pkt packet.Mode, assoc packet.Mode) action {
 }
 
 // Errors of the packet tests (RFC 5905 §8, A.5.1), shown as an
-// association's last error and usable with errors.Is on Session.Err.
+// association's last error and usable with errors.Is on AssociationStatus.Err.
 var (
 	ErrDuplicate = errors.New("duplicate packet")
 	ErrBogus     = errors.New("bogus packet: origin timestamp mismatch")

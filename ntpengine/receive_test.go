@@ -78,11 +78,11 @@ func TestHandleUnknownSource(t *testing.T) {
 					t.Fatalf("reply %+v, %v: want mode 2 echoing the transmit timestamp", p, err)
 				}
 			}
-			if got := len(e.Sessions(at(1))) == 1; got != tc.ephemeral {
+			if got := len(e.Associations(at(1))) == 1; got != tc.ephemeral {
 				t.Fatalf("ephemeral association: %v", got)
 			}
 			if tc.ephemeral {
-				s := e.Sessions(at(1))[0]
+				s := e.Associations(at(1))[0]
 				if s.LocalMode != "symmetric-passive" || s.Configured {
 					t.Errorf("session %+v", s)
 				}

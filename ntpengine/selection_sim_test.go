@@ -32,7 +32,7 @@ type figures struct {
 	synced         bool // |offset| ≤ 1 ms from some time on until the end
 	steps          int
 	status         ntpengine.Status
-	sessions       []ntpengine.Session
+	sessions       []ntpengine.AssociationStatus
 }
 
 func defaultLink(int) sim.Link { return sim.Link{BaseDelay: 1e-4, Jitter: 1e-4} }
@@ -99,7 +99,7 @@ func (w world) run(t testing.TB, seed uint64) figures {
 	f.synced = lastBad < w.duration-1
 	f.steps = c.Steps
 	f.status = c.Engine.Status(c.Clock.Now())
-	f.sessions = c.Engine.Sessions(c.Clock.Now())
+	f.sessions = c.Engine.Associations(c.Clock.Now())
 	return f
 }
 
@@ -132,13 +132,13 @@ const (
 	chronyTimeRMS = 3e-4
 )
 
-func sessionByKey(ss []ntpengine.Session, key string) ntpengine.Session {
+func sessionByKey(ss []ntpengine.AssociationStatus, key string) ntpengine.AssociationStatus {
 	for _, s := range ss {
 		if s.Key == key {
 			return s
 		}
 	}
-	return ntpengine.Session{}
+	return ntpengine.AssociationStatus{}
 }
 
 // TestFalsetickerRejected: of three servers, one 5 ms off is a falseticker

@@ -177,7 +177,7 @@ func TestEphemeral(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := mustNew(t, tc.cfg)
 			e.Handle(Incoming{Data: active(t, tc.key), Src: otherSrc, Dst: ourAddr, RxTime: at(1)})
-			ss := e.Sessions(at(1))
+			ss := e.Associations(at(1))
 			if (len(ss) == 1) != tc.created {
 				t.Fatalf("sessions %+v", ss)
 			}
@@ -195,7 +195,7 @@ func TestEphemeral(t *testing.T) {
 			src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 51, 100, byte(i + 1)}), 123)
 			e.Handle(Incoming{Data: active(t, 0), Src: src, Dst: ourAddr, RxTime: at(1)})
 		}
-		if n := len(e.Sessions(at(1))); n != 2 {
+		if n := len(e.Associations(at(1))); n != 2 {
 			t.Errorf("%d ephemeral associations", n)
 		}
 	})
@@ -203,10 +203,10 @@ func TestEphemeral(t *testing.T) {
 		e := mustNew(t, Config{})
 		e.Handle(Incoming{Data: active(t, 0), Src: otherSrc, Dst: ourAddr, RxTime: at(1)})
 		var evs []Event
-		for s := 2.0; s < 3000 && len(e.Sessions(at(s))) > 0; s++ {
+		for s := 2.0; s < 3000 && len(e.Associations(at(s))) > 0; s++ {
 			evs = append(evs, e.Tick(at(s)).Events...)
 		}
-		if len(e.Sessions(at(0))) != 0 {
+		if len(e.Associations(at(0))) != 0 {
 			t.Fatal("ephemeral association never timed out")
 		}
 		if evs[len(evs)-1].Kind != EventDemobilize {
@@ -218,7 +218,7 @@ func TestEphemeral(t *testing.T) {
 		e.Handle(Incoming{Data: active(t, 0), Src: otherSrc, Dst: ourAddr, RxTime: at(1)})
 		h := packet.Header{Version: 4, Mode: packet.ModeSymmetricPassive, Stratum: 3, TransmitTime: packet.TimestampFromTime(at(2))}
 		e.Handle(Incoming{Data: h.AppendHeader(nil), Src: otherSrc, Dst: ourAddr, RxTime: at(2)})
-		if n := len(e.Sessions(at(2))); n != 0 {
+		if n := len(e.Associations(at(2))); n != 0 {
 			t.Errorf("%d associations left", n)
 		}
 	})

@@ -88,9 +88,10 @@ func refIDText(id uint32, peer netip.Addr) string {
 	return packet.RefIDString(id)
 }
 
-// Session is one association for /ntp/sessions/session and
-// `display ntp sessions`.
-type Session struct {
+// AssociationStatus is the state of one association as
+// /ntp/sessions/session and `display ntp sessions` show it (the YANG and the
+// CLI keep VRP's word, session; the engine's is association).
+type AssociationStatus struct {
 	Key        string
 	Address    netip.AddrPort
 	VPN        string
@@ -156,13 +157,13 @@ type PacketCounts struct {
 	Interleaved uint64
 }
 
-// Sessions returns every association, configured ones first in
+// Associations returns the status of every association, configured ones first in
 // configuration order, at clock time now.
-func (e *Engine) Sessions(now time.Time) []Session {
+func (e *Engine) Associations(now time.Time) []AssociationStatus {
 	t := math.Max(e.t(now), e.now)
-	out := make([]Session, 0, len(e.assocs))
+	out := make([]AssociationStatus, 0, len(e.assocs))
 	for _, a := range e.assocs {
-		s := Session{
+		s := AssociationStatus{
 			Key: a.key, Address: a.addr, VPN: a.vpn, LocalMode: a.localMode(),
 			Configured: !a.ephemeral, Preempt: a.cfg.Preempt, Prefer: a.cfg.Prefer, KeyID: a.keyID,
 			Reach: a.reach, Stratum: a.stratum, Poll: a.hpoll, PeerPoll: a.ppoll, Now: -1,

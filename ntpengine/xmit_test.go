@@ -281,7 +281,7 @@ func symmetricPair(t *testing.T) (a, b *Engine, aAddr, bAddr netip.AddrPort) {
 func TestInterleavedSymmetric(t *testing.T) {
 	w := testWire{stampLag: 20e-6, kernelLag: 200e-6, oneWay: 1e-3}
 	a, b := runSymmetric(t, w, 0, 300)
-	for _, s := range []Session{session(t, a, "b"), session(t, b, "a")} {
+	for _, s := range []AssociationStatus{session(t, a, "b"), session(t, b, "a")} {
 		if !s.Interleaved || s.Counts.Bogus > 1 {
 			t.Errorf("%s: interleaved %v, %d bogus packets", s.Key, s.Interleaved, s.Counts.Bogus)
 		}
@@ -298,7 +298,7 @@ func TestInterleavedSymmetric(t *testing.T) {
 func TestInterleavedSymmetricExactStampsWithLoss(t *testing.T) {
 	w := testWire{oneWay: 1e-3}
 	a, b := runSymmetric(t, w, 1.0/3, 3000)
-	for _, s := range []Session{session(t, a, "b"), session(t, b, "a")} {
+	for _, s := range []AssociationStatus{session(t, a, "b"), session(t, b, "a")} {
 		if s.Counts.Duplicate != 0 || s.Counts.Interleaved*10 < s.Counts.Received {
 			t.Errorf("%s: %d duplicates, %d of %d packets interleaved", s.Key, s.Counts.Duplicate, s.Counts.Interleaved, s.Counts.Received)
 		}

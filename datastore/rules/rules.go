@@ -9,6 +9,7 @@ import (
 
 	"github.com/ntpagent/ntpagent/gen"
 	"github.com/ntpagent/ntpagent/internal/rpcerror"
+	"github.com/ntpagent/ntpagent/internal/vpninstance"
 )
 
 // Option adjusts a validation.
@@ -234,16 +235,13 @@ func EffectiveSourceInterface(root *gen.Device, peer *gen.NtpagentNtp_Ntp_Unicas
 	}
 	vpn := peer.GetVpnInstance()
 	if vpn == "" {
-		vpn = DefaultVPN
+		vpn = vpninstance.Public
 	}
 	if si.GetVpnInstance() != vpn {
 		return "", false
 	}
 	return si.GetInterface(), false
 }
-
-// DefaultVPN is the name of the default routing table.
-const DefaultVPN = "_public_"
 
 func familyName(af gen.E_NtpagentNtp_AddressFamily) string {
 	if af == gen.NtpagentNtp_AddressFamily_ipv6 {

@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/ntpagent/ntpagent/internal/vpninstance"
 )
 
 // echo answers every datagram on srv from the address it came to, until
@@ -20,7 +22,7 @@ func echo(srv *Transport) {
 func benchPair(b *testing.B, resp Responder) (client, server *Transport, dst netip.AddrPort) {
 	b.Helper()
 	mk := func(listen netip.AddrPort, resp Responder) *Transport {
-		tr, err := NewTransport(context.Background(), Config{Listen: []netip.AddrPort{listen}, Open: []string{PublicVPN},
+		tr, err := NewTransport(context.Background(), Config{Listen: []netip.AddrPort{listen}, Open: []string{vpninstance.Public},
 			Logger: quietLogger, Responder: resp})
 		if err != nil {
 			b.Fatal(err)
@@ -33,7 +35,7 @@ func benchPair(b *testing.B, resp Responder) (client, server *Transport, dst net
 	if resp == nil {
 		go echo(server)
 	}
-	return client, server, netip.AddrPortFrom(lo4, server.LocalAddrs(PublicVPN)[0].Port())
+	return client, server, netip.AddrPortFrom(lo4, server.LocalAddrs(vpninstance.Public)[0].Port())
 }
 
 // BenchmarkLoopbackRoundTrip: one 48-byte datagram at a time, client →
@@ -43,7 +45,7 @@ func BenchmarkLoopbackRoundTrip(b *testing.B) {
 	payload := make([]byte, 48)
 	b.ResetTimer()
 	for b.Loop() {
-		if err := client.Send(payload, dst, Source{}, PublicVPN); err != nil {
+		if err := client.Send(payload, dst, Source{}, vpninstance.Public); err != nil {
 			b.Fatal(err)
 		}
 		select {
@@ -71,7 +73,7 @@ func pipelined(b *testing.B, client *Transport, dst netip.AddrPort) {
 	b.ResetTimer()
 	for i := 0; done < b.N; {
 		for inFlight < window && i < b.N {
-			if err := client.Send(payload, dst, Source{}, PublicVPN); err != nil {
+			if err := client.Send(payload, dst, Source{}, vpninstance.Public); err != nil {
 				b.Fatal(err)
 			}
 			inFlight++

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ntpagent/ntpagent/internal/vpninstance"
 )
 
 // A namespace vpn-instance's sockets are opened inside the namespace: a
@@ -88,7 +90,7 @@ func TestVPNInstanceDialsInsideNamespace(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	pub, err := FindVPN(PublicVPN, "")
+	pub, err := FindVPN(vpninstance.Public, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +153,7 @@ func TestVPNInstanceDialBindsDevice(t *testing.T) {
 // networks other than UDP and TCP and vpn-instances that do not exist.
 func TestVPNInstanceRefusesWhatItCannotOpenThere(t *testing.T) {
 	v, err := FindVPN("", "")
-	if err != nil || v.Name() != PublicVPN {
+	if err != nil || v.Name() != vpninstance.Public {
 		t.Fatalf("FindVPN(\"\") = %q, %v", v.Name(), err)
 	}
 	ctx := context.Background()

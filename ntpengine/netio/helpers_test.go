@@ -9,6 +9,8 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/ntpagent/ntpagent/internal/vpninstance"
 )
 
 // quietLogger keeps the transports' Info lines out of test output.
@@ -23,7 +25,7 @@ func newTestTransport(t *testing.T, cfg Config) *Transport {
 		cfg.Logger = quietLogger
 	}
 	if cfg.Open == nil {
-		cfg.Open = []string{PublicVPN}
+		cfg.Open = []string{vpninstance.Public}
 	}
 	tr, err := NewTransport(context.Background(), cfg)
 	if err != nil {

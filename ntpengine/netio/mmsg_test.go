@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ntpagent/ntpagent/internal/vpninstance"
 )
 
 func sockaddr4(a netip.AddrPort) []byte {
@@ -98,7 +100,7 @@ func TestRepliesHeaders(t *testing.T) {
 // The server path (read a batch, decode, answer, send) allocates nothing,
 // so that a flood of requests costs no garbage collection.
 func TestServerPathAllocatesNothing(t *testing.T) {
-	srv, err := OpenSocket(PublicVPN, netip.AddrPortFrom(lo4, 0))
+	srv, err := OpenSocket(vpninstance.Public, netip.AddrPortFrom(lo4, 0))
 	if err != nil {
 		t.Fatal(err)
 	}

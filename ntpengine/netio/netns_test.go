@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ntpagent/ntpagent/internal/vpninstance"
 )
 
 // These tests build their own network namespaces and veth pairs (addresses
@@ -222,7 +224,7 @@ func TestNamespaceVPNReachesPeerOnlyThere(t *testing.T) {
 	needNetAdmin(t)
 	nsC := newNetns(t, "c")
 	host := newTestTransport(t, Config{Listen: []netip.AddrPort{netip.AddrPortFrom(lo4, 0)}})
-	peerAddr := localAddr(t, host, PublicVPN, lo4)
+	peerAddr := localAddr(t, host, vpninstance.Public, lo4)
 	inC := nsTransport(t, nsC, peerAddr)
 	sender := newTestTransport(t, Config{Listen: []netip.AddrPort{netip.AddrPortFrom(lo4, 0)}})
 
@@ -238,12 +240,12 @@ func TestNamespaceVPNReachesPeerOnlyThere(t *testing.T) {
 	if len(senderC) != 1 || r.Src != senderC[0] {
 		t.Fatalf("C sees %v, sender's sockets in C: %v", r.Src, senderC)
 	}
-	if err := sender.Send([]byte("via-public"), peerAddr, Source{}, PublicVPN); err != nil {
+	if err := sender.Send([]byte("via-public"), peerAddr, Source{}, vpninstance.Public); err != nil {
 		t.Fatal(err)
 	}
 	// Loopback delivery is in order: had "via-vpn" reached the host, it
 	// would come first.
-	if h := receive(t, host); string(h.Data) != "via-public" || h.VPN != PublicVPN {
+	if h := receive(t, host); string(h.Data) != "via-public" || h.VPN != vpninstance.Public {
 		t.Fatalf("host got %q in %q first, want via-public", h.Data, h.VPN)
 	}
 	// Replies go back within C.

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ntpagent/ntpagent/internal/vpninstance"
 )
 
 // prefixResponder answers, on the reader's goroutine, every datagram that
@@ -40,8 +42,8 @@ func TestResponderAnswersFromRequestDestinationInOneBatch(t *testing.T) {
 	server := newTestTransport(t, Config{Listen: []netip.AddrPort{netip.AddrPortFrom(any6, 0)}, Responder: resp})
 	client := newTestTransport(t, Config{Listen: []netip.AddrPort{netip.AddrPortFrom(lo4, 0), netip.AddrPortFrom(lo6, 0)}})
 	// [::]:0 opens an IPv4 and an IPv6 socket, each on its own port.
-	port4 := localAddr(t, server, PublicVPN, any4).Port()
-	port6 := localAddr(t, server, PublicVPN, any6).Port()
+	port4 := localAddr(t, server, vpninstance.Public, any4).Port()
+	port6 := localAddr(t, server, vpninstance.Public, any6).Port()
 	for _, dst := range []netip.Addr{lo4, lo4b, lo6} {
 		t.Run(dst.String(), func(t *testing.T) {
 			to := netip.AddrPortFrom(dst, port4)
@@ -49,10 +51,10 @@ func TestResponderAnswersFromRequestDestinationInOneBatch(t *testing.T) {
 				to = netip.AddrPortFrom(dst, port6)
 			}
 			before := time.Now()
-			if err := client.Send([]byte("ask-"+dst.String()), to, Source{}, PublicVPN); err != nil {
+			if err := client.Send([]byte("ask-"+dst.String()), to, Source{}, vpninstance.Public); err != nil {
 				t.Fatal(err)
 			}
-			if err := client.Send([]byte("other"), to, Source{}, PublicVPN); err != nil {
+			if err := client.Send([]byte("other"), to, Source{}, vpninstance.Public); err != nil {
 				t.Fatal(err)
 			}
 			rep := receive(t, client)

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ntpagent/ntpagent/internal/vpninstance"
 )
 
 // Defaults for Config.
@@ -40,7 +42,7 @@ type Config struct {
 	// Responder.
 	Responder Responder
 	// Open are the vpn-instances NewTransport opens (normally
-	// []string{PublicVPN}); others open on first use or with OpenVPN.
+	// []string{vpninstance.Public}); others open on first use or with OpenVPN.
 	Open []string
 	// NetnsDir is where named network namespaces live. Default DefaultNetnsDir.
 	NetnsDir string
@@ -194,7 +196,7 @@ func (t *Transport) OpenVPN(name string) error {
 // vpn returns the open vpn-instance, opening it first if needed.
 func (t *Transport) vpn(name string) (*vpnSockets, error) {
 	if name == "" {
-		name = PublicVPN
+		name = vpninstance.Public
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -211,7 +213,7 @@ func (t *Transport) vpn(name string) (*vpnSockets, error) {
 	if inst.kind == vpnDevice {
 		// Linux refuses a second socket on a port unless both sockets set
 		// SO_REUSEADDR, even if one is bound to a device.
-		if pub := t.vpns[PublicVPN]; pub != nil {
+		if pub := t.vpns[vpninstance.Public]; pub != nil {
 			for _, s := range pub.socks {
 				if err := s.setReuseAddr(); err != nil {
 					return nil, &VPNError{VPN: name, Op: "share port with _public_", Err: err}
@@ -250,7 +252,7 @@ func (t *Transport) vpn(name string) (*vpnSockets, error) {
 // more). Closing one that is not open does nothing.
 func (t *Transport) CloseVPN(name string) {
 	if name == "" {
-		name = PublicVPN
+		name = vpninstance.Public
 	}
 	t.mu.Lock()
 	v := t.vpns[name]
@@ -267,7 +269,7 @@ func (t *Transport) CloseVPN(name string) {
 // (nil if it is not open).
 func (t *Transport) LocalAddrs(name string) []netip.AddrPort {
 	if name == "" {
-		name = PublicVPN
+		name = vpninstance.Public
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/ntpagent/ntpagent/internal/vpninstance"
 )
 
 var (
@@ -43,18 +45,18 @@ func checkRxTime(t *testing.T, r Received, before, after time.Time) {
 func TestIPv4PktinfoTimestampAndReplyFromRequestDestination(t *testing.T) {
 	server := newTestTransport(t, Config{Listen: []netip.AddrPort{netip.AddrPortFrom(any4, 0)}})
 	client := newTestTransport(t, Config{Listen: []netip.AddrPort{netip.AddrPortFrom(lo4, 0)}})
-	sport := localAddr(t, server, PublicVPN, any4).Port()
-	caddr := localAddr(t, client, PublicVPN, lo4)
+	sport := localAddr(t, server, vpninstance.Public, any4).Port()
+	caddr := localAddr(t, client, vpninstance.Public, lo4)
 
 	for _, dst := range []netip.Addr{lo4, lo4b} {
 		t.Run(dst.String(), func(t *testing.T) {
 			before := time.Now()
-			if err := client.Send([]byte("request"), netip.AddrPortFrom(dst, sport), Source{}, PublicVPN); err != nil {
+			if err := client.Send([]byte("request"), netip.AddrPortFrom(dst, sport), Source{}, vpninstance.Public); err != nil {
 				t.Fatal(err)
 			}
 			r := receive(t, server)
 			after := time.Now()
-			if string(r.Data) != "request" || r.Src != caddr || r.Dst != netip.AddrPortFrom(dst, sport) || r.VPN != PublicVPN {
+			if string(r.Data) != "request" || r.Src != caddr || r.Dst != netip.AddrPortFrom(dst, sport) || r.VPN != vpninstance.Public {
 				t.Fatalf("got %q from %v to %v in %q, want request from %v to %v:%d", r.Data, r.Src, r.Dst, r.VPN, caddr, dst, sport)
 			}
 			if r.IfIndex != loIndex(t) {
@@ -77,16 +79,16 @@ func TestIPv4PktinfoTimestampAndReplyFromRequestDestination(t *testing.T) {
 func TestExplicitSourceOverridesKernelChoice(t *testing.T) {
 	server := newTestTransport(t, Config{Listen: []netip.AddrPort{netip.AddrPortFrom(any4, 0)}})
 	client := newTestTransport(t, Config{Listen: []netip.AddrPort{netip.AddrPortFrom(lo4, 0)}})
-	sport := localAddr(t, server, PublicVPN, any4).Port()
-	caddr := localAddr(t, client, PublicVPN, lo4)
+	sport := localAddr(t, server, vpninstance.Public, any4).Port()
+	caddr := localAddr(t, client, vpninstance.Public, lo4)
 	// To 127.0.0.1 the kernel would choose 127.0.0.1; pktinfo makes it 127.0.0.2.
-	if err := server.Send([]byte("x"), caddr, Source{Addr: lo4b}, PublicVPN); err != nil {
+	if err := server.Send([]byte("x"), caddr, Source{Addr: lo4b}, vpninstance.Public); err != nil {
 		t.Fatal(err)
 	}
 	if r := receive(t, client); r.Src != netip.AddrPortFrom(lo4b, sport) {
 		t.Fatalf("from %v, want %v:%d", r.Src, lo4b, sport)
 	}
-	if err := server.Send([]byte("y"), caddr, Source{}, PublicVPN); err != nil {
+	if err := server.Send([]byte("y"), caddr, Source{}, vpninstance.Public); err != nil {
 		t.Fatal(err)
 	}
 	if r := receive(t, client); r.Src != netip.AddrPortFrom(lo4, sport) {
@@ -97,12 +99,12 @@ func TestExplicitSourceOverridesKernelChoice(t *testing.T) {
 func TestIPv6PktinfoTimestampAndReply(t *testing.T) {
 	// [::]:0 opens both families; the IPv6 socket is IPv6-only.
 	server := newTestTransport(t, Config{Listen: []netip.AddrPort{netip.AddrPortFrom(any6, 0)}})
-	if got := len(server.LocalAddrs(PublicVPN)); got != 2 {
+	if got := len(server.LocalAddrs(vpninstance.Public)); got != 2 {
 		t.Fatalf("[::] opened %d sockets, want 2 (IPv4 and IPv6)", got)
 	}
 	client := newTestTransport(t, Config{Listen: []netip.AddrPort{netip.AddrPortFrom(lo6, 0)}})
-	s6 := localAddr(t, server, PublicVPN, any6)
-	caddr := localAddr(t, client, PublicVPN, lo6)
+	s6 := localAddr(t, server, vpninstance.Public, any6)
+	caddr := localAddr(t, client, vpninstance.Public, lo6)
 	dst := netip.AddrPortFrom(lo6, s6.Port())
 
 	before := time.Now()
@@ -134,15 +136,15 @@ func TestSourceInterfaceLoopback(t *testing.T) {
 	server := newTestTransport(t, Config{Listen: []netip.AddrPort{netip.AddrPortFrom(lo4, 0), netip.AddrPortFrom(lo6, 0)}})
 	client := newTestTransport(t, Config{Listen: []netip.AddrPort{netip.AddrPortFrom(any6, 0)}})
 	for _, a := range []netip.Addr{lo4, lo6} {
-		dst := localAddr(t, server, PublicVPN, a)
-		if err := client.Send([]byte("si"), dst, Source{Interface: "lo"}, PublicVPN); err != nil {
+		dst := localAddr(t, server, vpninstance.Public, a)
+		if err := client.Send([]byte("si"), dst, Source{Interface: "lo"}, vpninstance.Public); err != nil {
 			t.Fatalf("send to %v with source-interface lo: %v", dst, err)
 		}
 		if r := receive(t, server); r.Src.Addr() != a {
 			t.Fatalf("from %v, want lo's %v", r.Src, a)
 		}
 	}
-	got, err := client.SourceAddress(PublicVPN, "lo", lo6)
+	got, err := client.SourceAddress(vpninstance.Public, "lo", lo6)
 	if err != nil || got != lo6 {
 		t.Fatalf("SourceAddress(lo, ::1) = %v, %v", got, err)
 	}
@@ -163,7 +165,7 @@ func TestSourceInterfaceErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			before := tr.Stats()
-			err := tr.Send([]byte("x"), netip.AddrPortFrom(tc.peer, 9), Source{Interface: tc.ifname}, PublicVPN)
+			err := tr.Send([]byte("x"), netip.AddrPortFrom(tc.peer, 9), Source{Interface: tc.ifname}, vpninstance.Public)
 			var se *SourceError
 			if !errors.As(err, &se) || !errors.Is(err, tc.want) {
 				t.Fatalf("Send error = %v, want *SourceError wrapping %v", err, tc.want)
@@ -196,7 +198,7 @@ func TestSendErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := tr.Send([]byte("x"), tc.dst, tc.src, PublicVPN); !errors.Is(err, tc.want) {
+			if err := tr.Send([]byte("x"), tc.dst, tc.src, vpninstance.Public); !errors.Is(err, tc.want) {
 				t.Fatalf("Send = %v, want %v", err, tc.want)
 			}
 		})
@@ -252,7 +254,7 @@ func TestUnknownAndBadVPN(t *testing.T) {
 // SO_BINDTODEVICE, on the same port as the _public_ socket.
 func TestVPNDeviceBindingSharesPortWithPublic(t *testing.T) {
 	probe := newTestTransport(t, Config{Listen: []netip.AddrPort{netip.AddrPortFrom(lo4, 0)}})
-	port := localAddr(t, probe, PublicVPN, lo4).Port()
+	port := localAddr(t, probe, vpninstance.Public, lo4).Port()
 	probe.Close()
 	tr := newTestTransport(t, Config{Listen: []netip.AddrPort{netip.AddrPortFrom(lo4, port)}})
 	peer := newTestTransport(t, Config{Listen: []netip.AddrPort{netip.AddrPortFrom(lo4, 0)}})
@@ -262,7 +264,7 @@ func TestVPNDeviceBindingSharesPortWithPublic(t *testing.T) {
 	if got := tr.LocalAddrs("lo"); len(got) != 1 || got[0].Port() != port {
 		t.Fatalf("lo sockets %v, want one on port %d", got, port)
 	}
-	dst := localAddr(t, peer, PublicVPN, lo4)
+	dst := localAddr(t, peer, vpninstance.Public, lo4)
 	if err := tr.Send([]byte("via-lo"), dst, Source{}, "lo"); err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +273,7 @@ func TestVPNDeviceBindingSharesPortWithPublic(t *testing.T) {
 		t.Fatalf("got %q from %v", r.Data, r.Src)
 	}
 	// Traffic arriving on lo goes to the device-bound socket, tagged "lo".
-	if err := peer.Send([]byte("to-lo"), r.Src, Source{}, PublicVPN); err != nil {
+	if err := peer.Send([]byte("to-lo"), r.Src, Source{}, vpninstance.Public); err != nil {
 		t.Fatal(err)
 	}
 	if back := receive(t, tr); back.VPN != "lo" || string(back.Data) != "to-lo" {
@@ -284,18 +286,18 @@ func TestVPNDeviceBindingSharesPortWithPublic(t *testing.T) {
 	tr.Close()
 
 	// The other order: the device first, then _public_ on the same port.
-	tr2 := newTestTransport(t, Config{Listen: []netip.AddrPort{netip.AddrPortFrom(lo4, port)}, Open: []string{"lo", PublicVPN}})
-	if a, b := tr2.LocalAddrs("lo"), tr2.LocalAddrs(PublicVPN); len(a) != 1 || len(b) != 1 || a[0] != b[0] {
+	tr2 := newTestTransport(t, Config{Listen: []netip.AddrPort{netip.AddrPortFrom(lo4, port)}, Open: []string{"lo", vpninstance.Public}})
+	if a, b := tr2.LocalAddrs("lo"), tr2.LocalAddrs(vpninstance.Public); len(a) != 1 || len(b) != 1 || a[0] != b[0] {
 		t.Fatalf("lo %v, _public_ %v: want both on %v:%d", a, b, lo4, port)
 	}
 }
 
 func TestFullQueueDropsAndCounts(t *testing.T) {
 	tr := newTestTransport(t, Config{Listen: []netip.AddrPort{netip.AddrPortFrom(lo4, 0)}, QueueLen: 1})
-	dst := localAddr(t, tr, PublicVPN, lo4)
+	dst := localAddr(t, tr, vpninstance.Public, lo4)
 	const n = 5
 	for i := range n {
-		if err := tr.Send([]byte{byte(i)}, dst, Source{}, PublicVPN); err != nil {
+		if err := tr.Send([]byte{byte(i)}, dst, Source{}, vpninstance.Public); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -314,11 +316,11 @@ func TestFullQueueDropsAndCounts(t *testing.T) {
 
 func TestOversizedDatagramIsCountedAndDropped(t *testing.T) {
 	tr := newTestTransport(t, Config{Listen: []netip.AddrPort{netip.AddrPortFrom(lo4, 0)}})
-	dst := localAddr(t, tr, PublicVPN, lo4)
-	if err := tr.Send(make([]byte, MaxDatagram+1), dst, Source{}, PublicVPN); err != nil {
+	dst := localAddr(t, tr, vpninstance.Public, lo4)
+	if err := tr.Send(make([]byte, MaxDatagram+1), dst, Source{}, vpninstance.Public); err != nil {
 		t.Fatal(err)
 	}
-	if err := tr.Send([]byte("small"), dst, Source{}, PublicVPN); err != nil {
+	if err := tr.Send([]byte("small"), dst, Source{}, vpninstance.Public); err != nil {
 		t.Fatal(err)
 	}
 	if r := receive(t, tr); string(r.Data) != "small" {
@@ -337,10 +339,10 @@ func TestCloseStopsEverything(t *testing.T) {
 	if _, ok := <-tr.Received(); ok {
 		t.Fatal("Received channel open after Close")
 	}
-	if err := tr.Send([]byte("x"), netip.AddrPortFrom(lo4, 9), Source{}, PublicVPN); !errors.Is(err, ErrClosed) {
+	if err := tr.Send([]byte("x"), netip.AddrPortFrom(lo4, 9), Source{}, vpninstance.Public); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Send after Close = %v", err)
 	}
-	if err := tr.OpenVPN(PublicVPN); !errors.Is(err, ErrClosed) {
+	if err := tr.OpenVPN(vpninstance.Public); !errors.Is(err, ErrClosed) {
 		t.Fatalf("OpenVPN after Close = %v", err)
 	}
 	if err := tr.Close(); err != nil {
@@ -350,11 +352,11 @@ func TestCloseStopsEverything(t *testing.T) {
 
 func TestContextCancelClosesTransport(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	tr, err := NewTransport(ctx, Config{Listen: []netip.AddrPort{netip.AddrPortFrom(lo4, 0)}, Open: []string{PublicVPN}})
+	tr, err := NewTransport(ctx, Config{Listen: []netip.AddrPort{netip.AddrPortFrom(lo4, 0)}, Open: []string{vpninstance.Public}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := localAddr(t, tr, PublicVPN, lo4)
+	addr := localAddr(t, tr, vpninstance.Public, lo4)
 	cancel()
 	select {
 	case _, ok := <-tr.Received():
@@ -365,7 +367,7 @@ func TestContextCancelClosesTransport(t *testing.T) {
 		t.Fatal("Received not closed after the context was cancelled")
 	}
 	// The port is free again.
-	s, err := OpenSocket(PublicVPN, addr)
+	s, err := OpenSocket(vpninstance.Public, addr)
 	if err != nil {
 		t.Fatalf("port still held after cancel: %v", err)
 	}
@@ -381,7 +383,7 @@ func TestNewTransportRefusesBadConfig(t *testing.T) {
 }
 
 func TestSocketReceiveDirect(t *testing.T) {
-	s, err := OpenSocket(PublicVPN, netip.AddrPortFrom(lo4, 0))
+	s, err := OpenSocket(vpninstance.Public, netip.AddrPortFrom(lo4, 0))
 	if err != nil {
 		t.Fatal(err)
 	}

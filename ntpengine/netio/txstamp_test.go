@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/ntpagent/ntpagent/internal/vpninstance"
 )
 
 // receiveKind waits (bounded) for the next item of tr's channel and checks
@@ -34,9 +36,9 @@ func TestKernelTxTimestampReportedBeforeReply(t *testing.T) {
 			if client.TxTimestamping() != TxKernel {
 				t.Fatalf("TxTimestamping %q on Linux, want %q", client.TxTimestamping(), TxKernel)
 			}
-			dst := localAddr(t, server, PublicVPN, lo)
+			dst := localAddr(t, server, vpninstance.Public, lo)
 			payload := []byte("request with a transmit timestamp")
-			sent, err := client.SendStamped(payload, dst, Source{}, PublicVPN)
+			sent, err := client.SendStamped(payload, dst, Source{}, vpninstance.Public)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -44,14 +46,14 @@ func TestKernelTxTimestampReportedBeforeReply(t *testing.T) {
 				t.Fatalf("Sent.Timestamping %q, want %q", sent.Timestamping, TxKernel)
 			}
 			req := receiveKind(t, server, false)
-			if err := server.Send([]byte("reply"), req.Src, Source{}, PublicVPN); err != nil {
+			if err := server.Send([]byte("reply"), req.Src, Source{}, vpninstance.Public); err != nil {
 				t.Fatal(err)
 			}
 			// Reply and report may both be queued by now: the report
 			// still comes first.
 			time.Sleep(20 * time.Millisecond)
 			rep := receiveKind(t, client, true)
-			if !bytes.Equal(rep.Data, payload) || rep.Dst != dst || rep.Src != localAddr(t, client, PublicVPN, lo) {
+			if !bytes.Equal(rep.Data, payload) || rep.Dst != dst || rep.Src != localAddr(t, client, vpninstance.Public, lo) {
 				t.Fatalf("report of %q to %v from %v, want %q to %v", rep.Data, rep.Dst, rep.Src, payload, dst)
 			}
 			if rep.RxTime.Before(sent.At) {
@@ -75,11 +77,11 @@ func TestKernelTxTimestampReportedBeforeReply(t *testing.T) {
 func TestPlainSendHasNoTxReport(t *testing.T) {
 	client := newTestTransport(t, Config{Listen: []netip.AddrPort{netip.AddrPortFrom(lo4, 0)}})
 	server := newTestTransport(t, Config{Listen: []netip.AddrPort{netip.AddrPortFrom(lo4, 0)}})
-	if err := client.Send([]byte("plain"), localAddr(t, server, PublicVPN, lo4), Source{}, PublicVPN); err != nil {
+	if err := client.Send([]byte("plain"), localAddr(t, server, vpninstance.Public, lo4), Source{}, vpninstance.Public); err != nil {
 		t.Fatal(err)
 	}
 	req := receiveKind(t, server, false)
-	if err := server.Send([]byte("reply"), req.Src, Source{}, PublicVPN); err != nil {
+	if err := server.Send([]byte("reply"), req.Src, Source{}, vpninstance.Public); err != nil {
 		t.Fatal(err)
 	}
 	if r := receiveKind(t, client, false); string(r.Data) != "reply" {
@@ -121,10 +123,10 @@ func (finishingResponder) FinishReplies(out *Replies) {
 func TestResponderRepliesFinishedBeforeSendAndTxReported(t *testing.T) {
 	server := newTestTransport(t, Config{Listen: []netip.AddrPort{netip.AddrPortFrom(lo4, 0)}, Responder: finishingResponder{}})
 	client := newTestTransport(t, Config{Listen: []netip.AddrPort{netip.AddrPortFrom(lo4, 0)}})
-	dst := localAddr(t, server, PublicVPN, lo4)
+	dst := localAddr(t, server, vpninstance.Public, lo4)
 	for _, ask := range []string{"ask-plain", "ask-tx"} {
 		before := time.Now()
-		if err := client.Send([]byte(ask), dst, Source{}, PublicVPN); err != nil {
+		if err := client.Send([]byte(ask), dst, Source{}, vpninstance.Public); err != nil {
 			t.Fatal(err)
 		}
 		r := receiveKind(t, client, false)
@@ -137,7 +139,7 @@ func TestResponderRepliesFinishedBeforeSendAndTxReported(t *testing.T) {
 		}
 		if ask == "ask-tx" {
 			rep := receiveKind(t, server, true)
-			if !bytes.Equal(rep.Data, r.Data) || rep.Dst != localAddr(t, client, PublicVPN, lo4) {
+			if !bytes.Equal(rep.Data, r.Data) || rep.Dst != localAddr(t, client, vpninstance.Public, lo4) {
 				t.Fatalf("report of %q to %v, want the reply %q", rep.Data, rep.Dst, r.Data)
 			}
 			if rep.RxTime.Before(finished) || rep.RxTime.After(r.RxTime) {
@@ -231,7 +233,7 @@ func TestNamespaceKernelTxTimestampOverVeth(t *testing.T) {
 // SendStamped says so: the time read before the send call is all there
 // is, and no report comes.
 func TestSendStampedWithoutKernelTimestamps(t *testing.T) {
-	s, err := OpenSocket(PublicVPN, netip.AddrPortFrom(lo4, 0))
+	s, err := OpenSocket(vpninstance.Public, netip.AddrPortFrom(lo4, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +244,7 @@ func TestSendStampedWithoutKernelTimestamps(t *testing.T) {
 	}
 	peer := newTestTransport(t, Config{Listen: []netip.AddrPort{netip.AddrPortFrom(lo4, 0)}})
 	before := time.Now()
-	sent, err := s.SendStamped([]byte("no kernel stamp"), localAddr(t, peer, PublicVPN, lo4), netip.Addr{})
+	sent, err := s.SendStamped([]byte("no kernel stamp"), localAddr(t, peer, vpninstance.Public, lo4), netip.Addr{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,11 +11,9 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
-)
 
-// PublicVPN is the default routing instance: the process's own network
-// namespace, no device binding.
-const PublicVPN = "_public_"
+	"github.com/ntpagent/ntpagent/internal/vpninstance"
+)
 
 // DefaultNetnsDir is where iproute2 keeps named network namespaces.
 const DefaultNetnsDir = "/run/netns"
@@ -52,8 +50,8 @@ type vpnInstance struct {
 // name in the current namespace (a VRF, or any net device) is bound to with
 // SO_BINDTODEVICE; otherwise netnsDir/NAME is a network namespace.
 func resolveVPN(name, netnsDir string) (vpnInstance, error) {
-	if name == "" || name == PublicVPN {
-		return vpnInstance{name: PublicVPN, kind: vpnPublic}, nil
+	if name == "" || name == vpninstance.Public {
+		return vpnInstance{name: vpninstance.Public, kind: vpnPublic}, nil
 	}
 	if name == "." || name == ".." || strings.ContainsAny(name, "/\x00") {
 		return vpnInstance{}, &VPNError{VPN: name, Op: "resolve", Err: ErrBadVPNName}

@@ -272,7 +272,7 @@ func TestChrony125PacketLoss(t *testing.T) {
 		for _, name := range []string{NodeName(2), NodeName(3)} {
 			nd := r.Net.Node(name)
 			var received, interleaved uint64
-			for _, ss := range nd.Engine.Sessions(nd.Clock.Now()) {
+			for _, ss := range nd.Engine.Associations(nd.Clock.Now()) {
 				received += ss.Counts.Received
 				interleaved += ss.Counts.Interleaved
 			}

@@ -187,7 +187,7 @@ func TestTwoSymmetricEngines(t *testing.T) {
 	for _, r := range check(t, s, limits{sync: 210, rms: 300e-6, max: 1e-3, steps: 0}) {
 		for _, n := range r.Nodes {
 			peers := 0
-			for _, ss := range n.Engine.Sessions(n.Clock.Now()) {
+			for _, ss := range n.Engine.Associations(n.Clock.Now()) {
 				if ss.LocalMode == "symmetric-active" && ss.Reach != 0 {
 					peers++
 				}
@@ -210,7 +210,7 @@ func TestReferenceStopsAnswering(t *testing.T) {
 			t.Fatal("not synchronized with two references left")
 		}
 		dead := 0
-		for _, ss := range n.Engine.Sessions(now) {
+		for _, ss := range n.Engine.Associations(now) {
 			if ss.Reach == 0 {
 				dead++
 				if ss.Selection == "sys.peer" || ss.Address == st.SystemPeerAddr {

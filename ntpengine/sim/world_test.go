@@ -300,7 +300,7 @@ func TestTxTimestampsGiveInterleavedMode(t *testing.T) {
 			t.Fatal(err)
 		}
 		c := o.Net.Node("c")
-		ss := c.Engine.Sessions(c.Clock.Now())
+		ss := c.Engine.Associations(c.Clock.Now())
 		if len(ss) != 1 || ss[0].Interleaved != tx || ss[0].Reach == 0 {
 			t.Errorf("tx-timestamps %v: sessions %+v", tx, ss)
 		}

@@ -9,11 +9,8 @@ import (
 	"github.com/ntpagent/ntpagent/datastore/rules"
 	"github.com/ntpagent/ntpagent/gen"
 	"github.com/ntpagent/ntpagent/internal/rpcerror"
+	"github.com/ntpagent/ntpagent/internal/vpninstance"
 )
-
-// The default VPN instance of the CLI: the NETCONF list key is
-// always spelled out.
-const publicVPN = "_public_"
 
 func cmdSystemView(s *session, a args) error {
 	s.view = systemView
@@ -346,7 +343,7 @@ func cmdUndoPeer(s *session, a args) error { return peerList.undo(s, a) }
 func cmdUndoServer(s *session, a args) error { return serverList.undo(s, a) }
 
 func (l associations) configure(s *session, a args) error {
-	vpn := publicVPN
+	vpn := vpninstance.Public
 	if v, ok := a["vpn"]; ok {
 		vpn = v
 	}
@@ -409,7 +406,7 @@ func (l associations) configure(s *session, a args) error {
 }
 
 func (l associations) undo(s *session, a args) error {
-	vpn := publicVPN
+	vpn := vpninstance.Public
 	if v, ok := a["vpn"]; ok {
 		vpn = v
 	}

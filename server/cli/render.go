@@ -8,6 +8,7 @@ import (
 
 	"github.com/ntpagent/ntpagent/datastore/rules"
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/vpninstance"
 )
 
 // configLines renders a configuration tree as the CLI commands that make it,
@@ -166,7 +167,7 @@ func peerLine(command string, k gen.NtpagentNtp_Ntp_UnicastPeer_Key, p *gen.Ntpa
 	if p.SourceInterface != nil {
 		b.WriteString(" source-interface " + quote(*p.SourceInterface))
 	}
-	if k.VpnInstance != publicVPN {
+	if k.VpnInstance != vpninstance.Public {
 		b.WriteString(" vpn-instance " + quote(k.VpnInstance))
 	}
 	if p.Preferred != nil && *p.Preferred {
