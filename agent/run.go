@@ -111,6 +111,9 @@ func (a *Agent) nextWait() time.Duration {
 	// the process clock; the loop sleeps on the process clock.
 	d := next.Sub(a.ntpClock.Now())
 	d = min(d, a.opts.MaxWait)
+	if len(a.names) == 0 && len(a.vpnErr) == 0 {
+		return max(d, 0) // nothing to retry: no clock reading on the busy path
+	}
 	now := a.proc.Now()
 	for _, r := range a.names {
 		if !r.retryAt.IsZero() && !r.running {
