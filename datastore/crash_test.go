@@ -89,6 +89,13 @@ func crashChild(spec string) {
 			os.Exit(2)
 		}
 		fmt.Printf("ack %d\n", id)
+		if mode == "startup" {
+			if err := s.Copy(sess, Startup, Running, nil); err != nil {
+				fmt.Printf("error %v\n", err)
+				os.Exit(2)
+			}
+			fmt.Printf("saved %d\n", id)
+		}
 	}
 	os.Exit(0)
 }
@@ -98,7 +105,9 @@ func crashChild(spec string) {
 // (or the one after it, whose acknowledgement the kill cut off) and that
 // the files are whole. In "confirmed" mode the child's last commits are
 // unconfirmed confirmed commits: after the restart running must be the
-// configuration from before them (RFC 6241 §8.4).
+// configuration from before them (RFC 6241 §8.4). In "startup" mode the
+// child copies running to startup after each commit: startup must be the
+// last acknowledged save (or the next one) and whole (RFC 6241 §8.7).
 func TestCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("100 child processes killed at random moments: tens of seconds")
@@ -108,10 +117,11 @@ func TestCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(1, testtool.Seed(t)))
-	for _, mode := range []string{"plain", "confirmed"} {
+	for _, mode := range []string{"plain", "confirmed", "startup"} {
 		t.Run(mode, func(t *testing.T) {
 			dir := t.TempDir()
-			var lastAck uint32
+			var lastAck, lastSaved uint32
+			saves := 0
 			kills, pendingRuns := 0, 0
 			for run := 0; run < 50; run++ {
 				cmd := exec.Command(exe)
@@ -167,6 +177,9 @@ func TestCrash(t *testing.T) {
 						t.Fatalf("child: %s", l)
 					case "ack":
 						lastAck = atou(t, f[1])
+					case "saved":
+						lastSaved = atou(t, f[1])
+						saves++
 					case "pending":
 						if !sawPending {
 							pendingPre = atou(t, f[1])
@@ -217,6 +230,22 @@ func TestCrash(t *testing.T) {
 				if _, ok := s.ConfirmedCommitPending(); ok {
 					t.Fatal("pending after Open")
 				}
+				if mode == "startup" {
+					// The last acknowledged save, or a later one that was
+					// durable before the kill cut its acknowledgement: the
+					// tree of a commit from lastSaved to running's.
+					st := s.Snapshot(Startup)
+					_, saved := s.Saved()
+					found := !saved && lastSaved == 0
+					for k := max(lastSaved, 1); saved && !found && k <= top; k++ {
+						if equalTree(st, crashTree(k)) {
+							found, lastSaved = true, k
+						}
+					}
+					if !found {
+						t.Fatalf("run %d: startup is not the last acknowledged save %d nor a later commit up to %d: %v; child said %v", run, lastSaved, top, diffTrees(crashTree(lastSaved), st), got)
+					}
+				}
 				if mode == "confirmed" {
 					// Keep the tree of each id known: make running equal to
 					// crashTree(next id) before the next child starts.
@@ -235,7 +264,10 @@ func TestCrash(t *testing.T) {
 			if kills < 50 {
 				t.Fatalf("%d kills", kills)
 			}
-			t.Logf("%s: %d kills, %d of them during unconfirmed commits, last commit %d", mode, kills, pendingRuns, lastAck)
+			t.Logf("%s: %d kills, %d of them during unconfirmed commits, last commit %d, %d saves acknowledged", mode, kills, pendingRuns, lastAck, saves)
+			if mode == "startup" && saves == 0 {
+				t.Error("no save was acknowledged")
+			}
 			if mode == "confirmed" && pendingRuns == 0 {
 				t.Error("no kill fell while a confirmed commit was pending")
 			}
@@ -264,6 +296,7 @@ var damageKinds = []struct {
 	{"journal emptied", true},
 	{"journal deleted", true},
 	{"snapshot overwritten", true},
+	{"startup overwritten", true},
 	{"random bytes appended without an end of line", false},
 	{"zeros appended", false},
 }
@@ -316,6 +349,11 @@ func corruptCopy(t *testing.T, rng *rand.Rand, dir string) (string, string) {
 			return cp, ""
 		}
 		writeFile(t, cp, runningName, `{"ntpagent-ntp:ntp":`)
+	case "startup overwritten":
+		if _, err := os.Stat(filepath.Join(cp, startupName)); err != nil {
+			return cp, ""
+		}
+		writeFile(t, cp, startupName, `00000000 {"id":1`)
 	case "random bytes appended without an end of line":
 		tail := make([]byte, 1+rng.IntN(300))
 		for i := range tail {

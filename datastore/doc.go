@@ -1,6 +1,6 @@
 // Package datastore owns ntpagent's configuration datastores (RFC 6241 §5.1):
-// one candidate shared by every NETCONF and CLI session and the running
-// configuration, with edits that apply whole or not at all, validation, locks
+// one candidate shared by every NETCONF and CLI session, the running
+// configuration and the startup configuration (§8.7), with edits that apply whole or not at all, validation, locks
 // (§7.5), commit and discard-changes (§8.3), confirmed commit (§8.4,
 // :confirmed-commit:1.1), a bounded commit history with rollback, durable
 // storage of running, and a subscription to committed changes.
@@ -24,16 +24,28 @@
 //	confirm.json  present while a confirmed commit is unconfirmed: the commit
 //	              to return to if the process dies before the confirmation.
 //	lock          flock'ed while a Store has the directory open.
+//	startup       the startup configuration (RFC 6241 §8.7): one record of
+//	              the journal's format holding a whole tree and who saved
+//	              it, replaced whole (temporary file, fsync, rename, fsync of
+//	              the folder) by each copy-config to startup or save. Absent
+//	              until the first save.
+//	boot-id       the host's boot ID (/proc/sys/kernel/random/boot_id) at
+//	              the last start. Running survives a restart of the
+//	              process; at the first start after the host booted (the
+//	              boot ID differs) running becomes startup's content, as a
+//	              system commit, unless nothing was saved yet
+//	              (Options.RunningFrom forces either behaviour).
 //
 // Integrity: a crash can leave only one kind of damage, a journal tail
 // without its end of line (the append that was never acknowledged); Open cuts
 // it off and logs a warning naming its offset and size. Any other damage — a
 // complete record whose checksum or content is wrong, a missing record (ids
 // are consecutive), an empty or missing journal, an unreadable snapshot or
-// one of a commit the journal does not hold, a damaged confirm.json — makes
-// Open refuse with a *DamageError and change nothing. Options.Recover starts
-// from the last good state instead (the records before the damage, or the
-// snapshot when it is newer), moves the damaged files aside as
+// one of a commit the journal does not hold, a damaged confirm.json or
+// startup — makes Open refuse with a *DamageError and change nothing
+// (startup included: the file is only ever replaced whole). Options.Recover
+// starts from the last good state instead (the records before the damage,
+// or the snapshot when it is newer; no startup), moves the damaged files aside as
 // NAME.damaged-TIME and logs what was lost. (A journal cut exactly at a
 // record boundary, after the last snapshot, looks like a shorter journal: no
 // file tells it apart.)
@@ -41,7 +53,8 @@
 // One file per concept: store.go (the Store, its datastores, generations,
 // reads), open.go (Open, loading, Close), edit.go (edit, validate, copy,
 // delete, discard), commit.go (commit, history, rollback), confirm.go
-// (confirmed commit), lock.go (locks, the end of a session), compact.go
+// (confirmed commit), startup.go (the startup datastore and the restart
+// rule), lock.go (locks, the end of a session), compact.go
 // (journal compaction and the broken store), journal.go (the record
 // format), integrity.go (damage and recovery), subscribe.go (committed
 // changes), tree.go (copy, compare and diff of trees), devicekey.go and

@@ -81,6 +81,12 @@ func (s *Store) Edit(sess Session, target Name, opt EditOptions, apply func(root
 	if err := checkName(target); err != nil {
 		return err
 	}
+	if target == Startup {
+		// RFC 6241 §8.7.1: startup is a target of copy-config and
+		// delete-config only.
+		return &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagOperationNotSupported,
+			Message: "The startup datastore cannot be edited: copy a configuration to it (copy-config, save)."}
+	}
 	if opt.TestOption > TestOnly {
 		return &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagInvalidValue, Param: "test-option",
 			Message: fmt.Sprintf("The test option %d is not one of test-then-set, set, test-only.", opt.TestOption)}
@@ -203,8 +209,11 @@ func (s *Store) Validate(sess Session, source Name) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if source == Running {
+	switch source {
+	case Running:
 		return rules.Validate(s.running, s.ruleOptions()...)
+	case Startup:
+		return rules.Validate(s.startup, s.ruleOptions()...)
 	}
 	return s.validateNext(s.candidate, s.runningDiff(s.candidate))
 }
@@ -240,7 +249,9 @@ func (s *Store) Discard(sess Session) error {
 
 // Copy replaces target with the content of src, or with inline when src is
 // "" (RFC 6241 §7.3 <copy-config>). The new content is validated; a copy to
-// running is a commit.
+// running is a commit, a copy to startup is durable when Copy returns
+// (RFC 6241 §8.7). Copying from startup before anything was saved to it
+// is refused.
 func (s *Store) Copy(sess Session, target Name, src Name, inline *gen.Device) error {
 	if err := checkName(target); err != nil {
 		return err
@@ -271,6 +282,11 @@ func (s *Store) Copy(sess Session, target Name, src Name, inline *gen.Device) er
 		t = s.running
 	case Candidate:
 		t = s.candidate
+	case Startup:
+		if !s.hasStartup {
+			return errNoStartup()
+		}
+		t = s.startup
 	default:
 		t = copyTree(inline)
 		if err := s.sealSecrets(t, s.running); err != nil {
@@ -279,6 +295,13 @@ func (s *Store) Copy(sess Session, target Name, src Name, inline *gen.Device) er
 		if err := normalizeWith(t, s.running); err != nil {
 			return err
 		}
+	}
+	if target == Startup {
+		from := string(src)
+		if src == "" {
+			from = "config"
+		}
+		return s.copyToStartup(sess, t, from)
 	}
 	d := s.runningDiff(t)
 	if err := s.validateNext(t, d); err != nil {
@@ -298,7 +321,9 @@ func (s *Store) Copy(sess Session, target Name, src Name, inline *gen.Device) er
 
 // Delete is <delete-config> (RFC 6241 §7.4). running cannot be deleted.
 // Deleting the candidate empties it (an uncommitted change like any other);
-// RFC 6241 §7.4 excludes only running.
+// RFC 6241 §7.4 excludes only running. Deleting startup saves an empty
+// configuration: the next boot starts from nothing, as after VRP's
+// reset saved-configuration.
 func (s *Store) Delete(sess Session, target Name) error {
 	if err := checkName(target); err != nil {
 		return err
@@ -316,6 +341,9 @@ func (s *Store) Delete(sess Session, target Name) error {
 		return err
 	}
 	empty := &gen.Device{}
+	if target == Startup {
+		return s.writeStartup(sess, empty, "")
+	}
 	s.setCandidate(sess, empty, diffEntries(s.running, empty))
 	return nil
 }

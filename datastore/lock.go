@@ -94,7 +94,7 @@ func (s *Store) Locks() []LockInfo {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []LockInfo
-	for _, ds := range []Name{Running, Candidate} {
+	for _, ds := range datastores {
 		if l, ok := s.locks[ds]; ok {
 			out = append(out, l)
 		}
@@ -111,7 +111,7 @@ func (s *Store) CloseSession(sess Session) {
 	if s.closed {
 		return
 	}
-	for _, ds := range []Name{Running, Candidate} {
+	for _, ds := range datastores {
 		if l, ok := s.locks[ds]; ok && l.SessionID == sess.ID {
 			s.release(ds)
 		}

@@ -15,7 +15,9 @@ import (
 )
 
 // Open loads the datastores from opts.Dir: running is the last commit of the
-// journal (or running.json when there is no journal yet, or empty). If the
+// journal (or running.json when there is no journal yet, or empty); at the
+// first start after the host booted it becomes startup's content instead
+// (Options.RunningFrom). If the
 // process died while a confirmed commit was unconfirmed, running goes back to
 // the configuration before it, as a new commit (RFC 6241 §8.4). The
 // candidate starts equal to running.
@@ -39,7 +41,7 @@ func Open(opts Options) (*Store, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	atomicfile.WarnIfShared(s.log, opts.Dir, filepath.Join(opts.Dir, journalName), filepath.Join(opts.Dir, runningName))
+	atomicfile.WarnIfShared(s.log, opts.Dir, filepath.Join(opts.Dir, journalName), filepath.Join(opts.Dir, runningName), filepath.Join(opts.Dir, startupName))
 	// One process at a time: two writers would interleave journal records.
 	// The kernel drops the lock when the process dies, even by SIGKILL.
 	lock, err := os.OpenFile(filepath.Join(opts.Dir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
@@ -55,15 +57,14 @@ func Open(opts Options) (*Store, error) {
 		lock.Close()
 		return nil, fmt.Errorf("datastore: %w", err)
 	}
-	if err := s.load(); err != nil {
-		s.j.close()
-		lock.Close()
-		return nil, fmt.Errorf("datastore: open %s: %w", opts.Dir, err)
-	}
-	if err := s.upgradeKeys(); err != nil {
-		s.j.close()
-		lock.Close()
-		return nil, fmt.Errorf("datastore: open %s: %w", opts.Dir, err)
+	// Running from the journal, its keys sealed with this device's key,
+	// startup, then the restart rule.
+	for _, step := range []func() error{s.load, s.upgradeKeys, s.loadStartup, func() error { return s.startAfterBoot(opts.RunningFrom, opts.BootIDFile) }} {
+		if err := step(); err != nil {
+			s.j.close()
+			lock.Close()
+			return nil, fmt.Errorf("datastore: open %s: %w", opts.Dir, err)
+		}
 	}
 	return s, nil
 }

@@ -14,15 +14,18 @@ import (
 	"github.com/ntpagent/ntpagent/internal/rpcerror"
 )
 
-// Name names a configuration datastore (RFC 6241 §5.1). "startup" is not
-// supported.
+// Name names a configuration datastore (RFC 6241 §5.1, §8.7).
 type Name string
 
 // The datastores.
 const (
 	Running   Name = "running"
 	Candidate Name = "candidate"
+	Startup   Name = "startup"
 )
+
+// datastores are the Names, in the order Locks lists them.
+var datastores = [...]Name{Running, Candidate, Startup}
 
 // Session is who asks: the session id (unique across NETCONF and CLI
 // sessions, allocated by the SSH server), the user and the origin
@@ -66,6 +69,13 @@ type Options struct {
 	// moved aside as NAME.damaged-TIME and the loss is logged. False, the
 	// default, refuses and changes nothing.
 	Recover bool
+	// RunningFrom says whether running is loaded from startup when the
+	// store opens (RunningFromAuto, the zero value: at the first start
+	// after the host booted).
+	RunningFrom RunningFrom
+	// BootIDFile is where the host's boot ID is read (DefaultBootIDFile
+	// if empty); tests pass a file of their own to simulate a boot.
+	BootIDFile string
 }
 
 // Store holds the candidate and running datastores. It is safe for
@@ -87,10 +97,17 @@ type Store struct {
 	broken    *rpcerror.Error
 	running   *gen.Device // never changed once stored; set with setRunning
 	candidate *gen.Device // never changed once stored; set with setCandidateTree
+	// startup is the startup datastore's content (empty when nothing was
+	// saved: hasStartup false); never changed once stored; set with
+	// setStartup.
+	startup    *gen.Device
+	saved      SavedInfo
+	hasStartup bool
 	// runGen and candGen are the generations of running's and the
 	// candidate's trees (equal when they are the same tree); lastGen is
 	// the last one given out.
 	runGen, candGen, lastGen Generation
+	startGen                 Generation
 	modifiedBy               map[uint32]bool
 	locks                    map[Name]LockInfo
 	history                  []commit // oldest first
@@ -164,8 +181,11 @@ func (s *Store) writable() error {
 func (s *Store) Snapshot(ds Name) *gen.Device {
 	s.mu.Lock()
 	t := s.running
-	if ds == Candidate {
+	switch ds {
+	case Candidate:
 		t = s.candidate
+	case Startup:
+		t = s.startup
 	}
 	s.mu.Unlock()
 	return copyTree(t) // stored trees never change: copy outside the lock
@@ -180,16 +200,19 @@ func (s *Store) Snapshot(ds Name) *gen.Device {
 func (s *Store) Shared(ds Name) (*gen.Device, Generation) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if ds == Candidate {
+	switch ds {
+	case Candidate:
 		return s.candidate, s.candGen
+	case Startup:
+		return s.startup, s.startGen
 	}
 	return s.running, s.runGen
 }
 
 func checkName(ds Name) error {
-	if ds != Running && ds != Candidate {
+	if ds != Running && ds != Candidate && ds != Startup {
 		return &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagInvalidValue,
-			Message: fmt.Sprintf("The datastore %q is not supported (running and candidate are).", string(ds))}
+			Message: fmt.Sprintf("The datastore %q is not supported (running, candidate and startup are).", string(ds))}
 	}
 	return nil
 }

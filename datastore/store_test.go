@@ -120,10 +120,15 @@ func TestOperations(t *testing.T) {
 				t.Fatalf("err %v", err)
 			}
 		}},
-		{"RFC6241-5.1 startup is not a datastore here: invalid-value", func(t *testing.T, s *Store) {
-			if tagOf(s.Edit(alice, "startup", EditOptions{}, setPeer("10.0.0.2", 4))) != rpcerror.TagInvalidValue ||
-				tagOf(s.Lock(alice, "startup")) != rpcerror.TagInvalidValue {
-				t.Fatal("startup accepted")
+		{"RFC6241-5.1 an unknown datastore: invalid-value", func(t *testing.T, s *Store) {
+			if tagOf(s.Edit(alice, "factory", EditOptions{}, setPeer("10.0.0.2", 4))) != rpcerror.TagInvalidValue ||
+				tagOf(s.Lock(alice, "factory")) != rpcerror.TagInvalidValue {
+				t.Fatal("factory accepted")
+			}
+		}},
+		{"RFC6241-8.7.1 startup is no target of edit-config: operation-not-supported", func(t *testing.T, s *Store) {
+			if tagOf(s.Edit(alice, Startup, EditOptions{}, setPeer("10.0.0.2", 4))) != rpcerror.TagOperationNotSupported {
+				t.Fatal("edit of startup accepted")
 			}
 		}},
 		{"RFC6241-8.8 writable-running: an edit of running is a validated commit; candidate follows", func(t *testing.T, s *Store) {
