@@ -58,7 +58,7 @@ func TestLibraryConformance(t *testing.T) {
 	}{
 		{"ntpagent-ntp", true, "", "1.1"},
 		{"ntpagent-system", true, "", "1.1"},
-		{"ietf-netconf", true, "writable-running,candidate,confirmed-commit,rollback-on-error,validate,xpath", "1"},
+		{"ietf-netconf", true, "writable-running,candidate,confirmed-commit,rollback-on-error,validate,startup,xpath", "1"},
 		{"ietf-netconf-nmda", true, "origin,with-defaults", "1.1"},
 		{"ietf-yang-library", true, "", "1.1"},
 		{"ietf-datastores", true, "", "1.1"},

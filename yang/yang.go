@@ -228,13 +228,12 @@ func (s *Schema) conform(parsed map[string]*yang.Module) error {
 // and the features it supports of each; every other standard module is
 // import-only. This is the one place that says what the server implements:
 // the <hello> capabilities of ietf-netconf's features and the YANG library
-// are derived from it. The datastore :startup (RFC 6241 §8.7) adds feature
-// "startup" here; access control (RFC 8341) adds ietf-netconf-acm.
+// are derived from it. Access control (RFC 8341) adds ietf-netconf-acm.
 func standardImplemented(name string) (features []string, ok bool) {
 	switch name {
 	case "ietf-netconf":
 		// RFC 6241 §8: one feature per capability the server announces.
-		return []string{"writable-running", "candidate", "confirmed-commit", "rollback-on-error", "validate", "xpath"}, true
+		return []string{"writable-running", "candidate", "confirmed-commit", "rollback-on-error", "validate", "startup", "xpath"}, true
 	case "ietf-netconf-nmda":
 		return []string{"origin", "with-defaults"}, true
 	case "ietf-netconf-monitoring", "ietf-netconf-with-defaults", "ietf-netconf-notifications",

@@ -76,7 +76,7 @@ func TestRPCErrors(t *testing.T) {
 		{"unknown operation namespace", `<get xmlns="urn:example:other"/>`, "operation-not-supported"},
 		{"RFC6241 A unknown-namespace in config", `<edit-config><target><candidate/></target><config><x xmlns="urn:example:unknown"/></config></edit-config>`, "unknown-namespace"},
 		{"missing target", `<edit-config><config/></edit-config>`, "missing-element"},
-		{"startup not supported", `<get-config><source><startup/></source></get-config>`, "operation-not-supported"},
+		{"RFC6241 8.7.1 startup is no edit-config target", `<edit-config><target><startup/></target><config/></edit-config>`, "operation-not-supported"},
 		{"bad with-defaults", `<get-config><source><running/></source><with-defaults xmlns="urn:ietf:params:xml:ns:yang:ietf-netconf-with-defaults">everything</with-defaults></get-config>`, "invalid-value"},
 		{"RFC6241 7.9 kill own session", `<kill-session><session-id>` + c.SessionID + `</session-id></kill-session>`, "invalid-value"},
 		{"get-schema unknown module", `<get-schema xmlns="urn:ietf:params:xml:ns:yang:ietf-netconf-monitoring"><identifier>nope</identifier></get-schema>`, "invalid-value"},

@@ -44,7 +44,7 @@ func TestHelloCapabilities(t *testing.T) {
 	if strings.Contains(c.Hello, "module=ntpagent-") {
 		t.Errorf("hello announces a YANG 1.1 module: %s", c.Hello)
 	}
-	if strings.Contains(strings.ToLower(c.Hello), "huawei") || strings.Contains(c.Hello, ":startup") || strings.Contains(c.Hello, ":url") {
+	if strings.Contains(strings.ToLower(c.Hello), "huawei") || strings.Contains(c.Hello, ":url") {
 		t.Errorf("hello advertises something that does not work: %s", c.Hello)
 	}
 }

@@ -15,16 +15,12 @@ import (
 
 // The NMDA datastores (RFC 8342 §5) as the server maps them onto the
 // Store:
-//   - running and candidate are the Store's;
+//   - running, candidate and startup are the Store's;
 //   - intended is running: the device has no configuration templates and
 //     no inactive configuration to remove (RFC 8342 §5.1.4), so the two
 //     are the same tree;
 //   - operational is running as applied (the agent applies each commit)
 //     plus the state the device makes: the same tree <get> shows.
-//
-// startup joins when the :startup capability does; until then it is
-// refused with invalid-value, as RFC 8526 §3.1.1 says for a datastore the
-// server does not support.
 
 // nmda dispatches the operations of ietf-netconf-nmda (RFC 8526 §3).
 func (x *session) nmda(op *element) ([]byte, error) {
@@ -242,10 +238,13 @@ func (x *session) getData(op *element) ([]byte, error) {
 	}
 	var root *gen.Device
 	switch r.datastore {
-	case "running", "intended", "candidate":
+	case "running", "intended", "candidate", "startup":
 		ds := datastore.Running
-		if r.datastore == "candidate" {
+		switch r.datastore {
+		case "candidate":
 			ds = datastore.Candidate
+		case "startup":
+			ds = datastore.Startup
 		}
 		root = x.shared(ds)
 		if opt.StateOnly {
@@ -331,8 +330,10 @@ func writableDatastore(ds string) (datastore.Name, error) {
 		return datastore.Running, nil
 	case "candidate":
 		return datastore.Candidate, nil
+	case "startup":
+		return datastore.Startup, nil
 	}
-	return "", invalidValue("datastore", "The %s datastore cannot be written or locked; running and candidate can.", ds)
+	return "", invalidValue("datastore", "The %s datastore cannot be written or locked; running, candidate and startup can.", ds)
 }
 
 // nmdaAugmented tells whether ietf-netconf-nmda adds a datastore choice

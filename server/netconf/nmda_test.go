@@ -175,7 +175,6 @@ func TestGetDataErrorsRFC8526(t *testing.T) {
 	_, c := nmdaServer(t)
 	for _, tc := range []struct{ name, rpc, tag string }{
 		{"no datastore", `<get-data xmlns="` + NSNMDA + `"/>`, "missing-element"},
-		{"startup before :startup", `<get-data xmlns="` + NSNMDA + `" xmlns:ds="` + NSDatastores + `"><datastore>ds:startup</datastore></get-data>`, "invalid-value"},
 		{"unknown datastore identity", `<get-data xmlns="` + NSNMDA + `" xmlns:ds="` + NSDatastores + `"><datastore>ds:frozen</datastore></get-data>`, "invalid-value"},
 		{"datastore prefix not bound to ietf-datastores", `<get-data xmlns="` + NSNMDA + `" xmlns:x="urn:example"><datastore>x:running</datastore></get-data>`, "invalid-value"},
 		{"with-origin on running", wrapGetData("running", "<with-origin/>"), "invalid-value"},
@@ -208,7 +207,8 @@ func editData(c *pipeClient, ds, body string) string {
 }
 
 // RFC 8526 §3.2: edit-data writes running (the device announces
-// :writable-running) and the candidate, atomically; the other datastores
+// :writable-running) and the candidate, atomically; startup only takes
+// copy-config and delete-config (RFC 6241 §8.7.1); the other datastores
 // and read-only users are refused, and a refused edit changes nothing.
 func TestEditDataRFC8526(t *testing.T) {
 	srv, c := nmdaServer(t)
@@ -229,7 +229,7 @@ func TestEditDataRFC8526(t *testing.T) {
 	for _, tc := range []struct{ name, ds, body, tag string }{
 		{"intended is not writable", "intended", `<config><ntp xmlns="` + nsNtp + `">` + peerXML("10.0.0.5", "") + `</ntp></config>`, "invalid-value"},
 		{"operational is not writable", "operational", `<config><ntp xmlns="` + nsNtp + `">` + peerXML("10.0.0.5", "") + `</ntp></config>`, "invalid-value"},
-		{"startup before :startup", "startup", `<config/>`, "invalid-value"},
+		{"RFC6241-8.7.1 startup is written by copy-config only", "startup", `<config/>`, "operation-not-supported"},
 		{"no config", "running", ``, "missing-element"},
 		{"url", "running", `<url>file:///x</url>`, "operation-not-supported"},
 		{"bad default-operation", "running", `<default-operation>erase</default-operation><config/>`, "invalid-value"},

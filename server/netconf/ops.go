@@ -132,8 +132,8 @@ func accessDenied(op string) *rpcerror.Error {
 		Message: fmt.Sprintf("The role operator may not use %s.", op)}
 }
 
-// datastoreArg reads <target>/<source> holding <running/> or <candidate/>
-// (RFC 6241 §7.1). With allowConfig, an inline <config> is returned as nil
+// datastoreArg reads <target>/<source> holding <running/>, <candidate/> or
+// <startup/> (RFC 6241 §7.1, §8.7). With allowConfig, an inline <config> is returned as nil
 // name and ok.
 func datastoreArg(op *element, which string, allowConfig bool) (datastore.Name, error) {
 	w := op.child(NSBase, which)
@@ -167,8 +167,7 @@ func datastoreArg(op *element, which string, allowConfig bool) (datastore.Name, 
 		return "", &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagOperationNotSupported,
 			Message: "The :url capability is not supported."}
 	case "startup":
-		return "", &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagOperationNotSupported,
-			Message: "The startup datastore is not supported."}
+		return datastore.Startup, nil
 	}
 	return "", badElement(c.Name.Local, "Unknown datastore %s.", c.Name.Local)
 }

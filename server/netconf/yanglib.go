@@ -175,5 +175,7 @@ func renderLibrary(schema *yang.Schema, datastores []string) []byte {
 }
 
 // nmdaDatastores are the datastores of RFC 8342 §5 that the server offers,
-// in the YANG library and to <get-data>. With :startup, "startup" joins.
-func nmdaDatastores() []string { return []string{"running", "candidate", "intended", "operational"} }
+// in the YANG library and to <get-data>.
+func nmdaDatastores() []string {
+	return []string{"running", "candidate", "startup", "intended", "operational"}
+}
