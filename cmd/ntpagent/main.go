@@ -84,7 +84,8 @@ func run(ctx context.Context, s *settings, ts timeService, stdout, stderr io.Wri
 		return fmt.Errorf("state folder: %w", err)
 	}
 	atomicfile.WarnIfShared(log, s.StateDir, s.driftPath())
-	store, err := datastore.Open(datastore.Options{Dir: filepath.Join(s.StateDir, "datastore"), Logger: log.With("component", "datastore"), Recover: s.Recover})
+	runningFrom, _ := datastore.ParseRunningFrom(s.RunningFrom) // checked with the settings
+	store, err := datastore.Open(datastore.Options{Dir: filepath.Join(s.StateDir, "datastore"), Logger: log.With("component", "datastore"), Recover: s.Recover, RunningFrom: runningFrom})
 	var damage *datastore.DamageError
 	if errors.As(err, &damage) {
 		return fmt.Errorf("%w\nTo start from the last good configuration, start once with --recover: the damaged files are moved aside (NAME.damaged-TIME), nothing is deleted, and what was lost is logged. Or restore the state folder from a backup", err)

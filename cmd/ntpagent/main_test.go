@@ -32,7 +32,7 @@ func TestSettingsFlagsFileAndDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if s.StateDir != "./ntpagent-state" || s.NetconfListen != "127.0.0.1:8830" || s.CLIListen != "127.0.0.1:2222" ||
-		s.NTPListen != "127.0.0.1:10123" || s.Clock != "virtual" || s.LogLevel != "info" || s.MetricsListen != "" {
+		s.NTPListen != "127.0.0.1:10123" || s.Clock != "virtual" || s.LogLevel != "info" || s.MetricsListen != "" || s.RunningFrom != "auto" {
 		t.Errorf("defaults: %+v", s)
 	}
 	dir := t.TempDir()
@@ -46,13 +46,14 @@ func TestSettingsFlagsFileAndDefaults(t *testing.T) {
 		t.Errorf("file with a flag overriding it: %+v", s)
 	}
 	bad := map[string]string{
-		"unknown key":  "colour = blue\n",
-		"no equals":    "state-dir /tmp\n",
-		"bad clock":    "clock = sundial\n",
-		"bad listen":   "ntp-listen = localhost\n",
-		"nested file":  "config = other.conf\n",
-		"bad stratum":  "local-stratum = 16\n",
-		"bad loglevel": "log-level = loud\n",
+		"unknown key":      "colour = blue\n",
+		"no equals":        "state-dir /tmp\n",
+		"bad clock":        "clock = sundial\n",
+		"bad listen":       "ntp-listen = localhost\n",
+		"nested file":      "config = other.conf\n",
+		"bad stratum":      "local-stratum = 16\n",
+		"bad loglevel":     "log-level = loud\n",
+		"bad running-from": "running-from = factory\n",
 	}
 	for name, content := range bad {
 		f := filepath.Join(dir, strings.ReplaceAll(name, " ", "_"))

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ntpagent/ntpagent/datastore"
 	"github.com/ntpagent/ntpagent/ntpengine/ntpclock"
 	"github.com/ntpagent/ntpagent/server"
 	"github.com/ntpagent/ntpagent/server/netconf"
@@ -44,6 +45,10 @@ type settings struct {
 	// (command line only: a settings file that said it would repair
 	// silently at every start).
 	Recover bool
+	// RunningFrom is datastore.ParseRunningFrom's input: auto (running
+	// survives restarts; startup is loaded at the first start after a
+	// boot), running or startup.
+	RunningFrom string
 
 	// SSHMaxStartups is OpenSSH's MaxStartups full; with
 	// SSHMaxStartupsStart and SSHMaxStartupsRate, its start:rate:full.
@@ -91,6 +96,7 @@ func newFlagSet(s *settings, out io.Writer) *flag.FlagSet {
 	fs.DurationVar(&s.VirtualClockOffset, "virtual-clock-offset", 0, "start the virtual clock this far from the host's time, e.g. 50ms or -2s (tests and demonstrations; the host clock is never touched)")
 	fs.Float64Var(&s.VirtualClockFrequencyError, "virtual-clock-frequency-error", 0, "make the virtual clock run this many ppm fast (negative: slow) against the host's clock before any correction, within ±500 (tests and demonstrations)")
 	fs.BoolVar(&s.Recover, "recover", false, "once, after the daemon refused to start because its state folder is damaged: start from the last good configuration and move the damaged files aside (NAME.damaged-TIME); command line only")
+	fs.StringVar(&s.RunningFrom, "running-from", "auto", "where running comes from at start: auto (running survives a restart of the daemon; the first start after the host booted loads the startup configuration, if one was saved), running (always keep running) or startup (always load the saved startup configuration)")
 	fs.StringVar(&s.Config, "config", "", "settings file: lines 'key = value' with the flag names as keys, '#' comments")
 	return fs
 }
@@ -181,6 +187,9 @@ func (s *settings) check() error {
 	}
 	if f := s.VirtualClockFrequencyError; math.IsNaN(f) || math.Abs(f) > ntpclock.MaxFrequencyPPM {
 		return fmt.Errorf("--virtual-clock-frequency-error %v: want a number of ppm within ±%v", f, ntpclock.MaxFrequencyPPM)
+	}
+	if _, err := datastore.ParseRunningFrom(s.RunningFrom); err != nil {
+		return fmt.Errorf("--%w", err)
 	}
 	if s.LogFormat != "text" && s.LogFormat != "json" {
 		return fmt.Errorf("--log-format %q: want text or json", s.LogFormat)
