@@ -85,6 +85,30 @@ func cmdCommit(s *session, a args) error {
 	return nil
 }
 
+// cmdSave copies running to startup (RFC 6241 §8.7), the configuration a
+// boot of the host starts with. As on VRP, an interactive session asks
+// first; save force, and sessions without a terminal (scripts: batch,
+// exec), do not ask. Uncommitted changes are not running, so not saved.
+func cmdSave(s *session, a args) error {
+	if s.term != nil && !s.inCallback && !a.has("force") {
+		answer, _ := s.ask("Warning: The current configuration will be written to the device. Continue? [Y/N]:")
+		switch strings.ToLower(strings.TrimSpace(answer)) {
+		case "y", "yes":
+		default:
+			s.printf("Info: The configuration was not saved.\n")
+			return nil
+		}
+	}
+	if s.c.store.CandidateModified() {
+		s.printf("Warning: Uncommitted changes are not saved: commit them, then save.\n")
+	}
+	if err := s.c.store.Copy(s.ss, datastore.Startup, datastore.Running, nil); err != nil {
+		return locatedError{err}
+	}
+	s.printf("Info: Save the configuration successfully.\n")
+	return nil
+}
+
 func cmdRollback(s *session, a args) error {
 	id, _ := strconv.ParseUint(a["id"], 10, 32)
 	ci, err := s.c.store.Rollback(s.ss, uint32(id), "")

@@ -33,6 +33,20 @@ func cmdDisplayCurrent(s *session, a args) error {
 	return nil
 }
 
+// cmdDisplaySaved shows the startup configuration (RFC 6241 §8.7), which
+// save writes and a boot of the host loads into running.
+func cmdDisplaySaved(s *session, a args) error {
+	info, ok := s.c.store.Saved()
+	if !ok {
+		s.printf("Info: No configuration has been saved.\n")
+		return nil
+	}
+	s.printf("!Software Version %s\n", s.c.cfg.Software)
+	s.printf("!Last configuration was saved at %s by %s\n", info.Time.UTC().Format(vrpTime), info.User)
+	s.printLines(configLines(s.startup(), s.readsKeys()))
+	return nil
+}
+
 // cmdDisplayThis shows the running configuration of the current view: all
 // of it in the system view, nothing in the user view.
 func cmdDisplayThis(s *session, a args) error {

@@ -50,6 +50,7 @@ func displayTree() *node {
 	verbose := displayable("verbose", "Detailed information", cmdDisplaySessions).tagged("verbose")
 	return kw("display", "Display information",
 		displayable("current-configuration", "Current configuration", cmdDisplayCurrent),
+		displayable("saved-configuration", "Saved configuration (startup)", cmdDisplaySaved),
 		displayable("this", "Configuration of the current view", cmdDisplayThis),
 		kw("configuration", "Configuration database",
 			displayable("candidate", "Candidate configuration (uncommitted changes included)", cmdDisplayCandidate),
@@ -197,6 +198,8 @@ func grammar() map[view]*node {
 				kw("to", "Target of the rollback",
 					kw("commit-id", "A commit of the commit list",
 						prm(pCommitID, "id", "Commit ID").runs(cmdRollback))))).adminOnly(),
+		kw("save", "Save the running configuration as the startup configuration",
+			kw("force", "Save without asking for confirmation").tagged("force").runs(cmdSave)).runs(cmdSave).adminOnly(),
 		kw("screen-length", "Lines of output per screen",
 			prm(uintRange("INTEGER<0-512>", 0, 512), "lines", "Lines per screen (0: no paging)",
 				kw("temporary", "For this session").runs(cmdScreenLength))),

@@ -16,6 +16,8 @@ type backend interface {
 	History() []datastore.CommitInfo
 	Rollback(sess datastore.Session, id uint32, label string) (datastore.CommitInfo, error)
 	Locks() []datastore.LockInfo
+	Copy(sess datastore.Session, target, src datastore.Name, inline *gen.Device) error
+	Saved() (datastore.SavedInfo, bool)
 	CloseSession(sess datastore.Session)
 }
 
@@ -23,3 +25,4 @@ var _ backend = (*datastore.Store)(nil)
 
 func (s *session) running() *gen.Device   { return s.c.store.Snapshot(datastore.Running) }
 func (s *session) candidate() *gen.Device { return s.c.store.Snapshot(datastore.Candidate) }
+func (s *session) startup() *gen.Device   { return s.c.store.Snapshot(datastore.Startup) }
