@@ -92,7 +92,8 @@ func portOf(addr string) string {
 
 // TestAnsibleInterop runs testdata/netconf/ansible/playbook.yml twice with
 // Debian's ansible (ansible.netcommon.netconf connection): both runs succeed,
-// the second reports changed=0.
+// the second reports changed=0; netconf_config's save: true reaches the
+// startup datastore (RFC 6241 §8.7), which netconf_get source: startup reads.
 func TestAnsibleInterop(t *testing.T) {
 	t.Parallel()
 	pb := testtool.Require(t, "ansible-playbook")
@@ -133,6 +134,9 @@ func TestAnsibleInterop(t *testing.T) {
 	r := c.RPC(`<get-config><source><running/></source></get-config>`)
 	if !strings.Contains(r, "10.20.0.1") || !strings.Contains(r, "10.20.0.2") || strings.Contains(r, "10.20.0.9") {
 		t.Fatalf("running after the playbook: %s", r)
+	}
+	if s := c.RPC(`<get-config><source><startup/></source></get-config>`); !strings.Contains(s, "10.20.0.3") || !strings.Contains(s, "10.20.0.1") {
+		t.Fatalf("startup after the playbook's save: %s", s)
 	}
 	yl := schemaDir(t, a)
 	saveDataChildren(t, yl, "running", r)

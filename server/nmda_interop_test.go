@@ -73,6 +73,7 @@ func TestNcclientDiscoveryAndNMDA(t *testing.T) {
 		{"getdata-running.xml", "config"},
 		{"getdata-intended.xml", "config"},
 		{"getdata-candidate.xml", "config"},
+		{"getdata-startup.xml", "config"},
 		{"getdata-operational.xml", "get"},
 	} {
 		a := append(append(append([]string{"-t", c.typ}, args...), implemented...), filepath.Join(out, c.file))

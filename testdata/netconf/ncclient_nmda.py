@@ -113,12 +113,19 @@ check(ntp.find("{%s}status" % NTP).get(origin) == "or:system", "status is or:sys
 learned = [s for s in ntp.iter("{%s}session" % NTP) if s.get(origin) == "or:learned"]
 check(len(learned) == 1 and learned[0].findtext("{%s}configured" % NTP) == "false", "the passive session is or:learned")
 check(op.find("{%s}yang-library" % YL).get(origin) == "or:system", "the YANG library is or:system")
+# :startup (RFC 6241 §8.7): running saved to startup through ncclient's
+# copy_config, read back with get-data of ds:startup.
+m.copy_config(source="running", target="startup")
+d = get_data("startup")
+text = etree.tostring(d).decode()
+check("10.30.0.1" in text and "10.30.0.2" not in text, "get-data startup content")
+save("getdata-startup.xml", d)
 d = get_data("operational", "<config-filter>false</config-filter><max-depth>2</max-depth>")
 check(d.find("{%s}ntp/{%s}unicast-peer" % (NTP, NTP)) is None and d.find("{%s}ntp/{%s}status" % (NTP, NTP)) is not None,
       "config-filter false, max-depth 2")
 
 # 4. Errors (RFC 8526 §3.1.1).
-for params, what in (('<datastore>ds:startup</datastore>', "startup before :startup"),
+for params, what in (('<datastore>ds:factory-default</datastore>', "a datastore the device does not have"),
                      ('<datastore>ds:running</datastore><with-origin/>', "with-origin on running")):
     try:
         rpc('<get-data xmlns="%s" xmlns:ds="%s">%s</get-data>' % (NMDA, DS, params))
