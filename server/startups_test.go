@@ -251,8 +251,17 @@ func TestSilentConnectionClosedAfterPreamble(t *testing.T) {
 	if _, err := spoke.Write([]byte("SSH-2.0-test\r\n")); err != nil {
 		t.Fatal(err)
 	}
-	testtool.WaitFor(t, 10*time.Second, "the connection from 127.0.0.2 counted", func() bool { n, _ := a.srv.startups.count("127.0.0.2"); return n == 1 })
-	time.Sleep(50 * time.Millisecond) // the server reads the version line
+	// The server has read the version line of the connection that spoke.
+	testtool.WaitFor(t, 10*time.Second, "the version line from 127.0.0.2 read", func() bool {
+		a.srv.startups.mu.Lock()
+		defer a.srv.startups.mu.Unlock()
+		for e := range a.srv.startups.entries {
+			if e.source == "127.0.0.2" && e.sentBytes() {
+				return true
+			}
+		}
+		return false
+	})
 	clk.Advance(3 * time.Second)
 	wantClosed(t, silent)
 	waitStartups(t, a, "127.0.0.1", 0)
