@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/ntpagent/ntpagent/internal/testtool"
 )
 
 func loopbackUDP(t *testing.T) *net.UDPConn {
@@ -104,6 +106,9 @@ func TestDelayLineForwardsBothWaysAfterTheBaseDelay(t *testing.T) {
 			t.Errorf("datagram %d: %q from %v, want %q from the line %v", i, buf[:n], from, "re:"+string(msg), line.Addr())
 		}
 	}
+	// The line records a datagram just after sending it: the last answer
+	// can reach the client first.
+	testtool.WaitFor(t, 10*time.Second, "the last answer recorded", func() bool { return len(line.Datagrams()) >= 10 })
 	if st := line.Stats(); st.Up != 5 || st.Down != 5 || st.UpLost != 0 || st.DownLost != 0 ||
 		st.UpDelay < base || st.DownDelay < base {
 		t.Errorf("stats %+v, want 5 each way, no loss, each held at least the base delay", st)
