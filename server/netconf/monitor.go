@@ -159,7 +159,7 @@ func (s *Server) writeMonitoringParts(b *bytes.Buffer, parts map[string]bool) {
 	if parts["datastores"] {
 		locks := s.cfg.Store.Locks()
 		b.WriteString("<datastores>")
-		for _, ds := range []string{"running", "candidate"} {
+		for _, ds := range []string{"running", "candidate", "startup"} {
 			b.WriteString("<datastore><name>" + ds + "</name>")
 			for _, l := range locks {
 				if string(l.Datastore) == ds {

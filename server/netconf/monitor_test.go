@@ -200,7 +200,7 @@ func TestMonitoringSubtreeFilter(t *testing.T) {
 			[]string{"<version>", "<sessions>"}},
 		{"whole container",
 			`<netconf-state ` + ncm + `><datastores/></netconf-state>`,
-			[]string{"<datastores><datastore><name>running</name></datastore><datastore><name>candidate</name></datastore></datastores>"},
+			[]string{"<datastores><datastore><name>running</name></datastore><datastore><name>candidate</name></datastore><datastore><name>startup</name></datastore></datastores>"},
 			[]string{"<sessions>"}},
 	} {
 		got := get(tc.filter)

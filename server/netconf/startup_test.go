@@ -48,6 +48,10 @@ func TestStartupRFC6241(t *testing.T) {
 	// §7.5 a lock on startup: the other session may not write it.
 	other := helloed(t, srv, SessionInfo{ID: 2, User: "admin2"})
 	wantOKReply(t, c.rpc(`<lock><target><startup/></target></lock>`))
+	// RFC 6022 §2.1.2: the lock shows in /netconf-state/datastores.
+	if r := c.rpc(`<get><filter type="subtree"><netconf-state xmlns="` + NSMonitoring + `"><datastores/></netconf-state></filter></get>`); !strings.Contains(r, "<datastore><name>startup</name><locks><global-lock><locked-by-session>1</locked-by-session>") {
+		t.Fatalf("the startup lock is not in netconf-state: %s", r)
+	}
 	wantTag(t, "second lock", other.rpc(`<lock><target><startup/></target></lock>`), "lock-denied")
 	wantTag(t, "copy to a locked startup", other.rpc(`<copy-config><target><startup/></target><source><running/></source></copy-config>`), "lock-denied")
 	wantTag(t, "delete a locked startup", other.rpc(`<delete-config><target><startup/></target></delete-config>`), "lock-denied")
