@@ -618,3 +618,35 @@ func TestUserCommand(t *testing.T) {
 		t.Fatal("a deleted user still logs in")
 	}
 }
+
+// RFC 6241 §8.7 at the daemon: a restart keeps running (unsaved changes
+// included); --running-from startup loads the saved configuration.
+func TestDaemonRunningFrom(t *testing.T) {
+	s := testSettings(t)
+	d := startDaemon(t, s)
+	pw := adminPassword(t, d.out.String())
+	nc := dialNETCONF(t, d.started.SSH[0], pw)
+	sysname := func(name string) string {
+		return `<edit-config><target><running/></target><config><system xmlns="urn:ntpagent:yang:ntpagent-system"><sysname>` + name + `</sysname></system></config></edit-config>`
+	}
+	nc.rpc(sysname("saved"))
+	nc.rpc(`<copy-config><target><startup/></target><source><running/></source></copy-config>`)
+	nc.rpc(sysname("unsaved"))
+	d.stop(t)
+
+	d = startDaemon(t, s)
+	if r := dialNETCONF(t, d.started.SSH[0], pw).rpc(`<get-config><source><running/></source></get-config>`); !strings.Contains(r, "<sysname>unsaved</sysname>") {
+		t.Fatalf("running after a restart: %s", r)
+	}
+	d.stop(t)
+
+	s.RunningFrom = "startup"
+	d = startDaemon(t, s)
+	nc = dialNETCONF(t, d.started.SSH[0], pw)
+	if r := nc.rpc(`<get-config><source><running/></source></get-config>`); !strings.Contains(r, "<sysname>saved</sysname>") {
+		t.Fatalf("running after --running-from startup: %s", r)
+	}
+	if r := nc.rpc(`<get-config><source><startup/></source></get-config>`); !strings.Contains(r, "<sysname>saved</sysname>") {
+		t.Fatalf("startup after the restart: %s", r)
+	}
+}
