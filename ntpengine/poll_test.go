@@ -273,13 +273,16 @@ func TestNextDeadline(t *testing.T) {
 
 // TestBurstAfterStep: RFC 5905 A.5.5.4 clears every association after a
 // step; one configured with iburst starts again with its initial burst, so
-// that its filter refills in seconds, not in four poll intervals; one
-// without iburst keeps polling at its poll interval.
+// that its filter refills in seconds, not in four poll intervals, but no
+// sooner than the burst's spacing after its last packet; one without
+// iburst keeps polling at its poll interval. (The textbook discipline
+// steps at its first sample; the default one measures the frequency
+// first and keeps the filters across that step: startup.go.)
 func TestBurstAfterStep(t *testing.T) {
 	for _, iburst := range []bool{true, false} {
 		pc := peerCfg(AssocClient)
 		pc.IBurst, pc.MinPoll, pc.MaxPoll = iburst, 4, 4
-		e := mustNew(t, Config{Peers: []PeerConfig{pc}})
+		e := mustNew(t, Config{Peers: []PeerConfig{pc}, Discipline: DisciplineRFC})
 		clk := 0.0 // our clock's error after the step (s)
 		stepped := -1.0
 		var after []float64
@@ -345,5 +348,48 @@ func TestPollSeparation(t *testing.T) {
 		if gap := times[i] - times[i-1]; gap < time.Duration(pollSeparation*1e9)-time.Microsecond {
 			t.Fatalf("packets %d and %d %v apart: %v", i-1, i, gap, times)
 		}
+	}
+}
+
+// TestBurstAfterStepKeepsItsSpacing: the burst that follows a step (RFC
+// 5905 A.5.5.4 clears the associations; IBurst starts them again) comes a
+// second after the step, but never sooner than the burst's spacing after
+// the packet before it, so that a step right after a send does not put
+// two packets a second apart (chrony's tests require 1.8 s between a
+// client's packets).
+func TestBurstAfterStepKeepsItsSpacing(t *testing.T) {
+	pc := peerCfg(AssocClient)
+	pc.IBurst, pc.MinPoll, pc.MaxPoll = true, 4, 4
+	e := mustNew(t, Config{Peers: []PeerConfig{pc}, Discipline: DisciplineRFC})
+	clk := 0.0 // clock − true time, s
+	var sent []float64
+	stepIndex := -1
+	for i := 0; i < 100; i++ {
+		now := e.NextDeadline()
+		s := now.Sub(t0).Seconds() - clk // true time
+		if s > 60 {
+			break
+		}
+		for _, o := range e.Tick(now).Packets {
+			sent = append(sent, s)
+			req, err := packet.Unmarshal(o.Data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The server is 100 s ahead until the step; its reply takes 2 ms.
+			rd := deliver(e, serverReply(req, packet.ModeServer, s+clk, 100-clk, 0.001), s+clk+0.002, nil)
+			for _, c := range rd.Clock {
+				if c.Op == ClockStep {
+					clk += c.Step.Seconds()
+					stepIndex = len(sent) - 1
+				}
+			}
+		}
+	}
+	if stepIndex < 0 || stepIndex+1 >= len(sent) {
+		t.Fatalf("no step followed by packets: %v", sent)
+	}
+	if gap := sent[stepIndex+1] - sent[stepIndex]; gap < burstInterval-1e-6 {
+		t.Errorf("the burst after the step left %.3f s after the packet before it, want at least %v s (sent at %v)", gap, burstInterval, sent)
 	}
 }

@@ -345,11 +345,10 @@ func (e *Engine) clockUpdate(p *association, offset, t float64) {
 			a.lastUsed = 0
 			if !a.ephemeral && !a.stopped && a.cfg.IBurst {
 				// The burst starts a second after the step, but no
-				// sooner than burstInterval after the last packet
-				// (sent on the clock before the step: co.step later
-				// on this one), so that the burst keeps its spacing.
+				// sooner than burstInterval after the last packet, so
+				// that it keeps its spacing.
 				a.burst, a.burstSent, a.burstGot = burstCount, 0, 0
-				a.nextdate = math.Min(a.nextdate, math.Max(t+1, a.outdate+co.step+burstInterval))
+				a.nextdate = math.Min(a.nextdate, math.Max(t+1, a.outdate+burstInterval))
 			}
 		}
 		e.sys.t = 0

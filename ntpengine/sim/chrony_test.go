@@ -94,7 +94,6 @@ func runChrony(t *testing.T, name string, check caseCheck) {
 // instead); chrony's limits are never loosened.
 var knownFailures = map[string]string{
 	"006-largejitter":                    "one run in 20: the first frequency estimate, from samples 100 ms apart at 64 s polls, is hundreds of ppm off; the clock runs past the step threshold and is held as a spike for the 900 s stepout (max 0.52 s, synchronized at 1537 s)",
-	"006-largejitter/iburst":             "in one run of 20 a client's packets leave 1.6 s apart once (chrony's minimum 1.8 s)",
 	"014-intermittent/every-20th":        "one request in 20 is answered: the reach register (RFC 5905 §13) is empty 12 polls in 20 and the dummy stages of polls without reply (A.5.7.1) leave at most two samples in the filter, so the source never passes the fitness test (§11.2); chrony keeps an unreachable source selectable on its regression statistics (maxunreach)",
 	"014-intermittent/every-20th+iburst": "one request in 20 is answered: the reach register (RFC 5905 §13) is empty 12 polls in 20 and the dummy stages of polls without reply (A.5.7.1) leave at most two samples in the filter, so the source never passes the fitness test (§11.2); chrony keeps an unreachable source selectable on its regression statistics (maxunreach)",
 	"101-poll/poll=14":                   "in about half the runs synchronized 1 to 3 s before chrony's lower bound of 2 polls: the clock, 100 ppm fast until corrected, counts two polls of 2^14 s 3.3 s short of true time",
