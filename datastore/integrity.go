@@ -102,6 +102,19 @@ func (s *Store) readSnapshot() (*gen.Device, error) {
 	return t, err
 }
 
+// asideName is where a damaged file from is moved: from.damaged-STAMP,
+// never over an earlier damaged copy (two recoveries in one second).
+func asideName(from, stamp string) string {
+	to := from + ".damaged-" + stamp
+	for i := 1; i < 100; i++ {
+		if _, err := os.Lstat(to); errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		to = fmt.Sprintf("%s.damaged-%s.%d", from, stamp, i)
+	}
+	return to
+}
+
 // recoverFrom is Options.Recover: it starts from the last good state
 // the damage leaves — the records before the damage, or the snapshot when
 // it is of a later commit than any of them — moves the damaged files aside
@@ -115,14 +128,7 @@ func (s *Store) recoverFrom(d *DamageError) error {
 		if _, err := os.Stat(from); errors.Is(err, os.ErrNotExist) {
 			return nil
 		}
-		// Never over an earlier damaged copy (two recoveries in one second).
-		to := from + ".damaged-" + stamp
-		for i := 1; i < 100; i++ {
-			if _, err := os.Lstat(to); errors.Is(err, os.ErrNotExist) {
-				break
-			}
-			to = fmt.Sprintf("%s.damaged-%s.%d", from, stamp, i)
-		}
+		to := asideName(from, stamp)
 		if err := os.Rename(from, to); err != nil {
 			return fmt.Errorf("recover: move %s aside: %w", from, err)
 		}

@@ -118,7 +118,7 @@ func (s *Store) loadStartup() error {
 	t, info, ok, err := readStartup(s.dir)
 	var d *DamageError
 	if errors.As(err, &d) && s.recover {
-		to := filepath.Join(s.dir, startupName+".damaged-"+s.clock.Now().UTC().Format("20060102T150405Z"))
+		to := asideName(d.File, s.clock.Now().UTC().Format("20060102T150405Z"))
 		if rerr := os.Rename(d.File, to); rerr != nil {
 			return fmt.Errorf("recover: move %s aside: %w", d.File, rerr)
 		}

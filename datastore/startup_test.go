@@ -197,6 +197,9 @@ func TestStartupDamageRefused(t *testing.T) {
 			if _, ok := r.Saved(); ok {
 				t.Fatal("Recover kept the damaged startup")
 			}
+			if aside, _ := filepath.Glob(path + ".damaged-*"); len(aside) != 1 {
+				t.Fatalf("the damaged startup was not moved aside: %v", aside)
+			}
 			if got := peersOf(r.Snapshot(Running)); len(got) != 1 {
 				t.Fatalf("Recover changed running to %v", got)
 			}
