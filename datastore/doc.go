@@ -58,7 +58,8 @@
 // (journal compaction and the broken store), journal.go (the record
 // format), integrity.go (damage and recovery), subscribe.go (committed
 // changes), tree.go (copy, compare and diff of trees), devicekey.go and
-// users.go (secrets).
+// users.go (secrets), readrunning.go (running read by another process,
+// without the lock).
 //
 // It owns the folder datastore/ except datastore/rules (the product rules and
 // key ciphering, which it calls). It must not touch internal/rpcerror (the

@@ -73,10 +73,14 @@ type diffMemo struct {
 // content (RFC 6241 §7.2 edit-config; the XML codec's Tree.Apply or a CLI
 // command). If apply fails, or the result does not validate (test-then-set),
 // nothing changes: an edit applies whole or not at all. Plain key values are
-// turned into cipher form. With test-only the result is validated and
-// thrown away. An edit of running (:writable-running) is always validated,
-// made durable, recorded in the history and sent to subscribers. apply must
-// not call the Store.
+// turned into cipher form and plain passwords into bcrypt hashes. With
+// test-only the result is validated and thrown away. An edit of running
+// (:writable-running) is always validated, made durable, recorded in the
+// history and sent to subscribers.
+//
+// apply runs without the store's lock, and twice when target changes
+// meanwhile (each time on a fresh copy): it must change nothing but root,
+// and must not call the Store.
 func (s *Store) Edit(sess Session, target Name, opt EditOptions, apply func(root *gen.Device) error) error {
 	if err := checkName(target); err != nil {
 		return err
@@ -95,30 +99,33 @@ func (s *Store) Edit(sess Session, target Name, opt EditOptions, apply func(root
 		return &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagInvalidValue, Param: "error-option",
 			Message: fmt.Sprintf("The error option %d is not one of stop-on-error, continue-on-error, rollback-on-error.", opt.ErrorOption)}
 	}
+	// bcrypt takes tens of milliseconds a password: the edit is applied
+	// and its secrets sealed on a copy of target's stored tree (never
+	// changed) outside the lock; under the lock the result is kept when
+	// target still holds that tree, and otherwise the edit is made again
+	// on the new one with the hashes already made.
+	s.mu.Lock()
+	base, err := s.editBase(sess, target)
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	hashes := passwordHashes{}
+	work, applyErr, err := s.prepareEdit(base, opt, apply, hashes)
+	if err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.writable(); err != nil {
+	now, err := s.editBase(sess, target)
+	if err != nil {
 		return err
 	}
-	if err := s.lockedByOther(sess, target); err != nil {
-		return err
-	}
-	base := s.candidate
-	if target == Running {
-		base = s.running
-	}
-	work := copyTree(base)
-	panicked, applyErr := runApply(apply, work)
-	if applyErr != nil && (panicked || opt.ErrorOption != ContinueOnError) {
-		return asRPCError(applyErr)
-	}
-	if applyErr != nil {
-		// continue-on-error: what applied is kept, and the failures are
-		// the answer whatever happens to it.
-		applyErr = asRPCError(applyErr)
-	}
-	if err := s.sealSecrets(work, base); err != nil {
-		return joinErrors(applyErr, err)
+	if now != base {
+		base = now
+		if work, applyErr, err = s.prepareEdit(base, opt, apply, hashes); err != nil {
+			return err
+		}
 	}
 	d, err := normalizeDiff(work, base)
 	if err != nil {
@@ -149,6 +156,42 @@ func (s *Store) Edit(sess Session, target Name, opt EditOptions, apply func(root
 		s.validCand, s.validRun = s.candGen, s.runGen
 	}
 	return applyErr
+}
+
+// editBase is the tree an edit of target by sess starts from, or why sess
+// may not edit it. s.mu is held.
+func (s *Store) editBase(sess Session, target Name) (*gen.Device, error) {
+	if err := s.writable(); err != nil {
+		return nil, err
+	}
+	if err := s.lockedByOther(sess, target); err != nil {
+		return nil, err
+	}
+	if target == Running {
+		return s.running, nil
+	}
+	return s.candidate, nil
+}
+
+// prepareEdit applies an edit to a copy of base, a stored tree, and seals
+// its secrets (sealSecrets): the part of Edit that needs no lock. err is
+// the edit's failure; applyErr holds the failures continue-on-error keeps
+// going past.
+func (s *Store) prepareEdit(base *gen.Device, opt EditOptions, apply func(*gen.Device) error, hashes passwordHashes) (work *gen.Device, applyErr, err error) {
+	work = copyTree(base)
+	panicked, applyErr := runApply(apply, work)
+	if applyErr != nil && (panicked || opt.ErrorOption != ContinueOnError) {
+		return nil, nil, asRPCError(applyErr)
+	}
+	if applyErr != nil {
+		// continue-on-error: what applied is kept, and the failures are
+		// the answer whatever happens to it.
+		applyErr = asRPCError(applyErr)
+	}
+	if err := s.sealSecrets(work, base, hashes); err != nil {
+		return nil, nil, joinErrors(applyErr, err)
+	}
+	return work, applyErr, nil
 }
 
 // joinErrors reports the rpc-errors of a and then those of b; nil when
@@ -222,7 +265,7 @@ func (s *Store) Validate(sess Session, source Name) error {
 // <source><config>); root is not changed.
 func (s *Store) ValidateTree(root *gen.Device) error {
 	t := copyTree(root)
-	if err := s.sealSecrets(t, nil); err != nil {
+	if err := s.sealSecrets(t, nil, nil); err != nil {
 		return err
 	}
 	if err := normalize(t); err != nil {
@@ -268,12 +311,27 @@ func (s *Store) Copy(sess Session, target Name, src Name, inline *gen.Device) er
 		return &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagMissingElement, Message: "copy-config has no source.",
 			Info: []rpcerror.InfoItem{{Name: "bad-element", Value: "source"}}}
 	}
+	// An inline configuration is the request's own: its secrets are
+	// sealed before the lock is taken (see Edit), against running as it
+	// was then, and again under the lock if running changed meanwhile.
+	var sealed, sealedOn *gen.Device
+	hashes := passwordHashes{}
+	if src == "" {
+		s.mu.Lock()
+		_, err := s.editBase(sess, target)
+		sealedOn = s.running
+		s.mu.Unlock()
+		if err != nil {
+			return err
+		}
+		sealed = copyTree(inline)
+		if err := s.sealSecrets(sealed, sealedOn, hashes); err != nil {
+			return err
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.writable(); err != nil {
-		return err
-	}
-	if err := s.lockedByOther(sess, target); err != nil {
+	if _, err := s.editBase(sess, target); err != nil {
 		return err
 	}
 	var t *gen.Device
@@ -288,9 +346,12 @@ func (s *Store) Copy(sess Session, target Name, src Name, inline *gen.Device) er
 		}
 		t = s.startup
 	default:
-		t = copyTree(inline)
-		if err := s.sealSecrets(t, s.running); err != nil {
-			return err
+		t = sealed
+		if sealedOn != s.running {
+			t = copyTree(inline)
+			if err := s.sealSecrets(t, s.running, hashes); err != nil {
+				return err
+			}
 		}
 		if err := normalizeWith(t, s.running); err != nil {
 			return err

@@ -88,6 +88,8 @@ type Store struct {
 	prefixes func() []netip.Prefix
 	recover  bool
 	keys     *rules.KeyCipher // seals key values (device-key)
+	// hashPassword replaces rules.PasswordToStore in tests (nil: that).
+	hashPassword func(given, old string) (string, error)
 
 	mu     sync.Mutex
 	closed bool

@@ -2,10 +2,16 @@ package datastore
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/openconfig/ygot/ygot"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/ntpagent/ntpagent/datastore/rules"
@@ -180,5 +186,175 @@ func TestHandMadeRunningJSONPasswordsAreHashedAtFirstStart(t *testing.T) {
 	s.Close()
 	if names := filesHolding(t, dir, plain); len(names) > 0 {
 		t.Errorf("%v still hold the clear-text password", names)
+	}
+}
+
+// countHashes makes s count its password hashes (rules.PasswordToStore
+// still does the work); onHash, when not nil, runs before each.
+func countHashes(s *Store, onHash func()) *atomic.Int32 {
+	var n atomic.Int32
+	s.hashPassword = func(given, old string) (string, error) {
+		n.Add(1)
+		if onHash != nil {
+			onHash()
+		}
+		return rules.PasswordToStore(given, old)
+	}
+	return &n
+}
+
+// addUsers adds n local users user1..userN, each with a clear-text
+// password when withPassword.
+func addUsers(n int, withPassword bool) func(*gen.Device) error {
+	return func(d *gen.Device) error {
+		for i := 1; i <= n; i++ {
+			u := d.GetOrCreateSystem().GetOrCreateLocalUser(fmt.Sprintf("user%d", i))
+			if withPassword {
+				pw := fmt.Sprintf("password-of-user%d", i)
+				u.Password = &pw
+			}
+		}
+		return nil
+	}
+}
+
+// RFC 7950 §15.3 and /system/local-user's max-elements: an edit that would
+// make more local users than the YANG allows is refused whole with
+// operation-failed, too-many-elements and the list's path, before any of
+// its passwords is hashed, whatever the test option and whether it is an
+// edit, a copy or a validation; as many users as allowed are taken.
+func TestLocalUsersBeyondMaxElementsAreRefused(t *testing.T) {
+	max := int(gen.SchemaTree["NtpagentSystem_System_LocalUser"].ListAttr.MaxElements)
+	if max == 0 {
+		t.Fatal("/system/local-user has no max-elements")
+	}
+	tooMany := addUsers(max+1, true)
+	inline := &gen.Device{}
+	tooMany(inline)
+	for _, tc := range []struct {
+		name string
+		do   func(s *Store) error
+	}{
+		{"edit-config candidate test-then-set", func(s *Store) error { return s.Edit(alice, Candidate, EditOptions{}, tooMany) }},
+		{"edit-config candidate set (the CLI)", func(s *Store) error {
+			return s.Edit(bob, Candidate, EditOptions{TestOption: SetOnly}, tooMany)
+		}},
+		{"edit-config running", func(s *Store) error { return s.Edit(alice, Running, EditOptions{}, tooMany) }},
+		{"edit-config continue-on-error", func(s *Store) error {
+			return s.Edit(alice, Candidate, EditOptions{ErrorOption: ContinueOnError}, tooMany)
+		}},
+		{"copy-config inline to candidate", func(s *Store) error { return s.Copy(alice, Candidate, "", inline) }},
+		{"copy-config inline to running", func(s *Store) error { return s.Copy(alice, Running, "", inline) }},
+		{"validate inline", func(s *Store) error { return s.ValidateTree(inline) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openStore(t, "", nil)
+			hashes := countHashes(s, nil)
+			run, _ := s.Shared(Running)
+			cand, _ := s.Shared(Candidate)
+			err := tc.do(s)
+			if err == nil {
+				t.Fatalf("%d local users accepted", max+1)
+			}
+			e := rpcerror.All(err)[0]
+			if e.Tag != rpcerror.TagOperationFailed || e.AppTag != "too-many-elements" || e.Path != "/ntps:system/ntps:local-user" ||
+				!strings.Contains(e.Message, fmt.Sprint(max)) {
+				t.Fatalf("error %+v, want operation-failed, too-many-elements on the list, naming the bound %d", e, max)
+			}
+			if n := hashes.Load(); n != 0 {
+				t.Errorf("%d passwords hashed before the edit was refused", n)
+			}
+			if r, _ := s.Shared(Running); r != run {
+				t.Error("running changed")
+			}
+			if c, _ := s.Shared(Candidate); c != cand {
+				t.Error("the candidate changed")
+			}
+		})
+	}
+	s := openStore(t, "", nil)
+	mustEdit(t, s, alice, Candidate, addUsers(max, false))
+	mustCommit(t, s, alice, CommitOptions{})
+	if n := len(storedUsers(s, Running)); n != max {
+		t.Fatalf("running holds %d users, want %d", n, max)
+	}
+	err := s.Edit(alice, Candidate, EditOptions{}, setUserPassword("one-more", "password-of-one-more"))
+	if tagOf(err) != rpcerror.TagOperationFailed {
+		t.Fatalf("user %d added to a full list: %v", max+1, err)
+	}
+}
+
+func storedUsers(s *Store, ds Name) map[string]*gen.NtpagentSystem_System_LocalUser {
+	t, _ := s.Shared(ds)
+	return localUsers(t)
+}
+
+// bcrypt takes tens of milliseconds a password, so an edit's passwords are
+// hashed without the store's lock: while the first hash is under way,
+// another session reads running and the candidate and commits a change of
+// its own. The edit then applies again to the datastore that changed, with
+// the hashes it already made (one bcrypt per password in all), and stores
+// the same form as ever: a hash each password verifies against.
+func TestPasswordsAreHashedOutsideTheLock(t *testing.T) {
+	const users = 4
+	inline := &gen.Device{}
+	addUsers(users, true)(inline)
+	for _, tc := range []struct {
+		name string
+		do   func(s *Store) error
+		// keepsOther: the other session's sysname survives (an edit
+		// merges; a copy replaces the whole candidate).
+		keepsOther bool
+	}{
+		{"edit-config", func(s *Store) error { return s.Edit(alice, Candidate, EditOptions{}, addUsers(users, true)) }, true},
+		{"copy-config inline", func(s *Store) error { return s.Copy(alice, Candidate, "", inline) }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openStore(t, "", nil)
+			hashing, othersDone := make(chan struct{}), make(chan struct{})
+			var first sync.Once
+			hashes := countHashes(s, func() {
+				first.Do(func() {
+					close(hashing)
+					// Only breaks the deadlock a hash under the lock would
+					// make: the other session's work needs that lock.
+					select {
+					case <-othersDone:
+					case <-time.After(time.Minute):
+						t.Error("the other session's read and commit waited for bcrypt: the hash runs under the store's lock")
+					}
+				})
+			})
+			go func() {
+				defer close(othersDone)
+				<-hashing
+				s.Shared(Running)
+				s.Shared(Candidate)
+				if err := s.Edit(bob, Running, EditOptions{}, func(d *gen.Device) error {
+					d.GetOrCreateSystem().Sysname = ygot.String("edited-meanwhile")
+					return nil
+				}); err != nil {
+					t.Errorf("the other session's commit: %v", err)
+				}
+			}()
+			if err := tc.do(s); err != nil {
+				t.Fatal(err)
+			}
+			<-othersDone
+			if n := hashes.Load(); n != users {
+				t.Errorf("%d bcrypt hashes for %d passwords: the edit made again did not reuse them", n, users)
+			}
+			cand, _ := s.Shared(Candidate)
+			if got := cand.GetSystem().GetSysname() == "edited-meanwhile"; got != tc.keepsOther {
+				t.Errorf("the other session's sysname kept: %t, want %t", got, tc.keepsOther)
+			}
+			for i := 1; i <= users; i++ {
+				name := fmt.Sprintf("user%d", i)
+				h := storedPassword(t, s, Candidate, name)
+				if bcrypt.CompareHashAndPassword([]byte(h), []byte("password-of-"+name)) != nil {
+					t.Errorf("%s: stored %q, not a hash of its password", name, h)
+				}
+			}
+		})
 	}
 }

@@ -591,7 +591,7 @@ func TestUserCommand(t *testing.T) {
 		t.Fatalf("deleting the last admin: %v", err)
 	}
 	out, err := run("", "list")
-	if err != nil || !strings.Contains(out, "root\tadmin") || !strings.Contains(out, "noc\toperator") {
+	if err != nil || !regexp.MustCompile(`(?m)^root +admin `).MatchString(out) || !regexp.MustCompile(`(?m)^noc +operator `).MatchString(out) {
 		t.Fatalf("list: %q %v", out, err)
 	}
 	if b, _ := os.ReadFile(filepath.Join(s.StateDir, "ssh", "users.json")); bytes.Contains(b, []byte("noc-password")) {

@@ -2,16 +2,21 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"text/tabwriter"
 
 	"golang.org/x/term"
 
+	"github.com/ntpagent/ntpagent/datastore"
+	"github.com/ntpagent/ntpagent/gen"
 	"github.com/ntpagent/ntpagent/server"
 )
 
@@ -20,7 +25,9 @@ const userUsage = `usage: ntpagent user add NAME [--role admin|operator] [--key 
        ntpagent user del NAME [--state-dir DIR]
        ntpagent user list [--state-dir DIR]
 The password is read from the terminal (twice), or as one line from standard input.
-A running daemon picks the change up at the next login.`
+A running daemon picks the change up at the next login.
+list shows the users of the users file and those of the running configuration
+(/system/local-user), which take precedence over the same name in the file.`
 
 // runUser is "ntpagent user ...": the users of the SSH server, for the
 // first setup and for recovery, edited in STATE/ssh/users.json.
@@ -56,10 +63,7 @@ func runUser(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	switch verb {
 	case "list":
-		for _, u := range users.Users {
-			fmt.Fprintf(stdout, "%s\t%s\tpassword:%t\tkeys:%d\n", u.Name, u.Role, u.PasswordHash != "", len(u.AuthorizedKeys))
-		}
-		return nil
+		return listUsers(stdout, users, *stateDir)
 	case "add", "passwd":
 		exists := hasUser(users, name)
 		if verb == "add" && exists {
@@ -106,6 +110,65 @@ func runUser(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "user %s: %s saved in %s\n", verb, name, path)
+	return nil
+}
+
+// listUsers prints the users who may log in: those of the users file and
+// the local users of the running configuration, read from the state
+// folder as they are now (datastore.ReadRunning: no lock, nothing
+// written, so a running daemon is no obstacle). A name in both is listed
+// twice, and only the configuration's entry logs in (the server looks
+// there first). The users file is listed even when the configuration
+// cannot be read — it is the way back in — and the error follows.
+func listUsers(w io.Writer, file *server.Users, stateDir string) error {
+	type row struct {
+		name, role, source, login string
+		password                  bool
+		keys                      int
+		rank                      int // 0: the entry that logs in
+	}
+	running, runErr := datastore.ReadRunning(filepath.Join(stateDir, "datastore"))
+	var configured map[string]*gen.NtpagentSystem_System_LocalUser
+	if sys := running.GetSystem(); sys != nil {
+		configured = sys.LocalUser
+	}
+	var rows []row
+	for _, u := range configured {
+		role := server.RoleOperator
+		if u.Role == gen.NtpagentSystem_System_LocalUser_Role_admin {
+			role = server.RoleAdmin
+		}
+		rows = append(rows, row{name: u.GetName(), role: string(role), source: "running", login: "yes",
+			password: u.Password != nil, keys: len(u.AuthorizedKey)})
+	}
+	for _, u := range file.Users {
+		login := "yes"
+		rank := 0
+		if configured[u.Name] != nil {
+			login, rank = "no: running's "+u.Name+" takes precedence", 1
+		}
+		rows = append(rows, row{name: u.Name, role: string(u.Role), source: server.UsersFileName, login: login,
+			password: u.PasswordHash != "", keys: len(u.AuthorizedKeys), rank: rank})
+	}
+	// By name; for a name in both, the entry that logs in first.
+	slices.SortStableFunc(rows, func(a, b row) int {
+		return cmp.Or(cmp.Compare(a.name, b.name), cmp.Compare(a.rank, b.rank))
+	})
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tROLE\tPASSWORD\tKEYS\tSOURCE\tLOGS IN")
+	for _, r := range rows {
+		pw := "no"
+		if r.password {
+			pw = "yes"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", r.name, r.role, pw, r.keys, r.source, r.login)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if runErr != nil {
+		return fmt.Errorf("user list: the users of the running configuration are not listed, and may take precedence over those above: %w", runErr)
+	}
 	return nil
 }
 

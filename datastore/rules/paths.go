@@ -48,9 +48,12 @@ func KeyPath(id uint32, leaf string) string {
 // UnsyncPath is the instance path of a leaf of /ntp/unsync.
 func UnsyncPath(leaf string) string { return "/ntpa:ntp/ntpa:unsync/ntpa:" + leaf }
 
+// localUserListPath is the path of the list of local users.
+const localUserListPath = "/ntps:system/ntps:local-user"
+
 // UserPath is the instance path of a local user, or of its leaf.
 func UserPath(name, leaf string) string {
-	p := "/ntps:system/ntps:local-user[ntps:name=" + quoteKey(name) + "]"
+	p := localUserListPath + "[ntps:name=" + quoteKey(name) + "]"
 	if leaf != "" {
 		p += "/ntps:" + leaf
 	}

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -371,6 +372,37 @@ func TestCanonicalPeerAddress(t *testing.T) {
 	} {
 		if got := CanonicalPeerAddress(in); got != want {
 			t.Errorf("CanonicalPeerAddress(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// RFC 7950 §15.3: a list over its max-elements (§7.7.6) is one error,
+// operation-failed with error-app-tag too-many-elements and the list's
+// path, from Validate and from CheckLocalUsersBound alike; at the bound
+// there is none.
+func TestLocalUsersOverMaxElementsIsTooManyElements(t *testing.T) {
+	max := int(gen.SchemaTree["NtpagentSystem_System_LocalUser"].ListAttr.MaxElements)
+	if max == 0 {
+		t.Fatal("/system/local-user has no max-elements")
+	}
+	d := &gen.Device{}
+	for i := range max {
+		d.GetOrCreateSystem().GetOrCreateLocalUser(fmt.Sprintf("user%d", i))
+	}
+	if err := Validate(d); err != nil {
+		t.Fatalf("%d users, the bound: %v", max, err)
+	}
+	if err := CheckLocalUsersBound(d); err != nil {
+		t.Fatalf("CheckLocalUsersBound at the bound: %v", err)
+	}
+	d.System.GetOrCreateLocalUser("one-more")
+	for name, err := range map[string]error{"Validate": Validate(d), "CheckLocalUsersBound": CheckLocalUsersBound(d)} {
+		errs := rpcerror.All(err)
+		if len(errs) != 1 {
+			t.Fatalf("%s: %d errors, want 1: %v", name, len(errs), err)
+		}
+		if e := errs[0]; e.Tag != rpcerror.TagOperationFailed || e.AppTag != "too-many-elements" || e.Path != "/ntps:system/ntps:local-user" {
+			t.Errorf("%s: %+v", name, e)
 		}
 	}
 }

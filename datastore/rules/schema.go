@@ -55,6 +55,9 @@ func walkStruct(v reflect.Value, entry *yang.Entry, path func() string, errs *rp
 		cpath := func() string { return path() + "/" + modulePrefix(f.Tag.Get("module")) + ":" + name }
 		switch {
 		case child.IsList():
+			if e := tooManyElements(child, fv.Len(), cpath); e != nil {
+				*errs = append(*errs, e)
+			}
 			it := fv.MapRange()
 			for it.Next() {
 				elem := it.Value().Elem()
@@ -63,6 +66,11 @@ func walkStruct(v reflect.Value, entry *yang.Entry, path func() string, errs *rp
 		case child.IsContainer():
 			walkStruct(fv.Elem(), child, cpath, errs)
 		case child.IsLeaf() || child.IsLeafList():
+			if child.IsLeafList() {
+				if e := tooManyElements(child, fv.Len(), cpath); e != nil {
+					*errs = append(*errs, e)
+				}
+			}
 			if child.Type != nil && child.Type.Kind == yang.Yleafref {
 				continue // checked with the whole tree by Check
 			}
@@ -78,6 +86,38 @@ func walkStruct(v reflect.Value, entry *yang.Entry, path func() string, errs *rp
 			}
 		}
 	}
+}
+
+// appTagTooMany is the error-app-tag of RFC 7950 §15.3.
+const appTagTooMany = "too-many-elements"
+
+// tooManyElements is the error of RFC 7950 §15.3 when a list or leaf-list
+// with schema entry e has n entries, more than its max-elements (§7.7.6):
+// operation-failed, too-many-elements, once, with the path of the list
+// node. nil when n is within the bound or there is none.
+func tooManyElements(e *yang.Entry, n int, path func() string) *rpcerror.Error {
+	if e.ListAttr == nil || e.ListAttr.MaxElements == 0 || uint64(n) <= e.ListAttr.MaxElements {
+		return nil
+	}
+	err := rpcerror.New(rpcerror.TagOperationFailed, path(), "At most %d %s entries can be configured; this configuration has %d.", e.ListAttr.MaxElements, e.Name, n)
+	err.AppTag = appTagTooMany
+	return err
+}
+
+// CheckLocalUsersBound returns the error of Validate when root has more
+// local users than /system/local-user's max-elements, else nil. The
+// datastore asks it before hashing the passwords of an edit, so that the
+// work of one edit stays bounded whatever its test option.
+func CheckLocalUsersBound(root *gen.Device) error {
+	sys := root.GetSystem()
+	if sys == nil {
+		return nil
+	}
+	e := gen.SchemaTree["NtpagentSystem_System_LocalUser"]
+	if err := tooManyElements(e, len(sys.LocalUser), func() string { return localUserListPath }); err != nil {
+		return err
+	}
+	return nil
 }
 
 // keyPredicates renders [prefix:key='value'] for each key of a list entry,
