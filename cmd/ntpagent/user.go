@@ -110,6 +110,11 @@ func runUser(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "user %s: %s saved in %s\n", verb, name, path)
+	if verb != "del" {
+		if running, err := datastore.ReadRunning(filepath.Join(*stateDir, "datastore")); err == nil && running.GetSystem().GetLocalUser(name) != nil {
+			fmt.Fprintf(stdout, "user %s: note: the running configuration has a local-user %s, which takes precedence at login: this entry is not used while it is configured\n", verb, name)
+		}
+	}
 	return nil
 }
 

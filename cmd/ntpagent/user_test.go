@@ -97,6 +97,14 @@ func TestUserListShowsRunningsUsersAndWhichLogsIn(t *testing.T) {
 	if after, _ := os.ReadFile(journal); !bytes.Equal(before, after) {
 		t.Error("user list changed the journal")
 	}
+	// Changing the shadowed entry says that it is not the one used.
+	var out bytes.Buffer
+	if err := runUser([]string{"passwd", "noc", "--state-dir", s.StateDir}, strings.NewReader("noc-password-2\n"), &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "takes precedence at login") {
+		t.Errorf("passwd of a name running configures: %q", out.String())
+	}
 
 	// A configuration that cannot be read: the users file is still listed
 	// (the way back in), and the command fails saying what is missing.
