@@ -22,6 +22,8 @@
 # BENCH_GO_BENCHTIME (default 300ms; "0" skips the Go micro-benchmarks),
 # BENCH_CONNECT_RUNS (20), BENCH_GET_RUNS (200), BENCH_EDIT_RUNS (60),
 # BENCH_REALPATH_DURATION (each real-path lab, default 300s; "0" skips it),
+# BENCH_STARTS (timed daemon starts of the footprint step, default 10; "0"
+# skips the step),
 # BENCH_USER (system user for netconfd's sshd, default ntpbench),
 # BENCH_AGENT (daemon binary, default bin/ntpagent).
 set -euo pipefail
@@ -34,6 +36,7 @@ CONNECT_RUNS=${BENCH_CONNECT_RUNS:-20}
 GET_RUNS=${BENCH_GET_RUNS:-200}
 EDIT_RUNS=${BENCH_EDIT_RUNS:-60}
 REALPATH_DURATION=${BENCH_REALPATH_DURATION:-300s}
+STARTS=${BENCH_STARTS:-10}
 NC_USER=${BENCH_USER:-ntpbench}
 AGENT=${BENCH_AGENT:-$ROOT/bin/ntpagent}
 OUT_DIR=$ROOT/bench-results
@@ -267,6 +270,25 @@ fi
 # the CPUs with them.
 for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
 
+################################################################ footprint
+# The daemon's start time with 1,000 peers in running and where its memory
+# goes (idle and with 1,000 peers; heap allocation sites through its
+# debug-only memory dump, NTPAGENT_DEBUG_MEMDUMP_DIR, which this step sets
+# and which serves nothing on a port), and its binary built stripped.
+if [[ $STARTS != 0 ]] && ((HAVE_AGENT)); then
+  log "footprint: $STARTS starts with 1,000 peers, memory idle and with 1,000 peers"
+  mkdir -p "$WORK/footprint"
+  stripped_args=()
+  if go build -trimpath -ldflags='-s -w' -o "$WORK/ntpagent-stripped" ./cmd/ntpagent; then
+    stripped_args=(-stripped "$WORK/ntpagent-stripped")
+  else
+    NOTES+=("footprint: the stripped build failed")
+  fi
+  "$BENCH" footprint -agent "$AGENT" "${stripped_args[@]}" -key "$WORK/client_key" -work "$WORK/footprint" \
+    -starts "$STARTS" -detail "$WORK/footprint.md" -o "$RESULTS" 2>"$WORK/footprint.log" ||
+    NOTES+=("footprint: failed, see the run's log: $(tail -n 1 "$WORK/footprint.log")")
+fi
+
 ################################################################ real path
 if [[ $REALPATH_DURATION != 0 ]]; then
   if [[ $(id -u) -ne 0 ]]; then
@@ -307,5 +329,6 @@ for m in "${MISSING[@]}"; do report_args+=(-missing "$m"); done
 for m in "${NOTES[@]}"; do report_args+=(-note "$m"); done
 "$BENCH" report "${report_args[@]}" "$RESULTS" >"$OUT_DIR/latest.md"
 cp "$RESULTS" "$OUT_DIR/latest.jsonl"
+cp "$WORK/footprint.md" "$OUT_DIR/footprint.md" 2>/dev/null || true
 cp "$WORK"/*-get-config-100.xml "$OUT_DIR/" 2>/dev/null || true
 cat "$OUT_DIR/latest.md"

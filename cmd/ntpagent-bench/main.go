@@ -25,6 +25,7 @@ commands:
   ntp       server-mode NTP load against one UDP address
   realpath  true clock error of ntpagent and chronyd on a real path (namespaces, delay lines; root)
   gobench   turn 'go test -bench' output (stdin) into result lines
+  footprint start time with 1,000 peers, memory breakdown and heap allocation sites, stripped binary
   report    print the markdown table from result files
   freeport  print free loopback ports (TCP and UDP both free)
   waitport  wait until a loopback TCP or UDP port is bound
@@ -49,6 +50,8 @@ func main() {
 		err = cmdRealPath(ctx, log, os.Args[2:])
 	case "gobench":
 		err = cmdGoBench(os.Args[2:])
+	case "footprint":
+		err = cmdFootprint(ctx, log, os.Args[2:])
 	case "report":
 		err = cmdReport(os.Args[2:])
 	case "freeport":
@@ -154,13 +157,9 @@ func cmdNETCONF(ctx context.Context, log *slog.Logger, args []string) error {
 	}
 	var auth []ssh.AuthMethod
 	if *keyFile != "" {
-		b, err := os.ReadFile(*keyFile)
+		signer, err := readKey(*keyFile)
 		if err != nil {
 			return err
-		}
-		signer, err := ssh.ParsePrivateKey(b)
-		if err != nil {
-			return fmt.Errorf("key %s: %w", *keyFile, err)
 		}
 		auth = append(auth, ssh.PublicKeys(signer))
 	}
@@ -202,6 +201,19 @@ func cmdNETCONF(ctx context.Context, log *slog.Logger, args []string) error {
 		return errors.Join(err, werr)
 	}
 	return err
+}
+
+// readKey reads a private key file (OpenSSH format).
+func readKey(path string) (ssh.Signer, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := ssh.ParsePrivateKey(b)
+	if err != nil {
+		return nil, fmt.Errorf("key %s: %w", path, err)
+	}
+	return signer, nil
 }
 
 func cmdNTP(ctx context.Context, args []string) error {
@@ -257,6 +269,50 @@ func cmdNTP(ctx context.Context, args []string) error {
 		loads = append(loads, NTPLoad{Name: name, Addr: ua, Senders: *senders, Window: *window, Warmup: *warm, Duration: *dur, Timeout: 50 * time.Millisecond, PID: pid})
 	}
 	rs, err := RunNTPRounds(ctx, loads, *rounds)
+	w, oerr := output(*outPath)
+	if oerr != nil {
+		return errors.Join(err, oerr)
+	}
+	defer w.Close()
+	return errors.Join(err, writeResults(w, rs))
+}
+
+func cmdFootprint(ctx context.Context, log *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("footprint", flag.ContinueOnError)
+	agentBin := fs.String("agent", "bin/ntpagent", "daemon binary")
+	stripped := fs.String("stripped", "", "the daemon built with -ldflags='-s -w' (size, linked modules)")
+	mainPkg := fs.String("pkg", "github.com/ntpagent/ntpagent/cmd/ntpagent", "the daemon's main package (import chains to gRPC and protobuf)")
+	keyFile := fs.String("key", "", "private key file (OpenSSH format) given to the daemon's admin")
+	starts := fs.Int("starts", 10, "timed starts with 1,000 peers in running")
+	settle := fs.Duration("settle", time.Second, "pause after a start before reading memory")
+	top := fs.Int("top", 15, "heap allocation sites listed")
+	work := fs.String("work", "", "an empty folder for state folders, logs and dumps (required)")
+	detailPath := fs.String("detail", "", "write the breakdown and allocation sites (markdown) here")
+	outPath := fs.String("o", "", "append results to this file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *starts < 1 || *starts > 100 || *top < 1 || *top > 100 || *settle < 0 || *settle > time.Minute {
+		return errors.New("footprint: starts 1..100, top 1..100, settle up to 1m")
+	}
+	if *work == "" || *keyFile == "" {
+		return errors.New("footprint: -work and -key are required")
+	}
+	signer, err := readKey(*keyFile)
+	if err != nil {
+		return err
+	}
+	detail := io.Discard
+	if *detailPath != "" {
+		f, err := os.Create(*detailPath)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		detail = f
+	}
+	rs, err := RunFootprint(ctx, FootprintConfig{Agent: *agentBin, Stripped: *stripped, MainPackage: *mainPkg, Work: *work, Key: signer,
+		Starts: *starts, Settle: *settle, Top: *top, Log: log}, detail)
 	w, oerr := output(*outPath)
 	if oerr != nil {
 		return errors.Join(err, oerr)
@@ -348,6 +404,20 @@ func cmdFreePort(args []string) error {
 	if *n < 1 || *n > 64 {
 		return errors.New("freeport: -n 1..64")
 	}
+	ports, err := freePorts(*n)
+	if err != nil {
+		return err
+	}
+	var ss []string
+	for _, p := range ports {
+		ss = append(ss, strconv.Itoa(p))
+	}
+	fmt.Println(strings.Join(ss, " "))
+	return nil
+}
+
+// freePorts returns n different loopback ports free for both TCP and UDP.
+func freePorts(n int) ([]int, error) {
 	// Hold every listener until all are chosen so that the ports differ.
 	var held []io.Closer
 	defer func() {
@@ -355,11 +425,11 @@ func cmdFreePort(args []string) error {
 			c.Close()
 		}
 	}()
-	var ports []string
-	for tries := 0; len(ports) < *n && tries < 100*(*n); tries++ {
+	var ports []int
+	for tries := 0; len(ports) < n && tries < 100*n; tries++ {
 		ln, err := net.ListenTCP("tcp4", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		held = append(held, ln)
 		port := ln.Addr().(*net.TCPAddr).Port
@@ -368,13 +438,12 @@ func cmdFreePort(args []string) error {
 			continue
 		}
 		held = append(held, uc)
-		ports = append(ports, fmt.Sprint(port))
+		ports = append(ports, port)
 	}
-	if len(ports) < *n {
-		return errors.New("freeport: no free ports")
+	if len(ports) < n {
+		return nil, errors.New("freeport: no free ports")
 	}
-	fmt.Println(strings.Join(ports, " "))
-	return nil
+	return ports, nil
 }
 
 func cmdWaitPort(ctx context.Context, args []string) error {

@@ -118,22 +118,38 @@ func readResults(paths []string) ([]Result, error) {
 
 // readRSS returns VmRSS of a process in MiB from /proc/PID/status.
 func readRSS(pid int) (float64, error) {
+	v, err := readStatusKB(pid, "VmRSS")
+	return v[0] / 1024, err
+}
+
+// readStatusKB returns the named kB fields of /proc/PID/status, in kB.
+func readStatusKB(pid int, names ...string) ([]float64, error) {
+	out := make([]float64, len(names))
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
-		return 0, fmt.Errorf("rss: %w", err)
+		return out, fmt.Errorf("rss: %w", err)
 	}
+	found := 0
 	for line := range strings.Lines(string(b)) {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		for i, n := range names {
+			rest, ok := strings.CutPrefix(line, n+":")
+			if !ok {
+				continue
+			}
 			f := strings.Fields(rest)
 			if len(f) != 2 || f[1] != "kB" {
-				return 0, fmt.Errorf("rss: unexpected VmRSS line %q", line)
+				return out, fmt.Errorf("rss: unexpected %s line %q", n, line)
 			}
 			kb, err := strconv.ParseFloat(f[0], 64)
 			if err != nil {
-				return 0, fmt.Errorf("rss: %w", err)
+				return out, fmt.Errorf("rss: %w", err)
 			}
-			return kb / 1024, nil
+			out[i] = kb
+			found++
 		}
 	}
-	return 0, fmt.Errorf("rss: no VmRSS in /proc/%d/status", pid)
+	if found != len(names) {
+		return out, fmt.Errorf("rss: not all of %v in /proc/%d/status", names, pid)
+	}
+	return out, nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/ntpagent/ntpagent/datastore"
 	"github.com/ntpagent/ntpagent/internal/atomicfile"
 	"github.com/ntpagent/ntpagent/internal/clock"
+	"github.com/ntpagent/ntpagent/internal/memdump"
 	"github.com/ntpagent/ntpagent/ntpengine"
 	"github.com/ntpagent/ntpagent/ntpengine/ntpclock"
 	"github.com/ntpagent/ntpagent/server"
@@ -84,6 +85,9 @@ func run(ctx context.Context, s *settings, ts timeService, stdout, stderr io.Wri
 		return fmt.Errorf("state folder: %w", err)
 	}
 	atomicfile.WarnIfShared(log, s.StateDir, s.driftPath())
+	if dir := os.Getenv(memdump.Env); dir != "" {
+		memdump.Serve(ctx, dir, log)
+	}
 	runningFrom, _ := datastore.ParseRunningFrom(s.RunningFrom) // checked with the settings
 	store, err := datastore.Open(datastore.Options{Dir: filepath.Join(s.StateDir, "datastore"), Logger: log.With("component", "datastore"), Recover: s.Recover, RunningFrom: runningFrom})
 	var damage *datastore.DamageError

@@ -36,6 +36,7 @@ var allowed = map[string][]string{
 	"internal/backoff":        {},
 	"internal/vpninstance":    {},
 	"internal/notification":   {},
+	"internal/memdump":        {"internal/atomicfile"},
 	"internal/fakeclock":      {"internal/clock"},
 	"internal/testtool":       {},
 	"internal/nctest":         {"server/netconf"},
