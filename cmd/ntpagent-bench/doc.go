@@ -5,7 +5,13 @@
 // drives ntpagent and chronyd the same way; a report subcommand turns the
 // results into the markdown table of bench-results/latest.md.
 //
-// It owns only cmd/ntpagent-bench. It starts no server itself (scripts/bench.sh
-// does), never changes the host clock and sends traffic only to the loopback
-// addresses it is given. Every loop is bounded by a count and a deadline.
+// The footprint subcommand starts the daemon itself, on a state folder of its
+// own and free loopback ports: it times starts with 1,000 peers in running
+// and reads where the memory goes (the daemon's debug-only memory dump,
+// internal/memdump, turned on by its environment for these starts only).
+//
+// It owns only cmd/ntpagent-bench. Apart from the footprint's daemons it
+// starts no server itself (scripts/bench.sh does), never changes the host
+// clock and sends traffic only to loopback addresses. Every loop is bounded
+// by a count and a deadline.
 package main
