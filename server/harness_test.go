@@ -4,11 +4,13 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/json"
 	"encoding/pem"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"golang.org/x/crypto/ssh"
@@ -47,40 +49,62 @@ type agentConfig struct {
 
 type agentOption func(*agentConfig)
 
+// testCredentials are the admin's key and the users file (admin with that
+// key and adminPassword, operator with operatorPassword) that every test
+// agent starts with. They are made once per test binary: hashing the
+// passwords (bcrypt) is the slowest step of starting an agent.
+type testCredentials struct {
+	keyPEM []byte
+	signer ssh.Signer
+	users  []byte
+}
+
+var credentials = sync.OnceValues(func() (testCredentials, error) {
+	var c testCredentials
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return c, err
+	}
+	blk, err := ssh.MarshalPrivateKey(priv, "test admin key")
+	if err != nil {
+		return c, err
+	}
+	c.keyPEM = pem.EncodeToMemory(blk)
+	if c.signer, err = ssh.NewSignerFromKey(priv); err != nil {
+		return c, err
+	}
+	users := &Users{}
+	if err := users.Set("admin", RoleAdmin, adminPassword); err != nil {
+		return c, err
+	}
+	if err := users.AddKey("admin", string(ssh.MarshalAuthorizedKey(c.signer.PublicKey()))); err != nil {
+		return c, err
+	}
+	if err := users.Set("operator", RoleOperator, operatorPassword); err != nil {
+		return c, err
+	}
+	c.users, err = json.MarshalIndent(users, "", "  ")
+	return c, err
+})
+
 func startAgent(t testing.TB, opts ...agentOption) *testAgent {
 	t.Helper()
 	dir := t.TempDir()
 	a := &testAgent{dir: dir}
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	cred, err := credentials()
 	if err != nil {
 		t.Fatal(err)
 	}
-	blk, err := ssh.MarshalPrivateKey(priv, "test admin key")
-	if err != nil {
-		t.Fatal(err)
-	}
+	a.signer = cred.signer
 	a.keyFile = filepath.Join(dir, "admin_key")
-	if err := os.WriteFile(a.keyFile, pem.EncodeToMemory(blk), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if a.signer, err = ssh.NewSignerFromKey(priv); err != nil {
+	if err := os.WriteFile(a.keyFile, cred.keyPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	state := filepath.Join(dir, "state")
 	if err := os.MkdirAll(state, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	users := &Users{}
-	if err := users.Set("admin", RoleAdmin, adminPassword); err != nil {
-		t.Fatal(err)
-	}
-	if err := users.AddKey("admin", string(ssh.MarshalAuthorizedKey(a.signer.PublicKey()))); err != nil {
-		t.Fatal(err)
-	}
-	if err := users.Set("operator", RoleOperator, operatorPassword); err != nil {
-		t.Fatal(err)
-	}
-	if err := users.Save(filepath.Join(state, UsersFileName)); err != nil {
+	if err := os.WriteFile(filepath.Join(state, UsersFileName), cred.users, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
