@@ -102,6 +102,10 @@ type association struct {
 	// Poll process (RFC 5905 §13).
 	reach   uint8
 	unreach int
+	// resumePoll is the poll exponent the association had backed off to
+	// when it was heard again after being unreachable, until it answers
+	// two polls running (see poll: sporadic sources); 0 otherwise.
+	resumePoll int8
 	// shiftedAt is when the reach register last shifted (peerNotDue).
 	shiftedAt float64
 	hpoll     int8

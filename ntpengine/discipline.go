@@ -174,6 +174,8 @@ type discipline struct {
 	// offset through the frequency when the clock is not slewing it
 	// (gentleSlew).
 	gentleRate float64
+	// gap is the time between the last two updates, s (gentleSlew).
+	gap float64
 	// rateKnown: the caller stated slewRate (Config.MaxSlewRate ≠ 0).
 	rateKnown bool
 	applied   float64 // total frequency last commanded, s/s
@@ -297,6 +299,7 @@ func (d *discipline) update(offset, sampleT, t, delay float64) (updateResult, cl
 	}
 	d.adjust(t, &out)
 	mu := t - d.t
+	d.gap = mu
 	if d.state == stateFREQ {
 		return d.freqState(offset, sampleT, t, delay, &out)
 	}
@@ -579,8 +582,10 @@ func (d *discipline) adjust(now float64, out *clockOut) {
 // (chrony's harness reads the total frequency every second, as clknetsim's
 // get_total_freq) sees it so; chrony itself slews small offsets over a
 // multiple of its update interval (corrtimeratio). So an offset up to
-// gentleMax is amortized over an eighth of a poll interval, at least 8 s
-// (gentleSpan, gentleMinSpan), a larger one in proportionally less time
+// gentleMax is amortized over an eighth of a poll interval, or of the
+// time between the last two updates when that is longer (a source that
+// answers one poll in 20), at least 8 s (gentleSpan, gentleMinSpan), a
+// larger one in proportionally less time
 // (its rate grows as o²), and only where that rate would exceed 500 ppm
 // (RFC 5905's MAXFREQ, what a reader of the clock takes for a working
 // oscillator; from 2 ms up) or the clock's slew rate does the clock slew
@@ -591,7 +596,7 @@ func (d *discipline) adjust(now float64, out *clockOut) {
 // at 8 s polls exceeded chrony's RMS frequency limit with 1 s).
 func (d *discipline) gentleSlew(o float64) float64 {
 	a := math.Abs(o)
-	rate := a / math.Max(gentleMinSpan, math.Ldexp(1, int(d.poll))*gentleSpan)
+	rate := a / math.Max(gentleMinSpan, math.Max(math.Ldexp(1, int(d.poll)), d.gap)*gentleSpan)
 	if a > gentleMax {
 		rate *= a / gentleMax
 	}

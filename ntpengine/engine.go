@@ -450,7 +450,7 @@ func (e *Engine) poll(a *association, t float64) {
 		a.unreach = 0
 		if a.reach&7 == 0 {
 			// Three polls without reply: age the filter with a dummy
-			// stage (A.5.7.1).
+			// stage (A.5.7.1; see keepStartSamples).
 			a.filter.add(filterSample{T: t, Delay: maxDisp, Dispersion: maxDisp}, e.prec, e.filterFreq())
 		}
 		hpoll = e.disc.poll
@@ -461,6 +461,24 @@ func (e *Engine) poll(a *association, t float64) {
 			// heard again in a short window after an outage would
 			// otherwise get a sample or two at the system poll).
 			hpoll = a.minPoll
+		}
+		switch {
+		case a.resumePoll == 0:
+		case a.reach&6 == 6:
+			// Answered two polls running: reachable again.
+			a.resumePoll = 0
+		case a.reach&2 == 0 && e.disc.state == stateSYNC:
+			// Heard again after being unreachable, and silent at the
+			// poll after: a sporadic source. It keeps the poll it had
+			// backed off to (§13, A.5.7.1 unreach), where the RFC
+			// drops it to the system poll at every reply: a server
+			// answering one request in 20 would otherwise be polled
+			// at the minimum for good, 19 packets lost for each
+			// sample, and selected and lost again every 20 polls.
+			// chrony backs its poll off at every request without
+			// reply likewise. Only once the discipline holds the
+			// frequency: until then the clock needs the samples.
+			hpoll = max(hpoll, a.resumePoll)
 		}
 	}
 	// Preemption: see PeerConfig.Preempt.
@@ -477,10 +495,12 @@ func (e *Engine) poll(a *association, t float64) {
 	e.transmit(a, t)
 	a.pollUpdate(hpoll)
 	switch {
-	case a.reach == 0 && a.cfg.IBurst && !a.bursted:
+	case a.reach == 0 && a.cfg.IBurst && !a.bursted && a.resumePoll == 0:
 		// iburst (RFC 5905 §13): an unreachable association sends a
 		// burst so that the filter fills in seconds, not in eight
-		// polls; once per period of unreachability.
+		// polls; once per period of unreachability, and not to a
+		// sporadic source (resumePoll), which would be sent 8 to 16
+		// packets for each sample it answers.
 		a.bursted = true
 		a.startBurst(t)
 	case a.reach != 0 && a.cfg.Burst:

@@ -103,6 +103,7 @@ func (f *clockFilter) add(s filterSample, precision, freq float64) {
 		age = 0
 	}
 	f.started = true
+	f.keepStartSamples(s)
 	for i := nstage - 1; i > 0; i-- {
 		f.Stages[i] = f.Stages[i-1]
 		f.Stages[i].Dispersion = math.Min(f.Stages[i].Dispersion+phi*age, maxDisp)
@@ -150,6 +151,47 @@ func (f *clockFilter) add(s filterSample, precision, freq float64) {
 		j = math.Sqrt(j / float64(m-1))
 	}
 	f.Jitter = math.Max(j, precision)
+}
+
+// keepStartSamples makes room for s without lowering the samples in the
+// filter below startSamples: if shifting s in would push out a sample
+// and leave fewer, the oldest dummy stage (a poll without reply,
+// A.5.7.1) goes instead.
+//
+// This departs from RFC 5905 A.5.7.1, whose register keeps the NSTAGE
+// newest stages whatever they hold. That presumes a peer that answers
+// more often than it stays silent: a server that answers one request in
+// 20 gets five dummy stages (third to seventh poll without reply) for
+// each sample and never holds more than two, so it never passes the
+// fitness test (§11.2) and the clock is never set, however consistent
+// its samples are. Age is accounted for without those stages: each
+// stage's dispersion grows by PHI per second, the root distance by PHI
+// times the time since the last update, the selection interval by the
+// sample's age times the frequency error bound (selDist), and a peer
+// whose reach register is empty is not fit at all (§11.2), so old samples
+// keep no silent source selected. chrony likewise keeps an unreachable
+// source's samples and selects it again when it answers. The dummy
+// stages still raise the dispersion (and the RFC's root distance) of a
+// filter that holds more samples, as the RFC's do.
+func (f *clockFilter) keepStartSamples(s filterSample) {
+	last := f.Stages[nstage-1]
+	if last.Dispersion >= maxDisp {
+		return
+	}
+	left := f.valid - 1
+	if s.Dispersion < maxDisp {
+		left++
+	}
+	if left >= startSamples {
+		return
+	}
+	for i := nstage - 2; i >= 0; i-- {
+		if x := f.Stages[i]; x.Dispersion >= maxDisp {
+			copy(f.Stages[i:], f.Stages[i+1:])
+			f.Stages[nstage-1] = x
+			return
+		}
+	}
 }
 
 // emptyDispersion is the share of the empty stages in Dispersion: RFC 5905

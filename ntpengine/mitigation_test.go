@@ -46,6 +46,45 @@ func TestClockFilter(t *testing.T) {
 			t.Errorf("valid %d offset %v (samples 0 and 1 must be gone)", f.valid, f.Offset)
 		}
 	})
+	dummy := func(f *clockFilter, t float64) {
+		f.add(filterSample{T: t, Delay: maxDisp, Dispersion: maxDisp}, 1e-6, 0)
+	}
+	t.Run("dummy stages never leave fewer than three samples (departs from A.5.7.1)", func(t *testing.T) {
+		// A server answering one poll in 20: five dummy stages per
+		// sample would leave at most two samples in the RFC's register.
+		f := newClockFilter()
+		for i := 0; i < 4; i++ {
+			t0 := float64(i) * 20 * 64
+			f.add(filterSample{T: t0, Offset: float64(i) * 1e-4, Delay: 0.01, Dispersion: 1e-6}, 1e-6, 0)
+			for k := 3; k <= 7; k++ {
+				dummy(&f, t0+float64(k)*64)
+			}
+			if want := min(i+1, startSamples); f.valid != want {
+				t.Fatalf("after sample %d and its dummy stages: %d samples, want %d", i+1, f.valid, want)
+			}
+		}
+		if f.Stages[0].Dispersion < maxDisp {
+			t.Errorf("the newest stage is a sample, want the last dummy stage: %+v", f.Stages[0])
+		}
+	})
+	t.Run("RFC5905 A.5.7.1 dummy stages push samples out of a fuller filter, down to three", func(t *testing.T) {
+		f := newClockFilter()
+		for i := 0; i < nstage; i++ {
+			f.add(filterSample{T: float64(i), Delay: 0.01, Dispersion: 1e-6}, 1e-6, 0)
+		}
+		for k := 0; k < 4; k++ {
+			dummy(&f, float64(nstage+k))
+		}
+		if f.valid != nstage-4 {
+			t.Errorf("%d samples after 4 dummy stages, want %d", f.valid, nstage-4)
+		}
+		for k := 0; k < 4; k++ {
+			dummy(&f, float64(nstage+4+k))
+		}
+		if f.valid != startSamples {
+			t.Errorf("%d samples after 8 dummy stages, want %d", f.valid, startSamples)
+		}
+	})
 	t.Run("jitter floor is the precision", func(t *testing.T) {
 		f := newClockFilter()
 		f.add(filterSample{T: 1, Delay: 0.01, Dispersion: 1e-6}, 1e-3, 0)

@@ -73,6 +73,53 @@ func TestReachAndBackoff(t *testing.T) {
 	}
 }
 
+// TestSporadicSourceKeepsBackedOffPoll: a source heard again after being
+// unreachable that is silent at the next poll keeps the poll it had backed
+// off to (RFC 5905 §13 unreach) once the discipline holds the frequency,
+// and gets no iburst; one that answers two polls running is reachable
+// again and polls at the system poll.
+func TestSporadicSourceKeepsBackedOffPoll(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		answers  bool // the poll after the reply is answered
+		sync     bool // the discipline holds the frequency
+		want     int8
+		resuming bool
+	}{
+		{"silent after one reply: back-off resumed", false, true, 10, true},
+		{"answers two polls running: reachable again", true, true, 6, false},
+		{"frequency not yet known: system poll", false, false, 6, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := mustNew(t, Config{Peers: []PeerConfig{{Key: "p1", Address: peerAddr, MinPoll: 6, MaxPoll: 10, IBurst: true}}})
+			a := e.assocs[0]
+			if tc.sync {
+				e.disc.state = stateSYNC
+			}
+			a.hpoll, a.reach, a.bursted = 10, 0, true
+			e.heard(a, 1000) // a reply after the register emptied
+			if a.hpoll != a.minPoll || a.resumePoll != 10 {
+				t.Fatalf("heard again: poll %d (want the minimum), resume %d", a.hpoll, a.resumePoll)
+			}
+			e.poll(a, a.nextdate)
+			if tc.answers {
+				e.heard(a, a.outdate+0.1)
+			}
+			e.poll(a, a.nextdate)
+			if a.hpoll != tc.want || (a.resumePoll != 0) != tc.resuming {
+				t.Errorf("poll %d resume %d, want poll %d (resuming %v)", a.hpoll, a.resumePoll, tc.want, tc.resuming)
+			}
+			// The register empties again: no iburst to a sporadic source.
+			for a.reach != 0 {
+				e.poll(a, a.nextdate)
+			}
+			if tc.resuming && a.burst != 0 {
+				t.Errorf("iburst of %d packets to a sporadic source", a.burst)
+			}
+		})
+	}
+}
+
 // TestInitialBurst: RFC 5905 §13 iburst, 8 packets 2 s apart, and one more
 // for every reply lost, up to 16; burst, 8 packets at every poll; neither
 // unless configured.

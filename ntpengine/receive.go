@@ -562,6 +562,7 @@ func (e *Engine) heard(a *association, t float64) {
 		// in a short window would be polled too rarely in it to fill
 		// its filter (§10) and count.
 		a.unreach = 0
+		a.resumePoll = a.hpoll
 		a.hpoll = a.minPoll
 	}
 	a.reach |= 1
