@@ -68,7 +68,8 @@
 // code: the default discipline (DisciplineRegression) estimates frequency
 // and offset with a delay-weighted least-squares fit and corrects the
 // offset at once: one of up to 2 ms through the frequency, over an
-// eighth of a poll interval (at least 8 s) for up to 1 ms and faster
+// eighth of a poll interval or of the time between updates, if longer (at
+// least 8 s), for up to 1 ms and faster
 // above, never beyond 500 ppm (gentleSlew: a clock slewed at 8 % for an
 // instant is 8 % off to whoever reads its rate then, as chrony's harness
 // does), a larger one (0.1 s at the start) at the clock's slew rate,
@@ -100,6 +101,26 @@
 // associations are at least 0.2 s apart (pollSeparation). A
 // symmetric passive association answers the peer's burst at once and
 // keeps its polls half a poll interval from the peer's (passivePoll).
+//
+// # Sporadic sources
+//
+// RFC 5905's poll process presumes a peer that answers more often than it
+// stays silent. A server that answers one request in 20 (chrony's
+// 014-intermittent) has an empty reach register 12 polls in 20, and the
+// dummy stages that A.5.7.1 shifts into the clock filter at the third to
+// seventh poll without reply leave at most two samples in it: it never
+// passes the fitness test (§11.2) and the clock is never set. The engine
+// departs from the RFC in two places for it. A shift never leaves the
+// filter with fewer than three samples (the oldest dummy stage goes
+// instead: keepStartSamples); age still counts through PHI, the
+// selection interval's frequency error bound and the reach register,
+// whose emptiness keeps a silent source unfit as in the RFC. And a
+// source heard again after being unreachable that is silent at the next
+// poll keeps the poll it had backed off to (§13 unreach) once the
+// discipline holds the frequency, where the RFC drops it to the system
+// poll at every reply, and gets no iburst (resumePoll): chrony likewise
+// backs off at every request without reply. Such a source is selected
+// while its register holds a reply and lost when it empties, as chrony's.
 //
 // # Selection
 //
