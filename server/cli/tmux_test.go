@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,23 +37,21 @@ func (x *tmux) cmd(args ...string) string {
 
 func (x *tmux) screen() string { return x.cmd("capture-pane", "-p", "-J", "-S", "-200", "-t", "cli") }
 
-// waitFor polls the pane (bounded in count and time) until it shows want
-// count times.
+// waitFor polls the pane until it shows want count times; on failure the
+// last screen is logged.
 func (x *tmux) waitFor(want string, count int) string {
 	x.t.Helper()
-	deadline := time.Now().Add(tmuxWait)
-	for i := 0; i < 400; i++ {
-		sc := x.screen()
-		if strings.Count(sc, want) >= count {
-			return sc
+	var sc string
+	defer func() {
+		if x.t.Failed() {
+			x.t.Logf("last screen:\n%s", sc)
 		}
-		if time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	x.t.Fatalf("the screen never showed %q %d times:\n%s", want, count, x.screen())
-	return ""
+	}()
+	testtool.WaitFor(x.t, tmuxWait, fmt.Sprintf("the screen to show %q %d times", want, count), func() bool {
+		sc = x.screen()
+		return strings.Count(sc, want) >= count
+	})
+	return sc
 }
 
 // TestOpenSSHUnderTmux is the smoke test with the real OpenSSH client: the
@@ -126,14 +125,10 @@ func TestOpenSSHUnderTmux(t *testing.T) {
 	x.cmd("send-keys", "-t", "cli", "C-u")
 	x.cmd("send-keys", "-t", "cli", "-l", "quit")
 	x.cmd("send-keys", "-t", "cli", "Enter")
-	deadline := time.Now().Add(tmuxWait)
-	for i := 0; i < 400 && time.Now().Before(deadline); i++ {
+	// ssh exits: quit in the user view ends the session.
+	testtool.WaitFor(t, tmuxWait, "quit to end the session", func() bool {
 		c := exec.Command(x.bin, "-S", x.sock, "has-session", "-t", "cli")
 		c.Env = x.env
-		if c.Run() != nil {
-			return // ssh exited: quit in the user view ended the session
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("quit did not end the session:\n%s", x.screen())
+		return c.Run() != nil
+	})
 }
