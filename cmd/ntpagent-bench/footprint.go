@@ -37,6 +37,8 @@ const (
 	mStacks1000     = "stacks-1000"
 	mRSSStartIdle   = "rss-fresh-idle"
 	mRSSStart1000   = "rss-fresh-1000"
+	mHeapServed     = "heap-idle-served"
+	mRSSServed      = "rss-fresh-idle-served"
 	mBinaryStripped = "binary-stripped"
 )
 
@@ -167,8 +169,9 @@ type footprintState struct {
 
 // measureState starts the daemon twice on state: once as shipped (the
 // memory figures) and once with a fine heap profile rate (the allocation
-// sites), each with the memory dump turned on.
-func measureState(ctx context.Context, c FootprintConfig, state, label string) (footprintState, error) {
+// sites), each with the memory dump turned on. When use is set, it runs
+// after the pause, before the dump.
+func measureState(ctx context.Context, c FootprintConfig, state, label string, use func(*daemon) error) (footprintState, error) {
 	fs := footprintState{label: label}
 	for i, rate := range []int{0, profiledRate} {
 		dir := filepath.Join(c.Work, fmt.Sprintf("dump-%s-%d", label, i))
@@ -185,6 +188,12 @@ func measureState(ctx context.Context, c FootprintConfig, state, label string) (
 		}
 		d.dumpDir = dir
 		time.Sleep(c.Settle)
+		if use != nil {
+			if err := use(d); err != nil {
+				d.stop()
+				return fs, err
+			}
+		}
 		st, rss, err := d.memDump(ctx)
 		d.stop()
 		if err != nil {
@@ -244,16 +253,33 @@ func loadPeersInto(ctx context.Context, c FootprintConfig, state string, n int) 
 		return err
 	}
 	defer d.stop()
-	t := &Target{Name: "ntpagent", Addr: d.netconf, Framing11: true, Timeout: 60 * time.Second, MaxMessage: 64 << 20,
-		SSH: &ssh.ClientConfig{User: "admin", Auth: []ssh.AuthMethod{ssh.PublicKeys(c.Key)}, Timeout: 60 * time.Second,
-			// A daemon this program started on loopback with a new host key.
-			HostKeyCallback: ssh.InsecureIgnoreHostKey()}}
-	s, err := dialHello(ctx, t)
+	s, err := dialAdmin(ctx, c, d)
 	if err != nil {
 		return err
 	}
 	defer s.Close(true)
 	return loadPeers(s, 0, n)
+}
+
+// getConfigOnce opens a NETCONF session, sends one get-config and closes
+// it: the daemon has then served a manager once.
+func getConfigOnce(ctx context.Context, c FootprintConfig, d *daemon) error {
+	s, err := dialAdmin(ctx, c, d)
+	if err != nil {
+		return err
+	}
+	defer s.Close(true)
+	_, err = s.RPC(getConfigRPC)
+	return err
+}
+
+// dialAdmin opens a NETCONF session to the daemon as its admin.
+func dialAdmin(ctx context.Context, c FootprintConfig, d *daemon) (*Session, error) {
+	t := &Target{Name: "ntpagent", Addr: d.netconf, Framing11: true, Timeout: 60 * time.Second, MaxMessage: 64 << 20,
+		SSH: &ssh.ClientConfig{User: "admin", Auth: []ssh.AuthMethod{ssh.PublicKeys(c.Key)}, Timeout: 60 * time.Second,
+			// A daemon this program started on loopback with a new host key.
+			HostKeyCallback: ssh.InsecureIgnoreHostKey()}}
+	return dialHello(ctx, t)
 }
 
 // RunFootprint measures the daemon's memory idle and with 1,000 peers, its
@@ -267,9 +293,14 @@ func RunFootprint(ctx context.Context, c FootprintConfig, detail io.Writer) ([]R
 	}
 	var out []Result
 	c.Log.Info("footprint", "step", "idle")
-	idle, err := measureState(ctx, c, state, "idle")
+	idle, err := measureState(ctx, c, state, "idle", nil)
 	if err != nil {
 		return nil, fmt.Errorf("idle: %w", err)
+	}
+	c.Log.Info("footprint", "step", "idle after one get-config")
+	served, err := measureState(ctx, c, state, "idle after one get-config", func(d *daemon) error { return getConfigOnce(ctx, c, d) })
+	if err != nil {
+		return nil, fmt.Errorf("idle after one get-config: %w", err)
 	}
 	c.Log.Info("footprint", "step", "load 1,000 peers into running")
 	if err := loadPeersInto(ctx, c, state, peers); err != nil {
@@ -293,7 +324,7 @@ func RunFootprint(ctx context.Context, c FootprintConfig, detail io.Writer) ([]R
 	r.Note = "exec → NETCONF port accepting, 1,000 peers in running"
 	out = append(out, r)
 	c.Log.Info("footprint", "step", "1,000 peers")
-	loaded, err := measureState(ctx, c, state, "1000")
+	loaded, err := measureState(ctx, c, state, "1000", nil)
 	if err != nil {
 		return out, fmt.Errorf("1,000 peers: %w", err)
 	}
@@ -304,14 +335,17 @@ func RunFootprint(ctx context.Context, c FootprintConfig, detail io.Writer) ([]R
 		note               string
 	}{
 		{idle, mHeapIdle, mStacksIdle, mRSSStartIdle, "fresh start, no peers"},
+		{served, mHeapServed, "", mRSSServed, "fresh start, no peers, one NETCONF get-config served"},
 		{loaded, mHeap1000, mStacks1000, mRSSStart1000, "fresh start, 1,000 peers in running"},
 	} {
 		out = append(out,
 			Result{Server: "ntpagent", Measure: x.heap, Unit: "MiB", Median: mib(x.fs.stats.HeapObjects), N: 1, Note: x.note},
-			Result{Server: "ntpagent", Measure: x.stacks, Unit: "MiB", Median: mib(x.fs.stats.HeapStacks + x.fs.stats.OSStacks), N: 1,
-				Note: fmt.Sprintf("%s; %d goroutines, %d threads", x.note, x.fs.stats.Goroutines, x.fs.stats.Threads)},
 			Result{Server: "ntpagent", Measure: x.rssM, Unit: "MiB", Median: x.fs.rss.total, N: 1,
 				Note: fmt.Sprintf("%s; anonymous %.1f MiB, file-backed %.1f MiB", x.note, x.fs.rss.anon, x.fs.rss.file)})
+		if x.stacks != "" {
+			out = append(out, Result{Server: "ntpagent", Measure: x.stacks, Unit: "MiB", Median: mib(x.fs.stats.HeapStacks + x.fs.stats.OSStacks), N: 1,
+				Note: fmt.Sprintf("%s; %d goroutines, %d threads", x.note, x.fs.stats.Goroutines, x.fs.stats.Threads)})
+		}
 	}
 	var bin *binaryFacts
 	if c.Stripped != "" {
@@ -328,7 +362,7 @@ func RunFootprint(ctx context.Context, c FootprintConfig, detail io.Writer) ([]R
 		bin = &b
 		out = append(out, Result{Server: "ntpagent", Measure: mBinaryStripped, Unit: "MiB", Median: float64(b.size) / (1 << 20), N: 1, Note: b.note()})
 	}
-	writeFootprintDetail(detail, starts, []footprintState{idle, loaded}, bin)
+	writeFootprintDetail(detail, starts, []footprintState{idle, served, loaded}, bin)
 	return out, nil
 }
 

@@ -121,7 +121,7 @@ func TestFootprintAgainstTheDaemon(t *testing.T) {
 	for _, r := range rs {
 		got[r.Measure] = r
 	}
-	for _, m := range []string{mStart1000, mHeapIdle, mHeap1000, mStacksIdle, mStacks1000, mRSSStartIdle, mRSSStart1000, mBinaryStripped} {
+	for _, m := range []string{mStart1000, mHeapIdle, mHeap1000, mStacksIdle, mStacks1000, mRSSStartIdle, mRSSStart1000, mHeapServed, mRSSServed, mBinaryStripped} {
 		if got[m].Median <= 0 {
 			t.Errorf("%s: %+v", m, got[m])
 		}

@@ -52,6 +52,8 @@ var reportRows = []row{
 	{label: "RSS idle, fresh start", measure: mRSSStartIdle},
 	{label: "Go heap objects idle (after GC)", measure: mHeapIdle},
 	{label: "goroutine + thread stacks idle", measure: mStacksIdle},
+	{label: "Go heap objects idle, after one NETCONF get-config", measure: mHeapServed},
+	{label: "RSS idle, after one NETCONF get-config", measure: mRSSServed},
 	{label: "RSS, fresh start with 1,000 peers in running", measure: mRSSStart1000},
 	{label: "Go heap objects, 1,000 peers (after GC)", measure: mHeap1000},
 	{label: "goroutine + thread stacks, 1,000 peers", measure: mStacks1000},
@@ -244,7 +246,7 @@ func WriteReport(w io.Writer, rs []Result, m Machine, missing map[string]string,
 	var notes []string
 	for _, r := range rs {
 		switch {
-		case r.Note != "" && (r.Measure == mStacksIdle || r.Measure == mStacks1000 || r.Measure == mRSSStartIdle || r.Measure == mRSSStart1000 || r.Measure == mBinaryStripped):
+		case r.Note != "" && (r.Measure == mStacksIdle || r.Measure == mStacks1000 || r.Measure == mRSSStartIdle || r.Measure == mRSSServed || r.Measure == mRSSStart1000 || r.Measure == mBinaryStripped):
 			notes = append(notes, fmt.Sprintf("- %s, %s: %s", r.Server, r.Measure, r.Note))
 		case r.Note != "" && (r.Measure == mNTPRate || r.Measure == mError || strings.HasPrefix(r.Measure, mRealRMS+"/")) && r.Server != "ntpsim":
 			notes = append(notes, fmt.Sprintf("- %s, %s: %s", r.Server, r.Measure, r.Note))
