@@ -62,3 +62,26 @@ func TestLoadRejectsModuleThatDoesNotParse(t *testing.T) {
 }
 
 func writeFile(path, s string) error { return os.WriteFile(path, []byte(s), 0o644) }
+
+// The embedded modules are parsed once per process: every caller (the
+// NETCONF server, the XML codec) shares the same read-only Schema.
+func TestLoadSharesOneParse(t *testing.T) {
+	a, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a != b {
+		t.Error("two calls of Load parsed the modules twice")
+	}
+	fresh, err := LoadFS(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fresh == a || fresh.ContentID() != a.ContentID() {
+		t.Errorf("LoadFS: a new parse of the same modules (content-id %s) is expected, got the shared one or another content-id %s", a.ContentID(), fresh.ContentID())
+	}
+}
