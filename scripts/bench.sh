@@ -288,6 +288,21 @@ if [[ $STARTS != 0 ]] && ((HAVE_AGENT)); then
     -starts "$STARTS" -detail "$WORK/footprint.md" -o "$RESULTS" 2>"$WORK/footprint.log" ||
     NOTES+=("footprint: failed, see the run's log: $(tail -n 1 "$WORK/footprint.log")")
 fi
+# netconfd's start with the same 1,000 peers in its startup file: exec until
+# its ncxserver socket accepts (the socket sshd's netconf-subsystem connects
+# to; netconfd loads and validates the startup before it listens).
+if [[ $STARTS != 0 ]] && ((HAVE_NETCONFD)); then
+  log "netconfd start time: $STARTS starts with 1,000 peers"
+  mkdir -p "$WORK/netconfd-start-home"
+  "$BENCH" startupxml -peers 1000 >"$WORK/netconfd-startup.xml"
+  "$BENCH" starttime -name netconfd -unix "$WORK/ncx-start.sock" -dir "$WORK/netconfd-start-home" -runs "$STARTS" -o "$RESULTS" -- \
+    env HOME="$WORK/netconfd-start-home" netconfd \
+    --module="$(realpath "${BENCH_NETCONFD_MODULE:-$ROOT/yang/ntpagent-ntp.yang}")" \
+    --superuser="$NC_USER" --target=candidate --port="$P_NCSSH" --startup="$WORK/netconfd-startup.xml" --indent=0 \
+    --ncxserver-sockname="$WORK/ncx-start.sock" --log="$WORK/netconfd-start.log" --log-level=warn ${BENCH_NETCONFD_ARGS:-} \
+    2>"$WORK/netconfd-start.out" ||
+    NOTES+=("netconfd start time: failed, see the run's log: $(tail -n 1 "$WORK/netconfd-start.out")")
+fi
 
 ################################################################ real path
 if [[ $REALPATH_DURATION != 0 ]]; then

@@ -91,26 +91,36 @@ func startDaemon(ctx context.Context, c FootprintConfig, state, logName string, 
 		return nil, 0, err
 	}
 	go func() { d.done <- d.cmd.Wait() }()
+	took, err := awaitAccepting(ctx, "tcp", d.netconf, t0, d.done)
+	if err != nil {
+		d.stop()
+		return nil, 0, fmt.Errorf("daemon: %w, see %s", err, logName)
+	}
+	return d, took, nil
+}
+
+// awaitAccepting polls addr (every millisecond, 20 s at most) until it
+// accepts a connection and returns the time since t0. done delivers the
+// started process's exit; an exit ends the wait (and is put back).
+func awaitAccepting(ctx context.Context, network, addr string, t0 time.Time, done chan error) (time.Duration, error) {
 	deadline := t0.Add(20 * time.Second)
 	for {
-		conn, err := net.DialTimeout("tcp", d.netconf, time.Second)
+		conn, err := net.DialTimeout(network, addr, time.Second)
 		if err == nil {
-			elapsed := time.Since(t0)
+			took := time.Since(t0)
 			conn.Close()
-			return d, elapsed, nil
+			return took, nil
 		}
 		select {
-		case err := <-d.done:
-			d.done <- err
-			return nil, 0, fmt.Errorf("daemon exited before its NETCONF port accepted (%v), see %s", err, logName)
+		case err := <-done:
+			done <- err
+			return 0, fmt.Errorf("exited before %s accepted (%v)", addr, err)
 		case <-ctx.Done():
-			d.stop()
-			return nil, 0, ctx.Err()
+			return 0, ctx.Err()
 		case <-time.After(time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			d.stop()
-			return nil, 0, fmt.Errorf("NETCONF port %s not accepting after 20 s", d.netconf)
+			return 0, fmt.Errorf("%s not accepting after 20 s", addr)
 		}
 	}
 }

@@ -25,13 +25,19 @@ func TestReportFootprintRows(t *testing.T) {
 	}{
 		{120, "| start: exec → NETCONF port accepting, 1,000 peers in running | 120 ms (p90 130, n=10) | netconfd: — | — | ≤ 150 ms (#17) **met** |"},
 		{151, "| start: exec → NETCONF port accepting, 1,000 peers in running | 151 ms (p90 130, n=10) | netconfd: — | — | ≤ 150 ms (#17) **missed** |"},
+		{100, "| start: exec → NETCONF port accepting, 1,000 peers in running | 100 ms (p90 130, n=10) | netconfd: 50.0 ms (p90 60.0, n=10) | 2.00× | ≤ 150 ms (#17) **met** |"},
 	} {
 		rs := []Result{
 			{Server: "ntpagent", Measure: mStart1000, Unit: "ms", Median: tc.startMS, P90: 130, N: 10},
 			{Server: "ntpagent", Measure: mHeapIdle, Unit: "MiB", Median: 3.5, N: 1},
+		}
+		if tc.startMS == 100 {
+			rs = append(rs, Result{Server: "netconfd", Measure: mStart1000, Unit: "ms", Median: 50, P90: 60, N: 10})
+		}
+		rs = append(rs, []Result{
 			{Server: "ntpagent", Measure: mStacks1000, Unit: "MiB", Median: 0.5, N: 1, Note: "24 goroutines"},
 			{Server: "ntpagent", Measure: mBinaryStripped, Unit: "MiB", Median: 17.3, N: 1, Note: "links google.golang.org/grpc v1"},
-		}
+		}...)
 		var tb strings.Builder
 		if err := WriteReport(&tb, rs, Machine{}, nil, nil); err != nil {
 			t.Fatal(err)

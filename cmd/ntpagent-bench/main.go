@@ -26,6 +26,8 @@ commands:
   realpath  true clock error of ntpagent and chronyd on a real path (namespaces, delay lines; root)
   gobench   turn 'go test -bench' output (stdin) into result lines
   footprint start time with 1,000 peers, memory breakdown and heap allocation sites, stripped binary
+  starttime time another server's starts, exec until its Unix socket accepts (-- COMMAND ARGS...)
+  startupxml print a configuration file of the bench's N peers (netconfd --startup)
   report    print the markdown table from result files
   freeport  print free loopback ports (TCP and UDP both free)
   waitport  wait until a loopback TCP or UDP port is bound
@@ -52,6 +54,10 @@ func main() {
 		err = cmdGoBench(os.Args[2:])
 	case "footprint":
 		err = cmdFootprint(ctx, log, os.Args[2:])
+	case "starttime":
+		err = cmdStartTime(ctx, os.Args[2:])
+	case "startupxml":
+		err = cmdStartupXML(os.Args[2:])
 	case "report":
 		err = cmdReport(os.Args[2:])
 	case "freeport":
@@ -319,6 +325,42 @@ func cmdFootprint(ctx context.Context, log *slog.Logger, args []string) error {
 	}
 	defer w.Close()
 	return errors.Join(err, writeResults(w, rs))
+}
+
+func cmdStartTime(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("starttime", flag.ContinueOnError)
+	name := fs.String("name", "netconfd", "server name of the results")
+	socket := fs.String("unix", "", "the Unix socket the server listens on (required)")
+	dir := fs.String("dir", "", "its working directory")
+	runs := fs.Int("runs", 10, "timed starts, after one untimed")
+	note := fs.String("note", "exec → its socket accepting, 1,000 peers in its startup", "note of the result")
+	outPath := fs.String("o", "", "append results to this file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *socket == "" || fs.NArg() == 0 || *runs < 1 || *runs > 100 {
+		return errors.New("starttime: -unix SOCKET, runs 1..100 and -- COMMAND ARGS...")
+	}
+	rs, err := RunStartTime(ctx, StartTimeConfig{Name: *name, Command: fs.Args(), Dir: *dir, Socket: *socket, Runs: *runs, Note: *note})
+	w, oerr := output(*outPath)
+	if oerr != nil {
+		return errors.Join(err, oerr)
+	}
+	defer w.Close()
+	return errors.Join(err, writeResults(w, rs))
+}
+
+func cmdStartupXML(args []string) error {
+	fs := flag.NewFlagSet("startupxml", flag.ContinueOnError)
+	n := fs.Int("peers", 1000, "peers")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *n < 0 || *n > 10000 {
+		return errors.New("startupxml: peers 0..10000")
+	}
+	_, err := io.WriteString(os.Stdout, startupXML(*n))
+	return err
 }
 
 func cmdGoBench(args []string) error {

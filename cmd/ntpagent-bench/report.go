@@ -188,7 +188,11 @@ func WriteReport(w io.Writer, rs []Result, m Machine, missing map[string]string,
 					target += " **missed**"
 				}
 			}
-			fmt.Fprintf(bw, "| %s | %s | %s: %s | — | %s |\n", x.label, cell("ntpagent", x.measure), x.peer, peerCell, target)
+			ratio := "—"
+			if okOurs && okTheirs && theirs.Median != 0 {
+				ratio = fmtNum(ours.Median/theirs.Median) + "×"
+			}
+			fmt.Fprintf(bw, "| %s | %s | %s: %s | %s | %s |\n", x.label, cell("ntpagent", x.measure), x.peer, peerCell, ratio, target)
 			continue
 		}
 		if x.absMax > 0 {
