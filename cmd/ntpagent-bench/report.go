@@ -19,7 +19,6 @@ type row struct {
 	// target is the ratio ntpagent/peer to meet: at most (less) or at least.
 	target float64
 	less   bool
-	source string // the issue the target comes from
 	// absMax, when > 0, is a limit on |ntpagent's value| (in the row's
 	// unit) instead of a ratio: a bias has no meaningful ratio.
 	absMax float64
@@ -33,22 +32,22 @@ type row struct {
 
 // rows are the NETCONF and NTP rows, with the targets of issues 4 and 6.
 var reportRows = []row{
-	{label: "SSH connect → server hello", measure: mConnect, peer: "netconfd", target: 0.1, less: true, source: "#4"},
-	{label: "edit one peer + commit (100 peers present)", measure: mEdit100, peer: "netconfd", target: 0.4, less: true, source: "#4"},
-	{label: "edit one peer + commit (1,000 peers present)", measure: mEdit1000, peer: "netconfd", target: 0.4, less: true, source: "#4"},
-	{label: "get-config, 100 peers", measure: mGet100, peer: "netconfd", target: 0.33, less: true, source: "#4"},
-	{label: "get-config, 1,000 peers", measure: mGet1000, peer: "netconfd", target: 0.33, less: true, source: "#4"},
+	{label: "SSH connect → server hello", measure: mConnect, peer: "netconfd", target: 0.1, less: true},
+	{label: "edit one peer + commit (100 peers present)", measure: mEdit100, peer: "netconfd", target: 0.4, less: true},
+	{label: "edit one peer + commit (1,000 peers present)", measure: mEdit1000, peer: "netconfd", target: 0.4, less: true},
+	{label: "get-config, 100 peers", measure: mGet100, peer: "netconfd", target: 0.33, less: true},
+	{label: "get-config, 1,000 peers", measure: mGet1000, peer: "netconfd", target: 0.33, less: true},
 	{label: "get-data <operational>, config with origin, 1,000 peers", measure: mGetData1000, peer: "get-config", versus: mGet1000},
 	{label: "get (configuration and state), 1,000 peers", measure: mGetAll1000, peer: "netconfd"},
 	{label: "get-data <operational>, all with origin, 1,000 peers", measure: mGetDataAll1000, peer: "get", versus: mGetAll1000},
-	{label: "get-config replies/s, 2 sessions", measure: mThroughput, peer: "netconfd", target: 4, less: false, source: "#4"},
-	{label: "NTP server-mode replies/s", measure: mNTPRate, peer: "chronyd", target: 1, less: false, source: "#6"},
+	{label: "get-config replies/s, 2 sessions", measure: mThroughput, peer: "netconfd", target: 4, less: false},
+	{label: "NTP server-mode replies/s", measure: mNTPRate, peer: "chronyd", target: 1, less: false},
 	{label: "NTP server CPU time per reply", measure: mNTPCPU, peer: "chronyd"},
 	{label: "RSS idle", measure: mRSSIdle, peer: "netconfd"},
 	{label: "RSS, 128 peers configured", measure: mRSS128, peer: "netconfd"},
 	{label: "RSS, 1,000 peers configured", measure: mRSS1000, peer: "netconfd"},
 	{label: "get-config reply size, 100 peers", measure: mGetConfigSize, peer: "netconfd"},
-	{label: "start: exec → NETCONF port accepting, 1,000 peers in running", measure: mStart1000, peer: "netconfd", atMost: 150, source: "#17"},
+	{label: "start: exec → NETCONF port accepting, 1,000 peers in running", measure: mStart1000, peer: "netconfd", atMost: 150},
 	{label: "RSS idle, fresh start", measure: mRSSStartIdle},
 	{label: "Go heap objects idle (after GC)", measure: mHeapIdle},
 	{label: "goroutine + thread stacks idle", measure: mStacksIdle},
@@ -68,15 +67,15 @@ func realPathRows() []row {
 	for _, j := range realPathJitters {
 		at := fmt.Sprintf("real path, 1 ms + jitter %v", j)
 		out = append(out,
-			row{label: "true error RMS, " + at, measure: realMeasure(mRealRMS, j), peer: "chronyd", target: 1, less: true, source: "#13"},
-			row{label: "true error mean (bias), " + at, measure: realMeasure(mRealMean, j), peer: "chronyd", absMax: 20, source: "#13"},
+			row{label: "true error RMS, " + at, measure: realMeasure(mRealRMS, j), peer: "chronyd", target: 1, less: true},
+			row{label: "true error mean (bias), " + at, measure: realMeasure(mRealMean, j), peer: "chronyd", absMax: 20},
 			row{label: "time until within 1 ms for good, " + at, measure: realMeasure(mRealSync, j), peer: "chronyd"},
 		)
 	}
 	return out
 }
 
-// goBenchTargets are the absolute targets of issue #3 for Go micro-benchmarks
+// goBenchTargets are the absolute targets for Go micro-benchmarks
 // (matched on the benchmark name), in milliseconds.
 var goBenchTargets = []struct {
 	re *regexp.Regexp
@@ -180,7 +179,7 @@ func WriteReport(w io.Writer, rs []Result, m Machine, missing map[string]string,
 			continue
 		}
 		if x.atMost > 0 {
-			target := fmt.Sprintf("≤ %s %s (%s)", strconv.FormatFloat(x.atMost, 'g', -1, 64), ours.Unit, x.source)
+			target := fmt.Sprintf("≤ %s %s", strconv.FormatFloat(x.atMost, 'g', -1, 64), ours.Unit)
 			if okOurs {
 				if ours.Median <= x.atMost {
 					target += " **met**"
@@ -196,7 +195,7 @@ func WriteReport(w io.Writer, rs []Result, m Machine, missing map[string]string,
 			continue
 		}
 		if x.absMax > 0 {
-			target := fmt.Sprintf("within ±%s %s (%s)", strconv.FormatFloat(x.absMax, 'g', -1, 64), ours.Unit, x.source)
+			target := fmt.Sprintf("within ±%s %s", strconv.FormatFloat(x.absMax, 'g', -1, 64), ours.Unit)
 			if okOurs {
 				if math.Abs(ours.Median) <= x.absMax {
 					target += " **met**"
@@ -217,7 +216,7 @@ func WriteReport(w io.Writer, rs []Result, m Machine, missing map[string]string,
 			if x.less {
 				sign = "≤"
 			}
-			target = fmt.Sprintf("%s %s× %s (%s)", sign, strconv.FormatFloat(x.target, 'g', -1, 64), x.peer, x.source)
+			target = fmt.Sprintf("%s %s× %s", sign, strconv.FormatFloat(x.target, 'g', -1, 64), x.peer)
 			if okOurs && okTheirs && theirs.Median != 0 {
 				q := ours.Median / theirs.Median
 				if x.less && q <= x.target || !x.less && q >= x.target {
@@ -241,7 +240,7 @@ func WriteReport(w io.Writer, rs []Result, m Machine, missing map[string]string,
 				if ms <= t.ms {
 					verdict = "**met**"
 				}
-				target = fmt.Sprintf("≤ %s ms (#3) %s", strconv.FormatFloat(t.ms, 'g', -1, 64), verdict)
+				target = fmt.Sprintf("≤ %s ms %s", strconv.FormatFloat(t.ms, 'g', -1, 64), verdict)
 				break
 			}
 		}
