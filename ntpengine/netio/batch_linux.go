@@ -14,31 +14,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Responder answers datagrams on a socket's reader goroutine, a whole read
-// (one recvmmsg(2)) at a time, so that a server reply costs no channel hop
-// and no goroutine switch, and the replies of a read leave in one
-// sendmmsg(2). Set it in Config.Responder.
-type Responder interface {
-	// Respond is called with the datagrams of one read. Their Data alias
-	// the reader's buffers and are valid only during the call. For each
-	// datagram it answers (or drops on purpose) it sets handled[i]; the
-	// others are copied and delivered on the Received channel as usual.
-	// Replies are added with out.Add: they leave from the socket that
-	// read the batch, from the address given (the request's Dst).
-	// Respond must not block: every socket's reader calls it.
-	Respond(in []Received, handled []bool, out *Replies)
-}
-
-// ReplyFinisher is a Responder that completes its replies immediately
-// before they leave: FinishReplies is called on the reader's goroutine
-// right before the sendmmsg(2) that sends out, after Respond (an NTP
-// server writes its transmit timestamps there, RFC 5905 §8: T3 is when
-// the reply leaves). It may change the replies' payloads in place
-// (Replies.Payload), not their number or length, and must not block.
-type ReplyFinisher interface {
-	FinishReplies(out *Replies)
-}
-
 // Replies collects the replies to one read, at most one per datagram read.
 // They are kept as the message headers of one sendmmsg(2), set up once.
 type Replies struct {

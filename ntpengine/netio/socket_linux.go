@@ -16,43 +16,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// ErrTruncated reports a datagram larger than the receive buffer; it is
-// dropped (an NTP packet never comes close to the buffer size).
-var ErrTruncated = errors.New("datagram truncated")
-
-// MaxDatagram is the receive buffer size per datagram. An NTP packet with a
-// MAC is 68 bytes; extension fields (RFC 7822, NTS) stay well under this.
-const MaxDatagram = 2048
-
-// Received is one datagram as it arrived.
-type Received struct {
-	// Data is the payload; the receiver owns it.
-	Data []byte
-	// Src is the sender; Dst is the address and port the datagram was sent
-	// to (from IP_PKTINFO / IPV6_PKTINFO), which is the source address a
-	// reply must leave from. Link-local addresses carry a numeric zone (the
-	// interface index), valid in the datagram's vpn-instance.
-	Src, Dst netip.AddrPort
-	// IfIndex is the interface the datagram arrived on (0 if unknown).
-	IfIndex int
-	// VPN is the vpn-instance of the socket that received it.
-	VPN string
-	// RxTime is when the datagram arrived, on the host's CLOCK_REALTIME:
-	// the kernel's timestamp (SO_TIMESTAMPNS) when KernelTimestamp is set,
-	// otherwise the time the read returned. To express it on another clock
-	// (the engine's virtual clock), subtract time.Since(RxTime) from that
-	// clock's Now.
-	RxTime          time.Time
-	KernelTimestamp bool
-	// Transmit marks not a datagram received but the kernel's report
-	// that one this socket sent has left (see TxKernel): Data is the
-	// datagram's payload as sent, Dst where it was sent, Src the socket's
-	// address, RxTime the kernel's transmit timestamp (host
-	// CLOCK_REALTIME). A socket's reports come before any datagram it
-	// reads after them.
-	Transmit bool
-}
-
 // Socket is one UDP socket of the NTP service, for one vpn-instance, one
 // address family and one local address. Safe for concurrent use.
 type Socket struct {
@@ -251,17 +214,6 @@ func (s *Socket) decode(data, oob []byte, from netip.AddrPort, readTime time.Tim
 func (s *Socket) Send(payload []byte, dst netip.AddrPort, src netip.Addr) error {
 	_, err := s.send(payload, dst, src, false)
 	return err
-}
-
-// Sent says when a datagram left.
-type Sent struct {
-	// At is the host's CLOCK_REALTIME read immediately before the send
-	// system call.
-	At time.Time
-	// Timestamping is TxKernel when the kernel will report the datagram's
-	// transmit timestamp (on the Received channel, Transmit set), else
-	// TxUserSpace: At is all there is.
-	Timestamping TxTimestamping
 }
 
 // SendStamped is Send, also asking the kernel for the datagram's transmit

@@ -15,65 +15,6 @@ import (
 	"github.com/ntpagent/ntpagent/internal/vpninstance"
 )
 
-// Defaults for Config.
-const (
-	DefaultQueueLen  = 4096
-	DefaultBatchSize = 32
-)
-
-// Config says where the NTP service listens.
-type Config struct {
-	// Listen are the local addresses and port of the NTP service, opened in
-	// every vpn-instance in use: e.g. 127.0.0.1:10123 for development or
-	// [::]:123 on a device. The IPv6 unspecified address stands for both
-	// families ([::]:P opens 0.0.0.0:P too, the IPv6 socket being IPv6-only).
-	// In a namespace vpn-instance the same addresses are bound inside the
-	// namespace (127.0.0.1 there is the namespace's own loopback, which must
-	// be up).
-	Listen []netip.AddrPort
-	// QueueLen bounds the channel of received datagrams; when it is full,
-	// datagrams are dropped and counted. Default DefaultQueueLen.
-	QueueLen int
-	// BatchSize is how many datagrams one recvmmsg(2) reads (and how many
-	// replies one sendmmsg(2) sends). Default DefaultBatchSize.
-	BatchSize int
-	// Responder, when set, answers datagrams on the sockets' reader
-	// goroutines before they reach the channel (server replies); see
-	// Responder.
-	Responder Responder
-	// Open are the vpn-instances NewTransport opens (normally
-	// []string{vpninstance.Public}); others open on first use or with OpenVPN.
-	Open []string
-	// NetnsDir is where named network namespaces live. Default DefaultNetnsDir.
-	NetnsDir string
-	// Logger; default slog.Default().
-	Logger *slog.Logger
-}
-
-// Source says which local address a datagram leaves from. The zero Source
-// lets the kernel choose.
-type Source struct {
-	// Addr is an explicit local address: the destination address of the
-	// request being answered (symmetric passive, server replies).
-	Addr netip.Addr
-	// Interface is a source-interface: the datagram leaves from that
-	// interface's address of the peer's family.
-	Interface string
-}
-
-// Stats counts what the transport did.
-type Stats struct {
-	Received      uint64 // datagrams delivered to the channel
-	Responded     uint64 // datagrams the Responder handled (not on the channel)
-	Dropped       uint64 // datagrams dropped because the channel was full
-	Truncated     uint64 // datagrams larger than MaxDatagram, dropped
-	KernelStamped uint64 // delivered datagrams with a kernel timestamp
-	TxReports     uint64 // kernel transmit timestamps delivered (Received.Transmit)
-	Sent          uint64 // datagrams sent, Responder replies included
-	SendErrors    uint64
-	ReadErrors    uint64
-}
-
 // Transport owns the NTP sockets of every vpn-instance in use and delivers
 // what they receive on one bounded channel. Safe for concurrent use.
 type Transport struct {

@@ -24,19 +24,6 @@ import (
 // (SOF_TIMESTAMPING_OPT_TSONLY is not set), and the engine knows which of
 // its packets it is.
 
-// TxTimestamping says how the transmit times of datagrams are taken.
-type TxTimestamping string
-
-// The ways, best first.
-const (
-	// TxKernel: the kernel reports when the datagram reached the device
-	// driver (software transmit timestamp).
-	TxKernel TxTimestamping = "kernel"
-	// TxUserSpace: only the time read immediately before the send system
-	// call is known (the kernel refused SO_TIMESTAMPING).
-	TxUserSpace TxTimestamping = "user-space"
-)
-
 // txReportWindow is how long after a datagram asked for a transmit
 // timestamp its socket's reader looks at the error queue before each read.
 // The software timestamp is queued within microseconds of the send; a

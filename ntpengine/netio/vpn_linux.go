@@ -15,9 +15,6 @@ import (
 	"github.com/ntpagent/ntpagent/internal/vpninstance"
 )
 
-// DefaultNetnsDir is where iproute2 keeps named network namespaces.
-const DefaultNetnsDir = "/run/netns"
-
 type vpnKind int
 
 const (
