@@ -29,9 +29,15 @@ type filterSample struct {
 	// to the clock when the sample was taken (steps, frequency and
 	// slews). Offset+Correction is the offset of the uncorrected clock.
 	Correction float64
+	// Basic: a basic-mode sample (RFC 5905 §8), not an interleaved one
+	// (RFC 9769; history).
+	Basic bool
 }
 
 func (s filterSample) norm() float64 { return s.Offset + s.Correction }
+
+// valid: the stage holds a sample (not a poll without reply, A.5.7.1).
+func (s filterSample) valid() bool { return s.Dispersion < maxDisp && s.Delay < maxDisp }
 
 // clockFilter is the 8-stage shift register of RFC 5905 §10 with the
 // statistics computed from it.
@@ -72,11 +78,30 @@ func (f *clockFilter) reset() {
 // uncorrected clock's offset (Offset+Correction) for the frequency fit. A
 // step, the only correction that could make them disagree, resets the
 // filter.
+//
+// Once the filter holds interleaved samples (RFC 9769 §3, §4), a
+// basic-mode sample with a longer delay than all of them is left out: a
+// peer's basic-mode transmit timestamp is read before the send, which
+// makes T3 early by the peer's send latency, the offset off by half of it
+// and the delay longer by all of it, where an interleaved sample carries
+// the departure. Fitted with the exact samples that follow, the step
+// between them, tens of µs within a few seconds, reads as a frequency
+// error of ppm. Basic-mode samples within the interleaved ones' delays
+// show no such latency and stay. Neither RFC 5905 nor RFC 9769 speaks of
+// fitting the two kinds together; the filter itself (§10) keeps every
+// stage, and picks by delay, which puts the exact samples first.
 func (f *clockFilter) history() []point {
+	exactDelay := math.Inf(-1)
+	for _, s := range f.Stages {
+		if !s.Basic && s.valid() {
+			exactDelay = math.Max(exactDelay, s.Delay)
+		}
+	}
 	var p []point
 	for i := nstage - 1; i >= 0; i-- {
 		s := f.Stages[i]
-		if s.Dispersion < maxDisp && s.Delay < maxDisp && s.T > 0 {
+		late := s.Basic && !math.IsInf(exactDelay, -1) && s.Delay > exactDelay
+		if s.valid() && s.T > 0 && !late {
 			p = append(p, point{s.T, s.norm(), s.Delay})
 		}
 	}

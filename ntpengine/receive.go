@@ -502,7 +502,7 @@ func (e *Engine) process(a *association, in Incoming, p *packet.Packet, mac macR
 	// Each half of the offset saw our clock with the correction of its
 	// instant: the correction to undo is the mean of those at T1 and T4.
 	corr := (ph1 + ph4) / 2
-	a.filter.add(filterSample{T: ts, Offset: offset, Delay: delay, Dispersion: disp, Correction: corr}, e.prec, e.filterFreq())
+	a.filter.add(filterSample{T: ts, Offset: offset, Delay: delay, Dispersion: disp, Correction: corr, Basic: !interleaved}, e.prec, e.filterFreq())
 	if e.disc.state == stateSYNC && a.hmode == packet.ModeClient {
 		// Only with a measured frequency: before, the offsets drift at
 		// the clock's whole frequency error, and any trend of the
