@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ntpagent/ntpagent/internal/testtool"
+
 	"golang.org/x/crypto/ssh"
 )
 
@@ -41,14 +43,10 @@ func TestDaemonUnicastServerOverNETCONF(t *testing.T) {
 	}
 
 	var get string
-	deadline := time.Now().Add(90 * time.Second)
-	for !strings.Contains(get, "<clock-state>synchronized</clock-state>") {
-		if time.Now().After(deadline) {
-			t.Fatalf("the daemon did not synchronize to its server:\n%s", get)
-		}
-		time.Sleep(200 * time.Millisecond)
+	testtool.WaitFor(t, 90*time.Second, "the daemon synchronized to its server", func() bool {
 		get = nc.rpc(`<get><filter type="subtree"><ntp xmlns="urn:ntpagent:yang:ntpagent-ntp"><status/><sessions/></ntp></filter></get>`)
-	}
+		return strings.Contains(get, "<clock-state>synchronized</clock-state>")
+	})
 	for _, want := range []string{"<stratum>6</stratum>", "<system-peer>127.0.0.45</system-peer>",
 		"<address>127.0.0.45</address>", "<local-mode>client</local-mode>", "<configured>true</configured>",
 		"<selection-status>system-peer</selection-status>"} {

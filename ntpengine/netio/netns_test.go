@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ntpagent/ntpagent/internal/testtool"
+
 	"github.com/ntpagent/ntpagent/internal/vpninstance"
 )
 
@@ -101,19 +103,12 @@ func vethPair(t *testing.T, a, b link) {
 
 func waitCarrier(t *testing.T, l link) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for {
+	testtool.WaitFor(t, waitTimeout, l.dev+" in "+l.ns+" has its carrier", func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
 		out, err := exec.CommandContext(ctx, "ip", "-n", l.ns, "-o", "link", "show", "dev", l.dev).CombinedOutput()
-		cancel()
-		if err == nil && strings.Contains(string(out), "state UP") {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s in %s has no carrier after %v: %s", l.dev, l.ns, waitTimeout, out)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return err == nil && strings.Contains(string(out), "state UP")
+	})
 }
 
 func nsTransport(t *testing.T, vpn string, listen ...netip.AddrPort) *Transport {

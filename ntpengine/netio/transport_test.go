@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ntpagent/ntpagent/internal/testtool"
+
 	"github.com/ntpagent/ntpagent/internal/vpninstance"
 )
 
@@ -301,10 +303,9 @@ func TestFullQueueDropsAndCounts(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	deadline := time.Now().Add(waitTimeout)
-	for tr.Stats().Received+tr.Stats().Dropped < n && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
+	testtool.WaitFor(t, waitTimeout, "every datagram received or dropped", func() bool {
+		return tr.Stats().Received+tr.Stats().Dropped >= n
+	})
 	st := tr.Stats()
 	if st.Received != 1 || st.Dropped != n-1 {
 		t.Fatalf("stats %+v, want 1 received and %d dropped", st, n-1)
