@@ -172,7 +172,10 @@ func (s *Store) writeStartup(sess Session, t *gen.Device, from string) error {
 		s.log.Error("cannot save the startup configuration", "err", err)
 		return asRPCError(fmt.Errorf("the startup configuration could not be saved: %w", err))
 	}
+	old := s.startup
 	s.setStartup(t, info, true)
+	s.notify(Change{Old: old, New: t, SessionID: sess.ID, Datastore: Startup,
+		Commit: CommitInfo{ID: info.ID, User: info.User, Time: info.Time, Label: label, Origin: info.Origin}})
 	return nil
 }
 

@@ -22,6 +22,7 @@ const maxQueued = 64
 // most maxQueued entries (each entry shares the immutable stored trees; the
 // copies handed to the reader are made by the goroutine).
 type subscriber struct {
+	ds     Name // the datastore whose changes it receives
 	log    *slog.Logger
 	mu     sync.Mutex
 	queue  []Change
@@ -41,10 +42,23 @@ type subscriber struct {
 // of the first to the New of the last, with the Commit of the last and
 // Coalesced counting the commits folded into it.
 func (s *Store) Subscribe(buf int) (<-chan Change, func()) {
+	return s.subscribe(Running, buf)
+}
+
+// SubscribeStartup is Subscribe for the startup datastore: every later
+// save (copy-config to startup, the CLI's save) and delete-config of
+// startup, for RFC 6470's netconf-config-change, which reports changes of
+// running and of startup. Commit describes the save (its ID is the saved
+// configuration's number).
+func (s *Store) SubscribeStartup(buf int) (<-chan Change, func()) {
+	return s.subscribe(Startup, buf)
+}
+
+func (s *Store) subscribe(ds Name, buf int) (<-chan Change, func()) {
 	if buf < 0 {
 		buf = 0
 	}
-	sub := &subscriber{log: s.log, wake: make(chan struct{}, 1), done: make(chan struct{}), out: make(chan Change, buf)}
+	sub := &subscriber{ds: ds, log: s.log, wake: make(chan struct{}, 1), done: make(chan struct{}), out: make(chan Change, buf)}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -118,11 +132,13 @@ func (sub *subscriber) run() {
 	}
 }
 
-// notify queues a change for every subscriber. Called with s.mu held, so
-// the queues receive changes in commit order.
+// notify queues a change for every subscriber to its datastore. Called
+// with s.mu held, so the queues receive changes in commit order.
 func (s *Store) notify(c Change) {
 	for sub := range s.subs {
-		sub.push(c)
+		if sub.ds == c.Datastore {
+			sub.push(c)
+		}
 	}
 }
 
@@ -151,7 +167,7 @@ type Change struct {
 	Old, New  *gen.Device
 	Commit    CommitInfo
 	SessionID uint32 // the session that made it; 0 for the system
-	Datastore Name   // the datastore that changed: always running (RFC 6470 netconf-config-change)
+	Datastore Name   // the datastore that changed: running, or startup for SubscribeStartup (RFC 6470 netconf-config-change)
 	Edits     []EditedPath
 	// Coalesced counts the earlier commits folded into this change because
 	// the subscriber fell behind (see Subscribe); 0 normally. Old is then

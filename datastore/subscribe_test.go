@@ -101,3 +101,35 @@ func TestSubscriberThatDoesNotReadStaysBounded(t *testing.T) {
 		t.Error("the last change's New is not running")
 	}
 }
+
+// Saves and delete-config of startup reach SubscribeStartup (RFC 6470
+// reports both datastores), never the running subscribers the agent uses.
+func TestStartupChangesReachOnlyStartupSubscribers(t *testing.T) {
+	s := openStore(t, "", nil)
+	run, cancelRun := s.Subscribe(4)
+	defer cancelRun()
+	st, cancelSt := s.SubscribeStartup(4)
+	defer cancelSt()
+	mustEdit(t, s, alice, Running, setPeer("10.0.0.1", 6))
+	if err := s.Copy(bob, Startup, Running, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(bob, Startup); err != nil {
+		t.Fatal(err)
+	}
+	peer := rules.PeerPath("10.0.0.1", "_public_", "")
+	for i, want := range []EditedPath{{peer, "create"}, {peer, "delete"}} {
+		c := <-st
+		if c.Datastore != Startup || c.SessionID != bob.ID || c.Commit.ID != uint32(i+1) || !reflect.DeepEqual(c.Edits, []EditedPath{want}) {
+			t.Errorf("startup change %d: ds %s session %d commit %+v edits %v; want %v", i+1, c.Datastore, c.SessionID, c.Commit, c.Edits, want)
+		}
+	}
+	if c := <-run; c.Datastore != Running || c.Commit.ID != 1 {
+		t.Fatalf("running change: %+v", c)
+	}
+	select {
+	case c := <-run:
+		t.Fatalf("a startup change reached a running subscriber: %+v", c)
+	case <-time.After(50 * time.Millisecond):
+	}
+}

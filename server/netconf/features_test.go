@@ -334,3 +334,30 @@ func TestSubscriptionStopTime(t *testing.T) {
 		return strings.Contains(c.RPC(`<create-subscription xmlns="`+nsNotif+`"/>`), "<ok/>")
 	})
 }
+
+// RFC 6470 §2.1: netconf-config-change reports changes of startup as well
+// as of running: a save (copy-config to startup) names datastore startup
+// and the edits that made startup differ, and delete-config of startup
+// one more; the running-only subscriber (the agent) sees none of them.
+func TestStartupChangesRaiseConfigChange(t *testing.T) {
+	a := newFixture(t)
+	sub := a.admin(t, true)
+	nctest.WantOK(t, sub.RPC(`<create-subscription xmlns="`+nsNotif+`"><filter type="subtree"><netconf-config-change xmlns="urn:ietf:params:xml:ns:yang:ietf-netconf-notifications"/></filter></create-subscription>`))
+	other := a.admin(t, false)
+	nctest.WantOK(t, other.RPC(`<edit-config><target><candidate/></target>`+nctest.PeerConfig("10.9.9.7", "")+`</edit-config>`))
+	nctest.WantOK(t, other.RPC(`<commit/>`))
+	if m := sub.Read(); !strings.Contains(m, "<datastore>running</datastore>") || !strings.Contains(m, "10.9.9.7") {
+		t.Fatalf("the commit's notification: %s", m)
+	}
+	nctest.WantOK(t, other.RPC(`<copy-config><target><startup/></target><source><running/></source></copy-config>`))
+	m := sub.Read()
+	for _, want := range []string{"<datastore>startup</datastore>", "unicast-peer[ntpa:address='10.9.9.7']", "<operation>create</operation>", "<session-id>"} {
+		if !strings.Contains(m, want) {
+			t.Fatalf("the save's notification lacks %q: %s", want, m)
+		}
+	}
+	nctest.WantOK(t, other.RPC(`<delete-config><target><startup/></target></delete-config>`))
+	if m := sub.Read(); !strings.Contains(m, "<datastore>startup</datastore>") || !strings.Contains(m, "<operation>delete</operation>") {
+		t.Fatalf("delete-config startup's notification: %s", m)
+	}
+}

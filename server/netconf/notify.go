@@ -348,37 +348,56 @@ func confirmedCommitEvent(info SessionInfo, what string, timeout time.Duration) 
 }
 
 // pumpChanges turns datastore changes into netconf-config-change events
-// (RFC 6470 §2.1), one <edit> per top-level container that changed.
-func (s *Server) pumpChanges(ch <-chan datastore.Change) {
+// (RFC 6470 §2.1: changes of running and of startup), one <edit> per
+// top-level container that changed, until both channels close.
+func (s *Server) pumpChanges(running, startup <-chan datastore.Change) {
 	defer close(s.pumpDone)
-	for c := range ch {
+	for running != nil || startup != nil {
+		var c datastore.Change
+		var ok bool
+		select {
+		case c, ok = <-running:
+			if !ok {
+				running = nil
+				continue
+			}
+		case c, ok = <-startup:
+			if !ok {
+				startup = nil
+				continue
+			}
+		}
 		if c.Commit.Origin == datastore.OriginConfirmedCommitRollback {
 			s.publish(confirmedCommitEvent(SessionInfo{}, "timeout", 0))
 		}
-		var b bytes.Buffer
-		b.WriteString(`<netconf-config-change xmlns="` + NSNotifications + `"><changed-by>`)
-		if c.Commit.User == "" {
-			b.WriteString("<server/>")
-		} else {
-			changedBy(&b, c.Commit.User, c.SessionID, "")
-		}
-		// RFC 6470 §2.1: the datastore that changed; every Change is a
-		// change of running (a commit copies candidate into it).
-		b.WriteString("</changed-by><datastore>running</datastore>")
-		for _, e := range c.Edits {
-			b.WriteString("<edit><target")
-			for p, ns := range s.prefixes {
-				if strings.Contains(e.Path, p+":") {
-					fmt.Fprintf(&b, ` xmlns:%s="%s"`, p, ns)
-				}
-			}
-			b.WriteByte('>')
-			xmlEscape(&b, e.Path)
-			b.WriteString("</target><operation>" + e.Operation + "</operation></edit>")
-		}
-		b.WriteString("</netconf-config-change>")
-		s.publish(event{ns: NSNotifications, local: "netconf-config-change", body: b.Bytes()})
+		s.publish(s.configChangeEvent(c))
 	}
+}
+
+// configChangeEvent renders one change of running or startup as
+// netconf-config-change (RFC 6470 §2.1).
+func (s *Server) configChangeEvent(c datastore.Change) event {
+	var b bytes.Buffer
+	b.WriteString(`<netconf-config-change xmlns="` + NSNotifications + `"><changed-by>`)
+	if c.Commit.User == "" {
+		b.WriteString("<server/>")
+	} else {
+		changedBy(&b, c.Commit.User, c.SessionID, "")
+	}
+	b.WriteString("</changed-by><datastore>" + string(c.Datastore) + "</datastore>")
+	for _, e := range c.Edits {
+		b.WriteString("<edit><target")
+		for p, ns := range s.prefixes {
+			if strings.Contains(e.Path, p+":") {
+				fmt.Fprintf(&b, ` xmlns:%s="%s"`, p, ns)
+			}
+		}
+		b.WriteByte('>')
+		xmlEscape(&b, e.Path)
+		b.WriteString("</target><operation>" + e.Operation + "</operation></edit>")
+	}
+	b.WriteString("</netconf-config-change>")
+	return event{ns: NSNotifications, local: "netconf-config-change", body: b.Bytes()}
 }
 
 // Publish sends an event of another module to the NETCONF stream (RFC 5277):

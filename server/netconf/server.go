@@ -129,9 +129,10 @@ func New(cfg Config) (*Server, error) {
 	for _, m := range cfg.Schema.Modules() {
 		s.prefixes[m.Prefix] = m.Namespace
 	}
-	ch, cancel := cfg.Store.Subscribe(64)
-	s.stop = cancel
-	go s.pumpChanges(ch)
+	running, cancelRunning := cfg.Store.Subscribe(64)
+	startup, cancelStartup := cfg.Store.SubscribeStartup(16)
+	s.stop = func() { cancelRunning(); cancelStartup() }
+	go s.pumpChanges(running, startup)
 	return s, nil
 }
 
