@@ -182,17 +182,6 @@ func deltaRecordDiff(ci CommitInfo, old, next *gen.Device, d entryDiff) (record,
 	return r, err
 }
 
-func decodeRFC7951(data []byte) (*gen.Device, error) {
-	d := &gen.Device{}
-	if len(data) == 0 {
-		return d, nil
-	}
-	if err := gen.Unmarshal(data, d); err != nil {
-		return nil, fmt.Errorf("decode RFC 7951 JSON: %w", err)
-	}
-	return d, nil
-}
-
 // apply returns the tree the record describes, given the tree of the
 // previous record (prev is not changed).
 func (r *record) apply(prev *gen.Device) (*gen.Device, error) {
