@@ -18,7 +18,6 @@ import (
 	"github.com/ntpagent/ntpagent/datastore"
 	"github.com/ntpagent/ntpagent/internal/atomicfile"
 	"github.com/ntpagent/ntpagent/internal/clock"
-	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -95,16 +94,15 @@ type Config struct {
 
 // Server is the SSH server.
 type Server struct {
-	cfg       Config
-	log       *slog.Logger
-	clock     clock.Clock
-	ssh       *ssh.ServerConfig
-	users     *usersFile
-	dummyHash []byte
-	backoff   *backoff
-	startups  *startups
-	limits    *sessionLimits
-	refusals  *refusalLog
+	cfg      Config
+	log      *slog.Logger
+	clock    clock.Clock
+	ssh      *ssh.ServerConfig
+	users    *usersFile
+	backoff  *backoff
+	startups *startups
+	limits   *sessionLimits
+	refusals *refusalLog
 
 	nextID atomic.Uint32
 
@@ -210,17 +208,13 @@ func New(cfg Config) (*Server, error) {
 		}
 		cfg.Logger.Info("created the first user", "user", "admin", "file", usersPath)
 	}
-	dummy, err := bcrypt.GenerateFromPassword([]byte(hostKey.PublicKey().Type()), bcrypt.DefaultCost)
-	if err != nil {
-		return nil, fmt.Errorf("server: %w", err)
-	}
 	var seedBytes [8]byte
 	if _, err := cryptorand.Read(seedBytes[:]); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	seed := binary.LittleEndian.Uint64(seedBytes[:])
 	s := &Server{
-		cfg: cfg, log: cfg.Logger, clock: cfg.Clock, users: newUsersFile(usersPath, cfg.Logger, users), dummyHash: dummy,
+		cfg: cfg, log: cfg.Logger, clock: cfg.Clock, users: newUsersFile(usersPath, cfg.Logger, users),
 		backoff: newBackoff(cfg.Clock), conns: map[net.Conn]struct{}{},
 		startups: newStartups(cfg.MaxStartupsStart, cfg.MaxStartupsRate, cfg.MaxStartups, cfg.MaxStartupsPerSource, seed),
 		limits:   newSessionLimits(cfg.MaxSessions, cfg.AdminReserve, cfg.MaxSessionsPerUser),
@@ -392,7 +386,7 @@ func (s *Server) checkPassword(meta ssh.ConnMetadata, pw []byte) (*ssh.Permissio
 	if !s.backoff.begin(src) {
 		return nil, fmt.Errorf("server: %s is backing off after failed logins", src)
 	}
-	role, ok := checkPassword(s.lookupUser(meta.User()), pw, s.dummyHash)
+	role, ok := checkPassword(s.lookupUser(meta.User()), pw)
 	if !ok {
 		s.log.Info("ssh password refused", "user", meta.User(), "source", hostOf(meta.RemoteAddr()))
 		return nil, errors.New("server: wrong user or password")

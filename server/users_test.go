@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/ntpagent/ntpagent/internal/nctest"
 	"golang.org/x/crypto/ssh"
 )
@@ -156,4 +158,17 @@ func newSigner(t testing.TB) ssh.Signer {
 		t.Fatal(err)
 	}
 	return signer
+}
+
+// A login as an unknown user checks the password against dummyHash, so it
+// must cost what checking a stored hash costs: bcrypt at the cost the
+// device hashes passwords with.
+func TestDummyHashCostsWhatARealCheckCosts(t *testing.T) {
+	cost, err := bcrypt.Cost([]byte(dummyHash))
+	if err != nil || cost != bcrypt.DefaultCost {
+		t.Fatalf("dummyHash cost %d (%v); passwords are hashed at %d", cost, err, bcrypt.DefaultCost)
+	}
+	if role, ok := checkPassword(nil, []byte("anything")); ok || role != "" {
+		t.Fatal("a login as an unknown user succeeded")
+	}
 }
