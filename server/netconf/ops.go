@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -231,29 +232,42 @@ func parseFilter(op *element) (filterSpec, error) {
 
 // encode writes root's data under the filter, with the other options of
 // opt. A subtree filter that names nothing of our modules selects nothing.
+// Each model of the server's view set (package view) that the filter
+// names writes its own elements: ntpagent's from root, a view's from its
+// projection of root.
 func (x *session) encode(b *bytes.Buffer, root *gen.Device, f filterSpec, opt xmlcodec.EncodeOptions) error {
+	set := x.srv.cfg.Views
+	var sel []bool
 	if f.present {
 		if f.xpath != "" {
 			opt.XPath = f.xpath
 			opt.Namespaces = x.srv.xpathPrefixes(f.nsmap)
 		} else {
-			var sel []*element
+			var mine []*element
+			var spaces []string
 			for _, e := range f.subtree {
-				if _, ok := x.srv.cfg.Schema.ByNamespace(e.Name.Space); ok {
-					sel = append(sel, e)
+				if slices.Contains(set.Namespaces(), e.Name.Space) {
+					mine = append(mine, e)
+					spaces = append(spaces, e.Name.Space)
 				}
 			}
-			if len(sel) == 0 {
+			if len(mine) == 0 {
 				return nil // an empty or foreign-only subtree filter selects nothing here
 			}
-			if err := textBesideElements(sel[0].parent); err != nil {
+			if err := textBesideElements(mine[0].parent); err != nil {
 				return err
 			}
-			opt.SubtreeNodes = nodes(sel)
-			opt.Namespaces = sel[0].parent.scope()
+			opt.SubtreeNodes = nodes(mine)
+			opt.Namespaces = mine[0].parent.scope()
+			sel = set.Selects(spaces, true)
 		}
 	}
-	return xmlcodec.Encode(b, root, opt)
+	out, err := set.AppendEncode(b.AvailableBuffer(), root, sel, opt)
+	if err != nil {
+		return err
+	}
+	b.Write(out)
+	return nil
 }
 
 // readsKeys tells whether the session may read key values (in cipher
@@ -472,7 +486,7 @@ func (x *session) applyConfig(target datastore.Name, cfg *element, defOp xmlcode
 	if err != nil {
 		return err
 	}
-	tree, err := xmlcodec.ParseConfigNodes(content, xmlcodec.Limits{}, cfg.scope())
+	edit, err := x.srv.cfg.Views.ParseConfig(content, xmlcodec.Limits{}, cfg.scope())
 	if err != nil {
 		return err
 	}
@@ -483,8 +497,10 @@ func (x *session) applyConfig(target datastore.Name, cfg *element, defOp xmlcode
 	case datastore.ContinueOnError:
 		codecOpt = xmlcodec.ContinueOnError
 	}
-	return x.srv.cfg.Store.Edit(x.storeSession(), target, opt,
-		func(root *gen.Device) error { return tree.Apply(root, defOp, codecOpt) })
+	// The datastore validates the native tree; its errors name the nodes
+	// in the model the client used.
+	return edit.MapError(x.srv.cfg.Store.Edit(x.storeSession(), target, opt,
+		func(root *gen.Device) error { return edit.Apply(root, defOp, codecOpt) }))
 }
 
 // configContent returns the children of a <config> element for the codec,
@@ -492,8 +508,9 @@ func (x *session) applyConfig(target datastore.Name, cfg *element, defOp xmlcode
 // refuses top-level elements outside our modules with unknown-namespace
 // (RFC 6241 Appendix A) and text beside the elements.
 func (x *session) configContent(cfg *element) ([]xmlcodec.Node, error) {
+	spaces := x.srv.cfg.Views.Namespaces()
 	for _, c := range cfg.Children {
-		if _, ok := x.srv.cfg.Schema.ByNamespace(c.Name.Space); !ok {
+		if !slices.Contains(spaces, c.Name.Space) {
 			return nil, &rpcerror.Error{Type: rpcerror.TypeApplication, Tag: rpcerror.TagUnknownNamespace,
 				Message: fmt.Sprintf("No module of this device has namespace %q.", c.Name.Space),
 				Info:    []rpcerror.InfoItem{{Name: "bad-element", Value: c.Name.Local}, {Name: "bad-namespace", Value: c.Name.Space}}}
@@ -521,7 +538,7 @@ func (x *session) copyConfig(op *element) error {
 		if err != nil {
 			return err
 		}
-		if inline, err = xmlcodec.DecodeConfigNodes(content, xmlcodec.Limits{}, cfg.scope()); err != nil {
+		if inline, err = x.decodeConfig(content, cfg); err != nil {
 			return err
 		}
 	}
@@ -541,11 +558,22 @@ func (x *session) validate(op *element) error {
 	if err != nil {
 		return err
 	}
-	root, err := xmlcodec.DecodeConfigNodes(content, xmlcodec.Limits{}, cfg.scope())
+	root, err := x.decodeConfig(content, cfg)
 	if err != nil {
 		return err
 	}
 	return x.srv.cfg.Store.ValidateTree(root)
+}
+
+// decodeConfig decodes an inline whole configuration (copy-config,
+// validate) in any models of the view set into a native tree.
+func (x *session) decodeConfig(content []xmlcodec.Node, cfg *element) (*gen.Device, error) {
+	edit, err := x.srv.cfg.Views.ParseConfig(content, xmlcodec.Limits{}, cfg.scope())
+	if err != nil {
+		return nil, err
+	}
+	root, err := edit.Decode()
+	return root, edit.MapError(err)
 }
 
 // commit runs <commit> with the :confirmed-commit:1.1 parameters (RFC 6241 §8.4.5).

@@ -15,6 +15,7 @@ import (
 	"github.com/ntpagent/ntpagent/datastore"
 	"github.com/ntpagent/ntpagent/gen"
 	"github.com/ntpagent/ntpagent/internal/clock"
+	"github.com/ntpagent/ntpagent/view"
 	"github.com/ntpagent/ntpagent/yang"
 )
 
@@ -22,6 +23,9 @@ import (
 type Config struct {
 	Store  *datastore.Store
 	Schema *yang.Schema
+	// Views are the models the server speaks: ntpagent's own and the views
+	// of the same datastore (package view); nil is ntpagent's own only.
+	Views *view.Set
 	// State fills the config false nodes (Ntp.Status, Ntp.Sessions) of a
 	// copy of running for <get>; nil leaves them empty.
 	State  func(*gen.Device)
@@ -92,6 +96,13 @@ type Server struct {
 func New(cfg Config) (*Server, error) {
 	if cfg.Store == nil || cfg.Schema == nil {
 		return nil, errors.New("netconf: Config needs Store and Schema")
+	}
+	if cfg.Views == nil {
+		v, err := view.NewSet()
+		if err != nil {
+			return nil, err
+		}
+		cfg.Views = v
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

@@ -1,5 +1,6 @@
-// Package xmlcodec is NETCONF XML for ntpagent's ygot structs (gen.Device):
-// it decodes the <config> of <edit-config> (RFC 6241 §7.2) into an edit tree
+// Package xmlcodec is NETCONF XML for ygot structs: ntpagent's own
+// (gen.Device, the Native schema) and those of any other model mapped with
+// NewSchema (the views of package view). It decodes the <config> of <edit-config> (RFC 6241 §7.2) into an edit tree
 // and applies it with the operation attribute, default-operation and
 // error-option semantics; decodes the inline <config> of <copy-config>;
 // encodes a tree as the content of <data> with the four with-defaults modes

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/openconfig/ygot/ygot"
+
 	"github.com/ntpagent/ntpagent/gen"
 	"github.com/ntpagent/ntpagent/internal/rpcerror"
 )
@@ -59,6 +61,7 @@ const (
 // the schema but not yet applied. It is read-only and may be applied to
 // several trees.
 type Tree struct {
+	schema *Schema
 	roots  []*enode
 	hasOps bool // some element carries an operation attribute
 }
@@ -94,21 +97,26 @@ func ParseConfig(content []byte, lim Limits) (*Tree, error) {
 // inScope holds the namespace declarations in scope at the <config> element
 // (prefix → namespace; "" is the default namespace).
 func ParseConfigNS(content []byte, lim Limits, inScope map[string]string) (*Tree, error) {
+	s, err := Native()
+	if err != nil {
+		return nil, err
+	}
+	return s.ParseConfigNS(content, lim, inScope)
+}
+
+// ParseConfigNS is the package's ParseConfigNS for the schema's model.
+func (s *Schema) ParseConfigNS(content []byte, lim Limits, inScope map[string]string) (*Tree, error) {
 	roots, err := parseXML(content, lim, inScope)
 	if err != nil {
 		return nil, err
 	}
-	return resolveRoots(unwrapConfig(roots))
+	return s.resolveRoots(unwrapConfig(roots))
 }
 
 // resolveRoots resolves the top-level elements of a <config> against the
 // schema.
-func resolveRoots(roots []*xelem) (*Tree, error) {
-	s, err := loadSchema()
-	if err != nil {
-		return nil, err
-	}
-	t := &Tree{}
+func (s *Schema) resolveRoots(roots []*xelem) (*Tree, error) {
+	t := &Tree{schema: s}
 	for _, x := range roots {
 		n, err := t.resolve(s.root, x, "")
 		if err != nil {
@@ -143,7 +151,7 @@ func (t *Tree) resolve(parent *snode, x *xelem, ppath string) (*enode, error) {
 			e.Info = append(e.Info, rpcerror.InfoItem{Name: "bad-namespace", Value: x.ns})
 			return nil, e
 		}
-		if _, known := loadSchemaNS(x.ns); !known {
+		if _, known := t.schema.prefixByNS[x.ns]; !known || parent.kind == kRoot && !t.schema.HasNamespace(x.ns) {
 			e := badElement(rpcerror.TagUnknownNamespace, ppath, x.local, "Namespace %s of element %s is not supported.", x.ns, x.local)
 			e.Info = append(e.Info, rpcerror.InfoItem{Name: "bad-namespace", Value: x.ns})
 			return nil, e
@@ -277,15 +285,6 @@ func stripErr(err error) string {
 	return strings.TrimSuffix(s, ".")
 }
 
-func loadSchemaNS(ns string) (string, bool) {
-	s, err := loadSchema()
-	if err != nil {
-		return "", false
-	}
-	p, ok := s.prefixByNS[ns]
-	return p, ok
-}
-
 // Apply applies the edit to root (RFC 6241 §7.2). defaultOp is the
 // default-operation (merge when empty); errorOption is stop-on-error (when
 // empty), continue-on-error or rollback-on-error.
@@ -296,9 +295,14 @@ func loadSchemaNS(ns string) (string, bool) {
 // whole or not at all). With continue-on-error every valid part is applied
 // and the error lists every failure (an rpcerror.List): the caller keeps
 // root and reports the errors.
-func (t *Tree) Apply(root *gen.Device, defaultOp Op, errorOption ErrorOption) error {
-	if root == nil {
+func (t *Tree) Apply(root ygot.GoStruct, defaultOp Op, errorOption ErrorOption) error {
+	rv := reflect.ValueOf(root)
+	if root == nil || rv.IsNil() {
 		return rpcerror.New(rpcerror.TagOperationFailed, "", "No tree to apply the edit to.")
+	}
+	s := t.schema
+	if rv.Type().Elem() != s.root.structType {
+		return rpcerror.New(rpcerror.TagOperationFailed, "", "The edit is for %s, not %T.", s.root.structType, root)
 	}
 	switch defaultOp {
 	case "":
@@ -315,10 +319,6 @@ func (t *Tree) Apply(root *gen.Device, defaultOp Op, errorOption ErrorOption) er
 	default:
 		return rpcerror.New(rpcerror.TagInvalidValue, "", "The error option %d is not stop-on-error, continue-on-error or rollback-on-error.", uint8(errorOption))
 	}
-	s, err := loadSchema()
-	if err != nil {
-		return err
-	}
 	if !a.cont {
 		// A value that does not parse fails the edit before anything is
 		// touched, so that the tree is left as it was.
@@ -326,7 +326,7 @@ func (t *Tree) Apply(root *gen.Device, defaultOp Op, errorOption ErrorOption) er
 			return rpcerror.List{e}
 		}
 	}
-	rv := reflect.ValueOf(root).Elem()
+	rv = rv.Elem()
 	if defaultOp == OpReplace {
 		// RFC 6241 §7.2 default-operation replace: "the new configuration
 		// data in the <config> parameter completely replaces the
@@ -344,6 +344,18 @@ func (t *Tree) Apply(root *gen.Device, defaultOp Op, errorOption ErrorOption) er
 		return a.errs
 	}
 	return nil
+}
+
+// clearOtherCases removes the nodes of the other cases of the choices c is
+// in: "if a node from a case is created, all nodes from all other cases
+// are deleted" (RFC 7950 §7.9.2).
+func clearOtherCases(sv reflect.Value, sn, c *snode) {
+	for _, o := range sn.children {
+		if o != c && o.inCase != nil && c.inCase.excludes(o.inCase) {
+			f := sv.Field(o.field)
+			f.Set(reflect.Zero(f.Type()))
+		}
+	}
 }
 
 // firstValueError finds, in document order, the first value that does not
@@ -395,6 +407,9 @@ func (a *applier) applyKids(sv reflect.Value, sn *snode, kids []*enode, inherite
 			op = inherited
 		}
 		f := sv.Field(k.s.field)
+		if k.s.inCase != nil && (op == OpCreate || op == OpMerge || op == OpReplace) {
+			clearOtherCases(sv, sn, k.s)
+		}
 		switch k.s.kind {
 		case kContainer:
 			a.container(f, k, op)
@@ -676,14 +691,25 @@ func DecodeConfigNS(content []byte, lim Limits, inScope map[string]string) (*gen
 }
 
 func (t *Tree) decodeConfig() (*gen.Device, error) {
-	if t.hasOps {
-		e := rpcerror.New(rpcerror.TagBadAttribute, "", "copy-config takes a whole configuration; operation attributes are not allowed in it.")
-		e.Info = []rpcerror.InfoItem{{Name: "bad-attribute", Value: "operation"}}
-		return nil, e
-	}
 	d := &gen.Device{}
-	if err := t.Apply(d, OpMerge, ContinueOnError); err != nil {
+	if err := t.DecodeInto(d); err != nil {
 		return nil, err
 	}
 	return d, nil
 }
+
+// DecodeInto applies a whole configuration (the inline <config> of
+// <copy-config>, RFC 6241 §7.3) to root, an empty root of the tree's
+// model: operation attributes are refused, value errors are reported all
+// together.
+func (t *Tree) DecodeInto(root ygot.GoStruct) error {
+	if t.hasOps {
+		e := rpcerror.New(rpcerror.TagBadAttribute, "", "copy-config takes a whole configuration; operation attributes are not allowed in it.")
+		e.Info = []rpcerror.InfoItem{{Name: "bad-attribute", Value: "operation"}}
+		return e
+	}
+	return t.Apply(root, OpMerge, ContinueOnError)
+}
+
+// Schema is the model the tree was decoded for.
+func (t *Tree) Schema() *Schema { return t.schema }

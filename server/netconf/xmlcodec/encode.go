@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	goyang "github.com/openconfig/goyang/pkg/yang"
+	"github.com/openconfig/ygot/ygot"
 
 	"github.com/ntpagent/ntpagent/gen"
 	"github.com/ntpagent/ntpagent/internal/rpcerror"
@@ -87,7 +88,26 @@ type EncodeOptions struct {
 // schema order (RFC 7950 §7.8.5), list entries sorted by key, no
 // whitespace, so the same tree always gives the same bytes.
 func Encode(w io.Writer, root *gen.Device, opt EncodeOptions) error {
-	b, err := AppendEncode(nil, root, opt)
+	s, err := Native()
+	if err != nil {
+		return err
+	}
+	return s.Encode(w, root, opt)
+}
+
+// AppendEncode is Encode appending to a byte slice.
+func AppendEncode(b []byte, root *gen.Device, opt EncodeOptions) ([]byte, error) {
+	s, err := Native()
+	if err != nil {
+		return b, err
+	}
+	return s.AppendEncode(b, root, opt)
+}
+
+// Encode is the package's Encode for a root of the schema's model (nil
+// writes nothing but the defaults report-all asks for).
+func (s *Schema) Encode(w io.Writer, root ygot.GoStruct, opt EncodeOptions) error {
+	b, err := s.AppendEncode(nil, root, opt)
 	if err != nil {
 		return err
 	}
@@ -96,11 +116,7 @@ func Encode(w io.Writer, root *gen.Device, opt EncodeOptions) error {
 }
 
 // AppendEncode is Encode appending to a byte slice.
-func AppendEncode(b []byte, root *gen.Device, opt EncodeOptions) ([]byte, error) {
-	s, err := loadSchema()
-	if err != nil {
-		return b, err
-	}
+func (s *Schema) AppendEncode(b []byte, root ygot.GoStruct, opt EncodeOptions) ([]byte, error) {
 	mode := opt.WithDefaults
 	if mode > WDReportAllTagged {
 		e := rpcerror.New(rpcerror.TagInvalidValue, "", "The with-defaults mode %d is not report-all, trim, explicit or report-all-tagged.", uint8(mode))
@@ -112,8 +128,11 @@ func AppendEncode(b []byte, root *gen.Device, opt EncodeOptions) ([]byte, error)
 	}
 	wk := walker{mode: mode, configOnly: opt.ConfigOnly}
 	var rv reflect.Value
-	if root != nil {
+	if root != nil && !reflect.ValueOf(root).IsNil() {
 		rv = reflect.ValueOf(root).Elem()
+		if rv.Type() != s.root.structType {
+			return b, rpcerror.New(rpcerror.TagOperationFailed, "", "The schema encodes %s, not %T.", s.root.structType, root)
+		}
 	}
 	subtree := opt.Subtree != nil || opt.SubtreeNodes != nil
 	if !subtree && opt.XPath == "" {
@@ -144,7 +163,7 @@ func AppendEncode(b []byte, root *gen.Device, opt EncodeOptions) ([]byte, error)
 		lt.subtreeFilter(doc, roots)
 	}
 	if opt.XPath != "" {
-		if err := lt.xpathFilter(doc, opt.XPath, opt.Namespaces); err != nil {
+		if err := lt.xpathFilter(s, doc, opt.XPath, opt.Namespaces); err != nil {
 			return b, err
 		}
 	}

@@ -2,9 +2,11 @@ package xmlcodec
 
 import (
 	"encoding/xml"
+	"slices"
 	"strings"
 
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/rpcerror"
 )
 
 // Node is an element of a document its caller has parsed already (the
@@ -115,11 +117,21 @@ func (b *nodeBuilder) build(n Node, parent *scope, depth int) (*xelem, error) {
 // nodes are the children of <config>, inScope the declarations in scope
 // at <config>.
 func ParseConfigNodes(nodes []Node, lim Limits, inScope map[string]string) (*Tree, error) {
+	s, err := Native()
+	if err != nil {
+		return nil, err
+	}
+	return s.ParseConfigNodes(nodes, lim, inScope)
+}
+
+// ParseConfigNodes is the package's ParseConfigNodes for the schema's
+// model: every top-level element must be in one of its namespaces.
+func (s *Schema) ParseConfigNodes(nodes []Node, lim Limits, inScope map[string]string) (*Tree, error) {
 	roots, err := fromNodes(nodes, lim, inScope)
 	if err != nil {
 		return nil, err
 	}
-	return resolveRoots(roots)
+	return s.resolveRoots(roots)
 }
 
 // DecodeConfigNodes is DecodeConfigNS for content its caller has parsed.
@@ -134,3 +146,39 @@ func DecodeConfigNodes(nodes []Node, lim Limits, inScope map[string]string) (*ge
 // hasText reports character data in an element that should hold only
 // child elements.
 func (x *xelem) hasText() bool { return x.mixed || strings.TrimSpace(x.text) != "" }
+
+// ParseConfigModels is ParseConfigNodes for a <config> whose top-level
+// elements may belong to several models: each element goes to the schema
+// of its namespace. It returns one tree per schema, in the order of
+// schemas, nil for a schema the content does not touch. An element of no
+// schema's namespace is unknown-namespace (RFC 6241 Appendix A).
+func ParseConfigModels(nodes []Node, lim Limits, inScope map[string]string, schemas []*Schema) ([]*Tree, error) {
+	roots, err := fromNodes(nodes, lim, inScope)
+	if err != nil {
+		return nil, err
+	}
+	parts := make([][]*xelem, len(schemas))
+	for _, x := range roots {
+		i := slices.IndexFunc(schemas, func(s *Schema) bool { return s.HasNamespace(x.ns) })
+		if i < 0 {
+			if x.ns == "" || len(schemas) == 0 {
+				i = 0 // the first schema says what is wrong with it
+			} else {
+				e := badElement(rpcerror.TagUnknownNamespace, "", x.local, "No module of this device has namespace %q.", x.ns)
+				e.Info = append(e.Info, rpcerror.InfoItem{Name: "bad-namespace", Value: x.ns})
+				return nil, e
+			}
+		}
+		parts[i] = append(parts[i], x)
+	}
+	trees := make([]*Tree, len(schemas))
+	for i, p := range parts {
+		if p == nil {
+			continue
+		}
+		if trees[i], err = schemas[i].resolveRoots(p); err != nil {
+			return nil, err
+		}
+	}
+	return trees, nil
+}

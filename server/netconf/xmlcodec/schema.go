@@ -37,8 +37,11 @@ type snode struct {
 	// presence is true for presence containers (RFC 7950 §7.5.1); they
 	// exist on their own, non-presence containers only through children.
 	presence bool
-	entry    *goyang.Entry
-	parent   *snode
+	// inCase is the case of a choice the node belongs to, nil outside
+	// any choice (RFC 7950 §7.9).
+	inCase *caseRef
+	entry  *goyang.Entry
+	parent *snode
 
 	// children in XML order: for a list, the keys in key order first, then
 	// the other children in schema order (RFC 7950 §7.8.5).
@@ -71,38 +74,117 @@ type snode struct {
 	nsChanges bool   // the namespace differs from the parent's (augments)
 }
 
-// schema is the read-only table for the whole device.
-type schema struct {
+// Schema is the codec's read-only table for one model: a set of YANG
+// modules whose top-level data nodes are the fields of one ygot-generated
+// root struct. Native is ntpagent's own model (gen.Device); each view of
+// the device (another model of the same configuration) has its own. A
+// Schema is built once and never changed, so it is safe for concurrent use.
+type Schema struct {
 	root *snode
 	ys   *yang.Schema
-	// byNS lists the modules' prefixes by namespace.
+	// modules are the modules whose data the root holds, in name order.
+	modules []*yang.Module
+	// prefixByNS lists the library's prefixes by namespace.
 	prefixByNS map[string]string
+	// unions maps a YANG base type to the generated package's wrapper
+	// type for it in a simple union (ygot -generate_simple_unions).
+	unions     map[goyang.TypeKind]reflect.Type
+	namespaces []string
 }
 
-var loadSchema = sync.OnceValues(buildSchema) // computed once, never mutated after
+// Model says what a Schema maps: which modules, onto which generated root.
+type Model struct {
+	// Root is a pointer to the generated fake root (ygot
+	// -generate_fakeroot), e.g. &gen.Device{}; its fields are the
+	// top-level data nodes of Modules.
+	Root ygot.GoStruct
+	// Modules are the names of the modules of the YANG library (package
+	// yang) whose top-level data nodes Root holds. Augments and deviations
+	// from other modules of the library are already part of their entries.
+	Modules []string
+	// Unions are zero values of the generated package's wrapper types
+	// for members of simple unions (UnionString(""), UnionUint32(0), ...,
+	// Binary(nil), YANGEmpty(false)): every package generates its own.
+	// Only the types the modules' unions use are needed; a union member
+	// without its wrapper is an error of NewSchema.
+	Unions []any
+}
 
-func buildSchema() (*schema, error) {
+// wrapperKinds names ygot's wrapper types by the YANG type they carry;
+// every generated package has the same names.
+var wrapperKinds = map[string]goyang.TypeKind{
+	"UnionInt8": goyang.Yint8, "UnionInt16": goyang.Yint16, "UnionInt32": goyang.Yint32, "UnionInt64": goyang.Yint64,
+	"UnionUint8": goyang.Yuint8, "UnionUint16": goyang.Yuint16, "UnionUint32": goyang.Yuint32, "UnionUint64": goyang.Yuint64,
+	"UnionFloat64": goyang.Ydecimal64, "UnionString": goyang.Ystring, "UnionBool": goyang.Ybool,
+	"YANGEmpty": goyang.Yempty, "Binary": goyang.Ybinary,
+}
+
+// Native is the schema of ntpagent's own modules (yang.Schema.Modules)
+// on gen.Device, built at the first call.
+func Native() (*Schema, error) { return loadNative() }
+
+var loadNative = sync.OnceValues(func() (*Schema, error) { // computed once, never mutated after
 	ys, err := yang.Load()
 	if err != nil {
 		return nil, err
 	}
-	s := &schema{ys: ys, prefixByNS: map[string]string{}}
-	root := &snode{kind: kRoot, config: true, byName: map[string][]*snode{},
-		structType: reflect.TypeOf(gen.Device{})}
-	s.root = root
+	var names []string
 	for _, m := range ys.Modules() {
-		s.prefixByNS[m.Namespace] = m.Prefix
+		names = append(names, m.Name)
 	}
+	return NewSchema(Model{
+		Root:    &gen.Device{},
+		Modules: names,
+		Unions: []any{gen.UnionInt8(0), gen.UnionInt16(0), gen.UnionInt32(0), gen.UnionInt64(0),
+			gen.UnionUint8(0), gen.UnionUint16(0), gen.UnionUint32(0), gen.UnionUint64(0),
+			gen.UnionFloat64(0), gen.UnionString(""), gen.UnionBool(false), gen.YANGEmpty(false), gen.Binary(nil)},
+	})
+})
+
+// NewSchema maps a model's modules onto its generated root struct. It
+// fails when a data node has no field, or a field's type does not fit the
+// node (the generated code is stale or was generated with other options).
+func NewSchema(m Model) (*Schema, error) {
+	ys, err := yang.Load()
+	if err != nil {
+		return nil, err
+	}
+	rt := reflect.TypeOf(m.Root)
+	if m.Root == nil || rt.Kind() != reflect.Ptr || rt.Elem().Kind() != reflect.Struct {
+		return nil, fmt.Errorf("xmlcodec: the root of a model is a pointer to a generated struct, not %T", m.Root)
+	}
+	s := &Schema{ys: ys, prefixByNS: map[string]string{}, unions: map[goyang.TypeKind]reflect.Type{}}
+	for _, u := range m.Unions {
+		t := reflect.TypeOf(u)
+		k, ok := wrapperKinds[t.Name()]
+		if !ok {
+			return nil, fmt.Errorf("xmlcodec: %s is not a ygot union wrapper type", t)
+		}
+		s.unions[k] = t
+	}
+	root := &snode{kind: kRoot, config: true, byName: map[string][]*snode{}, structType: rt.Elem()}
+	s.root = root
+	for _, lm := range ys.Library() {
+		s.prefixByNS[lm.Namespace] = lm.Prefix
+	}
+	names := append([]string(nil), m.Modules...)
+	sort.Strings(names)
 	fields := fieldsByPath(root.structType)
-	for _, m := range ys.Modules() {
-		for _, name := range orderedChildren(m.Entry) {
-			e := m.Entry.Dir[name]
+	for _, name := range names {
+		mod, ok := ys.ByName(name)
+		if !ok {
+			return nil, fmt.Errorf("xmlcodec: module %s is not in the YANG library", name)
+		}
+		s.modules = append(s.modules, mod)
+		s.namespaces = append(s.namespaces, mod.Namespace)
+		for _, cname := range orderedChildren(mod.Entry) {
+			e := mod.Entry.Dir[cname]
 			if e.RPC != nil || e.Kind == goyang.NotificationEntry {
 				continue
 			}
-			f, ok := fields[m.Name+"\x00"+e.Name]
+			f, ok := fields[mod.Name+"\x00"+e.Name]
 			if !ok {
-				return nil, fmt.Errorf("xmlcodec: no field of gen.Device for /%s:%s", m.Prefix, e.Name)
+				return nil, fmt.Errorf("xmlcodec: no field of %s for /%s:%s", root.structType, mod.Prefix, e.Name)
 			}
 			c, err := s.build(e, root, f)
 			if err != nil {
@@ -112,6 +194,21 @@ func buildSchema() (*schema, error) {
 		}
 	}
 	return s, nil
+}
+
+// Namespaces are the namespaces of the schema's modules: the top-level
+// elements of its data are in these.
+func (s *Schema) Namespaces() []string { return append([]string(nil), s.namespaces...) }
+
+// HasNamespace reports whether ns is the namespace of one of the schema's
+// modules.
+func (s *Schema) HasNamespace(ns string) bool {
+	for _, n := range s.namespaces {
+		if n == ns {
+			return true
+		}
+	}
+	return false
 }
 
 // initTags precomputes the XML text of the node's tags.
@@ -169,7 +266,7 @@ func orderedChildren(e *goyang.Entry) []string {
 	walk = func(n goyang.Node, st *goyang.Statement, depth int) {
 		for _, sub := range st.SubStatements() {
 			switch sub.Keyword {
-			case "container", "list", "leaf", "leaf-list":
+			case "container", "list", "leaf", "leaf-list", "choice", "case":
 				if _, ok := e.Dir[sub.Argument]; ok && !seen[sub.Argument] {
 					seen[sub.Argument] = true
 					out = append(out, sub.Argument)
@@ -200,7 +297,7 @@ func orderedChildren(e *goyang.Entry) []string {
 	return append(out, rest...)
 }
 
-func (s *schema) build(e *goyang.Entry, parent *snode, f fieldRef) (*snode, error) {
+func (s *Schema) build(e *goyang.Entry, parent *snode, f fieldRef) (*snode, error) {
 	n := &snode{
 		name:   e.Name,
 		ns:     e.Namespace().Name,
@@ -262,15 +359,49 @@ func (s *schema) build(e *goyang.Entry, parent *snode, f fieldRef) (*snode, erro
 		}
 		return n, nil
 	}
-	fields := fieldsByPath(n.structType)
+	if err := s.buildChildren(n, e, fieldsByPath(n.structType), nil); err != nil {
+		return nil, err
+	}
+	if n.kind == kList {
+		if err := n.setupKeys(); err != nil {
+			return nil, err
+		}
+	}
+	return n, nil
+}
+
+// buildChildren adds the data nodes below e to n. A choice and its cases
+// are not data nodes (RFC 7950 §7.9): ygot puts the nodes of every case in
+// the parent's struct, and so does the codec, remembering each node's case
+// so that an edit can remove the other cases' nodes (§7.9.2).
+func (s *Schema) buildChildren(n *snode, e *goyang.Entry, fields map[string]fieldRef, in *caseRef) error {
 	for _, name := range orderedChildren(e) {
 		ce := e.Dir[name]
-		if ce.IsChoice() || ce.IsCase() {
-			return nil, fmt.Errorf("xmlcodec: %s/%s: choice is not supported", n.path, name)
+		switch {
+		case ce.IsChoice():
+			for _, cname := range orderedChildren(ce) {
+				cs := ce.Dir[cname]
+				ref := &caseRef{choice: ce, name: cs.Name, outer: in}
+				if !cs.IsCase() {
+					// A shorthand case (§7.9.2): the node is its own case.
+					ref.name = cs.Name
+					tmp := &goyang.Entry{Name: ce.Name, Dir: map[string]*goyang.Entry{cs.Name: cs}, Node: ce.Node}
+					if err := s.buildChildren(n, tmp, fields, ref); err != nil {
+						return err
+					}
+					continue
+				}
+				if err := s.buildChildren(n, cs, fields, ref); err != nil {
+					return err
+				}
+			}
+			continue
+		case ce.IsCase():
+			continue // cases are reached through their choice
 		}
 		cm, err := ce.InstantiatingModule()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		cf, ok := fields[cm+"\x00"+ce.Name]
 		if !ok {
@@ -279,16 +410,34 @@ func (s *schema) build(e *goyang.Entry, parent *snode, f fieldRef) (*snode, erro
 		}
 		c, err := s.build(ce, n, cf)
 		if err != nil {
-			return nil, err
+			return err
 		}
+		c.inCase = in
 		n.add(c)
 	}
-	if n.kind == kList {
-		if err := n.setupKeys(); err != nil {
-			return nil, err
+	return nil
+}
+
+// caseRef names the case of a choice a node belongs to (outer: the case
+// the choice itself sits in, for nested choices).
+type caseRef struct {
+	choice *goyang.Entry
+	name   string
+	outer  *caseRef
+}
+
+// excludes reports whether a node of case a and a node of case b cannot
+// both exist: they are in different cases of the same choice, at any
+// level of nesting (RFC 7950 §7.9.2).
+func (a *caseRef) excludes(b *caseRef) bool {
+	for x := a; x != nil; x = x.outer {
+		for y := b; y != nil; y = y.outer {
+			if x.choice == y.choice && x.name != y.name {
+				return true
+			}
 		}
 	}
-	return n, nil
+	return false
 }
 
 // setupKeys orders a list's children keys first and records how the map

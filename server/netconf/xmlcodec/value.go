@@ -12,8 +12,6 @@ import (
 	"strings"
 
 	goyang "github.com/openconfig/goyang/pkg/yang"
-
-	"github.com/ntpagent/ntpagent/gen"
 )
 
 // ltype is a leaf's YANG type, resolved (typedefs flattened, leafrefs
@@ -32,6 +30,9 @@ type ltype struct {
 	// DNS names are case-insensitive (RFC 4343), so a name is stored in
 	// lower case and "NTP.Example.net" is the peer "ntp.example.net".
 	domain bool
+	// wrap is the generated wrapper type that holds a member of a simple
+	// union in the union's interface field (nil outside unions).
+	wrap reflect.Type
 }
 
 // ipv6Typedef reports whether the typedef name is one whose values are IPv6
@@ -67,41 +68,7 @@ type enumMaps struct {
 
 type qname struct{ ns, name string }
 
-// unionWrapper is the generated type a simple union's interface field
-// holds for a member of the given YANG kind (ygot -generate_simple_unions).
-func unionWrapper(k goyang.TypeKind) (reflect.Type, bool) {
-	switch k {
-	case goyang.Yint8:
-		return reflect.TypeOf(gen.UnionInt8(0)), true
-	case goyang.Yint16:
-		return reflect.TypeOf(gen.UnionInt16(0)), true
-	case goyang.Yint32:
-		return reflect.TypeOf(gen.UnionInt32(0)), true
-	case goyang.Yint64:
-		return reflect.TypeOf(gen.UnionInt64(0)), true
-	case goyang.Yuint8:
-		return reflect.TypeOf(gen.UnionUint8(0)), true
-	case goyang.Yuint16:
-		return reflect.TypeOf(gen.UnionUint16(0)), true
-	case goyang.Yuint32:
-		return reflect.TypeOf(gen.UnionUint32(0)), true
-	case goyang.Yuint64:
-		return reflect.TypeOf(gen.UnionUint64(0)), true
-	case goyang.Ydecimal64:
-		return reflect.TypeOf(gen.UnionFloat64(0)), true
-	case goyang.Ystring:
-		return reflect.TypeOf(gen.UnionString("")), true
-	case goyang.Ybool:
-		return reflect.TypeOf(gen.UnionBool(false)), true
-	case goyang.Yempty:
-		return reflect.TypeOf(gen.YANGEmpty(false)), true
-	case goyang.Ybinary:
-		return reflect.TypeOf(gen.Binary(nil)), true
-	}
-	return nil, false
-}
-
-func (s *schema) leafType(e *goyang.Entry, yt *goyang.YangType, goType reflect.Type, depth int) (*ltype, error) {
+func (s *Schema) leafType(e *goyang.Entry, yt *goyang.YangType, goType reflect.Type, depth int) (*ltype, error) {
 	if yt == nil {
 		return nil, errors.New("no type")
 	}
@@ -154,6 +121,17 @@ func (s *schema) leafType(e *goyang.Entry, yt *goyang.YangType, goType reflect.T
 	case goyang.Ybits:
 		return nil, fmt.Errorf("bits is not supported")
 	}
+	if goType.Kind() == reflect.Interface && yt.Kind != goyang.Yunion {
+		// A member of a simple union: the generated wrapper type holds it.
+		w, ok := s.unions[yt.Kind]
+		if !ok {
+			return nil, fmt.Errorf("no union wrapper type for %s in the model", yt.Kind)
+		}
+		if !w.Implements(goType) {
+			return nil, fmt.Errorf("union wrapper %s is not a %s", w, goType)
+		}
+		lt.wrap = w
+	}
 	return lt, nil
 }
 
@@ -186,8 +164,8 @@ func (lt *ltype) parse(text string, t reflect.Type, r resolver) (reflect.Value, 
 		return reflect.Value{}, fmt.Errorf("%w of any member type of the union", errType)
 	}
 	if t.Kind() == reflect.Interface {
-		w, ok := unionWrapper(lt.kind)
-		if !ok || !w.Implements(t) {
+		w := lt.wrap
+		if w == nil || !w.Implements(t) {
 			return reflect.Value{}, errType
 		}
 		v, err := lt.parse(text, w, r)
@@ -408,7 +386,7 @@ func (lt *ltype) format(b []byte, v reflect.Value) []byte {
 	case reflect.String:
 		return append(b, v.String()...)
 	case reflect.Bool:
-		if lt.kind == goyang.Yempty || v.Type() == reflect.TypeOf(gen.YANGEmpty(false)) {
+		if lt.kind == goyang.Yempty || v.Type().Name() == "YANGEmpty" {
 			return b
 		}
 		return strconv.AppendBool(b, v.Bool())
@@ -451,7 +429,7 @@ func (lt *ltype) decimalDigits() int {
 // memberFor finds the union member whose wrapper type is t.
 func (lt *ltype) memberFor(t reflect.Type) *ltype {
 	for _, m := range lt.members {
-		if w, ok := unionWrapper(m.kind); ok && w == t {
+		if m.wrap != nil && m.wrap == t {
 			return m
 		}
 		if m.kind == goyang.Yunion {

@@ -70,7 +70,9 @@ func TestParseFormatValues(t *testing.T) {
 // TestUnionInterface: a union that ygot keeps as an interface holds the
 // wrapper type of the member that accepted the value.
 func TestUnionInterface(t *testing.T) {
-	lt := &ltype{kind: goyang.Yunion, members: []*ltype{{kind: goyang.Yuint8}, {kind: goyang.Ystring}}}
+	lt := &ltype{kind: goyang.Yunion, members: []*ltype{
+		{kind: goyang.Yuint8, wrap: reflect.TypeOf(gen.UnionUint8(0))},
+		{kind: goyang.Ystring, wrap: reflect.TypeOf(gen.UnionString(""))}}}
 	iface := reflect.TypeOf((*any)(nil)).Elem()
 	v, err := lt.parse("5", iface, nil)
 	if err != nil || v.Elem().Type() != reflect.TypeOf(gen.UnionUint8(0)) {
@@ -163,7 +165,7 @@ func TestLeafListOperations(t *testing.T) {
 
 // TestSchemaTable checks the precomputed table against the YANG modules.
 func TestSchemaTable(t *testing.T) {
-	s, err := loadSchema()
+	s, err := Native()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +232,7 @@ func TestLeafListEncode(t *testing.T) {
 // TestSchemaTableCoversModules: every data node of the YANG modules has a
 // generated field (a stale gen/ would otherwise drop nodes silently).
 func TestSchemaTableCoversModules(t *testing.T) {
-	s, err := loadSchema()
+	s, err := Native()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	"github.com/antchfx/xpath"
+
+	"github.com/ntpagent/ntpagent/yang"
 )
 
 // maxXPathLen bounds the select expression; the library's parser recurses
@@ -22,7 +24,7 @@ type xpathBudgetExceeded struct{}
 // keys of the list entries on the way. Prefixes come from the namespace
 // declarations in scope at the <filter> element; an unprefixed name test
 // matches the local name in any of our namespaces.
-func (t *lazyTree) xpathFilter(doc *dnode, expr string, ns map[string]string) (err error) {
+func (t *lazyTree) xpathFilter(s *Schema, doc *dnode, expr string, ns map[string]string) (err error) {
 	if len(expr) > maxXPathLen {
 		return filterErr("The XPath expression is longer than %d characters.", maxXPathLen)
 	}
@@ -34,8 +36,11 @@ func (t *lazyTree) xpathFilter(doc *dnode, expr string, ns map[string]string) (e
 	// without declaring the prefixes they use. Like other servers, accept
 	// each module's own prefix and its module name (the RFC 7951 JSON form)
 	// for its namespace, unless the client declared that prefix itself.
-	if sc, err := loadSchema(); err == nil {
-		for _, m := range sc.ys.Modules() {
+	// Every module of the library, so that an expression naming another
+	// model's nodes compiles (and selects nothing here); the schema's own
+	// modules win a shared prefix.
+	for _, ms := range [][]*yang.Module{s.ys.Library(), s.modules} {
+		for _, m := range ms {
 			prefixes[m.Prefix] = m.Namespace
 			prefixes[m.Name] = m.Namespace
 		}
