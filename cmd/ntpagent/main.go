@@ -88,6 +88,10 @@ func run(ctx context.Context, s *settings, ts timeService, stdout, stderr io.Wri
 	if dir := os.Getenv(memdump.Env); dir != "" {
 		memdump.Serve(ctx, dir, log)
 	}
+	// The modules are parsed once per process (yang.Load); start that now,
+	// beside opening the datastore, rather than after it: it is the
+	// larger part of a start's work before the NETCONF port listens.
+	go yang.Load()
 	runningFrom, _ := datastore.ParseRunningFrom(s.RunningFrom) // checked with the settings
 	store, err := datastore.Open(datastore.Options{Dir: filepath.Join(s.StateDir, "datastore"), Logger: log.With("component", "datastore"), Recover: s.Recover, RunningFrom: runningFrom})
 	var damage *datastore.DamageError
