@@ -34,7 +34,7 @@ type record struct {
 	Label  string          `json:"label,omitempty"`
 	Origin Origin          `json:"origin"`
 	Full   bool            `json:"full,omitempty"`
-	Top    bool            `json:"top,omitempty"` // Set carries /system, /ntp/unsync and /ntp/authentication/enable
+	Top    bool            `json:"top,omitempty"` // Set carries /system, /nacm, /ntp/unsync and /ntp/authentication/enable
 	Set    json.RawMessage `json:"set,omitempty"`
 	Del    *deletions      `json:"del,omitempty"`
 }
@@ -91,6 +91,7 @@ func deltaRecordDiff(ci CommitInfo, old, next *gen.Device, d entryDiff) (record,
 	if !equalTop(old, next) {
 		r.Top = true
 		set.System = next.System
+		set.Nacm = next.Nacm
 		if n := next.Ntp; n != nil && (n.Unsync != nil || authEnable(n) != nil || n.AllowUnauthenticatedPassivePeers != nil) {
 			set.Ntp = &gen.NtpagentNtp_Ntp{Unsync: n.Unsync, AllowUnauthenticatedPassivePeers: n.AllowUnauthenticatedPassivePeers}
 			if e := authEnable(n); e != nil {
@@ -204,6 +205,7 @@ func (r *record) applyTo(prev *gen.Device, inPlace bool) (*gen.Device, error) {
 	n := t.GetOrCreateNtp()
 	if r.Top {
 		t.System = set.System
+		t.Nacm = set.Nacm
 		n.Unsync = set.GetNtp().GetUnsync()
 		n.AllowUnauthenticatedPassivePeers = allowUnauthPassive(set.Ntp)
 		if e := authEnable(set.Ntp); e != nil {

@@ -41,6 +41,7 @@ func copyTree(d *gen.Device) *gen.Device {
 	if d == nil {
 		return out
 	}
+	out.Nacm = copyNacm(d.Nacm)
 	if d.System != nil {
 		out.System = &gen.NtpagentSystem_System{Sysname: ptr(d.System.Sysname)}
 		if d.System.LocalUser != nil {
@@ -242,7 +243,7 @@ func equalMap[K comparable, V any](a, b map[K]*V, f func(x, y *V) bool) bool {
 // /system whole).
 func equalTop(a, b *gen.Device) bool {
 	an, bn := a.GetNtp(), b.GetNtp()
-	return eq(sysnamePtr(a), sysnamePtr(b)) && equalMap(localUsers(a), localUsers(b), equalUser) &&
+	return eq(sysnamePtr(a), sysnamePtr(b)) && equalMap(localUsers(a), localUsers(b), equalUser) && equalNacm(a.GetNacm(), b.GetNacm()) &&
 		eq(unsyncDec(an), unsyncDec(bn)) && eq(unsyncMax(an), unsyncMax(bn)) &&
 		eq(authEnable(an), authEnable(bn)) && eq(allowUnauthPassive(an), allowUnauthPassive(bn))
 }
@@ -467,6 +468,9 @@ func normalizeInto(d, base *gen.Device, diff *entryDiff) error {
 		if sys.Sysname == nil && sys.LocalUser == nil {
 			d.System = nil
 		}
+	}
+	if err := normalizeNacm(d); err != nil {
+		return err
 	}
 	return checkUTF8(d)
 }
@@ -728,7 +732,7 @@ func diffTrees(a, b *gen.Device) []EditedPath {
 			leaf(p("trusted"), x.Trusted, y.Trusted, eq(x.Trusted, y.Trusted))
 		}
 	}
-	return out
+	return append(out, nacmEdits(a, b)...)
 }
 
 // compareAssociationKeys orders peers (and servers) by address, then

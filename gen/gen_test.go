@@ -51,7 +51,11 @@ func TestStalenessIsDetected(t *testing.T) {
 		t.Skip("runs the generator")
 	}
 	dir := t.TempDir()
-	for _, m := range []string{"ntpagent-ntp.yang", "ntpagent-system.yang"} {
+	if err := os.Mkdir(filepath.Join(dir, "ietf"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{"ntpagent-ntp.yang", "ntpagent-system.yang", "ntpagent-nacm-deviations.yang",
+		"ietf/ietf-netconf-acm@2018-02-14.yang", "ietf/ietf-yang-types@2013-07-15.yang"} {
 		b, err := os.ReadFile(filepath.Join("../yang", m))
 		if err != nil {
 			t.Fatal(err)

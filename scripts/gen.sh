@@ -14,7 +14,10 @@ yangdir="$(cd "${2:-$root/yang}" && pwd)"
 stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/yang"
-cp "$yangdir"/ntpagent-ntp.yang "$yangdir"/ntpagent-system.yang "$stage/yang/"
+# ietf-netconf-acm is the one standard module with configuration (/nacm,
+# RFC 8341); ietf-yang-types is its import.
+cp "$yangdir"/ntpagent-ntp.yang "$yangdir"/ntpagent-system.yang "$yangdir"/ntpagent-nacm-deviations.yang \
+  "$yangdir"/ietf/ietf-netconf-acm@2018-02-14.yang "$yangdir"/ietf/ietf-yang-types@2013-07-15.yang "$stage/yang/"
 (cd "$root" && go build -trimpath -o "$stage/generator" github.com/openconfig/ygot/generator)
 cd "$stage"
 ./generator \
@@ -31,5 +34,7 @@ cd "$stage"
   -generate_delete -generate_append -generate_populate_defaults \
   -generate_rename -include_model_data -yangpresence \
   -include_schema -ignore_unsupported \
-  yang/ntpagent-ntp.yang yang/ntpagent-system.yang
+  -generate_ordered_maps=false \
+  yang/ntpagent-ntp.yang yang/ntpagent-system.yang yang/ntpagent-nacm-deviations.yang \
+  yang/ietf-netconf-acm@2018-02-14.yang
 gofmt -w "$out/ntpagent.go"

@@ -3,7 +3,7 @@
 # `yanglint -f tree`; yang.TestReadmeTreeIsCurrent fails when it is stale.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tree="$(cd yang && yanglint -f tree ntpagent-ntp.yang ntpagent-system.yang)"
+tree="$(cd yang && yanglint -p ietf -f tree ntpagent-ntp.yang ntpagent-system.yang)"
 python3 - "$tree" <<'PY'
 import sys, re
 tree = sys.argv[1]

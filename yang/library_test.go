@@ -16,6 +16,7 @@ func TestStandardModulesAreVerbatim(t *testing.T) {
 	published := map[string]string{
 		"ietf-datastores@2018-02-14.yang":            "eccd84d4c4831e787b808e0da154aef6b999e81f4380c3272190baf34a9529ce",
 		"ietf-inet-types@2013-07-15.yang":            "12d98b0143a5ca5095b36420f9ebc1ffa61cfd2eaa850080244cadf01b86ddf9",
+		"ietf-netconf-acm@2018-02-14.yang":           "e03f91317f9538a89296e99df3ff0c4003cdfea70bf517407643b3ec13c1ed25",
 		"ietf-netconf-monitoring@2010-10-04.yang":    "110adc0ec5636abd2b05b4f96f7c2f5a0910557bb27a32ec5d1125db03cb2c20",
 		"ietf-netconf-nmda@2019-01-07.yang":          "5c08f24c28591df52d45f0a3eca21e083da8864717c0949b7cb97275f16b5399",
 		"ietf-netconf-notifications@2012-02-06.yang": "b0658bae03c372ccf03a8cc0b64ebbda91bb0d12c19fdc20020f2f18bd8112ac",
@@ -58,6 +59,8 @@ func TestLibraryConformance(t *testing.T) {
 	}{
 		{"ntpagent-ntp", true, "", "1.1"},
 		{"ntpagent-system", true, "", "1.1"},
+		{"ntpagent-nacm-deviations", true, "", "1.1"},
+		{"ietf-netconf-acm", true, "", "1"},
 		{"ietf-netconf", true, "writable-running,candidate,confirmed-commit,rollback-on-error,validate,startup,xpath", "1"},
 		{"ietf-netconf-nmda", true, "origin,with-defaults", "1.1"},
 		{"ietf-yang-library", true, "", "1.1"},
@@ -80,11 +83,18 @@ func TestLibraryConformance(t *testing.T) {
 				c.implemented, c.features, c.version)
 		}
 	}
-	if n := len(s.Library()); n != 13 {
-		t.Errorf("library has %d modules, want 13", n)
+	if n := len(s.Library()); n != 15 {
+		t.Errorf("library has %d modules, want 15", n)
 	}
-	if n := len(s.Modules()); n != 2 {
-		t.Errorf("Modules() has %d modules, want ntpagent's 2", n)
+	var stored []string
+	for _, m := range s.Modules() {
+		stored = append(stored, m.Name)
+	}
+	if got := strings.Join(stored, " "); got != "ietf-netconf-acm ntpagent-nacm-deviations ntpagent-ntp ntpagent-system" {
+		t.Errorf("Modules() = %s, want ntpagent's 3 and ietf-netconf-acm (RFC 8341 /nacm is configuration)", got)
+	}
+	if acm, _ := s.ByName("ietf-netconf-acm"); strings.Join(acm.Deviations, ",") != "ntpagent-nacm-deviations" {
+		t.Errorf("ietf-netconf-acm deviations = %v", acm.Deviations)
 	}
 	if _, ok := s.ByNamespace("urn:ietf:params:xml:ns:yang:ietf-yang-library"); ok {
 		t.Error("ByNamespace finds a standard module: configuration would be accepted in its namespace")

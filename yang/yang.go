@@ -50,10 +50,10 @@ type Module struct {
 // Schema is the parsed set of modules. It is read-only once Load returns
 // and safe for concurrent use.
 type Schema struct {
-	modules   []*Module // ntpagent's own, name order
+	modules   []*Module // those with stored data (ours, ietf-netconf-acm), name order
 	library   []*Module // every module of the YANG library, name order
 	byName    map[string]*Module
-	byNS      map[string]*Module // ntpagent's own
+	byNS      map[string]*Module // of modules
 	contentID string
 }
 
@@ -162,6 +162,15 @@ func LoadFS(fsys fs.FS) (*Schema, error) {
 	if err := s.conform(parsed); err != nil {
 		return nil, err
 	}
+	// The standard modules with configuration the device stores (package
+	// gen) join ours: their namespaces are accepted in configuration.
+	for _, m := range s.library {
+		if m.Standard && standardConfigured(m.Name) {
+			s.modules = append(s.modules, m)
+			s.byNS[m.Namespace] = m
+		}
+	}
+	sort.Slice(s.modules, func(i, j int) bool { return s.modules[i].Name < s.modules[j].Name })
 	sort.Slice(s.library, func(i, j int) bool { return s.library[i].Name < s.library[j].Name })
 	s.contentID = contentID(s.library)
 	return s, nil
@@ -234,7 +243,7 @@ func (s *Schema) conform(parsed map[string]*yang.Module) error {
 // and the features it supports of each; every other standard module is
 // import-only. This is the one place that says what the server implements:
 // the <hello> capabilities of ietf-netconf's features and the YANG library
-// are derived from it. Access control (RFC 8341) adds ietf-netconf-acm.
+// are derived from it.
 func standardImplemented(name string) (features []string, ok bool) {
 	switch name {
 	case "ietf-netconf":
@@ -243,11 +252,16 @@ func standardImplemented(name string) (features []string, ok bool) {
 	case "ietf-netconf-nmda":
 		return []string{"origin", "with-defaults"}, true
 	case "ietf-netconf-monitoring", "ietf-netconf-with-defaults", "ietf-netconf-notifications",
-		"ietf-yang-library", "ietf-datastores", "ietf-origin":
+		"ietf-yang-library", "ietf-datastores", "ietf-origin", "ietf-netconf-acm":
 		return nil, true
 	}
 	return nil, false
 }
+
+// standardConfigured tells the standard modules whose configuration the
+// device stores with its own (scripts/gen.sh generates them into package
+// gen): access control's /nacm (RFC 8341).
+func standardConfigured(name string) bool { return name == "ietf-netconf-acm" }
 
 // contentID is a digest of everything the YANG library says about the set
 // (RFC 8525 content-id): names, revisions, namespaces, conformance,
@@ -263,9 +277,9 @@ func contentID(lib []*Module) string {
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-// Modules returns ntpagent's own modules in name order: those whose data
-// the device stores (package gen) and whose namespaces configuration may
-// use.
+// Modules returns the modules whose data the device stores (package gen)
+// and whose namespaces configuration may use, in name order: ntpagent's
+// own and the standard ones with configuration (ietf-netconf-acm).
 func (s *Schema) Modules() []*Module { return append([]*Module(nil), s.modules...) }
 
 // Library returns every module of the YANG library (RFC 8525) in name
@@ -283,7 +297,7 @@ func (s *Schema) ByName(name string) (*Module, bool) {
 	return m, ok
 }
 
-// ByNamespace returns ntpagent's own module whose namespace is ns.
+// ByNamespace returns the module of Modules whose namespace is ns.
 func (s *Schema) ByNamespace(ns string) (*Module, bool) {
 	m, ok := s.byNS[ns]
 	return m, ok
@@ -303,8 +317,8 @@ func (s *Schema) Text(name, revision string) (string, error) {
 	return m.Text, nil
 }
 
-// TopLevel returns the schema entry of a top-level data node of
-// ntpagent's own modules by its module namespace and local name, e.g.
+// TopLevel returns the schema entry of a top-level data node of the
+// modules with stored data by its module namespace and local name, e.g.
 // ("urn:ntpagent:yang:ntpagent-ntp", "ntp").
 func (s *Schema) TopLevel(ns, name string) (*yang.Entry, bool) {
 	m, ok := s.byNS[ns]

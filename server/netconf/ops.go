@@ -386,7 +386,18 @@ func (x *session) operational() *gen.Device {
 		x.srv.cfg.State(root)
 	}
 	fillHistory(root, x.srv.cfg.Store.History())
+	x.srv.fillAccessCounters(root)
 	return root
+}
+
+// fillAccessCounters writes the RFC 8341 §3.5.2 counters, state nodes
+// of /nacm that exist whether or not /nacm is configured (mandatory).
+// They are zero-based-counter32: they wrap at 2^32.
+func (s *Server) fillAccessCounters(root *gen.Device) {
+	n := root.GetOrCreateNacm()
+	n.DeniedOperations = ptr(uint32(s.stats.deniedOperations.Load()))
+	n.DeniedDataWrites = ptr(uint32(s.stats.deniedDataWrites.Load()))
+	n.DeniedNotifications = ptr(uint32(s.stats.deniedNotifications.Load()))
 }
 
 // fillHistory renders the Store's commit history as /ntps:commit-history.

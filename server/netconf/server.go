@@ -85,6 +85,9 @@ type Server struct {
 		inBadHellos, inSessions, droppedSessions     atomic.Uint64
 		inRPCs, inBadRPCs, outRPCErrors, outNotifies atomic.Uint64
 		ops                                          opCounters
+		// RFC 8341 §3.5.2: denied-operations, denied-data-writes,
+		// denied-notifications since the server started.
+		deniedOperations, deniedDataWrites, deniedNotifications atomic.Uint64
 	}
 
 	stop     func()

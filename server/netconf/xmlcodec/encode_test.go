@@ -51,7 +51,7 @@ func TestWithDefaultsRFC6243(t *testing.T) {
 		want       string
 	}{
 		{"RFC6243 3.1 report-all: every default is reported, in every existing container and list entry", WDReportAll, true,
-			ntpOpen + all("10.0.0.1", "4") + all("10.0.0.2", "6") + all("10.0.0.3", "6") + `<allow-unauthenticated-passive-peers>false</allow-unauthenticated-passive-peers><authentication><enable>false</enable></authentication></ntp>` +
+			nacmDefaults + ntpOpen + all("10.0.0.1", "4") + all("10.0.0.2", "6") + all("10.0.0.3", "6") + `<allow-unauthenticated-passive-peers>false</allow-unauthenticated-passive-peers><authentication><enable>false</enable></authentication></ntp>` +
 				`<system xmlns="urn:ntpagent:yang:ntpagent-system"><sysname>ntpagent</sysname></system>`},
 		{"RFC6243 3.2 trim: values equal to the schema default are left out, even when set", WDTrim, true,
 			ntpOpen + p("10.0.0.1", `<minpoll>4</minpoll>`) + p("10.0.0.2", ``) + p("10.0.0.3", ``) + `</ntp>`},
@@ -60,7 +60,7 @@ func TestWithDefaultsRFC6243(t *testing.T) {
 		{"RFC6243 2.1 the basic mode (no with-defaults parameter, the zero value) is explicit", 0, true,
 			ntpOpen + p("10.0.0.1", `<minpoll>4</minpoll>`) + p("10.0.0.2", `<minpoll>6</minpoll>`) + p("10.0.0.3", ``) + `</ntp>`},
 		{"RFC6243 3.4 report-all-tagged: defaults are reported and tagged wd:default, also when set to the default", WDReportAllTagged, true,
-			ntpOpenWD + p("10.0.0.1", tag("version", "4")+tag("port", "123")+tag("preferred", "false")+`<minpoll>4</minpoll>`+tag("maxpoll", "10")+tag("preempt", "false")+tag("iburst", "false")+tag("burst", "false")) +
+			nacmDefaultsTagged + ntpOpenWD + p("10.0.0.1", tag("version", "4")+tag("port", "123")+tag("preferred", "false")+`<minpoll>4</minpoll>`+tag("maxpoll", "10")+tag("preempt", "false")+tag("iburst", "false")+tag("burst", "false")) +
 				tagged("10.0.0.2", "6", true) + tagged("10.0.0.3", "6", true) + tag("allow-unauthenticated-passive-peers", "false") + `<authentication>` + tag("enable", "false") + `</authentication></ntp>` +
 				sysOpenWD + tag("sysname", "ntpagent") + `</system>`},
 		{"RFC6243 3.3 explicit on <get>: state data is reported as it is", WDExplicit, false,
@@ -82,6 +82,13 @@ func TestWithDefaultsRFC6243(t *testing.T) {
 	}
 }
 
+// The defaults of /nacm (RFC 8341 §3.5.2), which report-all shows in an
+// empty tree as in any other: /nacm is a non-presence container.
+const (
+	nacmDefaults       = `<nacm xmlns="urn:ietf:params:xml:ns:yang:ietf-netconf-acm"><enable-nacm>true</enable-nacm><read-default>permit</read-default><write-default>deny</write-default><exec-default>permit</exec-default><enable-external-groups>true</enable-external-groups></nacm>`
+	nacmDefaultsTagged = `<nacm xmlns="urn:ietf:params:xml:ns:yang:ietf-netconf-acm" xmlns:wd="urn:ietf:params:xml:ns:netconf:default:1.0"><enable-nacm wd:default="true">true</enable-nacm><read-default wd:default="true">permit</read-default><write-default wd:default="true">deny</write-default><exec-default wd:default="true">permit</exec-default><enable-external-groups wd:default="true">true</enable-external-groups></nacm>`
+)
+
 func TestEncodeEmptyAndNil(t *testing.T) {
 	for _, d := range []*gen.Device{nil, {}, {Ntp: &gen.NtpagentNtp_Ntp{Unsync: &gen.NtpagentNtp_Ntp_Unsync{}}}} {
 		if got := encodeString(t, d, EncodeOptions{}); got != "" {
@@ -91,7 +98,7 @@ func TestEncodeEmptyAndNil(t *testing.T) {
 	// report-all of an empty tree still shows the defaults: non-presence
 	// containers always exist (RFC 7950 §7.5.1, RFC 6243 §3.1).
 	got := encodeString(t, &gen.Device{}, EncodeOptions{WithDefaults: WDReportAll, ConfigOnly: true})
-	want := `<ntp xmlns="urn:ntpagent:yang:ntpagent-ntp"><allow-unauthenticated-passive-peers>false</allow-unauthenticated-passive-peers><authentication><enable>false</enable></authentication></ntp><system xmlns="urn:ntpagent:yang:ntpagent-system"><sysname>ntpagent</sysname></system>`
+	want := nacmDefaults + `<ntp xmlns="urn:ntpagent:yang:ntpagent-ntp"><allow-unauthenticated-passive-peers>false</allow-unauthenticated-passive-peers><authentication><enable>false</enable></authentication></ntp><system xmlns="urn:ntpagent:yang:ntpagent-system"><sysname>ntpagent</sysname></system>`
 	if got != want {
 		t.Errorf("report-all of an empty tree:\n%s\nwant\n%s", got, want)
 	}

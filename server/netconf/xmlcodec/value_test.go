@@ -243,6 +243,10 @@ func TestSchemaTableCoversModules(t *testing.T) {
 			if c.RPC != nil || c.Kind == goyang.NotificationEntry {
 				continue
 			}
+			if c.IsChoice() || c.IsCase() { // schema nodes only (RFC 7950 §7.9)
+				n += countYANG(c)
+				continue
+			}
 			n += 1 + countYANG(c)
 		}
 		return n
