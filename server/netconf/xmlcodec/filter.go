@@ -189,7 +189,12 @@ func (t *lazyTree) lookup(d *dnode, c *snode, keyVals []reflect.Value) *dnode {
 	if f.IsNil() {
 		return nil
 	}
-	mk := c.mapKey(keyVals)
+	return t.lookupKey(d, c, c.mapKey(keyVals))
+}
+
+// lookupKey is lookup by the list's map key.
+func (t *lazyTree) lookupKey(d *dnode, c *snode, mk reflect.Value) *dnode {
+	f := d.sv.Field(c.field)
 	e := f.MapIndex(mk)
 	if !e.IsValid() {
 		return nil
@@ -411,11 +416,18 @@ func (t *lazyTree) candidates(f *felem, d *dnode) []*dnode {
 			}
 		}
 		if list != nil && (!t.w.configOnly || list.config) {
-			if vals, ok := keyMatches(f, list); ok {
+			vals, all, some := keyMatches(f, list)
+			switch {
+			case all:
 				if n := t.lookup(d, list, vals); n != nil {
 					return []*dnode{n}
 				}
 				return nil
+			case some:
+				// Some keys given (an address without its vpn-instance):
+				// compare them on the map's keys, and build only the
+				// entries that match instead of the whole list.
+				return t.scanKeys(d, list, vals)
 			}
 		}
 	}
@@ -428,10 +440,13 @@ func (t *lazyTree) candidates(f *felem, d *dnode) []*dnode {
 	return out
 }
 
-// keyMatches returns the values of the key content match nodes of f when
-// there is exactly one for each key of list and each parses.
-func keyMatches(f *felem, list *snode) ([]reflect.Value, bool) {
-	vals := make([]reflect.Value, len(list.keys))
+// keyMatches returns the values of the key content match nodes of f, one
+// per key of list in key order (invalid for a key f does not match on);
+// all is true when every key has one, some when at least one has. A key
+// matched twice, or a value that does not parse for its key, gives
+// neither: the list is then built and matched node by node.
+func keyMatches(f *felem, list *snode) (vals []reflect.Value, all, some bool) {
+	vals = make([]reflect.Value, len(list.keys))
 	for _, k := range f.kids {
 		if !k.isContent() || k.attrMatch {
 			continue
@@ -439,22 +454,65 @@ func keyMatches(f *felem, list *snode) ([]reflect.Value, bool) {
 		for i, ks := range list.keys {
 			if k.local == ks.name && (k.ns == "" || k.ns == ks.ns) {
 				if vals[i].IsValid() {
-					return nil, false
+					return nil, false, false
 				}
 				v, err := ks.lt.parse(k.text, ks.elemType, k.scope)
 				if err != nil {
-					return nil, false
+					return nil, false, false
 				}
 				vals[i] = v
 			}
 		}
 	}
+	all = true
 	for _, v := range vals {
-		if !v.IsValid() {
-			return nil, false
+		if v.IsValid() {
+			some = true
+		} else {
+			all = false
 		}
 	}
-	return vals, true
+	return vals, all, some
+}
+
+// scanKeys returns the entries of list under the unbuilt d whose keys
+// equal every valid value of vals, comparing the values in the list's map
+// keys, so that only the matching entries become nodes.
+func (t *lazyTree) scanKeys(d *dnode, list *snode, vals []reflect.Value) []*dnode {
+	if !d.sv.IsValid() {
+		return nil
+	}
+	f := d.sv.Field(list.field)
+	var out []*dnode
+	mk := reflect.New(f.Type().Key()).Elem() // one key, reused: no copy per entry
+	for it := f.MapRange(); it.Next(); {
+		mk.SetIterKey(it)
+		match := true
+		for i, v := range vals {
+			if !v.IsValid() {
+				continue
+			}
+			kv := mk
+			if len(list.keys) > 1 {
+				kv = mk.Field(list.keyField[i])
+			}
+			if kv.Kind() == reflect.String { // most keys: a name or an address
+				if kv.String() != v.String() {
+					match = false
+					break
+				}
+			} else if !kv.Equal(v) {
+				match = false
+				break
+			}
+		}
+		if match {
+			if n := t.lookupKey(d, list, mk); n != nil {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
 }
 
 func containsNode(ns []*dnode, n *dnode) bool {

@@ -50,6 +50,10 @@ func (t *lazyTree) xpathFilter(s *Schema, doc *dnode, expr string, ns map[string
 			prefixes[p] = u
 		}
 	}
+	if fs, ok := simplePath(s, expr, prefixes); ok {
+		t.evalSet(fs, doc)
+		return nil
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			if _, ok := r.(xpathBudgetExceeded); ok {
