@@ -9,9 +9,13 @@ import (
 	"testing"
 )
 
+// generated are the files scripts/gen.sh writes, relative to its output
+// folder.
+var generated = []string{"ntpagent.go", "openconfig/openconfig.go"}
+
 // generate runs scripts/gen.sh with the given YANG folder into a temp folder
-// and returns the generated file.
-func generate(t *testing.T, yangDir string) []byte {
+// and returns the generated files by name.
+func generate(t *testing.T, yangDir string) map[string][]byte {
 	t.Helper()
 	out := t.TempDir()
 	cmd := exec.Command("../scripts/gen.sh", out, yangDir)
@@ -19,14 +23,18 @@ func generate(t *testing.T, yangDir string) []byte {
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("gen.sh: %v\n%s", err, b)
 	}
-	b, err := os.ReadFile(filepath.Join(out, "ntpagent.go"))
-	if err != nil {
-		t.Fatal(err)
+	files := map[string][]byte{}
+	for _, f := range generated {
+		b, err := os.ReadFile(filepath.Join(out, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[f] = b
 	}
-	return b
+	return files
 }
 
-// TestGeneratedCodeIsFresh fails when gen/ntpagent.go is not what the YANG
+// TestGeneratedCodeIsFresh fails when a file of gen/ is not what the YANG
 // modules generate: someone edited the YANG without `make gen`, or edited
 // the generated code by hand.
 func TestGeneratedCodeIsFresh(t *testing.T) {
@@ -34,13 +42,14 @@ func TestGeneratedCodeIsFresh(t *testing.T) {
 		t.Skip("runs the generator")
 	}
 	yangDir, _ := filepath.Abs("../yang")
-	want := generate(t, yangDir)
-	got, err := os.ReadFile("ntpagent.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatal("gen/ntpagent.go is stale: run `make gen` and commit the result")
+	for f, want := range generate(t, yangDir) {
+		got, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("gen/%s is stale: run `make gen` and commit the result", f)
+		}
 	}
 }
 
@@ -51,6 +60,9 @@ func TestStalenessIsDetected(t *testing.T) {
 		t.Skip("runs the generator")
 	}
 	dir := t.TempDir()
+	if err := os.CopyFS(filepath.Join(dir, "openconfig"), os.DirFS("../yang/openconfig")); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.Mkdir(filepath.Join(dir, "ietf"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +83,7 @@ func TestStalenessIsDetected(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	edited := generate(t, dir)
+	edited := generate(t, dir)["ntpagent.go"]
 	current, _ := os.ReadFile("ntpagent.go")
 	if bytes.Equal(edited, current) {
 		t.Fatal("an edited YANG module generated the same code: the freshness test could not catch it")

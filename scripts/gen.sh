@@ -20,21 +20,32 @@ cp "$yangdir"/ntpagent-ntp.yang "$yangdir"/ntpagent-system.yang "$yangdir"/ntpag
   "$yangdir"/ietf/ietf-netconf-acm@2018-02-14.yang "$yangdir"/ietf/ietf-yang-types@2013-07-15.yang "$stage/yang/"
 (cd "$root" && go build -trimpath -o "$stage/generator" github.com/openconfig/ygot/generator)
 cd "$stage"
-./generator \
-  -path=yang \
-  -output_file="$out/ntpagent.go" \
-  -package_name=gen \
-  -generate_fakeroot -fakeroot_name=device \
-  -compress_paths=false \
-  -shorten_enum_leaf_names \
-  -typedef_enum_with_defmod \
-  -enum_suffix_for_simple_union_enums \
-  -generate_simple_unions \
-  -generate_getters -generate_leaf_getters -generate_leaf_setters \
-  -generate_delete -generate_append -generate_populate_defaults \
-  -generate_rename -include_model_data -yangpresence \
-  -include_schema -ignore_unsupported \
-  -generate_ordered_maps=false \
+# The options of every generated package: uncompressed paths (the XML codec
+# walks the schema as YANG has it), a fake root named Device.
+flags=(
+  -generate_fakeroot -fakeroot_name=device
+  -compress_paths=false
+  -shorten_enum_leaf_names
+  -typedef_enum_with_defmod
+  -enum_suffix_for_simple_union_enums
+  -generate_simple_unions
+  -generate_getters -generate_leaf_getters -generate_leaf_setters
+  -generate_delete -generate_append -generate_populate_defaults
+  -generate_rename -include_model_data -yangpresence
+  -include_schema -ignore_unsupported
+  -generate_ordered_maps=false
+)
+./generator -path=yang -output_file="$out/ntpagent.go" -package_name=gen "${flags[@]}" \
   yang/ntpagent-ntp.yang yang/ntpagent-system.yang yang/ntpagent-nacm-deviations.yang \
   yang/ietf-netconf-acm@2018-02-14.yang
 gofmt -w "$out/ntpagent.go"
+
+# The OpenConfig view (gen/openconfig): openconfig-system as ntpagent
+# deviates it; the top-level trees of the modules it imports are not the
+# view's (-exclude_modules).
+mkdir -p "$stage/openconfig" "$out/openconfig"
+cp "$yangdir"/openconfig/*.yang "$stage/openconfig/"
+./generator -path=openconfig -output_file="$out/openconfig/openconfig.go" -package_name=openconfig "${flags[@]}" \
+  -exclude_modules=openconfig-platform,openconfig-messages \
+  openconfig/openconfig-system@2022-12-19.yang openconfig/ntpagent-openconfig-deviations.yang
+gofmt -w "$out/openconfig/openconfig.go"

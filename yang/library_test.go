@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io/fs"
+	"os"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -27,20 +28,64 @@ func TestStandardModulesAreVerbatim(t *testing.T) {
 		"ietf-yang-metadata@2016-08-05.yang":         "05f8348069daefaf8bbc07af8001711c2347197115b4ccfe38be9ac55d3d6ea1",
 		"ietf-yang-types@2013-07-15.yang":            "a04cdcc875764a76e89b7a0200c6b9d800b10713978093acda7840c7c2907c3f",
 	}
-	names, err := fs.Glob(files, "ietf/*.yang")
-	if err != nil || len(names) != len(published) {
-		t.Fatalf("ietf/ holds %d modules (%v), want %d", len(names), err, len(published))
+	for n, text := range verbatim(t, "ietf", "*.yang", published) {
+		if !strings.Contains(text, "Copyright (c)") {
+			t.Errorf("%s lost its copyright notice", n)
+		}
 	}
+}
+
+// verbatim checks that the embedded files dir/pattern are exactly the
+// published ones, by SHA-256 digest, and returns their texts by name.
+func verbatim(t *testing.T, dir, pattern string, published map[string]string) map[string]string {
+	t.Helper()
+	names, err := fs.Glob(files, dir+"/"+pattern)
+	if err != nil || len(names) != len(published) {
+		t.Fatalf("%s/ holds %d modules (%v), want %d", dir, len(names), err, len(published))
+	}
+	texts := map[string]string{}
 	for _, n := range names {
 		b, _ := fs.ReadFile(files, n)
 		sum := sha256.Sum256(b)
-		base := strings.TrimPrefix(n, "ietf/")
-		if want := published[base]; hex.EncodeToString(sum[:]) != want {
+		if want := published[strings.TrimPrefix(n, dir+"/")]; hex.EncodeToString(sum[:]) != want {
 			t.Errorf("%s differs from the published text", n)
 		}
-		if !strings.Contains(string(b), "Copyright (c)") {
-			t.Errorf("%s lost its copyright notice", n)
-		}
+		texts[n] = string(b)
+	}
+	return texts
+}
+
+// The OpenConfig modules are the texts of the openconfig/public repository
+// at commit a1cad77e18edd576fce8db88bf5de30347603f89 (2023-01-17, the last
+// with openconfig-system 0.16.1), release/models/**/NAME.yang, byte for
+// byte; openconfig/LICENSE is that repository's notice (Apache 2.0), which
+// the texts are published under. The digests were taken from those files.
+func TestOpenConfigModulesAreVerbatim(t *testing.T) {
+	published := map[string]string{
+		"openconfig-aaa-radius@2022-07-29.yang":      "0b94dc4a227f2bc945fc3995397f088a7c7f04a9d8803af49dec6e5d647507c5",
+		"openconfig-aaa-tacacs@2022-07-29.yang":      "c0d4a3b6ab338425da8f50606aa7622253c4e202282a8058971814f68d568321",
+		"openconfig-aaa-types@2018-11-21.yang":       "e4275b400e7c1bc3ca7be8ecb56c4bb61eaea0b537480e79065eac16d5c07dac",
+		"openconfig-aaa@2022-07-29.yang":             "4261062f80563b05085760d1225afab1d22b7f14076908a6adda440075f12be9",
+		"openconfig-alarm-types@2018-11-21.yang":     "c44254634930e07d144f51a74289b88dbcaf1fde5688cdae314f97d825733883",
+		"openconfig-alarms@2019-07-09.yang":          "10c1b592e0e7a09a5e7b4ae04a9838cbfc33554a7a5e0be2b13fc74c7310de3f",
+		"openconfig-extensions@2022-10-05.yang":      "89d0f3ef53b8dbf9181fc9e6fb10adc300d6bd651ab3454bc6e6793fc8af1b51",
+		"openconfig-inet-types@2021-08-17.yang":      "c7ebd8dd3f53acd69f121c4c81582cc1da1744afff774aa4b47ba1fffd027030",
+		"openconfig-license@2020-04-22.yang":         "8f76f0e4762f45b73d5305ad5b479ed3dc7417b6ddf3e356c21efaf6bad06933",
+		"openconfig-messages@2018-08-13.yang":        "9f33b18b2784aeab749a8399eecbd670973b3b6da8ef395017001b749dc926fc",
+		"openconfig-platform-common@2022-12-19.yang": "5be0340eefddd3e396d7a0c2bea84e4cb3b2848070aa69fc6c09c50786b234e2",
+		"openconfig-platform-types@2022-07-28.yang":  "80806f6c8c56b0e7c1e86308f7ced41320e3c43ce7439e4a158ac0a1dc00266e",
+		"openconfig-platform@2022-12-19.yang":        "e6b6ffde5098eb8f76e7d5115256c3eae7cd7cabdca8288b73a4ef2f3c160ce0",
+		"openconfig-procmon@2019-03-15.yang":         "7bd69fc537c385637ef33c34eb45c22c5877752270d740d16be96c96a69b48fe",
+		"openconfig-system-logging@2018-11-21.yang":  "14d0536edf4a8394f202e9758ddcd7258eaaa15901271799f1a538fab4be1165",
+		"openconfig-system-terminal@2018-11-21.yang": "7013329ffbe5eeb7177b8138790efa2022d4de79c68115305be4151bc58a9c51",
+		"openconfig-system@2022-12-19.yang":          "1f423f60eacf81dd895942d883cd4e3025b9c3f94707baa051178e9013b2be5d",
+		"openconfig-types@2019-04-16.yang":           "9ec6e39d68c90086177bf295f9cece6d5082545dbbb1b526f3d6bab14f1ff504",
+		"openconfig-yang-types@2021-07-14.yang":      "d527481bd00d0de2b439552eefb54a8fb84f8f6118f2ef87f56fcf93a1c09e54",
+	}
+	verbatim(t, "openconfig", "openconfig-*.yang", published)
+	notice, err := os.ReadFile("openconfig/LICENSE")
+	if err != nil || !strings.Contains(string(notice), "Apache License") || !strings.Contains(string(notice), "Version 2.0") {
+		t.Errorf("openconfig/LICENSE is not the Apache 2.0 notice the modules are published under: %v", err)
 	}
 }
 
@@ -72,6 +117,11 @@ func TestLibraryConformance(t *testing.T) {
 		{"ietf-yang-types", false, "", "1"},
 		{"ietf-inet-types", false, "", "1"},
 		{"ietf-yang-metadata", false, "", "1"},
+		{"openconfig-system", true, "", "1"},
+		{"ntpagent-openconfig-deviations", true, "", "1"},
+		{"openconfig-aaa", false, "", "1"},
+		{"openconfig-platform", false, "", "1"},
+		{"openconfig-extensions", false, "", "1"},
 	} {
 		m, ok := s.ByName(c.name)
 		if !ok {
@@ -83,8 +133,29 @@ func TestLibraryConformance(t *testing.T) {
 				c.implemented, c.features, c.version)
 		}
 	}
-	if n := len(s.Library()); n != 15 {
-		t.Errorf("library has %d modules, want 15", n)
+	// 15 of the IETF and ours, 16 of OpenConfig (19 files, 3 of them
+	// submodules), and our deviations of openconfig-system.
+	if n := len(s.Library()); n != 32 {
+		t.Errorf("library has %d modules, want 32", n)
+	}
+	oc, _ := s.ByName("openconfig-system")
+	if strings.Join(oc.Deviations, ",") != "ntpagent-openconfig-deviations" {
+		t.Errorf("openconfig-system's deviations: %v", oc.Deviations)
+	}
+	// RFC 7950 §5.1: submodules are listed with their module and served.
+	aaa, _ := s.ByName("openconfig-aaa")
+	var subs []string
+	for _, sm := range aaa.Submodules {
+		subs = append(subs, sm.Name+"@"+sm.Revision)
+	}
+	if strings.Join(subs, ",") != "openconfig-aaa-radius@2022-07-29,openconfig-aaa-tacacs@2022-07-29" {
+		t.Errorf("openconfig-aaa's submodules: %v", subs)
+	}
+	if txt, err := s.Text("openconfig-aaa-radius", "2022-07-29"); err != nil || !strings.HasPrefix(txt, "submodule openconfig-aaa-radius {") {
+		t.Errorf("Text(openconfig-aaa-radius) = %.40q, %v", txt, err)
+	}
+	if _, ok := s.ByName("openconfig-aaa-radius"); ok {
+		t.Error("a submodule is listed as a module of its own")
 	}
 	var stored []string
 	for _, m := range s.Modules() {
@@ -147,6 +218,10 @@ func TestContentIDChangesExactlyWithTheModuleSet(t *testing.T) {
 		{"module text changed, same revision", func(m fstest.MapFS) {
 			f := m["ntpagent-system.yang"]
 			f.Data = []byte(strings.Replace(string(f.Data), "Device-wide settings.", "Device-wide settings of the device.", 1))
+		}},
+		{"submodule text changed", func(m fstest.MapFS) {
+			f := m["openconfig/openconfig-aaa-radius@2022-07-29.yang"]
+			f.Data = []byte(strings.Replace(string(f.Data), "RADIUS", "Radius", 1))
 		}},
 		{"revision added", func(m fstest.MapFS) {
 			f := m["ntpagent-ntp.yang"]

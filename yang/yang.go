@@ -16,10 +16,12 @@ import (
 )
 
 // files holds ntpagent's own modules (*.yang) and the standard modules the
-// server implements or imports, verbatim as published, under ietf/ as
-// NAME@REVISION.yang.
+// server implements or imports, verbatim as published, as
+// NAME@REVISION.yang: the IETF's under ietf/, OpenConfig's under
+// openconfig/. openconfig/ also holds ntpagent's deviations of OpenConfig's
+// modules (ntpagent-*.yang), which are ours, not published.
 //
-//go:embed *.yang ietf/*.yang
+//go:embed *.yang ietf/*.yang openconfig/*.yang
 var files embed.FS
 
 // Module describes one YANG module of the device's YANG library.
@@ -38,13 +40,24 @@ type Module struct {
 	Features []string
 	// Deviations are the names of the modules that deviate this one.
 	Deviations []string
-	// Standard marks a module published by the IETF (served verbatim);
-	// the others are ntpagent's own, whose data the device stores (gen).
+	// Standard marks a module published by the IETF or OpenConfig (served
+	// verbatim); the others are ntpagent's own: those whose data the
+	// device stores (gen), and its deviations of standard modules.
 	Standard bool
 	// Text is the module's YANG source, as served by <get-schema>.
 	Text string
+	// Submodules are the module's submodules (RFC 7950 §5.1), in name
+	// order: listed with it in the YANG library, served by <get-schema>.
+	Submodules []*Submodule
 	// Entry is the module's schema tree, resolved by goyang.
 	Entry *yang.Entry
+}
+
+// Submodule is a submodule of a module of the library (RFC 7950 §5.1).
+type Submodule struct {
+	Name     string
+	Revision string // newest revision date, YYYY-MM-DD
+	Text     string // the YANG source, as served by <get-schema>
 }
 
 // Schema is the parsed set of modules. It is read-only once Load returns
@@ -67,8 +80,10 @@ func Load() (*Schema, error) { return loadEmbedded() }
 // immutable, like the embedded files it comes from.
 var loadEmbedded = sync.OnceValues(func() (*Schema, error) { return LoadFS(files) })
 
-// LoadFS parses every *.yang file at the root of fsys (ntpagent's modules)
-// and every ietf/NAME@REVISION.yang (standard modules). A module that does
+// LoadFS parses every *.yang file at the root of fsys (ntpagent's modules),
+// every ietf/NAME@REVISION.yang and openconfig/NAME@REVISION.yang
+// (standard modules), and every openconfig/ntpagent-*.yang (ntpagent's
+// deviation modules, implemented, holding no data of their own). A module that does
 // not parse gives an error naming the file and line; so does a standard
 // module whose name or revision differs from its file name, one the
 // library neither implements nor needs for an import, and a supported
@@ -85,11 +100,24 @@ func LoadFS(fsys fs.FS) (*Schema, error) {
 	if err != nil {
 		return nil, err
 	}
+	oc, err := fs.Glob(fsys, "openconfig/*.yang")
+	if err != nil {
+		return nil, err
+	}
+	var devs []string
+	for _, n := range oc {
+		if strings.HasPrefix(path.Base(n), "ntpagent-") {
+			devs = append(devs, n)
+		} else {
+			std = append(std, n)
+		}
+	}
 	sort.Strings(own)
 	sort.Strings(std)
+	sort.Strings(devs)
 	ms := yang.NewModules()
 	texts := map[string]string{}
-	for _, n := range append(append([]string(nil), own...), std...) {
+	for _, n := range slices.Concat(own, std, devs) {
 		b, err := fs.ReadFile(fsys, n)
 		if err != nil {
 			return nil, err
@@ -108,7 +136,12 @@ func LoadFS(fsys fs.FS) (*Schema, error) {
 	}
 	s := &Schema{byName: map[string]*Module{}, byNS: map[string]*Module{}}
 	parsed := map[string]*yang.Module{}
+	var subs []string // files holding submodules, attached to their modules below
 	add := func(file, name string, standard bool) error {
+		if _, ok := ms.SubModules[name]; ok && standard {
+			subs = append(subs, file)
+			return nil
+		}
 		m, ok := ms.Modules[name]
 		if !ok {
 			return fmt.Errorf("yang: file %s does not hold module %s", file, name)
@@ -155,9 +188,34 @@ func LoadFS(fsys fs.FS) (*Schema, error) {
 		if err := add(n, name, true); err != nil {
 			return nil, err
 		}
+		if sm, ok := ms.SubModules[name]; ok {
+			if sm.Current() != rev {
+				return nil, fmt.Errorf("yang: %s holds revision %s of %s, not %s", n, sm.Current(), name, rev)
+			}
+			continue
+		}
 		if m := s.byName[name]; m.Revision != rev {
 			return nil, fmt.Errorf("yang: %s holds revision %s of %s, not %s", n, m.Revision, name, rev)
 		}
+	}
+	for _, n := range subs { // sorted: std is
+		name, _, _ := strings.Cut(strings.TrimSuffix(path.Base(n), ".yang"), "@")
+		sm := ms.SubModules[name]
+		owner := ""
+		if sm.BelongsTo != nil {
+			owner = sm.BelongsTo.Name
+		}
+		m, ok := s.byName[owner]
+		if !ok {
+			return nil, fmt.Errorf("yang: submodule %s belongs to %q, which is not in the library", name, owner)
+		}
+		m.Submodules = append(m.Submodules, &Submodule{Name: name, Revision: sm.Current(), Text: texts[n]})
+	}
+	for _, n := range devs {
+		if err := add(n, strings.TrimSuffix(path.Base(n), ".yang"), false); err != nil {
+			return nil, err
+		}
+		s.library[len(s.library)-1].Implemented = true
 	}
 	if err := s.conform(parsed); err != nil {
 		return nil, err
@@ -254,6 +312,10 @@ func standardImplemented(name string) (features []string, ok bool) {
 	case "ietf-netconf-monitoring", "ietf-netconf-with-defaults", "ietf-netconf-notifications",
 		"ietf-yang-library", "ietf-datastores", "ietf-origin", "ietf-netconf-acm":
 		return nil, true
+	case "openconfig-system":
+		// A view of the NTP configuration: /system/ntp only, the rest
+		// deviated as not supported (ntpagent-openconfig-deviations).
+		return nil, true
 	}
 	return nil, false
 }
@@ -265,7 +327,7 @@ func standardConfigured(name string) bool { return name == "ietf-netconf-acm" }
 
 // contentID is a digest of everything the YANG library says about the set
 // (RFC 8525 content-id): names, revisions, namespaces, conformance,
-// features, deviations and each module's text, so that it changes exactly
+// features, deviations, submodules and each module's text, so that it changes exactly
 // when what a client may have cached changes.
 func contentID(lib []*Module) string {
 	h := sha256.New()
@@ -273,6 +335,9 @@ func contentID(lib []*Module) string {
 		th := sha256.Sum256([]byte(m.Text))
 		fmt.Fprintf(h, "%s@%s %s %t [%s] [%s] %x\n", m.Name, m.Revision, m.Namespace, m.Implemented,
 			strings.Join(m.Features, ","), strings.Join(m.Deviations, ","), th)
+		for _, sm := range m.Submodules {
+			fmt.Fprintf(h, " %s@%s %x\n", sm.Name, sm.Revision, sha256.Sum256([]byte(sm.Text)))
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
@@ -303,12 +368,21 @@ func (s *Schema) ByNamespace(ns string) (*Module, bool) {
 	return m, ok
 }
 
-// Text returns the YANG source of a module of the library. If revision is
-// not empty it must match the module's revision (RFC 6022 §3.1 get-schema
-// semantics).
+// Text returns the YANG source of a module or submodule of the library.
+// If revision is not empty it must match the module's revision (RFC 6022
+// §3.1 get-schema semantics).
 func (s *Schema) Text(name, revision string) (string, error) {
 	m, ok := s.byName[name]
 	if !ok {
+		for _, lm := range s.library {
+			for _, sm := range lm.Submodules {
+				if sm.Name == name {
+					m = &Module{Name: sm.Name, Revision: sm.Revision, Text: sm.Text}
+				}
+			}
+		}
+	}
+	if m == nil {
 		return "", fmt.Errorf("yang: no module %q", name)
 	}
 	if revision != "" && revision != m.Revision {

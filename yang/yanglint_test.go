@@ -70,3 +70,15 @@ func TestYanglintAcceptsStandardModules(t *testing.T) {
 		t.Errorf("yanglint ietf/*.yang: %v\n%s", err, out)
 	}
 }
+
+// TestYanglintAcceptsOpenConfigModules loads openconfig-system with
+// ntpagent's deviations of it in yanglint: they compile together (the
+// published texts' own warnings are allowed, kept verbatim).
+func TestYanglintAcceptsOpenConfigModules(t *testing.T) {
+	yl := testtool.Require(t, "yanglint")
+	out, err := exec.Command(yl, "-p", "openconfig", "openconfig/openconfig-system@2022-12-19.yang",
+		"openconfig/ntpagent-openconfig-deviations.yang").CombinedOutput()
+	if err != nil || strings.Contains(string(out), "err") {
+		t.Errorf("yanglint openconfig-system: %v\n%s", err, out)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/ntpagent/ntpagent/internal/nctest"
 	"github.com/ntpagent/ntpagent/internal/testtool"
 	"github.com/ntpagent/ntpagent/server/netconf"
+	"github.com/ntpagent/ntpagent/yang"
 )
 
 const (
@@ -40,9 +41,21 @@ func TestHelloCapabilities(t *testing.T) {
 			t.Errorf("hello lacks %s", want)
 		}
 	}
-	// RFC 7950 §5.6.4: YANG 1.1 modules are announced by the YANG library only.
-	if strings.Contains(c.Hello, "module=ntpagent-") {
-		t.Errorf("hello announces a YANG 1.1 module: %s", c.Hello)
+	// RFC 7950 §5.6.4: YANG 1.1 modules are announced by the YANG library
+	// only; YANG 1.0 modules the server implements are in the hello too
+	// (RFC 6020 §5.6.4), with their deviations.
+	sch, err := yang.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range sch.Library() {
+		announced := strings.Contains(c.Hello, "?module="+m.Name+"&amp;")
+		if want := m.Implemented && m.YangVersion == "1"; announced != want {
+			t.Errorf("hello announces %s (YANG %s, implemented %t): %t, want %t", m.Name, m.YangVersion, m.Implemented, announced, want)
+		}
+	}
+	if !strings.Contains(c.Hello, "module=openconfig-system&amp;revision=2022-12-19&amp;deviations=ntpagent-openconfig-deviations</capability>") {
+		t.Errorf("hello lacks openconfig-system with its deviations: %s", c.Hello)
 	}
 	if strings.Contains(strings.ToLower(c.Hello), "huawei") || strings.Contains(c.Hello, ":url") {
 		t.Errorf("hello advertises something that does not work: %s", c.Hello)

@@ -173,11 +173,19 @@ func (s *Server) writeMonitoringParts(b *bytes.Buffer, parts map[string]bool) {
 	}
 	if parts["schemas"] {
 		b.WriteString("<schemas>")
-		for _, m := range s.cfg.Schema.Library() {
-			b.WriteString("<schema><identifier>" + m.Name + "</identifier><version>" + m.Revision +
+		// RFC 6022 §2.1.3: every schema <get-schema> serves, submodules
+		// too (in their module's namespace).
+		schema := func(name, revision, ns string) {
+			b.WriteString("<schema><identifier>" + name + "</identifier><version>" + revision +
 				`</version><format xmlns:ncm="` + NSMonitoring + `">ncm:yang</format><namespace>`)
-			xmlEscape(b, m.Namespace)
+			xmlEscape(b, ns)
 			b.WriteString("</namespace><location>NETCONF</location></schema>")
+		}
+		for _, m := range s.cfg.Schema.Library() {
+			schema(m.Name, m.Revision, m.Namespace)
+			for _, sm := range m.Submodules {
+				schema(sm.Name, sm.Revision, m.Namespace)
+			}
 		}
 		b.WriteString("</schemas>")
 	}

@@ -115,6 +115,18 @@ func renderLibrary(schema *yang.Schema, datastores []string) []byte {
 		text("name", m.Name)
 		text("revision", m.Revision)
 		text("namespace", m.Namespace)
+	}
+	// submodules lists a module's submodules (RFC 8525 §3 and RFC 7895
+	// §2.2 alike: name and revision).
+	submodules := func(m *yang.Module) {
+		for _, sm := range m.Submodules {
+			b.WriteString("<submodule>")
+			text("name", sm.Name)
+			text("revision", sm.Revision)
+			b.WriteString("</submodule>")
+		}
+	}
+	features := func(m *yang.Module) {
 		for _, f := range m.Features {
 			text("feature", f)
 		}
@@ -127,6 +139,8 @@ func renderLibrary(schema *yang.Schema, datastores []string) []byte {
 		}
 		b.WriteString("<module>")
 		head(m)
+		submodules(m)
+		features(m)
 		for _, d := range m.Deviations {
 			text("deviation", d)
 		}
@@ -138,6 +152,7 @@ func renderLibrary(schema *yang.Schema, datastores []string) []byte {
 		}
 		b.WriteString("<import-only-module>")
 		head(m)
+		submodules(m)
 		b.WriteString("</import-only-module>")
 	}
 	b.WriteString("</module-set><schema>")
@@ -156,6 +171,7 @@ func renderLibrary(schema *yang.Schema, datastores []string) []byte {
 	for _, m := range lib {
 		b.WriteString("<module>")
 		head(m)
+		features(m)
 		for _, d := range m.Deviations {
 			dm, _ := schema.ByName(d)
 			b.WriteString("<deviation>")
@@ -168,6 +184,7 @@ func renderLibrary(schema *yang.Schema, datastores []string) []byte {
 		} else {
 			text("conformance-type", "import")
 		}
+		submodules(m)
 		b.WriteString("</module>")
 	}
 	b.WriteString("</modules-state>")

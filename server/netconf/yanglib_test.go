@@ -46,6 +46,11 @@ func yanglintData(t *testing.T, typ, data string) {
 		if err := os.WriteFile(f, []byte(m.Text), 0o644); err != nil {
 			t.Fatal(err)
 		}
+		for _, sm := range m.Submodules {
+			if err := os.WriteFile(filepath.Join(dir, sm.Name+"@"+sm.Revision+".yang"), []byte(sm.Text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
 		if m.Implemented {
 			args = append(args, f)
 		}
