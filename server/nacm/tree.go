@@ -1,0 +1,341 @@
+package nacm
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+
+	"github.com/openconfig/ygot/ygot"
+)
+
+// Prune returns root without the nodes the session may not read (RFC 8341
+// §3.4.5: a node denied is left out with all its descendants). root is
+// not changed: what is pruned is copied, what is kept whole is shared, so
+// a tree the session reads entirely costs one decision per schema node.
+// A list entry the session may read is kept with its keys, whatever the
+// rules say of the key leaves: an entry without them is no instance.
+func (a *Access) Prune(root any) any {
+	if a.open || root == nil {
+		return root
+	}
+	rv := reflect.ValueOf(root)
+	if rv.IsNil() {
+		return root
+	}
+	b := a.p.schema.types[rv.Type().Elem()]
+	if b == nil {
+		return root
+	}
+	out, _ := a.pruneStruct(rv, b, nil)
+	return out.Interface()
+}
+
+// pruneStruct prunes the struct sv points to; keys holds the key values of
+// the list entries above.
+func (a *Access) pruneStruct(sv reflect.Value, b *structBinding, keys [][]string) (reflect.Value, bool) {
+	var cp reflect.Value // the copy, made at the first change
+	set := func(i int, v reflect.Value) {
+		if !cp.IsValid() {
+			cp = reflect.New(sv.Elem().Type())
+			cp.Elem().Set(sv.Elem())
+		}
+		cp.Elem().Field(i).Set(v)
+	}
+	elem := sv.Elem()
+	for _, fb := range b.fields {
+		f := elem.Field(fb.index)
+		if f.IsZero() {
+			continue
+		}
+		n := fb.n
+		d := a.staticFor(n, Read)
+		if d.uniform {
+			if !d.permit {
+				set(fb.index, reflect.Zero(f.Type()))
+			}
+			continue
+		}
+		switch n.kind {
+		case kLeaf, kLeafList:
+			if !a.decide(n, keys, Read) {
+				set(fb.index, reflect.Zero(f.Type()))
+			}
+		case kContainer:
+			if !a.decide(n, keys, Read) {
+				set(fb.index, reflect.Zero(f.Type()))
+				continue
+			}
+			if out, changed := a.pruneStruct(f, a.p.schema.types[f.Type().Elem()], append(keys, nil)); changed {
+				set(fb.index, out)
+			}
+		case kList:
+			if m, changed := a.pruneList(f, fb, keys); changed {
+				set(fb.index, m)
+			}
+		}
+	}
+	if cp.IsValid() {
+		return cp, true
+	}
+	return sv, false
+}
+
+func (a *Access) pruneList(m reflect.Value, fb fieldBinding, keys [][]string) (reflect.Value, bool) {
+	eb := a.p.schema.types[m.Type().Elem().Elem()]
+	var out reflect.Value
+	iter := m.MapRange()
+	var dropped []reflect.Value
+	kept := map[reflect.Value]reflect.Value{}
+	for iter.Next() {
+		ev := iter.Value()
+		kv := entryKeys(ev, fb.keyFields)
+		ks := append(keys, kv)
+		if !a.decide(fb.n, ks, Read) {
+			dropped = append(dropped, iter.Key())
+			continue
+		}
+		if pe, changed := a.pruneStruct(ev, eb, ks); changed {
+			kept[iter.Key()] = pe
+		}
+	}
+	if len(dropped) == 0 && len(kept) == 0 {
+		return m, false
+	}
+	out = reflect.MakeMapWithSize(m.Type(), m.Len())
+	iter = m.MapRange()
+	for iter.Next() {
+		out.SetMapIndex(iter.Key(), iter.Value())
+	}
+	for _, k := range dropped {
+		out.SetMapIndex(k, reflect.Value{})
+	}
+	for k, v := range kept {
+		out.SetMapIndex(k, v)
+	}
+	return out, true
+}
+
+// entryKeys returns the key values of a list entry in canonical text.
+func entryKeys(ev reflect.Value, fields []int) []string {
+	out := make([]string, len(fields))
+	for i, fi := range fields {
+		out[i] = leafText(ev.Elem().Field(fi))
+	}
+	return out
+}
+
+// leafText is a leaf's value as the rules compare it with a predicate.
+func leafText(v reflect.Value) string {
+	if v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return ""
+		}
+		v = v.Elem()
+	}
+	if e, ok := v.Interface().(ygot.GoEnum); ok {
+		if name, err := ygot.EnumName(e); err == nil {
+			return name
+		}
+	}
+	return fmt.Sprint(v.Interface())
+}
+
+// Denial names the first node of an edit the session may not write.
+type Denial struct {
+	Op   Ops    // Create, Update or Delete
+	Path string // the node's instance path, module prefixes and keys
+}
+
+func (d *Denial) Error() string {
+	return fmt.Sprintf("access denied: %s of %s", d.Op, d.Path)
+}
+
+// CheckWrite compares two trees of the schema's root type, before and
+// after an edit, and returns the first node created, updated or deleted
+// that the session may not write (RFC 8341 §3.4.5), or nil. The nodes
+// come from the edit's effect rather than the edit request: a merge that
+// sets a leaf to its value writes nothing, a replace that deletes siblings
+// deletes them; what changes is what access control guards.
+func (a *Access) CheckWrite(before, after any) *Denial {
+	if a.open {
+		return nil
+	}
+	bv, av := reflect.ValueOf(before), reflect.ValueOf(after)
+	t := bv.Type()
+	if !bv.IsValid() || bv.IsNil() {
+		t = av.Type()
+	}
+	b := a.p.schema.types[t.Elem()]
+	if b == nil {
+		return &Denial{Op: Update, Path: "/"}
+	}
+	return a.diffStruct(bv, av, b, nil)
+}
+
+func isNil(v reflect.Value) bool {
+	return !v.IsValid() || ((v.Kind() == reflect.Pointer || v.Kind() == reflect.Map || v.Kind() == reflect.Slice || v.Kind() == reflect.Interface) && v.IsNil())
+}
+
+func (a *Access) diffStruct(bv, av reflect.Value, b *structBinding, keys [][]string) *Denial {
+	if !isNil(bv) && !isNil(av) && bv.Pointer() == av.Pointer() {
+		return nil
+	}
+	for _, fb := range b.fields {
+		var bf, af reflect.Value
+		if !isNil(bv) {
+			bf = bv.Elem().Field(fb.index)
+		}
+		if !isNil(av) {
+			af = av.Elem().Field(fb.index)
+		}
+		bz, az := !bf.IsValid() || bf.IsZero(), !af.IsValid() || af.IsZero()
+		if bz && az {
+			continue
+		}
+		if d := a.diffField(fb, bf, af, bz, az, keys); d != nil {
+			return d
+		}
+	}
+	return nil
+}
+
+func (a *Access) diffField(fb fieldBinding, bf, af reflect.Value, bz, az bool, keys [][]string) *Denial {
+	n := fb.n
+	op := Update
+	switch {
+	case bz:
+		op = Create
+	case az:
+		op = Delete
+	}
+	// A subtree every instance of which the session may write needs no
+	// closer look.
+	if d := a.staticFor(n, op); d.uniform && d.permit && (op != Update || a.staticUniformPermit(n)) {
+		return nil
+	}
+	switch n.kind {
+	case kLeaf:
+		if op == Update && reflect.DeepEqual(bf.Interface(), af.Interface()) {
+			return nil
+		}
+		return a.check(n, keys, op)
+	case kLeafList:
+		if op == Update {
+			if reflect.DeepEqual(bf.Interface(), af.Interface()) {
+				return nil
+			}
+		}
+		return a.check(n, keys, op)
+	case kContainer:
+		if op != Update {
+			if d := a.check(n, keys, op); d != nil {
+				return d
+			}
+		}
+		return a.diffStruct(ptrOrInvalid(bf, bz), ptrOrInvalid(af, az), a.p.schema.types[n.typeOf(bf, af).Elem()], append(keys, nil))
+	case kList:
+		eb := a.p.schema.types[n.typeOf(bf, af).Elem().Elem()]
+		return a.diffList(fb, bf, af, bz, az, eb, keys)
+	}
+	return nil
+}
+
+// staticUniformPermit: creating, updating and deleting are all permitted
+// in n's whole subtree (an update of a container may create and delete
+// below it).
+func (a *Access) staticUniformPermit(n *node) bool {
+	for _, op := range []Ops{Create, Update, Delete} {
+		if d := a.staticFor(n, op); !d.uniform || !d.permit {
+			return false
+		}
+	}
+	return true
+}
+
+func (n *node) typeOf(bf, af reflect.Value) reflect.Type {
+	if bf.IsValid() {
+		return bf.Type()
+	}
+	return af.Type()
+}
+
+func ptrOrInvalid(v reflect.Value, zero bool) reflect.Value {
+	if zero {
+		return reflect.Value{}
+	}
+	return v
+}
+
+func (a *Access) diffList(fb fieldBinding, bf, af reflect.Value, bz, az bool, eb *structBinding, keys [][]string) *Denial {
+	n := fb.n
+	if !bz {
+		iter := bf.MapRange()
+		for iter.Next() {
+			var other reflect.Value
+			if !az {
+				other = af.MapIndex(iter.Key())
+			}
+			ev := iter.Value()
+			ks := append(keys, entryKeys(ev, fb.keyFields))
+			if !other.IsValid() {
+				if d := a.check(n, ks, Delete); d != nil {
+					return d
+				}
+				if d := a.diffStruct(ev, reflect.Value{}, eb, ks); d != nil {
+					return d
+				}
+				continue
+			}
+			if d := a.diffStruct(ev, other, eb, ks); d != nil {
+				return d
+			}
+		}
+	}
+	if !az {
+		iter := af.MapRange()
+		for iter.Next() {
+			if !bz && bf.MapIndex(iter.Key()).IsValid() {
+				continue
+			}
+			ev := iter.Value()
+			ks := append(keys, entryKeys(ev, fb.keyFields))
+			if d := a.check(n, ks, Create); d != nil {
+				return d
+			}
+			if d := a.diffStruct(reflect.Value{}, ev, eb, ks); d != nil {
+				return d
+			}
+		}
+	}
+	return nil
+}
+
+func (a *Access) check(n *node, keys [][]string, op Ops) *Denial {
+	if a.decide(n, keys, op) {
+		return nil
+	}
+	return &Denial{Op: op, Path: instancePath(n, keys)}
+}
+
+// instancePath renders a node's instance path with module prefixes and
+// key predicates, as error-paths are written.
+func instancePath(n *node, keys [][]string) string {
+	var chain []*node
+	for x := n; x != nil; x = x.parent {
+		chain = append(chain, x)
+	}
+	var b strings.Builder
+	for i := len(chain) - 1; i >= 0; i-- {
+		x := chain[i]
+		b.WriteString("/" + x.prefix + ":" + x.name)
+		d := x.depth - 1
+		if x.kind == kList && d < len(keys) && keys[d] != nil {
+			for j, k := range x.keys {
+				if j < len(keys[d]) {
+					fmt.Fprintf(&b, "[%s:%s='%s']", x.prefix, k, keys[d][j])
+				}
+			}
+		}
+	}
+	return b.String()
+}
