@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,6 +12,8 @@ import (
 	"math"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -20,11 +23,13 @@ import (
 )
 
 // Real-path measures, one per jitter: "realpath-rms/J", "realpath-mean/J",
-// "realpath-sync/J" (J as Go prints the duration: 0s, 100µs, 1ms).
+// "realpath-sync/J", "realpath-freq/J" (J as Go prints the duration: 0s,
+// 100µs, 1ms).
 const (
 	mRealRMS  = "realpath-rms"
 	mRealMean = "realpath-mean"
 	mRealSync = "realpath-sync"
+	mRealFreq = "realpath-freq"
 )
 
 func realMeasure(m string, j time.Duration) string { return m + "/" + j.String() }
@@ -37,20 +42,30 @@ const realPathBaseDelay = time.Millisecond
 
 // cmdRealPath measures the agent and chronyd on the real path of
 // internal/wirelab at each jitter, all jitters at once (each in its own
-// lab), and the simulator's prediction for the same path.
+// lab), runs times in a row (each run drawing other delays), and the
+// simulator's prediction for the same path. With more than one run each
+// figure is the median over the runs, every run's in its note.
 func cmdRealPath(ctx context.Context, log *slog.Logger, args []string) error {
 	fs := flag.NewFlagSet("realpath", flag.ContinueOnError)
 	dur := fs.Duration("duration", 300*time.Second, "how long each lab runs")
 	settle := fs.Duration("settle", 120*time.Second, "statistics from this time on")
+	runs := fs.Int("runs", 1, "runs in a row, each with all jitters at once")
+	seed := fs.Uint64("seed", 0, "added to the delay lines' seeds (each run and jitter draws its own)")
+	jitterList := fs.String("jitters", "0,100us,1ms", "the jitters measured, comma-separated")
 	seeds := fs.Int("sim-seeds", 20, "seeds of the simulator's prediction")
 	sendLatency := fs.Duration("sim-send-latency", 0, "the simulated agent's delay from its transmit timestamp to the wire")
 	userSpace := fs.Bool("sim-user-space", false, "the simulated nodes have no kernel transmit timestamps (basic mode; the send latency biases the agent)")
 	outPath := fs.String("o", "", "append results to this file")
+	dumpDir := fs.String("dump", "", "write each lab's every reading, sample and datagram to a JSON file in this folder")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *dur < time.Minute || *dur > time.Hour || *settle < 0 || *settle >= *dur || *seeds < 1 || *seeds > 100 {
-		return errors.New("realpath: duration 1m..1h, settle below it, sim-seeds 1..100")
+	jitters, err := parseJitters(*jitterList)
+	if err != nil {
+		return err
+	}
+	if *dur < time.Minute || *dur > time.Hour || *settle < 0 || *settle >= *dur || *seeds < 1 || *seeds > 100 || *runs < 1 || *runs > 20 {
+		return errors.New("realpath: duration 1m..1h, settle below it, runs 1..20, sim-seeds 1..100")
 	}
 	if os.Geteuid() != 0 {
 		return errors.New("realpath: network namespaces need root")
@@ -61,48 +76,63 @@ func cmdRealPath(ctx context.Context, log *slog.Logger, args []string) error {
 		return fmt.Errorf("realpath: %w", err)
 	}
 	var (
-		mu  sync.Mutex
-		rs  []Result
-		wg  sync.WaitGroup
-		bad []error
+		mu      sync.Mutex
+		figures = map[string][]realPathRun{} // by client and jitter
+		bad     []error
 	)
-	for i, j := range realPathJitters {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			cfg := wirelab.Config{
-				ID:   fmt.Sprintf("b%d-%d", os.Getpid(), i),
-				Path: wirelab.Path{BaseDelay: realPathBaseDelay, Jitter: j}, Duration: *dur, Settle: *settle,
-				Seed: uint64(i+1) * 1000, Chronyd: chronyd, Chronyc: chronyc, IBurst: true,
-			}
-			log.Info("real path", "jitter", j, "duration", *dur)
-			res, err := wirelab.Run(ctx, cfg)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				bad = append(bad, fmt.Errorf("jitter %v: %w", j, err))
-				return
-			}
-			probe := res.Probe.Figures(*settle)
-			for i, s := range []wirelab.Series{res.Agent, res.Chronyd} {
-				f := s.Figures(*settle)
-				line := []wirelab.DelayLineStats{res.AgentLine, res.ChronydLine}[i]
-				log.Info("real path", "jitter", j, "client", s.Name, "figures", f.String(), "delay_line", line.String())
-				r := realPathResults(s.Name, j, f)
-				r[0].Note += fmt.Sprintf("; its delay line (from %v on): %s; the reference served host time %+.1f µs off (probe)",
-					*settle, line, float64(probe.Mean)/1e3)
-				rs = append(rs, r...)
-			}
-		}()
+	for run := range *runs {
+		var wg sync.WaitGroup
+		for i, j := range jitters {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				cfg := wirelab.Config{
+					ID:   fmt.Sprintf("b%d-%d", os.Getpid(), i),
+					Path: wirelab.Path{BaseDelay: realPathBaseDelay, Jitter: j}, Duration: *dur, Settle: *settle,
+					Seed: *seed + uint64(i+1)*1000 + uint64(run), Chronyd: chronyd, Chronyc: chronyc, IBurst: true,
+				}
+				log.Info("real path", "jitter", j, "run", run+1, "duration", *dur, "load", loadAverage())
+				res, err := wirelab.Run(ctx, cfg)
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					bad = append(bad, fmt.Errorf("jitter %v: %w", j, err))
+					return
+				}
+				if *dumpDir != "" {
+					if err := dumpRealPath(*dumpDir, j, run, res); err != nil {
+						bad = append(bad, err)
+					}
+				}
+				probe := res.Probe.Figures(*settle)
+				for i, s := range []wirelab.Series{res.Agent, res.Chronyd} {
+					f := s.Figures(*settle)
+					line := []wirelab.DelayLineStats{res.AgentLine, res.ChronydLine}[i]
+					sf := s.SampleFigures(*settle)
+					log.Info("real path", "jitter", j, "run", run+1, "client", s.Name, "figures", f.String(), "samples", sf.String(),
+						"delay_line", line.String(), "load", loadAverage())
+					key := s.Name + "/" + j.String()
+					figures[key] = append(figures[key], realPathRun{f: f, samples: sf, note: fmt.Sprintf(
+						"its delay line (from %v on): %s; the reference served host time %+.1f µs off (probe)",
+						*settle, line, float64(probe.Mean)/1e3)})
+				}
+			}()
+		}
+		wg.Wait()
 	}
-	for _, j := range realPathJitters {
+	var rs []Result
+	for _, j := range jitters {
+		for _, name := range []string{"ntpagent", "chronyd"} {
+			if runs := figures[name+"/"+j.String()]; len(runs) > 0 {
+				rs = append(rs, realPathResults(name, j, runs)...)
+			}
+		}
 		r, err := simPrediction(j, *dur, *settle, *sendLatency, *userSpace, *seeds)
 		if err != nil {
 			return err
 		}
 		rs = append(rs, r...)
 	}
-	wg.Wait()
 	w, err := output(*outPath)
 	if err != nil {
 		return err
@@ -111,16 +141,90 @@ func cmdRealPath(ctx context.Context, log *slog.Logger, args []string) error {
 	return errors.Join(errors.Join(bad...), writeResults(w, rs))
 }
 
-func realPathResults(server string, j time.Duration, f wirelab.Figures) []Result {
-	sync := f.SyncTime.Seconds()
-	note := fmt.Sprintf("max %.1f µs, n=%d, frequency error RMS %.3f ppm", float64(f.MaxAbs)/1e3, f.N, f.FrequencyRMS)
-	if f.Never {
-		note += "; not within 1 ms at the end"
+// dumpRealPath writes a lab's result as JSON (durations in nanoseconds)
+// to dir/realpath-J-runN.json.
+func dumpRealPath(dir string, j time.Duration, run int, res wirelab.Result) error {
+	b, err := json.Marshal(res)
+	if err != nil {
+		return fmt.Errorf("realpath: %w", err)
+	}
+	name := filepath.Join(dir, fmt.Sprintf("realpath-%v-run%d.json", j, run+1))
+	if err := os.WriteFile(name, b, 0o644); err != nil {
+		return fmt.Errorf("realpath: %w", err)
+	}
+	return nil
+}
+
+// parseJitters reads a comma-separated list of jitters (Go durations;
+// "0" for none).
+func parseJitters(list string) ([]time.Duration, error) {
+	var out []time.Duration
+	for _, f := range strings.Split(list, ",") {
+		j, err := time.ParseDuration(strings.TrimSpace(f))
+		if err != nil || j < 0 || j > 100*time.Millisecond {
+			return nil, fmt.Errorf("realpath: jitter %q: want a duration in [0, 100ms]", f)
+		}
+		out = append(out, j)
+	}
+	return out, nil
+}
+
+// loadAverage is the host's 1-minute load average (/proc/loadavg), the
+// load the real path shares the host with.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Fields(string(b) + " ?")[0]
+}
+
+// realPathRun is one client's figures of one run at one jitter.
+type realPathRun struct {
+	f       wirelab.Figures
+	samples wirelab.SampleFigures
+	note    string
+}
+
+// realPathResults are one client's results at one jitter: the median of
+// each figure over the runs, every run's figures in the notes.
+func realPathResults(server string, j time.Duration, runs []realPathRun) []Result {
+	pick := func(v func(realPathRun) float64) (float64, string) {
+		xs := make([]float64, len(runs))
+		parts := make([]string, len(runs))
+		for i, r := range runs {
+			xs[i] = v(r)
+			parts[i] = strconv.FormatFloat(xs[i], 'f', 1, 64)
+		}
+		med, _ := quantiles(xs)
+		if len(runs) == 1 {
+			return med, ""
+		}
+		return med, fmt.Sprintf("median of %d runs: %s", len(runs), strings.Join(parts, ", "))
+	}
+	rms, rmsRuns := pick(func(r realPathRun) float64 { return float64(r.f.RMS) / 1e3 })
+	mean, meanRuns := pick(func(r realPathRun) float64 { return float64(r.f.Mean) / 1e3 })
+	sync, syncRuns := pick(func(r realPathRun) float64 { return r.f.SyncTime.Seconds() })
+	freq, freqRuns := pick(func(r realPathRun) float64 { return r.f.FrequencyRMS })
+	var notes []string
+	if rmsRuns != "" {
+		notes = append(notes, rmsRuns+" µs")
+	}
+	for i, r := range runs {
+		n := fmt.Sprintf("max %.1f µs, n=%d, %s", float64(r.f.MaxAbs)/1e3, r.f.N, r.samples)
+		if r.f.Never {
+			n += "; not within 1 ms at the end"
+		}
+		if len(runs) > 1 {
+			n = fmt.Sprintf("run %d: %s", i+1, n)
+		}
+		notes = append(notes, n+"; "+r.note)
 	}
 	return []Result{
-		{Server: server, Measure: realMeasure(mRealRMS, j), Unit: "µs", Median: float64(f.RMS) / 1e3, N: f.N, Note: note},
-		{Server: server, Measure: realMeasure(mRealMean, j), Unit: "µs", Median: float64(f.Mean) / 1e3, N: f.N},
-		{Server: server, Measure: realMeasure(mRealSync, j), Unit: "s", Median: sync, N: 1},
+		{Server: server, Measure: realMeasure(mRealRMS, j), Unit: "µs", Median: rms, N: len(runs), Note: strings.Join(notes, "; ")},
+		{Server: server, Measure: realMeasure(mRealMean, j), Unit: "µs", Median: mean, N: len(runs), Note: meanRuns},
+		{Server: server, Measure: realMeasure(mRealSync, j), Unit: "s", Median: sync, N: len(runs), Note: syncRuns},
+		{Server: server, Measure: realMeasure(mRealFreq, j), Unit: "ppm", Median: freq, N: len(runs), Note: freqRuns},
 	}
 }
 

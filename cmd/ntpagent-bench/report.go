@@ -63,7 +63,8 @@ var reportRows = []row{
 
 // realPathRows are the rows of the real path (internal/wirelab) at each
 // jitter: the true error's RMS against chronyd's on the same path, its
-// mean (the bias, within ±20 µs) and the time to stay within 1 ms.
+// mean (the bias, within ±20 µs), the time to stay within 1 ms and the
+// frequency error's RMS.
 func realPathRows() []row {
 	var out []row
 	for _, j := range realPathJitters {
@@ -72,6 +73,7 @@ func realPathRows() []row {
 			row{label: "true error RMS, " + at, measure: realMeasure(mRealRMS, j), peer: "chronyd", target: 1, less: true},
 			row{label: "true error mean (bias), " + at, measure: realMeasure(mRealMean, j), peer: "chronyd", absMax: 20},
 			row{label: "time until within 1 ms for good, " + at, measure: realMeasure(mRealSync, j), peer: "chronyd"},
+			row{label: "frequency error RMS, " + at, measure: realMeasure(mRealFreq, j), peer: "chronyd"},
 		)
 	}
 	return out

@@ -124,14 +124,15 @@ func TestReportTable(t *testing.T) {
 }
 
 // The real-path rows: RMS against chronyd's (≤ 1×), the bias against its
-// ±20 µs limit, the time to sync reported; the simulator's prediction and
+// ±20 µs limit, the time to sync and the frequency error reported; the simulator's prediction and
 // each client's details among the notes. Without real-path results the
 // rows are left out.
 func TestReportRealPathRows(t *testing.T) {
-	rs := append(realPathResults("ntpagent", 0, wirelab.Figures{N: 50, RMS: 30 * time.Microsecond, Mean: 25 * time.Microsecond, SyncTime: 12 * time.Second}),
-		realPathResults("chronyd", 0, wirelab.Figures{N: 50, RMS: 20 * time.Microsecond, Mean: -5 * time.Microsecond, SyncTime: 30 * time.Second})...)
-	rs = append(rs, realPathResults("ntpagent", time.Millisecond, wirelab.Figures{N: 50, RMS: 100 * time.Microsecond, Mean: 10 * time.Microsecond})...)
-	rs = append(rs, realPathResults("chronyd", time.Millisecond, wirelab.Figures{N: 50, RMS: 140 * time.Microsecond})...)
+	one := func(f wirelab.Figures) []realPathRun { return []realPathRun{{f: f, note: "its delay line"}} }
+	rs := append(realPathResults("ntpagent", 0, one(wirelab.Figures{N: 50, RMS: 30 * time.Microsecond, Mean: 25 * time.Microsecond, SyncTime: 12 * time.Second, FrequencyRMS: 0.5})),
+		realPathResults("chronyd", 0, one(wirelab.Figures{N: 50, RMS: 20 * time.Microsecond, Mean: -5 * time.Microsecond, SyncTime: 30 * time.Second, FrequencyRMS: 0.25}))...)
+	rs = append(rs, realPathResults("ntpagent", time.Millisecond, one(wirelab.Figures{N: 50, RMS: 100 * time.Microsecond, Mean: 10 * time.Microsecond}))...)
+	rs = append(rs, realPathResults("chronyd", time.Millisecond, one(wirelab.Figures{N: 50, RMS: 140 * time.Microsecond}))...)
 	rs = append(rs, Result{Server: "ntpsim", Measure: realMeasure(mRealRMS, 0), Unit: "µs", Median: 1.5, N: 20, Note: "± 0.2 over 20 seeds"})
 	var tb strings.Builder
 	if err := WriteReport(&tb, rs, Machine{}, nil, nil); err != nil {
@@ -145,7 +146,8 @@ func TestReportRealPathRows(t *testing.T) {
 		"| true error RMS, real path, 1 ms + jitter 1ms | 100 µs | chronyd: 140 µs | 0.714× | ≤ 1× chronyd **met** |",
 		"| true error mean (bias), real path, 1 ms + jitter 1ms | 10.0 µs | chronyd: 0.000 µs | — | within ±20 µs **met** |",
 		"- ntpsim prediction for the same path, realpath-rms/0s: 1.50 µs ± 0.2 over 20 seeds",
-		"- chronyd, realpath-rms/0s: max 0.0 µs, n=50, frequency error RMS 0.000 ppm",
+		"| frequency error RMS, real path, 1 ms + jitter 0s | 0.500 ppm | chronyd: 0.250 ppm | 2.00× | reported |",
+		"- chronyd, realpath-rms/0s: max 0.0 µs, n=50, samples' error RMS 0.0 µs mean +0.0 µs median magnitude 0.0 µs (n=0); its delay line",
 	} {
 		if !strings.Contains(table, want) {
 			t.Errorf("table lacks %q:\n%s", want, table)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -148,4 +149,16 @@ func parseTracking(out string) (offset time.Duration, freqPPM float64, synced bo
 	ref := fields["Reference ID"]
 	synced = ref != "" && !strings.HasPrefix(ref, "00000000") && fields["Leap status"] != "Not synchronised"
 	return time.Duration(math.Round(secs * 1e9)), ppm, synced, nil
+}
+
+// measurements reads the samples chronyd logged of source (its
+// configuration's `log measurements`, in its folder), At counted from
+// start.
+func (c *chronyd) measurements(source netip.Addr, start time.Time) ([]Measurement, error) {
+	f, err := os.Open(filepath.Join(c.dir, "measurements.log"))
+	if err != nil {
+		return nil, fmt.Errorf("wirelab: %w", err)
+	}
+	defer f.Close()
+	return parseMeasurementsLog(f, source.String(), start)
 }

@@ -30,7 +30,8 @@ type Figures struct {
 // Figures computes s's figures with statistics from settle on.
 func (s Series) Figures(settle time.Duration) Figures {
 	var f Figures
-	var sum, sum2, fsum2 float64
+	var errs []time.Duration
+	var fsum2 float64
 	for i, x := range s.Samples {
 		if x.Offset > SyncLimit || x.Offset < -SyncLimit {
 			f.SyncTime = x.At + time.Second
@@ -40,20 +41,30 @@ func (s Series) Figures(settle time.Duration) Figures {
 		if x.At < settle {
 			continue
 		}
-		f.N++
-		o := float64(x.Offset)
-		sum += o
-		sum2 += o * o
+		errs = append(errs, x.Offset)
 		fsum2 += x.FrequencyPPM * x.FrequencyPPM
 		f.MaxAbs = max(f.MaxAbs, x.Offset, -x.Offset)
 	}
+	f.N = len(errs)
+	f.Mean, f.RMS = meanRMS(errs)
 	if f.N > 0 {
-		n := float64(f.N)
-		f.Mean = time.Duration(math.Round(sum / n))
-		f.RMS = time.Duration(math.Round(math.Sqrt(sum2 / n)))
-		f.FrequencyRMS = math.Sqrt(fsum2 / n)
+		f.FrequencyRMS = math.Sqrt(fsum2 / float64(f.N))
 	}
 	return f
+}
+
+// meanRMS is the mean and the RMS of errs (zero when there are none).
+func meanRMS(errs []time.Duration) (mean, rms time.Duration) {
+	if len(errs) == 0 {
+		return 0, 0
+	}
+	var sum, sum2 float64
+	for _, e := range errs {
+		sum += float64(e)
+		sum2 += float64(e) * float64(e)
+	}
+	n := float64(len(errs))
+	return time.Duration(math.Round(sum / n)), time.Duration(math.Round(math.Sqrt(sum2 / n)))
 }
 
 // BothSynced is the start of the time, from settle on, during which both

@@ -10,6 +10,7 @@ import (
 	"math"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -59,7 +60,10 @@ type Config struct {
 	// RFC 9769: kernel timestamps at both ends), as the agent does by
 	// itself, so that the two compare protocol for protocol.
 	ChronydBasic bool
-	// Seed draws the delay lines' delays and losses.
+	// Seed draws the delay lines' delays and losses. Both clients' lines
+	// draw the same sequence: the n-th datagram each way of one client is
+	// held as long as the n-th of the other, so that the two compare on
+	// the same path draw for draw, not only on the same distribution.
 	Seed uint64
 	// Chronyd and Chronyc are the programs' paths.
 	Chronyd, Chronyc string
@@ -81,6 +85,9 @@ type Sample struct {
 type Series struct {
 	Name    string
 	Samples []Sample
+	// Measurements are the offset samples the client took of the
+	// reference (none for the probe).
+	Measurements []Measurement
 }
 
 // Result is what Run measured.
@@ -157,7 +164,7 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 		return res, err
 	}
 	defer agentLine.Close()
-	chronyLine, err := lab.NewDelayLine(ctx, server, cfg.Path, cfg.Seed+2)
+	chronyLine, err := lab.NewDelayLine(ctx, server, cfg.Path, cfg.Seed)
 	if err != nil {
 		return res, err
 	}
@@ -171,8 +178,9 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 		options += " xleave"
 	}
 	client, err := startChronyd(ctx, cfg.Chronyd, cfg.Chronyc, lab.Near, cfg.Dir, "client", fmt.Sprintf(
-		"server %s port %d minpoll %d maxpoll %d%s\nport 0\nacquisitionport %d\nbindacqaddress %s\n",
-		LineAddr, chronyLine.Addr().Port(), cfg.MinPoll, cfg.MaxPoll, options, chronydAcquisitionPort, ClientAddr))
+		"server %s port %d minpoll %d maxpoll %d%s\nport 0\nacquisitionport %d\nbindacqaddress %s\nlogdir %s\nlog measurements\n",
+		LineAddr, chronyLine.Addr().Port(), cfg.MinPoll, cfg.MaxPoll, options, chronydAcquisitionPort, ClientAddr,
+		filepath.Join(cfg.Dir, "client")))
 	if err != nil {
 		return res, err
 	}
@@ -208,6 +216,7 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	}
 
 	res.Agent.Name, res.Chronyd.Name, res.Probe.Name = "ntpagent", "chronyd", "reference probe"
+	var filter agentFilter
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for time.Since(start) < cfg.Duration {
@@ -221,6 +230,7 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 		if st.VirtualClockOffset == nil {
 			return res, errors.New("wirelab: the agent shows no virtual-clock-offset")
 		}
+		res.Agent.Measurements = append(res.Agent.Measurements, filter.newSamples(at, ag.State().GetNtp().GetSessions())...)
 		res.Agent.Samples = append(res.Agent.Samples, Sample{
 			At:           at,
 			Offset:       time.Duration(math.Round(*st.VirtualClockOffset * 1e6)),
@@ -237,6 +247,13 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 		}
 		res.Probe.Samples = append(res.Probe.Samples, Sample{At: at, Offset: off, FrequencyPPM: ppm, Synced: synced})
 	}
+	// chronyd's log is complete once it stopped.
+	client.stop()
+	if res.Chronyd.Measurements, err = client.measurements(LineAddr, start); err != nil {
+		return res, err
+	}
+	res.Agent.withErrors()
+	res.Chronyd.withErrors()
 	settled := start.Add(cfg.Settle)
 	res.AgentLine, res.ChronydLine = agentLine.StatsSince(settled), chronyLine.StatsSince(settled)
 	res.AgentDatagrams, res.ChronydDatagrams = agentLine.Datagrams(), chronyLine.Datagrams()

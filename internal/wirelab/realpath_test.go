@@ -54,6 +54,7 @@ func TestRealPathZeroJitterAgentBesideChronyd(t *testing.T) {
 	t.Logf("from %v on, both synchronized:", from)
 	t.Logf("ntpagent: %s", a)
 	t.Logf("chronyd:  %s", c)
+	t.Logf("ntpagent's %s; chronyd's %s", res.Agent.SampleFigures(from), res.Chronyd.SampleFigures(from))
 	t.Logf("reference probe: %s", res.Probe.Figures(from))
 	t.Logf("delay lines: agent %s; chronyd %s", res.AgentLine, res.ChronydLine)
 	t.Logf("agent: %s", res.AgentTimestamps)
