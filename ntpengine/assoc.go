@@ -187,14 +187,17 @@ const startSamples = freqMinSamples
 // sample (the empty stages alone weigh 1 s then, 2 s at the third). A
 // source whose filter holds startSamples samples is judged here by those
 // samples, if they span freqMinSpan (enough for a first frequency
-// estimate; a burst's three samples 2 s apart are not): its distance
-// without the empty stages' share. Its first update comes one poll
-// sooner, at chrony's third sample (one poll of 2^τ s: minutes to hours
-// at long polls); the selection's interval (selDist) and what the system
-// advertises still use the RFC's dispersion.
-func (a *association) fitDist(t float64) float64 {
+// estimate; a burst's three samples 2 s apart are not) or the clock's
+// frequency is known already (freqKnown: read from a drift file, so the
+// first update needs an offset only): its distance without the empty
+// stages' share. Its first update comes one poll sooner, at chrony's
+// third sample (one poll of 2^τ s: minutes to hours at long polls; 4 s
+// into a burst with a drift file, as chrony's 102-iburst expects); the
+// selection's interval (selDist) and what the system advertises still
+// use the RFC's dispersion.
+func (a *association) fitDist(t float64, freqKnown bool) float64 {
 	d := a.rootDist(t)
-	if f := &a.filter; f.valid >= startSamples && f.valid < nstage && f.validSpan() >= freqMinSpan {
+	if f := &a.filter; f.valid >= startSamples && f.valid < nstage && (freqKnown || f.validSpan() >= freqMinSpan) {
 		d -= f.emptyDispersion()
 	}
 	return d
@@ -285,10 +288,15 @@ type asymmetry struct {
 // asymMinSamples the samples needed before the slope is used, and
 // asymMinSlope the least slope corrected for: a clearly asymmetric path
 // has a slope of several tenths (±1/2 when one direction has all the
-// jitter).
+// jitter). asymMinSamples is 16, not more: at the 1024 s polls a noisy
+// path settles at, 32 samples took nine hours, and until then the bias
+// stood uncorrected (chrony's 011-asymjitter: RMS 141 µs and one run in
+// 20 past 1 ms with 32; 119 µs, none, with 16). The slope's shrinkage
+// by its standard error (slope) keeps a short run of samples on a
+// symmetric path from correcting anything.
 const (
 	asymMemory     = 64
-	asymMinSamples = 32
+	asymMinSamples = 16
 	asymMinSlope   = 0.2
 )
 

@@ -214,7 +214,7 @@ func New(cfg Config, now time.Time) (*Engine, error) {
 	e.sys = systemVars{leap: packet.LeapUnsync, stratum: maxStratum}
 	e.rl = newRateLimiter(cfg.RateLimit)
 	for _, p := range cfg.Peers {
-		e.assocs = append(e.assocs, newAssociation(p, 0, e.firstPoll()))
+		e.assocs = append(e.assocs, newAssociation(p, 0, e.firstPoll(p.Mode)))
 	}
 	return e, nil
 }
@@ -231,8 +231,21 @@ func pollBounds(peers []PeerConfig) (lo, hi int8) {
 	return lo, hi
 }
 
-// firstPoll spreads the first polls over 1..3 s.
-func (e *Engine) firstPoll() float64 { return 1 + 2*e.rnd.Float64() }
+// firstPoll is when a new association of mode m first polls, after its
+// start. A server is polled at once (RFC 5905 §13 has the poll process
+// start at mobilization; associations that start together are spread by
+// pollSeparation). A symmetric active peer first polls at a random time
+// 1..3 s after the start: two devices that start together and poll in
+// lockstep send packets that cross on the path, and each is then bogus
+// for the other (its origin is not the transmit timestamp of our packet
+// in flight, RFC 5905 §8) at every poll for as long as the lockstep
+// lasts.
+func (e *Engine) firstPoll(m AssocMode) float64 {
+	if m == AssocClient {
+		return 0
+	}
+	return 1 + 2*e.rnd.Float64()
+}
 
 func (e *Engine) t(now time.Time) float64 { return now.Sub(e.epoch).Seconds() }
 
@@ -271,7 +284,7 @@ func (e *Engine) Reconfigure(cfg Config, now time.Time) (Ready, error) {
 			e.dropSysPeer(a)
 			delete(old, p.Key)
 		}
-		a := newAssociation(p, e.now, e.firstPoll())
+		a := newAssociation(p, e.now, e.firstPoll(p.Mode))
 		next = append(next, a)
 		e.event(EventMobilize, a, "configured")
 	}
@@ -339,7 +352,7 @@ func (e *Engine) Tick(now time.Time) Ready {
 		if a.stopped {
 			if a.retryAt > 0 && t >= a.retryAt-1e-6 {
 				b := a.backoff
-				a.restart(t, e.firstPoll())
+				a.restart(t, e.firstPoll(a.cfg.Mode))
 				a.backoff = b
 				e.event(EventRetry, a, "preempted association restarted")
 			}

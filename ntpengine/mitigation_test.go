@@ -397,21 +397,26 @@ func TestSelectionDistance(t *testing.T) {
 // MAXDISP, so by the RFC's root distance a source is fit (§11.2, MAXDIST)
 // only at its fourth sample. A filling source is judged by its samples
 // (fitDist) once it has three spanning freqMinSpan, as chrony selects at
-// its third; a burst's three samples 2 s apart still wait for the fourth.
+// its third; a burst's three samples 2 s apart still wait for the fourth,
+// unless the frequency came from a drift file (only an offset is needed).
 func TestFitnessAtThirdSample(t *testing.T) {
+	drift := 12.5
 	for _, tc := range []struct {
 		name    string
 		samples int
 		spacing float64
+		drift   *float64
 		fit     bool
 	}{
-		{"RFC5905 §11.2 two samples: filling", 2, 16, false},
-		{"three samples over 32 s: fit", 3, 16, true},
-		{"three burst samples over 4 s: filling", 3, 2, false},
-		{"RFC5905 §11.2 four samples over 6 s: fit", 4, 2, true},
+		{"RFC5905 §11.2 two samples: filling", 2, 16, nil, false},
+		{"three samples over 32 s: fit", 3, 16, nil, true},
+		{"three burst samples over 4 s: filling", 3, 2, nil, false},
+		{"three burst samples over 4 s, frequency from a drift file: fit", 3, 2, &drift, true},
+		{"two burst samples, frequency from a drift file: filling", 2, 2, &drift, false},
+		{"RFC5905 §11.2 four samples over 6 s: fit", 4, 2, nil, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := mustNew(t, Config{})
+			e := mustNew(t, Config{InitialFrequencyPPM: tc.drift})
 			a := newAssociation(PeerConfig{Key: "A", Address: netip.MustParseAddrPort("192.0.2.1:123")}, 0, 1)
 			a.reach, a.leap, a.stratum, a.precision = 1, 0, 1, -20
 			for i := 0; i < tc.samples; i++ {
@@ -420,7 +425,7 @@ func TestFitnessAtThirdSample(t *testing.T) {
 			now := 10 + float64(tc.samples-1)*tc.spacing
 			err := e.fit(a, now)
 			if tc.fit && err != nil || !tc.fit && !errorsIs(err, errFilling) {
-				t.Errorf("fit = %v (root distance %.3f s, without empty stages %.3f s), want fit %v", err, a.rootDist(now), a.fitDist(now), tc.fit)
+				t.Errorf("fit = %v (root distance %.3f s, without empty stages %.3f s), want fit %v", err, a.rootDist(now), a.fitDist(now, tc.drift != nil), tc.fit)
 			}
 		})
 	}

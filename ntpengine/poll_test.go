@@ -2,6 +2,7 @@ package ntpengine
 
 import (
 	"math"
+	"math/rand/v2"
 	"net/netip"
 	"reflect"
 	"testing"
@@ -438,5 +439,97 @@ func TestBurstAfterStepKeepsItsSpacing(t *testing.T) {
 	}
 	if gap := sent[stepIndex+1] - sent[stepIndex]; gap < burstInterval-1e-6 {
 		t.Errorf("the burst after the step left %.3f s after the packet before it, want at least %v s (sent at %v)", gap, burstInterval, sent)
+	}
+}
+
+// TestActivePeersKeepPollsApart: two symmetric active peers whose polls
+// fall 50 ms apart (both started with the same random first poll, one 50
+// ms later) move apart to about half a poll interval (keepPhaseApart):
+// polls that nearly coincide make crossing or closely following packets,
+// bogus (RFC 5905 §8) or useless for interleaved mode (RFC 9769 §4). Each
+// side then gets a valid packet at every poll of the other.
+func TestActivePeersKeepPollsApart(t *testing.T) {
+	aAddr, bAddr := ourAddr, peerAddr
+	cfg := func(key string, addr netip.AddrPort) Config {
+		return Config{LocalStratum: 1, Rand: rand.New(rand.NewPCG(5, 5)),
+			Peers: []PeerConfig{{Key: key, Address: addr, MinPoll: 4, MaxPoll: 4}}}
+	}
+	a, err := New(cfg("b", bAddr), t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := New(cfg("a", aAddr), at(0.05))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := testWire{oneWay: 1e-3}
+	var flying []inFlight
+	var sentA, sentB []float64
+	const step, duration = 0.005, 400.0
+	for now := 0.0; now < duration; now += step {
+		var due []inFlight
+		due, flying = arrived(flying, now)
+		for _, f := range due {
+			e := a
+			if f.dst == bAddr {
+				e = b
+			}
+			for _, o := range e.Handle(Incoming{Data: f.data, Src: f.src, Dst: f.dst, RxTime: at(f.arrive)}).Packets {
+				flying = append(flying, w.send(e, o, f.dst, f.arrive))
+			}
+		}
+		for _, o := range a.Tick(at(now)).Packets {
+			flying = append(flying, w.send(a, o, aAddr, now))
+			sentA = append(sentA, now)
+		}
+		for _, o := range b.Tick(at(now)).Packets {
+			flying = append(flying, w.send(b, o, bAddr, now))
+			sentB = append(sentB, now)
+		}
+	}
+	// From the second half of the run on, b's packets fall between
+	// a quarter and three quarters of a's poll interval after a's.
+	const interval = 16.0
+	for _, ta := range sentA {
+		if ta < duration/2 {
+			continue
+		}
+		for _, tb := range sentB {
+			if gap := tb - ta; gap >= 0 && gap < interval && (gap < interval/4 || gap > 3*interval/4) {
+				t.Errorf("a polled at %.2f s, b %.2f s later (poll interval %.0f s)", ta, gap, interval)
+			}
+		}
+	}
+	for _, s := range []AssociationStatus{session(t, a, "b"), session(t, b, "a")} {
+		if s.Counts.Bogus > 2 {
+			t.Errorf("%s: %d bogus packets of %d", s.Key, s.Counts.Bogus, s.Counts.Received)
+		}
+	}
+}
+
+// TestFirstPollToServerAtOnce: RFC 5905 §13 starts the poll process at
+// mobilization, and a server is polled at once (several start together
+// are spread by pollSeparation); a symmetric active peer first polls 1 to
+// 3 s after the start (firstPoll: peers started together must not poll
+// in lockstep).
+func TestFirstPollToServerAtOnce(t *testing.T) {
+	e := mustNew(t, Config{Peers: []PeerConfig{
+		{Key: "s1", Address: peerAddr, Mode: AssocClient},
+		{Key: "s2", Address: otherSrc, Mode: AssocClient},
+		{Key: "p", Address: netip.MustParseAddrPort("192.0.2.9:123"), Mode: AssocSymmetric},
+	}})
+	first := map[string]float64{}
+	for now := 0.0; now < 4; now += 0.1 {
+		for _, o := range e.Tick(at(now)).Packets {
+			if _, ok := first[o.AssocKey]; !ok {
+				first[o.AssocKey] = now
+			}
+		}
+	}
+	if first["s1"] > 0.05 || first["s2"] > pollSeparation+0.15 {
+		t.Errorf("first polls of the servers at %.1f s and %.1f s, want at once and one separation later", first["s1"], first["s2"])
+	}
+	if p, ok := first["p"]; !ok || p < 1 || p > 3.1 {
+		t.Errorf("first poll of the symmetric peer at %.1f s (sent %v), want 1..3 s", p, ok)
 	}
 }

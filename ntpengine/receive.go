@@ -386,7 +386,13 @@ func (e *Engine) process(a *association, in Incoming, p *packet.Packet, mac macR
 	case interleaved:
 		a.peerXleaves = true
 		a.counts.Interleaved++
-	case a.sentInterleaved && !a.peerXleaves:
+	case a.sentInterleaved && !a.peerXleaves && (a.hmode != packet.ModeClient || a.prevTxCount == 1):
+		// A server answers in interleaved form only when the request's
+		// origin is its receive timestamp of the client's previous
+		// request, the one it kept the reply's departure for (RFC 9769
+		// §3). After a lost reply (two requests since the last reply)
+		// the client's origin names an older request and a supporting
+		// server answers in basic mode: no sign that it declines.
 		if a.basicAnswers++; a.basicAnswers >= xleaveDeclined(a.hmode) && !a.xleaveOff {
 			a.xleaveOff = true
 			e.log.Debug("peer answers in basic mode: interleaved mode off", "assoc", a.key)
@@ -599,11 +605,14 @@ func (e *Engine) heard(a *association, t float64) {
 func (e *Engine) passivePoll(a *association, p *packet.Packet, t float64) {
 	prev := a.lastPkt
 	a.lastPkt = t
+	ppoll := max(minPollLimit, min(p.Poll, maxPollLimit))
+	burst := prev == 0 || t-prev < math.Ldexp(1, int(ppoll))/2
+	if a.hmode == packet.ModeSymmetricActive && !burst && !a.stopped && a.burst == 0 {
+		a.keepPhaseApart(ppoll, t)
+	}
 	if a.hmode != packet.ModeSymmetricPassive || a.stopped || !e.has(a) {
 		return
 	}
-	ppoll := max(minPollLimit, min(p.Poll, maxPollLimit))
-	burst := prev == 0 || t-prev < math.Ldexp(1, int(ppoll))/2
 	if burst && (a.promptAt == 0 || t-a.promptAt >= 1) && e.allowPrompt(a) {
 		a.promptAt = t
 		e.transmit(a, t)
@@ -612,6 +621,28 @@ func (e *Engine) passivePoll(a *association, p *packet.Packet, t float64) {
 	a.outdate = t
 	a.pollUpdate(a.hpoll)
 	a.nextdate = t + (a.nextdate-t)/2
+}
+
+// keepPhaseApart keeps a symmetric active association's polls away from
+// its peer's when both sides are active: a peer packet (not of a burst)
+// that arrives less than a quarter poll interval after our last poll
+// means the two polls nearly coincide, and the next poll is moved to half
+// an interval after it. Two peers polling in near lockstep send packets
+// that cross or follow each other closely: crossing packets are bogus for
+// each other (RFC 5905 §8 origin test), and in interleaved mode (RFC 9769
+// §4) a packet that does not follow one of the peer's carries no
+// timestamps of a completed exchange. The side whose poll came first
+// moves (the other sees the first's packet three quarters of an interval
+// after its own poll), so the polls end up half an interval apart, as a
+// symmetric passive association keeps them (passivePoll). Both sides
+// move only when their polls are closer than the path's delay, which a
+// random start (firstPoll) makes unlikely.
+func (a *association) keepPhaseApart(ppoll int8, t float64) {
+	p := max(min(a.hpoll, ppoll), a.minPoll)
+	interval := math.Ldexp(1, int(p))
+	if since := t - a.outdate; since >= 0 && since < interval/4 {
+		a.nextdate = t + interval/2
+	}
 }
 
 // allowPrompt passes a prompt answer through the server's rate limiter

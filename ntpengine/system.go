@@ -38,7 +38,7 @@ func (e *Engine) fit(a *association, t float64) error {
 		// but a source that anyone can make up must not vote in
 		// selection.
 		return errUnauthPassive
-	case a.fitDist(t) > maxDist+phi*math.Ldexp(1, int(e.disc.poll)):
+	case a.fitDist(t, e.disc.state == stateFSET) > maxDist+phi*math.Ldexp(1, int(e.disc.poll)):
 		if a.filter.valid < nstage {
 			return errFilling
 		}

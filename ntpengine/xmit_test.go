@@ -305,6 +305,20 @@ func TestInterleavedSymmetricExactStampsWithLoss(t *testing.T) {
 	}
 }
 
+// arrived splits the datagrams in flight into those that have arrived by
+// now and the rest (which reuses flying's array).
+func arrived(flying []inFlight, now float64) (due, rest []inFlight) {
+	rest = flying[:0]
+	for _, f := range flying {
+		if f.arrive > now {
+			rest = append(rest, f)
+		} else {
+			due = append(due, f)
+		}
+	}
+	return due, rest
+}
+
 // runSymmetric runs two symmetric peers on w for the given time, losing
 // the given share of the packets, and fails at the first sample of b that
 // is not exact (the engines' clocks are the same); it wants some samples
@@ -324,15 +338,7 @@ func runSymmetric(t *testing.T, w testWire, loss float64, duration float64) (a, 
 	for step := 0.0; step < duration; step += 0.25 {
 		// Deliver what has arrived.
 		var due []inFlight
-		rest := flying[:0]
-		for _, f := range flying {
-			if f.arrive > step {
-				rest = append(rest, f)
-			} else {
-				due = append(due, f)
-			}
-		}
-		flying = rest
+		due, flying = arrived(flying, step)
 		for _, f := range due {
 			e := a
 			if f.dst == bAddr {

@@ -23,6 +23,9 @@ type Clock struct {
 	slewRate float64
 	// maxFreq bounds the correction set through SetFrequency, s/s.
 	maxFreq float64
+	// origin is the clock's reading at its creation, less the steps it
+	// has taken since (TimerTime).
+	origin float64
 }
 
 // DefaultMaxFrequency is the frequency range of a simulated clock unless
@@ -98,11 +101,23 @@ func (c *Clock) Now() time.Time {
 	return c.net.epoch.Add(time.Duration((c.net.now + c.err) * 1e9))
 }
 
+// TimerTime is how many seconds the clock's own timers have counted since
+// it was created: its reading now less its reading then and less the
+// steps it took. A timer set for 64 s on a clock 100 ppm fast expires
+// 6.4 ms early in true time; its slews and frequency corrections count,
+// its steps do not (a step moves the reading, not the elapsed time an
+// engine's timers count: ntpengine moves its epoch with each step).
+func (c *Clock) TimerTime() float64 {
+	c.advance(c.net.now)
+	return c.net.now + c.err - c.origin
+}
+
 // Step jumps the clock by d and cancels a slew in progress (as
 // clock.Clock specifies: the step corrects the whole measured offset).
 func (c *Clock) Step(d time.Duration) error {
 	c.advance(c.net.now)
 	c.err += d.Seconds()
+	c.origin += d.Seconds()
 	c.slewLeft = 0
 	return nil
 }

@@ -229,7 +229,7 @@ func (n *Network) addNode(name string, offset, freq, wander float64, mk func(now
 	i := len(n.nodes)
 	addr := addrOf(i)
 	nd := &Node{Name: name, Addr: addr, Wander: wander, index: i, mk: mk}
-	nd.Clock = &Clock{net: n, err: offset, trueAt: n.now, freqErr: freq, slewRate: n.SlewRate, maxFreq: n.MaxFrequency}
+	nd.Clock = &Clock{net: n, err: offset, trueAt: n.now, freqErr: freq, slewRate: n.SlewRate, maxFreq: n.MaxFrequency, origin: n.now + offset}
 	if nd.Clock.slewRate <= 0 {
 		nd.Clock.slewRate = DefaultSlewRate
 	}

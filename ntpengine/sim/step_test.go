@@ -10,8 +10,10 @@ import (
 // associations keep their filters across that step (their samples are
 // stored with the correction in force, so our own step leaves them valid):
 // the clock is within 1 ms no later than the default
-// scenario's 0.1 s start is, with no second burst and no
-// second step.
+// scenario's 0.1 s start is, with no second burst (a burst is eight
+// packets; the runs may differ by a poll or two where the discipline
+// lengthens the poll, so fewer than half a burst more) and no second
+// step.
 func TestOneStepWithMeasuredFrequency(t *testing.T) {
 	for seed := uint64(1); seed <= 5; seed++ {
 		base := Default()
@@ -27,9 +29,9 @@ func TestOneStepWithMeasuredFrequency(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if r.Steps != 1 || r.SyncTime > slewed.SyncTime || r.PacketsPerHour > slewed.PacketsPerHour+1 {
-				t.Errorf("seed %d, %+g s: %d steps, within 1 ms after %.0f s (%.0f s from 0.1 s), %.0f packets/h (%.0f)",
-					seed, off, r.Steps, r.SyncTime, slewed.SyncTime, r.PacketsPerHour, slewed.PacketsPerHour)
+			if r.Steps != 1 || r.SyncTime > slewed.SyncTime || r.Nodes[0].Sent >= slewed.Nodes[0].Sent+4 {
+				t.Errorf("seed %d, %+g s: %d steps, within 1 ms after %.0f s (%.0f s from 0.1 s), %d packets (%d)",
+					seed, off, r.Steps, r.SyncTime, slewed.SyncTime, r.Nodes[0].Sent, slewed.Nodes[0].Sent)
 			}
 		}
 	}

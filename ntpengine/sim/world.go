@@ -151,6 +151,10 @@ type Figures struct {
 	// then false.
 	SyncTime float64
 	Synced   bool
+	// SyncTimerTime is SyncTime as the node's own clock counts it
+	// (Clock.TimerTime at the last such sample, plus one second): the
+	// measure of chrony's lower sync bound (ChronyLimits.SyncViolations).
+	SyncTimerTime float64
 	// RMS and maximum |offset| and |frequency| (the total rate error,
 	// slewing included, Clock.TotalFrequency) over the samples after
 	// Measure.After.
@@ -166,16 +170,17 @@ type Figures struct {
 type accumulator struct {
 	m                 Measure
 	lastBad           float64 // -1: none
+	lastBadTimer      float64 // Clock.TimerTime at lastBad
 	n                 int
 	sumO, sumO2, maxO float64
 	sumF2, maxF       float64
 	badAtEnd          bool
 }
 
-func (a *accumulator) add(t, off, freq float64) {
+func (a *accumulator) add(t, timer, off, freq float64) {
 	bad := math.Abs(off) > a.m.timeMax() || math.Abs(freq) > a.m.freqMax()
 	if bad {
-		a.lastBad = t
+		a.lastBad, a.lastBadTimer = t, timer
 	}
 	a.badAtEnd = bad
 	if t > a.m.after() {
@@ -189,7 +194,7 @@ func (a *accumulator) add(t, off, freq float64) {
 }
 
 func (a *accumulator) figures(nd *Node) Figures {
-	f := Figures{Name: nd.Name, SyncTime: a.lastBad + 1, Synced: !a.badAtEnd, Samples: a.n, MaxOffset: a.maxO,
+	f := Figures{Name: nd.Name, SyncTime: a.lastBad + 1, SyncTimerTime: a.lastBadTimer + 1, Synced: !a.badAtEnd, Samples: a.n, MaxOffset: a.maxO,
 		MaxFreq: a.maxF, Steps: nd.Steps, Packets: nd.Packets}
 	if a.n > 0 {
 		f.MeanOffset = a.sumO / float64(a.n)
@@ -378,11 +383,11 @@ func RunWorld(w World, seed uint64) (Outcome, error) {
 	}
 	accs := make([]accumulator, len(measured))
 	for i := range accs {
-		accs[i].m, accs[i].lastBad = w.Measure, -1
+		accs[i].m, accs[i].lastBad, accs[i].lastBadTimer = w.Measure, -1, -1
 	}
 	err = net.Run(w.Duration, func(t float64) {
 		for i, nd := range measured {
-			accs[i].add(t, nd.Clock.Error(), nd.Clock.TotalFrequency())
+			accs[i].add(t, nd.Clock.TimerTime(), nd.Clock.Error(), nd.Clock.TotalFrequency())
 		}
 		if w.Observe != nil {
 			w.Observe(t, net)
