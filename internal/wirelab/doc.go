@@ -33,8 +33,12 @@
 // minus the host clock:
 //
 //   - the agent: /ntp/status/virtual-clock-offset (the virtual clock's
-//     time minus the host's, read at one instant), and its rate against
-//     the host (the frequency correction plus any start-up error);
+//     time minus the host's, read at one instant), and its frequency
+//     error: /ntp/status/frequency, the discipline's frequency estimate,
+//     plus any start-up error of the clock. Not the rate the clock runs
+//     at: that adds the slew of the last offset (the discipline amortizes
+//     small offsets through the frequency over seconds), which chronyd's
+//     "Frequency" never holds (under -x its offsets take effect at once);
 //   - chronyd: under -x chronyd keeps its own clock as a correction over
 //     the host clock that it never applies; `chronyc tracking` reports that
 //     correction as "System time" (the host clock fast or slow of chronyd's

@@ -77,7 +77,7 @@ type Config struct {
 type Sample struct {
 	At           time.Duration // since the clients started
 	Offset       time.Duration // the client's clock minus the host clock
-	FrequencyPPM float64       // its rate against the host clock
+	FrequencyPPM float64       // its frequency estimate's error against the host clock
 	Synced       bool          // the client says it is synchronized
 }
 
@@ -234,7 +234,7 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 		res.Agent.Samples = append(res.Agent.Samples, Sample{
 			At:           at,
 			Offset:       time.Duration(math.Round(*st.VirtualClockOffset * 1e6)),
-			FrequencyPPM: vclock.HostFrequencyOffset(),
+			FrequencyPPM: st.GetFrequency() + cfg.AgentFrequencyError,
 			Synced:       st.ClockState == gen.NtpagentNtp_Ntp_Status_ClockState_synchronized,
 		})
 		off, ppm, synced, err := client.trueError(ctx)
