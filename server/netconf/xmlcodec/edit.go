@@ -187,6 +187,9 @@ func (t *Tree) resolve(parent *snode, x *xelem, ppath string) (*enode, error) {
 		}
 		switch op := Op(a.value); op {
 		case OpMerge, OpReplace, OpCreate, OpDelete, OpRemove:
+			if op == OpDelete && t.schema.deleteAbsentIsRemove {
+				op = OpRemove
+			}
 			n.op = op
 			t.hasOps = true
 		default:

@@ -160,7 +160,7 @@ func (s *Schema) AppendEncode(b []byte, root ygot.GoStruct, opt EncodeOptions) (
 		if err != nil {
 			return b, err
 		}
-		lt.subtreeFilter(doc, roots)
+		lt.subtreeFilter(doc, roots, s.annotations)
 	}
 	if opt.XPath != "" {
 		if err := lt.xpathFilter(s, doc, opt.XPath, opt.Namespaces); err != nil {

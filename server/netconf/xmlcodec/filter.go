@@ -287,10 +287,10 @@ type felem struct {
 func (f *felem) isContent() bool   { return len(f.kids) == 0 && f.text != "" }
 func (f *felem) isSelection() bool { return len(f.kids) == 0 && f.text == "" }
 
-func toFilter(x *xelem) *felem {
+func toFilter(x *xelem, annotations map[string]bool) *felem {
 	f := &felem{ns: x.ns, local: x.local, scope: x.scope}
 	for _, a := range x.attrs {
-		if a.ns == nsBase || a.ns == nsWD {
+		if a.ns == nsBase || a.ns == nsWD || a.ns == "" && annotations[a.local] {
 			continue
 		}
 		f.attrMatch = true
@@ -299,7 +299,7 @@ func toFilter(x *xelem) *felem {
 		f.text = strings.TrimSpace(x.text)
 	}
 	for _, k := range x.kids {
-		f.kids = append(f.kids, toFilter(k))
+		f.kids = append(f.kids, toFilter(k, annotations))
 	}
 	return f
 }
@@ -323,11 +323,11 @@ func contentEqual(f *felem, n *dnode) bool {
 }
 
 // subtreeFilter marks the nodes of doc selected by the filter's top-level
-// elements.
-func (t *lazyTree) subtreeFilter(doc *dnode, roots []*xelem) {
+// elements; annotations are the model's annotation attributes.
+func (t *lazyTree) subtreeFilter(doc *dnode, roots []*xelem, annotations map[string]bool) {
 	var fs []*felem
 	for _, r := range roots {
-		fs = append(fs, toFilter(r))
+		fs = append(fs, toFilter(r, annotations))
 	}
 	// RFC 6241 §6.4.2: an empty filter selects nothing.
 	if len(fs) == 0 {

@@ -90,6 +90,9 @@ type Schema struct {
 	// type for it in a simple union (ygot -generate_simple_unions).
 	unions     map[goyang.TypeKind]reflect.Type
 	namespaces []string
+	// annotations and deleteAbsentIsRemove: Model's options.
+	annotations          map[string]bool
+	deleteAbsentIsRemove bool
 }
 
 // Model says what a Schema maps: which modules, onto which generated root.
@@ -108,6 +111,17 @@ type Model struct {
 	// Only the types the modules' unions use are needed; a union member
 	// without its wrapper is an error of NewSchema.
 	Unions []any
+	// AnnotationAttributes are unqualified attributes that the model's
+	// clients put on its elements as annotations, not as data (VRP's
+	// legacy schema: content-version and format-version). In a subtree
+	// filter they are ignored instead of being attribute match expressions
+	// (RFC 6241 §6.2.2), which no node of ours would match; in an edit,
+	// attributes outside the base namespace are ignored anyway.
+	AnnotationAttributes []string
+	// DeleteAbsentIsRemove makes operation="delete" of a node that does
+	// not exist no error: delete acts as remove (RFC 6241 §7.2), as the
+	// devices whose model this is behave.
+	DeleteAbsentIsRemove bool
 }
 
 // wrapperKinds names ygot's wrapper types by the YANG type they carry;
@@ -153,7 +167,14 @@ func NewSchema(m Model) (*Schema, error) {
 	if m.Root == nil || rt.Kind() != reflect.Ptr || rt.Elem().Kind() != reflect.Struct {
 		return nil, fmt.Errorf("xmlcodec: the root of a model is a pointer to a generated struct, not %T", m.Root)
 	}
-	s := &Schema{ys: ys, prefixByNS: map[string]string{}, unions: map[goyang.TypeKind]reflect.Type{}}
+	s := &Schema{ys: ys, prefixByNS: map[string]string{}, unions: map[goyang.TypeKind]reflect.Type{},
+		deleteAbsentIsRemove: m.DeleteAbsentIsRemove}
+	for _, a := range m.AnnotationAttributes {
+		if s.annotations == nil {
+			s.annotations = map[string]bool{}
+		}
+		s.annotations[a] = true
+	}
 	for _, u := range m.Unions {
 		t := reflect.TypeOf(u)
 		k, ok := wrapperKinds[t.Name()]
