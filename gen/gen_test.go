@@ -11,7 +11,7 @@ import (
 
 // generated are the files scripts/gen.sh writes, relative to its output
 // folder.
-var generated = []string{"ntpagent.go", "openconfig/openconfig.go"}
+var generated = []string{"ntpagent.go", "openconfig/openconfig.go", "huawei/huawei.go"}
 
 // generate runs scripts/gen.sh with the given YANG folder into a temp folder
 // and returns the generated files by name.
@@ -61,6 +61,9 @@ func TestStalenessIsDetected(t *testing.T) {
 	}
 	dir := t.TempDir()
 	if err := os.CopyFS(filepath.Join(dir, "openconfig"), os.DirFS("../yang/openconfig")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.CopyFS(filepath.Join(dir, "views"), os.DirFS("../yang/views")); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Mkdir(filepath.Join(dir, "ietf"), 0o755); err != nil {

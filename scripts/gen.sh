@@ -49,3 +49,10 @@ cp "$yangdir"/openconfig/*.yang "$stage/openconfig/"
   -exclude_modules=openconfig-platform,openconfig-messages \
   openconfig/openconfig-system@2022-12-19.yang openconfig/ntpagent-openconfig-deviations.yang
 gofmt -w "$out/openconfig/openconfig.go"
+
+# The Huawei legacy view (gen/huawei): our text of VRP's legacy NTP schema.
+mkdir -p "$stage/views" "$out/huawei"
+cp "$yangdir"/views/*.yang "$stage/views/"
+./generator -path=views -output_file="$out/huawei/huawei.go" -package_name=huawei "${flags[@]}" \
+  views/ntpagent-huawei-vrp.yang
+gofmt -w "$out/huawei/huawei.go"

@@ -19,9 +19,10 @@ import (
 // server implements or imports, verbatim as published, as
 // NAME@REVISION.yang: the IETF's under ietf/, OpenConfig's under
 // openconfig/. openconfig/ also holds ntpagent's deviations of OpenConfig's
-// modules (ntpagent-*.yang), which are ours, not published.
+// modules (ntpagent-*.yang), which are ours, not published; views/ holds
+// the modules we wrote for views whose model is not published (Huawei's).
 //
-//go:embed *.yang ietf/*.yang openconfig/*.yang
+//go:embed *.yang ietf/*.yang openconfig/*.yang views/*.yang
 var files embed.FS
 
 // Module describes one YANG module of the device's YANG library.
@@ -104,7 +105,14 @@ func LoadFS(fsys fs.FS) (*Schema, error) {
 	if err != nil {
 		return nil, err
 	}
-	var devs []string
+	// views/ holds modules we wrote for views of the configuration
+	// (package view) that are not deviations of a standard one, such as
+	// Huawei's legacy schema: like our deviations, implemented, served and
+	// never native.
+	devs, err := fs.Glob(fsys, "views/*.yang")
+	if err != nil {
+		return nil, err
+	}
 	for _, n := range oc {
 		if strings.HasPrefix(path.Base(n), "ntpagent-") {
 			devs = append(devs, n)
