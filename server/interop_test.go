@@ -96,31 +96,11 @@ func portOf(addr string) string {
 // startup datastore (RFC 6241 §8.7), which netconf_get source: startup reads.
 func TestAnsibleInterop(t *testing.T) {
 	t.Parallel()
-	pb := testtool.Require(t, "ansible-playbook")
 	a := startAgent(t)
-	dir := t.TempDir()
-	inv := "[agent]\nntpagent ansible_host=127.0.0.1 ansible_port=" + portOf(a.addr) +
-		" ansible_user=admin ansible_password=" + adminPassword +
-		" ansible_connection=ansible.netcommon.netconf ansible_network_os=default ansible_host_key_checking=false\n"
-	if err := os.WriteFile(filepath.Join(dir, "inventory.ini"), []byte(inv), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	replies := t.TempDir()
 	run := func() string {
 		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, pb, "-i", filepath.Join(dir, "inventory.ini"), "-e", "reply_dir="+replies,
-			repoFile("testdata", "netconf", "ansible", "playbook.yml"))
-		cmd.Env = append(os.Environ(), "HOME="+dir, "ANSIBLE_HOST_KEY_CHECKING=False", "ANSIBLE_PARAMIKO_LOOK_FOR_KEYS=False",
-			"ANSIBLE_LOCAL_TEMP="+filepath.Join(dir, "tmp"), "ANSIBLE_NOCOLOR=1", "ANSIBLE_RETRY_FILES_ENABLED=False",
-			// No interpreter discovery, no fact gathering: keeps two runs fast.
-			"ANSIBLE_PYTHON_INTERPRETER=/usr/bin/python3", "ANSIBLE_GATHERING=explicit")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("ansible-playbook: %v\n%s", err, out)
-		}
-		return string(out)
+		return runPlaybook(t, a, "default", repoFile("testdata", "netconf", "ansible", "playbook.yml"), "-e", "reply_dir="+replies)
 	}
 	first := run()
 	if !regexp.MustCompile(`ntpagent\s+: ok=\d+\s+changed=[1-9]`).MatchString(first) {
@@ -152,13 +132,46 @@ func TestAnsibleInterop(t *testing.T) {
 	}
 }
 
+// runPlaybook runs an Ansible playbook against the agent over the
+// ansible.netcommon.netconf connection as admin, with the given
+// ansible_network_os, and returns its output; a failed run fails the test.
+func runPlaybook(t *testing.T, a *testAgent, networkOS, playbook string, args ...string) string {
+	t.Helper()
+	pb := testtool.Require(t, "ansible-playbook")
+	dir := t.TempDir()
+	inv := "[agent]\nntpagent ansible_host=127.0.0.1 ansible_port=" + portOf(a.addr) +
+		" ansible_user=admin ansible_password=" + adminPassword +
+		" ansible_connection=ansible.netcommon.netconf ansible_network_os=" + networkOS + " ansible_host_key_checking=false\n"
+	if err := os.WriteFile(filepath.Join(dir, "inventory.ini"), []byte(inv), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, pb, append(append([]string{"-i", filepath.Join(dir, "inventory.ini")}, args...), playbook)...)
+	cmd.Env = append(os.Environ(), "HOME="+dir, "ANSIBLE_HOST_KEY_CHECKING=False", "ANSIBLE_PARAMIKO_LOOK_FOR_KEYS=False",
+		"ANSIBLE_LOCAL_TEMP="+filepath.Join(dir, "tmp"), "ANSIBLE_NOCOLOR=1", "ANSIBLE_RETRY_FILES_ENABLED=False",
+		// No interpreter discovery, no fact gathering: keeps runs fast.
+		"ANSIBLE_PYTHON_INTERPRETER=/usr/bin/python3", "ANSIBLE_GATHERING=explicit")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("ansible-playbook %s: %v\n%s", filepath.Base(playbook), err, out)
+	}
+	return string(out)
+}
+
 // schemaDir fetches our modules with <get-schema> into a new folder, for
 // yanglint (the text the server serves is what the data must conform to).
 func schemaDir(t *testing.T, a *testAgent) string {
 	t.Helper()
+	return schemaDirOf(t, a, "ntpagent-ntp", "ntpagent-system")
+}
+
+// schemaDirOf is schemaDir for the named modules.
+func schemaDirOf(t *testing.T, a *testAgent, modules ...string) string {
+	t.Helper()
 	dir := t.TempDir()
 	c := dialNC(t, a.addr, a.adminKey(), true)
-	for _, name := range []string{"ntpagent-ntp", "ntpagent-system"} {
+	for _, name := range modules {
 		r := c.RPC(`<get-schema xmlns="urn:ietf:params:xml:ns:yang:ietf-netconf-monitoring"><identifier>` + name + `</identifier></get-schema>`)
 		i, j := strings.Index(r, ">module "), strings.LastIndex(r, "</data>")
 		if i < 0 || j < i {

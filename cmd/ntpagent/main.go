@@ -161,7 +161,11 @@ func run(ctx context.Context, s *settings, ts timeService, stdout, stderr io.Wri
 	if err != nil {
 		return err
 	}
-	ncCfg := netconf.Config{Store: store, Schema: schema, State: ag.StateProvider, Logger: log.With("component", "netconf")}
+	views, err := daemonViews()
+	if err != nil {
+		return err
+	}
+	ncCfg := netconf.Config{Store: store, Schema: schema, Views: views, State: ag.StateProvider, Logger: log.With("component", "netconf")}
 	s.netconfLimits(&ncCfg)
 	ncSrv, err := netconf.New(ncCfg)
 	if err != nil {

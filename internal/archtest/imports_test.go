@@ -25,7 +25,7 @@ var allowed = map[string][]string{
 	"server/netconf":          {"datastore", "datastore/...", "server/netconf/xmlcodec", "internal/rpcerror", "gen", "yang", "internal/clock", "internal/notification", "view", "server/nacm"},
 	"server/nacm":             {"gen", "yang"},
 	"view":                    {"server/netconf/xmlcodec", "internal/rpcerror", "gen"},
-	"view/...":                {"view", "server/netconf/xmlcodec", "internal/rpcerror", "gen", "gen/...", "yang", "internal/vpninstance"},
+	"view/...":                {"view", "server/netconf/xmlcodec", "internal/rpcerror", "gen", "gen/...", "yang", "internal/vpninstance", "datastore/rules"},
 	"server":                  {"datastore", "datastore/rules", "gen", "internal/atomicfile", "internal/clock", "internal/backoff"},
 	"server/cli":              {"datastore", "datastore/...", "internal/rpcerror", "gen", "server", "internal/vpninstance", "server/nacm", "yang"},
 	"ntpengine/packet":        {},

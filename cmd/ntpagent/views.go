@@ -1,0 +1,17 @@
+package main
+
+import (
+	"github.com/ntpagent/ntpagent/view"
+	"github.com/ntpagent/ntpagent/view/huawei"
+)
+
+// daemonViews is the set of models the daemon's NETCONF server speaks:
+// ntpagent's own modules and every view of the same configuration. A view
+// joins by one line here.
+func daemonViews() (*view.Set, error) {
+	hv, err := huawei.New()
+	if err != nil {
+		return nil, err
+	}
+	return view.NewSet(hv)
+}
