@@ -278,3 +278,33 @@ func TestLibraryListsDeviations(t *testing.T) {
 		t.Fatalf("deviations: ntpagent-ntp %v, ntpagent-system %v", ntp.Deviations, sys.Deviations)
 	}
 }
+
+// WriteFiles lays the library out as a client that fetched every schema
+// would: each module and submodule as NAME@REVISION.yang, the implemented
+// modules and the supported features as a YANG tool's arguments.
+func TestWriteFilesLaysOutTheLibrary(t *testing.T) {
+	s, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	args, err := s.WriteFiles(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	joined := strings.Join(args, " ")
+	for _, want := range []string{"-p " + dir, dir + "/openconfig-system@2022-12-19.yang",
+		"-F ietf-netconf:writable-running,candidate"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("args lack %q: %s", want, joined)
+		}
+	}
+	if strings.Contains(joined, "openconfig-platform@") {
+		t.Errorf("an import-only module is given as implemented: %s", joined)
+	}
+	for _, f := range []string{"openconfig-aaa-radius@2022-07-29.yang", "openconfig-platform@2022-12-19.yang"} {
+		if _, err := os.Stat(dir + "/" + f); err != nil {
+			t.Errorf("%s not written: %v", f, err)
+		}
+	}
+}

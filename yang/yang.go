@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -363,6 +365,37 @@ func (s *Schema) Library() []*Module { return append([]*Module(nil), s.library..
 // content-id, RFC 7895 module-set-id): the same set of modules always gives
 // the same value, any change to it a different one.
 func (s *Schema) ContentID() string { return s.contentID }
+
+// WriteFiles writes every module and submodule of the library into dir as
+// NAME@REVISION.yang, as a client would after fetching them with
+// <get-schema>, and returns the arguments that make a YANG tool (yanglint)
+// load the library as the server implements it: "-p dir", the implemented
+// modules' files, and "-F module:features" for each module with features.
+func (s *Schema) WriteFiles(dir string) ([]string, error) {
+	args := []string{"-p", dir}
+	write := func(name, rev, text string) (string, error) {
+		f := filepath.Join(dir, name+"@"+rev+".yang")
+		return f, os.WriteFile(f, []byte(text), 0o644)
+	}
+	for _, m := range s.library {
+		f, err := write(m.Name, m.Revision, m.Text)
+		if err != nil {
+			return nil, err
+		}
+		for _, sm := range m.Submodules {
+			if _, err := write(sm.Name, sm.Revision, sm.Text); err != nil {
+				return nil, err
+			}
+		}
+		if m.Implemented {
+			args = append(args, f)
+		}
+		if len(m.Features) > 0 {
+			args = append(args, "-F", m.Name+":"+strings.Join(m.Features, ","))
+		}
+	}
+	return args, nil
+}
 
 // ByName returns the module of the library with the given name.
 func (s *Schema) ByName(name string) (*Module, bool) {

@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/ntpagent/ntpagent/view"
 	"github.com/ntpagent/ntpagent/view/huawei"
+	"github.com/ntpagent/ntpagent/view/ocsys"
 )
 
 // daemonViews is the set of models the daemon's NETCONF server speaks:
@@ -13,5 +14,5 @@ func daemonViews() (*view.Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	return view.NewSet(hv)
+	return view.NewSet(ocsys.New(), hv)
 }

@@ -143,6 +143,14 @@ func New(cfg Config) (*Server, error) {
 	for _, m := range cfg.Schema.Modules() {
 		s.prefixes[m.Prefix] = m.Namespace
 	}
+	// A view's errors name its nodes with its module's prefix.
+	for _, ns := range cfg.Views.Namespaces() {
+		for _, m := range cfg.Schema.Library() {
+			if m.Namespace == ns {
+				s.prefixes[m.Prefix] = m.Namespace
+			}
+		}
+	}
 	running, cancelRunning := cfg.Store.Subscribe(64)
 	startup, cancelStartup := cfg.Store.SubscribeStartup(16)
 	s.stop = func() { cancelRunning(); cancelStartup() }

@@ -40,24 +40,11 @@ func yanglintData(t *testing.T, typ, data string) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	args := []string{"-t", typ, "-p", dir}
-	for _, m := range sch.Library() {
-		f := filepath.Join(dir, m.Name+"@"+m.Revision+".yang")
-		if err := os.WriteFile(f, []byte(m.Text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		for _, sm := range m.Submodules {
-			if err := os.WriteFile(filepath.Join(dir, sm.Name+"@"+sm.Revision+".yang"), []byte(sm.Text), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if m.Implemented {
-			args = append(args, f)
-		}
-		if len(m.Features) > 0 {
-			args = append(args, "-F", m.Name+":"+strings.Join(m.Features, ","))
-		}
+	lib, err := sch.WriteFiles(dir)
+	if err != nil {
+		t.Fatal(err)
 	}
+	args := append([]string{"-t", typ}, lib...)
 	f := filepath.Join(dir, "data.xml")
 	if err := os.WriteFile(f, []byte(data), 0o644); err != nil {
 		t.Fatal(err)

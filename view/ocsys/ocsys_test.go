@@ -15,9 +15,9 @@ import (
 )
 
 const (
-	server = oc.OpenconfigSystem_System_Ntp_Servers_Server_Config_AssociationType_SERVER
-	peer   = oc.OpenconfigSystem_System_Ntp_Servers_Server_Config_AssociationType_PEER
-	pool   = oc.OpenconfigSystem_System_Ntp_Servers_Server_Config_AssociationType_POOL
+	serverType = oc.OpenconfigSystem_System_Ntp_Servers_Server_Config_AssociationType_SERVER
+	peerType   = oc.OpenconfigSystem_System_Ntp_Servers_Server_Config_AssociationType_PEER
+	poolType   = oc.OpenconfigSystem_System_Ntp_Servers_Server_Config_AssociationType_POOL
 )
 
 // device is a native configuration with every kind of entry the view
@@ -73,11 +73,11 @@ func TestProjectShowsPublicAssociationsAndNamableKeys(t *testing.T) {
 		t.Fatalf("%d servers, want the 2 of _public_ (not the peer in vpn-instance blue): %v", n, ntp.GetServers().Server)
 	}
 	s := ntp.GetServers().GetServer("192.0.2.1").GetConfig()
-	if s.GetAddress() != "192.0.2.1" || s.AssociationType != server || s.GetPort() != 1123 || !s.GetIburst() || s.GetPrefer() {
+	if s.GetAddress() != "192.0.2.1" || s.AssociationType != serverType || s.GetPort() != 1123 || !s.GetIburst() || s.GetPrefer() {
 		t.Errorf("unicast server: %+v", s)
 	}
 	p := ntp.GetServers().GetServer("2001:db8::1").GetConfig()
-	if p.AssociationType != peer || !p.GetPrefer() || p.GetVersion() != 4 || p.Port != nil {
+	if p.AssociationType != peerType || !p.GetPrefer() || p.GetVersion() != 4 || p.Port != nil {
 		t.Errorf("unicast peer: %+v (an unset port stays unset: its default is the view's too)", p)
 	}
 	if n := len(ntp.GetNtpKeys().NtpKey); n != 1 {
@@ -135,7 +135,7 @@ func TestApplyEditsThroughTheView(t *testing.T) {
 	ntp := v.GetSystem().GetNtp()
 	ntp.GetConfig().EnableNtpAuth = nil
 	s := ntp.GetServers().GetServer("192.0.2.1").GetConfig()
-	s.AssociationType, s.Prefer, s.Port = peer, ygot.Bool(true), nil
+	s.AssociationType, s.Prefer, s.Port = peerType, ygot.Bool(true), nil
 	ntp.GetServers().DeleteServer("2001:db8::1")
 	nc := ntp.GetServers().GetOrCreateServer("203.0.113.5").GetOrCreateConfig()
 	nc.Address, nc.Iburst = ygot.String("203.0.113.5"), ygot.Bool(true)
@@ -205,7 +205,9 @@ func TestApplyRefusesWhatTheDeviceDoesNotDo(t *testing.T) {
 			func(n *oc.OpenconfigSystem_System_Ntp) { n.GetOrCreateConfig().Enabled = ygot.Bool(false) }},
 		{"POOL", "/oc-sys:system/oc-sys:ntp/oc-sys:servers/oc-sys:server[oc-sys:address='192.0.2.1']/oc-sys:config/oc-sys:association-type",
 			"no NTP pool", rpcerror.TagOperationFailed,
-			func(n *oc.OpenconfigSystem_System_Ntp) { n.GetServers().GetServer("192.0.2.1").GetConfig().AssociationType = pool }},
+			func(n *oc.OpenconfigSystem_System_Ntp) {
+				n.GetServers().GetServer("192.0.2.1").GetConfig().AssociationType = poolType
+			}},
 		{"new key without key-type", "/oc-sys:system/oc-sys:ntp/oc-sys:ntp-keys/oc-sys:ntp-key[oc-sys:key-id='5']/oc-sys:config/oc-sys:key-type",
 			"needs a key-type", rpcerror.TagDataMissing,
 			func(n *oc.OpenconfigSystem_System_Ntp) {
@@ -286,7 +288,7 @@ func TestProjectStateFromTheAssociations(t *testing.T) {
 	}
 	ss := ntp.GetServers().GetServer("192.0.2.1").GetState()
 	if ss.GetStratum() != 2 || ss.GetOffset() != -0.012345 || ss.GetRootDelay() != 0.25 || ss.GetRootDispersion() != 0.031 ||
-		ss.GetPollInterval() != 64 || ss.GetPort() != 1123 || ss.AssociationType != server || !ss.GetIburst() {
+		ss.GetPollInterval() != 64 || ss.GetPort() != 1123 || ss.AssociationType != serverType || !ss.GetIburst() {
 		t.Errorf("server state: %+v", ss)
 	}
 	ps := ntp.GetServers().GetServer("2001:db8::1").GetState()
