@@ -56,8 +56,11 @@
 // (confirmed commit), startup.go (the startup datastore and the restart
 // rule), lock.go (locks, the end of a session), compact.go
 // (journal compaction and the broken store), journal.go (the record
-// format), integrity.go (damage and recovery), subscribe.go (committed
-// changes), tree.go (copy, compare and diff of trees), devicekey.go and
+// format), rfc7951.go (reading the stored trees: a direct walk over the
+// generated structs, ygot's Unmarshal only for what it cannot place),
+// integrity.go (damage and recovery), subscribe.go (committed changes of
+// running, and of startup for RFC 6470's notification), tree.go (copy,
+// compare and diff of trees), devicekey.go and
 // users.go (secrets), readrunning.go (running read by another process,
 // without the lock).
 //
