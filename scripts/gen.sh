@@ -56,3 +56,12 @@ cp "$yangdir"/views/*.yang "$stage/views/"
 ./generator -path=views -output_file="$out/huawei/huawei.go" -package_name=huawei "${flags[@]}" \
   views/ntpagent-huawei-vrp.yang
 gofmt -w "$out/huawei/huawei.go"
+
+# The ietf-ntp view (gen/ietfntp): RFC 9249 as ntpagent deviates it; the
+# top-level trees of the modules it imports are not the view's.
+mkdir -p "$stage/ietfntp" "$out/ietfntp"
+cp "$yangdir"/ietf/*.yang "$yangdir"/views/ntpagent-ietf-ntp-deviations.yang "$stage/ietfntp/"
+./generator -path=ietfntp -output_file="$out/ietfntp/ietfntp.go" -package_name=ietfntp "${flags[@]}" \
+  -exclude_modules=ietf-interfaces,ietf-system,ietf-access-control-list,ietf-netconf-acm \
+  ietfntp/ietf-ntp@2022-07-05.yang ietfntp/ntpagent-ietf-ntp-deviations.yang
+gofmt -w "$out/ietfntp/ietfntp.go"

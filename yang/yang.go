@@ -22,7 +22,8 @@ import (
 // NAME@REVISION.yang: the IETF's under ietf/, OpenConfig's under
 // openconfig/. openconfig/ also holds ntpagent's deviations of OpenConfig's
 // modules (ntpagent-*.yang), which are ours, not published; views/ holds
-// the modules we wrote for views whose model is not published (Huawei's).
+// the other modules we wrote for views: a model that is not published
+// (Huawei's) and ntpagent's deviations of ietf-ntp.
 //
 //go:embed *.yang ietf/*.yang openconfig/*.yang views/*.yang
 var files embed.FS
@@ -322,6 +323,10 @@ func standardImplemented(name string) (features []string, ok bool) {
 	case "ietf-netconf-monitoring", "ietf-netconf-with-defaults", "ietf-netconf-notifications",
 		"ietf-yang-library", "ietf-datastores", "ietf-origin", "ietf-netconf-acm":
 		return nil, true
+	case "ietf-ntp":
+		// RFC 9249 as a view of ntpagent-ntp (package view/ietfntp); what
+		// the device does not do is in ntpagent-ietf-ntp-deviations.
+		return []string{"ntp-port", "authentication", "deprecated", "hex-key-string", "unicast-configuration"}, true
 	case "openconfig-system":
 		// A view of the NTP configuration: /system/ntp only, the rest
 		// deviated as not supported (ntpagent-openconfig-deviations).

@@ -31,7 +31,7 @@ func TestLoadEmbeddedModules(t *testing.T) {
 	if _, err := s.Text("ntpagent-ntp", "1999-01-01"); err == nil {
 		t.Error("Text with a wrong revision succeeded")
 	}
-	if _, err := s.Text("ietf-interfaces", ""); err == nil {
+	if _, err := s.Text("ietf-hardware", ""); err == nil {
 		t.Error("Text of an unknown module succeeded")
 	}
 	ntp, ok := s.TopLevel("urn:ntpagent:yang:ntpagent-ntp", "ntp")

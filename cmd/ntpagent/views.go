@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/ntpagent/ntpagent/view"
 	"github.com/ntpagent/ntpagent/view/huawei"
+	"github.com/ntpagent/ntpagent/view/ietfntp"
 	"github.com/ntpagent/ntpagent/view/ocsys"
 )
 
@@ -10,9 +11,13 @@ import (
 // ntpagent's own modules and every view of the same configuration. A view
 // joins by one line here.
 func daemonViews() (*view.Set, error) {
+	iv, err := ietfntp.New()
+	if err != nil {
+		return nil, err
+	}
 	hv, err := huawei.New()
 	if err != nil {
 		return nil, err
 	}
-	return view.NewSet(ocsys.New(), hv)
+	return view.NewSet(iv, ocsys.New(), hv)
 }
