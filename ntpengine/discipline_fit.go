@@ -35,7 +35,10 @@ type lineFit struct {
 	slope, icept, se, mt float64
 	// vmean is the variance of the line's value at mt, s².
 	vmean float64
-	ok    bool
+	// s2 is the variance of the samples' noise beyond what their delays
+	// explain (excessVariance), s².
+	s2 float64
+	ok bool
 }
 
 // predSD is the standard error of the line's value at t: that of its
@@ -108,8 +111,43 @@ func fitWeighted(p []point, precision float64) lineFit {
 	// variances, inflated by the reduced chi-square when the residuals
 	// are larger than the delays predict.
 	chi2 := math.Max(1, rss/(n-2))
-	return lineFit{slope: slope, icept: icept, se: math.Sqrt(chi2 / stt), mt: mt, vmean: chi2 / sw, ok: true}
+	f := lineFit{slope: slope, icept: icept, se: math.Sqrt(chi2 / stt), mt: mt, vmean: chi2 / sw, ok: true}
+	if len(p) >= excessMinSamples {
+		f.s2 = excessVariance(p, w, f)
+	}
+	return f
 }
+
+// excessVariance is the variance s², added to every sample's expected
+// error e_i² (w_i = 1/e_i²), at which the residuals of the fit f are as
+// large as those errors say: the median of r_i²/(e_i²+s²) is that of a χ²
+// variable of one degree of freedom (chi2Median), scaled by (n−2)/n for
+// the two parameters fitted. The delays explain the noise of a path whose
+// directions queue packets (RFC 5905 §8: an offset is off by at most half
+// the delay's excess); they do not explain a host that timestamps late now
+// and then, or a path whose two directions change alike. The median, not
+// the sum, so that one wild sample does not count as noise of them all:
+// the term of sample i reaches the median where s² = r_i²/c − e_i², and s²
+// is the median of those, at least 0.
+func excessVariance(p []point, w []float64, f lineFit) float64 {
+	n := float64(len(p))
+	c := chi2Median * (n - 2) / n
+	s := make([]float64, len(p))
+	for i, x := range p {
+		r := x.off - f.icept - f.slope*x.t
+		s[i] = r*r/c - 1/w[i]
+	}
+	slices.Sort(s)
+	return math.Max(0, s[len(s)/2])
+}
+
+// excessMinSamples is the fewest samples whose residuals tell an excess
+// variance (excessVariance) from chance; chi2Median is the median of a χ²
+// variable of one degree of freedom.
+const (
+	excessMinSamples = 8
+	chi2Median       = 0.455
+)
 
 // noiseFloor is the offset noise expected of the best sample: a quarter of
 // the median excess delay, at least the precision. It comes from delays

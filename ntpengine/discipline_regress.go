@@ -15,6 +15,16 @@ import "math"
 // burst samples do not replace it with a noisier slope; the prior is
 // dropped for good once the fit alone is as precise.
 //
+// A sample that misses the fit's prediction by more than missGate times
+// the error expected of the difference (the sample's noise, including
+// what its delay does not explain, and the prediction's own uncertainty)
+// is a change of the clock or the path only if the next one misses on
+// the same side; then the fit starts again from those two. A lone miss is
+// an outlier, left out of the fit (RFC 5905 §10 drops popcorn spikes for
+// the same reason): restarting from it, as a fit of three samples with it
+// at the end, set a frequency a ppm or more off on a quiet path with one
+// late timestamp, and the next sample missed in turn.
+//
 // The samples (discipline.fx) are those of FREQ, kept: offsets of the
 // uncorrected clock, which our steps and slews leave valid.
 type regression struct {
@@ -24,6 +34,14 @@ type regression struct {
 	// predErr is the error of the last fit's prediction for the newest
 	// sample, predNoise the noise expected of that sample.
 	predErr, predNoise float64
+	// held is a sample that missed the fit's prediction by more than
+	// missGate times its expected error, kept out of the fit (heldErr
+	// its prediction error) until the next sample tells an outlier
+	// (predicted again) from a change of the clock or the path (missed
+	// on the same side).
+	held    point
+	heldErr float64
+	holding bool
 }
 
 func (r *regression) update(d *discipline, offset, sampleT, t, delay, _ float64) (phase, dfreq float64) {
@@ -52,6 +70,10 @@ func (r *regression) pollSteady(d *discipline) (steady, counts bool) {
 func (r *regression) freqSE(*discipline) (float64, bool) { return r.fit.se, r.fitOK }
 
 func (r *regression) fits() bool { return true }
+
+// missGate is how many times its expected error a sample must miss the
+// fit's prediction by for the fit to count it as a miss (regress).
+const missGate = 8
 
 // regressMax bounds the samples of the steady-state fit.
 const regressMax = 64
@@ -179,18 +201,40 @@ func (r *regression) regress(d *discipline, offset, sampleT, t, delay float64) f
 	u := d.uncorrected(offset, sampleT, t)
 	r.predErr = 0
 	if r.fitOK {
-		// Judge the prediction error against the noise expected of this
-		// sample: the fit's residual plus half its excess delay.
+		// Judge the prediction error against the error expected of it:
+		// the sample's noise (half its excess delay above the fit's
+		// noise floor, and the noise the delays do not explain,
+		// lineFit.s2) and the uncertainty of the prediction itself.
 		dmin := math.Inf(1)
 		for _, x := range d.fx {
 			dmin = math.Min(dmin, x.delay)
 		}
-		r.predNoise = math.Max(0, delay-dmin)/2 + noiseFloor(d.fx, dmin, d.precision)
+		e := math.Max(0, delay-dmin)/2 + noiseFloor(d.fx, dmin, d.precision)
+		r.predNoise = math.Sqrt(e*e + r.fit.s2)
 		r.predErr = u - (r.fit.icept + r.fit.slope*sampleT)
-		if math.Abs(r.predErr) > 8*r.predNoise && len(d.fx) > 3 {
-			// The model no longer predicts: start again from the
-			// latest samples.
+		last := d.fx[len(d.fx)-1].t
+		miss := len(d.fx) > 3 && math.Abs(r.predErr) > missGate*math.Hypot(r.predNoise, r.fit.predSD(sampleT))
+		switch {
+		case miss && r.holding && r.held.t > last && r.heldErr*r.predErr > 0:
+			// The model no longer predicts, twice on the same side:
+			// start again from these two samples (the frequency
+			// stays until a third comes).
+			d.fx = append(d.fx[:0], r.held)
+			r.holding = false
+		case miss && sampleT-last <= 2*math.Ldexp(1, int(d.poll)):
+			// Once may be an outlier: keep it aside, and the clock on
+			// the fit. Restarting from it would fit a line through it
+			// and two samples before, whose slope would carry the
+			// clock off until the next samples missed in turn.
+			r.held, r.heldErr, r.holding = point{sampleT, u, delay}, r.predErr, true
+			return r.fit.icept + r.fit.slope*t - d.phase
+		case miss:
+			// After a gap (a source answering now and then) the
+			// clock's wander alone may explain a miss: start again.
 			d.fx = d.fx[len(d.fx)-2:]
+			r.holding = false
+		default:
+			r.holding = false
 		}
 	}
 	d.fx = append(d.fx, point{sampleT, u, delay})

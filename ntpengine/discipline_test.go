@@ -526,3 +526,83 @@ func TestFrequencyBeyondMAXFREQOnlyWhenSignificant(t *testing.T) {
 		})
 	}
 }
+
+// quietPath drives a regression discipline (poll 16 s, the clock slewing
+// at 83,333 ppm) with the samples of a path whose delay does not vary and
+// whose offsets have noise sigma (the clock itself right, so the true
+// error is the correction applied), a start burst 2 s apart, then one
+// sample per poll until end s; shift(ts) is added to the offset measured
+// at ts. It returns the true error at every sample from 80 s on.
+func quietPath(seed uint64, sigma, end float64, shift func(ts float64) float64) (d *discipline, errs []float64) {
+	dd := newDiscipline(math.Ldexp(1, -20), 4, 4)
+	d = &dd
+	d.configure(&Config{MaxSlewRate: 83333})
+	r := rand.New(rand.NewPCG(seed, 7))
+	next := func(ts float64) float64 {
+		if ts < 16 {
+			return ts + 2
+		}
+		return ts + 16
+	}
+	for ts := 2.0; ts < end; ts = next(ts) {
+		e := d.phaseAt(ts)
+		if ts >= 80 {
+			errs = append(errs, e)
+		}
+		d.update(-e+shift(ts)+r.NormFloat64()*sigma, ts, ts, 2.1e-3)
+		for tt := ts + 1; tt < next(ts); tt++ {
+			var o clockOut
+			d.adjust(tt, &o)
+		}
+	}
+	return d, errs
+}
+
+// TestLoneOutlierIsNoChangeOfTheClock: on a quiet path (1 µs of noise that
+// the delays do not show) a sample now and then 25 µs off (a host that
+// timestamped late once) must not restart the regression: a line through
+// it and the two samples before sets a frequency off by a ppm or more,
+// whose error makes the next sample miss in turn, and the clock swings
+// tens of µs for minutes. The regression keeps such a sample aside, and
+// drops it when the next one is predicted again (RFC 5905 §10 drops
+// popcorn spikes for the same reason).
+func TestLoneOutlierIsNoChangeOfTheClock(t *testing.T) {
+	for seed := uint64(1); seed <= 5; seed++ {
+		n := 0
+		d, errs := quietPath(seed, 1e-6, 600, func(ts float64) float64 {
+			if n++; n%7 == 0 {
+				return 25e-6
+			}
+			return 0
+		})
+		var s2 float64
+		for _, e := range errs {
+			s2 += e * e
+		}
+		if rms := math.Sqrt(s2 / float64(len(errs))); rms > 3e-6 || math.Abs(d.freq) > 0.05e-6 {
+			t.Errorf("seed %d: true error RMS %.2f µs from 80 s on, frequency %+.3f ppm; want ≤ 3 µs, within 0.05 ppm",
+				seed, rms*1e6, d.freq*1e6)
+		}
+	}
+}
+
+// TestLastingChangeRestartsTheFit: when the source's time steps by 200 µs
+// (a change the samples keep showing, not an outlier), the regression
+// takes the second sample that misses as the start of a new fit: the
+// clock follows within three polls.
+func TestLastingChangeRestartsTheFit(t *testing.T) {
+	_, errs := quietPath(1, 1e-6, 400, func(ts float64) float64 {
+		if ts >= 200 {
+			return 200e-6
+		}
+		return 0
+	})
+	// errs[i] is the true error at 80 + 16·i s: the step's first sample
+	// is at 208 s (index 8); by 256 s the clock is 200 µs ahead.
+	for i, e := range errs {
+		ts := 80 + 16*float64(i)
+		if ts >= 256 && math.Abs(e-200e-6) > 10e-6 {
+			t.Errorf("t=%.0f s: the clock %.1f µs ahead, want 200 ± 10 µs", ts, e*1e6)
+		}
+	}
+}
