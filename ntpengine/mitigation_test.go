@@ -140,7 +140,7 @@ func TestCluster(t *testing.T) {
 		five[i].jitter = 1e-4
 	}
 	t.Run("RFC5905 §11.2.2 outliers cast off down to NMIN", func(t *testing.T) {
-		s, out := cluster(five)
+		s, out := cluster(five, nil)
 		if keys(s) != "ABC" || len(out) != 2 {
 			t.Errorf("survivors %q outliers %q", keys(s), keys(out))
 		}
@@ -150,7 +150,7 @@ func TestCluster(t *testing.T) {
 		for i := range c {
 			c[i].jitter = 0.1
 		}
-		if s, _ := cluster(c); len(s) != 5 {
+		if s, _ := cluster(c, nil); len(s) != 5 {
 			t.Errorf("survivors %q", keys(s))
 		}
 	})
@@ -166,19 +166,39 @@ func TestCluster(t *testing.T) {
 				c[i].a.stratum = 3
 			}
 		}
-		s, _ := cluster(c)
+		s, _ := cluster(c, nil)
 		if len(s) != nmin || !containsKey(s, "R") {
 			t.Errorf("survivors %q, want R among %d", keys(s), nmin)
 		}
 		c[1].a.stratum = 1
-		if s, _ := cluster(c); containsKey(s, "R") {
+		if s, _ := cluster(c, nil); containsKey(s, "R") {
 			t.Errorf("survivors %q: R is not alone at stratum 1 and is the outlier", keys(s))
+		}
+	})
+	t.Run("the system peer cast off only reselectDist beyond the others", func(t *testing.T) {
+		// Five agreeing sources tens of µs apart: which has the
+		// largest selection jitter is noise, and casting off the
+		// system peer for it would hop the clock from source to
+		// source (A.5.5.1 clock hopping).
+		c := []candidate{cand("A", 0, 1e-3), cand("B", 2e-5, 1e-3), cand("C", -2e-5, 1e-3), cand("D", 4e-5, 1e-3), cand("E", -4.5e-5, 1e-3)}
+		for i := range c {
+			c[i].jitter = 1e-6
+		}
+		if s, _ := cluster(c, nil); containsKey(s, "E") {
+			t.Errorf("survivors %q: E is the outlier", keys(s))
+		}
+		if s, _ := cluster(c, c[4].a); len(s) != nmin || !containsKey(s, "E") {
+			t.Errorf("survivors %q, want the system peer E among %d", keys(s), nmin)
+		}
+		// A system peer 5 ms from the others is cast off all the same.
+		if s, _ := cluster(five, five[4].a); containsKey(s, "E") {
+			t.Errorf("survivors %q: the system peer E, 5 ms off, kept", keys(s))
 		}
 	})
 	t.Run("prefer peer never cast off", func(t *testing.T) {
 		c := append([]candidate(nil), five...)
 		c[4].prefer = true
-		s, _ := cluster(c)
+		s, _ := cluster(c, nil)
 		if len(s) != 3 || !containsKey(s, "E") {
 			t.Errorf("survivors %q", keys(s))
 		}

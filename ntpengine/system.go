@@ -165,7 +165,7 @@ func (e *Engine) clockSelect(t float64) {
 		return
 	}
 	e.sys.holdSince = 0
-	survivors, outliers := cluster(trues)
+	survivors, outliers := cluster(trues, e.sys.peer)
 	for _, c := range outliers {
 		c.a.status = StatusOutlier
 		c.a.selReason = "cast off by clustering (RFC 5905 §11.2.2)"
