@@ -15,7 +15,9 @@ import (
 	"github.com/ntpagent/ntpagent/internal/testtool"
 	"github.com/ntpagent/ntpagent/server/netconf"
 	"github.com/ntpagent/ntpagent/view"
+	"github.com/ntpagent/ntpagent/view/huawei"
 	"github.com/ntpagent/ntpagent/view/ietfntp"
+	"github.com/ntpagent/ntpagent/view/ocsys"
 	"github.com/ntpagent/ntpagent/yang"
 )
 
@@ -30,9 +32,10 @@ type fixture struct {
 	ids   atomic.Uint32
 }
 
-// newFixture is a NETCONF server speaking ntpagent-ntp and ietf-ntp over
-// one Store; state fills the operational state of <get> when not nil.
-func newFixture(t testing.TB, state func(*gen.Device)) *fixture {
+// newFixture is a NETCONF server speaking ntpagent-ntp and ietf-ntp (and
+// the other views given) over one Store; state fills the operational
+// state of <get> when not nil.
+func newFixture(t testing.TB, state func(*gen.Device), others ...view.View) *fixture {
 	t.Helper()
 	st, err := datastore.Open(datastore.Options{Dir: t.TempDir()})
 	if err != nil {
@@ -46,7 +49,7 @@ func newFixture(t testing.TB, state func(*gen.Device)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := view.NewSet(v)
+	set, err := view.NewSet(append([]view.View{v}, others...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,4 +297,33 @@ func yanglintData(t *testing.T, kind, reply string) {
 	if err != nil || strings.Contains(string(out), "libyang err") {
 		t.Errorf("yanglint -t %s rejects the reply: %v\n%s\n%s", kind, err, out, m[1])
 	}
+}
+
+// One transaction across views: every view of the daemon edits
+// the same candidate, so an edit through ietf-ntp is read back through
+// OpenConfig and Huawei's schema in the same session, and edits through
+// those read back through ietf-ntp.
+func TestEditsAreVisibleThroughEveryView(t *testing.T) {
+	hv, err := huawei.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newFixture(t, nil, ocsys.New(), hv).session(t, false)
+	const (
+		nsOC     = "http://openconfig.net/yang/system"
+		nsHuawei = "http://www.huawei.com/netconf/vrp"
+	)
+	ocFilter := `<system xmlns="` + nsOC + `"><ntp/></system>`
+	hwFilter := `<ntp xmlns="` + nsHuawei + `"><ntpUCastCfgs/></ntp>`
+	c.OK(edit("candidate", `<ntp xmlns="`+nsIETF+`"><unicast-configuration><address>192.0.2.44</address><type>uc-server</type></unicast-configuration></ntp>`))
+	mustContain(t, "OpenConfig reads an ietf-ntp edit", c.RPC(getConfig("candidate", ocFilter)), `<address>192.0.2.44</address>`, `<association-type>SERVER</association-type>`)
+	mustContain(t, "Huawei's schema reads an ietf-ntp edit", c.RPC(getConfig("candidate", hwFilter)), `<ipv4Addr>192.0.2.44</ipv4Addr>`, `<type>Server</type>`)
+
+	c.OK(edit("candidate", `<system xmlns="`+nsOC+`"><ntp><servers><server><address>192.0.2.45</address><config><address>192.0.2.45</address>
+		<association-type>PEER</association-type></config></server></servers></ntp></system>`))
+	c.OK(edit("candidate", `<ntp xmlns="`+nsHuawei+`"><ntpUCastCfgs><ntpUCastCfg><addrFamily>IPv4</addrFamily><vpnName>_public_</vpnName>
+		<ipv4Addr>192.0.2.46</ipv4Addr><ipv6Addr>::</ipv6Addr><type>Server</type></ntpUCastCfg></ntpUCastCfgs></ntp>`))
+	mustContain(t, "ietf-ntp reads OpenConfig's and Huawei's edits", c.RPC(getConfig("candidate", `<ntp xmlns="`+nsIETF+`"/>`)),
+		`<address>192.0.2.45</address><type xmlns:ntp="`+nsIETF+`">ntp:uc-peer</type>`,
+		`<address>192.0.2.46</address><type xmlns:ntp="`+nsIETF+`">ntp:uc-server</type>`)
 }
