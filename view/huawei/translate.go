@@ -18,6 +18,8 @@ type (
 	ucastCfgKey = hw.NtpagentHuaweiVrp_Ntp_NtpUCastCfgs_NtpUCastCfg_Key
 	peer        = gen.NtpagentNtp_Ntp_UnicastPeer
 	peerKey     = gen.NtpagentNtp_Ntp_UnicastPeer_Key
+	server      = gen.NtpagentNtp_Ntp_UnicastServer
+	serverKey   = gen.NtpagentNtp_Ntp_UnicastServer_Key
 )
 
 const (
@@ -53,6 +55,16 @@ func inView(address string) (hw.E_NtpagentHuaweiVrp_Ntp_NtpUCastCfgs_NtpUCastCfg
 	return 0, false
 }
 
+// entrySlab holds an entry and its leaf values in one allocation; project
+// makes one slab for all the entries, so that 1,000 peers cost a few
+// allocations instead of several thousand.
+type entrySlab struct {
+	e                   ucastCfg
+	v4, v6, vpn, ifName string
+	keyID               string
+	preferred           bool
+}
+
 // project returns the view of a native configuration: one ntpUCastCfg for
 // each unicast peer and server with an IP address. Every leaf a VRP client
 // reads is set; ifName and keyId are empty when not configured, as VRP
@@ -63,34 +75,41 @@ func project(d *gen.Device) *hw.Device {
 	if n == nil || (len(n.UnicastPeer) == 0 && len(n.UnicastServer) == 0) {
 		return v
 	}
-	list := v.GetOrCreateNtp().GetOrCreateNtpUCastCfgs()
+	entries := make(map[ucastCfgKey]*ucastCfg, len(n.UnicastPeer)+len(n.UnicastServer))
+	slab := make([]entrySlab, len(n.UnicastPeer)+len(n.UnicastServer))
+	i := 0
 	add := func(t hw.E_NtpagentHuaweiVrp_Ntp_NtpUCastCfgs_NtpUCastCfg_Type, p *peer) {
 		af, ok := inView(p.GetAddress())
 		if !ok {
 			return
 		}
-		v4, v6 := unspecified4, unspecified6
+		s := &slab[i]
+		i++
+		s.v4, s.v6, s.vpn = unspecified4, unspecified6, p.GetVpnInstance()
 		if af == ipv4 {
-			v4 = p.GetAddress()
+			s.v4 = p.GetAddress()
 		} else {
-			v6 = p.GetAddress()
+			s.v6 = p.GetAddress()
 		}
-		e := list.GetOrCreateNtpUCastCfg(af, v4, v6, t, p.GetVpnInstance())
-		e.IfName = ptr("")
 		if p.SourceInterface != nil {
-			e.IfName = ptr(VRPInterfaceName(*p.SourceInterface))
+			s.ifName = VRPInterfaceName(*p.SourceInterface)
 		}
-		e.KeyId = ptr("")
 		if p.AuthenticationKeyid != nil {
-			e.KeyId = ptr(strconv.FormatUint(uint64(*p.AuthenticationKeyid), 10))
+			s.keyID = strconv.FormatUint(uint64(*p.AuthenticationKeyid), 10)
 		}
-		e.IsPreferred = ptr(p.GetPreferred())
+		s.preferred = p.GetPreferred()
+		s.e = ucastCfg{AddrFamily: af, Type: t, Ipv4Addr: &s.v4, Ipv6Addr: &s.v6, VpnName: &s.vpn,
+			IfName: &s.ifName, KeyId: &s.keyID, IsPreferred: &s.preferred}
+		entries[entryKey(&s.e)] = &s.e
 	}
 	for _, p := range n.UnicastPeer {
 		add(typePeer, p)
 	}
 	for _, s := range n.UnicastServer {
 		add(typeServer, rules.ServerAsPeer(s))
+	}
+	if len(entries) > 0 {
+		v.Ntp = &hw.NtpagentHuaweiVrp_Ntp{NtpUCastCfgs: &hw.NtpagentHuaweiVrp_Ntp_NtpUCastCfgs{NtpUCastCfg: entries}}
 	}
 	return v
 }
@@ -101,23 +120,9 @@ func project(d *gen.Device) *hw.Device {
 // other options (minpoll, port, ...) and the domain-name entries stay as
 // they are. The error names the view's path.
 func apply(v *hw.Device, d *gen.Device) error {
-	want := map[rules.AssociationList]map[peerKey]*ucastCfg{
-		rules.UnicastPeer:   {},
-		rules.UnicastServer: {},
-	}
 	var entries map[ucastCfgKey]*ucastCfg
 	if l := v.GetNtp().GetNtpUCastCfgs(); l != nil {
 		entries = l.NtpUCastCfg
-	}
-	for k, e := range entries {
-		address, err := entryAddress(k)
-		if err != nil {
-			return err
-		}
-		if e.Type != k.Type || e.AddrFamily != k.AddrFamily || e.GetIpv4Addr() != k.Ipv4Addr || e.GetIpv6Addr() != k.Ipv6Addr || e.GetVpnName() != k.VpnName {
-			return rpcerror.New(rpcerror.TagInvalidValue, entryPath(k, ""), "The key leaves of the entry do not match its list key.")
-		}
-		want[associationList(k.Type)][peerKey{Address: address, VpnInstance: k.VpnName}] = e
 	}
 	var n *gen.NtpagentNtp_Ntp
 	if d.Ntp != nil {
@@ -126,40 +131,50 @@ func apply(v *hw.Device, d *gen.Device) error {
 	} else {
 		n = &gen.NtpagentNtp_Ntp{}
 	}
-	d.Ntp = n
-	peers := map[peerKey]*peer{}
+	peers := make(map[peerKey]*peer, len(entries))
+	servers := make(map[serverKey]*server)
+	// What the view does not show stays.
 	for k, p := range n.UnicastPeer {
-		peers[k] = p
-	}
-	servers := map[peerKey]*peer{}
-	for k, s := range n.UnicastServer {
-		servers[peerKey(k)] = rules.ServerAsPeer(s)
-	}
-	for list, have := range map[rules.AssociationList]map[peerKey]*peer{rules.UnicastPeer: peers, rules.UnicastServer: servers} {
-		for k := range have {
-			if _, ok := inView(k.Address); ok && want[list][k] == nil {
-				delete(have, k)
-			}
+		if _, ok := inView(k.Address); !ok {
+			peers[k] = p
 		}
-		for k, e := range want[list] {
-			p, err := updated(have[k], k, e)
+	}
+	for k, s := range n.UnicastServer {
+		if _, ok := inView(k.Address); !ok {
+			servers[k] = s
+		}
+	}
+	for vk, e := range entries {
+		if e.Type != vk.Type || e.AddrFamily != vk.AddrFamily || e.GetIpv4Addr() != vk.Ipv4Addr || e.GetIpv6Addr() != vk.Ipv6Addr || e.GetVpnName() != vk.VpnName {
+			return rpcerror.New(rpcerror.TagInvalidValue, entryPath(vk, ""), "The key leaves of the entry do not match its list key.")
+		}
+		address, err := entryAddress(vk)
+		if err != nil {
+			return err
+		}
+		k := peerKey{Address: address, VpnInstance: vk.VpnName}
+		if vk.Type == typeServer {
+			p, err := updated((*peer)(n.UnicastServer[serverKey(k)]), k, e)
 			if err != nil {
 				return err
 			}
-			have[k] = p
+			servers[serverKey(k)] = (*server)(p)
+			continue
 		}
+		p, err := updated(n.UnicastPeer[k], k, e)
+		if err != nil {
+			return err
+		}
+		peers[k] = p
 	}
-	n.UnicastPeer = nil
+	n.UnicastPeer, n.UnicastServer = nil, nil
 	if len(peers) > 0 {
 		n.UnicastPeer = peers
 	}
-	n.UnicastServer = nil
-	for k, p := range servers {
-		if n.UnicastServer == nil {
-			n.UnicastServer = map[gen.NtpagentNtp_Ntp_UnicastServer_Key]*gen.NtpagentNtp_Ntp_UnicastServer{}
-		}
-		n.UnicastServer[gen.NtpagentNtp_Ntp_UnicastServer_Key(k)] = (*gen.NtpagentNtp_Ntp_UnicastServer)(p)
+	if len(servers) > 0 {
+		n.UnicastServer = servers
 	}
+	d.Ntp = n
 	return nil
 }
 
@@ -168,25 +183,25 @@ func apply(v *hw.Device, d *gen.Device) error {
 // says what old already means, old itself is returned, so that a client
 // writing back what it read changes nothing, down to which leaves are set.
 func updated(old *peer, k peerKey, e *ucastCfg) (*peer, error) {
-	key := entryKey(e)
-	var keyid *uint32
+	var keyid uint32
 	if id := e.GetKeyId(); id != "" {
 		n, err := strconv.ParseUint(id, 10, 32)
 		if err != nil || n == 0 {
-			return nil, rpcerror.New(rpcerror.TagInvalidValue, entryPath(key, "keyId"), "The key ID %s is not between 1 and 4294967295.", id)
+			return nil, rpcerror.New(rpcerror.TagInvalidValue, entryPath(entryKey(e), "keyId"), "The key ID %s is not between 1 and 4294967295.", id)
 		}
-		keyid = ptr(uint32(n))
+		keyid = uint32(n)
 	}
-	var ifname *string
+	var ifname string
 	if name := e.GetIfName(); name != "" {
 		linux, err := LinuxInterfaceName(name)
 		if err != nil {
-			return nil, rpcerror.New(rpcerror.TagInvalidValue, entryPath(key, "ifName"), "%s", err.Error())
+			return nil, rpcerror.New(rpcerror.TagInvalidValue, entryPath(entryKey(e), "ifName"), "%s", err.Error())
 		}
-		ifname = ptr(linux)
+		ifname = linux
 	}
 	pref := e.GetIsPreferred()
-	if old != nil && eq(old.AuthenticationKeyid, keyid) && eq(old.SourceInterface, ifname) && old.GetPreferred() == pref {
+	if old != nil && old.GetAuthenticationKeyid() == keyid && (old.AuthenticationKeyid == nil) == (keyid == 0) &&
+		old.GetSourceInterface() == ifname && (old.SourceInterface == nil) == (ifname == "") && old.GetPreferred() == pref {
 		return old, nil
 	}
 	p := &peer{Address: ptr(k.Address), VpnInstance: ptr(k.VpnInstance)}
@@ -194,7 +209,13 @@ func updated(old *peer, k peerKey, e *ucastCfg) (*peer, error) {
 		c := *old
 		p = &c
 	}
-	p.AuthenticationKeyid, p.SourceInterface = keyid, ifname
+	p.AuthenticationKeyid, p.SourceInterface = nil, nil
+	if keyid != 0 {
+		p.AuthenticationKeyid = ptr(keyid)
+	}
+	if ifname != "" {
+		p.SourceInterface = ptr(ifname)
+	}
 	if pref != p.GetPreferred() {
 		// Unset is false; only true is written.
 		p.Preferred = nil
@@ -203,14 +224,6 @@ func updated(old *peer, k peerKey, e *ucastCfg) (*peer, error) {
 		}
 	}
 	return p, nil
-}
-
-// eq compares two optional values.
-func eq[T comparable](a, b *T) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	return *a == *b
 }
 
 // entryKey is the list key of an entry.

@@ -306,20 +306,21 @@ func (w *walker) sortedEntries(c *snode, m reflect.Value, wantKey bool) *entries
 	}
 	it := m.MapRange()
 	kbuf := reflect.New(c.keyType).Elem() // SetIterKey avoids a copy per entry
+	var rest []byte                       // the keys after the second, one string per entry
 	for it.Next() {
 		k := keyed{val: it.Value()}
 		kbuf.SetIterKey(it)
 		if wantKey {
 			es.keys = append(es.keys, it.Key())
 		}
-		rest := ""
+		rest = rest[:0]
 		for i := range c.keys {
 			kv := kbuf
 			if len(c.keys) > 1 {
 				kv = kv.Field(c.keyField[i])
 			}
 			if i >= len(k.strs) {
-				rest += string(c.keys[i].lt.format(nil, kv)) + "\x00"
+				rest = append(c.keys[i].lt.format(rest, kv), 0)
 				continue
 			}
 			switch kv.Kind() {
@@ -338,7 +339,7 @@ func (w *walker) sortedEntries(c *snode, m reflect.Value, wantKey bool) *entries
 			}
 		}
 		if es.rest != nil {
-			es.rest = append(es.rest, rest)
+			es.rest = append(es.rest, string(rest))
 		}
 		es.ks = append(es.ks, k)
 	}
