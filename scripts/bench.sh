@@ -3,7 +3,9 @@
 #
 #   NETCONF: yuma123 netconfd (behind an sshd of its own, loaded with
 #            yang/ntpagent-ntp.yang) and bin/ntpagent, by the same Go client
-#            (cmd/ntpagent-bench netconf).
+#            (cmd/ntpagent-bench netconf); and the agent alone through each
+#            of its views (get-config and edit+commit, 1,000 peers, against
+#            the same through ntpagent-ntp).
 #   NTP:     chronyd -x (server mode; never touches the host clock) and
 #            bin/ntpagent's --ntp-listen, by the same load generator
 #            (cmd/ntpagent-bench ntp).

@@ -244,7 +244,7 @@ func TestRunNETCONFAgainstFakes(t *testing.T) {
 	a, _ := testTarget(t, "one", true, true)
 	b, _ := testTarget(t, "two", false, true)
 	cfg := SuiteConfig{ConnectRuns: 2, GetRuns: 4, EditRuns: 2, Throughput: 100 * time.Millisecond, Sessions: 2,
-		MaxRPCsPerRun: 1000, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), DumpDir: t.TempDir()}
+		MaxRPCsPerRun: 1000, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), DumpDir: t.TempDir(), ViewsOn: "one"}
 	rs, err := RunNETCONF(context.Background(), []*Target{a, b}, []int{os.Getpid(), 0}, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -271,6 +271,16 @@ func TestRunNETCONFAgainstFakes(t *testing.T) {
 		}
 		if _, ok := got["two/"+m]; ok {
 			t.Errorf("two has %s without a pid", m)
+		}
+	}
+	for _, vb := range viewBenches {
+		for _, m := range []string{viewMeasure(mGet1000, vb.name), viewMeasure(mEdit1000, vb.name)} {
+			if r := got["one/"+m]; r.N == 0 || r.Median <= 0 {
+				t.Errorf("one %s (the views' target): %+v", m, r)
+			}
+			if _, ok := got["two/"+m]; ok {
+				t.Errorf("two has %s, though its views are not measured", m)
+			}
 		}
 	}
 	if r := got["one/"+mConnect]; r.N != 2 {

@@ -48,10 +48,15 @@ func removeNTPRPC() string {
 }
 
 const (
-	commitRPC    = `<commit/>`
-	getConfigRPC = `<get-config><source><running/></source></get-config>`
+	commitRPC = `<commit/>`
+	// nativeFilter selects ntpagent-ntp's /ntp. The agent also answers
+	// through its views (package view), whose copies of the same peers an
+	// unfiltered reply would carry; netconfd has only ntpagent-ntp, so the
+	// filter selects the same data from both.
+	nativeFilter = `<filter type="subtree"><ntp xmlns="` + nsNTP + `"/></filter>`
+	getConfigRPC = `<get-config><source><running/></source>` + nativeFilter + `</get-config>`
 	// getRPC reads configuration and state (RFC 6241 §7.7).
-	getRPC = `<get/>`
+	getRPC = `<get>` + nativeFilter + `</get>`
 	// getDataConfigOriginRPC reads the configuration in use from
 	// <operational> with its origin (RFC 8526 §3.1.1).
 	getDataConfigOriginRPC = `<get-data xmlns="urn:ietf:params:xml:ns:yang:ietf-netconf-nmda" xmlns:ds="urn:ietf:params:xml:ns:yang:ietf-datastores">` +
@@ -63,6 +68,28 @@ const (
 	// operations.
 	capOperationalDefaults = "urn:ietf:params:netconf:capability:with-operational-defaults:1.0"
 )
+
+// viewBench is how the bench reads and edits through one view of the
+// agent's configuration (package view): the subtree filter of the view's
+// top-level element, and an edit of peer 0 (peerAddress(0), _public_) in
+// the view's model that changes running at every round.
+type viewBench struct {
+	name   string
+	filter string
+	edit   func(round int) string // the content of <config>
+}
+
+// viewBenches are the views measured, one line each.
+var viewBenches = []viewBench{
+	{name: "huawei", filter: `<ntp xmlns="http://www.huawei.com/netconf/vrp"/>`, edit: func(round int) string {
+		return `<ntp xmlns="http://www.huawei.com/netconf/vrp"><ntpUCastCfgs><ntpUCastCfg><addrFamily>IPv4</addrFamily><ipv4Addr>` +
+			peerAddress(0) + `</ipv4Addr><ipv6Addr>::</ipv6Addr><type>Peer</type><vpnName>_public_</vpnName><isPreferred>` +
+			strconv.FormatBool(round%2 == 1) + `</isPreferred></ntpUCastCfg></ntpUCastCfgs></ntp>`
+	}},
+}
+
+// viewMeasure is the name of a measure taken through a view.
+func viewMeasure(measure, view string) string { return measure + "-" + view }
 
 // countPeers parses a get-config reply and counts unicast-peer entries of our
 // namespace under <data>.

@@ -37,18 +37,18 @@ var reportRows = []row{
 	{label: "SSH connect → server hello", measure: mConnect, peer: "netconfd", target: 0.1, less: true},
 	{label: "edit one peer + commit (100 peers present)", measure: mEdit100, peer: "netconfd", target: 0.4, less: true},
 	{label: "edit one peer + commit (1,000 peers present)", measure: mEdit1000, peer: "netconfd", target: 0.4, less: true},
-	{label: "get-config, 100 peers", measure: mGet100, peer: "netconfd", target: 0.33, less: true},
-	{label: "get-config, 1,000 peers", measure: mGet1000, peer: "netconfd", target: 0.33, less: true},
+	{label: "get-config of /ntp (ntpagent-ntp), 100 peers", measure: mGet100, peer: "netconfd", target: 0.33, less: true},
+	{label: "get-config of /ntp (ntpagent-ntp), 1,000 peers", measure: mGet1000, peer: "netconfd", target: 0.33, less: true},
 	{label: "get-data <operational>, config with origin, 1,000 peers", measure: mGetData1000, peer: "get-config", versus: mGet1000},
-	{label: "get (configuration and state), 1,000 peers", measure: mGetAll1000, peer: "netconfd"},
+	{label: "get of /ntp (configuration and state), 1,000 peers", measure: mGetAll1000, peer: "netconfd"},
 	{label: "get-data <operational>, all with origin, 1,000 peers", measure: mGetDataAll1000, peer: "get", versus: mGetAll1000},
-	{label: "get-config replies/s, 2 sessions", measure: mThroughput, peer: "netconfd", target: 4, less: false},
+	{label: "get-config of /ntp replies/s, 2 sessions", measure: mThroughput, peer: "netconfd", target: 4, less: false},
 	{label: "NTP server-mode replies/s", measure: mNTPRate, peer: "chronyd", target: 1, less: false},
 	{label: "NTP server CPU time per reply", measure: mNTPCPU, peer: "chronyd"},
 	{label: "RSS idle", measure: mRSSIdle, peer: "netconfd"},
 	{label: "RSS, 128 peers configured", measure: mRSS128, peer: "netconfd"},
 	{label: "RSS, 1,000 peers configured", measure: mRSS1000, peer: "netconfd"},
-	{label: "get-config reply size, 100 peers", measure: mGetConfigSize, peer: "netconfd"},
+	{label: "get-config of /ntp reply size, 100 peers", measure: mGetConfigSize, peer: "netconfd"},
 	{label: "start: exec → NETCONF port accepting, 1,000 peers in running", measure: mStart1000, peer: "netconfd", atMost: 150},
 	{label: "RSS idle, fresh start", measure: mRSSStartIdle},
 	{label: "Go heap objects idle (after GC)", measure: mHeapIdle},
@@ -59,6 +59,20 @@ var reportRows = []row{
 	{label: "Go heap objects, 1,000 peers (after GC)", measure: mHeap1000},
 	{label: "goroutine + thread stacks, 1,000 peers", measure: mStacks1000},
 	{label: "binary, stripped (-ldflags='-s -w')", measure: mBinaryStripped},
+}
+
+// viewRows are the rows of the agent's views: get-config and edit+commit
+// through each, against the same through ntpagent-ntp (at most 2×).
+func viewRows() []row {
+	var out []row
+	for _, vb := range viewBenches {
+		out = append(out,
+			row{label: "get-config through the " + vb.name + " view, 1,000 peers", measure: viewMeasure(mGet1000, vb.name),
+				peer: "ntpagent-ntp", versus: mGet1000, target: 2, less: true},
+			row{label: "edit one peer + commit through the " + vb.name + " view (1,000 peers present)", measure: viewMeasure(mEdit1000, vb.name),
+				peer: "ntpagent-ntp", versus: mEdit1000, target: 2, less: true})
+	}
+	return out
 }
 
 // realPathRows are the rows of the real path (internal/wirelab) at each
@@ -167,7 +181,7 @@ func WriteReport(w io.Writer, rs []Result, m Machine, missing map[string]string,
 		m.Date, m.NProc, m.CPU, m.Kernel, m.LoadAvg)
 	fmt.Fprintln(bw, "| measure | ntpagent | peer | ratio | target |")
 	fmt.Fprintln(bw, "|---|---|---|---|---|")
-	for _, x := range append(slices.Clone(reportRows), realPathRows()...) {
+	for _, x := range slices.Concat(reportRows, viewRows(), realPathRows()) {
 		ours, okOurs := find("ntpagent", x.measure)
 		theirs, okTheirs := find(x.peer, x.measure)
 		peerCell := cell(x.peer, x.measure)

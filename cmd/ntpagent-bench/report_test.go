@@ -108,7 +108,7 @@ func TestReportTable(t *testing.T) {
 	table := tb.String()
 	for _, want := range []string{
 		"| SSH connect → server hello | 5.00 ms (p90 6.00, n=20) | netconfd: 100 ms (p90 120, n=20) | 0.050× | ≤ 0.1× netconfd **met** |",
-		"| get-config replies/s, 2 sessions | 9000/s | netconfd: 2000/s | 4.50× | ≥ 4× netconfd **met** |",
+		"| get-config of /ntp replies/s, 2 sessions | 9000/s | netconfd: 2000/s | 4.50× | ≥ 4× netconfd **met** |",
 		"chronyd: not measured (not installed)",
 		"failed (edit: rpc-error / boom)",
 		"\n- extra line\n",

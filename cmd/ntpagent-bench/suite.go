@@ -27,6 +27,10 @@ type SuiteConfig struct {
 	// DumpDir, when set, receives each server's get-config reply with 100
 	// peers (NAME-get-config-100.xml), to compare the payloads.
 	DumpDir string
+	// ViewsOn names the target that speaks the agent's views
+	// (viewBenches): get-config and edit+commit through each, with 1,000
+	// peers. Empty: none.
+	ViewsOn string
 }
 
 // server is one target of a suite run and what it has produced so far.
@@ -243,6 +247,33 @@ func RunNETCONF(ctx context.Context, targets []*Target, pids []int, c SuiteConfi
 	timedOn(nmda, mGetDataAll1000, max(c.GetRuns/4, 5), getDataOp(getDataOperationalOriginRPC))
 	step("edit+commit 1,000")
 	timed(mEdit1000, max(c.EditRuns/2, 5), editOne(mEdit1000))
+
+	viewsOn := func(s *server) bool { return s.t.Name == c.ViewsOn }
+	for _, vb := range viewBenches {
+		step("get-config 1,000 through the " + vb.name + " view")
+		get := `<get-config><source><running/></source><filter type="subtree">` + vb.filter + `</filter></get-config>`
+		timedOn(viewsOn, viewMeasure(mGet1000, vb.name), max(c.GetRuns/4, 5), func(s *server, _ int) (func(), error) {
+			r, err := s.ctl.RPC(get)
+			if err == nil && bytes.Contains(r, []byte("<rpc-error>")) {
+				err = fmt.Errorf("get-config through the %s view: %.300s", vb.name, r)
+			}
+			return nil, err
+		})
+		step("edit+commit 1,000 through the " + vb.name + " view")
+		timedOn(viewsOn, viewMeasure(mEdit1000, vb.name), max(c.EditRuns/2, 5), func(s *server, round int) (func(), error) {
+			edit := `<edit-config><target><candidate/></target><config>` + vb.edit(round) + `</config></edit-config>`
+			for _, rpc := range []string{edit, commitRPC} {
+				reply, err := s.ctl.RPC(rpc)
+				if err != nil {
+					return nil, err
+				}
+				if !IsOK(reply) {
+					return nil, fmt.Errorf("%s through the %s view: want <ok/>, got %.300s", s.t.Name, vb.name, reply)
+				}
+			}
+			return nil, nil
+		})
+	}
 
 	// Leave the servers without peers (an agent would otherwise keep 1,000
 	// associations polling during the NTP load that follows).
