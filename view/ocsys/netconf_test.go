@@ -17,6 +17,7 @@ import (
 	"github.com/ntpagent/ntpagent/internal/testtool"
 	"github.com/ntpagent/ntpagent/server/netconf"
 	"github.com/ntpagent/ntpagent/view"
+	"github.com/ntpagent/ntpagent/view/huawei"
 	"github.com/ntpagent/ntpagent/view/ocsys"
 	"github.com/ntpagent/ntpagent/yang"
 )
@@ -35,7 +36,7 @@ type server struct {
 	ids   atomic.Uint32
 }
 
-func newServer(t *testing.T, state func(*gen.Device)) *server {
+func newServer(t *testing.T, state func(*gen.Device), more ...view.View) *server {
 	t.Helper()
 	st, err := datastore.Open(datastore.Options{Dir: t.TempDir()})
 	if err != nil {
@@ -45,7 +46,7 @@ func newServer(t *testing.T, state func(*gen.Device)) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := view.NewSet(ocsys.New())
+	set, err := view.NewSet(append([]view.View{ocsys.New()}, more...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,5 +276,39 @@ func TestNETCONFOperatorSeesNoKeyValueThroughOpenConfig(t *testing.T) {
 		if !strings.Contains(r, "<key-id>3</key-id>") || strings.Contains(r, "key-value") {
 			t.Errorf("operator's reply shows key material or no key:\n%s", r)
 		}
+	}
+}
+
+// One candidate, every model: in one session, before any commit, an edit
+// through openconfig-system is seen through the Huawei legacy view and the
+// native module, an edit through the Huawei view is seen through
+// openconfig-system, and one commit commits both.
+func TestNETCONFOneCandidateAcrossViews(t *testing.T) {
+	hv, err := huawei.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const nsVRP = "http://www.huawei.com/netconf/vrp"
+	s := newServer(t, nil, hv)
+	c := s.session(t, "admin", false)
+	nctest.WantOK(t, c.RPC(editCandidate(ocConfig(ocServer("192.0.2.10", `<association-type>PEER</association-type><prefer>true</prefer>`)))))
+	nctest.WantOK(t, c.RPC(editCandidate(`<config><ntp xmlns="`+nsVRP+`"><ntpUCastCfgs><ntpUCastCfg><addrFamily>IPv4</addrFamily>`+
+		`<ipv4Addr>192.0.2.11</ipv4Addr><ipv6Addr>::</ipv6Addr><type>Server</type><vpnName>_public_</vpnName>`+
+		`<isPreferred>false</isPreferred></ntpUCastCfg></ntpUCastCfgs></ntp></config>`)))
+	vrp := c.RPC(`<get-config><source><candidate/></source><filter type="subtree"><ntp xmlns="` + nsVRP + `"/></filter></get-config>`)
+	if !regexp.MustCompile(`<ipv4Addr>192\.0\.2\.10</ipv4Addr>.*?<type>Peer</type>.*?<isPreferred>true</isPreferred>`).MatchString(vrp) {
+		t.Errorf("the Huawei view does not show the PEER made through openconfig-system:\n%s", vrp)
+	}
+	ocReply := c.RPC(`<get-config><source><candidate/></source>` + ocFilter + `</get-config>`)
+	if !strings.Contains(ocReply, `<server><address>192.0.2.11</address><config><address>192.0.2.11</address><association-type>SERVER</association-type>`) {
+		t.Errorf("openconfig-system does not show the Server made through the Huawei view:\n%s", ocReply)
+	}
+	if r := c.RPC(`<get-config><source><running/></source>` + ocFilter + `</get-config>`); strings.Contains(r, "192.0.2.1") {
+		t.Errorf("running changed before the commit:\n%s", r)
+	}
+	nctest.WantOK(t, c.RPC(`<commit/>`))
+	native := c.RPC(`<get-config><source><running/></source>` + nativeFilter + `</get-config>`)
+	if !strings.Contains(native, `<unicast-peer><address>192.0.2.10</address>`) || !strings.Contains(native, `<unicast-server><address>192.0.2.11</address>`) {
+		t.Errorf("one commit did not commit both views' edits:\n%s", native)
 	}
 }

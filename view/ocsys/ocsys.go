@@ -120,6 +120,9 @@ func (*View) Project(native *gen.Device) ygot.GoStruct {
 			}
 		}
 	}
+	if len(n.UnicastServer)+len(n.UnicastPeer) > 0 {
+		ntp.GetOrCreateServers().Server = make(map[string]*oc.OpenconfigSystem_System_Ntp_Servers_Server, len(n.UnicastServer)+len(n.UnicastPeer))
+	}
 	for k, s := range nativeServers(n) {
 		if k.VpnInstance == vpninstance.Public {
 			projectServer(ntp, (*gen.NtpagentNtp_Ntp_UnicastPeer)(s), oc.OpenconfigSystem_System_Ntp_Servers_Server_Config_AssociationType_SERVER)
@@ -280,8 +283,9 @@ func applyKeys(n *gen.NtpagentNtp_Ntp, keys map[uint16]*oc.OpenconfigSystem_Syst
 func applyServers(n *gen.NtpagentNtp_Ntp, servers map[string]*oc.OpenconfigSystem_System_Ntp_Servers_Server) (
 	map[gen.NtpagentNtp_Ntp_UnicastPeer_Key]*gen.NtpagentNtp_Ntp_UnicastPeer,
 	map[gen.NtpagentNtp_Ntp_UnicastServer_Key]*gen.NtpagentNtp_Ntp_UnicastServer, error) {
-	peers := map[gen.NtpagentNtp_Ntp_UnicastPeer_Key]*gen.NtpagentNtp_Ntp_UnicastPeer{}
-	clients := map[gen.NtpagentNtp_Ntp_UnicastServer_Key]*gen.NtpagentNtp_Ntp_UnicastServer{}
+	// Sized for the common edit, which moves no association between lists.
+	peers := make(map[gen.NtpagentNtp_Ntp_UnicastPeer_Key]*gen.NtpagentNtp_Ntp_UnicastPeer, len(nativePeers(n)))
+	clients := make(map[gen.NtpagentNtp_Ntp_UnicastServer_Key]*gen.NtpagentNtp_Ntp_UnicastServer, len(nativeServers(n)))
 	for k, p := range nativePeers(n) {
 		if k.VpnInstance != vpninstance.Public {
 			peers[k] = p

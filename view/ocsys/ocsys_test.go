@@ -2,6 +2,7 @@ package ocsys_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -326,5 +327,37 @@ func TestSchemaEncodesTheProjection(t *testing.T) {
 	}
 	if strings.Contains(out, "198.18.0.9") || strings.Contains(out, "<state>") {
 		t.Errorf("encoded view shows another VPN instance or state in a config-only encode:\n%s", out)
+	}
+}
+
+// peers1000 is a native tree of 1,000 unicast peers of the public VPN
+// instance, as the benchmarks configure.
+func peers1000(b *testing.B) *gen.Device {
+	d := &gen.Device{}
+	n := d.GetOrCreateNtp()
+	for i := range 1000 {
+		p, err := n.NewUnicastPeer(fmt.Sprintf("10.%d.%d.1", i/250, i%250), "_public_")
+		if err != nil {
+			b.Fatal(err)
+		}
+		p.Minpoll = ygot.Uint8(6)
+	}
+	return d
+}
+
+func BenchmarkProject1000(b *testing.B) {
+	d, v := peers1000(b), ocsys.New()
+	for b.Loop() {
+		v.Project(d)
+	}
+}
+
+func BenchmarkApply1000(b *testing.B) {
+	d, v := peers1000(b), ocsys.New()
+	p := v.Project(d)
+	for b.Loop() {
+		if err := v.Apply(d, p); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
