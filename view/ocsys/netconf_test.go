@@ -312,3 +312,21 @@ func TestNETCONFOneCandidateAcrossViews(t *testing.T) {
 		t.Errorf("one commit did not commit both views' edits:\n%s", native)
 	}
 }
+
+// An inline configuration in openconfig-system is a whole configuration
+// for <validate> and <copy-config> (RFC 6241 §7.3, §8.6.4.1): checked by
+// the device's rules and the view's, and copied into the candidate.
+func TestNETCONFValidateAndCopyConfigThroughOpenConfig(t *testing.T) {
+	s := newServer(t, nil)
+	c := s.session(t, "admin", false)
+	good := ocConfig(ocServer("192.0.2.20", `<association-type>PEER</association-type>`))
+	nctest.WantOK(t, c.RPC(`<validate><source>`+good+`</source></validate>`))
+	r := c.RPC(`<validate><source>` + ocConfig(`<config><enabled>false</enabled></config>`) + `</source></validate>`)
+	nctest.WantErrorTag(t, r, "operation-failed")
+	r = c.RPC(`<validate><source>` + ocConfig(ocServer("224.0.1.1", "")) + `</source></validate>`)
+	nctest.WantErrorTag(t, r, "invalid-value")
+	nctest.WantOK(t, c.RPC(`<copy-config><target><candidate/></target><source>`+good+`</source></copy-config>`))
+	if n := c.RPC(`<get-config><source><candidate/></source>` + nativeFilter + `</get-config>`); !strings.Contains(n, `<unicast-peer><address>192.0.2.20</address>`) {
+		t.Errorf("copy-config of an openconfig-system configuration did not make the peer:\n%s", n)
+	}
+}
