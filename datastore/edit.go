@@ -13,6 +13,12 @@ import (
 type EditOptions struct {
 	TestOption  TestOption
 	ErrorOption ErrorOption
+	// Check, when set, judges the edit's effect: it is called with the
+	// target's tree before and after the edit (both normalized: unchanged
+	// list entries are the same pointers), under the store's lock, before
+	// anything is validated or kept. An error refuses the edit whole and
+	// is returned as it is (access control, RFC 8341 §3.4.5).
+	Check func(before, after *gen.Device) error
 }
 
 // TestOption says whether an edit is validated and kept (RFC 6241 §7.2,
@@ -130,6 +136,11 @@ func (s *Store) Edit(sess Session, target Name, opt EditOptions, apply func(root
 	d, err := normalizeDiff(work, base)
 	if err != nil {
 		return joinErrors(applyErr, err)
+	}
+	if opt.Check != nil {
+		if err := opt.Check(base, work); err != nil {
+			return err
+		}
 	}
 	if base != s.running {
 		d = diffEntries(s.running, work)
@@ -296,6 +307,14 @@ func (s *Store) Discard(sess Session) error {
 // (RFC 6241 §8.7). Copying from startup before anything was saved to it
 // is refused.
 func (s *Store) Copy(sess Session, target Name, src Name, inline *gen.Device) error {
+	return s.CopyChecked(sess, target, src, inline, nil)
+}
+
+// CopyChecked is Copy with check called on the target's tree and the
+// source's (normalized), under the store's lock, before anything is
+// validated or kept; an error refuses the copy and is returned as it is
+// (access control, RFC 8341 §3.4.5).
+func (s *Store) CopyChecked(sess Session, target Name, src Name, inline *gen.Device, check func(before, after *gen.Device) error) error {
 	if err := checkName(target); err != nil {
 		return err
 	}
@@ -354,6 +373,11 @@ func (s *Store) Copy(sess Session, target Name, src Name, inline *gen.Device) er
 			}
 		}
 		if err := normalizeWith(t, s.running); err != nil {
+			return err
+		}
+	}
+	if check != nil {
+		if err := check(s.tree(target), t); err != nil {
 			return err
 		}
 	}

@@ -182,15 +182,21 @@ func (s *Store) writable() error {
 // Snapshot returns a deep copy of the configuration in ds (config only).
 func (s *Store) Snapshot(ds Name) *gen.Device {
 	s.mu.Lock()
-	t := s.running
-	switch ds {
-	case Candidate:
-		t = s.candidate
-	case Startup:
-		t = s.startup
-	}
+	t := s.tree(ds)
 	s.mu.Unlock()
 	return copyTree(t) // stored trees never change: copy outside the lock
+}
+
+// tree is the stored tree of ds (running for an unknown name). s.mu is
+// held.
+func (s *Store) tree(ds Name) *gen.Device {
+	switch ds {
+	case Candidate:
+		return s.candidate
+	case Startup:
+		return s.startup
+	}
+	return s.running
 }
 
 // Shared returns the stored configuration tree of ds itself, without the

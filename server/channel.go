@@ -25,6 +25,7 @@ type windowChange struct {
 func (s *Server) handleChannel(ctx context.Context, sc *ssh.ServerConn, conn *activityConn, ch ssh.Channel, reqs <-chan *ssh.Request) {
 	defer ch.Close()
 	role := Role(sc.Permissions.Extensions["role"])
+	recovery := sc.Permissions.Extensions["recovery"] == "true"
 	var (
 		started bool
 		done    = make(chan struct{})
@@ -120,7 +121,7 @@ func (s *Server) handleChannel(ctx context.Context, sc *ssh.ServerConn, conn *ac
 				reply(req, true)
 				id := s.nextID.Add(1)
 				ss := &SubsystemSession{
-					ID: id, User: sc.User(), Role: role, RemoteAddr: sc.RemoteAddr(), Channel: ch,
+					ID: id, User: sc.User(), Role: role, Recovery: recovery, RemoteAddr: sc.RemoteAddr(), Channel: ch,
 					TimedOut: conn.timedOut.Load,
 					Waiting: func(waiting bool) {
 						if waiting {
@@ -153,7 +154,7 @@ func (s *Server) handleChannel(ctx context.Context, sc *ssh.ServerConn, conn *ac
 				reply(req, true)
 				id := s.nextID.Add(1)
 				ts := &TerminalSession{
-					ID: id, User: sc.User(), Role: role, RemoteAddr: sc.RemoteAddr(),
+					ID: id, User: sc.User(), Role: role, Recovery: recovery, RemoteAddr: sc.RemoteAddr(),
 					PTY: hasPTY, Term: pty.Term, Width: int(pty.Cols), Height: int(pty.Rows),
 					Resize: resize, Command: cmd.Command, Stdin: ch, Stdout: ch, Stderr: ch.Stderr(),
 				}

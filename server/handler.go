@@ -14,9 +14,12 @@ import (
 // SubsystemSession is one "subsystem" channel (RFC 4254 §6.5) handed to the
 // handler registered for its name, e.g. "netconf" (RFC 6242 §3).
 type SubsystemSession struct {
-	ID         uint32 // unique among the sessions of the server, terminal ones included
-	User       string
-	Role       Role
+	ID   uint32 // unique among the sessions of the server, terminal ones included
+	User string
+	Role Role
+	// Recovery marks the recovery session (RFC 8341 §3.4.3): an admin of
+	// the users file, whom access control does not restrict.
+	Recovery   bool
 	RemoteAddr net.Addr
 	// Channel carries the subsystem's bytes. The handler may close it; the
 	// server closes it after the handler returns.
@@ -47,6 +50,7 @@ type TerminalSession struct {
 	ID         uint32
 	User       string
 	Role       Role
+	Recovery   bool // as SubsystemSession.Recovery
 	RemoteAddr net.Addr
 	PTY        bool
 	Term       string

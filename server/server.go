@@ -386,13 +386,28 @@ func (s *Server) checkPassword(meta ssh.ConnMetadata, pw []byte) (*ssh.Permissio
 	if !s.backoff.begin(src) {
 		return nil, fmt.Errorf("server: %s is backing off after failed logins", src)
 	}
-	role, ok := checkPassword(s.lookupUser(meta.User()), pw)
+	u := s.lookupUser(meta.User())
+	role, ok := checkPassword(u, pw)
 	if !ok {
 		s.log.Info("ssh password refused", "user", meta.User(), "source", hostOf(meta.RemoteAddr()))
 		return nil, errors.New("server: wrong user or password")
 	}
 	s.backoff.succeed(src)
-	return &ssh.Permissions{Extensions: map[string]string{"role": string(role)}}, nil
+	return permissions(u, role), nil
+}
+
+// permissions carries the role and whether the session is the recovery
+// session (RFC 8341 §3.4.3) to the channels of the connection: a user of
+// the users file with the admin role — the first setup's and recovery's
+// user, whom the host's administrator manages outside the configuration
+// (ntpagent user ...) — is not restricted by access control, so that a
+// /nacm that locks everyone out can be mended.
+func permissions(u *User, role Role) *ssh.Permissions {
+	ext := map[string]string{"role": string(role)}
+	if u != nil && u.fromFile && role == RoleAdmin {
+		ext["recovery"] = "true"
+	}
+	return &ssh.Permissions{Extensions: ext}
 }
 
 func (s *Server) checkKey(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
@@ -400,11 +415,12 @@ func (s *Server) checkKey(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permis
 	if s.backoff.blocked(src) {
 		return nil, fmt.Errorf("server: %s is backing off after failed logins", src)
 	}
-	role, ok := checkKey(s.lookupUser(meta.User()), key)
+	u := s.lookupUser(meta.User())
+	role, ok := checkKey(u, key)
 	if !ok {
 		return nil, errors.New("server: key not authorized")
 	}
-	return &ssh.Permissions{Extensions: map[string]string{"role": string(role)}}, nil
+	return permissions(u, role), nil
 }
 
 func (s *Server) lookupUser(name string) *User {

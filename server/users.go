@@ -42,6 +42,8 @@ type User struct {
 	PasswordHash string `json:"password-hash,omitempty"`
 	// AuthorizedKeys are lines in OpenSSH authorized_keys format.
 	AuthorizedKeys []string `json:"authorized-keys,omitempty"`
+
+	fromFile bool // found in the users file, not in the configuration
 }
 
 // Users is the content of the users file.
@@ -221,7 +223,13 @@ func lookupUser(running *gen.Device, file *Users, name string) *User {
 		}
 		return x
 	}
-	return file.find(name)
+	u := file.find(name)
+	if u != nil {
+		c := *u
+		c.fromFile = true
+		return &c
+	}
+	return nil
 }
 
 // randomPassword returns a 20-character password from an unambiguous alphabet.

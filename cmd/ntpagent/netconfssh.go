@@ -9,8 +9,8 @@ import (
 )
 
 // netconfOverSSH serves the SSH "netconf" subsystem with nc (RFC 6242 §3).
-// Users of the admin role may write; every other role reads only, and is
-// not shown key values (RFC 6241 §7 access-denied for writes).
+// The user's role is its access control group (RFC 8341 external group);
+// an admin of the users file is the recovery session.
 func netconfOverSSH(nc *netconf.Server) server.SubsystemHandler {
 	return server.SubsystemFunc(func(ctx context.Context, s *server.SubsystemSession) {
 		host, _, err := net.SplitHostPort(s.RemoteAddr.String())
@@ -19,6 +19,7 @@ func netconfOverSSH(nc *netconf.Server) server.SubsystemHandler {
 		}
 		_ = nc.Serve(ctx, s.Channel, netconf.SessionInfo{
 			ID: s.ID, User: s.User, ReadOnly: s.Role != server.RoleAdmin,
+			Groups: []string{string(s.Role)}, Recovery: s.Recovery,
 			SourceHost: host, Transport: "netconf-ssh",
 			Subscribed: s.Waiting, TimedOut: s.TimedOut,
 		})

@@ -19,6 +19,7 @@ type Schema struct {
 	nodes    map[*goyang.Entry]*node
 	types    map[reflect.Type]*structBinding
 	root     reflect.Type
+	tops     map[string]*node // top-level nodes by name
 }
 
 // node is what the rules need of one schema node.
@@ -39,6 +40,7 @@ type node struct {
 	// subtree's decisions may then differ from the node's.
 	markedBelow  bool
 	modulesBelow map[string]bool
+	children     map[string]*node // by name
 }
 
 type nodeKind uint8
@@ -67,7 +69,7 @@ type fieldBinding struct {
 // of type root (a pointer to ygot's fake root, e.g. *gen.Device).
 func NewSchema(lib []*yang.Module, root any) (*Schema, error) {
 	s := &Schema{modules: map[string]*yang.Module{}, byPrefix: map[string]string{},
-		nodes: map[*goyang.Entry]*node{}, types: map[reflect.Type]*structBinding{}}
+		nodes: map[*goyang.Entry]*node{}, types: map[reflect.Type]*structBinding{}, tops: map[string]*node{}}
 	for _, m := range lib {
 		s.modules[m.Name] = m
 		s.byPrefix[m.Prefix] = m.Name
@@ -106,6 +108,7 @@ func (s *Schema) bindRoot(t reflect.Type) error {
 		}
 		fb.index = i
 		b.fields = append(b.fields, fb)
+		s.tops[fb.n.name] = fb.n
 	}
 	return nil
 }
@@ -188,6 +191,10 @@ func (s *Schema) newNode(e *goyang.Entry, parent *node) *node {
 	}
 	n.denyAll, n.denyWrite = hasExt(e, "default-deny-all"), hasExt(e, "default-deny-write")
 	if parent != nil {
+		if parent.children == nil {
+			parent.children = map[string]*node{}
+		}
+		parent.children[n.name] = n
 		n.depth = parent.depth + 1
 		n.denyAll = n.denyAll || parent.denyAll
 		n.denyWrite = n.denyWrite || parent.denyWrite

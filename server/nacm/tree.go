@@ -339,3 +339,43 @@ func instancePath(n *node, keys [][]string) string {
 	}
 	return b.String()
 }
+
+// ReadsPath tells whether the session may read the data node an instance
+// path names (module prefixes, key predicates, as error-paths and
+// netconf-config-change targets are written): the node and every
+// ancestor must be readable (RFC 8341 §3.4.5). A path this schema does
+// not know is not data access control guards here.
+func (a *Access) ReadsPath(path string) bool {
+	if a.open {
+		return true
+	}
+	steps, err := a.p.schema.parsePath(path)
+	if err != nil || len(steps) == 0 {
+		return true
+	}
+	var keys [][]string
+	var n *node
+	for i, st := range steps {
+		var next *node
+		if i == 0 {
+			next = a.p.schema.tops[st.name]
+		} else {
+			next = n.children[st.name]
+		}
+		if next == nil || (st.module != "" && st.module != next.module) {
+			return true
+		}
+		n = next
+		var kv []string
+		if n.kind == kList {
+			for _, k := range n.keys {
+				kv = append(kv, st.preds[k])
+			}
+		}
+		keys = append(keys, kv)
+		if !a.decide(n, keys, Read) {
+			return false
+		}
+	}
+	return true
+}

@@ -28,9 +28,6 @@ func (x *session) nmda(op *element) ([]byte, error) {
 	case "get-data":
 		return x.getData(op)
 	case "edit-data":
-		if x.info.ReadOnly {
-			return nil, accessDenied(op.Name.Local)
-		}
 		return nil, x.editData(op)
 	}
 	return nil, opNotSupported(op)
@@ -275,14 +272,11 @@ func (x *session) getData(op *element) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// shared is the stored tree of ds as the session may read it: the tree
-// itself (read only, never changed), or a copy without key values.
+// shared is the stored tree of ds as the session may read it (RFC 8341
+// §3.4.5): the tree itself (read only, never changed), or a pruned copy.
 func (x *session) shared(ds datastore.Name) *gen.Device {
 	root, _ := x.srv.cfg.Store.Shared(ds)
-	if !x.readsKeys() {
-		root = datastore.WithoutKeyValues(root)
-	}
-	return root
+	return x.readable(root)
 }
 
 // editData runs <edit-data> (RFC 8526 §3.2) on running (the device

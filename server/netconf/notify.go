@@ -22,6 +22,9 @@ type event struct {
 	ns    string
 	local string
 	body  []byte // the event element, standalone XML
+	// change is the change a netconf-config-change reports, rendered
+	// again without the edits a restricted subscriber may not read.
+	change *datastore.Change
 }
 
 // eventLog is the NETCONF stream: a bounded replay buffer and the live
@@ -94,8 +97,12 @@ func (sub *subscription) offer(ev event) {
 	if !sub.selects(ev) {
 		return
 	}
+	m, ok := sub.x.notification(ev)
+	if !ok {
+		return
+	}
 	select {
-	case sub.queue <- notificationXML(ev):
+	case sub.queue <- m:
 	default:
 		sub.overrun.Do(func() {
 			sub.x.srv.log.Warn("netconf subscriber fell behind its notifications; session ended so that it can replay",
@@ -254,7 +261,9 @@ func (x *session) createSubscription(op *element) error {
 	if !start.IsZero() {
 		for _, ev := range l.buf {
 			if !ev.time.Before(start) && sub.selects(ev) {
-				sub.replay = append(sub.replay, notificationXML(ev))
+				if m, ok := x.notification(ev); ok {
+					sub.replay = append(sub.replay, m)
+				}
 			}
 		}
 		done := event{time: now, ns: nsNetmodNotification, local: "replayComplete",
@@ -377,6 +386,12 @@ func (s *Server) pumpChanges(running, startup <-chan datastore.Change) {
 // configChangeEvent renders one change of running or startup as
 // netconf-config-change (RFC 6470 §2.1).
 func (s *Server) configChangeEvent(c datastore.Change) event {
+	return event{ns: NSNotifications, local: "netconf-config-change", body: s.renderConfigChange(c, nil), change: &c}
+}
+
+// renderConfigChange renders netconf-config-change with the edits whose
+// target keep accepts (all when keep is nil).
+func (s *Server) renderConfigChange(c datastore.Change, keep func(path string) bool) []byte {
 	var b bytes.Buffer
 	b.WriteString(`<netconf-config-change xmlns="` + NSNotifications + `"><changed-by>`)
 	if c.Commit.User == "" {
@@ -386,6 +401,9 @@ func (s *Server) configChangeEvent(c datastore.Change) event {
 	}
 	b.WriteString("</changed-by><datastore>" + string(c.Datastore) + "</datastore>")
 	for _, e := range c.Edits {
+		if keep != nil && !keep(e.Path) {
+			continue
+		}
 		b.WriteString("<edit><target")
 		for p, ns := range s.prefixes {
 			if strings.Contains(e.Path, p+":") {
@@ -397,7 +415,7 @@ func (s *Server) configChangeEvent(c datastore.Change) event {
 		b.WriteString("</target><operation>" + e.Operation + "</operation></edit>")
 	}
 	b.WriteString("</netconf-config-change>")
-	return event{ns: NSNotifications, local: "netconf-config-change", body: b.Bytes()}
+	return b.Bytes()
 }
 
 // Publish sends an event of another module to the NETCONF stream (RFC 5277):

@@ -15,13 +15,6 @@ import (
 	"github.com/ntpagent/ntpagent/server/netconf/xmlcodec"
 )
 
-// writeOps are refused for read-only (operator) sessions.
-var writeOps = map[string]bool{
-	"edit-config": true, "copy-config": true, "delete-config": true, "lock": true, "unlock": true,
-	"commit": true, "cancel-commit": true, "discard-changes": true, "kill-session": true,
-	"rollback-to-commit": true,
-}
-
 func opNotSupported(op *element) *rpcerror.Error {
 	return &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagOperationNotSupported,
 		Message: fmt.Sprintf("The operation %s is not supported.", op.Name.Local),
@@ -48,6 +41,9 @@ func invalidValue(name, format string, args ...any) *rpcerror.Error {
 
 // dispatch runs one operation; it returns the reply body (nil for <ok/>).
 func (x *session) dispatch(op *element) ([]byte, error) {
+	if err := x.checkExec(op); err != nil {
+		return nil, err
+	}
 	switch op.Name.Space {
 	case NSBase, "":
 		// An unqualified operation inside the base-namespace <rpc> is a base
@@ -66,17 +62,11 @@ func (x *session) dispatch(op *element) ([]byte, error) {
 		return x.nmda(op)
 	case NSSystem:
 		if op.Name.Local == "rollback-to-commit" {
-			if x.info.ReadOnly {
-				return nil, accessDenied(op.Name.Local)
-			}
 			return x.rollback(op)
 		}
 		return nil, opNotSupported(op)
 	default:
 		return nil, opNotSupported(op)
-	}
-	if x.info.ReadOnly && writeOps[op.Name.Local] {
-		return nil, accessDenied(op.Name.Local)
 	}
 	st := x.srv.cfg.Store
 	ss := x.storeSession()
@@ -126,11 +116,6 @@ func (x *session) dispatch(op *element) ([]byte, error) {
 		return nil, x.validate(op)
 	}
 	return nil, opNotSupported(op)
-}
-
-func accessDenied(op string) *rpcerror.Error {
-	return &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagAccessDenied,
-		Message: fmt.Sprintf("The role operator may not use %s.", op)}
 }
 
 // datastoreArg reads <target>/<source> holding <running/>, <candidate/> or
@@ -270,12 +255,6 @@ func (x *session) encode(b *bytes.Buffer, root *gen.Device, f filterSpec, opt xm
 	return nil
 }
 
-// readsKeys tells whether the session may read key values (in cipher
-// form): the admin role only, until access control (RFC 8341) exists. For
-// the others the values are left out of every reply, as RFC 8341 §3.4.5
-// leaves out nodes a user may not read.
-func (x *session) readsKeys() bool { return !x.info.ReadOnly }
-
 func (x *session) getConfig(op *element) ([]byte, error) {
 	ds, err := datastoreArg(op, "source", false)
 	if err != nil {
@@ -291,17 +270,13 @@ func (x *session) getConfig(op *element) ([]byte, error) {
 	}
 	// The stored tree itself: the encoder only reads it (no copy per request).
 	root, g := x.srv.cfg.Store.Shared(ds)
-	keys := x.readsKeys()
-	key := replyKey{gen: g, wd: wd, keys: keys}
+	key := replyKey{gen: g, wd: wd, reader: x.readKey()}
 	if !f.present {
 		if body, ok := x.srv.replies.get(key); ok {
 			return body, nil
 		}
 	}
-	shown := root
-	if !keys {
-		shown = datastore.WithoutKeyValues(root)
-	}
+	shown := x.readable(root)
 	var b bytes.Buffer
 	b.WriteString("<data>")
 	if err := x.encode(&b, shown, f, xmlcodec.EncodeOptions{WithDefaults: wd, ConfigOnly: true}); err != nil {
@@ -325,9 +300,9 @@ type replyCache struct {
 }
 
 type replyKey struct {
-	gen  datastore.Generation
-	wd   xmlcodec.WithDefaults
-	keys bool // key values shown
+	gen    datastore.Generation
+	wd     xmlcodec.WithDefaults
+	reader string // what of the tree the session reads (session.readKey)
 }
 
 type replyEntry struct {
@@ -379,15 +354,12 @@ func (x *session) get(op *element) ([]byte, error) {
 // in: what <get> and <get-data> of <operational> show of our modules.
 func (x *session) operational() *gen.Device {
 	root := x.srv.cfg.Store.Snapshot(datastore.Running)
-	if !x.readsKeys() {
-		root = datastore.WithoutKeyValues(root)
-	}
 	if x.srv.cfg.State != nil {
 		x.srv.cfg.State(root)
 	}
 	fillHistory(root, x.srv.cfg.Store.History())
 	x.srv.fillAccessCounters(root)
-	return root
+	return x.readable(root)
 }
 
 // fillAccessCounters writes the RFC 8341 §3.5.2 counters, state nodes
@@ -510,6 +482,7 @@ func (x *session) applyConfig(target datastore.Name, cfg *element, defOp xmlcode
 	}
 	// The datastore validates the native tree; its errors name the nodes
 	// in the model the client used.
+	opt.Check = x.writeCheck()
 	return edit.MapError(x.srv.cfg.Store.Edit(x.storeSession(), target, opt,
 		func(root *gen.Device) error { return edit.Apply(root, defOp, codecOpt) }))
 }
@@ -553,7 +526,7 @@ func (x *session) copyConfig(op *element) error {
 			return err
 		}
 	}
-	return x.srv.cfg.Store.Copy(x.storeSession(), target, src, inline)
+	return x.srv.cfg.Store.CopyChecked(x.storeSession(), target, src, inline, x.copyCheck())
 }
 
 func (x *session) validate(op *element) error {

@@ -15,6 +15,7 @@ import (
 	"github.com/ntpagent/ntpagent/datastore"
 	"github.com/ntpagent/ntpagent/gen"
 	"github.com/ntpagent/ntpagent/internal/clock"
+	"github.com/ntpagent/ntpagent/server/nacm"
 	"github.com/ntpagent/ntpagent/view"
 	"github.com/ntpagent/ntpagent/yang"
 )
@@ -48,9 +49,17 @@ type Config struct {
 
 // SessionInfo describes the transport session a NETCONF session runs on.
 type SessionInfo struct {
-	ID         uint32 // unique among all sessions of the process
-	User       string
-	ReadOnly   bool // role operator: RFC 6241 access-denied for writes, key values left out of replies
+	ID   uint32 // unique among all sessions of the process
+	User string
+	// ReadOnly is the operator role: without Groups, the session is in
+	// access control's operator group (else admin).
+	ReadOnly bool
+	// Groups are the NACM groups the transport gives (RFC 8341
+	// enable-external-groups): the user's role.
+	Groups []string
+	// Recovery marks the recovery session (RFC 8341 §3.4.3), which access
+	// control never restricts.
+	Recovery   bool
 	SourceHost string
 	Transport  string // "netconf-ssh" (RFC 6022 identity)
 	// Subscribed, when set, is told when an event subscription of the
@@ -89,6 +98,13 @@ type Server struct {
 		// denied-notifications since the server started.
 		deniedOperations, deniedDataWrites, deniedNotifications atomic.Uint64
 	}
+
+	// nacmSchema binds access control to the library and gen.Device;
+	// policies is running's compiled /nacm.
+	nacmSchema *nacm.Schema
+	policies   policyCache
+	// notificationModules names the module of each event namespace.
+	notificationModules map[string]string
 
 	stop     func()
 	pumpDone chan struct{}
@@ -135,6 +151,15 @@ func New(cfg Config) (*Server, error) {
 		pumpDone: make(chan struct{}),
 	}
 	s.events = newEventLog(cfg.ReplayEvents)
+	acs, err := nacm.NewSchema(cfg.Schema.Library(), &gen.Device{})
+	if err != nil {
+		return nil, fmt.Errorf("netconf: access control: %w", err)
+	}
+	s.nacmSchema = acs
+	s.notificationModules = map[string]string{nsNetmodNotification: "nc-notifications"}
+	for _, m := range cfg.Schema.Library() {
+		s.notificationModules[m.Namespace] = m.Name
+	}
 	lib, err := parseMessage(append(append([]byte("<l>"), renderLibrary(cfg.Schema, nmdaDatastores())...), "</l>"...), DefaultMaxDepth)
 	if err != nil {
 		return nil, fmt.Errorf("netconf: YANG library: %w", err)

@@ -1,0 +1,224 @@
+package netconf
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/ntpagent/ntpagent/datastore"
+	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/rpcerror"
+	"github.com/ntpagent/ntpagent/server/nacm"
+)
+
+// Access control (RFC 8341): the server compiles running's /nacm (or the
+// factory defaults while none is configured) once per running generation,
+// and each request asks the compiled policy for its session's answer:
+// exec before an operation runs, read by pruning the tree a reply encodes
+// (before any view projects it, so no view shows what the native tree
+// hides), write by judging an edit's effect inside the datastore's edit,
+// notifications before each is queued.
+
+// policyCache holds the policy of one running generation.
+type policyCache struct {
+	mu     sync.Mutex
+	gen    datastore.Generation
+	policy *nacm.Policy
+	valid  bool
+}
+
+// policy returns the access control policy of running as it is now.
+func (s *Server) policy() *nacm.Policy {
+	root, g := s.cfg.Store.Shared(datastore.Running)
+	c := &s.policies
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.valid && c.gen == g {
+		return c.policy
+	}
+	p, err := s.compilePolicy(root.GetNacm())
+	if err != nil {
+		// The datastore refuses a /nacm that does not compile (see
+		// checkWrite); one stored before that rule would deny everyone but
+		// the recovery session rather than permit what it meant to deny.
+		s.log.Error("access control configuration does not compile; only the recovery session has access", "err", err)
+		cfg := nacm.Config{Enabled: true, ReadDefault: nacm.Deny, WriteDefault: nacm.Deny, ExecDefault: nacm.Deny}
+		p, _ = nacm.Compile(cfg, s.nacmSchema)
+	}
+	c.gen, c.policy, c.valid = g, p, true
+	return p
+}
+
+func (s *Server) compilePolicy(n *gen.IETFNetconfAcm_Nacm) (*nacm.Policy, error) {
+	cfg, err := nacm.FromGen(n)
+	if err != nil {
+		return nil, err
+	}
+	return nacm.Compile(cfg, s.nacmSchema)
+}
+
+// nacmSession is the session as access control sees it: its user, the
+// groups its transport gives (the role), and whether it is the recovery
+// session.
+func (x *session) nacmSession() nacm.Session {
+	groups := x.info.Groups
+	if groups == nil {
+		groups = []string{nacm.GroupAdmin}
+		if x.info.ReadOnly {
+			groups = []string{nacm.GroupOperator}
+		}
+	}
+	return nacm.Session{User: x.info.User, ExternalGroups: groups, Recovery: x.info.Recovery}
+}
+
+// access returns the session's answers under running's policy now.
+func (x *session) access() *nacm.Access { return x.srv.policy().Access(x.nacmSession()) }
+
+// operationModules names the module of each namespace's operations
+// (RFC 8341 module-name of a protocol operation).
+var operationModules = map[string]string{
+	NSBase: "ietf-netconf", "": "ietf-netconf", NSMonitoring: "ietf-netconf-monitoring",
+	NSNotification: "notifications", NSNMDA: "ietf-netconf-nmda", NSSystem: "ntpagent-system",
+}
+
+// checkExec refuses an operation the session may not execute (RFC 8341
+// §3.4.4) with access-denied, counted in denied-operations.
+func (x *session) checkExec(op *element) error {
+	mod, ok := operationModules[op.Name.Space]
+	if !ok {
+		return nil // unknown operations are refused as such
+	}
+	if x.access().Exec(mod, op.Name.Local) {
+		return nil
+	}
+	x.srv.stats.deniedOperations.Add(1)
+	return accessDenied(op.Name.Local)
+}
+
+func accessDenied(op string) *rpcerror.Error {
+	return &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagAccessDenied,
+		Message: fmt.Sprintf("Access control does not permit this user to use %s.", op)}
+}
+
+// readable is root as the session may read it (RFC 8341 §3.4.5): the tree
+// itself when the session reads everything, else a pruned copy sharing
+// what it keeps.
+func (x *session) readable(root *gen.Device) *gen.Device {
+	return readableBy(x.access(), root)
+}
+
+func readableBy(a *nacm.Access, root *gen.Device) *gen.Device {
+	if root == nil {
+		return nil
+	}
+	return a.Prune(root).(*gen.Device)
+}
+
+// readKey identifies what the session reads of a tree for the reply
+// cache: "" when it reads everything, else the policy's generation and
+// the session's groups (the answers depend on nothing else).
+func (x *session) readKey() string {
+	a := x.access()
+	if a.Unrestricted() {
+		return ""
+	}
+	_, g := x.srv.cfg.Store.Shared(datastore.Running)
+	gs := a.Groups()
+	slices.Sort(gs)
+	return fmt.Sprintf("%v|%s", g, strings.Join(gs, ","))
+}
+
+// writeCheck returns the datastore edit check of the session (RFC 8341
+// §3.4.5) under running's policy as it is now (the check runs under the
+// store's lock, where the policy cannot be looked up): the first node the
+// edit creates, updates or deletes that the user may not write refuses
+// the edit whole, with access-denied naming it, counted in
+// denied-data-writes. The nodes are found from the edit's effect (the
+// target before and after, normalized) rather than from the request: what
+// access control guards is what changes, whatever operation attributes
+// said it. An edit of /nacm must also compile.
+func (x *session) writeCheck() func(before, after *gen.Device) error {
+	a := x.access()
+	return func(before, after *gen.Device) error {
+		if d := a.CheckWrite(before, after); d != nil {
+			x.srv.stats.deniedDataWrites.Add(1)
+			return &rpcerror.Error{Type: rpcerror.TypeApplication, Tag: rpcerror.TagAccessDenied, Path: d.Path,
+				Message: fmt.Sprintf("Access control does not permit this user to %s this node.", opVerb(d.Op))}
+		}
+		return x.srv.checkNacmCompiles(after)
+	}
+}
+
+// checkNacmCompiles refuses a tree whose /nacm has a rule path that does
+// not resolve.
+func (s *Server) checkNacmCompiles(after *gen.Device) error {
+	if after == nil || after.Nacm == nil {
+		return nil
+	}
+	if _, err := s.compilePolicy(after.Nacm); err != nil {
+		return rpcerror.New(rpcerror.TagInvalidValue, "/nacm:nacm/nacm:rule-list", "%s.", strings.TrimPrefix(err.Error(), "nacm: "))
+	}
+	return nil
+}
+
+// copyCheck is writeCheck for copy-config, which must also read its
+// whole source: a source holding nodes the user may not read is refused
+// rather than copied without them (which would delete them from the
+// target).
+func (x *session) copyCheck() func(before, after *gen.Device) error {
+	a, write := x.access(), x.writeCheck()
+	return func(before, after *gen.Device) error {
+		// Prune returns the tree itself when it hides nothing.
+		if after != nil && readableBy(a, after) != after {
+			x.srv.stats.deniedOperations.Add(1)
+			return &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagAccessDenied,
+				Message: "Access control does not permit this user to read all of the source."}
+		}
+		return write(before, after)
+	}
+}
+
+func opVerb(o nacm.Ops) string {
+	switch o {
+	case nacm.Create:
+		return "create"
+	case nacm.Delete:
+		return "delete"
+	}
+	return "update"
+}
+
+// cachedPolicy is the policy last compiled, without asking the store (an
+// event may be published while the store's lock is held); the current
+// one before any was compiled.
+func (s *Server) cachedPolicy() *nacm.Policy {
+	c := &s.policies
+	c.mu.Lock()
+	p, ok := c.policy, c.valid
+	c.mu.Unlock()
+	if ok {
+		return p
+	}
+	return s.policy()
+}
+
+// notification renders ev for the session, or reports that its user may
+// not receive it (RFC 8341 §3.4.6), counted in denied-notifications. A
+// netconf-config-change the user receives lists only the edits whose
+// targets the user may read (§3.4.5 applied to the event's content).
+func (x *session) notification(ev event) ([]byte, bool) {
+	a := x.srv.cachedPolicy().Access(x.nacmSession())
+	if a.Unrestricted() {
+		return notificationXML(ev), true
+	}
+	mod := x.srv.notificationModules[ev.ns]
+	if !a.Notify(mod, ev.local) {
+		x.srv.stats.deniedNotifications.Add(1)
+		return nil, false
+	}
+	if ev.change != nil {
+		ev.body = x.srv.renderConfigChange(*ev.change, a.ReadsPath)
+	}
+	return notificationXML(ev), true
+}
