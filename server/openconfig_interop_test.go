@@ -15,19 +15,24 @@ import (
 	"github.com/ntpagent/ntpagent/gen"
 	"github.com/ntpagent/ntpagent/internal/testtool"
 	"github.com/ntpagent/ntpagent/view"
+	"github.com/ntpagent/ntpagent/view/ietfntp"
 	"github.com/ntpagent/ntpagent/view/ocsys"
 )
 
 // TestNcclientOpenConfigView runs testdata/netconf/ncclient_openconfig.py:
-// ncclient configures the device through openconfig-system and natively,
-// reads each back through the other, meets the view's errors, and reads
+// ncclient configures the device through openconfig-system, ietf-ntp and
+// natively, reads each back through the others, meets the view's errors, and reads
 // the servers' state; yanglint then validates every reply against the
 // modules the script fetched with <get-schema>.
 func TestNcclientOpenConfigView(t *testing.T) {
 	t.Parallel()
 	yl := testtool.Require(t, "yanglint")
 	py := requireNcclient(t)
-	set, err := view.NewSet(ocsys.New())
+	iv, err := ietfntp.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := view.NewSet(iv, ocsys.New())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +56,7 @@ func TestNcclientOpenConfigView(t *testing.T) {
 		t.Fatalf("ncclient script: %v\n%s", err, buf.String())
 	}
 	t.Logf("ncclient:\n%s", buf.String())
-	if n := yanglintConfigs(t, out); n < 5 {
+	if n := yanglintConfigs(t, out); n < 7 {
 		t.Fatalf("only %d get-config replies validated", n)
 	}
 	gets, _ := filepath.Glob(filepath.Join(out, "get", "get-*.xml"))

@@ -20,7 +20,7 @@ HOST, PORT, KEYFILE, OUT = sys.argv[1:5]
 PORT = int(PORT)
 NTP = "urn:ntpagent:yang:ntpagent-ntp"
 OC = "http://openconfig.net/yang/system"
-OCDEV = "urn:ntpagent:yang:ntpagent-openconfig-deviations"
+IETF = "urn:ietf:params:xml:ns:yang:ietf-ntp"
 YLIB = "urn:ietf:params:xml:ns:yang:ietf-yang-library"
 NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
 saved = {}
@@ -116,6 +116,14 @@ check("<key><key-id>7</key-id><mode>md5</mode><key-value>%^%#" in n and "<enable
       "ntp-key 7 is an MD5 key, stored in cipher form; enable-ntp-auth is authentication enable")
 v = view(m)
 check('<association-type>SERVER</association-type><iburst>true</iburst>' in v, "the view reads back its SERVER")
+
+# 3b. The same through ietf-ntp (RFC 9249), and ietf-ntp's edit through the view.
+i = get_config(m, IETF, "ntp")
+check("<address>192.0.2.1</address>" in i and "uc-server</type>" in i, "ietf-ntp reads the SERVER as a uc-server")
+edit_commit(m, '<config><ntp xmlns="%s"><unicast-configuration><address>192.0.2.30</address><type>uc-server</type>'
+               '<minpoll>5</minpoll></unicast-configuration></ntp></config>' % IETF)
+check("<config><address>192.0.2.30</address><association-type>SERVER</association-type>" in view(m),
+      "an ietf-ntp uc-server is a SERVER of the view")
 
 # 4. Configure natively; read back through the view.
 edit_commit(m, '<config><ntp xmlns="%s"><unicast-peer><address>198.51.100.7</address><vpn-instance>_public_</vpn-instance>'

@@ -18,6 +18,7 @@ import (
 	"github.com/ntpagent/ntpagent/server/netconf"
 	"github.com/ntpagent/ntpagent/view"
 	"github.com/ntpagent/ntpagent/view/huawei"
+	"github.com/ntpagent/ntpagent/view/ietfntp"
 	"github.com/ntpagent/ntpagent/view/ocsys"
 	"github.com/ntpagent/ntpagent/yang"
 )
@@ -280,36 +281,63 @@ func TestNETCONFOperatorSeesNoKeyValueThroughOpenConfig(t *testing.T) {
 }
 
 // One candidate, every model: in one session, before any commit, an edit
-// through openconfig-system is seen through the Huawei legacy view and the
-// native module, an edit through the Huawei view is seen through
-// openconfig-system, and one commit commits both.
+// through openconfig-system is seen through ietf-ntp, the Huawei legacy
+// view and the native module, edits through ietf-ntp and the Huawei view
+// are seen through openconfig-system (and the one through ietf-ntp keeps
+// the minpoll openconfig-system has no leaf for when openconfig-system then
+// edits it), and one commit commits all of them.
 func TestNETCONFOneCandidateAcrossViews(t *testing.T) {
 	hv, err := huawei.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	const nsVRP = "http://www.huawei.com/netconf/vrp"
-	s := newServer(t, nil, hv)
+	iv, err := ietfntp.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const (
+		nsVRP  = "http://www.huawei.com/netconf/vrp"
+		nsIETF = "urn:ietf:params:xml:ns:yang:ietf-ntp"
+	)
+	s := newServer(t, nil, iv, hv)
 	c := s.session(t, "admin", false)
+	candidate := func(filter string) string {
+		return c.RPC(`<get-config><source><candidate/></source><filter type="subtree">` + filter + `</filter></get-config>`)
+	}
+	// openconfig-system → ietf-ntp, Huawei, native.
 	nctest.WantOK(t, c.RPC(editCandidate(ocConfig(ocServer("192.0.2.10", `<association-type>PEER</association-type><prefer>true</prefer>`)))))
+	if r := candidate(`<ntp xmlns="` + nsIETF + `"/>`); !regexp.MustCompile(`<unicast-configuration><address>192\.0\.2\.10</address><type[^>]*>[a-z-]*:?uc-peer</type>.*?<prefer>true</prefer>`).MatchString(r) {
+		t.Errorf("ietf-ntp does not show the PEER made through openconfig-system:\n%s", r)
+	}
+	if r := candidate(`<ntp xmlns="` + nsVRP + `"/>`); !regexp.MustCompile(`<ipv4Addr>192\.0\.2\.10</ipv4Addr>.*?<type>Peer</type>.*?<isPreferred>true</isPreferred>`).MatchString(r) {
+		t.Errorf("the Huawei view does not show the PEER made through openconfig-system:\n%s", r)
+	}
+	// ietf-ntp and Huawei → openconfig-system.
+	nctest.WantOK(t, c.RPC(editCandidate(`<config><ntp xmlns="`+nsIETF+`"><unicast-configuration><address>192.0.2.12</address>`+
+		`<type>uc-server</type><minpoll>4</minpoll></unicast-configuration></ntp></config>`)))
 	nctest.WantOK(t, c.RPC(editCandidate(`<config><ntp xmlns="`+nsVRP+`"><ntpUCastCfgs><ntpUCastCfg><addrFamily>IPv4</addrFamily>`+
 		`<ipv4Addr>192.0.2.11</ipv4Addr><ipv6Addr>::</ipv6Addr><type>Server</type><vpnName>_public_</vpnName>`+
 		`<isPreferred>false</isPreferred></ntpUCastCfg></ntpUCastCfgs></ntp></config>`)))
-	vrp := c.RPC(`<get-config><source><candidate/></source><filter type="subtree"><ntp xmlns="` + nsVRP + `"/></filter></get-config>`)
-	if !regexp.MustCompile(`<ipv4Addr>192\.0\.2\.10</ipv4Addr>.*?<type>Peer</type>.*?<isPreferred>true</isPreferred>`).MatchString(vrp) {
-		t.Errorf("the Huawei view does not show the PEER made through openconfig-system:\n%s", vrp)
+	ocReply := candidate(`<system xmlns="` + nsOC + `"/>`)
+	for _, addr := range []string{"192.0.2.11", "192.0.2.12"} {
+		if !strings.Contains(ocReply, `<server><address>`+addr+`</address><config><address>`+addr+`</address><association-type>SERVER</association-type>`) {
+			t.Errorf("openconfig-system does not show the server %s made through another view:\n%s", addr, ocReply)
+		}
 	}
-	ocReply := c.RPC(`<get-config><source><candidate/></source>` + ocFilter + `</get-config>`)
-	if !strings.Contains(ocReply, `<server><address>192.0.2.11</address><config><address>192.0.2.11</address><association-type>SERVER</association-type>`) {
-		t.Errorf("openconfig-system does not show the Server made through the Huawei view:\n%s", ocReply)
+	// openconfig-system edits the ietf-ntp server: ietf-ntp's minpoll stays.
+	nctest.WantOK(t, c.RPC(editCandidate(ocConfig(ocServer("192.0.2.12", `<iburst>true</iburst>`)))))
+	if r := candidate(`<ntp xmlns="` + nsIETF + `"/>`); !regexp.MustCompile(`<address>192\.0\.2\.12</address>.*?<iburst>true</iburst>.*?<minpoll>4</minpoll>`).MatchString(r) {
+		t.Errorf("an openconfig-system edit lost ietf-ntp's minpoll or did not set iburst:\n%s", r)
 	}
 	if r := c.RPC(`<get-config><source><running/></source>` + ocFilter + `</get-config>`); strings.Contains(r, "192.0.2.1") {
 		t.Errorf("running changed before the commit:\n%s", r)
 	}
 	nctest.WantOK(t, c.RPC(`<commit/>`))
 	native := c.RPC(`<get-config><source><running/></source>` + nativeFilter + `</get-config>`)
-	if !strings.Contains(native, `<unicast-peer><address>192.0.2.10</address>`) || !strings.Contains(native, `<unicast-server><address>192.0.2.11</address>`) {
-		t.Errorf("one commit did not commit both views' edits:\n%s", native)
+	for _, want := range []string{`<unicast-peer><address>192.0.2.10</address>`, `<unicast-server><address>192.0.2.11</address>`, `<unicast-server><address>192.0.2.12</address>`} {
+		if !strings.Contains(native, want) {
+			t.Errorf("one commit did not commit every view's edit (%s):\n%s", want, native)
+		}
 	}
 }
 
