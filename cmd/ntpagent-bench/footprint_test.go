@@ -121,7 +121,7 @@ func TestFootprintAgainstTheDaemon(t *testing.T) {
 	defer cancel()
 	var detail strings.Builder
 	rs, err := RunFootprint(ctx, FootprintConfig{Agent: agent, Stripped: agent, MainPackage: "github.com/ntpagent/ntpagent/cmd/ntpagent", Work: work, Key: signer,
-		Starts: 1, Settle: 0, Top: 5, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, &detail)
+		Starts: 1, Settle: 0, Top: 10, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, &detail)
 	if err != nil {
 		t.Fatal(err)
 	}

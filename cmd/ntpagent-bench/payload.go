@@ -86,6 +86,11 @@ var viewBenches = []viewBench{
 			peerAddress(0) + `</ipv4Addr><ipv6Addr>::</ipv6Addr><type>Peer</type><vpnName>_public_</vpnName><isPreferred>` +
 			strconv.FormatBool(round%2 == 1) + `</isPreferred></ntpUCastCfg></ntpUCastCfgs></ntp>`
 	}},
+	{name: "openconfig-system", filter: `<system xmlns="http://openconfig.net/yang/system"/>`, edit: func(round int) string {
+		return `<system xmlns="http://openconfig.net/yang/system"><ntp><servers><server><address>` + peerAddress(0) +
+			`</address><config><address>` + peerAddress(0) + `</address><association-type>PEER</association-type><prefer>` +
+			strconv.FormatBool(round%2 == 1) + `</prefer></config></server></servers></ntp></system>`
+	}},
 }
 
 // viewMeasure is the name of a measure taken through a view.
