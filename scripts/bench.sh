@@ -24,6 +24,7 @@
 # BENCH_GO_BENCHTIME (default 300ms; "0" skips the Go micro-benchmarks),
 # BENCH_CONNECT_RUNS (20), BENCH_GET_RUNS (200), BENCH_EDIT_RUNS (60),
 # BENCH_REALPATH_DURATION (each real-path lab, default 300s; "0" skips it),
+# BENCH_REALPATH_RUNS (real-path runs in a row, medians reported; default 1),
 # BENCH_STARTS (timed daemon starts of the footprint step, default 10; "0"
 # skips the step),
 # BENCH_USER (system user for netconfd's sshd, default ntpbench),
@@ -38,6 +39,7 @@ CONNECT_RUNS=${BENCH_CONNECT_RUNS:-20}
 GET_RUNS=${BENCH_GET_RUNS:-200}
 EDIT_RUNS=${BENCH_EDIT_RUNS:-60}
 REALPATH_DURATION=${BENCH_REALPATH_DURATION:-300s}
+REALPATH_RUNS=${BENCH_REALPATH_RUNS:-1}
 STARTS=${BENCH_STARTS:-10}
 NC_USER=${BENCH_USER:-ntpbench}
 AGENT=${BENCH_AGENT:-$ROOT/bin/ntpagent}
@@ -313,8 +315,8 @@ if [[ $REALPATH_DURATION != 0 ]]; then
   elif ! command -v chronyd >/dev/null 2>&1 || ! command -v ip >/dev/null 2>&1; then
     NOTES+=("real path not measured: chronyd or ip is not installed")
   else
-    log "real path: jitter 0, 100 µs and 1 ms at once, $REALPATH_DURATION each"
-    "$BENCH" realpath -duration "$REALPATH_DURATION" -o "$RESULTS" 2>"$WORK/realpath.log" ||
+    log "real path: jitter 0, 100 µs and 1 ms at once, $REALPATH_DURATION each, $REALPATH_RUNS run(s) in a row"
+    "$BENCH" realpath -duration "$REALPATH_DURATION" -runs "$REALPATH_RUNS" -o "$RESULTS" 2>"$WORK/realpath.log" ||
       NOTES+=("real path: a lab failed, see the run's log: $(tail -n 1 "$WORK/realpath.log")")
   fi
 fi

@@ -56,6 +56,7 @@ func cmdRealPath(ctx context.Context, log *slog.Logger, args []string) error {
 	sendLatency := fs.Duration("sim-send-latency", 0, "the simulated agent's delay from its transmit timestamp to the wire")
 	userSpace := fs.Bool("sim-user-space", false, "the simulated nodes have no kernel transmit timestamps (basic mode; the send latency biases the agent)")
 	outPath := fs.String("o", "", "append results to this file")
+	client := fs.Bool("agent-client", false, "the agent is a client of the reference (mode 3, as chronyd), not a symmetric active peer")
 	dumpDir := fs.String("dump", "", "write each lab's every reading, sample and datagram to a JSON file in this folder")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -89,7 +90,7 @@ func cmdRealPath(ctx context.Context, log *slog.Logger, args []string) error {
 				cfg := wirelab.Config{
 					ID:   fmt.Sprintf("b%d-%d", os.Getpid(), i),
 					Path: wirelab.Path{BaseDelay: realPathBaseDelay, Jitter: j}, Duration: *dur, Settle: *settle,
-					Seed: *seed + uint64(i+1)*1000 + uint64(run), Chronyd: chronyd, Chronyc: chronyc, IBurst: true,
+					Seed: *seed + uint64(i+1)*1000 + uint64(run), Chronyd: chronyd, Chronyc: chronyc, IBurst: true, AgentClient: *client,
 				}
 				log.Info("real path", "jitter", j, "run", run+1, "duration", *dur, "load", loadAverage())
 				res, err := wirelab.Run(ctx, cfg)

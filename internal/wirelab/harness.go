@@ -45,6 +45,11 @@ type Config struct {
 	Settle time.Duration
 	// MinPoll and MaxPoll of both clients (0: 4 and 6).
 	MinPoll, MaxPoll uint8
+	// AgentClient makes the agent a client of the reference (a
+	// unicast-server, RFC 5905 mode 3, as the chronyd client is) instead
+	// of a symmetric active peer (a unicast-peer, mode 1, which chronyd
+	// answers without an association).
+	AgentClient bool
 	// IBurst starts both clients with a burst (chronyd's iburst, the
 	// agent's unicast-peer iburst).
 	IBurst bool
@@ -211,7 +216,7 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	wg.Add(1)
 	go func() { defer wg.Done(); ag.Run(runCtx) }()
 	defer func() { stopAgent(); wg.Wait() }()
-	if err := ag.Apply(ctx, agentConfig(lab.Near, agentLine.Addr(), cfg.MinPoll, cfg.MaxPoll, cfg.IBurst)); err != nil {
+	if err := ag.Apply(ctx, agentConfig(lab.Near, agentLine.Addr(), cfg)); err != nil {
 		return res, fmt.Errorf("wirelab: configure the agent: %w", err)
 	}
 
@@ -265,15 +270,24 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	return res, nil
 }
 
-// agentConfig is the agent's configuration: one unicast peer, the agent's
-// delay line, in the vpn-instance named after the near namespace.
-func agentConfig(ns string, line netip.AddrPort, minPoll, maxPoll uint8, iburst bool) *gen.Device {
+// agentConfig is the agent's configuration: the reference behind the
+// agent's delay line as its one unicast peer (or unicast server), in the
+// vpn-instance named after the near namespace.
+func agentConfig(ns string, line netip.AddrPort, cfg Config) *gen.Device {
 	root := &gen.Device{}
-	up := root.GetOrCreateNtp().GetOrCreateUnicastPeer(line.Addr().String(), ns)
-	port := line.Port()
-	up.Port, up.Minpoll, up.Maxpoll = &port, &minPoll, &maxPoll
+	port, iburst := line.Port(), cfg.IBurst
+	if !cfg.AgentClient {
+		up := root.GetOrCreateNtp().GetOrCreateUnicastPeer(line.Addr().String(), ns)
+		up.Port, up.Minpoll, up.Maxpoll = &port, &cfg.MinPoll, &cfg.MaxPoll
+		if iburst {
+			up.Iburst = &iburst
+		}
+		return root
+	}
+	us := root.GetOrCreateNtp().GetOrCreateUnicastServer(line.Addr().String(), ns)
+	us.Port, us.Minpoll, us.Maxpoll = &port, &cfg.MinPoll, &cfg.MaxPoll
 	if iburst {
-		up.Iburst = &iburst
+		us.Iburst = &iburst
 	}
 	return root
 }
