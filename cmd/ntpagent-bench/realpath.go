@@ -190,12 +190,12 @@ type realPathRun struct {
 // realPathResults are one client's results at one jitter: the median of
 // each figure over the runs, every run's figures in the notes.
 func realPathResults(server string, j time.Duration, runs []realPathRun) []Result {
-	pick := func(v func(realPathRun) float64) (float64, string) {
+	pick := func(digits int, v func(realPathRun) float64) (float64, string) {
 		xs := make([]float64, len(runs))
 		parts := make([]string, len(runs))
 		for i, r := range runs {
 			xs[i] = v(r)
-			parts[i] = strconv.FormatFloat(xs[i], 'f', 1, 64)
+			parts[i] = strconv.FormatFloat(xs[i], 'f', digits, 64)
 		}
 		med, _ := quantiles(xs)
 		if len(runs) == 1 {
@@ -203,10 +203,10 @@ func realPathResults(server string, j time.Duration, runs []realPathRun) []Resul
 		}
 		return med, fmt.Sprintf("median of %d runs: %s", len(runs), strings.Join(parts, ", "))
 	}
-	rms, rmsRuns := pick(func(r realPathRun) float64 { return float64(r.f.RMS) / 1e3 })
-	mean, meanRuns := pick(func(r realPathRun) float64 { return float64(r.f.Mean) / 1e3 })
-	sync, syncRuns := pick(func(r realPathRun) float64 { return r.f.SyncTime.Seconds() })
-	freq, freqRuns := pick(func(r realPathRun) float64 { return r.f.FrequencyRMS })
+	rms, rmsRuns := pick(1, func(r realPathRun) float64 { return float64(r.f.RMS) / 1e3 })
+	mean, meanRuns := pick(1, func(r realPathRun) float64 { return float64(r.f.Mean) / 1e3 })
+	sync, syncRuns := pick(0, func(r realPathRun) float64 { return r.f.SyncTime.Seconds() })
+	freq, freqRuns := pick(3, func(r realPathRun) float64 { return r.f.FrequencyRMS })
 	var notes []string
 	if rmsRuns != "" {
 		notes = append(notes, rmsRuns+" µs")
