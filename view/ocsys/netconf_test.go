@@ -358,3 +358,19 @@ func TestNETCONFValidateAndCopyConfigThroughOpenConfig(t *testing.T) {
 		t.Errorf("copy-config of an openconfig-system configuration did not make the peer:\n%s", n)
 	}
 }
+
+// config/enabled is true, the deviation's default: with-defaults
+// report-all shows it (RFC 6243 §3.1), and setting it true is accepted
+// (the NTP service always runs; the value is not stored).
+func TestNETCONFEnabledIsAlwaysTrue(t *testing.T) {
+	s := newServer(t, nil)
+	c := s.session(t, "admin", false)
+	nctest.WantOK(t, c.RPC(editCandidate(ocConfig(`<config><enabled>true</enabled></config>`+ocServer("192.0.2.1", "")))))
+	r := c.RPC(`<get-config><source><candidate/></source>` + ocFilter +
+		`<with-defaults xmlns="urn:ietf:params:xml:ns:yang:ietf-netconf-with-defaults">report-all</with-defaults></get-config>`)
+	if !strings.Contains(r, `<config><enabled>true</enabled><enable-ntp-auth>false</enable-ntp-auth></config>`) ||
+		!strings.Contains(r, `<port>123</port><version>4</version><association-type>SERVER</association-type><iburst>false</iburst><prefer>false</prefer>`) {
+		t.Errorf("report-all does not show enabled true and the servers' defaults:\n%s", r)
+	}
+	yanglintReply(t, "config", r)
+}
