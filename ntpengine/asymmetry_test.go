@@ -26,7 +26,7 @@ func TestAsymmetrySlope(t *testing.T) {
 			var s asymmetry
 			for range 200 {
 				x, y := tc.jitUp*r.ExpFloat64(), tc.jitDown*r.ExpFloat64()
-				s.add((x-y)/2, 2e-4+x+y)
+				s.add((x-y)/2, 0, 2e-4+x+y, 0)
 			}
 			if got := s.slope(); got < tc.wantMin || got > tc.wantMax {
 				t.Errorf("slope %v, want in [%v, %v]", got, tc.wantMin, tc.wantMax)
@@ -35,10 +35,33 @@ func TestAsymmetrySlope(t *testing.T) {
 	}
 	var s asymmetry
 	for i := range asymMinSamples - 1 {
-		s.add(float64(i)*1e-4, float64(i)*2e-4)
+		s.add(float64(i)*1e-4, 0, float64(i)*2e-4, 0)
 	}
 	if s.slope() != 0 || math.IsNaN(s.slope()) {
 		t.Errorf("slope %v before %d samples", s.slope(), asymMinSamples)
+	}
+}
+
+// TestAsymmetrySlopeUnderAMovingFrequencyEstimate: hours into a run, at
+// 1024 s polls, the discipline's frequency estimate moves by hundredths
+// of a ppm between samples. The change of offset between two samples
+// must be taken net of one frequency over their interval: taken as a
+// change of offset−freq·t, with each term's own estimate, it carries
+// Δfreq·t (0.01 ppm × 80,000 s = 0.8 ms, more than the path's jitter)
+// and the slope of a path with all its jitter on the reply (RFC 5905 §8)
+// is lost.
+func TestAsymmetrySlopeUnderAMovingFrequencyEstimate(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	const trueFreq = -99.8e-6
+	var s asymmetry
+	for i := range 100 {
+		ts := 50000 + float64(i)*1024
+		y := 1e-3 * r.ExpFloat64()
+		u := -y/2 - trueFreq*ts
+		s.add(u, ts, 2e-4+y, -trueFreq+1e-8*r.NormFloat64())
+	}
+	if got := s.slope(); got < -0.5 || got > -0.45 {
+		t.Errorf("slope %v, want in [-0.5, -0.45]", got)
 	}
 }
 

@@ -516,7 +516,7 @@ func (e *Engine) process(a *association, in Incoming, p *packet.Packet, mac macR
 		// symmetric modes the peer holds a packet up to a poll
 		// interval (T3−T2), and its frequency error over that time
 		// moves offset and delay together as an asymmetry would.
-		a.asym.add(offset+corr-e.disc.freq*ts, delay)
+		a.asym.add(offset+corr, ts, delay, e.disc.freq)
 	}
 	a.burstGot++
 	sampled = true
