@@ -374,3 +374,23 @@ func TestNETCONFEnabledIsAlwaysTrue(t *testing.T) {
 	}
 	yanglintReply(t, "config", r)
 }
+
+// The NMDA operations (RFC 8526) and XPath filters (RFC 6241 §8.9) reach
+// the view like get-config and edit-config: edit-data of the candidate,
+// get-data of running, and an XPath select in the view's prefix.
+func TestNETCONFNMDAAndXPathThroughOpenConfig(t *testing.T) {
+	s := newServer(t, nil)
+	c := s.session(t, "admin", false)
+	const nmda = `xmlns="urn:ietf:params:xml:ns:yang:ietf-netconf-nmda" xmlns:ds="urn:ietf:params:xml:ns:yang:ietf-datastores"`
+	nctest.WantOK(t, c.RPC(`<edit-data `+nmda+`><datastore>ds:candidate</datastore>`+ocConfig(ocServer("192.0.2.5", `<association-type>PEER</association-type>`))+`</edit-data>`))
+	nctest.WantOK(t, c.RPC(`<commit/>`))
+	r := c.RPC(`<get-data ` + nmda + `><datastore>ds:running</datastore><subtree-filter><system xmlns="` + nsOC + `"/></subtree-filter></get-data>`)
+	if !strings.Contains(r, `<server><address>192.0.2.5</address><config><address>192.0.2.5</address><association-type>PEER</association-type></config></server>`) {
+		t.Errorf("get-data of running through the view:\n%s", r)
+	}
+	r = c.RPC(`<get-config><source><running/></source><filter type="xpath" xmlns:oc-sys="` + nsOC +
+		`" select="/oc-sys:system/oc-sys:ntp/oc-sys:servers/oc-sys:server[oc-sys:address='192.0.2.5']/oc-sys:config/oc-sys:association-type"/></get-config>`)
+	if !strings.Contains(r, `<server><address>192.0.2.5</address><config><association-type>PEER</association-type></config></server>`) || strings.Contains(r, "<ntp xmlns=") {
+		t.Errorf("XPath select in the view's prefix:\n%s", r)
+	}
+}
