@@ -154,6 +154,7 @@ func cmdNETCONF(ctx context.Context, log *slog.Logger, args []string) error {
 	timeout := fs.Duration("timeout", 60*time.Second, "bound of one operation")
 	outPath := fs.String("o", "", "append results to this file")
 	viewsOn := fs.String("views-on", "ntpagent", "the target whose views (Huawei, ...) are measured too; empty: none")
+	nacmOn := fs.String("nacm-on", "ntpagent", "the target whose access control (RFC 8341) is measured too; empty: none")
 	dump := fs.String("dump", "", "write each server's get-config reply (100 peers) into this folder")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -198,7 +199,7 @@ func cmdNETCONF(ctx context.Context, log *slog.Logger, args []string) error {
 	}
 	cfg := SuiteConfig{
 		ConnectRuns: *connects, GetRuns: *gets, EditRuns: *edits, Throughput: *dur, Sessions: *sessions,
-		SettleForRSS: time.Second, Log: log, MaxRPCsPerRun: 10_000_000, DumpDir: *dump, ViewsOn: *viewsOn,
+		SettleForRSS: time.Second, Log: log, MaxRPCsPerRun: 10_000_000, DumpDir: *dump, ViewsOn: *viewsOn, NacmOn: *nacmOn,
 	}
 	rs, err := RunNETCONF(ctx, ts, pids, cfg)
 	w, oerr := output(*outPath)

@@ -37,6 +37,7 @@ const (
 	// only, and everything (RFC 8526).
 	mGetData1000    = "get-data-config-origin-1000"
 	mGetDataAll1000 = "get-data-operational-origin-1000"
+	mGetNacm1000    = "get-config-nacm-1000"
 	mThroughput     = "get-config-rate"
 	mNTPRate        = "ntp-replies"
 	mNTPCPU         = "ntp-cpu-per-reply"

@@ -31,6 +31,9 @@ type SuiteConfig struct {
 	// (viewBenches): get-config and edit+commit through each, with 1,000
 	// peers. Empty: none.
 	ViewsOn string
+	// NacmOn names the target with access control (RFC 8341): get-config
+	// of 1,000 peers by a user a 20-rule rule-list governs. Empty: none.
+	NacmOn string
 }
 
 // server is one target of a suite run and what it has produced so far.
@@ -245,6 +248,35 @@ func RunNETCONF(ctx context.Context, targets []*Target, pids []int, c SuiteConfi
 	}
 	timedOn(nmda, mGetData1000, max(c.GetRuns/4, 5), getDataOp(getDataConfigOriginRPC))
 	timedOn(nmda, mGetDataAll1000, max(c.GetRuns/4, 5), getDataOp(getDataOperationalOriginRPC))
+	step("get-config 1,000 under access control")
+	// RFC 8341: the same get-config by a user a 20-rule rule-list governs
+	// (nacm.go), every peer judged by the rules and none hidden.
+	restricted := map[*server]*Session{}
+	for _, s := range active() {
+		if s.t.Name != c.NacmOn {
+			continue
+		}
+		sess, err := dialRestricted(ctx, s)
+		if err != nil {
+			s.fail(err)
+			continue
+		}
+		restricted[s] = sess
+	}
+	timedOn(func(s *server) bool { return restricted[s] != nil }, mGetNacm1000, max(c.GetRuns/4, 5), func(s *server, _ int) (func(), error) {
+		r, err := restricted[s].RPC(getConfigRPC)
+		if err != nil {
+			return nil, err
+		}
+		if n, err := countPeers(r); err != nil || n != 1000 {
+			return nil, fmt.Errorf("get-config under access control: %d peers (%v), want 1000", n, err)
+		}
+		return nil, nil
+	})
+	for s, sess := range restricted {
+		sess.Close(true)
+		s.fail(commitEdit(s.ctl, removeNacmBenchRPC()))
+	}
 	step("edit+commit 1,000")
 	timed(mEdit1000, max(c.EditRuns/2, 5), editOne(mEdit1000))
 

@@ -2,6 +2,7 @@ package nacm
 
 import (
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -329,5 +330,27 @@ func TestFromGenAndCompile(t *testing.T) {
 	}
 	if _, err := ParseOps("read fly"); err == nil {
 		t.Error("an unknown access operation parsed")
+	}
+}
+
+// The cost of pruning 1,000 peers for a user whose rule-list has five
+// rules with key predicates on the peer list (every entry judged), a
+// fresh Access each time (no decision cached): the work a first read of
+// a new running generation does.
+func BenchmarkPrune1000PeersKeyRules(b *testing.B) {
+	var rules []Rule
+	for i := range 5 {
+		rules = append(rules, Rule{Name: "r" + string(rune('a'+i)), Module: "ntpagent-ntp", Type: DataRule,
+			Path: "/ntpa:ntp/ntpa:unicast-peer[ntpa:address='198.51.100." + string(rune('1'+i)) + "']", Ops: Read, Action: Deny})
+	}
+	p := compile(b, base(rules...))
+	d := &gen.Device{}
+	for i := range 1000 {
+		d.GetOrCreateNtp().GetOrCreateUnicastPeer("10.0."+strconv.Itoa(i/250)+"."+strconv.Itoa(i%250+1), "_public_").Minpoll = ygotU8(6)
+	}
+	for b.Loop() {
+		if out := p.Access(alice).Prune(d).(*gen.Device); len(out.Ntp.UnicastPeer) != 1000 {
+			b.Fatal(len(out.Ntp.UnicastPeer))
+		}
 	}
 }

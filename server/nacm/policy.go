@@ -27,6 +27,15 @@ type compiledRule struct {
 type pstep struct {
 	module, name string
 	preds        map[string]string
+	// keyPreds are preds by the index of the key in the list's key order,
+	// when the step resolves to a list of the schema (Compile).
+	keyPreds []keyPred
+	resolved bool
+}
+
+type keyPred struct {
+	index int
+	value string
 }
 
 // Compile resolves c's rule paths against s. A path that does not parse
@@ -41,6 +50,7 @@ func Compile(c Config, s *Schema) (*Policy, error) {
 				if err != nil {
 					return nil, fmt.Errorf("nacm: rule-list %s, rule %s: %w", rl.Name, r.Name, err)
 				}
+				s.resolvePreds(steps)
 				cr.path = steps
 			}
 			p.rules = append(p.rules, cr)
@@ -104,6 +114,33 @@ func (s *Schema) parsePath(path string) ([]pstep, error) {
 		steps = append(steps, st)
 	}
 	return steps, nil
+}
+
+// resolvePreds turns the predicates of the steps that name a list of
+// the schema into key indexes (a step the schema does not know keeps its
+// names and never matches on keys).
+func (s *Schema) resolvePreds(steps []pstep) {
+	var n *node
+	for i := range steps {
+		st := &steps[i]
+		if i == 0 {
+			n = s.tops[st.name]
+		} else if n != nil {
+			n = n.children[st.name]
+		}
+		if n == nil || st.preds == nil {
+			continue
+		}
+		st.resolved = true
+		for k, v := range st.preds {
+			idx := slices.Index(n.keys, k)
+			if idx < 0 {
+				st.keyPreds = append(st.keyPreds, keyPred{index: -1, value: v})
+				continue
+			}
+			st.keyPreds = append(st.keyPreds, keyPred{index: idx, value: v})
+		}
+	}
 }
 
 func (s *Schema) moduleOf(prefix string) (string, error) {
@@ -187,6 +224,20 @@ type staticDecision struct {
 	// instance: the answer depends on the instance's keys (a rule with
 	// predicates applies); permit is then meaningless.
 	instance bool
+	// below: every descendant of an instance gets the instance's answer
+	// (no rule reaches below the node, nothing below is marked or of
+	// another module's rules).
+	below bool
+	// cond are the rules (indexes in Access.rules) with key predicates that
+	// come before the rule deciding permit; an instance whose keys one of
+	// them matches gets that rule's answer. complex: some of them has
+	// predicates elsewhere than on this list's own step.
+	cond    []int
+	complex bool
+	// byKey, when every rule of cond has one predicate on the same key
+	// (keyIndex), maps its value to the first such rule's answer.
+	byKey    map[string]bool
+	keyIndex int
 }
 
 // Access returns the decisions for session x (RFC 8341 §3.4.4 steps 1-5:
@@ -308,7 +359,7 @@ func (r *compiledRule) matches(n *node, keys [][]string) (ok, conditional bool) 
 		if st.preds != nil {
 			if keys == nil {
 				conditional = true
-			} else if i >= len(keys) || !predsMatch(st.preds, anc, keys[i]) {
+			} else if i >= len(keys) || !predsMatch(st, anc, keys[i]) {
 				return false, false
 			}
 		}
@@ -317,8 +368,16 @@ func (r *compiledRule) matches(n *node, keys [][]string) (ok, conditional bool) 
 	return true, conditional
 }
 
-func predsMatch(preds map[string]string, n *node, vals []string) bool {
-	for k, v := range preds {
+func predsMatch(st pstep, n *node, vals []string) bool {
+	if st.resolved {
+		for _, p := range st.keyPreds {
+			if p.index < 0 || p.index >= len(vals) || vals[p.index] != p.value {
+				return false
+			}
+		}
+		return true
+	}
+	for k, v := range st.preds {
 		i := slices.Index(n.keys, k)
 		if i < 0 || i >= len(vals) || vals[i] != v {
 			return false
@@ -372,7 +431,7 @@ func (a *Access) staticFor(n *node, op Ops) staticDecision {
 	if d, ok := a.static[k]; ok {
 		return d
 	}
-	d := staticDecision{uniform: true}
+	d := staticDecision{uniform: true, below: true}
 	decided := false
 	for i := range a.rules {
 		r := &a.rules[i]
@@ -383,13 +442,13 @@ func (a *Access) staticFor(n *node, op Ops) staticDecision {
 		// path reaching below n, may decide descendants otherwise.
 		if r.Module != "*" && r.Module != n.module {
 			if n.modulesBelow[r.Module] {
-				d.uniform = false
+				d.uniform, d.below = false, false
 			}
 			continue
 		}
 		if r.Type == DataRule {
 			if len(r.path) > n.depth && pathThrough(r.path, n) {
-				d.uniform = false
+				d.uniform, d.below = false, false
 			}
 		}
 		if decided {
@@ -403,24 +462,53 @@ func (a *Access) staticFor(n *node, op Ops) staticDecision {
 			continue
 		}
 		if conditional {
+			// Decided per instance, by this rule when its predicates
+			// hold, else by what follows.
 			d.instance, d.uniform = true, false
-			decided = true
+			d.cond = append(d.cond, i)
+			if len(r.path) != n.depth || !r.path[n.depth-1].resolved || predsAbove(r.path) {
+				d.complex = true
+			}
 			continue
 		}
 		d.permit = r.Action == Permit
 		decided = true
 		if r.Module != "*" && len(n.modulesBelow) > 0 {
-			d.uniform = false // descendants of other modules are not this rule's
+			d.uniform, d.below = false, false // descendants of other modules are not this rule's
 		}
 	}
 	if !decided {
 		d.permit = a.dataDefault(n, op)
-		if d.permit && n.markedBelow {
-			d.uniform = false
+	}
+	if (!decided || d.instance) && a.dataDefault(n, op) && n.markedBelow {
+		d.uniform, d.below = false, false
+	}
+	if len(d.cond) > 0 && !d.complex {
+		d.byKey, d.keyIndex = map[string]bool{}, -1
+		for _, i := range d.cond {
+			kp := a.rules[i].path[n.depth-1].keyPreds
+			if len(kp) != 1 || kp[0].index < 0 || (d.keyIndex >= 0 && kp[0].index != d.keyIndex) {
+				d.byKey = nil
+				break
+			}
+			d.keyIndex = kp[0].index
+			if _, seen := d.byKey[kp[0].value]; !seen {
+				d.byKey[kp[0].value] = a.rules[i].Action == Permit
+			}
 		}
 	}
 	a.static[k] = d
 	return d
+}
+
+// predsAbove tells whether a path has predicates before its last step.
+func predsAbove(path []pstep) bool {
+	for _, st := range path[:len(path)-1] {
+		if st.preds != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // pathThrough tells whether a path longer than n's depth passes through n.

@@ -3,6 +3,7 @@ package nacm
 import (
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 
 	"github.com/openconfig/ygot/ygot"
@@ -86,13 +87,25 @@ func (a *Access) pruneList(m reflect.Value, fb fieldBinding, keys [][]string) (r
 	iter := m.MapRange()
 	var dropped []reflect.Value
 	kept := map[reflect.Value]reflect.Value{}
+	d := a.staticFor(fb.n, Read)
 	for iter.Next() {
 		ev := iter.Value()
+		if d.instance && !d.complex && d.below {
+			// The common case, fast: rules with predicates on this
+			// list's keys only, compared with the entry's key leaves.
+			if !a.entryDecision(d, fb, ev) {
+				dropped = append(dropped, iter.Key())
+			}
+			continue
+		}
 		kv := entryKeys(ev, fb.keyFields)
 		ks := append(keys, kv)
 		if !a.decide(fb.n, ks, Read) {
 			dropped = append(dropped, iter.Key())
 			continue
+		}
+		if d.below {
+			continue // the entry's subtree shares its answer
 		}
 		if pe, changed := a.pruneStruct(ev, eb, ks); changed {
 			kept[iter.Key()] = pe
@@ -115,6 +128,43 @@ func (a *Access) pruneList(m reflect.Value, fb fieldBinding, keys [][]string) (r
 	return out, true
 }
 
+// entryDecision is the answer for a list entry ev when d's conditional
+// rules have predicates on the list's own keys only: the first of them
+// whose predicates the entry's keys satisfy, else d's answer.
+func (a *Access) entryDecision(d staticDecision, fb fieldBinding, ev reflect.Value) bool {
+	if d.byKey != nil {
+		if permit, ok := d.byKey[keyString(ev.Elem().Field(fb.keyFields[d.keyIndex]))]; ok {
+			return permit
+		}
+		return d.permit
+	}
+	for _, i := range d.cond {
+		r := &a.rules[i]
+		match := true
+		for _, p := range r.path[len(r.path)-1].keyPreds {
+			if p.index < 0 || !keyEquals(ev.Elem().Field(fb.keyFields[p.index]), p.value) {
+				match = false
+				break
+			}
+		}
+		if match {
+			return r.Action == Permit
+		}
+	}
+	return d.permit
+}
+
+// keyEquals compares a key leaf with a predicate's value.
+func keyEquals(v reflect.Value, want string) bool { return keyString(v) == want }
+
+// keyString is leafText, without allocating for a string leaf.
+func keyString(v reflect.Value) string {
+	if v.Kind() == reflect.Pointer && !v.IsNil() && v.Elem().Kind() == reflect.String {
+		return v.Elem().String()
+	}
+	return leafText(v)
+}
+
 // entryKeys returns the key values of a list entry in canonical text.
 func entryKeys(ev reflect.Value, fields []int) []string {
 	out := make([]string, len(fields))
@@ -124,13 +174,25 @@ func entryKeys(ev reflect.Value, fields []int) []string {
 	return out
 }
 
-// leafText is a leaf's value as the rules compare it with a predicate.
+// leafText is a leaf's value as the rules compare it with a predicate
+// (strings and numbers without going through an interface: list keys are
+// read for every entry of a pruned list).
 func leafText(v reflect.Value) string {
 	if v.Kind() == reflect.Pointer {
 		if v.IsNil() {
 			return ""
 		}
 		v = v.Elem()
+	}
+	switch v.Kind() {
+	case reflect.String:
+		return v.String()
+	case reflect.Bool:
+		return strconv.FormatBool(v.Bool())
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return strconv.FormatUint(v.Uint(), 10)
+	case reflect.Int8, reflect.Int16, reflect.Int32:
+		return strconv.FormatInt(v.Int(), 10)
 	}
 	if e, ok := v.Interface().(ygot.GoEnum); ok {
 		if name, err := ygot.EnumName(e); err == nil {

@@ -72,8 +72,15 @@ func (x *session) nacmSession() nacm.Session {
 	return nacm.Session{User: x.info.User, ExternalGroups: groups, Recovery: x.info.Recovery}
 }
 
-// access returns the session's answers under running's policy now.
-func (x *session) access() *nacm.Access { return x.srv.policy().Access(x.nacmSession()) }
+// access returns the session's answers under running's policy now. Only
+// the session's own RPCs call it (notifications ask the policy apart).
+func (x *session) access() *nacm.Access {
+	p := x.srv.policy()
+	if x.acc == nil || x.accPolicy != p {
+		x.acc, x.accPolicy = p.Access(x.nacmSession()), p
+	}
+	return x.acc
+}
 
 // operationModules names the module of each namespace's operations
 // (RFC 8341 module-name of a protocol operation).
@@ -104,8 +111,18 @@ func accessDenied(op string) *rpcerror.Error {
 // readable is root as the session may read it (RFC 8341 §3.4.5): the tree
 // itself when the session reads everything, else a pruned copy sharing
 // what it keeps.
-func (x *session) readable(root *gen.Device) *gen.Device {
-	return readableBy(x.access(), root)
+func (x *session) readable(root *gen.Device) *gen.Device { return readableBy(x.access(), root) }
+
+// readableStored is readable for a stored tree of the Store (never
+// changed), remembering the last answer.
+func (x *session) readableStored(root *gen.Device) *gen.Device {
+	a := x.access()
+	if m := &x.pruned; m.root == root && m.acc == a && root != nil {
+		return m.out
+	}
+	out := readableBy(a, root)
+	x.pruned.root, x.pruned.out, x.pruned.acc = root, out, a
+	return out
 }
 
 func readableBy(a *nacm.Access, root *gen.Device) *gen.Device {

@@ -276,7 +276,7 @@ func (x *session) getData(op *element) ([]byte, error) {
 // §3.4.5): the tree itself (read only, never changed), or a pruned copy.
 func (x *session) shared(ds datastore.Name) *gen.Device {
 	root, _ := x.srv.cfg.Store.Shared(ds)
-	return x.readable(root)
+	return x.readableStored(root)
 }
 
 // editData runs <edit-data> (RFC 8526 §3.2) on running (the device

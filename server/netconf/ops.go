@@ -276,7 +276,7 @@ func (x *session) getConfig(op *element) ([]byte, error) {
 			return body, nil
 		}
 	}
-	shown := x.readable(root)
+	shown := x.readableStored(root)
 	var b bytes.Buffer
 	b.WriteString("<data>")
 	if err := x.encode(&b, shown, f, xmlcodec.EncodeOptions{WithDefaults: wd, ConfigOnly: true}); err != nil {

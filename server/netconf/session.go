@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/server/nacm"
 	"io"
 	"runtime/debug"
 	"strconv"
@@ -27,6 +29,19 @@ type session struct {
 	out   *FrameWriter
 	login time.Time
 	done  chan struct{}
+
+	// acc is the session's access control answers under accPolicy, kept
+	// while running's policy stays the same (its decisions are cached per
+	// schema node); used by the session's RPCs only, one at a time.
+	acc       *nacm.Access
+	accPolicy *nacm.Policy
+	// pruned memoizes the last stored tree the session read through
+	// access control and what it may read of it: stored trees never
+	// change, so the same tree under the same answers prunes the same.
+	pruned struct {
+		root, out *gen.Device
+		acc       *nacm.Access
+	}
 
 	inRPCs, inBadRPCs, outErrors, outNotifications atomic.Uint32
 
