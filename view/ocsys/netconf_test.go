@@ -207,6 +207,10 @@ func TestNETCONFErrorsNameTheOpenConfigPath(t *testing.T) {
 			"/oc-sys:system/oc-sys:ntp/oc-sys:servers/oc-sys:server[oc-sys:address='pool.example.net']/oc-sys:config/oc-sys:association-type", "pool"},
 		{"broadcast address (device rule)", ocServer("255.255.255.255", ""), "invalid-value",
 			"/oc-sys:system/oc-sys:ntp/oc-sys:servers/oc-sys:server[oc-sys:address='255.255.255.255']/oc-sys:config/oc-sys:address", "broadcast"},
+		{"IPv6 with version 3 (device rule)", ocServer("2001:db8::9", "<version>3</version>"), "operation-failed",
+			"/oc-sys:system/oc-sys:ntp/oc-sys:servers/oc-sys:server[oc-sys:address='2001:db8::9']/oc-sys:config/oc-sys:version", "version 4"},
+		{"privileged port (device rule)", ocServer("192.0.2.9", "<port>80</port>"), "invalid-value",
+			"/oc-sys:system/oc-sys:ntp/oc-sys:servers/oc-sys:server[oc-sys:address='192.0.2.9']/oc-sys:config/oc-sys:port", "123|1025..65535"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := c.RPC(editCandidate(ocConfig(tc.config)))
@@ -222,6 +226,15 @@ func TestNETCONFErrorsNameTheOpenConfigPath(t *testing.T) {
 	}
 	if after := c.RPC(`<get-config><source><candidate/></source></get-config>`); dataOf(after) != dataOf(before) {
 		t.Errorf("refused edits changed the candidate:\n%s\n%s", before, after)
+	}
+	// A key still used by an association cannot be deleted through the
+	// view: the error names the server that uses it.
+	nctest.WantOK(t, c.RPC(editCandidate(`<config><ntp xmlns="`+nsNtpa+`"><unicast-peer><address>192.0.2.7</address><vpn-instance>_public_</vpn-instance>`+
+		`<authentication-keyid>7</authentication-keyid></unicast-peer><authentication><key><key-id>7</key-id><mode>md5</mode><key-value>k</key-value></key></authentication></ntp></config>`)))
+	r := c.RPC(editCandidate(`<config><system xmlns="` + nsOC + `" xmlns:nc="urn:ietf:params:xml:ns:netconf:base:1.0"><ntp><ntp-keys><ntp-key nc:operation="delete"><key-id>7</key-id></ntp-key></ntp-keys></ntp></system></config>`))
+	nctest.WantErrorTag(t, r, "data-missing")
+	if !strings.Contains(r, ">/oc-sys:system/oc-sys:ntp/oc-sys:servers/oc-sys:server[oc-sys:address='192.0.2.7']</error-path>") {
+		t.Errorf("deleting a key in use: the error does not name the server in the view:\n%s", r)
 	}
 }
 
