@@ -133,6 +133,15 @@ type Config struct {
 	// (FrequencyLimitPPM). Only New reads it: Reconfigure leaves the discipline as it
 	// is. Nil: the discipline starts in NSET and measures.
 	InitialFrequencyPPM *float64
+	// MakeStep, when its Threshold is above 0, steps the clock at an update
+	// whose offset exceeds Threshold within the first Updates clock
+	// updates (chrony's makestep), where RFC 5905 slews every offset up
+	// to STEPT (128 ms, §10): a clock known to start far off (a board
+	// without a battery-backed clock) is then right at the first update
+	// instead of after a slew (0.1 s at adjtime's 500 ppm takes 200 s).
+	// Above 128 ms the RFC's step rules apply whatever it says. Zero
+	// value: off.
+	MakeStep MakeStep
 	// SettledFrequencyPPM is the standard error of the frequency estimate,
 	// in ppm, at or below which Status.FrequencySettled may be true (see
 	// there); 0 → 1 ppm, at most MaxFrequencyPPM.
@@ -140,6 +149,14 @@ type Config struct {
 	// Rand is the only source of randomness (poll phase); nil → a fixed seed.
 	Rand   *rand.Rand
 	Logger *slog.Logger
+}
+
+// MakeStep is Config.MakeStep: Threshold in s, Updates the number of
+// clock updates from the start during which it applies (-1: at every
+// update).
+type MakeStep struct {
+	Threshold float64
+	Updates   int
 }
 
 // Errors from configuration; test with errors.Is.
@@ -215,6 +232,10 @@ func (c *Config) Validate() error {
 	}
 	if c.UnsyncMaxPoll != 0 && (c.UnsyncMaxPoll < minPollLimit || c.UnsyncMaxPoll > maxPollLimit || c.UnsyncDecStep < 1) {
 		return fmt.Errorf("%w: unsync max-poll-interval %d dec-step %d", ErrConfig, c.UnsyncMaxPoll, c.UnsyncDecStep)
+	}
+	if m := c.MakeStep; m != (MakeStep{}) && !(m.Threshold > 0 && m.Threshold <= panicThreshold && m.Updates >= -1) {
+		return fmt.Errorf("%w: make-step threshold %v s, %d updates: want a threshold in (0, %v] s and -1 or more updates",
+			ErrConfig, m.Threshold, m.Updates, panicThreshold)
 	}
 	if c.MaxSlewRate != 0 && !(c.MaxSlewRate > 0 && c.MaxSlewRate <= maxSlewRateLimit*1e6) {
 		return fmt.Errorf("%w: max slew rate %v ppm not in (0, 500000]", ErrConfig, c.MaxSlewRate)

@@ -129,6 +129,8 @@ const (
 //   - An estimator that fits offsets of the uncorrected clock (fits)
 //     measures the frequency before the first step, keeps its samples
 //     across steps of our own, and takes every new sample.
+//   - With Config.MakeStep, an offset above its threshold within its
+//     first updates is stepped, not slewed (chrony's makestep).
 //   - Offsets are handled as offsets of the uncorrected clock (offset +
 //     the cumulative correction applied, phase), so steps and slews of
 //     our own never look like the peer's jitter or drift.
@@ -192,6 +194,10 @@ type discipline struct {
 	// in s/s (see settled).
 	syncUpdates int
 	settledFreq float64
+	// makeStep is Config.MakeStep; updates counts the clock updates
+	// (slews and steps) since the start.
+	makeStep MakeStep
+	updates  int
 }
 
 // estimator is the part of the discipline that differs between the
@@ -254,6 +260,7 @@ func (d *discipline) configure(cfg *Config) {
 	d.setMode(cfg.Discipline)
 	d.slewRate, d.rateKnown = cfg.slewRate(), cfg.MaxSlewRate != 0
 	d.settledFreq = cfg.settledFreq()
+	d.makeStep = cfg.MakeStep
 	d.freqLimit = cfg.freqLimit()
 }
 
@@ -356,10 +363,17 @@ func (d *discipline) update(offset, sampleT, t, delay float64) (updateResult, cl
 			d.jitter = math.Sqrt(e + (x*x-e)/avgConst)
 		}
 		offset, freq = d.est.update(d, offset, sampleT, t, delay, mu)
-		d.rst(stateSYNC, t, offset)
-		d.newSlew = d.fast
+		if d.stepsSmall(offset) {
+			d.doStep(offset, &out)
+			d.rst(stateSYNC, t, 0)
+			res = resultStep
+		} else {
+			d.rst(stateSYNC, t, offset)
+			d.newSlew = d.fast
+		}
 	}
 	d.setFreq(d.freq + freq)
+	d.updates++
 	if res == resultSlew {
 		d.syncUpdates++
 	}
@@ -420,7 +434,9 @@ func (d *discipline) freqState(offset, sampleT, t, delay float64, out *clockOut)
 	d.setFreqEstimate(d.freq+slope/(1+slope), se)
 	now := icept + slope*t - d.phase // fitted offset now, less noisy than the last sample
 	res := resultSlew
-	if math.Abs(now) > stepThreshold {
+	step := math.Abs(now) > stepThreshold || d.stepsSmall(now)
+	d.updates++
+	if step {
 		d.doStep(now, out)
 		d.rst(stateSYNC, t, 0)
 		res = resultStep
@@ -444,6 +460,14 @@ func (d *discipline) freqState(offset, sampleT, t, delay float64, out *clockOut)
 	}
 	d.adjust(t, out)
 	return res, *out
+}
+
+// stepsSmall reports whether an offset o within the step threshold is
+// stepped rather than slewed (Config.MakeStep): above its threshold, within
+// its first updates. Called before the update is counted.
+func (d *discipline) stepsSmall(o float64) bool {
+	m := d.makeStep
+	return m.Threshold > 0 && math.Abs(o) > m.Threshold && (m.Updates < 0 || d.updates < m.Updates)
 }
 
 // credibleFrequency reports whether a first frequency estimate of

@@ -606,3 +606,44 @@ func TestLastingChangeRestartsTheFit(t *testing.T) {
 		}
 	}
 }
+
+// TestMakeStepStepsTheFirstUpdates: with Config.MakeStep (chrony's
+// makestep 1e-2 1) the update that ends the frequency measurement steps
+// an offset of 0.1 s, which RFC 5905 §10 slews (it is below STEPT); a
+// later update slews again, as does every update without MakeStep.
+func TestMakeStepStepsTheFirstUpdates(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		makeStep  MakeStep
+		wantFirst updateResult
+	}{
+		{"RFC5905 §10 0.1 s below STEPT: slewed", MakeStep{}, resultSlew},
+		{"makestep 1e-2 1: stepped", MakeStep{Threshold: 1e-2, Updates: 1}, resultStep},
+		{"makestep 0.2 1: below its threshold, slewed", MakeStep{Threshold: 0.2, Updates: 1}, resultSlew},
+		{"makestep 1e-2 -1: stepped", MakeStep{Threshold: 1e-2, Updates: -1}, resultStep},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := newDisc(DisciplineRegression)
+			d.configure(&Config{MakeStep: tc.makeStep, MaxSlewRate: 83333})
+			off := func(float64) float64 { return 0.1 }
+			var r updateResult
+			var o clockOut
+			ts := 0.0
+			for ; d.state != stateSYNC && ts < 100; ts += 8 {
+				r, o = d.update(off(ts)-d.phaseAt(ts), ts, ts, 0.001)
+			}
+			if r != tc.wantFirst || o.stepped != (tc.wantFirst == resultStep) {
+				t.Fatalf("first update: result %v, out %+v; want %v", r, o, tc.wantFirst)
+			}
+			if o.stepped && math.Abs(o.step-0.1) > 1e-6 {
+				t.Errorf("stepped %v s, want 0.1 s", o.step)
+			}
+			// The next update with 20 ms still to correct.
+			ts += 8
+			r, o = d.update(0.12-d.phaseAt(ts), ts, ts, 0.001)
+			if want := tc.makeStep.Updates < 0 && tc.makeStep.Threshold > 0; o.stepped != want {
+				t.Errorf("second update (20 ms off): stepped %v, want %v (%v)", o.stepped, want, r)
+			}
+		})
+	}
+}

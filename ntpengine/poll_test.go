@@ -288,6 +288,10 @@ func TestConfigValidate(t *testing.T) {
 		{"negative max slew rate", Config{MaxSlewRate: -1}},
 		{"max slew rate above 500,000 ppm", Config{MaxSlewRate: 500001}},
 		{"max slew rate NaN", Config{MaxSlewRate: math.NaN()}},
+		{"make-step threshold negative", Config{MakeStep: MakeStep{Threshold: -0.01, Updates: 1}}},
+		{"make-step threshold NaN", Config{MakeStep: MakeStep{Threshold: math.NaN(), Updates: 1}}},
+		{"make-step updates without threshold", Config{MakeStep: MakeStep{Updates: 3}}},
+		{"make-step updates below -1", Config{MakeStep: MakeStep{Threshold: 0.01, Updates: -2}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := New(tc.cfg, t0); !errorsIs(err, ErrConfig) {

@@ -3,6 +3,8 @@ package sim
 import (
 	"fmt"
 	"math"
+
+	"github.com/ntpagent/ntpagent/ntpengine"
 )
 
 // ChronyParams are the settings of chrony's simulation harness
@@ -49,6 +51,9 @@ type ChronyParams struct {
 	// ClientDriftPPM, when not nil, is the clients' frequency correction
 	// read at start (chrony's driftfile; Config.InitialFrequencyPPM).
 	ClientDriftPPM *float64
+	// ClientMakeStep is the clients' Config.MakeStep (chrony's makestep
+	// directive in client_conf).
+	ClientMakeStep ntpengine.MakeStep
 	Limits         ChronyLimits
 }
 
@@ -142,7 +147,7 @@ func (p ChronyParams) World(name string) World {
 		src := append(servers(p.Servers*(p.ServerStrata-1), p.ClientServer),
 			peers(p.Servers*p.ServerStrata, i, p.Clients, p.ClientLPeer, p.ClientRPeer, p.ClientPeer)...)
 		add(NodeSpec{Offset: p.TimeOffset, Freq: p.FreqOffset, FreqRamp: p.FreqRamp, Wander: p.Wander,
-			Start: p.ClientStart, Sources: src, Measured: true, InitialFrequencyPPM: p.ClientDriftPPM})
+			Start: p.ClientStart, Sources: src, Measured: true, InitialFrequencyPPM: p.ClientDriftPPM, MakeStep: p.ClientMakeStep})
 	}
 	return w
 }

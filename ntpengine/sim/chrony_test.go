@@ -94,7 +94,6 @@ func runChrony(t *testing.T, name string, check caseCheck) {
 // instead); chrony's limits are never loosened.
 var knownFailures = map[string]string{
 	"006-largejitter": "two runs in 20 (RMS offset 0.144 and 0.125 s, limit 0.1 s): the first frequency estimate, from samples 100 ms apart at 64 s polls, is hundreds of ppm off (seed 5: +396 ppm where −100 is right), and the clock runs to 0.43 s off while the offset is held as a spike until the step at 2240 s",
-	"101-poll/poll=3": "the 0.1 s offset is slewed (at 83,333 ppm: 1.2 s) where chrony's test steps it (makestep 1e-2 1): the correction at the third sample (16 s) ends at 17.2 s, chrony's window closes at 17 s",
 }
 
 // events counts a node's events of a kind.

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/ntpagent/ntpagent/ntpengine"
 )
 
 // ChronyCase is one run of one of chrony's simulation tests
@@ -180,6 +182,10 @@ const stepDiffers = "the engine steps an offset above 128 ms (RFC 5905 STEPT, §
 	"without makestep slews it at 83,333 ppm for 1200 s; the lower bound of chrony's window " +
 	"(which checks that long slew) is not asserted, the upper bound is"
 
+// chronyMakeStep is chrony's "makestep 1e-2 1" of 101-poll and 102-iburst:
+// the first update steps an offset above 10 ms.
+func chronyMakeStep() ntpengine.MakeStep { return ntpengine.MakeStep{Threshold: 1e-2, Updates: 1} }
+
 // ChronyCases are chrony's simulation tests ported to this engine, one
 // case per run of each test. Scenario parameters and pass limits are
 // chrony's.
@@ -276,9 +282,8 @@ func ChronyCases() []ChronyCase {
 	drift := -100.0
 	p.ClientDriftPPM = &drift
 	p.IBurst = true
-	add(ChronyCase{Test: "102-iburst", Run: 1, RefKey: "102-iburst", Params: p, PacketInterval: true, ChronyIBurst: true,
-		Differs: "chrony's makestep 1e-2 1 is the engine's fixed step threshold of 128 ms (RFC 5905 STEPT), " +
-			"so the initial 0.1 s is slewed"})
+	p.ClientMakeStep = chronyMakeStep()
+	add(ChronyCase{Test: "102-iburst", Run: 1, RefKey: "102-iburst", Params: p, PacketInterval: true, ChronyIBurst: true})
 
 	for poll := int8(3); poll <= 14; poll++ {
 		p := d
@@ -289,11 +294,10 @@ func ChronyCases() []ChronyCase {
 		p.Limit = pp * 10
 		p.Limits.MinSyncTime, p.Limits.MaxSyncTime = pp*2, math.Floor(pp*21/10)+1
 		p.Limits.ClientMaxMinOutInterval, p.Limits.ClientMinMeanOutInterval = pp*1.1, pp*0.99
+		p.ClientMakeStep = chronyMakeStep()
 		add(ChronyCase{Test: "101-poll", Run: int(poll), RefKey: fmt.Sprintf("101-poll/poll=%d", poll), Variant: fmt.Sprintf("poll=%d", poll), Params: p, PacketInterval: true,
 			Differs: "chrony's polls 1, 2 and the subsecond polls -7..-1 are below this engine's " +
-				"minpoll range 3..17 (RFC 5905 MINPOLL 4, extended down to 3) and are not ported; " +
-				"chrony's makestep 1e-2 1 is the engine's fixed step threshold of 128 ms (RFC 5905 STEPT), " +
-				"so the initial 0.1 s is slewed"})
+				"minpoll range 3..17 (RFC 5905 MINPOLL 4, extended down to 3) and are not ported"})
 	}
 
 	p = d

@@ -73,6 +73,8 @@ type NodeSpec struct {
 	Measured bool
 	// InitialFrequencyPPM is Config.InitialFrequencyPPM (a drift file).
 	InitialFrequencyPPM *float64
+	// MakeStep is Config.MakeStep (chrony's makestep).
+	MakeStep ntpengine.MakeStep
 	// SendLatency is the time from the transmit timestamp the node's
 	// engine writes (T1 of a poll, T3 of a reply) to its packet leaving,
 	// s: the scheduling and send path of a host that reads its clock
@@ -325,6 +327,7 @@ func (w *World) Build(seed uint64) (*Network, error) {
 			cfg.Precision = -24
 		} else {
 			cfg.Discipline, cfg.MaxSlewRate, cfg.InitialFrequencyPPM = w.Discipline, slewPPM, spec.InitialFrequencyPPM
+			cfg.MakeStep = spec.MakeStep
 			cfg.FrequencyLimitPPM = w.MaxFrequency
 			if cfg.FrequencyLimitPPM == 0 {
 				cfg.FrequencyLimitPPM = DefaultMaxFrequency * 1e6
