@@ -23,7 +23,8 @@ const ageDisp = 30e-9
 // standard error of the slope. A sample's weight falls with its delay
 // above the smallest in the set: the extra delay of one direction shifts
 // the offset by up to half of it (RFC 5905 §10 picks the minimum-delay
-// sample for the same reason); and with its age (ageDisp).
+// sample for the same reason); and with its age (ageDisp). Noise that the
+// delays do not explain (excessVariance) weighs on every sample alike.
 func fitLine(p []point, precision float64) (slope, icept, se float64, ok bool) {
 	f := fitWeighted(p, precision)
 	return f.slope, f.icept, f.se, f.ok
@@ -75,11 +76,36 @@ func fitWeighted(p []point, precision float64) lineFit {
 	}
 	sigma0 := noiseFloor(p, dmin, precision)
 	w := make([]float64, len(p))
-	var sw, mt, mo float64
 	tmax := p[len(p)-1].t
 	for i, x := range p {
 		e := (x.delay-dmin)/2 + sigma0 + ageDisp*(tmax-x.t)
 		w[i] = 1 / (e * e)
+	}
+	f := fitWith(p, w)
+	if !f.ok || len(p) < excessMinSamples {
+		return f
+	}
+	// Noise the delays do not explain is every sample's alike: add it to
+	// each one's variance and fit again, so that a few samples of low
+	// delay do not carry the line alone.
+	s2 := excessVariance(p, w, f)
+	if s2 > 0 {
+		for i := range w {
+			w[i] = 1 / (1/w[i] + s2)
+		}
+		if g := fitWith(p, w); g.ok {
+			f = g
+		}
+	}
+	f.s2 = s2
+	return f
+}
+
+// fitWith is the least-squares line through p with weights w, taken as
+// the inverse variances of the samples.
+func fitWith(p []point, w []float64) lineFit {
+	var sw, mt, mo float64
+	for i, x := range p {
 		sw += w[i]
 		mt += w[i] * x.t
 		mo += w[i] * x.off
@@ -105,17 +131,11 @@ func fitWeighted(p []point, precision float64) lineFit {
 		rss += w[i] * r * r
 	}
 	n := float64(len(p))
-	// Weighted residual variance, scaled so that the weights only matter
-	// relative to each other.
 	// Standard error of the slope with the weights taken as inverse
 	// variances, inflated by the reduced chi-square when the residuals
-	// are larger than the delays predict.
+	// are larger than the weights predict.
 	chi2 := math.Max(1, rss/(n-2))
-	f := lineFit{slope: slope, icept: icept, se: math.Sqrt(chi2 / stt), mt: mt, vmean: chi2 / sw, ok: true}
-	if len(p) >= excessMinSamples {
-		f.s2 = excessVariance(p, w, f)
-	}
-	return f
+	return lineFit{slope: slope, icept: icept, se: math.Sqrt(chi2 / stt), mt: mt, vmean: chi2 / sw, ok: true}
 }
 
 // excessVariance is the variance s², added to every sample's expected
