@@ -13,7 +13,8 @@
 // through the same session: an edit through one view is visible through
 // every other at once, and one commit commits whatever views it touched.
 //
-// It owns no state: a Set is built once and read only. It must not touch
+// It owns no state beyond a cache: a Set is built once, and keeps the
+// views' projections of the last (read-only) tree it encoded. It must not touch
 // datastores, sessions or locks (the caller hands it the tree to edit,
 // inside the datastore's edit), and it never writes XML itself (package
 // xmlcodec does, from each view's schema).

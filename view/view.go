@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/openconfig/ygot/ygot"
 
@@ -42,6 +43,15 @@ type Set struct {
 	native  *xmlcodec.Schema
 	views   []View
 	schemas []*xmlcodec.Schema // native first, then the views' in order
+
+	// projections keeps the views' projections of the last tree encoded:
+	// a stored tree is never changed (the datastore replaces it), so
+	// replies of the same tree through a view project it once.
+	projections struct {
+		sync.Mutex
+		native *gen.Device
+		roots  []ygot.GoStruct
+	}
 }
 
 // NewSet returns the set of the native model and views. Two models may not
@@ -229,31 +239,48 @@ func (e *Edit) MapError(err error) error {
 	return err
 }
 
-// Selects reports which models an encode with this filter writes: the
-// native model and the views whose namespaces a subtree filter names at
-// its top level (an unqualified element names every model, RFC 6241
-// §6.2.1). Without a subtree filter (none, or XPath) every model is
-// written; an XPath expression selects nothing in a model it does not name.
-func (s *Set) Selects(topLevelNS []string, subtree bool) []bool {
+// Selects reports which models a retrieval writes (RFC 6241 §7.1, §7.7):
+//   - without a filter, ntpagent's own model only: the views are other
+//     schemas of the same data, and writing the configuration once per
+//     model would multiply every unfiltered reply (a client of a view names
+//     its namespace);
+//   - with a subtree filter, the models whose namespaces its top-level
+//     elements name (an unqualified element names every model, §6.2.1);
+//   - with an XPath filter, every model (an expression selects nothing in a
+//     model it does not name).
+func (s *Set) Selects(f Filter) []bool {
 	sel := make([]bool, len(s.schemas))
 	for i, sc := range s.schemas {
-		if !subtree {
+		switch {
+		case f.XPath:
 			sel[i] = true
-			continue
-		}
-		for _, ns := range topLevelNS {
-			if ns == "" || sc.HasNamespace(ns) {
-				sel[i] = true
+		case !f.Subtree:
+			sel[i] = i == 0
+		default:
+			for _, ns := range f.Namespaces {
+				if ns == "" || sc.HasNamespace(ns) {
+					sel[i] = true
+				}
 			}
 		}
 	}
 	return sel
 }
 
-// AppendEncode writes native and every selected view (Selects) as the
-// children of <data>: native first, then the views in the set's order,
-// each encoded by the codec from the view's projection of native with the
-// same options.
+// Filter describes the filter of a retrieval for Selects.
+type Filter struct {
+	// Subtree is a subtree filter whose top-level elements are in
+	// Namespaces ("" for an unqualified element).
+	Subtree    bool
+	Namespaces []string
+	// XPath is an XPath filter.
+	XPath bool
+}
+
+// AppendEncode writes the selected models (Selects; nil selects every
+// model) as the children of <data>: native first, then the views in the
+// set's order, each encoded by the codec from the view's projection of
+// native with the same options.
 func (s *Set) AppendEncode(b []byte, native *gen.Device, sel []bool, opt xmlcodec.EncodeOptions) ([]byte, error) {
 	var err error
 	if sel == nil || sel[0] {
@@ -265,9 +292,30 @@ func (s *Set) AppendEncode(b []byte, native *gen.Device, sel []bool, opt xmlcode
 		if sel != nil && !sel[i+1] {
 			continue
 		}
-		if b, err = v.Schema().AppendEncode(b, v.Project(native), opt); err != nil {
+		if b, err = v.Schema().AppendEncode(b, s.project(i, native), opt); err != nil {
 			return b, err
 		}
 	}
 	return b, nil
+}
+
+// project is view i's projection of native, made once per tree: the
+// trees AppendEncode is given are read only (a stored tree, or a copy
+// made for one reply).
+func (s *Set) project(i int, native *gen.Device) ygot.GoStruct {
+	s.projections.Lock()
+	if s.projections.native == native && s.projections.roots[i] != nil {
+		r := s.projections.roots[i]
+		s.projections.Unlock()
+		return r
+	}
+	s.projections.Unlock()
+	r := s.views[i].Project(native)
+	s.projections.Lock()
+	defer s.projections.Unlock()
+	if s.projections.native != native {
+		s.projections.native, s.projections.roots = native, make([]ygot.GoStruct, len(s.views))
+	}
+	s.projections.roots[i] = r
+	return r
 }

@@ -86,6 +86,10 @@ var viewBenches = []viewBench{
 			peerAddress(0) + `</ipv4Addr><ipv6Addr>::</ipv6Addr><type>Peer</type><vpnName>_public_</vpnName><isPreferred>` +
 			strconv.FormatBool(round%2 == 1) + `</isPreferred></ntpUCastCfg></ntpUCastCfgs></ntp>`
 	}},
+	{name: "ietf-ntp", filter: `<ntp xmlns="urn:ietf:params:xml:ns:yang:ietf-ntp"/>`, edit: func(round int) string {
+		return `<ntp xmlns="urn:ietf:params:xml:ns:yang:ietf-ntp"><unicast-configuration><address>` + peerAddress(0) +
+			`</address><type>uc-peer</type><minpoll>` + strconv.Itoa(4+round%2) + `</minpoll></unicast-configuration></ntp>`
+	}},
 	{name: "openconfig-system", filter: `<system xmlns="http://openconfig.net/yang/system"/>`, edit: func(round int) string {
 		return `<system xmlns="http://openconfig.net/yang/system"><ntp><servers><server><address>` + peerAddress(0) +
 			`</address><config><address>` + peerAddress(0) + `</address><association-type>PEER</association-type><prefer>` +

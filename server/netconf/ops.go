@@ -13,6 +13,7 @@ import (
 	"github.com/ntpagent/ntpagent/gen"
 	"github.com/ntpagent/ntpagent/internal/rpcerror"
 	"github.com/ntpagent/ntpagent/server/netconf/xmlcodec"
+	"github.com/ntpagent/ntpagent/view"
 )
 
 func opNotSupported(op *element) *rpcerror.Error {
@@ -222,11 +223,12 @@ func parseFilter(op *element) (filterSpec, error) {
 // projection of root.
 func (x *session) encode(b *bytes.Buffer, root *gen.Device, f filterSpec, opt xmlcodec.EncodeOptions) error {
 	set := x.srv.cfg.Views
-	var sel []bool
+	sel := set.Selects(view.Filter{})
 	if f.present {
 		if f.xpath != "" {
 			opt.XPath = f.xpath
 			opt.Namespaces = x.srv.xpathPrefixes(f.nsmap)
+			sel = set.Selects(view.Filter{XPath: true})
 		} else {
 			var mine []*element
 			var spaces []string
@@ -244,7 +246,7 @@ func (x *session) encode(b *bytes.Buffer, root *gen.Device, f filterSpec, opt xm
 			}
 			opt.SubtreeNodes = nodes(mine)
 			opt.Namespaces = mine[0].parent.scope()
-			sel = set.Selects(spaces, true)
+			sel = set.Selects(view.Filter{Subtree: true, Namespaces: spaces})
 		}
 	}
 	out, err := set.AppendEncode(b.AvailableBuffer(), root, sel, opt)

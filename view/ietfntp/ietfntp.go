@@ -73,14 +73,23 @@ func (v *View) Project(native *gen.Device) ygot.GoStruct {
 		return out
 	}
 	projectAuthentication(out.Ntp, n.Authentication)
-	for k, p := range n.UnicastPeer {
-		if shown(k.Address, k.VpnInstance) {
-			projectAssociation(out.Ntp, k.Address, m.IETFNtp_UnicastConfigurationType_uc_peer, p)
+	if len(n.UnicastPeer)+len(n.UnicastServer) > 0 {
+		// One allocation for every entry: a list of 1,000 peers is
+		// projected at each edit made through the view.
+		slab := make([]ucSlab, 0, len(n.UnicastPeer)+len(n.UnicastServer))
+		out.Ntp.UnicastConfiguration = make(map[m.IETFNtp_Ntp_UnicastConfiguration_Key]*m.IETFNtp_Ntp_UnicastConfiguration, cap(slab))
+		for k, p := range n.UnicastPeer {
+			if shown(k.Address, k.VpnInstance) {
+				slab = projectAssociation(out.Ntp, slab, k.Address, m.IETFNtp_UnicastConfigurationType_uc_peer, p)
+			}
 		}
-	}
-	for k, s := range n.UnicastServer {
-		if shown(k.Address, k.VpnInstance) {
-			projectAssociation(out.Ntp, k.Address, m.IETFNtp_UnicastConfigurationType_uc_server, (*gen.NtpagentNtp_Ntp_UnicastPeer)(s))
+		for k, s := range n.UnicastServer {
+			if shown(k.Address, k.VpnInstance) {
+				slab = projectAssociation(out.Ntp, slab, k.Address, m.IETFNtp_UnicastConfigurationType_uc_server, (*gen.NtpagentNtp_Ntp_UnicastPeer)(s))
+			}
+		}
+		if len(out.Ntp.UnicastConfiguration) == 0 {
+			out.Ntp.UnicastConfiguration = nil
 		}
 	}
 	projectAssociations(out.Ntp, n)
@@ -127,23 +136,42 @@ func algorithmOf(mode gen.E_NtpagentNtp_Ntp_Authentication_Key_Mode) m.E_IETFNtp
 	return m.IETFNtp_CryptoAlgorithm_UNSET
 }
 
-func projectAssociation(out *m.IETFNtp_Ntp, address string, typ m.E_IETFNtp_UnicastConfigurationType, p *gen.NtpagentNtp_Ntp_UnicastPeer) {
-	uc := &m.IETFNtp_Ntp_UnicastConfiguration{
-		Address: ptr(address), Type: typ,
+// ucSlab holds one projected unicast configuration and the values its
+// leaves point to that the native entry does not have in the same type.
+type ucSlab struct {
+	uc               m.IETFNtp_Ntp_UnicastConfiguration
+	auth             m.IETFNtp_Ntp_UnicastConfiguration_Authentication
+	address          string
+	minpoll, maxpoll int8
+}
+
+// projectAssociation adds the unicast configuration of a native entry,
+// built in the next element of slab. Leaves of the same type share the
+// native entry's values: the codec never writes through a leaf's pointer
+// (an edit sets a new one).
+func projectAssociation(out *m.IETFNtp_Ntp, slab []ucSlab, address string, typ m.E_IETFNtp_UnicastConfigurationType, p *gen.NtpagentNtp_Ntp_UnicastPeer) []ucSlab {
+	slab = append(slab, ucSlab{address: address})
+	e := &slab[len(slab)-1]
+	uc := &e.uc
+	*uc = m.IETFNtp_Ntp_UnicastConfiguration{
+		Address: &e.address, Type: typ,
 		Prefer: p.Preferred, Burst: p.Burst, Iburst: p.Iburst,
 		Source: p.SourceInterface, Port: p.Port,
-		Minpoll: int8Of(p.Minpoll), Maxpoll: int8Of(p.Maxpoll),
+	}
+	if p.Minpoll != nil && *p.Minpoll <= 127 {
+		e.minpoll, uc.Minpoll = int8(*p.Minpoll), &e.minpoll
+	}
+	if p.Maxpoll != nil && *p.Maxpoll <= 127 {
+		e.maxpoll, uc.Maxpoll = int8(*p.Maxpoll), &e.maxpoll
 	}
 	if p.Version != nil && *p.Version >= 3 {
 		uc.Version = p.Version // ietf-ntp's ntp-version starts at 3
 	}
 	if p.AuthenticationKeyid != nil {
-		uc.Authentication = &m.IETFNtp_Ntp_UnicastConfiguration_Authentication{Keyid: p.AuthenticationKeyid}
-	}
-	if out.UnicastConfiguration == nil {
-		out.UnicastConfiguration = map[m.IETFNtp_Ntp_UnicastConfiguration_Key]*m.IETFNtp_Ntp_UnicastConfiguration{}
+		e.auth.Keyid, uc.Authentication = p.AuthenticationKeyid, &e.auth
 	}
 	out.UnicastConfiguration[m.IETFNtp_Ntp_UnicastConfiguration_Key{Address: address, Type: typ}] = uc
+	return slab
 }
 
 // projectAssociations shows the sessions of the public vpn-instance whose
@@ -450,8 +478,8 @@ func modeFor(alg m.E_IETFNtp_CryptoAlgorithm, k, prev *gen.NtpagentNtp_Ntp_Authe
 
 func applyAssociations(n *gen.NtpagentNtp_Ntp, ucs map[m.IETFNtp_Ntp_UnicastConfiguration_Key]*m.IETFNtp_Ntp_UnicastConfiguration) error {
 	oldPeers, oldServers := n.UnicastPeer, n.UnicastServer
-	peers := map[gen.NtpagentNtp_Ntp_UnicastPeer_Key]*gen.NtpagentNtp_Ntp_UnicastPeer{}
-	servers := map[gen.NtpagentNtp_Ntp_UnicastServer_Key]*gen.NtpagentNtp_Ntp_UnicastServer{}
+	peers := make(map[gen.NtpagentNtp_Ntp_UnicastPeer_Key]*gen.NtpagentNtp_Ntp_UnicastPeer, len(oldPeers))
+	servers := make(map[gen.NtpagentNtp_Ntp_UnicastServer_Key]*gen.NtpagentNtp_Ntp_UnicastServer, len(oldServers))
 	for k, p := range oldPeers {
 		if !shown(k.Address, k.VpnInstance) {
 			peers[k] = p
@@ -463,9 +491,8 @@ func applyAssociations(n *gen.NtpagentNtp_Ntp, ucs map[m.IETFNtp_Ntp_UnicastConf
 		}
 	}
 	for k, uc := range ucs {
-		path := ucPath(k.Address, k.Type)
 		if ip, err := netip.ParseAddr(k.Address); err != nil || ip.Zone() != "" {
-			return rpcerror.New(rpcerror.TagInvalidValue, path+"/ntp:address", "The address %s has a zone; give the interface as source instead.", k.Address)
+			return rpcerror.New(rpcerror.TagInvalidValue, ucPath(k.Address, k.Type)+"/ntp:address", "The address %s has a zone; give the interface as source instead.", k.Address)
 		}
 		var prev *gen.NtpagentNtp_Ntp_UnicastPeer
 		switch k.Type {
@@ -474,11 +501,14 @@ func applyAssociations(n *gen.NtpagentNtp_Ntp, ucs map[m.IETFNtp_Ntp_UnicastConf
 		case m.IETFNtp_UnicastConfigurationType_uc_server:
 			prev = (*gen.NtpagentNtp_Ntp_UnicastPeer)(oldServers[gen.NtpagentNtp_Ntp_UnicastServer_Key{Address: k.Address, VpnInstance: vpninstance.Public}])
 		default:
-			return rpcerror.New(rpcerror.TagInvalidValue, path+"/ntp:type", "The type of a unicast configuration is uc-server or uc-peer.")
+			return rpcerror.New(rpcerror.TagInvalidValue, ucPath(k.Address, k.Type)+"/ntp:type", "The type of a unicast configuration is uc-server or uc-peer.")
 		}
-		p, err := association(path, k.Address, uc, prev)
-		if err != nil {
-			return err
+		p := prev
+		if prev == nil || !unchanged(uc, prev) {
+			var err error
+			if p, err = association(ucPath(k.Address, k.Type), k.Address, uc, prev); err != nil {
+				return err
+			}
 		}
 		if k.Type == m.IETFNtp_UnicastConfigurationType_uc_peer {
 			peers[gen.NtpagentNtp_Ntp_UnicastPeer_Key{Address: k.Address, VpnInstance: vpninstance.Public}] = p
@@ -495,6 +525,27 @@ func applyAssociations(n *gen.NtpagentNtp_Ntp, ucs map[m.IETFNtp_Ntp_UnicastConf
 	}
 	return nil
 }
+
+// unchanged reports whether the native entry p is what association would
+// make of uc: the entry the projection came from, left as it was by the
+// edit (most entries of a large list), is kept as it is.
+func unchanged(uc *m.IETFNtp_Ntp_UnicastConfiguration, p *gen.NtpagentNtp_Ntp_UnicastPeer) bool {
+	var keyid *uint32
+	if uc.Authentication != nil {
+		keyid = uc.Authentication.Keyid
+	}
+	version := uc.Version
+	if version == nil && p.Version != nil && *p.Version < 3 {
+		version = p.Version
+	}
+	return same(uc.Prefer, p.Preferred) && same(uc.Burst, p.Burst) && same(uc.Iburst, p.Iburst) &&
+		same(uc.Source, p.SourceInterface) && same(uc.Port, p.Port) && same(version, p.Version) &&
+		same(keyid, p.AuthenticationKeyid) && same(uc.Minpoll, int8Of(p.Minpoll)) && same(uc.Maxpoll, int8Of(p.Maxpoll)) &&
+		(p.Minpoll == nil || *p.Minpoll <= 127) && (p.Maxpoll == nil || *p.Maxpoll <= 127)
+}
+
+// same reports whether two optional leaves hold the same value.
+func same[T comparable](a, b *T) bool { return a == b || a != nil && b != nil && *a == *b }
 
 // association is the native entry of a unicast configuration: the leaves
 // ietf-ntp has come from it, the others (preempt) from the entry it
