@@ -35,14 +35,6 @@ const (
 	unspecified6 = "::"
 )
 
-// associationList is the ntpagent-ntp list of an entry's type.
-func associationList(t hw.E_NtpagentHuaweiVrp_Ntp_NtpUCastCfgs_NtpUCastCfg_Type) rules.AssociationList {
-	if t == typeServer {
-		return rules.UnicastServer
-	}
-	return rules.UnicastPeer
-}
-
 // inView reports whether a native association address has a place in the
 // view: ntpUCastCfg holds IPv4 and IPv6 addresses, not domain names.
 func inView(address string) (hw.E_NtpagentHuaweiVrp_Ntp_NtpUCastCfgs_NtpUCastCfg_AddrFamily, bool) {
