@@ -407,3 +407,42 @@ func TestNETCONFNMDAAndXPathThroughOpenConfig(t *testing.T) {
 		t.Errorf("XPath select in the view's prefix:\n%s", r)
 	}
 }
+
+// The deviation module says what the view refuses: yanglint, given the
+// library, refuses the same configurations with the same messages, so a
+// client that reads ntpagent-openconfig-deviations knows them beforehand.
+func TestDeviationsRefuseWhatTheViewRefuses(t *testing.T) {
+	yl := testtool.Require(t, "yanglint")
+	sch, err := yang.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	lib, err := sch.WriteFiles(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ name, ntp, msg string }{
+		{"enabled false", `<config><enabled>false</enabled></config>`, "cannot be disabled"},
+		{"POOL", ocServer("pool.example.net", `<association-type>POOL</association-type>`), "no NTP pool"},
+		{"privileged port", ocServer("192.0.2.9", `<port>80</port>`), `value "80" is out of the allowed range`},
+		{"key 0", `<ntp-keys><ntp-key><key-id>0</key-id><config><key-id>0</key-id></config></ntp-key></ntp-keys>`, `value "0" is out of the allowed range`},
+		{"valid", ocServer("192.0.2.9", `<port>1123</port><association-type>PEER</association-type>`), ""},
+	} {
+		f := filepath.Join(dir, "data.xml")
+		data := strings.TrimSuffix(strings.TrimPrefix(ocConfig(c.ntp), "<config>"), "</config>")
+		if err := os.WriteFile(f, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command(yl, append(append([]string{"-t", "config"}, lib...), f)...).CombinedOutput()
+		if c.msg == "" {
+			if err != nil {
+				t.Errorf("%s: yanglint refuses a valid configuration: %v\n%s", c.name, err, out)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(string(out), c.msg) {
+			t.Errorf("%s: yanglint does not refuse it (%v) with %q:\n%s", c.name, err, c.msg, out)
+		}
+	}
+}
