@@ -3,6 +3,7 @@ package ntpengine
 import (
 	"math"
 	"net/netip"
+	"slices"
 
 	"github.com/ntpagent/ntpagent/ntpengine/packet"
 )
@@ -339,6 +340,35 @@ func (s *asymmetry) leastDelay() float64 {
 		m = math.Min(m, d)
 	}
 	return m
+}
+
+// medianExcess is the median of the last asymMemory delays above the
+// least of them.
+func (s *asymmetry) medianExcess() float64 {
+	n := min(s.at, asymMemory)
+	if n == 0 {
+		return 0
+	}
+	lo := s.leastDelay()
+	ex := make([]float64, n)
+	for i, d := range s.delays[:n] {
+		ex[i] = d - lo
+	}
+	slices.Sort(ex)
+	return ex[n/2]
+}
+
+// residual is the standard deviation of a sample's offset that the slope
+// leaves unexplained: the residual scatter of the changes of offset
+// between consecutive samples, of which each sample has half the
+// variance.
+func (s *asymmetry) residual() float64 {
+	if s.n < 2 || s.sxx <= 0 {
+		return 0
+	}
+	c := s.sxy / s.sxx
+	w := float64(min(s.n, asymMemory))
+	return math.Sqrt(math.Max(0, s.syy-c*s.sxy) / math.Max(1, w-1) / 2)
 }
 
 // slope is the estimated change of offset per second of excess delay.
