@@ -179,7 +179,7 @@ func run(ctx context.Context, s *settings, ts timeService, stdout, stderr io.Wri
 		Listen:        []string{s.NetconfListen, s.CLIListen},
 		Store:         store,
 		Subsystems:    map[string]server.SubsystemHandler{"netconf": netconfOverSSH(ncSrv)},
-		Terminal:      cli.New(cli.Config{Store: store, State: ag.State, Logger: log.With("component", "cli")}),
+		Terminal:      cli.New(cli.Config{Store: store, State: ag.State, Policy: ncSrv.AccessPolicy, Logger: log.With("component", "cli")}),
 		Logger:        log.With("component", "server"),
 		AdminPassword: pw,
 		Announce:      stdout,

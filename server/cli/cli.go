@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ntpagent/ntpagent/server/nacm"
 	"io"
 	"log/slog"
 	"regexp"
@@ -34,6 +35,10 @@ type Config struct {
 	// except a reference to something not configured yet (data-missing),
 	// which the commit reports.
 	Check func(root *gen.Device) error
+	// Policy returns the access control policy of running as it is now
+	// (RFC 8341; the NETCONF server's, so both protocols decide alike);
+	// nil: the factory defaults, whatever /nacm says.
+	Policy func() *nacm.Policy
 	// Software is shown in the header of display current-configuration.
 	Software string
 	Logger   *slog.Logger
@@ -46,6 +51,9 @@ type CLI struct {
 	store backend
 	roots map[view]*node
 	log   *slog.Logger
+	// policy is the access control policy now (Config.Policy, or the
+	// factory defaults).
+	policy func() *nacm.Policy
 }
 
 // New returns a CLI over cfg.Store.
@@ -60,7 +68,16 @@ func New(cfg Config) *CLI {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &CLI{cfg: cfg, store: cfg.Store, roots: grammar(), log: log}
+	c := &CLI{cfg: cfg, store: cfg.Store, roots: grammar(), log: log}
+	c.policy = cfg.Policy
+	if c.policy == nil {
+		p, err := factoryPolicy()
+		if err != nil {
+			log.Error("access control: the factory defaults do not compile; every command is denied", "err", err)
+		}
+		c.policy = func() *nacm.Policy { return p }
+	}
+	return c
 }
 
 // maxLineBytes bounds one command line. Longer lines are refused whole with
@@ -94,12 +111,15 @@ func (c *CLI) ServeTerminal(ctx context.Context, ts *TerminalSession) int {
 
 // session is the state of one CLI session.
 type session struct {
-	c    *CLI
-	ts   *TerminalSession
-	ss   datastore.Session
-	view view
-	ctx  context.Context
-	done bool // quit in the user view
+	c  *CLI
+	ts *TerminalSession
+	// acc is the session's access control answers under accPolicy.
+	acc       *nacm.Access
+	accPolicy *nacm.Policy
+	ss        datastore.Session
+	view      view
+	ctx       context.Context
+	done      bool // quit in the user view
 
 	out     bytes.Buffer   // output of the running command
 	w       io.Writer      // where output goes
@@ -240,8 +260,9 @@ func (s *session) execute(line string) (ok bool) {
 		s.caret(serr)
 		return false
 	}
-	if p.admin && s.ts.Role != RoleAdmin {
-		s.printf("Error: The %s role may not run this command; it needs the %s role.\n", roleName(s.ts.Role), RoleAdmin)
+	if p.op != ([2]string{}) && !s.may(p.op) {
+		s.printf("Error: Access control does not permit this user to run this command.\n")
+		s.c.log.Info("cli command denied", "session", s.ts.ID, "user", s.ts.User, "operation", p.op[1])
 		return false
 	}
 	err := p.run(s, p.args)
@@ -656,7 +677,7 @@ func (s *session) keypress(line string, pos int, key rune) (string, int, bool) {
 // help writes '?' help for the text before the cursor: "dis?" lists the
 // words starting with dis, "dis ?" what may follow display.
 func (s *session) help(before string) {
-	items, serr := helpFor(s.c.roots[s.view], before, s.ts.Role == RoleAdmin)
+	items, serr := helpFor(s.c.roots[s.view], before, s.may)
 	if serr != nil {
 		s.caret(serr)
 		return
@@ -676,7 +697,7 @@ func (s *session) help(before string) {
 
 func (s *session) tab(line string, pos int) (string, int, bool) {
 	before, after := line[:pos], line[pos:]
-	words, start := complete(s.c.roots[s.view], before, s.ts.Role == RoleAdmin)
+	words, start := complete(s.c.roots[s.view], before, s.may)
 	partial := before[start:]
 	switch len(words) {
 	case 0:

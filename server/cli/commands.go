@@ -128,7 +128,7 @@ func (s *session) edit(apply func(root *gen.Device) error) error {
 	// "set": the datastore does not validate the whole candidate at each
 	// command (VRP checks a configuration as a whole at commit); the check
 	// below looks at what this command changes.
-	opt := datastore.EditOptions{TestOption: datastore.SetOnly}
+	opt := datastore.EditOptions{TestOption: datastore.SetOnly, Check: s.writeCheck()}
 	return s.c.store.Edit(s.ss, datastore.Candidate, opt, func(root *gen.Device) error {
 		before := map[string]bool{}
 		for _, e := range rpcerror.All(s.c.cfg.Check(root)) {

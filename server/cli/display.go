@@ -18,10 +18,6 @@ func (s *session) printLines(lines []string) {
 	}
 }
 
-// readsKeys tells whether the user may read key values (in cipher form):
-// the admin role only, until access control (RFC 8341) says more.
-func (s *session) readsKeys() bool { return s.ts.Role == RoleAdmin }
-
 // cmdDisplayCurrent renders running from the datastore's tree (never from
 // typed lines), so changes made over NETCONF show here too.
 func cmdDisplayCurrent(s *session, a args) error {
@@ -29,7 +25,7 @@ func cmdDisplayCurrent(s *session, a args) error {
 	if h := s.c.store.History(); len(h) > 0 {
 		s.printf("!Last configuration was updated at %s by %s\n", h[0].Time.UTC().Format(vrpTime), h[0].User)
 	}
-	s.printLines(configLines(s.running(), s.readsKeys()))
+	s.printLines(configLines(s.readable(s.running()), s.readsKeys()))
 	return nil
 }
 
@@ -43,7 +39,7 @@ func cmdDisplaySaved(s *session, a args) error {
 	}
 	s.printf("!Software Version %s\n", s.c.cfg.Software)
 	s.printf("!Last configuration was saved at %s by %s\n", info.Time.UTC().Format(vrpTime), info.User)
-	s.printLines(configLines(s.startup(), s.readsKeys()))
+	s.printLines(configLines(s.readable(s.startup()), s.readsKeys()))
 	return nil
 }
 
@@ -54,7 +50,7 @@ func cmdDisplayThis(s *session, a args) error {
 		s.printLines([]string{"#", "return"})
 		return nil
 	}
-	s.printLines(configLines(s.running(), s.readsKeys()))
+	s.printLines(configLines(s.readable(s.running()), s.readsKeys()))
 	return nil
 }
 
@@ -62,7 +58,7 @@ func cmdDisplayCandidate(s *session, a args) error {
 	if s.c.store.CandidateModified() {
 		s.printf("!The candidate configuration has uncommitted changes\n")
 	}
-	s.printLines(configLines(s.candidate(), s.readsKeys()))
+	s.printLines(configLines(s.readable(s.candidate()), s.readsKeys()))
 	return nil
 }
 
@@ -90,7 +86,7 @@ func (s *session) state() *gen.Device {
 	if s.c.cfg.State == nil {
 		return nil
 	}
-	return s.c.cfg.State()
+	return s.readable(s.c.cfg.State())
 }
 
 func ms(v *float64, prec int) string {

@@ -50,10 +50,10 @@ func FuzzParse(f *testing.F) {
 					t.Fatalf("view %d, %q: parse %v, caret at %d of %d", v, line, p, serr.col, n)
 				}
 			}
-			if _, herr := helpFor(roots[v], line, true); herr != nil && (herr.col < 0 || herr.col > n+1) {
+			if _, herr := helpFor(roots[v], line, func([2]string) bool { return true }); herr != nil && (herr.col < 0 || herr.col > n+1) {
 				t.Fatalf("help %q: caret at %d of %d", line, herr.col, n)
 			}
-			if words, start := complete(roots[v], line, true); start < 0 || start > len(line) || len(words) > 64 {
+			if words, start := complete(roots[v], line, func([2]string) bool { return true }); start < 0 || start > len(line) || len(words) > 64 {
 				t.Fatalf("complete %q: %d words from %d", line, len(words), start)
 			}
 		}

@@ -14,10 +14,13 @@ func prm(spec *paramSpec, tag, help string, next ...*node) *node {
 
 func hub(run cmdFunc, next ...*node) *node { return &node{run: run, next: next} }
 
-func (n *node) runs(f cmdFunc) *node       { n.run = f; return n }
-func (n *node) tagged(tag string) *node    { n.tag = tag; return n }
-func (n *node) onceAs(id string) *node     { n.once = id; return n }
-func (n *node) adminOnly() *node           { n.admin = true; return n }
+func (n *node) runs(f cmdFunc) *node    { n.run = f; return n }
+func (n *node) tagged(tag string) *node { n.tag = tag; return n }
+func (n *node) onceAs(id string) *node  { n.once = id; return n }
+func (n *node) needs(module, rpc string) *node {
+	n.op = [2]string{module, rpc}
+	return n
+}
 func (n *node) then(next ...*node) *node   { n.next = append(n.next, next...); return n }
 func (n *node) loopTo(h *node) *node       { n.next = append(n.next, h); return n }
 func (n *node) onceTagged(id string) *node { return n.onceAs(id).tagged(id) }
@@ -197,18 +200,18 @@ func grammar() map[view]*node {
 			kw("configuration", "Running configuration",
 				kw("to", "Target of the rollback",
 					kw("commit-id", "A commit of the commit list",
-						prm(pCommitID, "id", "Commit ID").runs(cmdRollback))))).adminOnly(),
+						prm(pCommitID, "id", "Commit ID").runs(cmdRollback))))).needs("ntpagent-system", "rollback-to-commit"),
 		kw("save", "Save the running configuration as the startup configuration",
-			kw("force", "Save without asking for confirmation").tagged("force").runs(cmdSave)).runs(cmdSave).adminOnly(),
+			kw("force", "Save without asking for confirmation").tagged("force").runs(cmdSave)).runs(cmdSave).needs("ietf-netconf", "copy-config"),
 		kw("screen-length", "Lines of output per screen",
 			prm(uintRange("INTEGER<0-512>", 0, 512), "lines", "Lines per screen (0: no paging)",
 				kw("temporary", "For this session").runs(cmdScreenLength))),
-		kw("system-view", "Enter the system view").runs(cmdSystemView).adminOnly(),
+		kw("system-view", "Enter the system view").runs(cmdSystemView).needs("ietf-netconf", "edit-config"),
 	}}
 	system := &node{next: []*node{
 		kw("abort", "Discard the uncommitted configuration and return to the user view").runs(cmdAbort),
 		kw("commit", "Commit the candidate configuration",
-			kw("label", "Label of the commit", prm(pLabel, "label", "Label").runs(cmdCommit))).runs(cmdCommit),
+			kw("label", "Label of the commit", prm(pLabel, "label", "Label").runs(cmdCommit))).runs(cmdCommit).needs("ietf-netconf", "commit"),
 		displayTree(),
 		ntpTree(),
 		kw("quit", "Exit from the current view").runs(cmdQuit),

@@ -20,7 +20,9 @@ type node struct {
 	run   cmdFunc // the command may end after this node
 	tag   string  // records the matched value (keyword: its word) under this name
 	once  string  // option identity: at most once per command
-	admin bool    // only the admin role may use the command
+	// op is the NETCONF operation the command amounts to (module, rpc):
+	// access control (RFC 8341 §3.4.4) must permit the user to execute it.
+	op [2]string
 }
 
 func (n *node) isHub() bool { return n.word == "" && n.param == nil }
@@ -132,9 +134,9 @@ func (a args) has(tag string) bool { _, ok := a[tag]; return ok }
 
 // parsed is a successful parse of a whole line.
 type parsed struct {
-	run   cmdFunc
-	args  args
-	admin bool
+	run  cmdFunc
+	args args
+	op   [2]string // the operation access control must permit, if any
 }
 
 // successors returns the nodes that may follow n, hubs expanded and options
@@ -222,11 +224,11 @@ func match(cands []*node, tok token) (*node, string, *syntaxError) {
 
 // walkResult is where a walk over some tokens ended.
 type walkResult struct {
-	at    *node
-	used  map[string]bool
-	args  args
-	admin bool
-	rest  bool // a rest-of-line parameter took the remaining text
+	at   *node
+	used map[string]bool
+	args args
+	op   [2]string
+	rest bool // a rest-of-line parameter took the remaining text
 }
 
 // walk matches toks from root. line is the raw text the tokens came from
@@ -257,8 +259,8 @@ func walk(root *node, line string, toks []token) (walkResult, *syntaxError) {
 		if n.once != "" {
 			w.used[n.once] = true
 		}
-		if n.admin {
-			w.admin = true
+		if n.op != ([2]string{}) {
+			w.op = n.op
 		}
 		w.at = n
 	}
@@ -283,7 +285,7 @@ func parse(root *node, line string) (*parsed, *syntaxError) {
 		last := toks[len(toks)-1]
 		return nil, &syntaxError{kind: errIncomplete, col: last.end + 1}
 	}
-	return &parsed{run: run, args: w.args, admin: w.admin}, nil
+	return &parsed{run: run, args: w.args, op: w.op}, nil
 }
 
 // helpItem is one line of '?' help.
@@ -295,9 +297,9 @@ type helpItem struct {
 // it is a prefix of (and the parameters of that position), else every
 // successor of the words before it, and <cr> when the command may end there.
 //
-// Commands of the admin role are left out when admin is false (VRP shows a
+// Commands whose operation may does not permit are left out (VRP shows a
 // user only the commands of its level).
-func helpFor(root *node, line string, admin bool) ([]helpItem, *syntaxError) {
+func helpFor(root *node, line string, may func(op [2]string) bool) ([]helpItem, *syntaxError) {
 	toks, serr := tokenize(line)
 	if serr != nil {
 		return nil, serr
@@ -321,7 +323,7 @@ func helpFor(root *node, line string, admin bool) ([]helpItem, *syntaxError) {
 	var pipeItem *helpItem
 	for _, c := range successors(w.at, w.used) {
 		switch {
-		case c.admin && !admin:
+		case c.op != [2]string{} && !may(c.op):
 		case c.param != nil:
 			items = append(items, helpItem{c.param.name, c.help})
 		case !strings.HasPrefix(c.word, partial):
@@ -347,7 +349,7 @@ func helpFor(root *node, line string, admin bool) ([]helpItem, *syntaxError) {
 
 // complete returns the keywords at the cursor that start with the partial
 // last word (sorted), and where that word starts (bytes).
-func complete(root *node, line string, admin bool) (words []string, start int) {
+func complete(root *node, line string, may func(op [2]string) bool) (words []string, start int) {
 	toks, serr := tokenize(line)
 	if serr != nil {
 		return nil, 0
@@ -365,7 +367,7 @@ func complete(root *node, line string, admin bool) (words []string, start int) {
 		return nil, start
 	}
 	for _, c := range successors(w.at, w.used) {
-		if c.param == nil && strings.HasPrefix(c.word, partial) && (admin || !c.admin) {
+		if c.param == nil && strings.HasPrefix(c.word, partial) && (c.op == [2]string{} || may(c.op)) {
 			words = append(words, c.word)
 		}
 	}

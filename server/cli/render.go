@@ -46,14 +46,14 @@ func configLines(root *gen.Device, showKeys bool) []string {
 		for _, id := range ids {
 			k := au.Key[id]
 			mode := modeWord(k.Mode)
-			if mode == "" || k.KeyValue == nil {
+			if mode == "" || (k.KeyValue == nil && showKeys) {
 				// Incomplete entry (only NETCONF can make one): show what
 				// there is as a comment, it cannot be entered as a command.
 				lines = append(lines, fmt.Sprintf("# ntp authentication-keyid %d (incomplete)", id))
 				continue
 			}
 			value := hiddenKey
-			if showKeys && rules.IsCipher(*k.KeyValue) {
+			if showKeys && k.KeyValue != nil && rules.IsCipher(*k.KeyValue) {
 				value = quote(*k.KeyValue)
 			}
 			lines = append(lines, fmt.Sprintf("ntp authentication-keyid %d authentication-mode %s cipher %s", id, mode, value))

@@ -32,6 +32,10 @@ type node struct {
 	parent *node
 	kind   nodeKind
 	keys   []string // a list's key leaves, in key order
+	// presence: a presence container (RFC 7950 §7.5.1); a non-presence
+	// container has no meaning of its own, only its descendants are
+	// written.
+	presence bool
 	// denyAll and denyWrite: nacm:default-deny-all / default-deny-write on
 	// the node or an ancestor (RFC 8341 §3.4.5: the node and all its
 	// descendants).
@@ -186,6 +190,10 @@ func (s *Schema) newNode(e *goyang.Entry, parent *node) *node {
 		n.keys = strings.Fields(e.Key)
 	case e.IsLeafList():
 		n.kind = kLeafList
+	case e.IsContainer():
+		if c, ok := e.Node.(*goyang.Container); ok && c.Presence != nil {
+			n.presence = true
+		}
 	case e.IsLeaf():
 		n.kind = kLeaf
 	}

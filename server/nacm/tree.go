@@ -289,7 +289,7 @@ func (a *Access) diffField(fb fieldBinding, bf, af reflect.Value, bz, az bool, k
 		}
 		return a.check(n, keys, op)
 	case kContainer:
-		if op != Update {
+		if op != Update && n.presence {
 			if d := a.check(n, keys, op); d != nil {
 				return d
 			}

@@ -239,3 +239,7 @@ func (x *session) notification(ev event) ([]byte, bool) {
 	}
 	return notificationXML(ev), true
 }
+
+// AccessPolicy is running's access control policy now: the CLI decides
+// with the same one.
+func (s *Server) AccessPolicy() *nacm.Policy { return s.policy() }
