@@ -705,7 +705,24 @@ func (e *Engine) offsetNow(a *association, t float64) float64 {
 			u -= k * math.Max(0, f.newestValid().Delay-math.Min(f.Delay, a.asym.leastDelay()))
 		}
 	}
-	return u + e.disc.freq*(t-f.t) - e.disc.phase
+	return u + e.projectionFreq(f)*(t-f.t) - e.disc.phase
+}
+
+// projectionFreq is the rate at which the offset of the uncorrected clock
+// to a source changes, s/s, for projecting its samples to another time:
+// the discipline's frequency once it has measured one, and before that
+// the slope of the source's own samples (clockFilter.ownSlope, as the
+// filter projects its stages with). Projected with none, the offsets of
+// sources sampled at different times differ by the clock's whole
+// frequency error times the time between their samples: with a clock 5 %
+// off, three servers polled 0.2 s apart (pollSeparation) were 10 ms
+// apart, all falsetickers to each other (RFC 5905 §11.2.1), and their
+// combined offset fed the first frequency fit with ms of noise.
+func (e *Engine) projectionFreq(f *clockFilter) float64 {
+	if fr := e.filterFreq(); !math.IsNaN(fr) {
+		return fr
+	}
+	return f.ownSlope()
 }
 
 // kiss acts on a Kiss-o'-Death (RFC 5905 §7.4).

@@ -204,6 +204,13 @@ func (e *Engine) clockSelect(t float64) {
 	e.sys.peer = peer
 	e.sys.offset = offset
 	e.sys.jitter = math.Sqrt(peer.filter.Jitter*peer.filter.Jitter + selJitter*selJitter)
+	if math.IsNaN(e.filterFreq()) {
+		// The offsets were projected to t with the sources' own slopes
+		// (projectionFreq); the discipline takes an offset as projected
+		// from the system peer's sample time with its own frequency
+		// (discipline.uncorrected), which it has not measured yet.
+		offset -= (peer.filter.ownSlope() - e.disc.freq) * (t - peer.lastUsed)
+	}
 	e.clockUpdate(peer, offset, t)
 }
 
@@ -260,8 +267,10 @@ func (e *Engine) selDist(a *association, t float64) float64 {
 
 // Frequency error bounds for selDist, s/s: before the discipline has
 // measured the frequency, RFC 5905's MAXFREQ (±500 ppm, the tolerance of
-// a working oscillator, also where the clock's range is wider); afterwards
-// three standard errors of its estimate, at least minFreqBound.
+// a working oscillator): the offsets are then projected with each
+// source's own slope (projectionFreq), and this bounds that slope's
+// error, also where the clock itself is off by more (its range is wider);
+// afterwards three standard errors of its estimate, at least minFreqBound.
 const minFreqBound = 1e-7
 
 func (e *Engine) freqBound() float64 {
