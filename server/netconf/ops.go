@@ -518,17 +518,20 @@ func (x *session) copyConfig(op *element) error {
 		return err
 	}
 	var inline *gen.Device
+	mapErr := func(err error) error { return err }
 	if src == "" {
 		cfg := op.child(NSBase, "source").child(NSBase, "config")
 		content, err := x.configContent(cfg)
 		if err != nil {
 			return err
 		}
-		if inline, err = x.decodeConfig(content, cfg); err != nil {
+		var edit *view.Edit
+		if inline, edit, err = x.decodeConfig(content, cfg); err != nil {
 			return err
 		}
+		mapErr = edit.MapError
 	}
-	return x.srv.cfg.Store.CopyChecked(x.storeSession(), target, src, inline, x.copyCheck())
+	return mapErr(x.srv.cfg.Store.CopyChecked(x.storeSession(), target, src, inline, x.copyCheck()))
 }
 
 func (x *session) validate(op *element) error {
@@ -544,22 +547,23 @@ func (x *session) validate(op *element) error {
 	if err != nil {
 		return err
 	}
-	root, err := x.decodeConfig(content, cfg)
+	root, edit, err := x.decodeConfig(content, cfg)
 	if err != nil {
 		return err
 	}
-	return x.srv.cfg.Store.ValidateTree(root)
+	return edit.MapError(x.srv.cfg.Store.ValidateTree(root))
 }
 
 // decodeConfig decodes an inline whole configuration (copy-config,
-// validate) in any models of the view set into a native tree.
-func (x *session) decodeConfig(content []xmlcodec.Node, cfg *element) (*gen.Device, error) {
+// validate) in any models of the view set into a native tree; the edit
+// maps the datastore's errors on that tree into the models it used.
+func (x *session) decodeConfig(content []xmlcodec.Node, cfg *element) (*gen.Device, *view.Edit, error) {
 	edit, err := x.srv.cfg.Views.ParseConfig(content, xmlcodec.Limits{}, cfg.scope())
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	root, err := edit.Decode()
-	return root, edit.MapError(err)
+	return root, edit, edit.MapError(err)
 }
 
 // commit runs <commit> with the :confirmed-commit:1.1 parameters (RFC 6241 §8.4.5).

@@ -327,3 +327,22 @@ func TestEditsAreVisibleThroughEveryView(t *testing.T) {
 		`<address>192.0.2.45</address><type xmlns:ntp="`+nsIETF+`">ntp:uc-peer</type>`,
 		`<address>192.0.2.46</address><type xmlns:ntp="`+nsIETF+`">ntp:uc-server</type>`)
 }
+
+// RFC 6241 §7.3 and §8.6: an inline <config> of copy-config and validate
+// may be written in ietf-ntp; it becomes the whole configuration.
+func TestInlineConfigInIETFNTP(t *testing.T) {
+	f := newFixture(t, nil)
+	c := f.session(t, false)
+	c.OK(edit("candidate", `<ntp xmlns="`+nsNative+`"><unicast-peer><address>10.7.7.7</address><vpn-instance>_public_</vpn-instance></unicast-peer></ntp>`))
+	inline := `<config><ntp xmlns="` + nsIETF + `"><unicast-configuration><address>192.0.2.70</address><type>uc-server</type><maxpoll>12</maxpoll></unicast-configuration></ntp></config>`
+	c.OK(`<validate><source>` + inline + `</source></validate>`)
+	c.OK(`<copy-config><target><candidate/></target><source>` + inline + `</source></copy-config>`)
+	got := c.RPC(getConfig("candidate", `<ntp xmlns="`+nsNative+`"/>`))
+	mustContain(t, "candidate after copy-config in ietf-ntp", got, `<unicast-server><address>192.0.2.70</address><vpn-instance>_public_</vpn-instance><maxpoll>12</maxpoll></unicast-server>`)
+	if strings.Contains(got, "10.7.7.7") {
+		t.Errorf("copy-config kept a peer the whole configuration does not have:\n%s", got)
+	}
+	reply, _ := c.RPCErr(`<validate><source><config><ntp xmlns="` + nsIETF + `"><unicast-configuration><address>192.0.2.71</address><type>uc-peer</type>
+		<minpoll>9</minpoll><maxpoll>5</maxpoll></unicast-configuration></ntp></config></source></validate>`)
+	mustContain(t, "validate of a bad inline ietf-ntp config", reply, `<error-path xmlns:ntp="`+nsIETF+`">/ntp:ntp/ntp:unicast-configuration[ntp:address='192.0.2.71'][ntp:type='ntp:uc-peer']/ntp:`)
+}
