@@ -138,6 +138,10 @@ func parseMeasurementsLog(r io.Reader, source string, start time.Time) ([]Measur
 	return out, sc.Err()
 }
 
+// dummyDelayMS is the delay of a filter stage that holds no sample (RFC
+// 5905 MAXDISP, 16 s), in ms.
+const dummyDelayMS = 16000
+
 // agentFilter finds the agent's new samples in its session's clock filter
 // register (newest first, RFC 5905 §10), read once a second.
 type agentFilter struct {
@@ -177,6 +181,9 @@ func (f *agentFilter) newSamples(at time.Duration, sessions *gen.NtpagentNtp_Ntp
 	f.newest, f.seen = reg[0], true
 	var out []Measurement
 	for i := fresh - 1; i >= 0; i-- {
+		if reg[i][1] >= dummyDelayMS {
+			continue // a poll without reply (RFC 5905 A.5.7.1), no sample
+		}
 		out = append(out, Measurement{
 			At:          at,
 			Offset:      time.Duration(math.Round(reg[i][0] * 1e6)),

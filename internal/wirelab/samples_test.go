@@ -101,4 +101,14 @@ func TestAgentFilterNewSamplesSinceLastReading(t *testing.T) {
 	if got := f.newSamples(3*time.Second, reg(0.004, 0.003, 0.002, 0.001)); len(got) != 2 || got[0].Offset != 3*time.Microsecond || got[1].At != 3*time.Second {
 		t.Errorf("two new: %+v, want 3 µs and 4 µs at 3 s", got)
 	}
+	// A poll without reply shifts in a dummy stage (RFC 5905 A.5.7.1,
+	// delay MAXDISP): no sample.
+	dummy := reg(0, 0.004, 0.003, 0.002, 0.001)
+	for _, s := range dummy.Session {
+		d := 16000.0
+		s.Filter[1].Delay = &d
+	}
+	if got := f.newSamples(4*time.Second, dummy); len(got) != 0 {
+		t.Errorf("a dummy stage: %+v, want no sample", got)
+	}
 }
