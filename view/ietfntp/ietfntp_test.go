@@ -131,17 +131,22 @@ func TestEntriesOutsideIETFNTPAreHiddenAndKept(t *testing.T) {
 	if n := strings.Count(got, "<unicast-configuration>"); n != 1 || strings.Contains(got, "example") {
 		t.Fatalf("ietf-ntp shows %d entries, want only the public IP one:\n%s", n, got)
 	}
-	c.OK(`<edit-config><target><candidate/></target><config><ntp xmlns="` + nsIETF + `"><unicast-configuration xmlns:nc="urn:ietf:params:xml:ns:netconf:base:1.0" nc:operation="replace">
-		<address>192.0.2.9</address><type>uc-peer</type></unicast-configuration></ntp></config></edit-config>`)
-	c.OK(`<edit-config><target><candidate/></target><config><ntp xmlns="` + nsIETF + `"><unicast-configuration xmlns:nc="urn:ietf:params:xml:ns:netconf:base:1.0" nc:operation="delete">
-		<address>10.1.1.1</address><type>uc-peer</type></unicast-configuration></ntp></config></edit-config>`)
+	// RFC 6241 §7.2 default-operation replace: the whole ietf-ntp
+	// configuration is the one given; what ietf-ntp does not show stays.
+	c.OK(`<edit-config><target><candidate/></target><default-operation>replace</default-operation><config><ntp xmlns="` + nsIETF + `">
+		<unicast-configuration><address>192.0.2.9</address><type>uc-peer</type></unicast-configuration></ntp></config></edit-config>`)
 	got = c.RPC(getConfig("candidate", `<ntp xmlns="`+nsNative+`"/>`))
-	mustContain(t, "native entries after ietf-ntp edits", got,
+	mustContain(t, "native entries after replacing the ietf-ntp configuration", got,
 		`<address>10.1.1.1</address><vpn-instance>blue</vpn-instance>`,
 		`<address>192.0.2.9</address><vpn-instance>_public_</vpn-instance>`,
 		`<address>ntp.example.net</address>`)
 	if strings.Contains(got, `<address>10.1.1.1</address><vpn-instance>_public_</vpn-instance>`) {
-		t.Errorf("the public 10.1.1.1 deleted through ietf-ntp is still there:\n%s", got)
+		t.Errorf("the public 10.1.1.1, not in the replacing configuration, is still there:\n%s", got)
+	}
+	c.OK(`<edit-config><target><candidate/></target><config><ntp xmlns="` + nsIETF + `"><unicast-configuration xmlns:nc="urn:ietf:params:xml:ns:netconf:base:1.0" nc:operation="delete">
+		<address>192.0.2.9</address><type>uc-peer</type></unicast-configuration></ntp></config></edit-config>`)
+	if got := c.RPC(getConfig("candidate", `<ntp xmlns="`+nsNative+`"/>`)); strings.Contains(got, "192.0.2.9") || !strings.Contains(got, "blue") {
+		t.Errorf("delete through ietf-ntp removed the wrong entries:\n%s", got)
 	}
 }
 
