@@ -61,8 +61,10 @@
 // range of the kernel frequency the RFC's loop drives, not a property of
 // NTP, and a software clock 5 % off (chrony's 003-largefreqoffset) would
 // otherwise never synchronize. Left at 0 the range is the RFC's. Before
-// the frequency is measured, selection still assumes an error of at most
-// 500 ppm (freqBound).
+// the frequency is measured, selection compares the sources' offsets
+// projected to one time with each source's own slope (projectionFreq),
+// so a clock off by more than 500 ppm does not make its servers disagree;
+// 500 ppm then bounds that slope's error (freqBound).
 //
 // Where the product deviates from the textbook RFC 5905 it says so at the
 // code: the default discipline (DisciplineRegression) estimates frequency
@@ -143,15 +145,20 @@
 // whose offset is used (an offset over a path of delay δ is off by at
 // most δ/2 whatever the asymmetry, §8), the filter jitter and both
 // precisions, plus the sample's age times a bound on our frequency error
-// (500 ppm until the discipline has measured the frequency; then three
+// (500 ppm on the sources' own slopes until the discipline has measured
+// the frequency; then three
 // standard errors of its estimate, at least 1 ppm) in place of PHI
 // (selDist). The RFC's root distance with MINDISP and PHI stays the
 // fitness test against MAXDIST (§11.2, A.5.5.3) and what we advertise,
-// except that a source whose filter holds three samples spanning 8 s is
-// judged without its empty stages (each MAXDISP, 16 s, in the RFC's sum,
-// which lets a source through only at its fourth sample): fitDist. The
-// first clock update then comes at the third sample, as chrony's, a poll
-// sooner.
+// except that a source whose filter holds three samples spanning 8 s
+// (or any three, with a frequency from a drift file) is judged without
+// its empty stages (each MAXDISP, 16 s, in the RFC's sum, which lets a
+// source through only at its fourth sample): fitDist. The first clock
+// update then comes at the third sample, as chrony's, a poll sooner.
+// Clustering casts the system peer off only when its selection jitter
+// exceeds the others' by chrony's reselectdist (100 µs): among sources
+// agreeing within µs, which one lies farthest changes with every sample,
+// and a peer group would hop system peers every few seconds.
 //
 // Two rules are added around the RFC's steps. The truechimers must be a
 // majority not only of the fit candidates but also of the sources still
@@ -173,13 +180,25 @@
 // and when one direction is much noisier every sample of high delay is
 // biased the same way. Each association therefore estimates the slope of
 // its offsets against its delays (asymmetry: a least-squares fit of the
-// changes between consecutive samples, fading over 64 samples, bounded by
-// ±1/2 and shrunk to 0 unless it exceeds four standard errors and 0.2) and
-// gives the discipline and selection the newest offset corrected to the
-// least delay of its last 64 samples (the least of the filter's eight
+// changes between consecutive samples, each net of one frequency over its
+// interval, fading over 64 samples, from 16 samples on, bounded by ±1/2
+// and shrunk to 0 unless it exceeds four robust standard errors and 0.2)
+// and gives the discipline and selection the newest offset corrected to
+// the least delay of its last 64 samples (the least of the filter's eight
 // still holds an eighth of the noisy direction's mean delay, half of
-// which would stay in every offset as a bias). On a symmetric path the
+// which would stay in every offset as a bias). The discipline, which
+// weighs samples by their delay, gets a corrected sample's excess delay
+// scaled to the error the correction leaves. On a symmetric path the
 // correction is 0.
+//
+// # Poll start
+//
+// A server is polled at once when its association starts (RFC 5905 §13;
+// associations that start together are spread by pollSeparation). A
+// symmetric active peer first polls 1 to 3 s in, and keeps its polls half
+// an interval from its peer's (keepPhaseApart): polls that coincide send
+// packets that cross, bogus for each other (§8), or useless for
+// interleaved mode.
 //
 // # Loops
 //
