@@ -179,11 +179,13 @@ func netconfSubsystem(t testing.TB, st *datastore.Store, clk clock.Clock) map[st
 }
 
 // netconfOverSSH serves the "netconf" subsystem with nc as cmd/ntpagent
-// does: the admin role writes, every other role reads only.
+// does: the role is the session's access control group; an admin of the
+// users file is the recovery session.
 func netconfOverSSH(nc *netconf.Server) SubsystemHandler {
 	return SubsystemFunc(func(ctx context.Context, s *SubsystemSession) {
 		_ = nc.Serve(ctx, s.Channel, netconf.SessionInfo{
 			ID: s.ID, User: s.User, ReadOnly: s.Role != RoleAdmin,
+			Groups: []string{string(s.Role)}, Recovery: s.Recovery,
 			SourceHost: hostOf(s.RemoteAddr), Transport: "netconf-ssh",
 			Subscribed: s.Waiting, TimedOut: s.TimedOut,
 		})

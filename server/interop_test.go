@@ -104,6 +104,24 @@ func TestNcclientInterop(t *testing.T) {
 	}
 }
 
+// RFC 8341 with ncclient: the admin configures /nacm and a user through
+// NETCONF; the rules hold for that user's session at once (reads pruned,
+// a denied edit refused whole, kill-session denied, counters).
+func TestNcclientAccessControlRFC8341(t *testing.T) {
+	t.Parallel()
+	py := requireNcclient(t)
+	a := startAgent(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, py, repoFile("testdata", "netconf", "ncclient_nacm.py"), "127.0.0.1", portOf(a.addrs[1]), adminPassword)
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	if err := cmd.Run(); err != nil || !strings.Contains(buf.String(), "ALL OK") {
+		t.Fatalf("ncclient script: %v\n%s", err, buf.String())
+	}
+	t.Logf("ncclient:\n%s", buf.String())
+}
+
 func portOf(addr string) string {
 	i := strings.LastIndexByte(addr, ':')
 	return addr[i+1:]
@@ -182,7 +200,7 @@ func runPlaybook(t *testing.T, a *testAgent, networkOS, playbook string, args ..
 // yanglint (the text the server serves is what the data must conform to).
 func schemaDir(t *testing.T, a *testAgent) string {
 	t.Helper()
-	return schemaDirOf(t, a, "ntpagent-ntp", "ntpagent-system")
+	return schemaDirOf(t, a, "ntpagent-ntp", "ntpagent-system", "ietf-netconf-acm")
 }
 
 // schemaDirOf is schemaDir for the named modules.

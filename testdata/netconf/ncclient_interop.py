@@ -73,7 +73,8 @@ for c in (":candidate", ":confirmed-commit:1.1", ":validate:1.1", ":with-default
 check(not any("huawei" in x.lower() for x in caps), "no huawei capability")
 
 # 2. get-schema of our modules.
-for name in ("ntpagent-ntp", "ntpagent-system"):
+# ietf-netconf-acm: both import it (nacm:default-deny-all on the secrets).
+for name in ("ntpagent-ntp", "ntpagent-system", "ietf-netconf-acm"):
     text = m.get_schema(name).data
     check(text.lstrip().startswith("module " + name), "get-schema " + name)
     with open(os.path.join(OUT, name + ".yang"), "w") as f:

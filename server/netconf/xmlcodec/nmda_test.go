@@ -124,8 +124,7 @@ func yanglintNMDA(t *testing.T, data string) {
 	if err := os.WriteFile(f, []byte(data), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(bin, "-t", "get", "-p", "../../../yang/ietf", "../../../yang/ietf/ietf-origin@2018-02-14.yang",
-		"../../../yang/ntpagent-ntp.yang", "../../../yang/ntpagent-system.yang", f).CombinedOutput()
+	out, err := exec.Command(bin, yanglintArgs("get", f, "../../../yang/ietf/ietf-origin@2018-02-14.yang")...).CombinedOutput()
 	if err != nil {
 		t.Errorf("yanglint -t get rejects our output: %v\n%s\n%s", err, out, data)
 	}

@@ -145,7 +145,6 @@ func TestRandomTreesValidateWithYanglint(t *testing.T) {
 	bin := testtool.Require(t, "yanglint")
 	r := rand.New(rand.NewSource(11))
 	dir := t.TempDir()
-	args := []string{"-t", "config", "../../../yang/ntpagent-ntp.yang", "../../../yang/ntpagent-system.yang"}
 	for i := 0; i < 8; i++ {
 		d := randomDevice(r)
 		for _, mode := range []WithDefaults{WDExplicit, WDReportAll, WDTrim} {
@@ -153,7 +152,7 @@ func TestRandomTreesValidateWithYanglint(t *testing.T) {
 			if err := os.WriteFile(f, []byte(encodeString(t, d, EncodeOptions{WithDefaults: mode, ConfigOnly: true})), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			out, err := exec.Command(bin, append(args, f)...).CombinedOutput()
+			out, err := exec.Command(bin, yanglintArgs("config", f)...).CombinedOutput()
 			if err != nil {
 				b, _ := os.ReadFile(f)
 				t.Errorf("yanglint rejects %s: %v\n%s\n%s", filepath.Base(f), err, out, b)

@@ -1,0 +1,102 @@
+#!/usr/bin/python3
+"""ncclient: access control (RFC 8341) configured through NETCONF and
+enforced for a second user at once.
+
+Started by server/interop_test.go against an agent on loopback:
+  ncclient_nacm.py HOST PORT ADMIN_PASSWORD
+Every check raises on failure (exit status 1).
+"""
+import re
+import sys
+
+from ncclient import manager
+from ncclient.operations import RPCError
+
+HOST, PORT, ADMIN_PW = sys.argv[1:4]
+PORT = int(PORT)
+NTP = "urn:ntpagent:yang:ntpagent-ntp"
+SYS = "urn:ntpagent:yang:ntpagent-system"
+ACM = "urn:ietf:params:xml:ns:yang:ietf-netconf-acm"
+NOC_PW = "Noc-Password-1"
+
+
+def connect(user, password):
+    return manager.connect(host=HOST, port=PORT, username=user, password=password,
+                           hostkey_verify=False, allow_agent=False, look_for_keys=False, timeout=30)
+
+
+def check(cond, what):
+    if not cond:
+        raise SystemExit("FAIL: " + what)
+    print("ok:", what, flush=True)
+
+
+def expect_error(fn, tag):
+    try:
+        fn()
+    except RPCError as e:
+        check(e.tag == tag, "rpc-error tag %s (got %s: %s)" % (tag, e.tag, e.message))
+        return e
+    raise SystemExit("FAIL: expected rpc-error " + tag)
+
+
+def peer(addr):
+    return ('<config><ntp xmlns="%s"><unicast-peer><address>%s</address>'
+            '<vpn-instance>_public_</vpn-instance></unicast-peer></ntp></config>' % (NTP, addr))
+
+
+# 1. The admin (the users file's: the recovery session) adds a user and
+# the rules for its group, and a peer.
+admin = connect("admin", ADMIN_PW)
+admin.edit_config(target="candidate", config="""<config>
+<system xmlns="%s"><local-user><name>noc</name><role>operator</role><password>%s</password></local-user></system>
+<nacm xmlns="%s">
+  <groups><group><name>noc</name><user-name>noc</user-name></group></groups>
+  <rule-list><name>10-admin</name><group>admin</group>
+    <rule><name>all</name><access-operations>*</access-operations><action>permit</action></rule></rule-list>
+  <rule-list><name>20-noc</name><group>noc</group>
+    <rule><name>no-users</name><module-name>ntpagent-system</module-name>
+      <path xmlns:ntps="%s">/ntps:system/ntps:local-user</path>
+      <access-operations>read</access-operations><action>deny</action></rule>
+    <rule><name>peers</name><module-name>ntpagent-ntp</module-name>
+      <path xmlns:ntpa="%s">/ntpa:ntp/ntpa:unicast-peer</path>
+      <access-operations>create update delete</access-operations><action>permit</action></rule>
+  </rule-list>
+</nacm>
+<ntp xmlns="%s"><unicast-peer><address>192.0.2.1</address><vpn-instance>_public_</vpn-instance></unicast-peer></ntp>
+</config>""" % (SYS, NOC_PW, ACM, SYS, NTP, NTP))
+admin.commit()
+check(True, "admin configured /nacm and user noc")
+
+# 2. noc reads the peers, not the users (RFC 8341 §3.4.5).
+noc = connect("noc", NOC_PW)
+r = noc.get_config(source="running").data_xml
+check("192.0.2.1" in r, "noc reads the peer")
+check("local-user" not in r and "<nacm" not in r, "noc reads neither users nor /nacm")
+
+# 3. noc creates a peer (permitted) and commits.
+noc.edit_config(target="candidate", config=peer("192.0.2.2"))
+noc.commit()
+check("192.0.2.2" in admin.get_config(source="running").data_xml, "noc's peer is committed")
+
+# 4. A write the rules do not permit is refused whole; the candidate is
+# unchanged (write-default deny).
+before = admin.get_config(source="candidate").data_xml
+expect_error(lambda: noc.edit_config(target="candidate", config=(
+    '<config><system xmlns="%s"><sysname>hacked</sysname></system>'
+    '<ntp xmlns="%s"><unicast-peer><address>192.0.2.3</address><vpn-instance>_public_</vpn-instance></unicast-peer></ntp></config>') % (SYS, NTP)),
+    "access-denied")
+check(admin.get_config(source="candidate").data_xml == before, "the denied edit changed nothing")
+
+# 5. kill-session is denied unless a rule permits it (§3.4.4).
+expect_error(lambda: noc.kill_session(admin.session_id), "access-denied")
+
+# 6. The counters (§3.5.2), read by the admin.
+st = admin.get(filter=("subtree", '<nacm xmlns="%s"/>' % ACM)).data_xml
+w = int(re.search(r"<denied-data-writes>(\d+)</denied-data-writes>", st).group(1))
+o = int(re.search(r"<denied-operations>(\d+)</denied-operations>", st).group(1))
+check(w >= 1 and o >= 1, "denied-data-writes %d, denied-operations %d" % (w, o))
+
+noc.close_session()
+admin.close_session()
+print("ALL OK", flush=True)
