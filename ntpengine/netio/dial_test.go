@@ -25,6 +25,7 @@ func TestVPNInstanceDialsInsideNamespace(t *testing.T) {
 	ns := newNetns(t, "dial")
 	ipCmd(t, "-n", ns, "addr", "add", "198.18.54.1/32", "dev", "lo")
 	ipCmd(t, "-n", ns, "addr", "add", "fd00:54::1/128", "dev", "lo", "nodad")
+	waitLocalRoute(t, ns, "fd00:54::1")
 	v, err := FindVPN(ns, "")
 	if err != nil {
 		t.Fatal(err)
