@@ -22,9 +22,12 @@
 //
 // Run starts a reference chronyd (chronyd -x: it never touches the host
 // clock) serving the host clock at stratum 1 in the far namespace, then two
-// clients, each behind its own delay line with the same parameters: the
-// agent (in this process, its NTP socket opened in the near namespace as
-// a vpn-instance, disciplining a virtual clock) and a chronyd client (in
+// clients, each behind its own delay line with the same parameters and the
+// same draws of delays (the n-th datagram of each held as long): the agent
+// (in this process, its NTP socket opened in the near namespace as a
+// vpn-instance, a symmetric active peer of the reference or, with
+// Config.AgentClient, its client, disciplining a virtual clock) and a
+// chronyd client (in
 // the near namespace, also -x, with xleave: interleaved mode, as the agent
 // uses by itself, unless Config.ChronydBasic). A third chronyd, the probe,
 // polls the reference once a second over the far namespace's loopback in
@@ -49,6 +52,12 @@
 //
 // Both are exact readings of what each daemon would serve, with no network
 // measurement of our own in between, so the comparison is fair.
+//
+// It also takes every sample each client used (the agent's clock filter
+// register, chronyd's measurements log) and the error it carried: its
+// offset plus the client's true error at the exchange it measured. The
+// path and the timestamps put that error into the samples; the rest of a
+// client's error is its own filter and discipline.
 //
 // It must not touch the host clock, the host's network state outside the
 // namespaces it creates, or the engine's internals; chronyd runs only with
