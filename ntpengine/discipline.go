@@ -416,7 +416,15 @@ func (d *discipline) freqState(offset, sampleT, t, delay float64, out *clockOut)
 		d.fx = d.fx[1:]
 	}
 	mu := sampleT - d.fx[0].t
-	slope, icept, se, ok := fitLine(d.fx, d.precision)
+	f := fitWeighted(d.fx, d.precision)
+	slope, icept, se, ok := f.slope, f.icept, f.se, f.ok
+	if ok && !math.IsInf(se, 1) && d.est.fits() && math.Abs(slope) < freqSignificance*math.Max(se, spreadSE(d.fx, d.precision)) {
+		// A first frequency that the samples do not tell from the one
+		// in force is left as it is: the line is taken flat through
+		// their weighted mean.
+		icept += slope * f.mt
+		slope = 0
+	}
 	// Without the estimator's word, measure for the whole stepout, as
 	// the RFC does.
 	if !d.est.freqMeasured(d, mu, se, ok) && !(mu >= stepout && len(d.fx) >= 2) {
@@ -697,4 +705,39 @@ func (d *discipline) phaseAt(ts float64) float64 {
 // uncorrected clock at its sample time, the quantity the fits work on.
 func (d *discipline) uncorrected(offset, sampleT, t float64) float64 {
 	return offset + d.phase - d.freq*(t-sampleT)
+}
+
+// freqSignificance is how many standard errors the first frequency fit
+// (FREQ) must put its slope away from the frequency in force for the
+// discipline to take it; the standard error is the fit's, or the one the
+// delays' spread implies if it is larger (spreadSE: the weights favour
+// the samples of least delay, and three or four samples cannot tell their
+// own noise). With 100 ms of jitter (chrony's 006-largejitter) a line
+// through the first samples set hundreds of ppm for a clock 100 ppm off
+// in one seed in ten, and the offset then ran into the step threshold and
+// was held as a spike for the 900 s stepout; a clock whose frequency
+// error stands out of the noise (5 %, 100 ppm at 100 µs of jitter) is
+// measured as before. Samples whose noise their delays do not show (a
+// loaded host) are not caught by it.
+const freqSignificance = 2
+
+// spreadSE is the standard error of an unweighted line's slope through p
+// if each offset had the noise its delays suggest, whatever its own
+// delay: a path with exponential jitter in each direction gives offsets
+// of standard deviation about half the median excess delay (twice the
+// fit's noise floor).
+func spreadSE(p []point, precision float64) float64 {
+	dmin := math.Inf(1)
+	var mt float64
+	for _, x := range p {
+		dmin = math.Min(dmin, x.delay)
+		mt += x.t
+	}
+	mt /= float64(len(p))
+	sigma := 2 * noiseFloor(p, dmin, precision)
+	var stt float64
+	for _, x := range p {
+		stt += (x.t - mt) * (x.t - mt)
+	}
+	return sigma / math.Sqrt(stt)
 }

@@ -681,3 +681,44 @@ func TestFitAveragesNoiseTheDelaysDoNotExplain(t *testing.T) {
 		t.Errorf("fitted offset at the newest sample: RMS error %.1f µs, an unweighted line's %.1f µs", weighted*1e6, plain*1e6)
 	}
 }
+
+// TestFirstFrequencyTakenOnlyWhenSignificant: RFC 5905 §11.3 FREQ — a line
+// through a start burst of a path with 100 µs of jitter, 2 s apart, reads
+// several ppm by chance for a clock without frequency error; the
+// discipline leaves the frequency in force when the slope is within
+// freqSignificance standard errors of it (the fit's, or what the delays'
+// spread implies), and measures a clock 100 ppm off as before.
+func TestFirstFrequencyTakenOnlyWhenSignificant(t *testing.T) {
+	// Each direction's extra delay (µs): the offset is off by half
+	// their difference, the delay long by their sum (RFC 5905 §8).
+	out := []float64{10, 120, 30, 200, 5, 60}
+	back := []float64{150, 5, 40, 20, 90, 10}
+	noise, delays := make([]float64, len(out)), make([]float64, len(out))
+	for i := range out {
+		noise[i], delays[i] = (back[i]-out[i])/2*1e-6, 2e-3+(out[i]+back[i])*1e-6
+	}
+	for _, tc := range []struct {
+		name     string
+		rate     float64 // the clock's frequency error, s/s
+		wantFreq float64
+		tol      float64
+	}{
+		{"no frequency error: left at 0", 0, 0, 0},
+		{"100 ppm fast: measured", 100e-6, -100e-6, 20e-6},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := newDiscipline(math.Ldexp(1, -20), 4, 4)
+			d.configure(&Config{MaxSlewRate: 83333})
+			for i := 0; d.state != stateSYNC && i < len(noise); i++ {
+				ts := 9 + 2*float64(i)
+				d.update(-tc.rate*ts+noise[i]-d.phaseAt(ts), ts, ts, delays[i])
+			}
+			if d.state != stateSYNC {
+				t.Fatalf("still in %v after the burst", d.state)
+			}
+			if math.Abs(d.freq-tc.wantFreq) > tc.tol {
+				t.Errorf("first frequency %+.3f ppm, want %+.3f ± %.3f ppm", d.freq*1e6, tc.wantFreq*1e6, tc.tol*1e6)
+			}
+		})
+	}
+}

@@ -92,9 +92,7 @@ func runChrony(t *testing.T, name string, check caseCheck) {
 // they wait for. They are skipped with their measured figures and the
 // limits they break (with SIM_STRICT=1 in the environment they fail
 // instead); chrony's limits are never loosened.
-var knownFailures = map[string]string{
-	"006-largejitter": "two runs in 20 (RMS offset 0.144 and 0.125 s, limit 0.1 s): the first frequency estimate, from samples 100 ms apart at 64 s polls, is hundreds of ppm off (seed 5: +396 ppm where −100 is right), and the clock runs to 0.43 s off while the offset is held as a spike until the step at 2240 s",
-}
+var knownFailures = map[string]string{}
 
 // events counts a node's events of a kind.
 func events(nd *Node, k ntpengine.EventKind, assocKey string) int {
