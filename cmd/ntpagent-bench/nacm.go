@@ -67,5 +67,13 @@ func dialRestricted(ctx context.Context, s *server) (*Session, error) {
 	cfg := *s.t.SSH
 	cfg.User, cfg.Auth = nacmBenchUser, []ssh.AuthMethod{ssh.Password(nacmBenchPasswd)}
 	t.SSH = &cfg
-	return Dial(ctx, &t)
+	sess, err := Dial(ctx, &t)
+	if err != nil {
+		return nil, err
+	}
+	if err := sess.SendHello(); err != nil {
+		sess.Close(false)
+		return nil, err
+	}
+	return sess, nil
 }

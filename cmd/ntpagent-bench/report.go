@@ -40,7 +40,7 @@ var reportRows = []row{
 	{label: "get-config of /ntp (ntpagent-ntp), 100 peers", measure: mGet100, peer: "netconfd", target: 0.33, less: true},
 	{label: "get-config of /ntp (ntpagent-ntp), 1,000 peers", measure: mGet1000, peer: "netconfd", target: 0.33, less: true},
 	{label: "get-data <operational>, config with origin, 1,000 peers", measure: mGetData1000, peer: "get-config", versus: mGet1000},
-	{label: "get-config of /ntp, 1,000 peers, access control with a 20-rule rule-list", measure: mGetNacm1000, peer: "no access control", versus: mGet1000, target: 1.1, less: true},
+	{label: "get-config of /ntp, 1,000 peers, access control with a 20-rule rule-list", measure: mGetNacm1000, peer: "unrestricted user", versus: mGetNacmOpen1000, target: 1.1, less: true},
 	{label: "get of /ntp (configuration and state), 1,000 peers", measure: mGetAll1000, peer: "netconfd"},
 	{label: "get-data <operational>, all with origin, 1,000 peers", measure: mGetDataAll1000, peer: "get", versus: mGetAll1000},
 	{label: "get-config of /ntp replies/s, 2 sessions", measure: mThroughput, peer: "netconfd", target: 4, less: false},

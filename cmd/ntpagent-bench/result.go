@@ -38,14 +38,17 @@ const (
 	mGetData1000    = "get-data-config-origin-1000"
 	mGetDataAll1000 = "get-data-operational-origin-1000"
 	mGetNacm1000    = "get-config-nacm-1000"
-	mThroughput     = "get-config-rate"
-	mNTPRate        = "ntp-replies"
-	mNTPCPU         = "ntp-cpu-per-reply"
-	mRSSIdle        = "rss-idle"
-	mRSS128         = "rss-128"
-	mRSS1000        = "rss-1000"
-	mGetConfigSize  = "get-config-100-bytes"
-	mError          = "error" // Note says why a server dropped out
+	// mGetNacmOpen1000 is the same get-config by an unrestricted user,
+	// taken in the same step.
+	mGetNacmOpen1000 = "get-config-nacm-open-1000"
+	mThroughput      = "get-config-rate"
+	mNTPRate         = "ntp-replies"
+	mNTPCPU          = "ntp-cpu-per-reply"
+	mRSSIdle         = "rss-idle"
+	mRSS128          = "rss-128"
+	mRSS1000         = "rss-1000"
+	mGetConfigSize   = "get-config-100-bytes"
+	mError           = "error" // Note says why a server dropped out
 )
 
 // durations summarizes timed samples as milliseconds.
