@@ -7,7 +7,10 @@
 // prefix, revision, conformance, features and deviations (RFC 8525), its
 // text (served by NETCONF <get-schema>), the library's content-id, and the
 // goyang entry tree (defaults, keys, config true/false) that the XML codec
-// walks.
+// walks. The trees are built once, at load: goyang's cache is dropped
+// then, so leafrefs are resolved through Schema.LeafrefTarget, never by
+// goyang's Find across modules, which would build a module's tree again
+// without its augments and deviations.
 //
 // Which standard modules are implemented, and which of their features are
 // supported, is said in one place (standardImplemented); the server's

@@ -53,7 +53,8 @@ type Module struct {
 	// Submodules are the module's submodules (RFC 7950 §5.1), in name
 	// order: listed with it in the YANG library, served by <get-schema>.
 	Submodules []*Submodule
-	// Entry is the module's schema tree, resolved by goyang.
+	// Entry is the module's schema tree, resolved by goyang (augmented and
+	// deviated); nil for a module the server only imports.
 	Entry *yang.Entry
 }
 
@@ -72,12 +73,13 @@ type Schema struct {
 	byName    map[string]*Module
 	byNS      map[string]*Module // of modules
 	contentID string
+	leafrefs  map[leafref]*yang.Entry // LeafrefTarget's table
 }
 
 // Load returns the embedded modules, parsed at the first call. Every
 // caller gets the same Schema, which nobody changes: the daemon's NETCONF
-// server and its XML codec then share one parse (1.4 MiB of goyang entries
-// and tens of milliseconds) instead of each making its own.
+// server, its XML codecs and views then share one parse (megabytes of
+// goyang entries and tens of milliseconds) instead of each making its own.
 func Load() (*Schema, error) { return loadEmbedded() }
 
 // loadEmbedded parses the embedded modules once per process; the result is
@@ -91,8 +93,14 @@ var loadEmbedded = sync.OnceValues(func() (*Schema, error) { return LoadFS(files
 // not parse gives an error naming the file and line; so does a standard
 // module whose name or revision differs from its file name, one the
 // library neither implements nor needs for an import, and a supported
-// feature a module does not define.
-func LoadFS(fsys fs.FS) (*Schema, error) {
+// feature a module does not define. Once the trees are built and every
+// leafref resolved, what only goyang's building needed is released
+// (release): the trees of import-only modules and goyang's entry cache.
+func LoadFS(fsys fs.FS) (*Schema, error) { return loadFS(fsys, true) }
+
+// loadFS is LoadFS; cut false keeps everything goyang built (tests
+// compare the two).
+func loadFS(fsys fs.FS, cut bool) (*Schema, error) {
 	own, err := fs.Glob(fsys, "*.yang")
 	if err != nil {
 		return nil, err
@@ -133,10 +141,13 @@ func LoadFS(fsys fs.FS) (*Schema, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := ms.Parse(string(b), n); err != nil {
+		// One copy of the text: the parse tree's strings point into it,
+		// and <get-schema> serves it.
+		text := string(b)
+		if err := ms.Parse(text, n); err != nil {
 			return nil, fmt.Errorf("yang: %w", err)
 		}
-		texts[n] = string(b)
+		texts[n] = text
 	}
 	if errs := ms.Process(); len(errs) > 0 {
 		msgs := make([]string, len(errs))
@@ -242,7 +253,96 @@ func LoadFS(fsys fs.FS) (*Schema, error) {
 	sort.Slice(s.modules, func(i, j int) bool { return s.modules[i].Name < s.modules[j].Name })
 	sort.Slice(s.library, func(i, j int) bool { return s.library[i].Name < s.library[j].Name })
 	s.contentID = contentID(s.library)
+	s.leafrefs = resolveLeafrefs(s.library)
+	if cut {
+		release(ms, s.library)
+	}
 	return s, nil
+}
+
+// leafref names one leafref type of a schema node: the node and the
+// type's path (a union may hold several).
+type leafref struct {
+	e    *yang.Entry
+	path string
+}
+
+// resolveLeafrefs finds the target of every leafref of the implemented
+// modules' trees (RFC 7950 §9.9.2), following a target that is itself a
+// leafref. It runs while goyang's entry cache still holds every module's
+// tree as Process left it (augmented and deviated): a path into another
+// module looks that module's tree up in the cache.
+func resolveLeafrefs(lib []*Module) map[leafref]*yang.Entry {
+	out := map[leafref]*yang.Entry{}
+	var typ func(e *yang.Entry, t *yang.YangType, depth int)
+	typ = func(e *yang.Entry, t *yang.YangType, depth int) {
+		if t == nil || depth > 16 {
+			return
+		}
+		switch t.Kind {
+		case yang.Yleafref:
+			k := leafref{e, t.Path}
+			if _, done := out[k]; done {
+				return
+			}
+			target := e.Find(t.Path)
+			out[k] = target
+			if target != nil {
+				typ(target, target.Type, depth+1)
+			}
+		case yang.Yunion:
+			for _, m := range t.Type {
+				typ(e, m, depth+1)
+			}
+		}
+	}
+	var walk func(e *yang.Entry)
+	walk = func(e *yang.Entry) {
+		if e == nil {
+			return
+		}
+		typ(e, e.Type, 0)
+		for _, c := range e.Dir {
+			walk(c)
+		}
+		if e.RPC != nil {
+			walk(e.RPC.Input)
+			walk(e.RPC.Output)
+		}
+	}
+	for _, m := range lib {
+		if m.Implemented {
+			walk(m.Entry)
+		}
+	}
+	return out
+}
+
+// release drops what the schema no longer needs once every tree is built
+// and every leafref resolved: goyang's entry cache (every node's entry as
+// first built, including each grouping's copy per use and the subtrees
+// that deviations later removed) and the trees of the modules the server
+// only imports (the library needs only their name, revision and text).
+// From then on nothing may ask goyang to build an entry: a module's tree
+// built again would lack augments and deviations. Leafrefs go through
+// LeafrefTarget, never Entry.Find across modules.
+func release(ms *yang.Modules, lib []*Module) {
+	ms.ClearEntryCache()
+	for _, m := range lib {
+		if !m.Implemented {
+			m.Entry = nil
+		}
+	}
+}
+
+// LeafrefTarget returns the schema node a leafref type of e points to
+// (RFC 7950 §9.9.2): path is the type's path, e a node of an implemented
+// module's tree or a leafref's target. It answers from a table built at
+// load, so a path into another module sees that module as augmented and
+// deviated.
+func (s *Schema) LeafrefTarget(e *yang.Entry, path string) (*yang.Entry, bool) {
+	t, ok := s.leafrefs[leafref{e, path}]
+	return t, ok && t != nil
 }
 
 // conform sets the conformance, features and deviations of every module of

@@ -91,7 +91,7 @@ func selected(top *element, marks map[*element]selMark) (*element, map[*element]
 // state, from the module of its namespace.
 func (s *Server) stateEntry(top *element) *goyang.Entry {
 	for _, m := range s.cfg.Schema.Library() {
-		if m.Namespace == top.Name.Space {
+		if m.Namespace == top.Name.Space && m.Entry != nil {
 			return m.Entry.Dir[top.Name.Local]
 		}
 	}

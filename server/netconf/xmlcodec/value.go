@@ -79,8 +79,8 @@ func (s *Schema) leafType(e *goyang.Entry, yt *goyang.YangType, goType reflect.T
 		domain: yt.Kind == goyang.Ystring && yt.Name == "domain-name"}
 	switch yt.Kind {
 	case goyang.Yleafref:
-		t := e.Find(yt.Path)
-		if t == nil || t.Type == nil {
+		t, ok := s.ys.LeafrefTarget(e, yt.Path)
+		if !ok || t.Type == nil {
 			return nil, fmt.Errorf("leafref %s does not resolve", yt.Path)
 		}
 		return s.leafType(t, t.Type, goType, depth+1)
