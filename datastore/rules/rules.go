@@ -97,6 +97,7 @@ func Check(root *gen.Device, opts ...Option) error {
 		errs = append(errs, e)
 	}
 	checkUsers(root.GetSystem(), add)
+	checkNacm(root.GetNacm(), add)
 	ntp := root.GetNtp()
 	if ntp == nil {
 		return errsOrNil(errs)
