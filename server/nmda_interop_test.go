@@ -88,7 +88,9 @@ func TestNcclientDiscoveryAndNMDA(t *testing.T) {
 // client of the YANG library before NMDA (RFC 7895): from the
 // :yang-library:1.0 capability it reads /modules-state and fetches our
 // YANG 1.1 modules, which the hello no longer lists, with get-schema; then
-// it can address /ntp/status by its schema.
+// it can address /ntp/status by its schema — unless its compiler stops at
+// ietf-access-control-list (imported by ietf-ntp), which Debian's yuma123
+// cannot compile: the test then holds it to exactly that limit.
 func TestYangcliDiscoversModulesFromModulesState(t *testing.T) {
 	if testing.Short() {
 		t.Skip("interop: skipped under -short")
@@ -104,17 +106,31 @@ func TestYangcliDiscoversModulesFromModulesState(t *testing.T) {
 	cmd.Dir = home
 	cmd.Env = append(os.Environ(), "HOME="+home)
 	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("yangcli: %v\n%s", err, out)
+	sch, lerr := yang.Load()
+	if lerr != nil {
+		t.Fatal(lerr)
 	}
-	sch, err := yang.Load()
-	if err != nil {
-		t.Fatal(err)
+	// Discovery: yangcli reads the module set from /modules-state.
+	if want := "Current module-set-id: " + sch.ContentID(); !strings.Contains(string(out), want) {
+		t.Fatalf("yangcli output lacks %q (%v):\n%s", want, err, out)
 	}
-	for _, want := range []string{"Current module-set-id: " + sch.ContentID(), "stratum 2"} {
-		if !strings.Contains(string(out), want) {
-			t.Errorf("yangcli output lacks %q:\n%s", want, out)
+	if err != nil {
+		// yuma123's compiler (Debian's yangcli) does not take
+		// ietf-access-control-list, which ietf-ntp (RFC 9249) imports: it
+		// reports a definition loop at the module's YANG 1.1 if-feature
+		// expressions and derived-from-or-self() calls, and later aborts
+		// on an assertion. That, and only that, is yangcli's known limit
+		// with this server (README, Known limits).
+		for _, want := range []string{"import of module 'ietf-access-control-list' failed", "Auto-load for module 'ietf-ntp' failed"} {
+			if !strings.Contains(string(out), want) {
+				t.Fatalf("yangcli: %v, not at its known limit (no %q):\n%s", err, want, out)
+			}
 		}
+		t.Logf("yangcli discovered the module set, then stopped at its known limit (ietf-access-control-list): %v", err)
+		return
+	}
+	if !strings.Contains(string(out), "stratum 2") {
+		t.Errorf("yangcli output lacks the state it asked for:\n%s", out)
 	}
 	if strings.Contains(string(out), "definition not found") {
 		t.Errorf("yangcli did not learn our module:\n%s", out)
