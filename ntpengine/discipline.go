@@ -380,8 +380,12 @@ func (d *discipline) update(offset, sampleT, t, delay float64) (updateResult, cl
 	e := d.wander * d.wander
 	d.wander = math.Sqrt(e + (freq*freq-e)/avgConst)
 	// Poll adjustment (jiggle counter, A.5.5.6), with the estimator's
-	// test.
-	if steady, counts := d.est.pollSteady(d); counts && res == resultSlew {
+	// test. With a fitting estimator it counts towards a longer poll
+	// only once the fit spans two poll intervals: the updates of a start
+	// burst, seconds apart, would fill it within its first quarter minute
+	// and let the poll grow before the fit has seen more than those
+	// seconds.
+	if steady, counts := d.est.pollSteady(d); counts && res == resultSlew && (!steady || !d.est.fits() || d.fitSpan() >= 2*math.Ldexp(1, int(d.poll))) {
 		if steady {
 			d.count += int(d.poll)
 			if d.count > pollLimit {
@@ -404,6 +408,14 @@ func (d *discipline) update(offset, sampleT, t, delay float64) (updateResult, cl
 	}
 	d.adjust(t, &out)
 	return res, out
+}
+
+// fitSpan is the time the fit's samples span, s.
+func (d *discipline) fitSpan() float64 {
+	if len(d.fx) == 0 {
+		return 0
+	}
+	return d.fx[len(d.fx)-1].t - d.fx[0].t
 }
 
 // freqState measures the frequency while the clock runs free (FREQ).

@@ -722,3 +722,32 @@ func TestFirstFrequencyTakenOnlyWhenSignificant(t *testing.T) {
 		})
 	}
 }
+
+// TestPollDoesNotGrowWithinABurst: RFC 5905 A.5.5.6 counts one update per
+// poll interval towards a longer poll; the updates of a start burst come
+// seconds apart, and counted alike they raised the poll (to 64 s within
+// 40 s on the real path, with the frequency still 0.8 ppm off). The
+// regression counts them only once its samples span two poll intervals.
+func TestPollDoesNotGrowWithinABurst(t *testing.T) {
+	d := newDiscipline(math.Ldexp(1, -20), 4, 6)
+	d.configure(&Config{MaxSlewRate: 83333})
+	r := rand.New(rand.NewPCG(5, 5))
+	sample := func(ts float64) {
+		out, back := r.ExpFloat64()*1e-6, r.ExpFloat64()*1e-6
+		d.update((back-out)/2-d.phaseAt(ts), ts, ts, 2e-3+out+back)
+	}
+	for ts := 1.0; ts <= 31; ts += 2 {
+		sample(ts)
+		if d.state == stateSYNC && d.poll > 4 {
+			t.Fatalf("t=%.0f s: poll %d after a burst spanning %.0f s", ts, d.poll, d.fitSpan())
+		}
+	}
+	grew := false
+	for ts := 47.0; ts < 2000; ts += math.Ldexp(1, int(d.poll)) {
+		sample(ts)
+		grew = grew || d.poll > 4
+	}
+	if !grew {
+		t.Errorf("poll never grew past 16 s at 1 µs of jitter")
+	}
+}
