@@ -537,3 +537,36 @@ func TestFirstPollToServerAtOnce(t *testing.T) {
 		t.Errorf("first poll of the symmetric peer at %.1f s (sent %v), want 1..3 s", p, ok)
 	}
 }
+
+// TestActivePeerAnsweredStatelesslyKeepsItsPollInterval: a symmetric
+// active association whose peer answers each poll at once in mode 2
+// without an association of its own (as chronyd does) keeps its poll
+// interval: the replies follow our polls within the round trip, which
+// keepPhaseApart must not take for the peer's own coinciding polls.
+func TestActivePeerAnsweredStatelesslyKeepsItsPollInterval(t *testing.T) {
+	pc := peerCfg(AssocSymmetric)
+	pc.MinPoll, pc.MaxPoll = 4, 4
+	e := mustNew(t, Config{Peers: []PeerConfig{pc}})
+	var times []float64
+	for s := 0.0; s < 400; s += 0.5 {
+		for _, o := range e.Tick(at(s)).Packets {
+			req, err := packet.Unmarshal(o.Data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := serverReply(req, packet.ModeSymmetricPassive, s, 0, 0.001)
+			h.Poll = req.Poll // a stateless answer carries the request's poll
+			deliver(e, h, s+0.002, nil)
+			times = append(times, s)
+		}
+	}
+	if len(times) < 10 {
+		t.Fatalf("only %d polls in 400 s: %v", len(times), times)
+	}
+	for i := 1; i < len(times); i++ {
+		if gap := times[i] - times[i-1]; gap < 16 {
+			t.Errorf("poll %d came %.1f s after the one before (poll interval 16 s): %v", i, gap, times)
+			break
+		}
+	}
+}

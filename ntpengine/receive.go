@@ -629,7 +629,12 @@ func (e *Engine) passivePoll(a *association, p *packet.Packet, t float64) {
 	a.lastPkt = t
 	ppoll := max(minPollLimit, min(p.Poll, maxPollLimit))
 	burst := prev == 0 || t-prev < math.Ldexp(1, int(ppoll))/2
-	if a.hmode == packet.ModeSymmetricActive && !burst && !a.stopped && a.burst == 0 {
+	// Only the peer's own poll (mode 1: it is symmetric active too) can
+	// coincide with ours. A mode-2 packet answers one of ours: a peer
+	// that keeps no association (chronyd answers symmetric polls so)
+	// replies within the round trip, and taking that for a coinciding
+	// poll would halve our poll interval at every exchange.
+	if a.hmode == packet.ModeSymmetricActive && p.Mode == packet.ModeSymmetricActive && !burst && !a.stopped && a.burst == 0 {
 		a.keepPhaseApart(ppoll, t)
 	}
 	if a.hmode != packet.ModeSymmetricPassive || a.stopped || !e.has(a) {
