@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""ncclient interop script for ntpagent's NETCONF server (issue 4).
+"""ncclient interop script for ntpagent's NETCONF server.
 
 Started by server/interop_test.go against an agent on loopback:
   ncclient_interop.py HOST PORT ADMIN_PASSWORD ADMIN_KEYFILE OPERATOR_PASSWORD OUTDIR
