@@ -19,9 +19,10 @@ import (
 // serving the host clock, both in interleaved mode), over the time both
 // are synchronized after the settling time (80 s, after the start's
 // transient, which the time to sync reports): its mean error stays within
-// ±40 µs of the host clock and its RMS error within twice chronyd's plus
-// 20 µs; the aim (±20 µs, twice chronyd's) is reported, and is
-// the test under NTPAGENT_REALPATH_STRICT=1.
+// ±60 µs of the host clock and within 25 µs of its own samples' mean error
+// (the lab's floor), and its RMS error within twice chronyd's plus 20 µs;
+// the aim (±20 µs, twice chronyd's) is reported, and is the test
+// under NTPAGENT_REALPATH_STRICT=1.
 func TestRealPathZeroJitterAgentBesideChronyd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a real-path measurement runs for about 3 minutes")
@@ -81,11 +82,18 @@ func TestRealPathZeroJitterAgentBesideChronyd(t *testing.T) {
 			misses = append(misses, fmt.Sprintf("RMS error %v, want at most twice chronyd's %v", a.RMS, c.RMS))
 		}
 	}
-	// Regression bounds: the gross bias this test was written for (+69 to
-	// +82 µs, T1 read long before the packet left) fails them, as does a
-	// discipline that wanders far from what its samples say.
-	if a.Mean > 40*time.Microsecond || a.Mean < -40*time.Microsecond {
-		misses = append(misses, fmt.Sprintf("mean error %v, want within ±40 µs (chronyd on the same path: %v)", a.Mean, c.Mean))
+	// Regression bounds. The gross bias this test was written for (+69 to
+	// +82 µs: T1 read long before the packet left) fails the first. The
+	// lab's own floor at "zero" jitter is not zero: both clients' samples
+	// carry a common bias of up to ±25 µs in some runs (the samples'
+	// error, measured beside the clock's), so the discipline is held to
+	// what its own samples say: its mean within 25 µs of theirs.
+	as := res.Agent.SampleFigures(from)
+	if a.Mean > 60*time.Microsecond || a.Mean < -60*time.Microsecond {
+		misses = append(misses, fmt.Sprintf("mean error %v, want within ±60 µs (chronyd on the same path: %v)", a.Mean, c.Mean))
+	}
+	if d := a.Mean - as.Mean; as.N > 0 && (d > 25*time.Microsecond || d < -25*time.Microsecond) {
+		misses = append(misses, fmt.Sprintf("mean error %v, want within 25 µs of its samples' mean error %v", a.Mean, as.Mean))
 	}
 	if a.RMS > 2*c.RMS+20*time.Microsecond {
 		misses = append(misses, fmt.Sprintf("RMS error %v, want at most twice chronyd's %v plus 20 µs", a.RMS, c.RMS))
