@@ -77,6 +77,11 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 }
 
+// Configured waits until Run has applied the running configuration it
+// started with (Run applies it before it serves any call). It returns
+// false when the agent stopped, or ctx ended, first.
+func (a *Agent) Configured(ctx context.Context) bool { return a.do(ctx, func() {}) }
+
 // do runs fn on the agent's goroutine and waits for it. It returns false
 // when the agent is not running (fn did not run).
 func (a *Agent) do(ctx context.Context, fn func()) bool {

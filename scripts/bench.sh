@@ -283,7 +283,7 @@ if [[ $STARTS != 0 ]] && ((HAVE_AGENT)); then
   log "footprint: $STARTS starts with 1,000 peers, memory idle and with 1,000 peers"
   mkdir -p "$WORK/footprint"
   stripped_args=()
-  if go build -trimpath -ldflags='-s -w' -o "$WORK/ntpagent-stripped" ./cmd/ntpagent; then
+  if CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$WORK/ntpagent-stripped" ./cmd/ntpagent; then
     stripped_args=(-stripped "$WORK/ntpagent-stripped")
   else
     NOTES+=("footprint: the stripped build failed")

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"syscall"
 	"time"
@@ -223,6 +224,7 @@ func run(ctx context.Context, s *settings, ts timeService, stdout, stderr io.Wri
 	printWelcome(stdout, s, addrs, ntpText, metricsAddr, pw != "")
 	log.Info("ntpagent started", "netconf", addrs[0].String(), "cli", addrs[len(addrs)-1].String(),
 		"ntp", ntpText, "clock", s.Clock, "state_dir", s.StateDir)
+	go releaseStartGarbage(ctx, ag)
 	if onStart != nil {
 		onStart(started{SSH: addrs, NTP: ntpText, Metrics: metricsAddr, Agent: ag})
 	}
@@ -233,6 +235,19 @@ func run(ctx context.Context, s *settings, ts timeService, stdout, stderr io.Wri
 	case err := <-agentDone:
 		agentDone <- err // for the deferred wait
 		return fmt.Errorf("NTP service stopped: %w", err)
+	}
+}
+
+// releaseStartGarbage returns the start's free heap pages to the system
+// once the agent has applied running: parsing the modules, decoding the
+// stored trees and the first reconcile leave a heap peak several MiB above
+// what the daemon keeps, which the runtime would otherwise hold as free
+// pages (it returns pages above its collection goal only, in the
+// background). Once, at start; the heap of a running daemon is left to the
+// runtime.
+func releaseStartGarbage(ctx context.Context, ag *agent.Agent) {
+	if ag.Configured(ctx) {
+		debug.FreeOSMemory()
 	}
 }
 
