@@ -156,6 +156,7 @@ func cmdNETCONF(ctx context.Context, log *slog.Logger, args []string) error {
 	viewsOn := fs.String("views-on", "ntpagent", "the target whose views (Huawei, ...) are measured too; empty: none")
 	nacmOn := fs.String("nacm-on", "ntpagent", "the target whose access control (RFC 8341) is measured too; empty: none")
 	dump := fs.String("dump", "", "write each server's get-config reply (100 peers) into this folder")
+	only := fs.String("only", "", "comma-separated measures to take (e.g. get-config-100,get-config-rate); empty: all")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -200,6 +201,12 @@ func cmdNETCONF(ctx context.Context, log *slog.Logger, args []string) error {
 	cfg := SuiteConfig{
 		ConnectRuns: *connects, GetRuns: *gets, EditRuns: *edits, Throughput: *dur, Sessions: *sessions,
 		SettleForRSS: time.Second, Log: log, MaxRPCsPerRun: 10_000_000, DumpDir: *dump, ViewsOn: *viewsOn, NacmOn: *nacmOn,
+	}
+	if *only != "" {
+		cfg.Only = map[string]bool{}
+		for m := range strings.SplitSeq(*only, ",") {
+			cfg.Only[strings.TrimSpace(m)] = true
+		}
 	}
 	rs, err := RunNETCONF(ctx, ts, pids, cfg)
 	w, oerr := output(*outPath)

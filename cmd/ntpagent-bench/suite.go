@@ -34,7 +34,14 @@ type SuiteConfig struct {
 	// NacmOn names the target with access control (RFC 8341): get-config
 	// of 1,000 peers by a user a 20-rule rule-list governs. Empty: none.
 	NacmOn string
+	// Only, when not empty, names the measures to take (mGet100,
+	// mThroughput, ...); the others are skipped. The peers are loaded all
+	// the same, so that each measure sees the data it always sees.
+	Only map[string]bool
 }
+
+// wants tells whether the suite takes measure m.
+func (c SuiteConfig) wants(m string) bool { return len(c.Only) == 0 || c.Only[m] }
 
 // server is one target of a suite run and what it has produced so far.
 type server struct {
@@ -75,6 +82,9 @@ func RunNETCONF(ctx context.Context, targets []*Target, pids []int, c SuiteConfi
 	}
 	step := func(name string) { c.Log.Info("measuring", "step", name) }
 	rss := func(measure string, peers int) {
+		if !c.wants(measure) {
+			return
+		}
 		time.Sleep(c.SettleForRSS)
 		for _, s := range active() {
 			if s.pid <= 0 {
@@ -94,6 +104,9 @@ func RunNETCONF(ctx context.Context, targets []*Target, pids []int, c SuiteConfi
 	// warm-up rounds first). The cleanup op returns, if any, runs after the
 	// sample is taken.
 	timedOn := func(on func(*server) bool, measure string, runs int, op func(s *server, round int) (cleanup func(), err error)) {
+		if !c.wants(measure) {
+			return
+		}
 		const warmup = 3
 		samples := map[*server][]time.Duration{}
 		for round := range warmup + runs {
@@ -209,6 +222,9 @@ func RunNETCONF(ctx context.Context, targets []*Target, pids []int, c SuiteConfi
 	timed(mEdit100, c.EditRuns, editOne(mEdit100))
 
 	for _, s := range active() {
+		if !c.wants(mThroughput) {
+			break
+		}
 		step("get-config rate " + s.t.Name)
 		r, err := throughput(ctx, s.t, c)
 		if err != nil {
@@ -253,7 +269,7 @@ func RunNETCONF(ctx context.Context, targets []*Target, pids []int, c SuiteConfi
 	// (nacm.go), every peer judged by the rules and none hidden.
 	restricted := map[*server]*Session{}
 	for _, s := range active() {
-		if s.t.Name != c.NacmOn {
+		if s.t.Name != c.NacmOn || !c.wants(mGetNacm1000) {
 			continue
 		}
 		sess, err := dialRestricted(ctx, s)

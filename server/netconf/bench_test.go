@@ -10,12 +10,7 @@ import (
 // peers, and the edit-config that made them.
 func benchSession(b *testing.B, peers int) (*pipeClient, string) {
 	srv := newTestServer(b)
-	c, _ := startPipeSession(b, srv, 1)
-	if err := c.w.WriteMessage([]byte(helloBase11)); err != nil {
-		b.Fatal(err)
-	}
-	c.r.SetChunked()
-	c.w.SetChunked()
+	c := startChunkedSession(b, srv, 1)
 	var cfg strings.Builder
 	cfg.WriteString(`<edit-config><target><running/></target><config><ntp xmlns="urn:ntpagent:yang:ntpagent-ntp">`)
 	for i := 0; i < peers; i++ {

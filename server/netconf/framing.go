@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"sync"
 )
@@ -130,7 +131,8 @@ func (f *FrameReader) readChunked() ([]byte, error) {
 		if c < '1' || c > '9' {
 			return nil, fmt.Errorf("%w: bad chunk-size start %q", ErrFraming, c)
 		}
-		digits := []byte{c}
+		var digitsBuf [10]byte
+		digits := append(digitsBuf[:0], c)
 		for {
 			if c, err = f.r.ReadByte(); err != nil {
 				return nil, unexpected(err)
@@ -155,7 +157,7 @@ func (f *FrameReader) readChunked() ([]byte, error) {
 		for left := int(n); left > 0; {
 			step := min(left, 32<<10)
 			start := len(msg)
-			msg = append(msg, make([]byte, step)...)
+			msg = slices.Grow(msg, step)[:start+step]
 			if _, err := io.ReadFull(f.r, msg[start:]); err != nil {
 				return nil, unexpected(err)
 			}

@@ -55,6 +55,17 @@ type element struct {
 	// start and end delimit the element's text in the message (start tag to
 	// end tag).
 	start, end int
+	// src is the message, on the root element only (see text).
+	src []byte
+}
+
+// text returns the element as the message wrote it, start tag to end tag.
+func (e *element) text() []byte {
+	r := e
+	for r.parent != nil {
+		r = r.parent
+	}
+	return r.src[e.start:e.end]
 }
 
 // attribute is an ordinary attribute: Name.Space is its namespace URI ("" for
@@ -317,6 +328,7 @@ func parseMessage(b []byte, maxDepth int) (*element, error) {
 	if cur != nil {
 		return nil, malformed("The message ends inside element %s.", cur.Name.Local)
 	}
+	root.src = b
 	return root, nil
 }
 

@@ -179,6 +179,43 @@ type filterSpec struct {
 	subtree []*element // top-level selection elements, subtree filter
 	xpath   string
 	nsmap   map[string]string
+	el      *element // the <filter> element
+}
+
+// maxFilterKey bounds the filters whose replies are kept (replyCache): a
+// larger one is evaluated each time rather than held as a key.
+const maxFilterKey = 4 << 10
+
+// cacheKey identifies what the filter selects, exactly: the <filter>
+// element as the client wrote it and the namespace declarations in scope
+// there (its prefixes' meaning). Two filters with the same key select the
+// same nodes of the same tree. "" for no filter; ok is false for a filter
+// over maxFilterKey bytes.
+func (f filterSpec) cacheKey() (key string, ok bool) {
+	if !f.present {
+		return "", true
+	}
+	text := f.el.text()
+	if len(text) > maxFilterKey {
+		return "", false
+	}
+	var b strings.Builder
+	for p := f.el.parent; p != nil; p = p.parent {
+		for _, d := range p.Decl {
+			// Declarations nearer the filter come first: they hide the
+			// same prefix's declarations further out.
+			b.WriteString(declPrefix(d))
+			b.WriteByte('=')
+			b.WriteString(d.Value)
+			b.WriteByte(0)
+		}
+		b.WriteByte(1)
+	}
+	if b.Len() > maxFilterKey {
+		return "", false
+	}
+	b.Write(text)
+	return b.String(), true
 }
 
 func parseFilter(op *element) (filterSpec, error) {
@@ -194,7 +231,7 @@ func parseFilter(op *element) (filterSpec, error) {
 	}
 	switch typ {
 	case "subtree":
-		return filterSpec{present: true, subtree: f.Children}, nil
+		return filterSpec{present: true, subtree: f.Children, el: f}, nil
 	case "xpath":
 		sel := ""
 		for _, a := range f.Attr {
@@ -209,7 +246,7 @@ func parseFilter(op *element) (filterSpec, error) {
 		}
 		ns := f.scope()
 		delete(ns, "xml")
-		return filterSpec{present: true, xpath: sel, nsmap: ns}, nil
+		return filterSpec{present: true, xpath: sel, nsmap: ns, el: f}, nil
 	}
 	return filterSpec{}, &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagBadAttribute,
 		Message: fmt.Sprintf("Unknown filter type %q.", typ),
@@ -272,8 +309,9 @@ func (x *session) getConfig(op *element) ([]byte, error) {
 	}
 	// The stored tree itself: the encoder only reads it (no copy per request).
 	root, g := x.srv.cfg.Store.Shared(ds)
-	key := replyKey{gen: g, wd: wd, reader: x.readKey()}
-	if !f.present {
+	fk, keep := f.cacheKey()
+	key := replyKey{gen: g, wd: wd, reader: x.readKey(), filter: fk}
+	if keep {
 		if body, ok := x.srv.replies.get(key); ok {
 			return body, nil
 		}
@@ -285,16 +323,18 @@ func (x *session) getConfig(op *element) ([]byte, error) {
 		return nil, err
 	}
 	b.WriteString("</data>")
-	if !f.present {
+	if keep {
 		x.srv.replies.put(key, b.Bytes())
 	}
 	return b.Bytes(), nil
 }
 
-// replyCache keeps the encoded <data> of unfiltered get-config replies of
-// one Store. A datastore generation (datastore.Generation: one generation,
-// one tree), a with-defaults mode and whether key values are shown identify
-// the bytes exactly.
+// replyCache keeps the encoded <data> of get-config replies of one Store.
+// A datastore generation (datastore.Generation: one generation, one tree),
+// a with-defaults mode, what of the tree the session may read and the
+// filter (filterSpec.cacheKey) identify the bytes exactly: a filter is a
+// function of the tree, so the same filter on the same tree selects the
+// same data.
 type replyCache struct {
 	mu      sync.Mutex
 	entries [4]replyEntry
@@ -305,6 +345,7 @@ type replyKey struct {
 	gen    datastore.Generation
 	wd     xmlcodec.WithDefaults
 	reader string // what of the tree the session reads (session.readKey)
+	filter string // filterSpec.cacheKey
 }
 
 type replyEntry struct {

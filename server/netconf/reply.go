@@ -19,26 +19,31 @@ func replyOpen(buf *bytes.Buffer, rpc *element) {
 	}
 	// Each prefix is declared once with the namespace it had on the
 	// attribute: the work is linear in the attributes, whatever the number
-	// of declarations in scope.
-	declared := map[string]bool{}
-	var decl, attrs bytes.Buffer
+	// of declarations in scope. The declarations come first, then the
+	// attributes.
+	var declared map[string]bool // made at the first prefixed attribute
 	for _, a := range rpc.Attr {
-		attrs.WriteByte(' ')
-		if p := a.prefix; p != "" {
-			if p != "xml" && !declared[p] {
-				declared[p] = true
-				decl.WriteString(" xmlns:" + p + `="`)
-				xmlEscape(&decl, a.Name.Space)
-				decl.WriteByte('"')
+		if p := a.prefix; p != "" && p != "xml" && !declared[p] {
+			if declared == nil {
+				declared = map[string]bool{}
 			}
-			attrs.WriteString(p + ":")
+			declared[p] = true
+			buf.WriteString(" xmlns:" + p + `="`)
+			xmlEscape(buf, a.Name.Space)
+			buf.WriteByte('"')
 		}
-		attrs.WriteString(a.Name.Local + `="`)
-		xmlEscape(&attrs, a.Value)
-		attrs.WriteByte('"')
 	}
-	buf.Write(decl.Bytes())
-	buf.Write(attrs.Bytes())
+	for _, a := range rpc.Attr {
+		buf.WriteByte(' ')
+		if p := a.prefix; p != "" {
+			buf.WriteString(p)
+			buf.WriteByte(':')
+		}
+		buf.WriteString(a.Name.Local)
+		buf.WriteString(`="`)
+		xmlEscape(buf, a.Value)
+		buf.WriteByte('"')
+	}
 	buf.WriteByte('>')
 }
 

@@ -45,6 +45,10 @@ type session struct {
 
 	inRPCs, inBadRPCs, outErrors, outNotifications atomic.Uint32
 
+	// replyBuf holds the session's replies while they are written: one
+	// reply at a time, so the buffer serves the next one too.
+	replyBuf bytes.Buffer
+
 	closeRequested bool
 	killedBy       uint32 // guarded by srv.mu
 	overrun        bool   // guarded by srv.mu: ended because its notifications fell behind
@@ -58,6 +62,10 @@ func (x *session) storeSession() datastore.Session {
 }
 
 var errClose = errors.New("netconf: close-session")
+
+// maxKeptReplyBuf is the largest reply buffer a session keeps between
+// replies.
+const maxKeptReplyBuf = 256 << 10
 
 func (x *session) run() error {
 	if err := x.sendHello(); err != nil {
@@ -235,10 +243,17 @@ func (x *session) countBad() {
 
 // reply writes an <rpc-reply>: the errors of err, else body, else <ok/>.
 func (x *session) reply(rpc *element, body []byte, err error) error {
-	var b bytes.Buffer
+	b := &x.replyBuf
+	defer func() {
+		// A buffer grown for a large reply is not kept for the next.
+		if b.Cap() > maxKeptReplyBuf {
+			*b = bytes.Buffer{}
+		}
+	}()
+	b.Reset()
 	b.Grow(len(body) + 256 + headroom)
 	b.Write(make([]byte, headroom))
-	replyOpen(&b, rpc)
+	replyOpen(b, rpc)
 	if err != nil {
 		errs := rpcerror.All(err)
 		for _, e := range errs {
@@ -253,7 +268,7 @@ func (x *session) reply(rpc *element, body []byte, err error) error {
 		if rpc != nil && len(rpc.Children) == 1 {
 			op = rpc.Children[0]
 		}
-		writeRPCErrors(&b, errs, op, x.srv.prefixes)
+		writeRPCErrors(b, errs, op, x.srv.prefixes)
 	} else if body != nil {
 		b.Write(body)
 	} else {

@@ -134,12 +134,7 @@ func TestBadClientHello(t *testing.T) {
 // filter selects them.
 func TestPublishCustomEvent(t *testing.T) {
 	srv := newTestServer(t)
-	c, _ := startPipeSession(t, srv, 3)
-	if err := c.w.WriteMessage([]byte(helloBase11)); err != nil {
-		t.Fatal(err)
-	}
-	c.r.SetChunked()
-	c.w.SetChunked()
+	c := startChunkedSession(t, srv, 3)
 	if r := c.rpc(`<create-subscription xmlns="` + NSNotification + `"><filter><sync-state-change xmlns="urn:ntpagent:yang:ntpagent-ntp"/></filter></create-subscription>`); !strings.Contains(r, "<ok/>") {
 		t.Fatal(r)
 	}
@@ -294,12 +289,7 @@ func TestReplayLargerThanQueueIsComplete(t *testing.T) {
 		srv.Publish("urn:example:replay", "tick", fmt.Appendf(nil, `<tick xmlns="urn:example:replay"><n>%d</n></tick>`, i))
 	}
 	stop := time.Now().Format(time.RFC3339Nano)
-	c, _ := startPipeSession(t, srv, 60)
-	if err := c.w.WriteMessage([]byte(helloBase11)); err != nil {
-		t.Fatal(err)
-	}
-	c.r.SetChunked()
-	c.w.SetChunked()
+	c := startChunkedSession(t, srv, 60)
 	if r := c.rpc(`<create-subscription xmlns="` + NSNotification + `"><filter><tick xmlns="urn:example:replay"/></filter>` +
 		`<startTime>2000-01-01T00:00:00Z</startTime><stopTime>` + stop + `</stopTime></create-subscription>`); !strings.Contains(r, "<ok/>") {
 		t.Fatal(r)
