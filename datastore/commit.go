@@ -22,6 +22,12 @@ type CommitOptions struct {
 	PersistID string
 	// Label is kept in the commit history.
 	Label string
+	// Check, when set, judges the commit's effect on running: it is called
+	// with running and the candidate under the store's lock, before
+	// anything is validated or written; an error refuses the commit and is
+	// returned as it is (access control, RFC 8341 §3.2.8: the nodes of
+	// running the commit creates, updates or deletes).
+	Check func(before, after *gen.Device) error
 }
 
 // CommitInfo describes one commit of running.
@@ -197,6 +203,11 @@ func (s *Store) Commit(sess Session, opt CommitOptions) (CommitInfo, error) {
 		return CommitInfo{}, &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagInvalidValue, Param: "confirm-timeout",
 			Message: "The confirm-timeout must be positive."}
 	}
+	if opt.Check != nil && s.candidate != s.running {
+		if err := opt.Check(s.running, s.candidate); err != nil {
+			return CommitInfo{}, err
+		}
+	}
 	d := s.runningDiff(s.candidate)
 	if s.candGen != s.validCand || s.runGen != s.validRun {
 		if err := s.validateNext(s.candidate, d); err != nil {
@@ -290,6 +301,14 @@ func (s *Store) History() []CommitInfo {
 // with origin "rollback" (ntps:rollback-to-commit). It is refused while a
 // confirmed commit is pending.
 func (s *Store) Rollback(sess Session, id uint32, label string) (CommitInfo, error) {
+	return s.RollbackChecked(sess, id, label, nil)
+}
+
+// RollbackChecked is Rollback with check called on running and the tree
+// it would become, under the store's lock, before anything is validated
+// or written; an error refuses the rollback and is returned as it is
+// (access control, RFC 8341 §3.4.5).
+func (s *Store) RollbackChecked(sess Session, id uint32, label string, check func(before, after *gen.Device) error) (CommitInfo, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.writable(); err != nil {
@@ -313,6 +332,11 @@ func (s *Store) Rollback(sess Session, id uint32, label string) (CommitInfo, err
 		e := rpcerror.New(rpcerror.TagInvalidValue, "", "Commit %d is not in the commit history.", id)
 		e.Param = "commit-id"
 		return CommitInfo{}, e
+	}
+	if check != nil {
+		if err := check(s.running, t); err != nil {
+			return CommitInfo{}, err
+		}
 	}
 	d := diffEntries(s.running, t)
 	if err := s.validateNext(t, d); err != nil {

@@ -410,6 +410,14 @@ func (s *Store) CopyChecked(sess Session, target Name, src Name, inline *gen.Dev
 // configuration: the next boot starts from nothing, as after VRP's
 // reset saved-configuration.
 func (s *Store) Delete(sess Session, target Name) error {
+	return s.DeleteChecked(sess, target, nil)
+}
+
+// DeleteChecked is Delete with check called on the target's tree and the
+// empty tree, under the store's lock, before anything is written; an
+// error refuses the delete and is returned as it is (access control,
+// RFC 8341 §3.2.7: every node of the target is deleted).
+func (s *Store) DeleteChecked(sess Session, target Name, check func(before, after *gen.Device) error) error {
 	if err := checkName(target); err != nil {
 		return err
 	}
@@ -426,6 +434,11 @@ func (s *Store) Delete(sess Session, target Name) error {
 		return err
 	}
 	empty := &gen.Device{}
+	if check != nil {
+		if err := check(s.tree(target), empty); err != nil {
+			return err
+		}
+	}
 	if target == Startup {
 		return s.writeStartup(sess, empty, "")
 	}

@@ -282,6 +282,16 @@ type Filter struct {
 // set's order, each encoded by the codec from the view's projection of
 // native with the same options.
 func (s *Set) AppendEncode(b []byte, native *gen.Device, sel []bool, opt xmlcodec.EncodeOptions) ([]byte, error) {
+	return s.AppendEncodeReadable(b, native, sel, opt, nil)
+}
+
+// AppendEncodeReadable is AppendEncode with each view's projection passed
+// through readable before it is encoded (nil: encoded as projected).
+// Access control prunes there what the reader may not read of the view's
+// own nodes (RFC 8341 rules naming them); native has been pruned by the
+// caller, so a projection never shows what the native tree hides. The
+// projection is shared: readable must not change it (a pruned copy).
+func (s *Set) AppendEncodeReadable(b []byte, native *gen.Device, sel []bool, opt xmlcodec.EncodeOptions, readable func(ygot.GoStruct) ygot.GoStruct) ([]byte, error) {
 	var err error
 	if sel == nil || sel[0] {
 		if b, err = s.native.AppendEncode(b, native, opt); err != nil {
@@ -292,7 +302,11 @@ func (s *Set) AppendEncode(b []byte, native *gen.Device, sel []bool, opt xmlcode
 		if sel != nil && !sel[i+1] {
 			continue
 		}
-		if b, err = v.Schema().AppendEncode(b, s.project(i, native), opt); err != nil {
+		proj := s.project(i, native)
+		if readable != nil {
+			proj = readable(proj)
+		}
+		if b, err = v.Schema().AppendEncode(b, proj, opt); err != nil {
 			return b, err
 		}
 	}

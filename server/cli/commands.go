@@ -79,7 +79,9 @@ func cmdCommit(s *session, a args) error {
 		s.printf("Info: No configuration change to commit.\n")
 		return nil
 	}
-	if _, err := s.c.store.Commit(s.ss, datastore.CommitOptions{Label: a["label"]}); err != nil {
+	// RFC 8341 §3.2.8: what the commit changes in running is judged with
+	// the committing user's write access, whoever edited the candidate.
+	if _, err := s.c.store.Commit(s.ss, datastore.CommitOptions{Label: a["label"], Check: s.writeCheck()}); err != nil {
 		return locatedError{err}
 	}
 	return nil
@@ -102,7 +104,7 @@ func cmdSave(s *session, a args) error {
 	if s.c.store.CandidateModified() {
 		s.printf("Warning: Uncommitted changes are not saved: commit them, then save.\n")
 	}
-	if err := s.c.store.Copy(s.ss, datastore.Startup, datastore.Running, nil); err != nil {
+	if err := s.c.store.CopyChecked(s.ss, datastore.Startup, datastore.Running, nil, s.writeCheck()); err != nil {
 		return locatedError{err}
 	}
 	s.printf("Info: Save the configuration successfully.\n")
@@ -111,7 +113,7 @@ func cmdSave(s *session, a args) error {
 
 func cmdRollback(s *session, a args) error {
 	id, _ := strconv.ParseUint(a["id"], 10, 32)
-	ci, err := s.c.store.Rollback(s.ss, uint32(id), "")
+	ci, err := s.c.store.RollbackChecked(s.ss, uint32(id), "", s.writeCheck())
 	if err != nil {
 		return locatedError{err}
 	}

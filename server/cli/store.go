@@ -14,9 +14,9 @@ type backend interface {
 	Discard(sess datastore.Session) error
 	CandidateModified() bool
 	History() []datastore.CommitInfo
-	Rollback(sess datastore.Session, id uint32, label string) (datastore.CommitInfo, error)
+	RollbackChecked(sess datastore.Session, id uint32, label string, check func(before, after *gen.Device) error) (datastore.CommitInfo, error)
 	Locks() []datastore.LockInfo
-	Copy(sess datastore.Session, target, src datastore.Name, inline *gen.Device) error
+	CopyChecked(sess datastore.Session, target, src datastore.Name, inline *gen.Device, check func(before, after *gen.Device) error) error
 	Saved() (datastore.SavedInfo, bool)
 	CloseSession(sess datastore.Session)
 }

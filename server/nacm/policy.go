@@ -124,7 +124,10 @@ func (s *Schema) resolvePreds(steps []pstep) {
 	for i := range steps {
 		st := &steps[i]
 		if i == 0 {
-			n = s.tops[st.name]
+			n = s.top(st.module, st.name)
+			if st.module == "" && len(s.tops[st.name]) > 1 {
+				n = nil // several modules' nodes: matched by key name
+			}
 		} else if n != nil {
 			n = n.children[st.name]
 		}
@@ -138,7 +141,7 @@ func (s *Schema) resolvePreds(steps []pstep) {
 				st.keyPreds = append(st.keyPreds, keyPred{index: -1, value: v})
 				continue
 			}
-			st.keyPreds = append(st.keyPreds, keyPred{index: idx, value: v})
+			st.keyPreds = append(st.keyPreds, keyPred{index: idx, value: n.keyText(k, v)})
 		}
 	}
 }

@@ -10,16 +10,46 @@ import (
 	"github.com/ntpagent/ntpagent/yang"
 )
 
-// Schema binds the rules to a YANG library and to the Go structs of one
-// data tree (ygot's, whose fields carry module and path tags). It is built
-// once and read only.
+// Schema binds the rules to a YANG library and to the data trees the
+// server reads and writes: the Go structs of one or more roots (ygot's,
+// whose fields carry module and path tags: the native tree and each
+// view's), and the modules whose data has no Go structs (the server's own
+// state, walked node by node with Top and Child). RFC 8341 rules apply to
+// the data of every module the server implements, so a rule naming a
+// view's node is resolved and evaluated like one naming a native node.
+// It is built once and read only.
 type Schema struct {
 	modules  map[string]*yang.Module // by name
 	byPrefix map[string]string       // module prefix → name
 	nodes    map[*goyang.Entry]*node
 	types    map[reflect.Type]*structBinding
-	root     reflect.Type
-	tops     map[string]*node // top-level nodes by name
+	// tops are the top-level nodes by name: several modules may have one
+	// of the same name (ntpagent-ntp's ntp and ietf-ntp's).
+	tops map[string][]*node
+}
+
+// SchemaOption adds a data tree to a Schema.
+type SchemaOption func(*Schema) error
+
+// WithRoot binds the Go structs of one more data tree: root is a pointer
+// to a ygot fake root (a view's, for instance).
+func WithRoot(root any) SchemaOption {
+	return func(s *Schema) error { return s.bindRoot(root) }
+}
+
+// WithModules binds the data nodes of modules whose data has no Go
+// structs (the NETCONF server's own state), for Top and Child.
+func WithModules(names ...string) SchemaOption {
+	return func(s *Schema) error {
+		for _, name := range names {
+			m, ok := s.modules[name]
+			if !ok || m.Entry == nil {
+				return fmt.Errorf("nacm: module %s is not implemented in the library", name)
+			}
+			s.bindChildren(m.Entry, nil)
+		}
+		return nil
+	}
 }
 
 // node is what the rules need of one schema node.
@@ -45,6 +75,10 @@ type node struct {
 	markedBelow  bool
 	modulesBelow map[string]bool
 	children     map[string]*node // by name
+	// identities: for an identityref leaf, the prefixed name of each
+	// value by its name ("uc-peer" → "ntp:uc-peer"), as instance paths
+	// write a key of that type (RFC 7950 §9.10.3).
+	identities map[string]string
 }
 
 type nodeKind uint8
@@ -70,26 +104,35 @@ type fieldBinding struct {
 }
 
 // NewSchema binds the library's modules and the data tree whose root is
-// of type root (a pointer to ygot's fake root, e.g. *gen.Device).
-func NewSchema(lib []*yang.Module, root any) (*Schema, error) {
+// of type root (a pointer to ygot's fake root, e.g. *gen.Device), and the
+// trees the options add.
+func NewSchema(lib []*yang.Module, root any, opts ...SchemaOption) (*Schema, error) {
 	s := &Schema{modules: map[string]*yang.Module{}, byPrefix: map[string]string{},
-		nodes: map[*goyang.Entry]*node{}, types: map[reflect.Type]*structBinding{}, tops: map[string]*node{}}
+		nodes: map[*goyang.Entry]*node{}, types: map[reflect.Type]*structBinding{}, tops: map[string][]*node{}}
 	for _, m := range lib {
 		s.modules[m.Name] = m
 		s.byPrefix[m.Prefix] = m.Name
 	}
-	rt := reflect.TypeOf(root)
-	if rt.Kind() != reflect.Pointer || rt.Elem().Kind() != reflect.Struct {
-		return nil, fmt.Errorf("nacm: root %T is not a pointer to a struct", root)
-	}
-	s.root = rt.Elem()
-	if err := s.bindRoot(s.root); err != nil {
+	if err := s.bindRoot(root); err != nil {
 		return nil, err
+	}
+	for _, o := range opts {
+		if err := o(s); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }
 
-func (s *Schema) bindRoot(t reflect.Type) error {
+func (s *Schema) bindRoot(root any) error {
+	rt := reflect.TypeOf(root)
+	if rt == nil || rt.Kind() != reflect.Pointer || rt.Elem().Kind() != reflect.Struct {
+		return fmt.Errorf("nacm: root %T is not a pointer to a struct", root)
+	}
+	t := rt.Elem()
+	if _, done := s.types[t]; done {
+		return nil
+	}
 	b := &structBinding{}
 	s.types[t] = b
 	for i := 0; i < t.NumField(); i++ {
@@ -112,9 +155,49 @@ func (s *Schema) bindRoot(t reflect.Type) error {
 		}
 		fb.index = i
 		b.fields = append(b.fields, fb)
-		s.tops[fb.n.name] = fb.n
+		s.addTop(fb.n)
 	}
 	return nil
+}
+
+func (s *Schema) addTop(n *node) {
+	for _, t := range s.tops[n.name] {
+		if t == n {
+			return
+		}
+	}
+	s.tops[n.name] = append(s.tops[n.name], n)
+}
+
+// top is the top-level node name of module ("" for any: the first one
+// bound, native before views).
+func (s *Schema) top(module, name string) *node {
+	for _, n := range s.tops[name] {
+		if module == "" || n.module == module {
+			return n
+		}
+	}
+	return nil
+}
+
+// bindChildren records the data nodes below e and their descendants (a
+// tree without Go structs), looking through choices and cases, which are
+// not data nodes (RFC 7950 §7.9); operations and notifications are not
+// data either.
+func (s *Schema) bindChildren(e *goyang.Entry, parent *node) {
+	for _, c := range e.Dir {
+		switch {
+		case c.IsChoice() || c.IsCase():
+			s.bindChildren(c, parent)
+		case c.RPC != nil || c.Kind == goyang.NotificationEntry:
+		default:
+			n := s.newNode(c, parent)
+			if parent == nil {
+				s.addTop(n)
+			}
+			s.bindChildren(c, n)
+		}
+	}
 }
 
 func (s *Schema) bindField(e *goyang.Entry, parent *node, f reflect.StructField) (fieldBinding, error) {
@@ -196,6 +279,16 @@ func (s *Schema) newNode(e *goyang.Entry, parent *node) *node {
 		}
 	case e.IsLeaf():
 		n.kind = kLeaf
+		if t := e.Type; t != nil && t.Kind == goyang.Yidentityref && t.IdentityBase != nil {
+			n.identities = map[string]string{}
+			for _, v := range t.IdentityBase.Values {
+				prefix := n.prefix
+				if m := goyang.RootNode(v); m != nil && m.GetPrefix() != "" {
+					prefix = m.GetPrefix()
+				}
+				n.identities[v.Name] = prefix + ":" + v.Name
+			}
+		}
 	}
 	n.denyAll, n.denyWrite = hasExt(e, "default-deny-all"), hasExt(e, "default-deny-write")
 	if parent != nil {
@@ -258,4 +351,27 @@ func (s *Schema) operationDenyAll(module, name string) bool {
 	}
 	e, ok := m.Entry.Dir[name]
 	return ok && hasExt(e, "default-deny-all")
+}
+
+// keyText is the canonical form of value for n's key leaf k, as the
+// rules compare it: an identity without its prefix (a predicate may write
+// it prefixed, an instance holds its name).
+func (n *node) keyText(k, value string) string {
+	if c := n.children[k]; c != nil && c.identities != nil {
+		if _, local, ok := strings.Cut(value, ":"); ok {
+			return local
+		}
+	}
+	return value
+}
+
+// keyPath is value as an instance path writes n's key leaf k: an
+// identity with its module's prefix.
+func (n *node) keyPath(k, value string) string {
+	if c := n.children[k]; c != nil && c.identities != nil {
+		if p, ok := c.identities[value]; ok {
+			return p
+		}
+	}
+	return value
 }

@@ -234,6 +234,39 @@ func (a *Access) CheckWrite(before, after any) *Denial {
 	return a.diffStruct(bv, av, b, nil)
 }
 
+// WritesAll tells whether the session may create, update and delete
+// every node of the tree whose root has root's type (a bound root), so
+// that no edit of it needs a closer look.
+func (a *Access) WritesAll(root any) bool {
+	return a.allTops(root, a.staticUniformPermit)
+}
+
+// ReadsAll tells whether the session may read every node of the tree
+// whose root has root's type (a bound root): Prune would return it whole.
+func (a *Access) ReadsAll(root any) bool {
+	return a.allTops(root, func(n *node) bool {
+		d := a.staticFor(n, Read)
+		return d.uniform && d.permit
+	})
+}
+
+// allTops tells whether ok holds for every top-level node of root's tree.
+func (a *Access) allTops(root any, ok func(*node) bool) bool {
+	if a.open {
+		return true
+	}
+	b := a.p.schema.types[reflect.TypeOf(root).Elem()]
+	if b == nil {
+		return false
+	}
+	for _, fb := range b.fields {
+		if !ok(fb.n) {
+			return false
+		}
+	}
+	return true
+}
+
 func isNil(v reflect.Value) bool {
 	return !v.IsValid() || ((v.Kind() == reflect.Pointer || v.Kind() == reflect.Map || v.Kind() == reflect.Slice || v.Kind() == reflect.Interface) && v.IsNil())
 }
@@ -394,7 +427,7 @@ func instancePath(n *node, keys [][]string) string {
 		if x.kind == kList && d < len(keys) && keys[d] != nil {
 			for j, k := range x.keys {
 				if j < len(keys[d]) {
-					fmt.Fprintf(&b, "[%s:%s='%s']", x.prefix, k, keys[d][j])
+					fmt.Fprintf(&b, "[%s:%s='%s']", x.prefix, k, x.keyPath(k, keys[d][j]))
 				}
 			}
 		}
@@ -420,7 +453,7 @@ func (a *Access) ReadsPath(path string) bool {
 	for i, st := range steps {
 		var next *node
 		if i == 0 {
-			next = a.p.schema.tops[st.name]
+			next = a.p.schema.top(st.module, st.name)
 		} else {
 			next = n.children[st.name]
 		}
@@ -431,7 +464,7 @@ func (a *Access) ReadsPath(path string) bool {
 		var kv []string
 		if n.kind == kList {
 			for _, k := range n.keys {
-				kv = append(kv, st.preds[k])
+				kv = append(kv, n.keyText(k, st.preds[k]))
 			}
 		}
 		keys = append(keys, kv)

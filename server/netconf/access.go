@@ -6,10 +6,13 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/openconfig/ygot/ygot"
+
 	"github.com/ntpagent/ntpagent/datastore"
 	"github.com/ntpagent/ntpagent/gen"
 	"github.com/ntpagent/ntpagent/internal/rpcerror"
 	"github.com/ntpagent/ntpagent/server/nacm"
+	"github.com/ntpagent/ntpagent/view"
 )
 
 // Access control (RFC 8341): the server compiles running's /nacm (or the
@@ -155,16 +158,36 @@ func (x *session) readKey() string {
 // target before and after, normalized) rather than from the request: what
 // access control guards is what changes, whatever operation attributes
 // said it. An edit of /nacm must also compile.
-func (x *session) writeCheck() func(before, after *gen.Device) error {
+//
+// An edit made through views (package view) is judged on each view's
+// nodes too: the view's projection of the target before and after the
+// edit, under the rules naming that view's modules (RFC 8341 rules apply
+// to every implemented module's data). A denial there names the view's
+// node.
+func (x *session) writeCheck(views ...view.View) func(before, after *gen.Device) error {
 	a := x.access()
 	return func(before, after *gen.Device) error {
 		if d := a.CheckWrite(before, after); d != nil {
-			x.srv.stats.deniedDataWrites.Add(1)
-			return &rpcerror.Error{Type: rpcerror.TypeApplication, Tag: rpcerror.TagAccessDenied, Path: d.Path,
-				Message: fmt.Sprintf("Access control does not permit this user to %s this node.", opVerb(d.Op))}
+			return x.srv.writeDenied(d)
+		}
+		for _, v := range views {
+			if a.WritesAll(v.Project(nil)) {
+				continue
+			}
+			if d := a.CheckWrite(v.Project(before), v.Project(after)); d != nil {
+				return x.srv.writeDenied(d)
+			}
 		}
 		return x.srv.checkNacmCompiles(after)
 	}
+}
+
+// writeDenied is the access-denied error of a denied write, counted in
+// denied-data-writes.
+func (s *Server) writeDenied(d *nacm.Denial) error {
+	s.stats.deniedDataWrites.Add(1)
+	return &rpcerror.Error{Type: rpcerror.TypeApplication, Tag: rpcerror.TagAccessDenied, Path: d.Path,
+		Message: fmt.Sprintf("Access control does not permit this user to %s this node.", opVerb(d.Op))}
 }
 
 // checkNacmCompiles refuses a tree whose /nacm has a rule path that does
@@ -183,8 +206,8 @@ func (s *Server) checkNacmCompiles(after *gen.Device) error {
 // whole source: a source holding nodes the user may not read is refused
 // rather than copied without them (which would delete them from the
 // target).
-func (x *session) copyCheck() func(before, after *gen.Device) error {
-	a, write := x.access(), x.writeCheck()
+func (x *session) copyCheck(views ...view.View) func(before, after *gen.Device) error {
+	a, write := x.access(), x.writeCheck(views...)
 	return func(before, after *gen.Device) error {
 		// Prune returns the tree itself when it hides nothing.
 		if after != nil && readableBy(a, after) != after {
@@ -243,3 +266,108 @@ func (x *session) notification(ev event) ([]byte, bool) {
 // AccessPolicy is running's access control policy now: the CLI decides
 // with the same one.
 func (s *Server) AccessPolicy() *nacm.Policy { return s.policy() }
+
+// readableView is the read check of a view's projection (RFC 8341
+// §3.4.5 on the view's own nodes), for view.Set.AppendEncodeReadable;
+// nil when the session reads everything.
+func (x *session) readableView() func(ygot.GoStruct) ygot.GoStruct {
+	a := x.access()
+	if a.Unrestricted() {
+		return nil
+	}
+	return func(proj ygot.GoStruct) ygot.GoStruct {
+		if proj == nil || a.ReadsAll(proj) {
+			return proj
+		}
+		return a.Prune(proj).(ygot.GoStruct)
+	}
+}
+
+// stateModules are the modules of the state the NETCONF server makes
+// itself (/netconf-state, /yang-library, /modules-state): rendered as
+// XML, not held in Go structs, and pruned by readableState.
+var stateModules = []string{"ietf-netconf-monitoring", "ietf-yang-library"}
+
+// readableState is the server's own state as the session may read it
+// (RFC 8341 §3.4.5: its rules apply to every module's data, this state
+// included; only the recovery session is exempt). The elements are
+// shared: what is pruned is copied, what is kept whole is the same
+// element.
+func (s *Server) readableState(a *nacm.Access, tops []*element) []*element {
+	if a.Unrestricted() {
+		return tops
+	}
+	out := make([]*element, 0, len(tops))
+	for _, top := range tops {
+		n := s.nacmSchema.Top(s.notificationModules[top.Name.Space], top.Name.Local)
+		if e := pruneElement(a, top, n, nil); e != nil {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// stateReadable tells whether the session reads all of the server's own
+// state, so that it is written without a closer look.
+func (s *Server) stateReadable(a *nacm.Access) bool {
+	if a.Unrestricted() {
+		return true
+	}
+	for _, top := range []string{"netconf-state", "yang-library", "modules-state"} {
+		if ok, whole := a.Reads(s.nacmSchema.Top("", top), nil); !ok || !whole {
+			return false
+		}
+	}
+	return true
+}
+
+// pruneElement returns e without what the session may not read, nil when
+// e itself is denied; a list entry kept keeps its keys. n is e's schema
+// node (the zero Node for an element the schema does not know, which is
+// kept as it is); keys are the key values of the entries above.
+func pruneElement(a *nacm.Access, e *element, n nacm.Node, keys [][]string) *element {
+	if !n.Valid() {
+		return e
+	}
+	var kv []string
+	keyNames := n.Keys()
+	for _, k := range keyNames {
+		v := ""
+		for _, c := range e.Children {
+			if c.Name.Local == k {
+				v = n.KeyText(k, strings.TrimSpace(c.Text))
+			}
+		}
+		kv = append(kv, v)
+	}
+	keys = append(keys[:len(keys):len(keys)], kv)
+	permit, whole := a.Reads(n, keys)
+	if !permit {
+		return nil
+	}
+	if whole || len(e.Children) == 0 {
+		return e
+	}
+	var out *element
+	for i, c := range e.Children {
+		pc := c
+		if !slices.Contains(keyNames, c.Name.Local) {
+			pc = pruneElement(a, c, n.Child(c.Name.Local), keys)
+		}
+		if out == nil && pc == c {
+			continue
+		}
+		if out == nil {
+			cp := *e
+			cp.Children = slices.Clone(e.Children[:i])
+			out = &cp
+		}
+		if pc != nil {
+			out.Children = append(out.Children, pc)
+		}
+	}
+	if out == nil {
+		return e
+	}
+	return out
+}

@@ -264,7 +264,7 @@ func (x *session) getData(op *element) ([]byte, error) {
 		}
 	}
 	if r.datastore == "operational" && r.configFilter != "true" {
-		if err := x.srv.writeServerState(&b, r.filter, r.maxDepth, r.withOrigin); err != nil {
+		if err := x.srv.writeServerState(&b, r.filter, r.maxDepth, r.withOrigin, x.access()); err != nil {
 			return nil, err
 		}
 	}

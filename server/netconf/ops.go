@@ -85,7 +85,9 @@ func (x *session) dispatch(op *element) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		return nil, st.Delete(ss, ds)
+		// RFC 8341 §3.2.7: beyond the exec rule, every node of the target
+		// is deleted, judged as any delete (§3.4.5).
+		return nil, st.DeleteChecked(ss, ds, x.writeCheck())
 	case "lock", "unlock":
 		ds, err := datastoreArg(op, "target", false)
 		if err != nil {
@@ -286,7 +288,7 @@ func (x *session) encode(b *bytes.Buffer, root *gen.Device, f filterSpec, opt xm
 			sel = set.Selects(view.Filter{Subtree: true, Namespaces: spaces})
 		}
 	}
-	out, err := set.AppendEncode(b.AvailableBuffer(), root, sel, opt)
+	out, err := set.AppendEncodeReadable(b.AvailableBuffer(), root, sel, opt, x.readableView())
 	if err != nil {
 		return err
 	}
@@ -386,7 +388,7 @@ func (x *session) get(op *element) ([]byte, error) {
 	if err := x.encode(&b, root, f, xmlcodec.EncodeOptions{WithDefaults: wd}); err != nil {
 		return nil, err
 	}
-	if err := x.srv.writeServerState(&b, f, 0, false); err != nil {
+	if err := x.srv.writeServerState(&b, f, 0, false, x.access()); err != nil {
 		return nil, err
 	}
 	b.WriteString("</data>")
@@ -525,7 +527,7 @@ func (x *session) applyConfig(target datastore.Name, cfg *element, defOp xmlcode
 	}
 	// The datastore validates the native tree; its errors name the nodes
 	// in the model the client used.
-	opt.Check = x.writeCheck()
+	opt.Check = x.writeCheck(edit.Views()...)
 	return edit.MapError(x.srv.cfg.Store.Edit(x.storeSession(), target, opt,
 		func(root *gen.Device) error { return edit.Apply(root, defOp, codecOpt) }))
 }
@@ -559,6 +561,7 @@ func (x *session) copyConfig(op *element) error {
 		return err
 	}
 	var inline *gen.Device
+	var views []view.View
 	mapErr := func(err error) error { return err }
 	if src == "" {
 		cfg := op.child(NSBase, "source").child(NSBase, "config")
@@ -570,9 +573,9 @@ func (x *session) copyConfig(op *element) error {
 		if inline, edit, err = x.decodeConfig(content, cfg); err != nil {
 			return err
 		}
-		mapErr = edit.MapError
+		mapErr, views = edit.MapError, edit.Views()
 	}
-	return mapErr(x.srv.cfg.Store.CopyChecked(x.storeSession(), target, src, inline, x.copyCheck()))
+	return mapErr(x.srv.cfg.Store.CopyChecked(x.storeSession(), target, src, inline, x.copyCheck(views...)))
 }
 
 func (x *session) validate(op *element) error {
@@ -627,6 +630,11 @@ func (x *session) commit(op *element) error {
 	if p := op.child(NSBase, "persist-id"); p != nil {
 		opt.PersistID = strings.TrimSpace(p.Text)
 	}
+	// RFC 8341 §3.2.8: the nodes of running the commit creates, updates
+	// or deletes are judged with the committing user's write access,
+	// whoever edited the candidate (the edits were judged too, with their
+	// own users' access).
+	opt.Check = x.writeCheck()
 	_, wasPending := x.srv.cfg.Store.ConfirmedCommitPending()
 	if _, err := x.srv.cfg.Store.Commit(x.storeSession(), opt); err != nil {
 		return err
@@ -681,7 +689,9 @@ func (x *session) rollback(op *element) ([]byte, error) {
 	if l := op.child(NSSystem, "label"); l != nil {
 		label = l.Text
 	}
-	info, err := x.srv.cfg.Store.Rollback(x.storeSession(), id, label)
+	// A rollback writes running as a commit does: its effect is judged
+	// with the user's write access (RFC 8341 §3.4.5).
+	info, err := x.srv.cfg.Store.RollbackChecked(x.storeSession(), id, label, x.writeCheck())
 	if err != nil {
 		return nil, err
 	}

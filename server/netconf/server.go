@@ -151,7 +151,14 @@ func New(cfg Config) (*Server, error) {
 		pumpDone: make(chan struct{}),
 	}
 	s.events = newEventLog(cfg.ReplayEvents)
-	acs, err := nacm.NewSchema(cfg.Schema.Library(), &gen.Device{})
+	// RFC 8341 rules apply to the data of every module the server
+	// implements: the native tree, each view's, and the server's own
+	// state (stateModules), which has no Go structs.
+	opts := []nacm.SchemaOption{nacm.WithModules(stateModules...)}
+	for _, v := range cfg.Views.Views() {
+		opts = append(opts, nacm.WithRoot(v.Project(nil)))
+	}
+	acs, err := nacm.NewSchema(cfg.Schema.Library(), &gen.Device{}, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("netconf: access control: %w", err)
 	}

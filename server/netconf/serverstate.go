@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	goyang "github.com/openconfig/goyang/pkg/yang"
+
+	"github.com/ntpagent/ntpagent/server/nacm"
 )
 
 // writeServerState writes the state the NETCONF server itself makes —
@@ -14,10 +16,12 @@ import (
 // /yanglib:modules-state (RFC 8525) — as filter f selects it (RFC 6241 §6,
 // §8.9), for <get> and for <get-data> of <operational>, which adds
 // max-depth (0: unbounded) and the origin annotation (all of it is state
-// the device makes: or:system).
-func (s *Server) writeServerState(b *bytes.Buffer, f filterSpec, maxDepth int, origin bool) error {
+// the device makes: or:system). What session access a may not read is
+// left out (RFC 8341 §3.4.5).
+func (s *Server) writeServerState(b *bytes.Buffer, f filterSpec, maxDepth int, origin bool, a *nacm.Access) error {
 	parts := monitoringParts(f)
-	if !f.present && maxDepth == 0 && !origin {
+	readsAll := s.stateReadable(a)
+	if !f.present && maxDepth == 0 && !origin && readsAll {
 		s.writeMonitoringParts(b, parts)
 		for _, top := range s.libraryTops {
 			writeElement(b, top, "")
@@ -29,6 +33,11 @@ func (s *Server) writeServerState(b *bytes.Buffer, f filterSpec, maxDepth int, o
 		if mon := s.monitoringElement(parts); mon != nil {
 			tops = append([]*element{mon}, tops...)
 		}
+	}
+	if !readsAll {
+		// Pruned before the filters select: a filter never reaches what
+		// the session may not read (nor learns of it by a selection).
+		tops = s.readableState(a, tops)
 	}
 	var marks map[*element]selMark
 	if f.xpath != "" {
