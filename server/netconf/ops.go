@@ -321,7 +321,9 @@ func (x *session) getConfig(op *element) ([]byte, error) {
 	shown := x.readableStored(root)
 	var b bytes.Buffer
 	b.WriteString("<data>")
-	if err := x.encode(&b, shown, f, xmlcodec.EncodeOptions{WithDefaults: wd, ConfigOnly: true}); err != nil {
+	// Stored trees never change (one generation, one tree): the codec may
+	// keep indexes of their lists for the next filters.
+	if err := x.encode(&b, shown, f, xmlcodec.EncodeOptions{WithDefaults: wd, ConfigOnly: true, Frozen: true}); err != nil {
 		return nil, err
 	}
 	b.WriteString("</data>")

@@ -46,11 +46,26 @@ func BenchmarkGetConfig1000Peers(b *testing.B) { benchEncode(b, 1000, EncodeOpti
 func BenchmarkGetConfig1000PeersReportAll(b *testing.B) {
 	benchEncode(b, 1000, EncodeOptions{ConfigOnly: true, WithDefaults: WDReportAll})
 }
+
+// The filters select one peer of a stored tree, as get-config's do (Frozen).
 func BenchmarkSubtreeFilterOnePeerOf1000(b *testing.B) {
-	benchEncode(b, 1000, EncodeOptions{ConfigOnly: true, Subtree: []byte(ntp(`<unicast-peer><address>10.0.1.244</address><vpn-instance>_public_</vpn-instance></unicast-peer>`))})
+	benchEncode(b, 1000, EncodeOptions{ConfigOnly: true, Frozen: true, Subtree: []byte(ntp(`<unicast-peer><address>10.0.1.244</address><vpn-instance>_public_</vpn-instance></unicast-peer>`))})
 }
+
+// An address without its vpn-instance, one key of two: the subtree filter
+// the key path of BenchmarkXPathOnePeerOf1000 is evaluated as.
+func BenchmarkSubtreeFilterOneKeyOf1000(b *testing.B) {
+	benchEncode(b, 1000, EncodeOptions{ConfigOnly: true, Frozen: true, Subtree: []byte(ntp(`<unicast-peer><address>10.0.1.244</address></unicast-peer>`))})
+}
+
 func BenchmarkXPathOnePeerOf1000(b *testing.B) {
-	benchEncode(b, 1000, EncodeOptions{ConfigOnly: true, XPath: "/n:ntp/n:unicast-peer[n:address='10.0.1.244']", Namespaces: map[string]string{"n": nsNTP}})
+	benchEncode(b, 1000, EncodeOptions{ConfigOnly: true, Frozen: true, XPath: "/n:ntp/n:unicast-peer[n:address='10.0.1.244']", Namespaces: map[string]string{"n": nsNTP}})
+}
+
+// The same node-set by the general XPath evaluator (the parentheses make it
+// no key path).
+func BenchmarkXPathGeneralOnePeerOf1000(b *testing.B) {
+	benchEncode(b, 1000, EncodeOptions{ConfigOnly: true, Frozen: true, XPath: "(/n:ntp/n:unicast-peer[n:address='10.0.1.244'])", Namespaces: map[string]string{"n": nsNTP}})
 }
 
 func BenchmarkEditOnePeerWith1000(b *testing.B) {

@@ -80,6 +80,10 @@ type EncodeOptions struct {
 	// Origins, when not nil, decides the origin of every node (RFC 8342
 	// §5.3.4) for origin filters and annotations.
 	Origins *Origins
+	// Frozen promises that root and everything under it never change
+	// again (a stored tree of the datastore): filters may then keep
+	// indexes of its lists for the next calls (keyindex.go).
+	Frozen bool
 }
 
 // Encode writes root as the children of <data> (or <config>): one element
@@ -142,6 +146,9 @@ func (s *Schema) AppendEncode(b []byte, root ygot.GoStruct, opt EncodeOptions) (
 		return xw.buf, nil
 	}
 	lt := &lazyTree{w: walker{mode: mode, configOnly: opt.ConfigOnly}}
+	if opt.Frozen {
+		lt.keys = &s.keyIndexes
+	}
 	doc := &dnode{s: s.root, sv: rv}
 	if subtree && opt.XPath != "" {
 		return b, rpcerror.New(rpcerror.TagInvalidValue, "", "A filter is either a subtree or an XPath expression, not both.")

@@ -44,6 +44,9 @@ const (
 // config-only settings.
 type lazyTree struct {
 	w walker
+	// keys keeps indexes of lists by some of their keys; nil unless the
+	// tree is frozen (EncodeOptions.Frozen).
+	keys *keyIndexes
 }
 
 // levelBuilder is the sink that turns the leaves of one level into dnodes.
@@ -426,7 +429,13 @@ func (t *lazyTree) candidates(f *felem, d *dnode) []*dnode {
 			case some:
 				// Some keys given (an address without its vpn-instance):
 				// compare them on the map's keys, and build only the
-				// entries that match instead of the whole list.
+				// entries that match instead of the whole list; in a
+				// frozen tree, through an index made once.
+				if t.keys != nil {
+					if out, ok := t.indexedKeys(d, list, vals); ok {
+						return out
+					}
+				}
 				return t.scanKeys(d, list, vals)
 			}
 		}
@@ -487,32 +496,35 @@ func (t *lazyTree) scanKeys(d *dnode, list *snode, vals []reflect.Value) []*dnod
 	mk := reflect.New(f.Type().Key()).Elem() // one key, reused: no copy per entry
 	for it := f.MapRange(); it.Next(); {
 		mk.SetIterKey(it)
-		match := true
-		for i, v := range vals {
-			if !v.IsValid() {
-				continue
-			}
-			kv := mk
-			if len(list.keys) > 1 {
-				kv = mk.Field(list.keyField[i])
-			}
-			if kv.Kind() == reflect.String { // most keys: a name or an address
-				if kv.String() != v.String() {
-					match = false
-					break
-				}
-			} else if !kv.Equal(v) {
-				match = false
-				break
-			}
-		}
-		if match {
+		if keysEqual(list, mk, vals) {
 			if n := t.lookupKey(d, list, mk); n != nil {
 				out = append(out, n)
 			}
 		}
 	}
 	return out
+}
+
+// keysEqual reports whether the map key mk of an entry of list has every
+// valid value of vals.
+func keysEqual(list *snode, mk reflect.Value, vals []reflect.Value) bool {
+	for i, v := range vals {
+		if !v.IsValid() {
+			continue
+		}
+		kv := mk
+		if len(list.keys) > 1 {
+			kv = mk.Field(list.keyField[i])
+		}
+		if kv.Kind() == reflect.String { // most keys: a name or an address
+			if kv.String() != v.String() {
+				return false
+			}
+		} else if !kv.Equal(v) {
+			return false
+		}
+	}
+	return true
 }
 
 func containsNode(ns []*dnode, n *dnode) bool {

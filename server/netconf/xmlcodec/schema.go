@@ -93,6 +93,12 @@ type Schema struct {
 	// annotations and deleteAbsentIsRemove: Model's options.
 	annotations          map[string]bool
 	deleteAbsentIsRemove bool
+	// xpathPrefixes are the prefixes an XPath filter may use undeclared
+	// (Schema.undeclaredPrefixes), made at the first XPath filter.
+	xpathPrefixes func() map[string]string
+	// keyIndexes are the indexes of lists by one key of several, of trees
+	// encoded with EncodeOptions.Frozen.
+	keyIndexes keyIndexes
 }
 
 // Model says what a Schema maps: which modules, onto which generated root.
@@ -169,6 +175,7 @@ func NewSchema(m Model) (*Schema, error) {
 	}
 	s := &Schema{ys: ys, prefixByNS: map[string]string{}, unions: map[goyang.TypeKind]reflect.Type{},
 		deleteAbsentIsRemove: m.DeleteAbsentIsRemove}
+	s.xpathPrefixes = sync.OnceValue(s.undeclaredPrefixes)
 	for _, a := range m.AnnotationAttributes {
 		if s.annotations == nil {
 			s.annotations = map[string]bool{}

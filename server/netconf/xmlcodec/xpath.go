@@ -1,6 +1,7 @@
 package xmlcodec
 
 import (
+	"maps"
 	"strings"
 
 	"github.com/antchfx/xpath"
@@ -31,28 +32,17 @@ func (t *lazyTree) xpathFilter(s *Schema, doc *dnode, expr string, ns map[string
 	if strings.Count(expr, "(")+strings.Count(expr, "[") > 256 {
 		return filterErr("The XPath expression is nested too deeply.")
 	}
-	prefixes := map[string]string{}
-	// Clients such as ncclient send <filter type="xpath" select="..."/>
-	// without declaring the prefixes they use. Like other servers, accept
-	// each module's own prefix and its module name (the RFC 7951 JSON form)
-	// for its namespace, unless the client declared that prefix itself.
-	// Every module of the library, so that an expression naming another
-	// model's nodes compiles (and selects nothing here); the schema's own
-	// modules win a shared prefix.
-	for _, ms := range [][]*yang.Module{s.ys.Library(), s.modules} {
-		for _, m := range ms {
-			prefixes[m.Prefix] = m.Namespace
-			prefixes[m.Name] = m.Namespace
-		}
+	// The client's declarations hide the prefixes it may leave undeclared.
+	base := s.xpathPrefixes()
+	if fs, ok := simplePath(s, expr, ns, base); ok {
+		t.evalSet(fs, doc)
+		return nil
 	}
+	prefixes := maps.Clone(base)
 	for p, u := range ns {
 		if p != "" {
 			prefixes[p] = u
 		}
-	}
-	if fs, ok := simplePath(s, expr, prefixes); ok {
-		t.evalSet(fs, doc)
-		return nil
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -91,6 +81,24 @@ func (t *lazyTree) xpathFilter(s *Schema, doc *dnode, expr string, ns map[string
 		}
 	}
 	return nil
+}
+
+// undeclaredPrefixes are the prefixes an XPath filter may use without
+// declaring them. Clients such as ncclient send <filter type="xpath"
+// select="..."/> without declaring the prefixes they use. Like other
+// servers, accept each module's own prefix and its module name (the RFC
+// 7951 JSON form) for its namespace. Every module of the library, so that
+// an expression naming another model's nodes compiles (and selects nothing
+// here); the schema's own modules win a shared prefix.
+func (s *Schema) undeclaredPrefixes() map[string]string {
+	prefixes := map[string]string{}
+	for _, ms := range [][]*yang.Module{s.ys.Library(), s.modules} {
+		for _, m := range ms {
+			prefixes[m.Prefix] = m.Namespace
+			prefixes[m.Name] = m.Namespace
+		}
+	}
+	return prefixes
 }
 
 // navigator is an xpath.NodeNavigator over the dnode tree. Leaves have one

@@ -1,6 +1,7 @@
 package xmlcodec
 
 import (
+	"maps"
 	"strings"
 )
 
@@ -18,9 +19,16 @@ import (
 // XPath evaluator.
 
 // simplePath returns the subtree filter an XPath expression is equivalent
-// to, or false.
-func simplePath(s *Schema, expr string, prefixes map[string]string) ([]*felem, bool) {
-	p := pathParser{in: expr, prefixes: prefixes, sc: &scope{decl: prefixes}}
+// to, or false. A prefix is looked up in declared (whose "" key, the
+// default namespace, does not apply: an XPath name without a prefix is in
+// no namespace), then in base: the client's declarations hide the
+// prefixes it may leave undeclared.
+func simplePath(s *Schema, expr string, declared, base map[string]string) ([]*felem, bool) {
+	if _, ok := declared[""]; ok {
+		declared = maps.Clone(declared)
+		delete(declared, "")
+	}
+	p := pathParser{in: expr, sc: &scope{decl: declared, parent: &scope{decl: base}}}
 	p.space()
 	var root, cur *felem
 	sn := s.root
@@ -109,10 +117,9 @@ func canonical(leaf *snode, text string, sc *scope) bool {
 
 // pathParser reads the few tokens of a simple path.
 type pathParser struct {
-	in       string
-	pos      int
-	prefixes map[string]string
-	sc       *scope
+	in  string
+	pos int
+	sc  *scope // the prefixes
 }
 
 func (p *pathParser) more() bool { return p.pos < len(p.in) }
@@ -160,7 +167,9 @@ func (p *pathParser) qname() (ns, local string, ok bool) {
 		if local == "" {
 			return "", "", false
 		}
-		ns, ok = p.prefixes[first]
+		for sc := p.sc; sc != nil && !ok; sc = sc.parent {
+			ns, ok = sc.decl[first]
+		}
 		if !ok {
 			return "", "", false
 		}

@@ -44,7 +44,7 @@ func TestXPathKeyPathSelectsWhatTheGeneralEvaluatorSelects(t *testing.T) {
 	} {
 		t.Run(c.expr, func(t *testing.T) {
 			prefixes := map[string]string{"n": nsNTP, "s": nsSys, "ntpagent-ntp": nsNTP}
-			if _, fast := simplePath(native, c.expr, prefixes); fast != c.fast {
+			if _, fast := simplePath(native, c.expr, prefixes, nil); fast != c.fast {
 				t.Errorf("taken as a key path: %v, want %v", fast, c.fast)
 			}
 			for _, configOnly := range []bool{true, false} {
