@@ -18,6 +18,20 @@ import (
 	"github.com/ntpagent/ntpagent/view/ietfntp"
 )
 
+// ietfNTPView is the view set of the native model and ietf-ntp.
+func ietfNTPView(t *testing.T) *view.Set {
+	t.Helper()
+	iv, err := ietfntp.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := view.NewSet(iv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set
+}
+
 // TestNcclientIETFNTPView runs testdata/netconf/ncclient_ietf_ntp.py:
 // ncclient configures the device through ietf-ntp and natively, reads
 // each back through the other (the candidate in the same session, then
@@ -29,14 +43,7 @@ func TestNcclientIETFNTPView(t *testing.T) {
 	t.Parallel()
 	yl := testtool.Require(t, "yanglint")
 	py := requireNcclient(t)
-	iv, err := ietfntp.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, err := view.NewSet(iv)
-	if err != nil {
-		t.Fatal(err)
-	}
+	set := ietfNTPView(t)
 	// The state the agent would report: a synchronized clock and one
 	// association per server.
 	state := func(d *gen.Device) {

@@ -106,11 +106,13 @@ func TestNcclientInterop(t *testing.T) {
 
 // RFC 8341 with ncclient: the admin configures /nacm and a user through
 // NETCONF; the rules hold for that user's session at once (reads pruned,
-// a denied edit refused whole, kill-session denied, counters).
+// a denied edit refused whole, kill-session denied, counters), and so do
+// rules naming the ietf-ntp view's nodes, for reads and edits through it.
 func TestNcclientAccessControlRFC8341(t *testing.T) {
 	t.Parallel()
 	py := requireNcclient(t)
-	a := startAgent(t)
+	set := ietfNTPView(t)
+	a := startAgent(t, func(c *agentConfig) { c.nc.Views = set })
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, py, repoFile("testdata", "netconf", "ncclient_nacm.py"), "127.0.0.1", portOf(a.addrs[1]), adminPassword)

@@ -77,22 +77,10 @@ func TestCLIOperatorSeesNoSecretsRFC8341(t *testing.T) {
 // either; the denied command changes nothing and says why.
 func TestCLIEnforcesConfiguredRulesRFC8341(t *testing.T) {
 	e := nacmEnv(t)
-	ss := datastore.Session{ID: 99, User: "admin", Origin: datastore.OriginNETCONF}
-	err := e.store.Edit(ss, datastore.Running, datastore.EditOptions{}, func(d *gen.Device) error {
-		d.GetOrCreateSystem().Sysname = ptrTo("edge-1")
-		n := d.GetOrCreateNacm()
-		n.GetOrCreateGroups().GetOrCreateGroup("ops").UserName = []string{"alice"}
-		rl := n.GetOrCreateRuleList("ops")
-		rl.Group = []string{"ops"}
-		w := rl.GetOrCreateRule("peers")
-		w.Path, w.AccessOperations, w.Action = ptrTo("/ntpa:ntp/ntpa:unicast-peer"), ptrTo("create update delete"), gen.IETFNetconfAcm_ActionType_permit
+	opsRules(t, e, func(rl *gen.IETFNetconfAcm_Nacm_RuleList) {
 		r := rl.GetOrCreateRule("no-system")
 		r.ModuleName, r.AccessOperations, r.Action = ptrTo("ntpagent-system"), ptrTo("read"), gen.IETFNetconfAcm_ActionType_deny
-		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	out := e.run("batch", "alice", RoleOperator, 200, "system-view\nntp unicast-peer 10.1.1.9\nsysname other\ncommit\ndisplay current-configuration")
 	mustHold(t, "alice", out, []string{"Error: Access control does not permit user alice to update /ntps:system/ntps:sysname", "ntp unicast-peer 10.1.1.9"}, []string{"sysname edge-1"})
 	running := e.store.Snapshot(datastore.Running)
@@ -102,3 +90,57 @@ func TestCLIEnforcesConfiguredRulesRFC8341(t *testing.T) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// opsRules commits, as the admin, sysname edge-1 and a /nacm whose group
+// ops (user alice) may create, update and delete peers, with more rules
+// added by more; it returns the admin's datastore session.
+func opsRules(t *testing.T, e *env, more func(*gen.IETFNetconfAcm_Nacm_RuleList)) datastore.Session {
+	t.Helper()
+	ss := datastore.Session{ID: 99, User: "admin", Origin: datastore.OriginNETCONF}
+	err := e.store.Edit(ss, datastore.Running, datastore.EditOptions{}, func(d *gen.Device) error {
+		d.GetOrCreateSystem().Sysname = ptrTo("edge-1")
+		n := d.GetOrCreateNacm()
+		n.GetOrCreateGroups().GetOrCreateGroup("ops").UserName = []string{"alice"}
+		rl := n.GetOrCreateRuleList("ops")
+		rl.Group = []string{"ops"}
+		w := rl.GetOrCreateRule("peers")
+		w.Path, w.AccessOperations, w.Action = ptrTo("/ntpa:ntp/ntpa:unicast-peer"), ptrTo("create update delete"), gen.IETFNetconfAcm_ActionType_permit
+		more(rl)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ss
+}
+
+// RFC 8341 §3.2.8 in the CLI: commit changes running, judged with the
+// committing user's write access whoever edited the candidate (denied:
+// the admin's sysname change; permitted: alice's own peer); save writes
+// startup, judged the same way (denied: /nacm is default-deny-all).
+func TestCLICommitAndSaveJudgeTheirEffectRFC8341(t *testing.T) {
+	e := nacmEnv(t)
+	ss := opsRules(t, e, func(*gen.IETFNetconfAcm_Nacm_RuleList) {})
+	if err := e.store.Edit(ss, datastore.Candidate, datastore.EditOptions{}, func(d *gen.Device) error {
+		d.GetOrCreateSystem().Sysname = ptrTo("edge-2")
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	out := e.run("batch", "alice", RoleOperator, 200, "system-view\ncommit")
+	mustHold(t, "alice commits the admin's change", out, []string{"Error: Access control does not permit user alice to update /ntps:system/ntps:sysname"}, nil)
+	if got := e.store.Snapshot(datastore.Running).GetSystem().GetSysname(); got != "edge-1" {
+		t.Fatalf("a denied commit changed running: sysname %q", got)
+	}
+	if err := e.store.Discard(ss); err != nil {
+		t.Fatal(err)
+	}
+	out = e.run("batch", "alice", RoleOperator, 200, "system-view\nntp unicast-peer 10.1.1.9\ncommit\nquit\nsave force")
+	mustHold(t, "alice commits her peer", out, []string{"Error: Access control does not permit user alice to create /nacm:nacm"}, []string{"sysname", "Info: Save the configuration successfully."})
+	if e.store.Snapshot(datastore.Running).GetNtp().GetUnicastPeer("10.1.1.9", "_public_") == nil {
+		t.Error("alice's permitted commit did not reach running")
+	}
+	if _, saved := e.store.Saved(); saved {
+		t.Error("a denied save wrote startup")
+	}
+}

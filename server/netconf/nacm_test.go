@@ -106,20 +106,7 @@ func TestNacmEnforcedForASecondUserRFC8341(t *testing.T) {
 
 	// §3.4.6: the sync-state-change is not replayed to alice; the
 	// config-change of /nacm reaches her without its /nacm edit.
-	r = alice.rpc(`<create-subscription xmlns="` + NSNotification + `"><startTime>2000-01-01T00:00:00Z</startTime></create-subscription>`)
-	wantOKReply(t, r)
-	var got []string
-	for range 8 {
-		m, err := alice.r.ReadMessage()
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, string(m))
-		if strings.Contains(string(m), "replayComplete") {
-			break
-		}
-	}
-	all := strings.Join(got, "\n")
+	all := replayed(t, alice)
 	wantHolds(t, "alice's replay", all, []string{"netconf-config-change", "10.0.0.2"}, []string{"sync-state-change", "nacm:nacm"})
 
 	// §3.5.2 counters, read by the admin.

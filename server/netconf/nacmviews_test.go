@@ -319,3 +319,67 @@ func lastCommitID(t *testing.T, c *pipeClient) string {
 	last := parts[len(parts)-1]
 	return last[:strings.Index(last, "</commit-id>")]
 }
+
+// replayed subscribes c to the stream from the start and returns every
+// notification replayed, up to replayComplete (bounded).
+func replayed(t *testing.T, c *pipeClient) string {
+	t.Helper()
+	wantOKReply(t, c.rpc(`<create-subscription xmlns="`+NSNotification+`"><startTime>2000-01-01T00:00:00Z</startTime></create-subscription>`))
+	var got []string
+	for range 64 {
+		m, err := c.r.ReadMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, string(m))
+		if strings.Contains(string(m), "replayComplete") {
+			return strings.Join(got, "\n")
+		}
+	}
+	t.Fatal("no replayComplete in 64 messages")
+	return ""
+}
+
+// RFC 8341 §3.4.6: a notification is sent when the user may read its
+// type (notification-name and module-name rules, then read-default);
+// the data it carries comes with it. A netconf-config-change further
+// lists only the edits whose targets the user may read (§3.4.5 on the
+// targets, as its RFC 6470 security considerations ask). One permitted
+// and one denied part per row.
+func TestNacmNotificationsRFC8341(t *testing.T) {
+	srv, admin := viewsServer(t) // one commit: peer 10.0.0.1 and server 10.0.0.5
+	srv.Publish(nsNtp, "sync-state-change", []byte(`<sync-state-change xmlns="`+nsNtp+`"><state>synchronized</state></sync-state-change>`))
+	rows := []struct {
+		name       string
+		rules      string
+		readDeny   bool
+		want, omit []string
+	}{
+		{name: "§3.4.6 step 6 notification-name rule: session-start denied, config-change permitted",
+			rules: `<rule><name>no-starts</name><module-name>ietf-netconf-notifications</module-name><notification-name>netconf-session-start</notification-name><access-operations>read</access-operations><action>deny</action></rule>`,
+			want:  []string{"<netconf-config-change", "<sync-state-change"}, omit: []string{"<netconf-session-start"}},
+		{name: "§3.4.6 step 6 module-name rule: ietf-netconf-notifications denied, ntpagent-ntp's permitted",
+			rules: rule("no-netconf-events", "ietf-netconf-notifications", "", "read", "deny"),
+			want:  []string{"<sync-state-change", "<state>synchronized</state>"}, omit: []string{"<netconf-config-change", "<netconf-session-start"}},
+		{name: "§3.4.6 step 9 read-default deny: only the type a rule permits is sent",
+			rules: `<rule><name>sync</name><module-name>ntpagent-ntp</module-name><notification-name>sync-state-change</notification-name><access-operations>read</access-operations><action>permit</action></rule>`, readDeny: true,
+			want: []string{"<sync-state-change"}, omit: []string{"<netconf-config-change", "<netconf-session-start"}},
+		{name: "§3.4.5 config-change edits: a read-denied target left out, a readable one kept",
+			rules: rule("no-servers", "ntpagent-ntp", "/ntpa:ntp/ntpa:unicast-server", "read", "deny"),
+			want:  []string{"<netconf-config-change", "[ntpa:address='10.0.0.1']"}, omit: []string{"10.0.0.5"}},
+	}
+	for i, row := range rows {
+		t.Run(row.name, func(t *testing.T) {
+			rules := row.rules
+			setOpsRules(t, admin, rules)
+			if row.readDeny {
+				wantOKReply(t, admin.rpc(`<edit-config><target><running/></target><config><nacm xmlns="`+nsACM+`"><read-default>deny</read-default></nacm></config></edit-config>`))
+			}
+			alice := helloed(t, srv, SessionInfo{ID: uint32(10 + i), User: "alice", Groups: []string{}})
+			wantHolds(t, "alice's notifications", replayed(t, alice), row.want, row.omit)
+			// The admin receives them all.
+			a := helloed(t, srv, SessionInfo{ID: uint32(50 + i), User: "admin"})
+			wantHolds(t, "admin's notifications", replayed(t, a), append(row.omit[:len(row.omit):len(row.omit)], "<sync-state-change"), nil)
+		})
+	}
+}
