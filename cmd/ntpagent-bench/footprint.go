@@ -141,8 +141,53 @@ func (d *daemon) stop() error {
 }
 
 // rss is a process's resident memory in MiB: all of it, its anonymous
-// pages (heap, stacks) and its file pages (the binary's text and data).
-type rss struct{ total, anon, file float64 }
+// pages (heap, stacks) and its file pages, which are its executable's
+// (text and read-only data) and other files' (shared libraries).
+type rss struct{ total, anon, file, exe, otherFiles float64 }
+
+// fileResident splits the file-backed resident pages of a process
+// (smaps(5): each mapping's Rss less its Anonymous pages) into those of
+// its executable and those of other files, in MiB.
+func fileResident(pid int) (exe, other float64, err error) {
+	proc := "/proc/" + strconv.Itoa(pid)
+	exePath, err := os.Readlink(proc + "/exe")
+	if err != nil {
+		return 0, 0, err
+	}
+	b, err := os.ReadFile(proc + "/smaps")
+	if err != nil {
+		return 0, 0, err
+	}
+	var path string
+	var rssKB, anonKB float64
+	flush := func() {
+		if strings.HasPrefix(path, "/") {
+			if path == exePath {
+				exe += (rssKB - anonKB) / 1024
+			} else {
+				other += (rssKB - anonKB) / 1024
+			}
+		}
+		rssKB, anonKB = 0, 0
+	}
+	for line := range strings.Lines(string(b)) {
+		f := strings.Fields(line)
+		switch {
+		case len(f) >= 5 && strings.Contains(f[0], "-") && !strings.HasSuffix(f[0], ":"):
+			flush()
+			path = ""
+			if len(f) >= 6 {
+				path = strings.Join(f[5:], " ")
+			}
+		case len(f) == 3 && f[0] == "Rss:":
+			rssKB, _ = strconv.ParseFloat(f[1], 64)
+		case len(f) == 3 && f[0] == "Anonymous:":
+			anonKB, _ = strconv.ParseFloat(f[1], 64)
+		}
+	}
+	flush()
+	return exe, other, nil
+}
 
 // memDump asks the daemon for its memory dump and reads it with its RSS.
 func (d *daemon) memDump(ctx context.Context) (memdump.Stats, rss, error) {
@@ -160,7 +205,11 @@ func (d *daemon) memDump(ctx context.Context) (memdump.Stats, rss, error) {
 				return st, rss{}, fmt.Errorf("%s: %w", stats, err)
 			}
 			kb, err := readStatusKB(d.cmd.Process.Pid, "VmRSS", "RssAnon", "RssFile")
-			return st, rss{total: kb[0] / 1024, anon: kb[1] / 1024, file: kb[2] / 1024}, err
+			if err != nil {
+				return st, rss{}, err
+			}
+			exe, other, err := fileResident(d.cmd.Process.Pid)
+			return st, rss{total: kb[0] / 1024, anon: kb[1] / 1024, file: kb[2] / 1024, exe: exe, otherFiles: other}, err
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			return st, rss{}, fmt.Errorf("no memory dump in %s after SIGUSR1 (is %s honoured?)", d.dumpDir, memdump.Env)
@@ -353,7 +402,8 @@ func RunFootprint(ctx context.Context, c FootprintConfig, detail io.Writer) ([]R
 		out = append(out,
 			Result{Server: "ntpagent", Measure: x.heap, Unit: "MiB", Median: mib(x.fs.stats.HeapObjects), N: 1, Note: x.note},
 			Result{Server: "ntpagent", Measure: x.rssM, Unit: "MiB", Median: x.fs.rss.total, N: 1,
-				Note: fmt.Sprintf("%s; anonymous %.1f MiB, file-backed %.1f MiB", x.note, x.fs.rss.anon, x.fs.rss.file)})
+				Note: fmt.Sprintf("%s; anonymous %.1f MiB, file-backed %.1f MiB (its executable %.1f, other files %.1f)",
+					x.note, x.fs.rss.anon, x.fs.rss.file, x.fs.rss.exe, x.fs.rss.otherFiles)})
 		if x.stacks != "" {
 			out = append(out, Result{Server: "ntpagent", Measure: x.stacks, Unit: "MiB", Median: mib(x.fs.stats.HeapStacks + x.fs.stats.OSStacks), N: 1,
 				Note: fmt.Sprintf("%s; %d goroutines, %d threads", x.note, x.fs.stats.Goroutines, x.fs.stats.Threads)})
@@ -517,7 +567,9 @@ func writeFootprintDetail(w io.Writer, starts []time.Duration, states []footprin
 	}{
 		{"RSS (VmRSS)", func(r rss) float64 { return r.total }},
 		{"RSS anonymous (RssAnon)", func(r rss) float64 { return r.anon }},
-		{"RSS file-backed: the binary's pages (RssFile)", func(r rss) float64 { return r.file }},
+		{"RSS file-backed (RssFile)", func(r rss) float64 { return r.file }},
+		{"— of the daemon's executable (smaps)", func(r rss) float64 { return r.exe }},
+		{"— of other files: shared libraries (smaps)", func(r rss) float64 { return r.otherFiles }},
 	} {
 		fmt.Fprintf(w, "| %s |", r.name)
 		for _, s := range states {

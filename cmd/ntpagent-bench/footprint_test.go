@@ -151,3 +151,25 @@ func TestFootprintAgainstTheDaemon(t *testing.T) {
 		}
 	}
 }
+
+// The file-backed resident pages split into the executable's and other
+// files' add up to the kernel's RssFile (read just before; pages may fault
+// in between, hence the margin), and the executable's own pages are part
+// of it: this test binary is running.
+func TestFileResidentSplitsRssFile(t *testing.T) {
+	kb, err := readStatusKB(os.Getpid(), "RssFile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe, other, err := fileResident(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := kb[0] / 1024
+	if exe <= 0 || exe > file+0.5 {
+		t.Errorf("executable's pages %.2f MiB of RssFile %.2f MiB", exe, file)
+	}
+	if sum := exe + other; sum < file*0.9-0.5 || sum > file*1.1+0.5 {
+		t.Errorf("executable %.2f + other files %.2f = %.2f MiB, RssFile %.2f MiB", exe, other, sum, file)
+	}
+}
