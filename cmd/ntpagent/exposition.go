@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"runtime"
@@ -127,12 +128,7 @@ func formatValue(v float64) string {
 // write writes the scrape.
 func (e *exposition) write(w io.Writer) error {
 	bw := bufio.NewWriter(w)
-	names := make([]string, 0, len(e.families))
-	for n := range e.families {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(e.families)) {
 		f := e.families[n]
 		slices.SortStableFunc(f.samples, func(a, b sample) int { return strings.Compare(a.labels, b.labels) })
 		bw.WriteString("# HELP " + n + " " + helpEscaper.Replace(f.desc.help) + "\n")
