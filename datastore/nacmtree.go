@@ -33,19 +33,19 @@ func copyNacm(n *gen.IETFNetconfAcm_Nacm) *gen.IETFNetconfAcm_Nacm {
 		}
 	}
 	if n.RuleList != nil {
-		out.RuleList = make(map[string]*gen.IETFNetconfAcm_Nacm_RuleList, len(n.RuleList))
-		for k, rl := range n.RuleList {
+		out.RuleList = &gen.IETFNetconfAcm_Nacm_RuleList_OrderedMap{}
+		for _, rl := range n.RuleList.Values() {
 			o := &gen.IETFNetconfAcm_Nacm_RuleList{Name: ptr(rl.Name), Group: slices.Clone(rl.Group)}
 			if rl.Rule != nil {
-				o.Rule = make(map[string]*gen.IETFNetconfAcm_Nacm_RuleList_Rule, len(rl.Rule))
-				for rk, r := range rl.Rule {
+				o.Rule = &gen.IETFNetconfAcm_Nacm_RuleList_Rule_OrderedMap{}
+				for _, r := range rl.Rule.Values() {
 					c := *r
 					c.AccessOperations, c.Comment, c.ModuleName, c.Name = ptr(r.AccessOperations), ptr(r.Comment), ptr(r.ModuleName), ptr(r.Name)
 					c.NotificationName, c.Path, c.RpcName = ptr(r.NotificationName), ptr(r.Path), ptr(r.RpcName)
-					o.Rule[rk] = &c
+					mustAppend(o.Rule.Append(&c))
 				}
 			}
-			out.RuleList[k] = o
+			mustAppend(out.RuleList.Append(o))
 		}
 	}
 	return out
@@ -67,13 +67,35 @@ func equalNacm(a, b *gen.IETFNetconfAcm_Nacm) bool {
 	}) {
 		return false
 	}
-	return equalMap(a.RuleList, b.RuleList, func(x, y *gen.IETFNetconfAcm_Nacm_RuleList) bool {
-		return eq(x.Name, y.Name) && slices.Equal(x.Group, y.Group) && equalMap(x.Rule, y.Rule, func(r, s *gen.IETFNetconfAcm_Nacm_RuleList_Rule) bool {
+	// Rule-lists and rules are ordered-by user: the same entries in
+	// another order are another configuration (RFC 8341 §3.4.5 evaluates
+	// them in order).
+	return equalOrdered(a.RuleList.Values(), b.RuleList.Values(), func(x, y *gen.IETFNetconfAcm_Nacm_RuleList) bool {
+		return eq(x.Name, y.Name) && slices.Equal(x.Group, y.Group) && equalOrdered(x.Rule.Values(), y.Rule.Values(), func(r, s *gen.IETFNetconfAcm_Nacm_RuleList_Rule) bool {
 			return eq(r.Name, s.Name) && eq(r.ModuleName, s.ModuleName) && eq(r.RpcName, s.RpcName) &&
 				eq(r.NotificationName, s.NotificationName) && eq(r.Path, s.Path) && eq(r.AccessOperations, s.AccessOperations) &&
 				r.Action == s.Action && eq(r.Comment, s.Comment)
 		})
 	})
+}
+
+// equalOrdered compares the entries of two ordered-by user lists, order
+// included.
+func equalOrdered[V any](a, b []*V, f func(x, y *V) bool) bool {
+	return slices.EqualFunc(a, b, func(x, y *V) bool {
+		if x == nil || y == nil {
+			return x == y
+		}
+		return f(x, y)
+	})
+}
+
+// mustAppend panics on an error of an ordered map's Append, which copies
+// make only from a list that already holds each key once.
+func mustAppend(err error) {
+	if err != nil {
+		panic("datastore: copying an ordered list: " + err.Error())
+	}
 }
 
 // normalizeNacm refuses state data and list entries whose keys disagree
@@ -99,23 +121,24 @@ func normalizeNacm(d *gen.Device) error {
 			n.Groups = nil
 		}
 	}
-	for k, rl := range n.RuleList {
+	for _, k := range n.RuleList.Keys() {
+		rl := n.RuleList.Get(k)
 		if rl == nil || !eq(rl.Name, &k) {
 			return rpcerror.New(rpcerror.TagInvalidValue, nacmPath+"/nacm:rule-list", "The name of rule-list %s does not match its list key.", k)
 		}
-		for rk, r := range rl.Rule {
-			if r == nil || !eq(r.Name, &rk) {
+		for _, rk := range rl.Rule.Keys() {
+			if r := rl.Rule.Get(rk); r == nil || !eq(r.Name, &rk) {
 				return rpcerror.New(rpcerror.TagInvalidValue, nacmPath+"/nacm:rule-list", "The name of rule %s in rule-list %s does not match its list key.", rk, k)
 			}
 		}
-		if len(rl.Rule) == 0 {
+		if rl.Rule.Len() == 0 {
 			rl.Rule = nil
 		}
 		if len(rl.Group) == 0 {
 			rl.Group = nil
 		}
 	}
-	if len(n.RuleList) == 0 {
+	if n.RuleList.Len() == 0 {
 		n.RuleList = nil
 	}
 	if n.EnableNacm == nil && n.EnableExternalGroups == nil && n.ReadDefault == 0 && n.WriteDefault == 0 &&
@@ -134,10 +157,10 @@ func checkNacmUTF8(n *gen.IETFNetconfAcm_Nacm) error {
 	for k, g := range groups {
 		strs = append(append(strs, k), g.UserName...)
 	}
-	for k, rl := range n.RuleList {
-		strs = append(append(strs, k), rl.Group...)
-		for rk, r := range rl.Rule {
-			strs = append(strs, rk)
+	for _, rl := range n.RuleList.Values() {
+		strs = append(append(strs, rl.GetName()), rl.Group...)
+		for _, r := range rl.Rule.Values() {
+			strs = append(strs, r.GetName())
 			for _, p := range []*string{r.ModuleName, r.RpcName, r.NotificationName, r.Path, r.AccessOperations, r.Comment} {
 				if p != nil {
 					strs = append(strs, *p)

@@ -13,6 +13,7 @@ import (
 	"github.com/openconfig/ygot/ygot"
 
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/yanglist"
 )
 
 // decodeRFC7951 reads a tree the store wrote (RFC 7951 JSON, module names
@@ -120,6 +121,8 @@ func (w *walker) container(sv reflect.Value, obj map[string]any) error {
 func (w *walker) field(fv reflect.Value, val any) error {
 	t := fv.Type()
 	switch {
+	case t.Kind() == reflect.Map || t.Kind() == reflect.Pointer && t.Implements(orderedMapType):
+		return w.list(fv, val)
 	case t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct:
 		obj, ok := val.(map[string]any)
 		if !ok {
@@ -131,8 +134,6 @@ func (w *walker) field(fv reflect.Value, val any) error {
 		}
 		fv.Set(c)
 		return nil
-	case t.Kind() == reflect.Map:
-		return w.list(fv, val)
 	case t.Kind() == reflect.Pointer:
 		x := reflect.New(t.Elem())
 		if err := w.scalar(x.Elem(), val); err != nil {
@@ -161,57 +162,91 @@ func (w *walker) field(fv reflect.Value, val any) error {
 	}
 }
 
-// list fills a keyed list (a map from key to entry) from its JSON array,
-// each entry's map key taken from its own key leaves.
+// orderedMapType is the interface of ygot's ordered maps (ordered-by user
+// lists).
+var orderedMapType = reflect.TypeOf((*ygot.GoOrderedMap)(nil)).Elem()
+
+// list fills a keyed list from its JSON array, each entry's key taken from
+// its own key leaves: a Go map from key to entry, or an ordered map
+// (an ordered-by user list) in the array's order, which RFC 7951 §5.4
+// keeps as the list's order.
 func (w *walker) list(fv reflect.Value, val any) error {
 	arr, ok := val.([]any)
 	if !ok {
 		return errNotDirect
 	}
-	t := fv.Type()
-	m := reflect.MakeMapWithSize(t, len(arr))
+	lt, err := yanglist.TypeOf(fv.Type())
+	if err != nil {
+		return errNotDirect
+	}
+	var m reflect.Value // a Go map is filled as it goes
+	var keys, entries []reflect.Value
+	if lt.Ordered {
+		keys, entries = make([]reflect.Value, 0, len(arr)), make([]reflect.Value, 0, len(arr))
+	} else {
+		m = reflect.MakeMapWithSize(lt.Field, len(arr))
+	}
 	for _, e := range arr {
 		obj, ok := e.(map[string]any)
-		if !ok || t.Elem().Kind() != reflect.Pointer {
-			return errNotDirect
-		}
-		entry := reflect.New(t.Elem().Elem())
-		if err := w.container(entry.Elem(), obj); err != nil {
-			return err
-		}
-		keyed, ok := entry.Interface().(ygot.KeyHelperGoStruct)
 		if !ok {
 			return errNotDirect
 		}
-		keys, err := keyed.ΛListKeyMap()
-		if err != nil {
+		entry := reflect.New(lt.Entry)
+		if err := w.container(entry.Elem(), obj); err != nil {
+			return err
+		}
+		k, ok := entryKey(entry, lt.Key)
+		if !ok {
 			return errNotDirect
 		}
-		k := reflect.New(t.Key()).Elem()
-		if t.Key().Kind() == reflect.Struct {
-			for i := range t.Key().NumField() {
-				v, ok := keys[t.Key().Field(i).Tag.Get("path")]
-				if !ok || !setKey(k.Field(i), v) {
-					return errNotDirect
-				}
+		if !lt.Ordered {
+			if m.MapIndex(k).IsValid() {
+				return errNotDirect // a duplicate key: let the generated Unmarshal name it
 			}
-		} else {
-			if len(keys) != 1 {
-				return errNotDirect
-			}
-			for _, v := range keys {
-				if !setKey(k, v) {
-					return errNotDirect
-				}
-			}
+			m.SetMapIndex(k, entry)
+			continue
 		}
-		if m.MapIndex(k).IsValid() {
-			return errNotDirect // a duplicate key: let the generated Unmarshal name it
+		keys, entries = append(keys, k), append(entries, entry)
+	}
+	if lt.Ordered {
+		if m, err = lt.Make(keys, entries); err != nil {
+			return errNotDirect // a duplicate key
 		}
-		m.SetMapIndex(k, entry)
 	}
 	fv.Set(m)
 	return nil
+}
+
+// entryKey is the list key (of type kt) of a decoded entry, from its key
+// leaves.
+func entryKey(entry reflect.Value, kt reflect.Type) (reflect.Value, bool) {
+	keyed, ok := entry.Interface().(ygot.KeyHelperGoStruct)
+	if !ok {
+		return reflect.Value{}, false
+	}
+	keys, err := keyed.ΛListKeyMap()
+	if err != nil {
+		return reflect.Value{}, false
+	}
+	k := reflect.New(kt).Elem()
+	if kt.Kind() == reflect.Struct {
+		for i := range kt.NumField() {
+			v, ok := keys[kt.Field(i).Tag.Get("path")]
+			if !ok || !setKey(k.Field(i), v) {
+				return reflect.Value{}, false
+			}
+		}
+		return k, true
+	}
+	if len(keys) != 1 {
+		return reflect.Value{}, false
+	}
+	for _, v := range keys {
+		if !setKey(k, v) {
+			return reflect.Value{}, false
+		}
+	}
+	return k, true
 }
 
 func setKey(dst reflect.Value, v any) bool {

@@ -9,6 +9,7 @@ import (
 	"github.com/openconfig/goyang/pkg/yang"
 
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/yanglist"
 )
 
 // configFields lists the configuration fields of a generated struct with
@@ -40,6 +41,10 @@ func configFields(t reflect.Type, entry *yang.Entry) []struct {
 func fillAll(v reflect.Value, entry *yang.Entry) {
 	for _, f := range configFields(v.Type(), entry) {
 		fv := v.Field(f.i)
+		if lt, err := yanglist.TypeOf(fv.Type()); err == nil {
+			fillList(fv, lt, f.entry)
+			continue
+		}
 		switch fv.Kind() {
 		case reflect.Pointer:
 			e := reflect.New(fv.Type().Elem())
@@ -56,25 +61,45 @@ func fillAll(v reflect.Value, entry *yang.Entry) {
 			setScalar(sl.Index(0), 5)
 			setScalar(sl.Index(1), 7)
 			fv.Set(sl)
-		case reflect.Map:
-			ev := reflect.New(fv.Type().Elem().Elem())
-			fillAll(ev.Elem(), f.entry)
-			key := reflect.New(fv.Type().Key()).Elem()
-			keyNames := strings.Fields(f.entry.Key)
-			if key.Kind() == reflect.Struct {
-				for i := 0; i < key.NumField(); i++ {
-					key.Field(i).Set(leafValue(ev.Elem(), key.Type().Field(i).Tag.Get("path")))
-				}
-			} else {
-				key.Set(leafValue(ev.Elem(), keyNames[0]))
-			}
-			m := reflect.MakeMap(fv.Type())
-			m.SetMapIndex(key, ev)
-			fv.Set(m)
 		default:
 			panic("unhandled field kind " + fv.Kind().String())
 		}
 	}
+}
+
+// fillList makes one entry of a list, filled; an ordered-by user list
+// gets two, whose order is not their keys' order, so that a helper that
+// sorts or loses the order is caught.
+func fillList(fv reflect.Value, lt yanglist.Type, entry *yang.Entry) {
+	var keys, entries []reflect.Value
+	n := 1
+	if lt.Ordered {
+		n = 2
+	}
+	for i := range n {
+		ev := reflect.New(lt.Entry)
+		fillAll(ev.Elem(), entry)
+		keyNames := strings.Fields(entry.Key)
+		if i == 0 && lt.Ordered {
+			for _, k := range keyNames {
+				setScalar(leafValue(ev.Elem(), k), 9) // "sxxxxxxxxx" sorts after the second's "sxxxxx"
+			}
+		}
+		key := reflect.New(lt.Key).Elem()
+		if key.Kind() == reflect.Struct {
+			for i := 0; i < key.NumField(); i++ {
+				key.Field(i).Set(leafValue(ev.Elem(), key.Type().Field(i).Tag.Get("path")))
+			}
+		} else {
+			key.Set(leafValue(ev.Elem(), keyNames[0]))
+		}
+		keys, entries = append(keys, key), append(entries, ev)
+	}
+	m, err := lt.Make(keys, entries)
+	if err != nil {
+		panic(err)
+	}
+	fv.Set(m)
 }
 
 func leafValue(v reflect.Value, path string) reflect.Value {
@@ -111,6 +136,15 @@ func mutateNth(v reflect.Value, entry *yang.Entry, n *int, keyNames []string) (d
 	for _, f := range configFields(v.Type(), entry) {
 		fv := v.Field(f.i)
 		name := v.Type().Field(f.i).Tag.Get("path")
+		if lt, err := yanglist.TypeOf(fv.Type()); err == nil {
+			_, entries := lt.Entries(fv)
+			for _, e := range entries {
+				if d, k := mutateNth(e.Elem(), f.entry, n, strings.Fields(f.entry.Key)); d {
+					return true, k
+				}
+			}
+			continue
+		}
 		switch fv.Kind() {
 		case reflect.Pointer:
 			if fv.IsNil() {
@@ -152,13 +186,6 @@ func mutateNth(v reflect.Value, entry *yang.Entry, n *int, keyNames []string) (d
 				return true, false
 			}
 			*n--
-		case reflect.Map:
-			iter := fv.MapRange()
-			for iter.Next() {
-				if d, k := mutateNth(iter.Value().Elem(), f.entry, n, strings.Fields(f.entry.Key)); d {
-					return true, k
-				}
-			}
 		}
 	}
 	return false, false
@@ -207,7 +234,7 @@ func TestTreeHelpersCoverEverySchemaField(t *testing.T) {
 			t.Errorf("leaf %d: equalTree misses a change", n)
 		}
 		if isKey {
-			if normalize(copyTree(m)) == nil {
+			if normalize(m) == nil { // the edited tree itself: copying an ordered list re-keys its entries by their names
 				t.Errorf("leaf %d: a key leaf that disagrees with its list key is accepted", n)
 			}
 			continue

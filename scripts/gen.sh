@@ -33,7 +33,7 @@ flags=(
   -generate_delete -generate_append -generate_populate_defaults
   -generate_rename -include_model_data -yangpresence
   -include_schema -ignore_unsupported
-  -generate_ordered_maps=false
+  -generate_ordered_maps=true
 )
 ./generator -path=yang -output_file="$out/ntpagent.go" -package_name=gen "${flags[@]}" \
   yang/ntpagent-ntp.yang yang/ntpagent-system.yang yang/ntpagent-nacm-deviations.yang \

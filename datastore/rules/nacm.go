@@ -13,10 +13,10 @@ func checkNacm(n *gen.IETFNetconfAcm_Nacm, add func(tag rpcerror.Tag, appTag, pa
 	if n == nil {
 		return
 	}
-	for _, ln := range sortedKeys(n.RuleList) {
-		rl := n.RuleList[ln]
-		for _, rn := range sortedKeys(rl.Rule) {
-			if rl.Rule[rn].Action == gen.IETFNetconfAcm_ActionType_UNSET {
+	for _, rl := range n.RuleList.Values() {
+		ln := rl.GetName()
+		for _, r := range rl.Rule.Values() {
+			if rn := r.GetName(); r.Action == gen.IETFNetconfAcm_ActionType_UNSET {
 				add(rpcerror.TagDataMissing, "", fmt.Sprintf("/nacm:nacm/nacm:rule-list[nacm:name='%s']/nacm:rule[nacm:name='%s']/nacm:action", ln, rn),
 					"Rule %s of rule-list %s has no action (permit or deny).", rn, ln)
 			}

@@ -11,7 +11,8 @@ import (
 // is mandatory; a rule with one passes.
 func TestNacmRuleNeedsAnActionRFC8341(t *testing.T) {
 	d := &gen.Device{}
-	r := d.GetOrCreateNacm().GetOrCreateRuleList("ops").GetOrCreateRule("r1")
+	rl, _ := d.GetOrCreateNacm().AppendNewRuleList("ops")
+	r, _ := rl.AppendNewRule("r1")
 	err := Check(d)
 	es := rpcerror.All(err)
 	if len(es) != 1 || es[0].Tag != rpcerror.TagDataMissing || es[0].Path != "/nacm:nacm/nacm:rule-list[nacm:name='ops']/nacm:rule[nacm:name='r1']/nacm:action" {

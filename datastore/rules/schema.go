@@ -11,6 +11,7 @@ import (
 
 	"github.com/ntpagent/ntpagent/gen"
 	"github.com/ntpagent/ntpagent/internal/rpcerror"
+	"github.com/ntpagent/ntpagent/internal/yanglist"
 )
 
 // modulePrefix maps our module names to the prefixes their YANG declares.
@@ -55,14 +56,18 @@ func walkStruct(v reflect.Value, entry *yang.Entry, path func() string, errs *rp
 		cpath := func() string { return path() + "/" + modulePrefix(f.Tag.Get("module")) + ":" + name }
 		switch {
 		case child.IsList():
-			if e := tooManyElements(child, fv.Len(), cpath); e != nil {
+			lt, err := yanglist.TypeOf(fv.Type())
+			if err != nil {
+				panic(fmt.Sprintf("rules: the generated field of list %s is %s: %v", name, fv.Type(), err))
+			}
+			if e := tooManyElements(child, lt.Len(fv), cpath); e != nil {
 				*errs = append(*errs, e)
 			}
-			it := fv.MapRange()
-			for it.Next() {
-				elem := it.Value().Elem()
+			lt.Range(fv, func(_, e reflect.Value) bool {
+				elem := e.Elem()
 				walkStruct(elem, child, func() string { return cpath() + keyPredicates(elem, child) }, errs)
-			}
+				return true
+			})
 		case child.IsContainer():
 			walkStruct(fv.Elem(), child, cpath, errs)
 		case child.IsLeaf() || child.IsLeafList():

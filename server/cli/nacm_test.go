@@ -78,7 +78,7 @@ func TestCLIOperatorSeesNoSecretsRFC8341(t *testing.T) {
 func TestCLIEnforcesConfiguredRulesRFC8341(t *testing.T) {
 	e := nacmEnv(t)
 	opsRules(t, e, func(rl *gen.IETFNetconfAcm_Nacm_RuleList) {
-		r := rl.GetOrCreateRule("no-system")
+		r, _ := rl.AppendNewRule("no-system") // a new name: AppendNewRule cannot fail
 		r.ModuleName, r.AccessOperations, r.Action = ptrTo("ntpagent-system"), ptrTo("read"), gen.IETFNetconfAcm_ActionType_deny
 	})
 	out := e.run("batch", "alice", RoleOperator, 200, "system-view\nntp unicast-peer 10.1.1.9\nsysname other\ncommit\ndisplay current-configuration")
@@ -101,9 +101,16 @@ func opsRules(t *testing.T, e *env, more func(*gen.IETFNetconfAcm_Nacm_RuleList)
 		d.GetOrCreateSystem().Sysname = ptrTo("edge-1")
 		n := d.GetOrCreateNacm()
 		n.GetOrCreateGroups().GetOrCreateGroup("ops").UserName = []string{"alice"}
-		rl := n.GetOrCreateRuleList("ops")
+		n.RuleList = nil
+		rl, err := n.AppendNewRuleList("ops")
+		if err != nil {
+			return err
+		}
 		rl.Group = []string{"ops"}
-		w := rl.GetOrCreateRule("peers")
+		w, err := rl.AppendNewRule("peers")
+		if err != nil {
+			return err
+		}
 		w.Path, w.AccessOperations, w.Action = ptrTo("/ntpa:ntp/ntpa:unicast-peer"), ptrTo("create update delete"), gen.IETFNetconfAcm_ActionType_permit
 		more(rl)
 		return nil

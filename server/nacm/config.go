@@ -160,8 +160,9 @@ func FactoryDefault() Config {
 }
 
 // FromGen is the configured /nacm, the YANG defaults filled in; nil (no
-// /nacm configured) gives FactoryDefault. Rule-lists and rules come in
-// name order (the stored lists keep no other order).
+// /nacm configured) gives FactoryDefault. Rule-lists and rules keep the
+// order they have in the configuration (ordered-by user), the order
+// RFC 8341 §3.4.5 evaluates them in.
 func FromGen(n *gen.IETFNetconfAcm_Nacm) (Config, error) {
 	if n == nil {
 		return FactoryDefault(), nil
@@ -178,11 +179,11 @@ func FromGen(n *gen.IETFNetconfAcm_Nacm) (Config, error) {
 			c.Groups = append(c.Groups, Group{Name: name, Users: n.Groups.Group[name].UserName})
 		}
 	}
-	for _, name := range sortedKeys(n.RuleList) {
-		rl := n.RuleList[name]
+	for _, rl := range n.RuleList.Values() {
+		name := rl.GetName()
 		l := RuleList{Name: name, Groups: rl.Group}
-		for _, rn := range sortedKeys(rl.Rule) {
-			r := rl.Rule[rn]
+		for _, r := range rl.Rule.Values() {
+			rn := r.GetName()
 			x := Rule{Name: rn, Module: "*", Ops: AllOps, Action: action(r.Action, Deny)}
 			if r.ModuleName != nil {
 				x.Module = *r.ModuleName

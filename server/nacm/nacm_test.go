@@ -307,8 +307,8 @@ func TestFromGenAndCompile(t *testing.T) {
 		t.Fatalf("FromGen(nil) = %+v, %v", c, err)
 	}
 	n := &gen.IETFNetconfAcm_Nacm{}
-	rl := n.GetOrCreateRuleList("l")
-	r := rl.GetOrCreateRule("r")
+	rl, _ := n.AppendNewRuleList("l")
+	r, _ := rl.AppendNewRule("r")
 	r.Path = ygotStr("/ntpa:ntp")
 	r.AccessOperations = ygotStr("read update")
 	r.Action = gen.IETFNetconfAcm_ActionType_permit

@@ -7,6 +7,7 @@ import (
 
 	goyang "github.com/openconfig/goyang/pkg/yang"
 
+	"github.com/ntpagent/ntpagent/internal/yanglist"
 	"github.com/ntpagent/ntpagent/yang"
 )
 
@@ -101,6 +102,9 @@ type fieldBinding struct {
 	// keyFields: for a list, the field index of each key leaf in the
 	// entry struct, in key order.
 	keyFields []int
+	// list: for a list, its Go form (a map, or an ordered map for an
+	// ordered-by user list).
+	list yanglist.Type
 }
 
 // NewSchema binds the library's modules and the data tree whose root is
@@ -208,10 +212,11 @@ func (s *Schema) bindField(e *goyang.Entry, parent *node, f reflect.StructField)
 	case kContainer:
 		st = f.Type.Elem()
 	case kList:
-		if f.Type.Kind() != reflect.Map {
-			return fb, fmt.Errorf("nacm: list %s is %s, not a map", e.Path(), f.Type)
+		lt, err := yanglist.TypeOf(f.Type)
+		if err != nil {
+			return fb, fmt.Errorf("nacm: list %s is %s: %w", e.Path(), f.Type, err)
 		}
-		st = f.Type.Elem().Elem()
+		fb.list, st = lt, lt.Entry
 	default:
 		return fb, nil
 	}

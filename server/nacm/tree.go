@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/openconfig/ygot/ygot"
+
+	"github.com/ntpagent/ntpagent/internal/yanglist"
 )
 
 // Prune returns root without the nodes the session may not read (RFC 8341
@@ -82,40 +84,41 @@ func (a *Access) pruneStruct(sv reflect.Value, b *structBinding, keys [][]string
 }
 
 func (a *Access) pruneList(m reflect.Value, fb fieldBinding, keys [][]string) (reflect.Value, bool) {
-	eb := a.p.schema.types[m.Type().Elem().Elem()]
-	var out reflect.Value
-	iter := m.MapRange()
+	eb := a.p.schema.types[fb.list.Entry]
 	var dropped []reflect.Value
 	kept := map[reflect.Value]reflect.Value{}
 	d := a.staticFor(fb.n, Read)
-	for iter.Next() {
-		ev := iter.Value()
+	fb.list.Range(m, func(k, ev reflect.Value) bool {
 		if d.instance && !d.complex && d.below {
 			// The common case, fast: rules with predicates on this
 			// list's keys only, compared with the entry's key leaves.
 			if !a.entryDecision(d, fb, ev) {
-				dropped = append(dropped, iter.Key())
+				dropped = append(dropped, k)
 			}
-			continue
+			return true
 		}
 		kv := entryKeys(ev, fb.keyFields)
 		ks := append(keys, kv)
 		if !a.decide(fb.n, ks, Read) {
-			dropped = append(dropped, iter.Key())
-			continue
+			dropped = append(dropped, k)
+			return true
 		}
 		if d.below {
-			continue // the entry's subtree shares its answer
+			return true // the entry's subtree shares its answer
 		}
 		if pe, changed := a.pruneStruct(ev, eb, ks); changed {
-			kept[iter.Key()] = pe
+			kept[k] = pe
 		}
-	}
+		return true
+	})
 	if len(dropped) == 0 && len(kept) == 0 {
 		return m, false
 	}
-	out = reflect.MakeMapWithSize(m.Type(), m.Len())
-	iter = m.MapRange()
+	if fb.list.Ordered {
+		return prunedOrdered(m, fb.list, dropped, kept), true
+	}
+	out := reflect.MakeMapWithSize(m.Type(), m.Len())
+	iter := m.MapRange()
 	for iter.Next() {
 		out.SetMapIndex(iter.Key(), iter.Value())
 	}
@@ -126,6 +129,35 @@ func (a *Access) pruneList(m reflect.Value, fb fieldBinding, keys [][]string) (r
 		out.SetMapIndex(k, v)
 	}
 	return out, true
+}
+
+// prunedOrdered is an ordered-by user list m without the dropped entries
+// and with the kept ones' pruned copies, in m's order.
+func prunedOrdered(m reflect.Value, lt yanglist.Type, dropped []reflect.Value, kept map[reflect.Value]reflect.Value) reflect.Value {
+	gone := map[any]bool{}
+	for _, k := range dropped {
+		gone[k.Interface()] = true
+	}
+	pruned := map[any]reflect.Value{}
+	for k, v := range kept {
+		pruned[k.Interface()] = v
+	}
+	var ks, es []reflect.Value
+	lt.Range(m, func(k, e reflect.Value) bool {
+		if gone[k.Interface()] {
+			return true
+		}
+		if p, ok := pruned[k.Interface()]; ok {
+			e = p
+		}
+		ks, es = append(ks, k), append(es, e)
+		return true
+	})
+	out, err := lt.Make(ks, es)
+	if err != nil {
+		panic("nacm: pruning an ordered list: " + err.Error()) // the keys came from one list
+	}
+	return out
 }
 
 // entryDecision is the answer for a list entry ev when d's conditional
@@ -329,7 +361,7 @@ func (a *Access) diffField(fb fieldBinding, bf, af reflect.Value, bz, az bool, k
 		}
 		return a.diffStruct(ptrOrInvalid(bf, bz), ptrOrInvalid(af, az), a.p.schema.types[n.typeOf(bf, af).Elem()], append(keys, nil))
 	case kList:
-		eb := a.p.schema.types[n.typeOf(bf, af).Elem().Elem()]
+		eb := a.p.schema.types[fb.list.Entry]
 		return a.diffList(fb, bf, af, bz, az, eb, keys)
 	}
 	return nil
@@ -362,47 +394,102 @@ func ptrOrInvalid(v reflect.Value, zero bool) reflect.Value {
 }
 
 func (a *Access) diffList(fb fieldBinding, bf, af reflect.Value, bz, az bool, eb *structBinding, keys [][]string) *Denial {
-	n := fb.n
+	n, lt := fb.n, fb.list
+	var denied *Denial
 	if !bz {
-		iter := bf.MapRange()
-		for iter.Next() {
+		lt.Range(bf, func(k, ev reflect.Value) bool {
 			var other reflect.Value
 			if !az {
-				other = af.MapIndex(iter.Key())
+				other = lt.Get(af, k)
 			}
-			ev := iter.Value()
 			ks := append(keys, entryKeys(ev, fb.keyFields))
 			if !other.IsValid() {
-				if d := a.check(n, ks, Delete); d != nil {
-					return d
+				if denied = a.check(n, ks, Delete); denied != nil {
+					return false
 				}
-				if d := a.diffStruct(ev, reflect.Value{}, eb, ks); d != nil {
-					return d
-				}
-				continue
+				denied = a.diffStruct(ev, reflect.Value{}, eb, ks)
+				return denied == nil
 			}
-			if d := a.diffStruct(ev, other, eb, ks); d != nil {
-				return d
-			}
+			denied = a.diffStruct(ev, other, eb, ks)
+			return denied == nil
+		})
+		if denied != nil {
+			return denied
 		}
 	}
 	if !az {
-		iter := af.MapRange()
-		for iter.Next() {
-			if !bz && bf.MapIndex(iter.Key()).IsValid() {
-				continue
+		lt.Range(af, func(k, ev reflect.Value) bool {
+			if !bz && lt.Get(bf, k).IsValid() {
+				return true
 			}
-			ev := iter.Value()
 			ks := append(keys, entryKeys(ev, fb.keyFields))
-			if d := a.check(n, ks, Create); d != nil {
-				return d
+			if denied = a.check(n, ks, Create); denied != nil {
+				return false
 			}
-			if d := a.diffStruct(reflect.Value{}, ev, eb, ks); d != nil {
+			denied = a.diffStruct(reflect.Value{}, ev, eb, ks)
+			return denied == nil
+		})
+		if denied != nil {
+			return denied
+		}
+	}
+	if lt.Ordered && !bz && !az {
+		// Moving an entry of an ordered-by user list alters it: the
+		// entries kept whose place among the others changed are updated
+		// (RFC 8341 §3.2, update).
+		for _, ev := range movedEntries(lt, bf, af) {
+			if d := a.check(n, append(keys, entryKeys(ev, fb.keyFields)), Update); d != nil {
 				return d
 			}
 		}
 	}
 	return nil
+}
+
+// movedEntries are the entries (of af) that b and a both hold but in
+// another relative order: those outside a longest run kept in order.
+func movedEntries(lt yanglist.Type, bf, af reflect.Value) []reflect.Value {
+	pos := map[any]int{}
+	i := 0
+	lt.Range(bf, func(k, _ reflect.Value) bool {
+		pos[k.Interface()] = i
+		i++
+		return true
+	})
+	var seq []int // b's positions of the common entries, in a's order
+	var entries []reflect.Value
+	lt.Range(af, func(k, e reflect.Value) bool {
+		if p, ok := pos[k.Interface()]; ok {
+			seq, entries = append(seq, p), append(entries, e)
+		}
+		return true
+	})
+	// The entries that stay are a longest increasing subsequence of seq
+	// (lists are short: quadratic is fine).
+	best, prev := make([]int, len(seq)), make([]int, len(seq))
+	end := -1
+	for j := range seq {
+		best[j], prev[j] = 1, -1
+		for i := 0; i < j; i++ {
+			if seq[i] < seq[j] && best[i]+1 > best[j] {
+				best[j], prev[j] = best[i]+1, i
+			}
+		}
+		if end < 0 || best[j] > best[end] {
+			end = j
+		}
+	}
+	stays := make([]bool, len(seq))
+	for j := end; j >= 0; j = prev[j] {
+		stays[j] = true
+	}
+	var moved []reflect.Value
+	for j, s := range stays {
+		if !s {
+			moved = append(moved, entries[j])
+		}
+	}
+	return moved
 }
 
 func (a *Access) check(n *node, keys [][]string, op Ops) *Denial {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ntpagent/ntpagent/gen"
 	"github.com/ntpagent/ntpagent/internal/rpcerror"
+	"github.com/ntpagent/ntpagent/internal/yanglist"
 )
 
 // Op is an edit operation (RFC 6241 §7.2): the value of the operation
@@ -80,6 +81,11 @@ type enode struct {
 	wdDefault bool // tagged wd:default="true" (RFC 6243 §6)
 	path      string
 	line      int
+	// insert, anchor: list entry of an ordered-by user list: where the
+	// yang:insert attribute puts it, and the key values its yang:key
+	// names for before and after (RFC 7950 §7.8.6).
+	insert yanglist.Where
+	anchor []reflect.Value
 }
 
 // ParseConfig decodes the content of a <config> element (RFC 6241 §7.2):
@@ -165,7 +171,17 @@ func (t *Tree) resolve(parent *snode, x *xelem, ppath string) (*enode, error) {
 		// unacceptable value for the config parameter.
 		return nil, badElement(rpcerror.TagInvalidValue, n.path, sn.name, "%s is state data (config false) and cannot be edited.", sn.path)
 	}
-	for _, a := range x.attrs {
+	var insertAttr, keyAttr *xattr
+	for i, a := range x.attrs {
+		if a.ns == nsYANG {
+			switch a.local {
+			case "insert":
+				insertAttr = &x.attrs[i]
+			case "key", "value":
+				keyAttr = &x.attrs[i]
+			}
+			continue
+		}
 		// The attribute is in the base namespace (RFC 6241 §7.2); an
 		// unprefixed operation attribute, which many clients send, is taken
 		// as the same (our schema has no attributes of its own).
@@ -196,6 +212,11 @@ func (t *Tree) resolve(parent *snode, x *xelem, ppath string) (*enode, error) {
 			e := rpcerror.New(rpcerror.TagBadAttribute, n.path, "The operation attribute %q is not merge, replace, create, delete or remove.", a.value)
 			e.Info = []rpcerror.InfoItem{{Name: "bad-attribute", Value: "operation"}, {Name: "bad-element", Value: sn.name}}
 			return nil, e
+		}
+	}
+	if insertAttr != nil || keyAttr != nil {
+		if err := t.resolveInsert(n, x, insertAttr, keyAttr); err != nil {
+			return nil, err
 		}
 	}
 	switch n.op {
@@ -280,6 +301,117 @@ func (t *Tree) resolve(parent *snode, x *xelem, ppath string) (*enode, error) {
 		n.kids = append(n.kids, c)
 	}
 	return n, nil
+}
+
+// resolveInsert reads the yang:insert and yang:key attributes of a list
+// entry (RFC 7950 §7.8.6): where an entry of an ordered-by user list goes,
+// and for "before" and "after" which existing entry it goes next to, named
+// by the key predicates of its instance identifier ("[p:name='x']").
+func (t *Tree) resolveInsert(n *enode, x *xelem, insert, key *xattr) error {
+	sn := n.s
+	bad := func(tag rpcerror.Tag, attr, format string, args ...any) error {
+		e := rpcerror.New(tag, n.path, format, args...)
+		e.Info = []rpcerror.InfoItem{{Name: "bad-attribute", Value: attr}, {Name: "bad-element", Value: sn.name}}
+		return e
+	}
+	if sn.kind == kLeafList && sn.entry.ListAttr != nil && sn.entry.ListAttr.OrderedByUser {
+		// No model the device serves has one; say so rather than ignore.
+		return bad(rpcerror.TagOperationNotSupported, "insert", "Inserting into the ordered-by user leaf-list %s is not supported.", sn.path)
+	}
+	if sn.kind != kList || !sn.list.Ordered {
+		attr := "insert"
+		if insert == nil {
+			attr = key.local
+		}
+		return bad(rpcerror.TagBadAttribute, attr, "%s is not an ordered-by user list: its entries cannot be placed with the %s attribute.", sn.path, attr)
+	}
+	if insert == nil {
+		return bad(rpcerror.TagMissingAttribute, "insert", "The %s attribute of %s needs an insert attribute.", key.local, sn.path)
+	}
+	n.insert = yanglist.Keep
+	for w, name := range insertNames {
+		if name != "" && name == insert.value {
+			n.insert = yanglist.Where(w)
+		}
+	}
+	if n.insert == yanglist.Keep {
+		return bad(rpcerror.TagBadAttribute, "insert", "The insert attribute %q is not first, last, before or after.", insert.value)
+	}
+	if n.insert != yanglist.Before && n.insert != yanglist.After {
+		if key != nil {
+			return bad(rpcerror.TagBadAttribute, key.local, "The %s attribute goes only with insert before or after.", key.local)
+		}
+		return nil
+	}
+	if key == nil || key.local != "key" {
+		return bad(rpcerror.TagMissingAttribute, "key", "insert=%q on %s needs a key attribute naming the entry to insert next to.", insert.value, sn.path)
+	}
+	vals, err := keyPredicates(sn, key.value, x.scope)
+	if err != nil {
+		return bad(rpcerror.TagBadAttribute, "key", "The key attribute %q does not name an entry of %s: %s.", key.value, sn.path, err)
+	}
+	n.anchor = vals
+	return nil
+}
+
+// keyPredicates parses the key predicates of a list entry's instance
+// identifier (RFC 7950 §9.13: "[prefix:key='value']" for each key, in any
+// order) into the key values in key order. A prefix is resolved in the
+// element's scope and must be the list's namespace; none is taken as it.
+func keyPredicates(sn *snode, text string, sc *scope) ([]reflect.Value, error) {
+	vals := make([]reflect.Value, len(sn.keys))
+	rest := strings.TrimSpace(text)
+	for rest != "" {
+		if rest[0] != '[' {
+			return nil, fmt.Errorf("a predicate starts with [")
+		}
+		name, after, ok := strings.Cut(rest[1:], "=")
+		if !ok {
+			return nil, fmt.Errorf("a predicate has no =")
+		}
+		name = strings.TrimSpace(name)
+		if prefix, local, qualified := strings.Cut(name, ":"); qualified {
+			ns, ok := sc.lookup(prefix)
+			if !ok || ns != sn.ns {
+				return nil, fmt.Errorf("the prefix %s is not the list's", prefix)
+			}
+			name = local
+		}
+		after = strings.TrimSpace(after)
+		if after == "" || after[0] != '\'' && after[0] != '"' {
+			return nil, fmt.Errorf("a key value is quoted")
+		}
+		end := strings.IndexByte(after[1:], after[0])
+		if end < 0 {
+			return nil, fmt.Errorf("a quote is not closed")
+		}
+		value := after[1 : 1+end]
+		rest = strings.TrimSpace(after[2+end:])
+		if rest == "" || rest[0] != ']' {
+			return nil, fmt.Errorf("a predicate ends with ]")
+		}
+		rest = strings.TrimSpace(rest[1:])
+		i := -1
+		for j, k := range sn.keys {
+			if k.name == name {
+				i = j
+			}
+		}
+		if i < 0 || vals[i].IsValid() {
+			return nil, fmt.Errorf("%s is not a key of the list, or appears twice", name)
+		}
+		v, err := sn.keys[i].lt.parse(value, sn.keys[i].elemType, sc)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s", name, stripErr(err))
+		}
+		vals[i] = v
+	}
+	for i, v := range vals {
+		if !v.IsValid() {
+			return nil, fmt.Errorf("the key %s is missing", sn.keys[i].name)
+		}
+	}
+	return vals, nil
 }
 
 func stripErr(err error) string {
@@ -475,12 +607,25 @@ func (a *applier) listEntry(f reflect.Value, k *enode, op Op) {
 		a.fail(k.keyErr)
 		return
 	}
+	lt := k.s.list
 	key := k.s.mapKey(k.keys)
 	var cur reflect.Value
 	if !f.IsNil() {
-		cur = f.MapIndex(key)
+		cur = k.s.listGet(f, key)
 	}
 	exists := cur.IsValid()
+	var anchor reflect.Value
+	if k.anchor != nil {
+		anchor = k.s.mapKey(k.anchor)
+		if (op == OpCreate || op == OpMerge || op == OpReplace) && (f.IsNil() || !k.s.listGet(f, anchor).IsValid()) {
+			// RFC 7950 §15.8: the entry "key" names does not exist.
+			e := rpcerror.New(rpcerror.TagBadAttribute, k.path, "%s cannot be inserted %s %s%s: no such entry exists.", k.path, insertNames[k.insert], k.s.path, predicateText(k.s, k.anchor))
+			e.AppTag = "missing-instance"
+			e.Info = []rpcerror.InfoItem{{Name: "bad-attribute", Value: "key"}, {Name: "bad-element", Value: k.s.name}}
+			a.fail(e)
+			return
+		}
+	}
 	newEntry := func() reflect.Value {
 		e := reflect.New(k.s.structType)
 		for i, kn := range k.s.keys {
@@ -493,10 +638,11 @@ func (a *applier) listEntry(f reflect.Value, k *enode, op Op) {
 				kf.Set(k.keys[i])
 			}
 		}
-		if f.IsNil() {
-			f.Set(reflect.MakeMap(f.Type()))
+		// RFC 7950 §7.8.6: a new entry goes where insert says, last by
+		// default; a replaced one stays in its place unless insert moves it.
+		if err := lt.Insert(f, key, e, k.insert, anchor); err != nil {
+			panic("xmlcodec: " + err.Error()) // the anchor was found above
 		}
-		f.SetMapIndex(key, e)
 		return e
 	}
 	transient := false
@@ -514,13 +660,18 @@ func (a *applier) listEntry(f reflect.Value, k *enode, op Op) {
 			}
 			return
 		}
-		deleteEntry(f, key)
+		lt.Delete(f, key)
 		return
 	case OpReplace:
 		cur = newEntry()
 	case OpMerge:
 		if !exists {
 			cur = newEntry()
+		} else if k.insert != yanglist.Keep {
+			// Moving an existing entry (RFC 7950 §7.8.6, merge).
+			if err := lt.Insert(f, key, cur, k.insert, anchor); err != nil {
+				panic("xmlcodec: " + err.Error())
+			}
 		}
 	case OpNone:
 		if !exists {
@@ -536,17 +687,21 @@ func (a *applier) listEntry(f reflect.Value, k *enode, op Op) {
 	}
 	a.applyKids(cur.Elem(), k.s, k.kids, op)
 	if transient && !hasData(cur.Elem(), k.s) {
-		deleteEntry(f, key)
+		lt.Delete(f, key)
 	}
 }
 
-// deleteEntry removes a list entry from the list's map; an empty list is
-// unset (nil map), as ygot leaves a list that was never configured.
-func deleteEntry(f, key reflect.Value) {
-	f.SetMapIndex(key, reflect.Value{})
-	if f.Len() == 0 {
-		f.Set(reflect.Zero(f.Type()))
+// insertNames are the values of the insert attribute (RFC 7950 §7.8.6),
+// by the place they stand for.
+var insertNames = [...]string{yanglist.First: "first", yanglist.Last: "last", yanglist.Before: "before", yanglist.After: "after"}
+
+// predicateText writes key values as an instance identifier's predicates.
+func predicateText(sn *snode, vals []reflect.Value) string {
+	var b strings.Builder
+	for i, k := range sn.keys {
+		fmt.Fprintf(&b, "[%s:%s='%s']", k.prefix, k.name, k.lt.format(nil, vals[i]))
 	}
+	return b.String()
 }
 
 func (a *applier) leaf(f reflect.Value, k *enode, op Op) {
@@ -660,7 +815,7 @@ func hasData(sv reflect.Value, sn *snode) bool {
 				return true
 			}
 		case kList:
-			if f.Len() > 0 {
+			if c.listLen(f) > 0 {
 				return true
 			}
 		default:

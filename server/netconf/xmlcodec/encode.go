@@ -220,7 +220,7 @@ func (w *walker) walkKids(sn *snode, sv reflect.Value) {
 			w.walkKids(c, cv)
 			w.sink.close(c)
 		case kList:
-			if f.IsValid() && f.Len() > 0 {
+			if f.IsValid() && c.listLen(f) > 0 {
 				w.walkList(c, f)
 			}
 		case kLeaf:
@@ -299,10 +299,14 @@ func (es *entries) cmp(a, b int32) int {
 	return 0
 }
 
-// sortedEntries returns the entries of list map m in canonical order.
-// ordered-by system: any stable order will do; sorting by key makes the
-// output canonical (the map's own order is random).
+// sortedEntries returns the entries of list m in its order: an
+// ordered-by user list in the order the client gave (RFC 7950 §7.7.7);
+// ordered-by system, any stable order will do, and sorting by key makes
+// the output canonical (the map's own order is random).
 func (w *walker) sortedEntries(c *snode, m reflect.Value, wantKey bool) *entries {
+	if c.list.Ordered {
+		return userOrderedEntries(c, m, wantKey)
+	}
 	n := m.Len()
 	es := &entries{ks: make([]keyed, 0, n), order: make([]int32, n)}
 	if wantKey {
@@ -357,8 +361,22 @@ func (w *walker) sortedEntries(c *snode, m reflect.Value, wantKey bool) *entries
 	return es
 }
 
+// userOrderedEntries are the entries of the ordered-by user list m in
+// its stored order.
+func userOrderedEntries(c *snode, m reflect.Value, wantKey bool) *entries {
+	keys, vals := c.list.Entries(m)
+	es := &entries{ks: make([]keyed, len(vals)), order: make([]int32, len(vals))}
+	for i, v := range vals {
+		es.ks[i].val, es.order[i] = v, int32(i)
+	}
+	if wantKey {
+		es.keys = keys
+	}
+	return es
+}
+
 func (w *walker) walkList(c *snode, m reflect.Value) {
-	if m.Len() == 1 {
+	if !c.list.Ordered && m.Len() == 1 {
 		it := m.MapRange()
 		it.Next()
 		w.sink.open(c, it.Value(), true)

@@ -99,7 +99,10 @@ func (t *lazyTree) kids(d *dnode) []*dnode {
 	size := 0
 	for _, c := range d.s.children {
 		size++
-		if (c.kind == kList || c.kind == kLeafList) && d.sv.IsValid() {
+		switch {
+		case c.kind == kList && d.sv.IsValid():
+			size += c.listLen(d.sv.Field(c.field))
+		case c.kind == kLeafList && d.sv.IsValid():
 			size += d.sv.Field(c.field).Len()
 		}
 	}
@@ -122,7 +125,7 @@ func (t *lazyTree) kids(d *dnode) []*dnode {
 				lb.add(dnode{s: c})
 			}
 		case kList:
-			if !f.IsValid() || f.Len() == 0 {
+			if !f.IsValid() || c.listLen(f) == 0 {
 				continue
 			}
 			es := w.sortedEntries(c, f, false)
@@ -165,7 +168,20 @@ func (t *lazyTree) emitLooked(x *xmlWriter, n *dnode) {
 				keys[le.n] = le.key
 			}
 		}
-		if len(es) > 1 {
+		if len(es) > 1 && c.list.Ordered {
+			// An ordered-by user list: the entries in its order.
+			byPtr := map[uintptr]*dnode{}
+			for _, e := range es {
+				byPtr[e.sv.Addr().Pointer()] = e
+			}
+			es = es[:0]
+			c.list.Range(n.sv.Field(c.field), func(_, v reflect.Value) bool {
+				if e, ok := byPtr[v.Pointer()]; ok {
+					es = append(es, e)
+				}
+				return true
+			})
+		} else if len(es) > 1 {
 			m := reflect.MakeMapWithSize(n.sv.Field(c.field).Type(), len(es))
 			byPtr := map[uintptr]*dnode{}
 			for _, e := range es {
@@ -198,7 +214,7 @@ func (t *lazyTree) lookup(d *dnode, c *snode, keyVals []reflect.Value) *dnode {
 // lookupKey is lookup by the list's map key.
 func (t *lazyTree) lookupKey(d *dnode, c *snode, mk reflect.Value) *dnode {
 	f := d.sv.Field(c.field)
-	e := f.MapIndex(mk)
+	e := c.listGet(f, mk)
 	if !e.IsValid() {
 		return nil
 	}
@@ -493,7 +509,18 @@ func (t *lazyTree) scanKeys(d *dnode, list *snode, vals []reflect.Value) []*dnod
 	}
 	f := d.sv.Field(list.field)
 	var out []*dnode
-	mk := reflect.New(f.Type().Key()).Elem() // one key, reused: no copy per entry
+	if list.list.Ordered {
+		list.list.Range(f, func(mk, _ reflect.Value) bool {
+			if keysEqual(list, mk, vals) {
+				if n := t.lookupKey(d, list, mk); n != nil {
+					out = append(out, n)
+				}
+			}
+			return true
+		})
+		return out
+	}
+	mk := reflect.New(list.keyType).Elem() // one key, reused: no copy per entry
 	for it := f.MapRange(); it.Next(); {
 		mk.SetIterKey(it)
 		if keysEqual(list, mk, vals) {

@@ -46,15 +46,15 @@ func (ki *keyIndexes) lookup(sv reflect.Value, list *snode, i int, value string)
 	}
 	ki.mu.Unlock()
 	m := sv.Field(list.field)
-	idx := &keyIndex{owner: owner, list: list, key: i, byValue: make(map[string][]reflect.Value, m.Len())}
-	for it := m.MapRange(); it.Next(); {
-		k := it.Key()
+	idx := &keyIndex{owner: owner, list: list, key: i, byValue: make(map[string][]reflect.Value, list.listLen(m))}
+	list.list.Range(m, func(k, _ reflect.Value) bool {
 		kv := k
 		if len(list.keys) > 1 {
 			kv = k.Field(list.keyField[i])
 		}
 		idx.byValue[kv.String()] = append(idx.byValue[kv.String()], k)
-	}
+		return true
+	})
 	ki.mu.Lock()
 	ki.entries[ki.next] = idx
 	ki.next = (ki.next + 1) % len(ki.entries)
@@ -69,7 +69,7 @@ func (t *lazyTree) indexedKeys(d *dnode, list *snode, vals []reflect.Value) (out
 	if !d.sv.IsValid() {
 		return nil, true
 	}
-	kt := d.sv.Field(list.field).Type().Key()
+	kt := list.keyType
 	for i, v := range vals {
 		ft := kt
 		if len(list.keys) > 1 {

@@ -11,6 +11,7 @@ import (
 	"github.com/openconfig/ygot/ygot"
 
 	"github.com/ntpagent/ntpagent/gen"
+	"github.com/ntpagent/ntpagent/internal/yanglist"
 	"github.com/ntpagent/ntpagent/yang"
 )
 
@@ -55,8 +56,9 @@ type snode struct {
 	// list
 	keys     []*snode
 	keyIndex map[*snode]int
-	keyType  reflect.Type // the map's key type
-	keyField []int        // for a key struct: field index of each key
+	keyType  reflect.Type  // the map's key type
+	list     yanglist.Type // the field's Go form: a map, or an ordered map (ordered-by user)
+	keyField []int         // for a key struct: field index of each key
 
 	// leaf, leaf-list
 	lt           *ltype
@@ -342,11 +344,14 @@ func (s *Schema) build(e *goyang.Entry, parent *snode, f fieldRef) (*snode, erro
 	switch {
 	case e.IsList():
 		n.kind = kList
-		if f.typ.Kind() != reflect.Map {
-			return nil, fmt.Errorf("xmlcodec: %s: list field is %s, want a map (keyless lists are not supported)", n.path, f.typ)
+		lt, err := yanglist.TypeOf(f.typ)
+		if err != nil {
+			return nil, fmt.Errorf("xmlcodec: %s: list field is %s, want a map or an ordered map (keyless lists are not supported)", n.path, f.typ)
 		}
-		n.keyType = f.typ.Key()
-		n.structType = f.typ.Elem().Elem()
+		if userOrdered(e) != lt.Ordered {
+			return nil, fmt.Errorf("xmlcodec: %s: list field is %s, which does not keep the list's order (generate with -generate_ordered_maps)", n.path, f.typ)
+		}
+		n.list, n.keyType, n.structType = lt, lt.Key, lt.Entry
 	case e.IsContainer():
 		n.kind = kContainer
 		if c, ok := e.Node.(*goyang.Container); ok && c.Presence != nil {
@@ -519,6 +524,28 @@ func (n *snode) setupKeys() error {
 		n.keyField = append(n.keyField, found)
 	}
 	return nil
+}
+
+// userOrdered reports whether e is an ordered-by user list or leaf-list
+// (RFC 7950 §7.7.7).
+func userOrdered(e *goyang.Entry) bool {
+	return e.ListAttr != nil && e.ListAttr.OrderedByUser
+}
+
+// listLen is the number of entries of n's list field f.
+func (n *snode) listLen(f reflect.Value) int {
+	if !n.list.Ordered {
+		return f.Len()
+	}
+	return n.list.Len(f)
+}
+
+// listGet is the entry of key k in n's list field f, or the zero Value.
+func (n *snode) listGet(f, k reflect.Value) reflect.Value {
+	if !n.list.Ordered {
+		return f.MapIndex(k)
+	}
+	return n.list.Get(f, k)
 }
 
 // mapKey builds the Go map key of a list entry from its key values (one

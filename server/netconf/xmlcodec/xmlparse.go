@@ -41,6 +41,9 @@ const (
 	nsBase = "urn:ietf:params:xml:ns:netconf:base:1.0"
 	nsWD   = "urn:ietf:params:xml:ns:netconf:default:1.0"
 	nsXML  = "http://www.w3.org/XML/1998/namespace"
+	// nsYANG holds the insert, key and value attributes of edit-config
+	// (RFC 7950 §5.3.1, §7.8.6).
+	nsYANG = "urn:ietf:params:xml:ns:yang:1"
 )
 
 // xelem is a generic XML element with its names resolved to namespaces.
