@@ -15,7 +15,8 @@
 // protocol: the NETCONF server and the CLI ask it, count the denials and
 // render the errors.
 //
-// Rule-lists and rules are ordered-by user in the published module; the
-// device's schema code keeps lists as maps, so FromGen orders them by name
-// (see README, Access control).
+// Rule-lists and rules are ordered-by user in the published module and
+// the generated code keeps them as ordered maps: FromGen takes them in
+// their configured order, the order RFC 8341 §3.4.5 evaluates them in,
+// and CheckWrite counts moving an entry as an update of it.
 package nacm

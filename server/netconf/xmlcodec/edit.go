@@ -214,11 +214,6 @@ func (t *Tree) resolve(parent *snode, x *xelem, ppath string) (*enode, error) {
 			return nil, e
 		}
 	}
-	if insertAttr != nil || keyAttr != nil {
-		if err := t.resolveInsert(n, x, insertAttr, keyAttr); err != nil {
-			return nil, err
-		}
-	}
 	switch n.op {
 	case OpCreate, OpMerge, OpReplace:
 		n.bits |= bitCreating
@@ -273,6 +268,11 @@ func (t *Tree) resolve(parent *snode, x *xelem, ppath string) (*enode, error) {
 		}
 		n.path += preds.String()
 		n.keys = make([]reflect.Value, len(sn.keys))
+	}
+	if insertAttr != nil || keyAttr != nil {
+		if err := t.resolveInsert(n, x, insertAttr, keyAttr); err != nil {
+			return nil, err
+		}
 	}
 	seen := map[*snode]bool{}
 	for _, cx := range x.kids {
