@@ -195,7 +195,7 @@ func TestInsertAttributeErrorsRFC7950(t *testing.T) {
 // order, whatever selects it: no filter, a subtree filter selecting the
 // list, one selecting entries by a content match, an XPath filter.
 func TestEncodeKeepsUserOrderThroughFilters(t *testing.T) {
-	d := mustDecode(t, nacm(rl("z-deny", "", rule("r2", ""), rule("r1", "")) + rl("m-noc", "", rule("b", ""), rule("a", "")) + rl("a-permit", "")))
+	d := mustDecode(t, nacm(rl("z-deny", "", rule("r2", ""), rule("r1", ""))+rl("m-noc", "", rule("b", ""), rule("a", ""))+rl("a-permit", "")))
 	all := []string{"z-deny", "z-deny/r2", "z-deny/r1", "m-noc", "m-noc/b", "m-noc/a", "a-permit"}
 	for _, c := range []struct {
 		name string
