@@ -11,7 +11,10 @@
 //	              "<crc32 hex> <json>\n"; the json holds the commit's
 //	              id, user, time, label and origin and the changed parts of
 //	              the tree as an RFC 7951 document (ygot's emitter). The first
-//	              record holds a whole tree. The journal is the durable truth:
+//	              record holds a whole tree. An ordered-by user list (the
+//	              rule-lists of /nacm and their rules) is an array in the
+//	              list's order, which every reading keeps (RFC 7951 §5.4).
+//	              The journal is the durable truth:
 //	              it is created whole (temporary file, fsync, rename, fsync of
 //	              the folder) and grows by one fdatasync'ed line per commit.
 //	running.json  the snapshot: a readable RFC 7951 copy of running, written
