@@ -3,9 +3,9 @@ package datastore
 import (
 	"bytes"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
-	"log/slog"
 	"slices"
 	"testing"
 
