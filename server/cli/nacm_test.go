@@ -101,7 +101,6 @@ func opsRules(t *testing.T, e *env, more func(*gen.IETFNetconfAcm_Nacm_RuleList)
 		d.GetOrCreateSystem().Sysname = ptrTo("edge-1")
 		n := d.GetOrCreateNacm()
 		n.GetOrCreateGroups().GetOrCreateGroup("ops").UserName = []string{"alice"}
-		n.RuleList = nil
 		rl, err := n.AppendNewRuleList("ops")
 		if err != nil {
 			return err
