@@ -126,4 +126,14 @@ func TestRuleListOrderSurvivesCommitAndRestartRFC7950(t *testing.T) {
 	}
 	alice = helloed(t, srv, SessionInfo{ID: 4, User: "alice", Groups: []string{}})
 	wantHolds(t, "the order after a restart still permits", getRunning(alice), []string{"10.0.0.1"}, nil)
+
+	// RFC 8526 edit-data takes the same attributes: move a-permit last in
+	// running directly.
+	wantOKReply(t, admin.rpc(`<edit-data xmlns="`+NSNMDA+`" xmlns:ds="`+NSDatastores+`"><datastore>ds:running</datastore><config>`+
+		orderNacm(ruleListXML("a-permit", ` yang:insert="last"`, "permit"))+`</config></edit-data>`))
+	want = []string{"admin", "z-deny", "a-permit"}
+	if got := ruleListOrder(getData(admin, "running", "")); !slices.Equal(got, want) {
+		t.Fatalf("after edit-data running holds %v, want %v", got, want)
+	}
+	wantHolds(t, "z-deny first again denies", getRunning(alice), nil, []string{"10.0.0.1"})
 }
