@@ -2,7 +2,8 @@
 // (gen.Device, the Native schema) and those of any other model mapped with
 // NewSchema (the views of package view). It decodes the <config> of <edit-config> (RFC 6241 §7.2) into an edit tree
 // and applies it with the operation attribute, default-operation and
-// error-option semantics; decodes the inline <config> of <copy-config>;
+// error-option semantics, placing entries of ordered-by user lists where
+// the insert attribute says (RFC 7950 §7.8.6); decodes the inline <config> of <copy-config>;
 // encodes a tree as the content of <data> with the four with-defaults modes
 // of RFC 6243; and filters the output with subtree filters (RFC 6241 §6) or
 // XPath 1.0 (RFC 6241 §8.9); and, for <get-data> (RFC 8526 §3.1.1),
