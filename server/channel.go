@@ -121,7 +121,7 @@ func (s *Server) handleChannel(ctx context.Context, sc *ssh.ServerConn, conn *ac
 				reply(req, true)
 				id := s.nextID.Add(1)
 				ss := &SubsystemSession{
-					ID: id, User: sc.User(), Role: role, Recovery: recovery, RemoteAddr: sc.RemoteAddr(), Channel: ch,
+					ID: id, User: sc.User(), Role: role, Recovery: recovery, RemoteAddr: sc.RemoteAddr(), Channel: messageChannel{ch, conn.out},
 					TimedOut: conn.timedOut.Load,
 					Waiting: func(waiting bool) {
 						if waiting {

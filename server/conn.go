@@ -23,7 +23,16 @@ type activityConn struct {
 	timedOut atomic.Bool
 	// sentBytes is set once the client has sent anything.
 	sentBytes atomic.Bool
+	// out writes what the transport writes, holding it while a
+	// subsystem's message is written (coalesce.go).
+	out *coalescer
 }
+
+func newActivityConn(c net.Conn, clk clock.Clock) *activityConn {
+	return &activityConn{Conn: c, clock: clk, out: &coalescer{conn: c, clock: clk}}
+}
+
+func (c *activityConn) Write(p []byte) (int, error) { return c.out.write(p) }
 
 func (c *activityConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)

@@ -306,7 +306,7 @@ func (s *Server) serve(ln net.Listener) error {
 // (startups) and serves it, or closes it at once when refused — before the
 // server's version line, so a flood costs an accept and a close each.
 func (s *Server) admit(c net.Conn) {
-	ac := &activityConn{Conn: c, clock: s.clock}
+	ac := newActivityConn(c, s.clock)
 	now := s.clock.Now()
 	ac.last.Store(now.UnixNano())
 	e := &startup{source: sourceKey(c.RemoteAddr()), since: now, sentBytes: ac.sentBytes.Load, evict: func() { c.Close() }}
