@@ -17,7 +17,47 @@ import (
 // a tree the session reads entirely costs one decision per schema node.
 // A list entry the session may read is kept with its keys, whatever the
 // rules say of the key leaves: an entry without them is no instance.
-func (a *Access) Prune(root any) any {
+func (a *Access) Prune(root any) any { return a.PruneWithheld(root, nil) }
+
+// Withheld records the fields Prune zeroed (by their struct's address
+// and index), for an encoder that would otherwise fill in their defaults
+// (RFC 6243 report-all): a node the reader may not read is not shown
+// with any value. The zero value is ready; not safe for concurrent use.
+type Withheld struct {
+	fields map[withheldField]struct{}
+}
+
+type withheldField struct {
+	parent uintptr
+	field  int
+}
+
+// Has tells whether Prune zeroed field of the struct at parent.
+func (w *Withheld) Has(parent uintptr, field int) bool {
+	if w == nil {
+		return false
+	}
+	_, ok := w.fields[withheldField{parent, field}]
+	return ok
+}
+
+// Empty tells whether nothing was withheld.
+func (w *Withheld) Empty() bool { return w == nil || len(w.fields) == 0 }
+
+func (w *Withheld) add(parent reflect.Value, field int) {
+	if w == nil {
+		return
+	}
+	if w.fields == nil {
+		w.fields = map[withheldField]struct{}{}
+	}
+	w.fields[withheldField{parent.Pointer(), field}] = struct{}{}
+}
+
+// PruneWithheld is Prune recording in w (when not nil) the fields it
+// zeroed. The copies it makes are the ones recorded: the returned tree
+// must not be copied again before it is encoded.
+func (a *Access) PruneWithheld(root any, w *Withheld) any {
 	if a.open || root == nil {
 		return root
 	}
@@ -29,13 +69,13 @@ func (a *Access) Prune(root any) any {
 	if b == nil {
 		return root
 	}
-	out, _ := a.pruneStruct(rv, b, nil)
+	out, _ := a.pruneStruct(rv, b, nil, w)
 	return out.Interface()
 }
 
 // pruneStruct prunes the struct sv points to; keys holds the key values of
-// the list entries above.
-func (a *Access) pruneStruct(sv reflect.Value, b *structBinding, keys [][]string) (reflect.Value, bool) {
+// the list entries above; w records the fields zeroed.
+func (a *Access) pruneStruct(sv reflect.Value, b *structBinding, keys [][]string, w *Withheld) (reflect.Value, bool) {
 	var cp reflect.Value // the copy, made at the first change
 	set := func(i int, v reflect.Value) {
 		if !cp.IsValid() {
@@ -43,6 +83,9 @@ func (a *Access) pruneStruct(sv reflect.Value, b *structBinding, keys [][]string
 			cp.Elem().Set(sv.Elem())
 		}
 		cp.Elem().Field(i).Set(v)
+		if v.IsZero() {
+			w.add(cp, i)
+		}
 	}
 	elem := sv.Elem()
 	for _, fb := range b.fields {
@@ -68,11 +111,11 @@ func (a *Access) pruneStruct(sv reflect.Value, b *structBinding, keys [][]string
 				set(fb.index, reflect.Zero(f.Type()))
 				continue
 			}
-			if out, changed := a.pruneStruct(f, a.p.schema.types[f.Type().Elem()], append(keys, nil)); changed {
+			if out, changed := a.pruneStruct(f, a.p.schema.types[f.Type().Elem()], append(keys, nil), w); changed {
 				set(fb.index, out)
 			}
 		case kList:
-			if m, changed := a.pruneList(f, fb, keys); changed {
+			if m, changed := a.pruneList(f, fb, keys, w); changed {
 				set(fb.index, m)
 			}
 		}
@@ -83,7 +126,7 @@ func (a *Access) pruneStruct(sv reflect.Value, b *structBinding, keys [][]string
 	return sv, false
 }
 
-func (a *Access) pruneList(m reflect.Value, fb fieldBinding, keys [][]string) (reflect.Value, bool) {
+func (a *Access) pruneList(m reflect.Value, fb fieldBinding, keys [][]string, w *Withheld) (reflect.Value, bool) {
 	eb := a.p.schema.types[fb.list.Entry]
 	var dropped []reflect.Value
 	kept := map[reflect.Value]reflect.Value{}
@@ -106,7 +149,7 @@ func (a *Access) pruneList(m reflect.Value, fb fieldBinding, keys [][]string) (r
 		if d.below {
 			return true // the entry's subtree shares its answer
 		}
-		if pe, changed := a.pruneStruct(ev, eb, ks); changed {
+		if pe, changed := a.pruneStruct(ev, eb, ks, w); changed {
 			kept[k] = pe
 		}
 		return true

@@ -114,25 +114,53 @@ func accessDenied(op string) *rpcerror.Error {
 // readable is root as the session may read it (RFC 8341 §3.4.5): the tree
 // itself when the session reads everything, else a pruned copy sharing
 // what it keeps.
-func (x *session) readable(root *gen.Device) *gen.Device { return readableBy(x.access(), root) }
+func (x *session) readable(root *gen.Device) *gen.Device {
+	out, w := readableBy(x.access(), root)
+	x.withheld.root, x.withheld.w = out, w
+	return out
+}
 
 // readableStored is readable for a stored tree of the Store (never
 // changed), remembering the last answer.
 func (x *session) readableStored(root *gen.Device) *gen.Device {
 	a := x.access()
-	if m := &x.pruned; m.root == root && m.acc == a && root != nil {
-		return m.out
+	m := &x.pruned
+	if m.root != root || m.acc != a || root == nil {
+		m.out, m.w = readableBy(a, root)
+		m.root, m.acc = root, a
 	}
-	out := readableBy(a, root)
-	x.pruned.root, x.pruned.out, x.pruned.acc = root, out, a
-	return out
+	x.withheld.root, x.withheld.w = m.out, m.w
+	return m.out
 }
 
-func readableBy(a *nacm.Access, root *gen.Device) *gen.Device {
+// readableBy is root pruned by a, and the fields the pruning zeroed (nil
+// when none).
+func readableBy(a *nacm.Access, root *gen.Device) (*gen.Device, *nacm.Withheld) {
 	if root == nil {
+		return nil, nil
+	}
+	w := &nacm.Withheld{}
+	out := a.PruneWithheld(root, w).(*gen.Device)
+	if w.Empty() {
+		w = nil
+	}
+	return out, w
+}
+
+// withheldFields is the encoder's EncodeOptions.Withheld for a reply of
+// root (a tree readable or readableStored returned last) and of the
+// views' projections pruned by readableView into views: with-defaults
+// report-all then fills in no default of a node access control left out.
+// nil when nothing was left out.
+func (x *session) withheldFields(root *gen.Device, views *nacm.Withheld) func(uintptr, int) bool {
+	var native *nacm.Withheld
+	if x.withheld.root == root {
+		native = x.withheld.w
+	}
+	if native.Empty() && views == nil {
 		return nil
 	}
-	return a.Prune(root).(*gen.Device)
+	return func(parent uintptr, field int) bool { return native.Has(parent, field) || views.Has(parent, field) }
 }
 
 // readKey identifies what the session reads of a tree for the reply
@@ -210,7 +238,7 @@ func (x *session) copyCheck(views ...view.View) func(before, after *gen.Device) 
 	a, write := x.access(), x.writeCheck(views...)
 	return func(before, after *gen.Device) error {
 		// Prune returns the tree itself when it hides nothing.
-		if after != nil && readableBy(a, after) != after {
+		if out, _ := readableBy(a, after); after != nil && out != after {
 			x.srv.stats.deniedOperations.Add(1)
 			return &rpcerror.Error{Type: rpcerror.TypeProtocol, Tag: rpcerror.TagAccessDenied,
 				Message: "Access control does not permit this user to read all of the source."}
@@ -268,9 +296,10 @@ func (x *session) notification(ev event) ([]byte, bool) {
 func (s *Server) AccessPolicy() *nacm.Policy { return s.policy() }
 
 // readableView is the read check of a view's projection (RFC 8341
-// §3.4.5 on the view's own nodes), for view.Set.AppendEncodeReadable;
-// nil when the session reads everything.
-func (x *session) readableView() func(ygot.GoStruct) ygot.GoStruct {
+// §3.4.5 on the view's own nodes), for view.Set.AppendEncodeReadable,
+// recording the fields it zeroes in w; nil when the session reads
+// everything.
+func (x *session) readableView(w *nacm.Withheld) func(ygot.GoStruct) ygot.GoStruct {
 	a := x.access()
 	if a.Unrestricted() {
 		return nil
@@ -279,7 +308,7 @@ func (x *session) readableView() func(ygot.GoStruct) ygot.GoStruct {
 		if proj == nil || a.ReadsAll(proj) {
 			return proj
 		}
-		return a.Prune(proj).(ygot.GoStruct)
+		return a.PruneWithheld(proj, w).(ygot.GoStruct)
 	}
 }
 

@@ -383,3 +383,24 @@ func TestNacmNotificationsRFC8341(t *testing.T) {
 		})
 	}
 }
+
+// RFC 8341 §3.4.5 with RFC 6243 report-all: a node access control left
+// out is not reported with its default either (it is not shown at all),
+// natively and through a view, while the defaults of the nodes the user
+// may read still are; the admin sees the configured value.
+func TestNacmReportAllShowsNoDefaultOfAPrunedNodeRFC8341(t *testing.T) {
+	srv, admin := viewsServer(t)
+	setOpsRules(t, admin, rule("no-minpoll", "ntpagent-ntp", "/ntpa:ntp/ntpa:unicast-peer/ntpa:minpoll", "read", "deny")+
+		rule("no-oc-port", "openconfig-system", "/oc-sys:system/oc-sys:ntp/oc-sys:servers/oc-sys:server/oc-sys:state/oc-sys:port", "read", "deny"))
+	alice := helloed(t, srv, SessionInfo{ID: 2, User: "alice", Groups: []string{}})
+	for _, mode := range []string{"report-all", "report-all-tagged"} {
+		wd := `<with-defaults xmlns="urn:ietf:params:xml:ns:yang:ietf-netconf-with-defaults">` + mode + `</with-defaults>`
+		native := `<get-config><source><running/></source><filter type="subtree"><ntp xmlns="` + nsNtp + `"><unicast-peer/></ntp></filter>` + wd + `</get-config>`
+		wantHolds(t, mode+" native, alice", alice.rpc(native), []string{"<address>10.0.0.1</address>", ">10</maxpoll>"}, []string{"minpoll"})
+		wantHolds(t, mode+" native, admin", admin.rpc(native), []string{"<minpoll>4</minpoll>"}, nil)
+		oc := `<get><filter type="subtree"><system xmlns="` + nsOCSystem + `"/></filter>` + wd + `</get>`
+		wantHolds(t, mode+" openconfig, alice", alice.rpc(oc), []string{"<state><address>10.0.0.1</address><version", "<config><address>10.0.0.1</address><port"}, nil)
+	}
+	xp := `<get-config><source><running/></source><filter type="xpath" xmlns:ntpa="` + nsNtp + `" select="/ntpa:ntp/ntpa:unicast-peer"/><with-defaults xmlns="urn:ietf:params:xml:ns:yang:ietf-netconf-with-defaults">report-all</with-defaults></get-config>`
+	wantHolds(t, "report-all xpath, alice", alice.rpc(xp), []string{">10</maxpoll>"}, []string{"minpoll"})
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/ntpagent/ntpagent/datastore"
 	"github.com/ntpagent/ntpagent/gen"
 	"github.com/ntpagent/ntpagent/internal/rpcerror"
+	"github.com/ntpagent/ntpagent/server/nacm"
 	"github.com/ntpagent/ntpagent/server/netconf/xmlcodec"
 	"github.com/ntpagent/ntpagent/view"
 )
@@ -288,7 +289,14 @@ func (x *session) encode(b *bytes.Buffer, root *gen.Device, f filterSpec, opt xm
 			sel = set.Selects(view.Filter{Subtree: true, Namespaces: spaces})
 		}
 	}
-	out, err := set.AppendEncodeReadable(b.AvailableBuffer(), root, sel, opt, x.readableView())
+	var views *nacm.Withheld
+	if (opt.WithDefaults == xmlcodec.WDReportAll || opt.WithDefaults == xmlcodec.WDReportAllTagged) && !x.access().Unrestricted() {
+		// RFC 6243 report-all fills in absent nodes' defaults: not those
+		// access control left out (RFC 8341 §3.4.5).
+		views = &nacm.Withheld{}
+		opt.Withheld = x.withheldFields(root, views)
+	}
+	out, err := set.AppendEncodeReadable(b.AvailableBuffer(), root, sel, opt, x.readableView(views))
 	if err != nil {
 		return err
 	}

@@ -41,6 +41,13 @@ type session struct {
 	pruned struct {
 		root, out *gen.Device
 		acc       *nacm.Access
+		w         *nacm.Withheld
+	}
+	// withheld is what access control zeroed in the tree readable or
+	// readableStored returned last (see withheldFields).
+	withheld struct {
+		root *gen.Device
+		w    *nacm.Withheld
 	}
 
 	inRPCs, inBadRPCs, outErrors, outNotifications atomic.Uint32

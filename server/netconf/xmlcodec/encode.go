@@ -84,6 +84,13 @@ type EncodeOptions struct {
 	// again (a stored tree of the datastore): filters may then keep
 	// indexes of its lists for the next calls (keyindex.go).
 	Frozen bool
+	// Withheld, when set, tells which absent nodes were left out of the
+	// tree on purpose (access control pruned them, RFC 8341 §3.4.5):
+	// report-all and report-all-tagged do not fill their defaults in, so
+	// a node the reader may not read is not shown at all. It is asked of
+	// a zero field of a struct, given the struct's address and the
+	// field's index.
+	Withheld func(parent uintptr, field int) bool
 }
 
 // Encode writes root as the children of <data> (or <config>): one element
@@ -131,6 +138,9 @@ func (s *Schema) AppendEncode(b []byte, root ygot.GoStruct, opt EncodeOptions) (
 		return b, rpcerror.New(rpcerror.TagInvalidValue, "", "ConfigOnly and StateOnly select nothing together.")
 	}
 	wk := walker{mode: mode, configOnly: opt.ConfigOnly}
+	if mode == WDReportAll || mode == WDReportAllTagged {
+		wk.withheld = opt.Withheld
+	}
 	var rv reflect.Value
 	if root != nil && !reflect.ValueOf(root).IsNil() {
 		rv = reflect.ValueOf(root).Elem()
@@ -145,7 +155,7 @@ func (s *Schema) AppendEncode(b []byte, root ygot.GoStruct, opt EncodeOptions) (
 		wk.walkKids(s.root, rv)
 		return xw.buf, nil
 	}
-	lt := &lazyTree{w: walker{mode: mode, configOnly: opt.ConfigOnly}}
+	lt := &lazyTree{w: wk}
 	if opt.Frozen {
 		lt.keys = &s.keyIndexes
 	}
@@ -192,8 +202,11 @@ type sink interface {
 type walker struct {
 	mode       WithDefaults
 	configOnly bool
-	sink       sink
-	scratch    []byte
+	// withheld is EncodeOptions.Withheld in the report-all modes (nil
+	// otherwise: nothing else fills in absent nodes).
+	withheld func(parent uintptr, field int) bool
+	sink     sink
+	scratch  []byte
 }
 
 // walkKids walks the children of a container or list entry whose struct is
@@ -207,6 +220,9 @@ func (w *walker) walkKids(sn *snode, sv reflect.Value) {
 		var f reflect.Value
 		if sv.IsValid() {
 			f = sv.Field(c.field)
+			if w.isWithheld(sv, c.field) {
+				continue
+			}
 		}
 		switch c.kind {
 		case kContainer:
@@ -229,6 +245,12 @@ func (w *walker) walkKids(sn *snode, sv reflect.Value) {
 			w.walkLeafList(c, f)
 		}
 	}
+}
+
+// isWithheld tells whether field of the struct sv was left out on
+// purpose (EncodeOptions.Withheld): its defaults are not filled in.
+func (w *walker) isWithheld(sv reflect.Value, field int) bool {
+	return w.withheld != nil && sv.CanAddr() && sv.Field(field).IsZero() && w.withheld(sv.Addr().Pointer(), field)
 }
 
 func (w *walker) walkLeaf(c *snode, f reflect.Value) {

@@ -116,6 +116,9 @@ func (t *lazyTree) kids(d *dnode) []*dnode {
 		var f reflect.Value
 		if d.sv.IsValid() {
 			f = d.sv.Field(c.field)
+			if w.isWithheld(d.sv, c.field) {
+				continue
+			}
 		}
 		switch c.kind {
 		case kContainer:
