@@ -386,7 +386,12 @@ func (s *Server) pumpChanges(running, startup <-chan datastore.Change) {
 // configChangeEvent renders one change of running or startup as
 // netconf-config-change (RFC 6470 §2.1).
 func (s *Server) configChangeEvent(c datastore.Change) event {
-	return event{ns: NSNotifications, local: "netconf-config-change", body: s.renderConfigChange(c, nil), change: &c}
+	body := s.renderConfigChange(c, nil)
+	// The event stays in the replay buffer; rendering it again needs the
+	// edits and who made them, not the change's copies of the old and new
+	// configuration, which would keep two whole trees per event.
+	c.Old, c.New = nil, nil
+	return event{ns: NSNotifications, local: "netconf-config-change", body: body, change: &c}
 }
 
 // renderConfigChange renders netconf-config-change with the edits whose
