@@ -67,8 +67,14 @@ func (f lineFit) withPrior(prior, sigma float64) lineFit {
 }
 
 func fitWeighted(p []point, precision float64) lineFit {
+	f, _ := fitWeights(p, precision)
+	return f
+}
+
+// fitWeights is fitWeighted, with the weights it fitted with.
+func fitWeights(p []point, precision float64) (lineFit, []float64) {
 	if len(p) < 2 {
-		return lineFit{}
+		return lineFit{}, nil
 	}
 	dmin := math.Inf(1)
 	for _, x := range p {
@@ -83,7 +89,7 @@ func fitWeighted(p []point, precision float64) lineFit {
 	}
 	f := fitWith(p, w)
 	if !f.ok || len(p) < excessMinSamples {
-		return f
+		return f, w
 	}
 	// Noise the delays do not explain is every sample's alike: add it to
 	// each one's variance and fit again, so that a few samples of low
@@ -98,7 +104,7 @@ func fitWeighted(p []point, precision float64) lineFit {
 		}
 	}
 	f.s2 = s2
-	return f
+	return f, w
 }
 
 // fitWith is the least-squares line through p with weights w, taken as

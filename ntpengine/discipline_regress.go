@@ -4,9 +4,11 @@ import "math"
 
 // regression is the default estimator (DisciplineRegression): in SYNC it
 // fits a line through up to 64 samples spanning 8 polls, or more when the
-// samples are noisy (regressPolls, runsWindow), weighted by their delay
-// and age (fitWeighted). Its slope is the frequency and its value now the
-// offset, which is slewed at once at the clock's slew rate. The poll
+// samples are noisy (regressPolls, runsWindow), or through every sample
+// of its history when a line describes them all (longFit), weighted by
+// their delay and age (fitWeighted). Its slope is the frequency and its
+// value now the offset, which is slewed at once at the clock's slew
+// rate. The poll
 // interval follows the RFC's jiggle counter, driven by the fit's
 // prediction error against the noise the delays predict, so wander
 // shortens the poll; it grows only once the frequency is known
@@ -42,6 +44,10 @@ type regression struct {
 	held    point
 	heldErr float64
 	holding bool
+	// hist holds the samples of d.fx and older ones of the same fit, up
+	// to regressMax within wanderSpan: the longer window longFit may
+	// choose.
+	hist []point
 }
 
 func (r *regression) update(d *discipline, offset, sampleT, t, delay, _ float64) (phase, dfreq float64) {
@@ -220,6 +226,7 @@ func (r *regression) regress(d *discipline, offset, sampleT, t, delay float64) f
 			// start again from these two samples (the frequency
 			// stays until a third comes).
 			d.fx = append(d.fx[:0], r.held)
+			r.hist = r.hist[:0]
 			r.holding = false
 		case miss && sampleT-last <= 2*math.Ldexp(1, int(d.poll)):
 			// Once may be an outlier: keep it aside, and the clock on
@@ -232,6 +239,7 @@ func (r *regression) regress(d *discipline, offset, sampleT, t, delay float64) f
 			// After a gap (a source answering now and then) the
 			// clock's wander alone may explain a miss: start again.
 			d.fx = d.fx[len(d.fx)-2:]
+			r.hist = r.hist[:0]
 			r.holding = false
 		default:
 			r.holding = false
@@ -253,9 +261,18 @@ func (r *regression) regress(d *discipline, offset, sampleT, t, delay float64) f
 		d.fx = d.fx[1:]
 	}
 	if polls > regressSpanPolls {
-		d.fx = d.fx[runsWindow(d.fx, d.precision):]
+		if cut := runsWindow(d.fx, d.precision); cut > 0 {
+			// The offsets bend: what is older is of no use to a
+			// longer window either.
+			d.fx = d.fx[cut:]
+			r.hist = r.hist[:0]
+		}
 	}
 	f := fitWeighted(d.fx, d.precision)
+	r.keepHistory(d)
+	if g, ok := r.longFit(d); ok {
+		f = g
+	}
 	if d.priorOn && f.ok {
 		if f.se <= freqPriorSigma {
 			// The samples alone now know the frequency at least as
@@ -297,4 +314,140 @@ func (r *regression) offsetSD(t float64) (sd float64, ok bool) {
 		return 0, false
 	}
 	return r.fit.predSD(t), true
+}
+
+// keepHistory adds the newest sample of d.fx to the history, or starts
+// the history afresh from d.fx when the fit started again (a change of
+// the clock or the path, FREQ's samples put on a new time scale), and
+// keeps it within regressMax samples and the span a line may cover if
+// the clock wanders as a typical oscillator does (wanderSpan). Gaps
+// count as in the fit's span (sampledSpan).
+func (r *regression) keepHistory(d *discipline) {
+	n, m := len(r.hist), len(d.fx)
+	if m < 2 || n < m-1 || r.hist[n-1] != d.fx[m-2] || r.hist[n-m+1] != d.fx[0] {
+		r.hist = append(r.hist[:0], d.fx...)
+		return
+	}
+	r.hist = append(r.hist, d.fx[m-1])
+	span := wanderSpan(r.hist, d.precision)
+	maxGap := 2 * math.Ldexp(1, int(d.poll))
+	drop := 0
+	for len(r.hist)-drop > regressMax || len(r.hist)-drop > m && sampledSpan(r.hist[drop:], maxGap) > span {
+		drop++
+	}
+	if drop > 0 {
+		r.hist = append(r.hist[:0], r.hist[drop:]...)
+	}
+}
+
+// wanderPrior is the wander assumed of a clock whose own wander the
+// samples cannot tell, as the standard deviation of its frequency's
+// random walk per √s: a quartz oscillator's, and the default of chrony's
+// simulation tests (1 ppb/s).
+const wanderPrior = 1e-9
+
+// wanderSpan is the longest span, s, over which such a wander keeps a
+// clock's offsets within the noise floor of the samples p from a line:
+// a random walk of ω per √s bends them by about ω·T^(3/2) over T.
+func wanderSpan(p []point, precision float64) float64 {
+	dmin := math.Inf(1)
+	for _, x := range p {
+		dmin = math.Min(dmin, x.delay)
+	}
+	return math.Pow(noiseFloor(p, dmin, precision)/wanderPrior, 2.0/3)
+}
+
+// longFit is the fit through the whole history (regression.hist) when
+// it holds more samples than d.fx, at least longMinSamples, and a line
+// describes it: its residuals pass the runs test (runsWindow keeps them
+// all) and a weighted quadratic through it has no curvature beyond
+// bendZ standard errors. The span of d.fx (regressPolls) is counted in
+// poll intervals, eight at low noise: at a 16 s poll, eight samples,
+// whose line's value at the newest end is off by about twice their
+// noise over √8. Where the clock's wander cannot bend the offsets within
+// the history's span (wanderSpan) and the samples show no bend, every
+// sample of it serves better — as chrony's regression keeps up to 64
+// samples while a runs test finds no bend.
+func (r *regression) longFit(d *discipline) (lineFit, bool) {
+	if len(r.hist) < longMinSamples || len(r.hist) <= len(d.fx) || runsWindow(r.hist, d.precision) != 0 {
+		return lineFit{}, false
+	}
+	if c, se, ok := curvature(r.hist, d.precision); !ok || math.Abs(c) > bendZ*se {
+		return lineFit{}, false
+	}
+	f := fitWeighted(r.hist, d.precision)
+	return f, f.ok
+}
+
+// longMinSamples is the fewest samples of a history longFit fits; bendZ
+// how many standard errors of its curvature say that it bends.
+const (
+	longMinSamples = 16
+	bendZ          = 1.5
+)
+
+// curvature is the coefficient c of a weighted least-squares quadratic
+// off = a + b·u + c·u² (u = t less the weighted mean time) through p,
+// with the weights of fitWeighted, and its standard error (inflated by
+// the reduced chi-square, as fitWith's slope).
+func curvature(p []point, precision float64) (c, se float64, ok bool) {
+	_, w := fitWeights(p, precision)
+	var sw, mt float64
+	for i, x := range p {
+		sw += w[i]
+		mt += w[i] * x.t
+	}
+	mt /= sw
+	// Normal equations of the basis 1, u, u².
+	var m [3][3]float64
+	var rhs [3]float64
+	for i, x := range p {
+		u := x.t - mt
+		b := [3]float64{1, u, u * u}
+		for j := range 3 {
+			for k := range 3 {
+				m[j][k] += w[i] * b[j] * b[k]
+			}
+			rhs[j] += w[i] * b[j] * x.off
+		}
+	}
+	inv, ok := invert3(m)
+	if !ok {
+		return 0, 0, false
+	}
+	var coef [3]float64
+	for j := range 3 {
+		for k := range 3 {
+			coef[j] += inv[j][k] * rhs[k]
+		}
+	}
+	var rss float64
+	for i, x := range p {
+		u := x.t - mt
+		e := x.off - coef[0] - coef[1]*u - coef[2]*u*u
+		rss += w[i] * e * e
+	}
+	chi2 := math.Max(1, rss/float64(len(p)-3))
+	return coef[2], math.Sqrt(chi2 * inv[2][2]), true
+}
+
+// invert3 inverts a symmetric 3×3 matrix by its adjugate.
+func invert3(m [3][3]float64) (inv [3][3]float64, ok bool) {
+	c00 := m[1][1]*m[2][2] - m[1][2]*m[2][1]
+	c01 := m[1][2]*m[2][0] - m[1][0]*m[2][2]
+	c02 := m[1][0]*m[2][1] - m[1][1]*m[2][0]
+	det := m[0][0]*c00 + m[0][1]*c01 + m[0][2]*c02
+	if det == 0 || math.IsNaN(det) || math.IsInf(det, 0) {
+		return inv, false
+	}
+	inv[0][0] = c00 / det
+	inv[0][1] = (m[0][2]*m[2][1] - m[0][1]*m[2][2]) / det
+	inv[0][2] = (m[0][1]*m[1][2] - m[0][2]*m[1][1]) / det
+	inv[1][0] = c01 / det
+	inv[1][1] = (m[0][0]*m[2][2] - m[0][2]*m[2][0]) / det
+	inv[1][2] = (m[0][2]*m[1][0] - m[0][0]*m[1][2]) / det
+	inv[2][0] = c02 / det
+	inv[2][1] = (m[0][1]*m[2][0] - m[0][0]*m[2][1]) / det
+	inv[2][2] = (m[0][0]*m[1][1] - m[0][1]*m[1][0]) / det
+	return inv, true
 }

@@ -751,3 +751,104 @@ func TestPollDoesNotGrowWithinABurst(t *testing.T) {
 		t.Errorf("poll never grew past 16 s at 1 µs of jitter")
 	}
 }
+
+// fitErrors drives a regression discipline (poll 16 s, a start burst 2 s
+// apart, the clock slewing at 83,333 ppm) with the samples of a path of
+// base delay 1 ms and exponential jitter of mean j in each direction, of
+// a clock whose uncorrected offset is trend(ts), until end s. From 120 s
+// on it returns, at every sample, the error of the offset the discipline
+// fitted at that sample (its regression's line) and of a line through
+// the samples of the regression's own window (d.fx) alone, and of a line
+// through every sample since the start.
+func fitErrors(seed uint64, j, end float64, trend func(ts float64) float64) (fitted, window, all []float64) {
+	dd := newDiscipline(math.Ldexp(1, -20), 4, 4)
+	d := &dd
+	d.configure(&Config{MaxSlewRate: 83333})
+	r := rand.New(rand.NewPCG(seed, 5))
+	var every []point
+	for ts := 2.0; ts < end; {
+		x, y := r.ExpFloat64()*j, r.ExpFloat64()*j
+		u := trend(ts) + (y-x)/2
+		delay := 2e-3 + x + y
+		d.update(u-d.phaseAt(ts), ts, ts, delay)
+		every = append(every, point{ts, u, delay})
+		reg := d.est.(*regression)
+		if ts >= 120 && reg.fitOK {
+			at := func(f lineFit) float64 { return f.icept + f.slope*ts - trend(ts) }
+			fitted = append(fitted, at(reg.fit))
+			window = append(window, at(fitWeighted(d.fx, d.precision)))
+			all = append(all, at(fitWeighted(every, d.precision)))
+		}
+		next := ts + 16
+		if ts < 16 {
+			next = ts + 2
+		}
+		for tt := ts + 1; tt < next; tt++ {
+			var o clockOut
+			d.adjust(tt, &o)
+		}
+		ts = next
+	}
+	return fitted, window, all
+}
+
+func rmsOf(v []float64) float64 {
+	var s float64
+	for _, x := range v {
+		s += x * x
+	}
+	return math.Sqrt(s / float64(len(v)))
+}
+
+// TestRegressionFitsItsWholeHistoryWithoutBend: on a path with 100 µs of
+// jitter each way, polled every 16 s, the regression's window of eight
+// polls holds eight samples; a clock that does not wander (a virtual
+// clock over the host's) is measured better by every sample since the
+// start, which the regression takes when a line describes them
+// (regression.longFit). Its fitted offset at the newest sample is then
+// closer to the truth than a line through its window alone (40 runs of
+// 500 s, the two computed from the same samples).
+func TestRegressionFitsItsWholeHistoryWithoutBend(t *testing.T) {
+	var fitted, window []float64
+	for seed := uint64(1); seed <= 40; seed++ {
+		f, w, _ := fitErrors(seed, 100e-6, 500, func(float64) float64 { return 0 })
+		fitted, window = append(fitted, f...), append(window, w...)
+	}
+	f, w := rmsOf(fitted), rmsOf(window)
+	t.Logf("fitted offset: RMS error %.1f µs; a line through the window: %.1f µs", f*1e6, w*1e6)
+	if f > 0.85*w {
+		t.Errorf("fitted offset's RMS error %.1f µs, a line through the window's %.1f µs: want at most 0.85×", f*1e6, w*1e6)
+	}
+}
+
+// TestRegressionKeepsItsWindowWhenTheOffsetsBend: a clock whose frequency
+// wanders (a random walk of 0.1 ppm per √s, chrony's 007-largewander)
+// bends its offsets away from a line within minutes; a line through every
+// sample since the start misses the newest by far, and the regression,
+// which tests its history for a bend (runs test, curvature) before it
+// fits all of it, stays near a line through its window and far closer
+// than a line through every sample. (A wander 100 times the typical
+// quartz's that the tests cannot yet tell from noise costs the fit up
+// to a fifth here: at 16 s polls, a history of 20 samples.)
+func TestRegressionKeepsItsWindowWhenTheOffsetsBend(t *testing.T) {
+	var fitted, window, all []float64
+	for seed := uint64(1); seed <= 40; seed++ {
+		r := rand.New(rand.NewPCG(seed, 3))
+		walk := make([]float64, 501)
+		f := 0.0
+		for i := 1; i < len(walk); i++ {
+			f += r.NormFloat64() * 1e-7
+			walk[i] = walk[i-1] + f
+		}
+		fi, w, a := fitErrors(seed, 100e-6, 500, func(ts float64) float64 { return walk[int(ts)] })
+		fitted, window, all = append(fitted, fi...), append(window, w...), append(all, a...)
+	}
+	f, w, a := rmsOf(fitted), rmsOf(window), rmsOf(all)
+	t.Logf("fitted offset: RMS error %.1f µs; a line through the window: %.1f µs; through every sample: %.1f µs", f*1e6, w*1e6, a*1e6)
+	if a < 2*w {
+		t.Fatalf("the wander does not bend the offsets enough to test")
+	}
+	if f > 1.25*w || f > 0.75*a {
+		t.Errorf("fitted offset's RMS error %.1f µs, want at most 1.25× a line through the window's and 0.75× one through every sample's", f*1e6)
+	}
+}

@@ -62,6 +62,12 @@
 # 004-largetimeoffset 006-largejitter 007-largewander 009-sourceselection
 # 011-asymjitter 014-intermittent 101-poll 108-peer 118-maxdelay
 # 125-packetloss 138-syncloop 150-maxunreach 151-stratumlimit.
+# This project's own scenarios for chrony's harness, in scripts/chronysim/
+# (numbered 900 and up, run only when named): 900-realpath, the path of
+# internal/wirelab (base delay 1 ms, exponential jitter per direction,
+# minpoll 4, maxpoll 6, iburst, xleave), one run per jitter (variant
+# jitter=J). They are copied beside chrony's scripts and use its
+# test.common like them.
 # A test script runs the simulation one or more times ("runs", numbered from
 # 1 in the order of the script's run_test calls, with the settings that
 # differ from test.common's defaults in the `settings` column).
@@ -112,6 +118,7 @@ TESTS_DEFAULT=(001-defaults 002-largenetwork 003-largefreqoffset
   011-asymjitter 014-intermittent 101-poll 108-peer 118-maxdelay
   125-packetloss 138-syncloop 150-maxunreach 151-stratumlimit)
 
+here=$(cd "$(dirname "$0")" && pwd)
 seeds=20 first_seed=1 jobs=$(nproc) rev="" fallback_rev=HEAD
 results=./chronysim-results summary_out="" rows_out="" summarize_only=0
 while getopts ":s:f:j:r:R:o:t:T:xh" opt; do
@@ -223,6 +230,8 @@ tree() {
   for f in $(grep -o '+[A-Z0-9]*' <<<"$chronyd_version" | tr -d +); do
     echo "#define FEAT_$f 1"
   done >"$dir/src/config.h"
+  # This project's scenarios (scripts/chronysim/9NN-*), beside chrony's.
+  cp "$here"/chronysim/9[0-9][0-9]-* "$dir/src/test/simulation/"
   ln -s "$CHRONYD" "$dir/src/chronyd"
   ln -s "$CHRONYC" "$dir/src/chronyc"
   wrapper >"$dir/src/test/simulation/test.common"
@@ -270,6 +279,7 @@ ref_variant() {
     118-*) spec="options=client_server_options" ;;
     125-*) spec="options" ;;
     151-*) spec="s" ;;
+    9[0-9][0-9]-*) spec="jitter" ;;
     *) spec="" ;;
   esac
   for item in $spec; do

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"math"
@@ -14,85 +13,13 @@ import (
 	"github.com/ntpagent/ntpagent/ntpengine/sim"
 )
 
-// chronyRef is chrony's own figures for one run of one of its tests, as
-// scripts/chrony-sim-reference.sh summarizes them.
-type chronyRef struct {
-	seeds, passed                       int
-	syncTime, timeRMS, timeMax, freqRMS float64
-}
-
-// refColumns are the columns of the reference summary that the table
-// uses: per seed the worst client, mean over seeds (and sync_ok, the
-// seeds whose check_sync passed).
-var refColumns = []string{"seeds", "sync_ok", "sync_mean", "rms_offset_mean", "max_offset", "rms_freq_mean"}
-
-// readChronyRef reads the summary TSV of scripts/chrony-sim-reference.sh:
-// "#" comment lines, a header naming the columns, one row per run of a
-// test, keyed by the column key (sim.ChronyCase.RefKey).
-func readChronyRef(r io.Reader) (map[string]chronyRef, error) {
-	refs := map[string]chronyRef{}
-	sc := bufio.NewScanner(r)
-	var col map[string]int
-	line := 0
-	for sc.Scan() {
-		line++
-		text := sc.Text()
-		if strings.HasPrefix(text, "#") || strings.TrimSpace(text) == "" {
-			continue
-		}
-		f := strings.Split(text, "\t")
-		if col == nil {
-			col = map[string]int{}
-			for i, name := range f {
-				col[name] = i
-			}
-			for _, need := range append([]string{"key"}, refColumns...) {
-				if _, ok := col[need]; !ok {
-					return nil, fmt.Errorf("chrony figures: no column %q in the header", need)
-				}
-			}
-			continue
-		}
-		get := func(name string) string {
-			if i := col[name]; i < len(f) {
-				return f[i]
-			}
-			return ""
-		}
-		var v [6]float64
-		measured := true
-		for i, name := range refColumns {
-			// sync_ok is "passed/seeds"; NA marks a run chronyd refused.
-			text, _, _ := strings.Cut(get(name), "/")
-			if text == "NA" {
-				measured = false
-				break
-			}
-			x, err := strconv.ParseFloat(text, 64)
-			if err != nil {
-				return nil, fmt.Errorf("chrony figures: line %d: %s %q is not a number", line, name, get(name))
-			}
-			v[i] = x
-		}
-		if !measured {
-			continue
-		}
-		refs[get("key")] = chronyRef{seeds: int(v[0]), passed: int(v[1]),
-			syncTime: v[2], timeRMS: v[3], timeMax: v[4], freqRMS: v[5]}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("chrony figures: %w", err)
-	}
-	return refs, nil
-}
-
 // chronyTable prints one row per ported chrony test run: this engine's
 // figures over seeds with chrony's pass limits, and chrony's own figures
 // beside them when refFile names its summary.
 func chronyTable(out io.Writer, header, row func(...string), seeds int, only, refFile string) error {
 	// Several files: a later one's figures replace an earlier one's for
 	// the runs it has (chrony HEAD's figures of the tests 4.3 lacks).
-	refs := map[string]chronyRef{}
+	refs := map[string]sim.ChronyFigures{}
 	for _, name := range strings.Split(refFile, ",") {
 		if name == "" {
 			continue
@@ -101,7 +28,7 @@ func chronyTable(out io.Writer, header, row func(...string), seeds int, only, re
 		if err != nil {
 			return fmt.Errorf("chrony figures: %w", err)
 		}
-		more, err := readChronyRef(f)
+		more, err := sim.ReadChronyFigures(f)
 		f.Close()
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
@@ -163,9 +90,9 @@ func chronyTable(out io.Writer, header, row func(...string), seeds int, only, re
 		}
 		ref, ratio := "-", "-"
 		if r, ok := refs[c.RefKey]; ok {
-			ref = fmt.Sprintf("%d/%d, %.0f, %.1f, %.0f", r.passed, r.seeds, r.syncTime, r.timeRMS*1e6, r.timeMax*1e6)
-			if r.timeRMS > 0 {
-				ratio = fmt.Sprintf("%.2f", s.TimeRMS.Mean/r.timeRMS)
+			ref = fmt.Sprintf("%d/%d, %.0f, %.1f, %.0f", r.Passed, r.Seeds, r.SyncTime, r.TimeRMS*1e6, r.TimeMax*1e6)
+			if r.TimeRMS > 0 {
+				ratio = fmt.Sprintf("%.2f", s.TimeRMS.Mean/r.TimeRMS)
 			}
 		}
 		row(c.Key(), strconv.Itoa(c.Run), strconv.Itoa(s.Seeds), fmt.Sprintf("%d/%d", s.Passed, s.Seeds), sync,

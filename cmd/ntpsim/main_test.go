@@ -48,9 +48,9 @@ func TestRunPrintsTable(t *testing.T) {
 func TestChronyTableWithChronyFigures(t *testing.T) {
 	ref := filepath.Join(t.TempDir(), "chrony.tsv")
 	tsv := "# chrony's figures\n" +
-		"key\ttest\trun\tseeds\tsync_mean\trms_offset_mean\tmax_offset\trms_freq_mean\tsync_ok\n" +
-		"001-defaults\t001-defaults\t1\t20\t150.0\t8.0e-05\t4.0e-04\t1.0e-07\t20/20\n" +
-		"151-stratumlimit/s=3\t151-stratumlimit\t1\t20\tNA\tNA\tNA\tNA\t0/20\n"
+		"key\ttest\trun\tseeds\tsync_mean\trms_offset_mean\tmax_offset\tmean_offset\trms_freq_mean\tsync_ok\n" +
+		"001-defaults\t001-defaults\t1\t20\t150.0\t8.0e-05\t4.0e-04\t-5.0e-06\t1.0e-07\t20/20\n" +
+		"151-stratumlimit/s=3\t151-stratumlimit\t1\t20\tNA\tNA\tNA\tNA\tNA\t0/20\n"
 	if err := os.WriteFile(ref, []byte(tsv), 0o644); err != nil {
 		t.Fatal(err)
 	}

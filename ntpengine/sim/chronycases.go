@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 
 	"github.com/ntpagent/ntpagent/ntpengine"
@@ -401,6 +402,7 @@ func ChronyCases() []ChronyCase {
 				"stratum 2 and 6, which those options reject, are not ported; a server of any " +
 				"stratum below 16 (RFC 5905 MAXSTRAT) is used"})
 	}
+	cs = append(cs, RealPathCases()...)
 	// The same runs with the engine's start burst, except 101-poll's,
 	// which are about the polling interval a burst changes.
 	n := len(cs)
@@ -411,6 +413,41 @@ func ChronyCases() []ChronyCase {
 		c.Params.IBurst = true
 		c.Variant = strings.TrimPrefix(c.Variant+"+iburst", "+")
 		cs = append(cs, c)
+	}
+	return cs
+}
+
+// realPathJitters are the jitters of RealPathCases, s, as the scenario's
+// script writes them (scripts/chronysim/900-realpath): 1e-5 and 2.4e-5
+// stand for the real lab's "zero" jitter (its floor), then 100 µs and 1 ms.
+var realPathJitters = []string{"1e-5", "2.4e-5", "1e-4", "1e-3"}
+
+// RealPathCases are this project's scenario 900-realpath, run by chronyd
+// in chrony's own harness (scripts/chronysim/900-realpath) and here alike:
+// the path of the real-wire measurements beside chronyd (internal/wirelab)
+// — one stratum-1 server, one client polling it with minpoll 4, maxpoll 6,
+// iburst and interleaved mode (chronyd's xleave: kernel transmit
+// timestamps at both ends), base delay 1 ms and exponential jitter J each
+// way, both clocks exact at start and without wander (the lab's truth is
+// the host clock), 300 s with the figures from 120 s. Synchronized means
+// within 1 ms (the lab's time to sync).
+func RealPathCases() []ChronyCase {
+	var cs []ChronyCase
+	for i, j := range realPathJitters {
+		p := ChronyDefaults()
+		p.Limit, p.TimeOffset, p.FreqOffset, p.Wander, p.BaseDelay = 300, 0, 0, 0, 1e-3
+		p.Jitter, _ = strconv.ParseFloat(j, 64)
+		p.ClientServer, p.IBurst = Polls{4, 6}, true
+		p.Limits.MinSyncTime, p.Limits.MaxSyncTime, p.Limits.TimeRMS = 0, 120, 1e-3
+		cs = append(cs, ChronyCase{Test: "900-realpath", Run: i + 1, RefKey: "900-realpath/jitter=" + j,
+			Variant: "jitter=" + j, Params: p, ChronyIBurst: true,
+			Adjust: func(w *World) {
+				for i := range w.Nodes {
+					w.Nodes[i].TxTimestamps = true
+				}
+			},
+			Differs: "not one of chrony's tests: this project's scenario in chrony's harness " +
+				"(scripts/chronysim/900-realpath)"})
 	}
 	return cs
 }
