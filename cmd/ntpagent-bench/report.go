@@ -30,6 +30,9 @@ type row struct {
 	// atMost, when > 0, is a limit on ntpagent's value (in the row's unit)
 	// instead of a ratio: a goal of its own.
 	atMost float64
+	// server, when set, is the server of measure and versus instead of
+	// ntpagent: "go-bench" compares two Go micro-benchmarks.
+	server string
 }
 
 // rows are the NETCONF and NTP rows, with the targets of issues 4 and 6.
@@ -44,6 +47,8 @@ var reportRows = []row{
 	{label: "get of /ntp (configuration and state), 1,000 peers", measure: mGetAll1000, peer: "netconfd"},
 	{label: "get-data <operational>, all with origin, 1,000 peers", measure: mGetDataAll1000, peer: "get", versus: mGetAll1000},
 	{label: "get-config of /ntp replies/s, 2 sessions", measure: mThroughput, peer: "netconfd", target: 4, less: false},
+	{label: "XPath key path selecting one peer of 1,000 (one key of two), codec", measure: "server/netconf/xmlcodec.BenchmarkXPathOnePeerOf1000",
+		server: "go-bench", peer: "subtree filter, full key", versus: "server/netconf/xmlcodec.BenchmarkSubtreeFilterOnePeerOf1000", target: 2, less: true},
 	{label: "NTP server-mode replies/s", measure: mNTPRate, peer: "chronyd", target: 1, less: false},
 	{label: "NTP server CPU time per reply", measure: mNTPCPU, peer: "chronyd"},
 	{label: "RSS idle", measure: mRSSIdle, peer: "netconfd"},
@@ -183,12 +188,19 @@ func WriteReport(w io.Writer, rs []Result, m Machine, missing map[string]string,
 	fmt.Fprintln(bw, "| measure | ntpagent | peer | ratio | target |")
 	fmt.Fprintln(bw, "|---|---|---|---|---|")
 	for _, x := range slices.Concat(reportRows, viewRows(), realPathRows()) {
-		ours, okOurs := find("ntpagent", x.measure)
+		srv := x.server
+		if srv == "" {
+			srv = "ntpagent"
+		}
+		ours, okOurs := find(srv, x.measure)
 		theirs, okTheirs := find(x.peer, x.measure)
 		peerCell := cell(x.peer, x.measure)
 		if x.versus != "" {
-			theirs, okTheirs = find("ntpagent", x.versus)
-			peerCell = cell("ntpagent", x.versus)
+			theirs, okTheirs = find(srv, x.versus)
+			peerCell = cell(srv, x.versus)
+		}
+		if srv != "ntpagent" && !okOurs && !okTheirs {
+			continue // not measured in this run (Go benchmarks left out)
 		}
 		if !okOurs && !okTheirs && strings.HasPrefix(x.measure, "realpath") {
 			continue // the real path was not measured (not root, or left out)
@@ -245,7 +257,7 @@ func WriteReport(w io.Writer, rs []Result, m Machine, missing map[string]string,
 				}
 			}
 		}
-		fmt.Fprintf(bw, "| %s | %s | %s: %s | %s | %s |\n", x.label, cell("ntpagent", x.measure), x.peer, peerCell, ratio, target)
+		fmt.Fprintf(bw, "| %s | %s | %s: %s | %s | %s |\n", x.label, cell(srv, x.measure), x.peer, peerCell, ratio, target)
 	}
 	for _, r := range rs {
 		if r.Server != "go-bench" {

@@ -87,8 +87,11 @@ func TestReportTable(t *testing.T) {
 	os.WriteFile(f2, []byte(b.String()), 0o644)
 	gb, err := ParseGoBench(strings.NewReader("goos: linux\npkg: github.com/ntpagent/ntpagent/datastore/xmlcodec\n" +
 		"BenchmarkGetConfig100Peers-2   \t    9000\t    150000 ns/op\t  20000 B/op\n" +
-		"BenchmarkEditOnePeerWith1000-2 \t     100\t   3000000 ns/op\nPASS\n"))
-	if err != nil || len(gb) != 2 || gb[0].Measure != "datastore/xmlcodec.BenchmarkGetConfig100Peers" || gb[0].Median != 150000 {
+		"BenchmarkEditOnePeerWith1000-2 \t     100\t   3000000 ns/op\n" +
+		"pkg: github.com/ntpagent/ntpagent/server/netconf/xmlcodec\n" +
+		"BenchmarkSubtreeFilterOnePeerOf1000-2 \t 50000\t 20000 ns/op\n" +
+		"BenchmarkXPathOnePeerOf1000-2 \t 50000\t 30000 ns/op\nPASS\n"))
+	if err != nil || len(gb) != 4 || gb[0].Measure != "datastore/xmlcodec.BenchmarkGetConfig100Peers" || gb[0].Median != 150000 {
 		t.Fatalf("ParseGoBench = %+v, %v", gb, err)
 	}
 	b.Reset()
@@ -113,6 +116,9 @@ func TestReportTable(t *testing.T) {
 		"failed (edit: rpc-error / boom)",
 		"\n- extra line\n",
 		"| go test: datastore/xmlcodec.BenchmarkGetConfig100Peers | 150 µs | — | — | ≤ 0.2 ms **met** |",
+		// Two Go benchmarks compared: the XPath key path against the
+		// full-key subtree filter.
+		"| XPath key path selecting one peer of 1,000 (one key of two), codec | 30.0 µs | subtree filter, full key: 20.0 µs | 1.50× | ≤ 2× subtree filter, full key **met** |",
 	} {
 		if !strings.Contains(table, want) {
 			t.Errorf("table lacks %q:\n%s", want, table)
