@@ -31,7 +31,19 @@ type subscriber struct {
 	done   chan struct{}
 	out    chan Change
 	once   sync.Once
+	// withoutTrees: deliver changes without their copies of the trees
+	// (WithoutTrees).
+	withoutTrees bool
 }
+
+// SubscribeOption changes what a subscription delivers.
+type SubscribeOption func(*subscriber)
+
+// WithoutTrees makes a subscription deliver each Change without Old and
+// New (nil): its edits, commit and session only. For a reader that reports
+// what changed, such as NETCONF's netconf-config-change: a Change's trees
+// are copies of the whole configuration, two per commit and subscriber.
+func WithoutTrees() SubscribeOption { return func(sub *subscriber) { sub.withoutTrees = true } }
 
 // Subscribe returns a channel that receives every later change of running
 // (commits, writes to running, rollbacks), in commit order, each with its
@@ -41,8 +53,8 @@ type subscriber struct {
 // behind receives the later ones folded together: one Change from the Old
 // of the first to the New of the last, with the Commit of the last and
 // Coalesced counting the commits folded into it.
-func (s *Store) Subscribe(buf int) (<-chan Change, func()) {
-	return s.subscribe(Running, buf)
+func (s *Store) Subscribe(buf int, opts ...SubscribeOption) (<-chan Change, func()) {
+	return s.subscribe(Running, buf, opts)
 }
 
 // SubscribeStartup is Subscribe for the startup datastore: every later
@@ -50,15 +62,18 @@ func (s *Store) Subscribe(buf int) (<-chan Change, func()) {
 // startup, for RFC 6470's netconf-config-change, which reports changes of
 // running and of startup. Commit describes the save (its ID is the saved
 // configuration's number).
-func (s *Store) SubscribeStartup(buf int) (<-chan Change, func()) {
-	return s.subscribe(Startup, buf)
+func (s *Store) SubscribeStartup(buf int, opts ...SubscribeOption) (<-chan Change, func()) {
+	return s.subscribe(Startup, buf, opts)
 }
 
-func (s *Store) subscribe(ds Name, buf int) (<-chan Change, func()) {
+func (s *Store) subscribe(ds Name, buf int, opts []SubscribeOption) (<-chan Change, func()) {
 	if buf < 0 {
 		buf = 0
 	}
 	sub := &subscriber{ds: ds, log: s.log, wake: make(chan struct{}, 1), done: make(chan struct{}), out: make(chan Change, buf)}
+	for _, o := range opts {
+		o(sub)
+	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -122,7 +137,11 @@ func (sub *subscriber) run() {
 			sub.queue = sub.queue[1:]
 			sub.mu.Unlock()
 			c.Edits = diffTrees(c.Old, c.New)
-			c.Old, c.New = copyTree(c.Old), copyTree(c.New)
+			if sub.withoutTrees {
+				c.Old, c.New = nil, nil
+			} else {
+				c.Old, c.New = copyTree(c.Old), copyTree(c.New)
+			}
 			select {
 			case sub.out <- c:
 			case <-sub.done:

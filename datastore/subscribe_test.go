@@ -133,3 +133,42 @@ func TestStartupChangesReachOnlyStartupSubscribers(t *testing.T) {
 	case <-time.After(50 * time.Millisecond):
 	}
 }
+
+// A subscription WithoutTrees gets the same changes, in the same order
+// and with the same edits, as one with trees, but no copies of the old and
+// new configuration (a reader that reports edits must not pay two copies
+// of the configuration per commit).
+func TestSubscribeWithoutTreesDeliversEditsOnly(t *testing.T) {
+	s := openStore(t, "", nil)
+	full, cancelFull := s.Subscribe(8)
+	defer cancelFull()
+	bare, cancelBare := s.Subscribe(8, WithoutTrees())
+	defer cancelBare()
+	startup, cancelStartup := s.SubscribeStartup(8, WithoutTrees())
+	defer cancelStartup()
+	mustEdit(t, s, alice, Running, setPeer("10.0.0.1", 6))
+	mustEdit(t, s, alice, Running, setPeer("10.0.0.1", 7))
+	for i := range 2 {
+		f, b := <-full, <-bare
+		if f.Old == nil || f.New == nil {
+			t.Fatalf("change %d with trees: Old %v New %v", i, f.Old, f.New)
+		}
+		if b.Old != nil || b.New != nil {
+			t.Errorf("change %d without trees carries Old %v New %v", i, b.Old, b.New)
+		}
+		if b.Commit != f.Commit || b.SessionID != f.SessionID || b.Datastore != f.Datastore || !reflect.DeepEqual(b.Edits, f.Edits) || len(b.Edits) == 0 {
+			t.Errorf("change %d: without trees %+v, with trees %+v", i, b, f)
+		}
+	}
+	if err := s.Copy(alice, Startup, Running, nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case c := <-startup:
+		if c.Old != nil || c.New != nil || c.Datastore != Startup || len(c.Edits) == 0 {
+			t.Errorf("startup change without trees: %+v", c)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no startup change")
+	}
+}

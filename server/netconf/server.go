@@ -183,8 +183,9 @@ func New(cfg Config) (*Server, error) {
 			}
 		}
 	}
-	running, cancelRunning := cfg.Store.Subscribe(64)
-	startup, cancelStartup := cfg.Store.SubscribeStartup(16)
+	// netconf-config-change reports the edits; the trees are not needed.
+	running, cancelRunning := cfg.Store.Subscribe(64, datastore.WithoutTrees())
+	startup, cancelStartup := cfg.Store.SubscribeStartup(16, datastore.WithoutTrees())
 	s.stop = func() { cancelRunning(); cancelStartup() }
 	go s.pumpChanges(running, startup)
 	return s, nil
