@@ -3,6 +3,7 @@
 package wirelab
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -10,8 +11,10 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -71,8 +74,8 @@ type DelayLineStats struct {
 	// deadlines to its send calls: the delay the line adds to its Path.
 	UpLateness, DownLateness time.Duration
 	// UpDelay and DownDelay are the mean delays each direction really
-	// held its datagrams: from the kernel's receive timestamp to the
-	// time read immediately before the send call.
+	// held its datagrams: from the kernel's receive timestamp to its
+	// transmit timestamp (Datagram.Held).
 	UpDelay, DownDelay time.Duration
 	// RealTime says whether the senders ran at a real-time priority.
 	RealTime bool
@@ -89,9 +92,15 @@ type Datagram struct {
 	Up      bool      // client → server
 	Arrived time.Time // the kernel's receive timestamp at the line
 	// Read is how long after Arrived the line read it, Started how long
-	// after Arrived its sender ran, Held how long after Arrived it was
-	// sent, and Late how long after its deadline.
-	Read, Started, Held, Late time.Duration
+	// after Arrived its sender ran, Called how long after Arrived the
+	// sender made the send call, Held how long after Arrived the kernel
+	// stamped it as sent (its transmit timestamp, taken where the
+	// loopback device hands it to the receiving side: the delay the path
+	// really gave it; the send call's time when there is no stamp), and
+	// Late how long after its deadline it was sent.
+	Read, Started, Called, Held, Late time.Duration
+	// Stamped says whether Held is the kernel's transmit timestamp.
+	Stamped bool
 }
 
 func (d Datagram) String() string {
@@ -99,8 +108,12 @@ func (d Datagram) String() string {
 	if d.Up {
 		dir = "up"
 	}
-	return fmt.Sprintf("%s at %s: read after %v, sender running after %v, sent after %v (%v late)",
-		dir, d.Arrived.Format("15:04:05.000000"), d.Read, d.Started, d.Held, d.Late)
+	stamp := "sent"
+	if !d.Stamped {
+		stamp = "sent (no transmit timestamp)"
+	}
+	return fmt.Sprintf("%s at %s: read after %v, sender running after %v, send call after %v, %s after %v (%v late)",
+		dir, d.Arrived.Format("15:04:05.000000"), d.Read, d.Started, d.Called, stamp, d.Held, d.Late)
 }
 
 func (s DelayLineStats) String() string {
@@ -113,9 +126,10 @@ func (s DelayLineStats) String() string {
 // line sends them on from Far to the server, and the server's answers back
 // from Near to the address the client last sent from.
 type DelayLine struct {
-	near, far *net.UDPConn
-	server    netip.AddrPort
-	up, down  *schedule
+	ends     LineSockets
+	outs     [2]outSocket // near, far
+	server   netip.AddrPort
+	up, down *schedule
 
 	client   atomic.Pointer[netip.AddrPort]
 	wg       sync.WaitGroup
@@ -190,16 +204,43 @@ type heldDatagram struct {
 	to   netip.AddrPort
 }
 
-// NewDelayLine starts forwarding between near (where the client sends) and
-// far (from where the server is reached) with the same Path both ways and
-// independent draws (seed and seed+1). It owns both sockets: Close closes
-// them.
-func NewDelayLine(near, far *net.UDPConn, server netip.AddrPort, p Path, seed uint64) (*DelayLine, error) {
+// LineSockets are a delay line's sockets. It reads Near, where the client
+// sends, and Far, from where the server is reached. It sends from NearOut
+// and FarOut: sockets bound to the same addresses, in SO_REUSEPORT groups
+// that give every datagram arriving to Near and Far (ListenLineSockets),
+// so that no reader waits on the sockets the line sends from. The kernel
+// reports each datagram's transmit timestamp on its socket's error queue
+// and wakes the socket's waiters before the datagram goes on (on a busy
+// host 10–30 µs, measured); a line sending from the socket its reader
+// waits on adds that to every datagram. Nil NearOut or FarOut: it sends
+// from Near or Far.
+type LineSockets struct {
+	Near, Far, NearOut, FarOut *net.UDPConn
+}
+
+// out are the sockets the line sends from: near, then far.
+func (s LineSockets) out() (near, far *net.UDPConn) {
+	near, far = s.NearOut, s.FarOut
+	if near == nil {
+		near = s.Near
+	}
+	if far == nil {
+		far = s.Far
+	}
+	return near, far
+}
+
+// NewDelayLine starts forwarding between s.Near (where the client sends)
+// and s.Far (from where the server is reached) with the same Path both
+// ways and independent draws (seed and seed+1). It owns the sockets:
+// Close closes them.
+func NewDelayLine(s LineSockets, server netip.AddrPort, p Path, seed uint64) (*DelayLine, error) {
 	if err := p.check(); err != nil {
 		return nil, err
 	}
-	for _, c := range []*net.UDPConn{near, far} {
-		if err := enableRxTimestamps(c); err != nil {
+	nearOut, farOut := s.out()
+	for _, c := range []*net.UDPConn{s.Near, s.Far, nearOut, farOut} {
+		if err := enableTimestamps(c); err != nil {
 			return nil, err
 		}
 	}
@@ -220,18 +261,77 @@ func NewDelayLine(near, far *net.UDPConn, server netip.AddrPort, p Path, seed ui
 		unix.Close(toServer.efd)
 		return nil, err
 	}
-	l := &DelayLine{near: near, far: far, server: server, up: newSchedule(p, seed), down: newSchedule(p, seed+1),
+	l := &DelayLine{ends: s, server: server, up: newSchedule(p, seed), down: newSchedule(p, seed+1),
 		toServer: toServer, toClient: toClient}
+	for i, c := range []*net.UDPConn{nearOut, farOut} {
+		l.outs[i] = outSocket{conn: c, fd: -1}
+		if c == s.Near || c == s.Far {
+			continue
+		}
+		if l.outs[i].fd, err = detach(c); err != nil {
+			l.Close()
+			return nil, err
+		}
+	}
+	l.ends.NearOut, l.ends.FarOut = nil, nil // detached: closed with outs
 	l.wg.Add(4)
-	go l.pump(near, true)
-	go l.pump(far, false)
-	go l.sender(far, l.toServer)
-	go l.sender(near, l.toClient)
+	go l.pump(s.Near, true)
+	go l.pump(s.Far, false)
+	go l.sender(l.outs[1], l.toServer)
+	go l.sender(l.outs[0], l.toClient)
 	return l, nil
 }
 
+// outSocket is a socket a sender sends from: one the line also reads
+// (fd −1), or an out socket of LineSockets taken from the runtime's
+// network poller (detach), whose waiting thread a transmit timestamp
+// would wake like any reader.
+type outSocket struct {
+	conn *net.UDPConn
+	fd   int
+}
+
+// control runs f with the socket's descriptor.
+func (o outSocket) control(f func(fd int)) error {
+	if o.fd >= 0 {
+		f(o.fd)
+		return nil
+	}
+	rc, err := o.conn.SyscallConn()
+	if err != nil {
+		return err
+	}
+	return rc.Control(func(fd uintptr) { f(int(fd)) })
+}
+
+// detach takes c's socket from the runtime: it returns a duplicate of its
+// descriptor and closes c, which takes it out of the network poller.
+func detach(c *net.UDPConn) (int, error) {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return -1, fmt.Errorf("wirelab: %w", err)
+	}
+	fd, derr := -1, error(nil)
+	if err := rc.Control(func(f uintptr) { fd, derr = unix.FcntlInt(f, unix.F_DUPFD_CLOEXEC, 0) }); err != nil {
+		return -1, fmt.Errorf("wirelab: %w", err)
+	}
+	if derr != nil {
+		return -1, fmt.Errorf("wirelab: duplicate a socket: %w", derr)
+	}
+	c.Close()
+	return fd, nil
+}
+
+// sockaddrOf is a's socket address.
+func sockaddrOf(a netip.AddrPort) unix.Sockaddr {
+	if a.Addr().Is4() {
+		return &unix.SockaddrInet4{Port: int(a.Port()), Addr: a.Addr().As4()}
+	}
+	return &unix.SockaddrInet6{Port: int(a.Port()), Addr: a.Addr().As16()}
+}
+
 // Addr is where the client sends: the near socket's address.
-func (l *DelayLine) Addr() netip.AddrPort { return l.near.LocalAddr().(*net.UDPAddr).AddrPort() }
+func (l *DelayLine) Addr() netip.AddrPort { return l.ends.Near.LocalAddr().(*net.UDPAddr).AddrPort() }
 
 // Stats returns the counts so far.
 func (l *DelayLine) Stats() DelayLineStats { return l.StatsSince(time.Time{}) }
@@ -279,7 +379,18 @@ func (l *DelayLine) Close() error {
 	l.closed.Store(true)
 	l.toServer.wake()
 	l.toClient.wake()
-	err := errors.Join(l.near.Close(), l.far.Close())
+	var errs []error
+	for _, c := range []*net.UDPConn{l.ends.Near, l.ends.Far, l.ends.NearOut, l.ends.FarOut} {
+		if c != nil {
+			errs = append(errs, c.Close())
+		}
+	}
+	for _, o := range l.outs {
+		if o.fd >= 0 {
+			errs = append(errs, unix.Close(o.fd))
+		}
+	}
+	err := errors.Join(errs...)
 	l.wg.Wait()
 	unix.Close(l.toServer.efd)
 	unix.Close(l.toClient.efd)
@@ -310,6 +421,15 @@ func (l *DelayLine) pump(c *net.UDPConn, up bool) {
 			// At most 100 ms, so that Close is seen.
 			fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 			if k, err := unix.Poll(fds, 100); err != nil || k == 0 {
+				rerr = errNoDatagram
+				return
+			}
+			if fds[0].Revents&unix.POLLIN == 0 {
+				// Only the transmit timestamp of a datagram sent from
+				// this socket (POLLERR, without LineSockets' out
+				// sockets), which its sender reads at once: give it the
+				// microseconds.
+				unix.Nanosleep(&unix.Timespec{Nsec: 20000}, nil)
 				rerr = errNoDatagram
 				return
 			}
@@ -389,14 +509,17 @@ func (l *DelayLine) realTimeThread() {
 // the goroutine a processor again after the system call) takes up to
 // hundreds of microseconds on a busy host, while a running real-time
 // thread is not preempted. Spinning a millisecond per datagram costs
-// little at NTP's rates. What lateness remains is recorded, with the
-// delay really held.
-func (l *DelayLine) sender(c *net.UDPConn, q *heldQueue) {
+// little at NTP's rates. The deadline is when the datagram is to leave:
+// the call is made the direction's send latency before it (sendLatency).
+// Each datagram's kernel transmit timestamp is recorded, with the delay
+// really held and how late (or early) it left.
+func (l *DelayLine) sender(c outSocket, q *heldQueue) {
 	defer l.wg.Done()
 	l.realTimeThread()
+	var tx sendLatency
 	for !l.closed.Load() {
 		for _, h := range q.take() {
-			if !l.send(c, h) {
+			if !l.send(c, h, &tx) {
 				return
 			}
 		}
@@ -404,9 +527,12 @@ func (l *DelayLine) sender(c *net.UDPConn, q *heldQueue) {
 }
 
 // send sends h at its deadline and records it; false when the line closed.
-func (l *DelayLine) send(c *net.UDPConn, h heldDatagram) bool {
+// It makes the send call tx's estimate of the call's latency before the
+// deadline, so that the datagram leaves at it.
+func (l *DelayLine) send(c outSocket, h heldDatagram, tx *sendLatency) bool {
 	h.rec.Started = time.Since(h.rec.Arrived)
-	ts := unix.NsecToTimespec(h.due.Add(-spinMargin).UnixNano())
+	at := h.due.Add(-tx.estimate())
+	ts := unix.NsecToTimespec(at.Add(-spinMargin).UnixNano())
 	for {
 		err := unix.ClockNanosleep(unix.CLOCK_REALTIME, unix.TIMER_ABSTIME, &ts, nil)
 		if err != unix.EINTR {
@@ -414,19 +540,81 @@ func (l *DelayLine) send(c *net.UDPConn, h heldDatagram) bool {
 		}
 	}
 	now := time.Now()
-	for now.Before(h.due) {
+	for now.Before(at) {
 		now = time.Now()
 	}
 	if l.closed.Load() {
 		return false
 	}
-	c.WriteToUDPAddrPort(h.data, h.to)
-	h.rec.Held, h.rec.Late = now.Sub(h.rec.Arrived), now.Sub(h.due)
+	to := sockaddrOf(h.to)
+	var err error
+	if cerr := c.control(func(fd int) { err = unix.Sendto(fd, h.data, 0, to) }); cerr != nil {
+		err = cerr
+	}
+	h.rec.Called, h.rec.Held = now.Sub(h.rec.Arrived), now.Sub(h.rec.Arrived)
+	if left, id, ok := txTimestamp(c, tx.next); err == nil && ok {
+		h.rec.Held, h.rec.Stamped = left.Sub(h.rec.Arrived), true
+		tx.next = id + 1
+		tx.add(left.Sub(now))
+	}
+	h.rec.Late = h.rec.Held - h.due.Sub(h.rec.Arrived)
 	l.mu.Lock()
 	l.sent = append(l.sent, h.rec)
 	l.mu.Unlock()
 	return true
 }
+
+// sendLatency is one sender's record of how long its send calls took to
+// put a datagram on its way: from the call to the kernel's transmit
+// timestamp. On a busy host that is tens of microseconds, and it is not
+// the same both ways: in the lab a call from the far socket to the
+// reference took 16–100 µs, one from the near socket to the client 6–25
+// µs (a kernel trace shows the time spent on the CPU in the send path,
+// with no interrupt, page fault or task switch in between). Sent at
+// their deadlines, the datagrams up would be held 10–30 µs longer than
+// those down, and every client behind the line would read half of that
+// as its clock error. So each direction makes its calls early by its own
+// recent latencies (estimate).
+type sendLatency struct {
+	next   uint32 // the number of the next datagram's transmit timestamp
+	recent [sendLatencyWindow]time.Duration
+	n      int
+}
+
+// sendLatencyWindow is how many of its latest send calls a sender's
+// estimate is made of: at NTP's polls of 16 s, the last four minutes.
+const sendLatencyWindow = 16
+
+func (s *sendLatency) add(d time.Duration) {
+	if d < 0 || d > maxSendLatency {
+		return // not a latency: a clock step, or a call the host held
+	}
+	s.recent[s.n%sendLatencyWindow] = d
+	s.n++
+}
+
+// estimate is the median latency of the recent calls, so that a
+// direction's datagrams leave as often early as late, and as much as the
+// other direction's: what differs then is the spread of the latencies,
+// the path's own noise. Before sendLatencyLearnt calls it is 0 (the
+// datagrams leave late by the latency): the median of fewer calls can be
+// a call the host held up, and the datagrams would leave early by it.
+func (s *sendLatency) estimate() time.Duration {
+	if s.n < sendLatencyLearnt {
+		return 0
+	}
+	var sorted [sendLatencyWindow]time.Duration
+	k := min(s.n, sendLatencyWindow)
+	copy(sorted[:], s.recent[:k])
+	slices.Sort(sorted[:k])
+	return sorted[k/2]
+}
+
+// sendLatencyLearnt is how many calls a sender's estimate waits for.
+const sendLatencyLearnt = 5
+
+// maxSendLatency bounds the latencies a sender learns from.
+const maxSendLatency = 500 * time.Microsecond
 
 // queuedDatagrams is how many datagrams a direction holds at most.
 const queuedDatagrams = 256
@@ -438,23 +626,110 @@ const spareProcs = 4
 // spinMargin is how long before its deadline a sender wakes to spin.
 const spinMargin = time.Millisecond
 
-// enableRxTimestamps asks the kernel for each datagram's arrival time on
-// the host clock (SO_TIMESTAMPNS), from which the line measures its delays.
-func enableRxTimestamps(c *net.UDPConn) error {
+// enableTimestamps asks the kernel for each datagram's arrival time on
+// the host clock (SO_TIMESTAMPNS), from which the line measures its
+// delays, and for the time each datagram it sends leaves
+// (SO_TIMESTAMPING, a software transmit timestamp on the socket's error
+// queue, numbered per socket, without the datagram: Linux
+// Documentation/networking/timestamping.rst), which is where the delay
+// the path gave a datagram ends: the send call itself takes tens of
+// microseconds on a busy host before the datagram is on its way.
+func enableTimestamps(c *net.UDPConn) error {
 	rc, err := c.SyscallConn()
 	if err != nil {
 		return fmt.Errorf("wirelab: %w", err)
 	}
 	var serr error
 	if err := rc.Control(func(fd uintptr) {
-		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
+		if err := unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); err != nil {
+			serr = fmt.Errorf("SO_TIMESTAMPNS: %w", err)
+			return
+		}
+		if err := unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPING, txStampFlags); err != nil {
+			serr = fmt.Errorf("SO_TIMESTAMPING: %w", err)
+		}
 	}); err != nil {
 		return fmt.Errorf("wirelab: %w", err)
 	}
 	if serr != nil {
-		return fmt.Errorf("wirelab: SO_TIMESTAMPNS: %w", serr)
+		return fmt.Errorf("wirelab: %w", serr)
 	}
 	return nil
+}
+
+// txStampFlags: a software transmit timestamp of every datagram sent,
+// reported without the datagram and with its number on the socket.
+const txStampFlags = unix.SOF_TIMESTAMPING_TX_SOFTWARE | unix.SOF_TIMESTAMPING_SOFTWARE |
+	unix.SOF_TIMESTAMPING_OPT_TSONLY | unix.SOF_TIMESTAMPING_OPT_ID
+
+// txStampTries bounds the reads of the error queue for one datagram's
+// transmit timestamp: the loopback device stamps it within the send call,
+// so it is there at the first read unless the send failed.
+const txStampTries = 4
+
+// txTimestamp reads c's error queue for the transmit timestamp of the
+// datagram just sent: the first one numbered next or later (the kernel
+// numbers the datagrams sent on c from 0), dropping older ones.
+func txTimestamp(c outSocket, next uint32) (at time.Time, id uint32, found bool) {
+	var buf [64]byte
+	var oob [256]byte
+	c.control(func(fd int) {
+		for range txStampTries {
+			_, oobn, _, _, err := unix.Recvmsg(fd, buf[:], oob[:], unix.MSG_ERRQUEUE|unix.MSG_DONTWAIT)
+			if err != nil {
+				return
+			}
+			if t, n, ok := parseTxStamp(oob[:oobn]); ok && n-next < 1<<31 { // n ≥ next, modulo 2³²
+				at, id, found = t, n, true
+				return
+			}
+		}
+	})
+	return at, id, found
+}
+
+// parseTxStamp reads an error-queue message's control data: the software
+// timestamp (SCM_TIMESTAMPING's first timespec) and the datagram's
+// number (struct sock_extended_err: errno, origin, type, code, pad, info,
+// data; origin SO_EE_ORIGIN_TIMESTAMPING, info SCM_TSTAMP_SND, data the
+// number).
+func parseTxStamp(oob []byte) (time.Time, uint32, bool) {
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return time.Time{}, 0, false
+	}
+	ne := binary.NativeEndian
+	var at time.Time
+	var id uint32
+	stamped, numbered := false, false
+	for _, m := range msgs {
+		switch {
+		case m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SCM_TIMESTAMPING:
+			at = timespecAt(m.Data)
+			stamped = !at.IsZero()
+		case (m.Header.Level == unix.IPPROTO_IP && m.Header.Type == unix.IP_RECVERR) ||
+			(m.Header.Level == unix.IPPROTO_IPV6 && m.Header.Type == unix.IPV6_RECVERR):
+			d := m.Data
+			if len(d) >= 16 && d[4] == unix.SO_EE_ORIGIN_TIMESTAMPING && ne.Uint32(d[8:12]) == unix.SCM_TSTAMP_SND {
+				id, numbered = ne.Uint32(d[12:16]), true
+			}
+		}
+	}
+	return at, id, stamped && numbered
+}
+
+// timespecAt reads a 64-bit struct timespec (the only layout of the
+// 64-bit hosts the lab runs on); the zero time when it is not one.
+func timespecAt(d []byte) time.Time {
+	if len(d) < 16 {
+		return time.Time{}
+	}
+	ne := binary.NativeEndian
+	sec, nsec := int64(ne.Uint64(d[0:8])), int64(ne.Uint64(d[8:16]))
+	if sec <= 0 || nsec < 0 || nsec >= 1e9 {
+		return time.Time{}
+	}
+	return time.Unix(sec, nsec)
 }
 
 // kernelRxTime returns the SO_TIMESTAMPNS time in a control message, or
@@ -467,10 +742,81 @@ func kernelRxTime(oob []byte) time.Time {
 	for _, m := range msgs {
 		// A 64-bit struct timespec: the only layout of the 64-bit hosts
 		// the lab runs on.
-		if m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SCM_TIMESTAMPNS && len(m.Data) >= 16 {
-			ne := binary.NativeEndian
-			return time.Unix(int64(ne.Uint64(m.Data[0:8])), int64(ne.Uint64(m.Data[8:16])))
+		if m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SCM_TIMESTAMPNS {
+			return timespecAt(m.Data)
 		}
 	}
 	return time.Time{}
+}
+
+// ListenLineSockets opens a delay line's sockets with listen, which opens
+// a UDP socket bound to an address with control run before the bind: Near
+// at near and Far at far (port 0: a free one), and NearOut and FarOut
+// bound to the same addresses and ports in SO_REUSEPORT groups with them
+// whose classic BPF program (SO_ATTACH_REUSEPORT_CBPF) picks the group's
+// first socket, Near or Far, for every datagram that arrives.
+func ListenLineSockets(ctx context.Context, near, far netip.AddrPort,
+	listen func(ctx context.Context, addr netip.AddrPort, control func(network, address string, c syscall.RawConn) error) (*net.UDPConn, error),
+) (s LineSockets, err error) {
+	defer func() {
+		if err != nil {
+			for _, c := range []*net.UDPConn{s.Near, s.Far, s.NearOut, s.FarOut} {
+				if c != nil {
+					c.Close()
+				}
+			}
+			s = LineSockets{}
+		}
+	}()
+	pair := func(addr netip.AddrPort) (in, out *net.UDPConn, err error) {
+		if in, err = listen(ctx, addr, reusePort); err != nil {
+			return nil, nil, err
+		}
+		if err := steerToFirst(in); err != nil {
+			return in, nil, err
+		}
+		out, err = listen(ctx, in.LocalAddr().(*net.UDPAddr).AddrPort(), reusePort)
+		return in, out, err
+	}
+	if s.Near, s.NearOut, err = pair(near); err != nil {
+		return s, err
+	}
+	s.Far, s.FarOut, err = pair(far)
+	return s, err
+}
+
+// reusePort sets SO_REUSEPORT on a socket before it is bound.
+func reusePort(_, _ string, c syscall.RawConn) error {
+	var serr error
+	if err := c.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
+	}); err != nil {
+		return fmt.Errorf("wirelab: %w", err)
+	}
+	if serr != nil {
+		return fmt.Errorf("wirelab: SO_REUSEPORT: %w", serr)
+	}
+	return nil
+}
+
+// steerToFirst attaches to the SO_REUSEPORT group of c (its first socket)
+// a classic BPF program that returns index 0, the group's first socket,
+// for every datagram.
+func steerToFirst(c *net.UDPConn) error {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return fmt.Errorf("wirelab: %w", err)
+	}
+	prog := []unix.SockFilter{{Code: unix.BPF_RET | unix.BPF_K, K: 0}}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		serr = unix.SetsockoptSockFprog(int(fd), unix.SOL_SOCKET, unix.SO_ATTACH_REUSEPORT_CBPF,
+			&unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]})
+	}); err != nil {
+		return fmt.Errorf("wirelab: %w", err)
+	}
+	if serr != nil {
+		return fmt.Errorf("wirelab: SO_ATTACH_REUSEPORT_CBPF: %w", serr)
+	}
+	return nil
 }

@@ -4,8 +4,10 @@ package wirelab
 
 import (
 	"bytes"
+	"context"
 	"net"
 	"net/netip"
+	"syscall"
 	"testing"
 	"time"
 
@@ -60,21 +62,57 @@ func TestScheduleDrawsExponentialJitterAndLoss(t *testing.T) {
 
 func TestPathRefusesBadValues(t *testing.T) {
 	for _, p := range []Path{{BaseDelay: -1}, {Jitter: -1}, {Loss: 1}, {Loss: -0.1}} {
-		if _, err := NewDelayLine(nil, nil, netip.AddrPort{}, p, 0); err == nil {
+		if _, err := NewDelayLine(LineSockets{}, netip.AddrPort{}, p, 0); err == nil {
 			t.Errorf("path %+v accepted", p)
 		}
 	}
 }
 
 // A datagram crosses the line to the server and its answer comes back to
-// the client, unchanged, each way held at least the base delay (measured
-// from the kernel's receive timestamp to the client's own).
+// the client, unchanged, each way held the base delay (measured from the
+// kernel's receive timestamp to the client's own; the line leaves its
+// send calls' latency to the kernel's transmit timestamp out of it), both
+// when the line sends from the sockets it reads and from sockets of their
+// own (ListenLineSockets: every datagram still arrives to the line's
+// reader).
 func TestDelayLineForwardsBothWaysAfterTheBaseDelay(t *testing.T) {
+	listen := func(ctx context.Context, addr netip.AddrPort, control func(network, address string, c syscall.RawConn) error) (*net.UDPConn, error) {
+		lc := net.ListenConfig{Control: control}
+		pc, err := lc.ListenPacket(ctx, "udp4", addr.String())
+		if err != nil {
+			return nil, err
+		}
+		return pc.(*net.UDPConn), nil
+	}
+	for _, tc := range []struct {
+		name    string
+		sockets func(t *testing.T) LineSockets
+	}{
+		{"reads and sends on one socket per side", func(t *testing.T) LineSockets {
+			return LineSockets{Near: loopbackUDP(t), Far: loopbackUDP(t)}
+		}},
+		{"sends from sockets of its own", func(t *testing.T) LineSockets {
+			lo := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), 0)
+			s, err := ListenLineSockets(context.Background(), lo, lo, listen)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testDelayLineForwardsBothWays(t, tc.sockets(t)) })
+	}
+}
+
+func testDelayLineForwardsBothWays(t *testing.T, sockets LineSockets) {
 	server, client := loopbackUDP(t), loopbackUDP(t)
 	defer server.Close()
 	defer client.Close()
 	const base = 20 * time.Millisecond
-	line, err := NewDelayLine(loopbackUDP(t), loopbackUDP(t), addrOf(server), Path{BaseDelay: base}, 1)
+	// A datagram leaves at its deadline, give or take the spread of the
+	// send calls' latency, which the line learns up to maxSendLatency.
+	const least = base - maxSendLatency
+	line, err := NewDelayLine(sockets, addrOf(server), Path{BaseDelay: base}, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,8 +139,8 @@ func TestDelayLineForwardsBothWaysAfterTheBaseDelay(t *testing.T) {
 		if err != nil {
 			t.Fatalf("datagram %d: no answer: %v", i, err)
 		}
-		if rtt := time.Since(sent); rtt < 2*base {
-			t.Errorf("datagram %d: answered after %v, less than twice the base delay", i, rtt)
+		if rtt := time.Since(sent); rtt < 2*least {
+			t.Errorf("datagram %d: answered after %v, less than twice the base delay less the send latency", i, rtt)
 		}
 		if from != line.Addr() || !bytes.Equal(buf[:n], append([]byte("re:"), msg...)) {
 			t.Errorf("datagram %d: %q from %v, want %q from the line %v", i, buf[:n], from, "re:"+string(msg), line.Addr())
@@ -112,14 +150,50 @@ func TestDelayLineForwardsBothWaysAfterTheBaseDelay(t *testing.T) {
 	// can reach the client first.
 	testtool.WaitFor(t, 10*time.Second, "the last answer recorded", func() bool { return len(line.Datagrams()) >= 10 })
 	if st := line.Stats(); st.Up != 5 || st.Down != 5 || st.UpLost != 0 || st.DownLost != 0 ||
-		st.UpDelay < base || st.DownDelay < base {
-		t.Errorf("stats %+v, want 5 each way, no loss, each held at least the base delay", st)
+		st.UpDelay < least || st.DownDelay < least {
+		t.Errorf("stats %+v, want 5 each way, no loss, each held at least the base delay less the send latency", st)
 	}
-	if ds := line.Datagrams(); len(ds) != 10 {
+	ds := line.Datagrams()
+	if len(ds) != 10 {
 		t.Errorf("%d datagrams recorded, want 10", len(ds))
+	}
+	// The loopback device stamps every datagram the line sends; the
+	// stamp comes after the send call.
+	for _, d := range ds {
+		if !d.Stamped || d.Held < d.Called || d.Called < least {
+			t.Errorf("datagram %s: want a transmit timestamp after the send call, the call near the deadline", d)
+		}
 	}
 	if st := line.StatsSince(time.Now().Add(time.Hour)); st.Up != 0 || st.Down != 0 {
 		t.Errorf("stats since a later time %+v, want none", st)
+	}
+}
+
+// A direction makes its send calls as early as its recent calls took to
+// put a datagram on its way: nothing before it has seen a few, then the
+// median of the last ones; what cannot be a latency is not learnt.
+func TestSendLatencyIsTheMedianOfTheRecentCalls(t *testing.T) {
+	var s sendLatency
+	for i, d := range []time.Duration{300, 10, 20, 30} {
+		s.add(d * time.Microsecond)
+		if got := s.estimate(); got != 0 {
+			t.Errorf("estimate after %d calls %v, want 0 until %d", i+1, got, sendLatencyLearnt)
+		}
+	}
+	s.add(40 * time.Microsecond)
+	if got := s.estimate(); got != 30*time.Microsecond {
+		t.Errorf("estimate of 300, 10, 20, 30, 40 µs: %v, want their median, 30 µs", got)
+	}
+	s.add(-time.Microsecond)
+	s.add(maxSendLatency + 1)
+	if got := s.estimate(); got != 30*time.Microsecond {
+		t.Errorf("estimate after a negative and a huge latency: %v, want 30 µs", got)
+	}
+	for range sendLatencyWindow {
+		s.add(5 * time.Microsecond)
+	}
+	if got := s.estimate(); got != 5*time.Microsecond {
+		t.Errorf("estimate after %d calls of 5 µs: %v, want only the recent ones", sendLatencyWindow, got)
 	}
 }
 
@@ -129,7 +203,7 @@ func TestDelayLineDropsLostDatagrams(t *testing.T) {
 	defer server.Close()
 	defer client.Close()
 	p := Path{Loss: 0.5}
-	line, err := NewDelayLine(loopbackUDP(t), loopbackUDP(t), addrOf(server), p, 3)
+	line, err := NewDelayLine(LineSockets{Near: loopbackUDP(t), Far: loopbackUDP(t)}, addrOf(server), p, 3)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,15 +10,19 @@
 // exponentially distributed extra delay (its mean is the jitter, drawn
 // independently per datagram and direction) and drops a given fraction,
 // as netem would on a kernel that has it. It schedules each datagram from
-// the kernel's receive timestamp and sends it from a real-time thread (one
-// per direction) that sleeps on an absolute deadline and spins its last
-// millisecond; its readers
-// are real-time threads waiting in the kernel (poll(2)), and the process
+// the kernel's receive timestamp to leave at its deadline by the kernel's
+// transmit timestamp, and sends it from a real-time thread (one per
+// direction) that sleeps on an absolute deadline and spins its last
+// millisecond, making its send call as much before the deadline as that
+// direction's recent calls took at least to put a datagram on its way (on
+// a busy host 5–50 µs, and longer up than down), from a socket of its own
+// that no thread waits on (LineSockets); its readers are
+// real-time threads waiting in the kernel (poll(2)), and the process
 // keeps spare runtime processors (GOMAXPROCS) so that neither waits for
 // the Go scheduler on a busy host. It records what it did with every
-// datagram (when it was read, sent, how late), so that the path adds the
-// delays it is told and the rest is on record, the same in both
-// directions.
+// datagram (when it was read, when the send call was made, when the
+// kernel stamped it as sent, how late), so that the path adds the delays
+// it is told and the rest is on record, the same in both directions.
 //
 // Run starts a reference chronyd (chronyd -x: it never touches the host
 // clock) serving the host clock at stratum 1 in the far namespace, then two

@@ -97,7 +97,10 @@ type Series struct {
 
 // Result is what Run measured.
 type Result struct {
-	Config         Config
+	Config Config
+	// Start is when the clients started: Sample.At and Measurement.At
+	// count from it.
+	Start          time.Time
 	Agent, Chronyd Series
 	// AgentLine and ChronydLine are the delay lines' counts over the
 	// datagrams from Settle on (the figures' window), AgentDatagrams and
@@ -198,6 +201,7 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	}
 	defer probe.stop()
 	start := time.Now()
+	res.Start = start
 
 	vclock, err := ntpclock.NewVirtualOffHost(cfg.AgentOffset, cfg.AgentFrequencyError)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os/exec"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/ntpagent/ntpagent/ntpengine/netio"
@@ -79,11 +80,17 @@ func (l *Lab) Close() error {
 
 // ListenUDP opens a UDP socket bound to addr inside namespace ns.
 func (l *Lab) ListenUDP(ctx context.Context, ns string, addr netip.AddrPort) (*net.UDPConn, error) {
+	return listenIn(ctx, ns, addr, nil)
+}
+
+// listenIn opens a UDP socket bound to addr inside namespace ns, with
+// control run before the bind.
+func listenIn(ctx context.Context, ns string, addr netip.AddrPort, control func(network, address string, c syscall.RawConn) error) (*net.UDPConn, error) {
 	v, err := netio.FindVPN(ns, "")
 	if err != nil {
 		return nil, fmt.Errorf("wirelab: %w", err)
 	}
-	pc, err := v.ListenPacket(ctx, "udp4", addr.String())
+	pc, err := v.ListenPacketControl(ctx, "udp4", addr.String(), control)
 	if err != nil {
 		return nil, fmt.Errorf("wirelab: %w", err)
 	}
@@ -91,22 +98,26 @@ func (l *Lab) ListenUDP(ctx context.Context, ns string, addr netip.AddrPort) (*n
 }
 
 // NewDelayLine opens a delay line's sockets (near: LineAddr, a free port;
-// far: FarLineAddr, a free port) and starts it towards server in the far
+// far: FarLineAddr, a free port; each with a socket of its own to send
+// from, ListenLineSockets) and starts it towards server in the far
 // namespace.
 func (l *Lab) NewDelayLine(ctx context.Context, server netip.AddrPort, p Path, seed uint64) (*DelayLine, error) {
-	near, err := l.ListenUDP(ctx, l.Near, netip.AddrPortFrom(LineAddr, 0))
+	s, err := ListenLineSockets(ctx, netip.AddrPortFrom(LineAddr, 0), netip.AddrPortFrom(FarLineAddr, 0),
+		func(ctx context.Context, addr netip.AddrPort, control func(network, address string, c syscall.RawConn) error) (*net.UDPConn, error) {
+			ns := l.Near
+			if addr.Addr() == FarLineAddr {
+				ns = l.Far
+			}
+			return listenIn(ctx, ns, addr, control)
+		})
 	if err != nil {
 		return nil, err
 	}
-	far, err := l.ListenUDP(ctx, l.Far, netip.AddrPortFrom(FarLineAddr, 0))
+	dl, err := NewDelayLine(s, server, p, seed)
 	if err != nil {
-		near.Close()
-		return nil, err
-	}
-	dl, err := NewDelayLine(near, far, server, p, seed)
-	if err != nil {
-		near.Close()
-		far.Close()
+		for _, c := range []*net.UDPConn{s.Near, s.Far, s.NearOut, s.FarOut} {
+			c.Close()
+		}
 		return nil, err
 	}
 	return dl, nil

@@ -73,6 +73,13 @@ func (v VPNInstance) DialContext(ctx context.Context, network, address string) (
 // net.ListenConfig.ListenPacket; address is an IP literal and a port (port
 // 0 picks a free one). network is "udp", "udp4" or "udp6".
 func (v VPNInstance) ListenPacket(ctx context.Context, network, address string) (net.PacketConn, error) {
+	return v.ListenPacketControl(ctx, network, address, nil)
+}
+
+// ListenPacketControl is ListenPacket with control run on the socket
+// before it is bound (as net.ListenConfig's Control), inside the
+// instance, after what the instance itself sets.
+func (v VPNInstance) ListenPacketControl(ctx context.Context, network, address string, control func(network, address string, c syscall.RawConn) error) (net.PacketConn, error) {
 	err := checkNetwork(network, address)
 	if err == nil && network != "udp" && network != "udp4" && network != "udp6" {
 		err = net.UnknownNetworkError(network)
@@ -81,6 +88,17 @@ func (v VPNInstance) ListenPacket(ctx context.Context, network, address string) 
 		return nil, &VPNError{VPN: v.inst.name, Op: "listen " + network + " " + address, Err: err}
 	}
 	lc := net.ListenConfig{Control: v.bindControl()}
+	if control != nil {
+		bind := lc.Control
+		lc.Control = func(network, address string, c syscall.RawConn) error {
+			if bind != nil {
+				if err := bind(network, address, c); err != nil {
+					return err
+				}
+			}
+			return control(network, address, c)
+		}
+	}
 	var pc net.PacketConn
 	err = v.inst.do(func() error {
 		var err error

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"syscall"
 
 	"github.com/ntpagent/ntpagent/internal/vpninstance"
 )
@@ -103,7 +104,13 @@ func (VPNInstance) DialContext(ctx context.Context, network, address string) (ne
 }
 
 // ListenPacket listens in the host's own network.
-func (VPNInstance) ListenPacket(ctx context.Context, network, address string) (net.PacketConn, error) {
-	var lc net.ListenConfig
+func (v VPNInstance) ListenPacket(ctx context.Context, network, address string) (net.PacketConn, error) {
+	return v.ListenPacketControl(ctx, network, address, nil)
+}
+
+// ListenPacketControl is ListenPacket with control run on the socket
+// before it is bound.
+func (VPNInstance) ListenPacketControl(ctx context.Context, network, address string, control func(network, address string, c syscall.RawConn) error) (net.PacketConn, error) {
+	lc := net.ListenConfig{Control: control}
 	return lc.ListenPacket(ctx, network, address)
 }
