@@ -16,8 +16,10 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/ntpagent/ntpagent/datastore"
+	"github.com/ntpagent/ntpagent/gen"
 	"github.com/ntpagent/ntpagent/internal/clock"
 	"github.com/ntpagent/ntpagent/server/netconf"
+	"github.com/ntpagent/ntpagent/view"
 	"github.com/ntpagent/ntpagent/yang"
 )
 
@@ -48,6 +50,21 @@ type agentConfig struct {
 }
 
 type agentOption func(*agentConfig)
+
+// withViews makes the agent's NETCONF server serve views beside
+// ntpagent's own modules, as the daemon does.
+func withViews(t testing.TB, views ...view.View) agentOption {
+	set, err := view.NewSet(views...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(c *agentConfig) { c.nc.Views = set }
+}
+
+// withState makes state the agent's state provider.
+func withState(state func(*gen.Device)) agentOption {
+	return func(c *agentConfig) { c.nc.State = state }
+}
 
 // testCredentials are the admin's key and the users file (admin with that
 // key and adminPassword, operator with operatorPassword) that every test

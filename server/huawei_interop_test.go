@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/ntpagent/ntpagent/internal/testtool"
-	"github.com/ntpagent/ntpagent/view"
 	"github.com/ntpagent/ntpagent/view/huawei"
 )
 
@@ -17,11 +16,7 @@ func withHuaweiView(t testing.TB) agentOption {
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := view.NewSet(hv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return func(c *agentConfig) { c.nc.Views = set }
+	return withViews(t, hv)
 }
 
 // ceNTPModule is where Debian's ansible package keeps community.network.ce_ntp.
@@ -77,7 +72,7 @@ func TestAnsibleCENTPInterop(t *testing.T) {
 	yl := schemaDirOf(t, a, "ntpagent-huawei-vrp")
 	saveDataChildren(t, yl, "ce_ntp-get", c.RPC(`<get>`+ceNTPFilter+`</get>`))
 	saveDataChildren(t, yl, "huawei-get-config", c.RPC(`<get-config><source><running/></source><filter type="subtree"><ntp xmlns="http://www.huawei.com/netconf/vrp"/></filter></get-config>`))
-	if n := yanglintConfigs(t, yl); n != 2 {
+	if n := yanglintReplies(t, yl, "config", "*.xml"); n != 2 {
 		t.Fatalf("%d replies validated", n)
 	}
 }

@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openconfig/ygot/ygot"
+
+	"github.com/ntpagent/ntpagent/gen"
 	"github.com/ntpagent/ntpagent/internal/testtool"
 )
 
@@ -32,30 +35,68 @@ func requireNcclient(t *testing.T) string {
 	return py
 }
 
-// yanglintConfigs validates every *.xml in dir (children of a get-config
-// <data>) against the module texts that <get-schema> returned (*.yang in dir).
-func yanglintConfigs(t *testing.T, dir string) int {
+// runNcclient runs testdata/netconf/script, an ncclient script, with py
+// against the agent's second listener: `script 127.0.0.1 PORT args...`.
+// The script must exit 0 with ALL OK in its output, which is logged.
+func runNcclient(t *testing.T, py string, a *testAgent, script string, args ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, py, append([]string{repoFile("testdata", "netconf", script), "127.0.0.1", portOf(a.addrs[1])}, args...)...)
+	// The scripts import ncinterop.py from their folder: no __pycache__
+	// written into the source tree.
+	cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1")
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	if err := cmd.Run(); err != nil || !strings.Contains(buf.String(), "ALL OK") {
+		t.Fatalf("ncclient %s: %v\n%s", script, err, buf.String())
+	}
+	t.Logf("ncclient %s:\n%s", script, buf.String())
+}
+
+// yanglintFile validates file, the children of a reply's <data>, as
+// yanglint's data type typ ("config", "get") against schema: yanglint's
+// other arguments (-p DIR, -F MODULE:FEATURES, the module files).
+func yanglintFile(t *testing.T, typ, file string, schema ...string) {
 	t.Helper()
 	yl := testtool.Require(t, "yanglint")
-	mods := schemaModules(t, dir)
-	files, _ := filepath.Glob(filepath.Join(dir, "*.xml"))
+	args := append(append([]string{"-t", typ}, schema...), file)
+	if out, err := exec.Command(yl, args...).CombinedOutput(); err != nil {
+		data, _ := os.ReadFile(file)
+		t.Errorf("yanglint -t %s %s: %v\n%s\ndata: %s", typ, filepath.Base(file), err, out, data)
+	}
+}
+
+// yanglintReplies validates every non-empty file in dir that matches
+// pattern (replies a script or saveDataChildren wrote) as type typ against
+// the module texts that <get-schema> returned into dir (schemaModules),
+// with features (-F arguments). It returns how many it validated: an empty
+// <data/> has nothing to validate.
+func yanglintReplies(t *testing.T, dir, typ, pattern string, features ...string) int {
+	t.Helper()
+	testtool.Require(t, "yanglint")
+	schema := append(append([]string{"-p", dir}, features...), schemaModules(t, dir)...)
+	files, _ := filepath.Glob(filepath.Join(dir, pattern))
 	sort.Strings(files)
 	n := 0
 	for _, f := range files {
-		st, err := os.Stat(f)
-		if err != nil || st.Size() == 0 {
-			continue // an empty <data/> has nothing to validate
+		if st, err := os.Stat(f); err != nil || st.Size() == 0 {
+			continue
 		}
-		args := append([]string{"-t", "config", "-p", dir}, mods...)
-		args = append(args, f)
-		out, err := exec.Command(yl, args...).CombinedOutput()
-		if err != nil {
-			b, _ := os.ReadFile(f)
-			t.Errorf("yanglint %s: %v\n%s\ndata: %s", filepath.Base(f), err, out, b)
-		}
+		yanglintFile(t, typ, f, schema...)
 		n++
 	}
 	return n
+}
+
+// reportServers stands for the state the agent reports for every
+// configured server: an association at stratum 2, offset -0.25 s, poll 6.
+func reportServers(d *gen.Device) {
+	n := d.GetOrCreateNtp()
+	for k, s := range n.UnicastServer {
+		a := n.GetOrCreateSessions().GetOrCreateSession(k.Address, k.VpnInstance, s.GetPort())
+		a.Stratum, a.Offset, a.Poll = ygot.Uint8(2), ygot.Float64(-0.25), ygot.Int8(6)
+	}
 }
 
 // schemaModules are the module texts that <get-schema> returned (*.yang
@@ -86,20 +127,8 @@ func TestNcclientInterop(t *testing.T) {
 	py := requireNcclient(t)
 	a := startAgent(t)
 	out := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, py, repoFile("testdata", "netconf", "ncclient_interop.py"),
-		"127.0.0.1", portOf(a.addrs[1]), adminPassword, a.keyFile, operatorPassword, out)
-	var buf bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &buf, &buf
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("ncclient script: %v\n%s", err, buf.String())
-	}
-	if !strings.Contains(buf.String(), "ALL OK") {
-		t.Fatalf("ncclient script did not finish:\n%s", buf.String())
-	}
-	t.Logf("ncclient:\n%s", buf.String())
-	if n := yanglintConfigs(t, out); n < 5 {
+	runNcclient(t, py, a, "ncclient_interop.py", adminPassword, a.keyFile, operatorPassword, out)
+	if n := yanglintReplies(t, out, "config", "*.xml"); n < 5 {
 		t.Fatalf("only %d get-config replies validated", n)
 	}
 }
@@ -111,17 +140,8 @@ func TestNcclientInterop(t *testing.T) {
 func TestNcclientAccessControlRFC8341(t *testing.T) {
 	t.Parallel()
 	py := requireNcclient(t)
-	set := ietfNTPView(t)
-	a := startAgent(t, func(c *agentConfig) { c.nc.Views = set })
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, py, repoFile("testdata", "netconf", "ncclient_nacm.py"), "127.0.0.1", portOf(a.addrs[1]), adminPassword)
-	var buf bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &buf, &buf
-	if err := cmd.Run(); err != nil || !strings.Contains(buf.String(), "ALL OK") {
-		t.Fatalf("ncclient script: %v\n%s", err, buf.String())
-	}
-	t.Logf("ncclient:\n%s", buf.String())
+	a := startAgent(t, withViews(t, ietfNTPView(t)))
+	runNcclient(t, py, a, "ncclient_nacm.py", adminPassword)
 }
 
 func portOf(addr string) string {
@@ -166,7 +186,7 @@ func TestAnsibleInterop(t *testing.T) {
 		}
 		saveDataChildren(t, yl, "ansible-"+name, string(b))
 	}
-	if n := yanglintConfigs(t, yl); n != 3 {
+	if n := yanglintReplies(t, yl, "config", "*.xml"); n != 3 {
 		t.Fatalf("%d replies validated", n)
 	}
 }
@@ -225,7 +245,7 @@ func schemaDirOf(t *testing.T, a *testAgent, modules ...string) string {
 }
 
 // saveDataChildren writes the children of the <data> of a get-config reply
-// into dir for yanglintConfigs.
+// into dir for yanglintReplies.
 func saveDataChildren(t *testing.T, dir, name, reply string) {
 	t.Helper()
 	i := strings.Index(reply, "<data")

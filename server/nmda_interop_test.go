@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -39,18 +38,10 @@ func TestNcclientDiscoveryAndNMDA(t *testing.T) {
 	}
 	t.Parallel()
 	py := requireNcclient(t)
-	yl := testtool.Require(t, "yanglint")
-	a := startAgent(t, func(c *agentConfig) { c.nc.State = fakeState })
+	testtool.Require(t, "yanglint")
+	a := startAgent(t, withState(fakeState))
 	out := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, py, repoFile("testdata", "netconf", "ncclient_nmda.py"), "127.0.0.1", portOf(a.addr), a.keyFile, out)
-	var buf bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &buf, &buf
-	if err := cmd.Run(); err != nil || !strings.Contains(buf.String(), "ALL OK") {
-		t.Fatalf("ncclient script: %v\n%s", err, buf.String())
-	}
-	t.Logf("ncclient:\n%s", buf.String())
+	runNcclient(t, py, a, "ncclient_nmda.py", a.keyFile, out)
 
 	// The modules the client fetched, with the features the library lists.
 	mods, _ := filepath.Glob(filepath.Join(out, "*.yang"))
@@ -68,6 +59,7 @@ func TestNcclientDiscoveryAndNMDA(t *testing.T) {
 		m, _ := filepath.Glob(filepath.Join(out, name+"@*.yang"))
 		implemented = append(implemented, m...)
 	}
+	schema := append(args, implemented...)
 	for _, c := range []struct{ file, typ string }{
 		// A <get> reply of the library's two trees: "get" validates what
 		// is there (a complete "data" tree would also need the other
@@ -79,11 +71,7 @@ func TestNcclientDiscoveryAndNMDA(t *testing.T) {
 		{"getdata-startup.xml", "config"},
 		{"getdata-operational.xml", "get"},
 	} {
-		a := append(append(append([]string{"-t", c.typ}, args...), implemented...), filepath.Join(out, c.file))
-		if b, err := exec.Command(yl, a...).CombinedOutput(); err != nil {
-			d, _ := os.ReadFile(filepath.Join(out, c.file))
-			t.Errorf("yanglint -t %s %s: %v\n%s\n%.2000s", c.typ, c.file, err, b, d)
-		}
+		yanglintFile(t, c.typ, filepath.Join(out, c.file), schema...)
 	}
 }
 
@@ -100,7 +88,7 @@ func TestYangcliDiscoversModulesFromModulesState(t *testing.T) {
 	}
 	t.Parallel()
 	yc := testtool.Require(t, "yangcli")
-	a := startAgent(t, func(c *agentConfig) { c.nc.State = fakeState })
+	a := startAgent(t, withState(fakeState))
 	home := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

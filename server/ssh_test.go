@@ -36,17 +36,30 @@ func openStore(t *testing.T) *datastore.Store {
 	return st
 }
 
+// startWithState starts a Server as the daemon does, from cfg's state
+// directory and Store (New makes or reads the users file and host key
+// there), on 127.0.0.1:0 with the NETCONF subsystem. It is closed when the
+// test ends.
+func startWithState(t *testing.T, cfg Config) *Server {
+	t.Helper()
+	cfg.Listen = []string{"127.0.0.1:0"}
+	cfg.Subsystems = netconfSubsystem(t, cfg.Store, nil)
+	srv, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return srv
+}
+
 func TestFirstStartCreatesAdminAndHostKey(t *testing.T) {
 	dir := t.TempDir()
 	st := openStore(t)
 	var announce bytes.Buffer
-	srv, err := New(Config{StateDir: dir, Listen: []string{"127.0.0.1:0"}, Store: st, Subsystems: netconfSubsystem(t, st, nil), Announce: &announce})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
+	srv := startWithState(t, Config{StateDir: dir, Store: st, Announce: &announce})
 	m := regexp.MustCompile(`created user admin with password (\S+) `).FindStringSubmatch(announce.String())
 	if m == nil {
 		t.Fatalf("announcement: %q", announce.String())
@@ -64,14 +77,7 @@ func TestFirstStartCreatesAdminAndHostKey(t *testing.T) {
 
 	// Second start: same host key, same users, nothing announced.
 	announce.Reset()
-	srv, err = New(Config{StateDir: dir, Listen: []string{"127.0.0.1:0"}, Store: st, Subsystems: netconfSubsystem(t, st, nil), Announce: &announce})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
+	srv = startWithState(t, Config{StateDir: dir, Store: st, Announce: &announce})
 	if announce.Len() != 0 {
 		t.Fatalf("announced again: %q", announce.String())
 	}
@@ -87,14 +93,7 @@ func TestFirstStartAdminPasswordFromConfig(t *testing.T) {
 	dir := t.TempDir()
 	var announce bytes.Buffer
 	st := openStore(t)
-	srv, err := New(Config{StateDir: dir, Listen: []string{"127.0.0.1:0"}, Store: st, Subsystems: netconfSubsystem(t, st, nil), Announce: &announce, AdminPassword: "from-env-1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
+	srv := startWithState(t, Config{StateDir: dir, Store: st, Announce: &announce, AdminPassword: "from-env-1"})
 	if announce.Len() != 0 {
 		t.Fatalf("a given password must not be printed: %q", announce.String())
 	}

@@ -7,61 +7,33 @@ Every check raises on failure (exit status 1). Each get-config reply is
 written to OUTDIR/getconfig-N.xml and each <get-schema> text to
 OUTDIR/NAME.yang, for the Go test to validate with yanglint.
 """
-import os
 import sys
 import time
 
-from lxml import etree
-from ncclient import manager
 from ncclient.operations import RPCError
 
+import ncinterop
+from ncinterop import NC, NTP, Replies, check, done, expect_error, write_schema
+
 HOST, PORT, ADMIN_PW, KEYFILE, OPER_PW, OUT = sys.argv[1:7]
-PORT = int(PORT)
-NTP = "urn:ntpagent:yang:ntpagent-ntp"
 NS = {"ntpa": NTP}
-saved = 0
+replies = Replies(OUT)
 
 
 def connect(user, password=None, key=None):
-    return manager.connect(host=HOST, port=PORT, username=user, password=password,
-                           key_filename=key, hostkey_verify=False, allow_agent=False,
-                           look_for_keys=False, timeout=30)
-
-
-def check(cond, what):
-    if not cond:
-        raise SystemExit("FAIL: " + what)
-    print("ok:", what, flush=True)
-
-
-def save_config(reply):
-    global saved
-    saved += 1
-    # The children of <data>, the form yanglint -t config reads.
-    with open(os.path.join(OUT, "getconfig-%d.xml" % saved), "wb") as f:
-        for child in reply.data_ele:
-            f.write(etree.tostring(child))
+    return ncinterop.connect(HOST, PORT, user, password, key)
 
 
 def peer(addr, extra="", op=""):
-    attr = ' xmlns:nc="urn:ietf:params:xml:ns:netconf:base:1.0" nc:operation="%s"' % op if op else ""
+    attr = ' xmlns:nc="%s" nc:operation="%s"' % (NC, op) if op else ""
     return ('<config><ntp xmlns="%s"><unicast-peer%s><address>%s</address>'
             '<vpn-instance>_public_</vpn-instance>%s</unicast-peer></ntp></config>' % (NTP, attr, addr, extra))
 
 
 def running_has(m, addr):
     r = m.get_config(source="running", filter=("subtree", '<ntp xmlns="%s"/>' % NTP))
-    save_config(r)
+    replies.save("getconfig", r)
     return ("<address>%s</address>" % addr) in r.data_xml
-
-
-def expect_error(fn, tag):
-    try:
-        fn()
-    except RPCError as e:
-        check(e.tag == tag, "rpc-error tag %s (got %s: %s)" % (tag, e.tag, e.message))
-        return e
-    raise SystemExit("FAIL: expected rpc-error " + tag)
 
 
 # 1. Key authentication; capabilities.
@@ -77,8 +49,7 @@ check(not any("huawei" in x.lower() for x in caps), "no huawei capability")
 for name in ("ntpagent-ntp", "ntpagent-system", "ietf-netconf-acm"):
     text = m.get_schema(name).data
     check(text.lstrip().startswith("module " + name), "get-schema " + name)
-    with open(os.path.join(OUT, name + ".yang"), "w") as f:
-        f.write(text)
+    write_schema(OUT, name + ".yang", text)
 
 # 3. A second session, password authentication, subscribed to the NETCONF stream.
 sub = connect("admin", password=ADMIN_PW)
@@ -105,20 +76,20 @@ check(seen, "netconf-config-change notification received")
 # 6. Filters: subtree and XPath.
 r = m.get_config(source="running", filter=("subtree",
     '<ntp xmlns="%s"><unicast-peer><address>10.1.1.1</address></unicast-peer></ntp>' % NTP))
-save_config(r)
+replies.save("getconfig", r)
 check("<minpoll>4</minpoll>" in r.data_xml, "get-config with a subtree filter")
 r = m.get_config(source="running", filter=("xpath", (NS, "/ntpa:ntp/ntpa:unicast-peer[ntpa:address='10.1.1.1']")))
-save_config(r)
+replies.save("getconfig", r)
 check("10.1.1.1" in r.data_xml, "get-config with an XPath filter")
 r = m.get(filter=("subtree", '<ntp xmlns="%s"/>' % NTP))
 check("10.1.1.1" in r.data_xml, "get with a subtree filter")
 
 # 7. with-defaults (RFC 6243).
 r = m.get_config(source="running", with_defaults="report-all")
-save_config(r)
+replies.save("getconfig", r)
 check("<port>123</port>" in r.data_xml, "with-defaults report-all shows default port")
 r = m.get_config(source="running", with_defaults="explicit")
-save_config(r)
+replies.save("getconfig", r)
 check("<port>123</port>" not in r.data_xml and "<minpoll>4</minpoll>" in r.data_xml, "with-defaults explicit")
 
 # 8. Confirmed commit, then confirm.
@@ -148,7 +119,7 @@ check(True, "lock/unlock")
 m.edit_config(target="candidate", config=peer("10.4.4.4"))
 m.discard_changes()
 r = m.get_config(source="candidate")
-save_config(r)
+replies.save("getconfig", r)
 check("10.4.4.4" not in r.data_xml, "discard-changes")
 
 # 12. An expected rpc-error with its path: minpoll greater than maxpoll.
@@ -168,13 +139,9 @@ m.discard_changes()
 # 13. Operator: reads, cannot edit, commit or lock.
 op = connect("operator", password=OPER_PW)
 r = op.get_config(source="running")
-save_config(r)
+replies.save("getconfig", r)
 check("10.1.1.1" in r.data_xml, "operator can get-config")
 expect_error(lambda: op.edit_config(target="candidate", config=peer("10.9.9.9")), "access-denied")
 expect_error(lambda: op.commit(), "access-denied")
 expect_error(lambda: op.lock("candidate"), "access-denied")
-op.close_session()
-
-sub.close_session()
-m.close_session()
-print("ALL OK")
+done(op, sub, m)

@@ -11,12 +11,10 @@ Every check raises on failure (exit status 1).
 import re
 import sys
 
-from ncclient import manager
-from ncclient.operations import RPCError
+import ncinterop
+from ncinterop import NTP, check, done, expect_error
 
 HOST, PORT, ADMIN_PW = sys.argv[1:4]
-PORT = int(PORT)
-NTP = "urn:ntpagent:yang:ntpagent-ntp"
 SYS = "urn:ntpagent:yang:ntpagent-system"
 ACM = "urn:ietf:params:xml:ns:yang:ietf-netconf-acm"
 IETF = "urn:ietf:params:xml:ns:yang:ietf-ntp"
@@ -24,23 +22,7 @@ NOC_PW = "Noc-Password-1"
 
 
 def connect(user, password):
-    return manager.connect(host=HOST, port=PORT, username=user, password=password,
-                           hostkey_verify=False, allow_agent=False, look_for_keys=False, timeout=30)
-
-
-def check(cond, what):
-    if not cond:
-        raise SystemExit("FAIL: " + what)
-    print("ok:", what, flush=True)
-
-
-def expect_error(fn, tag):
-    try:
-        fn()
-    except RPCError as e:
-        check(e.tag == tag, "rpc-error tag %s (got %s: %s)" % (tag, e.tag, e.message))
-        return e
-    raise SystemExit("FAIL: expected rpc-error " + tag)
+    return ncinterop.connect(HOST, PORT, user, password)
 
 
 def peer(addr):
@@ -143,6 +125,4 @@ check("ntp:unicast-configuration[ntp:address='192.0.2.4'][ntp:type='ntp:uc-peer'
       "the error names the ietf-ntp node (%s)" % e.path)
 check(admin.get_config(source="candidate").data_xml == before, "the denied edit through ietf-ntp changed nothing")
 
-noc.close_session()
-admin.close_session()
-print("ALL OK", flush=True)
+done(noc, admin)

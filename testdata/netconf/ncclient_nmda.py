@@ -15,31 +15,21 @@ import re
 import sys
 
 from lxml import etree
-from ncclient import manager
 from ncclient.operations import RPCError
 
+from ncinterop import NTP, YLIB, check, connect, done, write_elements, write_schema
+
 HOST, PORT, KEYFILE, OUT = sys.argv[1:5]
-YL = "urn:ietf:params:xml:ns:yang:ietf-yang-library"
 NMDA = "urn:ietf:params:xml:ns:yang:ietf-netconf-nmda"
 DS = "urn:ietf:params:xml:ns:yang:ietf-datastores"
 OR = "urn:ietf:params:xml:ns:yang:ietf-origin"
-NTP = "urn:ntpagent:yang:ntpagent-ntp"
-
-
-def check(cond, what):
-    if not cond:
-        raise SystemExit("FAIL: " + what)
-    print("ok:", what, flush=True)
 
 
 def save(name, elements):
-    with open(os.path.join(OUT, name), "wb") as f:
-        for e in elements:
-            f.write(etree.tostring(e))
+    write_elements(os.path.join(OUT, name), elements)
 
 
-m = manager.connect(host=HOST, port=int(PORT), username="admin", key_filename=KEYFILE,
-                    hostkey_verify=False, allow_agent=False, look_for_keys=False, timeout=30)
+m = connect(HOST, PORT, "admin", key=KEYFILE)
 
 # 1. The hello: :yang-library:1.1 with a content-id; YANG 1.1 modules only in the library.
 caps = list(m.server_capabilities)
@@ -53,8 +43,8 @@ check(not any("module=ntpagent-" in c and "module=ntpagent-openconfig-deviations
       "no YANG 1.1 module in the hello")
 
 # 2. Discovery: /yang-library, then every module with get-schema.
-lib = m.get(filter='<filter type="subtree"><yang-library xmlns="%s"/><modules-state xmlns="%s"/></filter>' % (YL, YL)).data_ele
-ns = {"yl": YL}
+lib = m.get(filter='<filter type="subtree"><yang-library xmlns="%s"/><modules-state xmlns="%s"/></filter>' % (YLIB, YLIB)).data_ele
+ns = {"yl": YLIB}
 check(lib.findtext("yl:yang-library/yl:content-id", namespaces=ns) == hello_id, "content-id in the library = hello's")
 save("yanglib.xml", lib)  # both, as a complete datastore needs modules-state's mandatory leaf
 mods = lib.findall("yl:yang-library/yl:module-set/yl:module", ns) + \
@@ -66,17 +56,15 @@ with open(os.path.join(OUT, "features.txt"), "w") as feats:
         rev = mod.findtext("yl:revision", namespaces=ns)
         text = m.get_schema(name, version=rev).data
         check(text.lstrip().startswith("module " + name + " ") and rev in text, "get-schema %s@%s" % (name, rev))
-        with open(os.path.join(OUT, "%s@%s.yang" % (name, rev)), "w") as f:
-            f.write(text)
+        write_schema(OUT, "%s@%s.yang" % (name, rev), text)
         # RFC 8525: a module's submodules are listed with it; fetched the same way.
         for sub in mod.findall("yl:submodule", ns):
             sname, srev = sub.findtext("yl:name", namespaces=ns), sub.findtext("yl:revision", namespaces=ns)
             stext = m.get_schema(sname, version=srev).data
             check(stext.lstrip().startswith("submodule " + sname + " "), "get-schema submodule %s@%s" % (sname, srev))
-            with open(os.path.join(OUT, "%s@%s.yang" % (sname, srev)), "w") as f:
-                f.write(stext)
+            write_schema(OUT, "%s@%s.yang" % (sname, srev), stext)
         fs = [f.text for f in mod.findall("yl:feature", ns)]
-        if mod.tag == "{%s}module" % YL:
+        if mod.tag == "{%s}module" % YLIB:
             feats.write("%s:%s\n" % (name, ",".join(fs)))
 old = lib
 check(old.findtext("yl:modules-state/yl:module-set-id", namespaces=ns) == hello_id, "modules-state module-set-id")
@@ -123,7 +111,7 @@ check(ntp is not None and ntp.get(origin) == "or:intended", "operational /ntp is
 check(ntp.find("{%s}status" % NTP).get(origin) == "or:system", "status is or:system")
 learned = [s for s in ntp.iter("{%s}session" % NTP) if s.get(origin) == "or:learned"]
 check(len(learned) == 1 and learned[0].findtext("{%s}configured" % NTP) == "false", "the passive session is or:learned")
-check(op.find("{%s}yang-library" % YL).get(origin) == "or:system", "the YANG library is or:system")
+check(op.find("{%s}yang-library" % YLIB).get(origin) == "or:system", "the YANG library is or:system")
 # :startup (RFC 6241 §8.7): running saved to startup through ncclient's
 # copy_config, read back with get-data of ds:startup.
 m.copy_config(source="running", target="startup")
@@ -143,5 +131,4 @@ for params, what in (('<datastore>ds:factory-default</datastore>', "a datastore 
         check(False, what + " refused")
     except RPCError as e:
         check(e.tag == "invalid-value", what + ": invalid-value")
-m.close_session()
-print("ALL OK")
+done(m)

@@ -9,37 +9,16 @@ every module and submodule of the YANG library, fetched with <get-schema>
 as a client does, to OUTDIR/NAME.yang, for the Go test to validate the
 replies with yanglint.
 """
-import os
 import sys
 
 from lxml import etree
-from ncclient import manager
-from ncclient.operations import RPCError
+
+from ncinterop import NC, NTP, YLIB, Replies, check, connect, done, expect_error, write_schema
 
 HOST, PORT, KEYFILE, OUT = sys.argv[1:5]
-PORT = int(PORT)
-NTP = "urn:ntpagent:yang:ntpagent-ntp"
 OC = "http://openconfig.net/yang/system"
 IETF = "urn:ietf:params:xml:ns:yang:ietf-ntp"
-YLIB = "urn:ietf:params:xml:ns:yang:ietf-yang-library"
-NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
-saved = {}
-
-
-def check(cond, what):
-    if not cond:
-        raise SystemExit("FAIL: " + what)
-    print("ok:", what, flush=True)
-
-
-def save(kind, reply):
-    """Writes the children of <data> to OUTDIR/getconfig-N.xml or OUTDIR/get/get-N.xml."""
-    saved[kind] = saved.get(kind, 0) + 1
-    folder = os.path.join(OUT, "get") if kind == "get" else OUT
-    os.makedirs(folder, exist_ok=True)
-    with open(os.path.join(folder, "%s-%d.xml" % (kind, saved[kind])), "wb") as f:
-        for child in reply.data_ele:
-            f.write(etree.tostring(child))
+replies = Replies(OUT)
 
 
 def oc(ntp):
@@ -54,7 +33,7 @@ def oc_server(addr, config, op=""):
 
 def get_config(m, ns, tag):
     r = m.get_config(source="running", filter=("subtree", '<%s xmlns="%s"/>' % (tag, ns)))
-    save("getconfig", r)
+    replies.save("getconfig", r)
     return r.data_xml
 
 
@@ -71,19 +50,14 @@ def edit_commit(m, config):
     m.commit()
 
 
-def expect_error(config, tag, path_part):
-    try:
-        m.edit_config(target="candidate", config=config)
-    except RPCError as e:
-        check(e.tag == tag and path_part in (e.path or ""),
-              "rpc-error %s at %s (got %s at %s: %s)" % (tag, path_part, e.tag, e.path, e.message))
-        m.discard_changes()
-        return
-    raise SystemExit("FAIL: expected rpc-error " + tag)
+def expect_edit_error(config, tag, path_part):
+    """An edit of the candidate that the view refuses with tag, at a path holding path_part."""
+    e = expect_error(lambda: m.edit_config(target="candidate", config=config), tag)
+    check(path_part in (e.path or ""), "rpc-error %s at %s (got %s: %s)" % (tag, path_part, e.path, e.message))
+    m.discard_changes()
 
 
-m = manager.connect(host=HOST, port=PORT, username="admin", key_filename=KEYFILE, hostkey_verify=False,
-                    allow_agent=False, look_for_keys=False, timeout=30)
+m = connect(HOST, PORT, "admin", key=KEYFILE)
 
 # 1. The hello announces openconfig-system (YANG 1.0) with its deviations.
 caps = list(m.server_capabilities)
@@ -96,8 +70,7 @@ names = [e.text for e in lib.iter("{%s}name" % YLIB)]
 for name in names:
     text = m.get_schema(name).data
     check(text.lstrip().startswith(("module " + name, "submodule " + name)), "get-schema " + name)
-    with open(os.path.join(OUT, name + ".yang"), "w") as f:
-        f.write(text)
+    write_schema(OUT, name + ".yang", text)
 check("openconfig-aaa-radius" in names, "submodules are listed in modules-state")
 
 # 3. Configure through the view; read back natively.
@@ -145,16 +118,15 @@ edit_commit(m, oc(oc_server("2001:db8::1", "", op="delete")))
 check("2001:db8::1" not in native(m), "delete through the view removes the association")
 
 # 7. What the device does not do: errors with the view's path.
-expect_error(oc("<config><enabled>false</enabled></config>"), "operation-failed", "oc-sys:enabled")
-expect_error(oc(oc_server("255.255.255.255", "")), "invalid-value", "oc-sys:server[oc-sys:address='255.255.255.255']")
-expect_error(oc(oc_server("pool.example.net", "<association-type>POOL</association-type>")), "operation-failed",
+expect_edit_error(oc("<config><enabled>false</enabled></config>"), "operation-failed", "oc-sys:enabled")
+expect_edit_error(oc(oc_server("255.255.255.255", "")), "invalid-value", "oc-sys:server[oc-sys:address='255.255.255.255']")
+expect_edit_error(oc(oc_server("pool.example.net", "<association-type>POOL</association-type>")), "operation-failed",
              "oc-sys:association-type")
 
 # 8. <get> through the view: state of the servers.
 r = m.get(filter=("subtree", '<system xmlns="%s"/>' % OC))
-save("get", r)
+replies.save("get", r)
 check("<state><enabled>true</enabled>" in r.data_xml and "<stratum>2</stratum>" in r.data_xml,
       "<get> shows /system/ntp/state and the servers' state")
 
-m.close_session()
-print("ALL OK", flush=True)
+done(m)
