@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"os"
@@ -35,15 +36,31 @@ type chronyd struct {
 	log     *bytes.Buffer
 }
 
-// freeUDPPort returns a UDP port that was free on 127.0.0.1 a moment ago.
+// freeUDPPort returns a UDP port that was free a moment ago on both
+// wildcard addresses, 0.0.0.0 and [::] (an agent listening on [::] binds
+// both), taken below the kernel's ephemeral range (ip_local_port_range,
+// 32768-60999 by default). A port of that range that was free a moment ago
+// can meanwhile be given to any socket on the host that sends without
+// binding first (a DNS lookup, another test's client), and the agent's
+// bind then fails with "address already in use".
 func freeUDPPort(t testing.TB) uint16 {
 	t.Helper()
-	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
+	for range 100 {
+		port := 20000 + rand.IntN(12000)
+		c4, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4zero, Port: port})
+		if err != nil {
+			continue
+		}
+		c6, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6unspecified, Port: port})
+		c4.Close()
+		if err != nil {
+			continue
+		}
+		c6.Close()
+		return uint16(port)
 	}
-	defer c.Close()
-	return uint16(c.LocalAddr().(*net.UDPAddr).Port)
+	t.Fatal("no free UDP port in 20000-31999 after 100 tries")
+	return 0
 }
 
 // chronyDir makes a 0700 folder that chronyd accepts for its socket: Debian's

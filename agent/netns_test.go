@@ -26,6 +26,8 @@ type lab struct {
 	a, b, c string // namespace names (also the vpn-instance names)
 }
 
+// newLab makes the lab; it returns once the IPv6 addresses are local in
+// their namespaces.
 func newLab(t testing.TB) *lab {
 	t.Helper()
 	testtool.RequireRoot(t)
@@ -60,6 +62,9 @@ func newLab(t testing.TB) *lab {
 	testtool.IP(t, "-n", l.a, "link", "set", "src0", "up")
 	testtool.IP(t, "-n", l.b, "route", "add", "198.18.2.0/24", "via", "198.18.1.1")
 	testtool.IP(t, "-n", l.b, "-6", "route", "add", "fd00:2::/64", "via", "fd00:1::1")
+	testtool.WaitLocalRoute(t, 20*time.Second, l.a, "fd00:1::1")
+	testtool.WaitLocalRoute(t, 20*time.Second, l.b, "fd00:1::2")
+	testtool.WaitLocalRoute(t, 20*time.Second, l.a, "fd00:2::1")
 	return l
 }
 
@@ -237,6 +242,8 @@ func TestNamespacesLinkLocalPeer(t *testing.T) {
 	testtool.IP(t, "-n", nsB, "addr", "add", "fe80::b/64", "dev", vb, "nodad")
 	testtool.IP(t, "-n", nsA, "link", "set", va, "up")
 	testtool.IP(t, "-n", nsB, "link", "set", vb, "up")
+	testtool.WaitLocalRoute(t, 20*time.Second, nsA, "fe80::a")
+	testtool.WaitLocalRoute(t, 20*time.Second, nsB, "fe80::b")
 
 	const scale = 8
 	portA, portB := freeUDPPort(t), freeUDPPort(t)

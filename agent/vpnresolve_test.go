@@ -176,8 +176,8 @@ func dnsAnswer(query []byte, zone dnsZone) ([]byte, error) {
 }
 
 // dnsNamespace makes a network namespace (deleted when the test ends) with
-// lo up and addrs on lo, and a DNS server for zone at 198.18.53.1:53
-// inside it.
+// lo up and addrs on lo (the IPv6 ones local before it returns), and a DNS
+// server for zone at 198.18.53.1:53 inside it.
 func dnsNamespace(t *testing.T, name string, zone dnsZone, addrs ...string) {
 	t.Helper()
 	t.Cleanup(func() { exec.Command("ip", "netns", "del", name).Run() })
@@ -189,6 +189,11 @@ func dnsNamespace(t *testing.T, name string, zone dnsZone, addrs ...string) {
 			args = append(args, "nodad")
 		}
 		testtool.IP(t, args...)
+	}
+	for _, a := range addrs {
+		if addr, _, _ := strings.Cut(a, "/"); strings.Contains(addr, ":") {
+			testtool.WaitLocalRoute(t, 20*time.Second, name, addr)
+		}
 	}
 	inst, err := netio.FindVPN(name, "")
 	if err != nil {

@@ -4,6 +4,7 @@
 // under CI=true, where `make test` has installed everything (a missing tool
 // in CI is a failure, never a silent skip). Under -short (make unit) such a
 // test skips whether or not the program is there. It also holds the helpers that
-// tests of several packages share: WaitFor (the one bounded poll loop) and
-// IP (ip(8) with a time bound).
+// tests of several packages share: WaitFor (the one bounded poll loop), IP
+// (ip(8) with a time bound) and WaitLocalRoute (an IPv6 address a test
+// added in a namespace is usable as a destination).
 package testtool

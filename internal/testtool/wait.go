@@ -42,3 +42,22 @@ func IP(t testing.TB, args ...string) {
 		t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 }
+
+// WaitLocalRoute waits, up to limit, until addr, an IPv6 address a test
+// added to a device in network namespace ns (its link up), is local: its
+// route is in the local table. The kernel adds that route from its address
+// work queue once the address is usable (with nodad at once), and that
+// work waits for the lock that every namespace created or deleted elsewhere
+// on the host holds for a while; until then the address can be bound, and
+// a datagram to it leaves through its prefix route and is dropped on
+// arrival as not addressed to the host. (IPv4 installs its local route at
+// once.) Callers have checked Require(t, "ip") and RequireRoot.
+func WaitLocalRoute(t testing.TB, limit time.Duration, ns, addr string) {
+	t.Helper()
+	WaitFor(t, limit, addr+" is local in "+ns, func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, "ip", "-n", ns, "-6", "route", "show", "table", "local", addr).CombinedOutput()
+		return err == nil && strings.Contains(string(out), "local "+addr+" ")
+	})
+}

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ntpagent/ntpagent/internal/testtool"
 	"github.com/ntpagent/ntpagent/internal/vpninstance"
 )
 
@@ -25,7 +26,7 @@ func TestVPNInstanceDialsInsideNamespace(t *testing.T) {
 	ns := newNetns(t, "dial")
 	ipCmd(t, "-n", ns, "addr", "add", "198.18.54.1/32", "dev", "lo")
 	ipCmd(t, "-n", ns, "addr", "add", "fd00:54::1/128", "dev", "lo", "nodad")
-	waitLocalRoute(t, ns, "fd00:54::1")
+	testtool.WaitLocalRoute(t, waitTimeout, ns, "fd00:54::1")
 	v, err := FindVPN(ns, "")
 	if err != nil {
 		t.Fatal(err)

@@ -100,28 +100,10 @@ func vethPair(t *testing.T, a, b link) {
 		waitCarrier(t, l)
 		for _, cidr := range l.addrs {
 			if strings.Contains(cidr, ":") {
-				waitLocalRoute(t, l.ns, cidr[:strings.IndexByte(cidr, '/')])
+				testtool.WaitLocalRoute(t, waitTimeout, l.ns, cidr[:strings.IndexByte(cidr, '/')])
 			}
 		}
 	}
-}
-
-// waitLocalRoute waits until an IPv6 address added to a device in ns is
-// local: its route in the local table. The kernel adds that route from its
-// address work queue once the address is usable (with nodad at once),
-// and that work waits for the lock that every namespace created or deleted
-// elsewhere on the host holds for a while; until then the address can be
-// bound, and a datagram to it leaves through its prefix route and is
-// dropped on arrival as not addressed to the host (measured: one run in
-// 15 while other namespaces came and went).
-func waitLocalRoute(t *testing.T, ns, addr string) {
-	t.Helper()
-	testtool.WaitFor(t, waitTimeout, addr+" is local in "+ns, func() bool {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		out, err := exec.CommandContext(ctx, "ip", "-n", ns, "-6", "route", "show", "table", "local", addr).CombinedOutput()
-		return err == nil && strings.Contains(string(out), "local "+addr)
-	})
 }
 
 func waitCarrier(t *testing.T, l link) {
