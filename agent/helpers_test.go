@@ -2,11 +2,13 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/netip"
 	"os"
+	"syscall"
 	"testing"
 	"time"
 
@@ -98,6 +100,40 @@ func (ta *testAgent) advance(t testing.TB, d, step time.Duration) {
 
 func startAgent(t testing.TB, opts Options) *testAgent {
 	t.Helper()
+	ta, err := tryStartAgent(t, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ta
+}
+
+// startAgentOnFreePort starts an agent listening on addr at a port that
+// freeUDPPort found, the same in every vpn-instance, and returns the
+// port. A port free a moment ago may be taken by another socket on the
+// host before the agent binds it: the agent then starts on another one
+// (at most 10 tries).
+func startAgentOnFreePort(t testing.TB, addr netip.Addr, opts Options) (*testAgent, uint16) {
+	t.Helper()
+	for range 10 {
+		port := freeUDPPort(t)
+		opts.Listen = []netip.AddrPort{netip.AddrPortFrom(addr, port)}
+		ta, err := tryStartAgent(t, opts)
+		switch {
+		case err == nil:
+			return ta, port
+		case !errors.Is(err, syscall.EADDRINUSE):
+			t.Fatal(err)
+		}
+		t.Logf("port %d: %v; trying another", port, err)
+	}
+	t.Fatal("no free port for the agent in 10 tries")
+	return nil, 0
+}
+
+// tryStartAgent starts an agent that stops when the test ends, or returns
+// agent.New's error.
+func tryStartAgent(t testing.TB, opts Options) (*testAgent, error) {
+	t.Helper()
 	if len(opts.Listen) == 0 {
 		opts.Listen = []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:0")}
 	}
@@ -117,7 +153,7 @@ func startAgent(t testing.TB, opts Options) *testAgent {
 	}
 	a, err := New(opts)
 	if err != nil {
-		t.Fatalf("agent.New: %v", err)
+		return nil, fmt.Errorf("agent.New: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ta := &testAgent{Agent: a, cancel: cancel, done: make(chan error, 1), hand: hand}
@@ -138,7 +174,7 @@ func startAgent(t testing.TB, opts Options) *testAgent {
 			t.Errorf("agent.Run did not return")
 		}
 	})
-	return ta
+	return ta, nil
 }
 
 func (ta *testAgent) apply(t testing.TB, root *gen.Device) {

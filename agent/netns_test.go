@@ -84,16 +84,13 @@ func TestNamespacesTwoAgents(t *testing.T) {
 	testtool.IP(t, "-n", l.b, "addr", "add", "198.18.1.3/24", "dev", fmt.Sprintf("ntb%d", os.Getpid()%100000))
 	t.Parallel()
 	const scale = 8
-	portA, portB := freeUDPPort(t), freeUDPPort(t)
-	b := startAgent(t, Options{Clock: fastClock(scale),
-		Listen:   []netip.AddrPort{netip.AddrPortFrom(netip.IPv6Unspecified(), portB)},
+	b, portB := startAgentOnFreePort(t, netip.IPv6Unspecified(), Options{Clock: fastClock(scale),
 		OpenVPNs: []string{l.b}, Engine: ntpengine.Config{LocalStratum: 5}})
 	hosts := filepath.Join(t.TempDir(), "hosts")
 	if err := os.WriteFile(hosts, []byte("# test hosts\n198.18.1.3 peer-b.ntpagent.test\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	a := startAgent(t, Options{Clock: fastClock(scale),
-		Listen:   []netip.AddrPort{netip.AddrPortFrom(netip.IPv6Unspecified(), portA)},
+	a, portA := startAgentOnFreePort(t, netip.IPv6Unspecified(), Options{Clock: fastClock(scale),
 		Resolver: HostsResolver{Path: hosts},
 		// Only the test's hosts file, no DNS, in every vpn-instance.
 		ResolverForVPN: func(string) Resolver { return HostsResolver{Path: hosts} },
@@ -246,12 +243,9 @@ func TestNamespacesLinkLocalPeer(t *testing.T) {
 	testtool.WaitLocalRoute(t, 20*time.Second, nsB, "fe80::b")
 
 	const scale = 8
-	portA, portB := freeUDPPort(t), freeUDPPort(t)
-	b := startAgent(t, Options{Clock: fastClock(scale),
-		Listen:   []netip.AddrPort{netip.AddrPortFrom(netip.IPv6Unspecified(), portB)},
+	b, portB := startAgentOnFreePort(t, netip.IPv6Unspecified(), Options{Clock: fastClock(scale),
 		OpenVPNs: []string{nsB}, Engine: ntpengine.Config{LocalStratum: 5}})
-	a := startAgent(t, Options{Clock: fastClock(scale),
-		Listen: []netip.AddrPort{netip.AddrPortFrom(netip.IPv6Unspecified(), portA)}})
+	a, _ := startAgentOnFreePort(t, netip.IPv6Unspecified(), Options{Clock: fastClock(scale)})
 	defer func() {
 		if t.Failed() {
 			t.Logf("A: %s\nB: %s", describeSessions(a.State()), describeSessions(b.State()))

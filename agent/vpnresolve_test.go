@@ -361,15 +361,12 @@ func TestVPNInstanceDNS(t *testing.T) {
 	// public instance shows why it has no address.
 	t.Run("agent", func(t *testing.T) {
 		const scale = 8
-		portA, portB := freeUDPPort(t), freeUDPPort(t)
-		b := startAgent(t, Options{Clock: fastClock(scale),
-			Listen:   []netip.AddrPort{netip.AddrPortFrom(netip.IPv6Unspecified(), portB)},
+		b, portB := startAgentOnFreePort(t, netip.IPv6Unspecified(), Options{Clock: fastClock(scale),
 			OpenVPNs: []string{red}, Engine: ntpengine.Config{LocalStratum: 5}})
 		labName := fmt.Sprintf("lab-%d.vpn.ntpagent.test", id)
 		lab := filepath.Join(tmp, "agent-hosts")
 		os.WriteFile(lab, []byte("198.18.53.77 "+labName+"\n"), 0o600)
-		a := startAgent(t, Options{Clock: fastClock(scale),
-			Listen:       []netip.AddrPort{netip.AddrPortFrom(netip.IPv6Unspecified(), portA)},
+		a, portA := startAgentOnFreePort(t, netip.IPv6Unspecified(), Options{Clock: fastClock(scale),
 			Resolver:     HostsResolver{Path: lab},
 			ResolveRetry: 200 * time.Millisecond})
 		defer func() {
