@@ -136,31 +136,6 @@ func TestBadLocalUserIsRefused(t *testing.T) {
 // testKeyLine is a well-formed authorized_keys line (an Ed25519 key).
 const testKeyLine = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIPzw+FWpeabqTQW9eWKUp71wGrkEy+76hEgL0tMK4Yp test@example"
 
-// WithoutKeyValues leaves out the password hashes (and only them) for
-// readers who may not read secrets, without changing the stored tree.
-func TestWithoutKeyValuesOmitsPasswordHashes(t *testing.T) {
-	s := openStore(t, "", nil)
-	mustEdit(t, s, alice, Running, func(d *gen.Device) error {
-		if err := setUserPassword("carol", "a-password")(d); err != nil {
-			return err
-		}
-		d.GetOrCreateSystem().GetOrCreateLocalUser("carol").AuthorizedKey = []string{testKeyLine}
-		return nil
-	})
-	stored, _ := s.Shared(Running)
-	shown := WithoutKeyValues(stored)
-	u := shown.GetSystem().GetLocalUser("carol")
-	if u == nil || u.Password != nil {
-		t.Fatalf("shown user %+v, want it without its password", u)
-	}
-	if u.Role != gen.NtpagentSystem_System_LocalUser_Role_admin || len(u.AuthorizedKey) != 1 {
-		t.Fatalf("shown user lost more than its password: %+v", u)
-	}
-	if stored.GetSystem().GetLocalUser("carol").Password == nil {
-		t.Fatal("the stored tree was changed")
-	}
-}
-
 // A running.json made by hand may give passwords in clear text: they are
 // hashed before the first journal record, so after the first start no
 // file holds them.

@@ -274,14 +274,6 @@ func (s *Server) Addrs() []net.Addr {
 	return a
 }
 
-// Serve accepts SSH connections on ln until Close.
-func (s *Server) Serve(ln net.Listener) error {
-	if !s.addListener(ln) {
-		return net.ErrClosed
-	}
-	return s.serve(ln)
-}
-
 func (s *Server) serve(ln net.Listener) error {
 	s.log.Info("ssh server listening", "addr", ln.Addr().String())
 	var delay time.Duration

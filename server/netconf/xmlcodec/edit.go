@@ -838,16 +838,6 @@ func DecodeConfig(content []byte) (*gen.Device, error) {
 	return t.decodeConfig()
 }
 
-// DecodeConfigNS is DecodeConfig with the namespace declarations in scope
-// at the <config> element.
-func DecodeConfigNS(content []byte, lim Limits, inScope map[string]string) (*gen.Device, error) {
-	t, err := ParseConfigNS(content, lim, inScope)
-	if err != nil {
-		return nil, err
-	}
-	return t.decodeConfig()
-}
-
 func (t *Tree) decodeConfig() (*gen.Device, error) {
 	d := &gen.Device{}
 	if err := t.DecodeInto(d); err != nil {

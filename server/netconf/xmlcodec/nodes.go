@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/ntpagent/ntpagent/gen"
 	"github.com/ntpagent/ntpagent/internal/rpcerror"
 )
 
@@ -132,15 +131,6 @@ func (s *Schema) ParseConfigNodes(nodes []Node, lim Limits, inScope map[string]s
 		return nil, err
 	}
 	return s.resolveRoots(roots)
-}
-
-// DecodeConfigNodes is DecodeConfigNS for content its caller has parsed.
-func DecodeConfigNodes(nodes []Node, lim Limits, inScope map[string]string) (*gen.Device, error) {
-	t, err := ParseConfigNodes(nodes, lim, inScope)
-	if err != nil {
-		return nil, err
-	}
-	return t.decodeConfig()
 }
 
 // hasText reports character data in an element that should hold only
