@@ -13,10 +13,9 @@ import sys
 
 from lxml import etree
 
-from ncinterop import NC, NTP, YLIB, Replies, check, connect, done, expect_error, write_schema
+from ncinterop import IETF, NC, NTP, YLIB, Replies, check, connect, done, expect_error, write_schema
 
 HOST, PORT, KEYFILE, OUT = sys.argv[1:5]
-IETF = "urn:ietf:params:xml:ns:yang:ietf-ntp"
 replies = Replies(OUT)
 
 

@@ -7,6 +7,7 @@ Every check raises on failure (exit status 1). Each get-config reply is
 written to OUTDIR/getconfig-N.xml and each <get-schema> text to
 OUTDIR/NAME.yang, for the Go test to validate with yanglint.
 """
+import functools
 import sys
 import time
 
@@ -18,10 +19,7 @@ from ncinterop import NC, NTP, Replies, check, done, expect_error, write_schema
 HOST, PORT, ADMIN_PW, KEYFILE, OPER_PW, OUT = sys.argv[1:7]
 NS = {"ntpa": NTP}
 replies = Replies(OUT)
-
-
-def connect(user, password=None, key=None):
-    return ncinterop.connect(HOST, PORT, user, password, key)
+connect = functools.partial(ncinterop.connect, HOST, PORT)
 
 
 def peer(addr, extra="", op=""):

@@ -8,21 +8,16 @@ serves the ietf-ntp view:
   ncclient_nacm.py HOST PORT ADMIN_PASSWORD
 Every check raises on failure (exit status 1).
 """
+import functools
 import re
 import sys
 
 import ncinterop
-from ncinterop import NTP, check, done, expect_error
+from ncinterop import ACM, IETF, NTP, SYS, check, done, expect_error
 
 HOST, PORT, ADMIN_PW = sys.argv[1:4]
-SYS = "urn:ntpagent:yang:ntpagent-system"
-ACM = "urn:ietf:params:xml:ns:yang:ietf-netconf-acm"
-IETF = "urn:ietf:params:xml:ns:yang:ietf-ntp"
 NOC_PW = "Noc-Password-1"
-
-
-def connect(user, password):
-    return ncinterop.connect(HOST, PORT, user, password)
+connect = functools.partial(ncinterop.connect, HOST, PORT)
 
 
 def peer(addr):

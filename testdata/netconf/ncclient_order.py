@@ -8,30 +8,17 @@ Started by server/order_interop_test.go against an agent on loopback:
   ncclient_order.py HOST PORT ADMIN_PASSWORD
 Every check raises on failure (exit status 1).
 """
+import functools
 import re
 import sys
 
-from ncclient import manager
-from ncclient.operations import RPCError
+import ncinterop
+from ncinterop import ACM, NTP, SYS, check, done, expect_error
 
 HOST, PORT, ADMIN_PW = sys.argv[1:4]
-PORT = int(PORT)
-NTP = "urn:ntpagent:yang:ntpagent-ntp"
-SYS = "urn:ntpagent:yang:ntpagent-system"
-ACM = "urn:ietf:params:xml:ns:yang:ietf-netconf-acm"
 YANG = "urn:ietf:params:xml:ns:yang:1"
 NOC_PW = "Noc-Password-1"
-
-
-def connect(user, password):
-    return manager.connect(host=HOST, port=PORT, username=user, password=password,
-                           hostkey_verify=False, allow_agent=False, look_for_keys=False, timeout=30)
-
-
-def check(cond, what):
-    if not cond:
-        raise SystemExit("FAIL: " + what)
-    print("ok:", what, flush=True)
+connect = functools.partial(ncinterop.connect, HOST, PORT)
 
 
 def rule_list(name, action, attrs=""):
@@ -88,19 +75,11 @@ check("192.0.2.1" not in noc.get_config(source="running").data_xml, "b-before, i
 
 # 4. Errors (RFC 7950 §15.8, RFC 6241 Appendix A); the candidate is left as it was.
 before = admin.get_config(source="candidate").data_xml
-try:
-    admin.edit_config(target="candidate", config=nacm(rule_list("x", "deny", 'yang:insert="before" yang:key="[nacm:name=\'nosuch\']"')))
-    raise SystemExit("FAIL: insert before a missing entry was accepted")
-except RPCError as e:
-    check(e.tag == "bad-attribute" and e.app_tag == "missing-instance",
-          "insert before a missing entry: %s %s (%s)" % (e.tag, e.app_tag, e.message))
-try:
-    admin.edit_config(target="candidate", config=nacm(rule_list("x", "deny", 'yang:insert="after"')))
-    raise SystemExit("FAIL: insert after without key was accepted")
-except RPCError as e:
-    check(e.tag == "missing-attribute", "insert after without key: %s (%s)" % (e.tag, e.message))
+e = expect_error(lambda: admin.edit_config(target="candidate", config=nacm(
+    rule_list("x", "deny", 'yang:insert="before" yang:key="[nacm:name=\'nosuch\']"'))), "bad-attribute")
+check(e.app_tag == "missing-instance", "insert before a missing entry: %s %s (%s)" % (e.tag, e.app_tag, e.message))
+expect_error(lambda: admin.edit_config(target="candidate", config=nacm(rule_list("x", "deny", 'yang:insert="after"'))),
+             "missing-attribute")
 check(admin.get_config(source="candidate").data_xml == before, "the refused edits left the candidate as it was")
 
-noc.close_session()
-admin.close_session()
-print("ALL OK")
+done(noc, admin)

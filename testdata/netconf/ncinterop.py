@@ -3,10 +3,11 @@
 The Go tests of package server start each script as
 `python3 testdata/netconf/ncclient_X.py ...`; Python puts the script's
 folder first on its path, so `import ncinterop` finds this module there.
-A script checks each step with check() or expect_error(), which end it with
-"FAIL: ..." (exit status 1) on the first failure, ends with done(), which
-prints "ALL OK" (the Go test's sign that every step ran), and writes the replies and module texts it received to the
-folder the test gives it, for the test to validate with yanglint.
+A script checks each step with check() or expect_error(), which end it
+with "FAIL: ..." (exit status 1) at the first failure, and ends with
+done(), which prints "ALL OK": the Go test's sign that every step ran. It
+writes the replies and module texts it received (Replies, write_schema)
+into the folder the test gives it, for the test to validate with yanglint.
 """
 import os
 
@@ -14,8 +15,11 @@ from lxml import etree
 from ncclient import manager
 from ncclient.operations import RPCError
 
+ACM = "urn:ietf:params:xml:ns:yang:ietf-netconf-acm"
+IETF = "urn:ietf:params:xml:ns:yang:ietf-ntp"
 NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
 NTP = "urn:ntpagent:yang:ntpagent-ntp"
+SYS = "urn:ntpagent:yang:ntpagent-system"
 YLIB = "urn:ietf:params:xml:ns:yang:ietf-yang-library"
 
 
@@ -61,15 +65,15 @@ def write_elements(path, elements):
 
 
 def write_schema(out, filename, text):
-    """Writes a module text that <get-schema> returned to OUT/filename."""
+    """Writes a module text that <get-schema> returned to out/filename."""
     with open(os.path.join(out, filename), "w") as f:
         f.write(text)
 
 
 class Replies:
-    """Keeps each reply's <data> children, numbered per kind:
-    OUT/getconfig-N.xml for get-config (yanglint -t config), and
-    OUT/get/get-N.xml for <get> (yanglint -t get)."""
+    """Keeps each reply's <data> children in the folder out, numbered per
+    kind: out/getconfig-N.xml for get-config (yanglint -t config),
+    out/get/get-N.xml for <get> (yanglint -t get)."""
 
     def __init__(self, out):
         self.out = out
