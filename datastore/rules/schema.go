@@ -63,7 +63,7 @@ func walkStruct(v reflect.Value, entry *yang.Entry, path func() string, errs *rp
 			if e := tooManyElements(child, lt.Len(fv), cpath); e != nil {
 				*errs = append(*errs, e)
 			}
-			lt.Range(fv, func(_, e reflect.Value) bool {
+			lt.RangeEntries(fv, func(e reflect.Value) bool {
 				elem := e.Elem()
 				walkStruct(elem, child, func() string { return cpath() + keyPredicates(elem, child) }, errs)
 				return true

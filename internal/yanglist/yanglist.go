@@ -144,6 +144,28 @@ func (lt Type) Range(v reflect.Value, fn func(k, e reflect.Value) bool) {
 	}
 }
 
+// RangeEntries is Range without the keys, which a Go map with a struct
+// key would otherwise copy for every entry.
+func (lt Type) RangeEntries(v reflect.Value, fn func(e reflect.Value) bool) {
+	if v.IsNil() {
+		return
+	}
+	if !lt.Ordered {
+		for it := v.MapRange(); it.Next(); {
+			if !fn(it.Value()) {
+				return
+			}
+		}
+		return
+	}
+	vs := lt.call(v, lt.values)
+	for i := range vs.Len() {
+		if !fn(vs.Index(i)) {
+			return
+		}
+	}
+}
+
 // Get returns the entry of key k, or the zero Value when v has none.
 func (lt Type) Get(v, k reflect.Value) reflect.Value {
 	if v.IsNil() {

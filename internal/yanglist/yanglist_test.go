@@ -111,6 +111,14 @@ func TestReadAndDeleteKeepOrder(t *testing.T) {
 	if !slices.Equal(seen, []string{"z", "a", "m"}) {
 		t.Errorf("Range order %v", seen)
 	}
+	seen = nil
+	lt.RangeEntries(f, func(e reflect.Value) bool {
+		seen = append(seen, *e.Interface().(*gen.IETFNetconfAcm_Nacm_RuleList).Name)
+		return len(seen) < 2
+	})
+	if !slices.Equal(seen, []string{"z", "a"}) {
+		t.Errorf("RangeEntries order (stopping after two) %v", seen)
+	}
 	if e := lt.Get(f, reflect.ValueOf("a")); !e.IsValid() || *e.Interface().(*gen.IETFNetconfAcm_Nacm_RuleList).Name != "a" {
 		t.Errorf("Get(a) = %v", e)
 	}

@@ -131,29 +131,41 @@ func (a *Access) pruneList(m reflect.Value, fb fieldBinding, keys [][]string, w 
 	var dropped []reflect.Value
 	kept := map[reflect.Value]reflect.Value{}
 	d := a.staticFor(fb.n, Read)
-	fb.list.Range(m, func(k, ev reflect.Value) bool {
+	// entry decides one entry: dropped, or kept with a pruned copy (pe
+	// valid), or kept whole. key is called only when the entry's key is
+	// needed (a Go map's struct key is copied by each call).
+	entry := func(key func() reflect.Value, ev reflect.Value) {
 		if d.instance && !d.complex && d.below {
 			// The common case, fast: rules with predicates on this
 			// list's keys only, compared with the entry's key leaves.
 			if !a.entryDecision(d, fb, ev) {
-				dropped = append(dropped, k)
+				dropped = append(dropped, key())
 			}
-			return true
+			return
 		}
 		kv := entryKeys(ev, fb.keyFields)
 		ks := append(keys, kv)
 		if !a.decide(fb.n, ks, Read) {
-			dropped = append(dropped, k)
-			return true
+			dropped = append(dropped, key())
+			return
 		}
 		if d.below {
-			return true // the entry's subtree shares its answer
+			return // the entry's subtree shares its answer
 		}
 		if pe, changed := a.pruneStruct(ev, eb, ks, w); changed {
-			kept[k] = pe
+			kept[key()] = pe
 		}
-		return true
-	})
+	}
+	if fb.list.Ordered {
+		fb.list.Range(m, func(k, ev reflect.Value) bool {
+			entry(func() reflect.Value { return k }, ev)
+			return true
+		})
+	} else {
+		for iter := m.MapRange(); iter.Next(); {
+			entry(iter.Key, iter.Value())
+		}
+	}
 	if len(dropped) == 0 && len(kept) == 0 {
 		return m, false
 	}
