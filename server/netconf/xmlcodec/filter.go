@@ -172,18 +172,7 @@ func (t *lazyTree) emitLooked(x *xmlWriter, n *dnode) {
 			}
 		}
 		if len(es) > 1 && c.list.Ordered {
-			// An ordered-by user list: the entries in its order.
-			byPtr := map[uintptr]*dnode{}
-			for _, e := range es {
-				byPtr[e.sv.Addr().Pointer()] = e
-			}
-			es = es[:0]
-			c.list.Range(n.sv.Field(c.field), func(_, v reflect.Value) bool {
-				if e, ok := byPtr[v.Pointer()]; ok {
-					es = append(es, e)
-				}
-				return true
-			})
+			es = inListOrder(c, n.sv.Field(c.field), es)
 		} else if len(es) > 1 {
 			m := reflect.MakeMapWithSize(n.sv.Field(c.field).Type(), len(es))
 			byPtr := map[uintptr]*dnode{}
@@ -201,6 +190,23 @@ func (t *lazyTree) emitLooked(x *xmlWriter, n *dnode) {
 			t.emitNode(x, e, false)
 		}
 	}
+}
+
+// inListOrder is the entries es of the ordered-by user list f (of node
+// c) in the list's order.
+func inListOrder(c *snode, f reflect.Value, es []*dnode) []*dnode {
+	byPtr := map[uintptr]*dnode{}
+	for _, e := range es {
+		byPtr[e.sv.Addr().Pointer()] = e
+	}
+	out := make([]*dnode, 0, len(es))
+	c.list.RangeEntries(f, func(v reflect.Value) bool {
+		if e, ok := byPtr[v.Pointer()]; ok {
+			out = append(out, e)
+		}
+		return true
+	})
+	return out
 }
 
 func (t *lazyTree) lookup(d *dnode, c *snode, keyVals []reflect.Value) *dnode {

@@ -47,14 +47,23 @@ func (ki *keyIndexes) lookup(sv reflect.Value, list *snode, i int, value string)
 	ki.mu.Unlock()
 	m := sv.Field(list.field)
 	idx := &keyIndex{owner: owner, list: list, key: i, byValue: make(map[string][]reflect.Value, list.listLen(m))}
-	list.list.Range(m, func(k, _ reflect.Value) bool {
+	add := func(k reflect.Value) {
 		kv := k
 		if len(list.keys) > 1 {
 			kv = k.Field(list.keyField[i])
 		}
 		idx.byValue[kv.String()] = append(idx.byValue[kv.String()], k)
-		return true
-	})
+	}
+	if list.list.Ordered {
+		keys, _ := list.list.Entries(m)
+		for _, k := range keys {
+			add(k)
+		}
+	} else {
+		for it := m.MapRange(); it.Next(); {
+			add(it.Key())
+		}
+	}
 	ki.mu.Lock()
 	ki.entries[ki.next] = idx
 	ki.next = (ki.next + 1) % len(ki.entries)
