@@ -72,6 +72,20 @@ func (s *session) writeCheck() func(before, after *gen.Device) error {
 	}
 }
 
+// saveCheck is writeCheck for save (copy-config of running to startup,
+// RFC 8341 §3.2.6), which must also read its whole source, as NETCONF's
+// copy-config: a running holding nodes the user may not read is refused
+// rather than saved without them.
+func (s *session) saveCheck() func(before, after *gen.Device) error {
+	a, write := s.access(), s.writeCheck() // not under the store's lock, where the check runs
+	return func(before, after *gen.Device) error {
+		if a != nil && after != nil && a.Prune(after) != any(after) {
+			return rpcerror.New(rpcerror.TagAccessDenied, "", "Access control does not permit user %s to read all of the running configuration.", s.ts.User)
+		}
+		return write(before, after)
+	}
+}
+
 // readsKeys tells whether the user may read NTP key values (in cipher
 // form): the rules' answer for the key-value leaf (nacm:default-deny-all),
 // which decides whether a display shows "******" in their place.

@@ -104,7 +104,7 @@ func cmdSave(s *session, a args) error {
 	if s.c.store.CandidateModified() {
 		s.printf("Warning: Uncommitted changes are not saved: commit them, then save.\n")
 	}
-	if err := s.c.store.CopyChecked(s.ss, datastore.Startup, datastore.Running, nil, s.writeCheck()); err != nil {
+	if err := s.c.store.CopyChecked(s.ss, datastore.Startup, datastore.Running, nil, s.saveCheck()); err != nil {
 		return locatedError{err}
 	}
 	s.printf("Info: Save the configuration successfully.\n")

@@ -123,7 +123,8 @@ func opsRules(t *testing.T, e *env, more func(*gen.IETFNetconfAcm_Nacm_RuleList)
 // RFC 8341 §3.2.8 in the CLI: commit changes running, judged with the
 // committing user's write access whoever edited the candidate (denied:
 // the admin's sysname change; permitted: alice's own peer); save writes
-// startup, judged the same way (denied: /nacm is default-deny-all).
+// startup and reads all of running, as NETCONF's copy-config (denied:
+// /nacm is default-deny-all, neither read nor written by alice).
 func TestCLICommitAndSaveJudgeTheirEffectRFC8341(t *testing.T) {
 	e := nacmEnv(t)
 	ss := opsRules(t, e, func(*gen.IETFNetconfAcm_Nacm_RuleList) {})
@@ -142,7 +143,7 @@ func TestCLICommitAndSaveJudgeTheirEffectRFC8341(t *testing.T) {
 		t.Fatal(err)
 	}
 	out = e.run("batch", "alice", RoleOperator, 200, "system-view\nntp unicast-peer 10.1.1.9\ncommit\nquit\nsave force")
-	mustHold(t, "alice commits her peer", out, []string{"Error: Access control does not permit user alice to create /nacm:nacm"}, []string{"sysname", "Info: Save the configuration successfully."})
+	mustHold(t, "alice commits her peer", out, []string{"Error: Access control does not permit user alice to read all of the running configuration."}, []string{"sysname", "Info: Save the configuration successfully."})
 	if e.store.Snapshot(datastore.Running).GetNtp().GetUnicastPeer("10.1.1.9", "_public_") == nil {
 		t.Error("alice's permitted commit did not reach running")
 	}
