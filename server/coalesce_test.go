@@ -6,8 +6,6 @@ import (
 	"net"
 	"sync"
 	"testing"
-
-	"github.com/ntpagent/ntpagent/internal/fakeclock"
 )
 
 // writesConn records each Write it is given.
@@ -36,98 +34,61 @@ func (w *writesConn) got() [][]byte {
 
 func fill(n int, b byte) []byte { return bytes.Repeat([]byte{b}, n) }
 
-// A packet the SSH transport writes in two parts (its 4 KiB buffer, then
-// the rest) while a channel writes one message, and what other channels
-// write meanwhile, leave the connection in one write, in their order.
-func TestMessageLeavesTheConnectionInOneWrite(t *testing.T) {
+// The SSH transport writes a packet over 4 KiB in two parts (its full
+// buffer, then the rest): while a channel writes a message, the two leave
+// the connection in one write, in order; a smaller packet goes out at once,
+// and outside a message nothing is held.
+func TestPacketLeavesTheConnectionInOneWrite(t *testing.T) {
 	conn := &writesConn{}
-	c := &coalescer{conn: conn, clock: fakeclock.New()}
+	c := &coalescer{conn: conn}
 	c.hold()
-	for _, p := range [][]byte{fill(4096, 'a'), fill(9700, 'b'), fill(52, 'c')} {
+	for _, p := range [][]byte{fill(transportBuffer, 'a'), fill(9700, 'b'), fill(52, 'c')} {
 		if n, err := c.write(p); n != len(p) || err != nil {
 			t.Fatalf("write: %d, %v", n, err)
 		}
 	}
-	if w := conn.got(); len(w) != 0 {
-		t.Fatalf("%d writes while the message is written, want 0", len(w))
-	}
 	if err := c.release(); err != nil {
 		t.Fatal(err)
 	}
-	want := append(append(fill(4096, 'a'), fill(9700, 'b')...), fill(52, 'c')...)
-	if w := conn.got(); len(w) != 1 || !bytes.Equal(w[0], want) {
-		t.Fatalf("got %d writes, want one of the three parts in order", len(w))
-	}
-	// No message being written: each write goes out at once.
-	if _, err := c.write(fill(10, 'd')); err != nil {
-		t.Fatal(err)
-	}
-	if w := conn.got(); len(w) != 2 || !bytes.Equal(w[1], fill(10, 'd')) {
-		t.Fatalf("a write outside a message was held: %d writes", len(w))
-	}
-}
-
-// Two channels writing messages at once: the bytes go out when the last
-// one is written, in the order they were written.
-func TestOverlappingMessagesKeepTheirOrder(t *testing.T) {
-	conn := &writesConn{}
-	c := &coalescer{conn: conn, clock: fakeclock.New()}
-	c.hold()
-	c.write([]byte("1"))
-	c.hold()
-	c.write([]byte("2"))
-	if err := c.release(); err != nil {
-		t.Fatal(err)
-	}
-	c.write([]byte("3"))
-	if w := conn.got(); len(w) != 0 {
-		t.Fatalf("%d writes before the last message ended", len(w))
-	}
-	if err := c.release(); err != nil {
-		t.Fatal(err)
-	}
-	if w := conn.got(); len(w) != 1 || string(w[0]) != "123" {
-		t.Fatalf("got %q", w)
-	}
-}
-
-// RFC 4254 §5.2: a channel write may wait for the client's window with
-// part of its message written. What is held goes out after holdLimit, so
-// the client can read it and open the window; and beyond maxHeld it goes
-// out with the write that would exceed it.
-func TestHeldBytesGoOutAfterTheLimits(t *testing.T) {
-	clk := fakeclock.New()
-	conn := &writesConn{}
-	c := &coalescer{conn: conn, clock: clk}
-	c.hold()
-	c.write(fill(100, 'a'))
-	clk.Advance(holdLimit / 2)
-	if w := conn.got(); len(w) != 0 {
-		t.Fatalf("sent before holdLimit: %d writes", len(w))
-	}
-	clk.Advance(holdLimit / 2)
-	if w := conn.got(); len(w) != 1 || !bytes.Equal(w[0], fill(100, 'a')) {
-		t.Fatalf("after holdLimit: %d writes, want the held bytes", len(w))
-	}
-	// Still within the message: later writes are held again, and the
-	// timer is armed again for them.
-	c.write(fill(maxHeld-10, 'b'))
-	c.write(fill(20, 'c')) // beyond maxHeld: out with what is held
 	w := conn.got()
-	var sent []byte
-	for _, p := range w[1:] {
-		sent = append(sent, p...)
+	if len(w) != 2 || !bytes.Equal(w[0], append(fill(transportBuffer, 'a'), fill(9700, 'b')...)) || !bytes.Equal(w[1], fill(52, 'c')) {
+		t.Fatalf("got %d writes, want the two parts of the packet in one, then the small packet", len(w))
 	}
-	if want := append(fill(maxHeld-10, 'b'), fill(20, 'c')...); !bytes.Equal(sent, want) {
-		t.Fatalf("beyond maxHeld: sent %d bytes, want %d in order", len(sent), len(want))
+	if _, err := c.write(fill(transportBuffer, 'd')); err != nil {
+		t.Fatal(err)
 	}
-	c.write(fill(5, 'd'))
-	clk.Advance(holdLimit)
-	if w := conn.got(); !bytes.Equal(w[len(w)-1], fill(5, 'd')) {
-		t.Fatal("bytes held after a send did not go out after holdLimit")
+	if w := conn.got(); len(w) != 3 || !bytes.Equal(w[2], fill(transportBuffer, 'd')) {
+		t.Fatalf("a full buffer outside a message was held: %d writes", len(w))
+	}
+}
+
+// A packet of exactly one buffer is held until the next write or the end
+// of the message; one buffer at most is held.
+func TestAtMostOneBufferIsHeld(t *testing.T) {
+	conn := &writesConn{}
+	c := &coalescer{conn: conn}
+	c.hold()
+	c.write(fill(transportBuffer, 'a'))
+	if w := conn.got(); len(w) != 0 {
+		t.Fatalf("%d writes, want the full buffer held", len(w))
 	}
 	if err := c.release(); err != nil {
 		t.Fatal(err)
+	}
+	if w := conn.got(); len(w) != 1 || !bytes.Equal(w[0], fill(transportBuffer, 'a')) {
+		t.Fatalf("after the message: %d writes, want the held buffer", len(w))
+	}
+	c.hold()
+	c.write(fill(transportBuffer, 'b'))
+	c.write(fill(transportBuffer, 'c'))
+	if w := conn.got(); len(w) != 2 || !bytes.Equal(w[1], append(fill(transportBuffer, 'b'), fill(transportBuffer, 'c')...)) {
+		t.Fatalf("a second full buffer was held too: %d writes", len(w))
+	}
+	if err := c.release(); err != nil {
+		t.Fatal(err)
+	}
+	if w := conn.got(); len(w) != 2 {
+		t.Fatalf("%d writes after the message, want none more", len(w))
 	}
 }
 
@@ -136,9 +97,9 @@ func TestHeldBytesGoOutAfterTheLimits(t *testing.T) {
 func TestAFailedWriteFailsTheMessage(t *testing.T) {
 	broken := errors.New("broken pipe")
 	conn := &writesConn{err: broken}
-	c := &coalescer{conn: conn, clock: fakeclock.New()}
+	c := &coalescer{conn: conn}
 	c.hold()
-	if _, err := c.write([]byte("x")); err != nil {
+	if _, err := c.write(fill(transportBuffer, 'x')); err != nil {
 		t.Fatalf("a held write failed: %v", err)
 	}
 	if err := c.release(); !errors.Is(err, broken) {

@@ -29,7 +29,7 @@ type activityConn struct {
 }
 
 func newActivityConn(c net.Conn, clk clock.Clock) *activityConn {
-	return &activityConn{Conn: c, clock: clk, out: &coalescer{conn: c, clock: clk}}
+	return &activityConn{Conn: c, clock: clk, out: &coalescer{conn: c}}
 }
 
 func (c *activityConn) Write(p []byte) (int, error) { return c.out.write(p) }
