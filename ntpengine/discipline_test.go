@@ -852,3 +852,55 @@ func TestRegressionKeepsItsWindowWhenTheOffsetsBend(t *testing.T) {
 		t.Errorf("fitted offset's RMS error %.1f µs, want at most 1.25× a line through the window's and 0.75× one through every sample's", f*1e6)
 	}
 }
+
+// TestFirstFrequencyAtTheSamplesLimit: RFC 5905 §11.3 FREQ and the first
+// updates — on a path with 10 µs of exponential jitter each way (the real
+// lab's floor), a start burst of four samples 2 s apart and then one per
+// 16 s poll, the frequency after the sixth sample is as close to the
+// truth as a line through those six can be: its RMS error over 400 starts
+// is within 1.25× that of a line weighted by each sample's true error (of
+// an offset whose directions add x + y of delay: uniform within ±(x+y)/2),
+// computed from the same samples, and it is 0.5 ppm off in at most 1 %
+// of the starts.
+func TestFirstFrequencyAtTheSamplesLimit(t *testing.T) {
+	const runs, j = 400, 10e-6
+	var got, ideal float64
+	far := 0
+	for seed := uint64(1); seed <= runs; seed++ {
+		dd := newDiscipline(math.Ldexp(1, -20), 4, 4)
+		d := &dd
+		d.configure(&Config{MaxSlewRate: 83333})
+		r := rand.New(rand.NewPCG(seed, 9))
+		var p []point
+		for i, ts := 0, 2.0; i < 6; i++ {
+			x, y := r.ExpFloat64()*j, r.ExpFloat64()*j
+			d.update((y-x)/2-d.phaseAt(ts), ts, ts, 1e-3+x+y)
+			p = append(p, point{ts, (y - x) / 2, x + y})
+			next := ts + 16
+			if i < 3 {
+				next = ts + 2
+			}
+			for tt := ts + 1; tt < next; tt++ {
+				var o clockOut
+				d.adjust(tt, &o)
+			}
+			ts = next
+		}
+		w := make([]float64, len(p))
+		for i, x := range p {
+			e := x.delay / math.Sqrt(12)
+			w[i] = 1 / (e*e + 1e-14)
+		}
+		f := fitWith(p, w)
+		got += d.freq * d.freq
+		ideal += f.slope * f.slope
+		if math.Abs(d.freq) > 0.5e-6 {
+			far++
+		}
+	}
+	got, ideal = math.Sqrt(got/runs), math.Sqrt(ideal/runs)
+	t.Logf("frequency after six samples: RMS error %.3f ppm (ideally weighted line: %.3f ppm); %d of %d starts beyond 0.5 ppm", got*1e6, ideal*1e6, far, runs)
+	if got > 1.25*ideal || far > runs/100 {
+		t.Errorf("RMS error %.3f ppm, want at most 1.25 × %.3f; %d starts beyond 0.5 ppm, want at most %d", got*1e6, ideal*1e6, far, runs/100)
+	}
+}
