@@ -16,6 +16,41 @@ var realPathFigures = filepath.Join("..", "..", "testdata", "chronysim", "chrony
 // RMS spread is about 60 %), as of chrony's 60.
 const realPathSeeds = 60
 
+// besideChronyd runs case c on realPathSeeds seeds and returns its
+// summary, chronyd's figures for it from refs and the ratio of the RMS
+// errors, logging them.
+func besideChronyd(t *testing.T, c ChronyCase, refs map[string]ChronyFigures) (ChronySummary, ChronyFigures, float64) {
+	t.Helper()
+	ref, ok := refs[c.RefKey]
+	if !ok {
+		t.Fatalf("no figures of chronyd for %s", c.RefKey)
+	}
+	s, err := c.Summarize(realPathSeeds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ratio := s.TimeRMS.Mean / ref.TimeRMS
+	t.Logf("from %.0f s to %.0f s: RMS %.1f µs (chronyd %.1f µs, %.2f×), mean %+.1f µs (chronyd %+.1f µs), max %.1f µs (chronyd %.1f µs), sync %.0f s (chronyd %.0f s)",
+		c.Params.Limits.MaxSyncTime, c.Params.Limit, s.TimeRMS.Mean*1e6, ref.TimeRMS*1e6, ratio, s.TimeMean*1e6, ref.TimeMean*1e6,
+		s.TimeMax*1e6, ref.TimeMax*1e6, s.SyncTime.Mean, ref.SyncTime)
+	return s, ref, ratio
+}
+
+// readFigures reads a summary of scripts/chrony-sim-reference.sh.
+func readFigures(t *testing.T, name string) map[string]ChronyFigures {
+	t.Helper()
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	refs, err := ReadChronyFigures(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return refs
+}
+
 // TestRealPathAtLeastAsCloseAsChronyd: on the path of the real-wire
 // measurements (RealPathCases: base delay 1 ms, exponential jitter each
 // way, minpoll 4, maxpoll 6, iburst, interleaved), the engine keeps its
@@ -30,29 +65,11 @@ const realPathSeeds = 60
 // history when a line fits it (regression.longFit), 100 µs gave 1.19×
 // chronyd's.
 func TestRealPathAtLeastAsCloseAsChronyd(t *testing.T) {
-	f, err := os.Open(realPathFigures)
-	if err != nil {
-		t.Fatal(err)
-	}
-	refs, err := ReadChronyFigures(f)
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	refs := readFigures(t, realPathFigures)
 	for _, c := range RealPathCases() {
 		t.Run(c.Variant, func(t *testing.T) {
 			t.Parallel()
-			ref, ok := refs[c.RefKey]
-			if !ok {
-				t.Fatalf("no figures of chronyd for %s in %s", c.RefKey, realPathFigures)
-			}
-			s, err := c.Summarize(realPathSeeds)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ratio := s.TimeRMS.Mean / ref.TimeRMS
-			t.Logf("RMS %.1f µs (chronyd %.1f µs, %.2f×), mean %+.1f µs (chronyd %+.1f µs), sync %.0f s (chronyd %.0f s)",
-				s.TimeRMS.Mean*1e6, ref.TimeRMS*1e6, ratio, s.TimeMean*1e6, ref.TimeMean*1e6, s.SyncTime.Mean, ref.SyncTime)
+			s, ref, ratio := besideChronyd(t, c, refs)
 			limit, meanBound := realPathRatio, 20e-6
 			if c.Params.Jitter < 1e-4 {
 				limit = 2
@@ -91,15 +108,7 @@ var realPathStartFigures = filepath.Join("..", "..", "testdata", "chronysim", "c
 // RMS error at most twice chronyd's in the same scenario under chrony's
 // harness (60 seeds here, 40 there), the aim on the real wire.
 func TestRealPathStartAtTheFloor(t *testing.T) {
-	f, err := os.Open(realPathStartFigures)
-	if err != nil {
-		t.Fatal(err)
-	}
-	refs, err := ReadChronyFigures(f)
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	refs := readFigures(t, realPathStartFigures)
 	for _, c := range RealPathCases() {
 		if c.Params.Jitter >= 1e-4 {
 			continue
@@ -108,17 +117,7 @@ func TestRealPathStartAtTheFloor(t *testing.T) {
 		c.Params.Limit, c.Params.Limits.MaxSyncTime = 120, 20
 		t.Run(c.Variant, func(t *testing.T) {
 			t.Parallel()
-			ref, ok := refs[c.RefKey]
-			if !ok {
-				t.Fatalf("no figures of chronyd for %s in %s", c.RefKey, realPathStartFigures)
-			}
-			s, err := c.Summarize(realPathSeeds)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ratio := s.TimeRMS.Mean / ref.TimeRMS
-			t.Logf("from 20 s to 120 s: RMS %.1f µs (chronyd %.1f µs, %.2f×), mean %+.1f µs, max %.1f µs (chronyd %.1f µs)",
-				s.TimeRMS.Mean*1e6, ref.TimeRMS*1e6, ratio, s.TimeMean*1e6, s.TimeMax*1e6, ref.TimeMax*1e6)
+			s, _, ratio := besideChronyd(t, c, refs)
 			if ratio > 2 || math.Abs(s.TimeMean) > 20e-6 {
 				t.Errorf("RMS error %.2f× chronyd's (limit 2×), mean error %+.1f µs (limit ±20 µs)", ratio, s.TimeMean*1e6)
 			}
