@@ -511,6 +511,15 @@ func (x *xmlWriter) writeLeaf(s *snode, v reflect.Value, text []byte, dflt bool,
 			x.buf = append(x.buf, '"')
 		}
 	}
+	if s.lt.xpathNS != nil {
+		for _, p := range s.lt.xpathPrefixes(nil, text) {
+			x.buf = append(x.buf, " xmlns:"...)
+			x.buf = append(x.buf, p...)
+			x.buf = append(x.buf, `="`...)
+			x.buf = appendEscaped(x.buf, s.lt.xpathNS[p], true)
+			x.buf = append(x.buf, '"')
+		}
+	}
 	if dflt {
 		x.buf = append(x.buf, ` wd:default="true"`...)
 	}

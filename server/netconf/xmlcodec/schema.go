@@ -86,8 +86,9 @@ type Schema struct {
 	ys   *yang.Schema
 	// modules are the modules whose data the root holds, in name order.
 	modules []*yang.Module
-	// prefixByNS lists the library's prefixes by namespace.
-	prefixByNS map[string]string
+	// prefixByNS lists the library's prefixes by namespace; nsByPrefix
+	// the namespaces by prefix and by module name (for XPath values).
+	prefixByNS, nsByPrefix map[string]string
 	// unions maps a YANG base type to the generated package's wrapper
 	// type for it in a simple union (ygot -generate_simple_unions).
 	unions     map[goyang.TypeKind]reflect.Type
@@ -175,7 +176,7 @@ func NewSchema(m Model) (*Schema, error) {
 	if m.Root == nil || rt.Kind() != reflect.Ptr || rt.Elem().Kind() != reflect.Struct {
 		return nil, fmt.Errorf("xmlcodec: the root of a model is a pointer to a generated struct, not %T", m.Root)
 	}
-	s := &Schema{ys: ys, prefixByNS: map[string]string{}, unions: map[goyang.TypeKind]reflect.Type{},
+	s := &Schema{ys: ys, prefixByNS: map[string]string{}, nsByPrefix: map[string]string{}, unions: map[goyang.TypeKind]reflect.Type{},
 		deleteAbsentIsRemove: m.DeleteAbsentIsRemove}
 	s.xpathPrefixes = sync.OnceValue(s.undeclaredPrefixes)
 	for _, a := range m.AnnotationAttributes {
@@ -196,6 +197,7 @@ func NewSchema(m Model) (*Schema, error) {
 	s.root = root
 	for _, lm := range ys.Library() {
 		s.prefixByNS[lm.Namespace] = lm.Prefix
+		s.nsByPrefix[lm.Prefix], s.nsByPrefix[lm.Name] = lm.Namespace, lm.Namespace
 	}
 	names := append([]string(nil), m.Modules...)
 	sort.Strings(names)

@@ -30,6 +30,11 @@ type ltype struct {
 	// DNS names are case-insensitive (RFC 4343), so a name is stored in
 	// lower case and "NTP.Example.net" is the peer "ntp.example.net".
 	domain bool
+	// xpathNS is set for XPath values (RFC 6991 xpath1.0 and RFC 8341's
+	// node-instance-identifier): the namespaces of the prefixes (and
+	// module names) a value may use, which its element must declare when
+	// written (RFC 7950 §9.13: prefixes in XML are bound in scope).
+	xpathNS map[string]string
 	// wrap is the generated wrapper type that holds a member of a simple
 	// union in the union's interface field (nil outside unions).
 	wrap reflect.Type
@@ -77,6 +82,9 @@ func (s *Schema) leafType(e *goyang.Entry, yt *goyang.YangType, goType reflect.T
 	}
 	lt := &ltype{kind: yt.Kind, fd: yt.FractionDigits, ipv6: yt.Kind == goyang.Ystring && ipv6Typedef(yt.Name),
 		domain: yt.Kind == goyang.Ystring && yt.Name == "domain-name"}
+	if yt.Kind == goyang.Ystring && (yt.Name == "xpath1.0" || yt.Name == "node-instance-identifier") {
+		lt.xpathNS = s.nsByPrefix
+	}
 	switch yt.Kind {
 	case goyang.Yleafref:
 		t, ok := s.ys.LeafrefTarget(e, yt.Path)
@@ -442,6 +450,41 @@ func (lt *ltype) memberFor(t reflect.Type) *ltype {
 		return lt
 	}
 	return &ltype{kind: goyang.Ystring}
+}
+
+// xpathPrefixes appends to out the prefixes of the XPath text that name
+// one of lt.xpathNS's namespaces (each once): a name followed by one
+// colon, outside quoted literals (RFC 7950 §9.13, XPath 1.0 §2.3).
+func (lt *ltype) xpathPrefixes(out []string, text []byte) []string {
+	var quote byte
+	start := -1
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+			continue
+		case c == '\'' || c == '"':
+			quote, start = c, -1
+			continue
+		}
+		nameChar := c == '_' || c == '-' || c == '.' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 0x80
+		switch {
+		case nameChar && start < 0:
+			start = i
+		case c == ':' && start >= 0 && (i+1 >= len(text) || text[i+1] != ':'):
+			p := string(text[start:i])
+			if _, ok := lt.xpathNS[p]; ok && !slices.Contains(out, p) {
+				out = append(out, p)
+			}
+			start = -1
+		case !nameChar:
+			start = -1
+		}
+	}
+	return out
 }
 
 // identityNS returns the namespace and prefix of an identityref value, for
