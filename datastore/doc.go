@@ -62,7 +62,8 @@
 // format), rfc7951.go (reading the stored trees: a direct walk over the
 // generated structs, ygot's Unmarshal only for what it cannot place),
 // integrity.go (damage and recovery), subscribe.go (committed changes of
-// running, and of startup for RFC 6470's notification), tree.go (copy,
+// running, and of startup for RFC 6470's notification; with copies of the
+// old and new trees, or WithoutTrees for a reader of the edits only), tree.go (copy,
 // compare and diff of trees), devicekey.go and
 // users.go (secrets), readrunning.go (running read by another process,
 // without the lock).
