@@ -68,7 +68,9 @@
 //
 // Where the product deviates from the textbook RFC 5905 it says so at the
 // code: the default discipline (DisciplineRegression) estimates frequency
-// and offset with a delay-weighted least-squares fit and corrects the
+// and offset with a delay-weighted least-squares fit (over eight polls,
+// more when the samples are noisy, and over up to 64 samples when a
+// line describes them all: regression.longFit) and corrects the
 // offset at once: one of up to 2 ms through the frequency, over an
 // eighth of a poll interval or of the time between updates, if longer (at
 // least 8 s), for up to 1 ms and faster
