@@ -1,10 +1,12 @@
 package xmlcodec
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"unsafe"
 	"weak"
@@ -116,4 +118,32 @@ func TestOneKeyFilterIndexesOnlyFrozenTrees(t *testing.T) {
 		t.Fatalf("want 10.0.0.1 in both vpn-instances: %s", got)
 	}
 	runtime.KeepAlive(d)
+}
+
+// Sessions read the same stored tree at once: the index is made and read
+// concurrently, and every reader gets what the scan gives (run with -race).
+func TestIndexedKeyLookupIsSafeForConcurrentReaders(t *testing.T) {
+	d := randomKeyedDevice(t, rand.New(rand.NewPCG(1, 2)))
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 20 {
+				f := ntp(fmt.Sprintf(`<unicast-peer><address>10.0.0.%d</address></unicast-peer>`, 1+(g+i)%8))
+				var want, got bytes.Buffer
+				if err := Encode(&want, d, EncodeOptions{ConfigOnly: true, Subtree: []byte(f)}); err != nil {
+					t.Error(err)
+					return
+				}
+				if err := Encode(&got, d, EncodeOptions{ConfigOnly: true, Subtree: []byte(f), Frozen: true}); err != nil {
+					t.Error(err)
+					return
+				}
+				if got.String() != want.String() {
+					t.Errorf("%s: indexed %s, scanned %s", f, got.String(), want.String())
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
