@@ -179,13 +179,17 @@ func TestDisciplineTransitions(t *testing.T) {
 			t.Errorf("poll %d", d.poll)
 		}
 	})
-	t.Run("regression mode: FREQ → SYNC after 3 samples, offset slewed", func(t *testing.T) {
+	t.Run("regression mode: FREQ → SYNC after 4 samples 2 s apart (freqSEMinSamples), offset slewed", func(t *testing.T) {
 		d := newDisc(DisciplineRegression)
-		r, o, _ := feed(d, 0, 2, 3, func(t float64) float64 { return 0.05 - 80e-6*t })
+		if r, _, _ := feed(d, 0, 2, 3, func(t float64) float64 { return 0.05 - 80e-6*t }); r != resultIgnore || d.state != stateFREQ {
+			t.Fatalf("three samples over 4 s: result %v state %v, want FREQ", r, d.state)
+		}
+		d = newDisc(DisciplineRegression)
+		r, o, _ := feed(d, 0, 2, 4, func(t float64) float64 { return 0.05 - 80e-6*t })
 		if r != resultSlew || d.state != stateSYNC || !o.doSlew {
 			t.Fatalf("result %v state %v out %+v", r, d.state, o)
 		}
-		if math.Abs(d.freq-trueRate(-80e-6)) > 1e-12 || math.Abs(o.slew-(0.05-80e-6*4)) > 1e-6 {
+		if math.Abs(d.freq-trueRate(-80e-6)) > 1e-12 || math.Abs(o.slew-(0.05-80e-6*6)) > 1e-6 {
 			t.Errorf("freq %v slew %v", d.freq, o.slew)
 		}
 	})
@@ -211,7 +215,7 @@ func TestDisciplineSlewAccounting(t *testing.T) {
 	for _, rate := range []float64{500e-6, 1.0 / 12} {
 		d := newDisc(DisciplineRegression)
 		d.slewRate, d.rateKnown = rate, true
-		_, o, t0 := feed(d, 0, 2, 3, func(t float64) float64 { return 0.05 - 80e-6*t })
+		_, o, t0 := feed(d, 0, 2, 4, func(t float64) float64 { return 0.05 - 80e-6*t })
 		if !o.doSlew || o.slew < 0.049 {
 			t.Fatalf("rate %v: no slew commanded: %+v", rate, o)
 		}
@@ -755,10 +759,12 @@ func TestPollDoesNotGrowWithinABurst(t *testing.T) {
 // jitterPath drives a regression discipline (poll 16 s, the clock
 // slewing at 83,333 ppm) with the samples of a path of base delay 1 ms
 // and exponential jitter of mean j in each direction, of a clock whose
-// uncorrected offset is trend(ts): a start burst of four samples 2 s
-// apart from 2 s on, then one per poll until end s. After each update it
-// calls each with the sample (its uncorrected offset and delay).
-func jitterPath(seed uint64, j, end float64, trend func(ts float64) float64, each func(d *discipline, x point)) {
+// uncorrected offset is trend(ts), plus a normal noise of standard
+// deviation extra that the delays do not show (a host's timestamps): a
+// start burst of four samples 2 s apart from 2 s on, then one per poll
+// until end s. After each update it calls each with the sample (its
+// uncorrected offset and delay).
+func jitterPath(seed uint64, j, extra, end float64, trend func(ts float64) float64, each func(d *discipline, x point)) {
 	dd := newDiscipline(math.Ldexp(1, -20), 4, 4)
 	d := &dd
 	d.configure(&Config{MaxSlewRate: 83333})
@@ -766,6 +772,9 @@ func jitterPath(seed uint64, j, end float64, trend func(ts float64) float64, eac
 	for i, ts := 0, 2.0; ts < end; i++ {
 		x, y := r.ExpFloat64()*j, r.ExpFloat64()*j
 		u := trend(ts) + (y-x)/2
+		if extra > 0 {
+			u += r.NormFloat64() * extra
+		}
 		d.update(u-d.phaseAt(ts), ts, ts, 1e-3+x+y)
 		each(d, point{ts, u, 1e-3 + x + y})
 		next := ts + 16
@@ -787,7 +796,7 @@ func jitterPath(seed uint64, j, end float64, trend func(ts float64) float64, eac
 // start.
 func fitErrors(seed uint64, j, end float64, trend func(ts float64) float64) (fitted, window, all []float64) {
 	var every []point
-	jitterPath(seed, j, end, trend, func(d *discipline, x point) {
+	jitterPath(seed, j, 0, end, trend, func(d *discipline, x point) {
 		every = append(every, x)
 		reg := d.est.(*regression)
 		if x.t >= 120 && reg.fitOK {
@@ -879,7 +888,7 @@ func TestFirstFrequencyAtTheSamplesLimit(t *testing.T) {
 	for seed := uint64(1); seed <= runs; seed++ {
 		var p []point
 		var freq float64
-		jitterPath(seed, j, 41, func(float64) float64 { return 0 }, func(d *discipline, x point) {
+		jitterPath(seed, j, 0, 41, func(float64) float64 { return 0 }, func(d *discipline, x point) {
 			p = append(p, point{x.t, x.off, x.delay - 1e-3})
 			freq = d.freq
 		})
@@ -903,5 +912,38 @@ func TestFirstFrequencyAtTheSamplesLimit(t *testing.T) {
 		got*1e6, far, runs, ideal*1e6, idealFar)
 	if got > 1.25*ideal || far > idealFar+runs/100 {
 		t.Errorf("RMS error %.3f ppm, want at most 1.25 × %.3f; %d starts beyond 0.5 ppm, want at most %d", got*1e6, ideal*1e6, far, idealFar+runs/100)
+	}
+}
+
+// TestFirstFrequencyWithNoiseTheDelaysDoNotShow: RFC 5905 §11.3 FREQ on a
+// path whose offsets scatter by 17 µs while the delays vary by a few
+// (a loaded host's loopback: the real lab at zero jitter). Three burst
+// samples 4 s apart cannot tell that noise, and their delays make them
+// look precise; FREQ waits for a fourth (freqSEMinSamples), so the
+// frequency after six samples is within 1.4× the error of an unweighted
+// line through them (400 starts; it was 2.1× when three samples ended
+// FREQ: 8 ppm slopes, then restarts).
+func TestFirstFrequencyWithNoiseTheDelaysDoNotShow(t *testing.T) {
+	const runs = 400
+	var got, plain float64
+	for seed := uint64(1); seed <= runs; seed++ {
+		var p []point
+		var freq float64
+		jitterPath(seed, 3e-6, 17e-6, 41, func(float64) float64 { return 0 }, func(d *discipline, x point) {
+			p = append(p, x)
+			freq = d.freq
+		})
+		w := make([]float64, len(p))
+		for i := range w {
+			w[i] = 1
+		}
+		f := fitWith(p, w)
+		got += freq * freq
+		plain += f.slope * f.slope
+	}
+	got, plain = math.Sqrt(got/runs), math.Sqrt(plain/runs)
+	t.Logf("frequency after six samples: RMS error %.3f ppm; an unweighted line through them: %.3f ppm", got*1e6, plain*1e6)
+	if got > 1.4*plain {
+		t.Errorf("RMS error %.3f ppm, want at most 1.4 × %.3f ppm", got*1e6, plain*1e6)
 	}
 }
