@@ -1,7 +1,6 @@
 // Command ntpagent is the daemon: the NTP engine driven by the committed
 // configuration, the NETCONF and CLI servers over SSH that edit it, and an
-// optional Prometheus endpoint (/metrics, written in Prometheus's text
-// format by exposition.go: no client library). Once the agent has applied
+// optional Prometheus endpoint (/metrics). Once the agent has applied
 // running, it returns the start's free heap to the system. `go run ./cmd/ntpagent` with no flags works
 // on a fresh machine: unprivileged loopback ports, a state folder in the
 // current directory and the virtual clock (the host clock is never touched

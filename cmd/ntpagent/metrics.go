@@ -5,6 +5,10 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/ntpagent/ntpagent/agent"
 	"github.com/ntpagent/ntpagent/gen"
 	"github.com/ntpagent/ntpagent/server/netconf"
@@ -15,21 +19,21 @@ import (
 type ntpCollector struct {
 	ag *agent.Agent
 
-	synced, stratum, offset, jitter, freq, rootDelay, rootDisp metricDesc
-	unsynced                                                   metricDesc
-	virtualOffset                                              metricDesc
-	peerOffset, peerDelay, peerJitter, peerReach, peerStratum  metricDesc
-	peerSent, peerRcvd, peerAuthErr                            metricDesc
-	rx, dropped, tx, txErr                                     metricDesc
+	synced, stratum, offset, jitter, freq, rootDelay, rootDisp *prometheus.Desc
+	unsynced                                                   *prometheus.Desc
+	virtualOffset                                              *prometheus.Desc
+	peerOffset, peerDelay, peerJitter, peerReach, peerStratum  *prometheus.Desc
+	peerSent, peerRcvd, peerAuthErr                            *prometheus.Desc
+	rx, dropped, tx, txErr                                     *prometheus.Desc
 	// packet counts /ntp/statistics, one counter each; statsStart is
 	// its discontinuity-time.
 	packet     []statCounter
-	statsStart metricDesc
+	statsStart *prometheus.Desc
 }
 
 // statCounter is one leaf of /ntp/statistics exported as a counter.
 type statCounter struct {
-	desc  metricDesc
+	desc  *prometheus.Desc
 	value func(*gen.NtpagentNtp_Ntp_Statistics) *uint64
 }
 
@@ -38,7 +42,7 @@ type ntpStats = gen.NtpagentNtp_Ntp_Statistics
 // packetCounters are the /ntp/statistics leaves exported as
 // ntpagent_ntp_NAME_total (receive-queue-overflows is already
 // ntpagent_ntp_datagrams_dropped_total, from the same transport counter).
-func packetCounters(d func(name, help string, labels ...string) metricDesc) []statCounter {
+func packetCounters(d func(name, help string, labels ...string) *prometheus.Desc) []statCounter {
 	c := func(name, help string, v func(*ntpStats) *uint64) statCounter {
 		return statCounter{d("ntp_"+name+"_total", help), v}
 	}
@@ -60,8 +64,8 @@ func packetCounters(d func(name, help string, labels ...string) metricDesc) []st
 
 func newNTPCollector(ag *agent.Agent) *ntpCollector {
 	peer := []string{"address", "vpn_instance", "port", "mode"}
-	d := func(name, help string, labels ...string) metricDesc {
-		return newDesc("ntpagent_"+name, help, labels...)
+	d := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc("ntpagent_"+name, help, labels, nil)
 	}
 	return &ntpCollector{
 		ag:            ag,
@@ -91,6 +95,17 @@ func newNTPCollector(ag *agent.Agent) *ntpCollector {
 	}
 }
 
+func (c *ntpCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.synced, c.unsynced, c.stratum, c.offset, c.jitter, c.freq, c.rootDelay, c.rootDisp, c.virtualOffset,
+		c.peerOffset, c.peerDelay, c.peerJitter, c.peerReach, c.peerStratum, c.peerSent, c.peerRcvd, c.peerAuthErr,
+		c.rx, c.dropped, c.tx, c.txErr, c.statsStart} {
+		ch <- d
+	}
+	for _, p := range c.packet {
+		ch <- p.desc
+	}
+}
+
 func msToSeconds(p *float64) float64 {
 	if p == nil {
 		return 0
@@ -98,25 +113,31 @@ func msToSeconds(p *float64) float64 {
 	return *p / 1e3
 }
 
-func (c *ntpCollector) collect(e *exposition) {
+func (c *ntpCollector) Collect(ch chan<- prometheus.Metric) {
+	g := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	ctr := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, labels...)
+	}
 	st := c.ag.State()
 	if s := st.GetNtp().GetStatus(); s != nil {
 		synced := 0.0
 		if s.ClockState == gen.NtpagentNtp_Ntp_Status_ClockState_synchronized {
 			synced = 1
 		}
-		e.add(c.synced, synced)
+		g(c.synced, synced)
 		if synced == 0 && s.UnsyncReason != gen.NtpagentNtp_UnsyncReason_UNSET {
-			e.add(c.unsynced, 1, s.UnsyncReason.String())
+			g(c.unsynced, 1, s.UnsyncReason.String())
 		}
-		e.add(c.stratum, float64(s.GetStratum()))
-		e.add(c.offset, msToSeconds(s.Offset))
-		e.add(c.jitter, msToSeconds(s.Jitter))
-		e.add(c.freq, s.GetFrequency())
-		e.add(c.rootDelay, msToSeconds(s.RootDelay))
-		e.add(c.rootDisp, msToSeconds(s.RootDispersion))
+		g(c.stratum, float64(s.GetStratum()))
+		g(c.offset, msToSeconds(s.Offset))
+		g(c.jitter, msToSeconds(s.Jitter))
+		g(c.freq, s.GetFrequency())
+		g(c.rootDelay, msToSeconds(s.RootDelay))
+		g(c.rootDisp, msToSeconds(s.RootDispersion))
 		if s.VirtualClockOffset != nil {
-			e.add(c.virtualOffset, msToSeconds(s.VirtualClockOffset))
+			g(c.virtualOffset, msToSeconds(s.VirtualClockOffset))
 		}
 	}
 	for k, s := range st.GetNtp().GetSessions().Session {
@@ -130,30 +151,30 @@ func (c *ntpCollector) collect(e *exposition) {
 			mode = "client"
 		}
 		l := []string{k.Address, k.VpnInstance, strconv.Itoa(int(k.Port)), mode}
-		e.add(c.peerOffset, msToSeconds(s.Offset), l...)
-		e.add(c.peerDelay, msToSeconds(s.Delay), l...)
-		e.add(c.peerJitter, msToSeconds(s.Jitter), l...)
-		e.add(c.peerReach, float64(s.GetReach()), l...)
-		e.add(c.peerStratum, float64(s.GetStratum()), l...)
-		e.add(c.peerSent, float64(s.GetPacketsSent()), l...)
-		e.add(c.peerRcvd, float64(s.GetPacketsReceived()), l...)
-		e.add(c.peerAuthErr, float64(s.GetAuthenticationErrors()), l...)
+		g(c.peerOffset, msToSeconds(s.Offset), l...)
+		g(c.peerDelay, msToSeconds(s.Delay), l...)
+		g(c.peerJitter, msToSeconds(s.Jitter), l...)
+		g(c.peerReach, float64(s.GetReach()), l...)
+		g(c.peerStratum, float64(s.GetStratum()), l...)
+		ctr(c.peerSent, float64(s.GetPacketsSent()), l...)
+		ctr(c.peerRcvd, float64(s.GetPacketsReceived()), l...)
+		ctr(c.peerAuthErr, float64(s.GetAuthenticationErrors()), l...)
 	}
 	if s := st.GetNtp().GetStatistics(); s != nil {
 		for _, p := range c.packet {
 			if v := p.value(s); v != nil {
-				e.add(p.desc, float64(*v))
+				ctr(p.desc, float64(*v))
 			}
 		}
 		if t, err := time.Parse(time.RFC3339Nano, s.GetDiscontinuityTime()); err == nil {
-			e.add(c.statsStart, float64(t.UnixNano())/1e9)
+			g(c.statsStart, float64(t.UnixNano())/1e9)
 		}
 	}
 	ts := c.ag.TransportStats()
-	e.add(c.rx, float64(ts.Received))
-	e.add(c.dropped, float64(ts.Dropped))
-	e.add(c.tx, float64(ts.Sent))
-	e.add(c.txErr, float64(ts.SendErrors))
+	ctr(c.rx, float64(ts.Received))
+	ctr(c.dropped, float64(ts.Dropped))
+	ctr(c.tx, float64(ts.Sent))
+	ctr(c.txErr, float64(ts.SendErrors))
 }
 
 // netconfCollector reads the NETCONF server's RFC 6022 statistics at each
@@ -161,12 +182,12 @@ func (c *ntpCollector) collect(e *exposition) {
 type netconfCollector struct {
 	stats func() netconf.Statistics
 
-	inSessions, inBadHellos, dropped, inRPCs, inBadRPCs, outErrors, outNotifs, rpcs, start metricDesc
+	inSessions, inBadHellos, dropped, inRPCs, inBadRPCs, outErrors, outNotifs, rpcs, start *prometheus.Desc
 }
 
 func newNETCONFCollector(stats func() netconf.Statistics) *netconfCollector {
-	d := func(name, help string, labels ...string) metricDesc {
-		return newDesc("ntpagent_netconf_"+name, help, labels...)
+	d := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc("ntpagent_netconf_"+name, help, labels, nil)
 	}
 	return &netconfCollector{
 		stats:       stats,
@@ -182,9 +203,17 @@ func newNETCONFCollector(stats func() netconf.Statistics) *netconfCollector {
 	}
 }
 
-func (c *netconfCollector) collect(e *exposition) {
+func (c *netconfCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.inSessions, c.inBadHellos, c.dropped, c.inRPCs, c.inBadRPCs, c.outErrors, c.outNotifs, c.rpcs, c.start} {
+		ch <- d
+	}
+}
+
+func (c *netconfCollector) Collect(ch chan<- prometheus.Metric) {
 	st := c.stats()
-	ctr := func(d metricDesc, v uint64, labels ...string) { e.add(d, float64(v), labels...) }
+	ctr := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
 	ctr(c.inSessions, st.InSessions)
 	ctr(c.inBadHellos, st.InBadHellos)
 	ctr(c.dropped, st.DroppedSessions)
@@ -195,23 +224,16 @@ func (c *netconfCollector) collect(e *exposition) {
 	for op, n := range st.RPCs {
 		ctr(c.rpcs, n, op)
 	}
-	e.add(c.start, float64(st.StartTime.UnixNano())/1e9)
+	ch <- prometheus.MustNewConstMetric(c.start, prometheus.GaugeValue, float64(st.StartTime.UnixNano())/1e9)
 }
 
 // metricsHandler serves /metrics: the NTP state, the NETCONF server's
-// statistics and the Go runtime's and the process's metrics, read at each
-// scrape, in Prometheus's text format.
+// statistics and the Go runtime and process collectors.
 func metricsHandler(ag *agent.Agent, nc *netconf.Server) http.Handler {
-	ntp, ncs := newNTPCollector(ag), newNETCONFCollector(nc.Statistics)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(newNTPCollector(ag), newNETCONFCollector(nc.Statistics), collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
-		var e exposition
-		ntp.collect(&e)
-		ncs.collect(&e)
-		e.addRuntime()
-		e.addProcess()
-		w.Header().Set("Content-Type", expositionContentType)
-		e.write(w)
-	})
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	return mux
 }
