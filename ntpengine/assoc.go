@@ -67,13 +67,13 @@ type association struct {
 	// next packet in interleaved form), taken as localTxSource says;
 	// prevLocalTx the departure of the packet before it, whose exchange
 	// an interleaved packet completes (zero: that exchange gave its
-	// sample already, in basic mode). localTxPhase and prevLocalTxPhase
-	// are the discipline's corrections at those times, recPhase at rec.
-	remoteRx, localNtpRx    packet.Timestamp
-	localTx, prevLocalTx    packet.Timestamp
-	localTxSource           TxSource
-	localTxPhase, prevPhase float64
-	recPhase                float64
+	// sample already, in basic mode). prevPhase is the discipline's
+	// correction at prevLocalTx, recPhase at rec.
+	remoteRx, localNtpRx packet.Timestamp
+	localTx, prevLocalTx packet.Timestamp
+	localTxSource        TxSource
+	prevPhase            float64
+	recPhase             float64
 	// sentKey identifies our last packet (its origin, receive and
 	// transmit timestamps) for StampTransmit and Transmitted.
 	sentKey [24]byte
