@@ -14,9 +14,9 @@
 // transmit timestamp, and sends it from a real-time thread (one per
 // direction) that sleeps on an absolute deadline and spins its last
 // millisecond, making its send call as much before the deadline as that
-// direction's recent calls took at least to put a datagram on its way (on
-// a busy host 5–50 µs, and longer up than down), from a socket of its own
-// that no thread waits on (LineSockets); its readers are
+// direction's recent calls took in the median to put a datagram on its
+// way (on a busy host 5–100 µs, and longer up than down), from a socket of
+// its own that no thread waits on (LineSockets); its readers are
 // real-time threads waiting in the kernel (poll(2)), and the process
 // keeps spare runtime processors (GOMAXPROCS) so that neither waits for
 // the Go scheduler on a busy host. It records what it did with every
