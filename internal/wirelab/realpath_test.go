@@ -19,8 +19,9 @@ import (
 // serving the host clock, both in interleaved mode), over the time both
 // are synchronized after the settling time (80 s, after the start's
 // transient, which the time to sync reports): its mean error stays within
-// ±60 µs of the host clock and within 25 µs of its own samples' mean error
-// (the lab's floor), and its RMS error within twice chronyd's plus 20 µs;
+// ±60 µs of the host clock and within 25 µs of the mean error of its own
+// samples near the least delay (the lab's floor), and its RMS error within
+// twice chronyd's plus 20 µs;
 // the aim (±20 µs, twice chronyd's) is reported, and is the test
 // under NTPAGENT_REALPATH_STRICT=1.
 func TestRealPathZeroJitterAgentBesideChronyd(t *testing.T) {
@@ -52,6 +53,8 @@ func TestRealPathZeroJitterAgentBesideChronyd(t *testing.T) {
 	t.Logf("ntpagent: %s", a)
 	t.Logf("chronyd:  %s", c)
 	t.Logf("ntpagent's %s; chronyd's %s", res.Agent.SampleFigures(from), res.Chronyd.SampleFigures(from))
+	t.Logf("within 100 µs of the least delay: ntpagent's %s; chronyd's %s",
+		res.Agent.SampleFiguresNearLeastDelay(from, 100*time.Microsecond), res.Chronyd.SampleFiguresNearLeastDelay(from, 100*time.Microsecond))
 	t.Logf("reference probe: %s", res.Probe.Figures(from))
 	t.Logf("delay lines: agent %s; chronyd %s", res.AgentLine, res.ChronydLine)
 	t.Logf("agent: %s", res.AgentTimestamps)
@@ -87,13 +90,16 @@ func TestRealPathZeroJitterAgentBesideChronyd(t *testing.T) {
 	// lab's own floor at "zero" jitter is not zero: the samples of both
 	// clients carry the line's asymmetry of the run (±10–25 µs under
 	// load), so the discipline is held to what its own samples say: its
-	// mean within 25 µs of theirs.
-	as := res.Agent.SampleFigures(from)
+	// mean within 25 µs of theirs — of those its filter can use, within
+	// 100 µs of the least delay (the one datagram in a hundred that the
+	// host holds up for milliseconds gives a sample off by as much, which
+	// the filter drops and a mean would not).
+	as := res.Agent.SampleFiguresNearLeastDelay(from, 100*time.Microsecond)
 	if a.Mean > 60*time.Microsecond || a.Mean < -60*time.Microsecond {
 		misses = append(misses, fmt.Sprintf("mean error %v, want within ±60 µs (chronyd on the same path: %v)", a.Mean, c.Mean))
 	}
 	if d := a.Mean - as.Mean; as.N > 0 && (d > 25*time.Microsecond || d < -25*time.Microsecond) {
-		misses = append(misses, fmt.Sprintf("mean error %v, want within 25 µs of its samples' mean error %v", a.Mean, as.Mean))
+		misses = append(misses, fmt.Sprintf("mean error %v, want within 25 µs of the mean error %v of its samples near the least delay", a.Mean, as.Mean))
 	}
 	if a.RMS > 2*c.RMS+20*time.Microsecond {
 		misses = append(misses, fmt.Sprintf("RMS error %v, want at most twice chronyd's %v plus 20 µs", a.RMS, c.RMS))

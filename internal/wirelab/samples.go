@@ -51,9 +51,31 @@ func (f SampleFigures) String() string {
 
 // SampleFigures computes the figures of s's measurements from settle on.
 func (s Series) SampleFigures(settle time.Duration) SampleFigures {
+	return s.sampleFigures(settle, -1)
+}
+
+// SampleFiguresNearLeastDelay computes the figures of s's measurements from
+// settle on whose round-trip delay is within excess of the least among
+// them: the samples a client's filter can use (RFC 5905 §10 keeps the
+// sample of least delay; one whose datagram the path or the host held up
+// is never it).
+func (s Series) SampleFiguresNearLeastDelay(settle, excess time.Duration) SampleFigures {
+	return s.sampleFigures(settle, excess)
+}
+
+// sampleFigures computes the figures of s's measurements from settle on,
+// of those whose delay is within excess of the least (all when excess is
+// negative).
+func (s Series) sampleFigures(settle, excess time.Duration) SampleFigures {
+	least := time.Duration(-1)
+	for _, m := range s.Measurements {
+		if m.At >= settle && (least < 0 || m.Delay < least) {
+			least = m.Delay
+		}
+	}
 	var errs, mags []time.Duration
 	for _, m := range s.Measurements {
-		if m.At >= settle {
+		if m.At >= settle && (excess < 0 || m.Delay <= least+excess) {
 			errs = append(errs, m.Error)
 			mags = append(mags, max(m.Error, -m.Error))
 		}

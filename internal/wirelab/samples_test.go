@@ -112,3 +112,22 @@ func TestAgentFilterNewSamplesSinceLastReading(t *testing.T) {
 		t.Errorf("a dummy stage: %+v, want no sample", got)
 	}
 }
+
+// The samples a client's filter can use are those within the excess of
+// the least delay: a sample whose datagram was held up (its delay and its
+// error both off by milliseconds) is left out of their figures.
+func TestSampleFiguresNearLeastDelayLeaveHeldUpSamplesOut(t *testing.T) {
+	s := Series{Measurements: []Measurement{
+		{At: time.Second, Delay: 1900 * time.Microsecond, Error: 50 * time.Microsecond}, // before settle
+		{At: 10 * time.Second, Delay: 2010 * time.Microsecond, Error: 4 * time.Microsecond},
+		{At: 20 * time.Second, Delay: 2000 * time.Microsecond, Error: -2 * time.Microsecond},
+		{At: 30 * time.Second, Delay: 4840 * time.Microsecond, Error: -1420 * time.Microsecond}, // held up
+	}}
+	all, near := s.SampleFigures(5*time.Second), s.SampleFiguresNearLeastDelay(5*time.Second, 100*time.Microsecond)
+	if all.N != 3 || all.Mean != -472667*time.Nanosecond {
+		t.Errorf("all samples from settle: %+v, want 3, mean -472.7 µs", all)
+	}
+	if near.N != 2 || near.Mean != time.Microsecond {
+		t.Errorf("samples near the least delay: %+v, want 2, mean +1 µs", near)
+	}
+}
