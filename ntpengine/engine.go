@@ -303,7 +303,16 @@ func (e *Engine) Reconfigure(cfg Config, now time.Time) (Ready, error) {
 	e.prec = math.Ldexp(1, int(cfg.precision()))
 	e.disc.minPoll, e.disc.maxPoll = pollBounds(cfg.Peers)
 	e.disc.configure(&cfg)
-	e.disc.poll = max(e.disc.minPoll, min(e.disc.maxPoll, e.disc.poll))
+	if e.disc.updates == 0 {
+		// No update yet: the poll starts at the minimum (RFC 5905
+		// A.5.5.6), whatever the bounds were before. An engine started
+		// without peers has the default bounds (6..10); a daemon applies
+		// its configuration to such an engine, and a clamp of the old
+		// poll would start a peer of minpoll 4 maxpoll 6 at 64 s.
+		e.disc.poll = e.disc.minPoll
+	} else {
+		e.disc.poll = max(e.disc.minPoll, min(e.disc.maxPoll, e.disc.poll))
+	}
 	e.rl.configure(cfg.RateLimit)
 	e.assocs = append(next, eph...)
 	e.addrsStale = true

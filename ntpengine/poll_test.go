@@ -570,3 +570,44 @@ func TestActivePeerAnsweredStatelesslyKeepsItsPollInterval(t *testing.T) {
 		}
 	}
 }
+
+// An engine started without peers and then given one (as the daemon
+// applies running to the engine it started) polls it as one started
+// with it: at its minimum poll once the start burst is over (RFC 5905
+// A.5.5.6), not at the minimum of the defaults it was started with.
+func TestPeersConfiguredAfterTheStartPollAtTheirMinimum(t *testing.T) {
+	peer := PeerConfig{Key: "p1", Address: peerAddr, Mode: AssocClient, MinPoll: 4, MaxPoll: 6}
+	for _, tc := range []struct {
+		name  string
+		start Config
+	}{
+		{"started with the peer", Config{Peers: []PeerConfig{peer}}},
+		{"started empty, then configured", Config{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := mustNew(t, tc.start)
+			if _, err := e.Reconfigure(Config{Peers: []PeerConfig{peer}}, at(0)); err != nil {
+				t.Fatal(err)
+			}
+			if got := e.Status(at(0)).Poll; got != 4 {
+				t.Fatalf("system poll %d before any update, want the peer's minimum 4", got)
+			}
+			// Every poll answered: once the peer is reachable its
+			// poll follows the system's, which must be the minimum
+			// (16 s) and not the default's 64 s.
+			var times []float64
+			from := 0.0
+			for range 10 {
+				req, _, s := pollOnce(t, e, from)
+				deliver(e, serverReply(req, packet.ModeServer, s, 0, 0.001), s+0.002, nil)
+				times = append(times, s)
+				from = s + 1
+			}
+			for i := 1; i < len(times); i++ {
+				if gap := times[i] - times[i-1]; gap > 16.5 {
+					t.Fatalf("polls at %v: %.0f s apart, want at most 16 s (minpoll 4)", times, gap)
+				}
+			}
+		})
+	}
+}
