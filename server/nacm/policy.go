@@ -335,13 +335,6 @@ func (a *Access) Notify(module, name string) bool {
 func moduleMatch(rule, module string) bool { return rule == "*" || rule == module }
 func nameMatch(rule, name string) bool     { return rule == "*" || rule == name }
 
-// instance is the path of one data node instance: its schema node and the
-// key values of each list entry on the way (nil for other steps).
-type instance struct {
-	n    *node
-	keys [][]string // by depth-1: the key values of that step's list entry
-}
-
 // matches tells whether the data rule r applies to the node n (r's path
 // names n or an ancestor); with keys nil, predicates are not checked.
 // conditional reports that predicates were skipped.
