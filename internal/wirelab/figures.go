@@ -5,6 +5,7 @@ package wirelab
 import (
 	"fmt"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -101,6 +102,29 @@ func describe(s Series) string {
 	for i, x := range s.Samples {
 		if i%10 == 0 || i == len(s.Samples)-1 {
 			out += fmt.Sprintf("\n  %4.0f s %+9.1f µs %+8.3f ppm synced=%v", x.At.Seconds(), float64(x.Offset)/1e3, x.FrequencyPPM, x.Synced)
+		}
+	}
+	return out
+}
+
+// HostStall is how late past its deadline a delay line must send a
+// datagram for the run to count as one the host stalled: the line sends
+// within tens of microseconds of its deadlines unless the host stops
+// scheduling it, and a stall of milliseconds holds up more than that
+// datagram (the clients, the reference and the line's clock readings
+// alike), which no client's filter can tell from the path.
+const HostStall = time.Millisecond
+
+// HostStalls are the datagrams of either delay line that the host held
+// more than HostStall past their deadline from one maximum poll interval
+// before settle on (a stall then reaches the window through the sample it
+// spoils).
+func (r Result) HostStalls(settle time.Duration) []Datagram {
+	from := r.Start.Add(settle - time.Second<<r.Config.MaxPoll)
+	var out []Datagram
+	for _, d := range append(slices.Clip(r.AgentDatagrams), r.ChronydDatagrams...) {
+		if d.Late > HostStall && !d.Arrived.Before(from) {
+			out = append(out, d)
 		}
 	}
 	return out

@@ -62,3 +62,31 @@ func TestBothSyncedIsTheCommonSynchronizedTail(t *testing.T) {
 		}
 	}
 }
+
+// A run counts as stalled by the host when either line sent a datagram
+// more than HostStall past its deadline from one maximum poll interval
+// before the settling time on; earlier stalls, and lateness below it, do
+// not count.
+func TestHostStallsInOrJustBeforeTheWindow(t *testing.T) {
+	start := time.Date(2026, 12, 5, 20, 0, 0, 0, time.UTC)
+	at := func(s int, late time.Duration) Datagram {
+		return Datagram{Arrived: start.Add(time.Duration(s) * time.Second), Late: late}
+	}
+	r := Result{
+		Config: Config{MaxPoll: 4},
+		Start:  start,
+		AgentDatagrams: []Datagram{
+			at(10, 16*time.Millisecond), // long before the window
+			at(70, 2*time.Millisecond),  // one poll (16 s) before settle: spoils a sample in it
+			at(90, 900*time.Microsecond),
+		},
+		ChronydDatagrams: []Datagram{at(63, 5*time.Millisecond), at(120, 1500*time.Microsecond)},
+	}
+	got := r.HostStalls(80 * time.Second)
+	if len(got) != 2 || got[0] != r.AgentDatagrams[1] || got[1] != r.ChronydDatagrams[1] {
+		t.Errorf("stalls %v, want the agent's at 70 s and chronyd's at 120 s", got)
+	}
+	if r.AgentDatagrams = r.AgentDatagrams[:1]; len(r.HostStalls(80*time.Second)) != 1 {
+		t.Errorf("the agent's stalls only before the window: %v, want chronyd's one", r.HostStalls(80*time.Second))
+	}
+}

@@ -22,8 +22,9 @@ import (
 // ±60 µs of the host clock and within 25 µs of the mean error of its own
 // samples near the least delay (the lab's floor), and its RMS error within
 // twice chronyd's plus 20 µs;
-// the aim (±20 µs, twice chronyd's) is reported, and is the test
-// under NTPAGENT_REALPATH_STRICT=1.
+// the aim (±20 µs, twice chronyd's) is reported, and is the test under
+// NTPAGENT_REALPATH_STRICT=1. A run in which the host stalled (Result.
+// HostStalls) is run again, at most twice.
 func TestRealPathZeroJitterAgentBesideChronyd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a real-path measurement runs for about 3 minutes")
@@ -41,11 +42,30 @@ func TestRealPathZeroJitterAgentBesideChronyd(t *testing.T) {
 		Chronyc:  testtool.Require(t, "chronyc"),
 		Seed:     1,
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), cfg.Duration+time.Minute)
-	defer cancel()
-	res, err := Run(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
+	// A run the host stalled (a datagram sent milliseconds past its
+	// deadline in the window) measures the host, not the clients: it is
+	// logged and run again with other delays, at most stalledRuns times.
+	const stalledRuns = 2
+	var res Result
+	for attempt := range stalledRuns + 1 {
+		cfg.Seed = uint64(1 + attempt)
+		ctx, cancel := context.WithTimeout(context.Background(), cfg.Duration+time.Minute)
+		r, err := Run(ctx, cfg)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		res = r
+		stalls := res.HostStalls(cfg.Settle)
+		if len(stalls) == 0 {
+			break
+		}
+		for _, d := range stalls {
+			t.Logf("run %d: the host stalled: %s", attempt+1, d)
+		}
+		if attempt == stalledRuns {
+			t.Logf("the host stalled in all %d runs: the last is judged", stalledRuns+1)
+		}
 	}
 	from := res.BothSynced(cfg.Settle)
 	a, c := res.Agent.Figures(from), res.Chronyd.Figures(from)
@@ -66,7 +86,7 @@ func TestRealPathZeroJitterAgentBesideChronyd(t *testing.T) {
 			t.Logf("late datagram: %s", d)
 		}
 	}
-	// The aim: mean within ±20 µs of the host clock, RMS at most
+	// The aim: mean within ±20 µs of the host clock, RMS at most
 	// twice chronyd's. The lab cannot hold it in every run: its own
 	// asymmetry at "zero" jitter (the host's send path, logged above as
 	// the delay lines' path bias) is ±10–25 µs per run under load, and
