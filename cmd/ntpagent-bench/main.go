@@ -26,6 +26,7 @@ commands:
   netconf   time one NETCONF server (connect, edit+commit, get-config, rate, RSS)
   ntp       server-mode NTP load against one UDP address
   realpath  true clock error of ntpagent and chronyd on a real path (namespaces, delay lines; root)
+  replay    the simulator on the delays of real-path runs (realpath -dump files)
   gobench   turn 'go test -bench' output (stdin) into result lines
   footprint start time with 1,000 peers, memory breakdown and heap allocation sites, stripped binary
   starttime time another server's starts, exec until its Unix socket accepts (-- COMMAND ARGS...)
@@ -52,6 +53,8 @@ func main() {
 		err = cmdNTP(ctx, os.Args[2:])
 	case "realpath":
 		err = cmdRealPath(ctx, log, os.Args[2:])
+	case "replay":
+		err = cmdReplay(os.Args[2:])
 	case "gobench":
 		err = cmdGoBench(os.Args[2:])
 	case "footprint":

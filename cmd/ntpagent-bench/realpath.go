@@ -78,7 +78,8 @@ func cmdRealPath(ctx context.Context, log *slog.Logger, args []string) error {
 	}
 	var (
 		mu      sync.Mutex
-		figures = map[string][]realPathRun{} // by client and jitter
+		figures = map[string][]realPathRun{}             // by client and jitter
+		onDraws = map[time.Duration][][2]time.Duration{} // the simulator's RMS and mean on each run's draws
 		bad     []error
 	)
 	for run := range *runs {
@@ -105,6 +106,12 @@ func cmdRealPath(ctx context.Context, log *slog.Logger, args []string) error {
 						bad = append(bad, err)
 					}
 				}
+				rms, mean, err := simOnDraws(res, *settle, nil)
+				if err != nil {
+					bad = append(bad, err)
+					return
+				}
+				onDraws[j] = append(onDraws[j], [2]time.Duration{rms, mean})
 				probe := res.Probe.Figures(*settle)
 				for i, s := range []wirelab.Series{res.Agent, res.Chronyd} {
 					f := s.Figures(*settle)
@@ -127,6 +134,9 @@ func cmdRealPath(ctx context.Context, log *slog.Logger, args []string) error {
 			if runs := figures[name+"/"+j.String()]; len(runs) > 0 {
 				rs = append(rs, realPathResults(name, j, runs)...)
 			}
+		}
+		if d := onDraws[j]; len(d) > 0 {
+			rs = append(rs, onDrawsResults(j, d)...)
 		}
 		r, err := simPrediction(j, *dur, *settle, *sendLatency, *userSpace, *seeds)
 		if err != nil {
@@ -228,6 +238,29 @@ func realPathResults(server string, j time.Duration, runs []realPathRun) []Resul
 		{Server: server, Measure: realMeasure(mRealFreq, j), Unit: "ppm", Median: freq, N: len(runs), Note: freqRuns},
 	}
 }
+
+// onDrawsResults are the simulator's figures on the runs' own delay draws
+// (simOnDraws) at jitter j: the median over the runs, each run's in the
+// note, in the order of the runs.
+func onDrawsResults(j time.Duration, runs [][2]time.Duration) []Result {
+	var out []Result
+	for i, m := range []string{mRealRMS, mRealMean} {
+		xs := make([]float64, len(runs))
+		parts := make([]string, len(runs))
+		for k, r := range runs {
+			xs[k] = float64(r[i]) / 1e3
+			parts[k] = strconv.FormatFloat(xs[k], 'f', 1, 64)
+		}
+		med, _ := quantiles(xs)
+		out = append(out, Result{Server: serverOnDraws, Measure: realMeasure(m, j), Unit: "µs", Median: med, N: len(runs),
+			Note: "each run: " + strings.Join(parts, ", ")})
+	}
+	return out
+}
+
+// serverOnDraws names the results of the simulator on the runs' own
+// delay draws.
+const serverOnDraws = "ntpsim-draws"
 
 // simPrediction runs the simulator on the lab's path (the agent a
 // symmetric active peer of a stratum-1 reference, base delay 1 ms each

@@ -190,6 +190,8 @@ type Network struct {
 	// observeDelivery, when not nil, sees every datagram put on a link
 	// with its delay (tests).
 	observeDelivery func(from, to *Node, delay float64)
+	// delays, when not nil, replays recorded delays (World.Delays).
+	delays func(from, to *Node) (float64, bool)
 	// SlewRate is the slew rate of the clocks of nodes added from now on,
 	// s/s; 0 → DefaultSlewRate.
 	SlewRate float64
@@ -321,7 +323,13 @@ func (n *Network) send(from *Node, p ntpengine.Outgoing, served bool) {
 	if n.dropped(from, to, l) {
 		return
 	}
-	d := l.BaseDelay + l.jitterTo(from.index, to.index)*n.rng.ExpFloat64()
+	d, replayed := 0.0, false
+	if n.delays != nil {
+		d, replayed = n.delays(from, to)
+	}
+	if !replayed {
+		d = l.BaseDelay + l.jitterTo(from.index, to.index)*n.rng.ExpFloat64()
+	}
 	if n.observeDelivery != nil {
 		n.observeDelivery(from, to, d)
 	}

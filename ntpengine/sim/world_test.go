@@ -323,3 +323,60 @@ func TestChronyCasesIBurstReachesEverySource(t *testing.T) {
 		}
 	}
 }
+
+// World.Delays replays recorded delays datagram by datagram, each
+// direction in order, and the link draws once the record runs out.
+func TestWorldReplaysRecordedDelays(t *testing.T) {
+	w, err := Parse(strings.NewReader(`duration 200
+link * * delay 0.001 jitter 0.0005
+node s stratum 1
+node c measured
+server c s minpoll 4 maxpoll 4
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const recorded = 5
+	var sent [2]int
+	w.Delays = func(from, to string) (float64, bool) {
+		dir := 0
+		if from == "s" {
+			dir = 1
+		}
+		if sent[dir] >= recorded {
+			return 0, false
+		}
+		sent[dir]++
+		return []float64{1.4e-3, 1e-3}[dir], true // 200 µs more up than down
+	}
+	net, err := w.Build(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got [][3]float64
+	net.observeDelivery = func(from, to *Node, delay float64) {
+		got = append(got, [3]float64{float64(from.index), float64(to.index), delay})
+	}
+	if err := net.Run(w.Duration, nil); err != nil {
+		t.Fatal(err)
+	}
+	var ups, downs []float64
+	for _, g := range got {
+		if g[0] == 1 {
+			ups = append(ups, g[2])
+		} else {
+			downs = append(downs, g[2])
+		}
+	}
+	if len(ups) <= recorded || len(downs) <= recorded {
+		t.Fatalf("%d up, %d down: want more than the %d recorded each way", len(ups), len(downs), recorded)
+	}
+	for i := range recorded {
+		if ups[i] != 1.4e-3 || downs[i] != 1e-3 {
+			t.Errorf("datagram %d: %g up, %g down, want the recorded 1.4 ms and 1 ms", i, ups[i], downs[i])
+		}
+	}
+	if ups[recorded] == 1.4e-3 || downs[recorded] == 1e-3 || ups[recorded] < 1e-3 || downs[recorded] < 1e-3 {
+		t.Errorf("after the record: %g up, %g down, want the link's draws", ups[recorded], downs[recorded])
+	}
+}

@@ -1,0 +1,126 @@
+//go:build linux
+
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/ntpagent/ntpagent/internal/wirelab"
+	"github.com/ntpagent/ntpagent/ntpengine/sim"
+)
+
+// simOnDraws runs the simulator on the delays a real-path run's line gave
+// the agent's datagrams, datagram by datagram in each direction (the
+// kernel's transmit timestamps at the line less its receive timestamps):
+// the same engine on the same path draws with exact timestamps, so what
+// differs from the wire is the host's. Past the record the link draws.
+// It returns the simulated RMS and mean error from settle on; trace, when
+// not nil, is called each simulated second with the agent's clock error
+// (s) and frequency error (s/s).
+func simOnDraws(res wirelab.Result, settle time.Duration, trace func(t, err, freq float64)) (rms, mean time.Duration, err error) {
+	var up, down []float64
+	for _, d := range res.AgentDatagrams {
+		if d.Up {
+			up = append(up, d.Held.Seconds())
+		} else {
+			down = append(down, d.Held.Seconds())
+		}
+	}
+	p := res.Config.Path
+	tx := " tx-timestamps"
+	mode := "peer"
+	if res.Config.AgentClient {
+		mode = "server"
+	}
+	text := fmt.Sprintf(`duration %g
+measure after %g
+link * * delay %g jitter %g
+node ref stratum 1%s
+node agent measured%s
+%s agent ref minpoll %d maxpoll %d%s
+`, res.Config.Duration.Seconds(), settle.Seconds(), p.BaseDelay.Seconds(), max(p.Jitter.Seconds(), 0), tx, tx,
+		mode, res.Config.MinPoll, res.Config.MaxPoll, map[bool]string{true: " iburst"}[res.Config.IBurst])
+	w, err := sim.Parse(strings.NewReader(text))
+	if err != nil {
+		return 0, 0, fmt.Errorf("replay: sim: %w", err)
+	}
+	w.Delays = func(from, _ string) (float64, bool) {
+		q := &down
+		if from == "agent" {
+			q = &up
+		}
+		if len(*q) == 0 {
+			return 0, false
+		}
+		d := (*q)[0]
+		*q = (*q)[1:]
+		return d, true
+	}
+	if trace != nil {
+		w.Observe = func(t float64, net *sim.Network) {
+			c := net.Nodes()[1].Clock
+			trace(t, c.Error(), c.FrequencyError())
+		}
+	}
+	out, err := sim.RunWorld(w, 1)
+	if err != nil {
+		return 0, 0, fmt.Errorf("replay: sim: %w", err)
+	}
+	f := out.Measured[0]
+	return time.Duration(math.Round(f.RMSOffset * 1e9)), time.Duration(math.Round(f.MeanOffset * 1e9)), nil
+}
+
+// cmdReplay reads the dumps of real-path runs (realpath -dump) and prints,
+// for each, the agent's and chronyd's figures on the wire beside the
+// simulator's on the same draws (simOnDraws).
+func cmdReplay(args []string) error {
+	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
+	settle := fs.Duration("settle", 120*time.Second, "statistics from this time on")
+	every := fs.Int("trace", 0, "also print the clients' error and frequency error every N seconds, the simulated agent's beside the wire's")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return errors.New("replay: name the dump files (realpath -dump)")
+	}
+	fmt.Println("| run | jitter | ntpagent on the wire: RMS · mean | chronyd on the wire | ntpsim on the same draws |")
+	fmt.Println("|---|---|---|---|---|")
+	for _, name := range fs.Args() {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			return fmt.Errorf("replay: %w", err)
+		}
+		var res wirelab.Result
+		if err := json.Unmarshal(b, &res); err != nil {
+			return fmt.Errorf("replay: %s: %w", name, err)
+		}
+		var trace func(t, e, f float64)
+		if *every > 0 {
+			fmt.Printf("%s: t, then error µs and frequency error ppm of ntpagent, chronyd, ntpsim on the same draws\n", name)
+			trace = func(t, e, f float64) {
+				i := int(t)
+				if i%*every != 0 || i >= len(res.Agent.Samples) || i >= len(res.Chronyd.Samples) {
+					return
+				}
+				a, c := res.Agent.Samples[i], res.Chronyd.Samples[i]
+				fmt.Printf("%4d  %9.1f %8.3f  %9.1f %8.3f  %9.1f %8.3f\n", i,
+					float64(a.Offset)/1e3, a.FrequencyPPM, float64(c.Offset)/1e3, c.FrequencyPPM, e*1e6, f*1e6)
+			}
+		}
+		rms, mean, err := simOnDraws(res, *settle, trace)
+		if err != nil {
+			return fmt.Errorf("replay: %s: %w", name, err)
+		}
+		a, c := res.Agent.Figures(*settle), res.Chronyd.Figures(*settle)
+		fmt.Printf("| %s | %v | %.1f · %+.1f µs | %.1f · %+.1f µs | %.1f · %+.1f µs |\n", name, res.Config.Path.Jitter,
+			float64(a.RMS)/1e3, float64(a.Mean)/1e3, float64(c.RMS)/1e3, float64(c.Mean)/1e3, float64(rms)/1e3, float64(mean)/1e3)
+	}
+	return nil
+}
