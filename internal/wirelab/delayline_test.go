@@ -25,6 +25,17 @@ func loopbackUDP(t *testing.T) *net.UDPConn {
 
 func addrOf(c *net.UDPConn) netip.AddrPort { return c.LocalAddr().(*net.UDPAddr).AddrPort() }
 
+// listenUDP opens a UDP socket on addr in this namespace, control run
+// before it is bound (ListenLineSockets' listen).
+func listenUDP(ctx context.Context, addr netip.AddrPort, control func(network, address string, c syscall.RawConn) error) (*net.UDPConn, error) {
+	lc := net.ListenConfig{Control: control}
+	pc, err := lc.ListenPacket(ctx, "udp4", addr.String())
+	if err != nil {
+		return nil, err
+	}
+	return pc.(*net.UDPConn), nil
+}
+
 // The schedule draws base delay plus an exponential extra delay whose mean
 // is the jitter, and drops the given fraction; the same seed gives the same
 // draws.
@@ -76,14 +87,6 @@ func TestPathRefusesBadValues(t *testing.T) {
 // own (ListenLineSockets: every datagram still arrives to the line's
 // reader).
 func TestDelayLineForwardsBothWaysAfterTheBaseDelay(t *testing.T) {
-	listen := func(ctx context.Context, addr netip.AddrPort, control func(network, address string, c syscall.RawConn) error) (*net.UDPConn, error) {
-		lc := net.ListenConfig{Control: control}
-		pc, err := lc.ListenPacket(ctx, "udp4", addr.String())
-		if err != nil {
-			return nil, err
-		}
-		return pc.(*net.UDPConn), nil
-	}
 	for _, tc := range []struct {
 		name    string
 		sockets func(t *testing.T) LineSockets
@@ -93,7 +96,7 @@ func TestDelayLineForwardsBothWaysAfterTheBaseDelay(t *testing.T) {
 		}},
 		{"sends from sockets of its own", func(t *testing.T) LineSockets {
 			lo := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), 0)
-			s, err := ListenLineSockets(context.Background(), lo, lo, listen)
+			s, err := ListenLineSockets(context.Background(), lo, lo, listenUDP)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -266,5 +269,59 @@ Leap status     : Not synchronised
 	}
 	if _, _, _, err := parseTracking("506 Cannot talk to daemon\n"); err == nil {
 		t.Error("no error for output without the fields")
+	}
+}
+
+// With sinks on the addresses it sends to, each sender learns its send
+// latency from probes before the first datagram: the sinks get
+// warmUpProbes probes each, and the first datagram each way is sent
+// early by the latency learnt (without the probes the call would be made
+// at the deadline, and the datagram leave late by the latency).
+func TestDelayLineLearnsItsSendLatencyBeforeTheFirstDatagram(t *testing.T) {
+	lo := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), 0)
+	s, err := ListenLineSockets(context.Background(), lo, lo, listenUDP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nearSink, farSink := loopbackUDP(t), loopbackUDP(t)
+	s.NearSink, s.FarSink = nearSink, farSink
+	server, client := loopbackUDP(t), loopbackUDP(t)
+	defer server.Close()
+	defer client.Close()
+	const base = 20 * time.Millisecond
+	line, err := NewDelayLine(s, addrOf(server), Path{BaseDelay: base}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer line.Close()
+	for _, sink := range []*net.UDPConn{nearSink, farSink} {
+		buf := make([]byte, 100)
+		for i := range warmUpProbes {
+			sink.SetReadDeadline(time.Now().Add(10 * time.Second))
+			n, _, err := sink.ReadFromUDPAddrPort(buf)
+			if err != nil || !bytes.Equal(buf[:n], warmUpProbe) {
+				t.Fatalf("probe %d at the sink %v: %q, %v; want %q", i, sink.LocalAddr(), buf[:n], err, warmUpProbe)
+			}
+		}
+	}
+	go func() {
+		buf := make([]byte, 100)
+		n, from, err := server.ReadFromUDPAddrPort(buf)
+		if err == nil {
+			server.WriteToUDPAddrPort(buf[:n], from)
+		}
+	}()
+	if _, err := client.WriteToUDPAddrPort([]byte("p0"), line.Addr()); err != nil {
+		t.Fatal(err)
+	}
+	client.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, _, err := client.ReadFromUDPAddrPort(make([]byte, 100)); err != nil {
+		t.Fatalf("no answer: %v", err)
+	}
+	testtool.WaitFor(t, 10*time.Second, "both datagrams recorded", func() bool { return len(line.Datagrams()) >= 2 })
+	for _, d := range line.Datagrams() {
+		if d.Called >= base {
+			t.Errorf("first datagram %s: send call %v after it arrived, want before the deadline %v by the learnt latency", d, d.Called, base)
+		}
 	}
 }
