@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -102,7 +103,11 @@ func cmdRealPath(ctx context.Context, log *slog.Logger, args []string) error {
 					return
 				}
 				if *dumpDir != "" {
-					if err := dumpRealPath(*dumpDir, j, run, res); err != nil {
+					name := fmt.Sprintf("realpath-%v-run%d", j, run+1)
+					if slices.Index(jitters, j) != i { // a jitter measured twice at once
+						name += fmt.Sprintf("-lab%d", i+1)
+					}
+					if err := dumpRealPath(filepath.Join(*dumpDir, name+".json"), res); err != nil {
 						bad = append(bad, err)
 					}
 				}
@@ -153,13 +158,13 @@ func cmdRealPath(ctx context.Context, log *slog.Logger, args []string) error {
 }
 
 // dumpRealPath writes a lab's result as JSON (durations in nanoseconds)
-// to dir/realpath-J-runN.json.
-func dumpRealPath(dir string, j time.Duration, run int, res wirelab.Result) error {
+// to the file name (realpath-J-runN.json, with -labI for a jitter
+// measured more than once at a time).
+func dumpRealPath(name string, res wirelab.Result) error {
 	b, err := json.Marshal(res)
 	if err != nil {
 		return fmt.Errorf("realpath: %w", err)
 	}
-	name := filepath.Join(dir, fmt.Sprintf("realpath-%v-run%d.json", j, run+1))
 	if err := os.WriteFile(name, b, 0o644); err != nil {
 		return fmt.Errorf("realpath: %w", err)
 	}
