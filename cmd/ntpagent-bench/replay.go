@@ -21,6 +21,11 @@ import (
 // kernel's transmit timestamps at the line less its receive timestamps):
 // the same engine on the same path draws with exact timestamps, so what
 // differs from the wire is the host's. Past the record the link draws.
+// The simulated agent is a client of the reference whatever it was on the
+// wire: the reference chronyd answers a symmetric active peer as it
+// answers a client, one reply per request, while the simulator's
+// reference (the engine) would mobilize a passive association that sends
+// a packet of its own and takes every later reply's draw out of turn.
 // It returns the simulated RMS and mean error from settle on; trace, when
 // not nil, is called each simulated second with the agent's clock error
 // (s) and frequency error (s/s).
@@ -35,18 +40,14 @@ func simOnDraws(res wirelab.Result, settle time.Duration, trace func(t, err, fre
 	}
 	p := res.Config.Path
 	tx := " tx-timestamps"
-	mode := "peer"
-	if res.Config.AgentClient {
-		mode = "server"
-	}
 	text := fmt.Sprintf(`duration %g
 measure after %g
 link * * delay %g jitter %g
 node ref stratum 1%s
 node agent measured%s
-%s agent ref minpoll %d maxpoll %d%s
+server agent ref minpoll %d maxpoll %d%s
 `, res.Config.Duration.Seconds(), settle.Seconds(), p.BaseDelay.Seconds(), max(p.Jitter.Seconds(), 0), tx, tx,
-		mode, res.Config.MinPoll, res.Config.MaxPoll, map[bool]string{true: " iburst"}[res.Config.IBurst])
+		res.Config.MinPoll, res.Config.MaxPoll, map[bool]string{true: " iburst"}[res.Config.IBurst])
 	w, err := sim.Parse(strings.NewReader(text))
 	if err != nil {
 		return 0, 0, fmt.Errorf("replay: sim: %w", err)
