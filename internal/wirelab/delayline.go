@@ -549,7 +549,7 @@ func (l *DelayLine) sender(c outSocket, q *heldQueue, sink netip.AddrPort) {
 // it the first sendLatencyLearnt datagrams each way left late by their
 // latencies, longer up than down, and the clients' start bursts read a
 // path 2–13 µs asymmetric where the rest of the run read it within 1 µs
-// (three lines of six, zero jitter).
+// (five lines of six, zero jitter).
 func (l *DelayLine) warmUp(c outSocket, sink netip.AddrPort, tx *sendLatency) {
 	if !sink.IsValid() {
 		return
