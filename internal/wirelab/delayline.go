@@ -218,9 +218,13 @@ type LineSockets struct {
 	Near, Far, NearOut, FarOut *net.UDPConn
 	// NearSink and FarSink, when not nil, are sockets on the address the
 	// line sends to from Near (the client's) and from Far (the
-	// server's), which it never reads: each sender sends them
-	// warmUpProbes datagrams before the first it forwards, to learn its
-	// send latency (sendLatency) on that path.
+	// server's): each sender sends them warmUpProbes datagrams before the
+	// first it forwards, to learn its send latency (sendLatency) on that
+	// path, and the line reads and drops them there. A reader must wait
+	// on the sink as the clients wait on their sockets: on loopback the
+	// send call wakes the receiver before the kernel stamps the datagram
+	// as sent, and that wake-up is most of the latency (a sink nobody
+	// waited on taught 4–6 µs where the datagrams then took 15–50).
 	NearSink, FarSink *net.UDPConn
 }
 
@@ -280,12 +284,30 @@ func NewDelayLine(s LineSockets, server netip.AddrPort, p Path, seed uint64) (*D
 		}
 	}
 	l.ends.NearOut, l.ends.FarOut = nil, nil // detached: closed with outs
+	for _, sink := range []*net.UDPConn{s.NearSink, s.FarSink} {
+		if sink != nil {
+			l.wg.Add(1)
+			go l.drain(sink)
+		}
+	}
 	l.wg.Add(4)
 	go l.pump(s.Near, true)
 	go l.pump(s.Far, false)
 	go l.sender(l.outs[1], l.toServer, sinkAddr(s.FarSink))
 	go l.sender(l.outs[0], l.toClient, sinkAddr(s.NearSink))
 	return l, nil
+}
+
+// drain reads a sink's datagrams (the senders' warm-up probes) and drops
+// them, until the line closes it.
+func (l *DelayLine) drain(sink *net.UDPConn) {
+	defer l.wg.Done()
+	buf := make([]byte, 64)
+	for {
+		if _, _, err := sink.ReadFromUDPAddrPort(buf); err != nil && (l.closed.Load() || errors.Is(err, net.ErrClosed)) {
+			return
+		}
+	}
 }
 
 // sinkAddr is the address of a sink socket; the zero AddrPort for none.
@@ -543,18 +565,22 @@ func (l *DelayLine) sender(c outSocket, q *heldQueue, sink netip.AddrPort) {
 }
 
 // warmUp sends warmUpProbes datagrams to sink (a socket on the address
-// this sender sends to, that nobody reads), a millisecond apart, and
-// learns the send latency from their transmit timestamps, so that the
-// first datagrams the line forwards leave at their deadlines: without
-// it the first sendLatencyLearnt datagrams each way left late by their
-// latencies, longer up than down, and the clients' start bursts read a
-// path 2–13 µs asymmetric where the rest of the run read it within 1 µs
-// (five lines of six, zero jitter).
+// this sender sends to, read by drain), a millisecond apart, and takes
+// the median latency of their send calls as tx's estimate until tx has
+// learnt from the datagrams it forwards (sendLatency.before): without it
+// the first sendLatencyLearnt datagrams each way left late by their
+// whole latencies, longer up than down, and the clients' start bursts
+// read a path 2–13 µs asymmetric where the rest of the run read it within
+// a few µs (five lines of six, zero jitter). The probes do not count
+// among the recent calls: a probe a millisecond after the last wakes a
+// reader that is still warm, and its call is quicker than a forwarded
+// datagram's seconds after the one before (8 µs against 13–50 µs up).
 func (l *DelayLine) warmUp(c outSocket, sink netip.AddrPort, tx *sendLatency) {
 	if !sink.IsValid() {
 		return
 	}
 	to := sockaddrOf(sink)
+	var probes sendLatency
 	for range warmUpProbes {
 		if l.closed.Load() {
 			return
@@ -566,10 +592,11 @@ func (l *DelayLine) warmUp(c outSocket, sink netip.AddrPort, tx *sendLatency) {
 		}
 		if left, id, ok := txTimestamp(c, tx.next); err == nil && ok {
 			tx.next = id + 1
-			tx.add(left.Sub(now))
+			probes.add(left.Sub(now))
 		}
 		time.Sleep(time.Millisecond)
 	}
+	tx.before = probes.estimate()
 }
 
 // warmUpProbes is how many probes a sender learns its latency from
@@ -631,6 +658,9 @@ type sendLatency struct {
 	next   uint32 // the number of the next datagram's transmit timestamp
 	recent [sendLatencyWindow]time.Duration
 	n      int
+	// before is the estimate until sendLatencyLearnt calls are known
+	// (warmUp's).
+	before time.Duration
 }
 
 // sendLatencyWindow is how many of its latest send calls a sender's
@@ -648,12 +678,13 @@ func (s *sendLatency) add(d time.Duration) {
 // estimate is the median latency of the recent calls, so that a
 // direction's datagrams leave as often early as late, and as much as the
 // other direction's: what differs then is the spread of the latencies,
-// the path's own noise. Before sendLatencyLearnt calls it is 0 (the
-// datagrams leave late by the latency): the median of fewer calls can be
-// a call the host held up, and the datagrams would leave early by it.
+// the path's own noise. Before sendLatencyLearnt calls it is before (0
+// without a warm-up: the datagrams leave late by the latency): the
+// median of fewer calls can be a call the host held up, and the
+// datagrams would leave early by it.
 func (s *sendLatency) estimate() time.Duration {
 	if s.n < sendLatencyLearnt {
-		return 0
+		return s.before
 	}
 	var sorted [sendLatencyWindow]time.Duration
 	k := min(s.n, sendLatencyWindow)
