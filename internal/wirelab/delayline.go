@@ -216,16 +216,6 @@ type heldDatagram struct {
 // from Near or Far.
 type LineSockets struct {
 	Near, Far, NearOut, FarOut *net.UDPConn
-	// NearSink and FarSink, when not nil, are sockets on the address the
-	// line sends to from Near (the client's) and from Far (the
-	// server's): each sender sends them warmUpProbes datagrams before the
-	// first it forwards, to learn its send latency (sendLatency) on that
-	// path, and the line reads and drops them there. A reader must wait
-	// on the sink as the clients wait on their sockets: on loopback the
-	// send call wakes the receiver before the kernel stamps the datagram
-	// as sent, and that wake-up is most of the latency (a sink nobody
-	// waited on taught 4–6 µs where the datagrams then took 15–50).
-	NearSink, FarSink *net.UDPConn
 }
 
 // out are the sockets the line sends from: near, then far.
@@ -284,38 +274,12 @@ func NewDelayLine(s LineSockets, server netip.AddrPort, p Path, seed uint64) (*D
 		}
 	}
 	l.ends.NearOut, l.ends.FarOut = nil, nil // detached: closed with outs
-	for _, sink := range []*net.UDPConn{s.NearSink, s.FarSink} {
-		if sink != nil {
-			l.wg.Add(1)
-			go l.drain(sink)
-		}
-	}
 	l.wg.Add(4)
 	go l.pump(s.Near, true)
 	go l.pump(s.Far, false)
-	go l.sender(l.outs[1], l.toServer, sinkAddr(s.FarSink))
-	go l.sender(l.outs[0], l.toClient, sinkAddr(s.NearSink))
+	go l.sender(l.outs[1], l.toServer)
+	go l.sender(l.outs[0], l.toClient)
 	return l, nil
-}
-
-// drain reads a sink's datagrams (the senders' warm-up probes) and drops
-// them, until the line closes it.
-func (l *DelayLine) drain(sink *net.UDPConn) {
-	defer l.wg.Done()
-	buf := make([]byte, 64)
-	for {
-		if _, _, err := sink.ReadFromUDPAddrPort(buf); err != nil && (l.closed.Load() || errors.Is(err, net.ErrClosed)) {
-			return
-		}
-	}
-}
-
-// sinkAddr is the address of a sink socket; the zero AddrPort for none.
-func sinkAddr(c *net.UDPConn) netip.AddrPort {
-	if c == nil {
-		return netip.AddrPort{}
-	}
-	return c.LocalAddr().(*net.UDPAddr).AddrPort()
 }
 
 // outSocket is a socket a sender sends from: one the line also reads
@@ -416,7 +380,7 @@ func (l *DelayLine) Close() error {
 	l.toServer.wake()
 	l.toClient.wake()
 	var errs []error
-	for _, c := range []*net.UDPConn{l.ends.Near, l.ends.Far, l.ends.NearOut, l.ends.FarOut, l.ends.NearSink, l.ends.FarSink} {
+	for _, c := range []*net.UDPConn{l.ends.Near, l.ends.Far, l.ends.NearOut, l.ends.FarOut} {
 		if c != nil {
 			errs = append(errs, c.Close())
 		}
@@ -548,13 +512,11 @@ func (l *DelayLine) realTimeThread() {
 // little at NTP's rates. The deadline is when the datagram is to leave:
 // the call is made the direction's send latency before it (sendLatency).
 // Each datagram's kernel transmit timestamp is recorded, with the delay
-// really held and how late (or early) it left. Before the first, it
-// learns the send latency from probes to sink (warmUp).
-func (l *DelayLine) sender(c outSocket, q *heldQueue, sink netip.AddrPort) {
+// really held and how late (or early) it left.
+func (l *DelayLine) sender(c outSocket, q *heldQueue) {
 	defer l.wg.Done()
 	l.realTimeThread()
 	var tx sendLatency
-	l.warmUp(c, sink, &tx)
 	for !l.closed.Load() {
 		for _, h := range q.take() {
 			if !l.send(c, h, &tx) {
@@ -563,47 +525,6 @@ func (l *DelayLine) sender(c outSocket, q *heldQueue, sink netip.AddrPort) {
 		}
 	}
 }
-
-// warmUp sends warmUpProbes datagrams to sink (a socket on the address
-// this sender sends to, read by drain), a millisecond apart, and takes
-// the median latency of their send calls as tx's estimate until tx has
-// learnt from the datagrams it forwards (sendLatency.before): without it
-// the first sendLatencyLearnt datagrams each way left late by their
-// whole latencies, longer up than down, and the clients' start bursts
-// read a path 2–13 µs asymmetric where the rest of the run read it within
-// a few µs (five lines of six, zero jitter). The probes do not count
-// among the recent calls: a probe a millisecond after the last wakes a
-// reader that is still warm, and its call is quicker than a forwarded
-// datagram's seconds after the one before (8 µs against 13–50 µs up).
-func (l *DelayLine) warmUp(c outSocket, sink netip.AddrPort, tx *sendLatency) {
-	if !sink.IsValid() {
-		return
-	}
-	to := sockaddrOf(sink)
-	var probes sendLatency
-	for range warmUpProbes {
-		if l.closed.Load() {
-			return
-		}
-		now := time.Now()
-		var err error
-		if cerr := c.control(func(fd int) { err = unix.Sendto(fd, warmUpProbe, 0, to) }); cerr != nil {
-			err = cerr
-		}
-		if left, id, ok := txTimestamp(c, tx.next); err == nil && ok {
-			tx.next = id + 1
-			probes.add(left.Sub(now))
-		}
-		time.Sleep(time.Millisecond)
-	}
-	tx.before = probes.estimate()
-}
-
-// warmUpProbes is how many probes a sender learns its latency from
-// (warmUp); warmUpProbe is their payload, too short to be NTP.
-const warmUpProbes = 2 * sendLatencyLearnt
-
-var warmUpProbe = []byte("wirelab warm-up")
 
 // send sends h at its deadline and records it; false when the line closed.
 // It makes the send call tx's estimate of the call's latency before the
@@ -658,9 +579,6 @@ type sendLatency struct {
 	next   uint32 // the number of the next datagram's transmit timestamp
 	recent [sendLatencyWindow]time.Duration
 	n      int
-	// before is the estimate until sendLatencyLearnt calls are known
-	// (warmUp's).
-	before time.Duration
 }
 
 // sendLatencyWindow is how many of its latest send calls a sender's
@@ -678,23 +596,41 @@ func (s *sendLatency) add(d time.Duration) {
 // estimate is the median latency of the recent calls, so that a
 // direction's datagrams leave as often early as late, and as much as the
 // other direction's: what differs then is the spread of the latencies,
-// the path's own noise. Before sendLatencyLearnt calls it is before (0
-// without a warm-up: the datagrams leave late by the latency): the
-// median of fewer calls can be a call the host held up, and the
-// datagrams would leave early by it.
+// the path's own noise. It is 0 before the first call (that datagram
+// leaves late by its latency). Before sendLatencyLearnt calls it is the
+// median of those there are, at most learningLatency: the median of
+// fewer calls can be a call the host held up, and the next datagrams
+// would leave early by it. Waiting for sendLatencyLearnt calls instead
+// sent a client's whole start burst late by the latencies, longer up
+// than down: its first samples read a path +2 to +13 µs asymmetric (five
+// lines of six at zero jitter) where the rest of the run read it within
+// a few µs, and tilted the agent's frequency fit for minutes. (Probes
+// sent to learn the latency before the first datagram did not help: a
+// send call's latency is mostly the wake-up of the receiver, and a probe
+// a millisecond after the last took 4–15 µs where a datagram seconds
+// after the one before took 13–50.)
 func (s *sendLatency) estimate() time.Duration {
-	if s.n < sendLatencyLearnt {
-		return s.before
+	if s.n == 0 {
+		return 0
 	}
 	var sorted [sendLatencyWindow]time.Duration
 	k := min(s.n, sendLatencyWindow)
 	copy(sorted[:], s.recent[:k])
 	slices.Sort(sorted[:k])
+	if s.n < sendLatencyLearnt {
+		return min(sorted[(k-1)/2], learningLatency)
+	}
 	return sorted[k/2]
 }
 
-// sendLatencyLearnt is how many calls a sender's estimate waits for.
+// sendLatencyLearnt is how many calls a sender's estimate is bounded
+// before (learningLatency).
 const sendLatencyLearnt = 5
+
+// learningLatency bounds the estimate of a sender that has seen fewer
+// than sendLatencyLearnt calls: above the 5–100 µs a call takes on a
+// busy host, below what a call the host held up takes.
+const learningLatency = 100 * time.Microsecond
 
 // maxSendLatency bounds the latencies a sender learns from.
 const maxSendLatency = 500 * time.Microsecond

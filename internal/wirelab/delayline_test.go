@@ -25,17 +25,6 @@ func loopbackUDP(t *testing.T) *net.UDPConn {
 
 func addrOf(c *net.UDPConn) netip.AddrPort { return c.LocalAddr().(*net.UDPAddr).AddrPort() }
 
-// listenUDP opens a UDP socket on addr in this namespace, control run
-// before it is bound (ListenLineSockets' listen).
-func listenUDP(ctx context.Context, addr netip.AddrPort, control func(network, address string, c syscall.RawConn) error) (*net.UDPConn, error) {
-	lc := net.ListenConfig{Control: control}
-	pc, err := lc.ListenPacket(ctx, "udp4", addr.String())
-	if err != nil {
-		return nil, err
-	}
-	return pc.(*net.UDPConn), nil
-}
-
 // The schedule draws base delay plus an exponential extra delay whose mean
 // is the jitter, and drops the given fraction; the same seed gives the same
 // draws.
@@ -87,6 +76,14 @@ func TestPathRefusesBadValues(t *testing.T) {
 // own (ListenLineSockets: every datagram still arrives to the line's
 // reader).
 func TestDelayLineForwardsBothWaysAfterTheBaseDelay(t *testing.T) {
+	listen := func(ctx context.Context, addr netip.AddrPort, control func(network, address string, c syscall.RawConn) error) (*net.UDPConn, error) {
+		lc := net.ListenConfig{Control: control}
+		pc, err := lc.ListenPacket(ctx, "udp4", addr.String())
+		if err != nil {
+			return nil, err
+		}
+		return pc.(*net.UDPConn), nil
+	}
 	for _, tc := range []struct {
 		name    string
 		sockets func(t *testing.T) LineSockets
@@ -96,7 +93,7 @@ func TestDelayLineForwardsBothWaysAfterTheBaseDelay(t *testing.T) {
 		}},
 		{"sends from sockets of its own", func(t *testing.T) LineSockets {
 			lo := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), 0)
-			s, err := ListenLineSockets(context.Background(), lo, lo, listenUDP)
+			s, err := ListenLineSockets(context.Background(), lo, lo, listen)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -173,20 +170,26 @@ func testDelayLineForwardsBothWays(t *testing.T, sockets LineSockets) {
 }
 
 // A direction makes its send calls as early as its recent calls took to
-// put a datagram on its way: nothing (or its warm-up's estimate) before
-// it has seen a few, then the median of the last ones; what cannot be a
-// latency is not learnt.
+// put a datagram on its way: nothing before the first, then the median
+// of those seen (the lower of two), at most learningLatency until it has
+// seen sendLatencyLearnt, then the median of the last ones; what cannot
+// be a latency is not learnt.
 func TestSendLatencyIsTheMedianOfTheRecentCalls(t *testing.T) {
 	var s sendLatency
-	for i, d := range []time.Duration{300, 10, 20, 30} {
-		s.add(d * time.Microsecond)
-		if got := s.estimate(); got != 0 {
-			t.Errorf("estimate after %d calls %v, want 0 until %d", i+1, got, sendLatencyLearnt)
-		}
+	if got := s.estimate(); got != 0 {
+		t.Errorf("estimate before any call %v, want 0", got)
 	}
-	s.add(40 * time.Microsecond)
-	if got := s.estimate(); got != 30*time.Microsecond {
-		t.Errorf("estimate of 300, 10, 20, 30, 40 µs: %v, want their median, 30 µs", got)
+	for i, c := range []struct{ add, want time.Duration }{
+		{300, 100}, // a held-up first call: bounded while learning
+		{10, 10},   // the lower of two
+		{20, 20},
+		{30, 20},
+		{40, 30}, // learnt: the median of five
+	} {
+		s.add(c.add * time.Microsecond)
+		if got := s.estimate(); got != c.want*time.Microsecond {
+			t.Errorf("estimate after call %d (%v µs): %v, want %v µs", i+1, int64(c.add), got, int64(c.want))
+		}
 	}
 	s.add(-time.Microsecond)
 	s.add(maxSendLatency + 1)
@@ -198,19 +201,6 @@ func TestSendLatencyIsTheMedianOfTheRecentCalls(t *testing.T) {
 	}
 	if got := s.estimate(); got != 5*time.Microsecond {
 		t.Errorf("estimate after %d calls of 5 µs: %v, want only the recent ones", sendLatencyWindow, got)
-	}
-	// A warm-up's estimate stands in until the calls are learnt, and
-	// then counts no more.
-	w := sendLatency{before: 8 * time.Microsecond}
-	for range sendLatencyLearnt - 1 {
-		w.add(40 * time.Microsecond)
-	}
-	if got := w.estimate(); got != 8*time.Microsecond {
-		t.Errorf("estimate before the calls are learnt: %v, want the warm-up's 8 µs", got)
-	}
-	w.add(40 * time.Microsecond)
-	if got := w.estimate(); got != 40*time.Microsecond {
-		t.Errorf("estimate once learnt: %v, want the calls' 40 µs", got)
 	}
 }
 
@@ -283,55 +273,5 @@ Leap status     : Not synchronised
 	}
 	if _, _, _, err := parseTracking("506 Cannot talk to daemon\n"); err == nil {
 		t.Error("no error for output without the fields")
-	}
-}
-
-// With sinks on the addresses it sends to, each sender learns its send
-// latency from probes before the first datagram, and the line drains
-// the sinks: the first datagram each way is sent early by the latency
-// learnt (without the probes the call would be made at the deadline, and
-// the datagram leave late by the latency), and nothing is left waiting
-// at the sinks.
-func TestDelayLineLearnsItsSendLatencyBeforeTheFirstDatagram(t *testing.T) {
-	lo := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), 0)
-	s, err := ListenLineSockets(context.Background(), lo, lo, listenUDP)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.NearSink, s.FarSink = loopbackUDP(t), loopbackUDP(t)
-	server, client := loopbackUDP(t), loopbackUDP(t)
-	defer server.Close()
-	defer client.Close()
-	const base = 20 * time.Millisecond
-	line, err := NewDelayLine(s, addrOf(server), Path{BaseDelay: base}, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer line.Close()
-	go func() {
-		buf := make([]byte, 100)
-		n, from, err := server.ReadFromUDPAddrPort(buf)
-		if err == nil {
-			server.WriteToUDPAddrPort(buf[:n], from)
-		}
-	}()
-	if _, err := client.WriteToUDPAddrPort([]byte("p0"), line.Addr()); err != nil {
-		t.Fatal(err)
-	}
-	client.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if _, _, err := client.ReadFromUDPAddrPort(make([]byte, 100)); err != nil {
-		t.Fatalf("no answer: %v", err)
-	}
-	testtool.WaitFor(t, 10*time.Second, "both datagrams recorded", func() bool { return len(line.Datagrams()) >= 2 })
-	for _, d := range line.Datagrams() {
-		if d.Called >= base {
-			t.Errorf("first datagram %s: send call %v after it arrived, want before the deadline %v by the learnt latency", d, d.Called, base)
-		}
-	}
-	for _, sink := range []*net.UDPConn{s.NearSink, s.FarSink} {
-		sink.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
-		if n, _, err := sink.ReadFromUDPAddrPort(make([]byte, 100)); err == nil {
-			t.Errorf("sink %v: a datagram of %d bytes left unread, want every probe drained", sink.LocalAddr(), n)
-		}
 	}
 }
