@@ -111,7 +111,7 @@ func cmdRealPath(ctx context.Context, log *slog.Logger, args []string) error {
 						bad = append(bad, err)
 					}
 				}
-				rms, mean, err := simOnDraws(res, *settle, nil)
+				rms, mean, err := simOnDraws(res, res.AgentDatagrams, *settle, nil)
 				if err != nil {
 					bad = append(bad, err)
 					return

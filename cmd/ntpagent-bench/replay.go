@@ -17,7 +17,8 @@ import (
 )
 
 // simOnDraws runs the simulator on the delays a real-path run's line gave
-// the agent's datagrams, datagram by datagram in each direction (the
+// datagrams (the agent's line's, or chronyd's), datagram by datagram in
+// each direction (the
 // kernel's transmit timestamps at the line less its receive timestamps):
 // the same engine on the same path draws with exact timestamps, so what
 // differs from the wire is the host's. Past the record the link draws.
@@ -29,9 +30,9 @@ import (
 // It returns the simulated RMS and mean error from settle on; trace, when
 // not nil, is called each simulated second with the agent's clock error
 // (s) and frequency error (s/s).
-func simOnDraws(res wirelab.Result, settle time.Duration, trace func(t, err, freq float64)) (rms, mean time.Duration, err error) {
+func simOnDraws(res wirelab.Result, datagrams []wirelab.Datagram, settle time.Duration, trace func(t, err, freq float64)) (rms, mean time.Duration, err error) {
 	var up, down []float64
-	for _, d := range res.AgentDatagrams {
+	for _, d := range datagrams {
 		if d.Up {
 			up = append(up, d.Held.Seconds())
 		} else {
@@ -80,7 +81,11 @@ server agent ref minpoll %d maxpoll %d%s
 
 // cmdReplay reads the dumps of real-path runs (realpath -dump) and prints,
 // for each, the agent's and chronyd's figures on the wire beside the
-// simulator's on the same draws (simOnDraws).
+// simulator's on the same draws (simOnDraws): on the agent's line's, the
+// engine's prediction of the wire agent; on chronyd's line's, the engine
+// on the very delays chronyd had — the two clients compared draw for draw
+// (at zero jitter each line's draws are the host's own noise, not the
+// same for both lines).
 func cmdReplay(args []string) error {
 	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
 	settle := fs.Duration("settle", 120*time.Second, "statistics from this time on")
@@ -91,8 +96,8 @@ func cmdReplay(args []string) error {
 	if fs.NArg() == 0 {
 		return errors.New("replay: name the dump files (realpath -dump)")
 	}
-	fmt.Println("| run | jitter | ntpagent on the wire: RMS · mean | chronyd on the wire | ntpsim on the same draws |")
-	fmt.Println("|---|---|---|---|---|")
+	fmt.Println("| run | jitter | ntpagent on the wire: RMS · mean | chronyd on the wire | ntpsim on the agent's draws | ntpsim on chronyd's draws |")
+	fmt.Println("|---|---|---|---|---|---|")
 	for _, name := range fs.Args() {
 		b, err := os.ReadFile(name)
 		if err != nil {
@@ -115,13 +120,18 @@ func cmdReplay(args []string) error {
 					float64(a.Offset)/1e3, a.FrequencyPPM, float64(c.Offset)/1e3, c.FrequencyPPM, e*1e6, f*1e6)
 			}
 		}
-		rms, mean, err := simOnDraws(res, *settle, trace)
+		rms, mean, err := simOnDraws(res, res.AgentDatagrams, *settle, trace)
+		if err != nil {
+			return fmt.Errorf("replay: %s: %w", name, err)
+		}
+		crms, cmean, err := simOnDraws(res, res.ChronydDatagrams, *settle, nil)
 		if err != nil {
 			return fmt.Errorf("replay: %s: %w", name, err)
 		}
 		a, c := res.Agent.Figures(*settle), res.Chronyd.Figures(*settle)
-		fmt.Printf("| %s | %v | %.1f · %+.1f µs | %.1f · %+.1f µs | %.1f · %+.1f µs |\n", name, res.Config.Path.Jitter,
-			float64(a.RMS)/1e3, float64(a.Mean)/1e3, float64(c.RMS)/1e3, float64(c.Mean)/1e3, float64(rms)/1e3, float64(mean)/1e3)
+		fmt.Printf("| %s | %v | %.1f · %+.1f µs | %.1f · %+.1f µs | %.1f · %+.1f µs | %.1f · %+.1f µs |\n", name, res.Config.Path.Jitter,
+			float64(a.RMS)/1e3, float64(a.Mean)/1e3, float64(c.RMS)/1e3, float64(c.Mean)/1e3,
+			float64(rms)/1e3, float64(mean)/1e3, float64(crms)/1e3, float64(cmean)/1e3)
 	}
 	return nil
 }

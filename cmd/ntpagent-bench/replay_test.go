@@ -23,7 +23,7 @@ func TestSimOnDrawsReplaysTheLinesDelays(t *testing.T) {
 			wirelab.Datagram{Up: true, Held: 1200 * time.Microsecond},
 			wirelab.Datagram{Held: 1000 * time.Microsecond})
 	}
-	rms, mean, err := simOnDraws(res, 100*time.Second, nil)
+	rms, mean, err := simOnDraws(res, res.AgentDatagrams, 100*time.Second, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +31,7 @@ func TestSimOnDrawsReplaysTheLinesDelays(t *testing.T) {
 		t.Errorf("mean %v, RMS %v; want the path bias, 100 µs, with no spread", mean, rms)
 	}
 	res.AgentDatagrams = nil
-	if _, mean, _ := simOnDraws(res, 100*time.Second, nil); mean > 5*time.Microsecond || mean < -5*time.Microsecond {
+	if _, mean, _ := simOnDraws(res, res.AgentDatagrams, 100*time.Second, nil); mean > 5*time.Microsecond || mean < -5*time.Microsecond {
 		t.Errorf("without a record (the link's draws, no jitter): mean %v, want about 0", mean)
 	}
 }
