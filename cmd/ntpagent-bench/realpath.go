@@ -79,8 +79,8 @@ func cmdRealPath(ctx context.Context, log *slog.Logger, args []string) error {
 	}
 	var (
 		mu      sync.Mutex
-		figures = map[string][]realPathRun{}             // by client and jitter
-		onDraws = map[time.Duration][][2]time.Duration{} // the simulator's RMS and mean on each run's draws
+		figures = map[string][]realPathRun{}      // by client and jitter
+		onDraws = map[string][][2]time.Duration{} // the simulator's RMS and mean on each run's draws, by whose line's and jitter
 		bad     []error
 	)
 	for run := range *runs {
@@ -111,12 +111,18 @@ func cmdRealPath(ctx context.Context, log *slog.Logger, args []string) error {
 						bad = append(bad, err)
 					}
 				}
-				rms, mean, err := simOnDraws(res, res.AgentDatagrams, *settle, nil)
-				if err != nil {
-					bad = append(bad, err)
-					return
+				for _, line := range []struct {
+					name string
+					ds   []wirelab.Datagram
+				}{{serverOnDraws, res.AgentDatagrams}, {serverOnChronydDraws, res.ChronydDatagrams}} {
+					rms, mean, err := simOnDraws(res, line.ds, *settle, nil)
+					if err != nil {
+						bad = append(bad, err)
+						return
+					}
+					key := line.name + "/" + j.String()
+					onDraws[key] = append(onDraws[key], [2]time.Duration{rms, mean})
 				}
-				onDraws[j] = append(onDraws[j], [2]time.Duration{rms, mean})
 				probe := res.Probe.Figures(*settle)
 				for i, s := range []wirelab.Series{res.Agent, res.Chronyd} {
 					f := s.Figures(*settle)
@@ -140,8 +146,10 @@ func cmdRealPath(ctx context.Context, log *slog.Logger, args []string) error {
 				rs = append(rs, realPathResults(name, j, runs)...)
 			}
 		}
-		if d := onDraws[j]; len(d) > 0 {
-			rs = append(rs, onDrawsResults(j, d)...)
+		for _, server := range []string{serverOnDraws, serverOnChronydDraws} {
+			if d := onDraws[server+"/"+j.String()]; len(d) > 0 {
+				rs = append(rs, onDrawsResults(server, j, d)...)
+			}
 		}
 		r, err := simPrediction(j, *dur, *settle, *sendLatency, *userSpace, *seeds)
 		if err != nil {
@@ -244,10 +252,10 @@ func realPathResults(server string, j time.Duration, runs []realPathRun) []Resul
 	}
 }
 
-// onDrawsResults are the simulator's figures on the runs' own delay draws
-// (simOnDraws) at jitter j: the median over the runs, each run's in the
-// note, in the order of the runs.
-func onDrawsResults(j time.Duration, runs [][2]time.Duration) []Result {
+// onDrawsResults are the simulator's figures on the runs' recorded delay
+// draws (simOnDraws; server says whose line's) at jitter j: the median
+// over the runs, each run's in the note, in the order of the runs.
+func onDrawsResults(server string, j time.Duration, runs [][2]time.Duration) []Result {
 	var out []Result
 	for i, m := range []string{mRealRMS, mRealMean} {
 		xs := make([]float64, len(runs))
@@ -257,15 +265,20 @@ func onDrawsResults(j time.Duration, runs [][2]time.Duration) []Result {
 			parts[k] = strconv.FormatFloat(xs[k], 'f', 1, 64)
 		}
 		med, _ := quantiles(xs)
-		out = append(out, Result{Server: serverOnDraws, Measure: realMeasure(m, j), Unit: "µs", Median: med, N: len(runs),
+		out = append(out, Result{Server: server, Measure: realMeasure(m, j), Unit: "µs", Median: med, N: len(runs),
 			Note: "each run: " + strings.Join(parts, ", ")})
 	}
 	return out
 }
 
-// serverOnDraws names the results of the simulator on the runs' own
-// delay draws.
-const serverOnDraws = "ntpsim-draws"
+// serverOnDraws and serverOnChronydDraws name the results of the
+// simulator on the delays the agent's line recorded (its prediction of
+// the wire agent) and on those chronyd's line recorded (the engine beside
+// chronyd draw for draw).
+const (
+	serverOnDraws        = "ntpsim-draws"
+	serverOnChronydDraws = "ntpsim-chronyd-draws"
+)
 
 // simPrediction runs the simulator on the lab's path (the agent a
 // symmetric active peer of a stratum-1 reference, base delay 1 ms each

@@ -283,7 +283,9 @@ func WriteReport(w io.Writer, rs []Result, m Machine, missing map[string]string,
 		case r.Note != "" && (r.Measure == mStacksIdle || r.Measure == mStacks1000 || r.Measure == mRSSStartIdle || r.Measure == mRSSServed || r.Measure == mRSSStart1000 || r.Measure == mBinaryStripped):
 			notes = append(notes, fmt.Sprintf("- %s, %s: %s", r.Server, r.Measure, r.Note))
 		case r.Server == serverOnDraws:
-			notes = append(notes, fmt.Sprintf("- ntpsim on the runs' own delay draws (same engine, exact timestamps), %s: %s (%s)", r.Measure, formatValue(Result{Unit: r.Unit, Median: r.Median}), r.Note))
+			notes = append(notes, fmt.Sprintf("- ntpsim on the delays the agent's line recorded (same engine, exact timestamps), %s: %s (%s)", r.Measure, formatValue(Result{Unit: r.Unit, Median: r.Median}), r.Note))
+		case r.Server == serverOnChronydDraws:
+			notes = append(notes, fmt.Sprintf("- ntpsim on the delays chronyd's line recorded (the engine beside chronyd draw for draw), %s: %s (%s)", r.Measure, formatValue(Result{Unit: r.Unit, Median: r.Median}), r.Note))
 		case r.Note != "" && (r.Measure == mNTPRate || r.Measure == mError || strings.HasPrefix(r.Measure, mRealRMS+"/")) && r.Server != "ntpsim":
 			notes = append(notes, fmt.Sprintf("- %s, %s: %s", r.Server, r.Measure, r.Note))
 		case r.Server == "ntpsim":
