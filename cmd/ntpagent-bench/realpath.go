@@ -112,10 +112,11 @@ func cmdRealPath(ctx context.Context, log *slog.Logger, args []string) error {
 					}
 				}
 				for _, line := range []struct {
-					name string
-					ds   []wirelab.Datagram
-				}{{serverOnDraws, res.AgentDatagrams}, {serverOnChronydDraws, res.ChronydDatagrams}} {
-					rms, mean, err := simOnDraws(res, line.ds, *settle, nil)
+					name   string
+					ds     []wirelab.Datagram
+					byTime bool
+				}{{serverOnDraws, res.AgentDatagrams, false}, {serverOnChronydDraws, res.ChronydDatagrams, j == 0}} {
+					rms, mean, err := simOnDraws(res, line.ds, line.byTime, *settle, nil)
 					if err != nil {
 						bad = append(bad, err)
 						return

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,16 +28,24 @@ import (
 // answers a client, one reply per request, while the simulator's
 // reference (the engine) would mobilize a passive association that sends
 // a packet of its own and takes every later reply's draw out of turn.
+// With byTime each simulated datagram takes the delay of the recorded one
+// (same direction) that arrived nearest to the time it is sent, rather
+// than the next in order: for another client's line at zero jitter,
+// whose asymmetry is the host's, drifting over minutes, while that
+// client's exchanges came at other times (a start burst of four, not
+// eight). With jitter the line's draws are independent, and in order
+// each simulated exchange has one of its own (by time a burst would
+// reuse a draw).
 // It returns the simulated RMS and mean error from settle on; trace, when
 // not nil, is called each simulated second with the agent's clock error
 // (s) and frequency error (s/s).
-func simOnDraws(res wirelab.Result, datagrams []wirelab.Datagram, settle time.Duration, trace func(t, err, freq float64)) (rms, mean time.Duration, err error) {
-	var up, down []float64
+func simOnDraws(res wirelab.Result, datagrams []wirelab.Datagram, byTime bool, settle time.Duration, trace func(t, err, freq float64)) (rms, mean time.Duration, err error) {
+	var up, down []wirelab.Datagram
 	for _, d := range datagrams {
 		if d.Up {
-			up = append(up, d.Held.Seconds())
+			up = append(up, d)
 		} else {
-			down = append(down, d.Held.Seconds())
+			down = append(down, d)
 		}
 	}
 	p := res.Config.Path
@@ -53,17 +62,20 @@ server agent ref minpoll %d maxpoll %d%s
 	if err != nil {
 		return 0, 0, fmt.Errorf("replay: sim: %w", err)
 	}
-	w.Delays = func(from, _ string) (float64, bool) {
+	w.Delays = func(from, _ string, at float64) (float64, bool) {
 		q := &down
 		if from == "agent" {
 			q = &up
+		}
+		if byTime {
+			return nearestHeld(*q, res.Start, at)
 		}
 		if len(*q) == 0 {
 			return 0, false
 		}
 		d := (*q)[0]
 		*q = (*q)[1:]
-		return d, true
+		return d.Held.Seconds(), true
 	}
 	if trace != nil {
 		w.Observe = func(t float64, net *sim.Network) {
@@ -77,6 +89,21 @@ server agent ref minpoll %d maxpoll %d%s
 	}
 	f := out.Measured[0]
 	return time.Duration(math.Round(f.RMSOffset * 1e9)), time.Duration(math.Round(f.MeanOffset * 1e9)), nil
+}
+
+// nearestHeld is the delay of the datagram in ds (in the order they
+// arrived) that arrived nearest to at seconds after start; ok false
+// when there is none.
+func nearestHeld(ds []wirelab.Datagram, start time.Time, at float64) (float64, bool) {
+	t := start.Add(time.Duration(at * 1e9))
+	i, _ := slices.BinarySearchFunc(ds, t, func(d wirelab.Datagram, t time.Time) int { return d.Arrived.Compare(t) })
+	switch {
+	case len(ds) == 0:
+		return 0, false
+	case i == len(ds) || i > 0 && t.Sub(ds[i-1].Arrived) < ds[i].Arrived.Sub(t):
+		i--
+	}
+	return ds[i].Held.Seconds(), true
 }
 
 // cmdReplay reads the dumps of real-path runs (realpath -dump) and prints,
@@ -120,11 +147,11 @@ func cmdReplay(args []string) error {
 					float64(a.Offset)/1e3, a.FrequencyPPM, float64(c.Offset)/1e3, c.FrequencyPPM, e*1e6, f*1e6)
 			}
 		}
-		rms, mean, err := simOnDraws(res, res.AgentDatagrams, *settle, trace)
+		rms, mean, err := simOnDraws(res, res.AgentDatagrams, false, *settle, trace)
 		if err != nil {
 			return fmt.Errorf("replay: %s: %w", name, err)
 		}
-		crms, cmean, err := simOnDraws(res, res.ChronydDatagrams, *settle, nil)
+		crms, cmean, err := simOnDraws(res, res.ChronydDatagrams, res.Config.Path.Jitter == 0, *settle, nil)
 		if err != nil {
 			return fmt.Errorf("replay: %s: %w", name, err)
 		}

@@ -23,7 +23,7 @@ func TestSimOnDrawsReplaysTheLinesDelays(t *testing.T) {
 			wirelab.Datagram{Up: true, Held: 1200 * time.Microsecond},
 			wirelab.Datagram{Held: 1000 * time.Microsecond})
 	}
-	rms, mean, err := simOnDraws(res, res.AgentDatagrams, 100*time.Second, nil)
+	rms, mean, err := simOnDraws(res, res.AgentDatagrams, false, 100*time.Second, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +31,28 @@ func TestSimOnDrawsReplaysTheLinesDelays(t *testing.T) {
 		t.Errorf("mean %v, RMS %v; want the path bias, 100 µs, with no spread", mean, rms)
 	}
 	res.AgentDatagrams = nil
-	if _, mean, _ := simOnDraws(res, res.AgentDatagrams, 100*time.Second, nil); mean > 5*time.Microsecond || mean < -5*time.Microsecond {
+	if _, mean, _ := simOnDraws(res, res.AgentDatagrams, false, 100*time.Second, nil); mean > 5*time.Microsecond || mean < -5*time.Microsecond {
 		t.Errorf("without a record (the link's draws, no jitter): mean %v, want about 0", mean)
+	}
+}
+
+// By time, a simulated datagram takes the delay of the recorded one that
+// arrived nearest to when it is sent.
+func TestNearestHeldIsTheDatagramNearestInTime(t *testing.T) {
+	start := time.Date(2026, 12, 5, 22, 0, 0, 0, time.UTC)
+	var ds []wirelab.Datagram
+	for i := 1; i <= 3; i++ {
+		ds = append(ds, wirelab.Datagram{Arrived: start.Add(time.Duration(10*i) * time.Second), Held: time.Duration(i) * time.Millisecond})
+	}
+	for _, c := range []struct {
+		at   float64
+		want float64
+	}{{0, 1e-3}, {14, 1e-3}, {16, 2e-3}, {25.1, 3e-3}, {100, 3e-3}} {
+		if got, ok := nearestHeld(ds, start, c.at); !ok || got != c.want {
+			t.Errorf("at %g s: %g, %v; want %g", c.at, got, ok, c.want)
+		}
+	}
+	if _, ok := nearestHeld(nil, start, 5); ok {
+		t.Error("no datagrams: want none")
 	}
 }

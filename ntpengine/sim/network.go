@@ -191,7 +191,7 @@ type Network struct {
 	// with its delay (tests).
 	observeDelivery func(from, to *Node, delay float64)
 	// delays, when not nil, replays recorded delays (World.Delays).
-	delays func(from, to *Node) (float64, bool)
+	delays func(from, to *Node, at float64) (float64, bool)
 	// SlewRate is the slew rate of the clocks of nodes added from now on,
 	// s/s; 0 → DefaultSlewRate.
 	SlewRate float64
@@ -325,7 +325,7 @@ func (n *Network) send(from *Node, p ntpengine.Outgoing, served bool) {
 	}
 	d, replayed := 0.0, false
 	if n.delays != nil {
-		d, replayed = n.delays(from, to)
+		d, replayed = n.delays(from, to, n.now)
 	}
 	if !replayed {
 		d = l.BaseDelay + l.jitterTo(from.index, to.index)*n.rng.ExpFloat64()

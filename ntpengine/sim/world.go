@@ -49,10 +49,10 @@ type World struct {
 	// the figures' sample, before the engines act.
 	Observe func(t float64, net *Network)
 	// Delays, when not nil, gives the delay of each datagram from the
-	// node named from to the node named to, s, in place of the link's
-	// draw (a recorded path replayed datagram by datagram); with ok
-	// false the link draws it.
-	Delays func(from, to string) (delay float64, ok bool)
+	// node named from to the node named to, sent at true time at (s from
+	// the start), in place of the link's draw (a recorded path replayed
+	// datagram by datagram); with ok false the link draws it.
+	Delays func(from, to string, at float64) (delay float64, ok bool)
 }
 
 // NodeSpec is one host.
@@ -366,7 +366,7 @@ func (w *World) Build(seed uint64) (*Network, error) {
 		}
 	}
 	if w.Delays != nil {
-		net.delays = func(from, to *Node) (float64, bool) { return w.Delays(from.Name, to.Name) }
+		net.delays = func(from, to *Node, at float64) (float64, bool) { return w.Delays(from.Name, to.Name, at) }
 	}
 	for _, o := range w.Outages {
 		net.AddOutage(Outage{From: nodes[o.From], To: nodes[o.To], Start: o.Start, End: o.End, Every: o.Every, PassEvery: o.PassEvery})

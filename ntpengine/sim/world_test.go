@@ -325,7 +325,8 @@ func TestChronyCasesIBurstReachesEverySource(t *testing.T) {
 }
 
 // World.Delays replays recorded delays datagram by datagram, each
-// direction in order, and the link draws once the record runs out.
+// direction in order, told when each is sent, and the link draws once
+// the record runs out.
 func TestWorldReplaysRecordedDelays(t *testing.T) {
 	w, err := Parse(strings.NewReader(`duration 200
 link * * delay 0.001 jitter 0.0005
@@ -338,7 +339,12 @@ server c s minpoll 4 maxpoll 4
 	}
 	const recorded = 5
 	var sent [2]int
-	w.Delays = func(from, to string) (float64, bool) {
+	var last float64
+	w.Delays = func(from, to string, at float64) (float64, bool) {
+		if at < last {
+			t.Errorf("a datagram sent at %g s after one at %g s", at, last)
+		}
+		last = at
 		dir := 0
 		if from == "s" {
 			dir = 1
@@ -359,6 +365,9 @@ server c s minpoll 4 maxpoll 4
 	}
 	if err := net.Run(w.Duration, nil); err != nil {
 		t.Fatal(err)
+	}
+	if last < 100 {
+		t.Errorf("the last replayed datagram was sent at %g s, want the time it was sent (past 100 s of a 200 s run)", last)
 	}
 	var ups, downs []float64
 	for _, g := range got {
