@@ -628,8 +628,8 @@ func (s *sendLatency) estimate() time.Duration {
 const sendLatencyLearnt = 5
 
 // learningLatency bounds the estimate of a sender that has seen fewer
-// than sendLatencyLearnt calls: above the 5–100 µs a call takes on a
-// busy host, below what a call the host held up takes.
+// than sendLatencyLearnt calls: the most a call takes on a busy host
+// (5–100 µs), less than a call the host held up.
 const learningLatency = 100 * time.Microsecond
 
 // maxSendLatency bounds the latencies a sender learns from.
