@@ -19,10 +19,10 @@ import (
 
 // simOnDraws runs the simulator on the delays a real-path run's line gave
 // datagrams (the agent's line's, or chronyd's), datagram by datagram in
-// each direction (the
-// kernel's transmit timestamps at the line less its receive timestamps):
-// the same engine on the same path draws with exact timestamps, so what
-// differs from the wire is the host's. Past the record the link draws.
+// each direction (the kernel's transmit timestamps at the line less its
+// receive timestamps): the same engine on the same path draws with exact
+// timestamps, so what differs from the wire is the host's. Past the
+// record the link draws.
 // The simulated agent is a client of the reference whatever it was on the
 // wire: the reference chronyd answers a symmetric active peer as it
 // answers a client, one reply per request, while the simulator's
