@@ -153,16 +153,7 @@ func TestOutageWindows(t *testing.T) {
 // (1−2a)·jitter; per-direction rules and outages reach only their
 // direction. Measured as the mean delay of the datagrams a node got.
 func TestLinkPerDirection(t *testing.T) {
-	w, err := Parse(strings.NewReader(`
-duration 2000
-link * * delay 1e-3 jitter 1e-3 asymmetry 0.4
-node s stratum 1
-node c measured
-server c s minpoll 4 maxpoll 4
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := clientOfServer(t, 2000, "delay 1e-3 jitter 1e-3 asymmetry 0.4")
 	net, err := w.Build(1)
 	if err != nil {
 		t.Fatal(err)
@@ -328,15 +319,7 @@ func TestChronyCasesIBurstReachesEverySource(t *testing.T) {
 // direction in order, told when each is sent, and the link draws once
 // the record runs out.
 func TestWorldReplaysRecordedDelays(t *testing.T) {
-	w, err := Parse(strings.NewReader(`duration 200
-link * * delay 0.001 jitter 0.0005
-node s stratum 1
-node c measured
-server c s minpoll 4 maxpoll 4
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := clientOfServer(t, 200, "delay 0.001 jitter 0.0005")
 	const recorded = 5
 	var sent [2]int
 	var last float64
@@ -388,4 +371,21 @@ server c s minpoll 4 maxpoll 4
 	if ups[recorded] == 1.4e-3 || downs[recorded] == 1e-3 || ups[recorded] < 1e-3 || downs[recorded] < 1e-3 {
 		t.Errorf("after the record: %g up, %g down, want the link's draws", ups[recorded], downs[recorded])
 	}
+}
+
+// clientOfServer is a world of a stratum-1 server s and a measured client
+// c polling it every 16 s, for duration seconds, on the link described by
+// link (the text form's words after "link * *").
+func clientOfServer(t *testing.T, duration float64, link string) World {
+	t.Helper()
+	w, err := Parse(strings.NewReader(fmt.Sprintf(`duration %g
+link * * %s
+node s stratum 1
+node c measured
+server c s minpoll 4 maxpoll 4
+`, duration, link)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
 }
