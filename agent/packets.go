@@ -53,7 +53,17 @@ func (a *Agent) send(o ntpengine.Outgoing) {
 	if o.TxTimestamp {
 		var sent netio.Sent
 		sent, err = a.tr.SendStamped(o.Data, o.Dst, src, vpn)
-		if err == nil && sent.Timestamping != netio.TxKernel {
+		switch {
+		case err != nil:
+		case sent.Kernel:
+			// The kernel's transmit timestamp, read as the send
+			// returned (netio's transmit socket).
+			a.engMu.Lock()
+			a.eng.Transmitted(ntpengine.Transmitted{
+				Data: o.Data, Dst: o.Dst, TxTime: a.txTime(sent.At), Source: ntpengine.TxKernel,
+			})
+			a.engMu.Unlock()
+		case sent.Timestamping != netio.TxKernel:
 			a.engMu.Lock()
 			a.eng.Transmitted(ntpengine.Transmitted{
 				Data: o.Data, Dst: o.Dst, TxTime: a.txTime(sent.At), Source: ntpengine.TxUserSpace,

@@ -189,6 +189,13 @@ func (s *Socket) readLoop(b *batch, handle func(fd uintptr, truncated int) bool,
 		for {
 			if s.txUntil.Load() > time.Now().UnixNano() {
 				s.readTxReports(fd, cap(b.rs), b.txFrame, b.txOob, tx)
+				// A timestamp the transmit socket's send did
+				// not wait for (sendTx).
+				s.txMu.RLock()
+				if s.txfd >= 0 {
+					s.readTxReports(uintptr(s.txfd), cap(b.rs), b.txFrame, b.txOob, tx)
+				}
+				s.txMu.RUnlock()
 			}
 			n, errno := b.ring.recv(fd)
 			switch errno {

@@ -29,8 +29,12 @@
 // with the timestamp on the socket's error queue; the socket's reader
 // drains it (MSG_ERRQUEUE, SCM_TIMESTAMPING) before each read and
 // delivers the report on the Received channel (Transmit set, matched to
-// the datagram by its payload) ahead of any reply to it. The caller turns
-// it into T1 or T3 (RFC 5905 §8) and interleaved mode (RFC 9769). Plain
+// the datagram by its payload) ahead of any reply to it. In namespace and
+// device vpn-instances SendStamped sends from a transmit socket instead
+// (txsocket_linux.go: an SO_REUSEPORT twin on the same address and port
+// that no thread waits on) and returns the timestamp itself (Sent.Kernel):
+// queuing it wakes nobody, where waking the reader put the datagram on
+// its way microseconds after its stamp. The caller turns it into T1 or T3 (RFC 5905 §8) and interleaved mode (RFC 9769). Plain
 // server replies ask for none and cost nothing more. Where the kernel
 // refuses SO_TIMESTAMPING, TxTimestamping says TxUserSpace and Sent.At —
 // the time read immediately before the send system call — is all there

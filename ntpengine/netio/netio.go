@@ -109,12 +109,17 @@ type Received struct {
 // Sent says when a datagram left.
 type Sent struct {
 	// At is the host's CLOCK_REALTIME read immediately before the send
-	// system call.
+	// system call or, when Kernel is set, the kernel's transmit timestamp.
 	At time.Time
-	// Timestamping is TxKernel when the kernel will report the datagram's
-	// transmit timestamp (on the Received channel, Transmit set), else
-	// TxUserSpace: At is all there is.
+	// Timestamping is TxKernel when the kernel stamps the datagram: its
+	// transmit timestamp is At (Kernel set) or will be reported on the
+	// Received channel (Transmit set). Else TxUserSpace: At is all there
+	// is.
 	Timestamping TxTimestamping
+	// Kernel says that At is the kernel's transmit timestamp, read as the
+	// send returned (SendStamped, from the socket's transmit socket): no
+	// report follows.
+	Kernel bool
 }
 
 // Responder answers datagrams on a socket's reader goroutine, a whole read

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -28,6 +29,11 @@ type Socket struct {
 	// txStamp: the kernel takes SO_TIMESTAMPING, so a datagram can ask
 	// for its transmit timestamp (TxKernel).
 	txStamp bool
+	// txfd is the transmit socket's descriptor, from which stamped
+	// datagrams are sent (txsocket_linux.go); −1 when there is none or
+	// it is closed. Used under txMu's read lock, closed under its lock.
+	txMu sync.RWMutex
+	txfd int
 	// txUntil is when (Unix nanoseconds) the reader stops looking at the
 	// error queue: txReportWindow after the last datagram that asked for
 	// a transmit timestamp.
@@ -59,7 +65,7 @@ func openSocket(inst vpnInstance, local netip.AddrPort, reuseAddr bool) (*Socket
 		device = inst.device
 		reuseAddr = true // the public socket may hold the same port (see Transport)
 	}
-	kernelTS, txStamp := false, false
+	kernelTS, txStamp, reusePort := false, false, false
 	lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
 		var serr error
 		err := rc.Control(func(fd uintptr) {
@@ -72,6 +78,10 @@ func openSocket(inst vpnInstance, local netip.AddrPort, reuseAddr bool) (*Socket
 			// missing.
 			if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPING, txStampFlags) == nil {
 				txStamp = true
+				// For the transmit socket's group (openTxSocket), but
+				// not in the public instance (txsocket_linux.go).
+				reusePort = inst.kind != vpnPublic &&
+					unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1) == nil
 			}
 			if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1) == nil || txStamp {
 				kernelTS = true
@@ -107,9 +117,16 @@ func openSocket(inst vpnInstance, local netip.AddrPort, reuseAddr bool) (*Socket
 		return nil, fmt.Errorf("vpn-instance %q: listen on %v: %w", inst.name, local, err)
 	}
 	conn := pc.(*net.UDPConn)
-	s := &Socket{vpn: inst.name, conn: conn, kernelTS: kernelTS, txStamp: txStamp}
+	s := &Socket{vpn: inst.name, conn: conn, kernelTS: kernelTS, txStamp: txStamp, txfd: -1}
 	s.local = conn.LocalAddr().(*net.UDPAddr).AddrPort()
 	s.local = netip.AddrPortFrom(s.local.Addr().Unmap(), s.local.Port())
+	if reusePort {
+		// Without it, stamped datagrams leave from the socket itself
+		// and carry the cost of waking its reader (txsocket_linux.go).
+		if fd, err := s.openTxSocket(inst, device, reuseAddr); err == nil {
+			s.txfd = fd
+		}
+	}
 	if network == "udp4" {
 		s.p4 = ipv4.NewPacketConn(conn)
 		err = s.p4.SetControlMessage(ipv4.FlagDst|ipv4.FlagInterface, true)
@@ -118,7 +135,7 @@ func openSocket(inst vpnInstance, local netip.AddrPort, reuseAddr bool) (*Socket
 		err = s.p6.SetControlMessage(ipv6.FlagDst|ipv6.FlagInterface, true)
 	}
 	if err != nil {
-		conn.Close()
+		s.Close()
 		return nil, fmt.Errorf("enable packet info on %v: %w", s.local, err)
 	}
 	return s, nil
@@ -146,7 +163,16 @@ func (s *Socket) TxTimestamping() TxTimestamping {
 }
 
 // Close closes the socket; a blocked Receive returns net.ErrClosed.
-func (s *Socket) Close() error { return s.conn.Close() }
+func (s *Socket) Close() error {
+	err := s.conn.Close()
+	s.txMu.Lock()
+	defer s.txMu.Unlock()
+	if s.txfd >= 0 {
+		err = errors.Join(err, unix.Close(s.txfd))
+		s.txfd = -1
+	}
+	return err
+}
 
 // setReuseAddr sets SO_REUSEADDR on the bound socket so that a device-bound
 // socket of the same port can be bound after it (Linux checks the flag on
@@ -161,6 +187,11 @@ func (s *Socket) setReuseAddr() error {
 		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
 	}); err != nil {
 		return err
+	}
+	s.txMu.RLock()
+	defer s.txMu.RUnlock()
+	if s.txfd >= 0 && serr == nil {
+		serr = unix.SetsockoptInt(s.txfd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
 	}
 	return serr
 }
@@ -257,6 +288,15 @@ func (s *Socket) send(payload []byte, dst netip.AddrPort, src netip.Addr, txStam
 	sent.At = time.Now()
 	if txStamp {
 		s.txUntil.Store(sent.At.Add(txReportWindow).UnixNano())
+	}
+	if at, ok, tried, err := s.sendTx(payload, oob, dst, txStamp); tried {
+		if err != nil {
+			return Sent{}, fmt.Errorf("send to %v from %v (vpn-instance %q): %w", dst, src, s.vpn, err)
+		}
+		if ok {
+			sent.At, sent.Kernel = at, true
+		}
+		return sent, nil
 	}
 	if _, _, err := s.conn.WriteMsgUDPAddrPort(payload, oob, dst); err != nil {
 		return Sent{}, fmt.Errorf("send to %v from %v (vpn-instance %q): %w", dst, src, s.vpn, err)

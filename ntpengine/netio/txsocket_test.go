@@ -1,0 +1,78 @@
+//go:build linux
+
+package netio
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+)
+
+// In a namespace vpn-instance, a stamped datagram leaves from the
+// socket's transmit socket (the same address and port, a socket no
+// thread waits on) and SendStamped returns the kernel's transmit
+// timestamp itself (Sent.Kernel): no earlier than the time read before
+// the send, no later than the receiver's kernel receive timestamp. The
+// transmit socket takes none of the datagrams that arrive: every one of
+// many, from as many source ports (which an SO_REUSEPORT group would
+// otherwise spread over its sockets by their hash), reaches the reader.
+func TestNamespaceStampedSendFromTheTransmitSocket(t *testing.T) {
+	needNetAdmin(t)
+	ns := newNetns(t, "tx")
+	local := netip.AddrPortFrom(lo4, 0)
+	a := nsTransport(t, ns, local)
+	b := nsTransport(t, ns, local)
+	aAddr, bAddr := localAddr(t, a, ns, lo4), localAddr(t, b, ns, lo4)
+
+	payload := []byte("stamped request")
+	before := time.Now()
+	sent, err := a.SendStamped(payload, bAddr, Source{}, ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sent.Kernel || sent.Timestamping != TxKernel {
+		t.Fatalf("Sent %+v, want the kernel's transmit timestamp read at once", sent)
+	}
+	r := receive(t, b)
+	if !bytes.Equal(r.Data, payload) || r.Src != aAddr {
+		t.Fatalf("B got %q from %v, want %q from A's socket %v", r.Data, r.Src, payload, aAddr)
+	}
+	if sent.At.Before(before) || !r.KernelTimestamp || sent.At.After(r.RxTime) {
+		t.Errorf("transmit timestamp %v, want from %v (before the send) to %v (B's kernel receive timestamp, kernel %v)",
+			sent.At, before, r.RxTime, r.KernelTimestamp)
+	}
+
+	// Datagrams to A from many source ports, each from a socket of its
+	// own in the namespace (B's transport has one port: use plain
+	// sockets opened there).
+	const n = 64
+	v, err := FindVPN(ns, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		pc, err := v.ListenPacketControl(t.Context(), "udp4", netip.AddrPortFrom(lo4, 0).String(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := pc.(*net.UDPConn)
+		if _, err := c.WriteToUDPAddrPort(fmt.Appendf(nil, "d%d", i), aAddr); err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+	}
+	got := map[string]bool{}
+	for range n {
+		r := receive(t, a)
+		if r.Transmit {
+			t.Fatalf("a transmit report %q on the channel: the timestamp was returned by SendStamped", r.Data)
+		}
+		got[string(r.Data)] = true
+	}
+	if len(got) != n {
+		t.Errorf("A's reader got %d distinct datagrams of %d", len(got), n)
+	}
+}
