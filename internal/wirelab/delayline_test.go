@@ -25,6 +25,30 @@ func loopbackUDP(t *testing.T) *net.UDPConn {
 
 func addrOf(c *net.UDPConn) netip.AddrPort { return c.LocalAddr().(*net.UDPAddr).AddrPort() }
 
+// echo answers every datagram c reads with prefix and the datagram,
+// until c is closed.
+func echo(c *net.UDPConn, prefix string) {
+	buf := make([]byte, 100)
+	for {
+		n, from, err := c.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			return
+		}
+		c.WriteToUDPAddrPort(append([]byte(prefix), buf[:n]...), from)
+	}
+}
+
+// listenUDP opens a UDP socket on addr in this namespace, control run
+// before it is bound (ListenLineSockets' listen).
+func listenUDP(ctx context.Context, addr netip.AddrPort, control func(network, address string, c syscall.RawConn) error) (*net.UDPConn, error) {
+	lc := net.ListenConfig{Control: control}
+	pc, err := lc.ListenPacket(ctx, "udp4", addr.String())
+	if err != nil {
+		return nil, err
+	}
+	return pc.(*net.UDPConn), nil
+}
+
 // The schedule draws base delay plus an exponential extra delay whose mean
 // is the jitter, and drops the given fraction; the same seed gives the same
 // draws.
@@ -76,14 +100,6 @@ func TestPathRefusesBadValues(t *testing.T) {
 // own (ListenLineSockets: every datagram still arrives to the line's
 // reader).
 func TestDelayLineForwardsBothWaysAfterTheBaseDelay(t *testing.T) {
-	listen := func(ctx context.Context, addr netip.AddrPort, control func(network, address string, c syscall.RawConn) error) (*net.UDPConn, error) {
-		lc := net.ListenConfig{Control: control}
-		pc, err := lc.ListenPacket(ctx, "udp4", addr.String())
-		if err != nil {
-			return nil, err
-		}
-		return pc.(*net.UDPConn), nil
-	}
 	for _, tc := range []struct {
 		name    string
 		sockets func(t *testing.T) LineSockets
@@ -93,7 +109,7 @@ func TestDelayLineForwardsBothWaysAfterTheBaseDelay(t *testing.T) {
 		}},
 		{"sends from sockets of its own", func(t *testing.T) LineSockets {
 			lo := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), 0)
-			s, err := ListenLineSockets(context.Background(), lo, lo, listen)
+			s, err := ListenLineSockets(context.Background(), lo, lo, listenUDP)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -117,16 +133,7 @@ func testDelayLineForwardsBothWays(t *testing.T, sockets LineSockets) {
 		t.Fatal(err)
 	}
 	defer line.Close()
-	go func() {
-		buf := make([]byte, 100)
-		for {
-			n, from, err := server.ReadFromUDPAddrPort(buf)
-			if err != nil {
-				return
-			}
-			server.WriteToUDPAddrPort(append([]byte("re:"), buf[:n]...), from)
-		}
-	}()
+	go echo(server, "re:")
 	buf := make([]byte, 100)
 	for i := range 5 {
 		msg := []byte{'p', byte('0' + i)}
@@ -201,6 +208,61 @@ func TestSendLatencyIsTheMedianOfTheRecentCalls(t *testing.T) {
 	}
 	if got := s.estimate(); got != 5*time.Microsecond {
 		t.Errorf("estimate after %d calls of 5 µs: %v, want only the recent ones", sendLatencyWindow, got)
+	}
+}
+
+// With sinks on the addresses it sends to, a sender sends its sink a
+// probe shortly before each datagram it forwards (warming the send path,
+// so that the datagram's own send call is as quick as the last), and
+// records for the datagram its own transmit timestamp, not the probe's:
+// one taken after its send call.
+func TestDelayLineProbesItsSinkBeforeEachDatagram(t *testing.T) {
+	lo := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), 0)
+	s, err := ListenLineSockets(context.Background(), lo, lo, listenUDP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nearSink, farSink := loopbackUDP(t), loopbackUDP(t)
+	s.NearSink, s.FarSink = nearSink, farSink
+	server, client := loopbackUDP(t), loopbackUDP(t)
+	defer server.Close()
+	defer client.Close()
+	const base = 5 * time.Millisecond
+	line, err := NewDelayLine(s, addrOf(server), Path{BaseDelay: base}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer line.Close()
+	go echo(server, "")
+	const n = 3
+	buf := make([]byte, 100)
+	for i := range n {
+		if _, err := client.WriteToUDPAddrPort([]byte{'p', byte('0' + i)}, line.Addr()); err != nil {
+			t.Fatal(err)
+		}
+		client.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, _, err := client.ReadFromUDPAddrPort(buf); err != nil {
+			t.Fatalf("datagram %d: no answer: %v", i, err)
+		}
+	}
+	testtool.WaitFor(t, 10*time.Second, "every datagram recorded", func() bool { return len(line.Datagrams()) >= 2*n })
+	for _, sink := range []*net.UDPConn{nearSink, farSink} {
+		for i := range n {
+			sink.SetReadDeadline(time.Now().Add(10 * time.Second))
+			k, _, err := sink.ReadFromUDPAddrPort(buf)
+			if err != nil || !bytes.Equal(buf[:k], warmUpProbe) {
+				t.Fatalf("probe %d at the sink %v: %q, %v; want %q", i, sink.LocalAddr(), buf[:k], err, warmUpProbe)
+			}
+		}
+		sink.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		if _, _, err := sink.ReadFromUDPAddrPort(buf); err == nil {
+			t.Errorf("sink %v: more probes than datagrams", sink.LocalAddr())
+		}
+	}
+	for _, d := range line.Datagrams() {
+		if !d.Stamped || d.Held < d.Called {
+			t.Errorf("datagram %s: want its own transmit timestamp, after its send call", d)
+		}
 	}
 }
 

@@ -113,14 +113,25 @@ func (l *Lab) NewDelayLine(ctx context.Context, server netip.AddrPort, p Path, s
 	if err != nil {
 		return nil, err
 	}
-	dl, err := NewDelayLine(s, server, p, seed)
-	if err != nil {
-		for _, c := range []*net.UDPConn{s.Near, s.Far, s.NearOut, s.FarOut} {
+	// Sinks on the addresses the line sends to, for its senders to warm
+	// their send path on before every datagram (LineSockets.NearSink,
+	// FarSink).
+	s.NearSink, err = listenIn(ctx, l.Near, netip.AddrPortFrom(ClientAddr, 0), nil)
+	if err == nil {
+		s.FarSink, err = listenIn(ctx, l.Far, netip.AddrPortFrom(server.Addr(), 0), nil)
+	}
+	if err == nil {
+		var dl *DelayLine
+		if dl, err = NewDelayLine(s, server, p, seed); err == nil {
+			return dl, nil
+		}
+	}
+	for _, c := range []*net.UDPConn{s.Near, s.Far, s.NearOut, s.FarOut, s.NearSink, s.FarSink} {
+		if c != nil {
 			c.Close()
 		}
-		return nil, err
 	}
-	return dl, nil
+	return nil, err
 }
 
 func ip(ctx context.Context, args ...string) error {
