@@ -15,7 +15,9 @@
 // direction) that sleeps on an absolute deadline and spins its last
 // millisecond, making its send call as much before the deadline as that
 // direction's recent calls took in the median to put a datagram on its
-// way (on a busy host 5–100 µs, and longer up than down), from a socket of
+// way, half a millisecond after a probe to a socket beside the
+// destination that warms the send path (a cold call takes 5–100 µs on a
+// busy host, longer up than down, a warm one 3–8 µs), from a socket of
 // its own that no thread waits on (LineSockets); its readers are
 // real-time threads waiting in the kernel (poll(2)), and the process
 // keeps spare runtime processors (GOMAXPROCS) so that neither waits for
@@ -23,6 +25,9 @@
 // datagram (when it was read, when the send call was made, when the
 // kernel stamped it as sent, how late), so that the path adds the delays
 // it is told and the rest is on record, the same in both directions.
+// While a lab runs, one process per CPU at the lowest priority keeps the
+// CPUs from idling (keepAwake): on a virtual machine an idle CPU halts,
+// and waking it again took the hypervisor milliseconds.
 //
 // Run starts a reference chronyd (chronyd -x: it never touches the host
 // clock) serving the host clock at stratum 1 in the far namespace, then two

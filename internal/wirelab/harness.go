@@ -159,6 +159,11 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 		return res, err
 	}
 	defer func() { err = errors.Join(err, lab.Close()) }()
+	_, wake, err := keepAwake()
+	if err != nil {
+		return res, err
+	}
+	defer wake()
 
 	ref, err := startChronyd(ctx, cfg.Chronyd, cfg.Chronyc, lab.Far, cfg.Dir, "reference", fmt.Sprintf(
 		"local stratum 1\nbindaddress %s\nport %d\nallow all\n", ReferenceAddr, ReferencePort))
