@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os/exec"
 	"runtime"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -78,4 +79,38 @@ func keepAwake() (pids []int, wake func(), err error) {
 		return nil, nil, err
 	}
 	return pids, func() { close(stop); <-stopped }, nil
+}
+
+// awake shares one set of keepAwake's processes among the labs a process
+// runs at once (ntpagent-bench realpath runs three).
+var awake awakeShare
+
+type awakeShare struct {
+	mu   sync.Mutex
+	n    int
+	wake func()
+}
+
+// hold keeps the CPUs awake until the function it returns is called (by
+// every holder, when several labs hold them).
+func (a *awakeShare) hold() (release func(), err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.n == 0 {
+		if _, a.wake, err = keepAwake(); err != nil {
+			return nil, err
+		}
+	}
+	a.n++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			if a.n--; a.n == 0 {
+				a.wake()
+				a.wake = nil
+			}
+		})
+	}, nil
 }

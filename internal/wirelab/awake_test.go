@@ -69,3 +69,31 @@ func policyOf(t *testing.T, pid, tid int) int {
 	}
 	return p
 }
+
+// Labs run at once share one set of busy processes, which ends with the
+// last of them.
+func TestLabsShareTheBusyProcesses(t *testing.T) {
+	testtool.Require(t, "sh")
+	var share awakeShare
+	first, err := share.hold()
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := share.hold()
+	if err != nil {
+		first()
+		t.Fatal(err)
+	}
+	if share.n != 2 || share.wake == nil {
+		t.Fatalf("two holders: %d counted, processes running %v", share.n, share.wake != nil)
+	}
+	first()
+	first() // a second call is the first's
+	if share.n != 1 || share.wake == nil {
+		t.Fatalf("one holder left: %d counted, processes running %v", share.n, share.wake != nil)
+	}
+	second()
+	if share.n != 0 || share.wake != nil {
+		t.Fatalf("no holder left: %d counted, processes running %v", share.n, share.wake != nil)
+	}
+}

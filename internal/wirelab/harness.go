@@ -159,7 +159,7 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 		return res, err
 	}
 	defer func() { err = errors.Join(err, lab.Close()) }()
-	_, wake, err := keepAwake()
+	wake, err := awake.hold()
 	if err != nil {
 		return res, err
 	}

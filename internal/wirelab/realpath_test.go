@@ -87,7 +87,7 @@ func TestRealPathZeroJitterAgentBesideChronyd(t *testing.T) {
 	}
 	// RFC 5905 §8's offset assumes equal delays both ways: the line's
 	// own asymmetry at "zero" jitter (logged above as its path bias:
-	// within ±3 µs since the lines warm their send path) is in both
+	// within ±5 µs since the lines warm their send path) is in both
 	// clients' samples, and what each makes of its samples is the
 	// comparison.
 	var misses []string
@@ -117,8 +117,13 @@ func TestRealPathZeroJitterAgentBesideChronyd(t *testing.T) {
 
 // labResolution is the least RMS difference between the two clients that
 // the zero-jitter test takes for a difference of the clients rather than
-// of their paths: each client's line sends its datagrams within −1 to +3
-// µs of their deadlines (10th to 90th percentile), independently of the
-// other's, so that two identical clients' RMS errors of 1–3 µs differ by
-// up to about as much.
-const labResolution = 3 * time.Microsecond
+// of their paths. Each client crosses its own line, and a line sends its
+// datagrams within −1 to +3 µs of their deadlines (10th to 90th
+// percentile) but about one in 40 (outside the start burst) 25 µs or
+// more late, independently of the other line: one such datagram gives
+// its client one sample tens of µs off, and the clock follows it for a
+// poll. In the real-path table of 2026-12-06 00:43–01:18 UTC one
+// zero-jitter run read the agent 7.0 µs against chronyd's 0.9 µs, where
+// the simulator on the agent's own recorded delays read 6.8 µs: its
+// line's path, not the agent's timestamps.
+const labResolution = 10 * time.Microsecond
