@@ -180,8 +180,9 @@ func (s *Socket) sendTxLocked(payload, oob []byte, dst netip.AddrPort) (at time.
 		if left <= 0 {
 			return time.Time{}, false, nil
 		}
-		// The timestamp comes later: wait for it (only now is there a
-		// waiter on the socket, and the datagram has left).
+		// The timestamp comes later (a device queue holds the
+		// datagram): wait for it. Only now is there a waiter on the
+		// socket, and this datagram alone may pay its wake-up.
 		fds := []unix.PollFd{{Fd: int32(s.txfd), Events: 0}}
 		if _, err := unix.Poll(fds, int(max(1, left.Milliseconds()))); err != nil && err != unix.EINTR {
 			return time.Time{}, false, nil
