@@ -542,6 +542,7 @@ func (l *DelayLine) send(c outSocket, h heldDatagram, tx *sendLatency) bool {
 			now = time.Now()
 		}
 		l.warmUp(c, tx)
+		now = time.Now()
 	}
 	for now.Before(at) {
 		now = time.Now()
