@@ -9,6 +9,8 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // In a namespace vpn-instance, a stamped datagram leaves from the
@@ -74,5 +76,44 @@ func TestNamespaceStampedSendFromTheTransmitSocket(t *testing.T) {
 	}
 	if len(got) != n {
 		t.Errorf("A's reader got %d distinct datagrams of %d", len(got), n)
+	}
+}
+
+// A timestamp the transmit socket's send did not wait for (sendTx gives
+// up after txStampWait) still reaches the Received channel: the reader
+// drains the transmit socket's error queue before its next read, so the
+// report comes before the datagram that woke it.
+func TestNamespaceLateTransmitTimestampReportedByTheReader(t *testing.T) {
+	needNetAdmin(t)
+	ns := newNetns(t, "txl")
+	local := netip.AddrPortFrom(lo4, 0)
+	a := nsTransport(t, ns, local)
+	b := nsTransport(t, ns, local)
+	aAddr, bAddr := localAddr(t, a, ns, lo4), localAddr(t, b, ns, lo4)
+	a.mu.Lock()
+	s := a.vpns[ns].socks[0]
+	a.mu.Unlock()
+	if s.txfd < 0 {
+		t.Fatal("a namespace socket without a transmit socket")
+	}
+	// Sent as sendTx sends, its timestamp left on the queue.
+	payload := []byte("stamp left on the queue")
+	s.txUntil.Store(time.Now().Add(txReportWindow).UnixNano())
+	to := &unix.SockaddrInet4{Port: int(bAddr.Port()), Addr: bAddr.Addr().As4()}
+	if _, err := unix.SendmsgN(s.txfd, payload, appendTxStampRequest(nil), to, 0); err != nil {
+		t.Fatal(err)
+	}
+	if r := receive(t, b); !bytes.Equal(r.Data, payload) || r.Src != aAddr {
+		t.Fatalf("B got %q from %v, want %q from %v", r.Data, r.Src, payload, aAddr)
+	}
+	if err := b.Send([]byte("wake A"), aAddr, Source{}, ns); err != nil {
+		t.Fatal(err)
+	}
+	rep := receive(t, a)
+	if !rep.Transmit || !bytes.Equal(rep.Data, payload) || rep.Dst != bAddr {
+		t.Fatalf("A's first item: %q (transmit report %v) to %v, want the report of %q to %v", rep.Data, rep.Transmit, rep.Dst, payload, bAddr)
+	}
+	if r := receive(t, a); r.Transmit || string(r.Data) != "wake A" {
+		t.Fatalf("A's second item: %q (transmit report %v), want the datagram that woke it", r.Data, r.Transmit)
 	}
 }
