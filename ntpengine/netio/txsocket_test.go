@@ -22,12 +22,7 @@ import (
 // many, from as many source ports (which an SO_REUSEPORT group would
 // otherwise spread over its sockets by their hash), reaches the reader.
 func TestNamespaceStampedSendFromTheTransmitSocket(t *testing.T) {
-	needNetAdmin(t)
-	ns := newNetns(t, "tx")
-	local := netip.AddrPortFrom(lo4, 0)
-	a := nsTransport(t, ns, local)
-	b := nsTransport(t, ns, local)
-	aAddr, bAddr := localAddr(t, a, ns, lo4), localAddr(t, b, ns, lo4)
+	ns, a, b, aAddr, bAddr := twoInANamespace(t, "tx")
 
 	payload := []byte("stamped request")
 	before := time.Now()
@@ -84,12 +79,7 @@ func TestNamespaceStampedSendFromTheTransmitSocket(t *testing.T) {
 // drains the transmit socket's error queue before its next read, so the
 // report comes before the datagram that woke it.
 func TestNamespaceLateTransmitTimestampReportedByTheReader(t *testing.T) {
-	needNetAdmin(t)
-	ns := newNetns(t, "txl")
-	local := netip.AddrPortFrom(lo4, 0)
-	a := nsTransport(t, ns, local)
-	b := nsTransport(t, ns, local)
-	aAddr, bAddr := localAddr(t, a, ns, lo4), localAddr(t, b, ns, lo4)
+	ns, a, b, aAddr, bAddr := twoInANamespace(t, "txl")
 	a.mu.Lock()
 	s := a.vpns[ns].socks[0]
 	a.mu.Unlock()
@@ -116,4 +106,15 @@ func TestNamespaceLateTransmitTimestampReportedByTheReader(t *testing.T) {
 	if r := receive(t, a); r.Transmit || string(r.Data) != "wake A" {
 		t.Fatalf("A's second item: %q (transmit report %v), want the datagram that woke it", r.Data, r.Transmit)
 	}
+}
+
+// twoInANamespace makes a namespace (named with suffix) and two
+// transports in it on 127.0.0.1, a and b, with their addresses.
+func twoInANamespace(t *testing.T, suffix string) (ns string, a, b *Transport, aAddr, bAddr netip.AddrPort) {
+	t.Helper()
+	needNetAdmin(t)
+	ns = newNetns(t, suffix)
+	local := netip.AddrPortFrom(lo4, 0)
+	a, b = nsTransport(t, ns, local), nsTransport(t, ns, local)
+	return ns, a, b, localAddr(t, a, ns, lo4), localAddr(t, b, ns, lo4)
 }
