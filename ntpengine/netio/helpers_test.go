@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ntpagent/ntpagent/internal/vpninstance"
+	"golang.org/x/sys/unix"
 )
 
 // quietLogger keeps the transports' Info lines out of test output.
@@ -60,4 +61,20 @@ func localAddr(t *testing.T, tr *Transport, vpn string, a netip.Addr) netip.Addr
 	}
 	t.Fatalf("no socket on %v in %q: %v", a, vpn, tr.LocalAddrs(vpn))
 	return netip.AddrPort{}
+}
+
+// dropTxSockets closes the transmit sockets of tr's sockets in vpn, as if
+// the process could not open them: stamped datagrams then leave from the
+// sockets themselves.
+func dropTxSockets(tr *Transport, vpn string) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	for _, s := range tr.vpns[vpn].socks {
+		s.txMu.Lock()
+		if s.txfd >= 0 {
+			unix.Close(s.txfd)
+			s.txfd = -1
+		}
+		s.txMu.Unlock()
+	}
 }

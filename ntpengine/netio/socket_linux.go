@@ -34,6 +34,11 @@ type Socket struct {
 	// it is closed. Used under txMu's read lock, closed under its lock.
 	txMu sync.RWMutex
 	txfd int
+	// txRaw: txfd is a raw socket that sends whole IP packets
+	// (rawtx_linux.go: the public instance's), txHops the hop limit
+	// (IPv4 TTL) they carry. Set when the socket opens.
+	txRaw  bool
+	txHops int
 	// txUntil is when (Unix nanoseconds) the reader stops looking at the
 	// error queue: txReportWindow after the last datagram that asked for
 	// a transmit timestamp.
@@ -127,6 +132,14 @@ func openSocket(inst vpnInstance, local netip.AddrPort, reuseAddr bool) (*Socket
 			s.txfd = fd
 		}
 	}
+	if inst.kind == vpnPublic && txStamp {
+		// Its own kind of transmit socket (rawtx_linux.go); none
+		// without CAP_NET_RAW.
+		var fd, hops int
+		if inst.do(func() (err error) { fd, hops, err = s.openRawTx(); return err }) == nil {
+			s.txfd, s.txRaw, s.txHops = fd, true, hops
+		}
+	}
 	if network == "udp4" {
 		s.p4 = ipv4.NewPacketConn(conn)
 		err = s.p4.SetControlMessage(ipv4.FlagDst|ipv4.FlagInterface, true)
@@ -190,7 +203,7 @@ func (s *Socket) setReuseAddr() error {
 	}
 	s.txMu.RLock()
 	defer s.txMu.RUnlock()
-	if s.txfd >= 0 && serr == nil {
+	if s.txfd >= 0 && !s.txRaw && serr == nil {
 		serr = unix.SetsockoptInt(s.txfd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
 	}
 	return serr
@@ -289,7 +302,7 @@ func (s *Socket) send(payload []byte, dst netip.AddrPort, src netip.Addr, txStam
 	if txStamp {
 		s.txUntil.Store(sent.At.Add(txReportWindow).UnixNano())
 	}
-	if at, ok, tried, err := s.sendTx(payload, oob, dst, txStamp); tried {
+	if at, ok, tried, err := s.sendTx(payload, oob, dst, src, txStamp); tried {
 		if err != nil {
 			return Sent{}, fmt.Errorf("send to %v from %v (vpn-instance %q): %w", dst, src, s.vpn, err)
 		}

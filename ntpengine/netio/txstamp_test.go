@@ -23,16 +23,19 @@ func receiveKind(t *testing.T, tr *Transport, transmit bool) Received {
 	return r
 }
 
-// A datagram sent with SendStamped is reported by the kernel (SO_TIMESTAMPING
-// software transmit timestamp, read from the error queue): its payload and
-// destination as sent, a time no earlier than the user-space stamp taken
-// before the send call and no later than the receiver's kernel receive
-// timestamp; the report comes before the reply to it.
+// Without a transmit socket (an agent without CAP_NET_RAW in the public
+// instance), a datagram sent with SendStamped leaves from the socket
+// itself and is reported by the kernel (SO_TIMESTAMPING software transmit
+// timestamp, read from the error queue): its payload and destination as
+// sent, a time no earlier than the user-space stamp taken before the send
+// call and no later than the receiver's kernel receive timestamp; the
+// report comes before the reply to it.
 func TestKernelTxTimestampReportedBeforeReply(t *testing.T) {
 	for _, lo := range []netip.Addr{lo4, lo6} {
 		t.Run(lo.String(), func(t *testing.T) {
 			client := newTestTransport(t, Config{Listen: []netip.AddrPort{netip.AddrPortFrom(lo, 0)}})
 			server := newTestTransport(t, Config{Listen: []netip.AddrPort{netip.AddrPortFrom(lo, 0)}})
+			dropTxSockets(client, vpninstance.Public)
 			if client.TxTimestamping() != TxKernel {
 				t.Fatalf("TxTimestamping %q on Linux, want %q", client.TxTimestamping(), TxKernel)
 			}
