@@ -72,6 +72,12 @@ func cmdRealPath(ctx context.Context, log *slog.Logger, args []string) error {
 	if os.Geteuid() != 0 {
 		return errors.New("realpath: network namespaces need root")
 	}
+	if *dumpDir != "" {
+		// Before the labs run, not when their results are written.
+		if err := os.MkdirAll(*dumpDir, 0o755); err != nil {
+			return fmt.Errorf("realpath: %w", err)
+		}
+	}
 	chronyd, err1 := exec.LookPath("chronyd")
 	chronyc, err2 := exec.LookPath("chronyc")
 	if err := errors.Join(err1, err2); err != nil {
