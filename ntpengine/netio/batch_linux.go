@@ -88,8 +88,10 @@ func (r *Replies) Add(data []byte, dst netip.AddrPort, src netip.Addr) bool {
 
 // MarkTxTimestamp asks the kernel for the transmit timestamp of the reply
 // added last, where the socket can have one (TxKernel): it comes on the
-// Received channel, Transmit set. A reply that is not marked costs no
-// error-queue read.
+// Received channel, Transmit set, at the latest before the next datagram
+// the socket reads within txReportWindow. The reply leaves from the
+// socket's transmit socket, where it has one (txsocket_linux.go). A reply
+// that is not marked costs no error-queue read.
 func (r *Replies) MarkTxTimestamp() {
 	if r.n > 0 {
 		r.tx[r.n-1] = true
@@ -235,8 +237,10 @@ func (s *Socket) readLoop(b *batch, handle func(fd uintptr, truncated int) bool,
 // the socket) with sendmmsg(2), each from its source address: on a socket
 // bound to a wildcard address with IP_PKTINFO / IPV6_PKTINFO, on a socket
 // bound to one address from that address (a reply whose source is another
-// one is not sent). It returns how many left and the last error; a
-// datagram the kernel refuses is skipped, the others still go.
+// one is not sent). A reply marked for its transmit timestamp leaves from
+// the transmit socket instead, where s has one. It returns how many left
+// and the last error; a datagram the kernel refuses is skipped, the
+// others still go.
 func (s *Socket) sendReplies(fd uintptr, r *Replies) (sent, failed int, err error) {
 	wildcard := s.local.Addr().IsUnspecified()
 	k := 0
@@ -262,6 +266,22 @@ func (s *Socket) sendReplies(fd uintptr, r *Replies) (sent, failed int, err erro
 			}
 			oob = appendTxStampRequest(oob)
 			s.txUntil.Store(time.Now().Add(txReportWindow).UnixNano())
+			// From the transmit socket, where there is one: its T3
+			// is the stamp, which the reader's wake-up would make
+			// early (txsocket_linux.go). Its report comes through
+			// the reader's drain, as from this socket.
+			s.txMu.RLock()
+			tried, terr := s.txSendLocked(r.bufs[i], oob, r.dsts[i], src)
+			s.txMu.RUnlock()
+			switch {
+			case tried && terr == nil:
+				sent++
+				continue
+			case tried:
+				failed++
+				err = fmt.Errorf("reply to %v (vpn-instance %q): %w", r.dsts[i], s.vpn, terr)
+				continue
+			}
 		}
 		r.header(i, oob)
 		if k != i {

@@ -181,3 +181,32 @@ func sockaddrOf(dst netip.AddrPort) unix.Sockaddr {
 	}
 	return &unix.SockaddrInet6{Port: int(dst.Port()), Addr: dst.Addr().As16()}
 }
+
+// rawPacket is the IP packet the raw transmit socket sends for payload
+// to dst (from src, where the caller chose it), and the socket address it
+// is sent to (port 0: raw sockets have none); ok is false where the
+// socket itself should send it: a destination not unicast, a source with
+// a zone, no route.
+func (s *Socket) rawPacket(payload []byte, dst netip.AddrPort, src netip.Addr) (packet []byte, to unix.Sockaddr, ok bool) {
+	d := dst.Addr()
+	if d.IsMulticast() || d.IsUnspecified() || d == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+		return nil, nil, false
+	}
+	if !src.IsValid() {
+		src = s.local.Addr()
+	}
+	if src.IsUnspecified() {
+		var err error
+		if src, err = routeSource(dst); err != nil {
+			return nil, nil, false
+		}
+	}
+	if src.Zone() != "" || src.Is4() != d.Is4() {
+		return nil, nil, false
+	}
+	packet, err := rawDatagram(netip.AddrPortFrom(src, s.local.Port()), dst, payload, s.txHops)
+	if err != nil {
+		return nil, nil, false
+	}
+	return packet, sockaddrOf(netip.AddrPortFrom(d, 0)), true
+}

@@ -5,9 +5,12 @@ package netio
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"net/netip"
 	"os"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/ntpagent/ntpagent/internal/vpninstance"
 )
@@ -133,6 +136,87 @@ func TestRawDatagramHeadersAndChecksum(t *testing.T) {
 		}
 		if sum != 0xffff {
 			t.Errorf("%v: the receiver's sum %#04x, want 0xffff", tc.src, sum)
+		}
+	}
+}
+
+// A reply marked for its transmit timestamp (Replies.MarkTxTimestamp)
+// leaves from the socket's transmit socket — the raw one of the public
+// instance, the SO_REUSEPORT twin of a namespace's — whose error queue
+// then holds its stamp, and the socket's own none; a reply not marked
+// leaves from the socket, with no stamp anywhere. Both arrive from the
+// socket's address and port.
+func TestMarkedReplyLeavesFromTheTransmitSocket(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("raw sockets need root (CI=true)")
+		}
+		t.Skip("raw sockets need root")
+	}
+	t.Run("public", func(t *testing.T) {
+		receiver := newTestTransport(t, Config{Listen: []netip.AddrPort{netip.AddrPortFrom(lo4, 0)}})
+		testMarkedReply(t, vpninstance.Public, receiver, localAddr(t, receiver, vpninstance.Public, lo4))
+	})
+	t.Run("namespace", func(t *testing.T) {
+		needNetAdmin(t)
+		ns := newNetns(t, "mr")
+		receiver := nsTransport(t, ns, netip.AddrPortFrom(lo4, 0))
+		testMarkedReply(t, ns, receiver, localAddr(t, receiver, ns, lo4))
+	})
+}
+
+func testMarkedReply(t *testing.T, vpn string, receiver *Transport, dst netip.AddrPort) {
+	s, err := OpenSocket(vpn, netip.AddrPortFrom(lo4, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.txfd < 0 {
+		t.Fatal("no transmit socket")
+	}
+	rc, err := s.conn.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stamps := func(fd uintptr) (got []string) {
+		frame, oob := make([]byte, MaxDatagram+128), make([]byte, oobSize)
+		s.readTxReports(fd, 4, frame, oob, func(r Received) { got = append(got, string(r.Data)) })
+		return got
+	}
+	for _, marked := range []bool{false, true} {
+		payload := fmt.Sprintf("reply, marked %v", marked)
+		r := newReplies(2)
+		r.reset(true)
+		if !r.Add([]byte(payload), dst, netip.Addr{}) {
+			t.Fatal("Add refused the reply")
+		}
+		if marked {
+			r.MarkTxTimestamp()
+		}
+		var sent, failed int
+		if err := rc.Control(func(fd uintptr) { sent, failed, err = s.sendReplies(fd, r) }); err != nil || sent != 1 || failed != 0 {
+			t.Fatalf("sendReplies: %d sent, %d failed, %v", sent, failed, err)
+		}
+		got := receiveKind(t, receiver, false)
+		if string(got.Data) != payload || got.Src != s.LocalAddr() {
+			t.Fatalf("got %q from %v, want %q from %v", got.Data, got.Src, payload, s.LocalAddr())
+		}
+		// The stamp is queued by now, or within a few ms (bounded).
+		var onTx, onSocket []string
+		for range 50 {
+			onTx = append(onTx, stamps(uintptr(s.txfd))...)
+			_ = rc.Control(func(fd uintptr) { onSocket = append(onSocket, stamps(fd)...) })
+			if len(onTx)+len(onSocket) > 0 || !marked {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		want := []string(nil)
+		if marked {
+			want = []string{payload}
+		}
+		if !slices.Equal(onTx, want) || len(onSocket) != 0 {
+			t.Errorf("marked %v: stamps on the transmit socket %q, on the socket %q; want %q and none", marked, onTx, onSocket, want)
 		}
 	}
 }

@@ -131,83 +131,62 @@ func Detach(c *net.UDPConn) (int, error) {
 const txStampWait = time.Millisecond
 
 // sendTx sends a datagram that asks for its transmit timestamp (txStamp)
-// from the transmit socket, when s has one and dst needs no zone, and
-// says so (tried). It sends payload to dst (from src, where the caller
-// chose it: oob then says so too) with control data oob and reads its
-// transmit timestamp: at once (the loopback device and most drivers
-// stamp within the send call) or, waiting at most txStampWait, after it
-// (on this project's virtual machines, Linux 6.18, about one stamp in a
-// hundred on loopback came 50 µs to 1.5 ms after the call returned). ok
-// is false when there is none yet. A raw transmit socket
-// (rawtx_linux.go) does not try a destination other than unicast, nor
-// one it finds no source address for, and a send it fails leaves the
-// datagram to the socket itself (not tried): what fails there is the
-// socket's to report.
+// from the transmit socket, when s has one, and says so (tried): see
+// txSendLocked. It sends payload to dst (from src, where the caller chose
+// it: oob then says so too) with control data oob and reads its transmit
+// timestamp: at once (the loopback device and most drivers stamp within
+// the send call) or, waiting at most txStampWait, after it (on this
+// project's virtual machines, Linux 6.18, about one stamp in a hundred on
+// loopback came 50 µs to 1.5 ms after the call returned). ok is false
+// when there is none yet.
 func (s *Socket) sendTx(payload, oob []byte, dst netip.AddrPort, src netip.Addr, txStamp bool) (at time.Time, ok, tried bool, err error) {
-	if !txStamp || dst.Addr().Zone() != "" {
+	if !txStamp {
 		return time.Time{}, false, false, nil
 	}
 	s.txMu.RLock()
 	defer s.txMu.RUnlock()
-	if s.txfd < 0 {
-		return time.Time{}, false, false, nil
+	if tried, err = s.txSendLocked(payload, oob, dst, src); !tried || err != nil {
+		return time.Time{}, false, tried, err
 	}
-	if !s.txRaw {
-		at, ok, err = s.sendTxLocked(payload, oob, sockaddrOf(dst), dst, payload)
-		return at, ok, true, err
-	}
-	packet, to, ok := s.rawPacket(payload, dst, src)
-	if !ok {
-		return time.Time{}, false, false, nil
-	}
-	at, ok, err = s.sendTxLocked(packet, oob, to, dst, payload)
-	if err != nil {
-		return time.Time{}, false, false, nil
-	}
+	at, ok = s.txStampLocked(dst, payload)
 	return at, ok, true, nil
 }
 
-// rawPacket is the IP packet the raw transmit socket sends for payload
-// to dst, and the socket address it is sent to (port 0: raw sockets have
-// none); ok is false where the socket itself should send it: a
-// destination not unicast, a source with a zone, no route.
-func (s *Socket) rawPacket(payload []byte, dst netip.AddrPort, src netip.Addr) (packet []byte, to unix.Sockaddr, ok bool) {
-	d := dst.Addr()
-	if d.IsMulticast() || d.IsUnspecified() || d == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
-		return nil, nil, false
+// txSendLocked sends payload to dst (from src, where the caller chose it)
+// with control data oob from the transmit socket, when s has one and dst
+// needs no zone, and says so (tried). A raw transmit socket
+// (rawtx_linux.go) does not try a destination other than unicast, nor
+// one it finds no source address for, and a send it fails leaves the
+// datagram to the socket itself (not tried): what fails there is the
+// socket's to report. The caller holds txMu's read lock.
+func (s *Socket) txSendLocked(payload, oob []byte, dst netip.AddrPort, src netip.Addr) (tried bool, err error) {
+	if s.txfd < 0 || dst.Addr().Zone() != "" {
+		return false, nil
 	}
-	if !src.IsValid() {
-		src = s.local.Addr()
-	}
-	if src.IsUnspecified() {
-		var err error
-		if src, err = routeSource(dst); err != nil {
-			return nil, nil, false
+	data, sa := payload, sockaddrOf(dst)
+	if s.txRaw {
+		packet, to, ok := s.rawPacket(payload, dst, src)
+		if !ok {
+			return false, nil
 		}
+		data, sa = packet, to
 	}
-	if src.Zone() != "" || src.Is4() != d.Is4() {
-		return nil, nil, false
-	}
-	packet, err := rawDatagram(netip.AddrPortFrom(src, s.local.Port()), dst, payload, s.txHops)
-	if err != nil {
-		return nil, nil, false
-	}
-	return packet, sockaddrOf(netip.AddrPortFrom(d, 0)), true
-}
-
-// sendTxLocked sends data (payload, or its whole IP packet on a raw
-// transmit socket) to sa with control data oob and reads the transmit
-// timestamp of payload to dst.
-func (s *Socket) sendTxLocked(data, oob []byte, sa unix.Sockaddr, dst netip.AddrPort, payload []byte) (at time.Time, ok bool, err error) {
 	for {
 		_, err = unix.SendmsgN(s.txfd, data, oob, sa, 0)
 		if err != unix.EINTR {
 			break
 		}
 	}
-	if err != nil {
-		return time.Time{}, false, err
+	if err != nil && s.txRaw {
+		return false, nil
 	}
+	return true, err
+}
+
+// txStampLocked reads the transmit timestamp of payload, just sent to dst
+// from the transmit socket, waiting at most txStampWait; ok is false when
+// it has not come. The caller holds txMu's read lock.
+func (s *Socket) txStampLocked(dst netip.AddrPort, payload []byte) (at time.Time, ok bool) {
 	frame, roob := make([]byte, MaxDatagram+128), make([]byte, oobSize)
 	deadline := time.Now().Add(txStampWait)
 	for {
@@ -218,18 +197,18 @@ func (s *Socket) sendTxLocked(data, oob []byte, sa unix.Sockaddr, dst netip.Addr
 			}
 		})
 		if !r.RxTime.IsZero() {
-			return r.RxTime, true, nil
+			return r.RxTime, true
 		}
 		left := time.Until(deadline)
 		if left <= 0 {
-			return time.Time{}, false, nil
+			return time.Time{}, false
 		}
 		// The timestamp comes later (a device queue holds the
 		// datagram): wait for it. Only now is there a waiter on the
 		// socket, and this datagram alone may pay its wake-up.
 		fds := []unix.PollFd{{Fd: int32(s.txfd), Events: 0}}
 		if _, err := unix.Poll(fds, int(max(1, left.Milliseconds()))); err != nil && err != unix.EINTR {
-			return time.Time{}, false, nil
+			return time.Time{}, false
 		}
 	}
 }

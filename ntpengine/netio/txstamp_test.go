@@ -122,7 +122,10 @@ func (finishingResponder) FinishReplies(out *Replies) {
 
 // A ReplyFinisher completes the replies after Respond, immediately before
 // they leave; a reply marked with MarkTxTimestamp is reported by the
-// kernel on the server's channel, one not marked is not.
+// kernel on the server's channel, at the latest before the server reads
+// its next datagram (the client's next request wakes it: a stamp the
+// transmit socket's kernel queues after the reader's drain waits for
+// one); one not marked is not.
 func TestResponderRepliesFinishedBeforeSendAndTxReported(t *testing.T) {
 	server := newTestTransport(t, Config{Listen: []netip.AddrPort{netip.AddrPortFrom(lo4, 0)}, Responder: finishingResponder{}})
 	client := newTestTransport(t, Config{Listen: []netip.AddrPort{netip.AddrPortFrom(lo4, 0)}})
@@ -141,12 +144,18 @@ func TestResponderRepliesFinishedBeforeSendAndTxReported(t *testing.T) {
 			t.Errorf("finished at %v: not between the request (%v) and the reply's arrival (%v)", finished, before, r.RxTime)
 		}
 		if ask == "ask-tx" {
+			if err := client.Send([]byte("ask-next"), dst, Source{}, vpninstance.Public); err != nil {
+				t.Fatal(err)
+			}
 			rep := receiveKind(t, server, true)
 			if !bytes.Equal(rep.Data, r.Data) || rep.Dst != localAddr(t, client, vpninstance.Public, lo4) {
 				t.Fatalf("report of %q to %v, want the reply %q", rep.Data, rep.Dst, r.Data)
 			}
 			if rep.RxTime.Before(finished) || rep.RxTime.After(r.RxTime) {
 				t.Errorf("kernel transmit time %v not between finish %v and arrival %v", rep.RxTime, finished, r.RxTime)
+			}
+			if r := receiveKind(t, client, false); !bytes.HasPrefix(r.Data, []byte("ans-next")) {
+				t.Fatalf("reply %q to ask-next", r.Data)
 			}
 		}
 	}
