@@ -119,11 +119,11 @@ func TestRealPathZeroJitterAgentBesideChronyd(t *testing.T) {
 // the zero-jitter test takes for a difference of the clients rather than
 // of their paths. Each client crosses its own line, and a line sends its
 // datagrams within −1 to +3 µs of their deadlines (10th to 90th
-// percentile) but about one in 40 (outside the start burst) 25 µs or
-// more late, independently of the other line: one such datagram gives
-// its client one sample tens of µs off, and the clock follows it for a
-// poll. In the real-path table of 2026-12-06 00:43–01:18 UTC one
-// zero-jitter run read the agent 7.0 µs against chronyd's 0.9 µs, where
-// the simulator on the agent's own recorded delays read 6.8 µs: its
-// line's path, not the agent's timestamps.
+// percentile), but its send path's latency wanders over minutes (on one
+// line 4–14 µs most of a run, 13–29 µs for a minute), independently of
+// the other line: a window's asymmetry is within ±5 µs, and each client
+// reads its own line's. In the real-path table of 2026-12-06 00:43–01:18
+// UTC one zero-jitter run read the agent 7.0 µs against chronyd's 0.9
+// µs, where the simulator on the agent's own recorded delays read 6.8
+// µs: its line's path, not the agent's timestamps.
 const labResolution = 10 * time.Microsecond
