@@ -192,7 +192,12 @@ func (s *Socket) readLoop(b *batch, handle func(fd uintptr, truncated int) bool,
 			if s.txUntil.Load() > time.Now().UnixNano() {
 				s.readTxReports(fd, cap(b.rs), b.txFrame, b.txOob, tx)
 				// A timestamp the transmit socket's send did
-				// not wait for (sendTx).
+				// not wait for (sendTx), or that another send
+				// read while waiting for its own, or of a
+				// reply sent from it (sendReplies).
+				for _, r := range s.takeTxReports() {
+					tx(r)
+				}
 				s.txMu.RLock()
 				if s.txfd >= 0 {
 					s.readTxReports(uintptr(s.txfd), cap(b.rs), b.txFrame, b.txOob, tx)

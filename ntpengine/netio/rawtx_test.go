@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ntpagent/ntpagent/internal/vpninstance"
+	"golang.org/x/sys/unix"
 )
 
 // The public instance sends a stamped datagram from its raw transmit
@@ -218,5 +219,54 @@ func testMarkedReply(t *testing.T, vpn string, receiver *Transport, dst netip.Ad
 		if !slices.Equal(onTx, want) || len(onSocket) != 0 {
 			t.Errorf("marked %v: stamps on the transmit socket %q, on the socket %q; want %q and none", marked, onTx, onSocket, want)
 		}
+	}
+}
+
+// A stamped send that reads another datagram's transmit report from the
+// transmit socket's queue while it looks for its own (here a marked
+// reply's, queued before it) keeps that report for the reader, which
+// delivers it before its next read, rather than dropping it.
+func TestStampedSendKeepsOtherReportsForTheReader(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("raw sockets need root (CI=true)")
+		}
+		t.Skip("raw sockets need root")
+	}
+	receiver := newTestTransport(t, Config{Listen: []netip.AddrPort{netip.AddrPortFrom(lo4, 0)}})
+	dst := localAddr(t, receiver, vpninstance.Public, lo4)
+	s, err := OpenSocket(vpninstance.Public, netip.AddrPortFrom(lo4, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.txfd < 0 {
+		t.Fatal("no transmit socket")
+	}
+	r := newReplies(1)
+	r.reset(true)
+	r.Add([]byte("marked reply"), dst, netip.Addr{})
+	r.MarkTxTimestamp()
+	rc, err := s.conn.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rc.Control(func(fd uintptr) { _, _, err = s.sendReplies(fd, r) }); err != nil {
+		t.Fatal(err)
+	}
+	// Its report is on the transmit socket's queue (bounded wait).
+	fds := []unix.PollFd{{Fd: int32(s.txfd)}}
+	if n, err := unix.Poll(fds, 1000); err != nil || n != 1 || fds[0].Revents&unix.POLLERR == 0 {
+		t.Fatalf("no report of the reply queued: poll %d, %v, revents %#x", n, err, fds[0].Revents)
+	}
+	if _, err := s.send([]byte("stamped request"), dst, netip.Addr{}, true); err != nil {
+		t.Fatal(err)
+	}
+	kept := s.takeTxReports()
+	if len(kept) != 1 || string(kept[0].Data) != "marked reply" || !kept[0].Transmit || kept[0].Dst != dst {
+		t.Fatalf("kept %+v, want the marked reply's report", kept)
+	}
+	for range 2 {
+		receiveKind(t, receiver, false)
 	}
 }

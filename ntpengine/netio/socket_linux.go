@@ -39,6 +39,12 @@ type Socket struct {
 	// (IPv4 TTL) they carry. Set when the socket opens.
 	txRaw  bool
 	txHops int
+	// txOthers holds transmit reports that a stamped send read from the
+	// transmit socket's error queue while looking for its own (a late
+	// stamp of an earlier datagram, a marked reply's), for the reader to
+	// deliver (at most txOthersMax).
+	txOthersMu sync.Mutex
+	txOthers   []Received
 	// txUntil is when (Unix nanoseconds) the reader stops looking at the
 	// error queue: txReportWindow after the last datagram that asked for
 	// a transmit timestamp.

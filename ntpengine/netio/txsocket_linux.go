@@ -194,6 +194,8 @@ func (s *Socket) txStampLocked(dst netip.AddrPort, payload []byte) (at time.Time
 		s.readTxReports(uintptr(s.txfd), 4, frame, roob, func(got Received) {
 			if string(got.Data) == string(payload) && got.Dst == dst {
 				r = got
+			} else {
+				s.keepTxReport(got)
 			}
 		})
 		if !r.RxTime.IsZero() {
@@ -212,3 +214,27 @@ func (s *Socket) txStampLocked(dst netip.AddrPort, payload []byte) (at time.Time
 		}
 	}
 }
+
+// keepTxReport keeps r, a transmit report that is not the one being
+// looked for, for the reader (takeTxReports): dropped, its datagram's
+// transmit time would be lost (a server's interleaved reply would then go
+// out in basic mode). At most txOthersMax wait; more are dropped.
+func (s *Socket) keepTxReport(r Received) {
+	s.txOthersMu.Lock()
+	defer s.txOthersMu.Unlock()
+	if len(s.txOthers) < txOthersMax {
+		s.txOthers = append(s.txOthers, r)
+	}
+}
+
+// takeTxReports returns the reports keepTxReport kept, and forgets them.
+func (s *Socket) takeTxReports() []Received {
+	s.txOthersMu.Lock()
+	defer s.txOthersMu.Unlock()
+	rs := s.txOthers
+	s.txOthers = nil
+	return rs
+}
+
+// txOthersMax bounds the reports kept for the reader.
+const txOthersMax = 64
