@@ -19,15 +19,15 @@ import (
 // it costs nothing per datagram the host receives, and no thread waits
 // on it: its transmit timestamps wake nobody. The socket builds each
 // datagram itself, IP header included (IP_HDRINCL, which IPPROTO_RAW
-// implies for IPv4 and IPv6): the socket's address and port as source
-// (or the address the route to the destination gives a socket bound to
-// the wildcard address, as the kernel would), the UDP checksum over the
-// pseudo-header (RFC 768; RFC 8200 §8.1), the hop limit the UDP socket
-// would use. The datagram is the one the UDP socket would have sent:
-// same addresses, ports and payload, so peers and firewalls see no
+// implies; IPV6_HDRINCL, set for IPv6): the socket's address and port as
+// source (or the address the route to the destination gives a socket
+// bound to the wildcard address, as the kernel would), the UDP checksum
+// over the pseudo-header (RFC 768; RFC 8200 §8.1), the UDP socket's
+// default hop limit. The datagram is the one the UDP socket would have
+// sent: same addresses, ports and payload, so peers and firewalls see no
 // difference. Raw sockets need CAP_NET_RAW; without it (an unprivileged
 // agent) the public instance's stamped datagrams leave from the socket
-// itself, as before.
+// itself.
 
 // openRawTx opens the raw transmit socket of s, a socket of the public
 // instance (in the calling thread's network namespace), and returns its
@@ -41,8 +41,10 @@ func (s *Socket) openRawTx() (fd, hops int, err error) {
 	if err != nil {
 		return -1, 0, err
 	}
-	// What the UDP socket uses: the system's default (ip_default_ttl,
-	// the route's or the interface's hop_limit) unless set on it.
+	// What the UDP socket uses unless set on it: the system's default
+	// (net.ipv4.ip_default_ttl, net.ipv6.conf.all.hop_limit). An
+	// interface's own IPv6 hop limit (a router advertisement's) is not
+	// followed.
 	var gerr error
 	if err := rc.Control(func(f uintptr) { hops, gerr = unix.GetsockoptInt(int(f), level, opt) }); err != nil {
 		return -1, 0, err
