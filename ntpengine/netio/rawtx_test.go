@@ -69,7 +69,6 @@ func TestPublicStampedSendFromTheRawTransmitSocket(t *testing.T) {
 			if got := receiveKind(t, client, false); string(got.Data) != "reply" {
 				t.Fatalf("client got %q, want the reply", got.Data)
 			}
-
 		})
 	}
 }
